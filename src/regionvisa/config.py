@@ -1,0 +1,32 @@
+"""Settings from REGIONVISA_* environment variables, so one build runs on a laptop and in production."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGIONVISA_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{PROJECT_ROOT / 'var' / 'regionvisa.sqlite3'}",
+        description="SQLAlchemy URL; sqlite:///… (embedded default) or postgresql+psycopg://…",
+    )
+    policy_dir: Path = PROJECT_ROOT / "policy"
+    upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
+    secret_key: str = Field(default="dev-only-change-me", description="signs session cookies")
+    default_language: str = "ko"
+    page_size: int = 50
+    echo_sql: bool = False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

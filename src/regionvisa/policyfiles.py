@@ -1,0 +1,56 @@
+"""Strict reading of policy YAML: every error names the file and the key path.
+
+Policy is data that ministry staff edit by hand, so a typo must fail loudly and point at
+itself (`file:key.path: message`) rather than be ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class PolicyError(ValueError):
+    """One or more problems in a policy file; `errors` holds `file:key.path: message` lines."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(root)"
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise PolicyError([f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]) from exc
+    except OSError as exc:
+        raise PolicyError([f"{path}: cannot be read ({exc.strerror})"]) from exc
+
+
+def validation_errors(path: Path | str, exc: ValidationError) -> list[str]:
+    return [f"{path}:{key_path(err['loc'])}: {err['msg']}" for err in exc.errors()]
+
+
+def parse_model(model: type[M], data: Any, path: Path | str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(validation_errors(path, exc)) from exc
