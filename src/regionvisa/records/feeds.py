@@ -142,11 +142,14 @@ def read_feed_file(path: Path) -> pl.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=False)
+            return pl.read_csv(path, infer_schema=False)
         if suffix == ".parquet":
             df = pl.read_parquet(path)
         elif suffix in (".xlsx", ".xls"):
-            df = pl.read_excel(path, infer_schema_length=0)
+            # Read as text; Excel date cells arrive as "YYYY-MM-DD 00:00:00" and lose the time part.
+            df = pl.read_excel(path, infer_schema_length=0).with_columns(
+                pl.all().cast(pl.String).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "${1}")
+            )
         else:
             raise FeedFileError(f"{path}: unknown file type '{suffix}' (expected .csv, .parquet or .xlsx)")
     except (pl.exceptions.ComputeError, OSError) as exc:

@@ -1,0 +1,129 @@
+"""`regionvisa`: the command-line tool. Each domain mounts its own commands here."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import typer
+from rich.console import Console
+
+from regionvisa.config import PROJECT_ROOT, get_settings
+from regionvisa.db import get_engine
+from regionvisa.records.cli import app as records_app
+from regionvisa.stats.cli import stats_command
+
+app = typer.Typer(
+    help="RegionVisa: region-led visa programme / 광역형 비자", no_args_is_help=True, pretty_exceptions_show_locals=False
+)
+db_app = typer.Typer(help="Database schema and reference data", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(records_app, name="records")
+app.command("stats")(stats_command)
+console = Console(stderr=True)
+
+
+def _reference_data() -> None:
+    from regionvisa.db import session_scope
+    from regionvisa.regions.service import load_regions
+
+    with session_scope() as session:
+        load_regions(session=session)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from regionvisa import migrate
+
+    migrate.upgrade(get_engine(), revision)
+    console.print(f"database at revision {migrate.current_revision(get_engine())}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's migration revision and the newest one available."""
+    from regionvisa import migrate
+
+    current = migrate.current_revision(get_engine())
+    head = migrate.head_revision()
+    typer.echo(f"current: {current or '(none)'}\nhead:    {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Migrations plus reference data (regions, national parameters, occupations); no synthetic data."""
+    from regionvisa import migrate
+    from regionvisa.regions.catalogue import e7_occupations, visa_categories
+    from regionvisa.regions.parameters import national_parameters
+
+    national_parameters()
+    visa_categories()
+    e7_occupations()
+    migrate.upgrade(get_engine())
+    _reference_data()
+    console.print("database initialised: schema and reference data / 스키마와 기준정보를 준비했습니다")
+
+
+@app.command("synth")
+def synth(
+    residents: int = typer.Option(100_000, "--residents", min=100, help="number of foreign residents"),
+    seed: int = typer.Option(2025, "--seed"),
+    replace: bool = typer.Option(False, "--replace", help="delete existing records first"),
+) -> None:
+    """Generate the synthetic national dataset into the configured database (deterministic)."""
+    from regionvisa.synth.service import write_dataset
+
+    counts = write_dataset(get_engine(), residents, seed, replace=replace, progress=True)
+    for table, n in counts.items():
+        typer.echo(f"{table:16} {n:>12,}")
+
+
+@app.command("demo")
+def demo(
+    residents: int = typer.Option(100_000, "--residents", min=100, help="synthetic foreign residents"),
+    seed: int = typer.Option(2025, "--seed"),
+    force: bool = typer.Option(False, "--force", help="rebuild even if the demo database exists"),
+) -> None:
+    """Build var/regionvisa.sqlite3: schema, reference data, synthetic records and demo accounts."""
+    from regionvisa import flows
+
+    settings = get_settings()
+    flows.build_demo(settings=settings, residents=residents, seed=seed, force=force)
+
+
+@app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    workers: int = typer.Option(1, "--workers"),
+    reload: bool = typer.Option(False, "--reload"),
+) -> None:
+    """Serve the web application and the API."""
+    import uvicorn
+
+    typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
+    uvicorn.run(
+        "regionvisa.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+        log_level="info",
+    )
+
+
+def main() -> None:
+    """Entry point: policy and input errors print as `file:key.path: message`, not tracebacks."""
+    from regionvisa.policyfiles import PolicyError
+
+    try:
+        app(standalone_mode=True)
+    except PolicyError as exc:
+        for line in exc.errors:
+            console.print(f"[red]{line}[/red]", highlight=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    if shutil.which("regionvisa") is None:
+        sys.path.insert(0, str(PROJECT_ROOT / "src"))
+    main()

@@ -1,0 +1,134 @@
+"""Foreign-resident statistics computed from the records (not from the published tables)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import polars as pl
+from sqlalchemy.engine import Engine
+
+from regionvisa.records.frames import residents_on
+from regionvisa.regions.service import regions_frame
+
+GroupBy = Literal["region", "nationality", "status", "month"]
+MAIN_STATUSES = ("E-9", "D-2", "F-5", "F-6", "E-7", "F-4", "H-2")
+
+
+def _resident_counts(residents: pl.DataFrame, by: str) -> pl.DataFrame:
+    return residents.group_by(by).agg(pl.len().alias("residents")).sort(by)
+
+
+def region_table(residents: pl.DataFrame) -> pl.DataFrame:
+    """One row per region: residents, share of population, and the count holding each status."""
+    regions = regions_frame().select("code", "name_ko", "name_en", "population_2024")
+    status_label = (
+        pl.when(pl.col("status").is_in(MAIN_STATUSES) | (pl.col("status") == "illegal"))
+        .then(pl.col("status"))
+        .otherwise(pl.lit("other"))
+    )
+    wide = (
+        residents.with_columns(status_label.alias("label"))
+        .group_by("region", "label")
+        .agg(pl.len().alias("n"))
+        .pivot(on="label", index="region", values="n")
+    )
+    labels = [*MAIN_STATUSES, "other", "illegal"]
+    for label in labels:
+        if label not in wide.columns:
+            wide = wide.with_columns(pl.lit(0, dtype=pl.UInt32).alias(label))
+    table = (
+        regions.join(wide.rename({"region": "code"}), on="code", how="left")
+        .with_columns([pl.col(label).fill_null(0).cast(pl.Int64) for label in labels])
+        .with_columns(pl.sum_horizontal(labels).alias("residents"))
+        .with_columns((pl.col("residents") / pl.col("population_2024") * 100).round(2).alias("share_pct"))
+        .select("code", "name_ko", "name_en", "population_2024", "residents", "share_pct", *labels)
+        .sort("code")
+    )
+    return table.rename({"code": "region"})
+
+
+def resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
+    """Residents on `at` grouped by region (with the status breakdown), nationality or status;
+    `month` gives the month-end resident count for the twelve months up to `at`."""
+    with engine.connect() as conn:
+        if by == "month":
+            return monthly_residents(engine, at=at)
+        residents = residents_on(conn, at)
+    if by == "region":
+        return region_table(residents)
+    return _resident_counts(residents, by).with_columns(
+        (pl.col("residents") / max(residents.height, 1) * 100).round(2).alias("share_pct")
+    ).sort("residents", descending=True)
+
+
+def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.DataFrame:
+    ends = []
+    year, month = at.year, at.month
+    for _ in range(months):
+        first_next = dt.date(year + (month == 12), month % 12 + 1, 1)
+        ends.append(min(first_next - dt.timedelta(days=1), at))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    rows = []
+    with engine.connect() as conn:
+        for end in sorted(ends):
+            residents = residents_on(conn, end)
+            rows.append(
+                {
+                    "month": end.strftime("%Y-%m"),
+                    "at": end,
+                    "residents": residents.height,
+                    "illegal": int((residents["status"] == "illegal").sum()),
+                }
+            )
+    return pl.DataFrame(rows)
+
+
+def records_present(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM person)").scalar())
+
+
+def export(df: pl.DataFrame, path) -> None:
+    """CSV or XLSX by suffix; XLSX keeps Korean text and number formats."""
+    suffix = str(path).lower().rsplit(".", 1)[-1]
+    if suffix == "csv":
+        df.write_csv(path)
+    elif suffix == "xlsx":
+        df.write_excel(path, worksheet="stats", autofit=True)
+    else:
+        raise ValueError(f"{path}: unknown export type (expected .csv or .xlsx)")
+
+
+def data_as_of(engine: Engine) -> dt.date:
+    """The latest date the records speak of (capped at today), the default for 'as of' views."""
+    today = dt.date.today()
+    with engine.connect() as conn:
+        latest = conn.exec_driver_sql("SELECT MAX(reported_date) FROM address_report").scalar()
+    if latest is None:
+        return today
+    if isinstance(latest, str):
+        latest = dt.date.fromisoformat(latest[:10])
+    return min(latest, today)
+
+
+_OVERVIEW_CACHE: dict[tuple[str, dt.date], tuple[float, pl.DataFrame]] = {}
+OVERVIEW_TTL_SECONDS = 120.0
+
+
+def national_overview(engine: Engine, *, at: dt.date | None = None) -> tuple[dt.date, pl.DataFrame]:
+    """The home page table, cached for a short while: it is read far more often than records change."""
+    import time
+
+    at = at or data_as_of(engine)
+    key = (str(engine.url), at)
+    hit = _OVERVIEW_CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < OVERVIEW_TTL_SECONDS:
+        return at, hit[1]
+    table = resident_stats(engine, by="region", at=at)
+    _OVERVIEW_CACHE[key] = (time.monotonic(), table)
+    return at, table
+
+
+def clear_overview_cache() -> None:
+    _OVERVIEW_CACHE.clear()

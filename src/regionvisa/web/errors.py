@@ -1,0 +1,111 @@
+"""One error shape for the whole API: {"error": {"code", "message": {"ko", "en"}, "field"?}}.
+
+Domain code raises AppError with a bilingual message; the handlers here turn it, FastAPI's
+validation errors and plain HTTP errors into that shape (JSON for /api, a page otherwise).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from regionvisa.policyfiles import key_path
+
+
+class AppError(Exception):
+    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None):
+        super().__init__(en)
+        self.status, self.code, self.ko, self.en, self.field = status, code, ko, en, field
+
+    def body(self) -> dict:
+        error: dict = {"code": self.code, "message": {"ko": self.ko, "en": self.en}}
+        if self.field:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class NotFound(AppError):
+    def __init__(self, what: str = "resource"):
+        super().__init__(404, "not_found", "찾을 수 없습니다", f"{what} not found")
+
+
+class Conflict(AppError):
+    def __init__(self, code: str, ko: str, en: str, field: str | None = None):
+        super().__init__(409, code, ko, en, field)
+
+
+class Forbidden(AppError):
+    def __init__(self, en: str = "you do not have permission for this", ko: str = "권한이 없습니다"):
+        super().__init__(403, "forbidden", ko, en)
+
+
+class Unauthenticated(AppError):
+    def __init__(self):
+        super().__init__(401, "unauthenticated", "로그인이 필요합니다", "authentication required")
+
+
+STATUS_TEXT = {
+    400: ("bad_request", "잘못된 요청입니다", "bad request"),
+    401: ("unauthenticated", "로그인이 필요합니다", "authentication required"),
+    403: ("forbidden", "권한이 없습니다", "you do not have permission for this"),
+    404: ("not_found", "찾을 수 없습니다", "not found"),
+    405: ("method_not_allowed", "허용되지 않는 메서드입니다", "method not allowed"),
+    409: ("conflict", "현재 상태와 충돌합니다", "conflicts with the current state"),
+    413: ("too_large", "요청이 너무 큽니다", "request too large"),
+    422: ("invalid", "입력값이 올바르지 않습니다", "invalid input"),
+    429: ("rate_limited", "요청이 너무 많습니다", "too many requests"),
+    503: ("unavailable", "일시적으로 사용할 수 없습니다", "temporarily unavailable"),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def _page(request: Request, status: int, ko: str, en: str):
+    from regionvisa.web import i18n
+    from regionvisa.web.templating import render
+
+    lang = i18n.current_language.get()
+    title = f"{status}"
+    return render(request, "error.html", {"title": title, "message": ko if lang == "ko" else en}, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError):
+        if _wants_json(request):
+            return JSONResponse(exc.body(), status_code=exc.status)
+        return _page(request, exc.status, exc.ko, exc.en)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
+        loc = tuple(x for x in first.get("loc", ()) if x not in ("body", "query", "path", "form"))
+        field = key_path(loc) if loc else None
+        body = {
+            "error": {
+                "code": "invalid",
+                "message": {"ko": f"입력값이 올바르지 않습니다: {first['msg']}", "en": f"invalid input: {first['msg']}"},
+                "details": [{"field": key_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
+            }
+        }
+        if field:
+            body["error"]["field"] = field
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code, ko, en = STATUS_TEXT.get(exc.status_code, ("error", "오류가 발생했습니다", "error"))
+        if isinstance(exc.detail, str) and exc.detail and exc.detail not in ("Not Found", "Method Not Allowed"):
+            en = exc.detail
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": code, "message": {"ko": ko, "en": en}}},
+                status_code=exc.status_code,
+                headers=getattr(exc, "headers", None),
+            )
+        return _page(request, exc.status_code, ko, en)

@@ -1,0 +1,59 @@
+"""Korean by default, English on request, from Babel message catalogues.
+
+The .po files are compiled in memory at start-up, so the repository holds only text and no
+build step is needed. The language of the current request lives in a context variable that
+the Jinja2 gettext callables read.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("ko", "en")
+DEFAULT_LANGUAGE = "ko"
+
+current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
+
+
+@lru_cache
+def translations(lang: str) -> NullTranslations:
+    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf)
+
+
+def gettext(message: str, **variables) -> str:
+    text = translations(current_language.get()).gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    text = translations(current_language.get()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def pick_language(requested: str | None) -> str:
+    return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def local(text: dict[str, str] | None, lang: str | None = None) -> str:
+    """Pick the ko/en member of a bilingual text held as data (labels, messages)."""
+    if not text:
+        return ""
+    lang = lang or current_language.get()
+    return text.get(lang) or text.get(DEFAULT_LANGUAGE) or next(iter(text.values()))

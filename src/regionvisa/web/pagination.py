@@ -1,0 +1,39 @@
+"""Pagination shared by list pages and list endpoints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil
+from urllib.parse import urlencode
+
+
+@dataclass
+class Page:
+    number: int
+    size: int
+    total: int
+    base_path: str = ""
+    query: dict | None = None
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.size))
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    def url(self, number: int) -> str:
+        query = {**(self.query or {}), "page": number}
+        return f"{self.base_path}?{urlencode(query)}"
+
+    def meta(self) -> dict:
+        return {"page": self.number, "page_size": self.size, "total": self.total, "pages": self.pages}

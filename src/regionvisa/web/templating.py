@@ -1,0 +1,61 @@
+"""One Jinja2 environment for every domain's templates, with gettext and shared filters."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel.numbers import format_decimal, format_percent
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from regionvisa.web import i18n
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def _number(value, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=fmt, locale=i18n.current_language.get())
+
+
+def _percent(value, digits: int = 1) -> str:
+    """`value` is already in percent (5.17 → 5.2%)."""
+    if value is None:
+        return "–"
+    return format_percent(value / 100, format="#,##0." + "0" * digits + "%", locale=i18n.current_language.get())
+
+
+@lru_cache
+def environment() -> Environment:
+    template_dirs = sorted(str(p) for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(template_dirs)]),
+        autoescape=select_autoescape(["html", "svg", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.filters["number"] = _number
+    env.filters["percent"] = _percent
+    env.filters["local"] = i18n.local
+    return env
+
+
+def render(request: Request, template: str, context: dict | None = None, *, status_code: int = 200) -> HTMLResponse:
+    lang = i18n.current_language.get()
+    ctx = {
+        "request": request,
+        "lang": lang,
+        "other_lang": "en" if lang == "ko" else "ko",
+        "user": getattr(request.state, "user", None),
+        "nav": getattr(request.state, "nav", []),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        **(context or {}),
+    }
+    html = environment().get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code)
