@@ -1,7 +1,7 @@
 """Korean by default, English on request, from Babel message catalogues.
 
-The .po files are compiled in memory at start-up, so the repository holds only text and no
-build step is needed. The language of the current request lives in a context variable that
+English text is the message id; Korean comes from the .po files, which are compiled in memory
+at start-up, so the repository holds only text and no build step is needed. The language of the current request lives in a context variable that
 the Jinja2 gettext callables read.
 """
 
@@ -12,6 +12,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -23,15 +24,24 @@ DEFAULT_LANGUAGE = "ko"
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
+def catalog(lang: str) -> Catalog:
+    """Every .po file of the language merged: each domain keeps its own file (core.po, accounts.po, …)."""
+    merged = Catalog(locale=lang)
+    for po_path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
+        with po_path.open("rb") as fh:
+            for message in read_po(fh, locale=lang):
+                if message.id and message.string:
+                    merged.add(message.id, message.string)
+    return merged
+
+
 @lru_cache
 def translations(lang: str) -> NullTranslations:
-    po_path = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if not po_path.exists():
+    merged = catalog(lang)
+    if not len(merged):
         return NullTranslations()
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, merged)
     buf.seek(0)
     return Translations(buf)
 
