@@ -22,7 +22,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite (no REGIONVISA_TEST_DATABASE_URL)'}"
+    return (
+        f"database: {'PostgreSQL ' + PG_URL.split('@')[-1] if PG_URL else 'SQLite (no REGIONVISA_TEST_DATABASE_URL)'}"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

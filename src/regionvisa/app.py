@@ -19,7 +19,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title="RegionVisa API",
         version=__version__,
-        description="Region-led visa programme (광역형 비자): programmes, applications, quotas, compliance, evaluation.",
+        description=(
+            "Region-led visa programme (광역형 비자): programmes, applications, quotas, compliance, evaluation."
+        ),
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,

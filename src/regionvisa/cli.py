@@ -14,7 +14,9 @@ from regionvisa.records.cli import app as records_app
 from regionvisa.stats.cli import stats_command
 
 app = typer.Typer(
-    help="RegionVisa: region-led visa programme / 광역형 비자", no_args_is_help=True, pretty_exceptions_show_locals=False
+    help="RegionVisa: region-led visa programme / 광역형 비자",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database schema and reference data", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -106,7 +108,12 @@ def serve(
 
     typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(
-        "regionvisa.app:create_app", factory=True, host=host, port=port, workers=workers, reload=reload,
+        "regionvisa.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
         log_level="info",
     )
 

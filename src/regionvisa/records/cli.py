@@ -29,8 +29,12 @@ def import_command(
         console.print(f"[red]unknown kind '{kind}' / 알 수 없는 종류; expected one of {', '.join(KINDS)}[/red]")
         raise typer.Exit(2)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         tasks: dict[str, int] = {}
 
@@ -50,15 +54,23 @@ def import_command(
     for col in ("rows read", "inserted", "already present", "rejected rows", "outcome", "seconds"):
         table.add_column(col)
     table.add_row(
-        str(summary.rows_read), str(summary.inserted), str(summary.already_present),
-        str(summary.rejected_rows), summary.outcome, f"{summary.seconds:.2f}",
+        str(summary.rows_read),
+        str(summary.inserted),
+        str(summary.already_present),
+        str(summary.rejected_rows),
+        summary.outcome,
+        f"{summary.seconds:.2f}",
     )
     Console().print(table)
     Console().print(f"{summary.message['ko']} / {summary.message['en']}")
     if problems.height:
         shown = problems.head(10)
         for row in shown.iter_rows(named=True):
-            console.print(f"  line {row['line']}: {row['field']}={row['value']!r}: {row['reason_en']} / {row['reason_ko']}")
+            console.print(
+                f"  line {row['line']}: {row['field']}={row['value']!r}: {row['reason_en']} / {row['reason_ko']}"
+            )
         if problems.height > 10:
-            console.print(f"  … {problems.height - 10} more" + (f" in {rejects}" if rejects else " (use --rejects FILE)"))
+            console.print(
+                f"  … {problems.height - 10} more" + (f" in {rejects}" if rejects else " (use --rejects FILE)")
+            )
     raise typer.Exit(1 if summary.outcome == "rolled_back" else 0)

@@ -215,7 +215,9 @@ def _typed_and_checks(col: Column, region_codes: set[str], visas: set[str], subt
         if col.kind == "id":
             bad = present & ~raw.str.contains(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
             problems.append(
-                _problem(bad, col.name, "식별자 형식이 잘못되었습니다", "not an identifier (letters, digits, _ . -; ≤ 32)")
+                _problem(
+                    bad, col.name, "식별자 형식이 잘못되었습니다", "not an identifier (letters, digits, _ . -; ≤ 32)"
+                )
             )
         elif col.kind == "text":
             bad = present & (raw.str.len_chars() > 128)
@@ -232,7 +234,9 @@ def _typed_and_checks(col: Column, region_codes: set[str], visas: set[str], subt
             )
         elif col.kind == "passport":
             bad = present & ~raw.str.contains(r"^[A-Z0-9]{5,20}$")
-            problems.append(_problem(bad, col.name, "여권번호 형식이 아닙니다", "not a passport number (A-Z, 0-9; 5–20)"))
+            problems.append(
+                _problem(bad, col.name, "여권번호 형식이 아닙니다", "not a passport number (A-Z, 0-9; 5–20)")
+            )
         elif col.kind == "region":
             bad = present & ~raw.is_in(sorted(region_codes))
             problems.append(_problem(bad, col.name, "알 수 없는 시·도 코드입니다", "unknown 2-digit region code"))
@@ -293,9 +297,7 @@ def validate_feed(
             )
             .otherwise(None)
         )
-    with_typed = df.with_columns(
-        [typed_df[c.name].alias(f"__t_{c.name}") for c in spec.columns if c.kind == "date"]
-    )
+    with_typed = df.with_columns([typed_df[c.name].alias(f"__t_{c.name}") for c in spec.columns if c.kind == "date"])
     problems = (
         with_typed.select("line", pl.concat_list(problem_exprs).alias("p"))
         .explode("p")

@@ -43,11 +43,15 @@ def import_records(
                     raise AppError(413, "too_large", "파일이 너무 큽니다", "file too large", field="file")
                 out.write(chunk)
         try:
-            summary, problems = service.import_file(
-                request.app.state.engine, kind, path, all_or_nothing=all_or_nothing
-            )
+            summary, problems = service.import_file(request.app.state.engine, kind, path, all_or_nothing=all_or_nothing)
         except service.ImportError_ as exc:
-            raise AppError(400, "unreadable_feed", "파일을 읽을 수 없습니다", str(exc).replace(str(path), file.filename or kind), field="file") from exc
+            raise AppError(
+                400,
+                "unreadable_feed",
+                "파일을 읽을 수 없습니다",
+                str(exc).replace(str(path), file.filename or kind),
+                field="file",
+            ) from exc
     from regionvisa.stats.service import clear_overview_cache
 
     clear_overview_cache()

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
 from regionvisa.records.bulk import bulk_insert

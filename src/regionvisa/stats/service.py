@@ -57,9 +57,11 @@ def resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
         residents = residents_on(conn, at)
     if by == "region":
         return region_table(residents)
-    return _resident_counts(residents, by).with_columns(
-        (pl.col("residents") / max(residents.height, 1) * 100).round(2).alias("share_pct")
-    ).sort("residents", descending=True)
+    return (
+        _resident_counts(residents, by)
+        .with_columns((pl.col("residents") / max(residents.height, 1) * 100).round(2).alias("share_pct"))
+        .sort("residents", descending=True)
+    )
 
 
 def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.DataFrame:

@@ -89,7 +89,10 @@ def install(app: FastAPI) -> None:
         body = {
             "error": {
                 "code": "invalid",
-                "message": {"ko": f"입력값이 올바르지 않습니다: {first['msg']}", "en": f"invalid input: {first['msg']}"},
+                "message": {
+                    "ko": f"입력값이 올바르지 않습니다: {first['msg']}",
+                    "en": f"invalid input: {first['msg']}",
+                },
                 "details": [{"field": key_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
             }
         }

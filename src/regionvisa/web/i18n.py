@@ -1,8 +1,8 @@
 """Korean by default, English on request, from Babel message catalogues.
 
 English text is the message id; Korean comes from the .po files, which are compiled in memory
-at start-up, so the repository holds only text and no build step is needed. The language of the current request lives in a context variable that
-the Jinja2 gettext callables read.
+at start-up, so the repository holds only text and no build step is needed. The language of the
+current request lives in a context variable that the Jinja2 gettext callables read.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ extraction finds them and the catalogue test can demand a translation for each."
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 (gettext convention)
+def N_(message: str) -> str:
     return message
 
 
