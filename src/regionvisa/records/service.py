@@ -99,11 +99,10 @@ def _merge(conn: Connection, spec: FeedSpec, staging: str) -> tuple[int, pl.Data
                 },
                 schema=REJECT_SCHEMA,
             )
-    # The first occurrence of a natural key in the file wins; ON CONFLICT covers rows already stored.
+    # Repeats within the file were dropped before staging; ON CONFLICT covers rows already stored.
     result = conn.exec_driver_sql(
         f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} s "
-        f"WHERE s.line IN (SELECT MIN(line) FROM {staging} GROUP BY {key}) {person_filter} "
-        f"ON CONFLICT ({key}) DO NOTHING"
+        f"WHERE true {person_filter} ORDER BY s.line ON CONFLICT ({key}) DO NOTHING"
     )
     return max(result.rowcount, 0), unknown
 
@@ -142,6 +141,8 @@ def import_frame(
         done += n
         report("load", done, good.height)
 
+    # The first occurrence of a natural key in the file wins; later repeats add nothing.
+    good = good.unique(subset=list(spec.natural_key), keep="first", maintain_order=True)
     bulk_insert(conn, staging, good, on_progress=staged)
     report("merge", 0, 1)
     inserted, unknown = _merge(conn, spec, staging)

@@ -1,0 +1,97 @@
+"""`make bench`: run every benchmark script, collect their BENCH_JSON lines, print one table
+and write docs/benchmarks.md.
+
+Each script is run in its own process so that one's memory does not count against another.
+`--quick` passes `--quick` to the scripts that support it (smaller sizes, for a smoke run);
+`--only NAME` runs the scripts whose file name contains NAME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SKIP = {"run.py", "_common.py"}
+
+
+def scripts(only: str | None) -> list[Path]:
+    found = sorted(p for p in HERE.glob("*.py") if p.name not in SKIP and not p.name.startswith("_"))
+    return [p for p in found if not only or only in p.name]
+
+
+def run_one(path: Path, quick: bool) -> tuple[list[dict], float, int, str]:
+    cmd = [sys.executable, str(path)]
+    if quick:
+        cmd.append("--quick")
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    results: list[dict] = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            results.extend(json.loads(line.removeprefix("BENCH_JSON ")))
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+    return results, seconds, proc.returncode, "\n".join(tail)
+
+
+def table(rows: list[tuple[str, dict]]) -> str:
+    lines = [
+        "| benchmark | measure | figure | target | baseline | ratio | date |",
+        "|---|---|---:|---|---:|---:|---|",
+    ]
+    today = dt.date.today().isoformat()
+    for script, r in rows:
+        baseline = "" if r.get("baseline_value") is None else f"{r['baseline_value']:,}"
+        ratio = "" if r.get("ratio") is None else f"×{r['ratio']:,}"
+        lines.append(
+            f"| {script} | {r['name']} | {r['value']:,} {r['unit']} | {r.get('target') or ''} | {baseline} | {ratio} | {today} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only")
+    parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    args = parser.parse_args()
+    rows: list[tuple[str, dict]] = []
+    failures = []
+    for path in scripts(args.only):
+        print(f"== {path.name}", flush=True)
+        results, seconds, code, tail = run_one(path, args.quick)
+        for r in results:
+            print(f"   {r['name']}: {r['value']} {r['unit']} (target {r.get('target') or '-'}, ratio {r.get('ratio')})")
+        print(f"   ({seconds:.1f} s, exit {code})", flush=True)
+        if code != 0 or not results:
+            failures.append(f"{path.name}: exit {code}\n{tail}")
+        rows.extend((path.stem, r) for r in results)
+    md = table(rows)
+    print()
+    print(md)
+    if not args.no_write and not args.quick and not args.only:
+        header = (
+            "# Benchmarks\n\n"
+            "Written by `make bench` (`benchmarks/run.py`). Figures are wall-clock seconds (best of several\n"
+            "runs where the script says so) on the development machine "
+            f"({platform.machine()}, Python {platform.python_version()}); ratios compare against each\n"
+            "benchmark's stated baseline (higher is better).\n\n"
+        )
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / "benchmarks.md").write_text(header + md + "\n", encoding="utf-8")
+        print("\nwrote docs/benchmarks.md")
+    if failures:
+        print("\nFAILED:\n" + "\n\n".join(failures), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
