@@ -17,14 +17,13 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import emit, peak_rss_mb, result  # noqa: E402
-
-from regionvisa import migrate  # noqa: E402
-from regionvisa.db import make_engine, session_scope  # noqa: E402
-from regionvisa.records.bulk import bulk_insert  # noqa: E402
-from regionvisa.records.models import AddressReport  # noqa: E402
-from regionvisa.records.service import import_file  # noqa: E402
-from regionvisa.regions.service import load_regions, region_codes  # noqa: E402
+from _common import emit, peak_rss_mb, result
+from regionvisa import migrate
+from regionvisa.db import make_engine, session_scope
+from regionvisa.records.bulk import bulk_insert
+from regionvisa.records.models import AddressReport
+from regionvisa.records.service import import_file
+from regionvisa.regions.service import load_regions, region_codes
 
 
 def make_people(n: int) -> pl.DataFrame:

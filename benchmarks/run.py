@@ -51,9 +51,9 @@ def table(rows: list[tuple[str, dict]]) -> str:
     for script, r in rows:
         baseline = "" if r.get("baseline_value") is None else f"{r['baseline_value']:,}"
         ratio = "" if r.get("ratio") is None else f"×{r['ratio']:,}"
-        lines.append(
-            f"| {script} | {r['name']} | {r['value']:,} {r['unit']} | {r.get('target') or ''} | {baseline} | {ratio} | {today} |"
-        )
+        figure = f"{r['value']:,} {r['unit']}"
+        target = r.get('target') or ''
+        lines.append(f"| {script} | {r['name']} | {figure} | {target} | {baseline} | {ratio} | {today} |")
     return "\n".join(lines)
 
 
