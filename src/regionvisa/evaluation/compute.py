@@ -1,0 +1,527 @@
+"""Composite score, ranks, grades and benefits (DESIGN §4.5), pure and vectorised.
+
+The pipeline follows COINr: metadata (the framework) → missing-data treatment → normalise →
+aggregate → rank → grade → benefit, and the result carries a `run` record with every step's
+settings, the inputs, the framework (full definition + SHA-256) and package versions, so that
+the same inputs and seed give byte-identical JSON.
+
+Decisions the formulas leave open, fixed here and recorded in the run:
+
+* Normalisation runs over the regions being evaluated that have a value for that indicator.
+* minmax with all values equal gives 100 to every region (§4.5). zscore with all values equal
+  (standard deviation 0) gives 50, the neutral z-score. rank with a single region gives 100.
+* Scores are rounded to 9 decimals before ranking and grading, so float noise (1e-14) can
+  neither split a tie nor drop a score that is exactly on a band boundary into the band below.
+* Missing values (None or NaN): framework `missing.policy` `reweight` drops the indicator for
+  that region and rescales the others' weights (Σw over available indicators); `exclude` leaves
+  the region out of normalisation and scoring. A region with no value at all is always excluded.
+  The result's `missing` section says what was done for each region.
+* The aggregation and ranking primitives take a batch of weight vectors so the sensitivity
+  analysis and the published run share one code path: with the same weights they agree bit for bit.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regionvisa.evaluation.framework import MAX_DRAWS, Framework, parse_framework, sha256_json
+
+SCORE_DECIMALS = 9
+RUN_FORMAT = "regionvisa-evaluation-run/1"
+_RANK_CHUNK = 8192
+
+Table = Mapping[str, Mapping[str, float | None]]
+
+
+class IndicatorInputError(ValueError):
+    """Bad indicator values; `errors` lists one readable line per problem."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+
+
+def normalise(
+    values: Any, method: str, direction: int, low: float | None = None, high: float | None = None
+) -> np.ndarray:
+    """One indicator over the regions, to 0–100 (zscore is not clipped). NaN in, NaN out.
+
+    Statistics (min, max, mean, std, order) use only the regions that have a value.
+    """
+    x = np.asarray(values, dtype=float)
+    out = np.full(x.shape, np.nan)
+    ok = ~np.isnan(x)
+    v = x[ok]
+    n = v.size
+    if n == 0:
+        return out
+    if method == "minmax":
+        lo, hi = v.min(), v.max()
+        if hi == lo:
+            r = np.full(n, 100.0)
+        elif direction == 1:
+            r = 100.0 * (v - lo) / (hi - lo)
+        else:
+            r = 100.0 * (hi - v) / (hi - lo)
+    elif method == "goalposts":
+        if low is None or high is None:
+            raise ValueError("goalposts needs low and high")
+        if direction == 1:
+            r = 100.0 * np.clip((v - low) / (high - low), 0.0, 1.0)
+        else:
+            r = 100.0 * np.clip((high - v) / (high - low), 0.0, 1.0)
+    elif method == "zscore":
+        # Equality is checked on the values, not std == 0: np.std of equal values can be 1e-17.
+        equal = v.max() == v.min()
+        r = np.full(n, 50.0) if equal else 50.0 + 10.0 * direction * (v - v.mean()) / v.std()
+    elif method == "rank":
+        if n == 1:
+            r = np.full(n, 100.0)
+        else:
+            # worse[j] = number of regions strictly worse than region j
+            worse = (v[None, :] < v[:, None]) if direction == 1 else (v[None, :] > v[:, None])
+            r = 100.0 * worse.sum(axis=1) / (n - 1)
+    else:
+        raise ValueError(f"unknown normalisation method {method!r}")
+    out[ok] = r
+    return out
+
+
+def normalise_matrix(framework: Framework, raw: np.ndarray, method: str | None = None) -> np.ndarray:
+    """Normalise every column of a regions × indicators matrix; `method` overrides every indicator's."""
+    out = np.empty_like(raw, dtype=float)
+    for i, ind in enumerate(framework.indicators):
+        spec = ind.normalise
+        m = method or spec.method
+        low, high = (spec.low, spec.high) if m == "goalposts" else (None, None)
+        out[:, i] = normalise(raw[:, i], m, ind.direction, low, high)
+    return out
+
+
+def normalise_stats(framework: Framework, raw: np.ndarray) -> dict[str, dict[str, Any]]:
+    """The statistics each indicator's normalisation used, for the run record."""
+    stats: dict[str, dict[str, Any]] = {}
+    for i, ind in enumerate(framework.indicators):
+        v = raw[:, i][~np.isnan(raw[:, i])]
+        entry: dict[str, Any] = {"method": ind.normalise.method, "direction": ind.direction, "n": int(v.size)}
+        if ind.normalise.method == "goalposts":
+            entry.update(low=ind.normalise.low, high=ind.normalise.high)
+        if v.size:
+            entry.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()), std=float(v.std()))
+        stats[ind.id] = entry
+    return stats
+
+
+# --------------------------------------------------------------------------------------------
+# Aggregation, ranks, grades (batched over weight vectors)
+
+
+def aggregate(
+    normalised: np.ndarray, method_index: np.ndarray, weights: np.ndarray, mask: np.ndarray, method: str
+) -> np.ndarray:
+    """Scores for a batch: E weight vectors, each with its own choice of normalised matrix.
+
+    normalised: (M, R, I) matrices, one per normalisation choice; method_index: (E,) which one
+    each row uses; weights: (E, I); mask: (R, I) True where the value exists. Returns (E, R),
+    rounded to SCORE_DECIMALS. The loop runs over indicators (a handful), never over draws, and
+    sums in indicator order, so one row gives the same bits whatever the batch size.
+
+    arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ, 1)^(wᵢ/Σw); sums over available indicators.
+    """
+    method_index = np.asarray(method_index)
+    n_rows, n_ind = weights.shape
+    n_reg = normalised.shape[1]
+    den = np.zeros((n_rows, n_reg))
+    for i in range(n_ind):
+        den += weights[:, i, None] * mask[None, :, i]
+    if method == "arithmetic":
+        num = np.zeros((n_rows, n_reg))
+        for i in range(n_ind):
+            col = np.where(mask[:, i], normalised[:, :, i], 0.0)[method_index]
+            num += weights[:, i, None] * col
+        score = num / den
+    elif method == "geometric":
+        score = np.ones((n_rows, n_reg))
+        for i in range(n_ind):
+            col = np.where(mask[:, i], np.maximum(normalised[:, :, i], 1.0), 1.0)[method_index]
+            score *= col ** (weights[:, i, None] / den)
+    else:
+        raise ValueError(f"unknown aggregation method {method!r}")
+    return np.round(score, SCORE_DECIMALS)
+
+
+def ranks(scores: np.ndarray) -> np.ndarray:
+    """Competition ranks per row, 1 = best; ties share the better rank (1, 2, 2, 4)."""
+    scores = np.atleast_2d(scores)
+    out = np.empty(scores.shape, dtype=np.int64)
+    for start in range(0, scores.shape[0], _RANK_CHUNK):
+        s = scores[start : start + _RANK_CHUNK]
+        out[start : start + _RANK_CHUNK] = 1 + (s[:, None, :] > s[:, :, None]).sum(axis=2)
+    return out
+
+
+def grade_index(framework: Framework, scores: np.ndarray) -> np.ndarray:
+    """Index into framework.grades: the first band whose min_score ≤ score (lowest band below all)."""
+    mins = np.array([g.min_score for g in framework.grades])
+    idx = (np.asarray(scores)[..., None] < mins).sum(axis=-1)
+    return np.minimum(idx, len(mins) - 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _as_value(region: str, ind: str, value: Any, errors: list[str]) -> float:
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        errors.append(f"region {region}: indicator {ind!r}: value {value!r} is not a number")
+        return math.nan
+    value = float(value)
+    if math.isinf(value):
+        errors.append(f"region {region}: indicator {ind!r}: value {value!r} is not finite")
+    return value
+
+
+def raw_matrix(framework: Framework, indicators: Table) -> tuple[list[str], np.ndarray]:
+    """Regions (sorted by code, so dict order cannot change a result) and their raw values (NaN missing)."""
+    ids = framework.indicator_ids
+    errors: list[str] = []
+    if not indicators:
+        raise IndicatorInputError(["no regions to evaluate"])
+    codes = sorted(str(code) for code in indicators)
+    if len(set(codes)) != len(codes):
+        raise IndicatorInputError(["region codes repeat after conversion to text"])
+    by_code = {str(code): values for code, values in indicators.items()}
+    raw = np.full((len(codes), len(ids)), np.nan)
+    for r, code in enumerate(codes):
+        values = by_code[code]
+        for key in values:
+            if key not in ids:
+                errors.append(f"region {code}: unknown indicator {key!r} (framework has: {', '.join(ids)})")
+        for i, ind in enumerate(ids):
+            raw[r, i] = _as_value(code, ind, values.get(ind), errors)
+    if errors:
+        raise IndicatorInputError(errors)
+    return codes, raw
+
+
+def read_indicator_csv(
+    path: str | Path, framework: Framework | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Read `--indicators FILE.csv`: a `region` column plus one column per indicator id.
+
+    An empty cell is a missing value. With a framework, every indicator needs a column and no
+    other column is allowed. All problems are collected and raised together, each naming file,
+    line, column and value.
+    """
+    path = Path(path)
+    errors: list[str] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise IndicatorInputError([f"{path}: cannot be read ({exc.strerror})"]) from exc
+    except UnicodeDecodeError as exc:
+        raise IndicatorInputError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
+    if not rows:
+        raise IndicatorInputError([f"{path}:1: empty file; expected a header row starting with 'region'"])
+    header = [h.strip() for h in rows[0]]
+    if "region" not in header:
+        errors.append(f"{path}:1: no 'region' column (header: {', '.join(header)})")
+    for col in sorted({h for h in header if header.count(h) > 1}):
+        errors.append(f"{path}:1: column {col!r} appears more than once")
+    columns = [h for h in header if h != "region"]
+    if framework is not None:
+        ids = framework.indicator_ids
+        for col in columns:
+            if col not in ids:
+                errors.append(
+                    f"{path}:1: column {col!r}: unknown indicator "
+                    f"(framework {framework.id} has: {', '.join(ids)})"
+                )
+        absent = [ind for ind in ids if ind not in header]
+        if absent:
+            errors.append(f"{path}:1: missing column(s) for framework indicators: {', '.join(absent)}")
+    if errors:
+        raise IndicatorInputError(errors)
+
+    table: dict[str, dict[str, float | None]] = {}
+    first_line: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            errors.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+            continue
+        cells = dict(zip(header, (c.strip() for c in row), strict=True))
+        code = cells["region"]
+        if not code:
+            errors.append(f"{path}:{line}: column 'region': empty region code")
+            continue
+        if code in first_line:
+            errors.append(f"{path}:{line}: column 'region': value {code!r} repeats line {first_line[code]}")
+            continue
+        first_line[code] = line
+        values: dict[str, float | None] = {}
+        for col in columns:
+            text = cells[col]
+            if text == "":
+                values[col] = None
+                continue
+            try:
+                number = float(text)
+            except ValueError:
+                errors.append(f"{path}:{line}: column {col!r}: value {text!r} is not a number")
+                continue
+            if not math.isfinite(number):
+                errors.append(f"{path}:{line}: column {col!r}: value {text!r} is not a finite number")
+                continue
+            values[col] = number
+        table[code] = values
+    if not table and not errors:
+        errors.append(f"{path}: no data rows")
+    if errors:
+        raise IndicatorInputError(errors)
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic evaluation
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The deterministic part of an evaluation, as arrays (rows = `regions`, sorted by code)."""
+
+    regions: list[str]
+    raw: np.ndarray
+    normalised: np.ndarray
+    scores: np.ndarray
+    ranks: np.ndarray
+    grades: list[str]
+    missing: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return ~np.isnan(self.raw)
+
+
+def apply_missing_policy(
+    framework: Framework, codes: list[str], raw: np.ndarray
+) -> tuple[list[str], np.ndarray, dict[str, dict[str, Any]]]:
+    """Drop the regions the policy excludes; report what was done for every region with a gap."""
+    ids = framework.indicator_ids
+    weights = np.array([ind.weight for ind in framework.indicators])
+    policy = framework.missing.policy
+    keep: list[int] = []
+    actions: dict[str, dict[str, Any]] = {}
+    for r, code in enumerate(codes):
+        gaps = [ids[i] for i in np.flatnonzero(np.isnan(raw[r]))]
+        if not gaps:
+            keep.append(r)
+            continue
+        if policy == "exclude" or len(gaps) == len(ids):
+            reason = "no indicator values" if len(gaps) == len(ids) else "missing values (policy exclude)"
+            actions[code] = {"action": "excluded", "indicators": gaps, "reason": reason}
+            continue
+        avail = ~np.isnan(raw[r])
+        share = weights * avail / (weights * avail).sum()
+        actions[code] = {
+            "action": "reweighted",
+            "indicators": gaps,
+            "weight_shares": {ids[i]: float(share[i]) for i in range(len(ids)) if avail[i]},
+        }
+        keep.append(r)
+    return [codes[r] for r in keep], raw[keep], actions
+
+
+def score_table(framework: Framework, indicators: Table) -> Scored:
+    """Missing-data policy, normalisation, aggregation, ranks and grades for one table."""
+    codes, raw = raw_matrix(framework, indicators)
+    codes, raw, actions = apply_missing_policy(framework, codes, raw)
+    if not codes:
+        raise IndicatorInputError(["every region was excluded for missing values; nothing to evaluate"])
+    normalised = normalise_matrix(framework, raw)
+    weights = np.array([[ind.weight for ind in framework.indicators]])
+    scores = aggregate(
+        normalised[None], np.zeros(1, dtype=np.int64), weights, ~np.isnan(raw), framework.aggregate.method
+    )[0]
+    rank = ranks(scores[None])[0]
+    grades = [framework.grades[g].grade for g in grade_index(framework, scores)]
+    return Scored(codes, raw, normalised, scores, rank, grades, actions, normalise_stats(framework, raw))
+
+
+def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, float | None]:
+    """Each indicator's part of a region's score (a §4.5 result entry), for the score breakdown.
+
+    arithmetic: wᵢ·nᵢ/Σw, which add up to the score. geometric: the score split in proportion
+    to each indicator's share of log(score), wᵢ/Σw·log max(nᵢ,1); a score of 1 has no parts.
+    Missing indicators contribute None.
+    """
+    ind_values = region["indicators"]
+    avail = [ind for ind in framework.indicators if ind_values[ind.id]["normalised"] is not None]
+    total_w = sum(ind.weight for ind in avail)
+    out: dict[str, float | None] = {ind.id: None for ind in framework.indicators}
+    if framework.aggregate.method == "arithmetic":
+        for ind in avail:
+            out[ind.id] = ind.weight * ind_values[ind.id]["normalised"] / total_w
+        return out
+    logs = {
+        ind.id: ind.weight / total_w * math.log(max(ind_values[ind.id]["normalised"], 1.0)) for ind in avail
+    }
+    total_log = sum(logs.values())
+    for key, part in logs.items():
+        out[key] = region["score"] * part / total_log if total_log > 0 else 0.0
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Full evaluation with run record
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("regionvisa", "numpy", "pydantic", "pyyaml"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _inputs_record(framework: Framework, indicators: Table) -> dict[str, Any]:
+    codes, raw = raw_matrix(framework, indicators)
+    table = {
+        code: {
+            ind: (None if math.isnan(raw[r, i]) else float(raw[r, i]))
+            for i, ind in enumerate(framework.indicator_ids)
+        }
+        for r, code in enumerate(codes)
+    }
+    return {"regions": codes, "indicators": table, "sha256": sha256_json(table)}
+
+
+def evaluate(
+    framework: Framework, indicators: Table, *, draws: int | None = None, year: int | None = None
+) -> dict[str, Any]:
+    """The §4.5 result for a raw indicator table (region → indicator id → value or None).
+
+    draws overrides framework.sensitivity.draws; year overrides framework.year in the result.
+    Besides the §4.5 keys the result has `missing` (what was done per region with a gap),
+    `sensitivity` (Sobol indices) and `run` (everything needed to reproduce it bit for bit).
+    """
+    from regionvisa.evaluation.sensitivity import analyse  # sensitivity builds on this module
+
+    scored = score_table(framework, indicators)
+    n_draws = framework.sensitivity.draws if draws is None else int(draws)
+    if not 1 <= n_draws <= MAX_DRAWS:
+        raise ValueError(f"draws must be between 1 and {MAX_DRAWS:,}, got {draws}")
+    sens = analyse(framework, scored, draws=n_draws)
+    ids = framework.indicator_ids
+
+    entries = []
+    for r, code in enumerate(scored.regions):
+        summary = sens["regions"][code]
+        entries.append(
+            {
+                "region": code,
+                "indicators": {
+                    ind: {
+                        "raw": None if math.isnan(scored.raw[r, i]) else float(scored.raw[r, i]),
+                        "normalised": None
+                        if math.isnan(scored.normalised[r, i])
+                        else float(scored.normalised[r, i]),
+                    }
+                    for i, ind in enumerate(ids)
+                },
+                "score": float(scored.scores[r]),
+                "rank": int(scored.ranks[r]),
+                "grade": scored.grades[r],
+                "rank_interval": summary["rank_interval"],
+                "median_rank": summary["median_rank"],
+                "grade_probability": summary["grade_probability"],
+                "benefit": framework.benefits[scored.grades[r]].as_result(),
+            }
+        )
+    entries.sort(key=lambda e: (e["rank"], e["region"]))
+
+    weights = {ind.id: ind.weight for ind in framework.indicators}
+    run = {
+        "format": RUN_FORMAT,
+        "year": framework.year if year is None else int(year),
+        "software": _versions(),
+        "framework": {
+            "id": framework.id,
+            "sha256": framework.digest(),
+            "source": framework.source,
+            "definition": framework.definition(),
+        },
+        "inputs": _inputs_record(framework, indicators),
+        "steps": [
+            {"step": "missing", "policy": framework.missing.policy},
+            {
+                "step": "normalise",
+                "over": "evaluated regions with a value",
+                "indicators": scored.stats,
+                "equal_values": {"minmax": 100, "zscore": 50},
+                "single_region": {"rank": 100},
+            },
+            {
+                "step": "aggregate",
+                "method": framework.aggregate.method,
+                "weights": weights,
+                "formula": "arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ,1)^(wᵢ/Σw); "
+                "Σ over available indicators",
+                "score_decimals": SCORE_DECIMALS,
+            },
+            {"step": "rank", "order": "score descending", "ties": "share the better rank (1, 2, 2, 4)"},
+            {
+                "step": "grade",
+                "rule": "first band whose min_score ≤ score",
+                "bands": [{"grade": g.grade, "min_score": g.min_score} for g in framework.grades],
+            },
+            {"step": "benefit", "benefits": {k: v.as_result() for k, v in framework.benefits.items()}},
+            {"step": "sensitivity", **sens["settings"]},
+        ],
+    }
+    return {
+        "framework": framework.id,
+        "year": framework.year if year is None else int(year),
+        "regions": entries,
+        "missing": {"policy": framework.missing.policy, "regions": scored.missing},
+        "sensitivity": sens["summary"],
+        "run": run,
+    }
+
+
+def reproduce(run: Mapping[str, Any], *, year: int | None = None) -> dict[str, Any]:
+    """Re-run an evaluation from its `run` record alone (framework definition, inputs, draws)."""
+    framework = parse_framework(run["framework"]["definition"], "run.framework.definition")
+    if framework.digest() != run["framework"]["sha256"]:
+        raise ValueError("run record's framework definition does not match its SHA-256")
+    framework._source = run["framework"].get("source")
+    draws = next(step["draws"] for step in run["steps"] if step["step"] == "sensitivity")
+    return evaluate(
+        framework, run["inputs"]["indicators"], draws=draws, year=run.get("year") if year is None else year
+    )
+
+
+def dumps(result: Mapping[str, Any]) -> str:
+    """Canonical JSON text of a result: same result, same bytes."""
+    return json.dumps(result, ensure_ascii=False, indent=2, allow_nan=False)
