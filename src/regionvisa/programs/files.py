@@ -1,0 +1,240 @@
+"""Programme design files (DESIGN §4.1): strict reading, guardrail checks, and the rule programme.
+
+Every problem reads `file:key.path: message`, and a guardrail problem names the bound and its
+legal reference, so a regional official can fix a design without asking anyone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
+from regionvisa.programs.guardrails import (
+    BaseVisaGuardrails,
+    bound_on,
+    dated,
+    describe_bound,
+    guardrails,
+    national_list,
+)
+from regionvisa.regions.parameters import LocalText, national_values
+from regionvisa.regions.service import region_codes
+from regionvisa.rules.program import Criterion, RuleProgram, normalise_dated
+from regionvisa.rules.validate import validate_program
+
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
+
+
+class CriterionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    label: LocalText
+    reference: str = Field(min_length=1)
+    rule: Any
+
+
+class PointsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    when: Any
+    points: int | float
+    label: LocalText | None = None
+
+
+class ProgramSpec(BaseModel):
+    """The §4.1 file. Unknown keys are errors; a typo must not silently change a design."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=SLUG)
+    version: int = Field(ge=1)
+    region: str
+    base_visa: Literal["D-2", "E-7"]
+    title: LocalText
+    valid_from: dt.date
+    valid_to: dt.date
+    quota: int = Field(ge=0)
+    residence_area: list[str] = Field(min_length=1)
+    obligation_months: int = Field(ge=0, le=120)
+    kiip_deadline_months: int | None = Field(default=None, ge=0, le=120)
+    nationality_cap: float | None = Field(default=None, gt=0, le=1)
+    reference: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    criteria: list[CriterionSpec] = Field(default_factory=list)
+    points: list[PointsSpec] = Field(default_factory=list)
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in region_codes():
+            raise ValueError(f"unknown region code {value!r} (expected one of the 17 two-digit codes)")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _dated(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, values in value.items():
+            if not isinstance(values, dict) or not values:
+                raise ValueError(f"{name}: give dated values, e.g. {{2025-04-02: …}}")
+            normalise_dated(values)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramSpec:
+        if self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        for code in self.residence_area:
+            if not (len(code) in (2, 5) and code.isdigit() and code[:2] == self.region):
+                raise ValueError(
+                    f"residence_area code {code!r} must be the programme's region {self.region} "
+                    "or one of its 5-digit districts"
+                )
+        return self
+
+
+@dataclass
+class LoadedProgram:
+    """A validated design: the file as written, and the rule programme with guardrails applied."""
+
+    spec: ProgramSpec
+    rules: RuleProgram
+    source: str
+    defaults_taken: dict[str, str] = field(default_factory=dict)  # parameter -> where its value came from
+    fixed_ids: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def as_dict(self) -> dict:
+        return self.spec.model_dump(mode="json", exclude_none=True)
+
+
+def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[str]:
+    """Bounded parameters on every day they are in force, closed lists, fixed criteria kept."""
+    errors: list[str] = []
+    fixed_ids = {c.id for c in rails.fixed_criteria}
+    for i, crit in enumerate(spec.criteria):
+        if crit.id in fixed_ids:
+            errors.append(
+                f"{source}:criteria[{i}].id: {crit.id!r} is a fixed national criterion of {spec.base_visa} "
+                "and cannot be redefined or removed (guardrails.yaml fixed_criteria)"
+            )
+    for name, bounded in rails.bounded_parameters.items():
+        if name not in spec.parameters:
+            continue
+        values = normalise_dated(spec.parameters[name])
+        starts = sorted(values)
+        for k, start in enumerate(starts):
+            end = (starts[k + 1] - dt.timedelta(days=1)) if k + 1 < len(starts) else spec.valid_to
+            first = max(start, spec.valid_from)
+            if first > end:
+                continue
+            # The bound may change inside the interval (e.g. the minimum wage on 1 January).
+            checkpoints = {first}
+            for which in (bounded.min, bounded.max):
+                for d in dated(which) or {}:
+                    if first < d <= end:
+                        checkpoints.add(d)
+            value = values[start]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                errors.append(f"{source}:parameters.{name}.{start}: expected a number in {bounded.unit}, got {value!r}")
+                continue
+            for day in sorted(checkpoints):
+                low = bound_on(bounded.min, day)
+                high = bound_on(bounded.max, day)
+                if low is not None and value < low[0]:
+                    errors.append(
+                        f"{source}:parameters.{name}.{start}: {value:,} {bounded.unit} is below the national lower "
+                        f"bound {low[0]:,} ({describe_bound(bounded.min)}, in force on {day}); {bounded.reference}"
+                    )
+                    break
+                if high is not None and value > high[0]:
+                    errors.append(
+                        f"{source}:parameters.{name}.{start}: {value:,} {bounded.unit} is above the national upper "
+                        f"bound {high[0]:,} ({describe_bound(bounded.max)}, in force on {day}); {bounded.reference}"
+                    )
+                    break
+    for name, closed in rails.closed_lists.items():
+        if name not in spec.parameters:
+            continue
+        allowed = set(national_list(closed))
+        for start, value in normalise_dated(spec.parameters[name]).items():
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors.append(f"{source}:parameters.{name}.{start}: expected a list of occupation codes (strings)")
+                continue
+            extra = [v for v in value if v not in allowed]
+            if extra:
+                errors.append(
+                    f"{source}:parameters.{name}.{start}: {', '.join(extra)} not in the national "
+                    f"{'/'.join(closed.subtypes)} list; a region may only narrow it ({closed.reference})"
+                )
+    return errors
+
+
+def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
+    """Check a parsed design against the guardrails and compile its rule programme.
+
+    Raises PolicyError with every problem found; never returns a half-valid programme.
+    """
+    rails = guardrails().base_visas[spec.base_visa]
+    errors = _guardrail_errors(spec, rails, source)
+    parameters = dict(spec.parameters)
+    defaults: dict[str, str] = {}
+    for name, bounded in rails.bounded_parameters.items():
+        if name not in parameters:
+            parameters[name] = {
+                d if d != dt.date.min else spec.valid_from: v for d, v in dated(bounded.default).items()
+            }
+            defaults[name] = describe_bound(bounded.default)
+    for name, closed in rails.closed_lists.items():
+        if name not in parameters:
+            parameters[name] = {spec.valid_from: national_list(closed)}
+            defaults[name] = f"national {'/'.join(closed.subtypes)} list"
+    fixed = [
+        Criterion(id=c.id, rule=c.rule, label=c.label.model_dump(), reference=c.reference) for c in rails.fixed_criteria
+    ]
+    data = spec.model_dump(mode="python")
+    data["parameters"] = parameters
+    rules = RuleProgram.from_dict(data, national_values(), fixed_criteria=fixed)
+    n_fixed = len(fixed)
+    for err in validate_program(rules):
+        errors.append(f"{source}:{_file_path(err.path, n_fixed)}: {err.message}")
+    if errors:
+        raise PolicyError(errors)
+    return LoadedProgram(
+        spec=spec, rules=rules, source=source, defaults_taken=defaults, fixed_ids=tuple(c.id for c in fixed)
+    )
+
+
+def _file_path(path: str, n_fixed: int) -> str:
+    """Map `criteria[i]` of the merged programme back to the file (or to the guardrails)."""
+    if path.startswith("criteria["):
+        index = int(path[len("criteria[") : path.index("]")])
+        rest = path[path.index("]") + 1 :]
+        if index < n_fixed:
+            return f"guardrails.fixed_criteria[{index}]{rest}"
+        return f"criteria[{index - n_fixed}]{rest}"
+    return path
+
+
+def parse_design(data: Any, source: str = "<design>") -> LoadedProgram:
+    if not isinstance(data, dict):
+        raise PolicyError([f"{source}:(root): expected a mapping (the programme design)"])
+    try:
+        spec = ProgramSpec.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(validation_errors(source, exc)) from exc
+    return build(spec, source)
+
+
+def load_program_file(path: Path) -> LoadedProgram:
+    return parse_design(read_yaml(path), str(path))
+
+
+def program_files(policy_dir: Path) -> list[Path]:
+    return sorted((policy_dir / "programs").glob("*/*.yaml"))

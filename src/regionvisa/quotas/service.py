@@ -1,0 +1,233 @@
+"""Quota ledger operations. Each one is a single conditional UPDATE, so concurrent callers can
+never over-issue: the database decides, row by row, who got the last place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from regionvisa.quotas.models import QuotaLedger, QuotaMovement
+from regionvisa.web.errors import AppError, Conflict, NotFound
+
+
+class QuotaExhausted(Conflict):
+    def __init__(self, ledger: QuotaLedger):
+        super().__init__(
+            "quota_exhausted",
+            f"정원이 소진되었습니다 ({ledger.program_id} {ledger.period}: 배정 {ledger.capacity}, "
+            f"예약 {ledger.reserved}, 사용 {ledger.used})",
+            f"quota exhausted for {ledger.program_id} {ledger.period}: capacity {ledger.capacity}, "
+            f"reserved {ledger.reserved}, used {ledger.used}",
+        )
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    program_id: str
+    region: str
+    period: str
+    allocated: int
+    adjustments: int
+    reserved: int
+    used: int
+    remaining: int
+    fill_rate: float | None
+
+    @classmethod
+    def of(cls, ledger: QuotaLedger) -> LedgerView:
+        return cls(
+            program_id=ledger.program_id,
+            region=ledger.region,
+            period=ledger.period,
+            allocated=ledger.allocated,
+            adjustments=ledger.adjustments,
+            reserved=ledger.reserved,
+            used=ledger.used,
+            remaining=ledger.remaining,
+            fill_rate=None if ledger.fill_rate is None else round(ledger.fill_rate, 4),
+        )
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _audit(session: Session, **kwargs) -> None:
+    from regionvisa.audit.service import record
+
+    record(session, **kwargs)
+
+
+def _movement(
+    session: Session,
+    ledger: QuotaLedger,
+    kind: str,
+    amount: int,
+    *,
+    actor: str,
+    reason: str,
+    application_id: int | None = None,
+) -> QuotaMovement:
+    session.refresh(ledger)
+    move = QuotaMovement(
+        ledger_id=ledger.id,
+        kind=kind,
+        amount=amount,
+        application_id=application_id,
+        reason=reason,
+        actor=actor,
+        at=_now(),
+        reserved_after=ledger.reserved,
+        used_after=ledger.used,
+        capacity_after=ledger.capacity,
+    )
+    session.add(move)
+    session.flush()
+    return move
+
+
+def open_ledger(
+    session: Session,
+    *,
+    program_id: str,
+    region: str,
+    period: str,
+    start: dt.date,
+    end: dt.date,
+    allocated: int,
+    actor: str,
+    reason: str,
+) -> QuotaLedger:
+    if allocated < 0:
+        raise AppError(
+            422, "invalid", "배정 인원은 0 이상이어야 합니다", "allocation must be zero or more", "allocated"
+        )
+    existing = session.scalar(
+        select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == period)
+    )
+    if existing is not None:
+        raise Conflict("ledger_exists", "이미 개설된 정원 원장입니다", f"a ledger for {program_id} {period} exists")
+    ledger = QuotaLedger(
+        program_id=program_id,
+        region=region,
+        period=period,
+        period_start=start,
+        period_end=end,
+        allocated=allocated,
+        adjustments=0,
+        reserved=0,
+        used=0,
+    )
+    session.add(ledger)
+    session.flush()
+    _movement(session, ledger, "allocation", allocated, actor=actor, reason=reason)
+    _audit(
+        session,
+        actor=actor,
+        action="quota.allocate",
+        subject=("quota_ledger", str(ledger.id)),
+        region=region,
+        reason=reason,
+        inputs={"program_id": program_id, "period": period, "allocated": allocated},
+    )
+    return ledger
+
+
+def get_ledger(session: Session, ledger_id: int) -> QuotaLedger:
+    ledger = session.get(QuotaLedger, ledger_id)
+    if ledger is None:
+        raise NotFound("quota ledger")
+    return ledger
+
+
+def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
+    ledger = session.scalar(
+        select(QuotaLedger).where(
+            QuotaLedger.program_id == program_id, QuotaLedger.period_start <= on, QuotaLedger.period_end >= on
+        )
+    )
+    if ledger is None:
+        raise NotFound(f"quota ledger for {program_id} on {on}")
+    return ledger
+
+
+def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, reason: str) -> QuotaLedger:
+    """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused."""
+    if not reason.strip():
+        raise AppError(422, "reason_required", "조정 사유가 필요합니다", "an adjustment needs a reason", "reason")
+    result = session.execute(
+        update(QuotaLedger)
+        .where(
+            QuotaLedger.id == ledger.id,
+            QuotaLedger.reserved + QuotaLedger.used <= QuotaLedger.allocated + QuotaLedger.adjustments + amount,
+        )
+        .values(adjustments=QuotaLedger.adjustments + amount)
+    )
+    if result.rowcount != 1:
+        session.refresh(ledger)
+        raise Conflict(
+            "adjustment_below_commitments",
+            "예약·사용 인원보다 적게 줄일 수 없습니다",
+            f"cannot cut below the {ledger.reserved + ledger.used} places already reserved or used",
+        )
+    _movement(session, ledger, "adjustment", amount, actor=actor, reason=reason)
+    _audit(
+        session,
+        actor=actor,
+        action="quota.adjust",
+        subject=("quota_ledger", str(ledger.id)),
+        region=ledger.region,
+        reason=reason,
+        inputs={"amount": amount},
+    )
+    return ledger
+
+
+def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
+    """Take one place for a recommended application, or raise QuotaExhausted (409)."""
+    result = session.execute(
+        update(QuotaLedger)
+        .where(
+            QuotaLedger.id == ledger.id,
+            QuotaLedger.reserved + QuotaLedger.used + 1 <= QuotaLedger.allocated + QuotaLedger.adjustments,
+        )
+        .values(reserved=QuotaLedger.reserved + 1)
+    )
+    if result.rowcount != 1:
+        session.refresh(ledger)
+        raise QuotaExhausted(ledger)
+    _movement(session, ledger, "reserve", 1, actor=actor, reason=reason, application_id=application_id)
+
+
+def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
+    """Give back a reservation (rejection, withdrawal, return)."""
+    result = session.execute(
+        update(QuotaLedger)
+        .where(QuotaLedger.id == ledger.id, QuotaLedger.reserved >= 1)
+        .values(reserved=QuotaLedger.reserved - 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict("nothing_reserved", "해제할 예약이 없습니다", "no reservation to release")
+    _movement(session, ledger, "release", -1, actor=actor, reason=reason, application_id=application_id)
+
+
+def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
+    """Issuance turns the application's reservation into a used place."""
+    result = session.execute(
+        update(QuotaLedger)
+        .where(QuotaLedger.id == ledger.id, QuotaLedger.reserved >= 1)
+        .values(reserved=QuotaLedger.reserved - 1, used=QuotaLedger.used + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict("nothing_reserved", "발급할 예약이 없습니다", "issuance needs a reservation")
+    _movement(session, ledger, "use", 1, actor=actor, reason=reason, application_id=application_id)
+
+
+def history(session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
+    return list(
+        session.scalars(select(QuotaMovement).where(QuotaMovement.ledger_id == ledger.id).order_by(QuotaMovement.id))
+    )
