@@ -38,10 +38,7 @@ def write_table(path: Path, seed: int = 2025) -> None:
                       "illegal_stay_rate", "foreign_resident_share"])  # fmt: skip
         for code in CODES:
             committee = round(rng.uniform(40, 95), 1)
-            rates = [
-                round(rng.uniform(lo, hi), 4)
-                for lo, hi in ((0.3, 1.0), (0.1, 0.8), (0.0, 0.08), (0.015, 0.09))
-            ]
+            rates = [round(rng.uniform(lo, hi), 4) for lo, hi in ((0.3, 1.0), (0.1, 0.8), (0.0, 0.08), (0.015, 0.09))]
             out.writerow([code, committee, *rates])
 
 
@@ -57,9 +54,7 @@ def naive_draws(framework: Framework, table: dict, draws: int) -> np.ndarray:
             ind.model_copy(
                 update={
                     "weight": ind.weight * (1 + rng.uniform(-noise, noise)),
-                    "normalise": ind.normalise.model_copy(
-                        update={"method": method, "low": None, "high": None}
-                    ),
+                    "normalise": ind.normalise.model_copy(update={"method": method, "low": None, "high": None}),
                 }
             )
             for ind in framework.indicators
@@ -99,10 +94,7 @@ def main() -> None:
     sens = res["sensitivity"]
     print(f"regions {len(res['regions'])}; draws {draws:,}; model runs incl. Sobol {evaluations:,}")
     print(f"best of 3: {seconds:.3f} s ({seconds / evaluations * 1e6:.2f} µs per model run)")
-    print(
-        f"naive loop: {naive / draws * 1e6:.0f} µs per draw, "
-        f"{naive:.1f} s for {draws:,} draws (Monte Carlo only)"
-    )
+    print(f"naive loop: {naive / draws * 1e6:.0f} µs per draw, {naive:.1f} s for {draws:,} draws (Monte Carlo only)")
     print(f"ranking most sensitive to: {sens['most_sensitive_indicator']}")
     print("rank  region  score    grade  5–95 %    P(grade)")
     for entry in res["regions"][:6]:

@@ -52,7 +52,7 @@ def table(rows: list[tuple[str, dict]]) -> str:
         baseline = "" if r.get("baseline_value") is None else f"{r['baseline_value']:,}"
         ratio = "" if r.get("ratio") is None else f"×{r['ratio']:,}"
         figure = f"{r['value']:,} {r['unit']}"
-        target = r.get('target') or ''
+        target = r.get("target") or ""
         lines.append(f"| {script} | {r['name']} | {figure} | {target} | {baseline} | {ratio} | {today} |")
     return "\n".join(lines)
 

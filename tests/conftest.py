@@ -8,8 +8,15 @@ reason shown, when no server is configured.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
+
+# Cheap argon2 parameters for the suite (production keeps RFC 9106's low-memory profile); set
+# before any settings are read. Hashes carry their parameters, so verification is unaffected.
+os.environ.setdefault("REGIONVISA_ARGON2_TIME_COST", "1")
+os.environ.setdefault("REGIONVISA_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("REGIONVISA_ARGON2_PARALLELISM", "1")
 
 import pytest
 from sqlalchemy import text
@@ -109,3 +116,173 @@ def sqlite_engine(tmp_path, _sqlite_template):
 def artifacts_dir() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --------------------------------------------------------------------------- accounts
+
+# One account per role; the regional official is Busan's (26). Passwords follow the policy.
+ROLE_ACCOUNTS = {
+    "ministry_admin": ("t.admin", None),
+    "ministry_officer": ("t.officer", None),
+    "regional_official": ("t.busan", "26"),
+    "committee_member": ("t.committee", None),
+    "auditor": ("t.auditor", None),
+}
+TEST_PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(engine):
+    """make_user(username, role, region=None, password=TEST_PASSWORD) -> user id."""
+    from regionvisa.accounts import service
+    from regionvisa.db import session_scope
+
+    def make(username: str, role: str, region: str | None = None, password: str = TEST_PASSWORD) -> int:
+        with session_scope(engine) as session:
+            user = service.create_user(
+                session,
+                actor="test:fixture",
+                username=username,
+                display_name=username,
+                role=role,
+                region=region,
+                password=password,
+            )
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def role_users(make_user) -> dict[str, dict]:
+    """role -> {"id", "username", "password", "region"} for one user of each role."""
+    return {
+        role: {"id": make_user(name, role, region), "username": name, "password": TEST_PASSWORD, "region": region}
+        for role, (name, region) in ROLE_ACCOUNTS.items()
+    }
+
+
+@pytest.fixture
+def app(engine):
+    from regionvisa.app import create_app
+
+    return create_app(engine)
+
+
+@pytest.fixture
+def client(app):
+    """A browser-like client of the real ASGI app (cookies kept between requests)."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def login():
+    """login(client, username, password) -> the session's CSRF token after a successful log-in."""
+
+    def do(client, username: str, password: str = TEST_PASSWORD) -> str:
+        form = client.get("/login")
+        response = client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": csrf_from(form.text), "next": "/account"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text[:500]
+        return csrf_from(client.get("/account").text)
+
+    return do
+
+
+# --------------------------------------------------------------------------- a few records
+
+SEED_PEOPLE = [
+    # person_id, nationality, region
+    ("P10000001", "VNM", "26"),
+    ("P10000002", "CHN", "26"),
+    ("P10000003", "UZB", "26"),
+    ("P10000004", "VNM", "11"),
+    ("P10000005", "USA", "11"),
+    ("P10000006", "NPL", "11"),
+    ("P10000007", "PHL", "41"),
+    ("P10000008", "THA", "41"),
+]
+
+
+def seed_records(engine, folder: Path) -> dict[str, list[str]]:
+    """Import a few people with statuses and addresses in Busan, Seoul and Gyeonggi through
+    the real import; returns region -> person ids."""
+    from regionvisa.records.service import import_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    people = ["person_id,name,nationality,birth_date,sex,passport_no"]
+    statuses = ["person_id,visa,subtype,program_id,region,valid_from,valid_to,granted_on"]
+    addresses = ["person_id,area_code,effective_date,reported_date"]
+    for i, (pid, nat, region) in enumerate(SEED_PEOPLE):
+        people.append(f"{pid},Test Person {i},{nat},199{i}-01-0{i + 1},{'MF'[i % 2]},X{1000000 + i}")
+        visa = ("D-2", "E-9", "F-6")[i % 3]
+        statuses.append(f"{pid},{visa},,,{region},2025-01-01,2027-12-31,2024-12-20")
+        addresses.append(f"{pid},{region}110,2025-01-02,2025-01-05")
+    for kind, lines in (("people", people), ("statuses", statuses), ("addresses", addresses)):
+        path = folder / f"{kind}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        summary, _ = import_file(engine, kind, path)
+        assert summary.outcome == "committed", summary
+    from regionvisa.stats import regional
+    from regionvisa.stats.service import clear_overview_cache
+
+    clear_overview_cache()
+    regional.clear_cache()
+    by_region: dict[str, list[str]] = {}
+    for pid, _nat, region in SEED_PEOPLE:
+        by_region.setdefault(region, []).append(pid)
+    return by_region
+
+
+@pytest.fixture
+def records(engine, tmp_path) -> dict[str, list[str]]:
+    return seed_records(engine, tmp_path / "feeds")
+
+
+@pytest.fixture
+def cli(engine, monkeypatch):
+    """cli(*args, input=None) runs `regionvisa …` in-process against the test database."""
+    from typer.testing import CliRunner
+
+    from regionvisa import cli as cli_module
+    from regionvisa.config import get_settings
+    from regionvisa.db import get_engine
+
+    monkeypatch.setenv("REGIONVISA_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(cli_module.app, list(args), input=input)
+
+    yield run
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def test_data():
+    """The helpers above for fixtures in sub-folders (conftest modules are not importable)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        ROLE_ACCOUNTS=ROLE_ACCOUNTS, TEST_PASSWORD=TEST_PASSWORD, seed_records=seed_records, csrf_from=csrf_from
+    )

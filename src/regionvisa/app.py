@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from regionvisa import __version__
+from regionvisa.accounts import policy, security
 from regionvisa.db import get_engine
 from regionvisa.web import errors, i18n
 
@@ -43,7 +44,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return response
 
     errors.install(app)
+    # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
+    security.install(app)
 
+    from regionvisa.accounts.pages import router as accounts_pages
+    from regionvisa.accounts.router import router as accounts_api
+    from regionvisa.audit.pages import router as audit_pages
+    from regionvisa.audit.router import router as audit_api
     from regionvisa.records.router import router as records_api
     from regionvisa.stats.pages import router as stats_pages
     from regionvisa.stats.router import router as stats_api
@@ -51,8 +58,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     api = APIRouter(prefix="/api/v1")
     api.include_router(stats_api)
     api.include_router(records_api)
+    api.include_router(accounts_api)
+    api.include_router(audit_api)
 
-    @api.get("/health", tags=["system"], summary="Liveness and database check")
+    @api.get("/health", tags=["system"], summary="Liveness and database check")  # public
     def health(request: Request) -> dict:
         with request.app.state.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
@@ -60,5 +69,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     app.include_router(api)
     app.include_router(stats_pages)
+    app.include_router(accounts_pages)
+    app.include_router(audit_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    # Every route declares its permission (accounts.policy): refuse to start otherwise.
+    missing = policy.undeclared_routes(app)
+    if missing:
+        raise RuntimeError("routes without a permission policy:\n" + "\n".join(missing))
     return app

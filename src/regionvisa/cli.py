@@ -8,6 +8,8 @@ import sys
 import typer
 from rich.console import Console
 
+from regionvisa.accounts.cli import app as users_app
+from regionvisa.audit.cli import app as audit_app
 from regionvisa.config import PROJECT_ROOT, get_settings
 from regionvisa.db import get_engine
 from regionvisa.records.cli import app as records_app
@@ -21,6 +23,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and reference data", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(records_app, name="records")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command("stats")(stats_command)
 console = Console(stderr=True)
 

@@ -8,7 +8,16 @@ from regionvisa.config import Settings
 
 console = Console(stderr=True)
 
-DEMO_STEPS: list = []  # later domains append (name, callable(engine, session_scope)) steps
+DEMO_STEPS: list = []  # later domains append (name, callable(engine)) steps
+
+
+def _demo_accounts(engine) -> None:
+    from regionvisa.accounts.demo import create_demo_accounts
+
+    create_demo_accounts(engine)
+
+
+DEMO_STEPS.append(("demo accounts, one per role (regional official: Busan)", _demo_accounts))
 
 
 def build_demo(*, settings: Settings, residents: int, seed: int, force: bool) -> bool:

@@ -351,9 +351,7 @@ def test_read_indicator_csv_errors(make_framework, tmp_path, text, expected):
     path = _csv(tmp_path, text)
     with pytest.raises(IndicatorInputError) as info:
         read_indicator_csv(path, _xy(make_framework))
-    assert any(line.startswith(str(path)) and expected in line for line in info.value.errors), (
-        info.value.errors
-    )
+    assert any(line.startswith(str(path)) and expected in line for line in info.value.errors), info.value.errors
 
 
 def test_draws_must_be_sensible(make_framework):

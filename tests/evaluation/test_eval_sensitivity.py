@@ -126,9 +126,7 @@ def test_sobol_ignores_a_weight_that_cannot_change_the_ranking(make_framework):
         sensitivity={"draws": 4000, "weight_noise": 0.9, "normalise_alternatives": ["minmax"], "seed": 11},
     )
     rng = np.random.default_rng(4)
-    table = {
-        f"{10 + r}": {"a": float(rng.random()), "b": float(rng.random()), "flat": 1.0} for r in range(12)
-    }
+    table = {f"{10 + r}": {"a": float(rng.random()), "b": float(rng.random()), "flat": 1.0} for r in range(12)}
     sens = evaluate(fw, table)["sensitivity"]
     assert factors(fw) == ["a", "b", "flat"]
     assert abs(sens["ranking"]["first_order"]["flat"]) < 0.02

@@ -59,16 +59,12 @@ def test_hamilton_hand_case():
 
 
 def test_hamilton_ties_higher_score_first():
-    rows = apportion(
-        [_req("11", "a", 1, score=50), _req("26", "b", 1, score=90), _req("27", "c", 1, score=70)], 2
-    )
+    rows = apportion([_req("11", "a", 1, score=50), _req("26", "b", 1, score=90), _req("27", "c", 1, score=70)], 2)
     assert [r["granted"] for r in rows] == [0, 1, 1]
 
 
 def test_hamilton_ties_then_lower_region_code():
-    rows = apportion(
-        [_req("27", "a", 1, score=80), _req("11", "b", 1, score=80), _req("26", "c", 1, score=80)], 2
-    )
+    rows = apportion([_req("27", "a", 1, score=80), _req("11", "b", 1, score=80), _req("26", "c", 1, score=80)], 2)
     assert [r["granted"] for r in rows] == [0, 1, 1]
 
 
@@ -142,9 +138,7 @@ def test_bad_arguments():
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(
-        st.tuples(st.integers(0, 500), st.sampled_from([-0.3, -0.15, 0, 0.15, 0.3])), min_size=1, max_size=12
-    ),
+    st.lists(st.tuples(st.integers(0, 500), st.sampled_from([-0.3, -0.15, 0, 0.15, 0.3])), min_size=1, max_size=12),
     st.integers(0, 3000),
     st.sampled_from(["hamilton", "sainte-lague"]),
 )
@@ -209,9 +203,7 @@ def test_read_requests_csv_errors(tmp_path, text, expected):
     path = _csv(tmp_path, text)
     with pytest.raises(ApportionError) as info:
         read_requests_csv(path)
-    assert any(line.startswith(str(path)) and expected in line for line in info.value.errors), (
-        info.value.errors
-    )
+    assert any(line.startswith(str(path)) and expected in line for line in info.value.errors), info.value.errors
 
 
 def test_csv_then_apportion_rounds_half_up(tmp_path):

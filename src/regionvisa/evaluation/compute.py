@@ -220,9 +220,7 @@ def raw_matrix(framework: Framework, indicators: Table) -> tuple[list[str], np.n
     return codes, raw
 
 
-def read_indicator_csv(
-    path: str | Path, framework: Framework | None = None
-) -> dict[str, dict[str, float | None]]:
+def read_indicator_csv(path: str | Path, framework: Framework | None = None) -> dict[str, dict[str, float | None]]:
     """Read `--indicators FILE.csv`: a `region` column plus one column per indicator id.
 
     An empty cell is a missing value. With a framework, every indicator needs a column and no
@@ -251,8 +249,7 @@ def read_indicator_csv(
         for col in columns:
             if col not in ids:
                 errors.append(
-                    f"{path}:1: column {col!r}: unknown indicator "
-                    f"(framework {framework.id} has: {', '.join(ids)})"
+                    f"{path}:1: column {col!r}: unknown indicator (framework {framework.id} has: {', '.join(ids)})"
                 )
         absent = [ind for ind in ids if ind not in header]
         if absent:
@@ -382,9 +379,7 @@ def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, 
         for ind in avail:
             out[ind.id] = ind.weight * ind_values[ind.id]["normalised"] / total_w
         return out
-    logs = {
-        ind.id: ind.weight / total_w * math.log(max(ind_values[ind.id]["normalised"], 1.0)) for ind in avail
-    }
+    logs = {ind.id: ind.weight / total_w * math.log(max(ind_values[ind.id]["normalised"], 1.0)) for ind in avail}
     total_log = sum(logs.values())
     for key, part in logs.items():
         out[key] = region["score"] * part / total_log if total_log > 0 else 0.0
@@ -409,8 +404,7 @@ def _inputs_record(framework: Framework, indicators: Table) -> dict[str, Any]:
     codes, raw = raw_matrix(framework, indicators)
     table = {
         code: {
-            ind: (None if math.isnan(raw[r, i]) else float(raw[r, i]))
-            for i, ind in enumerate(framework.indicator_ids)
+            ind: (None if math.isnan(raw[r, i]) else float(raw[r, i])) for i, ind in enumerate(framework.indicator_ids)
         }
         for r, code in enumerate(codes)
     }
@@ -444,9 +438,7 @@ def evaluate(
                 "indicators": {
                     ind: {
                         "raw": None if math.isnan(scored.raw[r, i]) else float(scored.raw[r, i]),
-                        "normalised": None
-                        if math.isnan(scored.normalised[r, i])
-                        else float(scored.normalised[r, i]),
+                        "normalised": None if math.isnan(scored.normalised[r, i]) else float(scored.normalised[r, i]),
                     }
                     for i, ind in enumerate(ids)
                 },
@@ -486,8 +478,7 @@ def evaluate(
                 "step": "aggregate",
                 "method": framework.aggregate.method,
                 "weights": weights,
-                "formula": "arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ,1)^(wᵢ/Σw); "
-                "Σ over available indicators",
+                "formula": "arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ,1)^(wᵢ/Σw); Σ over available indicators",
                 "score_decimals": SCORE_DECIMALS,
             },
             {"step": "rank", "order": "score descending", "ties": "share the better rank (1, 2, 2, 4)"},
@@ -517,9 +508,7 @@ def reproduce(run: Mapping[str, Any], *, year: int | None = None) -> dict[str, A
         raise ValueError("run record's framework definition does not match its SHA-256")
     framework._source = run["framework"].get("source")
     draws = next(step["draws"] for step in run["steps"] if step["step"] == "sensitivity")
-    return evaluate(
-        framework, run["inputs"]["indicators"], draws=draws, year=run.get("year") if year is None else year
-    )
+    return evaluate(framework, run["inputs"]["indicators"], draws=draws, year=run.get("year") if year is None else year)
 
 
 def dumps(result: Mapping[str, Any]) -> str:

@@ -202,9 +202,7 @@ def _semantic_problems(fw: Framework) -> list[tuple[str, str]]:
     seen: dict[str, int] = {}
     for i, ind in enumerate(fw.indicators):
         if ind.id in seen:
-            problems.append(
-                (f"indicators[{i}].id", f"duplicate indicator id {ind.id!r} (also at [{seen[ind.id]}])")
-            )
+            problems.append((f"indicators[{i}].id", f"duplicate indicator id {ind.id!r} (also at [{seen[ind.id]}])"))
         seen.setdefault(ind.id, i)
 
     names = [g.grade for g in fw.grades]
@@ -234,9 +232,7 @@ def _semantic_problems(fw: Framework) -> list[tuple[str, str]]:
             problems.append((f"benefits.{name}", f"missing benefit for grade {name!r}"))
     for name in fw.benefits:
         if name not in names:
-            problems.append(
-                (f"benefits.{name}", f"benefit for unknown grade {name!r} (grades: {', '.join(names)})")
-            )
+            problems.append((f"benefits.{name}", f"benefit for unknown grade {name!r} (grades: {', '.join(names)})"))
 
     if "goalposts" in fw.sensitivity.normalise_alternatives:
         lacking = [ind.id for ind in fw.indicators if ind.normalise.method != "goalposts"]

@@ -137,9 +137,7 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
             "rank_interval": [int(lo[r]), int(hi[r])],
             "median_rank": int(med[r]),
             "grade_probability": {
-                framework.grades[g].grade: float(counts[r, g] / draws)
-                for g in range(n_grades)
-                if counts[r, g]
+                framework.grades[g].grade: float(counts[r, g] / draws) for g in range(n_grades) if counts[r, g]
             },
         }
 

@@ -70,17 +70,14 @@ def what_if(
     unknown = [k for k in changes if k not in framework.indicator_ids]
     if unknown:
         raise ValueError(
-            f"unknown indicator(s): {', '.join(unknown)} "
-            f"(framework has: {', '.join(framework.indicator_ids)})"
+            f"unknown indicator(s): {', '.join(unknown)} (framework has: {', '.join(framework.indicator_ids)})"
         )
     before = _published_entry(published, region)
     table[region] = {**table[region], **dict(changes)}
     scored = score_table(framework, table)
     out: dict[str, Any] = {
         "region": region,
-        "changes": {
-            k: {"from": published_table(published)[region].get(k), "to": v} for k, v in changes.items()
-        },
+        "changes": {k: {"from": published_table(published)[region].get(k), "to": v} for k, v in changes.items()},
         "published": None if before is None else {k: before[k] for k in ("score", "rank", "grade")},
         "others": "as published",
         "normalisation": "recomputed over the modified table",
@@ -116,9 +113,7 @@ def _needed_normalised(framework: Framework, scored: Scored, r: int, i: int, tar
     return 0.0 if need <= 1.0 else need
 
 
-def _invert_increasing(
-    ind: Indicator, others: np.ndarray, n_star: float, current: float | None
-) -> float | None:
+def _invert_increasing(ind: Indicator, others: np.ndarray, n_star: float, current: float | None) -> float | None:
     """Smallest raw value x (direction +1 semantics) whose normalised value is at least n_star."""
     spec = ind.normalise
     k = others.size
@@ -161,9 +156,7 @@ def _invert_increasing(
     return float(np.nextafter(ordered[c - 1], math.inf))
 
 
-def _score_with(
-    framework: Framework, table: dict[str, dict[str, Any]], region: str, ind: str, x: float
-) -> float:
+def _score_with(framework: Framework, table: dict[str, dict[str, Any]], region: str, ind: str, x: float) -> float:
     trial = {**table, region: {**table[region], ind: x}}
     scored = score_table(framework, trial)
     return float(scored.scores[scored.regions.index(region)]) if region in scored.regions else -math.inf

@@ -97,9 +97,7 @@ def _coerce(item: Request | Mapping[str, Any]) -> Request:
             [f"{req.region}/{req.program}: requested must be a whole number ≥ 0, got {req.requested!r}"]
         )
     if req.quota_change < -1:
-        raise ApportionError(
-            [f"{req.region}/{req.program}: quota_change must be at least -1, got {req.quota_change}"]
-        )
+        raise ApportionError([f"{req.region}/{req.program}: quota_change must be at least -1, got {req.quota_change}"])
     return req
 
 
@@ -173,18 +171,14 @@ def apportion(
     if not fits and minimums:
         for region, minimum in minimums.items():
             if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 0:
-                raise ApportionError(
-                    [f"minimum for region {region}: must be a whole number ≥ 0, got {minimum!r}"]
-                )
+                raise ApportionError([f"minimum for region {region}: must be a whole number ≥ 0, got {minimum!r}"])
             members = [k for k, r in enumerate(reqs) if r.region == str(region)]
             honoured = min(minimum, sum(targets[k] for k in members))
             split = hamilton([targets[k] for k in members], honoured, [tie_order[k] for k in members])
             for k, n in zip(members, split, strict=True):
                 floors[k] = n
         if sum(floors) > ceiling:
-            raise ApportionError(
-                [f"regional minimums need {sum(floors):,} places, more than the ceiling {ceiling:,}"]
-            )
+            raise ApportionError([f"regional minimums need {sum(floors):,} places, more than the ceiling {ceiling:,}"])
 
     if fits:
         granted = list(targets)
@@ -211,9 +205,7 @@ def apportion(
                 f"targets total {total:,} > ceiling {ceiling:,}, shared by {name_en}: "
                 f"ceiling effect {_signed(ceiling_effect)}"
             )
-            tail_ko = (
-                f"목표 합계 {total:,} > 상한 {ceiling:,}, {name_ko} 배분: 상한 효과 {_signed(ceiling_effect)}"
-            )
+            tail_ko = f"목표 합계 {total:,} > 상한 {ceiling:,}, {name_ko} 배분: 상한 효과 {_signed(ceiling_effect)}"
             if floors[k]:
                 tail_en += f" (regional minimum: {floors[k]:,} of these places given first)"
                 tail_ko += f" (지역 최소 배정: 이 중 {floors[k]:,}석 우선 배정)"
@@ -254,18 +246,13 @@ def read_requests_csv(path: str | Path) -> list[Request]:
     except UnicodeDecodeError as exc:
         raise ApportionError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
     if not rows:
-        raise ApportionError(
-            [f"{path}:1: empty file; expected header {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"]
-        )
+        raise ApportionError([f"{path}:1: empty file; expected header {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"])
     header = [h.strip() for h in rows[0]]
     errors = [f"{path}:1: missing column {c!r}" for c in REQUIRED_COLUMNS if c not in header]
     allowed = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+    errors += [f"{path}:1: unknown column {c!r} (allowed: {', '.join(allowed)})" for c in header if c not in allowed]
     errors += [
-        f"{path}:1: unknown column {c!r} (allowed: {', '.join(allowed)})" for c in header if c not in allowed
-    ]
-    errors += [
-        f"{path}:1: column {c!r} appears more than once"
-        for c in sorted({h for h in header if header.count(h) > 1})
+        f"{path}:1: column {c!r} appears more than once" for c in sorted({h for h in header if header.count(h) > 1})
     ]
     if errors:
         raise ApportionError(errors)

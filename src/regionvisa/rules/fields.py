@@ -152,7 +152,11 @@ FIELDS = Catalogue(
             pattern=REGION_CODE_PATTERN,
         ),
         Field(
-            "employer_region", "region_code", "사업장 소재 지역", "employer region", pattern=REGION_CODE_PATTERN
+            "employer_region",
+            "region_code",
+            "사업장 소재 지역",
+            "employer region",
+            pattern=REGION_CODE_PATTERN,
         ),
         Field(
             "intended_residence",
@@ -193,6 +197,13 @@ FIELDS = Catalogue(
         ),
         Field("korean_test_passed", "boolean", "한국어 시험 합격", "Korean-language test passed"),
         Field("skills_test_passed", "boolean", "기술 시험 합격", "skills test passed"),
+        Field(
+            "provincial_guarantee",
+            "boolean",
+            "광역자치단체 재정 보증",
+            "provincial financial guarantee",
+            description_en="the province guarantees the student's costs in place of a bank balance (Chungbuk 2025)",
+        ),
     ]
 )
 

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
 
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require
+from regionvisa.regions.service import region_codes, region_names
 from regionvisa.regions.tilemap import tile_grid
-from regionvisa.stats import service
+from regionvisa.stats import regional, service
+from regionvisa.web.errors import NotFound
 from regionvisa.web.i18n import current_language, gettext
+from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter()
 
 
-@router.get("/", include_in_schema=False)
+@router.get("/", include_in_schema=False)  # public (accounts.policy.PUBLIC_ROUTES): aggregates only
 def overview(request: Request, at: dt.date | None = Query(None)):
     engine = request.app.state.engine
     has_records = service.records_present(engine)
@@ -48,3 +53,43 @@ def overview(request: Request, at: dt.date | None = Query(None)):
             map_desc=gettext("Tile map of the 17 regions; darker tiles have a higher share of foreign residents."),
         )
     return render(request, "overview.html", context)
+
+
+@router.get("/regions", include_in_schema=False)
+def regions_index(request: Request, code: str = "", user: Principal = Depends(require("stats.read"))):
+    """The region picker's target; a regional official always lands on their own region."""
+    own_only = grant(user, "stats.read") != ALL
+    target = user.region if own_only else (code if code in region_codes() else region_codes()[0])
+    return RedirectResponse(f"/regions/{target}", status_code=303)
+
+
+@router.get("/regions/{code}", include_in_schema=False)
+def region_page(
+    request: Request, code: str, at: str = "", page: int = 1, user: Principal = Depends(require("stats.read"))
+):
+    """One region's residents by status and nationality, and (with records.read) its residents."""
+    authorize(user, "stats.read", code)
+    if code not in region_codes():
+        raise NotFound("region")
+    engine = request.app.state.engine
+    try:
+        when = dt.date.fromisoformat(at) if at else None
+    except ValueError:
+        when = None
+    has_records = service.records_present(engine)
+    when = when or service.data_as_of(engine)
+    lang = current_language.get()
+    names = region_names(lang)
+    choices = sorted(names.items()) if grant(user, "stats.read") == ALL else [(code, names[code])]
+    context: dict = {"code": code, "name": names[code], "choices": choices, "has_records": has_records, "at": when}
+    if has_records:
+        context["detail"] = regional.region_detail(engine, code, when)
+        if can(user, "records.read", code):
+            size = 50
+            page = max(page, 1)
+            total, people = regional.residents_page(engine, code, when, offset=(page - 1) * size, limit=size)
+            context["people"] = people
+            context["page"] = Page(
+                number=page, size=size, total=total, base_path=f"/regions/{code}", query={"at": when.isoformat()}
+            )
+    return render(request, "region.html", context)

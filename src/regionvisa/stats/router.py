@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
-from regionvisa.stats import service
+from regionvisa.accounts.policy import Principal, authorize, require
+from regionvisa.regions.service import region_codes
+from regionvisa.stats import regional, service
+from regionvisa.web.errors import ERROR_RESPONSES, NotFound
 
-router = APIRouter(prefix="/stats", tags=["statistics"])
+router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
 
+# Public (accounts.policy.PUBLIC_ROUTES): national aggregates, no personal data.
 @router.get("/residents", summary="Foreign residents on a date, grouped")
 def residents(
     request: Request,
@@ -22,3 +26,19 @@ def residents(
     at = at or service.data_as_of(engine)
     table = service.resident_stats(engine, by=by, at=at)
     return {"by": by, "at": at.isoformat(), "rows": table.to_dicts()}
+
+
+@router.get("/regions/{code}", summary="One region's residents by status and nationality (region-scoped)")
+def region(
+    request: Request,
+    code: str = Path(..., pattern=r"^\d{2}$", description="2-digit region code"),
+    at: dt.date | None = Query(None, description="reference date (default: the latest date in the records)"),
+    user: Principal = Depends(require("stats.read")),
+) -> dict:
+    authorize(user, "stats.read", code)
+    if code not in region_codes():
+        raise NotFound("region")
+    engine = request.app.state.engine
+    at = at or service.data_as_of(engine)
+    detail = regional.region_detail(engine, code, at)
+    return {**detail, "at": at.isoformat()}

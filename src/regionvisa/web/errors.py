@@ -9,15 +9,17 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regionvisa.policyfiles import key_path
 
 
 class AppError(Exception):
-    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None):
+    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None, headers: dict | None = None):
         super().__init__(en)
         self.status, self.code, self.ko, self.en, self.field = status, code, ko, en, field
+        self.headers = headers
 
     def body(self) -> dict:
         error: dict = {"code": self.code, "message": {"ko": self.ko, "en": self.en}}
@@ -42,8 +44,39 @@ class Forbidden(AppError):
 
 
 class Unauthenticated(AppError):
-    def __init__(self):
-        super().__init__(401, "unauthenticated", "로그인이 필요합니다", "authentication required")
+    def __init__(
+        self,
+        code: str = "unauthenticated",
+        en: str = "authentication required",
+        ko: str = "로그인이 필요합니다",
+    ):
+        super().__init__(401, code, ko, en, headers={"WWW-Authenticate": "Bearer"})
+
+
+class ErrorMessage(BaseModel):
+    ko: str
+    en: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: ErrorMessage
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# For `responses=` on API routers, so the OpenAPI document shows the one error shape.
+ERROR_RESPONSES: dict = {
+    400: {"model": ErrorBody, "description": "Bad request"},
+    401: {"model": ErrorBody, "description": "Not signed in, or the API token is unknown, expired or revoked"},
+    403: {"model": ErrorBody, "description": "The role lacks the action, or the data belongs to another region"},
+    404: {"model": ErrorBody, "description": "Not found"},
+    409: {"model": ErrorBody, "description": "Conflicts with the current state"},
+    422: {"model": ErrorBody, "description": "Invalid input; `field` names the first offending field"},
+}
 
 
 STATUS_TEXT = {
@@ -69,6 +102,10 @@ def _page(request: Request, status: int, ko: str, en: str):
     from regionvisa.web.templating import render
 
     lang = i18n.current_language.get()
+    if status == 401:  # the log-in form itself, coming back here afterwards
+        from regionvisa.accounts.pages import login_page
+
+        return login_page(request, status_code=401)
     title = f"{status}"
     return render(request, "error.html", {"title": title, "message": ko if lang == "ko" else en}, status_code=status)
 
@@ -77,7 +114,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
         if _wants_json(request):
-            return JSONResponse(exc.body(), status_code=exc.status)
+            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
         return _page(request, exc.status, exc.ko, exc.en)
 
     @app.exception_handler(RequestValidationError)

@@ -1,0 +1,382 @@
+"""Log-in and log-out, the user's own account page, and user administration pages.
+
+Forms post back with the session's CSRF token; successful changes redirect (303) to a page
+that shows a short confirmation, except a new API token, which is shown once on the response
+to the form that created it and never stored in plain text.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from regionvisa.accounts import service
+from regionvisa.accounts.policy import ROLE_LABELS, ROLES, Principal, check_csrf, require
+from regionvisa.accounts.security import SESSION_KEY, rotate_session
+from regionvisa.accounts.settings import get_account_settings
+from regionvisa.db import session_scope
+from regionvisa.regions.service import region_names
+from regionvisa.web.errors import AppError
+from regionvisa.web.i18n import current_language, gettext
+from regionvisa.web.labels import N_
+from regionvisa.web.pagination import Page
+from regionvisa.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FLASH = {
+    "user_created": N_("The user was created."),
+    "user_updated": N_("The user was changed."),
+    "user_disabled": N_("The user was disabled and signed out everywhere."),
+    "user_enabled": N_("The user was enabled."),
+    "password_set": N_("The password was changed."),
+    "token_revoked": N_("The API token was revoked."),
+}
+
+
+def flash(request: Request, key: str) -> None:
+    request.session["flash"] = key
+
+
+def pop_flash(request: Request) -> str | None:
+    key = request.session.pop("flash", None) if "session" in request.scope else None
+    return FLASH.get(key) if key else None
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: never another host (`//host`, `/\\host`, `https://…`)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or "\n" in target:
+        return "/"
+    return target
+
+
+def _error_text(exc: AppError) -> str:
+    return exc.ko if current_language.get() == "ko" else exc.en
+
+
+def _regions() -> list[tuple[str, str]]:
+    return sorted(region_names(current_language.get()).items())
+
+
+# --------------------------------------------------------------------------- log-in / log-out
+
+
+def login_page(
+    request: Request, *, status_code: int = 200, error: str | None = None, username: str = "", next_url=None
+):
+    if next_url is None:  # shown in place of a page that needs a log-in: come back to it
+        query = f"?{request.url.query}" if request.url.query else ""
+        next_url = request.url.path + query if request.method == "GET" else "/"
+    return render(
+        request,
+        "login.html",
+        {"error": error, "username": username, "next": safe_next(next_url), "needed": status_code == 401},
+        status_code=status_code,
+    )
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    if getattr(request.state, "user", None) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return login_page(request, next_url=next)
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)])
+def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    engine = request.app.state.engine
+    key = None
+    with session_scope(engine) as session:
+        result = service.authenticate(session, username=username, password=password)
+        if result.ok:
+            assert result.user is not None
+            key = service.start_session(session, user=result.user)
+    if key is None:
+        if result.outcome == "locked":
+            minutes = get_account_settings().login_lockout_minutes
+            error = gettext(
+                "Too many failed log-ins: the account is locked for %(minutes)s minutes. Try again later.",
+                minutes=minutes,
+            )
+            status = 429
+        else:
+            error = gettext("The user name or the password is wrong.")
+            status = 401
+        return login_page(request, status_code=status, error=error, username=username.strip()[:64], next_url=next)
+    rotate_session(request.session, key)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)])
+def logout(request: Request):
+    key = request.session.get(SESSION_KEY)
+    user = getattr(request.state, "user", None)
+    if key:
+        with session_scope(request.app.state.engine) as session:
+            service.end_session(session, key=key, actor=user or "anonymous")
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)
+
+
+# --------------------------------------------------------------------------- own account
+
+
+def _account_page(request: Request, user: Principal, *, new_token: str | None = None, error=None, status_code=200):
+    with session_scope(request.app.state.engine) as session:
+        tokens = service.list_tokens(session, user_id=user.id)
+    response = render(
+        request,
+        "account.html",
+        {
+            "me": user,
+            "tokens": tokens,
+            "new_token": new_token,
+            "error": error,
+            "flash": pop_flash(request),
+            "region_names": dict(_regions()),
+        },
+        status_code=status_code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/account")
+def account(request: Request, user: Principal = Depends(require("account.self"))):
+    return _account_page(request, user)
+
+
+@router.post("/account/tokens")
+def account_create_token(
+    request: Request,
+    name: str = Form(""),
+    expires_days: str = Form(""),
+    user: Principal = Depends(require("tokens.manage")),
+):
+    try:
+        days = int(expires_days) if expires_days.strip() else None
+        if days is not None and not 1 <= days <= 3650:
+            raise ValueError
+    except ValueError:
+        error = gettext("Choose a validity period from the list.")
+        return _account_page(request, user, error=error, status_code=422)
+    try:
+        with session_scope(request.app.state.engine) as session:
+            owner = service.get_user(session, user.id)
+            _, plain = service.create_token(session, actor=user, user=owner, name=name, expires_days=days)
+    except AppError as exc:
+        return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
+    return _account_page(request, user, new_token=plain)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def account_revoke_token(request: Request, token_id: int, user: Principal = Depends(require("tokens.manage"))):
+    with session_scope(request.app.state.engine) as session:
+        token = service.get_token(session, token_id)
+        if token.user_id != user.id:
+            raise AppError(404, "not_found", "찾을 수 없습니다", "API token not found")
+        service.revoke_token(session, actor=user, token=token)
+    flash(request, "token_revoked")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/password")
+def account_password(
+    request: Request,
+    current_password: str = Form(""),
+    new_password: str = Form(""),
+    confirm_password: str = Form(""),
+    user: Principal = Depends(require("account.self")),
+):
+    if new_password != confirm_password:
+        return _account_page(request, user, error=gettext("The two new passwords differ."), status_code=422)
+    try:
+        with session_scope(request.app.state.engine) as session:
+            me = service.get_user(session, user.id)
+            if not service.check_password(me.password_hash, current_password):
+                raise AppError(
+                    422,
+                    "wrong_password",
+                    "현재 비밀번호가 틀렸습니다",
+                    "the current password is wrong",
+                    "current_password",
+                )
+            service.set_password(
+                session,
+                actor=user,
+                user=me,
+                password=new_password,
+                keep_session=request.session.get(SESSION_KEY),
+                reason="changed own password",
+            )
+    except AppError as exc:
+        return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
+    flash(request, "password_set")
+    return RedirectResponse("/account", status_code=303)
+
+
+# --------------------------------------------------------------------------- administration
+
+
+def _users_page(request: Request, *, page: int, form: dict | None = None, error=None, status_code=200):
+    size = 50
+    with session_scope(request.app.state.engine) as session:
+        total, users = service.list_users(session, offset=(page - 1) * size, limit=size)
+    return render(
+        request,
+        "users.html",
+        {
+            "users": users,
+            "page": Page(number=page, size=size, total=total, base_path="/admin/users"),
+            "roles": [(r, ROLE_LABELS[r]) for r in ROLES],
+            "role_labels": ROLE_LABELS,
+            "regions": _regions(),
+            "form": form or {},
+            "error": error,
+            "flash": pop_flash(request),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/users")
+def users_list(request: Request, page: int = 1, _: Principal = Depends(require("users.manage"))):
+    return _users_page(request, page=max(page, 1))
+
+
+@router.post("/admin/users")
+def users_create(
+    request: Request,
+    username: str = Form(""),
+    display_name: str = Form(""),
+    role: str = Form(""),
+    region: str = Form(""),
+    password: str = Form(""),
+    admin: Principal = Depends(require("users.manage")),
+):
+    form = {"username": username, "display_name": display_name, "role": role, "region": region}
+    try:
+        with session_scope(request.app.state.engine) as session:
+            user = service.create_user(
+                session,
+                actor=admin,
+                username=username,
+                display_name=display_name,
+                role=role,
+                region=region or None,
+                password=password,
+            )
+            user_id = user.id
+    except AppError as exc:
+        return _users_page(request, page=1, form=form, error=_error_text(exc), status_code=exc.status)
+    flash(request, "user_created")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
+    with session_scope(request.app.state.engine) as session:
+        target = service.get_user(session, user_id)
+        tokens = service.list_tokens(session, user_id=user_id)
+    return render(
+        request,
+        "user.html",
+        {
+            "target": target,
+            "tokens": tokens,
+            "roles": [(r, ROLE_LABELS[r]) for r in ROLES],
+            "role_labels": ROLE_LABELS,
+            "regions": _regions(),
+            "region_names": dict(_regions()),
+            "error": error,
+            "flash": pop_flash(request),
+            "locked": target.locked_until is not None and service.as_utc(target.locked_until) > service.utcnow(),  # type: ignore[operator]
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/users/{user_id}")
+def user_detail(request: Request, user_id: int, _: Principal = Depends(require("users.manage"))):
+    return _user_page(request, user_id)
+
+
+@router.post("/admin/users/{user_id}")
+def user_update(
+    request: Request,
+    user_id: int,
+    display_name: str = Form(""),
+    role: str = Form(""),
+    region: str = Form(""),
+    admin: Principal = Depends(require("users.manage")),
+):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            target = service.get_user(session, user_id)
+            service.update_user(
+                session,
+                actor=admin,
+                user=target,
+                display_name=display_name,
+                role=role or target.role,
+                region=region,
+            )
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+    flash(request, "user_updated")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/active")
+def user_set_active(
+    request: Request,
+    user_id: int,
+    active: str = Form(""),
+    admin: Principal = Depends(require("users.manage")),
+):
+    enable = active == "1"
+    try:
+        with session_scope(request.app.state.engine) as session:
+            target = service.get_user(session, user_id)
+            service.update_user(session, actor=admin, user=target, is_active=enable)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+    flash(request, "user_enabled" if enable else "user_disabled")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/password")
+def user_set_password(
+    request: Request,
+    user_id: int,
+    new_password: str = Form(""),
+    admin: Principal = Depends(require("users.manage")),
+):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            target = service.get_user(session, user_id)
+            service.set_password(
+                session, actor=admin, user=target, password=new_password, reason="set by an administrator"
+            )
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+    flash(request, "password_set")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
+def user_revoke_token(
+    request: Request, user_id: int, token_id: int, admin: Principal = Depends(require("users.manage"))
+):
+    with session_scope(request.app.state.engine) as session:
+        token = service.get_token(session, token_id)
+        if token.user_id != user_id:
+            raise AppError(404, "not_found", "찾을 수 없습니다", "API token not found")
+        service.revoke_token(session, actor=admin, token=token)
+    flash(request, "token_revoked")
+    return RedirectResponse(f"/admin/users/{user_id}", status_code=303)

@@ -1,0 +1,418 @@
+"""The one permission policy: action × role × scope, used by the API, the pages and the CLI.
+
+- `POLICY` is the table. A role either lacks an action, holds it for `all` regions, or holds
+  it for its `own_region` only (regional officials, who are bound to exactly one region).
+- `authorize(user, action, region=None)` raises `Unauthenticated` (401) when there is no user
+  and `Forbidden` (403) when the role lacks the action or the region is outside its scope.
+- `scope_region(user, requested, action=…)` turns a requested region filter into the one a
+  query must use: a regional official gets their own region (or 403 for another one).
+- `require(action)` is the FastAPI dependency every protected route declares; it returns the
+  `Principal` and also checks the CSRF token of cookie-authenticated state-changing requests.
+- Every route must declare its policy: `require(…)` among its dependencies, or its path in
+  `PUBLIC_ROUTES`. `undeclared_routes(app)` lists the ones that do neither; the app factory
+  refuses to start when there are any, and a test walks every route with every role.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import Mount, Route
+
+from regionvisa.web.errors import Forbidden, Unauthenticated
+from regionvisa.web.labels import N_
+
+
+class Role(StrEnum):
+    MINISTRY_ADMIN = "ministry_admin"
+    MINISTRY_OFFICER = "ministry_officer"
+    REGIONAL_OFFICIAL = "regional_official"
+    COMMITTEE_MEMBER = "committee_member"
+    AUDITOR = "auditor"
+
+
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+ROLE_LABELS: dict[str, str] = {
+    Role.MINISTRY_ADMIN: N_("Ministry administrator"),
+    Role.MINISTRY_OFFICER: N_("Ministry officer"),
+    Role.REGIONAL_OFFICIAL: N_("Regional official"),
+    Role.COMMITTEE_MEMBER: N_("Committee member"),
+    Role.AUDITOR: N_("Auditor"),
+}
+REGION_BOUND_ROLES = frozenset({Role.REGIONAL_OFFICIAL})
+
+ALL = "all"
+OWN_REGION = "own_region"
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    description: str
+    region_scoped: bool  # True when the data it guards belongs to a region
+
+
+def _a(name: str, description: str, region_scoped: bool = False) -> Action:
+    return Action(name, description, region_scoped)
+
+
+ACTIONS: dict[str, Action] = {
+    a.name: a
+    for a in (
+        _a("account.self", "see one's own account and change one's own password"),
+        _a("tokens.manage", "create and revoke one's own API tokens"),
+        _a("users.manage", "create, change and disable users; revoke anyone's tokens"),
+        _a("audit.read", "read and verify the audit log"),
+        _a("stats.read", "resident statistics of a region", region_scoped=True),
+        _a("records.read", "read the immigration records of people (never names or passports)", region_scoped=True),
+        _a("records.import", "import record feeds"),
+        _a("programs.read", "read programme designs", region_scoped=True),
+        _a("programs.edit_draft", "write and change draft programme designs", region_scoped=True),
+        _a("programs.approve", "approve and publish programme designs"),
+        _a("applications.read", "read applications", region_scoped=True),
+        _a("applications.recommend", "recommend applicants as the region", region_scoped=True),
+        _a("applications.decide", "screen applications and decide on them"),
+        _a("quotas.read", "read quota ledgers", region_scoped=True),
+        _a("quotas.adjust", "change quotas"),
+        _a("compliance.read", "read compliance findings", region_scoped=True),
+        _a("cases.act", "open and act on enforcement cases"),
+        _a("evaluation.read", "read evaluation results", region_scoped=True),
+        _a("evaluation.publish", "run and publish the annual evaluation"),
+        _a("committee.score", "score proposals as a committee member (with recusal)"),
+        _a("selection.manage", "run selection rounds and record decisions"),
+    )
+}
+
+_R = Role
+# action -> role -> scope. A missing role means the role lacks the action.
+POLICY: dict[str, dict[str, str]] = {
+    "account.self": {r: ALL for r in ROLES},
+    "tokens.manage": {r: ALL for r in ROLES},
+    "users.manage": {_R.MINISTRY_ADMIN: ALL},
+    "audit.read": {_R.AUDITOR: ALL},
+    "stats.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.COMMITTEE_MEMBER: ALL,
+        _R.AUDITOR: ALL,
+    },
+    "records.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.AUDITOR: ALL,
+    },
+    "records.import": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "programs.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.COMMITTEE_MEMBER: ALL,
+        _R.AUDITOR: ALL,
+    },
+    "programs.edit_draft": {_R.MINISTRY_OFFICER: ALL, _R.REGIONAL_OFFICIAL: OWN_REGION},
+    "programs.approve": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "applications.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.AUDITOR: ALL,
+    },
+    "applications.recommend": {_R.REGIONAL_OFFICIAL: OWN_REGION},
+    "applications.decide": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "quotas.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.COMMITTEE_MEMBER: ALL,
+        _R.AUDITOR: ALL,
+    },
+    "quotas.adjust": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "compliance.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.AUDITOR: ALL,
+    },
+    "cases.act": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "evaluation.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.COMMITTEE_MEMBER: ALL,
+        _R.AUDITOR: ALL,
+    },
+    "evaluation.publish": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "committee.score": {_R.COMMITTEE_MEMBER: ALL},
+    "selection.manage": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+}
+
+
+def _check_table() -> None:
+    assert set(POLICY) == set(ACTIONS), set(POLICY) ^ set(ACTIONS)
+    for action, grants in POLICY.items():
+        for role, scope in grants.items():
+            assert role in ROLES, (action, role)
+            assert scope in (ALL, OWN_REGION), (action, role, scope)
+            assert scope == ALL or ACTIONS[action].region_scoped, f"{action}: own_region on an unscoped action"
+            if role in REGION_BOUND_ROLES and ACTIONS[action].region_scoped:
+                assert scope == OWN_REGION, f"{action}: a region-bound role must be scoped to its region"
+
+
+_check_table()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a signed-in user (session or API token) or the command line's system actor."""
+
+    id: int | None
+    username: str
+    display_name: str
+    role: str | None
+    region: str | None = None
+    via: str = "session"  # session | token | cli
+    token_id: int | None = None
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role or "", N_("System"))
+
+    @property
+    def is_system(self) -> bool:
+        return self.role is None
+
+    def __str__(self) -> str:  # the audit actor
+        return self.username
+
+
+def grant(user: Principal | None, action: str) -> str | None:
+    """The scope `user` holds `action` with (`all`, `own_region`) or None."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
+    if user is None or user.role is None:
+        return None
+    return POLICY[action].get(user.role)
+
+
+def can(user: Principal | None, action: str, region: str | None = None) -> bool:
+    try:
+        authorize(user, action, region)
+    except (Forbidden, Unauthenticated):
+        return False
+    return True
+
+
+def authorize(user: Principal | None, action: str, region: str | None = None) -> str:
+    """Allow or raise. With `region`, also check that the region is inside the user's scope.
+
+    Returns the scope held (`all` or `own_region`). Without `region`, an `own_region` grant
+    passes: the caller must then filter its query with `scope_region`.
+    """
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
+    if user is None:
+        raise Unauthenticated()
+    scope = grant(user, action)
+    if scope is None:
+        raise Forbidden(
+            en=f"your role may not do this ({action})",
+            ko=f"이 작업을 할 권한이 없습니다 ({action})",
+        )
+    if scope == OWN_REGION and region is not None and region != user.region:
+        raise Forbidden(
+            en="this belongs to another region than yours",
+            ko="담당 지역이 아닌 지역의 정보입니다",
+        )
+    return scope
+
+
+def scope_region(user: Principal | None, requested: str | None, *, action: str) -> str | None:
+    """The region a query for `action` must be filtered by; None means every region.
+
+    A user with an `all` grant gets what they asked for. A regional official gets their own
+    region whether they asked for it or not, and a 403 when they ask for another one.
+    """
+    scope = authorize(user, action, requested)
+    if scope == OWN_REGION:
+        assert user is not None and user.region, "a region-scoped grant needs a region"
+        return user.region
+    return requested
+
+
+# --------------------------------------------------------------------------- routes
+
+# Routes anyone may call. Aggregate statistics carry no personal data, so the national
+# overview and the national statistics endpoint are public on purpose.
+PUBLIC_ROUTES: frozenset[str] = frozenset(
+    {
+        "/",
+        "/login",
+        "/logout",
+        "/static",
+        "/api/v1/health",
+        "/api/v1/openapi.json",
+        "/api/v1/docs",
+        "/docs/oauth2-redirect",
+        "/api/v1/stats/residents",
+    }
+)
+PUBLIC = "public"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse a state-changing request that rides on the session cookie without the session's
+    CSRF token (hidden form field `csrf_token` or header `X-CSRF-Token`). Bearer-token calls
+    carry no ambient credential and are exempt; anonymous API calls have nothing to protect."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    if getattr(request.state, "auth", None) == "token":
+        return
+    if request.url.path.startswith("/api/") and getattr(request.state, "user", None) is None:
+        return
+    expected = request.session.get("csrf") if "session" in request.scope else None
+    supplied = request.headers.get(CSRF_HEADER)
+    if not supplied:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get(CSRF_FIELD)
+            supplied = value if isinstance(value, str) else None
+    if not expected or not supplied or not hmac.compare_digest(str(expected), supplied):
+        raise Forbidden(
+            en="the form has expired or did not come from this site (CSRF check failed); reload the page and try again",
+            ko="양식이 만료되었거나 이 사이트에서 보낸 것이 아닙니다 (CSRF 검사 실패). "
+            "페이지를 새로 고친 뒤 다시 시도하십시오",
+        )
+
+
+# Documents the bearer scheme in OpenAPI (the "Authorize" button); the token itself is read
+# by accounts.security.AuthMiddleware, which also accepts the session cookie.
+bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer", description="Authorization: Bearer rvt_…")
+
+
+def current_user(request: Request) -> Principal | None:
+    return getattr(request.state, "user", None)
+
+
+@cache
+def require(action: str):
+    """FastAPI dependency: the signed-in Principal allowed `action`, else 401/403; CSRF too.
+
+    Use it as `dependencies=[Depends(require("stats.read"))]` or as a parameter
+    `user: Principal = Depends(require("stats.read"))`. Region-scoped handlers then call
+    `scope_region(user, requested, action=…)` or `authorize(user, action, region)`.
+    """
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
+
+    async def dependency(
+        request: Request, _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
+    ) -> Principal:
+        user = current_user(request)
+        if user is None:
+            if getattr(request.state, "auth_error", None):
+                raise Unauthenticated(
+                    code="invalid_token",
+                    en=request.state.auth_error,
+                    ko="API 토큰이 올바르지 않거나 만료 또는 폐기되었습니다",
+                )
+            raise Unauthenticated()
+        authorize(user, action)
+        await check_csrf(request)
+        return user
+
+    dependency.policy_action = action  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{action.replace('.', '_')}"
+    return dependency
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """One served route, with its full path and the dependencies of every router it sits in."""
+
+    path: str
+    methods: tuple[str, ...]
+    dependant: object | None  # fastapi Dependant for API routes
+    is_api: bool
+
+
+def iter_routes(app) -> list[RouteInfo]:
+    """Every route the app serves. FastAPI combines included routers lazily, so read them
+    through its route contexts (full path, router-level dependencies included)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are already flat
+        contexts = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    infos = []
+    for ctx in contexts:
+        original = getattr(ctx, "original_route", ctx)
+        path = getattr(ctx, "path", None) or getattr(original, "path", "")
+        if isinstance(original, Mount):
+            infos.append(RouteInfo(path, ("GET",), None, False))
+            continue
+        if not isinstance(original, APIRoute | Route):
+            continue
+        methods = tuple(sorted(m for m in (getattr(ctx, "methods", None) or {"GET"}) if m != "HEAD"))
+        is_api = isinstance(original, APIRoute)
+        infos.append(RouteInfo(path, methods, getattr(ctx, "dependant", None) if is_api else None, is_api))
+    return infos
+
+
+def _declared_actions(dependant) -> list[str]:
+    found = []
+    for dep in getattr(dependant, "dependencies", ()):
+        action = getattr(dep.call, "policy_action", None)
+        if action:
+            found.append(action)
+        found.extend(_declared_actions(dep))
+    return found
+
+
+def _uses_csrf(dependant) -> bool:
+    return any(dep.call is check_csrf or _uses_csrf(dep) for dep in getattr(dependant, "dependencies", ()))
+
+
+def route_policy(route: RouteInfo) -> str | None:
+    """The action a route requires, PUBLIC, or None when it declares nothing."""
+    actions = _declared_actions(route.dependant) if route.dependant is not None else []
+    if actions and route.path in PUBLIC_ROUTES:
+        raise RuntimeError(f"{route.path} is both public and protected ({actions[0]})")
+    if actions:
+        return actions[0]
+    if route.path in PUBLIC_ROUTES:
+        return PUBLIC
+    return None
+
+
+def undeclared_routes(app) -> list[str]:
+    """Routes without a policy, and public state-changing routes without a CSRF check."""
+    problems = []
+    for route in iter_routes(app):
+        policy = route_policy(route)
+        label = f"{','.join(route.methods)} {route.path}"
+        if policy is None:
+            problems.append(f"{label}: no policy (use require(action) or PUBLIC_ROUTES)")
+        elif policy == PUBLIC and UNSAFE_METHODS & set(route.methods) and not _uses_csrf(route.dependant):
+            problems.append(f"{label}: public and state-changing without check_csrf")
+    return problems
+
+
+def policy_table() -> list[dict]:
+    """The table as rows (for docs and the API)."""
+    return [
+        {"action": name, "description": action.description, "grants": dict(POLICY[name])}
+        for name, action in ACTIONS.items()
+    ]

@@ -1,0 +1,164 @@
+"""/api/v1/me, /api/v1/users and /api/v1/tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from regionvisa.accounts import service
+from regionvisa.accounts.policy import ACTIONS, Principal, authorize, can, grant, policy_table, require
+from regionvisa.accounts.schemas import (
+    Me,
+    PasswordSet,
+    TokenCreate,
+    TokenCreated,
+    TokenOut,
+    TokenPage,
+    UserCreate,
+    UserOut,
+    UserPage,
+    UserUpdate,
+)
+from regionvisa.db import session_scope
+from regionvisa.web.errors import ERROR_RESPONSES, NotFound
+from regionvisa.web.pagination import Page
+
+router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
+
+
+@router.get("/me", summary="The signed-in user and the actions they hold", response_model=Me)
+def me(user: Principal = Depends(require("account.self"))) -> Me:
+    actions = {name: scope for name in ACTIONS if (scope := grant(user, name))}
+    return Me(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        region=user.region,
+        via=user.via,
+        actions=actions,
+    )
+
+
+@router.get("/policy", summary="The permission policy: action × role × scope")
+def policy(_: Principal = Depends(require("account.self"))) -> dict:
+    return {"items": policy_table()}
+
+
+# --------------------------------------------------------------------------- users
+
+
+@router.get("/users", summary="List users", response_model=UserPage)
+def list_users(
+    request: Request,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require("users.manage")),
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        total, users = service.list_users(session, offset=(page - 1) * page_size, limit=page_size)
+        items = [UserOut.model_validate(u) for u in users]
+    return {**Page(number=page, size=page_size, total=total).meta(), "items": items}
+
+
+@router.post("/users", status_code=201, summary="Create a user", response_model=UserOut)
+def create_user(request: Request, body: UserCreate, admin: Principal = Depends(require("users.manage"))) -> UserOut:
+    with session_scope(request.app.state.engine) as session:
+        user = service.create_user(
+            session,
+            actor=admin,
+            username=body.username,
+            display_name=body.display_name,
+            role=body.role,
+            region=body.region,
+            password=body.password,
+        )
+        return UserOut.model_validate(user)
+
+
+@router.get("/users/{user_id}", summary="One user", response_model=UserOut)
+def get_user(request: Request, user_id: int, _: Principal = Depends(require("users.manage"))) -> UserOut:
+    with session_scope(request.app.state.engine) as session:
+        return UserOut.model_validate(service.get_user(session, user_id))
+
+
+@router.patch("/users/{user_id}", summary="Change a user's name, role, region or status", response_model=UserOut)
+def update_user(
+    request: Request, user_id: int, body: UserUpdate, admin: Principal = Depends(require("users.manage"))
+) -> UserOut:
+    with session_scope(request.app.state.engine) as session:
+        user = service.get_user(session, user_id)
+        service.update_user(
+            session,
+            actor=admin,
+            user=user,
+            display_name=body.display_name,
+            role=body.role,
+            region=body.region,
+            is_active=body.is_active,
+            reason=body.reason,
+        )
+        return UserOut.model_validate(user)
+
+
+@router.put("/users/{user_id}/password", status_code=204, summary="Set a user's password (ends their sessions)")
+def set_password(
+    request: Request, user_id: int, body: PasswordSet, admin: Principal = Depends(require("users.manage"))
+) -> Response:
+    with session_scope(request.app.state.engine) as session:
+        user = service.get_user(session, user_id)
+        service.set_password(session, actor=admin, user=user, password=body.password, reason="set by an administrator")
+    return Response(status_code=204)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def _token_owner(user: Principal, user_id: int | None) -> int:
+    """Your own tokens, or anyone's for an administrator (404 otherwise, revealing nothing)."""
+    if user_id is None or user_id == user.id:
+        assert user.id is not None
+        return user.id
+    authorize(user, "users.manage")
+    return user_id
+
+
+@router.get("/tokens", summary="List API tokens (yours, or a user's for administrators)", response_model=TokenPage)
+def list_tokens(
+    request: Request,
+    user_id: int | None = Query(None, description="another user's id (administrators only)"),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("tokens.manage")),
+) -> dict:
+    owner = _token_owner(user, user_id)
+    with session_scope(request.app.state.engine) as session:
+        service.get_user(session, owner)
+        tokens = service.list_tokens(session, user_id=owner)
+    start = (page - 1) * page_size
+    items = [TokenOut.model_validate(t) for t in tokens[start : start + page_size]]
+    return {**Page(number=page, size=page_size, total=len(tokens)).meta(), "items": items}
+
+
+@router.post("/tokens", status_code=201, summary="Create an API token (the plain text is shown once)")
+def create_token(
+    request: Request, body: TokenCreate, response: Response, user: Principal = Depends(require("tokens.manage"))
+) -> TokenCreated:
+    owner_id = _token_owner(user, body.user_id)
+    with session_scope(request.app.state.engine) as session:
+        owner = service.get_user(session, owner_id)
+        token, plain = service.create_token(
+            session, actor=user, user=owner, name=body.name, expires_days=body.expires_days
+        )
+        out = TokenCreated(**TokenOut.model_validate(token).model_dump(), token=plain)
+    response.headers["Cache-Control"] = "no-store"
+    return out
+
+
+@router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token")
+def revoke_token(request: Request, token_id: int, user: Principal = Depends(require("tokens.manage"))) -> Response:
+    with session_scope(request.app.state.engine) as session:
+        token = service.get_token(session, token_id)
+        if token.user_id != user.id and not can(user, "users.manage"):
+            raise NotFound("API token")
+        service.revoke_token(session, actor=user, token=token)
+    return Response(status_code=204)

@@ -1,0 +1,544 @@
+"""Accounts: users, passwords (argon2id), log-in with lock-out, sessions and API tokens.
+
+Every change is written to the audit log in the same transaction. Functions take the caller's
+session; the caller commits (the web layer and the CLI use `db.session_scope`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from regionvisa.accounts.models import ApiToken, User, UserSession
+from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, Principal
+from regionvisa.accounts.settings import get_account_settings
+from regionvisa.audit.service import record
+from regionvisa.web.errors import AppError, Conflict, NotFound
+
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+TOKEN_PREFIX = "rvt_"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- passwords
+
+
+@lru_cache
+def hasher() -> PasswordHasher:
+    s = get_account_settings()
+    return PasswordHasher(
+        time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism
+    )
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    return hasher().hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return hasher().hash(password)
+
+
+def check_password(password_hash: str, password: str) -> bool:
+    try:
+        return hasher().verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def validate_password(password: str, *, username: str) -> None:
+    minimum = get_account_settings().password_min_length
+    if len(password) < minimum:
+        raise AppError(
+            422,
+            "weak_password",
+            f"비밀번호는 {minimum}자 이상이어야 합니다",
+            f"the password must have at least {minimum} characters",
+            field="password",
+        )
+    if password.strip().lower() == username.lower() or len(set(password)) < 4:
+        raise AppError(
+            422,
+            "weak_password",
+            "사용자 이름과 같거나 너무 단순한 비밀번호는 쓸 수 없습니다",
+            "the password is the user name or too simple",
+            field="password",
+        )
+
+
+# --------------------------------------------------------------------------- users
+
+
+def principal_of(user: User, *, via: str = "session", token_id: int | None = None) -> Principal:
+    return Principal(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        region=user.region,
+        via=via,
+        token_id=token_id,
+    )
+
+
+def _check_role_region(role: str, region: str | None, session: Session) -> str | None:
+    if role not in ROLES:
+        raise AppError(
+            422,
+            "invalid_role",
+            "알 수 없는 역할입니다",
+            f"unknown role {role!r} (one of {', '.join(ROLES)})",
+            field="role",
+        )
+    if role in REGION_BOUND_ROLES:
+        if not region:
+            raise AppError(
+                422,
+                "region_required",
+                "지역 담당자는 한 개 지역에 속해야 합니다",
+                "a regional official must be bound to exactly one region",
+                field="region",
+            )
+        from regionvisa.regions.models import Region
+
+        if session.get(Region, region) is None:
+            raise AppError(
+                422, "invalid_region", "알 수 없는 지역 코드입니다", f"unknown region code {region!r}", field="region"
+            )
+        return region
+    if region:
+        raise AppError(
+            422,
+            "region_not_allowed",
+            "지역 담당자만 지역에 속합니다",
+            "only a regional official is bound to a region",
+            field="region",
+        )
+    return None
+
+
+def create_user(
+    session: Session,
+    *,
+    actor: Principal | str,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    region: str | None = None,
+    reason: str = "user created",
+) -> User:
+    username = username.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise AppError(
+            422,
+            "invalid_username",
+            "사용자 이름은 영문 소문자, 숫자, . _ - 로 3~64자여야 합니다",
+            "user names have 3–64 characters: lower-case letters, digits, '.', '_' or '-'",
+            field="username",
+        )
+    display_name = display_name.strip() or username
+    region = _check_role_region(role, region or None, session)
+    validate_password(password, username=username)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(
+            "username_taken", "이미 있는 사용자 이름입니다", f"user {username!r} already exists", field="username"
+        )
+    now = utcnow()
+    user = User(
+        username=username,
+        display_name=display_name[:128],
+        role=role,
+        region=region,
+        password_hash=hash_password(password),
+        is_active=True,
+        failed_logins=0,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="users.create",
+        subject=("user", username),
+        reason=reason,
+        inputs={"username": username, "display_name": display_name, "role": role, "region": region},
+        region=region,
+    )
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
+def get_user_by_name(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"user {username!r}")
+    return user
+
+
+def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[int, list[User]]:
+    total = session.scalar(select(func.count()).select_from(User)) or 0
+    users = session.scalars(select(User).order_by(User.username).offset(offset).limit(limit)).all()
+    return int(total), list(users)
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: Principal | str,
+    user: User,
+    display_name: str | None = None,
+    role: str | None = None,
+    region: str | None = None,
+    is_active: bool | None = None,
+    reason: str = "user changed",
+) -> User:
+    changes: dict = {}
+    if display_name is not None and display_name.strip() and display_name.strip() != user.display_name:
+        changes["display_name"] = display_name.strip()[:128]
+    new_role = role if role is not None else user.role
+    new_region = region if (region is not None or role is not None) else user.region
+    if role is not None or region is not None:
+        new_region = _check_role_region(new_role, new_region or None, session)
+        if new_role != user.role:
+            changes["role"] = new_role
+        if new_region != user.region:
+            changes["region"] = new_region
+    if is_active is not None and is_active != user.is_active:
+        if not is_active and str(getattr(actor, "username", actor)) == user.username:
+            raise Conflict(
+                "cannot_disable_self", "자기 계정은 사용 중지할 수 없습니다", "you cannot disable your own account"
+            )
+        changes["is_active"] = is_active
+    if not changes:
+        return user
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if "is_active" in changes and is_active:
+        user.failed_logins, user.locked_until = 0, None
+    session.flush()
+    if changes.get("is_active") is False or "role" in changes or "region" in changes:
+        revoke_sessions(session, user_id=user.id)
+    action = {True: "users.enable", False: "users.disable"}.get(changes.get("is_active"), "users.update")  # type: ignore[arg-type]
+    record(
+        session,
+        actor=actor,
+        action=action,
+        subject=("user", user.username),
+        reason=reason,
+        inputs={"changes": changes},
+        region=user.region,
+    )
+    return user
+
+
+def set_password(
+    session: Session,
+    *,
+    actor: Principal | str,
+    user: User,
+    password: str,
+    keep_session: str | None = None,
+    reason: str = "password set",
+) -> None:
+    """Set a new password, unlock the account and end the user's other sessions."""
+    validate_password(password, username=user.username)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.failed_logins, user.locked_until = 0, None
+    session.flush()
+    revoke_sessions(session, user_id=user.id, except_key=keep_session)
+    record(
+        session,
+        actor=actor,
+        action="users.set_password",
+        subject=("user", user.username),
+        reason=reason,
+        inputs={"by_self": str(getattr(actor, "username", actor)) == user.username},
+        region=user.region,
+    )
+
+
+# --------------------------------------------------------------------------- log-in
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    outcome: str  # ok | invalid | locked
+    user: User | None = None
+    locked_until: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
+    """Check a password; count failures and lock the account for a while after too many.
+
+    Unknown user names cost the same hashing time as known ones and give the same answer, so
+    the form does not reveal which accounts exist. Attempts on a locked account are refused
+    without checking the password and without extending the lock.
+    """
+    settings = get_account_settings()
+    name = username.strip().lower()
+    user = session.scalar(select(User).where(User.username == name)) if USERNAME_RE.match(name) else None
+    now = utcnow()
+    if user is None:
+        check_password(_dummy_hash(), password)
+        return LoginResult("invalid")
+    locked_until = as_utc(user.locked_until)
+    if locked_until and locked_until > now:
+        return LoginResult("locked", locked_until=locked_until)
+    if not user.is_active:
+        check_password(_dummy_hash(), password)
+        record(
+            session,
+            actor=user.username,
+            action="auth.login_failed",
+            subject=("user", user.username),
+            reason="log-in refused: the account is disabled",
+            inputs={},
+            region=user.region,
+        )
+        return LoginResult("invalid")
+    if check_password(user.password_hash, password):
+        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        if hasher().check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        session.flush()
+        return LoginResult("ok", user=user)
+    failures = session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if failures >= settings.login_max_failures:
+        until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
+        session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(failed_logins=0, locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        record(
+            session,
+            actor=user.username,
+            action="auth.lockout",
+            subject=("user", user.username),
+            reason=f"{failures} failed log-ins in a row: locked for {settings.login_lockout_minutes} minutes",
+            inputs={"failures": failures, "locked_until": until},
+            region=user.region,
+        )
+        return LoginResult("locked", locked_until=until)
+    record(
+        session,
+        actor=user.username,
+        action="auth.login_failed",
+        subject=("user", user.username),
+        reason="wrong password",
+        inputs={"failures": failures},
+        region=user.region,
+    )
+    return LoginResult("invalid")
+
+
+def start_session(session: Session, *, user: User) -> str:
+    """A new log-in session; returns the key for the signed cookie (only its hash is stored)."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        UserSession(
+            key_hash=sha256_hex(key),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=get_account_settings().session_max_age),
+        )
+    )
+    session.flush()
+    record(
+        session,
+        actor=user.username,
+        action="auth.login",
+        subject=("user", user.username),
+        reason="logged in",
+        inputs={},
+        region=user.region,
+    )
+    return key
+
+
+def end_session(session: Session, *, key: str, actor: Principal | str) -> bool:
+    row = session.get(UserSession, sha256_hex(key))
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    user = session.get(User, row.user_id)
+    record(
+        session,
+        actor=actor,
+        action="auth.logout",
+        subject=("user", user.username if user else str(row.user_id)),
+        reason="logged out",
+        inputs={},
+        region=user.region if user else None,
+    )
+    return True
+
+
+def revoke_sessions(session: Session, *, user_id: int, except_key: str | None = None) -> int:
+    stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if except_key:
+        stmt = stmt.where(UserSession.key_hash != sha256_hex(except_key))
+    result = session.execute(stmt.values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
+def principal_from_session(engine: Engine, key: str) -> Principal | None:
+    now = utcnow()
+    with Session(engine) as session:
+        user = session.scalar(
+            select(User)
+            .join(UserSession, UserSession.user_id == User.id)
+            .where(
+                UserSession.key_hash == sha256_hex(key),
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > now,
+                User.is_active.is_(True),
+            )
+        )
+        return principal_of(user, via="session") if user else None
+
+
+# --------------------------------------------------------------------------- API tokens
+
+
+def create_token(
+    session: Session,
+    *,
+    actor: Principal | str,
+    user: User,
+    name: str,
+    expires_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """A new bearer token for `user`; returns (row, plain text). The plain text is not kept."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise AppError(
+            422, "invalid_name", "토큰 이름은 1~64자여야 합니다", "token names have 1–64 characters", field="name"
+        )
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    token = ApiToken(
+        user_id=user.id,
+        name=name,
+        token_hash=sha256_hex(plain),
+        prefix=plain[:12],
+        created_at=now,
+        created_by=str(getattr(actor, "username", actor)),
+        expires_at=now + dt.timedelta(days=expires_days) if expires_days else None,
+    )
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="tokens.create",
+        subject=("api_token", token.id),
+        reason=f"API token '{name}' created for {user.username}",
+        inputs={"user": user.username, "name": name, "prefix": token.prefix, "expires_days": expires_days},
+        region=user.region,
+    )
+    return token, plain
+
+
+def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("API token")
+    return token
+
+
+def revoke_token(session: Session, *, actor: Principal | str, token: ApiToken) -> bool:
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    token.revoked_by = str(getattr(actor, "username", actor))
+    owner = session.get(User, token.user_id)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="tokens.revoke",
+        subject=("api_token", token.id),
+        reason=f"API token '{token.name}' revoked",
+        inputs={"user": owner.username if owner else None, "prefix": token.prefix},
+        region=owner.region if owner else None,
+    )
+    return True
+
+
+def principal_from_token(engine: Engine, plain: str) -> Principal | None:
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 128:
+        return None
+    now = utcnow()
+    with Session(engine) as session:
+        row = session.execute(
+            select(User, ApiToken)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == sha256_hex(plain), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
+        ).first()
+        if row is None:
+            return None
+        user, token = row
+        expires = as_utc(token.expires_at)
+        if expires is not None and expires <= now:
+            return None
+        last = as_utc(token.last_used_at)
+        if last is None or now - last > dt.timedelta(minutes=1):
+            session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token.id)
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        return principal_of(user, via="token", token_id=token.id)

@@ -1,0 +1,46 @@
+"""API shapes for the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    region: str | None
+    reason: str
+    inputs_digest: str
+    inputs: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    page: int
+    page_size: int
+    total: int
+    pages: int
+    items: list[AuditEntryOut]
+
+
+class VerifyProblem(BaseModel):
+    kind: str
+    entry_id: int | None
+    seq: int | None
+    message: str
+
+
+class VerifyOut(BaseModel):
+    ok: bool
+    entries: int
+    head_hash: str
+    problem: VerifyProblem | None

@@ -1,0 +1,158 @@
+"""Compliance rules as data: `policy/national/compliance.yaml`, read strictly.
+
+Thresholds are dated values with a legal reference, like the national parameters, so a run as
+of a past date uses the values that were in force then and every finding can cite its source.
+The rule ids are fixed by DESIGN §4.8 (they are the `rule` column of the findings), so the file
+must list each of them and may not invent others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from regionvisa.config import get_settings
+from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
+
+Severity = Literal["low", "medium", "high"]
+
+# Rule id → its parameters and their defaults (DESIGN §4.8). A parameter left out of the file
+# takes the default; one the rule does not know is an error.
+RULE_PARAMETERS: dict[str, dict[str, int]] = {
+    "illegal_stay": {"grace_days": 0},
+    "late_address_report": {"max_days": 14},
+    "residence_obligation": {"max_days_outside": 90},
+    "integration_obligation": {},
+    "unreported_departure": {"max_days_abroad": 90},
+}
+RULES = tuple(RULE_PARAMETERS)
+DEFAULT_SEVERITY: dict[str, str] = {
+    "illegal_stay": "high",
+    "late_address_report": "low",
+    "residence_obligation": "high",
+    "integration_obligation": "medium",
+    "unreported_departure": "medium",
+}
+
+
+class LocalText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ko: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class DatedParameter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    description: LocalText
+    unit: Literal["days"]
+    reference: str = Field(min_length=1)
+    values: dict[dt.date, int]
+
+    @field_validator("values")
+    @classmethod
+    def _dated(cls, values: dict[dt.date, int]) -> dict[dt.date, int]:
+        if not values:
+            raise ValueError("'values' must hold at least one dated value")
+        keys = list(values)
+        if keys != sorted(keys):
+            raise ValueError(f"dates must be in ascending order, found {', '.join(map(str, keys))}")
+        negative = [f"{k}: {v}" for k, v in values.items() if v < 0]
+        if negative:
+            raise ValueError(f"a number of days cannot be negative ({'; '.join(negative)})")
+        return values
+
+
+class RuleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: LocalText
+    description: LocalText
+    severity: Severity
+    reference: str = Field(min_length=1)
+    parameters: dict[str, DatedParameter] = Field(default_factory=dict)
+
+
+class ComplianceFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(min_length=1)
+    rules: dict[str, RuleSpec]
+
+    @model_validator(mode="after")
+    def _known_rules(self) -> ComplianceFile:
+        unknown = [r for r in self.rules if r not in RULE_PARAMETERS]
+        missing = [r for r in RULES if r not in self.rules]
+        problems = []
+        if unknown:
+            problems.append(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(RULES)})")
+        if missing:
+            problems.append(f"missing rule(s) {', '.join(missing)}: every §4.8 rule must be listed")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """The thresholds in force on one reference date, in the plain form the engine takes."""
+
+    on: dt.date
+    grace_days: int = 0
+    max_days: int = 14
+    max_days_outside: int = 90
+    max_days_abroad: int = 90
+    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    reference: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ComplianceRules:
+    source: str
+    spec: ComplianceFile
+
+    def settings_on(self, on: dt.date) -> RuleSettings:
+        """Each parameter's value in force on `on`; before its first date, the §4.8 default."""
+        values: dict[str, int] = {}
+        for rule, defaults in RULE_PARAMETERS.items():
+            params = self.spec.rules[rule].parameters
+            for name, default in defaults.items():
+                values[name] = default
+                if name in params:
+                    in_force = [v for d, v in params[name].values.items() if d <= on]
+                    if in_force:
+                        values[name] = in_force[-1]
+        return RuleSettings(
+            on=on,
+            severity={r: s.severity for r, s in self.spec.rules.items()},
+            reference={r: s.reference for r, s in self.spec.rules.items()},
+            **values,
+        )
+
+    def label(self, rule: str, lang: str = "en") -> str:
+        return getattr(self.spec.rules[rule].label, lang)
+
+
+def load_compliance_rules(path: Path) -> ComplianceRules:
+    """Parse and check a compliance rules file; errors read `file:key.path: message`."""
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise PolicyError([f"{path}:(root): expected a mapping with 'reference' and 'rules'"])
+    spec = parse_model(ComplianceFile, raw, path)
+    errors = []
+    for rule, rule_spec in spec.rules.items():
+        for name in rule_spec.parameters:
+            if name not in RULE_PARAMETERS[rule]:
+                known = ", ".join(RULE_PARAMETERS[rule]) or "none"
+                errors.append(f"{path}:rules.{rule}.parameters.{name}: unknown parameter (known: {known})")
+    if errors:
+        raise PolicyError(errors)
+    return ComplianceRules(source=str(path), spec=spec)
+
+
+@lru_cache
+def compliance_rules(policy_dir: Path | None = None) -> ComplianceRules:
+    policy_dir = policy_dir or get_settings().policy_dir
+    return load_compliance_rules(policy_dir / "national" / "compliance.yaml")

@@ -1,0 +1,308 @@
+"""Compliance runs against the database: read what the rules need, run the engine.
+
+Reading is the expensive part at national scale (tens of millions of records; a value read
+into Python costs far more than the engine spends on it), so the database first drops what
+cannot produce a finding, and only the rest is read:
+
+* programme holders (residence and integration obligations): all their visible records;
+* people with a status but none covering DATE (illegal stay) and people whose last movement
+  is an exit older than the unreported-departure limit: their statuses and movements, which
+  is all those two rules look at;
+* address reports late by more than the limit, for everyone (late_address_report is a rule
+  about single reports).
+
+Each filter keeps a superset of what the engine would flag, and the engine then runs
+unchanged on what was read, so the findings are exactly those of `engine.find_all` over all
+records (tests check this on both databases). The reads share one transaction, so they see
+one state of the database. Rows come back through the driver directly (COPY on PostgreSQL),
+not through SQLAlchemy rows, which would cost more than everything else together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy.engine import Connection, Engine
+
+from regionvisa.compliance import engine as eng
+from regionvisa.compliance.rules import RuleSettings, compliance_rules
+from regionvisa.config import get_settings
+from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
+from regionvisa.records.frames import KNOWN_BY, read_records
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+PHASES = (
+    "select people",
+    "status_grant",
+    "movement",
+    "address_report",
+    "late address reports",
+    "kiip_record",
+    "employment",
+    "rules",
+)
+PEOPLE = "rv_compliance_people"
+
+
+class _ProgrammeObligations(BaseModel):
+    """The obligation fields of a §4.1 programme file; other keys belong to `programs/`."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str = Field(min_length=1)
+    version: int = Field(default=1, ge=1)
+    region: str = Field(pattern=r"^\d{2}$")
+    residence_area: list[str] = Field(min_length=1)
+    obligation_months: int = Field(ge=0, le=120)
+    kiip_deadline_months: int | None = Field(default=None, ge=0, le=120)
+    residence_includes_employment: bool = False
+
+    @field_validator("residence_area")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        bad = [c for c in codes if not (isinstance(c, str) and c.isdigit() and len(c) in (2, 5))]
+        if bad:
+            raise ValueError(f"area codes are 2-digit regions or 5-digit districts, found {', '.join(map(repr, bad))}")
+        return codes
+
+
+def programme_obligations(policy_dir: Path | None = None) -> pl.DataFrame:
+    """Residence and KIIP obligations of every programme file under `policy/programs/`.
+
+    Columns: program_id, region, residence_area (list), obligation_months,
+    kiip_deadline_months (null when the programme sets none) and includes_employment (the
+    optional `residence_includes_employment` flag of F-2-R-style designs, whose obligation
+    also covers where the holder works). When several files carry one id, the highest
+    version wins.
+    """
+    policy_dir = policy_dir or get_settings().policy_dir
+    rows, errors = [], []
+    for path in sorted((policy_dir / "programs").rglob("*.yaml")):
+        raw = read_yaml(path)
+        if not isinstance(raw, dict):
+            errors.append(f"{path}:(root): expected a programme mapping")
+            continue
+        try:
+            rows.append(_ProgrammeObligations.model_validate(raw))
+        except ValidationError as exc:
+            errors.extend(validation_errors(path, exc))
+    if errors:
+        raise PolicyError(errors)
+    latest: dict[str, _ProgrammeObligations] = {}
+    for row in rows:
+        if row.id not in latest or row.version > latest[row.id].version:
+            latest[row.id] = row
+    return eng.programmes_frame(
+        pl.DataFrame(
+            [
+                {
+                    "program_id": p.id,
+                    "region": p.region,
+                    "residence_area": p.residence_area,
+                    "obligation_months": p.obligation_months,
+                    "kiip_deadline_months": p.kiip_deadline_months,
+                    "includes_employment": p.residence_includes_employment,
+                }
+                for p in sorted(latest.values(), key=lambda p: p.id)
+            ],
+            schema=eng.PROGRAMME_SCHEMA,
+        )
+    )
+
+
+@dataclass
+class ComplianceRun:
+    on: dt.date
+    findings: pl.DataFrame
+    read_seconds: float
+    engine_seconds: float
+    people_read: int
+    rows_read: dict[str, int] = field(default_factory=dict)
+    unknown_programmes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = self.findings.group_by("rule").len().sort("rule")
+        return dict(zip(counts["rule"], counts["len"], strict=True))
+
+
+def _lit(day: dt.date) -> str:
+    return f"'{day.isoformat()}'"
+
+
+def _late_condition(dialect: str, max_days: int) -> str | None:
+    """SQL for reported_date − effective_date > max_days, or None where it is not known."""
+    if dialect == "sqlite":
+        return f"julianday(reported_date) - julianday(effective_date) > {int(max_days)}"
+    if dialect == "postgresql":
+        return f"reported_date - effective_date > {int(max_days)}"
+    return None
+
+
+def select_people(conn: Connection, settings: RuleSettings) -> tuple[int, int]:
+    """Fill a temporary table with the people who can have a person-level finding.
+
+    `holder` marks programme holders, whose every record is read. Returns (people, holders).
+    """
+    on = _lit(settings.on)
+    cut = _lit(settings.on - dt.timedelta(days=settings.max_days_abroad))
+    run = conn.exec_driver_sql
+    run(f"DROP TABLE IF EXISTS {PEOPLE}")
+    run(f"CREATE TEMPORARY TABLE {PEOPLE} (person_id VARCHAR(32) PRIMARY KEY, holder INTEGER NOT NULL)")
+    run(
+        f"INSERT INTO {PEOPLE} (person_id, holder) SELECT DISTINCT person_id, 1 FROM status_grant "
+        f"WHERE program_id IS NOT NULL AND granted_on <= {on}"
+    )
+    begun = f"granted_on <= {on} AND valid_from <= {on}"
+    # had a status, none covers DATE: illegal stay (a grace period only narrows this)
+    run(
+        f"INSERT INTO {PEOPLE} (person_id, holder) SELECT person_id, 0 FROM ("
+        f"SELECT person_id FROM status_grant WHERE {begun} AND valid_to < {on} "
+        f"EXCEPT SELECT person_id FROM status_grant WHERE {begun} AND valid_to >= {on}"
+        f") AS expired WHERE true ON CONFLICT (person_id) DO NOTHING"
+    )
+    # last movement up to DATE an exit before DATE − max_days_abroad: unreported departure.
+    # An entry on the day of the exit does not count as later (the exit is taken as last).
+    run(
+        f"INSERT INTO {PEOPLE} (person_id, holder) SELECT DISTINCT person_id, 0 FROM movement x "
+        f"WHERE x.direction = 'exit' AND x.date < {cut} AND NOT EXISTS ("
+        f"SELECT 1 FROM movement m WHERE m.person_id = x.person_id AND m.date > x.date AND m.date <= {on}"
+        f") ON CONFLICT (person_id) DO NOTHING"
+    )
+    people, holders = run(f"SELECT COUNT(*), COALESCE(SUM(holder), 0) FROM {PEOPLE}").one()
+    return int(people), int(holders)
+
+
+def fetch(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Run a SELECT of `schema`'s columns through the driver and return a typed frame."""
+    driver = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        buf = io.BytesIO()
+        with driver.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buf.write(block)
+        if buf.tell() == 0:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        return pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=schema)
+    cur = driver.cursor()
+    try:
+        rows = cur.execute(sql).fetchall()
+    finally:
+        cur.close()
+    raw = {c: (pl.String() if t == pl.Date() else t) for c, t in schema.items()}
+    df = pl.DataFrame(rows, schema=raw, orient="row")
+    return df.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date()])
+
+
+def _select(table: str, on: dt.date, where: str) -> str:
+    """The engine's columns of `table` as known on `on` (§4.8, as `records.frames`), filtered."""
+    cols = ", ".join(f'"{c}"' for c in eng.INPUT_SCHEMAS[table])
+    return f'SELECT {cols} FROM {table} WHERE "{KNOWN_BY[table]}" <= {_lit(on)} AND {where}'
+
+
+def read_inputs(
+    conn: Connection, settings: RuleSettings, *, progress: Progress | None = None
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """The record frames the engine needs as of `settings.on`, and how many people were selected."""
+    step = iter(range(1, len(PHASES) + 1))
+
+    def tick(phase: str) -> None:
+        if progress:
+            progress(phase, next(step), len(PHASES))
+
+    on = settings.on
+    people, _ = select_people(conn, settings)
+    tick("select people")
+    anyone = f"person_id IN (SELECT person_id FROM {PEOPLE})"
+    holders = f"person_id IN (SELECT person_id FROM {PEOPLE} WHERE holder = 1)"
+    frames: dict[str, pl.DataFrame] = {}
+    for table in ("status_grant", "movement"):
+        frames[table] = fetch(conn, _select(table, on, anyone), eng.INPUT_SCHEMAS[table])
+        tick(table)
+    schema = eng.INPUT_SCHEMAS["address_report"]
+    addresses = fetch(conn, _select("address_report", on, holders), schema)
+    tick("address_report")
+    late_sql = _late_condition(conn.dialect.name, settings.max_days)
+    late = fetch(conn, _select("address_report", on, late_sql or "true"), schema)
+    if late_sql is None:
+        late = late.filter((pl.col("reported_date") - pl.col("effective_date")).dt.total_days() > settings.max_days)
+    frames["address_report"] = pl.concat([addresses, late]).unique(["person_id", "effective_date"], keep="first")
+    tick("late address reports")
+    for table in ("kiip_record", "employment"):
+        frames[table] = fetch(conn, _select(table, on, holders), eng.INPUT_SCHEMAS[table])
+        tick(table)
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PEOPLE}")
+    return frames, people
+
+
+def run_compliance(
+    engine: Engine,
+    on: dt.date,
+    *,
+    policy_dir: Path | None = None,
+    programmes: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> ComplianceRun:
+    """Every finding as of `on`, with the time spent reading and computing."""
+    settings = compliance_rules(policy_dir).settings_on(on)
+    programmes = programme_obligations(policy_dir) if programmes is None else programmes
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        frames, people = read_inputs(conn, settings, progress=progress)
+        conn.commit()  # ends the read transaction; only the temporary table was written
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    findings = eng.find_all(frames, programmes, settings)
+    engine_seconds = time.perf_counter() - started
+    if progress:
+        progress("rules", len(PHASES), len(PHASES))
+    known = set(programmes["program_id"].to_list())
+    named = frames["status_grant"]["program_id"].drop_nulls().unique().sort().to_list()
+    return ComplianceRun(
+        on=on,
+        findings=findings,
+        read_seconds=read_seconds,
+        engine_seconds=engine_seconds,
+        people_read=people,
+        rows_read={t: f.height for t, f in frames.items()},
+        unknown_programmes=[p for p in named if p not in known],
+    )
+
+
+def write_findings_csv(findings: pl.DataFrame, out: Path | IO[bytes] | IO[str], *, details: bool = False) -> None:
+    """The §4.8 CSV: exactly the contract columns, in order; `details` appends severity and evidence."""
+    columns = eng.CONTRACT_COLUMNS + (["severity", "evidence"] if details else [])
+    findings.select(columns).write_csv(out, null_value="", date_format="%Y-%m-%d")
+
+
+def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = None) -> pl.DataFrame:
+    """The compliance indicators of `year` for every region, from the records as of 31 December.
+
+    Indicators need every resident (the denominators), so all visible records are read; this
+    is an annual computation, not a per-request one.
+    """
+    from regionvisa.compliance.indicators import indicators, year_bounds
+    from regionvisa.regions.service import regions_frame
+
+    _, year_end = year_bounds(year)
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        frames = {t: read_records(conn, t, year_end) for t in (*eng.INPUT_SCHEMAS, "person")}
+    return indicators(
+        frames,
+        programme_obligations(policy_dir),
+        regions_frame(),
+        year,
+        settings=compliance_rules(policy_dir).settings_on(year_end),
+    )

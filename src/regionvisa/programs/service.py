@@ -1,0 +1,267 @@
+"""Programme designs in the database: versions, the draft → published life cycle, and lookup
+of the programmes in force. Every change is audited; a published version never changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from regionvisa.audit.service import record
+from regionvisa.policyfiles import PolicyError
+from regionvisa.programs.files import LoadedProgram, load_program_file, parse_design
+from regionvisa.programs.models import Program, ProgramVersion
+from regionvisa.web.errors import AppError, Conflict, NotFound
+
+TRANSITIONS = {
+    "submit": ("draft", "submitted"),
+    "approve": ("submitted", "approved"),
+    "publish": ("approved", "published"),
+    "retire": ("published", "retired"),
+    "reopen": ("submitted", "draft"),
+}
+
+
+def design_digest(design: dict) -> str:
+    return hashlib.sha256(json.dumps(design, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@lru_cache(maxsize=256)
+def _loaded_by_digest(digest: str, design_json: str) -> LoadedProgram:
+    return parse_design(json.loads(design_json), source=f"program:{digest[:8]}")
+
+
+def loaded(version: ProgramVersion) -> LoadedProgram:
+    """The validated rule programme of a stored version (cached by content digest)."""
+    return _loaded_by_digest(version.digest, json.dumps(version.design, sort_keys=True, ensure_ascii=False))
+
+
+def _program_row(session: Session, lp: LoadedProgram) -> Program:
+    program = session.get(Program, lp.spec.id)
+    if program is None:
+        program = Program(
+            id=lp.spec.id,
+            region=lp.spec.region,
+            base_visa=lp.spec.base_visa,
+            title_ko=lp.spec.title.ko,
+            title_en=lp.spec.title.en,
+        )
+        session.add(program)
+    elif program.region != lp.spec.region or program.base_visa != lp.spec.base_visa:
+        raise Conflict(
+            "program_identity",
+            "프로그램의 지역·기본자격은 바꿀 수 없습니다",
+            f"programme {program.id} belongs to region {program.region} ({program.base_visa}); "
+            "a new design must keep both",
+            field="region",
+        )
+    else:
+        program.title_ko, program.title_en = lp.spec.title.ko, lp.spec.title.en
+    return program
+
+
+def store(session: Session, lp: LoadedProgram, *, actor, reason: str, status: str = "draft") -> ProgramVersion:
+    """Store one validated design version. Re-storing an identical version is a no-op; changing a
+    version that has left draft is refused (bump `version` instead)."""
+    design = lp.as_dict()
+    digest = design_digest(design)
+    _program_row(session, lp)
+    existing = session.scalar(
+        select(ProgramVersion).where(ProgramVersion.program_id == lp.spec.id, ProgramVersion.version == lp.spec.version)
+    )
+    actor_name = str(getattr(actor, "username", actor))
+    if existing is not None:
+        if existing.digest == digest:
+            return existing
+        if existing.status != "draft":
+            raise Conflict(
+                "version_immutable",
+                f"{existing.status} 상태의 버전은 바꿀 수 없습니다; 새 버전을 만드십시오",
+                f"{lp.spec.id} version {lp.spec.version} is {existing.status} and cannot change; "
+                "give the design a new version number",
+                field="version",
+            )
+        existing.design, existing.digest = design, digest
+        existing.valid_from, existing.valid_to = lp.spec.valid_from, lp.spec.valid_to
+        record(
+            session,
+            actor=actor,
+            action="program.draft.update",
+            subject=("program", lp.spec.id),
+            region=lp.spec.region,
+            reason=reason,
+            inputs={"version": lp.spec.version, "digest": digest},
+        )
+        return existing
+    version = ProgramVersion(
+        program_id=lp.spec.id,
+        version=lp.spec.version,
+        status=status,
+        design=design,
+        digest=digest,
+        valid_from=lp.spec.valid_from,
+        valid_to=lp.spec.valid_to,
+        created_by=actor_name,
+        created_at=_now(),
+        status_changed_by=actor_name,
+        status_changed_at=_now(),
+    )
+    session.add(version)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action=f"program.{status}",
+        subject=("program", lp.spec.id),
+        region=lp.spec.region,
+        reason=reason,
+        inputs={"version": lp.spec.version, "digest": digest, "status": status},
+    )
+    return version
+
+
+def load_files(session: Session, paths: list[Path], *, actor, publish: bool = False) -> list[ProgramVersion]:
+    """Validate every file first; store them only if all are valid (nothing half-loaded)."""
+    designs, errors = [], []
+    for path in paths:
+        try:
+            designs.append(load_program_file(path))
+        except PolicyError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise PolicyError(errors)
+    stored = []
+    for lp in designs:
+        status = "published" if publish else "draft"
+        version = store(session, lp, actor=actor, reason=f"loaded from {lp.source}", status=status)
+        if publish and version.status != "published":
+            raise Conflict(
+                "not_published",
+                "게시되지 않은 기존 버전이 있습니다",
+                f"{lp.id} version {lp.spec.version} exists as {version.status}; publish it explicitly",
+            )
+        stored.append(version)
+    return stored
+
+
+def save_draft(session: Session, design: dict, *, actor, reason: str = "draft saved") -> ProgramVersion:
+    """A region's draft: validated against the guardrails, numbered after the latest version."""
+    lp = parse_design(design, source="draft")
+    latest = session.scalar(select(func.max(ProgramVersion.version)).where(ProgramVersion.program_id == lp.spec.id))
+    current = get_version(session, lp.spec.id, latest) if latest else None
+    if current is not None and current.status != "draft" and lp.spec.version <= current.version:
+        design = {**design, "version": current.version + 1}
+        lp = parse_design(design, source="draft")
+    return store(session, lp, actor=actor, reason=reason, status="draft")
+
+
+def transition(session: Session, program_id: str, version: int, move: str, *, actor, reason: str) -> ProgramVersion:
+    if move not in TRANSITIONS:
+        raise AppError(400, "unknown_transition", "알 수 없는 상태 변경입니다", f"unknown transition {move!r}")
+    row = get_version(session, program_id, version)
+    before, after = TRANSITIONS[move]
+    if row.status != before:
+        raise Conflict(
+            "invalid_transition",
+            f"{row.status} 상태에서는 {move}할 수 없습니다",
+            f"cannot {move} {program_id} v{version}: it is {row.status}, not {before}",
+        )
+    if move == "publish":
+        loaded(row)  # a design that no longer validates (guardrails changed) is never published
+    row.status = after
+    row.status_changed_by = str(getattr(actor, "username", actor))
+    row.status_changed_at = _now()
+    record(
+        session,
+        actor=actor,
+        action=f"program.{move}",
+        subject=("program", program_id),
+        region=session.get(Program, program_id).region,
+        reason=reason,
+        inputs={"version": version, "from": before, "to": after, "digest": row.digest},
+    )
+    return row
+
+
+def get_program(session: Session, program_id: str) -> Program:
+    program = session.get(Program, program_id)
+    if program is None:
+        raise NotFound(f"programme {program_id}")
+    return program
+
+
+def get_version(session: Session, program_id: str, version: int | None = None) -> ProgramVersion:
+    query = select(ProgramVersion).where(ProgramVersion.program_id == program_id)
+    query = query.where(ProgramVersion.version == version) if version else query.order_by(ProgramVersion.version.desc())
+    row = session.scalars(query.limit(1)).first()
+    if row is None:
+        raise NotFound(f"programme {program_id}" + (f" version {version}" if version else ""))
+    return row
+
+
+def versions(session: Session, program_id: str) -> list[ProgramVersion]:
+    return list(
+        session.scalars(
+            select(ProgramVersion).where(ProgramVersion.program_id == program_id).order_by(ProgramVersion.version)
+        )
+    )
+
+
+def published_on(session: Session, program_id: str, on: dt.date) -> ProgramVersion:
+    """The published (or since retired) version whose validity covers `on`, newest first."""
+    row = session.scalars(
+        select(ProgramVersion)
+        .where(
+            ProgramVersion.program_id == program_id,
+            ProgramVersion.status.in_(("published", "retired")),
+            ProgramVersion.valid_from <= on,
+            ProgramVersion.valid_to >= on,
+        )
+        .order_by(ProgramVersion.version.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"programme {program_id} in force on {on}")
+    return row
+
+
+def in_force(session: Session, on: dt.date, *, region: str | None = None) -> list[ProgramVersion]:
+    """The latest published version of every programme valid on `on`."""
+    query = (
+        select(ProgramVersion)
+        .join(Program)
+        .where(ProgramVersion.status == "published", ProgramVersion.valid_from <= on, ProgramVersion.valid_to >= on)
+    )
+    if region:
+        query = query.where(Program.region == region)
+    latest: dict[str, ProgramVersion] = {}
+    for row in session.scalars(query.order_by(ProgramVersion.program_id, ProgramVersion.version)):
+        latest[row.program_id] = row
+    return list(latest.values())
+
+
+def list_programs(session: Session, *, region: str | None = None) -> list[tuple[Program, ProgramVersion]]:
+    query = select(Program).order_by(Program.region, Program.id)
+    if region:
+        query = query.where(Program.region == region)
+    return [(p, get_version(session, p.id)) for p in session.scalars(query)]
+
+
+def diff(a: ProgramVersion, b: ProgramVersion) -> list[str]:
+    """A unified diff of two versions' designs, as YAML a person can read."""
+
+    def text(v: ProgramVersion) -> list[str]:
+        return yaml.safe_dump(v.design, allow_unicode=True, sort_keys=False).splitlines()
+
+    return list(difflib.unified_diff(text(a), text(b), f"v{a.version}", f"v{b.version}", lineterm=""))

@@ -1,0 +1,175 @@
+"""`regionvisa quotas allocate`: next year's quotas under a national ceiling (DESIGN §4.6), from files.
+
+The output starts with the contract's columns `region, program, requested, target, granted`, in
+that order, so other tools can rely on them; the explanation (grade effect, then ceiling effect,
+in Korean and English) follows in extra columns.
+
+Exit codes: 0 done; 1 invalid input (requests or minimums file, minimums above the ceiling);
+2 usage (options, output format).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, read_requests_csv
+from regionvisa.reports.files import write_atomic
+
+CONTRACT_COLUMNS = ("region", "program", "requested", "target", "granted")
+EXTRA_COLUMNS = (
+    "quota_change",
+    "grade_effect",
+    "ceiling_effect",
+    "minimum_part",
+    "explanation_ko",
+    "explanation_en",
+)
+FORMATS = (".csv", ".json")
+
+app = typer.Typer(help="Quotas / 쿼터", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Quotas / 쿼터 (a group, so `allocate` stays a named subcommand)."""
+
+
+def _fail(code: int, message: str, details: list[str] | None = None) -> typer.Exit:
+    console.print(message, style="red", highlight=False, markup=False, soft_wrap=True)
+    for line in details or []:
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def read_minimums_csv(path: str | Path) -> dict[str, int]:
+    """`region,minimum` per line; all problems reported together, each naming file, line, column and value."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise ApportionError([f"{path}: cannot be read ({exc.strerror})"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ApportionError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
+    if not rows:
+        raise ApportionError([f"{path}:1: empty file; expected header region,minimum"])
+    header = [h.strip() for h in rows[0]]
+    errors = [f"{path}:1: missing column {c!r}" for c in ("region", "minimum") if c not in header]
+    errors += [
+        f"{path}:1: unknown column {c!r} (allowed: region, minimum)" for c in header if c not in ("region", "minimum")
+    ]
+    if errors:
+        raise ApportionError(errors)
+    out: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            errors.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+            continue
+        cells = dict(zip(header, (c.strip() for c in row), strict=True))
+        region, text = cells["region"], cells["minimum"]
+        if not region:
+            errors.append(f"{path}:{line}: column 'region': empty")
+            continue
+        if region in first:
+            errors.append(f"{path}:{line}: column 'region': value {region!r} repeats line {first[region]}")
+            continue
+        first[region] = line
+        if not text.isdigit():
+            errors.append(f"{path}:{line}: column 'minimum': value {text!r} is not a whole number ≥ 0")
+            continue
+        out[region] = int(text)
+    if errors:
+        raise ApportionError(errors)
+    return out
+
+
+def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=[*CONTRACT_COLUMNS, *EXTRA_COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: row[key] for key in writer.fieldnames})
+    return buf.getvalue().encode("utf-8")
+
+
+def _json_bytes(rows: list[dict[str, Any]]) -> bytes:
+    ordered = [{key: row[key] for key in (*CONTRACT_COLUMNS, *EXTRA_COLUMNS)} for row in rows]
+    return (json.dumps(ordered, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+@app.command("allocate")
+def allocate_command(
+    ceiling: int = typer.Option(..., "--ceiling", min=0, help="national ceiling: places to share / 전국 상한"),
+    requests: Path = typer.Option(
+        ...,
+        "--requests",
+        exists=True,
+        dir_okay=False,
+        help="CSV: region,program,requested[,quota_change][,score]",
+    ),
+    method: str = typer.Option("hamilton", "--method", help="hamilton | sainte-lague"),
+    minimums: Path | None = typer.Option(
+        None, "--minimums", exists=True, dir_okay=False, help="CSV: region,minimum (places a region keeps at least)"
+    ),
+    out: Path = typer.Option(..., "--out", help="output file: .csv or .json"),
+) -> None:
+    """Share the ceiling over the requests: target = requested × (1 + quota_change), then Hamilton
+    or Sainte-Laguë when the targets do not fit. / 상한 안에서 다음 연도 쿼터를 배분합니다."""
+    if method not in METHODS:
+        raise _fail(2, f"--method must be one of {', '.join(METHODS)}, got {method!r} / 배분 방식이 올바르지 않습니다")
+    fmt = out.suffix.lower()
+    if fmt not in FORMATS:
+        raise _fail(
+            2,
+            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .csv or .json "
+            "/ 지원하지 않는 출력 형식입니다",
+        )
+    try:
+        reqs = read_requests_csv(requests)
+    except ApportionError as exc:
+        raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
+    floors = None
+    if minimums is not None:
+        try:
+            floors = read_minimums_csv(minimums)
+        except ApportionError as exc:
+            raise _fail(1, f"invalid minimums file / 최소 배정 파일 오류: {minimums}", exc.errors) from exc
+    try:
+        rows = apportion(reqs, ceiling, method=method, minimums=floors)
+    except ApportionError as exc:
+        raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
+
+    data = _csv_bytes(rows) if fmt == ".csv" else _json_bytes(rows)
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        raise _fail(1, f"cannot write {out}: {exc.strerror or exc} / 파일을 쓸 수 없습니다") from exc
+
+    view = Table(title=f"{method}, ceiling {ceiling:,} / 상한")
+    for col in CONTRACT_COLUMNS:
+        view.add_column(col, justify="left" if col in ("region", "program") else "right")
+    for row in rows:
+        view.add_row(row["region"], row["program"], *(f"{row[c]:,}" for c in CONTRACT_COLUMNS[2:]))
+    view.add_row(
+        "", "", *(f"{sum(r[c] for r in rows):,}" for c in CONTRACT_COLUMNS[2:]), end_section=True, style="bold"
+    )
+    Console().print(view)
+    console.print(
+        f"wrote {out}: {len(rows)} requests, {sum(r['granted'] for r in rows):,} of {ceiling:,} places granted "
+        f"/ 저장했습니다",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

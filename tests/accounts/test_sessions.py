@@ -1,0 +1,268 @@
+"""Log-in, log-out, the session cookie, CSRF and lock-out, through the real ASGI app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text, update
+
+from regionvisa.accounts.models import User, UserSession
+from regionvisa.accounts.settings import get_account_settings
+from regionvisa.audit.service import verify
+from regionvisa.db import session_scope
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client: TestClient, path: str = "/login") -> str:
+    return CSRF.search(client.get(path).text).group(1)
+
+
+def post_login(client, username, password, token=None, next_url="/"):
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token or csrf(client), "next": next_url},
+        follow_redirects=False,
+    )
+
+
+def audit_actions(engine) -> list[str]:
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT action FROM audit_entry ORDER BY id"))]
+
+
+def test_log_in_and_out(client, engine, role_users):
+    officer = role_users["ministry_officer"]
+    assert client.get("/api/v1/me").status_code == 401
+    response = post_login(client, officer["username"], officer["password"], next_url="/account")
+    assert (response.status_code, response.headers["location"]) == (303, "/account")
+    me = client.get("/api/v1/me").json()
+    assert (me["username"], me["role"], me["via"]) == ("t.officer", "ministry_officer", "session")
+    token = csrf(client, "/account")
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/api/v1/me").status_code == 401
+    assert audit_actions(engine)[-2:] == ["auth.login", "auth.logout"]
+    assert verify(engine).ok
+
+
+def test_session_cookie_flags_and_rotation(client, role_users):
+    first = client.get("/login")
+    cookie = first.headers["set-cookie"]
+    assert cookie.startswith("regionvisa_session=")
+    flags = {part.strip().lower() for part in cookie.split(";")}
+    assert "httponly" in flags and "samesite=lax" in flags and "path=/" in flags
+    assert f"max-age={get_account_settings().session_max_age}" in flags
+    assert "secure" not in flags  # plain http in auto mode
+    before_cookie = client.cookies.get("regionvisa_session")
+    before_csrf = CSRF.search(first.text).group(1)
+    response = post_login(client, "t.officer", "correct-horse-battery", token=before_csrf)
+    assert response.status_code == 303
+    after_cookie = client.cookies.get("regionvisa_session")
+    assert after_cookie != before_cookie
+    assert csrf(client, "/account") != before_csrf  # a fresh CSRF token after log-in
+    # the pre-log-in cookie does not carry the log-in
+    stale = TestClient(client.app, cookies={"regionvisa_session": before_cookie})
+    assert stale.get("/api/v1/me").status_code == 401
+
+
+def test_secure_flag_over_https_and_when_forced(app, monkeypatch, engine):
+    with TestClient(app, base_url="https://testserver") as secure_client:
+        cookie = secure_client.get("/login").headers["set-cookie"].lower()
+        assert "; secure" in cookie
+    monkeypatch.setenv("REGIONVISA_SESSION_HTTPS_ONLY", "true")
+    get_account_settings.cache_clear()
+    try:
+        from regionvisa.app import create_app
+
+        with TestClient(create_app(engine)) as forced:
+            assert "; secure" in forced.get("/login").headers["set-cookie"].lower()
+    finally:
+        monkeypatch.delenv("REGIONVISA_SESSION_HTTPS_ONLY")
+        get_account_settings.cache_clear()
+
+
+def test_session_is_ended_on_the_server_at_log_out(client, role_users):
+    post_login(client, "t.auditor", "correct-horse-battery")
+    cookie = client.cookies.get("regionvisa_session")
+    client.post("/logout", data={"csrf_token": csrf(client, "/account")})
+    replay = TestClient(client.app, cookies={"regionvisa_session": cookie})
+    assert replay.get("/api/v1/me").status_code == 401
+
+
+def test_tampered_cookie_is_ignored(client, role_users):
+    post_login(client, "t.auditor", "correct-horse-battery")
+    cookie = client.cookies.get("regionvisa_session")
+    forged = TestClient(
+        client.app, cookies={"regionvisa_session": cookie[:-2] + ("AA" if cookie[-2:] != "AA" else "BB")}
+    )
+    assert forged.get("/api/v1/me").status_code == 401
+
+
+def test_disabling_a_user_ends_their_session(client, engine, role_users):
+    post_login(client, "t.committee", "correct-horse-battery")
+    assert client.get("/api/v1/me").status_code == 200
+    with session_scope(engine) as session:
+        session.execute(update(User).where(User.username == "t.committee").values(is_active=False))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_expired_session_is_refused(client, engine, role_users):
+    post_login(client, "t.committee", "correct-horse-battery")
+    with session_scope(engine) as session:
+        session.execute(update(UserSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_login_form_needs_its_csrf_token(client, role_users):
+    client.get("/login")
+    response = client.post(
+        "/login", data={"username": "t.officer", "password": "correct-horse-battery"}, follow_redirects=False
+    )
+    assert response.status_code == 403
+    response = post_login(client, "t.officer", "correct-horse-battery", token="forged")
+    assert response.status_code == 403
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_state_changing_requests_on_the_session_need_the_csrf_token(client, login, role_users):
+    token = login(client, "t.admin")
+    body = {"username": "new.user", "display_name": "New", "role": "auditor", "password": "another-long-pass"}
+    # a page form without the token, or with another one: refused
+    page_form = {**body, "region": ""}
+    assert client.post("/admin/users", data=page_form, follow_redirects=False).status_code == 403
+    assert client.post("/admin/users", data={**page_form, "csrf_token": "x"}, follow_redirects=False).status_code == 403
+    # the API on the session cookie: refused without the header, accepted with it
+    refused = client.post("/api/v1/users", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert "CSRF" in refused.json()["error"]["message"]["en"]
+    accepted = client.post("/api/v1/users", json=body, headers={"X-CSRF-Token": token})
+    assert accepted.status_code == 201, accepted.text
+    # and the page form with the token works
+    ok = client.post(
+        "/admin/users", data={**page_form, "username": "new.user2", "csrf_token": token}, follow_redirects=False
+    )
+    assert ok.status_code == 303
+    # log-out is a form too
+    assert client.post("/logout", follow_redirects=False).status_code == 403
+    assert client.get("/api/v1/me").status_code == 200
+
+
+def test_wrong_password_and_unknown_user_give_the_same_answer(client, role_users):
+    wrong = post_login(client, "t.officer", "not-the-password")
+    unknown = post_login(client, "nobody.here", "not-the-password")
+    assert wrong.status_code == unknown.status_code == 401
+    strip = re.compile(r'value="[^"]*"')
+    assert strip.sub("", wrong.text) == strip.sub("", unknown.text)
+
+
+def test_lockout_after_five_failures_for_fifteen_minutes(client, engine, role_users):
+    settings = get_account_settings()
+    assert (settings.login_max_failures, settings.login_lockout_minutes) == (5, 15)
+    for attempt in range(1, 5):
+        assert post_login(client, "t.officer", f"wrong-{attempt}").status_code == 401
+    fifth = post_login(client, "t.officer", "wrong-5")
+    assert fifth.status_code == 429
+    # even the right password is refused while locked, without extending the lock
+    with session_scope(engine) as session:
+        locked_until = session.scalar(select(User.locked_until).where(User.username == "t.officer"))
+    assert post_login(client, "t.officer", "correct-horse-battery").status_code == 429
+    with session_scope(engine) as session:
+        user = session.scalar(select(User).where(User.username == "t.officer"))
+        assert user.locked_until == locked_until
+        until = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=dt.UTC)
+        remaining = until - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(minutes=14) < remaining <= dt.timedelta(minutes=15)
+    actions = audit_actions(engine)
+    assert actions.count("auth.login_failed") == 4 and actions.count("auth.lockout") == 1
+    # fifteen minutes later the right password works again and the counter starts afresh
+    with session_scope(engine) as session:
+        session.execute(
+            update(User)
+            .where(User.username == "t.officer")
+            .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    assert post_login(client, "t.officer", "correct-horse-battery").status_code == 303
+    with session_scope(engine) as session:
+        assert session.scalar(select(User.failed_logins).where(User.username == "t.officer")) == 0
+    assert verify(engine).ok
+
+
+def test_lockout_is_per_account(client, role_users):
+    for attempt in range(5):
+        post_login(client, "t.officer", f"wrong-{attempt}")
+    assert post_login(client, "t.auditor", "correct-horse-battery").status_code == 303
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"])
+def test_log_in_never_redirects_off_site(client, role_users, target):
+    response = post_login(client, "t.officer", "correct-horse-battery", next_url=target)
+    assert (response.status_code, response.headers["location"]) == (303, "/")
+
+
+def test_protected_page_shows_the_log_in_form_and_comes_back(client, role_users):
+    page = client.get("/audit?actor=x")
+    assert page.status_code == 401
+    assert 'name="next" value="/audit?actor=x"' in page.text
+    response = post_login(
+        client, "t.auditor", "correct-horse-battery", token=CSRF.search(page.text).group(1), next_url="/audit?actor=x"
+    )
+    assert response.headers["location"] == "/audit?actor=x"
+    assert client.get("/audit?actor=x").status_code == 200
+
+
+def test_change_own_password_keeps_this_session_and_ends_others(app, client, login, role_users):
+    token = login(client, "t.committee")
+    other = TestClient(app)
+    login(other, "t.committee")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": "correct-horse-battery",
+            "new_password": "a-new-long-password",
+            "confirm_password": "a-new-long-password",
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert client.get("/api/v1/me").status_code == 200
+    assert other.get("/api/v1/me").status_code == 401
+    fresh = TestClient(app)
+    assert post_login(fresh, "t.committee", "a-new-long-password").status_code == 303
+
+
+def test_wrong_current_password_is_refused(client, login, role_users):
+    token = login(client, "t.committee")
+    response = client.post(
+        "/account/password",
+        data={
+            "current_password": "nope",
+            "new_password": "x" * 12 + "yz12",
+            "confirm_password": "x" * 12 + "yz12",
+            "csrf_token": token,
+        },
+    )
+    assert response.status_code == 422
+    assert 'role="alert"' in response.text
+
+
+def test_nav_depends_on_the_role(client, login, role_users):
+    expected = {
+        "ministry_admin": {"/", "/regions", "/admin/users", "/account"},
+        "ministry_officer": {"/", "/regions", "/account"},
+        "regional_official": {"/", "/regions/26", "/account"},
+        "committee_member": {"/", "/regions", "/account"},
+        "auditor": {"/", "/regions", "/audit", "/account"},
+    }
+    anonymous = client.get("/")
+    assert set(re.findall(r'<li><a href="([^"]+)"', anonymous.text)) == {"/"}
+    for role, hrefs in expected.items():
+        login(client, role_users[role]["username"])
+        page = client.get("/")
+        assert set(re.findall(r'<li><a href="([^"]+)"', page.text)) == hrefs, role
+        client.post("/logout", data={"csrf_token": csrf(client, "/account")})

@@ -1,0 +1,112 @@
+"""The auditor's page and GET /api/v1/audit: filters, pagination, and who may read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from regionvisa.accounts import service as accounts
+from regionvisa.audit.service import record
+from regionvisa.db import session_scope
+
+
+@pytest.fixture
+def tokens(engine, role_users) -> dict[str, dict]:
+    out = {}
+    with session_scope(engine) as session:
+        for role, info in role_users.items():
+            _, plain = accounts.create_token(
+                session, actor="test", user=accounts.get_user(session, info["id"]), name="t"
+            )
+            out[role] = {"Authorization": f"Bearer {plain}"}
+    return out
+
+
+@pytest.fixture
+def log(engine, tokens):
+    with session_scope(engine) as session:
+        for i in range(60):
+            record(
+                session,
+                actor="t.officer" if i % 3 else "t.busan",
+                action="applications.decide" if i % 2 else "applications.recommend",
+                subject=("application", i),
+                reason=f"case {i}",
+                inputs={"i": i},
+                region="26" if i % 3 == 0 else "11",
+            )
+    return engine
+
+
+def test_api_filters_and_paginates(client, log, tokens):
+    auditor = tokens["auditor"]
+    everything = client.get("/api/v1/audit", headers=auditor).json()
+    # 5 users + 5 tokens from the fixtures, then the 60 decisions
+    assert everything["total"] == 70 and everything["page_size"] == 50 and len(everything["items"]) == 50
+    assert [e["seq"] for e in everything["items"]][:3] == [70, 69, 68]  # newest first
+    page2 = client.get("/api/v1/audit?action=applications.*&page=2&page_size=7", headers=auditor).json()
+    assert (page2["page"], page2["page_size"], page2["total"], page2["pages"]) == (2, 7, 60, 9)
+    assert len(page2["items"]) == 7
+    decided = client.get("/api/v1/audit?action=applications.decide", headers=auditor).json()
+    assert decided["total"] == 30
+    by_actor = client.get("/api/v1/audit?actor=t.busan&action=applications.*", headers=auditor).json()
+    assert by_actor["total"] == 20 and {e["actor"] for e in by_actor["items"]} == {"t.busan"}
+    subject = client.get("/api/v1/audit?subject_type=application&subject_id=7", headers=auditor).json()
+    assert [e["reason"] for e in subject["items"]] == ["case 7"]
+    region = client.get("/api/v1/audit?region=26&action=applications.*", headers=auditor).json()
+    assert region["total"] == 20
+    today = dt.datetime.now(dt.UTC).date()
+    assert client.get(f"/api/v1/audit?date_from={today}&date_to={today}", headers=auditor).json()["total"] == 70
+    tomorrow = today + dt.timedelta(days=1)
+    assert client.get(f"/api/v1/audit?date_from={tomorrow}", headers=auditor).json()["total"] == 0
+    bad = client.get("/api/v1/audit?date_from=yesterday", headers=auditor)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "date_from"
+    assert client.get("/api/v1/audit/verify", headers=auditor).json()["ok"] is True
+
+
+@pytest.mark.parametrize("role", ["ministry_admin", "ministry_officer", "regional_official", "committee_member"])
+def test_only_auditors_read_the_log(client, log, tokens, role):
+    response = client.get("/api/v1/audit", headers=tokens[role])
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert client.get("/audit", headers=tokens[role]).status_code == 403
+
+
+def test_audit_page_filters_and_pages(client, login, log):
+    login(client, "t.auditor")
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert page.text.count("<tr>") >= 50  # a full page plus the header row
+    assert "/audit?page=2" in page.text
+    filtered = client.get("/audit?actor=t.busan&action=applications.*&subject=application:9")
+    assert "case 9<" in filtered.text and "case 8<" not in filtered.text
+    assert 'value="t.busan"' in filtered.text  # the filter form keeps its values
+    lines = client.get("/audit?action=applications.*&page=2")
+    assert "action=applications.%2A" in lines.text or "action=applications.*" in lines.text
+    bad = client.get("/audit?date_from=soon")
+    assert bad.status_code == 200 and 'role="alert"' in bad.text
+    assert "The chain is intact" in client.get("/audit/verify?lang=en").text
+
+
+def test_broken_chain_shows_on_the_page(client, login, log, engine):
+    login(client, "t.auditor")
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only"))
+        else:
+            conn.execute(text("DROP TRIGGER audit_entry_no_update"))
+        conn.execute(text("UPDATE audit_entry SET reason = 'forged' WHERE seq = 12"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
+    page = client.get("/audit/verify?lang=en")
+    assert page.status_code == 409
+    assert "The chain is broken" in page.text and "seq 12" in page.text
+
+
+def test_log_ins_and_user_changes_are_audited(client, login, engine, role_users):
+    login(client, "t.admin")
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT action, actor, subject_type, subject_id FROM audit_entry ORDER BY id")).all()
+    assert rows[0][:2] == ("users.create", "test:fixture")
+    assert rows[-1] == ("auth.login", "t.admin", "user", "t.admin")
