@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
@@ -14,6 +15,19 @@ from regionvisa.db import get_engine
 from regionvisa.web import errors, i18n
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+# Each domain has router.py (API under /api/v1) and, except records, pages.py (web pages).
+PAGE_DOMAINS = (
+    "stats",
+    "accounts",
+    "audit",
+    "programs",
+    "applications",
+    "quotas",
+    "compliance",
+    "evaluation",
+    "selection",
+)
+API_DOMAINS = ("records", *PAGE_DOMAINS)
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -47,19 +61,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
     security.install(app)
 
-    from regionvisa.accounts.pages import router as accounts_pages
-    from regionvisa.accounts.router import router as accounts_api
-    from regionvisa.audit.pages import router as audit_pages
-    from regionvisa.audit.router import router as audit_api
-    from regionvisa.records.router import router as records_api
-    from regionvisa.stats.pages import router as stats_pages
-    from regionvisa.stats.router import router as stats_api
-
     api = APIRouter(prefix="/api/v1")
-    api.include_router(stats_api)
-    api.include_router(records_api)
-    api.include_router(accounts_api)
-    api.include_router(audit_api)
+    for domain in API_DOMAINS:
+        api.include_router(importlib.import_module(f"regionvisa.{domain}.router").router)
 
     @api.get("/health", tags=["system"], summary="Liveness and database check")  # public
     def health(request: Request) -> dict:
@@ -68,9 +72,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(api)
-    app.include_router(stats_pages)
-    app.include_router(accounts_pages)
-    app.include_router(audit_pages)
+    for domain in PAGE_DOMAINS:
+        app.include_router(importlib.import_module(f"regionvisa.{domain}.pages").router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     # Every route declares its permission (accounts.policy): refuse to start otherwise.

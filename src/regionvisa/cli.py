@@ -9,10 +9,17 @@ import typer
 from rich.console import Console
 
 from regionvisa.accounts.cli import app as users_app
+from regionvisa.applications.cli import app as applications_app
 from regionvisa.audit.cli import app as audit_app
+from regionvisa.compliance.cli import app as compliance_app
 from regionvisa.config import PROJECT_ROOT, get_settings
 from regionvisa.db import get_engine
+from regionvisa.evaluation.cli import evaluate_command
+from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
+from regionvisa.programs.cli import app as programs_app
+from regionvisa.quotas.cli import app as quotas_app
 from regionvisa.records.cli import app as records_app
+from regionvisa.selection.cli import app as selection_app
 from regionvisa.stats.cli import stats_command
 
 app = typer.Typer(
@@ -25,7 +32,15 @@ app.add_typer(db_app, name="db")
 app.add_typer(records_app, name="records")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
+app.add_typer(programs_app, name="programs")
+app.add_typer(applications_app, name="applications")
+app.add_typer(quotas_app, name="quotas")
+app.add_typer(compliance_app, name="compliance")
+app.add_typer(selection_app, name="selection")
 app.command("stats")(stats_command)
+app.command("evaluate")(evaluate_command)
+for _name, _command in programs_top_level:
+    app.command(_name)(_command)
 console = Console(stderr=True)
 
 

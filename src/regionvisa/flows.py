@@ -17,7 +17,21 @@ def _demo_accounts(engine) -> None:
     create_demo_accounts(engine)
 
 
+def _domain_step(domain: str):
+    def step(engine) -> None:
+        import importlib
+
+        importlib.import_module(f"regionvisa.{domain}.demo").demo_step(engine)
+
+    return step
+
+
 DEMO_STEPS.append(("demo accounts, one per role (regional official: Busan)", _demo_accounts))
+# Order matters: programmes before quotas and applications; compliance before evaluation.
+DEMO_STEPS.extend(
+    (f"{domain} demo data", _domain_step(domain))
+    for domain in ("programs", "quotas", "selection", "applications", "compliance", "evaluation")
+)
 
 
 def build_demo(*, settings: Settings, residents: int, seed: int, force: bool) -> bool:

@@ -1,0 +1,5 @@
+"""Applications / 신청: tables."""
+
+from __future__ import annotations
+
+from regionvisa.db import Base  # noqa: F401

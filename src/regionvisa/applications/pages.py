@@ -1,0 +1,7 @@
+"""Applications / 신청: server-rendered pages (thin: calls applications.service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
