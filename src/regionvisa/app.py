@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from regionvisa import __version__
 from regionvisa.accounts import policy, security
 from regionvisa.db import get_engine
+from regionvisa.ops import faults, headers
 from regionvisa.web import errors, i18n
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -58,8 +59,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return response
 
     errors.install(app)
+    faults.install(app)
     # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
     security.install(app)
+    # Outermost: every response, errors included, carries the security headers.
+    headers.install(app, docs_path="/api/v1/docs")
 
     api = APIRouter(prefix="/api/v1")
     for domain in API_DOMAINS:

@@ -15,6 +15,7 @@ from regionvisa.compliance.cli import app as compliance_app
 from regionvisa.config import PROJECT_ROOT, get_settings
 from regionvisa.db import get_engine
 from regionvisa.evaluation.cli import evaluate_command
+from regionvisa.ops.cli import backup_command, restore_command
 from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
 from regionvisa.programs.cli import app as programs_app
 from regionvisa.quotas.cli import app as quotas_app
@@ -39,6 +40,8 @@ app.add_typer(compliance_app, name="compliance")
 app.add_typer(selection_app, name="selection")
 app.command("stats")(stats_command)
 app.command("evaluate")(evaluate_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 for _name, _command in programs_top_level:
     app.command(_name)(_command)
 console = Console(stderr=True)

@@ -1,0 +1,48 @@
+"""`regionvisa backup FILE` and `regionvisa restore FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from regionvisa.db import get_engine
+from regionvisa.ops import backup as ops
+
+console = Console(stderr=True)
+
+
+def backup_command(file: Path = typer.Argument(..., help="where to write the backup")) -> None:
+    """Back up the whole database (SQLite online backup; PostgreSQL pg_dump custom format)."""
+    try:
+        written = ops.backup(get_engine(), file)
+    except ops.BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"backup written to {written} / 백업을 저장했습니다")
+
+
+def restore_command(
+    file: Path = typer.Argument(..., help="a backup written by `regionvisa backup`"),
+    yes: bool = typer.Option(False, "--yes", help="confirm: the database's current content is replaced"),
+) -> None:
+    """Replace the database's content with a backup, then verify the audit chain."""
+    from regionvisa.audit.service import verify
+
+    if not yes:
+        console.print(
+            "restore replaces the whole database; add --yes to confirm / 전체를 교체합니다. --yes 로 확인하십시오"
+        )
+        raise typer.Exit(2)
+    engine = get_engine()
+    try:
+        ops.restore(engine, file)
+    except ops.BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    result = verify(engine)
+    chain = "intact" if result.ok else result.problem.message
+    console.print(f"restored from {file}; audit chain: {chain}")
+    if not result.ok:
+        raise typer.Exit(1)
