@@ -44,6 +44,8 @@ PLACEHOLDERS = [
     "evaluation.read",
     "evaluation.publish",
     "committee.score",
+    "selection.read",
+    "proposals.submit",
     "selection.manage",
 ]
 
@@ -139,3 +141,13 @@ def test_navigation_is_built_from_the_policy():
     assert "/admin/users" in hrefs(ADMIN) and "/audit" not in hrefs(ADMIN)
     current = [i for i in nav.build_nav(AUDITOR, "/audit/verify") if i["current"]]
     assert [i["href"] for i in current] == ["/audit"]
+
+
+def test_selection_actions_and_public_matching():
+    for role in ("ministry_admin", "ministry_officer", "committee_member", "auditor"):
+        assert policy.grant(user(role), "selection.read") == ALL, role
+    assert policy.grant(BUSAN, "selection.read") == OWN_REGION
+    assert can(BUSAN, "selection.read", "26") and not can(BUSAN, "selection.read", "11")
+    assert [r for r in ROLES if POLICY["proposals.submit"].get(r)] == ["regional_official"]
+    assert can(BUSAN, "proposals.submit", "26") and not can(BUSAN, "proposals.submit", "11")
+    assert {"/match", "/api/v1/match"} <= policy.PUBLIC_ROUTES

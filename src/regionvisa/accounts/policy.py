@@ -85,6 +85,8 @@ ACTIONS: dict[str, Action] = {
         _a("evaluation.read", "read evaluation results", region_scoped=True),
         _a("evaluation.publish", "run and publish the annual evaluation"),
         _a("committee.score", "score proposals as a committee member (with recusal)"),
+        _a("selection.read", "read selection rounds and the proposals in them", region_scoped=True),
+        _a("proposals.submit", "submit the region's proposal to a selection round", region_scoped=True),
         _a("selection.manage", "run selection rounds and record decisions"),
     )
 }
@@ -151,6 +153,14 @@ POLICY: dict[str, dict[str, str]] = {
     },
     "evaluation.publish": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
     "committee.score": {_R.COMMITTEE_MEMBER: ALL},
+    "selection.read": {
+        _R.MINISTRY_ADMIN: ALL,
+        _R.MINISTRY_OFFICER: ALL,
+        _R.REGIONAL_OFFICIAL: OWN_REGION,
+        _R.COMMITTEE_MEMBER: ALL,
+        _R.AUDITOR: ALL,
+    },
+    "proposals.submit": {_R.REGIONAL_OFFICIAL: OWN_REGION},
     "selection.manage": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
 }
 
@@ -249,8 +259,10 @@ def scope_region(user: Principal | None, requested: str | None, *, action: str) 
 
 # --------------------------------------------------------------------------- routes
 
-# Routes anyone may call. Aggregate statistics carry no personal data, so the national
-# overview and the national statistics endpoint are public on purpose.
+# Routes anyone may call (every method of the path). Aggregate statistics carry no personal
+# data, so the national overview and the national statistics endpoint are public on purpose;
+# so is eligibility matching, which reads only the applicant's own answers and published
+# programmes. A public state-changing route must still declare `Depends(check_csrf)`.
 PUBLIC_ROUTES: frozenset[str] = frozenset(
     {
         "/",
@@ -262,6 +274,8 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "/api/v1/docs",
         "/docs/oauth2-redirect",
         "/api/v1/stats/residents",
+        "/match",
+        "/api/v1/match",
     }
 )
 PUBLIC = "public"
