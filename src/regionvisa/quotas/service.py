@@ -231,3 +231,57 @@ def history(session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
     return list(
         session.scalars(select(QuotaMovement).where(QuotaMovement.ledger_id == ledger.id).order_by(QuotaMovement.id))
     )
+
+
+def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
+    """A cancelled visa gives its used place back."""
+    result = session.execute(
+        update(QuotaLedger).where(QuotaLedger.id == ledger.id, QuotaLedger.used >= 1).values(used=QuotaLedger.used - 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict("nothing_used", "되돌릴 사용 인원이 없습니다", "no used place to give back")
+    _movement(session, ledger, "unuse", -1, actor=actor, reason=reason, application_id=application_id)
+
+
+def list_ledgers(
+    session: Session, *, region: str | None = None, program_id: str | None = None, period: str | None = None
+) -> list[QuotaLedger]:
+    query = select(QuotaLedger).order_by(QuotaLedger.period.desc(), QuotaLedger.region, QuotaLedger.program_id)
+    if region:
+        query = query.where(QuotaLedger.region == region)
+    if program_id:
+        query = query.where(QuotaLedger.program_id == program_id)
+    if period:
+        query = query.where(QuotaLedger.period == period)
+    return list(session.scalars(query))
+
+
+def find_ledger(session: Session, program_id: str, period: str) -> QuotaLedger:
+    ledger = session.scalar(
+        select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == period)
+    )
+    if ledger is None:
+        raise NotFound(f"quota ledger {program_id} {period}")
+    return ledger
+
+
+def ledger_dict(session: Session, ledger: QuotaLedger, *, with_history: bool = False) -> dict:
+    """The ledger view: allocation, adjustments, reserved, used, remaining, fill rate (and history)."""
+    out = {"id": ledger.id, **LedgerView.of(ledger).__dict__, "capacity": ledger.capacity}
+    out["period_start"], out["period_end"] = ledger.period_start.isoformat(), ledger.period_end.isoformat()
+    if with_history:
+        out["history"] = [
+            {
+                "at": m.at.isoformat(),
+                "kind": m.kind,
+                "amount": m.amount,
+                "application_id": m.application_id,
+                "reason": m.reason,
+                "actor": m.actor,
+                "reserved_after": m.reserved_after,
+                "used_after": m.used_after,
+                "capacity_after": m.capacity_after,
+            }
+            for m in history(session, ledger)
+        ]
+    return out
