@@ -48,7 +48,9 @@ def busan(engine):
 
     settings = get_settings()
     with session_scope(engine) as session:
-        programs.load_files(session, [settings.policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="test", publish=True)
+        programs.load_files(
+            session, [settings.policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="test", publish=True
+        )
         quotas.open_ledger(
             session,
             program_id="busan-d2",
@@ -66,8 +68,8 @@ def busan(engine):
 @pytest.fixture
 def capped(engine):
     """A Busan design with a 30% nationality cap and 100 places."""
-    from regionvisa.programs import service as programs
     from regionvisa.policyfiles import read_yaml
+    from regionvisa.programs import service as programs
     from regionvisa.quotas import service as quotas
 
     design = copy.deepcopy(read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"))

@@ -37,7 +37,9 @@ def test_submission_is_screened_with_the_version_and_explanation(engine, busan, 
         moves = [(e.from_status, e.to_status) for e in service.events(session, app)]
         assert moves == [(None, "submitted"), ("submitted", "screened")]
         actions = session.scalars(
-            select(AuditEntry.action).where(AuditEntry.subject_type == "application", AuditEntry.subject_id == str(app_id))
+            select(AuditEntry.action).where(
+                AuditEntry.subject_type == "application", AuditEntry.subject_id == str(app_id)
+            )
         ).all()
         assert actions == ["application.submit", "application.screen"]
 
@@ -65,7 +67,12 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         app = service.issue(session, app_id, actor="t.officer", on=dt.date(2025, 7, 1))
         assert app.status == "issued" and app.visa_number == f"RV202526{app_id:08d}"
         grant = session.get(StatusGrant, app.status_grant_id)
-        assert (grant.visa, grant.program_id, grant.region, grant.valid_from) == ("D-2", "busan-d2", "26", dt.date(2025, 7, 1))
+        assert (grant.visa, grant.program_id, grant.region, grant.valid_from) == (
+            "D-2",
+            "busan-d2",
+            "26",
+            dt.date(2025, 7, 1),
+        )
         assert grant.valid_to == dt.date(2027, 6, 30)  # 24 months of obligation
         person = session.get(Person, app.person_id)
         assert person.nationality == app.nationality and person.passport_no == app.passport_no
@@ -153,8 +160,8 @@ def test_reasons_are_required_where_a_person_must_explain(engine, busan, submit)
 
 
 def test_a_programme_change_never_rewrites_a_past_screening_and_rescreen_is_explicit(engine, busan, submit):
-    from regionvisa.policyfiles import read_yaml
     from regionvisa.config import get_settings
+    from regionvisa.policyfiles import read_yaml
 
     from .conftest import publish_design
 
