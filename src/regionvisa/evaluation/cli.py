@@ -4,6 +4,11 @@ With `--indicators FILE.csv` the command needs no database at all: nothing on th
 the database layer, so the method can be checked on any machine. Report rendering (matplotlib,
 WeasyPrint, XlsxWriter) is imported only when the output asks for it, so a JSON run stays fast.
 
+Without `--indicators`, indicators come from the records (evaluation.service). `--store` keeps the
+run in the database as a draft and `--publish` also publishes it (benefits and sanctions take
+effect, audited). `--what-if REGION --set id=value …` prints that region's score, rank and grade
+with the changes, every other region as published (or, with `--indicators`, as the table scores).
+
 Exit codes: 0 done; 1 invalid input (framework file, indicator table); 2 usage (options, output
 format, or the database path when it is not available).
 """
@@ -66,10 +71,33 @@ def evaluate_command(
     ),
     draws: int | None = typer.Option(None, "--draws", help="sensitivity draws (default: the framework's)"),
     lang: str = typer.Option("ko", "--lang", help="report language: ko | en"),
-    out: Path = typer.Option(..., "--out", help="output file: .json, .html, .pdf or .xlsx"),
+    out: Path | None = typer.Option(None, "--out", help="output file: .json, .html, .pdf or .xlsx"),
+    store: bool = typer.Option(False, "--store", help="store the run in the database as a draft / 초안으로 저장"),
+    publish: bool = typer.Option(
+        False, "--publish", help="store the run and publish it: benefits and sanctions take effect / 공표"
+    ),
+    what_if_region: str | None = typer.Option(
+        None,
+        "--what-if",
+        help="region code: show its score, rank and grade with --set changes, others as published / 가정 분석",
+    ),
+    changes: list[str] = typer.Option(
+        [], "--set", help="with --what-if: indicator=value (repeatable; empty value = missing)"
+    ),
 ) -> None:
     """Score, rank and grade the regions with uncertainty analysis, and write the result or report.
     / 지역별 점수·순위·등급과 불확실성 분석을 계산해 결과 또는 보고서를 저장합니다."""
+    if what_if_region is not None:
+        _what_if(year, framework, indicators, what_if_region, changes, out)
+        return
+    if out is None:
+        raise _fail(2, "--out is required (or --what-if REGION) / --out 을 지정하십시오")
+    if (store or publish) and indicators is not None:
+        console.print(
+            "note: the run is stored with the supplied table as its inputs / 참고: 제공된 표를 입력으로 저장합니다",
+            highlight=False,
+            markup=False,
+        )
     fmt = out.suffix.lower()
     if lang not in LANGUAGES:
         raise _fail(2, f"--lang must be ko or en, got {lang!r} / --lang 은 ko 또는 en 이어야 합니다")
@@ -129,6 +157,13 @@ def evaluate_command(
         except IndicatorInputError as exc:
             raise _fail(1, "invalid indicator values / 지표 값 오류", exc.errors) from exc
         progress.update(task, completed=1)
+        if store or publish:
+            run_id = _store(result, publish=publish, source="table" if indicators is not None else "database")
+            console.print(
+                f"stored run {run_id}" + (" and published it" if publish else " as a draft") + " / 저장했습니다",
+                highlight=False,
+                markup=False,
+            )
         task = progress.add_task(f"writing {out.name} / 저장", total=1)
         try:
             _write(result, fw, out, fmt, lang)
@@ -147,6 +182,74 @@ def evaluate_command(
         markup=False,
         soft_wrap=True,
     )
+
+
+CLI_ACTOR = "system:cli"
+
+
+def _store(result: Mapping[str, Any], *, publish: bool, source: str) -> int:
+    from regionvisa.db import get_engine, session_scope
+    from regionvisa.evaluation import service
+
+    with session_scope(get_engine()) as session:
+        run = service.store_run(session, result=result, actor=CLI_ACTOR, source=source)
+        if publish:
+            service.publish(session, run_id=run.id, actor=CLI_ACTOR, reason="published from the command line")
+        return run.id
+
+
+def _parse_changes(changes: list[str]) -> dict[str, float | None]:
+    parsed: dict[str, float | None] = {}
+    for item in changes:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _fail(2, f"--set {item!r}: expected indicator=value / 지표=값 형식이어야 합니다")
+        if value.strip() == "":
+            parsed[key.strip()] = None
+            continue
+        try:
+            parsed[key.strip()] = float(value)
+        except ValueError:
+            raise _fail(2, f"--set {item!r}: {value!r} is not a number / 숫자가 아닙니다") from None
+    return parsed
+
+
+def _what_if(
+    year: int, framework: Path | None, indicators: Path | None, region: str, changes: list[str], out: Path | None
+) -> None:
+    """What-if against the published evaluation (database) or against the table's own evaluation."""
+    from regionvisa.evaluation import whatif
+
+    parsed = _parse_changes(changes)
+    if indicators is not None:
+        try:
+            fw = load_framework(framework or default_framework_path())
+            published = evaluate(fw, read_indicator_csv(indicators, fw), draws=1, year=year)
+        except (FrameworkError, IndicatorInputError) as exc:
+            raise _fail(1, "invalid input / 입력 오류", exc.errors) from exc
+        try:
+            answer = {"year": year, **whatif.what_if(fw, published, region, parsed)}
+        except KeyError:
+            raise _fail(1, f"region {region} is not in the table / 표에 없는 지역입니다") from None
+        except (ValueError, IndicatorInputError) as exc:
+            raise _fail(1, str(exc)) from None
+    else:
+        from regionvisa.db import get_engine, session_scope
+        from regionvisa.evaluation import service
+        from regionvisa.web.errors import AppError
+
+        try:
+            with session_scope(get_engine()) as session:
+                answer = service.what_if(session, region=region, changes=parsed, year=year)
+        except AppError as exc:
+            raise _fail(1, f"{exc.en} / {exc.ko}") from None
+    text = dumps(answer) + "\n"
+    if out is not None:
+        from regionvisa.reports.files import write_atomic
+
+        write_atomic(out, text.encode("utf-8"))
+    else:
+        typer.echo(text, nl=False)
 
 
 def _write(result: Mapping[str, Any], framework: Framework, out: Path, fmt: str, lang: str) -> None:

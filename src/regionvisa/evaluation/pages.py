@@ -1,7 +1,353 @@
-"""Annual regional evaluation / 연간 지역 평가: server-rendered pages (thin: calls evaluation.service)."""
+"""Annual regional evaluation / 연간 지역 평가: server-rendered pages (thin: calls evaluation.service).
+
+- /evaluation: the published result, rendered with the report's own context and partial, so the
+  page and the PDF cannot disagree; the ministry also gets run, publish and quota-plan forms.
+- /evaluation/regions/{code}: one region's result (breakdown, contributions, rank interval,
+  grade, next grade) and a what-if form (GET: it changes nothing). Region-scoped.
+- /evaluation/committee: a committee member's score entry form, with automatic recusal.
+Every form works without JavaScript; state-changing ones carry the CSRF token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import math
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from markupsafe import Markup
+
+from regionvisa.accounts.nav import register
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require
+from regionvisa.db import session_scope
+from regionvisa.evaluation import service
+from regionvisa.regions.service import region_codes, region_names
+from regionvisa.web.errors import AppError
+from regionvisa.web.i18n import current_language
+from regionvisa.web.labels import N_
+from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+
+def _eval_href(user: Principal | None) -> str:
+    return f"/evaluation/regions/{user.region}" if user and user.region else "/evaluation"
+
+
+register(N_("Evaluation"), _eval_href, action="evaluation.read", order=60)
+register(N_("Committee scores"), "/evaluation/committee", action="committee.score", order=61)
+
+FLASH = {
+    "run": N_("The evaluation was computed and stored as a draft."),
+    "published": N_("The evaluation was published; its benefits and sanctions are in force."),
+    "score": N_("Your score was saved."),
+    "member": N_("The committee member's government was recorded."),
+    "plan": N_("Next year's quotas were proposed."),
+    "confirmed": N_("The quota plan was confirmed; next year's ledgers are open."),
+}
+
+
+def _message(exc: AppError) -> str:
+    return exc.ko if current_language.get() == "ko" else exc.en
+
+
+def _year(value: str | int | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _flash(request: Request) -> str | None:
+    key = request.session.pop("evaluation_flash", None) if "session" in request.scope else None
+    return FLASH.get(key) if key else None
+
+
+def _redirect(request: Request, url: str, flash: str) -> RedirectResponse:
+    if "session" in request.scope:
+        request.session["evaluation_flash"] = flash
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _manage_context(session, year: int | None) -> dict:
+    from sqlalchemy import select
+
+    from regionvisa.accounts.models import User
+
+    members = list(session.scalars(select(User).where(User.role == "committee_member").order_by(User.username)))
+    affiliations = {m.id: service.member_region(session, m.id) for m in members}
+    plans = service.plans(session)
+    return {
+        "runs": service.runs(session)[:20],
+        "members": members,
+        "affiliations": affiliations,
+        "plans": [{"plan": p, "rows": service.plan_rows(p)} for p in plans[:5]],
+    }
+
+
+@router.get("/evaluation")
+def results_page(request: Request, year: str = "", user: Principal = Depends(require("evaluation.read"))):
+    """The published evaluation as the report shows it; a regional official goes to their region."""
+    if grant(user, "evaluation.read") != ALL:
+        return RedirectResponse(f"/evaluation/regions/{user.region}", status_code=303)
+    lang = current_language.get()
+    context: dict = {"flash": _flash(request), "error": None, "year": _year(year)}
+    with session_scope(request.app.state.engine) as session:
+        run = service.published_run(session, _year(year))
+        if run is not None:
+            from regionvisa.reports.evaluation_report import build_context, render_body, report_css
+
+            result = service.result_of(run)
+            report = build_context(result, service.framework_of(result), lang)
+            names = region_names(lang)
+            context.update(
+                run=run,
+                body=Markup(render_body(report)),
+                report_css=Markup(report_css()),
+                region_links=[(e["region"], names.get(e["region"], e["region"])) for e in result["regions"]],
+            )
+        else:
+            context.update(run=None)
+        if can(user, "evaluation.publish"):
+            context.update(manage=True, **_manage_context(session, _year(year)))
+    context["can_quota"] = can(user, "quotas.adjust")
+    context["region_options"] = list(region_names(lang).items())
+    context["default_year"] = run.year if run is not None else _default_year()
+    return render(request, "evaluation_results.html", context)
+
+
+def _default_year() -> int:
+    import datetime as dt
+
+    return dt.date.today().year - 1
+
+
+def _post_error(request: Request, user: Principal, exc: AppError):
+    return render(
+        request,
+        "evaluation_error.html",
+        {"error": _message(exc), "back": "/evaluation"},
+        status_code=exc.status,
+    )
+
+
+@router.post("/evaluation/runs")
+def run_form(
+    request: Request,
+    year: int = Form(...),
+    draws: str = Form(""),
+    user: Principal = Depends(require("evaluation.publish")),
+):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            service.run_evaluation(session, year=year, actor=user, draws=_year(draws))
+    except AppError as exc:
+        return _post_error(request, user, exc)
+    return _redirect(request, "/evaluation#manage", "run")
+
+
+@router.post("/evaluation/runs/publish")
+def publish_form(
+    request: Request,
+    run_id: int = Form(...),
+    reason: str = Form(""),
+    user: Principal = Depends(require("evaluation.publish")),
+):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            run = service.publish(session, run_id=run_id, actor=user, reason=reason)
+            year = run.year
+    except AppError as exc:
+        return _post_error(request, user, exc)
+    return _redirect(request, f"/evaluation?year={year}", "published")
+
+
+@router.post("/evaluation/members")
+def member_form(
+    request: Request,
+    user_id: int = Form(...),
+    region: str = Form(""),
+    affiliation: str = Form(""),
+    user: Principal = Depends(require("evaluation.publish")),
+):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            service.set_member(session, actor=user, user_id=user_id, region=region, affiliation=affiliation)
+    except AppError as exc:
+        return _post_error(request, user, exc)
+    return _redirect(request, "/evaluation#members", "member")
+
+
+@router.post("/evaluation/quota-plans")
+def plan_form(
+    request: Request,
+    year: int = Form(...),
+    ceiling: int = Form(...),
+    method: str = Form("hamilton"),
+    minimum: int = Form(0),
+    user: Principal = Depends(require("quotas.adjust")),
+):
+    try:
+        if method not in ("hamilton", "sainte-lague"):
+            raise AppError(422, "invalid", "배분 방식이 올바르지 않습니다", f"unknown method {method!r}", "method")
+        with session_scope(request.app.state.engine) as session:
+            service.propose_quotas(session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user)
+    except AppError as exc:
+        return _post_error(request, user, exc)
+    return _redirect(request, "/evaluation#quotas", "plan")
+
+
+@router.post("/evaluation/quota-plans/confirm")
+def confirm_form(request: Request, plan_id: int = Form(...), user: Principal = Depends(require("quotas.adjust"))):
+    try:
+        with session_scope(request.app.state.engine) as session:
+            service.confirm_quotas(session, plan_id=plan_id, actor=user)
+    except AppError as exc:
+        return _post_error(request, user, exc)
+    return _redirect(request, "/evaluation#quotas", "confirmed")
+
+
+# --------------------------------------------------------------------------- one region
+
+
+@router.get("/evaluation/regions/{code}")
+def region_page(request: Request, code: str, year: str = "", user: Principal = Depends(require("evaluation.read"))):
+    """One region's result with its what-if form; changed values arrive as query parameters."""
+    authorize(user, "evaluation.read", code)
+    if code not in region_codes():
+        raise AppError(404, "not_found", "찾을 수 없습니다", "region not found")
+    lang = current_language.get()
+    names = region_names(lang)
+    context: dict = {"code": code, "name": names.get(code, code), "names": names, "view": None, "whatif": None}
+    with session_scope(request.app.state.engine) as session:
+        run = service.published_run(session, _year(year))
+        if run is None:
+            return render(request, "evaluation_region.html", context)
+        result = service.result_of(run)
+        framework = service.framework_of(result)
+        try:
+            view = service.region_view(session, region=code, year=run.year)
+        except AppError:
+            view = None
+        context.update(view=view, year=run.year, ranking=service.public_summary(result))
+        context["indicators"] = [
+            {"id": ind.id, "label": ind.label_in(lang), "weight": ind.weight, "direction": ind.direction,
+             "method": ind.normalise.method}
+            for ind in framework.indicators
+        ]  # fmt: skip
+        changes, errors = {}, []
+        for ind in framework.indicators:
+            text = request.query_params.get(f"set_{ind.id}", "").strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+                if not math.isfinite(value):
+                    raise ValueError
+                changes[ind.id] = value
+            except ValueError:
+                errors.append(f"{ind.label_in(lang)}: {text}")
+        context.update(changes=changes, whatif_errors=errors)
+        if changes and view is not None and not errors:
+            try:
+                context["whatif"] = service.what_if(session, region=code, changes=changes, year=run.year)
+            except AppError as exc:
+                context["whatif_errors"] = [_message(exc)]
+    if view is not None:
+        context.update(_region_charts(view, context["indicators"], context["name"]))
+    return render(request, "evaluation_region.html", context)
+
+
+def _region_charts(view: dict, indicators: list[dict], name: str) -> dict:
+    """The region's breakdown (each indicator's part against the most it can bring) and rank interval."""
+    from regionvisa.reports import charts
+    from regionvisa.web.i18n import gettext
+
+    total = sum(i["weight"] for i in indicators)
+    parts = [view["contributions"][i["id"]] for i in indicators]
+    breakdown = charts.region_chart(
+        parts, [100.0 * i["weight"] / total for i in indicators], missing_text=gettext("missing"), prefix="rb"
+    )
+    lo, hi = view["rank_interval"]
+    ranks = charts.rank_interval_chart(
+        [(name, view["rank"], view["median_rank"], lo, hi)],
+        view["regions_evaluated"],
+        xlabel=gettext("Rank"),
+        interval_label=gettext("5–95% rank interval"),
+        median_label=gettext("Median rank"),
+        rank_label=gettext("Published rank"),
+        prefix="ri",
+    )
+    return {"breakdown_chart": Markup(breakdown), "rank_chart": Markup(ranks)}
+
+
+# --------------------------------------------------------------------------- committee
+
+
+def _committee_context(request: Request, user: Principal, year: int) -> dict:
+    framework = service.framework_for()
+    lang = current_language.get()
+    indicator = service.committee_indicators(framework)[0] if service.committee_indicators(framework) else None
+    with session_scope(request.app.state.engine) as session:
+        scores = service.member_scores(session, year=year, member_id=user.id or 0)
+        recused_region = service.member_region(session, user.id or 0)
+        published = service.published_run(session, year) is not None
+        participants = service.participants(session, year)
+    names = region_names(lang)
+    rows = []
+    for code in participants:
+        mine = scores.get((indicator, code)) if indicator else None
+        rows.append(
+            {
+                "code": code,
+                "name": names.get(code, code),
+                "score": mine.score if mine else None,
+                "justification": mine.justification if mine else "",
+                "recused": (mine.recused if mine else False) or code == recused_region,
+                "automatic": code == recused_region,
+            }
+        )
+    label = next((i.label_in(lang) for i in framework.indicators if i.id == indicator), indicator)
+    return {"year": year, "rows": rows, "indicator": indicator, "indicator_label": label, "published": published}
+
+
+@router.get("/evaluation/committee")
+def committee_page(request: Request, year: str = "", user: Principal = Depends(require("committee.score"))):
+    target = _year(year) or service.framework_for().year
+    context = _committee_context(request, user, target)
+    context.update(flash=_flash(request), error=None)
+    return render(request, "evaluation_committee.html", context)
+
+
+@router.post("/evaluation/committee")
+def committee_form(
+    request: Request,
+    year: int = Form(...),
+    region: str = Form(...),
+    score: str = Form(""),
+    justification: str = Form(""),
+    recuse: str = Form(""),
+    user: Principal = Depends(require("committee.score")),
+):
+    try:
+        value = float(score) if score.strip() else None
+    except ValueError:
+        value = math.nan
+    try:
+        with session_scope(request.app.state.engine) as session:
+            service.enter_score(
+                session,
+                member=user,
+                year=year,
+                region=region,
+                score=value,
+                justification=justification,
+                recuse=bool(recuse),
+            )
+    except AppError as exc:
+        context = _committee_context(request, user, year)
+        context.update(flash=None, error=_message(exc), error_region=region)
+        return render(request, "evaluation_committee.html", context, status_code=exc.status)
+    return _redirect(request, f"/evaluation/committee?year={year}#region-{region}", "score")

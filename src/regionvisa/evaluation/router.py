@@ -1,7 +1,304 @@
-"""Annual regional evaluation / 연간 지역 평가: REST API under /api/v1 (thin: calls evaluation.service)."""
+"""Annual regional evaluation / 연간 지역 평가: REST API under /api/v1 (thin: calls evaluation.service).
+
+Scope: every reader sees the published ranking (region, score, rank, grade); the detail of a
+region (indicators, contributions, uncertainty, what-if) is region-scoped, so a regional official
+gets only their own. Running, publishing, reports and quota plans are the ministry's.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Literal
 
-router = APIRouter(tags=["evaluation"])
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from regionvisa.accounts.policy import ALL, Principal, authorize, grant, require, scope_region
+from regionvisa.db import session_scope
+from regionvisa.evaluation import service
+from regionvisa.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/evaluation", tags=["evaluation"], responses=ERROR_RESPONSES)
+
+REGION = Path(..., pattern=r"^\d{2}$", description="2-digit region code")
+
+
+class WhatIf(BaseModel):
+    changes: dict[str, float | None] = Field(description="indicator id → new raw value (null = missing)")
+
+
+class RunCreate(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    draws: int | None = Field(None, ge=1, le=200_000)
+
+
+class RunPublish(BaseModel):
+    run_id: int
+    reason: str = ""
+
+
+class ScoreIn(BaseModel):
+    year: int = Field(ge=2000, le=2100)
+    region: str = Field(pattern=r"^\d{2}$")
+    score: float | None = Field(None, ge=0, le=100)
+    justification: str = ""
+    indicator: str | None = None
+    recuse: bool = False
+
+
+class MemberIn(BaseModel):
+    region: str | None = Field(None, description="2-digit code of the member's regional government, or null")
+    affiliation: str = ""
+
+
+class PlanIn(BaseModel):
+    year: int = Field(ge=2000, le=2100, description="evaluation year; the plan is for the year after")
+    ceiling: int = Field(ge=0)
+    method: Literal["hamilton", "sainte-lague"] = "hamilton"
+    minimum: int = Field(0, ge=0, description="places every region keeps at least")
+
+
+class PlanConfirm(BaseModel):
+    plan_id: int
+
+
+def _run_out(run) -> dict:
+    return {
+        "id": run.id,
+        "year": run.year,
+        "framework": run.framework_id,
+        "status": run.status,
+        "result_sha256": run.result_sha256,
+        "created_by": run.created_by,
+        "created_at": run.created_at.isoformat(),
+        "published_by": run.published_by,
+        "published_at": run.published_at.isoformat() if run.published_at else None,
+    }
+
+
+@router.get("/results", summary="The published evaluation (region detail scoped to the reader's region)")
+def results(
+    request: Request, year: int | None = Query(None), user: Principal = Depends(require("evaluation.read"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        run = service.require_published(session, year)
+        result = service.result_of(run)
+    if grant(user, "evaluation.read") == ALL:
+        return {"run_id": run.id, **result}
+    own = [e for e in result["regions"] if e["region"] == user.region]
+    return {
+        "run_id": run.id,
+        "framework": result["framework"],
+        "year": result["year"],
+        "ranking": service.public_summary(result),
+        "regions": own,
+    }
+
+
+@router.get("/regions/{code}", summary="One region's published result: breakdown, interval, next grade")
+def region_result(
+    request: Request,
+    code: str = REGION,
+    year: int | None = Query(None),
+    user: Principal = Depends(require("evaluation.read")),
+) -> dict:
+    authorize(user, "evaluation.read", code)
+    with session_scope(request.app.state.engine) as session:
+        return service.region_view(session, region=code, year=year)
+
+
+@router.post("/regions/{code}/what-if", summary="A region's score, rank and grade with changed values")
+def region_what_if(
+    request: Request,
+    body: WhatIf,
+    code: str = REGION,
+    year: int | None = Query(None),
+    user: Principal = Depends(require("evaluation.read")),
+) -> dict:
+    authorize(user, "evaluation.read", code)
+    with session_scope(request.app.state.engine) as session:
+        return service.what_if(session, region=code, changes=body.changes, year=year)
+
+
+@router.get("/benefits", summary="Published benefits and sanctions per region")
+def list_benefits(
+    request: Request,
+    year: int | None = Query(None),
+    region: str | None = Query(None, pattern=r"^\d{2}$"),
+    user: Principal = Depends(require("evaluation.read")),
+) -> dict:
+    region = scope_region(user, region, action="evaluation.read")
+    with session_scope(request.app.state.engine) as session:
+        run = service.require_published(session, year)
+        rows = service.benefits(session, run.year)
+        items = [
+            {
+                "region": b.region,
+                "grade": b.grade,
+                "score": b.score,
+                "rank": b.rank,
+                "quota_change": b.quota_change,
+                "simplified_procedure": b.simplified_procedure,
+                "warning": b.warning,
+                "withdraw_designation": b.withdraw_designation,
+            }
+            for b in rows
+            if region is None or b.region == region
+        ]
+    return {"year": run.year, "items": items}
+
+
+# ----------------------------------------------------------------------- ministry: runs
+
+
+@router.get("/runs", summary="Stored evaluation runs")
+def list_runs(
+    request: Request, year: int | None = Query(None), _: Principal = Depends(require("evaluation.publish"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return {"items": [_run_out(r) for r in service.runs(session, year)]}
+
+
+@router.post("/runs", summary="Compute the year's evaluation from the records and store it as a draft", status_code=201)
+def create_run(request: Request, body: RunCreate, user: Principal = Depends(require("evaluation.publish"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        run = service.run_evaluation(session, year=body.year, actor=user, draws=body.draws)
+        return _run_out(run)
+
+
+@router.post("/runs/publish", summary="Publish a draft run: benefits and sanctions take effect")
+def publish_run(request: Request, body: RunPublish, user: Principal = Depends(require("evaluation.publish"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return _run_out(service.publish(session, run_id=body.run_id, actor=user, reason=body.reason))
+
+
+@router.get("/runs/reproduce", summary="Recompute a stored run and compare it byte for byte")
+def reproduce_run(
+    request: Request, run_id: int = Query(...), _: Principal = Depends(require("evaluation.publish"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return service.reproduce_run(session, run_id)
+
+
+@router.get("/report", summary="The minister's report of a published evaluation (PDF, HTML, XLSX or JSON)")
+def report(
+    request: Request,
+    year: int | None = Query(None),
+    format: Literal["pdf", "html", "xlsx", "json"] = Query("pdf"),
+    lang: Literal["ko", "en"] = Query("ko"),
+    _: Principal = Depends(require("evaluation.publish")),
+) -> Response:
+    from regionvisa.reports.evaluation_report import render
+
+    with session_scope(request.app.state.engine) as session:
+        run = service.require_published(session, year)
+        result = service.result_of(run)
+    data = render(result, service.framework_of(result), f".{format}", lang)
+    media = {
+        "pdf": "application/pdf",
+        "html": "text/html; charset=utf-8",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "json": "application/json",
+    }[format]
+    name = f"evaluation-{run.year}-{lang}.{format}"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# ----------------------------------------------------------------------- committee
+
+
+@router.get("/committee/scores", summary="The signed-in member's scores of a year")
+def my_scores(request: Request, year: int = Query(...), user: Principal = Depends(require("committee.score"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        scores = service.member_scores(session, year=year, member_id=user.id or 0)
+        return {
+            "year": year,
+            "recused_region": service.member_region(session, user.id or 0),
+            "items": [
+                {
+                    "indicator": s.indicator,
+                    "region": s.region,
+                    "score": s.score,
+                    "recused": s.recused,
+                    "justification": s.justification,
+                }
+                for s in scores.values()
+            ],
+        }
+
+
+@router.post("/committee/scores", summary="Enter or change a score (0–100, with justification)", status_code=201)
+def enter_score(request: Request, body: ScoreIn, user: Principal = Depends(require("committee.score"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        row = service.enter_score(
+            session,
+            member=user,
+            year=body.year,
+            region=body.region,
+            score=body.score,
+            justification=body.justification,
+            indicator=body.indicator,
+            recuse=body.recuse,
+        )
+        return {"id": row.id, "region": row.region, "indicator": row.indicator, "score": row.score,
+                "recused": row.recused}  # fmt: skip
+
+
+@router.get("/committee/values", summary="Each region's committee value: mean of non-recused members")
+def committee_values(
+    request: Request, year: int = Query(...), _: Principal = Depends(require("evaluation.publish"))
+) -> dict:
+    framework = service.framework_for()
+    with session_scope(request.app.state.engine) as session:
+        return {
+            ind: service.committee_values(session, year=year, indicator=ind)
+            for ind in service.committee_indicators(framework)
+        }
+
+
+@router.put("/committee/members/{user_id}", summary="Record a committee member's government (for recusal)")
+def set_member(
+    request: Request, user_id: int, body: MemberIn, user: Principal = Depends(require("evaluation.publish"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        member = service.set_member(
+            session, actor=user, user_id=user_id, region=body.region, affiliation=body.affiliation
+        )
+        return {"user_id": member.user_id, "region": member.region, "affiliation": member.affiliation}
+
+
+# ----------------------------------------------------------------------- next year's quotas
+
+
+def _plan_out(plan) -> dict:
+    return {
+        "id": plan.id,
+        "run_id": plan.run_id,
+        "period": plan.period,
+        "ceiling": plan.ceiling,
+        "method": plan.method,
+        "minimum": plan.minimum,
+        "status": plan.status,
+        "rows": service.plan_rows(plan),
+    }
+
+
+@router.get("/quota-plans", summary="Proposed and confirmed quota plans")
+def list_plans(request: Request, _: Principal = Depends(require("quotas.adjust"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return {"items": [_plan_out(p) for p in service.plans(session)]}
+
+
+@router.post("/quota-plans", summary="Apportion next year's quotas from the published evaluation", status_code=201)
+def propose_plan(request: Request, body: PlanIn, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        plan = service.propose_quotas(
+            session, year=body.year, ceiling=body.ceiling, method=body.method, minimum=body.minimum, actor=user
+        )
+        return _plan_out(plan)
+
+
+@router.post("/quota-plans/confirm", summary="Confirm a plan: the next period's quota ledgers open")
+def confirm_plan(request: Request, body: PlanConfirm, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return _plan_out(service.confirm_quotas(session, plan_id=body.plan_id, actor=user))

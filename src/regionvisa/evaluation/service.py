@@ -1,0 +1,683 @@
+"""Annual evaluation on the database: indicators from the records, committee scores with recusal,
+stored and reproducible runs, publication with benefits and sanctions, what-if, and next year's
+quota apportionment. The mathematics lives in compute/sensitivity/whatif (pure); this module only
+gathers inputs, stores results and audits every decision.
+
+Seams with other domains (their public functions only):
+- computed indicators other than the quota fill rate: `compliance.service.compute_indicators`
+  and `compliance.indicators.FRAMEWORK_IDS` (which column feeds which framework id);
+- the quota fill rate and the next period's ledgers: `quotas.models.QuotaLedger` (read) and
+  `quotas.service.open_ledger` (write);
+- the simplified procedure: `simplified_procedure(session, region)` here, and the programme's
+  own `Program.simplified_procedure` flag, which publication keeps in step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from regionvisa.evaluation import compute, whatif
+from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
+from regionvisa.evaluation.models import CommitteeMember, CommitteeScore, EvaluationRun, QuotaPlan, RegionBenefit
+from regionvisa.web.errors import AppError, Conflict, NotFound
+
+QUOTA_FILL_RATE = "quota_fill_rate"
+AUTO_RECUSAL = "member of the region's own government"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _audit(session: Session, **kwargs: Any) -> None:
+    from regionvisa.audit.service import record
+
+    record(session, **kwargs)
+
+
+def _invalid(field: str, ko: str, en: str) -> AppError:
+    return AppError(422, "invalid", ko, en, field)
+
+
+def framework_for(path: str | Path | None = None) -> Framework:
+    return load_framework(path or default_framework_path())
+
+
+def _region_codes() -> list[str]:
+    from regionvisa.regions.service import region_codes
+
+    return region_codes()
+
+
+# --------------------------------------------------------------------------------------------
+# Committee members and their scores
+
+
+def set_member(session: Session, *, actor: Any, user_id: int, region: str | None, affiliation: str) -> CommitteeMember:
+    """Record which government (region code) or body a committee member belongs to."""
+    from regionvisa.accounts.models import User
+
+    user = session.get(User, user_id)
+    if user is None or user.role != "committee_member":
+        raise NotFound("committee member")
+    region = (region or "").strip() or None
+    if region is not None and region not in _region_codes():
+        raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
+    member = session.get(CommitteeMember, user_id) or CommitteeMember(user_id=user_id)
+    member.region, member.affiliation = region, affiliation.strip()
+    member.updated_by, member.updated_at = str(actor), _now()
+    session.add(member)
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.committee_member",
+        subject=("app_user", user_id),
+        reason="committee member affiliation recorded (used for automatic recusal)",
+        inputs={"region": region, "affiliation": member.affiliation},
+    )
+    return member
+
+
+def member_region(session: Session, user_id: int) -> str | None:
+    member = session.get(CommitteeMember, user_id)
+    return member.region if member else None
+
+
+def committee_indicators(framework: Framework) -> list[str]:
+    return [ind.id for ind in framework.indicators if ind.source == "committee"]
+
+
+def _published_run(session: Session, year: int) -> EvaluationRun | None:
+    return session.scalar(select(EvaluationRun).where(EvaluationRun.year == year, EvaluationRun.status == "published"))
+
+
+def enter_score(
+    session: Session,
+    *,
+    member: Any,
+    year: int,
+    region: str,
+    score: float | None,
+    justification: str,
+    indicator: str | None = None,
+    recuse: bool = False,
+    framework: Framework | None = None,
+) -> CommitteeScore:
+    """A member's score (0–100, with a written justification) for one region, or a declared recusal.
+
+    A member of the region's own government is recused automatically: the score is refused (409).
+    Once the year's evaluation is published the scores are closed.
+    """
+    framework = framework or framework_for()
+    ids = committee_indicators(framework)
+    indicator = indicator or (ids[0] if ids else "")
+    if indicator not in ids:
+        raise _invalid(
+            "indicator",
+            f"위원회 평가 지표가 아닙니다: {indicator}",
+            f"{indicator!r} is not a committee indicator (committee indicators: {', '.join(ids) or 'none'})",
+        )
+    if getattr(member, "role", None) != "committee_member" or member.id is None:
+        raise AppError(403, "forbidden", "위원만 점수를 입력할 수 있습니다", "only committee members enter scores")
+    if region not in _region_codes():
+        raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
+    if _published_run(session, year) is not None:
+        raise Conflict(
+            "evaluation_published",
+            f"{year}년 평가가 이미 공표되어 점수를 바꿀 수 없습니다",
+            f"the {year} evaluation is published; committee scores are closed",
+        )
+    if member_region(session, member.id) == region:
+        raise Conflict(
+            "recused",
+            "해당 지역 소속 위원은 자동으로 제척되어 점수를 입력할 수 없습니다",
+            f"you are recused from region {region} automatically ({AUTO_RECUSAL})",
+            "region",
+        )
+    justification = (justification or "").strip()
+    if not recuse:
+        if score is None or isinstance(score, bool) or not math.isfinite(float(score)) or not 0 <= score <= 100:
+            raise _invalid("score", "점수는 0에서 100 사이여야 합니다", f"score must be from 0 to 100, got {score!r}")
+        if len(justification) < 10:
+            raise _invalid(
+                "justification",
+                "점수의 근거를 10자 이상 적어 주십시오",
+                "write a justification of at least 10 characters for the score",
+            )
+    row = session.scalar(
+        select(CommitteeScore).where(
+            CommitteeScore.year == year,
+            CommitteeScore.indicator == indicator,
+            CommitteeScore.region == region,
+            CommitteeScore.member_id == member.id,
+        )
+    ) or CommitteeScore(year=year, indicator=indicator, region=region, member_id=member.id)
+    row.score = None if recuse else float(score)  # type: ignore[arg-type]
+    row.recused = bool(recuse)
+    row.justification = justification or ("declared recusal" if recuse else "")
+    row.entered_at = _now()
+    session.add(row)
+    session.flush()
+    _audit(
+        session,
+        actor=member,
+        action="evaluation.committee_score",
+        subject=("evaluation_committee_score", row.id),
+        region=region,
+        reason=row.justification,
+        inputs={"year": year, "indicator": indicator, "region": region, "score": row.score, "recused": row.recused},
+    )
+    return row
+
+
+def member_scores(session: Session, *, year: int, member_id: int) -> dict[tuple[str, str], CommitteeScore]:
+    rows = session.scalars(
+        select(CommitteeScore).where(CommitteeScore.year == year, CommitteeScore.member_id == member_id)
+    )
+    return {(r.indicator, r.region): r for r in rows}
+
+
+def committee_values(session: Session, *, year: int, indicator: str) -> dict[str, dict[str, Any]]:
+    """Region → {value: mean of the non-recused members' scores, members, recused}.
+
+    Recused are declared recusals and members whose recorded government is the region's own
+    (checked again here, so a member whose affiliation was recorded after scoring never counts).
+    """
+    own = and_(CommitteeMember.region.is_not(None), CommitteeMember.region == CommitteeScore.region)
+    counted = and_(CommitteeScore.recused.is_(False), CommitteeScore.score.is_not(None), ~own)
+    stmt = (
+        select(
+            CommitteeScore.region,
+            func.avg(CommitteeScore.score).filter(counted),
+            func.count().filter(counted),
+            func.count().filter(or_(CommitteeScore.recused.is_(True), own)),
+        )
+        .outerjoin(CommitteeMember, CommitteeMember.user_id == CommitteeScore.member_id)
+        .where(CommitteeScore.year == year, CommitteeScore.indicator == indicator)
+        .group_by(CommitteeScore.region)
+    )
+    out: dict[str, dict[str, Any]] = {}
+    for region, mean, n, recused in session.execute(stmt):
+        out[region] = {"value": None if not n else float(mean), "members": int(n), "recused": int(recused)}
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Indicators from the records
+
+
+def participants(session: Session, year: int) -> list[str]:
+    """Regions in the pilot in `year`: those with a programme or a quota ledger for the year;
+    without any in the database, the regions of the pilot programme files."""
+    from regionvisa.programs.models import Program
+    from regionvisa.quotas.models import QuotaLedger
+
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    codes = set(session.scalars(select(Program.region).distinct()))
+    codes |= set(
+        session.scalars(
+            select(QuotaLedger.region).where(QuotaLedger.period_start <= last, QuotaLedger.period_end >= first)
+        )
+    )
+    if not codes:
+        from regionvisa.regions.service import pilot_programmes
+
+        codes = set(pilot_programmes()["region"].to_list())
+    return sorted(codes)
+
+
+def quota_fill_rates(session: Session, year: int) -> dict[str, float | None]:
+    """Region → Σ used / Σ (allocated + adjustments) over its ledgers overlapping the year; None when 0."""
+    from regionvisa.quotas.models import QuotaLedger
+
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    stmt = (
+        select(
+            QuotaLedger.region,
+            func.sum(QuotaLedger.used),
+            func.sum(QuotaLedger.allocated + QuotaLedger.adjustments),
+        )
+        .where(QuotaLedger.period_start <= last, QuotaLedger.period_end >= first)
+        .group_by(QuotaLedger.region)
+    )
+    return {
+        region: (float(used) / float(capacity) if capacity else None)
+        for region, used, capacity in session.execute(stmt)
+    }
+
+
+def computed_from_records(engine: Engine, year: int) -> dict[str, dict[str, float | None]]:
+    """The compliance domain's indicators of `year` in the framework's ids (region → id → value)."""
+    from regionvisa.compliance.indicators import for_framework
+    from regionvisa.compliance.service import compute_indicators
+
+    return for_framework(compute_indicators(engine, year))
+
+
+def indicator_table(session: Session, year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
+    """Raw values of every framework indicator for the year's participants (None where missing)."""
+    from regionvisa.compliance.indicators import FRAMEWORK_IDS
+
+    regions = participants(session, year)
+    computed_ids = [i.id for i in framework.indicators if i.source == "computed"]
+    unknown = [i for i in computed_ids if i != QUOTA_FILL_RATE and i not in FRAMEWORK_IDS]
+    if unknown:
+        raise _invalid(
+            "framework",
+            f"기록에서 계산할 수 없는 지표입니다: {', '.join(unknown)}",
+            f"no computation from the records for indicator(s) {', '.join(unknown)} "
+            f"(available: {', '.join([QUOTA_FILL_RATE, *FRAMEWORK_IDS])})",
+        )
+    records: dict[str, dict[str, float | None]] = {}
+    if any(i != QUOTA_FILL_RATE for i in computed_ids):
+        records = computed_from_records(session.get_bind(), year)
+    fill = quota_fill_rates(session, year) if QUOTA_FILL_RATE in computed_ids else {}
+    committee = {ind: committee_values(session, year=year, indicator=ind) for ind in committee_indicators(framework)}
+    table: dict[str, dict[str, float | None]] = {}
+    for code in regions:
+        values: dict[str, float | None] = {}
+        for ind in framework.indicators:
+            if ind.source == "committee":
+                values[ind.id] = committee[ind.id].get(code, {}).get("value")
+            elif ind.id == QUOTA_FILL_RATE:
+                values[ind.id] = fill.get(code)
+            else:
+                values[ind.id] = records.get(code, {}).get(ind.id)
+        table[code] = values
+    return table
+
+
+def indicators_from_database(year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
+    """The `regionvisa evaluate --year Y` seam: the indicator table from the configured database."""
+    from regionvisa.db import get_engine, session_scope
+
+    with session_scope(get_engine()) as session:
+        return indicator_table(session, year, framework)
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def result_of(run: EvaluationRun) -> dict[str, Any]:
+    return json.loads(run.result_json)
+
+
+def framework_of(run: EvaluationRun | Mapping[str, Any]) -> Framework:
+    """The framework a run used, rebuilt from the definition stored in its run record."""
+    result = result_of(run) if isinstance(run, EvaluationRun) else run
+    record = result["run"]["framework"]
+    framework = parse_framework(record["definition"], "run.framework.definition")
+    framework._source = record.get("source")
+    return framework
+
+
+def store_run(session: Session, *, result: Mapping[str, Any], actor: Any, source: str) -> EvaluationRun:
+    text = compute.dumps(result)
+    run = EvaluationRun(
+        year=int(result["year"]),
+        framework_id=result["framework"],
+        framework_sha256=result["run"]["framework"]["sha256"],
+        inputs_sha256=result["run"]["inputs"]["sha256"],
+        status="draft",
+        result_json=text,
+        result_sha256=_sha256(text),
+        created_by=str(actor),
+        created_at=_now(),
+    )
+    session.add(run)
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.run",
+        subject=("evaluation_run", run.id),
+        reason=f"evaluation {run.year} computed ({source})",
+        inputs={
+            "year": run.year,
+            "framework": run.framework_id,
+            "framework_sha256": run.framework_sha256,
+            "inputs_sha256": run.inputs_sha256,
+            "result_sha256": run.result_sha256,
+            "source": source,
+        },
+    )
+    return run
+
+
+def run_evaluation(
+    session: Session,
+    *,
+    year: int,
+    actor: Any,
+    framework: Framework | None = None,
+    draws: int | None = None,
+    table: Mapping[str, Mapping[str, float | None]] | None = None,
+) -> EvaluationRun:
+    """Compute the year's evaluation (from the records unless `table` is given) and store it as a draft."""
+    framework = framework or framework_for()
+    source = "table" if table is not None else "database"
+    if table is None:
+        table = indicator_table(session, year, framework)
+    try:
+        result = compute.evaluate(framework, table, draws=draws, year=year)
+    except compute.IndicatorInputError as exc:
+        raise AppError(
+            422, "invalid_indicators", "지표 값 오류: " + "; ".join(exc.errors), "; ".join(exc.errors)
+        ) from exc
+    return store_run(session, result=result, actor=actor, source=source)
+
+
+def get_run(session: Session, run_id: int) -> EvaluationRun:
+    run = session.get(EvaluationRun, run_id)
+    if run is None:
+        raise NotFound("evaluation run")
+    return run
+
+
+def runs(session: Session, year: int | None = None) -> list[EvaluationRun]:
+    stmt = select(EvaluationRun).order_by(EvaluationRun.id.desc())
+    if year is not None:
+        stmt = stmt.where(EvaluationRun.year == year)
+    return list(session.scalars(stmt))
+
+
+def published_run(session: Session, year: int | None = None) -> EvaluationRun | None:
+    """The published run of `year`, or of the latest published year when None."""
+    if year is not None:
+        return _published_run(session, year)
+    return session.scalar(
+        select(EvaluationRun).where(EvaluationRun.status == "published").order_by(EvaluationRun.year.desc()).limit(1)
+    )
+
+
+def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
+    """Recompute a stored run from its run record alone and compare the JSON text byte for byte."""
+    run = get_run(session, run_id)
+    again = compute.dumps(compute.reproduce(result_of(run)["run"]))
+    return {
+        "run_id": run.id,
+        "identical": again == run.result_json,
+        "stored_sha256": run.result_sha256,
+        "recomputed_sha256": _sha256(again),
+    }
+
+
+def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> EvaluationRun:
+    """Publish a draft: it replaces the year's earlier publication, and its benefits and sanctions
+    take effect (benefit table, programmes' simplified-procedure flag). Audited per region."""
+    from regionvisa.programs.models import Program
+
+    run = get_run(session, run_id)
+    if run.status != "draft":
+        raise Conflict(
+            "not_draft", "초안만 공표할 수 있습니다", f"run {run.id} is {run.status}; only a draft is published"
+        )
+    reason = reason.strip() or f"annual evaluation {run.year} published"
+    previous = _published_run(session, run.year)
+    if previous is not None:
+        previous.status = "superseded"
+        session.flush()
+    now = _now()
+    run.status, run.published_by, run.published_at = "published", str(actor), now
+    result = result_of(run)
+    session.execute(delete(RegionBenefit).where(RegionBenefit.year == run.year))
+    grades: dict[str, str] = {}
+    for entry in result["regions"]:
+        benefit = entry["benefit"]
+        row = RegionBenefit(
+            year=run.year,
+            region=entry["region"],
+            run_id=run.id,
+            grade=entry["grade"],
+            score=entry["score"],
+            rank=entry["rank"],
+            quota_change=float(benefit["quota_change"]),
+            simplified_procedure=bool(benefit.get("simplified_procedure")),
+            warning=bool(benefit.get("warning")),
+            withdraw_designation=bool(benefit.get("withdraw_designation")),
+            published_at=now,
+        )
+        session.add(row)
+        grades[entry["region"]] = entry["grade"]
+        for program in session.scalars(select(Program).where(Program.region == entry["region"])):
+            program.simplified_procedure = row.simplified_procedure
+        _audit(
+            session,
+            actor=actor,
+            action="evaluation.benefit",
+            subject=("evaluation_benefit", f"{run.year}/{entry['region']}"),
+            region=entry["region"],
+            reason=f"grade {entry['grade']} in the published {run.year} evaluation",
+            inputs={"run_id": run.id, "score": entry["score"], "rank": entry["rank"], "benefit": benefit},
+        )
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.publish",
+        subject=("evaluation_run", run.id),
+        reason=reason,
+        inputs={
+            "year": run.year,
+            "result_sha256": run.result_sha256,
+            "superseded": previous.id if previous else None,
+            "grades": grades,
+        },
+    )
+    return run
+
+
+def benefits(session: Session, year: int) -> list[RegionBenefit]:
+    return list(session.scalars(select(RegionBenefit).where(RegionBenefit.year == year).order_by(RegionBenefit.rank)))
+
+
+def region_benefit(session: Session, region: str, year: int | None = None) -> RegionBenefit | None:
+    """The benefit in force for a region: from the given year's publication, else the latest one."""
+    stmt = select(RegionBenefit).where(RegionBenefit.region == region)
+    if year is not None:
+        stmt = stmt.where(RegionBenefit.year == year)
+    return session.scalar(stmt.order_by(RegionBenefit.year.desc()).limit(1))
+
+
+def simplified_procedure(session: Session, region: str, year: int | None = None) -> bool:
+    """Whether the region's applications take the simplified procedure (latest published grade)."""
+    benefit = region_benefit(session, region, year)
+    return bool(benefit and benefit.simplified_procedure)
+
+
+# --------------------------------------------------------------------------------------------
+# Region view, what-if
+
+
+def require_published(session: Session, year: int | None) -> EvaluationRun:
+    run = published_run(session, year)
+    if run is None:
+        raise NotFound(f"published evaluation {year or ''}".strip())
+    return run
+
+
+def region_view(session: Session, *, region: str, year: int | None = None) -> dict[str, Any]:
+    """A region's published result: entry, contributions, next grade, benefit."""
+    run = require_published(session, year)
+    result = result_of(run)
+    framework = framework_of(result)
+    entry = next((e for e in result["regions"] if e["region"] == region), None)
+    if entry is None:
+        raise NotFound(f"region {region} in the {run.year} evaluation")
+    try:
+        target = whatif.next_grade(framework, result, region)
+    except KeyError:
+        target = None
+    sens = result.get("sensitivity", {}).get("regions", {}).get(region, {})
+    return {
+        "year": run.year,
+        "run_id": run.id,
+        "framework": framework.id,
+        "regions_evaluated": len(result["regions"]),
+        **entry,
+        "contributions": compute.contributions(framework, entry),
+        "next_grade": target,
+        "most_sensitive_indicator": sens.get("most_sensitive_indicator"),
+        "missing": result.get("missing", {}).get("regions", {}).get(region),
+    }
+
+
+def what_if(session: Session, *, region: str, changes: Mapping[str, float | None], year: int | None = None) -> dict:
+    """New score, rank and grade of a region with changed raw values; every other region as published."""
+    run = require_published(session, year)
+    result = result_of(run)
+    framework = framework_of(result)
+    try:
+        out = whatif.what_if(framework, result, region, changes)
+    except KeyError as exc:
+        raise NotFound(f"region {region} in the {run.year} evaluation") from exc
+    except ValueError as exc:
+        raise _invalid("changes", "알 수 없는 지표입니다", str(exc)) from exc
+    except compute.IndicatorInputError as exc:
+        raise _invalid("changes", "지표 값 오류", "; ".join(exc.errors)) from exc
+    return {"year": run.year, **out}
+
+
+def public_summary(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The ranking without indicator detail: what a region may see of the other regions."""
+    return [{k: e[k] for k in ("region", "score", "rank", "grade")} for e in result["regions"]]
+
+
+# --------------------------------------------------------------------------------------------
+# Next year's quotas
+
+
+def quota_requests(session: Session, year: int) -> list[dict[str, Any]]:
+    """§4.6 requests from the database: each programme's capacity in `year` as `requested`, with the
+    region's quota change and score from the year's published evaluation (0 and none without one)."""
+    from regionvisa.quotas.models import QuotaLedger
+
+    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    stmt = (
+        select(
+            QuotaLedger.region,
+            QuotaLedger.program_id,
+            func.sum(QuotaLedger.allocated + QuotaLedger.adjustments),
+        )
+        .where(QuotaLedger.period_start <= last, QuotaLedger.period_end >= first)
+        .group_by(QuotaLedger.region, QuotaLedger.program_id)
+        .order_by(QuotaLedger.region, QuotaLedger.program_id)
+    )
+    published = {b.region: b for b in benefits(session, year)}
+    out = []
+    for region, program, capacity in session.execute(stmt):
+        benefit = published.get(region)
+        out.append(
+            {
+                "region": region,
+                "program": program,
+                "requested": int(capacity),
+                "quota_change": repr(benefit.quota_change) if benefit else "0",
+                "score": benefit.score if benefit else None,
+            }
+        )
+    return out
+
+
+def propose_quotas(
+    session: Session, *, year: int, ceiling: int, method: str = "hamilton", minimum: int = 0, actor: Any
+) -> QuotaPlan:
+    """Apportion next year's quotas from the year's published evaluation under a national ceiling."""
+    from regionvisa.quotas.apportion import ApportionError, apportion
+
+    run = require_published(session, year)
+    requests = quota_requests(session, year)
+    if not requests:
+        raise Conflict("no_ledgers", f"{year}년 정원 원장이 없습니다", f"no quota ledgers for {year} to start from")
+    minimums = {r["region"]: minimum for r in requests} if minimum else None
+    try:
+        rows = apportion(requests, ceiling, method=method, minimums=minimums)
+    except ApportionError as exc:
+        raise _invalid("ceiling", "배분할 수 없습니다: " + "; ".join(exc.errors), "; ".join(exc.errors)) from exc
+    plan = QuotaPlan(
+        run_id=run.id,
+        period=str(year + 1),
+        ceiling=ceiling,
+        method=method,
+        minimum=minimum,
+        rows_json=json.dumps(rows, ensure_ascii=False),
+        status="proposed",
+        created_by=str(actor),
+        created_at=_now(),
+    )
+    session.add(plan)
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.quota_plan",
+        subject=("evaluation_quota_plan", plan.id),
+        reason=f"quotas for {year + 1} proposed from the {year} evaluation",
+        inputs={"run_id": run.id, "ceiling": ceiling, "method": method, "minimum": minimum,
+                "granted": {f"{r['region']}/{r['program']}": r["granted"] for r in rows}},
+    )  # fmt: skip
+    return plan
+
+
+def plan_rows(plan: QuotaPlan) -> list[dict[str, Any]]:
+    return json.loads(plan.rows_json)
+
+
+def get_plan(session: Session, plan_id: int) -> QuotaPlan:
+    plan = session.get(QuotaPlan, plan_id)
+    if plan is None:
+        raise NotFound("quota plan")
+    return plan
+
+
+def plans(session: Session) -> list[QuotaPlan]:
+    return list(session.scalars(select(QuotaPlan).order_by(QuotaPlan.id.desc())))
+
+
+def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
+    """The ministry confirms a plan: the next period's ledgers open with the granted places."""
+    from regionvisa.quotas.service import open_ledger
+
+    plan = get_plan(session, plan_id)
+    if plan.status != "proposed":
+        raise Conflict("plan_confirmed", "이미 확정된 배분안입니다", f"quota plan {plan.id} is already confirmed")
+    year = int(plan.period)
+    for row in plan_rows(plan):
+        open_ledger(
+            session,
+            program_id=row["program"],
+            region=row["region"],
+            period=plan.period,
+            start=dt.date(year, 1, 1),
+            end=dt.date(year, 12, 31),
+            allocated=int(row["granted"]),
+            actor=str(actor),
+            reason=f"quota plan {plan.id}: {row['explanation_en']}",
+        )
+    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), _now()
+    session.flush()
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.quota_confirm",
+        subject=("evaluation_quota_plan", plan.id),
+        reason=f"quotas for {plan.period} confirmed",
+        inputs={"period": plan.period, "ceiling": plan.ceiling, "method": plan.method},
+    )
+    return plan
