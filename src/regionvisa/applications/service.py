@@ -470,9 +470,8 @@ def submit(
         updated_at=now,
     )
     try:
-        with session.begin_nested():
-            session.add(app)
-            session.flush()
+        session.add(app)
+        session.flush()
     except IntegrityError as exc:
         raise _duplicate(program_id) from exc
     _event(session, app, None, "submitted", "submit", actor, "application received", None)
@@ -584,13 +583,12 @@ def _move(
     values = {"status": to, "updated_at": _now(), **(extra or {})}
     values["open_passport"] = app.passport_no if to in OPEN_STATUSES else None
     try:
-        with session.begin_nested():
-            result = session.execute(
-                update(Application)
-                .where(Application.id == app.id, Application.status == before)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+        result = session.execute(
+            update(Application)
+            .where(Application.id == app.id, Application.status == before)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
     except IntegrityError as exc:  # reopening while another application of the passport is open
         raise _duplicate(app.program_id) from exc
     if result.rowcount != 1:
@@ -1177,12 +1175,9 @@ def import_applications(
             pl.lit(now).alias("updated_at"),
         ).to_dicts()
         try:
-            with session.begin_nested():
-                new_ids = list(
-                    session.scalars(
-                        insert(Application).returning(Application.id, sort_by_parameter_order=True), app_rows
-                    )
-                )
+            new_ids = list(
+                session.scalars(insert(Application).returning(Application.id, sort_by_parameter_order=True), app_rows)
+            )
         except IntegrityError as exc:
             raise Conflict(
                 "duplicate_application",
