@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
 
@@ -111,24 +113,49 @@ def test_programme_obligations_from_the_shipped_designs():
         "obligation_months": 24,
         "kiip_deadline_months": 12,
         "includes_employment": False,
+        "version": 1,
+        "valid_from": dt.date(2025, 4, 2),
+        "valid_to": dt.date(2026, 12, 31),
     }
     assert progs.filter(program_id="daegu-e7")["kiip_deadline_months"].to_list() == [None]
+    # compliance.yaml extends the obligation of region-led E-7 holders to their employer
+    e7 = progs.filter(pl.col("program_id").str.ends_with("-e7"))
+    assert e7.height >= 1 and e7["includes_employment"].all()
+    assert not progs.filter(pl.col("program_id").str.ends_with("-d2"))["includes_employment"].any()
 
 
-def test_programme_obligations_read_only_their_fields_but_check_them(tmp_path):
+def test_employment_scope_is_checked(tmp_path):
+    data = shipped()
+    data["rules"]["illegal_stay"]["employment"] = {"base_visas": ["E-7"], "reference": "x"}
+    path = write(tmp_path, data)
+    with pytest.raises(PolicyError) as err:
+        load_compliance_rules(path)
+    assert any("only residence_obligation can extend to employment" in e for e in err.value.errors)
+    assert load_compliance_rules(SHIPPED).employment_scope() == (frozenset({"E-7"}), frozenset())
+    assert load_compliance_rules(SHIPPED).at_risk_days()["residence_obligation"] == 20
+
+
+def test_programme_obligations_keep_every_version_and_check_them(tmp_path):
+    (tmp_path / "national").mkdir()
+    shutil.copy(SHIPPED, tmp_path / "national" / "compliance.yaml")
     folder = tmp_path / "programs" / "26"
     folder.mkdir(parents=True)
     (folder / "a.yaml").write_text(
         "id: busan-f2r\nversion: 1\nregion: '26'\nbase_visa: F-2\nresidence_area: ['26110']\n"
+        "valid_from: 2025-01-01\nvalid_to: 2025-12-31\n"
         "obligation_months: 60\nresidence_includes_employment: true\nanything_else: {kept: out}\n",
         encoding="utf-8",
     )
     (folder / "b.yaml").write_text(
-        "id: busan-f2r\nversion: 2\nregion: '26'\nresidence_area: ['26110', '26140']\nobligation_months: 36\n",
+        "id: busan-f2r\nversion: 2\nregion: '26'\nresidence_area: ['26110', '26140']\nobligation_months: 36\n"
+        "valid_from: 2026-01-01\nvalid_to: 2026-12-31\n",
         encoding="utf-8",
     )
     progs = programme_obligations(tmp_path)
-    assert progs.rows() == [("busan-f2r", "26", ["26110", "26140"], 36, None, False)]
+    assert progs.rows() == [
+        ("busan-f2r", "26", ["26110"], 60, None, True, 1, dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
+        ("busan-f2r", "26", ["26110", "26140"], 36, None, False, 2, dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+    ]
     (folder / "c.yaml").write_text(
         "id: bad\nregion: '26'\nresidence_area: ['Busan']\nobligation_months: -1\n", encoding="utf-8"
     )

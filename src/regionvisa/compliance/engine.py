@@ -38,6 +38,7 @@ FINDING_SCHEMA: dict[str, pl.DataType] = {
     "days": pl.Int64(),
     "severity": pl.String(),
     "evidence": pl.String(),
+    "region": pl.String(),
 }
 
 # The record columns the engine reads, per table (a subset of records.frames.SCHEMAS).
@@ -46,6 +47,7 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "person_id": pl.String(),
         "visa": pl.String(),
         "program_id": pl.String(),
+        "region": pl.String(),
         "valid_from": pl.Date(),
         "valid_to": pl.Date(),
         "granted_on": pl.Date(),
@@ -84,6 +86,9 @@ PROGRAMME_SCHEMA: dict[str, pl.DataType] = {
     "obligation_months": pl.Int64(),
     "kiip_deadline_months": pl.Int64(),
     "includes_employment": pl.Boolean(),
+    "version": pl.Int64(),
+    "valid_from": pl.Date(),
+    "valid_to": pl.Date(),
 }
 
 FAR = dt.date(9999, 12, 31)  # stands for "no end" in interval arithmetic
@@ -108,16 +113,54 @@ def visible(frames: Mapping[str, pl.DataFrame], on: dt.date) -> dict[str, pl.Dat
 
 
 def programmes_frame(programmes: pl.DataFrame | None) -> pl.DataFrame:
-    """Programme obligations typed as the engine expects; `includes_employment` defaults to false."""
+    """Programme obligations typed as the engine expects.
+
+    One row per programme version. `includes_employment` defaults to false, `version` to 1;
+    `valid_from`/`valid_to` (the version's validity) may be null, meaning "any date".
+    """
     if programmes is None or programmes.height == 0:
         return pl.DataFrame(schema=PROGRAMME_SCHEMA)
+    defaults = {"includes_employment": False, "version": 1}
     cols = []
     for c, t in PROGRAMME_SCHEMA.items():
         if c in programmes.columns:
             cols.append(pl.col(c).cast(t))
         else:
-            cols.append(pl.lit(False if c == "includes_employment" else None).cast(t).alias(c))
-    return programmes.select(cols).with_columns(pl.col("includes_employment").fill_null(False))
+            cols.append(pl.lit(defaults.get(c)).cast(t).alias(c))
+    return programmes.select(cols).with_columns(
+        pl.col("includes_employment").fill_null(False), pl.col("version").fill_null(1)
+    )
+
+
+def programme_regions(programmes: pl.DataFrame) -> pl.DataFrame:
+    """program_id → region (a programme keeps its region across versions)."""
+    return programmes_frame(programmes).group_by("program_id").agg(pl.col("region").first().alias("programme_region"))
+
+
+def resolve_versions(statuses: pl.DataFrame, programmes: pl.DataFrame) -> pl.DataFrame:
+    """Each programme status joined to the design version that governs it.
+
+    The governing version is the one whose validity covers the grant date (the highest such
+    version); when none covers it, the highest version. A status naming no known programme
+    drops out. Columns: the status's, then the programme's obligation fields.
+    """
+    progs = programmes_frame(programmes).rename(
+        {"region": "programme_region", "valid_from": "p_from", "valid_to": "p_to"}
+    )
+    keyed = _programme_statuses(statuses).with_row_index("_status")
+    return (
+        keyed.join(progs, on="program_id", how="inner")
+        .with_columns(
+            (
+                (pl.col("p_from").is_null() | (pl.col("p_from") <= pl.col("granted_on")))
+                & (pl.col("p_to").is_null() | (pl.col("p_to") >= pl.col("granted_on")))
+            ).alias("_covers")
+        )
+        .sort(["_status", "_covers", "version"])
+        .group_by("_status", maintain_order=True)
+        .last()
+        .drop("_status", "_covers", "p_from", "p_to")
+    )
 
 
 def _plus_days(date: pl.Expr, days: pl.Expr | int) -> pl.Expr:
@@ -150,6 +193,7 @@ def _findings(df: pl.DataFrame, rule: str, settings: RuleSettings) -> pl.DataFra
         (_days_between(pl.col("start_date"), end_or_on) + 1).cast(pl.Int64).alias("days"),
         pl.lit(settings.severity.get(rule)).cast(pl.String).alias("severity"),
         pl.col("evidence").cast(pl.String),
+        pl.lit(None, pl.String).alias("region"),
     )
 
 
@@ -277,8 +321,7 @@ def obligations(statuses: pl.DataFrame, programmes: pl.DataFrame, on: dt.date) -
     left out (the service reports them).
     """
     return (
-        _programme_statuses(statuses)
-        .join(programmes, on="program_id", how="inner")
+        resolve_versions(statuses, programmes)
         .with_columns(
             pl.col("granted_on").dt.offset_by(pl.format("{}mo", pl.col("obligation_months"))).alias("period_end")
         )
@@ -362,6 +405,22 @@ def merge_intervals(intervals: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
+def _residence_spells(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, employment: pl.DataFrame, programmes: pl.DataFrame, on: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Obligation windows up to DATE, and their merged outside spells with running totals."""
+    obl = obligations(statuses, programmes, on).filter(pl.col("window_end") > pl.col("granted_on"))
+    if obl.height == 0:
+        return obl, pl.DataFrame()
+    spells = merge_intervals(_outside_intervals(obl, addresses, employment, on), "obligation").with_columns(
+        _days_between(pl.col("s"), pl.col("e")).alias("length")
+    )
+    spells = spells.with_columns(pl.col("length").cum_sum().over("obligation").alias("total")).with_columns(
+        (pl.col("total") - pl.col("length")).alias("before")
+    )
+    return obl, spells
+
+
 def residence_obligation(
     statuses: pl.DataFrame,
     addresses: pl.DataFrame,
@@ -376,15 +435,9 @@ def residence_obligation(
     the limit, i.e. the (limit + 1)-th outside day, and is ongoing.
     """
     on, limit = settings.on, settings.max_days_outside
-    obl = obligations(statuses, programmes, on).filter(pl.col("window_end") > pl.col("granted_on"))
+    obl, spells = _residence_spells(statuses, addresses, employment, programmes, on)
     if obl.height == 0:
         return empty_findings()
-    spells = merge_intervals(_outside_intervals(obl, addresses, employment, on), "obligation").with_columns(
-        _days_between(pl.col("s"), pl.col("e")).alias("length")
-    )
-    spells = spells.with_columns(pl.col("length").cum_sum().over("obligation").alias("total")).with_columns(
-        (pl.col("total") - pl.col("length")).alias("before")
-    )
     relied = (
         spells.filter(pl.col("before") <= limit)
         .group_by("obligation")
@@ -500,8 +553,147 @@ def find_all(
         integration_obligation(statuses, seen["kiip_record"], progs, settings),
         unreported_departure(statuses, movements, settings),
     ]
-    return sort_findings(pl.concat([p.select(list(FINDING_SCHEMA)) for p in parts]))
+    found = pl.concat([p.select(list(FINDING_SCHEMA)) for p in parts])
+    return sort_findings(assign_regions(found, statuses, progs, settings.on))
+
+
+def assign_regions(
+    findings: pl.DataFrame, statuses: pl.DataFrame, programmes: pl.DataFrame, on: dt.date
+) -> pl.DataFrame:
+    """The region whose queue a finding belongs to.
+
+    A programme finding belongs to the programme's region; any other to the region of the
+    person's latest status that had begun by DATE (the status feed's `region`).
+    """
+    latest = (
+        statuses.with_columns((pl.col("valid_from") <= on).alias("_begun"))
+        .sort(["person_id", "_begun", "valid_from", "valid_to"])
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .select("person_id", pl.col("region").alias("status_region"))
+    )
+    return (
+        findings.drop("region")
+        .join(programme_regions(programmes), on="program_id", how="left")
+        .join(latest, on="person_id", how="left")
+        .with_columns(pl.coalesce("programme_region", "status_region").alias("region"))
+        .select(list(FINDING_SCHEMA))
+    )
 
 
 def sort_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.sort(["person_id", "rule", "start_date", "program_id"], nulls_last=False)
+
+
+AT_RISK_SCHEMA: dict[str, pl.DataType] = {
+    "person_id": pl.String(),
+    "rule": pl.String(),
+    "program_id": pl.String(),
+    "region": pl.String(),
+    "days_left": pl.Int64(),
+    "limit_date": pl.Date(),
+    "detail": pl.String(),
+}
+
+
+def _risk(df: pl.DataFrame, rule: str) -> pl.DataFrame:
+    return df.select(
+        pl.col("person_id").cast(pl.String),
+        pl.lit(rule).alias("rule"),
+        pl.col("program_id").cast(pl.String),
+        pl.col("programme_region").cast(pl.String).alias("region"),
+        pl.col("days_left").cast(pl.Int64),
+        pl.col("limit_date").cast(pl.Date),
+        pl.col("detail").cast(pl.String),
+    )
+
+
+def at_risk(
+    frames: Mapping[str, pl.DataFrame],
+    programmes: pl.DataFrame | None,
+    settings: RuleSettings,
+    within: Mapping[str, int],
+) -> pl.DataFrame:
+    """Programme holders near a limit but not over it on DATE, `within` days or fewer away.
+
+    * residence_obligation: the obligation period is still running and the days outside so
+      far leave `days_left` = max_days_outside − used ≤ within. `limit_date` is the day the
+      finding would start if the holder stays where they are (only when outside now).
+    * integration_obligation: no KIIP enrolment yet and the deadline is `days_left` days away.
+    * illegal_stay: the holder's last status ends in `days_left` days, with no later status.
+    """
+    on = settings.on
+    seen = visible(frames, on)
+    progs = programmes_frame(programmes)
+    statuses = seen["status_grant"]
+    parts = [pl.DataFrame(schema=AT_RISK_SCHEMA)]
+
+    limit = settings.max_days_outside
+    obl, spells = _residence_spells(statuses, seen["address_report"], seen["employment"], progs, on)
+    if obl.height and spells.height and "residence_obligation" in within:
+        used = spells.group_by("obligation").agg(
+            pl.col("length").sum().alias("used"), pl.col("e").max().alias("last_end"), pl.col("item").last()
+        )
+        running = obl.filter(pl.col("period_end") > on).join(used, on="obligation", how="inner")
+        near = running.with_columns((limit - pl.col("used")).alias("days_left")).filter(
+            (pl.col("days_left") >= 0) & (pl.col("days_left") <= within["residence_obligation"])
+        )
+        outside_now = pl.col("last_end") >= pl.col("window_end")
+        parts.append(
+            _risk(
+                near.with_columns(
+                    pl.when(outside_now)
+                    .then(_plus_days(pl.lit(on), pl.col("days_left") + 1))
+                    .otherwise(None)
+                    .alias("limit_date"),
+                    pl.format(
+                        "{} of {} days outside {}; {}",
+                        pl.col("used"),
+                        pl.lit(limit),
+                        pl.col("residence_area").list.join(","),
+                        pl.col("item"),
+                    ).alias("detail"),
+                ),
+                "residence_obligation",
+            )
+        )
+
+    if "integration_obligation" in within:
+        due = (
+            obligations(statuses, progs.filter(pl.col("kiip_deadline_months").is_not_null()), on)
+            .with_columns(
+                pl.col("granted_on").dt.offset_by(pl.format("{}mo", pl.col("kiip_deadline_months"))).alias("deadline")
+            )
+            .with_columns(_days_between(pl.lit(on), pl.col("deadline")).alias("days_left"))
+            .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["integration_obligation"]))
+            .join(seen["kiip_record"].select("person_id").unique(), on="person_id", how="anti")
+        )
+        parts.append(
+            _risk(
+                due.with_columns(
+                    _plus_days(pl.col("deadline"), 1).alias("limit_date"),
+                    pl.format("kiip deadline {}; no enrolment", _iso(pl.col("deadline"))).alias("detail"),
+                ),
+                "integration_obligation",
+            )
+        )
+
+    if "illegal_stay" in within:
+        holders = resolve_versions(statuses, progs).select("person_id", "program_id", "programme_region", "granted_on")
+        holders = holders.sort(["person_id", "granted_on"]).group_by("person_id", maintain_order=True).last()
+        ends = statuses.group_by("person_id").agg(pl.col("valid_to").max().alias("last_valid_to"))
+        ending = (
+            holders.join(ends, on="person_id", how="inner")
+            .with_columns(_days_between(pl.lit(on), pl.col("last_valid_to")).alias("days_left"))
+            .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["illegal_stay"]))
+        )
+        parts.append(
+            _risk(
+                ending.with_columns(
+                    _plus_days(pl.col("last_valid_to"), settings.grace_days + 1).alias("limit_date"),
+                    pl.format("status ends {}; no later status", _iso(pl.col("last_valid_to"))).alias("detail"),
+                ),
+                "illegal_stay",
+            )
+        )
+    return pl.concat(parts).sort(["days_left", "person_id", "rule"])

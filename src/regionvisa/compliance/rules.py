@@ -31,6 +31,7 @@ RULE_PARAMETERS: dict[str, dict[str, int]] = {
     "unreported_departure": {"max_days_abroad": 90},
 }
 RULES = tuple(RULE_PARAMETERS)
+DEFAULT_AT_RISK_DAYS = 20
 DEFAULT_SEVERITY: dict[str, str] = {
     "illegal_stay": "high",
     "late_address_report": "low",
@@ -67,6 +68,15 @@ class DatedParameter(BaseModel):
         return values
 
 
+class EmploymentScope(BaseModel):
+    """Which programmes' residence obligation also covers where the holder works (F-2-R style)."""
+
+    model_config = ConfigDict(extra="forbid")
+    base_visas: list[str] = Field(default_factory=list)
+    programs: list[str] = Field(default_factory=list)
+    reference: str = Field(min_length=1)
+
+
 class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: LocalText
@@ -74,6 +84,8 @@ class RuleSpec(BaseModel):
     severity: Severity
     reference: str = Field(min_length=1)
     parameters: dict[str, DatedParameter] = Field(default_factory=dict)
+    employment: EmploymentScope | None = None
+    at_risk_days: int | None = Field(default=None, ge=0, le=365)
 
 
 class ComplianceFile(BaseModel):
@@ -90,6 +102,9 @@ class ComplianceFile(BaseModel):
             problems.append(f"unknown rule(s) {', '.join(unknown)} (known: {', '.join(RULES)})")
         if missing:
             problems.append(f"missing rule(s) {', '.join(missing)}: every §4.8 rule must be listed")
+        for rule, spec in self.rules.items():
+            if spec.employment is not None and rule != "residence_obligation":
+                problems.append(f"rules.{rule}.employment: only residence_obligation can extend to employment")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -130,6 +145,20 @@ class ComplianceRules:
             reference={r: s.reference for r, s in self.spec.rules.items()},
             **values,
         )
+
+    def employment_scope(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(base visas, programme ids) whose residence obligation includes the holder's employment."""
+        scope = self.spec.rules["residence_obligation"].employment
+        if scope is None:
+            return frozenset(), frozenset()
+        return frozenset(scope.base_visas), frozenset(scope.programs)
+
+    def at_risk_days(self) -> dict[str, int]:
+        """Rule → how many days before a limit a holder is shown as at risk (default 20)."""
+        return {
+            r: (s.at_risk_days if s.at_risk_days is not None else DEFAULT_AT_RISK_DAYS)
+            for r, s in self.spec.rules.items()
+        }
 
     def label(self, rule: str, lang: str = "en") -> str:
         return getattr(self.spec.rules[rule].label, lang)

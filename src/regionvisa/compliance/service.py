@@ -54,12 +54,19 @@ PEOPLE = "rv_compliance_people"
 
 
 class _ProgrammeObligations(BaseModel):
-    """The obligation fields of a §4.1 programme file; other keys belong to `programs/`."""
+    """The obligation fields of a §4.1 programme design; other keys belong to `programs/`.
+
+    `residence_includes_employment` is an optional design flag for F-2-R-style programmes; the
+    national list in compliance.yaml (`residence_obligation.employment`) applies as well.
+    """
 
     model_config = ConfigDict(extra="ignore")
     id: str = Field(min_length=1)
     version: int = Field(default=1, ge=1)
     region: str = Field(pattern=r"^\d{2}$")
+    base_visa: str | None = None
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
     residence_area: list[str] = Field(min_length=1)
     obligation_months: int = Field(ge=0, le=120)
     kiip_deadline_months: int | None = Field(default=None, ge=0, le=120)
@@ -74,16 +81,7 @@ class _ProgrammeObligations(BaseModel):
         return codes
 
 
-def programme_obligations(policy_dir: Path | None = None) -> pl.DataFrame:
-    """Residence and KIIP obligations of every programme file under `policy/programs/`.
-
-    Columns: program_id, region, residence_area (list), obligation_months,
-    kiip_deadline_months (null when the programme sets none) and includes_employment (the
-    optional `residence_includes_employment` flag of F-2-R-style designs, whose obligation
-    also covers where the holder works). When several files carry one id, the highest
-    version wins.
-    """
-    policy_dir = policy_dir or get_settings().policy_dir
+def _design_rows(policy_dir: Path) -> list[_ProgrammeObligations]:
     rows, errors = [], []
     for path in sorted((policy_dir / "programs").rglob("*.yaml")):
         raw = read_yaml(path)
@@ -96,10 +94,46 @@ def programme_obligations(policy_dir: Path | None = None) -> pl.DataFrame:
             errors.extend(validation_errors(path, exc))
     if errors:
         raise PolicyError(errors)
-    latest: dict[str, _ProgrammeObligations] = {}
-    for row in rows:
-        if row.id not in latest or row.version > latest[row.id].version:
-            latest[row.id] = row
+    return rows
+
+
+def _stored_rows(engine: Engine) -> list[_ProgrammeObligations]:
+    """Published (or since retired) programme versions in the database (programs/ domain)."""
+    from sqlalchemy import inspect, select
+    from sqlalchemy.orm import Session
+
+    from regionvisa.programs.models import ProgramVersion
+
+    if "program_version" not in inspect(engine).get_table_names():
+        return []
+    with Session(engine) as session:
+        versions = session.scalars(
+            select(ProgramVersion)
+            .where(ProgramVersion.status.in_(("published", "retired")))
+            .order_by(ProgramVersion.program_id, ProgramVersion.version)
+        ).all()
+        return [_ProgrammeObligations.model_validate(v.design) for v in versions]
+
+
+def programme_obligations(policy_dir: Path | None = None, *, engine: Engine | None = None) -> pl.DataFrame:
+    """Residence and KIIP obligations of every programme design version.
+
+    Sources: the programme files under `policy/programs/`, and, with `engine`, the versions
+    published in the database, which replace the files for every programme they cover (a
+    version approved through the system is the one holders were granted under). One row per
+    version: the engine picks, for each status, the version whose validity covers its grant
+    date. Columns: program_id, region, residence_area (list), obligation_months,
+    kiip_deadline_months (null when the programme sets none), includes_employment, version,
+    valid_from, valid_to.
+    """
+    policy_dir = policy_dir or get_settings().policy_dir
+    rows = _design_rows(policy_dir)
+    if engine is not None:
+        stored = _stored_rows(engine)
+        covered = {r.id for r in stored}
+        rows = [r for r in rows if r.id not in covered] + stored
+    base_visas, programs = compliance_rules(policy_dir).employment_scope()
+    unique = {(r.id, r.version): r for r in rows}
     return eng.programmes_frame(
         pl.DataFrame(
             [
@@ -109,9 +143,14 @@ def programme_obligations(policy_dir: Path | None = None) -> pl.DataFrame:
                     "residence_area": p.residence_area,
                     "obligation_months": p.obligation_months,
                     "kiip_deadline_months": p.kiip_deadline_months,
-                    "includes_employment": p.residence_includes_employment,
+                    "includes_employment": p.residence_includes_employment
+                    or p.base_visa in base_visas
+                    or p.id in programs,
+                    "version": p.version,
+                    "valid_from": p.valid_from,
+                    "valid_to": p.valid_to,
                 }
-                for p in sorted(latest.values(), key=lambda p: p.id)
+                for _, p in sorted(unique.items())
             ],
             schema=eng.PROGRAMME_SCHEMA,
         )
@@ -235,6 +274,18 @@ def read_inputs(
     if late_sql is None:
         late = late.filter((pl.col("reported_date") - pl.col("effective_date")).dt.total_days() > settings.max_days)
     frames["address_report"] = pl.concat([addresses, late]).unique(["person_id", "effective_date"], keep="first")
+    # the statuses of people with only a late report give their finding its region
+    late_people = f"SELECT person_id FROM address_report WHERE reported_date <= {_lit(on)}" + (
+        f" AND {late_sql}" if late_sql else ""
+    )
+    extra = fetch(
+        conn,
+        _select(
+            "status_grant", on, f"person_id IN ({late_people}) AND person_id NOT IN (SELECT person_id FROM {PEOPLE})"
+        ),
+        eng.INPUT_SCHEMAS["status_grant"],
+    )
+    frames["status_grant"] = pl.concat([frames["status_grant"], extra])
     tick("late address reports")
     for table in ("kiip_record", "employment"):
         frames[table] = fetch(conn, _select(table, on, holders), eng.INPUT_SCHEMAS[table])
@@ -253,7 +304,7 @@ def run_compliance(
 ) -> ComplianceRun:
     """Every finding as of `on`, with the time spent reading and computing."""
     settings = compliance_rules(policy_dir).settings_on(on)
-    programmes = programme_obligations(policy_dir) if programmes is None else programmes
+    programmes = programme_obligations(policy_dir, engine=engine) if programmes is None else programmes
     started = time.perf_counter()
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
@@ -301,7 +352,7 @@ def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = N
         frames = {t: read_records(conn, t, year_end) for t in (*eng.INPUT_SCHEMAS, "person")}
     return indicators(
         frames,
-        programme_obligations(policy_dir),
+        programme_obligations(policy_dir, engine=engine),
         regions_frame(),
         year,
         settings=compliance_rules(policy_dir).settings_on(year_end),
