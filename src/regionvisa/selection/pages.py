@@ -1,7 +1,595 @@
-"""Selection rounds / 선정 심사: server-rendered pages (thin: calls selection.service)."""
+"""Selection rounds / 선정 심사: server-rendered pages (thin: calls selection.service).
+
+Forms post back with the session's CSRF token and redirect (303) on success; a refused form is
+shown again with the reason (and, for designs, every guardrail error) and the input kept.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+
+import yaml
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from regionvisa.accounts.nav import register
+from regionvisa.accounts.policy import Principal, authorize, can, require
+from regionvisa.db import session_scope
+from regionvisa.regions.service import region_names
+from regionvisa.selection import minutes, service
+from regionvisa.selection.labels import PHASE_LABELS, ROLE_LABELS, SOURCE_LABELS
+from regionvisa.selection.schemas import (
+    DEFAULT_RUBRIC,
+    ConflictsIn,
+    DecisionIn,
+    DesignIn,
+    MemberIn,
+    ProposalIn,
+    QuotaAdjustment,
+    RoundIn,
+    ScoreIn,
+    ScoresIn,
+)
+from regionvisa.web.errors import AppError
+from regionvisa.web.i18n import current_language
+from regionvisa.web.labels import N_
+from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+register(N_("Selection"), "/selection", action="selection.read", order=30)
+
+DESIGN_SLOTS = 3
+FLASH = {
+    "round_opened": N_("The round was opened."),
+    "window_closed": N_("The submission window was closed."),
+    "scoring_closed": N_("Scoring was closed: members now see every score."),
+    "member_added": N_("The member was added."),
+    "proposal_saved": N_("The proposal was submitted. Earlier versions are kept."),
+    "declared": N_("Your declaration was recorded."),
+    "scored": N_("Your scores were saved."),
+    "decided": N_("The decisions were confirmed and the results published."),
+}
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+def _lang() -> str:
+    return current_language.get()
+
+
+def _flash(request: Request, key: str) -> None:
+    request.session["selection_flash"] = key
+
+
+def _pop_flash(request: Request) -> str | None:
+    key = request.session.pop("selection_flash", None) if "session" in request.scope else None
+    return FLASH.get(key) if key else None
+
+
+def _error_text(exc: AppError) -> str:
+    return exc.ko if _lang() == "ko" else exc.en
+
+
+def _validation_text(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(form)'}: {err['msg']}" for err in exc.errors(include_url=False)
+    )
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
+    """A date (or date and time) typed in the form, in Korean time; a bare closing date means its end."""
+    value = value.strip()
+    if len(value) == 10:
+        day = dt.date.fromisoformat(value)
+        if end:
+            return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=service.KST)
+        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=service.KST)
+    return dt.datetime.fromisoformat(value).replace(tzinfo=service.KST)
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def _rounds_page(request: Request, user: Principal, *, error: str | None = None, form=None, status_code=200):
+    with session_scope(_engine(request)) as session:
+        rounds = [service.round_dict(r) for r in service.list_rounds(session)]
+    today = dt.date.today()
+    return render(
+        request,
+        "selection_rounds.html",
+        {
+            "rounds": rounds,
+            "phase_labels": PHASE_LABELS,
+            "can_manage": can(user, "selection.manage"),
+            "error": error,
+            "form": form
+            or {
+                "year": today.year,
+                "opens": today.isoformat(),
+                "closes": (today + dt.timedelta(days=30)).isoformat(),
+                "threshold": "60",
+                "quorum": "2/3",
+                "rubric": yaml.safe_dump(DEFAULT_RUBRIC, allow_unicode=True, sort_keys=False),
+            },
+            "flash": _pop_flash(request),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/selection")
+def rounds_page(request: Request, user: Principal = Depends(require("selection.read"))):
+    return _rounds_page(request, user)
+
+
+@router.post("/selection/rounds")
+async def open_round(request: Request, user: Principal = Depends(require("selection.manage"))):
+    form = dict(await request.form())
+    try:
+        rubric = yaml.safe_load(form.get("rubric") or "") or DEFAULT_RUBRIC
+        data = RoundIn(
+            year=int(form.get("year") or 0),
+            window_opens_at=_parse_local(form.get("opens", "")),
+            window_closes_at=_parse_local(form.get("closes", ""), end=True),
+            rubric=rubric,
+            quorum=form.get("quorum") or "2/3",
+            threshold=float(form.get("threshold") or 60),
+            max_selected=int(form["max_selected"]) if form.get("max_selected") else None,
+            trim=form.get("trim") == "on",
+            quota_ceiling=int(form["quota_ceiling"]) if form.get("quota_ceiling") else None,
+        )
+    except ValidationError as exc:
+        return _rounds_page(request, user, error=_validation_text(exc), form=form, status_code=422)
+    except (ValueError, yaml.YAMLError) as exc:
+        return _rounds_page(request, user, error=str(exc), form=form, status_code=422)
+    with session_scope(_engine(request)) as session:
+        rnd = service.open_round(session, data, actor=user)
+        round_id = rnd.id
+    _flash(request, "round_opened")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+def _round_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
+    lang = _lang()
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        names = service.member_names(session, round_id)
+        recusals: dict[int, list[str]] = {}
+        for c in service.conflicts(session, round_id):
+            recusals.setdefault(c.member_id, []).append(c.region)
+        members = [
+            {
+                "id": m.id,
+                "name": names.get(m.id, ""),
+                "role": m.role,
+                "affiliation": m.affiliation,
+                "declared": m.declared_at is not None,
+                "recused": sorted(recusals.get(m.id, [])),
+            }
+            for m in service.members(session, round_id)
+        ]
+        visible = set(service.visible_regions(session, rnd, user))
+        proposals = [
+            {"region": p.region, "version": p.current_version, "updated": service.local_time(p.updated_at)}
+            for p in service.proposals(session, round_id)
+            if p.region in visible
+        ]
+        progress = []
+        if can(user, "selection.manage"):
+            progress = [t.as_dict() for t in service.tally(session, rnd)]
+        results = service.results(session, round_id, user=user) if rnd.status == "decided" else []
+        me = service.maybe_member(session, rnd, user)
+        ctx = {
+            "round": service.round_dict(rnd),
+            "rubric": rnd.rubric,
+            "window": (service.local_time(rnd.window_opens_at), service.local_time(rnd.window_closes_at)),
+            "members": members,
+            "proposals": proposals,
+            "progress": progress,
+            "results": results,
+            "region_names": region_names(lang),
+            "phase_labels": PHASE_LABELS,
+            "role_labels": ROLE_LABELS,
+            "can_manage": can(user, "selection.manage"),
+            "can_submit": can(user, "proposals.submit"),
+            "own_region": user.region,
+            "is_member": me is not None,
+            "is_chair": me is not None and me.role == "chair",
+            "error": error,
+            "flash": _pop_flash(request),
+        }
+    return render(request, "selection_round.html", ctx, status_code=status_code)
+
+
+@router.get("/selection/rounds/{round_id}")
+def round_page(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    return _round_page(request, user, round_id)
+
+
+@router.post("/selection/rounds/{round_id}/close-window")
+async def close_window(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+    form = await request.form()
+    try:
+        with session_scope(_engine(request)) as session:
+            service.close_window(session, round_id, actor=user, reason=str(form.get("reason") or ""))
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    _flash(request, "window_closed")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+@router.post("/selection/rounds/{round_id}/close-scoring")
+def close_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+    try:
+        with session_scope(_engine(request)) as session:
+            service.close_scoring(session, round_id, actor=user)
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    _flash(request, "scoring_closed")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+@router.post("/selection/rounds/{round_id}/members")
+async def add_member(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+    form = await request.form()
+    try:
+        data = MemberIn(
+            username=str(form.get("username") or ""),
+            role=str(form.get("role") or ""),
+            affiliation=str(form.get("affiliation") or ""),
+            affiliation_region=str(form.get("affiliation_region") or "") or None,
+        )
+        with session_scope(_engine(request)) as session:
+            service.add_member(session, round_id, data, actor=user)
+    except ValidationError as exc:
+        return _round_page(request, user, round_id, error=_validation_text(exc), status_code=422)
+    except AppError as exc:
+        if exc.status == 404 and exc.code == "not_found" and "round" in exc.en:
+            raise
+        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    _flash(request, "member_added")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+# --------------------------------------------------------------------------- proposals
+
+
+def _design_yaml(design: dict) -> str:
+    return yaml.safe_dump(design, allow_unicode=True, sort_keys=False)
+
+
+def _proposal_page(
+    request: Request, user: Principal, round_id: int, region: str, *, error=None, details=None, form=None, status=200
+):
+    lang = _lang()
+    authorize(user, "selection.read", region)
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        service.check_can_view_proposal(session, rnd, region, user=user)
+        proposal = None
+        history = []
+        current = None
+        try:
+            proposal = service.get_proposal(session, round_id, region)
+        except AppError:
+            proposal = None
+        if proposal is not None:
+            history = [service.version_dict(session, v) for v in service.versions(session, proposal)]
+            current = history[-1]
+            for d in current["designs"]:
+                d["plain"] = service.plain_design(d["design"], lang)
+        result = None
+        if rnd.status == "decided":
+            result = next((r for r in service.results(session, round_id, user=user) if r["region"] == region), None)
+        phase = service.phase(rnd)
+        may_submit = can(user, "proposals.submit", region) and phase == "submission"
+        if form is None:
+            form = {"narrative": current["narrative"] if current else ""}
+            for i in range(DESIGN_SLOTS):
+                d = current["designs"][i] if current and i < len(current["designs"]) else None
+                form[f"design_{i + 1}"] = _design_yaml(d["design"]) if d else ""
+                form[f"quota_{i + 1}"] = str(d["requested_quota"]) if d else ""
+        ctx = {
+            "round": service.round_dict(rnd),
+            "region": region,
+            "region_name": region_names(lang).get(region, region),
+            "current": current,
+            "history": history,
+            "result": result,
+            "phase_labels": PHASE_LABELS,
+            "may_submit": may_submit,
+            "window": (service.local_time(rnd.window_opens_at), service.local_time(rnd.window_closes_at)),
+            "slots": list(range(1, DESIGN_SLOTS + 1)),
+            "form": form,
+            "error": error,
+            "details": details or [],
+            "flash": _pop_flash(request),
+        }
+    return render(request, "selection_proposal.html", ctx, status_code=status)
+
+
+@router.get("/selection/rounds/{round_id}/proposals/{region}")
+def proposal_page(request: Request, round_id: int, region: str, user: Principal = Depends(require("selection.read"))):
+    return _proposal_page(request, user, round_id, region)
+
+
+@router.post("/selection/rounds/{round_id}/proposals/{region}")
+async def submit_proposal(
+    request: Request, round_id: int, region: str, user: Principal = Depends(require("proposals.submit"))
+):
+    authorize(user, "proposals.submit", region)
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    designs = []
+    for i in range(1, DESIGN_SLOTS + 1):
+        text = (values.get(f"design_{i}") or "").strip()
+        if not text:
+            continue
+        quota = (values.get(f"quota_{i}") or "").strip()
+        designs.append((text, quota))
+    files = []
+    for upload in form.getlist("attachments"):
+        if isinstance(upload, UploadFile) and upload.filename:
+            files.append((upload.filename, upload.content_type or "application/octet-stream", await upload.read()))
+    try:
+        bad_quota = [q for _t, q in designs if q and not q.isdigit()]
+        if bad_quota:
+            raise AppError(
+                422,
+                "invalid_quota",
+                f"요청 정원은 0 이상의 정수여야 합니다: {bad_quota[0]}",
+                f"a requested quota must be a whole number ≥ 0, got {bad_quota[0]!r}",
+                "quota",
+            )
+        data = ProposalIn(
+            designs=[DesignIn(design=t, requested_quota=int(q) if q else None) for t, q in designs],
+            narrative=values.get("narrative") or "",
+            keep_attachments=values.get("drop_attachments") != "on",
+        )
+        with session_scope(_engine(request)) as session:
+            service.submit_proposal(session, round_id, region, data, user=user, files=files)
+    except ValidationError as exc:
+        return _proposal_page(request, user, round_id, region, error=_validation_text(exc), form=values, status=422)
+    except service.InvalidProposal as exc:
+        return _proposal_page(
+            request, user, round_id, region, error=_error_text(exc), details=exc.details, form=values, status=422
+        )
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _proposal_page(request, user, round_id, region, error=_error_text(exc), form=values, status=exc.status)
+    _flash(request, "proposal_saved")
+    return _redirect(f"/selection/rounds/{round_id}/proposals/{region}")
+
+
+@router.get("/selection/rounds/{round_id}/attachments/{attachment_id}")
+def attachment(
+    request: Request, round_id: int, attachment_id: int, user: Principal = Depends(require("selection.read"))
+):
+    with session_scope(_engine(request)) as session:
+        att = service.get_attachment(session, round_id, attachment_id, user=user)
+        content, ctype, name = att.content, att.content_type, att.filename
+    safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name)
+    return Response(content, media_type=ctype, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def _score_list_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
+    lang = _lang()
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        member = service.member_of(session, rnd, user)
+        recused = service.recused_regions(session, member)
+        mine = service.scores_visible_to(session, rnd, user)
+        done = {s["region"] for s in mine if s["member_id"] == member.id}
+        regions = [p.region for p in service.proposals(session, round_id)]
+        conflicts = [
+            {"region": c.region, "source": c.source, "reason": c.reason}
+            for c in service.conflicts(session, round_id)
+            if c.member_id == member.id
+        ]
+        ctx = {
+            "round": service.round_dict(rnd),
+            "member": {"role": member.role, "affiliation": member.affiliation, "declared": member.declared_at},
+            "proposals": [{"region": r, "scored": r in done} for r in regions if r not in recused],
+            "recused": sorted(recused & set(regions)),
+            "conflicts": conflicts,
+            "region_names": region_names(lang),
+            "all_regions": sorted(region_names(lang).items()),
+            "phase_labels": PHASE_LABELS,
+            "role_labels": ROLE_LABELS,
+            "source_labels": SOURCE_LABELS,
+            "error": error,
+            "flash": _pop_flash(request),
+        }
+    return render(request, "selection_score_list.html", ctx, status_code=status_code)
+
+
+@router.get("/selection/rounds/{round_id}/score")
+def score_list(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+    return _score_list_page(request, user, round_id)
+
+
+@router.post("/selection/rounds/{round_id}/conflicts")
+async def declare(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+    form = await request.form()
+    try:
+        data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
+        with session_scope(_engine(request)) as session:
+            service.declare_conflicts(session, round_id, data, user=user)
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _score_list_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    _flash(request, "declared")
+    return _redirect(f"/selection/rounds/{round_id}/score")
+
+
+def _score_page(request: Request, user: Principal, round_id: int, region: str, *, error=None, form=None, status=200):
+    lang = _lang()
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        member = service.member_of(session, rnd, user)
+        service.check_can_view_proposal(session, rnd, region, user=user)
+        proposal = service.get_proposal(session, round_id, region)
+        version = service.version_dict(session, service.current_version(session, proposal))
+        for d in version["designs"]:
+            d["plain"] = service.plain_design(d["design"], lang)
+        visible = [s for s in service.scores_visible_to(session, rnd, user) if s["region"] == region]
+        own = {s["criterion"]: s for s in visible if s["member_id"] == member.id}
+        others = [s for s in visible if s["member_id"] != member.id]
+        if form is None:
+            form = {}
+            for c in rnd.rubric:
+                form[f"score_{c['id']}"] = str(own[c["id"]]["score"]) if c["id"] in own else ""
+                form[f"comment_{c['id']}"] = own[c["id"]]["comment"] if c["id"] in own else ""
+        tally = None
+        if rnd.status != "open":
+            tally = next((t.as_dict() for t in service.tally(session, rnd) if t.region == region), None)
+        ctx = {
+            "round": service.round_dict(rnd),
+            "region": region,
+            "region_name": region_names(lang).get(region, region),
+            "version": version,
+            "rubric": rnd.rubric,
+            "form": form,
+            "others": others,
+            "tally": tally,
+            "may_score": service.phase(rnd) == "scoring" and member.declared_at is not None,
+            "declared": member.declared_at is not None,
+            "phase_labels": PHASE_LABELS,
+            "error": error,
+            "flash": _pop_flash(request),
+        }
+    return render(request, "selection_score.html", ctx, status_code=status)
+
+
+@router.get("/selection/rounds/{round_id}/score/{region}")
+def score_page(request: Request, round_id: int, region: str, user: Principal = Depends(require("committee.score"))):
+    return _score_page(request, user, round_id, region)
+
+
+@router.post("/selection/rounds/{round_id}/score/{region}")
+async def score(request: Request, round_id: int, region: str, user: Principal = Depends(require("committee.score"))):
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        with session_scope(_engine(request)) as session:
+            rnd = service.get_round(session, round_id)
+            ids = [c["id"] for c in rnd.rubric]
+        scores = {}
+        for cid in ids:
+            raw = (form.get(f"score_{cid}") or "").strip()
+            if not raw:
+                continue
+            if not raw.lstrip("-").isdigit():
+                raise AppError(
+                    422, "invalid_score", f"{cid}: 점수는 0~100 정수입니다", f"{cid}: a score is a whole number 0–100"
+                )
+            scores[cid] = ScoreIn(score=int(raw), comment=form.get(f"comment_{cid}") or "")
+        data = ScoresIn(scores=scores)
+        with session_scope(_engine(request)) as session:
+            service.save_scores(session, round_id, region, data, user=user)
+    except ValidationError as exc:
+        return _score_page(request, user, round_id, region, error=_validation_text(exc), form=form, status=422)
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _score_page(request, user, round_id, region, error=_error_text(exc), form=form, status=exc.status)
+    _flash(request, "scored")
+    return _redirect(f"/selection/rounds/{round_id}/score")
+
+
+# --------------------------------------------------------------------------- the chair's decision
+
+
+def _decision_page(request: Request, user: Principal, round_id: int, *, error=None, form=None, status=200):
+    lang = _lang()
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        service._chair(session, rnd, user)
+        tallies = [t.as_dict() for t in service.tally(session, rnd)] if rnd.status != "open" else []
+        tallies.sort(key=lambda t: (t["rank"] is None, t["rank"] or 0, t["region"]))
+        short = [t for t in tallies if not t["quorum_met"]]
+        results = service.results(session, round_id, user=user) if rnd.status == "decided" else []
+        ctx = {
+            "round": service.round_dict(rnd),
+            "rubric": rnd.rubric,
+            "tallies": tallies,
+            "short": short,
+            "results": results,
+            "region_names": region_names(lang),
+            "phase_labels": PHASE_LABELS,
+            "form": form or {},
+            "today": dt.datetime.now(service.KST).date().isoformat(),
+            "error": error,
+            "flash": _pop_flash(request),
+        }
+    return render(request, "selection_decision.html", ctx, status_code=status)
+
+
+@router.get("/selection/rounds/{round_id}/decision")
+def decision_page(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+    return _decision_page(request, user, round_id)
+
+
+@router.post("/selection/rounds/{round_id}/decision")
+async def decide(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    try:
+        adjustments = {}
+        for key, raw in form.items():
+            if not key.startswith("quota__"):
+                continue
+            pid = key.removeprefix("quota__")
+            raw, original = raw.strip(), (form.get(f"recommended__{pid}") or "").strip()
+            if not raw or raw == original:
+                continue
+            if not raw.isdigit():
+                raise AppError(
+                    422, "invalid_quota", f"{pid}: 정원은 0 이상의 정수입니다", f"{pid}: a quota is a whole number ≥ 0"
+                )
+            adjustments[pid] = QuotaAdjustment(quota=int(raw), reason=form.get(f"reason__{pid}") or "")
+        meeting = form.get("meeting_on") or None
+        data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting) if meeting else None)
+        with session_scope(_engine(request)) as session:
+            service.confirm_decisions(session, round_id, data, user=user)
+    except ValidationError as exc:
+        return _decision_page(request, user, round_id, error=_validation_text(exc), form=form, status=422)
+    except ValueError as exc:
+        return _decision_page(request, user, round_id, error=str(exc), form=form, status=422)
+    except AppError as exc:
+        if exc.status in (403, 404):
+            raise
+        return _decision_page(request, user, round_id, error=_error_text(exc), form=form, status=exc.status)
+    _flash(request, "decided")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+@router.get("/selection/rounds/{round_id}/minutes")
+def minutes_file(
+    request: Request,
+    round_id: int,
+    language: str = "ko",
+    format: str = "html",
+    user: Principal = Depends(require("selection.read")),
+):
+    with session_scope(_engine(request)) as session:
+        data = minutes.render(session, round_id, lang=language, fmt=format)
+    if format == "pdf":
+        name = f"selection-{round_id}-minutes-{language}.pdf"
+        headers = {"Content-Disposition": f'inline; filename="{name}"'}
+        return Response(data, media_type="application/pdf", headers=headers)
+    return Response(data, media_type="text/html; charset=utf-8")

@@ -2,6 +2,189 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
-router = APIRouter(tags=["selection"])
+from regionvisa.accounts.policy import Principal, authorize, require
+from regionvisa.db import session_scope
+from regionvisa.selection import minutes, service
+from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
+from regionvisa.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/selection", tags=["selection"], responses=ERROR_RESPONSES)
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+@router.get("/rounds")
+def list_rounds(request: Request, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        return {"items": [service.round_dict(r) for r in service.list_rounds(session)]}
+
+
+@router.post("/rounds", status_code=201)
+def open_round(request: Request, body: RoundIn, user: Principal = Depends(require("selection.manage"))):
+    with session_scope(_engine(request)) as session:
+        rnd = service.open_round(session, body, actor=user)
+        return service.round_dict(rnd)
+
+
+@router.get("/rounds/{round_id}")
+def get_round(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        data = service.round_dict(rnd)
+        data["members"] = [
+            {"id": m.id, "name": name, "role": m.role, "affiliation": m.affiliation}
+            for m, name in (
+                (m, service.member_names(session, round_id).get(m.id, "")) for m in service.members(session, round_id)
+            )
+        ]
+        data["proposals"] = service.visible_regions(session, rnd, user)
+        return data
+
+
+@router.post("/rounds/{round_id}/close-window")
+def close_window(
+    request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
+):
+    with session_scope(_engine(request)) as session:
+        return service.round_dict(service.close_window(session, round_id, actor=user, reason=reason))
+
+
+@router.post("/rounds/{round_id}/close-scoring")
+def close_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+    with session_scope(_engine(request)) as session:
+        return service.round_dict(service.close_scoring(session, round_id, actor=user))
+
+
+@router.post("/rounds/{round_id}/members", status_code=201)
+def add_member(request: Request, round_id: int, body: MemberIn, user: Principal = Depends(require("selection.manage"))):
+    with session_scope(_engine(request)) as session:
+        member = service.add_member(session, round_id, body, actor=user)
+        return {
+            "id": member.id,
+            "role": member.role,
+            "affiliation": member.affiliation,
+            "recused_regions": sorted(service.recused_regions(session, member)),
+        }
+
+
+@router.post("/rounds/{round_id}/conflicts")
+def declare_conflicts(
+    request: Request, round_id: int, body: ConflictsIn, user: Principal = Depends(require("committee.score"))
+):
+    with session_scope(_engine(request)) as session:
+        member = service.declare_conflicts(session, round_id, body, user=user)
+        return {"member_id": member.id, "recused_regions": sorted(service.recused_regions(session, member))}
+
+
+@router.get("/rounds/{round_id}/proposals")
+def list_proposals(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        regions = set(service.visible_regions(session, rnd, user))
+        return {
+            "items": [
+                {"region": p.region, "version": p.current_version, "updated_at": service.as_utc(p.updated_at)}
+                for p in service.proposals(session, round_id)
+                if p.region in regions
+            ]
+        }
+
+
+@router.put("/rounds/{round_id}/proposals/{region}", status_code=201)
+def submit_proposal(
+    request: Request,
+    round_id: int,
+    region: str,
+    body: ProposalIn,
+    user: Principal = Depends(require("proposals.submit")),
+):
+    authorize(user, "proposals.submit", region)
+    with session_scope(_engine(request)) as session:
+        version = service.submit_proposal(
+            session, round_id, region, body, user=user, files=service.decode_attachments(body)
+        )
+        return service.version_dict(session, version)
+
+
+@router.get("/rounds/{round_id}/proposals/{region}")
+def get_proposal(request: Request, round_id: int, region: str, user: Principal = Depends(require("selection.read"))):
+    authorize(user, "selection.read", region)
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        service.check_can_view_proposal(session, rnd, region, user=user)
+        proposal = service.get_proposal(session, round_id, region)
+        return {
+            "region": region,
+            "current_version": proposal.current_version,
+            "versions": [service.version_dict(session, v) for v in service.versions(session, proposal)],
+        }
+
+
+@router.put("/rounds/{round_id}/proposals/{region}/scores")
+def save_scores(
+    request: Request,
+    round_id: int,
+    region: str,
+    body: ScoresIn,
+    user: Principal = Depends(require("committee.score")),
+):
+    with session_scope(_engine(request)) as session:
+        rows = service.save_scores(session, round_id, region, body, user=user)
+        return {"region": region, "scores": {r.criterion: {"score": r.score, "comment": r.comment} for r in rows}}
+
+
+@router.get("/rounds/{round_id}/scores")
+def list_scores(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        return {"closed": rnd.status != "open", "items": service.scores_visible_to(session, rnd, user)}
+
+
+@router.get("/rounds/{round_id}/tally")
+def get_tally(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        rnd = service.get_round(session, round_id)
+        tallies = service.tally_visible(session, rnd, user)
+        hide_scores = rnd.status == "open"
+        items = []
+        for t in tallies:
+            row = t.as_dict()
+            if hide_scores:  # progress only, until scoring closes
+                row = {k: row[k] for k in ("region", "eligible", "recused", "scorers", "quorum_required", "quorum_met")}
+            items.append(row)
+        return {"status": rnd.status, "items": items}
+
+
+@router.post("/rounds/{round_id}/decision")
+def confirm_decision(
+    request: Request, round_id: int, body: DecisionIn, user: Principal = Depends(require("committee.score"))
+):
+    with session_scope(_engine(request)) as session:
+        service.confirm_decisions(session, round_id, body, user=user)
+        return {"items": service.results(session, round_id, user=user)}
+
+
+@router.get("/rounds/{round_id}/results")
+def get_results(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+    with session_scope(_engine(request)) as session:
+        return {"items": service.results(session, round_id, user=user)}
+
+
+@router.get("/rounds/{round_id}/minutes")
+def get_minutes(
+    request: Request,
+    round_id: int,
+    language: str = Query("ko", description="ko or en"),
+    format: str = Query("html", description="html or pdf"),
+    user: Principal = Depends(require("selection.read")),
+):
+    with session_scope(_engine(request)) as session:
+        data = minutes.render(session, round_id, lang=language, fmt=format)
+    media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
+    name = f"selection-{round_id}-minutes-{language}.{format}"
+    return Response(data, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

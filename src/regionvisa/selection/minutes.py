@@ -1,0 +1,160 @@
+"""The committee's minutes, in Korean and English, as HTML and PDF, built from the stored decisions.
+
+They are generated from what the decision stored (scores, recusals, aggregates, the chair's
+quota adjustments), so printing them again later gives the same minutes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from regionvisa.reports import fonts
+from regionvisa.reports.evaluation_report import language, region_name
+from regionvisa.selection import service
+from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
+from regionvisa.web.errors import AppError, Conflict
+
+FORMATS = ("html", "pdf")
+ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
+
+
+def context(session: Session, round_id: int, lang: str) -> dict[str, Any]:
+    rnd = service.get_round(session, round_id)
+    if rnd.status != "decided":
+        raise Conflict("not_decided", "결정이 확정된 뒤에 회의록을 만들 수 있습니다", "minutes exist once decided")
+    names = service.member_names(session, rnd.id)
+    rubric = [
+        {"id": c["id"], "label": c["label"][lang], "weight": c["weight"], "description": c["description"][lang]}
+        for c in rnd.rubric
+    ]
+    decided = service.decisions(session, rnd.id)
+    scored_by: dict[int, int] = {}
+    for _p, d in decided:
+        for mid in d.summary.get("scorers", []):
+            scored_by[mid] = scored_by.get(mid, 0) + 1
+    members = sorted(service.members(session, rnd.id), key=lambda m: (ROLE_ORDER[m.role], m.id))
+    member_rows = [
+        {
+            "id": m.id,
+            "name": names.get(m.id, ""),
+            "role": m.role,
+            "affiliation": m.affiliation,
+            "scored": scored_by.get(m.id, 0),
+            "present": scored_by.get(m.id, 0) > 0 or m.role == "chair",
+        }
+        for m in members
+    ]
+    recusals = [
+        {
+            "member": names.get(c.member_id, ""),
+            "region": region_name(c.region, lang),
+            "source": c.source,
+            "reason": c.reason,
+        }
+        for c in service.conflicts(session, rnd.id)
+    ]
+    proposals = []
+    adjustments = []
+    for p, d in decided:
+        summary = d.summary
+        matrix = summary.get("matrix", {})
+        totals = summary.get("member_totals", {})
+        trimmed = {str(t) for t in summary.get("trimmed", [])}
+        rows = [
+            {
+                "member": names.get(int(mid), ""),
+                "scores": [scores.get(c["id"]) for c in rubric],
+                "total": totals.get(mid),
+                "trimmed": mid in trimmed,
+            }
+            for mid, scores in sorted(matrix.items(), key=lambda kv: int(kv[0]))
+        ]
+        for q in d.quotas:
+            if q.get("reason"):
+                adjustments.append(
+                    {
+                        "region": region_name(p.region, lang),
+                        "program_id": q["program_id"],
+                        "recommended": q["recommended"],
+                        "confirmed": q["confirmed"],
+                        "reason": q["reason"],
+                    }
+                )
+        proposals.append(
+            {
+                "region": p.region,
+                "name": region_name(p.region, lang),
+                "selected": d.selected,
+                "rank": d.rank,
+                "aggregate": d.aggregate,
+                "eligible": summary.get("eligible"),
+                "scorers": len(summary.get("scorers", [])),
+                "quorum_required": summary.get("quorum_required"),
+                "recused": [names.get(mid, "") for mid in summary.get("recused", [])],
+                "rows": rows,
+                "means": [summary.get("criterion_means", {}).get(c["id"]) for c in rubric],
+                "quotas": [{**q, "title": q["title"][lang]} for q in d.quotas],
+            }
+        )
+    chair = next((m["name"] for m in member_rows if m["role"] == "chair"), "")
+    return {
+        "lang": lang,
+        "round": rnd,
+        "title": rnd.title_ko if lang == "ko" else rnd.title_en,
+        "meeting_on": rnd.meeting_on.isoformat() if rnd.meeting_on else "",
+        "decided_at": service.local_time(rnd.decided_at),
+        "chair": chair,
+        "members": member_rows,
+        "recusals": recusals,
+        "rubric": rubric,
+        "proposals": proposals,
+        "adjustments": adjustments,
+        "selected": sum(1 for p in proposals if p["selected"]),
+        "applied": len(proposals),
+        "total_quota": sum(q["confirmed"] for p in proposals for q in p["quotas"]),
+        "quorum": rnd.quorum,
+        "threshold": rnd.threshold,
+        "trim": rnd.trim,
+        "role_labels": ROLE_LABELS,
+        "source_labels": SOURCE_LABELS,
+    }
+
+
+def render_html(ctx: dict[str, Any], *, for_pdf: bool = False) -> str:
+    from regionvisa.web.templating import environment
+
+    with language(ctx["lang"]):
+        return (
+            environment()
+            .get_template("selection_minutes.html")
+            .render(
+                {
+                    **ctx,
+                    "font_face": Markup(fonts.font_face_css()) if for_pdf else Markup(""),
+                    "font_stack": Markup(fonts.CSS_STACK),
+                }
+            )
+        )
+
+
+def render_pdf(ctx: dict[str, Any]) -> bytes:
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    return HTML(string=render_html(ctx, for_pdf=True)).write_pdf(font_config=FontConfiguration())
+
+
+def render(session: Session, round_id: int, *, lang: str = "ko", fmt: str = "html") -> bytes:
+    if lang not in ("ko", "en"):
+        raise AppError(422, "invalid", "언어는 ko 또는 en입니다", f"lang must be ko or en, got {lang!r}", "lang")
+    if fmt not in FORMATS:
+        raise AppError(
+            422, "invalid", "형식은 html 또는 pdf입니다", f"format must be html or pdf, got {fmt!r}", "format"
+        )
+    ctx = context(session, round_id, lang)
+    if fmt == "pdf":
+        return render_pdf(ctx)
+    return render_html(ctx).encode("utf-8")
