@@ -154,7 +154,7 @@ def test_rejection_and_withdrawal_release_the_reservation(engine, busan, submit)
 
 def test_reasons_are_required_where_a_person_must_explain(engine, busan, submit):
     app_id = submit(0)
-    with session_scope(engine) as session, pytest.raises(AppError) as err:
+    with pytest.raises(AppError) as err, session_scope(engine) as session:
         service.return_(session, app_id, actor="t.busan", reason="  ")
     assert (err.value.status, err.value.field) == (422, "reason")
 
@@ -203,7 +203,7 @@ def test_duplicate_open_application_is_refused_until_the_first_closes(engine, bu
 
 
 def test_bad_profile_value_is_refused_naming_the_field(engine, busan):
-    with session_scope(engine) as session, pytest.raises(AppError) as err:
+    with pytest.raises(AppError) as err, session_scope(engine) as session:
         service.submit(
             session,
             program_id="busan-d2",
