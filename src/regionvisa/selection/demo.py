@@ -1,9 +1,252 @@
-"""Selection rounds / 선정 심사: the demo data step `regionvisa demo` runs (after the synthetic records)."""
+"""Selection rounds / 선정 심사: the demo data step `regionvisa demo` runs (after the programmes).
+
+A completed 2025 round that reproduces the reported outcome: all 17 regions applied and 14 were
+selected on 2 April 2025, with the quotas of the pilot table. The 15 selected designs are the
+pilot programme files; Seoul, Sejong and Jeju, which were not selected, submit illustrative
+designs. The committee's scores are synthetic (seeded), drawn so that the selected regions score
+above the threshold and the others below it. The chair trims Gyeonggi's request to the reported
+630 places, so the minutes show an adjustment with its reason.
+"""
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+
+import numpy as np
+import yaml
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+
+from regionvisa.config import PROJECT_ROOT
+
+KST = dt.timezone(dt.timedelta(hours=9))
+YEAR = 2025
+DEMO_ACTOR = "system:demo"
+DEMO_PASSWORD = "demo-committee-2025"
+SEED = 2025
+
+# username, display name, role, affiliation, affiliated region
+COMMITTEE = (
+    ("committee.chair", "Vice Minister of Justice", "chair", "Ministry of Justice", None),
+    ("committee.kis", "Director, Korea Immigration Service", "official", "Ministry of Justice", None),
+    ("committee.mois", "Director-General, Local Autonomy", "official", "Ministry of the Interior and Safety", None),
+    ("committee.moel", "Director, Foreign Workforce Policy", "official", "Ministry of Employment and Labor", None),
+    ("committee", "Demo committee member", "expert", "Korea Labor Institute", None),
+    ("committee.pnu", "Professor of Public Administration", "expert", "Pusan National University", "26"),
+    ("committee.cnu", "Professor of Shipbuilding Engineering", "expert", "Changwon National University", "48"),
+    ("committee.iom", "Researcher, Migration Policy", "expert", "IOM Migration Research and Training Centre", None),
+    ("committee.kdi", "Fellow, Regional Economy", "expert", "Korea Development Institute", None),
+)  # fmt: skip
+
+# Regions that applied but were not selected: illustrative designs (the public record names none).
+NOT_SELECTED = {"11": ("seoul-d2", 500), "36": ("sejong-d2", 200), "50": ("jeju-d2", 300)}
+REQUEST_ABOVE_REPORTED = {"gyeonggi-e7": 700}  # the chair cut it to the reported 630
+ADJUSTMENT_REASON = "reduced to 630 in line with the E-7 ceiling for care workers agreed with the labour ministry"
+
+
+def _design_files() -> dict[str, dict]:
+    designs = {}
+    for path in sorted((PROJECT_ROOT / "policy" / "programs").glob("*/*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        designs[data["id"]] = data
+    return designs
+
+
+def _illustrative(base: dict, region: str, program_id: str, quota: int, name: tuple[str, str]) -> dict:
+    design = copy.deepcopy(base)
+    design.update(id=program_id, region=region, residence_area=[region], quota=quota)
+    design["title"] = {"ko": f"{name[0]} 광역형 유학 비자", "en": f"{name[1]} region-led student visa"}
+    design["reference"] = "illustrative design for the demo: the public record does not describe it"
+    for crit in design["criteria"]:
+        if crit["id"].startswith("university-in-"):
+            crit["id"] = "university-in-region"
+            crit["label"] = {"ko": "지역 소재 대학 입학", "en": "Admitted to a university in the region"}
+            crit["reference"] = "illustrative"
+            crit["rule"] = {"==": [{"var": "university_region"}, region]}
+    return design
+
+
+NARRATIVE = {
+    True: (
+        "{name}: the design answers documented shortages in the region's strategic industries and universities; "
+        "a dedicated team checks residence every quarter; holders enrol in KIIP within their first year; "
+        "local employers sign a domestic-employment protection pledge."
+    ),
+    False: (
+        "{name}: the design widens intake without a documented regional shortage; the support and residence-"
+        "checking plan is at an early stage."
+    ),
+}
+
+
+def _committee_users(session) -> dict[str, int]:
+    from regionvisa.accounts import service as accounts
+    from regionvisa.accounts.models import User
+
+    ids = {}
+    for username, display, *_ in COMMITTEE:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = accounts.create_user(
+                session,
+                actor=DEMO_ACTOR,
+                username=username,
+                display_name=display,
+                role="committee_member",
+                password=DEMO_PASSWORD,
+                reason="demo committee member",
+            )
+        ids[username] = user.id
+    return ids
+
+
+def _synthetic_scores(regions: list[str], selected: set[str], n_members: int, n_criteria: int) -> np.ndarray:
+    """regions × members × criteria scores: selected regions centred on 68–86, the others on 44–54."""
+    rng = np.random.default_rng(SEED)
+    base = np.where(
+        np.isin(np.array(regions), list(selected)),
+        rng.uniform(68, 86, len(regions)),
+        rng.uniform(44, 54, len(regions)),
+    )
+    noise = rng.normal(0, 5, (len(regions), n_members, n_criteria)).clip(-9, 9)
+    return np.clip(np.rint(base[:, None, None] + noise), 0, 100).astype(int)
 
 
 def demo_step(engine: Engine) -> None:
-    """Nothing yet."""
+    """Build the completed 2025 round (skipped when a 2025 round exists)."""
+    from regionvisa.accounts.models import User
+    from regionvisa.accounts.policy import Principal
+    from regionvisa.accounts.service import principal_of
+    from regionvisa.db import session_scope
+    from regionvisa.regions.service import pilot_programmes, region_names
+    from regionvisa.selection import service
+    from regionvisa.selection.models import SelectionRound
+    from regionvisa.selection.schemas import (
+        ConflictsIn,
+        DecisionIn,
+        DesignIn,
+        MemberIn,
+        ProposalIn,
+        QuotaAdjustment,
+        RoundIn,
+        ScoresIn,
+    )
+
+    with session_scope(engine) as session:
+        if session.scalar(select(SelectionRound.id).where(SelectionRound.year == YEAR)) is not None:
+            return
+        user_ids = _committee_users(session)
+
+    opens = dt.datetime(2025, 2, 3, 9, 0, tzinfo=KST)
+    closes = dt.datetime(2025, 3, 14, 18, 0, tzinfo=KST)
+    scoring = dt.datetime(2025, 3, 24, 10, 0, tzinfo=KST)
+    scoring_closed = dt.datetime(2025, 3, 31, 18, 0, tzinfo=KST)
+    meeting = dt.datetime(2025, 4, 2, 11, 0, tzinfo=KST)
+
+    pilot = pilot_programmes()
+    files = _design_files()
+    names_ko, names_en = region_names("ko"), region_names("en")
+    by_region: dict[str, list[tuple[dict, int]]] = {}
+    for row in pilot.iter_rows(named=True):
+        design = files[row["program_id"]]
+        requested = REQUEST_ABOVE_REPORTED.get(row["program_id"], int(row["quota"]))
+        by_region.setdefault(row["region"], []).append((design, requested))
+    selected = set(by_region)
+    for region, (program_id, quota) in NOT_SELECTED.items():
+        design = _illustrative(files["busan-d2"], region, program_id, quota, (names_ko[region], names_en[region]))
+        by_region[region] = [(design, quota)]
+    regions = sorted(by_region)
+
+    with session_scope(engine) as session:
+        rnd = service.open_round(
+            session,
+            RoundIn(
+                year=YEAR,
+                title_ko="2025년 광역형 비자 시범사업 선정 심사",
+                title_en="2025 region-led visa pilot selection",
+                window_opens_at=opens,
+                window_closes_at=closes,
+                threshold=60,
+                quorum="2/3",
+                trim=True,
+                period="2025",
+                period_start=dt.date(2025, 4, 2),
+                period_end=dt.date(2025, 12, 31),
+            ),
+            actor=DEMO_ACTOR,
+        )
+        round_id = rnd.id
+        for username, _display, role, affiliation, region in COMMITTEE:
+            service.add_member(
+                session,
+                round_id,
+                MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
+                actor=DEMO_ACTOR,
+            )
+
+    submit_at = opens + dt.timedelta(days=20)
+    for region in regions:
+        official = Principal(
+            id=None,
+            username=f"demo:official:{region}",
+            display_name=f"Demo official {region}",
+            role="regional_official",
+            region=region,
+            via="cli",
+        )
+        chosen = region in selected
+        data = ProposalIn(
+            designs=[DesignIn(design=d, requested_quota=q) for d, q in by_region[region]],
+            narrative=NARRATIVE[chosen].format(name=names_en[region]),
+        )
+        with session_scope(engine) as session:
+            service.submit_proposal(session, round_id, region, data, user=official, now=submit_at)
+
+    with session_scope(engine) as session:
+        users = {
+            u.username: principal_of(u) for u in session.scalars(select(User).where(User.id.in_(user_ids.values())))
+        }
+        rubric = [c["id"] for c in service.get_round(session, round_id).rubric]
+    members = [u for u, *_ in COMMITTEE]
+    grid = _synthetic_scores(regions, selected, len(members), len(rubric))
+    for m, username in enumerate(members):
+        with session_scope(engine) as session:
+            service.declare_conflicts(session, round_id, ConflictsIn(), user=users[username], now=scoring)
+        with session_scope(engine) as session:
+            member = service.member_of(session, service.get_round(session, round_id), users[username])
+            recused = service.recused_regions(session, member)
+            for r, region in enumerate(regions):
+                if region in recused:
+                    continue
+                scores = {
+                    cid: {"score": int(grid[r, m, c]), "comment": _comment(int(grid[r, m, c]))}
+                    for c, cid in enumerate(rubric)
+                }
+                service.save_scores(
+                    session, round_id, region, ScoresIn(scores=scores), user=users[username], now=scoring
+                )
+
+    with session_scope(engine) as session:
+        service.close_scoring(session, round_id, actor=DEMO_ACTOR, now=scoring_closed)
+    with session_scope(engine) as session:
+        service.confirm_decisions(
+            session,
+            round_id,
+            DecisionIn(
+                adjustments={"gyeonggi-e7": QuotaAdjustment(quota=630, reason=ADJUSTMENT_REASON)},
+                meeting_on=meeting.date(),
+            ),
+            user=users["committee.chair"],
+            now=meeting,
+        )
+
+
+def _comment(score: int) -> str:
+    if score >= 80:
+        return "strong and well evidenced"
+    if score >= 65:
+        return "adequate; monitor in the first year"
+    if score >= 55:
+        return "partly convincing; details missing"
+    return "not convincing for this criterion"
