@@ -1,7 +1,332 @@
-"""Regional visa programmes / 지역 특화형 비자 프로그램: server-rendered pages (thin: calls programs.service)."""
+"""Regional visa programmes / 지역 특화형 비자 프로그램: server-rendered pages (thin: calls programs.service).
+
+The programme list and page (criteria in plain Korean and English, guardrails, quota, versions and a
+diff), the draft editor for regional officials (own region only; YAML, validated on save, with live
+validation as an enhancement when JavaScript runs) and the public eligibility check.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from regionvisa.accounts import nav
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, can, check_csrf, require, scope_region
+from regionvisa.db import session_scope
+from regionvisa.policyfiles import PolicyError
+from regionvisa.programs import service
+from regionvisa.regions.service import region_names
+from regionvisa.rules import FIELDS
+from regionvisa.web.errors import AppError, NotFound
+from regionvisa.web.i18n import current_language
+from regionvisa.web.labels import N_
+from regionvisa.web.pagination import Page
+from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+nav.register(N_("Programmes"), "/programs", action="programs.read", order=20)
+nav.register(N_("Eligibility check"), "/match", order=25)
+
+FLASH = {
+    "saved": N_("The draft was saved."),
+    "submitted": N_("The draft was saved and submitted for approval."),
+    "submit": N_("The version was submitted for approval."),
+    "approve": N_("The version was approved."),
+    "publish": N_("The version was published and is now in force."),
+    "retire": N_("The version was retired."),
+    "reopen": N_("The version was returned to draft."),
+}
+MOVES = {
+    "submit": ("programs.edit_draft", "draft", N_("Submit for approval")),
+    "reopen": ("programs.approve", "submitted", N_("Return to draft")),
+    "approve": ("programs.approve", "submitted", N_("Approve")),
+    "publish": ("programs.approve", "approved", N_("Publish")),
+    "retire": ("programs.approve", "published", N_("Retire")),
+}
+STATUS_LABELS = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "approved": N_("approved"),
+    "published": N_("published"),
+    "retired": N_("retired"),
+}
+OUTCOME_LABELS = {
+    "eligible": N_("eligible"),
+    "ineligible": N_("ineligible"),
+    "incomplete": N_("incomplete"),
+}
+MATCH_FIELDS = [name for name in FIELDS if name != "applicant_id"]
+
+
+def public(path: str) -> list:
+    """Public when accounts.policy.PUBLIC_ROUTES lists the path; until then readers of programmes only."""
+    if path in PUBLIC_ROUTES:
+        return [Depends(check_csrf)]
+    return [Depends(require("programs.read"))]
+
+
+def _pop_flash(request: Request) -> str | None:
+    key = request.session.pop("programs_flash", None) if "session" in request.scope else None
+    return FLASH.get(key) if key else None
+
+
+def _flash(request: Request, key: str) -> None:
+    request.session["programs_flash"] = key
+
+
+def _regions() -> dict[str, str]:
+    return region_names(current_language.get())
+
+
+# ------------------------------------------------------------------------------------ list
+
+
+@router.get("/programs")
+def program_list(
+    request: Request, region: str | None = None, page: int = 1, user: Principal = Depends(require("programs.read"))
+):
+    region = scope_region(user, region or None, action="programs.read")
+    with session_scope(request.app.state.engine) as session:
+        rows = [service.program_dict(p, v) for p, v in service.list_programs(session, region=region)]
+    pager = Page(number=max(1, page), size=50, total=len(rows), base_path="/programs", query={"region": region or ""})
+    return render(
+        request,
+        "programs_list.html",
+        {
+            "rows": rows[pager.offset : pager.offset + pager.size],
+            "page": pager,
+            "region": region,
+            "names": _regions(),
+            "status_labels": STATUS_LABELS,
+            "can_edit": can(user, "programs.edit_draft"),
+            "choices": sorted(_regions().items()) if user.region is None else [],
+            "flash": _pop_flash(request),
+        },
+    )
+
+
+# ------------------------------------------------------------------------------------ draft editor
+
+TEMPLATE_DESIGN = """id: {slug}
+version: 1
+region: "{region}"
+base_visa: D-2
+title: {{ko: 새 광역형 비자, en: New region-led visa}}
+valid_from: {today}
+valid_to: {end}
+quota: 100
+residence_area: ["{region}"]
+obligation_months: 24
+parameters:
+  bank_balance_krw: {{{today}: 8000000}}
+criteria:
+  - id: financial-proof
+    label: {{ko: 재정능력 입증, en: Proof of funds}}
+    reference: "regional design"
+    rule: {{">=": [{{var: bank_balance_krw}}, {{param: bank_balance_krw}}]}}
+"""
+
+
+def _editor(request: Request, user: Principal, *, text: str, reason: str = "", errors=None, status_code: int = 200):
+    return render(
+        request,
+        "programs_editor.html",
+        {"text": text, "reason": reason, "errors": errors or [], "region": user.region},
+        status_code=status_code,
+    )
+
+
+@router.get("/program-drafts")
+def draft_editor(request: Request, program: str | None = None, user: Principal = Depends(require("programs.edit_draft"))):
+    if program:
+        with session_scope(request.app.state.engine) as session:
+            row = service.get_program(session, program)
+            authorize(user, "programs.edit_draft", row.region)
+            latest = service.get_version(session, program)
+            design = dict(latest.design)
+            if latest.status != "draft":
+                design["version"] = latest.version + 1
+        text = service.design_yaml(design)
+    else:
+        today = dt.date.today()
+        region = user.region or "26"
+        text = TEMPLATE_DESIGN.format(
+            slug=f"region{region}-draft", region=region, today=today.isoformat(), end=f"{today.year + 1}-12-31"
+        )
+    return _editor(request, user, text=text)
+
+
+@router.post("/program-drafts")
+def draft_save(
+    request: Request,
+    yaml_text: str = Form("", alias="yaml", max_length=200_000),
+    reason: str = Form("", max_length=500),
+    then: str = Form("save"),
+    user: Principal = Depends(require("programs.edit_draft")),
+):
+    try:
+        design = service.design_from_text(yaml_text)
+        lp = service.parse_design(design, source="draft")
+    except PolicyError as exc:
+        return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
+    authorize(user, "programs.edit_draft", lp.spec.region)
+    reason = reason.strip() or "draft saved in the editor"
+    with session_scope(request.app.state.engine) as session:
+        existing = session.get(service.Program, lp.spec.id)
+        if existing is not None:
+            authorize(user, "programs.edit_draft", existing.region)
+        try:
+            row = service.save_draft(session, design, actor=user, reason=reason)
+            if then == "submit":
+                service.transition(session, row.program_id, row.version, "submit", actor=user, reason=reason)
+        except PolicyError as exc:
+            session.rollback()
+            return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
+        except AppError as exc:
+            session.rollback()
+            text = exc.ko if current_language.get() == "ko" else exc.en
+            return _editor(request, user, text=yaml_text, reason=reason, errors=[text], status_code=exc.status)
+        program_id = row.program_id
+    _flash(request, "submitted" if then == "submit" else "saved")
+    return RedirectResponse(f"/programs/{program_id}", status_code=303)
+
+
+# ------------------------------------------------------------------------------------ eligibility check
+
+
+def _match_page(request: Request, *, values: dict, on: dt.date, result=None, status_code: int = 200):
+    lang = current_language.get()
+    fields = [
+        {
+            "name": name,
+            "type": FIELDS[name].type,
+            "label": FIELDS[name].label(lang),
+            "values": list(FIELDS[name].values),
+            "unit": FIELDS[name].unit,
+            "value": values.get(name, ""),
+        }
+        for name in MATCH_FIELDS
+    ]
+    return render(
+        request,
+        "programs_match.html",
+        {
+            "fields": fields,
+            "on": on,
+            "result": result,
+            "outcome_labels": OUTCOME_LABELS,
+            "names": _regions(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/match", dependencies=public("/match"))
+def match_form(request: Request):
+    return _match_page(request, values={}, on=dt.date.today())
+
+
+@router.post("/match", dependencies=public("/match"))
+async def match_submit(request: Request):
+    form = await request.form()
+    values = {name: str(form.get(name, "")).strip() for name in MATCH_FIELDS}
+    try:
+        on = dt.date.fromisoformat(str(form.get("on", "")).strip())
+    except ValueError:
+        on = dt.date.today()
+    applicant = {k: v for k, v in values.items() if v != ""}
+    with session_scope(request.app.state.engine) as session:
+        result = service.match(session, applicant, on=on)
+    return _match_page(request, values=values, on=on, result=result)
+
+
+# ------------------------------------------------------------------------------------ one programme
+
+
+@router.get("/programs/{program_id}")
+def program_page(
+    request: Request,
+    program_id: str,
+    version: int | None = None,
+    a: int | None = None,
+    b: int | None = None,
+    user: Principal = Depends(require("programs.read")),
+):
+    with session_scope(request.app.state.engine) as session:
+        program = service.get_program(session, program_id)
+        authorize(user, "programs.read", program.region)
+        rows = service.versions(session, program_id)
+        if not rows:
+            raise NotFound(f"programme {program_id}")
+        shown = next((r for r in rows if r.version == version), None) if version else rows[-1]
+        if shown is None:
+            raise NotFound(f"programme {program_id} version {version}")
+        resolved = service.Resolved(service.loaded(shown), shown)
+        spec = resolved.loaded.spec
+        on = min(max(dt.date.today(), spec.valid_from), spec.valid_to)
+        quota = service.quota_position(session, resolved, on=on)
+        diff_lines = None
+        if a and b:
+            by_number = {r.version: r for r in rows}
+            if a not in by_number or b not in by_number:
+                raise NotFound(f"programme {program_id} version {a if a not in by_number else b}")
+            diff_lines = service.diff(by_number[a], by_number[b])
+        versions = [service.version_dict(r) for r in rows]
+    actions = {}
+    for row in versions:
+        allowed = []
+        for move, (action, before, label) in MOVES.items():
+            if row["status"] == before and can(user, action, program.region):
+                allowed.append((move, label))
+        actions[row["version"]] = allowed
+    return render(
+        request,
+        "programs_detail.html",
+        {
+            "program": program,
+            "spec": spec.model_dump(mode="json"),
+            "shown": service.version_dict(shown),
+            "criteria": service.criteria_view(resolved),
+            "points": service.points_view(resolved),
+            "parameters": service.parameters_view(resolved),
+            "guardrails": service.guardrails_view(spec.base_visa),
+            "quota": quota,
+            "versions": versions,
+            "actions": actions,
+            "diff": diff_lines,
+            "a": a,
+            "b": b,
+            "names": _regions(),
+            "status_labels": STATUS_LABELS,
+            "can_edit": can(user, "programs.edit_draft", program.region),
+            "flash": _pop_flash(request),
+        },
+    )
+
+
+def _move_route(move: str, action: str):
+    def handler(
+        request: Request,
+        program_id: str,
+        version: int,
+        reason: str = Form("", max_length=500),
+        user: Principal = Depends(require(action)),
+    ):
+        with session_scope(request.app.state.engine) as session:
+            program = service.get_program(session, program_id)
+            authorize(user, action, program.region)
+            service.transition(session, program_id, version, move, actor=user, reason=reason.strip() or move)
+        _flash(request, move)
+        return RedirectResponse(f"/programs/{program_id}", status_code=303)
+
+    handler.__name__ = f"page_{move}_version"
+    return handler
+
+
+for _move, (_action, _before, _label) in MOVES.items():
+    router.add_api_route(
+        f"/programs/{{program_id}}/versions/{{version}}/{_move}", _move_route(_move, _action), methods=["POST"]
+    )

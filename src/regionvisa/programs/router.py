@@ -1,7 +1,343 @@
-"""Regional visa programmes / 지역 특화형 비자 프로그램: REST API under /api/v1 (thin: calls programs.service)."""
+"""Regional visa programmes / 지역 특화형 비자 프로그램: REST API under /api/v1 (thin: calls programs.service).
+
+Reading a programme needs `programs.read` for its region; regional officials write and submit drafts of
+their own region only (`programs.edit_draft`); the ministry approves, publishes, retires
+(`programs.approve`). The field catalogue and eligibility matching are public.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
 
-router = APIRouter(tags=["programs"])
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, check_csrf, require, scope_region
+from regionvisa.db import session_scope
+from regionvisa.policyfiles import PolicyError
+from regionvisa.programs import service
+from regionvisa.rules import catalogue_json
+from regionvisa.web.errors import ERROR_RESPONSES, AppError
+from regionvisa.web.pagination import Page
+
+router = APIRouter(tags=["programs"], responses=ERROR_RESPONSES)
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def public(path: str) -> list:
+    """Public when accounts.policy.PUBLIC_ROUTES lists the path; until then readers of programmes only."""
+    if f"/api/v1{path}" in PUBLIC_ROUTES:
+        return [Depends(check_csrf)]
+    return [Depends(require("programs.read"))]
+
+
+# ------------------------------------------------------------------------------------ bodies
+
+
+class DesignBody(BaseModel):
+    """A design as JSON (`design`) or as the YAML text of a design file (`yaml`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    design: dict[str, Any] | None = None
+    yaml: str | None = Field(None, max_length=200_000)
+    reason: str = Field("draft saved", max_length=500)
+
+    def read(self) -> dict:
+        if self.design is not None:
+            return self.design
+        if self.yaml is not None:
+            try:
+                return service.design_from_text(self.yaml)
+            except PolicyError as exc:
+                raise service.DesignInvalid(exc.errors) from exc
+        raise AppError(422, "invalid", "design 또는 yaml이 필요합니다", "give `design` or `yaml`", "design")
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+class ScreenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date
+    applicants: list[dict[str, Any]] = Field(..., max_length=100_000)
+    version: int | None = Field(None, ge=1, description="a stored version (default: the one in force on `on`)")
+
+
+class RankBody(ScreenBody):
+    submitted_column: str = "submitted_at"
+
+
+class ExplainBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date
+    applicant: dict[str, Any]
+    version: int | None = Field(None, ge=1)
+
+
+class MatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date
+    applicant: dict[str, Any]
+
+
+class SimulateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: dt.date
+    baseline: str = Field(..., description="ID (in force on `on`) or ID@VERSION")
+    reform: str | None = Field(None, description="ID or ID@VERSION")
+    reform_design: dict[str, Any] | None = Field(None, description="an unsaved design to try instead of `reform`")
+    applicants: list[dict[str, Any]] = Field(..., max_length=100_000)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _resolve_readable(session, user: Principal, program_id: str, *, on: dt.date | None, version: int | None):
+    program = service.get_program(session, program_id)
+    authorize(user, "programs.read", program.region)
+    ref = f"{program_id}@{version}" if version else program_id
+    return service.resolve(session, ref, on=on, files=False)
+
+
+# ------------------------------------------------------------------------------------ catalogue
+
+
+@router.get(
+    "/rules/fields",
+    summary="Applicant fields and rule operators (for rule editors)",
+    dependencies=public("/rules/fields"),
+)
+def fields() -> dict:
+    return catalogue_json()
+
+
+# ------------------------------------------------------------------------------------ programmes
+
+
+@router.get("/programs", summary="Programmes with their latest version (region-scoped)")
+def list_programs(
+    request: Request,
+    region: str | None = Query(None, pattern=r"^\d{2}$"),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("programs.read")),
+) -> dict:
+    region = scope_region(user, region, action="programs.read")
+    with session_scope(request.app.state.engine) as session:
+        rows = service.list_programs(session, region=region)
+        items = [service.program_dict(p, v) for p, v in rows]
+    meta = Page(number=page, size=page_size, total=len(items))
+    return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
+
+
+@router.post("/programs/validate", summary="Validate a design against the rules and the national guardrails")
+def validate(body: DesignBody, _: Principal = Depends(require("programs.read"))) -> dict:
+    try:
+        design = body.read()
+    except service.DesignInvalid as exc:
+        return {"valid": False, "errors": exc.errors, "defaults_taken": {}}
+    return service.validate_design(design)
+
+
+@router.post("/programs/drafts", status_code=201, summary="Save a draft (own region for regional officials)")
+def save_draft(request: Request, body: DesignBody, user: Principal = Depends(require("programs.edit_draft"))) -> dict:
+    design = body.read()
+    lp = service.parse_or_raise(design)
+    authorize(user, "programs.edit_draft", lp.spec.region)
+    with session_scope(request.app.state.engine) as session:
+        existing = session.get(service.Program, design.get("id"))
+        if existing is not None:
+            authorize(user, "programs.edit_draft", existing.region)
+        try:
+            row = service.save_draft(session, design, actor=user, reason=body.reason)
+        except PolicyError as exc:
+            raise service.DesignInvalid(exc.errors) from exc
+        return service.version_dict(row)
+
+
+@router.post("/programs/simulate", summary="Compare two versions over an applicant pool (reform simulation)")
+def simulate(request: Request, body: SimulateBody, user: Principal = Depends(require("programs.read"))) -> dict:
+    parsed = service.applicants_from_records(body.applicants)
+    with session_scope(request.app.state.engine) as session:
+        base = service.resolve(session, body.baseline, on=body.on, files=False)
+        authorize(user, "programs.read", base.region)
+        if body.reform_design is not None:
+            reform = service.Resolved(service.parse_or_raise(body.reform_design, source="reform"))
+        elif body.reform:
+            reform = service.resolve(session, body.reform, on=body.on, files=False)
+        else:
+            raise AppError(422, "invalid", "reform 또는 reform_design이 필요합니다", "give `reform` or `reform_design`")
+        authorize(user, "programs.read", reform.region)
+        return service.simulate(session, base, reform, parsed, on=body.on)
+
+
+@router.get("/programs/{program_id}", summary="One programme: latest version and version history")
+def get_program(request: Request, program_id: str, user: Principal = Depends(require("programs.read"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = service.get_program(session, program_id)
+        authorize(user, "programs.read", program.region)
+        latest = service.get_version(session, program_id)
+        out = service.program_dict(program, latest)
+        out["versions"] = [service.version_dict(v) for v in service.versions(session, program_id)]
+        out["design"] = latest.design
+        return out
+
+
+@router.get("/programs/{program_id}/versions", summary="Every version of a programme")
+def list_versions(request: Request, program_id: str, user: Principal = Depends(require("programs.read"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = service.get_program(session, program_id)
+        authorize(user, "programs.read", program.region)
+        return {"items": [service.version_dict(v) for v in service.versions(session, program_id)]}
+
+
+@router.get("/programs/{program_id}/versions/{version}", summary="One version with its design")
+def get_version(
+    request: Request, program_id: str, version: int, user: Principal = Depends(require("programs.read"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = service.get_program(session, program_id)
+        authorize(user, "programs.read", program.region)
+        return service.version_dict(service.get_version(session, program_id, version), design=True)
+
+
+@router.get("/programs/{program_id}/diff", summary="Unified diff between two versions (YAML)")
+def diff(
+    request: Request,
+    program_id: str,
+    a: int = Query(..., ge=1),
+    b: int = Query(..., ge=1),
+    user: Principal = Depends(require("programs.read")),
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = service.get_program(session, program_id)
+        authorize(user, "programs.read", program.region)
+        lines = service.diff(service.get_version(session, program_id, a), service.get_version(session, program_id, b))
+    return {"program": program_id, "a": a, "b": b, "lines": lines}
+
+
+def _transition_route(move: str, action: str):
+    def handler(
+        request: Request, program_id: str, version: int, body: Reason, user: Principal = Depends(require(action))
+    ) -> dict:
+        with session_scope(request.app.state.engine) as session:
+            program = service.get_program(session, program_id)
+            authorize(user, action, program.region)
+            row = service.transition(session, program_id, version, move, actor=user, reason=body.reason)
+            return service.version_dict(row)
+
+    handler.__name__ = f"{move}_version"
+    return handler
+
+
+for _move, _action in (
+    ("submit", "programs.edit_draft"),
+    ("approve", "programs.approve"),
+    ("publish", "programs.approve"),
+    ("retire", "programs.approve"),
+    ("reopen", "programs.approve"),
+):
+    router.add_api_route(
+        f"/programs/{{program_id}}/versions/{{version}}/{_move}",
+        _transition_route(_move, _action),
+        methods=["POST"],
+        summary=f"{_move.capitalize()} a version (audited)",
+    )
+
+
+# ------------------------------------------------------------------------------------ screening
+
+
+@router.post("/programs/{program_id}/screen", summary="Screen a JSON list of applicants")
+def screen(
+    request: Request,
+    program_id: str,
+    body: ScreenBody,
+    format: Literal["json", "csv"] = Query("json"),
+    user: Principal = Depends(require("programs.read")),
+):
+    parsed = service.applicants_from_records(body.applicants)
+    with session_scope(request.app.state.engine) as session:
+        program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
+    result = service.screen_applicants(program, parsed, on=body.on)
+    if format == "csv":
+        return PlainTextResponse(service.table_csv(result.table), media_type="text/csv")
+    return result.to_dict()
+
+
+@router.post("/programs/{program_id}/screen/file", summary="Screen an uploaded applicant file (.csv, .parquet, .jsonl)")
+async def screen_file(
+    request: Request,
+    program_id: str,
+    file: UploadFile = File(...),
+    on: dt.date = Form(...),
+    version: int | None = Form(None),
+    format: Literal["json", "csv"] = Query("json"),
+    user: Principal = Depends(require("programs.read")),
+):
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in (".csv", ".parquet", ".jsonl", ".ndjson"):
+        raise AppError(
+            422, "unsupported_file", "파일은 .csv, .parquet, .jsonl", "upload a .csv, .parquet or .jsonl file", "file"
+        )
+    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise AppError(413, "too_large", "파일이 너무 큽니다", "the file is too large", "file")
+    with session_scope(request.app.state.engine) as session:
+        program = _resolve_readable(session, user, program_id, on=on, version=version)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"applicants{suffix}"
+        path.write_bytes(content)
+        parsed = service.read_applicants(path)
+    result = service.screen_applicants(program, parsed, on=on)
+    if format == "csv":
+        return PlainTextResponse(service.table_csv(result.table), media_type="text/csv")
+    out = result.to_dict()
+    out["file"] = file.filename
+    return out
+
+
+@router.post("/programs/{program_id}/rank", summary="Rank the eligible applicants (points, submission, id)")
+def rank(
+    request: Request, program_id: str, body: RankBody, user: Principal = Depends(require("programs.read"))
+) -> dict:
+    parsed = service.applicants_from_records(body.applicants)
+    with session_scope(request.app.state.engine) as session:
+        program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
+    result = service.screen_applicants(program, parsed, on=body.on)
+    ranked = service.rank(result, parsed, submitted_column=body.submitted_column)
+    return {
+        "program": program.id,
+        "version": program.number,
+        "on": body.on.isoformat(),
+        "items": [
+            {**r, "submitted_at": r["submitted_at"].isoformat() if r["submitted_at"] else None}
+            for r in ranked.to_dicts()
+        ],
+        "problems": service.problems_report(parsed)
+        + service.rank_problems(parsed, submitted_column=body.submitted_column, first_line=1),
+    }
+
+
+@router.post("/programs/{program_id}/explain", summary="Explain one applicant's outcome, criterion by criterion")
+def explain(
+    request: Request, program_id: str, body: ExplainBody, user: Principal = Depends(require("programs.read"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
+    return service.explain_applicant(program, body.applicant, on=body.on).to_dict()
+
+
+@router.post(
+    "/match", summary="Eligibility for every programme in force, with near misses", dependencies=public("/match")
+)
+def match(request: Request, body: MatchBody) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        return service.match(session, body.applicant, on=body.on)
