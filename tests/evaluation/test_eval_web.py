@@ -1,0 +1,163 @@
+"""Evaluation pages, API and the database side of `regionvisa evaluate`, through the real app and CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from regionvisa.db import session_scope
+from regionvisa.evaluation import service
+
+YEAR = 2025
+
+
+@pytest.fixture
+def published(engine, world):
+    with session_scope(engine) as session:
+        run = service.run_evaluation(session, year=YEAR, actor="test", draws=100)
+        service.publish(session, run_id=run.id, actor="test")
+        return run.id
+
+
+def test_regional_official_sees_only_their_own_regions_detail(client, login, role_users, published):
+    login(client, "t.busan")
+    body = client.get("/api/v1/evaluation/results").json()
+    assert [e["region"] for e in body["regions"]] == ["26"]
+    assert {e["region"] for e in body["ranking"]} == {"11", "26", "41"}
+    assert all(set(e) == {"region", "score", "rank", "grade"} for e in body["ranking"])
+    assert client.get("/api/v1/evaluation/regions/26").status_code == 200
+    assert client.get("/api/v1/evaluation/regions/11").status_code == 403
+    assert client.get("/evaluation/regions/11").status_code == 403
+    hop = client.get("/evaluation", follow_redirects=False)
+    assert (hop.status_code, hop.headers["location"]) == (303, "/evaluation/regions/26")
+    page = client.get("/evaluation/regions/26")
+    assert page.status_code == 200
+    assert 'id="breakdown"' in page.text and 'id="rank-interval"' in page.text and "<svg" in page.text
+    assert client.get("/api/v1/evaluation/report?format=json").status_code == 403
+
+
+def test_what_if_in_the_api_and_on_the_page(client, login, role_users, published, engine):
+    token = login(client, "t.busan")
+    with session_scope(engine) as session:
+        before = service.region_view(session, region="26")
+    answer = client.post(
+        "/api/v1/evaluation/regions/26/what-if",
+        json={"changes": {"quota_fill_rate": 0.0}},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 200, answer.text
+    data = answer.json()
+    assert data["published"] == {"score": before["score"], "rank": before["rank"], "grade": before["grade"]}
+    assert data["what_if"]["score"] < before["score"]
+    page = client.get("/evaluation/regions/26", params={"set_quota_fill_rate": "0"})
+    assert 'id="what-if-result"' in page.text
+    assert f"{data['what_if']['score']:.1f}" in page.text
+    bad = client.get("/evaluation/regions/26", params={"set_quota_fill_rate": "lots"})
+    assert "lots" in bad.text and 'id="what-if-result"' not in bad.text
+
+
+def test_ministry_results_page_shows_the_report_and_reports_download(client, login, role_users, published):
+    login(client, "t.officer")
+    page = client.get("/evaluation")
+    assert page.status_code == 200
+    assert 'id="ranking"' in page.text and 'id="manage"' in page.text
+    for fmt, magic in (("pdf", b"%PDF"), ("xlsx", b"PK"), ("html", b"<!doctype html>")):
+        response = client.get("/api/v1/evaluation/report", params={"format": fmt, "lang": "en"})
+        assert response.status_code == 200 and response.content.startswith(magic), fmt
+    reproduced = client.get("/api/v1/evaluation/runs/reproduce", params={"run_id": published}).json()
+    assert reproduced["identical"] is True
+
+
+def test_run_and_publish_through_the_pages(client, login, role_users, world, engine):
+    login(client, "t.officer")
+    page = client.get("/evaluation")
+    assert 'id="no-evaluation"' in page.text
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post("/evaluation/runs", data={"year": YEAR, "draws": "30", "csrf_token": token})
+    assert done.status_code == 200 and "/api/v1/evaluation/runs/reproduce?run_id=" in done.text
+    with session_scope(engine) as session:
+        run_id = service.runs(session, YEAR)[0].id
+    refused = client.post("/evaluation/runs/publish", data={"run_id": run_id})
+    assert refused.status_code == 403
+    client.post("/evaluation/runs/publish", data={"run_id": run_id, "reason": "annual", "csrf_token": token})
+    with session_scope(engine) as session:
+        assert service.published_run(session, YEAR).id == run_id
+
+
+def test_committee_form_saves_scores_and_shows_recusal(client, login, make_user, engine, world):
+    make_user("t.member", "committee_member")
+    with session_scope(engine) as session:
+        from regionvisa.accounts.service import get_user_by_name
+
+        uid = get_user_by_name(session, "t.member").id
+        service.set_member(session, actor="test", user_id=uid, region="41", affiliation="Gyeonggi")
+    token = login(client, "t.member")
+    page = client.get(f"/evaluation/committee?year={YEAR}")
+    assert page.status_code == 200
+    assert page.text.count('action="/evaluation/committee"') == 2  # 26 and 11; 41 is recused
+    saved = client.post(
+        "/evaluation/committee",
+        data={
+            "year": YEAR,
+            "region": "11",
+            "score": "75",
+            "justification": "good plan, well funded",
+            "csrf_token": token,
+        },
+    )
+    assert saved.status_code == 200
+    with session_scope(engine) as session:
+        assert service.member_scores(session, year=YEAR, member_id=uid)[("integration_policy", "11")].score == 75
+    refused = client.post(
+        "/evaluation/committee",
+        data={"year": YEAR, "region": "41", "score": "75", "justification": "own region's plan", "csrf_token": token},
+    )
+    assert refused.status_code == 409 and 'id="score-error"' in refused.text
+    api = client.post(
+        "/api/v1/evaluation/committee/scores",
+        json={"year": YEAR, "region": "26", "score": 55, "justification": "average services"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status_code == 201 and api.json()["score"] == 55
+
+
+def test_quota_plan_api(client, login, role_users, published, engine):
+    token = login(client, "t.officer")
+    plan = client.post(
+        "/api/v1/evaluation/quota-plans", json={"year": YEAR, "ceiling": 250}, headers={"X-CSRF-Token": token}
+    )
+    assert plan.status_code == 201, plan.text
+    body = plan.json()
+    assert sum(r["granted"] for r in body["rows"]) <= 250 and body["period"] == "2026"
+    confirmed = client.post(
+        "/api/v1/evaluation/quota-plans/confirm", json={"plan_id": body["id"]}, headers={"X-CSRF-Token": token}
+    )
+    assert confirmed.json()["status"] == "confirmed"
+
+
+def test_cli_evaluates_the_database_publishes_and_answers_what_if(cli, engine, world, tmp_path):
+    out = tmp_path / "db.json"
+    res = cli("evaluate", "--year", str(YEAR), "--draws", "50", "--publish", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert sorted(e["region"] for e in data["regions"]) == ["11", "26", "41"]
+    assert data["run"]["inputs"]["indicators"]["26"]["integration_policy"] == 85.0
+    with session_scope(engine) as session:
+        run = service.published_run(session, YEAR)
+        assert json.loads(run.result_json) == data
+    res = cli("evaluate", "--year", str(YEAR), "--what-if", "26", "--set", "integration_policy=100")
+    assert res.exit_code == 0, res.output
+    answer = json.loads(res.stdout)
+    assert answer["what_if"]["score"] >= answer["published"]["score"]
+    assert cli("evaluate", "--year", str(YEAR), "--what-if", "26", "--set", "oops").exit_code == 2
+
+
+def test_pdf_report_of_the_published_run_renders_to_png(client, login, role_users, published, tmp_path):
+    login(client, "t.officer")
+    pdf = client.get("/api/v1/evaluation/report", params={"format": "pdf", "lang": "ko"}).content
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
+    assert list(tmp_path.glob("p*.png"))
