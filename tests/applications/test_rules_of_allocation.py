@@ -16,7 +16,7 @@ from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
 from regionvisa.web.errors import AppError, Conflict, Forbidden
 
-from .conftest import ON, eligible_busan
+from .conftest import ON
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

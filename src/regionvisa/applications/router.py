@@ -1,7 +1,252 @@
-"""Applications / 신청: REST API under /api/v1 (thin: calls applications.service)."""
+"""Applications / 신청: REST API under /api/v1 (thin: calls applications.service).
+
+Each move of the life cycle is its own route, so each declares exactly the permission it needs:
+the region recommends, returns and withdraws; the ministry re-screens, approves, rejects, issues
+and cancels. Region scope is checked on the application's own region.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
 
-router = APIRouter(tags=["applications"])
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, Field
+
+from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.applications import service
+from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
+from regionvisa.web.errors import ERROR_RESPONSES, AppError
+from regionvisa.web.pagination import Page
+
+router = APIRouter(prefix="/applications", tags=["applications"], responses=ERROR_RESPONSES)
+
+
+class Submission(BaseModel):
+    program_id: str = Field(description="programme id, e.g. busan-d2")
+    name: str = Field(min_length=1, max_length=128, description="applicant's name (never logged)")
+    passport_no: str = Field(min_length=5, max_length=32)
+    applicant: dict[str, Any] = Field(description="applicant profile (DESIGN §4.3 fields), nationality required")
+    person_id: str | None = Field(None, max_length=32, description="existing person id in the records, if any")
+    submitted_on: dt.date | None = Field(None, description="date the application was lodged (default: today)")
+
+
+class Decision(BaseModel):
+    reason: str = Field("", max_length=2000)
+
+
+class Rescreen(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    on: dt.date | None = Field(None, description="reference date of the new screening (default: today)")
+
+
+class Benefit(BaseModel):
+    simplified_procedure: bool
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+@router.post("", status_code=201, summary="Submit an application (screened at once)")
+def submit(request: Request, body: Submission, user: Principal = Depends(require("applications.recommend"))) -> dict:
+    with session_scope(_engine(request)) as session:
+        app = service.submit(
+            session,
+            program_id=body.program_id,
+            applicant=body.applicant,
+            name=body.name,
+            passport_no=body.passport_no,
+            person_id=body.person_id,
+            actor=user,
+            on=body.submitted_on,
+            channel="api",
+        )
+        return service.application_dict(session, app, detail=True)
+
+
+@router.get("", summary="List applications (region-scoped, paginated)")
+def list_applications(
+    request: Request,
+    region: str | None = Query(None, pattern=r"^\d{2}$"),
+    program_id: str | None = None,
+    status: str | None = None,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("applications.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="applications.read")
+    with session_scope(_engine(request)) as session:
+        total, rows = service.list_applications(
+            session,
+            region=scoped,
+            program_id=program_id,
+            status=status,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
+        return {
+            **Page(number=page, size=page_size, total=total).meta(),
+            "region": scoped,
+            "items": [service.application_dict(session, a) for a in rows],
+        }
+
+
+@router.get("/queue", summary="A programme's recommendation queue, ranked by points then submission time")
+def queue(
+    request: Request,
+    program_id: str,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("applications.read")),
+) -> dict:
+    with session_scope(_engine(request)) as session:
+        program = programs.get_program(session, program_id)
+        authorize(user, "applications.read", program.region)
+        return queue_page(session, program_id, page, page_size)
+
+
+def queue_page(session, program_id: str, page: int, page_size: int) -> dict:
+    q = service.queue(session, program_id=program_id)
+    window = q.frame.slice((page - 1) * page_size, page_size)
+    items = []
+    for row in window.iter_rows(named=True):  # one page of rows, for display
+        app = service.get(session, row["id"])
+        scr = service.latest_screening(session, app)
+        items.append(
+            {
+                **service.application_dict(session, app),
+                "rank": row["rank"],
+                "within_places": row["within_places"],
+                "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
+                "missing_documents": service.missing_documents(session, app),
+                "standing": service.standing(app, scr, row["rank"], q.remaining),
+            }
+        )
+    return {
+        **Page(number=page, size=page_size, total=q.frame.height).meta(),
+        "program_id": program_id,
+        "remaining": q.remaining,
+        "eligible": int(q.frame["rank"].is_not_null().sum()),
+        "items": items,
+    }
+
+
+@router.get("/benefits", summary="Regions with the simplified procedure")
+def benefits(request: Request, user: Principal = Depends(require("applications.read"))) -> list[dict]:
+    with session_scope(_engine(request)) as session:
+        return [
+            {
+                "region": b.region,
+                "simplified_procedure": b.simplified_procedure,
+                "set_by": b.set_by,
+                "set_at": b.set_at.isoformat(),
+                "reason": b.reason,
+            }
+            for b in service.benefits(session)
+        ]
+
+
+@router.put("/benefits/{region}", summary="Grant or withdraw a region's simplified procedure (ministry admin)")
+def set_benefit(
+    request: Request, region: str, body: Benefit, user: Principal = Depends(require("evaluation.publish"))
+) -> dict:
+    with session_scope(_engine(request)) as session:
+        row = service.set_simplified(session, region, body.simplified_procedure, actor=user, reason=body.reason)
+        return {"region": row.region, "simplified_procedure": row.simplified_procedure, "reason": row.reason}
+
+
+@router.post("/imports", summary="Bulk intake from CSV or XLSX: good rows in, bad rows reported")
+def import_applications(
+    request: Request,
+    program_id: str = Form(...),
+    file: UploadFile = File(...),
+    submitted_on: dt.date | None = Form(None),
+    max_problems: int = Query(1000, ge=0, le=100_000),
+    user: Principal = Depends(require("applications.recommend")),
+) -> dict:
+    suffix = Path(file.filename or "").suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise AppError(
+            400, "unsupported_file", "CSV 또는 XLSX 파일만 받습니다", "only .csv and .xlsx files are accepted", "file"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"intake{suffix}"
+        path.write_bytes(file.file.read())
+        with session_scope(_engine(request)) as session:
+            result = service.import_applications(
+                session,
+                program_id=program_id,
+                source=path,
+                actor=user,
+                on=submitted_on,
+                source_name=file.filename or path.name,
+            )
+    return {**result.summary(), "problems": result.rejects.head(max_problems).to_dicts()}
+
+
+@router.get("/{application_id}", summary="One application with its explanation, history and documents")
+def detail(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))) -> dict:
+    with session_scope(_engine(request)) as session:
+        app = service.get(session, application_id, actor=user)
+        return service.application_dict(session, app, detail=True)
+
+
+@router.post("/{application_id}/documents", status_code=201, summary="Upload one document of the checklist")
+def upload(
+    request: Request,
+    application_id: int,
+    doc_type: str = Form(...),
+    file: UploadFile = File(...),
+    user: Principal = Depends(require("applications.recommend")),
+) -> dict:
+    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
+    with session_scope(_engine(request)) as session:
+        doc = service.upload_document(
+            session,
+            application_id,
+            doc_type=doc_type,
+            filename=file.filename or "upload",
+            content=content,
+            content_type=file.content_type or "",
+            actor=user,
+        )
+        return {"doc_type": doc.doc_type, "size": doc.size, "sha256": doc.sha256, "content_type": doc.content_type}
+
+
+def _move_route(move: str, action: str):
+    def handler(
+        request: Request, application_id: int, body: Decision, user: Principal = Depends(require(action))
+    ) -> dict:
+        with session_scope(_engine(request)) as session:
+            app = service.act(session, application_id, move, actor=user, reason=body.reason)
+            return service.application_dict(session, app, detail=True)
+
+    handler.__name__ = f"{move}_application"
+    return handler
+
+
+def _rescreen(
+    request: Request, application_id: int, body: Rescreen, user: Principal = Depends(require("applications.decide"))
+) -> dict:
+    with session_scope(_engine(request)) as session:
+        service.rescreen(session, application_id, actor=user, reason=body.reason, on=body.on)
+        return service.application_dict(session, service.get(session, application_id), detail=True)
+
+
+for _move, (_froms, _to, _action) in service.MOVES.items():
+    if _move in ("screen", "rescreen"):
+        continue
+    router.add_api_route(
+        f"/{{application_id}}/{_move}",
+        _move_route(_move, _action),
+        methods=["POST"],
+        summary=f"{_move.capitalize()} the application ({_froms} → {_to})",
+    )
+router.add_api_route(
+    "/{application_id}/rescreen", _rescreen, methods=["POST"], summary="Re-screen explicitly (audited)"
+)

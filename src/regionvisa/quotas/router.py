@@ -2,6 +2,79 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
 
-router = APIRouter(tags=["quotas"])
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
+from regionvisa.quotas import service
+from regionvisa.web.errors import ERROR_RESPONSES
+
+router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
+
+
+class OpenLedger(BaseModel):
+    program_id: str
+    period: str = Field(pattern=r"^\d{4}(-[A-Za-z0-9]+)?$", description="e.g. 2025")
+    start: dt.date
+    end: dt.date
+    allocated: int = Field(ge=0)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Adjustment(BaseModel):
+    amount: int = Field(description="places added (positive) or cut (negative)")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+@router.get("/ledgers", summary="Quota ledgers (region-scoped): allocation, reserved, used, remaining, fill rate")
+def ledgers(
+    request: Request,
+    region: str | None = Query(None, pattern=r"^\d{2}$"),
+    program_id: str | None = None,
+    period: str | None = None,
+    user: Principal = Depends(require("quotas.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="quotas.read")
+    with session_scope(request.app.state.engine) as session:
+        rows = service.list_ledgers(session, region=scoped, program_id=program_id, period=period)
+        return {"region": scoped, "items": [service.ledger_dict(session, row) for row in rows]}
+
+
+@router.get("/ledgers/{ledger_id}", summary="One ledger with its history of movements")
+def ledger(request: Request, ledger_id: int, user: Principal = Depends(require("quotas.read"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        row = service.get_ledger(session, ledger_id)
+        authorize(user, "quotas.read", row.region)
+        return service.ledger_dict(session, row, with_history=True)
+
+
+@router.post("/ledgers", status_code=201, summary="Open a programme's ledger for a period")
+def open_ledger(request: Request, body: OpenLedger, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        program = programs.get_program(session, body.program_id)
+        row = service.open_ledger(
+            session,
+            program_id=program.id,
+            region=program.region,
+            period=body.period,
+            start=body.start,
+            end=body.end,
+            allocated=body.allocated,
+            actor=user,
+            reason=body.reason,
+        )
+        return service.ledger_dict(session, row, with_history=True)
+
+
+@router.post("/ledgers/{ledger_id}/adjustments", summary="Top up or cut a ledger, with a reason")
+def adjust(
+    request: Request, ledger_id: int, body: Adjustment, user: Principal = Depends(require("quotas.adjust"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        row = service.get_ledger(session, ledger_id)
+        service.adjust(session, row, body.amount, actor=user, reason=body.reason)
+        return service.ledger_dict(session, row, with_history=True)

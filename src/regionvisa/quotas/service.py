@@ -79,7 +79,7 @@ def _movement(
         amount=amount,
         application_id=application_id,
         reason=reason,
-        actor=actor,
+        actor=str(getattr(actor, "username", actor)),
         at=_now(),
         reserved_after=ledger.reserved,
         used_after=ledger.used,
