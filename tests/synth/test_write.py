@@ -1,0 +1,176 @@
+"""Writing the synthetic dataset: round trip, refusal of a non-empty store, replace, and
+all-or-nothing loads (a failure or a killed process mid-load leaves the database as it was).
+
+Runs on whichever database the suite is pointed at (SQLite or PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import polars as pl
+import pytest
+from sqlalchemy import inspect, text
+
+from regionvisa.records.bulk import read_table
+from regionvisa.records.frames import residents_on
+from regionvisa.synth import service
+from regionvisa.synth.generate import COLUMNS, TABLES, dataset_checksums, generate_dataset
+
+N = 10_000
+SEED = 7
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+def read_back(engine, like: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Every records table as written, typed like the generated frames."""
+    out = {}
+    with engine.connect() as conn:
+        for name in TABLES:
+            cols = ", ".join(f'"{c}"' for c in COLUMNS[name])
+            frame = read_table(conn, f"SELECT {cols} FROM {name}", dict(like[name].schema))
+            out[name] = frame.select([pl.col(c).cast(t) for c, t in like[name].schema.items()])
+    return out
+
+
+def index_names(engine) -> set[str]:
+    found = set()
+    for name in TABLES:
+        found |= {ix["name"] for ix in inspect(engine).get_indexes(name)}
+    return found
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pl.DataFrame]:
+    return generate_dataset(N, SEED)
+
+
+@pytest.fixture
+def written(engine, frames):
+    """A database holding the dataset for (N, SEED)."""
+    got = service.write_dataset(engine, N, SEED, progress=False)
+    assert got == {t: frames[t].height for t in TABLES}
+    return engine
+
+
+def test_written_data_round_trips(written, frames, synth_helpers):
+    assert counts(written) == {t: frames[t].height for t in TABLES}
+    assert dataset_checksums(read_back(written, frames)) == dataset_checksums(frames)
+    # the statistics read the same residents from the database as from the frames
+    with written.connect() as conn:
+        from_db = residents_on(conn, service.profiles.AS_OF)
+    expected = synth_helpers.residents_of(frames, service.profiles.AS_OF)
+    assert from_db.height == N
+    assert from_db.sort("person_id").equals(expected.sort("person_id"))
+
+
+def test_a_non_empty_records_store_is_refused_without_replace(written, frames):
+    before = counts(written)
+    with pytest.raises(service.SynthError, match="--replace"):
+        service.write_dataset(written, 5_000, SEED + 1, progress=False)
+    assert counts(written) == before
+    assert dataset_checksums(read_back(written, frames)) == dataset_checksums(frames)
+
+
+def test_replace_swaps_the_whole_dataset(written, frames):
+    indexes = index_names(written)
+    got = service.write_dataset(written, 5_000, SEED + 1, progress=False, replace=True)
+    smaller = generate_dataset(5_000, SEED + 1)
+    assert counts(written) == got == {t: smaller[t].height for t in TABLES}
+    assert dataset_checksums(read_back(written, smaller)) == dataset_checksums(smaller)
+    assert index_names(written) == indexes, "indexes dropped for the load were not all recreated"
+
+
+def test_a_failure_mid_load_leaves_the_database_unchanged(written, frames, monkeypatch):
+    """Half of the movement table has gone in when the load breaks: nothing of the new dataset
+    remains, the old one is intact and the dropped indexes are back."""
+    indexes = index_names(written)
+    original = service.bulk_insert
+
+    def insert_then_break(conn, table, df, **kwargs):
+        if table == "movement":
+            original(conn, table, df.head(df.height // 2), **kwargs)
+            raise OSError("disk full")
+        return original(conn, table, df, **kwargs)
+
+    monkeypatch.setattr(service, "bulk_insert", insert_then_break)
+    with pytest.raises(OSError, match="disk full"):
+        service.write_dataset(written, 5_000, SEED + 1, progress=False, replace=True)
+    assert counts(written) == {t: frames[t].height for t in TABLES}
+    assert dataset_checksums(read_back(written, frames)) == dataset_checksums(frames)
+    assert index_names(written) == indexes
+
+
+def test_a_failed_first_load_leaves_the_store_empty_and_a_rerun_succeeds(engine, monkeypatch):
+    original = service.bulk_insert
+
+    def break_on_employment(conn, table, df, **kwargs):
+        if table == "employment":
+            raise RuntimeError("connection lost")
+        return original(conn, table, df, **kwargs)
+
+    monkeypatch.setattr(service, "bulk_insert", break_on_employment)
+    with pytest.raises(RuntimeError):
+        service.write_dataset(engine, 3_000, SEED, progress=False)
+    assert counts(engine) == dict.fromkeys(TABLES, 0)
+    monkeypatch.undo()
+    got = service.write_dataset(engine, 3_000, SEED, progress=False)
+    assert counts(engine) == got and got["person"] > 3_000
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from regionvisa.db import make_engine
+from regionvisa.synth.service import write_dataset
+url, marker = sys.argv[1:3]
+
+class Timings(dict):
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if key == "write address_report":  # people, statuses and addresses are in, uncommitted
+            Path(marker).write_text("mid-load")
+            time.sleep(120)
+
+write_dataset(make_engine(url), 3_000, 11, progress=False, replace=True, timings=Timings())
+"""
+
+
+def test_a_load_killed_midway_leaves_the_database_unchanged(written, frames, tmp_path):
+    indexes = index_names(written)
+    marker = tmp_path / "marker"
+    url = written.url.render_as_string(hide_password=False)
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, url, str(marker)])
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert marker.exists(), "the child load never reached the middle of its transaction"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    written.dispose()
+    assert counts(written) == {t: frames[t].height for t in TABLES}
+    assert dataset_checksums(read_back(written, frames)) == dataset_checksums(frames)
+    assert index_names(written) == indexes
+
+
+def test_the_cli_writes_refuses_and_replaces(cli, engine):
+    result = cli("synth", "--residents", "2000", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    first = counts(engine)
+    assert first["person"] > 2_000
+    assert f"{first['status_grant']:,}" in result.output
+    result = cli("synth", "--residents", "2000", "--seed", "4")
+    assert result.exit_code != 0
+    assert counts(engine) == first
+    result = cli("synth", "--residents", "2500", "--seed", "4", "--replace")
+    assert result.exit_code == 0, result.output
+    assert counts(engine)["person"] > first["person"]
