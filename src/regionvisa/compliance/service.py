@@ -166,6 +166,8 @@ class ComplianceRun:
     people_read: int
     rows_read: dict[str, int] = field(default_factory=dict)
     unknown_programmes: list[str] = field(default_factory=list)
+    holders: pl.DataFrame | None = None  # person_id of every programme holder (status granted by DATE)
+    at_risk: pl.DataFrame | None = None  # engine.at_risk, when asked for
 
     def counts(self) -> dict[str, int]:
         counts = self.findings.group_by("rule").len().sort("rule")
@@ -301,9 +303,15 @@ def run_compliance(
     policy_dir: Path | None = None,
     programmes: pl.DataFrame | None = None,
     progress: Progress | None = None,
+    with_risk: bool = False,
 ) -> ComplianceRun:
-    """Every finding as of `on`, with the time spent reading and computing."""
-    settings = compliance_rules(policy_dir).settings_on(on)
+    """Every finding as of `on`, with the time spent reading and computing.
+
+    `with_risk` also lists the programme holders close to a limit (engine.at_risk): every
+    holder's records are read in full anyway, so this costs no extra reading.
+    """
+    rules = compliance_rules(policy_dir)
+    settings = rules.settings_on(on)
     programmes = programme_obligations(policy_dir, engine=engine) if programmes is None else programmes
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -314,6 +322,7 @@ def run_compliance(
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     findings = eng.find_all(frames, programmes, settings)
+    risk = eng.at_risk(frames, programmes, settings, rules.at_risk_days()) if with_risk else None
     engine_seconds = time.perf_counter() - started
     if progress:
         progress("rules", len(PHASES), len(PHASES))
@@ -327,6 +336,8 @@ def run_compliance(
         people_read=people,
         rows_read={t: f.height for t, f in frames.items()},
         unknown_programmes=[p for p in named if p not in known],
+        holders=frames["status_grant"].filter(pl.col("program_id").is_not_null()).select("person_id").unique(),
+        at_risk=risk,
     )
 
 

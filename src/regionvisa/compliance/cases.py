@@ -1,0 +1,610 @@
+"""Recorded runs, the dashboards' summaries, and enforcement cases.
+
+A recorded run keeps, per region, the findings by rule and start month and the holders at
+risk, and (for a run as of a date no earlier than the last synchronised one) brings the
+cases up to date:
+
+* a finding on a programme holder without a case opens one (status `open`), which sits in
+  its region's queue and in the ministry's enforcement queue (every region);
+* a finding that already has an open or under-review case updates that case; the unique
+  `active_key` makes a duplicate impossible even when two runs race;
+* an active case whose finding is no longer found gets a note saying so (the records that
+  arrived since changed the answer); nobody's case is closed automatically;
+* a finding whose case was resolved or closed does not open a new one.
+
+A run as of an earlier date reproduces the past and leaves the cases alone. Every case
+action, by a person or by a run, is written to the case's history and to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from regionvisa.audit.service import record
+from regionvisa.compliance import service
+from regionvisa.compliance.models import (
+    ACTIVE_STATUSES,
+    CASE_STATUSES,
+    OUTCOMES,
+    ComplianceAtRisk,
+    ComplianceCase,
+    ComplianceCaseEvent,
+    ComplianceRun,
+    ComplianceRunCount,
+)
+from regionvisa.compliance.rules import RULES
+from regionvisa.db import session_scope
+from regionvisa.web.errors import AppError, Conflict, NotFound
+
+SYSTEM = "system:compliance"
+# Rules whose finding can recur for one person and programme (each report is its own finding).
+PER_OCCURRENCE = frozenset({"late_address_report"})
+# action -> (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "review": (("open",), "under_review"),
+    "resolve": (("open", "under_review"), "resolved"),
+    "close": (("open", "under_review", "resolved"), "closed"),
+    "note": (CASE_STATUSES, None),
+}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def case_keys(findings: pl.DataFrame) -> pl.DataFrame:
+    """finding_key (the finding itself) and active_key (what one active case stands for)."""
+    prog = pl.col("program_id").fill_null("")
+    base = pl.concat_str([pl.col("person_id"), pl.col("rule"), prog], separator="|")
+    start = pl.col("start_date").dt.to_string("%Y-%m-%d")
+    return findings.with_columns(
+        pl.concat_str([base, start], separator="|").alias("finding_key"),
+        pl.when(pl.col("rule").is_in(list(PER_OCCURRENCE)))
+        .then(pl.concat_str([base, start], separator="|"))
+        .otherwise(base)
+        .alias("active_key"),
+    )
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    as_of: dt.date
+    findings: int
+    holder_findings: int
+    counts: dict[str, int]
+    cases_synced: bool
+    cases_opened: int
+    cases_updated: int
+    cases_gone: int
+    at_risk: int
+    read_seconds: float
+    engine_seconds: float
+    unknown_programmes: list[str]
+
+    def as_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["as_of"] = self.as_of.isoformat()
+        return out
+
+
+def record_run(
+    engine: Engine,
+    on: dt.date,
+    *,
+    actor,
+    sync_cases: bool = True,
+    policy_dir: Path | None = None,
+    progress: service.Progress | None = None,
+) -> RunResult:
+    """Run the engine as of `on`, store the dashboards' summaries and (if asked) sync the cases."""
+    run = service.run_compliance(engine, on, policy_dir=policy_dir, progress=progress, with_risk=True)
+    holders = run.holders if run.holders is not None else pl.DataFrame(schema={"person_id": pl.String})
+    on_holders = run.findings.join(holders, on="person_id", how="semi")
+    counts = (
+        run.findings.with_columns(
+            pl.col("start_date").dt.truncate("1mo").alias("month"),
+            pl.col("person_id").is_in(holders["person_id"].implode()).alias("_holder"),
+        )
+        .group_by("region", "rule", "month")
+        .agg(
+            pl.len().alias("findings"),
+            pl.col("end_date").is_null().sum().alias("ongoing"),
+            pl.col("_holder").sum().alias("holder_findings"),
+        )
+        .sort("region", "rule", "month")
+    )
+    with session_scope(engine) as session:
+        last_synced = session.scalar(select(func.max(ComplianceRun.as_of)).where(ComplianceRun.cases_synced))
+        do_sync = sync_cases and (last_synced is None or on >= last_synced)
+        row = ComplianceRun(
+            as_of=on,
+            started_at=_now(),
+            actor=str(getattr(actor, "username", actor)),
+            findings=run.findings.height,
+            holder_findings=on_holders.height,
+            counts={k: int(v) for k, v in run.counts().items()},
+            cases_synced=do_sync,
+            cases_opened=0,
+            cases_gone=0,
+            read_seconds=run.read_seconds,
+            engine_seconds=run.engine_seconds,
+        )
+        session.add(row)
+        session.flush()
+        if counts.height:
+            session.execute(insert(ComplianceRunCount), [{"run_id": row.id, **r} for r in counts.iter_rows(named=True)])
+        risk = run.at_risk if run.at_risk is not None else pl.DataFrame()
+        if risk.height:
+            session.execute(insert(ComplianceAtRisk), [{"run_id": row.id, **r} for r in risk.iter_rows(named=True)])
+        opened = updated = gone = 0
+        if do_sync:
+            opened, updated, gone = _sync(session, row, on_holders)
+            row.cases_opened, row.cases_gone = opened, gone
+        record(
+            session,
+            actor=actor,
+            action="compliance.run",
+            subject=("compliance_run", row.id),
+            reason=f"compliance run as of {on.isoformat()}"
+            + ("" if do_sync else " (cases left as they are: an earlier date than the last synchronised run)"),
+            inputs={
+                "as_of": on,
+                "findings": row.findings,
+                "holder_findings": row.holder_findings,
+                "counts": row.counts,
+                "cases_opened": opened,
+                "cases_updated": updated,
+                "cases_finding_gone": gone,
+            },
+        )
+        run_id = row.id
+    return RunResult(
+        run_id=run_id,
+        as_of=on,
+        findings=run.findings.height,
+        holder_findings=on_holders.height,
+        counts={k: int(v) for k, v in run.counts().items()},
+        cases_synced=do_sync,
+        cases_opened=opened,
+        cases_updated=updated,
+        cases_gone=gone,
+        at_risk=risk.height,
+        read_seconds=run.read_seconds,
+        engine_seconds=run.engine_seconds,
+        unknown_programmes=run.unknown_programmes,
+    )
+
+
+def _event(session: Session, case: ComplianceCase, *, actor, kind: str, note: str, **extra) -> None:
+    session.add(
+        ComplianceCaseEvent(
+            case_id=case.id, at=_now(), actor=str(getattr(actor, "username", actor)), kind=kind, note=note, **extra
+        )
+    )
+
+
+def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple[int, int, int]:
+    """Bring the cases up to date with one run's findings on holders; returns (opened, updated, gone)."""
+    on = run.as_of
+    keyed = case_keys(findings)
+    active = {
+        c.active_key: c for c in session.scalars(select(ComplianceCase).where(ComplianceCase.active_key.is_not(None)))
+    }
+    done = set(session.scalars(select(ComplianceCase.finding_key).where(ComplianceCase.active_key.is_(None))))
+    now = _now()
+    opened = updated = 0
+    seen: set[str] = set()
+    for f in keyed.iter_rows(named=True):  # one row per finding on a holder: hundreds, not millions
+        key = f["active_key"]
+        if key in seen:
+            continue
+        seen.add(key)
+        case = active.get(key)
+        if case is not None:
+            updated += 1
+            changes = []
+            if case.finding_start != f["start_date"]:
+                changes.append(f"start {case.finding_start} → {f['start_date']}")
+                case.finding_start, case.finding_key = f["start_date"], f["finding_key"]
+            if case.finding_end != f["end_date"]:
+                changes.append(f"end {case.finding_end or '-'} → {f['end_date'] or '-'}")
+                case.finding_end = f["end_date"]
+            case.days, case.evidence, case.last_run_on = f["days"], f["evidence"], on
+            if not case.finding_present:
+                case.finding_present = True
+                case.updated_at = now
+                _event(
+                    session,
+                    case,
+                    actor=SYSTEM,
+                    kind="finding_back",
+                    note=f"The finding is found again as of {on} (run {run.id}).",
+                    run_id=run.id,
+                )
+                record(
+                    session,
+                    actor=SYSTEM,
+                    action="compliance.case_finding_back",
+                    subject=("compliance_case", case.id),
+                    reason=f"finding found again by the run as of {on}",
+                    inputs={"run": run.id, "as_of": on, "rule": case.rule},
+                    region=case.region,
+                )
+            elif changes:
+                case.updated_at = now
+                _event(
+                    session,
+                    case,
+                    actor=SYSTEM,
+                    kind="finding_changed",
+                    note=f"The finding changed as of {on} (run {run.id}): {'; '.join(changes)}.",
+                    run_id=run.id,
+                )
+            continue
+        if f["finding_key"] in done:
+            continue
+        case = ComplianceCase(
+            person_id=f["person_id"],
+            rule=f["rule"],
+            program_id=f["program_id"],
+            region=f["region"],
+            severity=f["severity"] or "medium",
+            status="open",
+            finding_start=f["start_date"],
+            finding_end=f["end_date"],
+            days=f["days"],
+            evidence=f["evidence"] or "",
+            finding_present=True,
+            finding_key=f["finding_key"],
+            active_key=key,
+            opened_on=on,
+            opened_at=now,
+            opened_run_id=run.id,
+            last_run_on=on,
+            updated_at=now,
+        )
+        session.add(case)
+        session.flush()
+        opened += 1
+        _event(
+            session,
+            case,
+            actor=SYSTEM,
+            kind="opened",
+            to_status="open",
+            note=f"Opened by the compliance run as of {on} (run {run.id}).",
+            run_id=run.id,
+        )
+        record(
+            session,
+            actor=SYSTEM,
+            action="compliance.case_open",
+            subject=("compliance_case", case.id),
+            reason=f"{f['rule']} found on a programme holder by the run as of {on}",
+            inputs={
+                "run": run.id,
+                "person_id": f["person_id"],
+                "rule": f["rule"],
+                "program_id": f["program_id"],
+                "start_date": f["start_date"],
+                "evidence": f["evidence"],
+            },
+            region=f["region"],
+        )
+    gone = 0
+    for key, case in active.items():
+        if key in seen or not case.finding_present:
+            continue
+        gone += 1
+        case.finding_present = False
+        case.last_run_on = on
+        case.updated_at = now
+        _event(
+            session,
+            case,
+            actor=SYSTEM,
+            kind="finding_gone",
+            note=(
+                f"The finding is no longer found as of {on} (run {run.id}): records that arrived since the case "
+                f"was opened change the answer. It relied on: {case.evidence}"
+            ),
+            run_id=run.id,
+        )
+        record(
+            session,
+            actor=SYSTEM,
+            action="compliance.case_finding_gone",
+            subject=("compliance_case", case.id),
+            reason=f"finding no longer found by the run as of {on}",
+            inputs={"run": run.id, "as_of": on, "rule": case.rule, "previous_evidence": case.evidence},
+            region=case.region,
+        )
+    return opened, updated, gone
+
+
+# --------------------------------------------------------------------------- case actions
+
+
+def get_case(session: Session, case_id: int) -> ComplianceCase:
+    case = session.get(ComplianceCase, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id}")
+    return case
+
+
+def act(
+    session: Session,
+    case_id: int,
+    action: str,
+    *,
+    actor,
+    reason: str,
+    outcome: str | None = None,
+) -> ComplianceCase:
+    """Move a case (review, resolve with an outcome, close) or add a note; audited."""
+    if action not in TRANSITIONS:
+        raise AppError(
+            400, "unknown_action", f"알 수 없는 조치입니다: {action}", f"unknown case action {action!r}", field="action"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise AppError(400, "reason_required", "사유를 입력하십시오", "give a reason for this action", field="reason")
+    case = get_case(session, case_id)
+    allowed, target = TRANSITIONS[action]
+    if case.status not in allowed:
+        raise Conflict(
+            "bad_transition",
+            f"'{case.status}' 상태의 사건에는 '{action}' 조치를 할 수 없습니다",
+            f"a case that is {case.status} cannot be {action}ed" if action != "note" else "cannot add a note",
+            field="action",
+        )
+    if action == "resolve":
+        if outcome not in OUTCOMES:
+            raise AppError(
+                400,
+                "outcome_required",
+                "결과를 선택하십시오 (정당한 사유, 경고, 체류자격 취소)",
+                f"choose an outcome: {', '.join(OUTCOMES)}",
+                field="outcome",
+            )
+    elif outcome:
+        raise AppError(
+            400, "unexpected_outcome", "결과는 종결 처리에만 씁니다", "only resolve takes an outcome", "outcome"
+        )
+    before = case.status
+    if target:
+        case.status = target
+        if action == "resolve":
+            case.outcome = outcome
+        if action == "review":
+            case.assignee = str(getattr(actor, "username", actor))
+        if target not in ACTIVE_STATUSES:
+            case.active_key = None
+    case.updated_at = _now()
+    _event(
+        session,
+        case,
+        actor=actor,
+        kind="status" if target else "note",
+        from_status=before if target else None,
+        to_status=target,
+        outcome=outcome if action == "resolve" else None,
+        note=reason,
+    )
+    record(
+        session,
+        actor=actor,
+        action=f"compliance.case_{action}",
+        subject=("compliance_case", case.id),
+        reason=reason,
+        inputs={"from": before, "to": case.status, "outcome": outcome, "rule": case.rule, "person_id": case.person_id},
+        region=case.region,
+    )
+    session.flush()
+    return case
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def case_dict(case: ComplianceCase) -> dict:
+    return {
+        "id": case.id,
+        "person_id": case.person_id,
+        "rule": case.rule,
+        "program_id": case.program_id,
+        "region": case.region,
+        "severity": case.severity,
+        "status": case.status,
+        "outcome": case.outcome,
+        "finding_start": case.finding_start.isoformat(),
+        "finding_end": case.finding_end.isoformat() if case.finding_end else None,
+        "days": case.days,
+        "evidence": case.evidence,
+        "finding_present": case.finding_present,
+        "opened_on": case.opened_on.isoformat(),
+        "last_run_on": case.last_run_on.isoformat(),
+        "assignee": case.assignee,
+    }
+
+
+def events(session: Session, case_id: int) -> list[dict]:
+    rows = session.scalars(
+        select(ComplianceCaseEvent).where(ComplianceCaseEvent.case_id == case_id).order_by(ComplianceCaseEvent.id)
+    )
+    return [
+        {
+            "at": e.at.isoformat() if e.at else None,
+            "actor": e.actor,
+            "kind": e.kind,
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "outcome": e.outcome,
+            "note": e.note,
+            "run_id": e.run_id,
+        }
+        for e in rows
+    ]
+
+
+def list_cases(
+    session: Session,
+    *,
+    region: str | None = None,
+    status: str | None = None,
+    rule: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[ComplianceCase]]:
+    """A queue: one region's cases (region queue) or every region's (the ministry's queue).
+
+    `status` may be a status or `active` (open and under review). Highest severity first,
+    then oldest finding.
+    """
+    query = select(ComplianceCase)
+    if region:
+        query = query.where(ComplianceCase.region == region)
+    if status == "active":
+        query = query.where(ComplianceCase.status.in_(ACTIVE_STATUSES))
+    elif status:
+        query = query.where(ComplianceCase.status == status)
+    if rule:
+        query = query.where(ComplianceCase.rule == rule)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    severity_order = case((ComplianceCase.severity == "high", 0), (ComplianceCase.severity == "medium", 1), else_=2)
+    items = session.scalars(
+        query.order_by(severity_order, ComplianceCase.finding_start, ComplianceCase.id).offset(offset).limit(limit)
+    ).all()
+    return total, list(items)
+
+
+def queue_counts(session: Session, region: str | None) -> dict[str, int]:
+    query = select(ComplianceCase.status, func.count()).group_by(ComplianceCase.status)
+    if region:
+        query = query.where(ComplianceCase.region == region)
+    got = dict(session.execute(query).all())
+    return {s: int(got.get(s, 0)) for s in CASE_STATUSES}
+
+
+def latest_run(session: Session) -> ComplianceRun | None:
+    return session.scalars(select(ComplianceRun).order_by(ComplianceRun.id.desc()).limit(1)).first()
+
+
+def list_runs(session: Session, *, limit: int = 20) -> list[dict]:
+    rows = session.scalars(select(ComplianceRun).order_by(ComplianceRun.id.desc()).limit(limit))
+    return [run_dict(r) for r in rows]
+
+
+def run_dict(r: ComplianceRun) -> dict:
+    return {
+        "id": r.id,
+        "as_of": r.as_of.isoformat(),
+        "started_at": r.started_at.isoformat() if r.started_at else None,
+        "actor": r.actor,
+        "findings": r.findings,
+        "holder_findings": r.holder_findings,
+        "counts": r.counts,
+        "cases_synced": r.cases_synced,
+        "cases_opened": r.cases_opened,
+        "cases_gone": r.cases_gone,
+    }
+
+
+def dashboard(session: Session, region: str | None, *, run_id: int | None = None, months: int = 12) -> dict:
+    """A region's (or, with None, the nation's) dashboard from a recorded run (the latest by default).
+
+    counts by rule (all findings, ongoing, on holders); trend: findings by start month over
+    the `months` months up to the run's date; holders at risk; case counts by status.
+    """
+    run = session.get(ComplianceRun, run_id) if run_id else latest_run(session)
+    if run_id and run is None:
+        raise NotFound(f"compliance run {run_id}")
+    out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": queue_counts(session, region)}
+    if run is None:
+        out.update(by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
+        return out
+    query = select(
+        ComplianceRunCount.rule,
+        ComplianceRunCount.month,
+        func.sum(ComplianceRunCount.findings),
+        func.sum(ComplianceRunCount.ongoing),
+        func.sum(ComplianceRunCount.holder_findings),
+    ).where(ComplianceRunCount.run_id == run.id)
+    if region:
+        query = query.where(ComplianceRunCount.region == region)
+    rows = session.execute(query.group_by(ComplianceRunCount.rule, ComplianceRunCount.month)).all()
+    by_rule = {r: {"rule": r, "findings": 0, "ongoing": 0, "holder_findings": 0} for r in RULES}
+    first = _month_start(run.as_of, months - 1)
+    month_keys = [_month_start(run.as_of, k).isoformat() for k in range(months - 1, -1, -1)]
+    series = {r: dict.fromkeys(month_keys, 0) for r in RULES}
+    for rule, month, n, ongoing, holders in rows:
+        by_rule[rule]["findings"] += int(n)
+        by_rule[rule]["ongoing"] += int(ongoing)
+        by_rule[rule]["holder_findings"] += int(holders)
+        if month >= first:
+            series[rule][month.isoformat()] += int(n)
+    risk_query = select(ComplianceAtRisk).where(ComplianceAtRisk.run_id == run.id)
+    if region:
+        risk_query = risk_query.where(ComplianceAtRisk.region == region)
+    risk = session.scalars(risk_query.order_by(ComplianceAtRisk.days_left, ComplianceAtRisk.person_id).limit(500)).all()
+    out.update(
+        by_rule=list(by_rule.values()),
+        trend={"months": month_keys, "series": {r: list(v.values()) for r, v in series.items()}},
+        at_risk=[
+            {
+                "person_id": r.person_id,
+                "rule": r.rule,
+                "program_id": r.program_id,
+                "region": r.region,
+                "days_left": r.days_left,
+                "limit_date": r.limit_date.isoformat() if r.limit_date else None,
+                "detail": r.detail,
+            }
+            for r in risk
+        ],
+    )
+    return out
+
+
+def _month_start(day: dt.date, back: int) -> dt.date:
+    """The first day of the month `back` months before `day`'s month."""
+    index = day.year * 12 + day.month - 1 - back
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def clear_runs(session: Session) -> None:
+    """Drop recorded runs (not cases): used by the demo before it records its own."""
+    session.execute(delete(ComplianceRun))
+
+
+TIMELINE_TABLES = {  # table -> (columns shown, ordering column)
+    "status_grant": (("visa", "subtype", "program_id", "region", "valid_from", "valid_to", "granted_on"), "valid_from"),
+    "address_report": (("area_code", "effective_date", "reported_date"), "effective_date"),
+    "movement": (("direction", "date", "port"), "date"),
+    "kiip_record": (("level", "enrolled_on", "completed_on"), "enrolled_on"),
+    "employment": (("employer_id", "employer_region", "start_date", "end_date"), "start_date"),
+}
+
+
+def person_timeline(engine: Engine, person_id: str) -> dict[str, list[dict]]:
+    """Every record of one person, by table and in date order (no name, no passport number)."""
+    import regionvisa.records.models  # noqa: F401  (registers the record tables)
+    from regionvisa.db import Base
+
+    out: dict[str, list[dict]] = {}
+    with engine.connect() as conn:
+        for table, (cols, order) in TIMELINE_TABLES.items():
+            t = Base.metadata.tables[table]
+            rows = conn.execute(select(*[t.c[c] for c in cols]).where(t.c.person_id == person_id).order_by(t.c[order]))
+            out[table] = [
+                {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r._mapping.items()} for r in rows
+            ]
+    return out

@@ -1,0 +1,207 @@
+"""Enforcement cases: opened from findings on holders, never duplicated, noted when a finding
+disappears, moved through their life cycle with an audit entry for every action."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from regionvisa.audit.models import AuditEntry
+from regionvisa.compliance import cases
+from regionvisa.compliance.models import ComplianceCase, ComplianceCaseEvent
+from regionvisa.db import session_scope
+from regionvisa.records.bulk import bulk_insert
+from regionvisa.web.errors import AppError, Conflict
+
+TABLES = ["person", "status_grant", "address_report", "movement", "kiip_record", "employment"]
+ON = dt.date(2025, 12, 31)
+
+
+def insert(engine, frames: dict[str, pl.DataFrame], *, people: bool = True) -> None:
+    persons = frames["person"].with_columns(
+        pl.lit("Test Person").alias("name"), pl.format("M{}", pl.col("person_id")).alias("passport_no")
+    )
+    with engine.begin() as conn:
+        for table in TABLES:
+            if table == "person" and not people:
+                continue
+            bulk_insert(conn, table, persons if table == "person" else frames[table])
+
+
+def scenario(kit):
+    r = kit.Records()
+    # Busan holder: moved to Seoul on 1 May and reported it late
+    r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
+    r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "11", "2025-05-01", "2025-05-31")
+    # Gyeonggi E-7 holder who never enrolled in KIIP (deadline 12 months)
+    r.status("H2", "2024-06-01", "2026-05-31", program_id="gyeonggi-e7", region="41", visa="E-7")
+    r.address("H2", "41135", "2024-06-01").job("H2", "41", "2024-06-01")
+    # Busan holder 80 days outside so far and still outside: at risk, 10 days left
+    r.status("H3", "2025-06-01", "2027-05-31", program_id="busan-d2", region="26")
+    r.address("H3", "26110", "2025-06-01").address("H3", "11", "2025-10-13").kiip("H3", "2025-07-01")
+    # not a holder: an overstay is a finding but opens no case
+    r.status("A", "2024-01-01", "2025-09-30", region="26").move("A", "entry", "2024-01-03")
+    return r
+
+
+def counts(engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return dict(s.execute(select(ComplianceCase.rule, func.count()).group_by(ComplianceCase.rule)).all())
+
+
+def audit_actions(engine, case_id: int) -> list[str]:
+    with Session(engine) as s:
+        return list(
+            s.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.subject_type == "compliance_case", AuditEntry.subject_id == str(case_id))
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_findings_on_holders_open_cases_in_their_region(engine, kit):
+    insert(engine, scenario(kit).frames())
+    result = cases.record_run(engine, ON, actor="test")
+    assert result.findings == 4 and result.holder_findings == 3 and result.cases_opened == 3
+    with Session(engine) as s:
+        rows = {(c.person_id, c.rule): c for c in s.scalars(select(ComplianceCase))}
+        assert set(rows) == {
+            ("H1", "late_address_report"),
+            ("H1", "residence_obligation"),
+            ("H2", "integration_obligation"),
+        }
+        assert rows["H1", "residence_obligation"].region == "26"
+        assert rows["H2", "integration_obligation"].region == "41"
+        assert all(c.status == "open" and c.finding_present for c in rows.values())
+        # the region queue holds its own; the ministry queue holds every region
+        assert cases.list_cases(s, region="26")[0] == 2
+        assert cases.list_cases(s, region="41")[0] == 1
+        assert cases.list_cases(s)[0] == 3
+        # highest severity first
+        assert cases.list_cases(s)[1][0].severity == "high"
+    case_id = rows["H1", "residence_obligation"].id
+    assert audit_actions(engine, case_id) == ["compliance.case_open"]
+
+
+def test_rerunning_never_duplicates_an_open_case(engine, kit):
+    insert(engine, scenario(kit).frames())
+    cases.record_run(engine, ON, actor="test")
+    again = cases.record_run(engine, ON, actor="test")
+    later = cases.record_run(engine, dt.date(2026, 1, 5), actor="test")
+    assert (again.cases_opened, again.cases_updated) == (0, 3)
+    assert later.cases_opened == 0
+    assert counts(engine) == {"late_address_report": 1, "residence_obligation": 1, "integration_obligation": 1}
+    with Session(engine) as s:
+        # the unique active key is the database's own guarantee
+        c = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "residence_obligation")).one()
+        clone = ComplianceCase(**{k: getattr(c, k) for k in c.__mapper__.columns if k != "id"})
+        s.add(clone)
+        with pytest.raises(IntegrityError):
+            s.flush()
+
+
+def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
+    insert(engine, scenario(kit).frames())
+    cases.record_run(engine, ON, actor="test")
+    # a report arrives late, showing H1 moved back to Busan the day after leaving
+    later = kit.Records()
+    later.address("H1", "26110", "2025-05-02", "2026-01-05")
+    frames = later.frames()
+    frames["person"] = frames["person"].filter(pl.lit(False))
+    insert(engine, frames)
+    result = cases.record_run(engine, dt.date(2026, 1, 10), actor="test")
+    assert result.cases_gone == 1
+    with Session(engine) as s:
+        case = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "residence_obligation")).one()
+        assert not case.finding_present and case.status == "open"  # noted, not closed
+        notes = s.scalars(
+            select(ComplianceCaseEvent).where(ComplianceCaseEvent.case_id == case.id).order_by(ComplianceCaseEvent.id)
+        ).all()
+        assert [e.kind for e in notes] == ["opened", "finding_gone"]
+        assert "no longer found as of 2026-01-10" in notes[-1].note
+        late = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "late_address_report")).all()
+        # the first late report still stands, and the new report was itself late: its own case
+        assert sorted(c.finding_start.isoformat() for c in late) == ["2025-05-16", "2025-05-17"]
+        assert all(c.finding_present for c in late)
+    assert audit_actions(engine, case.id) == ["compliance.case_open", "compliance.case_finding_gone"]
+    # a run as of an earlier date reproduces the past and leaves the cases alone
+    past = cases.record_run(engine, dt.date(2025, 12, 31), actor="test")
+    assert not past.cases_synced
+    with Session(engine) as s:
+        assert not s.get(ComplianceCase, case.id).finding_present
+
+
+def test_case_life_cycle_is_checked_and_audited(engine, kit):
+    insert(engine, scenario(kit).frames())
+    cases.record_run(engine, ON, actor="test")
+    with Session(engine) as s:
+        case_id = s.scalars(select(ComplianceCase.id).where(ComplianceCase.rule == "residence_obligation")).one()
+    with session_scope(engine) as s:
+        with pytest.raises(AppError) as err:
+            cases.act(s, case_id, "review", actor="officer", reason="  ")
+        assert err.value.code == "reason_required"
+    with session_scope(engine) as s:
+        cases.act(s, case_id, "review", actor="officer", reason="checking the address reports")
+    with session_scope(engine) as s:
+        with pytest.raises(AppError) as err:
+            cases.act(s, case_id, "resolve", actor="officer", reason="done")
+        assert err.value.code == "outcome_required"
+    with session_scope(engine) as s:
+        cases.act(s, case_id, "resolve", actor="officer", reason="moved for a job", outcome="warning")
+    with session_scope(engine) as s, pytest.raises(Conflict):
+        cases.act(s, case_id, "review", actor="officer", reason="again")
+    with Session(engine) as s:
+        case = s.get(ComplianceCase, case_id)
+        assert (case.status, case.outcome, case.assignee, case.active_key) == ("resolved", "warning", "officer", None)
+    # the finding persists, but its case was resolved: no new case
+    assert cases.record_run(engine, dt.date(2026, 1, 5), actor="test").cases_opened == 0
+    assert counts(engine)["residence_obligation"] == 1
+    with session_scope(engine) as s:
+        cases.act(s, case_id, "close", actor="officer", reason="warning letter sent")
+        cases.act(s, case_id, "note", actor="officer", reason="holder acknowledged")
+    assert audit_actions(engine, case_id) == [
+        "compliance.case_open",
+        "compliance.case_review",
+        "compliance.case_resolve",
+        "compliance.case_close",
+        "compliance.case_note",
+    ]
+    with Session(engine) as s:
+        assert [e["kind"] for e in cases.events(s, case_id)] == ["opened", "status", "status", "status", "note"]
+
+
+def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
+    insert(engine, scenario(kit).frames())
+    cases.record_run(engine, ON, actor="test")
+    with Session(engine) as s:
+        busan = cases.dashboard(s, "26")
+        nation = cases.dashboard(s, None)
+    by_rule = {r["rule"]: r for r in busan["by_rule"]}
+    assert by_rule["residence_obligation"]["findings"] == 1
+    assert by_rule["late_address_report"]["findings"] == 1
+    assert by_rule["illegal_stay"] == {"rule": "illegal_stay", "findings": 1, "ongoing": 1, "holder_findings": 0}
+    assert by_rule["integration_obligation"]["findings"] == 0  # Gyeonggi's, not Busan's
+    assert busan["trend"]["months"][-1] == "2025-12-01" and len(busan["trend"]["months"]) == 12
+    months = busan["trend"]["months"]
+    assert busan["trend"]["series"]["residence_obligation"][months.index("2025-07-01")] == 1
+    assert busan["trend"]["series"]["illegal_stay"][months.index("2025-10-01")] == 1
+    assert busan["at_risk"] == [
+        {
+            "person_id": "H3",
+            "rule": "residence_obligation",
+            "program_id": "busan-d2",
+            "region": "26",
+            "days_left": 10,
+            "limit_date": "2026-01-11",
+            "detail": busan["at_risk"][0]["detail"],
+        }
+    ]
+    assert "80 of 90 days outside 26" in busan["at_risk"][0]["detail"]
+    assert busan["cases"] == {"open": 2, "under_review": 0, "resolved": 0, "closed": 0}
+    assert sum(r["findings"] for r in nation["by_rule"]) == 4
