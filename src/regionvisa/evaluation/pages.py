@@ -36,6 +36,9 @@ def _eval_href(user: Principal | None) -> str:
 register(N_("Evaluation"), _eval_href, action="evaluation.read", order=60)
 register(N_("Committee scores"), "/evaluation/committee", action="committee.score", order=61)
 
+# Run and plan statuses, shown translated.
+STATUS_LABELS = (N_("draft"), N_("published"), N_("superseded"), N_("proposed"), N_("confirmed"))
+
 FLASH = {
     "run": N_("The evaluation was computed and stored as a draft."),
     "published": N_("The evaluation was published; its benefits and sanctions are in force."),
