@@ -100,7 +100,7 @@ def test_rerunning_never_duplicates_an_open_case(engine, kit):
     with Session(engine) as s:
         # the unique active key is the database's own guarantee
         c = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "residence_obligation")).one()
-        clone = ComplianceCase(**{k: getattr(c, k) for k in c.__mapper__.columns.keys() if k != "id"  # noqa: SIM118})
+        clone = ComplianceCase(**{col.key: getattr(c, col.key) for col in c.__table__.columns if col.key != "id"})
         s.add(clone)
         with pytest.raises(IntegrityError):
             s.flush()
