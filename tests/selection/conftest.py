@@ -43,7 +43,15 @@ def design_for(region: str, program_id: str, quota: int = 500) -> dict:
 
 def as_json(design: dict) -> dict:
     """The design as an API client sends it (dates as ISO text)."""
-    return json.loads(json.dumps(design, default=str))
+
+    def plain(value):
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return json.loads(json.dumps(plain(design), default=str))
 
 
 def principal(engine, username: str):
@@ -105,3 +113,22 @@ def helpers():
     return SimpleNamespace(
         busan_design=busan_design, design_for=design_for, as_json=as_json, principal=principal, MEMBERS=MEMBERS
     )
+
+
+@pytest.fixture
+def bearer(engine, people):
+    """bearer(username) -> Authorization headers for an API token of that user."""
+    from regionvisa.accounts import service as accounts
+    from regionvisa.db import session_scope
+
+    cache: dict[str, dict] = {}
+
+    def headers(username: str) -> dict:
+        if username not in cache:
+            with session_scope(engine) as session:
+                user = accounts.get_user_by_name(session, username)
+                _, plain = accounts.create_token(session, actor="test", user=user, name="selection")
+            cache[username] = {"Authorization": f"Bearer {plain}"}
+        return cache[username]
+
+    return headers
