@@ -278,7 +278,7 @@ def _region_charts(view: dict, indicators: list[dict], name: str) -> dict:
         [(name, view["rank"], view["median_rank"], lo, hi)],
         view["regions_evaluated"],
         xlabel=gettext("Rank"),
-        interval_label=gettext("5–95% rank interval"),
+        interval_label=gettext("Rank interval (5th–95th percentile)"),
         median_label=gettext("Median rank"),
         rank_label=gettext("Published rank"),
         prefix="ri",
