@@ -208,6 +208,25 @@ def revoke_token(token_id: int = typer.Argument(...), as_user: str | None = AS_O
     typer.echo(f"token {token_id}: revoked")
 
 
+@app.command("policy")
+def show_policy() -> None:
+    """Print the permission policy (action × role × scope) as Markdown: docs/permissions.md."""
+    from regionvisa.accounts.policy import policy_markdown
+
+    typer.echo(policy_markdown(), nl=False)
+
+
+@app.command("routes")
+def show_routes() -> None:
+    """Print every route of the application with the action it requires (or 'public')."""
+    from regionvisa.accounts.policy import iter_routes, route_policy
+    from regionvisa.app import create_app
+    from regionvisa.db import get_engine
+
+    for route in iter_routes(create_app(get_engine())):
+        typer.echo(f"{','.join(route.methods):<7} {route.path:<64} {route_policy(route) or 'NO POLICY'}")
+
+
 @app.command("demo-logins")
 def demo_logins() -> None:
     """Print the demo accounts that `regionvisa demo` creates (user, password, role)."""

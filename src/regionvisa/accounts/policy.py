@@ -430,3 +430,37 @@ def policy_table() -> list[dict]:
         {"action": name, "description": action.description, "grants": dict(POLICY[name])}
         for name, action in ACTIONS.items()
     ]
+
+
+SCOPE_MARKS = {ALL: "all", OWN_REGION: "own region"}
+
+
+def policy_markdown() -> str:
+    """The table as Markdown: docs/permissions.md is this text (`regionvisa users policy`)."""
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from `regionvisa.accounts.policy.POLICY` by `regionvisa users policy > docs/permissions.md`;",
+        "a test fails when this file and the table differ. The API serves the same table at `GET /api/v1/policy`.",
+        "",
+        "Each cell is the scope a role holds an action with: **all** regions, its **own region** only",
+        "(regional officials, bound to one region), or nothing (–). Every route declares one action",
+        "(`Depends(require(action))`) or is public; the pages, the API and the command line (`--as USER`)",
+        "check the same table.",
+        "",
+        "| action | what it allows | " + " | ".join(f"`{r}`" for r in ROLES) + " |",
+        "|---|---|" + "---|" * len(ROLES),
+    ]
+    for name, action in ACTIONS.items():
+        cells = [SCOPE_MARKS.get(POLICY[name].get(role, ""), "–") for role in ROLES]
+        lines.append(f"| `{name}` | {action.description} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Public routes",
+        "",
+        "Anyone may call these, signed in or not (every method of the path):",
+        "",
+        *[f"- `{path}`" for path in sorted(PUBLIC_ROUTES)],
+        "",
+    ]
+    return "\n".join(lines)

@@ -40,8 +40,14 @@ def me(user: Principal = Depends(require("account.self"))) -> Me:
 
 
 @router.get("/policy", summary="The permission policy: action × role × scope")
-def policy(_: Principal = Depends(require("account.self"))) -> dict:
-    return {"items": policy_table()}
+def policy(
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require("account.self")),
+) -> dict:
+    rows = policy_table()
+    start = (page - 1) * page_size
+    return {**Page(number=page, size=page_size, total=len(rows)).meta(), "items": rows[start : start + page_size]}
 
 
 # --------------------------------------------------------------------------- users

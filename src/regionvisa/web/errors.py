@@ -110,6 +110,12 @@ def _page(request: Request, status: int, ko: str, en: str):
     return render(request, "error.html", {"title": title, "message": ko if lang == "ko" else en}, status_code=status)
 
 
+def _field(loc) -> str | None:
+    """`body.applicant.age` -> `applicant.age`: where the value came from is not part of its name."""
+    parts = tuple(x for x in loc if x not in ("body", "query", "path", "form", "header", "cookie"))
+    return key_path(parts) if parts else None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
@@ -121,8 +127,23 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError):
         errors = exc.errors()
         first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
-        loc = tuple(x for x in first.get("loc", ()) if x not in ("body", "query", "path", "form"))
-        field = key_path(loc) if loc else None
+        if first.get("type") == "json_invalid":  # not JSON at all: a malformed request, not invalid values
+            reason = first.get("ctx", {}).get("error", first.get("msg", ""))
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": "bad_request",
+                        "message": {
+                            "ko": f"요청 본문이 올바른 JSON이 아닙니다: {reason}",
+                            "en": f"the request body is not valid JSON: {reason}",
+                        },
+                    }
+                },
+                status_code=400,
+            )
+        field = _field(first.get("loc", ()))
+        if not _wants_json(request):  # a page's form or query: the error page, in the page's language
+            return _page(request, 422, f"입력값이 올바르지 않습니다: {field or ''}", f"invalid input: {field or ''}")
         body = {
             "error": {
                 "code": "invalid",
@@ -130,7 +151,7 @@ def install(app: FastAPI) -> None:
                     "ko": f"입력값이 올바르지 않습니다: {first['msg']}",
                     "en": f"invalid input: {first['msg']}",
                 },
-                "details": [{"field": key_path(e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
+                "details": [{"field": _field(e.get("loc", ())), "message": e.get("msg", "")} for e in errors],
             }
         }
         if field:
