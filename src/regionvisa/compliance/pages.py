@@ -1,7 +1,290 @@
-"""Compliance / 체류 준수: server-rendered pages (thin: calls compliance.service)."""
+"""Compliance / 체류 준수: dashboards, the case queue and case pages (thin: calls compliance.cases).
+
+Everything works without JavaScript: the charts are SVG drawn on the server, filters are GET
+forms, and case actions are POST forms carrying the CSRF token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+
+from regionvisa.accounts.nav import register
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require, scope_region
+from regionvisa.compliance import cases
+from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
+from regionvisa.compliance.rules import RULES, compliance_rules
+from regionvisa.db import session_scope
+from regionvisa.regions.service import region_codes, region_names
+from regionvisa.web.errors import AppError
+from regionvisa.web.i18n import current_language
+from regionvisa.web.labels import N_
+from regionvisa.web.pagination import Page
+from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+STATUS_LABELS = {
+    "open": N_("Open"),
+    "under_review": N_("Under review"),
+    "resolved": N_("Resolved"),
+    "closed": N_("Closed"),
+    "active": N_("Open or under review"),
+}
+OUTCOME_LABELS = {
+    "justified": N_("Justified"),
+    "warning": N_("Warning"),
+    "status_cancelled": N_("Status cancelled"),
+}
+SEVERITY_LABELS = {"high": N_("High"), "medium": N_("Medium"), "low": N_("Low")}
+LANE_LABELS = {
+    "status_grant": N_("Statuses"),
+    "address_report": N_("Addresses"),
+    "movement": N_("Movements"),
+    "kiip_record": N_("KIIP"),
+    "employment": N_("Employment"),
+}
+COLOURS = {"status": "#2b6cb0", "programme": "#805ad5", "inside": "#2f855a", "outside": "#c53030", "other": "#718096"}
+
+
+def _dashboard_href(user: Principal | None) -> str:
+    return f"/compliance?region={user.region}" if user and user.region else "/compliance"
+
+
+register(N_("Compliance"), _dashboard_href, action="compliance.read", order=50)
+register(N_("Enforcement cases"), "/compliance/cases", action="compliance.read", order=51)
+
+
+def _rule_labels() -> dict[str, str]:
+    rules, lang = compliance_rules(), current_language.get()
+    return {r: rules.label(r, "ko" if lang == "ko" else "en") for r in RULES}
+
+
+def _region_choices(user: Principal) -> list[tuple[str, str]]:
+    names = region_names(current_language.get())
+    if grant(user, "compliance.read") == ALL:
+        return sorted(names.items())
+    return [(user.region, names[user.region])] if user.region else []
+
+
+def trend_chart(trend: dict, width: int = 720, height: int = 180) -> dict:
+    """Bars of findings started per month (all rules), as SVG geometry."""
+    months = trend["months"]
+    totals = [sum(series[i] for series in trend["series"].values()) for i in range(len(months))]
+    top = max(totals or [0]) or 1
+    slot = width / max(len(months), 1)
+    bars = []
+    for i, (month, n) in enumerate(zip(months, totals, strict=True)):
+        h = round((height - 30) * n / top, 1)
+        bars.append(
+            {
+                "x": round(i * slot + 4, 1),
+                "y": round(height - 20 - h, 1),
+                "w": round(slot - 8, 1),
+                "h": h,
+                "n": n,
+                "label": month[:7],
+                "tx": round(i * slot + slot / 2, 1),
+            }
+        )
+    return {"width": width, "height": height, "bars": bars, "base": height - 20}
+
+
+def _date(text: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def timeline_chart(timeline: dict, case, width: int = 900) -> dict:
+    """The person's records as lanes of bars and ticks on one date axis (SVG geometry)."""
+    area = [case.region] if case.region else []
+    spans: list[tuple[str, dt.date, dt.date | None, str, str]] = []  # lane, start, end, colour, title
+    for s in timeline["status_grant"]:
+        colour = COLOURS["programme"] if s["program_id"] else COLOURS["status"]
+        title = f"{s['visa']} {s['program_id'] or ''} {s['valid_from']}..{s['valid_to']}"
+        spans.append(("status_grant", _date(s["valid_from"]), _date(s["valid_to"]), colour, title))
+    reports = timeline["address_report"]
+    for i, a in enumerate(reports):
+        end = _date(reports[i + 1]["effective_date"]) if i + 1 < len(reports) else None
+        inside = any(a["area_code"].startswith(code) for code in area)
+        colour = COLOURS["inside"] if inside else COLOURS["outside"]
+        title = f"{a['area_code']} from {a['effective_date']} (reported {a['reported_date']})"
+        spans.append(("address_report", _date(a["effective_date"]), end, colour, title))
+    for k in timeline["kiip_record"]:
+        title = f"KIIP {k['level']} {k['enrolled_on']}..{k['completed_on'] or ''}"
+        spans.append(("kiip_record", _date(k["enrolled_on"]), _date(k["completed_on"]), COLOURS["inside"], title))
+    for j in timeline["employment"]:
+        inside = any((j["employer_region"] or "").startswith(code) for code in area)
+        colour = COLOURS["inside"] if inside else COLOURS["outside"]
+        title = f"{j['employer_id']} ({j['employer_region']}) {j['start_date']}..{j['end_date'] or ''}"
+        spans.append(("employment", _date(j["start_date"]), _date(j["end_date"]), colour, title))
+    ticks = [(_date(m["date"]), m["direction"]) for m in timeline["movement"]]
+    days = [d for _, s, e, _, _ in spans for d in (s, e) if d] + [d for d, _ in ticks if d]
+    days += [case.finding_start, case.last_run_on]
+    first, last = min(days), max(days) + dt.timedelta(days=1)
+    left, right = 110, width - 10
+    scale = (right - left) / max((last - first).days, 1)
+
+    def x(day: dt.date) -> float:
+        return round(left + (day - first).days * scale, 1)
+
+    lanes = list(LANE_LABELS)
+    lane_y = {lane: 20 + i * 30 for i, lane in enumerate(lanes)}
+    bars = [
+        {"x": x(s), "w": max(x(e or last) - x(s), 1.5), "y": lane_y[lane], "fill": colour, "title": title}
+        for lane, s, e, colour, title in spans
+        if s
+    ]
+    marks = [
+        {
+            "x": x(d),
+            "y": lane_y["movement"],
+            "fill": COLOURS["inside"] if k == "entry" else COLOURS["outside"],
+            "title": f"{k} {d}",
+        }
+        for d, k in ticks
+        if d
+    ]
+    years = []
+    for year in range(first.year, last.year + 1):
+        day = dt.date(year, 1, 1)
+        if first <= day <= last:
+            years.append({"x": x(day), "label": str(year)})
+    height = 20 + len(lanes) * 30 + 20
+    return {
+        "width": width,
+        "height": height,
+        "lanes": [{"key": lane, "y": lane_y[lane]} for lane in lanes],
+        "bars": bars,
+        "marks": marks,
+        "years": years,
+        "finding": {"x": x(case.finding_start), "title": f"finding starts {case.finding_start}"},
+        "first": first.isoformat(),
+        "last": (last - dt.timedelta(days=1)).isoformat(),
+    }
+
+
+@router.get("/compliance")
+def dashboard_page(
+    request: Request, region: str = "", run: int | None = None, user: Principal = Depends(require("compliance.read"))
+):
+    scoped = scope_region(user, region or None, action="compliance.read")
+    if scoped and scoped not in region_codes():
+        scoped = None
+    with Session(request.app.state.engine) as session:
+        board = cases.dashboard(session, scoped, run_id=run)
+    names = region_names(current_language.get())
+    return render(
+        request,
+        "compliance_dashboard.html",
+        {
+            "board": board,
+            "region": scoped,
+            "region_name": names.get(scoped or "", ""),
+            "choices": _region_choices(user),
+            "national": grant(user, "compliance.read") == ALL,
+            "rule_labels": _rule_labels(),
+            "status_labels": STATUS_LABELS,
+            "chart": trend_chart(board["trend"]) if board["run"] else None,
+            "can_run": can(user, "cases.act"),
+            "today": dt.date.today().isoformat(),
+        },
+    )
+
+
+@router.post("/compliance/runs")
+def run_form(request: Request, on: str = Form(...), user: Principal = Depends(require("cases.act"))):
+    when = _date(on)
+    if when is None:
+        raise AppError(400, "bad_date", "날짜 형식이 아닙니다 (YYYY-MM-DD)", f"{on!r} is not a date (YYYY-MM-DD)", "on")
+    result = cases.record_run(request.app.state.engine, when, actor=user)
+    return RedirectResponse(f"/compliance?run={result.run_id}", status_code=303)
+
+
+@router.get("/compliance/cases")
+def queue_page(
+    request: Request,
+    region: str = "",
+    status: str = "active",
+    rule: str = "",
+    page: int = 1,
+    user: Principal = Depends(require("compliance.read")),
+):
+    scoped = scope_region(user, region or None, action="compliance.read")
+    status = status if status in (*CASE_STATUSES, "active", "") else "active"
+    rule = rule if rule in RULES else ""
+    size, page = 50, max(page, 1)
+    with Session(request.app.state.engine) as session:
+        total, items = cases.list_cases(
+            session, region=scoped, status=status or None, rule=rule or None, offset=(page - 1) * size, limit=size
+        )
+        rows = [cases.case_dict(c) for c in items]
+        counts = cases.queue_counts(session, scoped)
+    query = {k: v for k, v in {"region": scoped or "", "status": status, "rule": rule}.items() if v}
+    return render(
+        request,
+        "compliance_queue.html",
+        {
+            "items": rows,
+            "counts": counts,
+            "region": scoped,
+            "status": status,
+            "rule": rule,
+            "choices": _region_choices(user),
+            "national": grant(user, "compliance.read") == ALL,
+            "rule_labels": _rule_labels(),
+            "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "severity_labels": SEVERITY_LABELS,
+            "page": Page(number=page, size=size, total=total, base_path="/compliance/cases", query=query),
+        },
+    )
+
+
+@router.get("/compliance/cases/{case_id}")
+def case_page(request: Request, case_id: int, user: Principal = Depends(require("compliance.read"))):
+    engine = request.app.state.engine
+    with Session(engine) as session:
+        case = cases.get_case(session, case_id)
+        authorize(user, "compliance.read", case.region)
+        detail = cases.case_dict(case)
+        history = cases.events(session, case_id)
+        timeline = cases.person_timeline(engine, case.person_id)
+        chart = timeline_chart(timeline, case)
+    actions = [a for a, (starts, _) in cases.TRANSITIONS.items() if detail["status"] in starts]
+    return render(
+        request,
+        "compliance_case.html",
+        {
+            "case": detail,
+            "events": history,
+            "timeline": timeline,
+            "chart": chart,
+            "lane_labels": LANE_LABELS,
+            "rule_labels": _rule_labels(),
+            "status_labels": STATUS_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "severity_labels": SEVERITY_LABELS,
+            "outcomes": OUTCOMES,
+            "actions": actions if can(user, "cases.act") else [],
+        },
+    )
+
+
+@router.post("/compliance/cases/{case_id}/actions")
+def case_action_form(
+    request: Request,
+    case_id: int,
+    action: str = Form(...),
+    reason: str = Form(""),
+    outcome: str = Form(""),
+    user: Principal = Depends(require("cases.act")),
+):
+    with session_scope(request.app.state.engine) as session:
+        cases.act(session, case_id, action, actor=user, reason=reason, outcome=outcome or None)
+    return RedirectResponse(f"/compliance/cases/{case_id}", status_code=303)

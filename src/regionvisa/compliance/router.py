@@ -1,7 +1,144 @@
-"""Compliance / 체류 준수: REST API under /api/v1 (thin: calls compliance.service)."""
+"""Compliance / 체류 준수: REST API under /api/v1 (thin: calls compliance.service and cases).
+
+Reads need `compliance.read` and are scoped to the caller's region (a regional official sees
+their own region's dashboard, findings and cases only); running the engine and acting on
+cases need `cases.act`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Literal
 
-router = APIRouter(tags=["compliance"])
+import polars as pl
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.compliance import cases, service
+from regionvisa.compliance.models import CASE_STATUSES
+from regionvisa.compliance.rules import RULES
+from regionvisa.db import session_scope
+from regionvisa.web.errors import ERROR_RESPONSES
+from regionvisa.web.pagination import Page
+
+router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
+REGION = Query(None, pattern=r"^\d{2}$", description="2-digit region code; regional officials get their own region")
+
+
+class RunRequest(BaseModel):
+    on: dt.date = Field(description="reference date: the records as they stood that day")
+    sync_cases: bool = Field(True, description="open and update enforcement cases from the findings on holders")
+
+
+class CaseAction(BaseModel):
+    action: Literal["review", "resolve", "close", "note"]
+    reason: str = Field(min_length=1, max_length=2000)
+    outcome: Literal["justified", "warning", "status_cancelled"] | None = None
+
+
+@router.post("/runs", summary="Run the compliance engine as of a date, record it and sync the cases")
+def create_run(request: Request, body: RunRequest, user: Principal = Depends(require("cases.act"))) -> dict:
+    result = cases.record_run(request.app.state.engine, body.on, actor=user, sync_cases=body.sync_cases)
+    return result.as_dict()
+
+
+@router.get("/runs", summary="Recorded compliance runs, newest first")
+def runs(request: Request, user: Principal = Depends(require("compliance.read"))) -> dict:
+    with Session(request.app.state.engine) as session:
+        return {"items": cases.list_runs(session)}
+
+
+@router.get("/findings", summary="Every finding as of a date (§4.8 columns plus severity, evidence, region)")
+def findings(
+    request: Request,
+    on: dt.date = Query(..., description="reference date"),
+    region: str | None = REGION,
+    rule: Literal[RULES] | None = Query(None),  # type: ignore[valid-type]
+    page: int = Query(1, ge=1),
+    page_size: int = Query(100, ge=1, le=1000),
+    user: Principal = Depends(require("compliance.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="compliance.read")
+    found = service.run_compliance(request.app.state.engine, on).findings
+    if scoped:
+        found = found.filter(pl.col("region") == scoped)
+    if rule:
+        found = found.filter(pl.col("rule") == rule)
+    pager = Page(number=page, size=page_size, total=found.height)
+    items = found.slice(pager.offset, page_size).with_columns(
+        pl.col("start_date").dt.to_string("%Y-%m-%d"), pl.col("end_date").dt.to_string("%Y-%m-%d")
+    )
+    return {**pager.meta(), "on": on.isoformat(), "region": scoped, "items": items.to_dicts()}
+
+
+@router.get("/dashboard", summary="A region's compliance dashboard (the nation's without a region, for national roles)")
+def dashboard(
+    request: Request,
+    region: str | None = REGION,
+    run: int | None = Query(None, description="a recorded run (default: the latest)"),
+    user: Principal = Depends(require("compliance.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="compliance.read")
+    with Session(request.app.state.engine) as session:
+        return cases.dashboard(session, scoped, run_id=run)
+
+
+@router.get("/cases", summary="Case queue: a region's, or every region's (the ministry's enforcement queue)")
+def case_queue(
+    request: Request,
+    region: str | None = REGION,
+    status: Literal[(*CASE_STATUSES, "active")] | None = Query(None),  # type: ignore[valid-type]
+    rule: Literal[RULES] | None = Query(None),  # type: ignore[valid-type]
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("compliance.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="compliance.read")
+    with Session(request.app.state.engine) as session:
+        total, items = cases.list_cases(
+            session, region=scoped, status=status, rule=rule, offset=(page - 1) * page_size, limit=page_size
+        )
+        return {
+            **Page(number=page, size=page_size, total=total).meta(),
+            "region": scoped,
+            "items": [cases.case_dict(c) for c in items],
+        }
+
+
+@router.get("/cases/{case_id}", summary="One case with its history and the person's records (no names)")
+def case_detail(request: Request, case_id: int, user: Principal = Depends(require("compliance.read"))) -> dict:
+    engine = request.app.state.engine
+    with Session(engine) as session:
+        case = cases.get_case(session, case_id)
+        authorize(user, "compliance.read", case.region)
+        out = cases.case_dict(case)
+        out["events"] = cases.events(session, case_id)
+    out["timeline"] = cases.person_timeline(engine, out["person_id"])
+    return out
+
+
+@router.post("/cases/{case_id}/actions", summary="Review, resolve (with an outcome), close, or note a case")
+def case_action(
+    request: Request, case_id: int, body: CaseAction, user: Principal = Depends(require("cases.act"))
+) -> dict:
+    with session_scope(request.app.state.engine) as session:
+        case = cases.act(session, case_id, body.action, actor=user, reason=body.reason, outcome=body.outcome)
+        out = cases.case_dict(case)
+        out["events"] = cases.events(session, case_id)
+    return out
+
+
+@router.get("/indicators", summary="Compliance indicators of a year per region (docs/indicators.md)")
+def indicators(
+    request: Request,
+    year: int = Query(..., ge=2000, le=2100),
+    region: str | None = REGION,
+    user: Principal = Depends(require("compliance.read")),
+) -> dict:
+    scoped = scope_region(user, region, action="compliance.read")
+    table = service.compute_indicators(request.app.state.engine, year)
+    if scoped:
+        table = table.filter(pl.col("region") == scoped)
+    return {"year": year, "region": scoped, "items": table.to_dicts()}
