@@ -1,7 +1,393 @@
-"""Applications / 신청: server-rendered pages (thin: calls applications.service)."""
+"""Applications / 신청: server-rendered pages (thin: calls applications.service).
+
+The regional official's queue (recommend or return), the ministry officer's queue (approve, reject,
+issue), the application page with its explanation criterion by criterion, intake and documents.
+Every form works without JavaScript and carries the CSRF token.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+
+from regionvisa.accounts.nav import register
+from regionvisa.accounts.policy import Principal, authorize, can, require, scope_region
+from regionvisa.applications import service
+from regionvisa.applications.router import queue_page
+from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
+from regionvisa.regions.service import region_names
+from regionvisa.rules import FIELDS
+from regionvisa.web.errors import AppError
+from regionvisa.web.i18n import current_language
+from regionvisa.web.labels import N_
+from regionvisa.web.pagination import Page
+from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+register(N_("Applications"), "/applications", action="applications.read", order=30)
+register(N_("Recommendation queue"), "/applications/queue/region", action="applications.recommend", order=31)
+register(N_("Screening queue"), "/applications/queue/ministry", action="applications.decide", order=32)
+
+STATUS_LABELS = {
+    "submitted": N_("submitted"),
+    "screened": N_("screened"),
+    "recommended": N_("recommended"),
+    "returned": N_("returned"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "issued": N_("issued"),
+    "withdrawn": N_("withdrawn"),
+    "cancelled": N_("cancelled"),
+}
+OUTCOME_LABELS = {"eligible": N_("eligible"), "ineligible": N_("ineligible"), "incomplete": N_("incomplete")}
+RESULT_LABELS = {"pass": N_("pass"), "fail": N_("fail"), "missing": N_("missing")}
+MOVE_LABELS = {
+    "recommend": N_("Recommend"),
+    "return": N_("Return to applicant"),
+    "approve": N_("Approve"),
+    "reject": N_("Reject"),
+    "issue": N_("Issue the visa"),
+    "withdraw": N_("Withdraw"),
+    "cancel": N_("Cancel"),
+    "rescreen": N_("Re-screen"),
+}
+MESSAGES = {
+    "submitted": N_("The application was received and screened."),
+    "recommend": N_("The application was recommended."),
+    "return": N_("The application was returned to the applicant."),
+    "approve": N_("The application was approved."),
+    "reject": N_("The application was rejected."),
+    "issue": N_("The visa was issued."),
+    "withdraw": N_("The application was withdrawn."),
+    "cancel": N_("The application was cancelled."),
+    "rescreen": N_("The application was screened again."),
+    "document": N_("The document was uploaded."),
+    "benefit": N_("The simplified procedure setting was saved."),
+}
+# Profile fields the intake form asks for (the rest may come through the API or bulk intake).
+FORM_FIELDS = (
+    "nationality",
+    "birth_date",
+    "passport_valid_until",
+    "entry_ban",
+    "criminal_record",
+    "prior_illegal_stay",
+    "education_level",
+    "course_type",
+    "university_region",
+    "employer_region",
+    "intended_residence",
+    "topik_level",
+    "kiip_level",
+    "bank_balance_krw",
+    "annual_wage_krw",
+    "occupation_code",
+    "e7_subtype",
+    "experience_years",
+    "employer_foreign_ratio",
+    "korean_test_passed",
+    "skills_test_passed",
+)
+
+
+def _labels() -> dict:
+    return {
+        "status_labels": STATUS_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "result_labels": RESULT_LABELS,
+        "move_labels": MOVE_LABELS,
+        "region_names": region_names(current_language.get()),
+    }
+
+
+def _message(request: Request) -> str | None:
+    return MESSAGES.get(request.query_params.get("done", ""))
+
+
+def _moves_for(user: Principal, app) -> list[str]:
+    out = []
+    for move, (froms, _to, action) in service.MOVES.items():
+        if move == "screen" or app.status not in froms:
+            continue
+        if can(user, action, app.region):
+            out.append(move)
+    return out
+
+
+@router.get("/applications")
+def applications_index(
+    request: Request,
+    status: str = "",
+    program_id: str = "",
+    page: int = 1,
+    user: Principal = Depends(require("applications.read")),
+):
+    scoped = scope_region(user, None, action="applications.read")
+    size = 50
+    with session_scope(request.app.state.engine) as session:
+        total, rows = service.list_applications(
+            session,
+            region=scoped,
+            program_id=program_id or None,
+            status=status or None,
+            offset=(max(page, 1) - 1) * size,
+            limit=size,
+        )
+        pager = Page(
+            number=max(page, 1),
+            size=size,
+            total=total,
+            base_path="/applications",
+            query={"status": status, "program_id": program_id},
+        )
+        return render(
+            request,
+            "applications_list.html",
+            {
+                "rows": rows,
+                "page": pager,
+                "status": status,
+                "program_id": program_id,
+                "statuses": list(STATUS_LABELS),
+                "can_submit": can(user, "applications.recommend"),
+                "message": _message(request),
+                **_labels(),
+            },
+        )
+
+
+def _field_inputs() -> list[dict]:
+    lang = current_language.get()
+    out = []
+    for name in FORM_FIELDS:
+        f = FIELDS[name]
+        out.append(
+            {
+                "name": name,
+                "label": f.label_ko if lang == "ko" else f.label_en,
+                "type": f.type,
+                "choices": list(f.values),
+                "unit": f.unit,
+            }
+        )
+    return out
+
+
+def _programmes_for(session, user: Principal) -> list:
+    region = scope_region(user, None, action="applications.read")
+    return programs.in_force(session, dt.date.today(), region=region)
+
+
+@router.get("/applications/new")
+def new_application(request: Request, user: Principal = Depends(require("applications.recommend"))):
+    with session_scope(request.app.state.engine) as session:
+        versions = _programmes_for(session, user)
+        return render(
+            request,
+            "applications_new.html",
+            {"versions": versions, "fields": _field_inputs(), "today": dt.date.today(), "form": {}, **_labels()},
+        )
+
+
+@router.post("/applications/new")
+async def submit_application(request: Request, user: Principal = Depends(require("applications.recommend"))):
+    form = await request.form()
+    profile: dict = {}
+    for name in FORM_FIELDS:
+        value = str(form.get(name, "")).strip()
+        if value != "":
+            profile[name] = value
+    on_text = str(form.get("submitted_on", "")).strip()
+    try:
+        on = dt.date.fromisoformat(on_text) if on_text else None
+    except ValueError:
+        raise AppError(
+            422, "invalid", f"접수일 {on_text!r}이(가) 날짜가 아닙니다", f"{on_text!r} is not a date", "submitted_on"
+        ) from None
+    with session_scope(request.app.state.engine) as session:
+        app = service.submit(
+            session,
+            program_id=str(form.get("program_id", "")),
+            applicant=profile,
+            name=str(form.get("name", "")),
+            passport_no=str(form.get("passport_no", "")),
+            actor=user,
+            on=on,
+            channel="web",
+        )
+        app_id = app.id
+    return RedirectResponse(f"/applications/{app_id}?done=submitted", status_code=303)
+
+
+@router.get("/applications/queue/region")
+def region_queue(
+    request: Request, program_id: str = "", page: int = 1, user: Principal = Depends(require("applications.recommend"))
+):
+    with session_scope(request.app.state.engine) as session:
+        region = scope_region(user, None, action="applications.recommend")
+        choices = [p for p, _v in programs.list_programs(session, region=region)]
+        chosen = program_id or (choices[0].id if choices else "")
+        data, pager = None, None
+        if chosen:
+            authorize(user, "applications.recommend", programs.get_program(session, chosen).region)
+            data = queue_page(session, chosen, max(page, 1), 50)
+            pager = Page(
+                number=max(page, 1),
+                size=50,
+                total=data["total"],
+                base_path="/applications/queue/region",
+                query={"program_id": chosen},
+            )
+        return render(
+            request,
+            "applications_region_queue.html",
+            {
+                "choices": choices,
+                "chosen": chosen,
+                "data": data,
+                "page": pager,
+                "message": _message(request),
+                **_labels(),
+            },
+        )
+
+
+@router.get("/applications/queue/ministry")
+def ministry_queue(
+    request: Request,
+    status: str = "recommended",
+    page: int = 1,
+    user: Principal = Depends(require("applications.decide")),
+):
+    status = status if status in ("recommended", "approved") else "recommended"
+    size = 50
+    with session_scope(request.app.state.engine) as session:
+        total, rows = service.list_applications(session, status=status, offset=(max(page, 1) - 1) * size, limit=size)
+        items = []
+        for app in rows:
+            scr = service.latest_screening(session, app)
+            items.append(
+                {
+                    "app": app,
+                    "failed": (scr.explanation or {}).get("failed", []) if scr else [],
+                    "missing_documents": service.missing_documents(session, app),
+                }
+            )
+        pager = Page(
+            number=max(page, 1),
+            size=size,
+            total=total,
+            base_path="/applications/queue/ministry",
+            query={"status": status},
+        )
+        return render(
+            request,
+            "applications_ministry_queue.html",
+            {"items": items, "status": status, "page": pager, "message": _message(request), **_labels()},
+        )
+
+
+@router.get("/applications/benefits")
+def benefits_page(request: Request, user: Principal = Depends(require("applications.read"))):
+    from regionvisa.regions.service import region_codes
+
+    with session_scope(request.app.state.engine) as session:
+        rows = {b.region: b for b in service.benefits(session)}
+        return render(
+            request,
+            "applications_benefits.html",
+            {
+                "rows": rows,
+                "codes": region_codes(),
+                "can_set": user.role == "ministry_admin",
+                "message": _message(request),
+                **_labels(),
+            },
+        )
+
+
+@router.post("/applications/benefits")
+def set_benefit(
+    request: Request,
+    region: str = Form(...),
+    enabled: str = Form(""),
+    reason: str = Form(...),
+    user: Principal = Depends(require("evaluation.publish")),
+):
+    with session_scope(request.app.state.engine) as session:
+        service.set_simplified(session, region, enabled == "on", actor=user, reason=reason)
+    return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
+
+
+@router.get("/applications/{application_id}")
+def application_page(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))):
+    with session_scope(request.app.state.engine) as session:
+        app = service.get(session, application_id, actor=user)
+        data = service.application_dict(session, app, detail=True)
+        program = programs.get_program(session, app.program_id)
+        return render(
+            request,
+            "applications_detail.html",
+            {
+                "app": app,
+                "data": data,
+                "program": program,
+                "explanation": (data["screening"] or {}).get("explanation") or {},
+                "moves": _moves_for(user, app),
+                "can_upload": app.status in service.OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
+                "message": _message(request),
+                **_labels(),
+            },
+        )
+
+
+@router.post("/applications/{application_id}/documents")
+def upload_document(
+    request: Request,
+    application_id: int,
+    doc_type: str = Form(...),
+    file: UploadFile = File(...),
+    user: Principal = Depends(require("applications.recommend")),
+):
+    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
+    with session_scope(request.app.state.engine) as session:
+        service.upload_document(
+            session,
+            application_id,
+            doc_type=doc_type,
+            filename=file.filename or "upload",
+            content=content,
+            content_type=file.content_type or "",
+            actor=user,
+        )
+    return RedirectResponse(f"/applications/{application_id}?done=document", status_code=303)
+
+
+def _page_move(move: str, action: str):
+    def handler(
+        request: Request,
+        application_id: int,
+        reason: str = Form(""),
+        back: str = Form(""),
+        user: Principal = Depends(require(action)),
+    ):
+        with session_scope(request.app.state.engine) as session:
+            service.act(session, application_id, move, actor=user, reason=reason)
+        target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
+        if target:
+            sep = "&" if "?" in target else "?"
+            return RedirectResponse(f"{target}{sep}done={move}", status_code=303)
+        return RedirectResponse(f"/applications/{application_id}?done={move}", status_code=303)
+
+    handler.__name__ = f"page_{move}"
+    return handler
+
+
+for _move, (_froms, _to, _action) in service.MOVES.items():
+    if _move == "screen":
+        continue
+    router.add_api_route(f"/applications/{{application_id}}/{_move}", _page_move(_move, _action), methods=["POST"])
