@@ -137,7 +137,7 @@ def test_a_whole_round_over_the_api(client, bearer, people):
     assert {s["member"] for s in own["items"]} == {"c.chair"}
     progress = client.get(f"{API}/rounds/{round_id}/tally", headers=bearer("s.admin")).json()["items"]
     assert all("aggregate" not in row for row in progress)
-    assert client.get(f"{API}/rounds/{round_id}/tally", headers=bearer("c.chair")).status_code == 403
+    assert client.get(f"{API}/rounds/{round_id}/tally", headers=bearer("c.chair")).status_code == 409
 
     client.post(f"{API}/rounds/{round_id}/close-scoring", headers=bearer("s.admin"))
     # Busan: 3 members not recused, 2 scored, quorum ceil(2/3 × 3) = 2 → met; Seoul: 4 eligible, 2 scored, needs 3

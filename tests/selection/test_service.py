@@ -172,7 +172,7 @@ def test_a_member_sees_only_their_own_scores_until_scoring_is_closed(engine, peo
         seen = service.scores_visible_to(session, rnd, people["c.official1"])
         assert {s["score"] for s in seen} == {80}
         assert service.scores_visible_to(session, rnd, people["s.admin"]) == []
-        with pytest.raises(Forbidden):
+        with pytest.raises(Conflict):
             service.tally_visible(session, rnd, people["c.official1"])
     with session_scope(engine) as session:
         service.close_scoring(session, submitted, actor=people["s.admin"], now=later)

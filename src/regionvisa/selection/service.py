@@ -865,16 +865,22 @@ def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
 
 
 def tally_visible(session: Session, rnd: SelectionRound, user: Principal) -> list[Tally]:
-    """Aggregates are shown once scoring is closed (to the ministry and to members, minus their
-    recused regions); before that only to the ministry as progress, without scores."""
-    if rnd.status == "open":
-        authorize(user, MANAGE)
-    tallies = tally(session, rnd)
-    if user.role == "committee_member":
-        member = member_of(session, rnd, user)
-        recused = recused_regions(session, member)
-        tallies = [t for t in tallies if t.region not in recused]
-    return tallies
+    """The ministry follows progress throughout (the router hides scores until scoring closes);
+    members see the aggregates once scoring is closed, minus their recused regions; a region sees
+    its own figures once the results are published."""
+    if grant(user, MANAGE) is not None:
+        return tally(session, rnd)
+    if user.role == "committee_member" or grant(user, READ) == "all":
+        if rnd.status == "open":
+            raise Conflict("scoring_open", "심사가 마감된 뒤에 공개됩니다", "shown once scoring is closed")
+        tallies = tally(session, rnd)
+        if user.role == "committee_member":
+            recused = recused_regions(session, member_of(session, rnd, user))
+            tallies = [t for t in tallies if t.region not in recused]
+        return tallies
+    if rnd.status != "decided":
+        raise Conflict("not_decided", "아직 결과가 발표되지 않았습니다", "the results are not published yet")
+    return [t for t in tally(session, rnd) if t.region == user.region]
 
 
 # --------------------------------------------------------------------------- decision
