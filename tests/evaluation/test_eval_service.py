@@ -124,6 +124,10 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
             assert benefit.simplified_procedure == bool(entry["benefit"].get("simplified_procedure"))
             assert service.simplified_procedure(session, code) == benefit.simplified_procedure
         assert session.get(Program, "busan-d2").simplified_procedure == service.simplified_procedure(session, "26")
+        from regionvisa.applications.service import simplified_for
+
+        for code in by_region:
+            assert simplified_for(session, code) == service.simplified_procedure(session, code)
         assert len(_actions(session, "evaluation.publish")) == 1
         assert {e.region for e in _actions(session, "evaluation.benefit")} == {"11", "26", "41"}
         with pytest.raises(Conflict):

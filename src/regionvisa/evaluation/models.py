@@ -92,7 +92,7 @@ class EvaluationRun(Base):
     )
 
 
-class RegionBenefit(Base):
+class EvaluationBenefit(Base):
     __tablename__ = "evaluation_benefit"
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
-from regionvisa.evaluation.models import CommitteeMember, CommitteeScore, EvaluationRun, QuotaPlan, RegionBenefit
+from regionvisa.evaluation.models import CommitteeMember, CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
 QUOTA_FILL_RATE = "quota_fill_rate"
@@ -436,11 +436,11 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
     now = _now()
     run.status, run.published_by, run.published_at = "published", str(actor), now
     result = result_of(run)
-    session.execute(delete(RegionBenefit).where(RegionBenefit.year == run.year))
+    session.execute(delete(EvaluationBenefit).where(EvaluationBenefit.year == run.year))
     grades: dict[str, str] = {}
     for entry in result["regions"]:
         benefit = entry["benefit"]
-        row = RegionBenefit(
+        row = EvaluationBenefit(
             year=run.year,
             region=entry["region"],
             run_id=run.id,
@@ -457,6 +457,7 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
         grades[entry["region"]] = entry["grade"]
         for program in session.scalars(select(Program).where(Program.region == entry["region"])):
             program.simplified_procedure = row.simplified_procedure
+        _set_application_flag(session, entry["region"], row.simplified_procedure, run, actor)
         _audit(
             session,
             actor=actor,
@@ -483,16 +484,38 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
     return run
 
 
-def benefits(session: Session, year: int) -> list[RegionBenefit]:
-    return list(session.scalars(select(RegionBenefit).where(RegionBenefit.year == year).order_by(RegionBenefit.rank)))
+PUBLISH_ACTOR = "system:evaluation-publication"
 
 
-def region_benefit(session: Session, region: str, year: int | None = None) -> RegionBenefit | None:
+def _set_application_flag(session: Session, region: str, enabled: bool, run: EvaluationRun, actor: Any) -> None:
+    """Hand the simplified-procedure benefit to the applications domain's per-region flag."""
+    try:
+        from regionvisa.applications.service import set_simplified
+    except ImportError:  # the applications domain is not installed in this build
+        return
+    set_simplified(
+        session,
+        region,
+        enabled,
+        actor=PUBLISH_ACTOR,
+        reason=f"evaluation {run.year} (run {run.id}) published by {actor}",
+    )
+
+
+def benefits(session: Session, year: int) -> list[EvaluationBenefit]:
+    return list(
+        session.scalars(
+            select(EvaluationBenefit).where(EvaluationBenefit.year == year).order_by(EvaluationBenefit.rank)
+        )
+    )
+
+
+def region_benefit(session: Session, region: str, year: int | None = None) -> EvaluationBenefit | None:
     """The benefit in force for a region: from the given year's publication, else the latest one."""
-    stmt = select(RegionBenefit).where(RegionBenefit.region == region)
+    stmt = select(EvaluationBenefit).where(EvaluationBenefit.region == region)
     if year is not None:
-        stmt = stmt.where(RegionBenefit.year == year)
-    return session.scalar(stmt.order_by(RegionBenefit.year.desc()).limit(1))
+        stmt = stmt.where(EvaluationBenefit.year == year)
+    return session.scalar(stmt.order_by(EvaluationBenefit.year.desc()).limit(1))
 
 
 def simplified_procedure(session: Session, region: str, year: int | None = None) -> bool:
