@@ -137,3 +137,19 @@ def designs():
     return SimpleNamespace(
         e7_design=e7_design, E7_APPLICANT=E7_APPLICANT, BUSAN_OK=BUSAN_OK, BUSAN=BUSAN, GYEONGGI=GYEONGGI, ON=ON
     )
+
+
+@pytest.fixture
+def bearer(engine, role_users, make_user):
+    """bearer(role) -> Authorization headers; also "seoul_official", a regional official of Seoul (11)."""
+    from regionvisa.accounts import service as accounts
+    from regionvisa.db import session_scope
+
+    ids = {role: info["id"] for role, info in role_users.items()}
+    ids["seoul_official"] = make_user("t.seoul", "regional_official", "11")
+    headers = {}
+    with session_scope(engine) as session:
+        for role, user_id in ids.items():
+            _, token = accounts.create_token(session, actor="test", user=accounts.get_user(session, user_id), name="t")
+            headers[role] = {"Authorization": f"Bearer {token}"}
+    return lambda role: headers[role]
