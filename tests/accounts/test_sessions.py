@@ -266,3 +266,21 @@ def test_nav_depends_on_the_role(client, login, role_users):
         page = client.get("/")
         assert set(re.findall(r'<li><a href="([^"]+)"', page.text)) == hrefs, role
         client.post("/logout", data={"csrf_token": csrf(client, "/account")})
+
+
+def test_lockout_follows_its_settings_and_the_form_says_so(engine, monkeypatch, role_users):
+    monkeypatch.setenv("REGIONVISA_LOGIN_MAX_FAILURES", "3")
+    monkeypatch.setenv("REGIONVISA_LOGIN_LOCKOUT_MINUTES", "2")
+    get_account_settings.cache_clear()
+    try:
+        from regionvisa.app import create_app
+
+        with TestClient(create_app(engine)) as browser:
+            form = browser.get("/login?lang=en").text
+            assert "After 3 failed attempts the account is locked for 2 minutes." in form
+            assert "3번 실패하면 계정이 2분 동안 잠깁니다." in browser.get("/login?lang=ko").text
+            statuses = [post_login(browser, "t.auditor", f"wrong-{i}").status_code for i in range(3)]
+            assert statuses == [401, 401, 429]
+            assert post_login(browser, "t.auditor", "correct-horse-battery").status_code == 429
+    finally:
+        get_account_settings.cache_clear()

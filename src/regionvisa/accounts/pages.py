@@ -67,10 +67,17 @@ def login_page(
     if next_url is None:  # shown in place of a page that needs a log-in: come back to it
         query = f"?{request.url.query}" if request.url.query else ""
         next_url = request.url.path + query if request.method == "GET" else "/"
+    settings = get_account_settings()
     return render(
         request,
         "login.html",
-        {"error": error, "username": username, "next": safe_next(next_url), "needed": status_code == 401},
+        {
+            "error": error,
+            "username": username,
+            "next": safe_next(next_url),
+            "needed": status_code == 401,
+            "lockout": {"failures": settings.login_max_failures, "minutes": settings.login_lockout_minutes},
+        },
         status_code=status_code,
     )
 
