@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 import yaml
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Principal, authorize, can, require

@@ -1170,6 +1170,8 @@ def plain_design(design: dict, lang: str) -> dict:
     ]
     params = []
     for name, values in sorted(lp.rules.parameters.items()):
+        if name in lp.defaults_taken:
+            continue
         for start, value in sorted(values.items()):
             params.append({"name": name, "from": start.isoformat(), "value": format_value(value, lang)})
     spec = lp.spec
