@@ -173,3 +173,119 @@ def allocate_command(
         markup=False,
         soft_wrap=True,
     )
+
+
+# ----------------------------------------------------------------------------- the quota ledger
+
+
+def _ledger_session():
+    from regionvisa.db import get_engine, session_scope
+
+    return session_scope(get_engine())
+
+
+def _ledger_fail(exc: Exception) -> typer.Exit:
+    from regionvisa.web.errors import AppError
+
+    if isinstance(exc, AppError):
+        return _fail(1, f"{exc.en} / {exc.ko}")
+    raise exc
+
+
+@app.command("ledgers")
+def ledgers_command(
+    region: str | None = typer.Option(None, "--region", help="2-digit region code"),
+    period: str | None = typer.Option(None, "--period"),
+) -> None:
+    """Quota ledgers: allocation, adjustments, reserved, used, remaining and fill rate."""
+    from regionvisa.quotas import service
+
+    with _ledger_session() as session:
+        rows = [service.ledger_dict(session, r) for r in service.list_ledgers(session, region=region, period=period)]
+    typer.echo("id\tprogram\tregion\tperiod\tallocated\tadjustments\treserved\tused\tremaining\tfill_rate")
+    for r in rows:
+        fill = "" if r["fill_rate"] is None else f"{r['fill_rate']:.4f}"
+        keys = ("id", "program_id", "region", "period", "allocated", "adjustments", "reserved", "used", "remaining")
+        typer.echo("\t".join(str(r[k]) for k in keys) + f"\t{fill}")
+
+
+@app.command("ledger")
+def ledger_command(
+    program: str = typer.Option(..., "--program"),
+    period: str = typer.Option(..., "--period"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """One ledger with its history of movements."""
+    from regionvisa.quotas import service
+
+    try:
+        with _ledger_session() as session:
+            view = service.ledger_dict(session, service.find_ledger(session, program, period), with_history=True)
+    except Exception as exc:  # AppError → exit 1 with the bilingual message
+        raise _ledger_fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(view, ensure_ascii=False, indent=2))
+        return
+    fill = "–" if view["fill_rate"] is None else f"{view['fill_rate']:.1%}"
+    typer.echo(
+        f"{program} {period}: allocated {view['allocated']}, adjustments {view['adjustments']}, reserved "
+        f"{view['reserved']}, used {view['used']}, remaining {view['remaining']}, fill rate {fill}"
+    )
+    for m in view["history"]:
+        typer.echo(f"  {m['at'][:19]} {m['kind']:<10} {m['amount']:>+6} {m['actor']}: {m['reason']}")
+
+
+@app.command("open")
+def open_command(
+    program: str = typer.Option(..., "--program"),
+    period: str = typer.Option(..., "--period", help="e.g. 2025"),
+    start: str = typer.Option(..., "--start", help="YYYY-MM-DD"),
+    end: str = typer.Option(..., "--end", help="YYYY-MM-DD"),
+    allocated: int = typer.Option(..., "--allocated"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Open a programme's ledger for a period with its allocation (audited)."""
+    import datetime as dt
+
+    from regionvisa.accounts.cli import system_actor
+    from regionvisa.programs import service as programs
+    from regionvisa.quotas import service
+
+    try:
+        with _ledger_session() as session:
+            region = programs.get_program(session, program).region
+            row = service.open_ledger(
+                session,
+                program_id=program,
+                region=region,
+                period=period,
+                start=dt.date.fromisoformat(start),
+                end=dt.date.fromisoformat(end),
+                allocated=allocated,
+                actor=system_actor(),
+                reason=reason,
+            )
+            typer.echo(f"ledger {row.id}: {program} {period}, {allocated} places")
+    except Exception as exc:
+        raise _ledger_fail(exc) from None
+
+
+@app.command("adjust")
+def adjust_command(
+    program: str = typer.Option(..., "--program"),
+    period: str = typer.Option(..., "--period"),
+    amount: int = typer.Option(..., "--amount", help="places added (negative to cut)"),
+    reason: str = typer.Option(..., "--reason"),
+) -> None:
+    """Top up or cut a ledger, with a reason (audited); a cut below what is committed is refused."""
+    from regionvisa.accounts.cli import system_actor
+    from regionvisa.quotas import service
+
+    try:
+        with _ledger_session() as session:
+            row = service.adjust(
+                session, service.find_ledger(session, program, period), amount, actor=system_actor(), reason=reason
+            )
+            typer.echo(f"{program} {period}: capacity {row.capacity}, remaining {row.remaining}")
+    except Exception as exc:
+        raise _ledger_fail(exc) from None
