@@ -64,10 +64,14 @@ def _lit(value: Any, t: Type) -> pl.Expr:
     return pl.lit(value, dtype=_dtype(t))
 
 
+def _const_value(node: Node, ctx: _Ctx) -> Any:
+    """The value of a sub-expression that reads no applicant field, folded by the scalar evaluator."""
+    return _scalar_build(node, _Env(ctx.on, ctx.params, ctx.fields))({})
+
+
 def _compile(node: Node, ctx: _Ctx) -> pl.Expr:
     if not node.reads_applicant:
-        env = _Env(ctx.on, ctx.params, ctx.fields)
-        return _lit(_scalar_build(node, env)({}), node.type)
+        return _lit(_const_value(node, ctx), node.type)
     op, args = node.op, node.args
     if op == "var":
         name = node.value
@@ -79,6 +83,10 @@ def _compile(node: Node, ctx: _Ctx) -> pl.Expr:
         fast = _age_comparison(node, ctx)
         if fast is not None:
             return fast
+    if op in ("between", "min", "max") and any(not a.reads_applicant and _const_value(a, ctx) is None for a in args):
+        # A constant operand is unknown (a parameter not in force): the whole value is unknown. Polars'
+        # horizontal min/max would skip the null and `&` could turn it into false.
+        return pl.lit(None, _dtype(node.type))
     c = [_compile(a, ctx) for a in args] if op != "in" else []
     if op in _CMP:
         return _CMP[op](c[0], c[1])
