@@ -1,9 +1,144 @@
-"""Applications / 신청: the demo data step `regionvisa demo` runs (after the synthetic records)."""
+"""Applications / 신청: the demo data step `regionvisa demo` runs (after the synthetic records).
+
+For every pilot programme with a 2025 ledger: a few dozen synthetic applicants taken in through
+bulk intake (so they are screened in one vectorised pass), then a realistic spread of decisions:
+recommendations from the top of the ranked queue, approvals, issuances, a rejection, a return and
+a withdrawal. Busan gets the simplified procedure, so its eligible applicants are approved
+automatically when recommended.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
+import polars as pl
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+
+from regionvisa.db import session_scope
+
+ACTOR_REGION = "system:demo:region"
+ACTOR_MINISTRY = "system:demo:ministry"
+NATIONALITIES = ["VNM", "CHN", "UZB", "MNG", "NPL", "IDN", "PHL", "KHM", "MMR", "THA", "IND", "BGD"]
+NATIONALITY_WEIGHTS = [0.24, 0.16, 0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.03, 0.02]
+SIMPLIFIED_REGION = "26"
+
+
+def _dates(rng: np.random.Generator, n: int, start: dt.date, days: int) -> pl.Series:
+    offsets = rng.integers(0, days, n)
+    return pl.Series([start + dt.timedelta(days=int(d)) for d in offsets]).cast(pl.String)
+
+
+def applicants(program_id: str, region: str, base_visa: str, design: dict, n: int, seed: int) -> pl.DataFrame:
+    """n synthetic applicants for one programme: mostly eligible, some short of funds, wage or data."""
+    rng = np.random.default_rng(seed)
+    nat = rng.choice(NATIONALITIES, n, p=NATIONALITY_WEIGHTS)
+    cols: dict = {
+        "passport_no": [f"D{region}{seed % 1000:03d}{i:05d}" for i in range(n)],
+        "name": [f"Demo Applicant {program_id} {i + 1}" for i in range(n)],
+        "nationality": nat,
+        "sex": rng.choice(["F", "M"], n),
+        "passport_valid_until": _dates(rng, n, dt.date(2027, 6, 1), 1500),
+        "entry_ban": np.where(rng.random(n) < 0.01, "true", "false"),
+        "criminal_record": np.where(rng.random(n) < 0.02, "true", "false"),
+        "prior_illegal_stay": np.where(rng.random(n) < 0.02, "true", "false"),
+        "topik_level": rng.integers(2, 7, n).astype(str),
+        "kiip_level": rng.integers(0, 6, n).astype(str),
+    }
+    if base_visa == "D-2":
+        cols.update(
+            birth_date=_dates(rng, n, dt.date(1996, 1, 1), 3650),
+            course_type="degree",
+            university_region=region,
+            bank_balance_krw=np.where(rng.random(n) < 0.1, 3_000_000, rng.integers(9_000_000, 25_000_000, n)).astype(
+                str
+            ),
+            education_level=rng.choice(["high_school", "bachelor", "master"], n, p=[0.6, 0.3, 0.1]),
+        )
+    else:
+        occupations = next(iter((design.get("parameters", {}).get("occupations") or {"x": ["2211"]}).values()))
+        subtype = "E-7-3" if "E-7-3" in str(design.get("criteria")) else "E-7-1"
+        cols.update(
+            birth_date=_dates(rng, n, dt.date(1984, 1, 1), 5800),
+            employer_region=region,
+            intended_residence=region,
+            e7_subtype=subtype,
+            occupation_code=rng.choice(occupations, n),
+            annual_wage_krw=np.where(rng.random(n) < 0.08, 20_000_000, rng.integers(36_000_000, 70_000_000, n)).astype(
+                str
+            ),
+            education_level=rng.choice(["bachelor", "master", "doctorate"], n, p=[0.5, 0.4, 0.1]),
+            experience_years=rng.integers(1, 12, n).astype(str),
+            employer_foreign_ratio=(rng.integers(2, 18, n) / 100).astype(str),
+            korean_test_passed=np.where(rng.random(n) < 0.9, "true", "false"),
+            skills_test_passed=np.where(rng.random(n) < 0.9, "true", "false"),
+        )
+    frame = pl.DataFrame({k: (v if not isinstance(v, str) else [v] * n) for k, v in cols.items()})
+    # a few applicants leave a field blank: their criteria come out missing, the outcome incomplete
+    blank = pl.Series(rng.random(n) < 0.06)
+    return frame.with_columns(pl.when(blank).then(None).otherwise(pl.col("topik_level")).alias("topik_level"))
 
 
 def demo_step(engine: Engine) -> None:
-    """Nothing yet."""
+    from regionvisa.applications import service
+    from regionvisa.applications.models import Application
+    from regionvisa.programs import service as programs
+    from regionvisa.quotas import demo as quota_demo
+    from regionvisa.quotas import service as quotas
+    from regionvisa.quotas.models import QuotaLedger
+
+    quota_demo.ensure_programmes(engine)
+    with session_scope(engine) as session:
+        if session.scalar(select(Application.id).limit(1)) is not None:
+            return  # already built
+    quota_demo.demo_step(engine)  # idempotent: opens only the 2025 ledgers still missing
+    with session_scope(engine) as session:
+        service.set_simplified(
+            session,
+            SIMPLIFIED_REGION,
+            True,
+            actor="system:demo:ministry-admin",
+            reason="demo: grade A region until the 2025 evaluation is published (illustrative)",
+        )
+        ledgers = list(session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2025")))
+        plan = [(ledger.program_id, ledger.region, ledger.allocated) for ledger in ledgers]
+    for k, (program_id, region, allocated) in enumerate(sorted(plan)):
+        with session_scope(engine) as session:
+            program = programs.get_program(session, program_id)
+            on = dt.date(2025, 5, 2) + dt.timedelta(days=7 * (k % 12))
+            version = programs.published_on(session, program_id, on)
+            n = int(min(40, max(12, allocated // 20)))
+            frame = applicants(program_id, region, program.base_visa, version.design, n, seed=2025 + k)
+            service.import_applications(
+                session, program_id=program_id, source=frame, actor=ACTOR_REGION, on=on, source_name="demo intake"
+            )
+        with session_scope(engine) as session:
+            q = service.queue(session, program_id=program_id)
+            ranked = q.frame.filter(pl.col("rank").is_not_null())["id"].to_list()
+            others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
+        picks = ranked[: max(1, int(len(ranked) * 0.6))]
+        for i, app_id in enumerate(picks):  # individual decisions, each audited
+            with session_scope(engine) as session:
+                try:
+                    service.recommend(session, app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
+                except quotas.QuotaExhausted:
+                    break
+            with session_scope(engine) as session:
+                app = service.get(session, app_id)
+                if app.status == "recommended" and i % 10 == 7:
+                    service.reject(session, app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified")
+                    continue
+                if app.status == "recommended" and i % 10 == 9:
+                    service.withdraw(session, app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)")
+                    continue
+                if app.status == "recommended" and i % 3 != 2:
+                    service.approve(session, app_id, actor=ACTOR_MINISTRY, reason="documents verified")
+            with session_scope(engine) as session:
+                if service.get(session, app_id).status == "approved" and i % 2 == 0:
+                    service.issue(session, app_id, actor=ACTOR_MINISTRY, reason="visa issued", on=on + dt.timedelta(30))
+        if others:
+            with session_scope(engine) as session:
+                service.return_(
+                    session, others[0], actor=ACTOR_REGION, reason="please supply the missing evidence and reapply"
+                )
