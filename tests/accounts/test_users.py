@@ -209,8 +209,8 @@ def test_demo_accounts_and_their_log_ins(engine, client, cli):
     from regionvisa import flows
     from regionvisa.accounts.demo import DEMO_ACCOUNTS, create_demo_accounts
 
-    assert any("demo accounts" in name for name, _ in flows.DEMO_STEPS)
-    assert create_demo_accounts(engine) == 5
+    step = next(step for name, step in flows.DEMO_STEPS if "demo accounts" in name)
+    step(engine)  # what `regionvisa demo` runs
     assert create_demo_accounts(engine) == 0  # re-running adds nothing
     roles = {a["role"]: a for a in DEMO_ACCOUNTS}
     assert set(roles) == {"ministry_admin", "ministry_officer", "regional_official", "committee_member", "auditor"}
@@ -238,3 +238,19 @@ def test_cli_help_lists_the_commands():
     for command in ("create", "list", "disable", "set-password", "demo-logins"):
         assert command in result.output
     assert "verify" in CliRunner().invoke(app, ["audit", "--help"]).output
+
+
+def test_make_run_prints_the_demo_log_ins_before_serving():
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parents[2]
+    plan = subprocess.run(["make", "-n", "run"], cwd=root, capture_output=True, text=True, check=True).stdout
+    lines = plan.splitlines()
+    demo = next(i for i, line in enumerate(lines) if "regionvisa demo" in line)
+    logins = next(i for i, line in enumerate(lines) if "regionvisa users demo-logins" in line)
+    serve = next(i for i, line in enumerate(lines) if "regionvisa serve" in line)
+    assert demo < logins < serve

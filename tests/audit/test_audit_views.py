@@ -84,6 +84,15 @@ def test_audit_page_filters_and_pages(client, login, log):
     assert 'value="t.busan"' in filtered.text  # the filter form keeps its values
     lines = client.get("/audit?action=applications.*&page=2")
     assert "action=applications.%2A" in lines.text or "action=applications.*" in lines.text
+    today = dt.datetime.now(dt.UTC).date()
+    dated = client.get(f"/audit?date_from={today}&date_to={today}&action=applications.decide")
+    assert "30 entries" in client.get(f"/audit?date_from={today}&action=applications.decide&lang=en").text
+    assert "case 59<" in dated.text and "case 58<" not in dated.text
+    assert f'value="{today}"' in dated.text
+    future = client.get(f"/audit?date_from={today + dt.timedelta(days=1)}&lang=en")
+    assert "0 entries" in future.text and "case 1<" not in future.text
+    past = client.get(f"/audit?date_to={today - dt.timedelta(days=1)}&lang=en")
+    assert "0 entries" in past.text
     bad = client.get("/audit?date_from=soon")
     assert bad.status_code == 200 and 'role="alert"' in bad.text
     assert "The chain is intact" in client.get("/audit/verify?lang=en").text
