@@ -90,8 +90,9 @@ class Records:
 
 def programmes(*rows: dict[str, Any]) -> pl.DataFrame:
     base = {"region": "26", "residence_area": ["26"], "obligation_months": 24, "kiip_deadline_months": None}
+    extra = {"includes_employment": False, "version": 1, "valid_from": None, "valid_to": None}
     return pl.DataFrame(
-        [{"includes_employment": False, **base, **r} for r in rows],
+        [{**extra, **base, **r} for r in rows],
         schema={
             "program_id": pl.String,
             "region": pl.String,
@@ -99,6 +100,9 @@ def programmes(*rows: dict[str, Any]) -> pl.DataFrame:
             "obligation_months": pl.Int64,
             "kiip_deadline_months": pl.Int64,
             "includes_employment": pl.Boolean,
+            "version": pl.Int64,
+            "valid_from": pl.Date,
+            "valid_to": pl.Date,
         },
     )
 

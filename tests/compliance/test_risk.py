@@ -1,0 +1,77 @@
+"""Programme versions, finding regions, the employment extension and holders at risk."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from regionvisa.compliance import engine
+
+WITHIN = {"residence_obligation": 20, "integration_obligation": 20, "illegal_stay": 20}
+
+
+def test_the_version_in_force_on_the_grant_date_governs(kit, records):
+    v1 = {**kit.BUSAN, "version": 1, "valid_from": dt.date(2025, 1, 1), "valid_to": dt.date(2025, 12, 31)}
+    v2 = {
+        **kit.BUSAN,
+        "version": 2,
+        "residence_area": ["26", "11"],  # version 2 lets holders live in Seoul too
+        "valid_from": dt.date(2026, 1, 1),
+        "valid_to": dt.date(2026, 12, 31),
+    }
+    progs = kit.programmes(v1, v2)
+    records.status("OLD", "2025-03-01", "2027-02-28", program_id="busan-d2").address("OLD", "11", "2025-03-01")
+    records.status("NEW", "2026-01-05", "2027-12-31", program_id="busan-d2").address("NEW", "11", "2026-01-05")
+    found = engine.find_all(records.frames(), progs, kit.settings("2026-06-30"))
+    assert kit.rows(found, "residence_obligation") == [
+        ("OLD", "residence_obligation", "busan-d2", "2025-05-30", None, 397)
+    ]
+
+
+def test_findings_carry_the_region_of_their_queue(kit, records):
+    records.status("H", "2025-03-01", "2027-02-28", program_id="busan-d2", region="11")
+    records.address("H", "11", "2025-03-01")
+    records.status("A", "2024-01-01", "2025-09-30", region="41").move("A", "entry", "2024-01-03")
+    found = engine.find_all(records.frames(), kit.programmes(kit.BUSAN), kit.settings("2025-12-31"))
+    regions = dict(zip(found["rule"], found["region"], strict=True))
+    assert regions == {"residence_obligation": "26", "illegal_stay": "41"}  # programme's region wins
+
+
+def test_employment_outside_counts_for_e7_style_programmes(kit, records):
+    e7 = {**kit.BUSAN, "program_id": "busan-e7", "includes_employment": True}
+    records.status("W", "2025-03-01", "2027-02-28", program_id="busan-e7", visa="E-7")
+    records.address("W", "26110", "2025-03-01").job("W", "11", "2025-03-01")  # lives in Busan, works in Seoul
+    found = engine.find_all(records.frames(), kit.programmes(e7), kit.settings("2025-12-31"))
+    assert kit.rows(found, "residence_obligation") == [
+        ("W", "residence_obligation", "busan-e7", "2025-05-30", None, 216)
+    ]
+    assert "employment[EMP-1 in 11 from 2025-03-01]" in found["evidence"][0]
+
+
+def test_holders_at_risk(kit, records):
+    progs = kit.programmes({**kit.BUSAN, "kiip_deadline_months": 12})
+    # 75 days outside so far and outside now: 15 days left, limit reached on DATE + 16
+    records.status("R", "2025-06-01", "2027-05-31", program_id="busan-d2").kiip("R", "2025-06-10")
+    records.address("R", "26110", "2025-06-01").address("R", "11", "2025-10-18")
+    # 60 days outside, back in Busan: 30 days left, not at risk
+    records.status("S", "2025-06-01", "2027-05-31", program_id="busan-d2").kiip("S", "2025-06-10")
+    records.address("S", "11", "2025-06-01").address("S", "26110", "2025-07-31")
+    # KIIP deadline 2026-01-10, 10 days away, no enrolment
+    records.status("K", "2025-01-10", "2027-01-09", program_id="busan-d2").address("K", "26110", "2025-01-10")
+    # status ends in 5 days, nothing after it
+    records.status("E", "2024-01-06", "2026-01-05", program_id="busan-d2", granted_on="2024-01-06")
+    records.address("E", "26110", "2024-01-06").kiip("E", "2024-02-01")
+    # not a holder: never listed
+    records.status("N", "2024-01-01", "2026-01-03")
+    risk = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
+    assert risk.select("person_id", "rule", "days_left", "limit_date").rows() == [
+        ("E", "illegal_stay", 5, dt.date(2026, 1, 6)),
+        ("K", "integration_obligation", 10, dt.date(2026, 1, 11)),
+        ("R", "residence_obligation", 15, dt.date(2026, 1, 16)),
+    ]
+    assert set(risk["region"]) == {"26"}
+    assert "75 of 90 days outside 26" in risk.filter(person_id="R")["detail"][0]
+    # the day the limit is passed, the finding starts exactly then
+    found = engine.find_all(records.frames(), progs, kit.settings("2026-01-16"))
+    assert kit.rows(found.filter(person_id="R"), "residence_obligation") == [
+        ("R", "residence_obligation", "busan-d2", "2026-01-16", None, 1)
+    ]
