@@ -233,6 +233,19 @@ def test_below_quorum_no_decision_can_be_taken(engine, people, submitted):
     assert "26 (3/4)" in refused.value.en
     with session_scope(engine) as session:
         assert service.get_round(session, submitted).status == "scoring_closed"
+    # the ministry reopens scoring (with a reason), a fourth member scores, and the chair can decide
+    with session_scope(engine) as session, pytest.raises(AppError):
+        service.reopen_scoring(session, submitted, actor=people["s.admin"], reason=" ")
+    with session_scope(engine) as session:
+        service.reopen_scoring(session, submitted, actor=people["s.admin"], reason="Busan below quorum")
+    declare(engine, people, submitted, "c.expert2")
+    score(engine, people, submitted, "c.expert2", "26", flat(80), later)
+    score(engine, people, submitted, "c.expert2", "11", flat(80), later)
+    with session_scope(engine) as session:
+        service.close_scoring(session, submitted, actor=people["s.admin"], now=later)
+    with session_scope(engine) as session:
+        service.confirm_decisions(session, submitted, DecisionIn(), user=people["c.chair"])
+    assert "selection.scoring.reopen" in audit_actions(engine)
 
 
 def scored_round(engine, people, round_id, busan_scores=85, seoul_scores=50, daegu=None):

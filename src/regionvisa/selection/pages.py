@@ -45,6 +45,7 @@ FLASH = {
     "round_opened": N_("The round was opened."),
     "window_closed": N_("The submission window was closed."),
     "scoring_closed": N_("Scoring was closed: members now see every score."),
+    "scoring_reopened": N_("Scoring was reopened."),
     "member_added": N_("The member was added."),
     "proposal_saved": N_("The proposal was submitted. Earlier versions are kept."),
     "declared": N_("Your declaration was recorded."),
@@ -238,6 +239,20 @@ def close_scoring(request: Request, round_id: int, user: Principal = Depends(req
             raise
         return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
     _flash(request, "scoring_closed")
+    return _redirect(f"/selection/rounds/{round_id}")
+
+
+@router.post("/selection/rounds/{round_id}/reopen-scoring")
+async def reopen_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+    form = await request.form()
+    try:
+        with session_scope(_engine(request)) as session:
+            service.reopen_scoring(session, round_id, actor=user, reason=str(form.get("reason") or ""))
+    except AppError as exc:
+        if exc.status == 404:
+            raise
+        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    _flash(request, "scoring_reopened")
     return _redirect(f"/selection/rounds/{round_id}")
 
 

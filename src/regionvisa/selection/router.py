@@ -60,6 +60,14 @@ def close_scoring(request: Request, round_id: int, user: Principal = Depends(req
         return service.round_dict(service.close_scoring(session, round_id, actor=user))
 
 
+@router.post("/rounds/{round_id}/reopen-scoring")
+def reopen_scoring(
+    request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
+):
+    with session_scope(_engine(request)) as session:
+        return service.round_dict(service.reopen_scoring(session, round_id, actor=user, reason=reason))
+
+
 @router.post("/rounds/{round_id}/members", status_code=201)
 def add_member(request: Request, round_id: int, body: MemberIn, user: Principal = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:

@@ -213,6 +213,28 @@ def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.dateti
     return rnd
 
 
+def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) -> SelectionRound:
+    """Back to scoring (e.g. after a refusal below quorum), before any decision; needs a reason."""
+    rnd = get_round(session, round_id)
+    if rnd.status != "scoring_closed":
+        raise Conflict(
+            "not_closed", "채점이 마감된 회차만 다시 열 수 있습니다", "only a round whose scoring is closed can reopen"
+        )
+    if not reason.strip():
+        raise AppError(422, "reason_required", "사유가 필요합니다", "a reason is required", "reason")
+    rnd.status = "open"
+    rnd.scoring_closed_at = None
+    record(
+        session,
+        actor=actor,
+        action="selection.scoring.reopen",
+        subject=("selection_round", rnd.id),
+        reason=reason.strip(),
+        inputs={"round_id": rnd.id},
+    )
+    return rnd
+
+
 # --------------------------------------------------------------------------- committee
 
 
