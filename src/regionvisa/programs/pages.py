@@ -140,7 +140,9 @@ def _editor(request: Request, user: Principal, *, text: str, reason: str = "", e
 
 
 @router.get("/program-drafts")
-def draft_editor(request: Request, program: str | None = None, user: Principal = Depends(require("programs.edit_draft"))):
+def draft_editor(
+    request: Request, program: str | None = None, user: Principal = Depends(require("programs.edit_draft"))
+):
     if program:
         with session_scope(request.app.state.engine) as session:
             row = service.get_program(session, program)

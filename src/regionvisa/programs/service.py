@@ -814,6 +814,7 @@ def near_miss_changes(program: Resolved, applicant: dict, explanation: Explanati
 
 # ----------------------------------------------------------------------------------- matching
 
+
 def _match_rank(r: dict) -> tuple:
     """Eligible first, then near misses (fewest failures first), then incomplete, then the rest."""
     group = {"eligible": 0, "incomplete": 2}.get(r["outcome"], 1 if r["near_miss"] else 3)
