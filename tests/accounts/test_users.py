@@ -254,3 +254,26 @@ def test_make_run_prints_the_demo_log_ins_before_serving():
     logins = next(i for i, line in enumerate(lines) if "regionvisa users demo-logins" in line)
     serve = next(i for i, line in enumerate(lines) if "regionvisa serve" in line)
     assert demo < logins < serve
+
+
+def test_passwords_are_argon2id_hashes_and_the_database_binds_regions(engine, role_users):
+    import sqlalchemy.exc
+
+    with engine.connect() as conn:
+        hashes = dict(conn.execute(text("SELECT username, password_hash FROM app_user")).all())
+    assert len(hashes) == 5
+    for username, value in hashes.items():
+        assert value.startswith("$argon2id$v=19$"), username
+        assert "correct-horse-battery" not in value
+    assert len(set(hashes.values())) == 5  # salted: the same password, different hashes
+    # the table itself refuses a regional official without a region, or anyone else with one
+    for role, region in (("regional_official", None), ("auditor", "26")):
+        with pytest.raises(sqlalchemy.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO app_user (username, display_name, role, region, password_hash, is_active, "
+                    "failed_logins, created_at, password_changed_at) "
+                    "VALUES (:u, 'x', :role, :region, 'x', true, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"u": f"raw.{role}", "role": role, "region": region},
+            )
