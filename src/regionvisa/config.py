@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     policy_dir: Path = PROJECT_ROOT / "policy"
     upload_dir: Path = PROJECT_ROOT / "var" / "uploads"
     secret_key: str = Field(default="dev-only-change-me", description="signs session cookies")
+    data_keys: str = Field(
+        default="",
+        description=(
+            "keys that encrypt personal identifiers at rest: 'id:base64-32-bytes,…', newest first; "
+            "older keys stay listed until `regionvisa keys rotate` has re-encrypted everything"
+        ),
+    )
+    lookup_key: str = Field(default="", description="base64 key of the keyed hash used to look identifiers up")
     default_language: str = "ko"
     page_size: int = 50
     echo_sql: bool = False

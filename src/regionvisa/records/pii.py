@@ -1,0 +1,131 @@
+"""Personal identifiers at rest: encrypted, looked up by keyed hash, masked for display.
+
+Passport numbers are stored as AES-256-GCM ciphertext tagged with the key's id
+(`k1:<base64 nonce+ciphertext>`), so keys can be rotated: the newest key encrypts, every listed
+key decrypts, and `rotate` re-encrypts what an older key wrote. Lookups never decrypt: they
+compare an HMAC-SHA256 of the normalised value under a separate lookup key.
+
+Without configured keys (a laptop, the demo), both keys are derived from the secret key, and the
+key id says so (`dev`). Production sets REGIONVISA_DATA_KEYS and REGIONVISA_LOOKUP_KEY.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import polars as pl
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from regionvisa.config import get_settings
+
+NONCE_BYTES = 12
+
+
+class KeyError_(ValueError):
+    """A key is missing or malformed; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    keys: dict[str, bytes]  # key id -> 32-byte key, newest first
+    lookup_key: bytes
+
+    @property
+    def current(self) -> str:
+        return next(iter(self.keys))
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"regionvisa:{purpose}:{secret}".encode()).digest()
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    keys: dict[str, bytes] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key_id, _, encoded = part.partition(":")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except ValueError as exc:
+            raise KeyError_(f"REGIONVISA_DATA_KEYS: key {key_id!r} is not base64") from exc
+        if not key_id or len(key) != 32:
+            raise KeyError_(f"REGIONVISA_DATA_KEYS: key {key_id!r} must be 'id:' and 32 bytes in base64")
+        keys[key_id] = key
+    return keys
+
+
+@lru_cache
+def keyring() -> Keyring:
+    settings = get_settings()
+    keys = parse_keys(settings.data_keys) or {"dev": _derive(settings.secret_key, "data")}
+    lookup = base64.b64decode(settings.lookup_key) if settings.lookup_key else _derive(settings.secret_key, "lookup")
+    return Keyring(keys, lookup)
+
+
+def new_key() -> str:
+    """A fresh random key in the REGIONVISA_DATA_KEYS format's base64 part."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def normalise(value: str) -> str:
+    return "".join(value.split()).upper()
+
+
+def encrypt(values: Iterable[str | None], ring: Keyring | None = None) -> list[str | None]:
+    ring = ring or keyring()
+    key_id = ring.current
+    aead = AESGCM(ring.keys[key_id])
+    out: list[str | None] = []
+    for value in values:  # one AEAD call per value: authenticated encryption has no batch form
+        if value is None:
+            out.append(None)
+            continue
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = aead.encrypt(nonce, normalise(value).encode(), key_id.encode())
+        out.append(f"{key_id}:{base64.b64encode(nonce + sealed).decode()}")
+    return out
+
+
+def decrypt(values: Iterable[str | None], ring: Keyring | None = None) -> list[str | None]:
+    ring = ring or keyring()
+    ciphers = {key_id: AESGCM(key) for key_id, key in ring.keys.items()}
+    out: list[str | None] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        key_id, _, encoded = value.partition(":")
+        if key_id not in ciphers:
+            raise KeyError_(f"a value was encrypted with key {key_id!r}, which is not in REGIONVISA_DATA_KEYS")
+        raw = base64.b64decode(encoded)
+        out.append(ciphers[key_id].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], key_id.encode()).decode())
+    return out
+
+
+def lookup_hash(values: Iterable[str | None], ring: Keyring | None = None) -> list[str | None]:
+    key = (ring or keyring()).lookup_key
+    return [None if v is None else hmac.new(key, normalise(v).encode(), hashlib.sha256).hexdigest() for v in values]
+
+
+def mask(value: str | None) -> str:
+    """Enough to recognise one's own document, not enough to use it: `•••••••67`."""
+    if not value:
+        return ""
+    clean = normalise(value)
+    return "•" * max(len(clean) - 2, 3) + clean[-2:]
+
+
+def protect_frame(frame: pl.DataFrame, column: str = "passport_no", prefix: str = "passport") -> pl.DataFrame:
+    """Replace a clear identifier column with its ciphertext and lookup-hash columns."""
+    if column not in frame.columns:
+        return frame
+    clear: Sequence[str | None] = frame[column].to_list()
+    return frame.with_columns(
+        pl.Series(f"{prefix}_enc", encrypt(clear), dtype=pl.String),
+        pl.Series(f"{prefix}_hash", lookup_hash(clear), dtype=pl.String),
+    ).drop(column)
