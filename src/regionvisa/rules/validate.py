@@ -331,9 +331,12 @@ class Checker:
         if ta.kind == "enum" and tb.kind == "enum" and ta.values != tb.values:
             same = False
         if not same:
+            hint = ""
+            if {ta.kind, tb.kind} == {"date", "string"}:
+                hint = '; write a date literal as {date: "YYYY-MM-DD"}'
             self.error(
                 path,
-                f"{op} cannot {verb} {_describe(a)} with {_describe(b)}; expected two values of one type",
+                f"{op} cannot {verb} {_describe(a)} with {_describe(b)}; expected two values of one type{hint}",
                 f"{op} 연산자로 {ta} 값과 {tb} 값을 비교할 수 없습니다",
             )
             return a, b
