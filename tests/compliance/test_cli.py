@@ -60,3 +60,20 @@ def test_bad_date_is_a_usage_error(loaded):
     result = CliRunner().invoke(cli.app, ["run", "--on", "31/12/2025"])
     assert result.exit_code == 2
     assert "is not a date" in result.stderr
+
+
+def test_record_opens_cases_once(loaded, tmp_path):
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from regionvisa.compliance.models import ComplianceCase, ComplianceRun
+
+    out = tmp_path / "findings.csv"
+    for _ in range(2):
+        result = CliRunner().invoke(cli.app, ["run", "--on", "2025-12-31", "--out", str(out), "--record"])
+        assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").splitlines()[0] == HEADER  # the contract is unchanged
+    assert "2 cases opened" not in result.stderr and "0 cases opened" in result.stderr
+    with Session(loaded) as s:
+        assert s.scalar(select(func.count()).select_from(ComplianceRun)) == 2
+        assert s.scalar(select(func.count()).select_from(ComplianceCase)) == 2  # H's two findings, once each

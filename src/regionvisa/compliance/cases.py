@@ -103,9 +103,15 @@ def record_run(
     sync_cases: bool = True,
     policy_dir: Path | None = None,
     progress: service.Progress | None = None,
+    run: service.ComplianceRun | None = None,
 ) -> RunResult:
-    """Run the engine as of `on`, store the dashboards' summaries and (if asked) sync the cases."""
-    run = service.run_compliance(engine, on, policy_dir=policy_dir, progress=progress, with_risk=True)
+    """Run the engine as of `on`, store the dashboards' summaries and (if asked) sync the cases.
+
+    `run` is an engine run already made for `on` with `with_risk=True` (the CLI prints its
+    findings and records it without running twice).
+    """
+    if run is None or run.on != on or run.at_risk is None:
+        run = service.run_compliance(engine, on, policy_dir=policy_dir, progress=progress, with_risk=True)
     holders = run.holders if run.holders is not None else pl.DataFrame(schema={"person_id": pl.String})
     on_holders = run.findings.join(holders, on="person_id", how="semi")
     counts = (

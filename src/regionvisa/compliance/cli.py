@@ -29,6 +29,12 @@ def run_command(
     on: str = typer.Option(..., "--on", help="reference date YYYY-MM-DD: records as they stood that day"),
     out: Path | None = typer.Option(None, "--out", help="write the findings CSV here (default: standard output)"),
     details: bool = typer.Option(False, "--details", help="append severity and evidence after the §4.8 columns"),
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="also record the run for the dashboards and open or update enforcement cases "
+        "(findings on programme holders; audited) / 점검 기록 및 단속 사건 반영",
+    ),
 ) -> None:
     """Every finding for every person on DATE, one CSV row each / 기준일의 모든 위반 사항."""
     try:
@@ -49,7 +55,7 @@ def run_command(
         def progress(phase: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"compliance {when.isoformat()}: {phase}")
 
-        result = service.run_compliance(get_engine(), when, progress=progress)
+        result = service.run_compliance(get_engine(), when, progress=progress, with_risk=record)
     if out:
         service.write_findings_csv(result.findings, out, details=details)
         console.print(f"wrote {out} ({result.findings.height} findings)")
@@ -67,6 +73,15 @@ def run_command(
     console.print(
         f"read {result.read_seconds:.2f} s ({result.people_read:,} people in full), rules {result.engine_seconds:.2f} s"
     )
+    if record:
+        from regionvisa.compliance import cases
+
+        recorded = cases.record_run(get_engine(), when, actor="cli", run=result)
+        console.print(
+            f"recorded run {recorded.run_id}: {recorded.holder_findings:,} findings on holders, "
+            f"{recorded.cases_opened:,} cases opened, {recorded.cases_gone:,} findings gone"
+            + ("" if recorded.cases_synced else " (earlier than the last synchronised run: cases left as they are)")
+        )
     if result.unknown_programmes:
         console.print(
             f"[yellow]statuses name programmes with no programme file: {', '.join(result.unknown_programmes)}; "
