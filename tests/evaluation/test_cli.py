@@ -197,3 +197,20 @@ def test_evaluate_command_is_exported_for_the_root_cli():
     res = CliRunner().invoke(root, ["evaluate", "--help"])
     assert res.exit_code == 0 and "--indicators" in res.output
     assert load_framework(DEFAULT_FRAMEWORK).id == "rsv-2025"
+
+
+def test_what_if_on_a_supplied_table_needs_no_database(tmp_path):
+    base = run("--year", "2025", "--indicators", str(INDICATORS_17), "--what-if", "26")
+    assert base.exit_code == 0, base.output
+    unchanged = json.loads(base.stdout)
+    assert unchanged["what_if"]["score"] == unchanged["published"]["score"]
+    raised = run(
+        "--year", "2025", "--indicators", str(INDICATORS_17), "--what-if", "26", "--set", "integration_policy=100"
+    )  # fmt: skip
+    assert raised.exit_code == 0, raised.output
+    answer = json.loads(raised.stdout)
+    assert answer["changes"]["integration_policy"]["to"] == 100
+    assert answer["what_if"]["score"] >= unchanged["what_if"]["score"]
+    assert answer["what_if"]["rank"] <= unchanged["what_if"]["rank"]
+    assert run("--year", "2025", "--indicators", str(INDICATORS_17), "--what-if", "99").exit_code == 1
+    assert run("--year", "2025", "--indicators", str(INDICATORS_17)).exit_code == 2  # neither --out nor --what-if
