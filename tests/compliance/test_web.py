@@ -141,3 +141,31 @@ def test_dashboard_page_shows_counts_trend_and_queue(client, login, role_users, 
 
 def test_anonymous_is_refused(client, seeded):
     assert client.get("/api/v1/compliance/cases").status_code == 401
+
+
+def test_timeline_chart_colours_inside_and_outside():
+    from types import SimpleNamespace
+
+    from regionvisa.compliance.pages import COLOURS, timeline_chart
+
+    timeline = {
+        "status_grant": [
+            {"visa": "D-2", "program_id": "busan-d2", "valid_from": "2025-03-01", "valid_to": "2027-02-28"}
+        ],
+        "address_report": [
+            {"area_code": "26110", "effective_date": "2025-03-01", "reported_date": "2025-03-02"},
+            {"area_code": "11", "effective_date": "2025-05-01", "reported_date": "2025-05-31"},
+        ],
+        "movement": [{"date": "2025-02-27", "direction": "entry", "port": "ICN"}],
+        "kiip_record": [{"level": 0, "enrolled_on": "2025-04-01", "completed_on": None}],
+        "employment": [{"employer_id": "E1", "employer_region": "11", "start_date": "2025-05-02", "end_date": None}],
+    }
+    case = SimpleNamespace(region="26", finding_start=dt.date(2025, 7, 30), last_run_on=dt.date(2025, 12, 31))
+    chart = timeline_chart(timeline, case, ["26110"])
+    by_title = {b["title"].split(" ")[0]: b for b in chart["bars"]}
+    assert by_title["26110"]["fill"] == COLOURS["inside"] and by_title["11"]["fill"] == COLOURS["outside"]
+    assert by_title["E1"]["fill"] == COLOURS["outside"]
+    # bars follow the date axis: the Seoul address starts where the Busan one ends
+    assert by_title["26110"]["x"] + by_title["26110"]["w"] == pytest.approx(by_title["11"]["x"], abs=0.2)
+    assert chart["first"] == "2025-02-27" and chart["marks"][0]["fill"] == COLOURS["inside"]
+    assert [y["label"] for y in chart["years"]] == ["2026", "2027"]

@@ -100,9 +100,13 @@ def _date(text: str | None) -> dt.date | None:
         return None
 
 
-def timeline_chart(timeline: dict, case, width: int = 900) -> dict:
-    """The person's records as lanes of bars and ticks on one date axis (SVG geometry)."""
-    area = [case.region] if case.region else []
+def timeline_chart(timeline: dict, case, area: list[str] | None = None, width: int = 900) -> dict:
+    """The person's records as lanes of bars and ticks on one date axis (SVG geometry).
+
+    `area` is the programme's residence area (region or district codes); by default the
+    case's region.
+    """
+    area = area or ([case.region] if case.region else [])
     spans: list[tuple[str, dt.date, dt.date | None, str, str]] = []  # lane, start, end, colour, title
     for s in timeline["status_grant"]:
         colour = COLOURS["programme"] if s["program_id"] else COLOURS["status"]
@@ -167,6 +171,16 @@ def timeline_chart(timeline: dict, case, width: int = 900) -> dict:
         "first": first.isoformat(),
         "last": (last - dt.timedelta(days=1)).isoformat(),
     }
+
+
+def _residence_area(engine, program_id: str | None) -> list[str]:
+    """The residence area of the programme's latest design version (empty when unknown)."""
+    if not program_id:
+        return []
+    from regionvisa.compliance.service import programme_obligations
+
+    progs = programme_obligations(engine=engine).filter(program_id=program_id).sort("version")
+    return progs["residence_area"].to_list()[-1] if progs.height else []
 
 
 @router.get("/compliance")
@@ -255,7 +269,7 @@ def case_page(request: Request, case_id: int, user: Principal = Depends(require(
         detail = cases.case_dict(case)
         history = cases.events(session, case_id)
         timeline = cases.person_timeline(engine, case.person_id)
-        chart = timeline_chart(timeline, case)
+        chart = timeline_chart(timeline, case, _residence_area(engine, case.program_id))
     actions = [a for a, (starts, _) in cases.TRANSITIONS.items() if detail["status"] in starts]
     return render(
         request,
