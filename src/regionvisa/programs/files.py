@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
 from regionvisa.programs.guardrails import (
     BaseVisaGuardrails,
+    ShapeRule,
     bound_on,
     dated,
     describe_bound,
@@ -117,13 +118,21 @@ class LoadedProgram:
 def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[str]:
     """Bounded parameters on every day they are in force, closed lists, fixed criteria kept."""
     errors: list[str] = []
-    fixed_ids = {c.id for c in rails.fixed_criteria}
+    fixed = {c.id: c for c in rails.fixed_criteria}
     for i, crit in enumerate(spec.criteria):
-        if crit.id in fixed_ids:
+        if crit.id in fixed:
             errors.append(
                 f"{source}:criteria[{i}].id: {crit.id!r} is a fixed national criterion of {spec.base_visa} "
-                "and cannot be redefined or removed (guardrails.yaml fixed_criteria)"
+                f"and cannot be redefined or removed (guardrails.yaml fixed_criteria; {fixed[crit.id].reference})"
             )
+    for name, values in spec.parameters.items():
+        first = min(normalise_dated(values))
+        if first > spec.valid_from:
+            errors.append(
+                f"{source}:parameters.{name}: no value in force from valid_from {spec.valid_from}; "
+                f"the first value starts on {first}"
+            )
+    errors += _shape_errors(spec, rails, source)
     for name, bounded in rails.bounded_parameters.items():
         if name not in spec.parameters:
             continue
@@ -176,6 +185,49 @@ def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str)
     return errors
 
 
+def _shape_hits(rule: Any, path: str, shape: ShapeRule, parameters: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(key path, value) of every value a rule admits for `shape.field` that the shape rule forbids."""
+    if isinstance(rule, list):
+        return [hit for k, item in enumerate(rule) for hit in _shape_hits(item, f"{path}[{k}]", shape, parameters)]
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return []
+    ((op, arg),) = rule.items()
+    here = f"{path}.{op}"
+    hits: list[tuple[str, Any]] = []
+    target = {"var": shape.field}
+    if op in ("==", "in") and isinstance(arg, list) and len(arg) == 2 and target in arg:
+        k = 1 if arg[0] == target else 0
+        other = arg[k]
+        if op == "==" and isinstance(other, str) and other not in shape.allowed:
+            hits.append((f"{here}[{k}]", other))
+        elif op == "in" and k == 1 and isinstance(other, list):
+            hits += [(f"{here}[1][{j}]", v) for j, v in enumerate(other) if v not in shape.allowed]
+        elif op == "in" and k == 1 and isinstance(other, dict) and isinstance(other.get("param"), str):
+            name = other["param"]
+            for start, value in normalise_dated(parameters.get(name) or {dt.date.min: []}).items():
+                bad = [x for x in (value if isinstance(value, list) else [value]) if x not in shape.allowed]
+                if bad:
+                    hits.append((f"parameters.{name}.{start}", bad[0]))
+    return hits + _shape_hits(arg, here, shape, parameters)
+
+
+def _shape_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[str]:
+    """Criteria that would admit a value a shape rule forbids (e.g. a D-2 language course).
+
+    The fixed criterion already fails such applicants at screening; this check tells the region at
+    validation time instead, naming the rule and its reference.
+    """
+    errors: list[str] = []
+    for shape in rails.shape_rules:
+        for i, crit in enumerate(spec.criteria):
+            for path, value in _shape_hits(crit.rule, f"criteria[{i}].rule", shape, spec.parameters):
+                errors.append(
+                    f"{source}:{path}: {value!r} is outside the {spec.base_visa} shape rule {shape.id!r} "
+                    f"({shape.label.en}): {shape.field} may only be {', '.join(shape.allowed)}; {shape.reference}"
+                )
+    return errors
+
+
 def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
     """Check a parsed design against the guardrails and compile its rule programme.
 
@@ -202,7 +254,10 @@ def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
     data["parameters"] = parameters
     rules = RuleProgram.from_dict(data, national_values(), fixed_criteria=fixed)
     n_fixed = len(fixed)
+    fixed_ids = {c.id for c in fixed}
     for err in validate_program(rules):
+        if err.message.startswith("duplicate criterion id") and err.message.split("'")[1] in fixed_ids:
+            continue  # already reported above as an attempt to redefine a fixed criterion
         errors.append(f"{source}:{_file_path(err.path, n_fixed)}: {err.message}")
     if errors:
         raise PolicyError(errors)

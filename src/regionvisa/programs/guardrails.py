@@ -18,6 +18,8 @@ from regionvisa.config import get_settings
 from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
 from regionvisa.regions.catalogue import e7_occupations
 from regionvisa.regions.parameters import LocalText, national_values, value_in_force
+from regionvisa.rules.fields import FIELDS
+from regionvisa.rules.validate import validate_rule
 
 BASE_VISAS = ("D-2", "E-7")
 
@@ -55,12 +57,24 @@ class ClosedList(BaseModel):
     reference: str = Field(min_length=1)
 
 
+class ShapeRule(BaseModel):
+    """A shape a programme must keep: an enum field whose values a programme may not admit beyond `allowed`."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    label: LocalText
+    field: str
+    allowed: list[str] = Field(min_length=1)
+    reference: str = Field(min_length=1)
+
+
 class BaseVisaGuardrails(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: LocalText
     fixed_criteria: list[FixedCriterion]
     bounded_parameters: dict[str, BoundedParameter]
     closed_lists: dict[Literal["occupations"], ClosedList]
+    shape_rules: list[ShapeRule] = Field(default_factory=list)
 
 
 class Guardrails(BaseModel):
@@ -77,7 +91,77 @@ class Guardrails(BaseModel):
         return value
 
 
+# What the pilot's rules (issue 4, DESIGN §4.1) require of the guardrails file: a file that drops one of
+# these would silently free every programme from it, so its absence is a validation error.
+REQUIRED_FIXED = ("passport-valid", "no-entry-ban", "no-criminal-record", "no-illegal-stay-5y")
+REQUIRED_BOUNDS: dict[str, dict[str, str]] = {
+    "D-2": {"bank_balance_krw": "min", "part_time_hours_per_week": "max"},
+    "E-7": {"annual_wage_floor_krw": "min"},
+}
+REQUIRED_CLOSED: dict[str, tuple[str, ...]] = {"D-2": (), "E-7": ("occupations",)}
+REQUIRED_SHAPES: dict[str, dict[str, tuple[str, ...]]] = {"D-2": {"course_type": ("degree",)}, "E-7": {}}
+
+
+def _required_errors(path: Path, visa: str, rails: BaseVisaGuardrails) -> list[str]:
+    where = f"{path}:base_visas.{visa}"
+    errors = []
+    ids = [c.id for c in rails.fixed_criteria]
+    for cid in REQUIRED_FIXED:
+        if cid not in ids:
+            errors.append(f"{where}.fixed_criteria: the fixed criterion {cid!r} is required for every base visa")
+    for i, cid in enumerate(ids):
+        if cid in ids[:i]:
+            errors.append(f"{where}.fixed_criteria[{i}].id: duplicate fixed criterion id {cid!r}")
+    for name, side in REQUIRED_BOUNDS[visa].items():
+        bounded = rails.bounded_parameters.get(name)
+        if bounded is None:
+            errors.append(f"{where}.bounded_parameters: the bounded parameter {name!r} is required for {visa}")
+        elif getattr(bounded, side) is None:
+            errors.append(f"{where}.bounded_parameters.{name}.{side}: {name} needs its {side} bound")
+    for name in REQUIRED_CLOSED[visa]:
+        if name not in rails.closed_lists:
+            errors.append(f"{where}.closed_lists: the closed list {name!r} is required for {visa}")
+    shapes = {r.field: r for r in rails.shape_rules}
+    for field, allowed in REQUIRED_SHAPES[visa].items():
+        rule = shapes.get(field)
+        if rule is None:
+            errors.append(f"{where}.shape_rules: a shape rule on {field} is required for {visa}")
+        elif set(rule.allowed) - set(allowed):
+            errors.append(
+                f"{where}.shape_rules: the {field} shape rule may allow only {', '.join(allowed)}, "
+                f"not {', '.join(sorted(set(rule.allowed) - set(allowed)))}"
+            )
+    return errors
+
+
+def _rule_errors(path: Path, visa: str, rails: BaseVisaGuardrails, known: dict[str, Any]) -> list[str]:
+    """Fixed criteria are rules like any other: check them here, against the names programmes use."""
+    where = f"{path}:base_visas.{visa}"
+    errors = []
+    params: dict[str, Any] = dict(known)
+    for name, bounded in rails.bounded_parameters.items():
+        params[name] = dated(bounded.default)
+    for name, closed in rails.closed_lists.items():
+        params[name] = {dt.date.min: national_list(closed)}
+    for i, crit in enumerate(rails.fixed_criteria):
+        for err in validate_rule(crit.rule, params=params, path=f"fixed_criteria[{i}].rule"):
+            errors.append(f"{where}.{err.path}: {err.message}")
+    for i, shape in enumerate(rails.shape_rules):
+        field = FIELDS.get(shape.field)
+        if field is None or not field.is_enum:
+            errors.append(f"{where}.shape_rules[{i}].field: {shape.field!r} is not an enum field of the catalogue")
+            continue
+        unknown = [v for v in shape.allowed if v not in field.values]
+        if unknown:
+            errors.append(
+                f"{where}.shape_rules[{i}].allowed: {', '.join(unknown)} not a value of {shape.field} "
+                f"(expected values from {', '.join(field.values)})"
+            )
+    return errors
+
+
 def load_guardrails(path: Path | None = None) -> Guardrails:
+    """The guardrails file, strictly: schema, required guardrails, national references and fixed rules."""
     path = path or get_settings().policy_dir / "national" / "guardrails.yaml"
     guardrails = parse_model(Guardrails, read_yaml(path), path)
     known = national_values()
@@ -91,6 +175,11 @@ def load_guardrails(path: Path | None = None) -> Guardrails:
                         f"{path}:base_visas.{visa}.bounded_parameters.{name}.{which}: "
                         f"unknown national parameter {ref.param!r}"
                     )
+        errors += _required_errors(path, visa, rails)
+    if errors:
+        raise PolicyError(errors)
+    for visa, rails in guardrails.base_visas.items():
+        errors += _rule_errors(path, visa, rails, known)
     if errors:
         raise PolicyError(errors)
     return guardrails
