@@ -121,7 +121,7 @@ def fields() -> dict:
 # ------------------------------------------------------------------------------------ programmes
 
 
-@router.get("/programs", summary="Programmes with their latest version (region-scoped)")
+@router.get("/programs", summary="Programmes with their latest version, by region then id (region-scoped)")
 def list_programs(
     request: Request,
     region: str | None = Query(None, pattern=r"^\d{2}$"),
@@ -134,7 +134,7 @@ def list_programs(
         rows = service.list_programs(session, region=region)
         items = [service.program_dict(p, v) for p, v in rows]
     meta = Page(number=page, size=page_size, total=len(items))
-    return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
+    return {**meta.meta(), "region": region, "items": items[meta.offset : meta.offset + page_size]}
 
 
 @router.post("/programs/validate", summary="Validate a design against the rules and the national guardrails")
@@ -190,12 +190,20 @@ def get_program(request: Request, program_id: str, user: Principal = Depends(req
         return out
 
 
-@router.get("/programs/{program_id}/versions", summary="Every version of a programme")
-def list_versions(request: Request, program_id: str, user: Principal = Depends(require("programs.read"))) -> dict:
+@router.get("/programs/{program_id}/versions", summary="Every version of a programme, oldest first")
+def list_versions(
+    request: Request,
+    program_id: str,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("programs.read")),
+) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
         authorize(user, "programs.read", program.region)
-        return {"items": [service.version_dict(v) for v in service.versions(session, program_id)]}
+        items = [service.version_dict(v) for v in service.versions(session, program_id)]
+    meta = Page(number=page, size=page_size, total=len(items))
+    return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
 
 
 @router.get("/programs/{program_id}/versions/{version}", summary="One version with its design")
