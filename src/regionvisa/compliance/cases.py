@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa.audit.service import record
@@ -127,6 +128,33 @@ def record_run(
         )
         .sort("region", "rule", "month")
     )
+    try:
+        run_id, do_sync, opened, updated, gone, risk = _store(engine, on, run, counts, on_holders, actor, sync_cases)
+    except IntegrityError as exc:  # another run synchronised the same findings at the same moment
+        raise Conflict(
+            "concurrent_run",
+            "다른 점검이 동시에 사건을 갱신했습니다. 다시 실행하십시오 (사건은 중복되지 않았습니다)",
+            "another run updated the cases at the same moment; run again (no case was duplicated)",
+        ) from exc
+    return RunResult(
+        run_id=run_id,
+        as_of=on,
+        findings=run.findings.height,
+        holder_findings=on_holders.height,
+        counts={k: int(v) for k, v in run.counts().items()},
+        cases_synced=do_sync,
+        cases_opened=opened,
+        cases_updated=updated,
+        cases_gone=gone,
+        at_risk=risk.height,
+        read_seconds=run.read_seconds,
+        engine_seconds=run.engine_seconds,
+        unknown_programmes=run.unknown_programmes,
+    )
+
+
+def _store(engine, on, run, counts, on_holders, actor, sync_cases):
+    """Write the run, its summaries and the case changes in one transaction."""
     with session_scope(engine) as session:
         last_synced = session.scalar(select(func.max(ComplianceRun.as_of)).where(ComplianceRun.cases_synced))
         do_sync = sync_cases and (last_synced is None or on >= last_synced)
@@ -172,21 +200,7 @@ def record_run(
             },
         )
         run_id = row.id
-    return RunResult(
-        run_id=run_id,
-        as_of=on,
-        findings=run.findings.height,
-        holder_findings=on_holders.height,
-        counts={k: int(v) for k, v in run.counts().items()},
-        cases_synced=do_sync,
-        cases_opened=opened,
-        cases_updated=updated,
-        cases_gone=gone,
-        at_risk=risk.height,
-        read_seconds=run.read_seconds,
-        engine_seconds=run.engine_seconds,
-        unknown_programmes=run.unknown_programmes,
-    )
+    return run_id, do_sync, opened, updated, gone, risk
 
 
 def _event(session: Session, case: ComplianceCase, *, actor, kind: str, note: str, **extra) -> None:
