@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
@@ -52,3 +53,43 @@ def test_language_switch_translates():
         assert i18n.gettext("National overview") == "National overview"
     finally:
         i18n.current_language.reset(token)
+
+
+# Words that stay as they are in both languages: acronyms, units and codes (UTC, PDF, B, D-2),
+# and each language's own name in the language switch.
+UNTRANSLATED = re.compile(r"^(?:[A-Z][A-Z0-9-]{0,7}|v|English|한국어)$")
+
+
+def hard_coded_text(source: str) -> list[str]:
+    """Words in a template's literal text (outside {{ }} and {% %}) or in its user-visible
+    attributes: these would not be translated."""
+    from regionvisa.web.templating import environment
+
+    pieces = []
+    for _line, kind, value in environment().lex(source):
+        pieces.append(value if kind == "data" else "\x00")
+    text = re.sub(r"\x00+", "\x00", "".join(pieces))
+    text = re.sub(r"<(style|script)\b.*?</\1>|<!--.*?-->", " ", text, flags=re.S | re.I)
+    found = []
+    for attribute in re.findall(r'\b(?:aria-label|alt|title|placeholder)="([^"]*)"', text):
+        found += [w for w in attribute.replace("\x00", " ").split() if re.search(r"[A-Za-z가-힣]", w)]
+    text = re.sub(r"<[^>]*>|&\w+;|&#\d+;|\x00", " ", text)
+    found += [w for w in text.split() if re.search(r"[A-Za-z가-힣]", w)]
+    return [w.strip(".,:;()[]") for w in found if not UNTRANSLATED.match(w.strip(".,:;()[]"))]
+
+
+def test_templates_hard_code_no_user_visible_text():
+    problems = {}
+    for path in sorted(ROOT.glob("src/regionvisa/**/templates/**/*.html")):
+        words = hard_coded_text(path.read_text(encoding="utf-8"))
+        if words:
+            problems[str(path.relative_to(ROOT))] = words[:6]
+    assert not problems, "text outside _(…) in templates:\n" + "\n".join(f"{p}: {w}" for p, w in problems.items())
+
+
+def test_the_hard_coded_text_check_finds_literals():
+    assert hard_coded_text('<p>{{ _("Fine") }} · {{ n }}% UTC</p><!-- a comment --><style>p {}</style>') == []
+    assert hard_coded_text('<input type="text" value="{{ v }}" name="x">') == []
+    assert hard_coded_text("<h1>Users</h1>") == ["Users"]
+    assert hard_coded_text('<a aria-label="Close" href="#">{{ _("x") }}</a>') == ["Close"]
+    assert hard_coded_text("<p>사용자</p>") == ["사용자"]
