@@ -89,18 +89,17 @@ def test_replace_swaps_the_whole_dataset(written, frames):
 
 
 def test_a_failure_mid_load_leaves_the_database_unchanged(written, frames, monkeypatch):
-    """Half of the movement table has gone in when the load breaks: nothing of the new dataset
-    remains, the old one is intact and the dropped indexes are back."""
+    """People, statuses, addresses and movements of the new dataset have gone in when the load
+    breaks: nothing of it remains, the old dataset is intact and every index is there."""
     indexes = index_names(written)
-    original = service.bulk_insert
+    original = service._write_table
 
-    def insert_then_break(conn, table, df, **kwargs):
-        if table == "movement":
-            original(conn, table, df.head(df.height // 2), **kwargs)
+    def write_then_break(conn, name, *args, **kwargs):
+        original(conn, name, *args, **kwargs)
+        if name == "movement":
             raise OSError("disk full")
-        return original(conn, table, df, **kwargs)
 
-    monkeypatch.setattr(service, "bulk_insert", insert_then_break)
+    monkeypatch.setattr(service, "_write_table", write_then_break)
     with pytest.raises(OSError, match="disk full"):
         service.write_dataset(written, 5_000, SEED + 1, progress=False, replace=True)
     assert counts(written) == {t: frames[t].height for t in TABLES}
@@ -109,20 +108,48 @@ def test_a_failure_mid_load_leaves_the_database_unchanged(written, frames, monke
 
 
 def test_a_failed_first_load_leaves_the_store_empty_and_a_rerun_succeeds(engine, monkeypatch):
-    original = service.bulk_insert
+    original = service._write_table
 
-    def break_on_employment(conn, table, df, **kwargs):
-        if table == "employment":
+    def break_on_employment(conn, name, *args, **kwargs):
+        if name == "employment":
             raise RuntimeError("connection lost")
-        return original(conn, table, df, **kwargs)
+        original(conn, name, *args, **kwargs)
 
-    monkeypatch.setattr(service, "bulk_insert", break_on_employment)
+    monkeypatch.setattr(service, "_write_table", break_on_employment)
     with pytest.raises(RuntimeError):
         service.write_dataset(engine, 3_000, SEED, progress=False)
     assert counts(engine) == dict.fromkeys(TABLES, 0)
     monkeypatch.undo()
     got = service.write_dataset(engine, 3_000, SEED, progress=False)
     assert counts(engine) == got and got["person"] > 3_000
+
+
+def test_sqlite_staging_failure_leaves_nothing_behind(sqlite_engine, monkeypatch, tmp_path):
+    """A table that cannot be staged stops the load before the database is touched; the staging
+    files go and the connection keeps foreign keys on and nothing attached."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    original = service._stage
+
+    def stage_or_break(path, table, *args):
+        if table == "kiip_record":
+            raise OSError("no space left on device")
+        return original(path, table, *args)
+
+    monkeypatch.setattr(service, "_stage", stage_or_break)
+    with pytest.raises(OSError, match="no space"):
+        service.write_dataset(sqlite_engine, 3_000, SEED, progress=False)
+    assert counts(sqlite_engine) == dict.fromkeys(TABLES, 0)
+    assert not list(tmp_path.glob("regionvisa-synth-*")), "staging files left behind"
+    monkeypatch.setattr(service, "_stage", original)
+    service.write_dataset(sqlite_engine, 3_000, SEED, progress=False)
+    assert not list(tmp_path.glob("regionvisa-synth-*"))
+    with sqlite_engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert [row[1] for row in raw.execute("PRAGMA database_list")] == ["main"]
+        assert raw.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
 CHILD = """

@@ -348,7 +348,7 @@ class _Builder:
     def statuses(self) -> list[dict[str, np.ndarray]]:
         """Up to three grants per person, built backwards from the last one, plus pilot grants.
 
-        Returns layers: dicts of person-length arrays with a `present` mask.
+        Returns layers: dicts of arrays over the people who hold that grant, whose indexes are `_p`.
         """
         rng, a = self.rng_chain, self.as_of
         P = self.np_
@@ -384,10 +384,11 @@ class _Builder:
         sub = _pick_by(rng, visa, sub_table)
 
         k = _pick_by(rng, visa, self.grant_count) + 1
-        last = {"visa": visa, "sub": sub, "vf": vf, "vt": vt, "prog": np.full(P, -1), "present": ~pilot}
-        layers = [last]
+        nxt = {"visa": visa, "sub": sub, "vf": vf, "vt": vt, "prog": np.full(P, -1), "present": ~pilot}
+        layers = []
         kept_all = np.ones(P, dtype=bool)
-        nxt = last
+        run_start = vf.copy()  # start of the unbroken run of the last visa (when work could begin)
+        same = np.ones(P, dtype=bool)
         for depth in (2, 3):
             want = (k >= depth) & nxt["present"]
             pv = _pick_by(rng, nxt["visa"], self.prev)
@@ -397,19 +398,18 @@ class _Builder:
             kept_all &= ~(want & ~keep)
             psub = np.where(pv == nxt["visa"], nxt["sub"], _pick_by(rng, pv, sub_table))
             layer = {"visa": pv, "sub": psub, "vf": pvf, "vt": pvt, "prog": np.full(P, -1), "present": keep}
-            layers.append(layer)
+            same &= keep & (pv == visa)
+            run_start = np.where(same, pvf, run_start)
+            layers.append(_compact(nxt))  # person-length layers are dropped as soon as possible
             nxt = layer
-        run_start = vf.copy()  # start of the unbroken run of the last visa (when work could begin)
-        same = np.ones(P, dtype=bool)
-        for layer in layers[1:]:
-            same &= layer["present"] & (layer["visa"] == visa)
-            run_start = np.where(same, layer["vf"], run_start)
+        layers.append(_compact(nxt))
+        del nxt, layer, want, pv, pvt, pvf, keep, psub, same, k, d, sub
         layers.extend(self._pilot_layers())
         first_vf = np.full(P, np.iinfo(np.int64).max)
         last_vt = np.full(P, np.iinfo(np.int64).min)
         for layer in layers:
-            first_vf = np.where(layer["present"], np.minimum(first_vf, layer["vf"]), first_vf)
-            last_vt = np.where(layer["present"], np.maximum(last_vt, layer["vt"]), last_vt)
+            np.minimum.at(first_vf, layer["_p"], layer["vf"])
+            np.maximum.at(last_vt, layer["_p"], layer["vt"])
         self.first_vf = first_vf
         # someone whose whole chain is on record and starts inside the window arrived then
         self.arrived = kept_all & (first_vf >= self.w0)
@@ -418,8 +418,9 @@ class _Builder:
             if "granted" in layer:
                 continue
             # a visa is issued abroad before an arrival; renewals and changes shortly before they start
-            first = self.arrived & (layer["vf"] == first_vf)
-            lead = np.where(first, _uniform_int(rng, 20, 90, P), _uniform_int(rng, 0, 40, P))
+            p = layer["_p"]
+            first = self.arrived[p] & (layer["vf"] == first_vf[p])
+            lead = np.where(first, _uniform_int(rng, 20, 90, P)[p], _uniform_int(rng, 0, 40, P)[p])
             layer["granted"] = layer["vf"] - lead
         self.legal_end = np.where(kind == LEGAL, a, np.where(kind == ILLEGAL, last_vt, self.exit_day))
         self.obs_start = np.where(self.arrived, first_vf, np.maximum(first_vf, self.w0))
@@ -466,7 +467,7 @@ class _Builder:
         psub = _pick_by(rng, pv, _subtype_table(pf.SUBTYPES, list(VISAS)))
         before = {"visa": pv, "sub": psub, "vf": pvf, "vt": pvt, "prog": np.full(P, -1), "present": conv}
         self.visa = np.where(pilot, visa, self.visa)
-        return [initial, renewal, before]
+        return [_compact(initial), _compact(renewal), _compact(before)]
 
     # ------------------------------------------------------------------ movements
     def movements(self) -> dict[str, np.ndarray]:
@@ -671,99 +672,116 @@ class _Builder:
 
     # ------------------------------------------------------------------ assembly
     def build(self) -> dict[str, pl.DataFrame]:
+        """All six frames. Each table is finished, and its arrays let go, before the next is
+        built, so peak memory stays near the size of the output (each step has its own random
+        stream, so the order of the steps does not change the data)."""
         self.population()
-        nat = self.nationalities()
-        layers = self.statuses()
-        moves = self.movements()
-        addr = self.addresses()
-        kiip = self.kiip()
-        emp = self.employment()
-        people = self.people(nat)
-
         # person numbers are a seeded shuffle, so an id says nothing about kind or region
         number = self.rng_order.permutation(self.np_).astype(np.int64) + 1
         ids = ("P" + pl.Series(np.arange(1, self.np_ + 1)).cast(pl.String).str.zfill(8)).alias("person_id")
+
+        def finish(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+            return frame.with_columns(ids.gather(frame["_n"] - 1).alias("person_id")).select(COLUMNS[name])
+
+        out: dict[str, pl.DataFrame] = {}
+        nat = self.nationalities()
+        layers = self.statuses()
+        moves = self.movements()
+        frame = pl.DataFrame(
+            {
+                "_n": number[moves["person"]],
+                "direction": pl.Series(["entry", "exit"]).gather(moves["direction"]),
+                "date": _dates(moves["date"]),
+                "port": pl.Series(list(pf.PORTS)).gather(moves["port"]),
+            }
+        ).sort("_n", "date", "direction")
+        del moves
+        out["movement"] = finish("movement", frame)
+        addr = self.addresses()
+        frame = pl.DataFrame(
+            {
+                "_n": number[addr["person"]],
+                "area_code": pl.Series(self.area_codes).gather(addr["area"]),
+                "effective_date": _dates(addr["eff"]),
+                "reported_date": _dates(addr["reported"]),
+            }
+        ).sort("_n", "effective_date")
+        del addr
+        out["address_report"] = finish("address_report", frame)
+        out["status_grant"] = finish("status_grant", self._status_frame(layers, number))
+        del layers
+        self.address_region = None
+        kiip = self.kiip()
+        frame = pl.DataFrame(
+            {
+                "_n": number[kiip["person"]],
+                "level": kiip["level"].astype(np.int64),
+                "enrolled_on": _dates(kiip["enrolled"]),
+                "completed_on": _dates(kiip["completed"]),
+            }
+        ).sort("_n", "level")
+        del kiip
+        out["kiip_record"] = finish("kiip_record", frame)
+        emp = self.employment()
         region_s = pl.Series(list(self.codes))
-        frames = {
-            "person": people.with_columns(ids.gather(number - 1).alias("person_id")),
-            "status_grant": self._status_frame(layers, number),
-            "address_report": pl.DataFrame(
-                {
-                    "_n": number[addr["person"]],
-                    "area_code": pl.Series(self.area_codes).gather(addr["area"]),
-                    "effective_date": _dates(addr["eff"]),
-                    "reported_date": _dates(addr["reported"]),
-                }
-            ).sort("_n", "effective_date"),
-            "movement": pl.DataFrame(
-                {
-                    "_n": number[moves["person"]],
-                    "direction": pl.Series(["entry", "exit"]).gather(moves["direction"]),
-                    "date": _dates(moves["date"]),
-                    "port": pl.Series(list(pf.PORTS)).gather(moves["port"]),
-                }
-            ).sort("_n", "date", "direction"),
-            "kiip_record": pl.DataFrame(
-                {
-                    "_n": number[kiip["person"]],
-                    "level": kiip["level"].astype(np.int64),
-                    "enrolled_on": _dates(kiip["enrolled"]),
-                    "completed_on": _dates(kiip["completed"]),
-                }
-            ).sort("_n", "level"),
-            "employment": pl.DataFrame(
-                {
-                    "_n": number[emp["person"]],
-                    "employer_id": _concat(
-                        "B", region_s.gather(emp["region"]), pl.Series(emp["employer"]).cast(pl.String).str.zfill(6)
-                    ),
-                    "employer_region": region_s.gather(emp["region"]),
-                    "start_date": _dates(emp["start"]),
-                    "end_date": _dates(emp["end"]),
-                }
-            ).sort("_n", "start_date"),
-        }
-        out = {"person": frames["person"].select(COLUMNS["person"]).sort("person_id")}
-        for name in TABLES[1:]:
-            frame = frames[name]
-            out[name] = frame.with_columns(ids.gather(frame["_n"] - 1).alias("person_id")).select(COLUMNS[name])
-        return out
+        frame = pl.DataFrame(
+            {
+                "_n": number[emp["person"]],
+                "employer_id": _concat(
+                    "B", region_s.gather(emp["region"]), pl.Series(emp["employer"]).cast(pl.String).str.zfill(6)
+                ),
+                "employer_region": region_s.gather(emp["region"]),
+                "start_date": _dates(emp["start"]),
+                "end_date": _dates(emp["end"]),
+            }
+        ).sort("_n", "start_date")
+        del emp
+        out["employment"] = finish("employment", frame)
+        del frame
+        people = self.people(nat)
+        out["person"] = people.with_columns(ids.gather(number - 1).alias("person_id")).select(COLUMNS["person"])
+        out["person"] = out["person"].sort("person_id")
+        return {name: out[name] for name in TABLES}
 
     def _status_frame(self, layers, number) -> pl.DataFrame:
         """All grant layers as one frame. A grant's region is that of the address in force when
         it was granted (the first address for a visa issued before arrival), or the programme's."""
-        parts = []
-        for layer in layers:
-            idx = np.flatnonzero(layer["present"])
-            parts.append(pl.DataFrame({key: layer[key][idx] for key in ("visa", "sub", "prog", "vf", "vt", "granted")})
-                         .with_columns(pl.Series("_p", idx)))  # fmt: skip
-        grants = pl.concat(parts).sort("granted")
+        cols = {key: np.concatenate([layer[key] for layer in layers]) for key in ("_p", "visa", "sub", "prog", "vf",
+                                                                                   "vt", "granted")}  # fmt: skip
+        # the address in force on the grant date: one searchsorted over (person, date) keys
         person, eff, region = self.address_region
-        addresses = pl.DataFrame({"_p": person, "eff": eff, "a_region": region}).sort("eff")
-        first = addresses.sort("_p", "eff").group_by("_p", maintain_order=True).first()
-        grants = grants.join_asof(
-            addresses, left_on="granted", right_on="eff", by="_p", strategy="backward", check_sortedness=False
-        ).join(first.select("_p", pl.col("a_region").alias("first_region")), on="_p", how="left")
-        prog_region = pl.Series(self.prog_region).gather(grants["_p"])
-        regions = np.where(
-            grants["prog"].to_numpy() >= 0,
-            prog_region.to_numpy(),
-            grants.select(pl.coalesce("a_region", "first_region")).to_series().to_numpy(),
-        )
+        shift = 1 << 22  # day numbers fit in 22 bits with room either side of 1970
+        keys = person.astype(np.int64) * (2 * shift) + (eff + shift)
+        order = np.argsort(keys, kind="stable")
+        keys, a_person, a_region = keys[order], person[order], region[order]
+        at = np.searchsorted(keys, cols["_p"] * (2 * shift) + (cols["granted"] + shift), side="right") - 1
+        found = (at >= 0) & (a_person[np.maximum(at, 0)] == cols["_p"])
+        first = np.searchsorted(a_person, cols["_p"], side="left")  # before any address: the first one
+        regions = np.where(found, a_region[np.maximum(at, 0)], a_region[np.minimum(first, len(a_region) - 1)])
+        regions = np.where(cols["prog"] >= 0, self.prog_region[cols["_p"]], regions)
+        del keys, order, a_person, a_region, at, found, first
         program_ids = pl.Series([*self.plan.pilot["program_id"].to_list(), None], dtype=pl.String)
         subtypes = pl.Series([s or None for s in SUBTYPE_CODES], dtype=pl.String)
         return pl.DataFrame(
             {
-                "_n": number[grants["_p"].to_numpy()],
-                "visa": pl.Series(list(VISAS)).gather(grants["visa"]),
-                "subtype": subtypes.gather(grants["sub"]),
-                "program_id": program_ids.gather(grants["prog"].to_numpy() % len(program_ids)),
+                "_n": number[cols["_p"]],
+                "visa": pl.Series(list(VISAS)).gather(cols["visa"]),
+                "subtype": subtypes.gather(cols["sub"]),
+                "program_id": program_ids.gather(cols["prog"] % len(program_ids)),
                 "region": pl.Series(list(self.codes)).gather(regions),
-                "valid_from": _dates(grants["vf"].to_numpy()),
-                "valid_to": _dates(grants["vt"].to_numpy()),
-                "granted_on": _dates(grants["granted"].to_numpy()),
+                "valid_from": _dates(cols["vf"]),
+                "valid_to": _dates(cols["vt"]),
+                "granted_on": _dates(cols["granted"]),
             }
         ).sort("_n", "valid_from")
+
+
+def _compact(layer: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A person-length grant layer reduced to the people who hold the grant (`_p` their indexes)."""
+    idx = np.flatnonzero(layer["present"])
+    out = {key: value[idx] for key, value in layer.items() if key != "present"}
+    out["_p"] = idx
+    return out
 
 
 def _concat(*parts) -> pl.Series:
