@@ -10,6 +10,7 @@ from regionvisa.db import session_scope
 from regionvisa.selection import minutes, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 from regionvisa.web.errors import ERROR_RESPONSES
+from regionvisa.web.pagination import Page
 
 router = APIRouter(prefix="/selection", tags=["selection"], responses=ERROR_RESPONSES)
 
@@ -18,10 +19,25 @@ def _engine(request: Request):
     return request.app.state.engine
 
 
+PAGE = Query(1, ge=1)
+PAGE_SIZE = Query(50, ge=1, le=500)
+
+
+def _paged(items: list, page: int, page_size: int, **extra) -> dict:
+    start = (page - 1) * page_size
+    return {
+        **extra,
+        **Page(number=page, size=page_size, total=len(items)).meta(),
+        "items": items[start : start + page_size],
+    }
+
+
 @router.get("/rounds")
-def list_rounds(request: Request, user: Principal = Depends(require("selection.read"))):
+def list_rounds(
+    request: Request, page: int = PAGE, page_size: int = PAGE_SIZE, user: Principal = Depends(require("selection.read"))
+):
     with session_scope(_engine(request)) as session:
-        return {"items": [service.round_dict(r) for r in service.list_rounds(session)]}
+        return _paged([service.round_dict(r) for r in service.list_rounds(session)], page, page_size)
 
 
 @router.post("/rounds", status_code=201)
@@ -90,17 +106,22 @@ def declare_conflicts(
 
 
 @router.get("/rounds/{round_id}/proposals")
-def list_proposals(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def list_proposals(
+    request: Request,
+    round_id: int,
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    user: Principal = Depends(require("selection.read")),
+):
     with session_scope(_engine(request)) as session:
         rnd = service.get_round(session, round_id)
         regions = set(service.visible_regions(session, rnd, user))
-        return {
-            "items": [
-                {"region": p.region, "version": p.current_version, "updated_at": service.as_utc(p.updated_at)}
-                for p in service.proposals(session, round_id)
-                if p.region in regions
-            ]
-        }
+        items = [
+            {"region": p.region, "version": p.current_version, "updated_at": service.as_utc(p.updated_at)}
+            for p in service.proposals(session, round_id)
+            if p.region in regions
+        ]
+        return _paged(items, page, page_size)
 
 
 @router.put("/rounds/{round_id}/proposals/{region}", status_code=201)
@@ -147,14 +168,26 @@ def save_scores(
 
 
 @router.get("/rounds/{round_id}/scores")
-def list_scores(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def list_scores(
+    request: Request,
+    round_id: int,
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    user: Principal = Depends(require("selection.read")),
+):
     with session_scope(_engine(request)) as session:
         rnd = service.get_round(session, round_id)
-        return {"closed": rnd.status != "open", "items": service.scores_visible_to(session, rnd, user)}
+        return _paged(service.scores_visible_to(session, rnd, user), page, page_size, closed=rnd.status != "open")
 
 
 @router.get("/rounds/{round_id}/tally")
-def get_tally(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def get_tally(
+    request: Request,
+    round_id: int,
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    user: Principal = Depends(require("selection.read")),
+):
     with session_scope(_engine(request)) as session:
         rnd = service.get_round(session, round_id)
         tallies = service.tally_visible(session, rnd, user)
@@ -165,7 +198,7 @@ def get_tally(request: Request, round_id: int, user: Principal = Depends(require
             if hide_scores:  # progress only, until scoring closes
                 row = {k: row[k] for k in ("region", "eligible", "recused", "scorers", "quorum_required", "quorum_met")}
             items.append(row)
-        return {"status": rnd.status, "items": items}
+        return _paged(items, page, page_size, status=rnd.status)
 
 
 @router.post("/rounds/{round_id}/decision")
@@ -174,13 +207,20 @@ def confirm_decision(
 ):
     with session_scope(_engine(request)) as session:
         service.confirm_decisions(session, round_id, body, user=user)
-        return {"items": service.results(session, round_id, user=user)}
+        results = service.results(session, round_id, user=user)
+        return _paged(results, 1, max(len(results), 1))
 
 
 @router.get("/rounds/{round_id}/results")
-def get_results(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def get_results(
+    request: Request,
+    round_id: int,
+    page: int = PAGE,
+    page_size: int = PAGE_SIZE,
+    user: Principal = Depends(require("selection.read")),
+):
     with session_scope(_engine(request)) as session:
-        return {"items": service.results(session, round_id, user=user)}
+        return _paged(service.results(session, round_id, user=user), page, page_size)
 
 
 @router.get("/rounds/{round_id}/minutes")
