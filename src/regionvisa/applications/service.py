@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from regionvisa.audit.service import record
 from regionvisa.config import get_settings
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
+from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.models import Person, StatusGrant
 from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
 
@@ -663,13 +664,12 @@ def _ledger(session: Session, app: Application):
 
 def nationality_share(session: Session, ledger_id: int, nationality: str) -> tuple[int, int]:
     """(recommendations of this nationality, all recommendations) holding places of the ledger."""
-    rows = session.execute(
-        select(Application.nationality == nationality, func.count())
-        .where(Application.ledger_id == ledger_id, Application.status.in_(HELD_STATUSES))
-        .group_by(Application.nationality == nationality)
-    ).all()
-    same = sum(n for flag, n in rows if flag)
-    return same, sum(n for _flag, n in rows)
+    same, total = session.execute(
+        select(
+            func.coalesce(func.sum(case((Application.nationality == nationality, 1), else_=0)), 0), func.count()
+        ).where(Application.ledger_id == ledger_id, Application.status.in_(HELD_STATUSES))
+    ).one()
+    return int(same), int(total)
 
 
 def _check_cap(session: Session, app: Application, ledger, version) -> None:
@@ -1043,6 +1043,15 @@ def _identity_problems(raw: pl.DataFrame, existing: set[str]) -> pl.DataFrame:
     return pl.concat(frames).with_columns(pl.col("line") + 2)
 
 
+def _driver_frame(frame: pl.DataFrame, conn, *, json_columns: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Values as the database stores them, so the bulk loader skips per-row type processing:
+    JSON as text, and on SQLite timestamps in SQLAlchemy's storage format."""
+    out = frame.with_columns(pl.col(c).struct.json_encode() for c in json_columns)
+    if conn.dialect.name == "sqlite":
+        out = out.with_columns(pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S%.6f"))
+    return out
+
+
 def import_applications(
     session: Session,
     *,
@@ -1114,7 +1123,7 @@ def import_applications(
             .when(pl.col(criterion_column(c)))
             .then(pl.lit("pass"))
             .otherwise(pl.lit("fail"))
-            .alias(c)
+            .alias("result")
             for c in crit_ids
         ]
         results = listed.select(
@@ -1122,7 +1131,9 @@ def import_applications(
             pl.col("points").cast(pl.Float64),
             pl.col("failed"),
             pl.col("missing"),
-            pl.struct(result_text).alias("criteria"),
+            pl.concat_list(
+                [pl.struct(pl.lit(c).alias("id"), expr) for c, expr in zip(crit_ids, result_text, strict=True)]
+            ).alias("criteria"),
         )
         outcomes = dict(results.group_by("outcome").len().iter_rows())
         profile_cols = [c for c in good.columns if not c.startswith("__") and c in parsed.frame.columns]
@@ -1173,18 +1184,25 @@ def import_applications(
             pl.lit(simplified).alias("simplified"),
             pl.lit(False).alias("reserved"),
             pl.lit(now).alias("updated_at"),
-        ).to_dicts()
+        )
+        conn = session.connection()
         try:
-            new_ids = list(
-                session.scalars(insert(Application).returning(Application.id, sort_by_parameter_order=True), app_rows)
-            )
+            bulk_insert(conn, "application", _driver_frame(app_rows, conn, json_columns=("profile",)))
         except IntegrityError as exc:
             raise Conflict(
                 "duplicate_application",
                 "가져오는 동안 같은 여권의 신청이 접수되었습니다; 다시 시도하십시오",
                 "an application with one of these passports arrived during the import; run it again",
             ) from exc
-        ids = pl.Series("application_id", new_ids, dtype=pl.Int64)
+        id_rows = session.execute(
+            select(Application.passport_no, Application.id).where(
+                Application.program_id == program_id, Application.submitted_at == now, Application.channel == "import"
+            )
+        ).all()
+        id_map = pl.DataFrame(id_rows, schema={"passport_no": pl.String, "application_id": pl.Int64}, orient="row")
+        ids = table.select("passport_no").join(id_map, on="passport_no", how="left", maintain_order="left")
+        ids = ids["application_id"]
+        new_ids = ids.to_list()
         explanation = table.select(
             pl.struct(
                 pl.lit(program_id).alias("program"),
@@ -1199,27 +1217,27 @@ def import_applications(
             ).alias("explanation")
         )
         actor_name = _actor_name(actor)
-        screen_rows = (
-            pl.concat([ids.to_frame(), table.select("outcome", "points"), explanation], how="horizontal")
-            .with_columns(
-                pl.lit(program_id).alias("program_id"),
-                pl.lit(version.version).alias("program_version"),
-                pl.lit(version.digest).alias("program_digest"),
-                pl.lit(on).alias("screened_on"),
-                pl.lit("initial").alias("kind"),
-                pl.lit(actor_name).alias("actor"),
-                pl.lit(now).alias("at"),
-                pl.lit(f"batch screening of {name}").alias("reason"),
+        screen_rows = pl.concat(
+            [ids.to_frame(), table.select("outcome", "points"), explanation], how="horizontal"
+        ).with_columns(
+            pl.lit(program_id).alias("program_id"),
+            pl.lit(version.version).alias("program_version"),
+            pl.lit(version.digest).alias("program_digest"),
+            pl.lit(on).alias("screened_on"),
+            pl.lit("initial").alias("kind"),
+            pl.lit(actor_name).alias("actor"),
+            pl.lit(now).alias("at"),
+            pl.lit(f"batch screening of {name}").alias("reason"),
+        )
+        bulk_insert(conn, "application_screening", _driver_frame(screen_rows, conn, json_columns=("explanation",)))
+        scr_rows = session.execute(
+            select(Screening.application_id, Screening.id).where(
+                Screening.program_id == program_id, Screening.at == now, Screening.kind == "initial"
             )
-            .to_dicts()
-        )
-        # The stored batch explanation lists criteria as a mapping; turn it into the scalar shape.
-        for row in screen_rows:  # reshaping the JSON documents handed to the driver, not screening logic
-            ex = row["explanation"]
-            ex["criteria"] = [{"id": k, "result": v} for k, v in ex["criteria"].items()]
-        screening_ids = list(
-            session.scalars(insert(Screening).returning(Screening.id, sort_by_parameter_order=True), screen_rows)
-        )
+        ).all()
+        scr_map = pl.DataFrame(scr_rows, schema={"application_id": pl.Int64, "screening_id": pl.Int64}, orient="row")
+        screening_ids = ids.to_frame().join(scr_map, on="application_id", how="left", maintain_order="left")
+        screening_ids = screening_ids["screening_id"].to_list()
         event_frame = pl.DataFrame(
             {"application_id": new_ids * 2, "screening_id": [None] * n_good + screening_ids},
             schema={"application_id": pl.Int64, "screening_id": pl.Int64},
@@ -1232,7 +1250,7 @@ def import_applications(
             pl.lit(f"bulk intake from {name}").alias("reason"),
             pl.lit(False).alias("automatic"),
         )
-        session.execute(insert(ApplicationEvent), event_frame.to_dicts())
+        bulk_insert(conn, "application_event", _driver_frame(event_frame, conn))
     rejected = int(bad_lines.len())
     outcome = "committed" if rejected == 0 else ("committed_with_rejects" if n_good else "rolled_back")
     record(
