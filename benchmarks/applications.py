@@ -130,11 +130,10 @@ def main() -> None:
 
         def naive():
             with session_scope(engine) as session:
-                rows = list(
-                    session.scalars(
-                        select(Application).where(Application.program_id == "queue-d2", Application.status == "screened")
-                    )
+                query = select(Application).where(
+                    Application.program_id == "queue-d2", Application.status == "screened"
                 )
+                rows = list(session.scalars(query))
                 eligible = [a for a in rows if a.outcome == "eligible"]
                 return sorted(eligible, key=lambda a: (-(a.points or 0), a.submitted_at, a.id))
 
