@@ -165,3 +165,69 @@ def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_fo
     assert "Pusan National University" in minutes.text  # the recused member's affiliation, listed under recusals
     pdf = seoul.get(f"{base}/minutes?language=ko&format=pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+def _accessibility_checks():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "regionvisa_selection_a11y_checks"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "web" / "test_accessibility.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id, engine, people):
+    """The accessibility and CSRF checks of tests/web, on the selection pages of a populated round
+    (the site-wide walk reaches only the pages its samples name)."""
+    import datetime as dt
+
+    from regionvisa.db import session_scope
+    from regionvisa.selection import service
+    from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
+
+    checks = _accessibility_checks()
+    base = f"/selection/rounds/{round_id}"
+    with session_scope(engine) as session:
+        service.submit_proposal(
+            session,
+            round_id,
+            "26",
+            ProposalIn(designs=[DesignIn(design=busan_design())], narrative="Busan plan"),
+            user=people["s.busan"],
+            files=[("plan.txt", "text/plain", b"plan")],
+        )
+    clients = {name: browser_for(name)[0] for name in ("s.admin", "s.busan", "c.chair", "c.expert1")}
+    pages = {
+        "s.admin": ["/selection", base, f"{base}/proposals/26"],
+        "s.busan": ["/selection", base, f"{base}/proposals/26"],
+        "c.chair": [base, f"{base}/score", f"{base}/decision"],
+        "c.expert1": [f"{base}/score"],
+    }
+
+    def check(extra: dict[str, list[str]]) -> list[str]:
+        found = []
+        for who, paths in extra.items():
+            for path in paths:
+                for lang in ("ko", "en"):
+                    response = clients[who].get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+                    assert response.status_code == 200, (who, path, response.status_code)
+                    problems = checks.page_problems(response.text, lang) + checks.form_problems(response.text)
+                    found += [f"{who} {path} {lang}: {p}" for p in problems]
+        return found
+
+    problems = check(pages)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    scores = ScoresIn(scores={c: {"score": 70, "comment": "ok"} for c in CRITERIA})
+    with session_scope(engine) as session:
+        for member in ("c.chair", "c.official1", "c.official2", "c.expert2"):
+            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[member], now=later)
+            service.save_scores(session, round_id, "26", scores, user=people[member], now=later)
+        service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
+    problems += check({"s.admin": [base], "c.chair": [f"{base}/decision", f"{base}/score/26"]})
+    assert problems == []
