@@ -196,11 +196,11 @@ def world(app, engine, role_users, make_user, records):
     return _routewalk().build_world(engine, role_users, make_user, records)
 
 
-def test_every_page_is_accessible_for_every_role_in_both_languages(app, client, world):
+def served_pages(app, client, world):
+    """(where, lang, html) of every GET page route, for anonymous callers and each role, in both
+    languages; path parameters come from the route walk's samples (Busan's objects)."""
     rw = _routewalk()
     callers = {"anonymous": {}} | {role: {"Authorization": f"Bearer {t}"} for role, t in world.tokens.items()}
-    problems: dict[str, list[str]] = {}
-    pages = 0
     for route in iter_routes(app):
         if route.path.startswith(("/api/", "/static", "/docs")) or "GET" not in route.methods:
             continue
@@ -209,14 +209,49 @@ def test_every_page_is_accessible_for_every_role_in_both_languages(app, client, 
             for lang in ("ko", "en"):
                 sep = "&" if "?" in url else "?"
                 response = client.get(f"{url}{sep}lang={lang}", headers=headers, follow_redirects=True)
-                if not response.headers.get("content-type", "").startswith("text/html"):
-                    continue
-                pages += 1
-                found = page_problems(response.text, lang)
-                if found:
-                    problems.setdefault(f"{route.path} ({response.status_code})", []).extend(
-                        f"{caller}/{lang}: {p}" for p in found
-                    )
+                if response.headers.get("content-type", "").startswith("text/html"):
+                    yield f"{caller} {route.path} ({response.status_code})", lang, response.text
+
+
+def test_every_page_is_accessible_for_every_role_in_both_languages(app, client, world):
+    problems: dict[str, set[str]] = {}
+    pages = 0
+    for where, lang, html in served_pages(app, client, world):
+        pages += 1
+        for problem in page_problems(html, lang):
+            problems.setdefault(where.split(" ", 1)[1], set()).add(f"{where.split()[0]}/{lang}: {problem}")
     assert pages >= 40
-    report = "\n".join(f"{path}:\n  " + "\n  ".join(sorted(set(items))[:8]) for path, items in problems.items())
+    report = "\n".join(f"{path}:\n  " + "\n  ".join(sorted(items)[:8]) for path, items in problems.items())
     assert not problems, "accessibility problems:\n" + report
+
+
+def form_problems(html: str) -> list[str]:
+    """POST forms without the CSRF field, and GET forms that would leak it into URLs."""
+    found = []
+    for form in (n for n in Tree(html).root.iter() if n.tag == "form"):
+        method = form.attrs.get("method", "get").lower()
+        fields = [n for n in form.iter() if n.tag == "input" and n.attrs.get("name") == "csrf_token"]
+        action = form.attrs.get("action", "")
+        if method == "post" and not (len(fields) == 1 and fields[0].attrs.get("type") == "hidden"):
+            found.append(f"POST form {action!r} without one hidden csrf_token field")
+        if method == "get" and fields:
+            found.append(f"GET form {action!r} carries the CSRF token into the URL")
+    return found
+
+
+def test_every_form_that_changes_state_carries_the_csrf_token(app, client, world):
+    problems = set()
+    forms = 0
+    for where, _lang, html in served_pages(app, client, world):
+        forms += html.count("<form")
+        problems.update(f"{where.split(' ', 1)[1]}: {p}" for p in form_problems(html))
+    assert forms >= 20
+    assert not problems, "\n".join(sorted(problems))
+
+
+def test_the_form_check_catches_a_missing_token():
+    assert form_problems('<form method="post"><input type="hidden" name="csrf_token" value="x"></form>') == []
+    assert form_problems('<form method="post" action="/x"><button>Go</button></form>') == [
+        "POST form '/x' without one hidden csrf_token field"
+    ]
+    assert form_problems('<form><input type="hidden" name="csrf_token" value="x"></form>') != []
