@@ -89,6 +89,18 @@ def test_a_design_for_another_region_and_unparseable_yaml_are_refused(engine, pe
     assert "design[2]" in text and "not valid YAML" in text
 
 
+def test_a_programme_id_of_another_region_is_refused_at_submission(engine, people, round_id, helpers):
+    from regionvisa.programs import service as programs
+    from regionvisa.programs.files import parse_design
+
+    with session_scope(engine) as session:
+        programs.store(session, parse_design(helpers.busan_design()), actor="test", reason="t", status="published")
+    taken = design_for("11", "busan-d2")
+    with pytest.raises(service.InvalidProposal) as caught:
+        submit(engine, people, round_id, "11", "s.seoul", [(taken, None)])
+    assert "design[1]:id: programme id 'busan-d2' is taken by region 26" in caught.value.details[0]
+
+
 def test_an_official_submits_only_for_their_own_region(engine, people, round_id):
     with pytest.raises(Forbidden):
         submit(engine, people, round_id, "11", "s.busan", [(design_for("11", "seoul-d2"), None)])

@@ -29,6 +29,7 @@ from regionvisa.accounts.policy import Principal, authorize, grant
 from regionvisa.audit.service import record
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
+from regionvisa.programs.models import Program
 from regionvisa.regions.service import region_codes
 from regionvisa.selection.models import (
     Attachment,
@@ -513,6 +514,12 @@ def submit_proposal(
             errors.append(f"{source}:region: the design is for region {lp.spec.region}, the proposal for {region}")
         if lp.spec.id in seen:
             errors.append(f"{source}:id: programme {lp.spec.id!r} appears twice in the proposal")
+        owner = session.get(Program, lp.spec.id)
+        if owner is not None and (owner.region, owner.base_visa) != (lp.spec.region, lp.spec.base_visa):
+            errors.append(
+                f"{source}:id: programme id {lp.spec.id!r} is taken by region {owner.region} ({owner.base_visa}); "
+                "choose another id"
+            )
         seen.add(lp.spec.id)
         requested = lp.spec.quota if item.requested_quota is None else item.requested_quota
         design = lp.as_dict()
