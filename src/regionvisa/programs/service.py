@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -362,23 +363,12 @@ def applicants_from_records(records: list[dict]) -> ParseResult:
             "applicants must be a list of objects",
             "applicants",
         )
-    columns: dict[str, None] = {}
-    for r in records:
-        columns.update(dict.fromkeys(r))
-
-    def text(value) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, list | tuple):
-            return ";".join(str(v) for v in value)
-        if isinstance(value, dict):
-            return json.dumps(value, ensure_ascii=False)
-        return str(value)
-
-    data = {c: [text(r.get(c)) for r in records] for c in columns}
-    frame = pl.DataFrame(data, schema={c: pl.String for c in columns}, strict=False)
+    columns = list(dict.fromkeys(key for r in records for key in r))
+    if not columns:  # objects without any key still count, one row each
+        frame = pl.DataFrame({"applicant_id": [None] * len(records)}, schema={"applicant_id": pl.String})
+    else:  # Polars' JSON reader turns every value into text itself (true/false, numbers, nested JSON)
+        lines = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records).encode()
+        frame = pl.read_ndjson(io.BytesIO(lines), schema={c: pl.String for c in columns})
     return parse_applicants(frame, first_line=1)
 
 
@@ -828,12 +818,14 @@ def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
         raise AppError(
             422, "invalid", "신청인은 JSON 객체여야 합니다", "the applicant must be a JSON object", "applicant"
         )
+    _typed, bad = coerce_applicant(dict(applicant))
+    problems = [
+        {"field": f, "value": v, "reason": {"en": en, "ko": ko}, "treated_as": "missing"} for f, v, en, ko in bad
+    ]
     results = []
-    problems: list[dict] = []
     for row in in_force(session, on):
         program = Resolved(loaded(row), row)
         explanation = explain(program.rules, applicant, on=on)
-        problems = explanation.problems
         near = explanation.outcome == "ineligible" and len(explanation.failed) <= NEAR_MISS_LIMIT
         results.append(
             {
