@@ -51,6 +51,7 @@ PHASES = (
     "rules",
 )
 PEOPLE = "rv_compliance_people"
+LATE = "rv_compliance_late"
 
 
 class _ProgrammeObligations(BaseModel):
@@ -272,18 +273,20 @@ def read_inputs(
     addresses = fetch(conn, _select("address_report", on, holders), schema)
     tick("address_report")
     late_sql = _late_condition(conn.dialect.name, settings.max_days)
-    late = fetch(conn, _select("address_report", on, late_sql or "true"), schema)
+    # one scan of the reports: the late ones go to a temporary table, read from there
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LATE}")
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {LATE} AS {_select('address_report', on, late_sql or 'true')}")
+    late = fetch(conn, f"SELECT {', '.join(schema)} FROM {LATE}", schema)
     if late_sql is None:
         late = late.filter((pl.col("reported_date") - pl.col("effective_date")).dt.total_days() > settings.max_days)
     frames["address_report"] = pl.concat([addresses, late]).unique(["person_id", "effective_date"], keep="first")
     # the statuses of people with only a late report give their finding its region
-    late_people = f"SELECT person_id FROM address_report WHERE reported_date <= {_lit(on)}" + (
-        f" AND {late_sql}" if late_sql else ""
-    )
     extra = fetch(
         conn,
         _select(
-            "status_grant", on, f"person_id IN ({late_people}) AND person_id NOT IN (SELECT person_id FROM {PEOPLE})"
+            "status_grant",
+            on,
+            f"person_id IN (SELECT person_id FROM {LATE}) AND person_id NOT IN (SELECT person_id FROM {PEOPLE})",
         ),
         eng.INPUT_SCHEMAS["status_grant"],
     )
@@ -293,6 +296,7 @@ def read_inputs(
         frames[table] = fetch(conn, _select(table, on, holders), eng.INPUT_SCHEMAS[table])
         tick(table)
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PEOPLE}")
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LATE}")
     return frames, people
 
 
