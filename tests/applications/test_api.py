@@ -176,7 +176,7 @@ def test_simplified_benefit_is_set_by_a_ministry_admin(as_role, busan):
     payload = {"simplified_procedure": True, "reason": "2025 grade A"}
     assert officer.put("/api/v1/applications/benefits/26", json=payload).status_code == 403
     assert admin.put("/api/v1/applications/benefits/26", json=payload).status_code == 200
-    assert admin.get("/api/v1/applications/benefits").json()[0]["simplified_procedure"] is True
+    assert admin.get("/api/v1/applications/benefits").json()["items"][0]["simplified_procedure"] is True
     region = as_role("regional_official")
     app_id = region.post("/api/v1/applications", json=body(passport="SIM000001")).json()["id"]
     assert region.post(f"/api/v1/applications/{app_id}/recommend", json={}).json()["status"] == "approved"

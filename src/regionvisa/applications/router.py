@@ -136,19 +136,29 @@ def queue_page(session, program_id: str, page: int, page_size: int) -> dict:
     }
 
 
-@router.get("/benefits", summary="Regions with the simplified procedure")
-def benefits(request: Request, user: Principal = Depends(require("applications.read"))) -> list[dict]:
+@router.get("/benefits", summary="Regions with the simplified procedure (paginated)")
+def benefits(
+    request: Request,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("applications.read")),
+) -> dict:
     with session_scope(_engine(request)) as session:
-        return [
-            {
-                "region": b.region,
-                "simplified_procedure": b.simplified_procedure,
-                "set_by": b.set_by,
-                "set_at": b.set_at.isoformat(),
-                "reason": b.reason,
-            }
-            for b in service.benefits(session)
-        ]
+        rows = service.benefits(session)
+        window = rows[(page - 1) * page_size : page * page_size]
+        return {
+            **Page(number=page, size=page_size, total=len(rows)).meta(),
+            "items": [
+                {
+                    "region": b.region,
+                    "simplified_procedure": b.simplified_procedure,
+                    "set_by": b.set_by,
+                    "set_at": b.set_at.isoformat(),
+                    "reason": b.reason,
+                }
+                for b in window
+            ],
+        }
 
 
 @router.put("/benefits/{region}", summary="Grant or withdraw a region's simplified procedure (ministry admin)")

@@ -12,6 +12,7 @@ from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service
 from regionvisa.web.errors import ERROR_RESPONSES
+from regionvisa.web.pagination import Page
 
 router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
 
@@ -36,12 +37,19 @@ def ledgers(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     program_id: str | None = None,
     period: str | None = None,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
     user: Principal = Depends(require("quotas.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="quotas.read")
     with session_scope(request.app.state.engine) as session:
         rows = service.list_ledgers(session, region=scoped, program_id=program_id, period=period)
-        return {"region": scoped, "items": [service.ledger_dict(session, row) for row in rows]}
+        window = rows[(page - 1) * page_size : page * page_size]
+        return {
+            **Page(number=page, size=page_size, total=len(rows)).meta(),
+            "region": scoped,
+            "items": [service.ledger_dict(session, row) for row in window],
+        }
 
 
 @router.get("/ledgers/{ledger_id}", summary="One ledger with its history of movements")
