@@ -304,8 +304,8 @@ def simulate_command(
         typer.echo(f"by {name}:")
         for row in rows:
             typer.echo(
-                f"  {row[name]}: {row['applicants']} applicant(s), +{row['newly_eligible']} eligible, "
-                f"-{row['newly_ineligible']} eligible, {row['unchanged']} unchanged"
+                f"  {row[name]}: {row['applicants']} applicant(s): newly eligible {row['newly_eligible']}, "
+                f"newly ineligible {row['newly_ineligible']}, unchanged {row['unchanged']}"
             )
     for which in ("baseline", "reform"):
         q = result["quota"][which]
