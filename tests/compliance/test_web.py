@@ -117,6 +117,11 @@ def test_auditor_reads_every_region_but_cannot_act(client, login, role_users, se
     assert client.get("/api/v1/compliance/cases?region=41").json()["total"] == 1
     page = client.get("/compliance?region=26")
     assert page.status_code == 200 and 'id="by-rule"' in page.text and "/compliance/runs" not in page.text
+    late = client.get("/api/v1/compliance/findings?on=2025-12-31&rule=late_address_report").json()
+    assert [(f["person_id"], f["start_date"], f["end_date"]) for f in late["items"]] == [
+        ("H1", "2025-05-16", "2025-05-31")
+    ]
+    assert client.get("/api/v1/compliance/findings?on=2025-12-31&rule=bogus").status_code in (400, 422)
     case_id = seeded["H2", "integration_obligation"]
     resp = client.post(
         f"/api/v1/compliance/cases/{case_id}/actions",
