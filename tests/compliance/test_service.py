@@ -136,3 +136,28 @@ def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
     frames["person"] = frames["person"].filter(pl.lit(False))
     insert(engine, frames)
     assert compute_indicators(engine, 2025).equals(got)
+
+
+def test_published_designs_in_the_database_replace_the_files(engine, kit, tmp_path):
+    """A version published through the system governs the holders granted while it is valid."""
+    import yaml
+
+    from regionvisa.config import PROJECT_ROOT
+    from regionvisa.db import session_scope
+    from regionvisa.programs import service as programs
+
+    design = yaml.safe_load((PROJECT_ROOT / "policy/programs/26/busan-d2.yaml").read_text(encoding="utf-8"))
+    design["residence_area"] = ["26110"]  # version stored in the database: one district only
+    path = tmp_path / "busan-d2.yaml"
+    path.write_text(yaml.safe_dump(design, allow_unicode=True), encoding="utf-8")
+    r = kit.Records()
+    r.status("H", "2025-05-01", "2027-04-30", program_id="busan-d2").address("H", "26440", "2025-05-01")
+    insert(engine, r.frames())
+    assert run_compliance(engine, ON).findings.height == 0  # files: all of Busan
+    with session_scope(engine) as session:
+        programs.load_files(session, [path], actor="test", publish=True)
+    progs = programme_obligations(engine=engine).filter(program_id="busan-d2")
+    assert progs["residence_area"].to_list() == [["26110"]]
+    assert kit.rows(run_compliance(engine, ON).findings) == [
+        ("H", "residence_obligation", "busan-d2", "2025-07-30", None, 155)
+    ]
