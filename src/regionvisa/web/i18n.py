@@ -24,14 +24,21 @@ DEFAULT_LANGUAGE = "ko"
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
+def po_files(lang: str) -> list[Path]:
+    """core.po first, then each domain's file by name: the first translation of a message wins,
+    so the shell's wording cannot be changed by a domain that translates the same text again."""
+    files = sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po"))
+    return sorted(files, key=lambda p: (p.name != "core.po", p.name))
+
+
 def catalog(lang: str) -> Catalog:
     """Every .po file of the language merged: each domain keeps its own file (core.po, accounts.po, …)."""
     merged = Catalog(locale=lang)
-    for po_path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
+    for po_path in po_files(lang):
         with po_path.open("rb") as fh:
             for message in read_po(fh, locale=lang):
-                if message.id and message.string:
-                    merged.add(message.id, message.string)
+                if message.id and message.string and merged.get(message.id, context=message.context) is None:
+                    merged.add(message.id, message.string, context=message.context)
     return merged
 
 
@@ -53,6 +60,19 @@ def gettext(message: str, **variables) -> str:
 
 def ngettext(singular: str, plural: str, n: int, **variables) -> str:
     text = translations(current_language.get()).ngettext(singular, plural, n)
+    variables.setdefault("num", n)
+    return text % variables
+
+
+def pgettext(context: str, message: str, **variables) -> str:
+    """A message whose translation depends on where it is used (the same English word for two
+    things): `pgettext("programme status", "submitted")`, `msgctxt` in the .po file."""
+    text = translations(current_language.get()).pgettext(context, message)
+    return text % variables if variables else text
+
+
+def npgettext(context: str, singular: str, plural: str, n: int, **variables) -> str:
+    text = translations(current_language.get()).npgettext(context, singular, plural, n)
     variables.setdefault("num", n)
     return text % variables
 

@@ -8,5 +8,10 @@ def N_(message: str) -> str:
     return message
 
 
+def NP_(context: str, message: str) -> str:
+    """A message id with a context, marked for extraction; translate with i18n.pgettext."""
+    return message
+
+
 STATUS_LABELS = (N_("other"), N_("illegal"))
 NAV_LABELS = (N_("Overview"),)

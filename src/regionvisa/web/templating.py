@@ -39,7 +39,9 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    env.install_gettext_callables(
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext, npgettext=i18n.npgettext
+    )
     env.filters["number"] = _number
     env.filters["percent"] = _percent
     env.filters["local"] = i18n.local
