@@ -101,6 +101,7 @@ def _labels() -> dict:
         "result_labels": RESULT_LABELS,
         "move_labels": MOVE_LABELS,
         "region_names": region_names(current_language.get()),
+        "doc_labels": service.DOCUMENT_LABELS,
     }
 
 
