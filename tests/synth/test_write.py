@@ -6,6 +6,7 @@ Runs on whichever database the suite is pointed at (SQLite or PostgreSQL).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -170,11 +171,14 @@ write_dataset(make_engine(url), 3_000, 11, progress=False, replace=True, timings
 """
 
 
-def test_a_load_killed_midway_leaves_the_database_unchanged(written, frames, tmp_path):
+def test_a_load_killed_midway_leaves_the_database_unchanged(written, frames, tmp_path, monkeypatch):
     indexes = index_names(written)
     marker = tmp_path / "marker"
+    staging = tmp_path / "tmp"
+    staging.mkdir()
     url = written.url.render_as_string(hide_password=False)
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, url, str(marker)])
+    env = {**os.environ, "TMPDIR": str(staging)}
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, url, str(marker)], env=env)
     try:
         deadline = time.monotonic() + 120
         while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -187,6 +191,13 @@ def test_a_load_killed_midway_leaves_the_database_unchanged(written, frames, tmp
     assert counts(written) == {t: frames[t].height for t in TABLES}
     assert dataset_checksums(read_back(written, frames)) == dataset_checksums(frames)
     assert index_names(written) == indexes
+    # the next load clears what the killed one left in the temporary folder
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(staging))
+    service.write_dataset(written, 3_000, 11, progress=False, replace=True)
+    assert counts(written)["person"] > 3_000
+    assert not list(staging.iterdir())
 
 
 def test_the_cli_writes_refuses_and_replaces(cli, engine):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -242,6 +243,13 @@ def generate_dataset(residents: int, seed: int, as_of: dt.date = pf.AS_OF) -> di
     Columns are exactly the table columns (no autoincrement `id`); rows are sorted by person
     and date, the order in which they load fastest.
     """
+    tables = dict(generate_tables(residents, seed, as_of))
+    return {name: tables[name] for name in TABLES}
+
+
+def generate_tables(residents: int, seed: int, as_of: dt.date = pf.AS_OF) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The same frames as `generate_dataset`, each yielded as soon as it is finished (a loader
+    can write one table while the next is generated). The order is not that of TABLES."""
     _check_args(residents, as_of)
     plan = plan_dataset(int(residents))
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10)]
@@ -671,10 +679,10 @@ class _Builder:
         )
 
     # ------------------------------------------------------------------ assembly
-    def build(self) -> dict[str, pl.DataFrame]:
-        """All six frames. Each table is finished, and its arrays let go, before the next is
-        built, so peak memory stays near the size of the output (each step has its own random
-        stream, so the order of the steps does not change the data)."""
+    def build(self) -> Iterator[tuple[str, pl.DataFrame]]:
+        """All six frames, yielded one by one. Each table is finished, and its arrays let go,
+        before the next is built, so peak memory stays near the size of the output (each step
+        has its own random stream, so the order of the steps does not change the data)."""
         self.population()
         # person numbers are a seeded shuffle, so an id says nothing about kind or region
         number = self.rng_order.permutation(self.np_).astype(np.int64) + 1
@@ -683,7 +691,6 @@ class _Builder:
         def finish(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             return frame.with_columns(ids.gather(frame["_n"] - 1).alias("person_id")).select(COLUMNS[name])
 
-        out: dict[str, pl.DataFrame] = {}
         nat = self.nationalities()
         layers = self.statuses()
         moves = self.movements()
@@ -696,7 +703,7 @@ class _Builder:
             }
         ).sort("_n", "date", "direction")
         del moves
-        out["movement"] = finish("movement", frame)
+        yield "movement", finish("movement", frame)
         addr = self.addresses()
         frame = pl.DataFrame(
             {
@@ -707,8 +714,8 @@ class _Builder:
             }
         ).sort("_n", "effective_date")
         del addr
-        out["address_report"] = finish("address_report", frame)
-        out["status_grant"] = finish("status_grant", self._status_frame(layers, number))
+        yield "address_report", finish("address_report", frame)
+        yield "status_grant", finish("status_grant", self._status_frame(layers, number))
         del layers
         self.address_region = None
         kiip = self.kiip()
@@ -721,7 +728,7 @@ class _Builder:
             }
         ).sort("_n", "level")
         del kiip
-        out["kiip_record"] = finish("kiip_record", frame)
+        yield "kiip_record", finish("kiip_record", frame)
         emp = self.employment()
         region_s = pl.Series(list(self.codes))
         frame = pl.DataFrame(
@@ -736,12 +743,11 @@ class _Builder:
             }
         ).sort("_n", "start_date")
         del emp
-        out["employment"] = finish("employment", frame)
+        yield "employment", finish("employment", frame)
         del frame
         people = self.people(nat)
-        out["person"] = people.with_columns(ids.gather(number - 1).alias("person_id")).select(COLUMNS["person"])
-        out["person"] = out["person"].sort("person_id")
-        return {name: out[name] for name in TABLES}
+        people = people.with_columns(ids.gather(number - 1).alias("person_id")).select(COLUMNS["person"])
+        yield "person", people.sort("person_id")
 
     def _status_frame(self, layers, number) -> pl.DataFrame:
         """All grant layers as one frame. A grant's region is that of the address in force when

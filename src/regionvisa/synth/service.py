@@ -8,6 +8,8 @@ both SQLite and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ from regionvisa.db import Base
 from regionvisa.records import models  # noqa: F401  (registers the records tables on Base.metadata)
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.synth import profiles
-from regionvisa.synth.generate import TABLES, generate_dataset
+from regionvisa.synth.generate import TABLES, generate_dataset, generate_tables
 
 __all__ = ["SynthError", "write_dataset"]
 
@@ -112,13 +114,14 @@ def write_dataset(
             "기존 기록을 지우려면 --replace 를 사용하십시오."
         )
     with _progress(progress) as bar:
-        task = bar.add_task(f"generating {residents:,} residents", total=None)
+        task = bar.add_task(f"generating {residents:,} residents", total=len(TABLES))
+        if engine.dialect.name == "sqlite":
+            tables = generate_tables(residents, seed, as_of)
+            return _load_sqlite(engine, tables, replace=replace, bar=bar, generate_task=task, timings=timings)
         started = time.perf_counter()
         frames = generate_dataset(residents, seed, as_of)
         timings["generate"] = time.perf_counter() - started
-        bar.update(task, total=1, completed=1)
-        if engine.dialect.name == "sqlite":
-            return _load_sqlite(engine, frames, replace=replace, bar=bar, timings=timings)
+        bar.update(task, completed=len(TABLES))
         tasks = {name: bar.add_task(f"writing {name}", total=frames[name].height) for name in TABLES}
         index_task = bar.add_task("indexes", total=len(_secondary_indexes()))
         return _load(engine, frames, replace=replace, bar=bar, tasks=tasks, index_task=index_task, timings=timings)
@@ -185,7 +188,8 @@ def _noop() -> Iterator[None]:
 # --------------------------------------------------------------------------------------------- SQLite
 # SQLite has one writer per database, and inserting into a table with its unique and secondary
 # indexes is most of the cost of a load. So each table is first written, with its indexes, into
-# its own staging file, two tables at a time (sqlite3 releases the GIL while SQLite works);
+# its own staging file, two tables at a time and while the next tables are being generated
+# (sqlite3 releases the GIL while SQLite works);
 # then one transaction on the real database copies them in with `INSERT INTO t SELECT * FROM
 # staged.t`, which SQLite runs as a page-order transfer of records and index entries without
 # re-checking them, because the staged table has exactly the real table's definition.
@@ -195,6 +199,24 @@ def _noop() -> Iterator[None]:
 STAGING_THREADS = 2
 STAGING_CHUNK_ROWS = 50_000
 STAGING_CACHE_KIB = 128 * 1024
+
+
+STAGING_PREFIX = "regionvisa-synth-"
+
+
+def _remove_stale_staging() -> None:
+    """Staging folders of loads whose process died (killed mid-load) are removed; a folder is
+    named after its process id, so those of loads still running are left alone."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{STAGING_PREFIX}*-*"):
+        pid = folder.name.removeprefix(STAGING_PREFIX).split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's process, alive
+            continue
 
 
 def _schema_sql(raw, table: str) -> tuple[str, list[str]]:
@@ -237,28 +259,32 @@ def _stage(path: Path, table: str, create: str, indexes: list[str], frame: pl.Da
     return time.perf_counter() - started
 
 
-def _load_sqlite(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bool, bar: Progress,
-                 timings: dict[str, float]) -> dict[str, int]:  # fmt: skip
-    counts = {name: frames[name].height for name in TABLES}
-    stage_tasks = {name: bar.add_task(f"staging {name}", total=counts[name]) for name in TABLES}
-    copy_task = bar.add_task("copying into the database", total=sum(counts.values()))
-    with engine.connect() as conn, tempfile.TemporaryDirectory(prefix="regionvisa-synth-") as tmp:
+def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, replace: bool, bar: Progress,
+                 generate_task, timings: dict[str, float]) -> dict[str, int]:  # fmt: skip
+    """Stage each table as soon as the generator yields it, then copy all in one transaction."""
+    counts: dict[str, int] = {}
+    _remove_stale_staging()
+    staging = tempfile.TemporaryDirectory(prefix=f"{STAGING_PREFIX}{os.getpid()}-")
+    with engine.connect() as conn, staging as tmp:
         raw = conn.connection.driver_connection
         schema = {name: _schema_sql(raw, name) for name in TABLES}
         conn.rollback()  # the reads above must not hold a transaction open while ATTACH runs
-        started = time.perf_counter()
         paths = {name: Path(tmp) / f"{name}.sqlite3" for name in TABLES}
-        # biggest tables first so that the two workers finish together
-        order = sorted(TABLES, key=lambda n: -counts[n] * frames[n].width)
+        started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
             futures = {}
-            for name in order:
-                advance = partial(bar.advance, stage_tasks[name])
-                futures[name] = pool.submit(_stage, paths[name], name, *schema[name], frames.pop(name), advance)
+            for name, frame in tables:
+                counts[name] = frame.height
+                bar.advance(generate_task, 1)
+                advance = partial(bar.advance, bar.add_task(f"staging {name}", total=frame.height))
+                futures[name] = pool.submit(_stage, paths[name], name, *schema[name], frame, advance)
+                del frame  # the staging thread holds the only reference now
+            timings["generate"] = time.perf_counter() - started
             for name, future in futures.items():
                 timings[f"stage {name}"] = future.result()
         del futures
-        timings["staging (parallel)"] = time.perf_counter() - started
+        timings["staging after generation"] = time.perf_counter() - started - timings["generate"]
+        copy_task = bar.add_task("copying into the database", total=sum(counts.values()))
         foreign_keys = raw.execute("PRAGMA foreign_keys").fetchone()[0]
         raw.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction, so before BEGIN
         for name in TABLES:
@@ -283,4 +309,4 @@ def _load_sqlite(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bo
             for name in TABLES:
                 raw.execute(f"DETACH DATABASE staged_{name}")
             raw.execute(f"PRAGMA foreign_keys={int(foreign_keys)}")
-    return counts
+    return {name: counts[name] for name in TABLES}
