@@ -193,6 +193,11 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
         assert full["outcome"] == "eligible" and full["expanded_from_batch"]
         assert [c["result"] for c in full["criteria"]] == [c["result"] for c in scr.explanation["criteria"]]
         assert [e.move for e in service.events(session, first)] == ["submit", "screen"]
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.import")).one()
+        assert entry.inputs["inserted"] == 2 and entry.inputs["rejected_rows"] == 6
+        pinned = entry.inputs["applications"]
+        assert (pinned["first_id"], pinned["last_id"]) == (imported[0].id, imported[1].id)
+        assert len(pinned["sha256"]) == 64
         # the imported application goes on through the same life cycle
         service.recommend(session, first.id, actor="t.busan")
 

@@ -1252,6 +1252,16 @@ def import_applications(
         )
         bulk_insert(conn, "application_event", _driver_frame(event_frame, conn))
     rejected = int(bad_lines.len())
+    screened_digest = {"first_id": None, "last_id": None, "sha256": None}
+    if n_good:
+        # Pins every application's screening (id, outcome, points, failed criteria, missing fields) in
+        # the one audit entry of the batch; the per-application transitions are in application_event.
+        pinned = pl.concat([ids.to_frame(), table.select("outcome", "points", "failed", "missing")], how="horizontal")
+        screened_digest = {
+            "first_id": int(ids.min()),
+            "last_id": int(ids.max()),
+            "sha256": hashlib.sha256(pinned.write_csv().encode()).hexdigest(),
+        }
     outcome = "committed" if rejected == 0 else ("committed_with_rejects" if n_good else "rolled_back")
     record(
         session,
@@ -1269,6 +1279,7 @@ def import_applications(
             "inserted": n_good,
             "rejected_rows": rejected,
             "outcomes": outcomes,
+            "applications": screened_digest,
         },
     )
     return ImportResult(name, program_id, raw.height, n_good, rejected, outcome, problems, outcomes)
