@@ -203,20 +203,28 @@ def select_people(conn: Connection, settings: RuleSettings) -> tuple[int, int]:
         f"WHERE program_id IS NOT NULL AND granted_on <= {on}"
     )
     begun = f"granted_on <= {on} AND valid_from <= {on}"
-    # had a status, none covers DATE: illegal stay (a grace period only narrows this)
+    # had a status, none covers DATE (a grace period only narrows this), and the last movement
+    # up to DATE is not an exit (an entry on the day of the exit does not count as later):
+    # illegal stay. Someone who left after their status ended can have no person-level finding.
     run(
         f"INSERT INTO {PEOPLE} (person_id, holder) SELECT person_id, 0 FROM ("
-        f"SELECT person_id FROM status_grant WHERE {begun} AND valid_to < {on} "
-        f"EXCEPT SELECT person_id FROM status_grant WHERE {begun} AND valid_to >= {on}"
-        f") AS expired WHERE true ON CONFLICT (person_id) DO NOTHING"
+        f"SELECT person_id FROM status_grant WHERE {begun} GROUP BY person_id HAVING MAX(valid_to) < {on}"
+        f") AS expired WHERE NOT EXISTS ("
+        f"SELECT 1 FROM movement x WHERE x.person_id = expired.person_id AND x.direction = 'exit' "
+        f"AND x.date <= {on} AND NOT EXISTS ("
+        f"SELECT 1 FROM movement m WHERE m.person_id = x.person_id AND m.direction = 'entry' "
+        f"AND m.date > x.date AND m.date <= {on})"
+        f") ON CONFLICT (person_id) DO NOTHING"
     )
-    # last movement up to DATE an exit before DATE − max_days_abroad: unreported departure.
+    # a status covers DATE, and the last movement up to DATE is an exit before
+    # DATE − max_days_abroad: unreported departure.
     # An entry on the day of the exit does not count as later (the exit is taken as last).
     run(
         f"INSERT INTO {PEOPLE} (person_id, holder) SELECT DISTINCT person_id, 0 FROM movement x "
         f"WHERE x.direction = 'exit' AND x.date < {cut} AND NOT EXISTS ("
         f"SELECT 1 FROM movement m WHERE m.person_id = x.person_id AND m.date > x.date AND m.date <= {on}"
-        f") ON CONFLICT (person_id) DO NOTHING"
+        f") AND EXISTS (SELECT 1 FROM status_grant g WHERE g.person_id = x.person_id AND g.granted_on <= {on} "
+        f"AND g.valid_from <= {on} AND g.valid_to >= {on}) ON CONFLICT (person_id) DO NOTHING"
     )
     people, holders = run(f"SELECT COUNT(*), COALESCE(SUM(holder), 0) FROM {PEOPLE}").one()
     return int(people), int(holders)
