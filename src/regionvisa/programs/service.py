@@ -367,8 +367,8 @@ def applicants_from_records(records: list[dict]) -> ParseResult:
     if not columns:  # objects without any key still count, one row each
         frame = pl.DataFrame({"applicant_id": [None] * len(records)}, schema={"applicant_id": pl.String})
     else:  # Polars' JSON reader turns every value into text itself (true/false, numbers, nested JSON)
-        lines = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records).encode()
-        frame = pl.read_ndjson(io.BytesIO(lines), schema={c: pl.String for c in columns})
+        text = json.dumps(records, ensure_ascii=False, default=str).encode()
+        frame = pl.read_json(io.BytesIO(text), schema={c: pl.String for c in columns})
     return parse_applicants(frame, first_line=1)
 
 
