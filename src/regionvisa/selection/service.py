@@ -314,7 +314,7 @@ def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -
             member,
             data.affiliation_region,
             source="affiliation",
-            reason=f"affiliated with region {data.affiliation_region}: {data.affiliation}",
+            reason=f"{data.affiliation} ({data.affiliation_region})",
             actor=actor,
         )
     return member
