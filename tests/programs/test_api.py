@@ -162,3 +162,18 @@ def test_match_is_public(client, pilots, designs):
     assert response.status_code == 200
     busan = next(p for p in response.json()["programs"] if p["program"] == "busan-d2")
     assert busan["near_miss"] and busan["changes"][0]["text"]["en"] == "TOPIK 2 → 3"
+
+
+def test_region_scope_on_explain_rank_and_simulate(client, pilots, bearer, designs):
+    official = bearer("regional_official")
+    body = {"on": ON, "applicant": designs.E7_APPLICANT}
+    assert client.post("/api/v1/programs/gyeonggi-e7/explain", json=body, headers=official).status_code == 403
+    assert client.post("/api/v1/programs/busan-d2/explain", json=body, headers=official).status_code == 200
+    pool = {"on": ON, "applicants": [designs.E7_APPLICANT]}
+    assert client.post("/api/v1/programs/gyeonggi-e7/rank", json=pool, headers=official).status_code == 403
+    other = {**pool, "baseline": "gyeonggi-e7", "reform": "gyeonggi-e7"}
+    assert client.post("/api/v1/programs/simulate", json=other, headers=official).status_code == 403
+    mixed = {**pool, "baseline": "busan-d2", "reform": "gyeonggi-e7"}
+    assert client.post("/api/v1/programs/simulate", json=mixed, headers=official).status_code == 403
+    own = {**pool, "baseline": "busan-d2", "reform": "busan-d2@1"}
+    assert client.post("/api/v1/programs/simulate", json=own, headers=official).status_code == 200
