@@ -40,6 +40,9 @@ def build(kit):
     r.status("A", "2024-01-01", "2025-09-30").move("A", "entry", "2024-01-03")
     r.status("X", "2025-01-01", "2026-12-31").move("X", "entry", "2025-01-02").move("X", "exit", "2025-07-01")
     r.status("L", "2024-01-01", "2025-03-31").move("L", "entry", "2024-01-03").move("L", "exit", "2025-05-01")
+    # left after the status ended, and had reported an address late: only the late report
+    r.status("LL", "2024-01-01", "2025-03-31", region="44").move("LL", "entry", "2024-01-03")
+    r.address("LL", "44133", "2024-02-01", "2024-03-01").move("LL", "exit", "2025-04-01")
     # programme holders: one outside too long, one late for KIIP, one compliant
     r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
     r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "11", "2025-05-01", "2025-05-31")
@@ -69,13 +72,14 @@ def test_database_run_equals_the_engine_over_all_records(engine, kit):
         ("H1", "late_address_report", "busan-d2", "2025-05-16", "2025-05-31", 16),
         ("H1", "residence_obligation", "busan-d2", "2025-07-30", None, 155),
         ("H2", "integration_obligation", "gyeonggi-e7", "2025-06-02", None, 213),
+        ("LL", "late_address_report", None, "2024-02-16", "2024-03-01", 15),
         ("O3", "late_address_report", None, "2025-06-16", "2025-06-16", 1),
         ("X", "unreported_departure", None, "2025-09-30", None, 93),
     ]
     # holders (3), the overstayer, the one gone with a status still running; not the 20
     # ordinary residents, nor L, who left after the status ended (no finding is possible)
     assert run.people_read == 5
-    assert run.rows_read["address_report"] == 5  # the holders' four plus O3's late one
+    assert run.rows_read["address_report"] == 6  # the holders' four plus the late ones of O3 and LL
     assert run.unknown_programmes == []
     assert run.read_seconds > 0 and run.engine_seconds > 0
 

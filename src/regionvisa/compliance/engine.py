@@ -91,6 +91,10 @@ PROGRAMME_SCHEMA: dict[str, pl.DataType] = {
     "valid_to": pl.Date(),
 }
 
+# Optional frame of statuses that only give findings their region (the service reads the
+# statuses of people with a late report and nothing else this way).
+REGION_ONLY = "status_grant_region_only"
+
 FAR = dt.date(9999, 12, 31)  # stands for "no end" in interval arithmetic
 
 
@@ -554,6 +558,12 @@ def find_all(
         unreported_departure(statuses, movements, settings),
     ]
     found = pl.concat([p.select(list(FINDING_SCHEMA)) for p in parts])
+    extra = frames.get(REGION_ONLY)
+    if extra is not None and extra.height:
+        # statuses read only to place a finding in a region: never evaluated by the rules
+        statuses = pl.concat([statuses, _table({"status_grant": extra}, "status_grant")]).filter(
+            pl.col("granted_on") <= settings.on
+        )
     return sort_findings(assign_regions(found, statuses, progs, settings.on))
 
 

@@ -298,7 +298,7 @@ def read_inputs(
         ),
         eng.INPUT_SCHEMAS["status_grant"],
     )
-    frames["status_grant"] = pl.concat([frames["status_grant"], extra])
+    frames[eng.REGION_ONLY] = extra
     tick("late address reports")
     for table in ("kiip_record", "employment"):
         frames[table] = fetch(conn, _select(table, on, holders), eng.INPUT_SCHEMAS[table])
