@@ -184,3 +184,38 @@ def test_explanation_shows_values_thresholds_parameters_reference_and_both_langu
     assert told.problems and told.problems[0]["field"] == "birth_date"  # a bad date is treated as missing
     assert "≥" in funds.rule["en"] and funds.rule["ko"]
     assert "Funds" in told.text("en") and "부적격" in told.text("ko")
+
+
+def test_programmes_too_wide_for_packed_keys_give_the_same_lists():
+    """More criteria and fields than fit 64 bits take the text path; the result must not change."""
+    names = ["topik_level", "kiip_level", "bank_balance_krw", "annual_wage_krw", "experience_years"]
+    criteria = [Criterion(id=f"c{i}", rule={">=": [{"var": names[i % 5]}, i % 7]}) for i in range(66)]
+    program = RuleProgram(id="wide", criteria=criteria)
+    rows = [
+        {
+            "applicant_id": "a",
+            "topik_level": 6,
+            "kiip_level": 5,
+            "bank_balance_krw": 9,
+            "annual_wage_krw": 9,
+            "experience_years": 9.0,
+        },
+        {
+            "applicant_id": "b",
+            "topik_level": None,
+            "kiip_level": 2,
+            "bank_balance_krw": 0,
+            "annual_wage_krw": None,
+            "experience_years": 3.0,
+        },
+    ]
+    frame = pl.DataFrame(rows, schema={n: FIELDS[n].dtype for n in ["applicant_id", *names]})
+    out = screen(program, frame, on=ON)
+    for row, got in zip(rows, out.iter_rows(named=True), strict=True):
+        want = evaluate(program, row, on=ON)
+        assert (got["outcome"], got["failed"], got["missing"]) == (
+            want.outcome,
+            ";".join(want.failed),
+            ";".join(want.missing),
+        )
+    assert out["failed"][1] and out["missing"][1] == "annual_wage_krw;topik_level"

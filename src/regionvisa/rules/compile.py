@@ -301,33 +301,118 @@ def screen_core(
     )
 
 
-def _bit_flags(checked: CheckedProgram, columns: set[str]) -> tuple[list[str], list[pl.Expr], list[str], list[pl.Expr]]:
-    """(criterion ids, "failed" flags, field names, "missing" flags), in output order."""
-    ids = [cc.criterion.id for cc in checked.criteria]
-    failed = [~pl.col(criterion_column(i)) for i in ids]
-    readers: dict[str, list[str]] = {}
-    for cc in checked.criteria:
+def _readers(checked: CheckedProgram) -> dict[str, list[int]]:
+    """Field -> positions of the criteria that read it, fields sorted (the `missing` order)."""
+    readers: dict[str, list[int]] = {}
+    for i, cc in enumerate(checked.criteria):
         for f in cc.fields:
-            readers.setdefault(f, []).append(criterion_column(cc.criterion.id))
-    names = sorted(readers)
+            readers.setdefault(f, []).append(i)
+    return dict(sorted(readers.items()))
+
+
+def _packable(checked: CheckedProgram) -> bool:
+    """Whether the criterion and field flags fit the 64-bit keys of the fast path."""
+    return len(checked.criteria) + len(_readers(checked)) <= 64
+
+
+def _uint(bits: int) -> pl.DataType:
+    """The narrowest unsigned integer holding `bits` flags (narrow keys are cheaper to build)."""
+    return pl.UInt8() if bits <= 8 else pl.UInt16() if bits <= 16 else pl.UInt32() if bits <= 32 else pl.UInt64()
+
+
+def _failed_key(checked: CheckedProgram) -> pl.Expr:
+    """Bit i set when criterion i failed (a missing criterion sets nothing)."""
+    dtype = _uint(len(checked.criteria))
+    zero = pl.lit(0, dtype)
+    bits = [
+        pl.when(~pl.col(criterion_column(cc.criterion.id))).then(pl.lit(1 << i, dtype)).otherwise(zero)
+        for i, cc in enumerate(checked.criteria)
+    ]
+    return reduce(operator.or_, bits, zero).alias("__failed")
+
+
+def _any_missing(checked: CheckedProgram) -> pl.Expr:
+    cols = [pl.col(criterion_column(cc.criterion.id)).is_null() for cc in checked.criteria]
+    return (pl.any_horizontal(cols) if cols else pl.lit(False)).alias("__any_missing")
+
+
+def _missing_key(checked: CheckedProgram, columns: set[str]) -> pl.Expr:
+    """Bit i set when criterion i is missing, bit n+j when field j (sorted) is null or absent."""
+    n = len(checked.criteria)
+    readers = _readers(checked)
+    dtype = _uint(n + len(readers))
+    zero = pl.lit(0, dtype)
+
+    def flag(cond: pl.Expr, k: int) -> pl.Expr:
+        return pl.when(cond).then(pl.lit(1 << k, dtype)).otherwise(zero)
+
+    parts = [flag(pl.col(criterion_column(cc.criterion.id)).is_null(), i) for i, cc in enumerate(checked.criteria)]
+    absent = 0
+    for j, f in enumerate(readers):
+        if f in columns:
+            parts.append(flag(pl.col(f).is_null(), n + j))
+        else:
+            absent |= 1 << (n + j)
+    if absent:
+        parts.append(pl.lit(absent, dtype))
+    return reduce(operator.or_, parts, zero).alias("__missing")
+
+
+def _labels(keys: pl.Series, text_of) -> pl.Series:
+    """`;`-joined names per row, built once per distinct key, not once per row."""
+    distinct = keys.unique()
+    text = [text_of(k) for k in distinct.to_list()]
+    return keys.replace_strict(distinct, pl.Series(text, dtype=pl.String), return_dtype=pl.String)
+
+
+def _lists_from_keys(
+    checked: CheckedProgram, failed_key: pl.Series, any_missing: pl.Series, crit: pl.DataFrame, applicants: pl.DataFrame
+) -> tuple[pl.Series, pl.Series]:
+    """`failed` from the per-row failure keys; `missing` worked out only on the rows with a missing criterion."""
+    ids = [cc.criterion.id for cc in checked.criteria]
+    n = len(ids)
+    readers = _readers(checked)
+    fields = list(readers)
+    reader_bits = [sum(1 << i for i in readers[f]) for f in fields]
+    crit_bits = (1 << n) - 1
+
+    def failed_text(key: int) -> str:
+        return ";".join(cid for i, cid in enumerate(ids) if key >> i & 1)
+
+    def missing_text(key: int) -> str:
+        unknown, nulls = key & crit_bits, key >> n
+        return ";".join(f for j, f in enumerate(fields) if nulls >> j & 1 and unknown & reader_bits[j])
+
+    failed = _labels(failed_key, failed_text).alias("failed")
+    rows = any_missing.arg_true()
+    missing = pl.repeat("", len(any_missing), dtype=pl.String, eager=True).alias("missing")
+    if len(rows):
+        columns = set(applicants.columns)
+        read = [f for f in fields if f in columns]
+        sub = pl.concat([crit[rows], applicants.select(read)[rows]], how="horizontal")
+        keys = sub.select(_missing_key(checked, columns)).to_series()
+        missing = missing.scatter(rows, _labels(keys, missing_text))
+    return failed, missing
+
+
+def _lists_slow(checked: CheckedProgram, frame: pl.DataFrame, columns: set[str]) -> tuple[pl.Series, pl.Series]:
+    """The same lists joined as text directly, for programmes too wide for 64-bit keys."""
+    ids = [cc.criterion.id for cc in checked.criteria]
+    crit = [pl.col(criterion_column(i)) for i in ids]
+    readers = _readers(checked)
+    failed = [pl.when(~c).then(pl.lit(i)) for c, i in zip(crit, ids, strict=True)]
     missing = []
-    for f in names:
-        unknown = reduce(operator.or_, [pl.col(c).is_null() for c in readers[f]])
-        missing.append(unknown & (pl.col(f).is_null() if f in columns else pl.lit(True)))
-    return ids, failed, names, missing
+    for f, which in readers.items():
+        unknown = reduce(operator.or_, [crit[i].is_null() for i in which])
+        missing.append(pl.when(unknown & (pl.col(f).is_null() if f in columns else pl.lit(True))).then(pl.lit(f)))
 
+    def joined(parts: list[pl.Expr], name: str) -> pl.Expr:
+        if not parts:
+            return pl.lit("").alias(name)
+        return pl.concat_str(parts, separator=";", ignore_nulls=True).fill_null("").alias(name)
 
-def _bitmask(flags: list[pl.Expr]) -> pl.Expr:
-    """Flags packed into one integer per row (a null flag counts as unset)."""
-    zero, bits = pl.lit(0, pl.UInt64), [pl.lit(1 << i, pl.UInt64) for i in range(len(flags))]
-    return reduce(operator.or_, [pl.when(f).then(b).otherwise(zero) for f, b in zip(flags, bits, strict=True)])
-
-
-def _labels(mask: pl.Series, names: list[str]) -> pl.Series:
-    """`;`-joined names per row, built once per distinct pattern (thousands), not once per row."""
-    patterns = mask.unique()
-    text = [";".join(n for i, n in enumerate(names) if p >> i & 1) for p in patterns.to_list()]
-    return mask.replace_strict(patterns, pl.Series(text, dtype=pl.String), return_dtype=pl.String)
+    out = frame.select(joined(failed, "failed"), joined(missing, "missing"))
+    return out.get_column("failed"), out.get_column("missing")
 
 
 def add_lists(
@@ -342,23 +427,17 @@ def add_lists(
     `applicants` is the table that was screened; its null cells are the missing fields.
     """
     checked, applicants = _prepare(program, applicants, fields)
-    ids, failed, names, missing = _bit_flags(checked, set(applicants.columns))
-    crit_cols = [criterion_column(i) for i in ids]
-    frame = pl.concat(
-        [core.select(crit_cols), applicants.select(set(names) & set(applicants.columns))], how="horizontal"
-    )
-    out = []
-    for col, labels, flags in (("failed", ids, failed), ("missing", names, missing)):
-        if not flags:
-            out.append(pl.lit("").alias(col))
-        elif len(flags) < 64:
-            mask = frame.select(_bitmask(flags).alias(col)).to_series()
-            out.append(pl.lit(_labels(mask, labels)).alias(col))
-        else:  # too many for one integer: join text directly (slower, same result)
-            parts = [pl.when(f).then(pl.lit(n)) for f, n in zip(flags, labels, strict=True)]
-            text = pl.concat_str(parts, separator=";", ignore_nulls=True).fill_null("")
-            out.append(pl.lit(frame.select(text.alias(col)).to_series()).alias(col))
-    return core.with_columns(out)
+    columns = set(applicants.columns)
+    crit_cols = [criterion_column(cc.criterion.id) for cc in checked.criteria]
+    if _packable(checked):
+        keys = core.select(_failed_key(checked), _any_missing(checked))
+        crit = core.select(crit_cols)
+        failed, missing = _lists_from_keys(checked, keys["__failed"], keys["__any_missing"], crit, applicants)
+    else:
+        read = [f for f in _readers(checked) if f in columns]
+        frame = pl.concat([core.select(crit_cols), applicants.select(read)], how="horizontal")
+        failed, missing = _lists_slow(checked, frame, columns)
+    return core.with_columns(failed, missing)
 
 
 def screen(
@@ -369,10 +448,25 @@ def screen(
     id_column: str = "applicant_id",
     fields: Catalogue = FIELDS,
 ) -> pl.DataFrame:
-    """Core columns plus `failed` (ids in programme order) and `missing` (sorted fields), `;`-joined."""
+    """Core columns plus `failed` (ids in programme order) and `missing` (sorted fields), `;`-joined.
+
+    The keys behind `failed` and `missing` are computed in the same query as the criteria, so the
+    criterion columns are read while they are still in cache.
+    """
     checked, df = _prepare(program, df, fields)
-    core = screen_core(checked, df, on=on, id_column=id_column)
-    return add_lists(checked, core, df)
+    if not _packable(checked):
+        return add_lists(checked, screen_core(checked, df, on=on, id_column=id_column), df)
+    keep = [id_column] if id_column in df.columns else []
+    crit = compile_criteria(checked, df, on=on)
+    names = [criterion_column(cc.criterion.id) for cc in checked.criteria]
+    out = (
+        df.lazy()
+        .select(*keep, *crit, compile_points(checked, df, on=on))
+        .with_columns(outcome_expr(checked), _failed_key(checked), _any_missing(checked))
+        .collect()
+    )
+    failed, missing = _lists_from_keys(checked, out["__failed"], out["__any_missing"], out.select(names), df)
+    return out.drop("__failed", "__any_missing").with_columns(failed, missing)
 
 
 def format_results(
