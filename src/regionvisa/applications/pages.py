@@ -22,7 +22,7 @@ from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web.errors import AppError
 from regionvisa.web.i18n import current_language
-from regionvisa.web.labels import N_
+from regionvisa.web.labels import N_, NP_
 from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
@@ -32,16 +32,17 @@ register(N_("Applications"), "/applications", action="applications.read", order=
 register(N_("Recommendation queue"), "/applications/queue/region", action="applications.recommend", order=31)
 register(N_("Screening queue"), "/applications/queue/ministry", action="applications.decide", order=32)
 
+STATUS_CONTEXT = "application status"
 STATUS_LABELS = {
-    "submitted": N_("submitted"),
-    "screened": N_("screened"),
-    "recommended": N_("recommended"),
-    "returned": N_("returned"),
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "issued": N_("issued"),
-    "withdrawn": N_("withdrawn"),
-    "cancelled": N_("cancelled"),
+    "submitted": NP_("application status", "submitted"),
+    "screened": NP_("application status", "screened"),
+    "recommended": NP_("application status", "recommended"),
+    "returned": NP_("application status", "returned"),
+    "approved": NP_("application status", "approved"),
+    "rejected": NP_("application status", "rejected"),
+    "issued": NP_("application status", "issued"),
+    "withdrawn": NP_("application status", "withdrawn"),
+    "cancelled": NP_("application status", "cancelled"),
 }
 OUTCOME_LABELS = {"eligible": N_("eligible"), "ineligible": N_("ineligible"), "incomplete": N_("incomplete")}
 RESULT_LABELS = {"pass": N_("pass"), "fail": N_("fail"), "missing": N_("missing")}
