@@ -138,7 +138,7 @@ def test_navigation_is_built_from_the_policy():
     public = [e.href for e in nav.NAV if e.action is None]
     assert hrefs(None) == public and public[0] == "/" and "/account" not in public
     busan = hrefs(BUSAN)
-    assert busan[0] == "/" and busan[-1] == "/account"
+    assert busan[0] == "/" and "/account" in busan
     assert "/regions/26" in busan and "/regions" not in busan
     assert len(busan) == len(public) + sum(1 for e in nav.NAV if e.action and policy.grant(BUSAN, e.action))
     assert "/audit" in hrefs(AUDITOR) and "/admin/users" not in hrefs(AUDITOR)
