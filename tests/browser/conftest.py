@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -121,6 +122,13 @@ def shots(artifacts_dir):
     def shot(page, name: str) -> Path:
         path = folder / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         return path
+
+    if shutil.which("git") and (artifacts_dir.parent / ".git").exists():
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(folder / "probe.png")], cwd=artifacts_dir.parent, check=False
+        )
+        assert ignored.returncode == 0, "test-artifacts/ must be git-ignored"
 
     return shot
