@@ -5,11 +5,13 @@ into Python costs far more than the engine spends on it), so the database first 
 cannot produce a finding, and only the rest is read:
 
 * programme holders (residence and integration obligations): all their visible records;
-* people with a status but none covering DATE (illegal stay) and people whose last movement
-  is an exit older than the unreported-departure limit: their statuses and movements, which
-  is all those two rules look at;
+* people with a status but none covering DATE whose last movement is not an exit (illegal
+  stay), and people with a running status whose last movement is an exit older than the
+  unreported-departure limit: their statuses and movements, which is all those two rules
+  look at;
 * address reports late by more than the limit, for everyone (late_address_report is a rule
-  about single reports).
+  about single reports), and the statuses of those reporters, used only to give each
+  finding its region (engine.REGION_ONLY), never evaluated.
 
 Each filter keeps a superset of what the engine would flag, and the engine then runs
 unchanged on what was read, so the findings are exactly those of `engine.find_all` over all
