@@ -208,6 +208,7 @@ def test_the_cli_writes_refuses_and_replaces(cli, engine):
     assert f"{first['status_grant']:,}" in result.output
     result = cli("synth", "--residents", "2000", "--seed", "4")
     assert result.exit_code != 0
+    assert isinstance(result.exception, service.SynthError) and "--replace" in str(result.exception)
     assert counts(engine) == first
     result = cli("synth", "--residents", "2500", "--seed", "4", "--replace")
     assert result.exit_code == 0, result.output
