@@ -331,11 +331,6 @@ def _failed_key(checked: CheckedProgram) -> pl.Expr:
     return reduce(operator.or_, bits, zero).alias("__failed")
 
 
-def _any_missing(checked: CheckedProgram) -> pl.Expr:
-    cols = [pl.col(criterion_column(cc.criterion.id)).is_null() for cc in checked.criteria]
-    return (pl.any_horizontal(cols) if cols else pl.lit(False)).alias("__any_missing")
-
-
 def _missing_key(checked: CheckedProgram, columns: set[str]) -> pl.Expr:
     """Bit i set when criterion i is missing, bit n+j when field j (sorted) is null or absent."""
     n = len(checked.criteria)
@@ -366,9 +361,9 @@ def _labels(keys: pl.Series, text_of) -> pl.Series:
 
 
 def _lists_from_keys(
-    checked: CheckedProgram, failed_key: pl.Series, any_missing: pl.Series, crit: pl.DataFrame, applicants: pl.DataFrame
+    checked: CheckedProgram, failed_key: pl.Series, missing_key: pl.Series
 ) -> tuple[pl.Series, pl.Series]:
-    """`failed` from the per-row failure keys; `missing` worked out only on the rows with a missing criterion."""
+    """`failed` and `missing` text from the per-row keys, each text built once per distinct key."""
     ids = [cc.criterion.id for cc in checked.criteria]
     n = len(ids)
     readers = _readers(checked)
@@ -383,16 +378,7 @@ def _lists_from_keys(
         unknown, nulls = key & crit_bits, key >> n
         return ";".join(f for j, f in enumerate(fields) if nulls >> j & 1 and unknown & reader_bits[j])
 
-    failed = _labels(failed_key, failed_text).alias("failed")
-    rows = any_missing.arg_true()
-    missing = pl.repeat("", len(any_missing), dtype=pl.String, eager=True).alias("missing")
-    if len(rows):
-        columns = set(applicants.columns)
-        read = [f for f in fields if f in columns]
-        sub = pl.concat([crit[rows], applicants.select(read)[rows]], how="horizontal")
-        keys = sub.select(_missing_key(checked, columns)).to_series()
-        missing = missing.scatter(rows, _labels(keys, missing_text))
-    return failed, missing
+    return _labels(failed_key, failed_text).alias("failed"), _labels(missing_key, missing_text).alias("missing")
 
 
 def _lists_slow(checked: CheckedProgram, frame: pl.DataFrame, columns: set[str]) -> tuple[pl.Series, pl.Series]:
@@ -429,13 +415,12 @@ def add_lists(
     checked, applicants = _prepare(program, applicants, fields)
     columns = set(applicants.columns)
     crit_cols = [criterion_column(cc.criterion.id) for cc in checked.criteria]
+    read = [f for f in _readers(checked) if f in columns]
+    frame = pl.concat([core.select(crit_cols), applicants.select(read)], how="horizontal")
     if _packable(checked):
-        keys = core.select(_failed_key(checked), _any_missing(checked))
-        crit = core.select(crit_cols)
-        failed, missing = _lists_from_keys(checked, keys["__failed"], keys["__any_missing"], crit, applicants)
+        keys = frame.select(_failed_key(checked), _missing_key(checked, columns))
+        failed, missing = _lists_from_keys(checked, keys["__failed"], keys["__missing"])
     else:
-        read = [f for f in _readers(checked) if f in columns]
-        frame = pl.concat([core.select(crit_cols), applicants.select(read)], how="horizontal")
         failed, missing = _lists_slow(checked, frame, columns)
     return core.with_columns(failed, missing)
 
@@ -461,12 +446,13 @@ def screen(
     names = [criterion_column(cc.criterion.id) for cc in checked.criteria]
     out = (
         df.lazy()
-        .select(*keep, *crit, compile_points(checked, df, on=on))
-        .with_columns(outcome_expr(checked), _failed_key(checked), _any_missing(checked))
+        .with_columns(*crit, compile_points(checked, df, on=on))
+        .with_columns(outcome_expr(checked), _failed_key(checked), _missing_key(checked, set(df.columns)))
+        .select(*keep, *names, "points", "outcome", "__failed", "__missing")
         .collect()
     )
-    failed, missing = _lists_from_keys(checked, out["__failed"], out["__any_missing"], out.select(names), df)
-    return out.drop("__failed", "__any_missing").with_columns(failed, missing)
+    failed, missing = _lists_from_keys(checked, out["__failed"], out["__missing"])
+    return out.drop("__failed", "__missing").with_columns(failed, missing)
 
 
 def format_results(
