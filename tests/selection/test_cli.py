@@ -66,6 +66,27 @@ def test_submission_from_the_command_line_is_checked(cli, people, tmp_path):
     assert str(round_id) in cli("selection", "rounds").output
 
 
+def test_members_declare_and_score_from_the_command_line(cli, people, tmp_path):
+    round_id = open_round(cli)
+    cli("selection", "submit", str(round_id), "--region", "26", "--design", str(BUSAN_DESIGN),
+        "--narrative", "plan", "--as", "s.busan")  # fmt: skip
+    cli("selection", "close-window", str(round_id), "--reason", "deadline")
+    declared = cli("selection", "declare", str(round_id), "--as", "c.official1", "--region", "26",
+                   "--reason", "advised Busan")  # fmt: skip
+    assert declared.exit_code == 0 and "recused from: ['26']" in declared.output
+    sheet = tmp_path / "scores.yaml"
+    sheet.write_text(yaml.safe_dump({c: {"score": 81, "comment": "clear plan"} for c in CRITERIA}), encoding="utf-8")
+    recused = cli("selection", "score", str(round_id), "--region", "26", "--file", str(sheet), "--as", "c.official1")
+    assert recused.exit_code == 1 and "recused" in recused.output
+    assert cli("selection", "declare", str(round_id), "--as", "c.chair").exit_code == 0
+    scored = cli("selection", "score", str(round_id), "--region", "26", "--file", str(sheet), "--as", "c.chair")
+    assert scored.exit_code == 0, scored.output
+    assert cli("selection", "close-scoring", str(round_id)).exit_code == 0
+    assert cli("selection", "reopen-scoring", str(round_id), "--reason", "more scores").exit_code == 0
+    tally = json.loads(cli("selection", "tally", str(round_id), "--json").output)
+    assert tally[0]["aggregate"] == 81.0 and tally[0]["eligible"] == 1  # chair only: official and expert recused
+
+
 def test_decision_below_quorum_is_refused_then_taken_and_minutes_written(cli, engine, people, tmp_path):
     for scorers, expect_quorum in ((["c.chair"], False), (["c.chair", "c.official1"], True)):
         round_id = open_round(cli)

@@ -213,6 +213,64 @@ def close_scoring(round_id: int = typer.Argument(...), as_user: str | None = typ
     _run(go)
 
 
+@app.command("reopen-scoring")
+def reopen_scoring(
+    round_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    as_user: str | None = typer.Option(None, "--as"),
+) -> None:
+    """Reopen scoring before the decision (e.g. after a refusal below quorum)."""
+    from regionvisa.selection import service
+
+    def go(session):
+        service.reopen_scoring(session, round_id, actor=_actor(session, as_user, "selection.manage"), reason=reason)
+        out.print("scoring reopened")
+
+    _run(go)
+
+
+@app.command("declare")
+def declare(
+    round_id: int = typer.Argument(...),
+    region: list[str] = typer.Option(
+        [], "--region", help="a region you have a conflict with (repeat); none: no conflict"
+    ),
+    reason: str = typer.Option("", "--reason"),
+    as_user: str = typer.Option(..., "--as", help="the committee member"),
+) -> None:
+    """A member's declaration of conflicts of interest (recusal from those regions)."""
+    from regionvisa.selection import service
+    from regionvisa.selection.schemas import ConflictsIn
+
+    def go(session):
+        user = _principal(session, as_user, "committee.score")
+        member = service.declare_conflicts(session, round_id, ConflictsIn(regions=region, reason=reason), user=user)
+        out.print(f"declared; recused from: {sorted(service.recused_regions(session, member)) or '-'}")
+
+    _run(go)
+
+
+@app.command("score")
+def score(
+    round_id: int = typer.Argument(...),
+    region: str = typer.Option(..., "--region"),
+    scores_file: Path = typer.Option(..., "--file", help="YAML: criterion id -> {score: 0-100, comment: text}"),
+    as_user: str = typer.Option(..., "--as", help="the committee member"),
+) -> None:
+    """A member's scores for one proposal, every rubric criterion with a comment."""
+    from regionvisa.policyfiles import read_yaml
+    from regionvisa.selection import service
+    from regionvisa.selection.schemas import ScoresIn
+
+    def go(session):
+        user = _principal(session, as_user, "committee.score")
+        data = ScoresIn(scores=read_yaml(scores_file) or {})
+        service.save_scores(session, round_id, region, data, user=user)
+        out.print(f"scores for {region} saved")
+
+    _run(go)
+
+
 @app.command("tally")
 def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """Aggregates, quorum, ranking and recommendation per proposal."""
