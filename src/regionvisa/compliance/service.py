@@ -228,6 +228,8 @@ def select_people(conn: Connection, settings: RuleSettings) -> tuple[int, int]:
         f") AND EXISTS (SELECT 1 FROM status_grant g WHERE g.person_id = x.person_id AND g.granted_on <= {on} "
         f"AND g.valid_from <= {on} AND g.valid_to >= {on}) ON CONFLICT (person_id) DO NOTHING"
     )
+    if conn.dialect.name == "postgresql":
+        run(f"ANALYZE {PEOPLE}")  # temporary tables get no statistics otherwise, and bad plans
     people, holders = run(f"SELECT COUNT(*), COALESCE(SUM(holder), 0) FROM {PEOPLE}").one()
     return int(people), int(holders)
 
@@ -286,6 +288,8 @@ def read_inputs(
     # one scan of the reports: the late ones go to a temporary table, read from there
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LATE}")
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {LATE} AS {_select('address_report', on, late_sql or 'true')}")
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {LATE}")
     late = fetch(conn, f"SELECT {', '.join(schema)} FROM {LATE}", schema)
     if late_sql is None:
         late = late.filter((pl.col("reported_date") - pl.col("effective_date")).dt.total_days() > settings.max_days)
@@ -296,7 +300,8 @@ def read_inputs(
         _select(
             "status_grant",
             on,
-            f"person_id IN (SELECT person_id FROM {LATE}) AND person_id NOT IN (SELECT person_id FROM {PEOPLE})",
+            f"person_id IN (SELECT person_id FROM {LATE}) "
+            f"AND NOT EXISTS (SELECT 1 FROM {PEOPLE} p WHERE p.person_id = status_grant.person_id)",
         ),
         eng.INPUT_SCHEMAS["status_grant"],
     )
