@@ -132,4 +132,34 @@ def records() -> Records:
 @pytest.fixture
 def kit() -> SimpleNamespace:
     """The helpers above, for test modules (which cannot import conftest under importlib mode)."""
-    return SimpleNamespace(Records=Records, programmes=programmes, BUSAN=BUSAN, settings=settings, rows=rows, d=d)
+    return SimpleNamespace(
+        Records=Records, programmes=programmes, BUSAN=BUSAN, settings=settings, rows=rows, d=d, insert=insert_records
+    )
+
+
+RECORD_TABLES = ["status_grant", "address_report", "movement", "kiip_record", "employment"]
+
+
+def insert_records(engine, frames: dict[str, pl.DataFrame], *, people: bool = True) -> None:
+    """Store hand-built records: people through the people feed import (so the person table's
+    storage of names and passports stays the records layer's business), the rest directly."""
+    from regionvisa.records.bulk import bulk_insert
+    from regionvisa.records.service import import_frame
+
+    with engine.begin() as conn:
+        if people and frames["person"].height:
+            feed = frames["person"].select(
+                "person_id",
+                pl.lit("Test Person").alias("name"),
+                "nationality",
+                pl.col("birth_date").dt.to_string("%Y-%m-%d"),
+                "sex",
+                pl.format(
+                    "M{}", pl.col("person_id").str.to_uppercase().str.replace_all("[^A-Z0-9]", "").str.zfill(8)
+                ).alias("passport_no"),
+            )
+            summary, problems = import_frame(conn, "people", feed, source="test")
+            assert summary.outcome == "committed", problems
+        for table in RECORD_TABLES:
+            if frames[table].height:
+                bulk_insert(conn, table, frames[table])

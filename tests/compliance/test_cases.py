@@ -15,22 +15,9 @@ from regionvisa.audit.models import AuditEntry
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase, ComplianceCaseEvent
 from regionvisa.db import session_scope
-from regionvisa.records.bulk import bulk_insert
 from regionvisa.web.errors import AppError, Conflict
 
-TABLES = ["person", "status_grant", "address_report", "movement", "kiip_record", "employment"]
 ON = dt.date(2025, 12, 31)
-
-
-def insert(engine, frames: dict[str, pl.DataFrame], *, people: bool = True) -> None:
-    persons = frames["person"].with_columns(
-        pl.lit("Test Person").alias("name"), pl.format("M{}", pl.col("person_id")).alias("passport_no")
-    )
-    with engine.begin() as conn:
-        for table in TABLES:
-            if table == "person" and not people:
-                continue
-            bulk_insert(conn, table, persons if table == "person" else frames[table])
 
 
 def scenario(kit):
@@ -66,7 +53,7 @@ def audit_actions(engine, case_id: int) -> list[str]:
 
 
 def test_findings_on_holders_open_cases_in_their_region(engine, kit):
-    insert(engine, scenario(kit).frames())
+    kit.insert(engine, scenario(kit).frames())
     result = cases.record_run(engine, ON, actor="test")
     assert result.findings == 4 and result.holder_findings == 3 and result.cases_opened == 3
     with Session(engine) as s:
@@ -90,7 +77,7 @@ def test_findings_on_holders_open_cases_in_their_region(engine, kit):
 
 
 def test_rerunning_never_duplicates_an_open_case(engine, kit):
-    insert(engine, scenario(kit).frames())
+    kit.insert(engine, scenario(kit).frames())
     cases.record_run(engine, ON, actor="test")
     again = cases.record_run(engine, ON, actor="test")
     later = cases.record_run(engine, dt.date(2026, 1, 5), actor="test")
@@ -107,14 +94,14 @@ def test_rerunning_never_duplicates_an_open_case(engine, kit):
 
 
 def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
-    insert(engine, scenario(kit).frames())
+    kit.insert(engine, scenario(kit).frames())
     cases.record_run(engine, ON, actor="test")
     # a report arrives late, showing H1 moved back to Busan the day after leaving
     later = kit.Records()
     later.address("H1", "26110", "2025-05-02", "2026-01-05")
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))
-    insert(engine, frames)
+    kit.insert(engine, frames)
     result = cases.record_run(engine, dt.date(2026, 1, 10), actor="test")
     assert result.cases_gone == 1
     with Session(engine) as s:
@@ -138,7 +125,7 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
 
 
 def test_case_life_cycle_is_checked_and_audited(engine, kit):
-    insert(engine, scenario(kit).frames())
+    kit.insert(engine, scenario(kit).frames())
     cases.record_run(engine, ON, actor="test")
     with Session(engine) as s:
         case_id = s.scalars(select(ComplianceCase.id).where(ComplianceCase.rule == "residence_obligation")).one()
@@ -177,7 +164,7 @@ def test_case_life_cycle_is_checked_and_audited(engine, kit):
 
 
 def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
-    insert(engine, scenario(kit).frames())
+    kit.insert(engine, scenario(kit).frames())
     cases.record_run(engine, ON, actor="test")
     with Session(engine) as s:
         busan = cases.dashboard(s, "26")
@@ -205,3 +192,14 @@ def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
     assert "80 of 90 days outside 26" in busan["at_risk"][0]["detail"]
     assert busan["cases"] == {"open": 2, "under_review": 0, "resolved": 0, "closed": 0}
     assert sum(r["findings"] for r in nation["by_rule"]) == 4
+
+
+def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):
+    from regionvisa.compliance.demo import demo_step
+
+    kit.insert(engine, scenario(kit).frames())
+    demo_step(engine)
+    with Session(engine) as s:
+        run = cases.latest_run(s)
+        assert run.as_of == dt.date(2025, 10, 13)  # the latest report date in the records
+        assert cases.queue_counts(s, None) == {"open": 0, "under_review": 1, "resolved": 1, "closed": 1}

@@ -7,7 +7,6 @@ import pytest
 from typer.testing import CliRunner
 
 from regionvisa.compliance import cli
-from regionvisa.records.bulk import bulk_insert
 
 HEADER = "person_id,rule,program_id,start_date,end_date,days"
 
@@ -18,11 +17,7 @@ def loaded(engine, kit, monkeypatch):
     r.status("A", "2024-01-01", "2025-09-30").move("A", "entry", "2024-01-03")
     r.status("H", "2025-03-01", "2027-02-28", program_id="busan-d2")
     r.address("H", "26110", "2025-03-01").address("H", "11", "2025-05-01", "2025-05-31")
-    frames = r.frames()
-    frames["person"] = frames["person"].with_columns(name=pl.lit("N"), passport_no=pl.col("person_id"))
-    with engine.begin() as conn:
-        for table in ("person", "status_grant", "address_report", "movement"):
-            bulk_insert(conn, table, frames[table])
+    kit.insert(engine, r.frames())
     monkeypatch.setattr(cli, "get_engine", lambda: engine)
     return engine
 

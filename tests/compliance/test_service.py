@@ -11,19 +11,8 @@ import pytest
 from regionvisa.compliance import engine as eng
 from regionvisa.compliance.rules import compliance_rules
 from regionvisa.compliance.service import programme_obligations, run_compliance
-from regionvisa.records.bulk import bulk_insert
 
 ON = dt.date(2025, 12, 31)
-TABLES = ["person", "status_grant", "address_report", "movement", "kiip_record", "employment"]
-
-
-def insert(engine, frames: dict[str, pl.DataFrame]) -> None:
-    people = frames["person"].with_columns(
-        pl.lit("Test Person").alias("name"), pl.format("M{}", pl.col("person_id")).alias("passport_no")
-    )
-    with engine.begin() as conn:
-        for table in TABLES:
-            bulk_insert(conn, table, people if table == "person" else frames[table])
 
 
 def build(kit):
@@ -62,7 +51,7 @@ def add_later_records(r) -> None:
 
 def test_database_run_equals_the_engine_over_all_records(engine, kit):
     r = build(kit)
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     run = run_compliance(engine, ON)
     progs = programme_obligations()
     expected = eng.find_all(r.frames(), progs, compliance_rules().settings_on(ON))
@@ -86,13 +75,13 @@ def test_database_run_equals_the_engine_over_all_records(engine, kit):
 
 def test_records_arriving_later_leave_a_past_answer_unchanged(engine, kit):
     r = build(kit)
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     before = run_compliance(engine, ON).findings
     later = kit.Records()
     add_later_records(later)
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))  # everyone exists already
-    insert(engine, frames)
+    kit.insert(engine, frames)
     assert run_compliance(engine, ON).findings.equals(before)
     # ...while a later date sees them, exactly as the engine does over all records
     add_later_records(r)
@@ -107,7 +96,7 @@ def test_records_arriving_later_leave_a_past_answer_unchanged(engine, kit):
 def test_unknown_programme_ids_are_reported(engine, kit):
     r = kit.Records()
     r.status("Z", "2025-01-01", "2026-12-31", program_id="atlantis-d2").address("Z", "11", "2025-01-01")
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     run = run_compliance(engine, ON)
     assert run.unknown_programmes == ["atlantis-d2"]
     assert run.findings.height == 0
@@ -116,7 +105,7 @@ def test_unknown_programme_ids_are_reported(engine, kit):
 @pytest.mark.parametrize("on", ["2025-03-31", "2025-06-15", "2025-09-30"])
 def test_pushdown_is_exact_on_other_dates(engine, kit, on):
     r = build(kit)
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     day = dt.date.fromisoformat(on)
     progs = programme_obligations()
     expected = eng.find_all(r.frames(), progs, compliance_rules().settings_on(day))
@@ -129,7 +118,7 @@ def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
     from regionvisa.regions.service import regions_frame
 
     r = build(kit)
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     got = compute_indicators(engine, 2025)
     assert got.height == 17
     assert got.equals(indicators(r.frames(), programme_obligations(), regions_frame(), 2025))
@@ -139,7 +128,7 @@ def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
     add_later_records(later)
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))
-    insert(engine, frames)
+    kit.insert(engine, frames)
     assert compute_indicators(engine, 2025).equals(got)
 
 
@@ -157,7 +146,7 @@ def test_published_designs_in_the_database_replace_the_files(engine, kit, tmp_pa
     path.write_text(yaml.safe_dump(design, allow_unicode=True), encoding="utf-8")
     r = kit.Records()
     r.status("H", "2025-05-01", "2027-04-30", program_id="busan-d2").address("H", "26440", "2025-05-01")
-    insert(engine, r.frames())
+    kit.insert(engine, r.frames())
     assert run_compliance(engine, ON).findings.height == 0  # files: all of Busan
     with session_scope(engine) as session:
         programs.load_files(session, [path], actor="test", publish=True)

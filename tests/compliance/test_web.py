@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase
-from regionvisa.records.bulk import bulk_insert
 
 ON = dt.date(2025, 12, 31)
-TABLES = ["person", "status_grant", "address_report", "movement", "kiip_record", "employment"]
 
 
 @pytest.fixture
@@ -25,13 +22,7 @@ def seeded(engine, kit, role_users):
     r.move("H1", "entry", "2025-02-27").kiip("H1", "2025-04-01").job("H1", "11", "2025-05-02")
     r.status("H2", "2024-06-01", "2026-05-31", program_id="gyeonggi-e7", region="41", visa="E-7")
     r.address("H2", "41135", "2024-06-01")
-    frames = r.frames()
-    frames["person"] = frames["person"].with_columns(
-        pl.lit("Secret Name").alias("name"), pl.format("M{}", pl.col("person_id")).alias("passport_no")
-    )
-    with engine.begin() as conn:
-        for table in TABLES:
-            bulk_insert(conn, table, frames[table])
+    kit.insert(engine, r.frames())
     cases.record_run(engine, ON, actor="test")
     with Session(engine) as s:
         ids = {(c.person_id, c.rule): c.id for c in s.scalars(select(ComplianceCase))}
