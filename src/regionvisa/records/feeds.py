@@ -33,12 +33,26 @@ class FeedSpec:
     columns: tuple[Column, ...]
     natural_key: tuple[str, ...]
     references_person: bool = True
+    # identifiers stored encrypted with a lookup hash (records.pii), never in clear
+    protected: tuple[str, ...] = ()
     # (later, earlier) pairs that must satisfy later >= earlier when both are present
     date_order: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def stored_names(self) -> list[str]:
+        """Column names as stored: a protected `x_no` becomes `x_enc` and `x_hash`."""
+        out: list[str] = []
+        for name in self.names:
+            if name in self.protected:
+                stem = name.removesuffix("_no")
+                out += [f"{stem}_enc", f"{stem}_hash"]
+            else:
+                out.append(name)
+        return out
 
 
 FEEDS: dict[str, FeedSpec] = {
@@ -55,6 +69,7 @@ FEEDS: dict[str, FeedSpec] = {
         ),
         ("person_id",),
         references_person=False,
+        protected=("passport_no",),
     ),
     "statuses": FeedSpec(
         "statuses",

@@ -23,7 +23,9 @@ class Person(Base):
     nationality: Mapped[str] = mapped_column(String(3), index=True)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(1))
-    passport_no: Mapped[str] = mapped_column(String(32))
+    # AES-GCM ciphertext tagged with its key id, and the keyed lookup hash (records.pii)
+    passport_enc: Mapped[str] = mapped_column(String(128))
+    passport_hash: Mapped[str] = mapped_column(String(64), index=True)
 
     __table_args__ = (CheckConstraint("sex IN ('F', 'M', 'X')", name="sex"),)
 

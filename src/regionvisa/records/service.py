@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy.engine import Connection, Engine
 
+from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.feeds import (
     FEEDS,
@@ -72,13 +73,14 @@ class ImportError_(ValueError):
 
 def _staging_ddl(conn: Connection, spec: FeedSpec, name: str) -> None:
     types = {"date": "DATE", "int": "INTEGER"}
-    cols = ", ".join(f'"{c.name}" {types.get(c.kind, "TEXT")}' for c in spec.columns)
+    kinds = {c.name: c.kind for c in spec.columns}
+    cols = ", ".join(f'"{name}" {types.get(kinds.get(name, "text"), "TEXT")}' for name in spec.stored_names)
     conn.exec_driver_sql(f'CREATE TEMPORARY TABLE {name} ("line" BIGINT, {cols})')
 
 
 def _merge(conn: Connection, spec: FeedSpec, staging: str) -> tuple[int, pl.DataFrame]:
     """Insert staged rows whose person exists; return (inserted, unknown-person problems)."""
-    cols = ", ".join(f'"{c}"' for c in spec.names)
+    cols = ", ".join(f'"{c}"' for c in spec.stored_names)
     key = ", ".join(f'"{c}"' for c in spec.natural_key)
     unknown = pl.DataFrame(schema=REJECT_SCHEMA)
     person_filter = ""
@@ -143,6 +145,8 @@ def import_frame(
 
     # The first occurrence of a natural key in the file wins; later repeats add nothing.
     good = good.unique(subset=list(spec.natural_key), keep="first", maintain_order=True)
+    for column in spec.protected:  # encrypted before it touches any table, staging included
+        good = pii.protect_frame(good, column, column.removesuffix("_no"))
     bulk_insert(conn, staging, good, on_progress=staged)
     report("merge", 0, 1)
     inserted, unknown = _merge(conn, spec, staging)
