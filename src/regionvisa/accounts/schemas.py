@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# SQLite hands back the stored UTC times without their offset; an API time always carries one.
+UtcDateTime = Annotated[dt.datetime, AfterValidator(lambda v: v if v.tzinfo else v.replace(tzinfo=dt.UTC))]
 
 
 class Me(BaseModel):
@@ -26,9 +30,9 @@ class UserOut(BaseModel):
     role: str
     region: str | None
     is_active: bool
-    locked_until: dt.datetime | None
-    created_at: dt.datetime
-    last_login_at: dt.datetime | None
+    locked_until: UtcDateTime | None
+    created_at: UtcDateTime
+    last_login_at: UtcDateTime | None
 
 
 class UserCreate(BaseModel):
@@ -72,11 +76,11 @@ class TokenOut(BaseModel):
     user_id: int
     name: str
     prefix: str
-    created_at: dt.datetime
+    created_at: UtcDateTime
     created_by: str
-    expires_at: dt.datetime | None
-    last_used_at: dt.datetime | None
-    revoked_at: dt.datetime | None
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class TokenCreate(BaseModel):

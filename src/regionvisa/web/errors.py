@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regionvisa.policyfiles import key_path
@@ -157,6 +158,16 @@ def install(app: FastAPI) -> None:
         if field:
             body["error"]["field"] = field
         return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception):
+        """A number or text the database cannot hold (an id past 2**63 on SQLite, past 2**31 or a
+        string longer than its column on PostgreSQL): bad input, not a server fault."""
+        ko, en = "값이 허용 범위를 벗어났습니다", "a value is out of the accepted range"
+        if _wants_json(request):
+            return JSONResponse({"error": {"code": "out_of_range", "message": {"ko": ko, "en": en}}}, status_code=422)
+        return _page(request, 422, ko, en)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

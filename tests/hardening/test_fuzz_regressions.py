@@ -1,0 +1,63 @@
+"""One plain request for each problem the API fuzzing (test_fuzz.py) found, so each stays fixed
+even if the generated examples change."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from regionvisa.accounts import service
+from regionvisa.db import session_scope
+
+HUGE = 10**30  # past what SQLite (2**63) or PostgreSQL (2**31 for integer columns) can hold
+
+
+@pytest.fixture
+def tokens(engine, role_users) -> dict[str, dict]:
+    """role -> Authorization header with a fresh API token of that role's user."""
+    out = {}
+    with session_scope(engine) as session:
+        for role, info in role_users.items():
+            _, plain = service.create_token(session, actor="test", user=service.get_user(session, info["id"]), name="t")
+            out[role] = {"Authorization": f"Bearer {plain}"}
+    return out
+
+
+@pytest.fixture
+def api(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def assert_error_shape(response, status: int, code: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert isinstance(error["message"]["ko"], str) and isinstance(error["message"]["en"], str)
+    if code:
+        assert error["code"] == code
+    return error
+
+
+def test_a_page_number_past_the_integer_range_is_bad_input(api, tokens, records):
+    """Was: OverflowError inside the residents query (500)."""
+    response = api.get("/api/v1/records/residents", params={"page": HUGE}, headers=tokens["ministry_admin"])
+    assert_error_shape(response, 422, "out_of_range")
+
+
+def test_an_id_past_the_integer_range_is_bad_input(api, tokens):
+    """Was: OverflowError binding the user id in SQLite / DataError on PostgreSQL (500)."""
+    response = api.patch(f"/api/v1/users/{HUGE}", json={"display_name": "x"}, headers=tokens["ministry_admin"])
+    assert_error_shape(response, 422, "out_of_range")
+    response = api.get(f"/api/v1/users/{2**40}", headers=tokens["ministry_admin"])  # fits SQLite, not PG integer
+    assert response.status_code in (404, 422), response.text
+    assert_error_shape(response, response.status_code)
+
+
+def test_account_times_carry_their_utc_offset(api, tokens):
+    """Was: naive times from SQLite ("2026-01-01T10:00:00"), not the date-time the schema declares."""
+    users = api.get("/api/v1/users", headers=tokens["ministry_admin"]).json()["items"]
+    listed = api.get("/api/v1/tokens", headers=tokens["ministry_admin"]).json()["items"]
+    for value in [u["created_at"] for u in users] + [t["created_at"] for t in listed]:
+        assert dt.datetime.fromisoformat(value).utcoffset() is not None, value
