@@ -207,3 +207,43 @@ def test_committee_score_range_is_a_database_constraint(engine, world):
         row = session.scalars(select(CommitteeScore)).first()
         row.score = 150.0
         session.flush()
+
+
+def test_holder_and_resident_fast_path_equals_the_compliance_computation(engine, tmp_path):
+    """Holders' records alone plus residents counted in SQL give exactly compliance's indicators."""
+    from regionvisa.compliance.indicators import for_framework
+    from regionvisa.compliance.service import compute_indicators
+    from regionvisa.records.service import import_file
+
+    feeds = {
+        "people": ["person_id,name,nationality,birth_date,sex,passport_no"],
+        "statuses": ["person_id,visa,subtype,program_id,region,valid_from,valid_to,granted_on"],
+        "addresses": ["person_id,area_code,effective_date,reported_date"],
+        "movements": ["person_id,direction,date,port"],
+        "kiip": ["person_id,level,enrolled_on,completed_on"],
+    }
+    for i in range(12):
+        pid = f"Q{i:08d}"
+        region, program = (("26", "busan-d2"), ("41", "gyeonggi-e7"), ("11", ""))[i % 3]
+        feeds["people"].append(f"{pid},Person {i},VNM,1995-01-01,F,X{i:07d}")
+        valid_to = "2025-06-30" if i % 4 == 0 else "2027-12-31"  # some overstay
+        feeds["statuses"].append(
+            f"{pid},{'D-2' if i % 2 else 'E-7'},,{program},{region},2024-03-01,{valid_to},2024-02-20"
+        )
+        feeds["addresses"].append(f"{pid},{('26' if i % 5 else '11')}110,2024-03-05,2024-03-06")
+        feeds["movements"].append(f"{pid},entry,2024-03-02,ICN")
+        if i % 6 == 5:
+            feeds["movements"].append(f"{pid},exit,2025-08-01,ICN")
+        if i % 2:
+            feeds["kiip"].append(f"{pid},1,2024-09-01,")
+    for kind, lines in feeds.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        summary, _ = import_file(engine, kind, path)
+        assert summary.outcome == "committed", summary
+    wanted = {"illegal_stay_rate", "integration_participation_rate", "foreign_resident_share", "retention_rate"}
+    fast = service.computed_from_records(engine, YEAR, wanted)
+    full = for_framework(compute_indicators(engine, YEAR))
+    assert {code: {k: full[code][k] for k in wanted} for code in full} == fast
+    assert fast["26"]["illegal_stay_rate"] > 0 and fast["26"]["integration_participation_rate"] > 0
+    assert fast["26"]["foreign_resident_share"] > 0 and fast["11"]["illegal_stay_rate"] is None

@@ -257,12 +257,97 @@ def quota_fill_rates(session: Session, year: int) -> dict[str, float | None]:
     }
 
 
-def computed_from_records(engine: Engine, year: int) -> dict[str, dict[str, float | None]]:
-    """The compliance domain's indicators of `year` in the framework's ids (region → id → value)."""
-    from regionvisa.compliance.indicators import for_framework
-    from regionvisa.compliance.service import compute_indicators
+# Framework ids whose definition needs only programme holders' records (compliance.indicators).
+HOLDER_IDS = {"illegal_stay_rate", "integration_participation_rate", "retention_rate"}
+RESIDENT_SHARE = "foreign_resident_share"
 
-    return for_framework(compute_indicators(engine, year))
+# Foreign residents per region on a date, as records.frames.residents_frame defines them (a status
+# granted by then, last movement not an exit; region of the latest address in force, else of the
+# latest status), counted inside the database instead of reading every record into memory.
+_RESIDENTS_SQL = """
+WITH st AS (
+  SELECT person_id, region,
+         ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY valid_from DESC, granted_on DESC) AS rn
+  FROM status_grant WHERE granted_on <= :on
+), mv AS (
+  SELECT person_id, direction,
+         ROW_NUMBER() OVER (PARTITION BY person_id
+                            ORDER BY date DESC, CASE WHEN direction = 'exit' THEN 1 ELSE 0 END DESC) AS rn
+  FROM movement WHERE date <= :on
+), ad AS (
+  SELECT person_id, area_code,
+         ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_date DESC) AS rn
+  FROM address_report WHERE reported_date <= :on AND effective_date <= :on
+)
+SELECT COALESCE(SUBSTR(ad.area_code, 1, 2), st.region) AS region, COUNT(*) AS residents
+FROM st
+LEFT JOIN mv ON mv.person_id = st.person_id AND mv.rn = 1
+LEFT JOIN ad ON ad.person_id = st.person_id AND ad.rn = 1
+WHERE st.rn = 1 AND (mv.direction IS NULL OR mv.direction <> 'exit')
+GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
+"""
+
+
+def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return {str(r): int(n) for r, n in conn.execute(text(_RESIDENTS_SQL), {"on": on}) if r is not None}
+
+
+def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None) -> dict[str, dict[str, float | None]]:
+    """The compliance domain's indicators of `year` in the framework's ids (region → id → value).
+
+    When only holder-based indicators and the foreign-resident share are asked for, the records
+    of programme holders alone go through `compliance.indicators.indicators` (the holder-based
+    definitions need nothing else), and residents are counted in SQL: the same values without
+    reading every resident's records. Otherwise `compliance.service.compute_indicators` runs whole.
+    """
+    from regionvisa.compliance.indicators import FRAMEWORK_IDS, for_framework
+
+    wanted = set(FRAMEWORK_IDS) if ids is None else set(ids)
+    if not wanted <= HOLDER_IDS | {RESIDENT_SHARE}:
+        from regionvisa.compliance.service import compute_indicators
+
+        return for_framework(compute_indicators(engine, year))
+    out: dict[str, dict[str, float | None]] = {}
+    if wanted & HOLDER_IDS:
+        out = for_framework(holder_indicators(engine, year))
+    if RESIDENT_SHARE in wanted:
+        from regionvisa.regions.service import regions_frame
+
+        counts = residents_by_region(engine, dt.date(year, 12, 31))
+        for row in regions_frame().iter_rows(named=True):
+            population = row["population_2024"]
+            share = counts.get(row["code"], 0) / population if population else None
+            out.setdefault(row["code"], {})[RESIDENT_SHARE] = share
+    return {code: {k: v for k, v in values.items() if k in wanted} for code, values in out.items()}
+
+
+def holder_indicators(engine: Engine, year: int):
+    """compliance.indicators.indicators over the records of programme holders only."""
+    from regionvisa.compliance import engine as eng
+    from regionvisa.compliance.indicators import indicators, year_bounds
+    from regionvisa.compliance.rules import compliance_rules
+    from regionvisa.compliance.service import programme_obligations
+    from regionvisa.records.frames import read_records
+    from regionvisa.regions.service import regions_frame
+
+    _, year_end = year_bounds(year)
+    holders = (
+        "person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL "
+        f"AND granted_on <= '{year_end.isoformat()}')"
+    )
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        frames = {t: read_records(conn, t, year_end, where=holders) for t in eng.INPUT_SCHEMAS}
+        frames["person"] = read_records(conn, "person", None, where=holders)
+    try:
+        programmes = programme_obligations(None, engine=engine)
+    except TypeError:  # older signature without the engine
+        programmes = programme_obligations(None)
+    return indicators(frames, programmes, regions_frame(), year, settings=compliance_rules(None).settings_on(year_end))
 
 
 def indicator_table(session: Session, year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
@@ -281,7 +366,7 @@ def indicator_table(session: Session, year: int, framework: Framework) -> dict[s
         )
     records: dict[str, dict[str, float | None]] = {}
     if any(i != QUOTA_FILL_RATE for i in computed_ids):
-        records = computed_from_records(session.get_bind(), year)
+        records = computed_from_records(session.get_bind(), year, {i for i in computed_ids if i != QUOTA_FILL_RATE})
     fill = quota_fill_rates(session, year) if QUOTA_FILL_RATE in computed_ids else {}
     committee = {ind: committee_values(session, year=year, indicator=ind) for ind in committee_indicators(framework)}
     table: dict[str, dict[str, float | None]] = {}
