@@ -192,6 +192,10 @@ def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
     assert "80 of 90 days outside 26" in busan["at_risk"][0]["detail"]
     assert busan["cases"] == {"open": 2, "under_review": 0, "resolved": 0, "closed": 0}
     assert sum(r["findings"] for r in nation["by_rule"]) == 4
+    assert busan["by_region"] == []  # only the nation's view compares regions
+    regions = {r["region"]: r for r in nation["by_region"]}
+    assert set(regions) == {"26", "41"}
+    assert (regions["26"]["illegal_stay"], regions["41"]["integration_obligation"]) == (1, 1)
 
 
 def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):

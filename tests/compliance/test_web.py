@@ -128,6 +128,8 @@ def test_dashboard_page_shows_counts_trend_and_queue(client, login, role_users, 
     assert page.status_code == 200
     for marker in ('id="by-rule"', 'id="trend"', 'id="case-counts"', "<svg", "한도에 가까운 소지자가 없습니다."):
         assert marker in page.text
+    nation = client.get("/compliance")
+    assert 'id="by-region"' in nation.text and 'href="/compliance?region=41"' in nation.text
     queue = client.get("/compliance/cases?status=active&region=26")
     assert queue.status_code == 200 and "H1" in queue.text and "H2" not in queue.text
     ko = client.get("/compliance/cases?lang=ko")

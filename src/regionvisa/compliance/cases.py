@@ -549,7 +549,7 @@ def dashboard(session: Session, region: str | None, *, run_id: int | None = None
         raise NotFound(f"compliance run {run_id}")
     out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": queue_counts(session, region)}
     if run is None:
-        out.update(by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
+        out.update(by_region=[], by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
         return out
     query = select(
         ComplianceRunCount.rule,
@@ -575,7 +575,19 @@ def dashboard(session: Session, region: str | None, *, run_id: int | None = None
     if region:
         risk_query = risk_query.where(ComplianceAtRisk.region == region)
     risk = session.scalars(risk_query.order_by(ComplianceAtRisk.days_left, ComplianceAtRisk.person_id).limit(500)).all()
+    by_region: list[dict] = []
+    if region is None:  # the nation's view also compares the regions
+        per_region = session.execute(
+            select(ComplianceRunCount.region, ComplianceRunCount.rule, func.sum(ComplianceRunCount.findings))
+            .where(ComplianceRunCount.run_id == run.id)
+            .group_by(ComplianceRunCount.region, ComplianceRunCount.rule)
+        ).all()
+        table: dict[str, dict[str, int]] = {}
+        for code, rule, n in per_region:
+            table.setdefault(code or "", dict.fromkeys(RULES, 0))[rule] += int(n)
+        by_region = [{"region": code, **counts} for code, counts in sorted(table.items())]
     out.update(
+        by_region=by_region,
         by_rule=list(by_rule.values()),
         trend={"months": month_keys, "series": {r: list(v.values()) for r, v in series.items()}},
         at_risk=[

@@ -200,6 +200,7 @@ def dashboard_page(
             "board": board,
             "region": scoped,
             "region_name": names.get(scoped or "", ""),
+            "region_names": names,
             "choices": _region_choices(user),
             "national": grant(user, "compliance.read") == ALL,
             "rule_labels": _rule_labels(),
