@@ -288,11 +288,28 @@ GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
 """
 
 
+# The same count for SQLite, whose window functions sort every row: one MAX() per person with SQLite's
+# bare columns (taken from the row holding the maximum) streams over the natural-key indexes instead.
+_RESIDENTS_SQLITE = """
+SELECT COALESCE(SUBSTR(ad.area_code, 1, 2), st.region) AS region, COUNT(*) AS residents
+FROM (SELECT person_id, region, MAX(valid_from || ' ' || granted_on) AS k
+      FROM status_grant WHERE granted_on <= :on GROUP BY person_id) AS st
+LEFT JOIN (SELECT person_id, MAX(date || CASE WHEN direction = 'exit' THEN '1' ELSE '0' END) AS k
+           FROM movement WHERE date <= :on GROUP BY person_id) AS mv ON mv.person_id = st.person_id
+LEFT JOIN (SELECT person_id, area_code, MAX(effective_date) AS k
+           FROM address_report WHERE reported_date <= :on AND effective_date <= :on GROUP BY person_id) AS ad
+       ON ad.person_id = st.person_id
+WHERE mv.k IS NULL OR SUBSTR(mv.k, -1) = '0'
+GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
+"""
+
+
 def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
     from sqlalchemy import text
 
+    sql = _RESIDENTS_SQLITE if engine.dialect.name == "sqlite" else _RESIDENTS_SQL
     with engine.connect() as conn:
-        return {str(r): int(n) for r, n in conn.execute(text(_RESIDENTS_SQL), {"on": on}) if r is not None}
+        return {str(r): int(n) for r, n in conn.execute(text(sql), {"on": on}) if r is not None}
 
 
 def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None) -> dict[str, dict[str, float | None]]:
