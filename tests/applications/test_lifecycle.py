@@ -13,6 +13,7 @@ from regionvisa.applications.models import Application, ApplicationEvent, Screen
 from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
+from regionvisa.records import pii
 from regionvisa.records.models import Person, StatusGrant
 from regionvisa.web.errors import AppError, Conflict
 
@@ -75,7 +76,8 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         )
         assert grant.valid_to == dt.date(2027, 6, 30)  # 24 months of obligation
         person = session.get(Person, app.person_id)
-        assert person.nationality == app.nationality and person.passport_no == app.passport_no
+        assert person.nationality == app.nationality and person.passport_hash == app.passport_hash
+        assert pii.reveal(person.passport_enc) == service.passport_of(app)
         led = ledger(session)
         assert (led.reserved, led.used, led.remaining) == (0, 1, 9)
         entries = session.execute(
@@ -97,7 +99,7 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         assert relied["criteria"]["financial-proof"] == "pass"
         assert entries[4].inputs["visa_number"] == app.visa_number
         # personal data never reaches the audit log unredacted
-        assert app.passport_no not in str([e.inputs for e in entries])
+        assert service.passport_of(app) not in str([e.inputs for e in entries])
     with session_scope(engine) as session:
         service.cancel(session, app_id, actor="t.officer", reason="fraud found", on=dt.date(2025, 8, 1))
         app = service.get(session, app_id)
@@ -195,11 +197,14 @@ def test_duplicate_open_application_is_refused_until_the_first_closes(engine, bu
         submit(1, passport="DUP123456")
     assert err.value.code == "duplicate_application"
     with session_scope(engine) as session:
-        first = session.scalars(select(Application).where(Application.passport_no == "DUP123456")).one()
+        [digest] = pii.lookup_hash(["DUP123456"])
+        first = session.scalars(select(Application).where(Application.passport_hash == digest)).one()
+        assert first.open_passport == digest and "DUP123456" not in (first.passport_enc, first.passport_hash)
         service.withdraw(session, first.id, actor="t.busan", reason="applicant withdrew")
     second = submit(1, passport="DUP123456")
     with session_scope(engine) as session:
         assert service.get(session, second).status == "screened"
+        assert service.get(session, first.id).open_passport is None  # closed: no longer in the guard
 
 
 def test_bad_profile_value_is_refused_naming_the_field(engine, busan):

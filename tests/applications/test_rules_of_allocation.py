@@ -14,6 +14,7 @@ from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
+from regionvisa.records import pii
 from regionvisa.web.errors import AppError, Conflict, Forbidden
 
 from .conftest import ON
@@ -180,10 +181,14 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
     assert (7, "nationality") in rejects and (8, "passport_no") in rejects and (9, "birth_date") in rejects
     assert result.rejects.filter(pl.col("line") == 4)["value"].item() == "nine"
     assert result.rejects["reason_ko"].str.len_chars().min() > 0
+    # the reject report is an export: passports in it are masked
+    passport_values = result.rejects.filter(pl.col("field") == "passport_no")["value"].to_list()
+    assert "•••••••01" in passport_values and "OPEN00001" not in result.rejects.write_csv()
     with session_scope(engine) as session:
         imported = session.scalars(select(Application).where(Application.channel == "import").order_by(Application.id))
         imported = list(imported)
-        assert [a.passport_no for a in imported] == ["IMP000001", "IMP000002"]
+        assert [service.passport_of(a) for a in imported] == ["IMP000001", "IMP000002"]
+        assert [a.open_passport for a in imported] == pii.lookup_hash(["IMP000001", "IMP000002"])
         first = imported[0]
         assert (first.status, first.outcome, first.points) == ("screened", "eligible", 10)
         assert first.birth_date == dt.date(2001, 2, 3) and first.profile["sex"] == "F"

@@ -200,3 +200,25 @@ def simplified_command(
         actor = _actor(session, as_user, "evaluation.publish")
         row = service.set_simplified(session, region, enable, actor=actor, reason=reason)
         out.print(f"region {row.region}: simplified procedure {'on' if row.simplified_procedure else 'off'}")
+
+
+@app.command("export")
+def export_command(
+    file: Path = typer.Argument(..., dir_okay=False, help="output file (.csv or .xlsx)"),
+    program: str | None = typer.Option(None, "--program", help="only this programme"),
+    status: str | None = typer.Option(None, "--status", help="only this status"),
+    region: str | None = typer.Option(None, "--region", help="only this region (two digits)"),
+    as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+) -> None:
+    """Applications as a spreadsheet: no names, passport numbers masked."""
+    from regionvisa.accounts.policy import scope_region
+    from regionvisa.applications import service
+
+    fmt = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
+    with _session() as session:
+        actor = _actor(session, as_user, "applications.read")
+        if not isinstance(actor, str):
+            region = scope_region(actor, region, action="applications.read")
+        frame = service.export_frame(session, region=region, program_id=program, status=status)
+    service.write_export(frame, file, fmt)
+    out.print(f"{frame.height} applications → {file}")

@@ -2,9 +2,10 @@
 
 An application keeps its screenings (each with the programme version and the explanation it
 produced), its transitions and its documents' metadata. Duplicate detection lives in the
-database: `open_passport` holds the passport number only while the application is open, and a
-unique constraint on (programme, open_passport) refuses a second open application even when
-two arrive at the same moment (NULLs never collide).
+database: `open_passport` holds the passport's keyed lookup hash only while the application is
+open, and a unique constraint on (programme, open_passport) refuses a second open application
+even when two arrive at the same moment (NULLs never collide). The passport itself is stored only
+encrypted (records.pii), never in clear.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ class Application(Base):
     region: Mapped[str] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     applicant_name: Mapped[str] = mapped_column(String(128))
-    passport_no: Mapped[str] = mapped_column(String(32))
-    open_passport: Mapped[str | None] = mapped_column(String(32))
+    # AES-GCM ciphertext tagged with its key id, and the keyed lookup hash (records.pii)
+    passport_enc: Mapped[str] = mapped_column(String(128))
+    passport_hash: Mapped[str] = mapped_column(String(64), index=True)
+    open_passport: Mapped[str | None] = mapped_column(String(64))
     nationality: Mapped[str] = mapped_column(String(3))
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     person_id: Mapped[str | None] = mapped_column(String(32))

@@ -329,7 +329,7 @@ def set_benefit(
 def application_page(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))):
     with session_scope(request.app.state.engine) as session:
         app = service.get(session, application_id, actor=user)
-        data = service.application_dict(session, app, detail=True)
+        data = service.application_dict(session, app, detail=True, full_passport=service.sees_full_passport(user))
         program = programs.get_program(session, app.program_id)
         return render(
             request,

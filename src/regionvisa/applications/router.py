@@ -8,11 +8,12 @@ and cancels. Region scope is checked on the application's own region.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Principal, authorize, require, scope_region
@@ -199,11 +200,42 @@ def import_applications(
     return {**result.summary(), "problems": result.rejects.head(max_problems).to_dicts()}
 
 
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get(
+    "/export",
+    summary="Applications as CSV or XLSX (region-scoped; no names, passport numbers masked)",
+    response_class=Response,
+)
+def export(
+    request: Request,
+    format: str = Query("csv", pattern="^(csv|xlsx)$"),
+    region: str | None = Query(None, pattern=r"^\d{2}$"),
+    program_id: str | None = None,
+    status: str | None = None,
+    user: Principal = Depends(require("applications.read")),
+) -> Response:
+    scoped = scope_region(user, region, action="applications.read")
+    with session_scope(_engine(request)) as session:
+        frame = service.export_frame(session, region=scoped, program_id=program_id, status=status)
+    buffer = io.BytesIO()
+    service.write_export(frame, buffer, format)
+    return Response(
+        buffer.getvalue(),
+        media_type=EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="applications.{format}"'},
+    )
+
+
 @router.get("/{application_id}", summary="One application with its explanation, history and documents")
 def detail(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))) -> dict:
     with session_scope(_engine(request)) as session:
         app = service.get(session, application_id, actor=user)
-        return service.application_dict(session, app, detail=True)
+        return service.application_dict(session, app, detail=True, full_passport=service.sees_full_passport(user))
 
 
 @router.post("/{application_id}/documents", status_code=201, summary="Upload one document of the checklist")

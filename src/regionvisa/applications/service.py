@@ -34,6 +34,7 @@ from regionvisa.audit.service import record
 from regionvisa.config import get_settings
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
+from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.models import Person, StatusGrant
 from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
@@ -443,8 +444,9 @@ def submit(
         raise _bad(fname, value, ko, en)
     name, passport, nationality = _clean_identity(name, passport_no, applicant.get("nationality") or "")
     profile["nationality"] = nationality
+    passport_enc, passport_hash = pii.protect(passport)
     exists = session.scalar(
-        select(Application.id).where(Application.program_id == program_id, Application.open_passport == passport)
+        select(Application.id).where(Application.program_id == program_id, Application.open_passport == passport_hash)
     )
     if exists is not None:
         raise _duplicate(program_id)
@@ -455,8 +457,9 @@ def submit(
         region=program.region,
         status="submitted",
         applicant_name=name,
-        passport_no=passport,
-        open_passport=passport,
+        passport_enc=passport_enc,
+        passport_hash=passport_hash,
+        open_passport=passport_hash,
         nationality=nationality,
         birth_date=birth if isinstance(birth, dt.date) else None,
         person_id=person_id,
@@ -582,7 +585,7 @@ def _move(
     if before not in froms:
         raise _refuse(app, move)
     values = {"status": to, "updated_at": _now(), **(extra or {})}
-    values["open_passport"] = app.passport_no if to in OPEN_STATUSES else None
+    values["open_passport"] = app.passport_hash if to in OPEN_STATUSES else None
     try:
         result = session.execute(
             update(Application)
@@ -786,7 +789,8 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
                 nationality=app.nationality,
                 birth_date=app.birth_date,
                 sex=sex if sex in ("F", "M", "X") else "X",
-                passport_no=app.passport_no,
+                passport_enc=app.passport_enc,
+                passport_hash=app.passport_hash,
             )
         )
         session.flush()
@@ -1023,7 +1027,7 @@ def _identity_problems(raw: pl.DataFrame, existing: set[str]) -> pl.DataFrame:
         ),
         (
             "passport_no",
-            passport.is_in(sorted(existing)),
+            pl.col("__passport_hash").is_in(sorted(existing)),
             "this passport already has an open application to the programme",
             "이 여권으로 진행 중인 신청이 이미 있습니다",
         ),
@@ -1040,7 +1044,14 @@ def _identity_problems(raw: pl.DataFrame, existing: set[str]) -> pl.DataFrame:
         )
         for name, mask, en, ko in checks
     ]
-    return pl.concat(frames).with_columns(pl.col("line") + 2)
+    out = pl.concat(frames).with_columns(pl.col("line") + 2)
+    # a reject report is an export: the passport is shown masked, enough to find the line in the file
+    return out.with_columns(
+        pl.when(pl.col("field") == "passport_no")
+        .then(pl.col("value").map_elements(pii.mask, return_dtype=pl.String))
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
 
 
 def _driver_frame(frame: pl.DataFrame, conn, *, json_columns: tuple[str, ...] = ()) -> pl.DataFrame:
@@ -1085,10 +1096,12 @@ def import_applications(
             missing_cols[0],
         )
     raw = raw.with_columns(pl.all().cast(pl.String))
-    passports = raw.select(pl.col("passport_no").str.strip_chars().str.to_uppercase()).to_series().drop_nulls()
+    clear = raw.select(pl.col("passport_no").str.strip_chars().str.to_uppercase()).to_series()
+    raw = raw.with_columns(pl.Series("__passport_hash", pii.lookup_hash(clear.to_list()), dtype=pl.String))
+    hashes = raw["__passport_hash"].drop_nulls()
     existing: set[str] = set()
-    for start in range(0, passports.len(), 5000):
-        chunk = passports.slice(start, 5000).to_list()
+    for start in range(0, hashes.len(), 5000):
+        chunk = hashes.slice(start, 5000).to_list()
         existing.update(
             session.scalars(
                 select(Application.open_passport).where(
@@ -1097,7 +1110,9 @@ def import_applications(
             )
         )
     problems = _identity_problems(raw, existing)
-    parsed = parse_applicants(raw.drop([c for c in ("name", "passport_no", "sex") if c in raw.columns]))
+    parsed = parse_applicants(
+        raw.drop([c for c in ("name", "passport_no", "sex", "__passport_hash") if c in raw.columns])
+    )
     if parsed.problems:
         typed_problems = pl.DataFrame(
             [(p.line, p.field, p.value, p.reason, p.reason_ko) for p in parsed.problems],
@@ -1150,12 +1165,16 @@ def import_applications(
         identity = ids_raw.select(
             pl.col("name").str.strip_chars().alias("applicant_name"),
             pl.col("passport_no").str.strip_chars().str.to_uppercase().alias("passport_no"),
+            pl.col("__passport_hash").alias("passport_hash"),
             (pl.col("sex").str.strip_chars().str.to_uppercase() if "sex" in ids_raw.columns else pl.lit(None)).alias(
                 "sex"
             ),
             (pl.col("person_id") if "person_id" in ids_raw.columns else pl.lit(None, pl.String)).alias("person_id"),
         )
         birth = good["birth_date"] if "birth_date" in good.columns else pl.Series([None] * n_good, dtype=pl.Date)
+        identity = identity.with_columns(
+            pl.Series("passport_enc", pii.encrypt(identity["passport_no"].to_list()), dtype=pl.String)
+        ).drop("passport_no")
         table = pl.concat(
             [identity, good.select(pl.col("nationality")), profile, results],
             how="horizontal",
@@ -1168,8 +1187,9 @@ def import_applications(
             pl.lit(program.region).alias("region"),
             pl.lit("screened").alias("status"),
             "applicant_name",
-            "passport_no",
-            pl.col("passport_no").alias("open_passport"),
+            "passport_enc",
+            "passport_hash",
+            pl.col("passport_hash").alias("open_passport"),
             "nationality",
             "birth_date",
             "person_id",
@@ -1195,12 +1215,12 @@ def import_applications(
                 "an application with one of these passports arrived during the import; run it again",
             ) from exc
         id_rows = session.execute(
-            select(Application.passport_no, Application.id).where(
+            select(Application.passport_hash, Application.id).where(
                 Application.program_id == program_id, Application.submitted_at == now, Application.channel == "import"
             )
         ).all()
-        id_map = pl.DataFrame(id_rows, schema={"passport_no": pl.String, "application_id": pl.Int64}, orient="row")
-        ids = table.select("passport_no").join(id_map, on="passport_no", how="left", maintain_order="left")
+        id_map = pl.DataFrame(id_rows, schema={"passport_hash": pl.String, "application_id": pl.Int64}, orient="row")
+        ids = table.select("passport_hash").join(id_map, on="passport_hash", how="left", maintain_order="left")
         ids = ids["application_id"]
         new_ids = ids.to_list()
         explanation = table.select(
@@ -1301,7 +1321,21 @@ def full_explanation(session: Session, screening: Screening) -> dict:
     return full
 
 
-def application_dict(session: Session, app: Application, *, detail: bool = False) -> dict:
+FULL_PASSPORT_ROLES = frozenset({"ministry_admin", "ministry_officer"})
+
+
+def sees_full_passport(actor: Any) -> bool:
+    """Only the ministry, on one application's own page, needs the whole number (to check the
+    document); lists, exports and every other role get it masked."""
+    return isinstance(actor, Principal) and actor.role in FULL_PASSPORT_ROLES
+
+
+def passport_of(app: Application) -> str:
+    return pii.reveal(app.passport_enc) or ""
+
+
+def application_dict(session: Session, app: Application, *, detail: bool = False, full_passport: bool = False) -> dict:
+    clear = passport_of(app)
     out = {
         "id": app.id,
         "program_id": app.program_id,
@@ -1320,7 +1354,10 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
         "visa_number": app.visa_number,
         "person_id": app.person_id,
         "status_grant_id": app.status_grant_id,
+        "passport_masked": pii.mask(clear),
     }
+    if full_passport:
+        out["passport_no"] = clear
     if detail:
         scr = latest_screening(session, app)
         out["screening"] = (
@@ -1376,3 +1413,66 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
         ]
         out["allowed_moves"] = [m for m, (froms, _t, _a) in MOVES.items() if app.status in froms and m != "screen"]
     return out
+
+
+# --------------------------------------------------------------------------------- export
+
+EXPORT_COLUMNS = (
+    "id",
+    "program_id",
+    "region",
+    "status",
+    "nationality",
+    "submitted_on",
+    "outcome",
+    "points",
+    "visa_number",
+    "passport_masked",
+)
+
+
+def export_frame(
+    session: Session, *, region: str | None = None, program_id: str | None = None, status: str | None = None
+) -> pl.DataFrame:
+    """Applications as a table for spreadsheets: no names, passports masked, whoever asks."""
+    query = select(
+        Application.id,
+        Application.program_id,
+        Application.region,
+        Application.status,
+        Application.nationality,
+        Application.submitted_on,
+        Application.outcome,
+        Application.points,
+        Application.visa_number,
+        Application.passport_enc,
+    ).order_by(Application.id)
+    if region:
+        query = query.where(Application.region == region)
+    if program_id:
+        query = query.where(Application.program_id == program_id)
+    if status:
+        query = query.where(Application.status == status)
+    rows = session.execute(query).all()
+    schema = {
+        "id": pl.Int64,
+        "program_id": pl.String,
+        "region": pl.String,
+        "status": pl.String,
+        "nationality": pl.String,
+        "submitted_on": pl.Date,
+        "outcome": pl.String,
+        "points": pl.Float64,
+        "visa_number": pl.String,
+        "passport_enc": pl.String,
+    }
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    masked = [pii.mask(v) for v in pii.decrypt(frame["passport_enc"].to_list())]
+    return frame.with_columns(pl.Series("passport_masked", masked, dtype=pl.String)).select(EXPORT_COLUMNS)
+
+
+def write_export(frame: pl.DataFrame, target: Path | Any, fmt: str) -> None:
+    if fmt == "xlsx":
+        frame.write_excel(target, worksheet="applications")
+    else:
+        frame.write_csv(target)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from regionvisa.config import get_settings
@@ -103,7 +104,13 @@ def decrypt(values: Iterable[str | None], ring: Keyring | None = None) -> list[s
         if key_id not in ciphers:
             raise KeyError_(f"a value was encrypted with key {key_id!r}, which is not in REGIONVISA_DATA_KEYS")
         raw = base64.b64decode(encoded)
-        out.append(ciphers[key_id].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], key_id.encode()).decode())
+        try:
+            out.append(ciphers[key_id].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], key_id.encode()).decode())
+        except InvalidTag as exc:
+            raise KeyError_(
+                f"a value under key {key_id!r} does not decrypt with the key configured under that id "
+                "(REGIONVISA_DATA_KEYS changed the key but kept the id?)"
+            ) from exc
     return out
 
 
@@ -129,3 +136,114 @@ def protect_frame(frame: pl.DataFrame, column: str = "passport_no", prefix: str 
         pl.Series(f"{prefix}_enc", encrypt(clear), dtype=pl.String),
         pl.Series(f"{prefix}_hash", lookup_hash(clear), dtype=pl.String),
     ).drop(column)
+
+
+def reset_keyring() -> None:
+    """Forget the cached keys (and settings), so changed REGIONVISA_DATA_KEYS take effect: tests, rotation."""
+    get_settings.cache_clear()
+    keyring.cache_clear()
+
+
+def key_id(value: str | None) -> str | None:
+    return None if value is None else value.partition(":")[0]
+
+
+def protect(value: str) -> tuple[str, str]:
+    """(ciphertext, lookup hash) of one identifier."""
+    return encrypt([value])[0], lookup_hash([value])[0]  # type: ignore[return-value]
+
+
+def reveal(value: str | None) -> str | None:
+    return decrypt([value])[0] if value is not None else None
+
+
+# --------------------------------------------------------------------------- rotation
+
+# (table, primary key, ciphertext column): every place an identifier is stored encrypted.
+ENCRYPTED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("person", "person_id", "passport_enc"),
+    ("application", "id", "passport_enc"),
+)
+ROTATE_BATCH = 5_000
+
+
+def _key_id_expr(conn, column):
+    import sqlalchemy as sa
+
+    if conn.dialect.name == "postgresql":
+        return sa.func.split_part(column, ":", 1)
+    return sa.func.substr(column, 1, sa.func.instr(column, ":") - 1)
+
+
+def key_status(engine) -> list[tuple[str, str, int, bool]]:
+    """(table, key id, values, configured) per table and key id, counted in SQL."""
+    with engine.connect() as conn:
+        return [row for table, _pk, column in ENCRYPTED_COLUMNS for row in _counts(conn, table, column)]
+
+
+def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: str = "system:keys") -> dict[str, int]:
+    """Re-encrypt every value an older key wrote with the current key.
+
+    One transaction per table (a failure leaves that table as it was), keyset-paginated batches
+    inside it; a value under a key that is no longer configured stops the table with KeyError_
+    naming the key. `progress(table, done, total)` is called after each batch. Returns table -> values
+    re-encrypted; each table's rotation is an audit entry in its own transaction."""
+    import sqlalchemy as sa
+
+    from regionvisa.audit.service import record
+
+    ring = keyring()
+    current = ring.current
+    done_by_table: dict[str, int] = {}
+    for table, pk, column in ENCRYPTED_COLUMNS:
+        key_col, enc_col = sa.column(pk), sa.column(column)
+        tbl = sa.table(table, key_col, enc_col)
+        stale = sa.and_(enc_col.is_not(None), ~enc_col.startswith(f"{current}:", autoescape=True))
+        with engine.begin() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(tbl).where(stale)).scalar_one()
+            before = {k: n for t, k, n, _c in _counts(conn, table, column) if t == table}
+            done, last = 0, None
+            if progress:
+                progress(table, 0, total)
+            while True:
+                query = sa.select(key_col, enc_col).where(stale).order_by(key_col).limit(batch)
+                if last is not None:
+                    query = query.where(key_col > last)
+                rows = conn.execute(query).all()
+                if not rows:
+                    break
+                fresh = encrypt(decrypt([r[1] for r in rows], ring), ring)
+                conn.execute(
+                    tbl.update().where(key_col == sa.bindparam("k")).values({column: sa.bindparam("v")}),
+                    [{"k": r[0], "v": v} for r, v in zip(rows, fresh, strict=True)],
+                )
+                done += len(rows)
+                last = rows[-1][0]
+                if progress:
+                    progress(table, done, total)
+            if done:
+                record(
+                    conn,
+                    actor=actor,
+                    action="records.keys.rotate",
+                    subject=("table", table),
+                    reason=f"personal identifiers re-encrypted with key {current}",
+                    inputs={"column": column, "key_id": current, "values": done, "before": before},
+                )
+        done_by_table[table] = done
+    return done_by_table
+
+
+def _counts(conn, table: str, column: str) -> list[tuple[str, str, int, bool]]:
+    import sqlalchemy as sa
+
+    col = sa.column(column)
+    kid = _key_id_expr(conn, col).label("key_id")
+    rows = conn.execute(
+        sa.select(kid, sa.func.count())
+        .select_from(sa.table(table, col))
+        .where(col.is_not(None))
+        .group_by(kid)
+        .order_by(kid)
+    ).all()
+    return [(table, k, int(n), k in keyring().keys) for k, n in rows]

@@ -1,0 +1,81 @@
+"""`regionvisa keys`: the data keys that encrypt personal identifiers at rest.
+
+`new` prints a fresh key to list first in REGIONVISA_DATA_KEYS; `rotate` re-encrypts what older
+keys wrote with the newest key (after which the older keys can be removed); `status` shows how
+many stored values each key id holds, and whether that key is still configured.
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from regionvisa.records import pii
+
+app = typer.Typer(help="Data keys for personal identifiers / 개인식별정보 암호화 키", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Data keys for personal identifiers / 개인식별정보 암호화 키."""
+
+
+@app.command("new")
+def new_command(key_id: str = typer.Option("k1", "--id", help="the id to give the key")) -> None:
+    """Print a fresh random key as an entry of REGIONVISA_DATA_KEYS (`id:base64`)."""
+    typer.echo(f"{key_id}:{pii.new_key()}")
+
+
+@app.command("status")
+def status_command() -> None:
+    """How many encrypted values each key id holds, per table."""
+    from regionvisa.db import get_engine
+
+    try:
+        ring = pii.keyring()
+    except pii.KeyError_ as exc:
+        err.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table(title=f"current key: {ring.current} · configured: {', '.join(ring.keys)}")
+    for col in ("table", "key id", "values", "configured"):
+        table.add_column(col)
+    for name, key_id, count, configured in pii.key_status(get_engine()):
+        marker = "current" if key_id == ring.current else ("yes" if configured else "[red]NO[/red]")
+        table.add_row(name, str(key_id), f"{count:,}", marker)
+    out.print(table)
+
+
+@app.command("rotate")
+def rotate_command(
+    batch: int = typer.Option(pii.ROTATE_BATCH, "--batch", min=1, help="values re-encrypted per statement"),
+) -> None:
+    """Re-encrypt every value written under an older key with the current key (one transaction per table)."""
+    from regionvisa.db import get_engine
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=max(total, 1))
+            bar.update(tasks[table], completed=done if total else 1, total=max(total, 1))
+
+        try:
+            counts = pii.rotate(get_engine(), batch=batch, progress=progress)
+        except pii.KeyError_ as exc:
+            err.print(f"[red]{exc}[/red]", highlight=False)
+            err.print("[red]이전 키가 설정에 없어 복호화할 수 없습니다; 그 표는 변경되지 않았습니다[/red]")
+            raise typer.Exit(1) from None
+    current = pii.keyring().current
+    for name, n in counts.items():
+        out.print(f"{name}: {n:,} values re-encrypted with {current}", highlight=False)
