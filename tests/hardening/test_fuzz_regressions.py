@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from regionvisa.accounts import service
 from regionvisa.db import session_scope
 
+ON = "2025-06-01"
 HUGE = 10**30  # past what SQLite (2**63) or PostgreSQL (2**31 for integer columns) can hold
 
 
@@ -61,3 +62,27 @@ def test_account_times_carry_their_utc_offset(api, tokens):
     listed = api.get("/api/v1/tokens", headers=tokens["ministry_admin"]).json()["items"]
     for value in [u["created_at"] for u in users] + [t["created_at"] for t in listed]:
         assert dt.datetime.fromisoformat(value).utcoffset() is not None, value
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        (
+            "/api/v1/programs/busan-d2/screen",
+            {"on": ON, "applicants": [{"applicant_id": "A1", "extra": {"nested": 1}}]},
+        ),
+        ("/api/v1/programs/busan-d2/rank", {"on": ON, "applicants": [{"applicant_id": [1, 2]}]}),
+        (
+            "/api/v1/programs/simulate",
+            {"on": ON, "baseline": "busan-d2", "reform": "busan-d2", "applicants": [{"x": {}}]},
+        ),
+    ],
+)
+def test_nested_values_in_a_json_applicant_list_are_bad_input(api, tokens, engine, path, body):
+    """Was: Polars ComputeError reading a nested object or list as text (500)."""
+    from regionvisa.programs.demo import demo_step
+
+    demo_step(engine)
+    response = api.post(path, json=body, headers=tokens["ministry_officer"])
+    error = assert_error_shape(response, 422, "invalid")
+    assert error["field"] == "applicants"

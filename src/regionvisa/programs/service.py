@@ -368,7 +368,16 @@ def applicants_from_records(records: list[dict]) -> ParseResult:
         frame = pl.DataFrame({"applicant_id": [None] * len(records)}, schema={"applicant_id": pl.String})
     else:  # Polars' JSON reader turns every value into text itself (true/false, numbers, nested JSON)
         text = json.dumps(records, ensure_ascii=False, default=str).encode()
-        frame = pl.read_json(io.BytesIO(text), schema={c: pl.String for c in columns})
+        try:
+            frame = pl.read_json(io.BytesIO(text), schema={c: pl.String for c in columns})
+        except pl.exceptions.PolarsError as exc:  # a nested object or list where a cell is expected
+            raise AppError(
+                422,
+                "invalid",
+                "신청인 항목의 값은 문자, 숫자, 참/거짓 또는 null이어야 합니다 (중첩된 객체나 목록 불가)",
+                "applicant values must be text, numbers, booleans or null (no nested objects or lists)",
+                "applicants",
+            ) from exc
     return parse_applicants(frame, first_line=1)
 
 
