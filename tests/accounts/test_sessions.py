@@ -296,3 +296,63 @@ def test_lockout_follows_its_settings_and_the_form_says_so(engine, monkeypatch, 
             assert post_login(browser, "t.auditor", "correct-horse-battery").status_code == 429
     finally:
         get_account_settings.cache_clear()
+
+
+def _seen(engine, ago: dt.timedelta) -> None:
+    with session_scope(engine) as session:
+        session.execute(update(UserSession).values(last_seen_at=dt.datetime.now(dt.UTC) - ago))
+
+
+def test_idle_session_ends_and_activity_keeps_it_alive(client, engine, role_users):
+    assert get_account_settings().session_idle_timeout == 30 * 60
+    post_login(client, "t.committee", "correct-horse-battery")
+    _seen(engine, dt.timedelta(minutes=29))
+    assert client.get("/api/v1/me").status_code == 200  # seen again: the idle clock restarts
+    with session_scope(engine) as session:
+        last_seen = session.scalar(select(UserSession.last_seen_at))
+    last_seen = last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)
+    assert dt.datetime.now(dt.UTC) - last_seen < dt.timedelta(minutes=1)
+    _seen(engine, dt.timedelta(minutes=31))
+    assert client.get("/api/v1/me").status_code == 401
+    # and it stays ended: activity after the timeout does not revive it
+    _seen(engine, dt.timedelta(minutes=31))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_idle_timeout_follows_its_setting(client, engine, monkeypatch, role_users):
+    monkeypatch.setenv("REGIONVISA_SESSION_IDLE_TIMEOUT", "120")
+    get_account_settings.cache_clear()
+    try:
+        post_login(client, "t.committee", "correct-horse-battery")
+        _seen(engine, dt.timedelta(seconds=100))
+        assert client.get("/api/v1/me").status_code == 200
+        _seen(engine, dt.timedelta(seconds=130))
+        assert client.get("/api/v1/me").status_code == 401
+    finally:
+        monkeypatch.delenv("REGIONVISA_SESSION_IDLE_TIMEOUT")
+        get_account_settings.cache_clear()
+
+
+def test_absolute_expiry_holds_however_active_the_session(client, engine, role_users):
+    post_login(client, "t.committee", "correct-horse-battery")
+    with session_scope(engine) as session:
+        created, expires = session.execute(select(UserSession.created_at, UserSession.expires_at)).one()
+    assert (expires - created).total_seconds() == get_account_settings().session_max_age
+    with session_scope(engine) as session:
+        session.execute(update(UserSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+    _seen(engine, dt.timedelta(seconds=0))
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_log_in_over_a_log_in_ends_the_earlier_session(client, engine, role_users):
+    post_login(client, "t.auditor", "correct-horse-battery")
+    earlier = client.cookies.get("regionvisa_session")
+    response = post_login(client, "t.officer", "correct-horse-battery", token=csrf(client, "/account"))
+    assert response.status_code == 303
+    assert client.get("/api/v1/me").json()["username"] == "t.officer"
+    assert client.cookies.get("regionvisa_session") != earlier
+    replay = TestClient(client.app, cookies={"regionvisa_session": earlier})
+    assert replay.get("/api/v1/me").status_code == 401
+    with session_scope(engine) as session:
+        states = session.execute(select(UserSession.user_id, UserSession.revoked_at).order_by(UserSession.created_at))
+        assert [revoked is not None for _, revoked in states] == [True, False]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from regionvisa.db import Base
@@ -41,7 +41,8 @@ class User(Base):
 
 class UserSession(Base):
     """A log-in. The signed cookie carries a random key; only its SHA-256 is stored, so the
-    table cannot be used to hijack sessions, and a log-out or a disabled account ends it."""
+    table cannot be used to hijack sessions, and a log-out or a disabled account ends it.
+    It also ends at `expires_at` (absolute) or when `last_seen_at` is older than the idle timeout."""
 
     __tablename__ = "user_session"
 
@@ -49,7 +50,21 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitHit(Base):
+    """Requests counted in one fixed window of one rate-limit rule for one client. `bucket` is the
+    rule name and a hash of the client (address or account name), never the address itself; rows
+    are deleted once their window has passed. Shared by every server process through the database."""
+
+    __tablename__ = "rate_limit_hit"
+
+    bucket: Mapped[str] = mapped_column(String(96), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds: window_start + window
 
 
 class ApiToken(Base):

@@ -7,10 +7,12 @@ to the form that created it and never stored in plain text.
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from regionvisa.accounts import service
+from regionvisa.accounts import ratelimit, service
 from regionvisa.accounts.policy import ROLE_LABELS, ROLES, Principal, check_csrf, require
 from regionvisa.accounts.security import SESSION_KEY, rotate_session
 from regionvisa.accounts.settings import get_account_settings
@@ -92,12 +94,23 @@ def login_form(request: Request, next: str = "/"):
 @router.post("/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
     engine = request.app.state.engine
+    try:  # counted before the password is looked at, whether the name exists or not
+        ratelimit.enforce(
+            request,
+            ("login.address", ratelimit.client_address(request)),
+            ("login.account", username.strip().lower()[:64]),
+        )
+    except ratelimit.RateLimited as exc:
+        error = gettext("Too many log-in attempts. Try again in %(seconds)s seconds.", seconds=exc.retry_after)
+        response = login_page(request, status_code=429, error=error, username=username.strip()[:64], next_url=next)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     key = None
     with session_scope(engine) as session:
         result = service.authenticate(session, username=username, password=password)
         if result.ok:
             assert result.user is not None
-            key = service.start_session(session, user=result.user)
+            key = service.start_session(session, user=result.user, replaces=request.session.get(SESSION_KEY))
     if key is None:
         if result.outcome == "locked":
             minutes = get_account_settings().login_lockout_minutes
@@ -109,7 +122,11 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         else:
             error = gettext("The user name or the password is wrong.")
             status = 401
-        return login_page(request, status_code=status, error=error, username=username.strip()[:64], next_url=next)
+        response = login_page(request, status_code=status, error=error, username=username.strip()[:64], next_url=next)
+        if result.locked_until is not None:
+            wait = (result.locked_until - service.utcnow()).total_seconds()
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
     rotate_session(request.session, key)
     return RedirectResponse(safe_next(next), status_code=303)
 

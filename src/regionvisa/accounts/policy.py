@@ -78,6 +78,7 @@ ACTIONS: dict[str, Action] = {
         _a("applications.read", "read applications", region_scoped=True),
         _a("applications.recommend", "recommend applicants as the region", region_scoped=True),
         _a("applications.decide", "screen applications and decide on them"),
+        _a("applications.benefit", "set a region's simplified-procedure benefit"),
         _a("quotas.read", "read quota ledgers", region_scoped=True),
         _a("quotas.adjust", "change quotas"),
         _a("compliance.read", "read compliance findings", region_scoped=True),
@@ -129,6 +130,7 @@ POLICY: dict[str, dict[str, str]] = {
     },
     "applications.recommend": {_R.REGIONAL_OFFICIAL: OWN_REGION},
     "applications.decide": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "applications.benefit": {_R.MINISTRY_ADMIN: ALL},
     "quotas.read": {
         _R.MINISTRY_ADMIN: ALL,
         _R.MINISTRY_OFFICER: ALL,
@@ -262,7 +264,9 @@ def scope_region(user: Principal | None, requested: str | None, *, action: str) 
 # Routes anyone may call (every method of the path). Aggregate statistics carry no personal
 # data, so the national overview and the national statistics endpoint are public on purpose;
 # so is eligibility matching, which reads only the applicant's own answers and published
-# programmes. A public state-changing route must still declare `Depends(check_csrf)`.
+# programmes (rate-limited per client address: accounts.ratelimit), and the catalogue of
+# applicant fields and rule operators, which describes the rule language and holds no data.
+# A public state-changing route must still declare `Depends(check_csrf)`.
 PUBLIC_ROUTES: frozenset[str] = frozenset(
     {
         "/",
@@ -276,6 +280,7 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "/api/v1/stats/residents",
         "/match",
         "/api/v1/match",
+        "/api/v1/rules/fields",
     }
 )
 PUBLIC = "public"

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from regionvisa.accounts import service
 from regionvisa.accounts.nav import build_nav
+from regionvisa.accounts.ratelimit import RETRY_AFTER_STATE
 from regionvisa.accounts.settings import AccountSettings, get_account_settings
 from regionvisa.config import get_settings
 
@@ -52,7 +53,9 @@ class SchemeAwareSessionMiddleware:
 
 
 class AuthMiddleware:
-    """Puts `user`, `auth`, `nav` and `csrf_token` on the request state (inside the session middleware)."""
+    """Puts `user`, `auth`, `nav` and `csrf_token` on the request state (inside the session middleware),
+    and adds Retry-After to a 429 answer whose handler left it on the state but not on the
+    response (the error pages are rendered without the exception's headers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -92,7 +95,16 @@ class AuthMiddleware:
         state["auth_error"] = auth_error
         state["csrf_token"] = session.get(CSRF_KEY, "")
         state["nav"] = build_nav(user, scope["path"])
-        await self.app(scope, receive, send)
+
+        async def send_with_retry_after(message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 429 and state.get(RETRY_AFTER_STATE):
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"retry-after" for name, _ in headers):
+                    headers.append((b"retry-after", str(state[RETRY_AFTER_STATE]).encode("latin-1")))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_retry_after)
 
 
 def rotate_session(session: dict, key: str) -> str:

@@ -377,16 +377,27 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     return LoginResult("invalid")
 
 
-def start_session(session: Session, *, user: User) -> str:
-    """A new log-in session; returns the key for the signed cookie (only its hash is stored)."""
+def start_session(session: Session, *, user: User, replaces: str | None = None) -> str:
+    """A new log-in session; returns the key for the signed cookie (only its hash is stored).
+
+    `replaces` is the session key the browser carried before (a log-in over a log-in): it is
+    revoked, so a cookie copied before the log-in is worth nothing after it."""
     key = secrets.token_urlsafe(32)
     now = utcnow()
+    if replaces:
+        session.execute(
+            update(UserSession)
+            .where(UserSession.key_hash == sha256_hex(replaces), UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
     session.add(
         UserSession(
             key_hash=sha256_hex(key),
             user_id=user.id,
             created_at=now,
             expires_at=now + dt.timedelta(seconds=get_account_settings().session_max_age),
+            last_seen_at=now,
         )
     )
     session.flush()
@@ -429,19 +440,34 @@ def revoke_sessions(session: Session, *, user_id: int, except_key: str | None = 
 
 
 def principal_from_session(engine: Engine, key: str) -> Principal | None:
+    """The user of a live session: not revoked, not past its absolute expiry, and seen within the
+    idle timeout. Seeing it again moves `last_seen_at` (written at most every minute or so)."""
+    idle = get_account_settings().session_idle_timeout
     now = utcnow()
     with Session(engine) as session:
-        user = session.scalar(
-            select(User)
+        row = session.execute(
+            select(User, UserSession.last_seen_at)
             .join(UserSession, UserSession.user_id == User.id)
             .where(
                 UserSession.key_hash == sha256_hex(key),
                 UserSession.revoked_at.is_(None),
                 UserSession.expires_at > now,
+                UserSession.last_seen_at > now - dt.timedelta(seconds=idle),
                 User.is_active.is_(True),
             )
-        )
-        return principal_of(user, via="session") if user else None
+        ).first()
+        if row is None:
+            return None
+        user, last_seen = row
+        if now - as_utc(last_seen) > dt.timedelta(seconds=min(60, idle // 10)):
+            session.execute(
+                update(UserSession)
+                .where(UserSession.key_hash == sha256_hex(key))
+                .values(last_seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
+        return principal_of(user, via="session")
 
 
 # --------------------------------------------------------------------------- API tokens

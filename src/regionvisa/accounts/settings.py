@@ -13,7 +13,10 @@ class AccountSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REGIONVISA_", env_file=".env", extra="ignore")
 
     session_cookie: str = "regionvisa_session"
-    session_max_age: int = Field(default=8 * 3600, ge=60, description="seconds a log-in stays valid")
+    session_max_age: int = Field(default=8 * 3600, ge=60, description="seconds a log-in stays valid at most")
+    session_idle_timeout: int = Field(
+        default=30 * 60, ge=60, description="seconds without a request after which a log-in ends"
+    )
     session_https_only: Literal["auto", "true", "false"] = Field(
         default="auto",
         description="Secure cookie flag: auto sets it on requests served over https (scheme from the server "
@@ -22,6 +25,15 @@ class AccountSettings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     password_min_length: int = 10
+    # Fixed-window rate limits, counted in the database so that every server process shares them:
+    # at most LIMIT requests per WINDOW seconds; a limit of 0 turns that rule off.
+    rate_limits_enabled: bool = True
+    login_rate_address_limit: int = Field(default=20, ge=0, description="log-in attempts per client address")
+    login_rate_address_window: int = Field(default=300, ge=1)
+    login_rate_account_limit: int = Field(default=10, ge=0, description="log-in attempts per account name")
+    login_rate_account_window: int = Field(default=900, ge=1)
+    match_rate_limit: int = Field(default=60, ge=0, description="public matching requests per client address")
+    match_rate_window: int = Field(default=60, ge=1)
     # argon2id cost; the defaults are RFC 9106's low-memory profile. Tests lower them to stay fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

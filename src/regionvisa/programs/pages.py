@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import nav
 from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, can, check_csrf, require, scope_region
+from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
@@ -231,7 +232,7 @@ def match_form(request: Request):
     return _match_page(request, values={}, on=dt.date.today())
 
 
-@router.post("/match", dependencies=public("/match"))
+@router.post("/match", dependencies=[*public("/match"), Depends(limit_match)])
 async def match_submit(request: Request):
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in MATCH_FIELDS}

@@ -17,11 +17,12 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, check_csrf, require, scope_region
+from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
 from regionvisa.rules import catalogue_json
-from regionvisa.web.errors import ERROR_RESPONSES, AppError
+from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
 from regionvisa.web.pagination import Page
 
 router = APIRouter(tags=["programs"], responses=ERROR_RESPONSES)
@@ -344,7 +345,10 @@ def explain(
 
 
 @router.post(
-    "/match", summary="Eligibility for every programme in force, with near misses", dependencies=public("/match")
+    "/match",
+    summary="Eligibility for every programme in force, with near misses (rate-limited per client address)",
+    dependencies=[*public("/match"), Depends(limit_match)],
+    responses={429: {"model": ErrorBody, "description": "Too many requests; Retry-After gives the seconds to wait"}},
 )
 def match(request: Request, body: MatchBody) -> dict:
     with session_scope(request.app.state.engine) as session:
