@@ -248,6 +248,8 @@ def test_lists_and_exports_mask_only_the_ministry_sees_one_application_in_full(
     assert "passport_no" not in detail and "MK1234567" not in str(detail)
     page = client.get(f"/applications/{app_id}").text
     assert "•••••••67" in page and "MK1234567" not in page
+    listing = client.get("/applications").text
+    assert "•••••••67" in listing and "MK1234567" not in listing and "Masked Person" not in listing
     csv = client.get("/api/v1/applications/export?format=csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     frame = pl.read_csv(io.BytesIO(csv.content))
@@ -264,6 +266,7 @@ def test_lists_and_exports_mask_only_the_ministry_sees_one_application_in_full(
     assert officer.get(f"/api/v1/applications/{app_id}").json()["passport_no"] == "MK1234567"
     assert "MK1234567" in officer.get(f"/applications/{app_id}").text
     assert "MK1234567" not in str(officer.get("/api/v1/applications").json())
+    assert "MK1234567" not in officer.get("/applications").text
     assert "MK1234567" not in officer.get("/api/v1/applications/export?format=csv").text
 
 

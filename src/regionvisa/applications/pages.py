@@ -151,6 +151,7 @@ def applications_index(
             "applications_list.html",
             {
                 "rows": rows,
+                "passports": {a.id: service.masked_passport(a) for a in rows},
                 "page": pager,
                 "status": status,
                 "program_id": program_id,

@@ -1334,6 +1334,10 @@ def passport_of(app: Application) -> str:
     return pii.reveal(app.passport_enc) or ""
 
 
+def masked_passport(app: Application) -> str:
+    return pii.mask(passport_of(app))
+
+
 def application_dict(session: Session, app: Application, *, detail: bool = False, full_passport: bool = False) -> dict:
     clear = passport_of(app)
     out = {
