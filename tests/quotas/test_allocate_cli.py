@@ -144,3 +144,36 @@ def test_usage_errors_exit_2(tmp_path, monkeypatch, requests_csv, args, message)
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["requests.csv"]
+
+
+def test_year_reads_the_ledgers_from_the_database(cli, engine, tmp_path):
+    """Without a published evaluation every quota_change is 0: targets are the year's capacities."""
+    import datetime as dt
+
+    from regionvisa.db import session_scope
+    from regionvisa.quotas.service import open_ledger
+
+    with session_scope(engine) as session:
+        for program, region, allocated in (("busan-d2", "26", 1000), ("daegu-e7", "27", 100)):
+            open_ledger(
+                session,
+                program_id=program,
+                region=region,
+                period="2025",
+                start=dt.date(2025, 1, 1),
+                end=dt.date(2025, 12, 31),
+                allocated=allocated,
+                actor="test",
+                reason="test ledger",
+            )
+    out = tmp_path / "alloc.csv"
+    done = cli("quotas", "allocate", "--ceiling", "550", "--year", "2025", "--out", str(out))
+    assert done.exit_code == 0, done.output
+    rows = read_csv(out)
+    assert [(r["program"], int(r["requested"]), int(r["granted"])) for r in rows] == [
+        ("busan-d2", 1000, 500),
+        ("daegu-e7", 100, 50),
+    ]
+    assert cli("quotas", "allocate", "--ceiling", "5", "--year", "2031", "--out", str(out)).exit_code == 1
+    both = cli("quotas", "allocate", "--ceiling", "5", "--year", "2025", "--requests", str(out), "--out", str(out))
+    assert both.exit_code == 2

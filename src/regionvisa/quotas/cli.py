@@ -112,12 +112,17 @@ def _json_bytes(rows: list[dict[str, Any]]) -> bytes:
 @app.command("allocate")
 def allocate_command(
     ceiling: int = typer.Option(..., "--ceiling", min=0, help="national ceiling: places to share / 전국 상한"),
-    requests: Path = typer.Option(
-        ...,
+    requests: Path | None = typer.Option(
+        None,
         "--requests",
         exists=True,
         dir_okay=False,
         help="CSV: region,program,requested[,quota_change][,score]",
+    ),
+    year: int | None = typer.Option(
+        None,
+        "--year",
+        help="instead of --requests: the database's ledgers of YEAR and that year's published evaluation",
     ),
     method: str = typer.Option("hamilton", "--method", help="hamilton | sainte-lague"),
     minimums: Path | None = typer.Option(
@@ -136,10 +141,20 @@ def allocate_command(
             f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .csv or .json "
             "/ 지원하지 않는 출력 형식입니다",
         )
-    try:
-        reqs = read_requests_csv(requests)
-    except ApportionError as exc:
-        raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
+    if (requests is None) == (year is None):
+        raise _fail(2, "give exactly one of --requests FILE or --year Y / --requests 또는 --year 중 하나를 주십시오")
+    if requests is not None:
+        try:
+            reqs = read_requests_csv(requests)
+        except ApportionError as exc:
+            raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
+    else:
+        from regionvisa.evaluation.service import quota_requests
+
+        with _ledger_session() as session:
+            reqs = quota_requests(session, year)
+        if not reqs:
+            raise _fail(1, f"no quota ledgers for {year} in the database / {year}년 쿼터 원장이 없습니다")
     floors = None
     if minimums is not None:
         try:
