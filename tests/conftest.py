@@ -24,6 +24,9 @@ from sqlalchemy import text
 from regionvisa import migrate
 from regionvisa.db import Base, make_engine
 
+# Scans the logs and exports the suite writes for clear passport numbers (issue: personal data).
+pytest_plugins = ["tests.hardening.pii_scan"]
+
 PG_URL = os.environ.get("REGIONVISA_TEST_DATABASE_URL", "").strip()
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 

@@ -20,6 +20,7 @@ from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
 from regionvisa.programs.cli import app as programs_app
 from regionvisa.quotas.cli import app as quotas_app
 from regionvisa.records.cli import app as records_app
+from regionvisa.records.keys_cli import app as keys_app
 from regionvisa.selection.cli import app as selection_app
 from regionvisa.stats.cli import stats_command
 
@@ -31,6 +32,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and reference data", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(records_app, name="records")
+app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(programs_app, name="programs")
