@@ -284,3 +284,13 @@ def test_an_import_killed_midway_leaves_the_database_unchanged_and_a_rerun_compl
     summary, _ = service.import_file(people, "addresses", path)
     assert summary.outcome == "committed" and summary.inserted == n
     assert count(people, "address_report") == n
+
+
+def test_rejects_mask_personal_values(people, tmp_path):
+    """A reject file names the bad passport by its last two characters only."""
+    path = tmp_path / "people.csv"
+    path.write_text("person_id,name,nationality,birth_date,sex,passport_no\nP9,X,KOR,2000-01-01,M,ab-12-CD-99\n")
+    _, problems = service.import_file(people, "people", path, rejects_path=tmp_path / "rejects.csv")
+    hit = problems.filter(pl.col("field") == "passport_no")
+    assert hit["value"].to_list() == ["•••99"]
+    assert "ab-12-CD" not in (tmp_path / "rejects.csv").read_text()

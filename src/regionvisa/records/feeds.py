@@ -186,14 +186,21 @@ def check_columns(spec: FeedSpec, df: pl.DataFrame, source: str) -> None:
         )
 
 
+# Reject files are handed around: personal values in them are masked like everywhere else.
+PERSONAL_FIELDS = frozenset({"passport_no", "name"})
+
+
 def _problem(mask: pl.Expr, field_name: str, ko: str, en: str) -> pl.Expr:
     """A struct per row: the problem when `mask` holds, else null."""
+    value = pl.col(field_name)
+    if field_name in PERSONAL_FIELDS:
+        value = pl.concat_str([pl.lit("•••"), value.str.slice(-2)]) if field_name == "passport_no" else pl.lit("•••")
     return (
         pl.when(mask)
         .then(
             pl.struct(
                 pl.lit(field_name).alias("field"),
-                pl.col(field_name).alias("value"),
+                value.alias("value"),
                 pl.lit(ko).alias("reason_ko"),
                 pl.lit(en).alias("reason_en"),
             )
