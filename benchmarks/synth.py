@@ -3,8 +3,7 @@
 
 What is timed is `regionvisa synth` minus the CLI: `write_dataset`, i.e. vectorised generation
 and the SQLite load: each table staged, with its indexes, into its own file by two threads while
-the next tables are generated; each staged table is copied into the database, inside one
-transaction, as soon as it is ready. Wall seconds
+the next tables are generated, then copied into the database in one transaction. Wall seconds
 are split into "generate" (until the last table is generated; staging runs alongside) and
 "write" (the rest: staging still running, the copy and the commit). CPU seconds are reported
 too, because wall time on a shared machine says as much about the other processes as about
@@ -80,15 +79,15 @@ def naive_rows_per_second(folder: Path, seed: int) -> tuple[float, int]:
 
 
 def idle_estimate(timings: dict[str, float], cpu: float) -> float | None:
-    """Wall seconds the measured CPU work would take on an idle 2-CPU machine if both CPUs were
-    kept busy: at least half the CPU time, and at least the main thread's chain (generation,
-    with Polars' pool, then the copies). An estimate for a loaded machine, not a measurement."""
-    if "cpu copy (main thread)" not in timings:
+    """Wall seconds the measured CPU work would take on an idle 2-CPU machine, if the two CPUs
+    were kept busy: generation (main thread plus Polars' pool) runs alongside staging, the copy
+    and commit run alone after it. An estimate for a loaded machine, not a measurement."""
+    if "cpu copy and commit" not in timings:
         return None  # not the SQLite staging path
     staging = sum(v for k, v in timings.items() if k.startswith("cpu stage "))
-    copy = timings["cpu copy (main thread)"]
+    copy = timings["cpu copy and commit"]
     generation = max(cpu - staging - copy, timings["cpu generate (main thread)"])
-    return max(cpu / STAGING_THREADS, generation + copy)
+    return max(generation, (generation + staging) / STAGING_THREADS) + copy
 
 
 def main() -> None:

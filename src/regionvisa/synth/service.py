@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -284,18 +284,37 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
         schema = {name: _schema_sql(raw, name) for name in TABLES}
         conn.rollback()  # the reads above must not hold a transaction open while ATTACH runs
         paths = {name: Path(tmp) / f"{name}.sqlite3" for name in TABLES}
+        started, cpu = time.perf_counter(), time.thread_time()
+        with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+            futures = {}
+            for name, frame in tables:
+                counts[name] = frame.height
+                bar.advance(generate_task, 1)
+                advance = partial(bar.advance, bar.add_task(f"staging {name}", total=frame.height))
+                futures[name] = pool.submit(_stage, paths[name], name, *schema[name], frame, advance)
+                del frame  # the staging thread holds the only reference now
+            timings["generate"] = time.perf_counter() - started
+            timings["cpu generate (main thread)"] = time.thread_time() - cpu
+            for name, future in futures.items():
+                timings[f"stage {name}"], timings[f"cpu stage {name}"] = future.result()
+        del futures
+        timings["staging after generation"] = time.perf_counter() - started - timings["generate"]
+        copy_task = bar.add_task("copying into the database", total=sum(counts.values()))
+        cpu = time.thread_time()
         foreign_keys = raw.execute("PRAGMA foreign_keys").fetchone()[0]
         raw.execute("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction, so before BEGIN
-        for name in TABLES:  # ATTACH is refused inside a transaction, so the files are attached empty
+        for name in TABLES:
             raw.execute("ATTACH DATABASE ? AS ?", (str(paths[name]), f"staged_{name}"))
         try:
             with _sqlite_load_settings(conn):
-                # a deferred BEGIN: IMMEDIATE would lock the attached staging files too
-                raw.execute("BEGIN")
+                raw.execute("BEGIN IMMEDIATE")
                 try:
                     _guard(conn, replace, timings)
-                    conn.exec_driver_sql("DELETE FROM person WHERE 1 = 0")  # take the write lock now
-                    _stage_and_copy(conn, tables, paths, schema, counts, bar, generate_task, timings)
+                    for name in TABLES:
+                        started = time.perf_counter()
+                        _write_table(conn, name, None, staged=f"staged_{name}")
+                        timings[f"write {name}"] = time.perf_counter() - started
+                        bar.advance(copy_task, counts[name])
                     started = time.perf_counter()
                     raw.execute("COMMIT")
                     timings["commit"] = time.perf_counter() - started
@@ -306,32 +325,5 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
             for name in TABLES:
                 raw.execute(f"DETACH DATABASE staged_{name}")
             raw.execute(f"PRAGMA foreign_keys={int(foreign_keys)}")
+        timings["cpu copy and commit"] = time.thread_time() - cpu
     return {name: counts[name] for name in TABLES}
-
-
-def _stage_and_copy(conn: Connection, tables, paths: dict[str, Path], schema: dict, counts: dict[str, int],
-                    bar: Progress, generate_task, timings: dict[str, float]) -> None:  # fmt: skip
-    """Generate in this thread while two threads stage; copy each staged table into the open
-    transaction as soon as it is ready, while the others are still being staged."""
-    started, cpu = time.perf_counter(), time.thread_time()
-    copy_task = bar.add_task("copying into the database", total=None)
-    with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
-        futures = {}
-        for name, frame in tables:
-            counts[name] = frame.height
-            bar.advance(generate_task, 1)
-            advance = partial(bar.advance, bar.add_task(f"staging {name}", total=frame.height))
-            futures[pool.submit(_stage, paths[name], name, *schema[name], frame, advance)] = name
-            del frame  # the staging thread holds the only reference now
-        timings["generate"] = time.perf_counter() - started
-        timings["cpu generate (main thread)"] = time.thread_time() - cpu
-        bar.update(copy_task, total=sum(counts.values()))
-        cpu = time.thread_time()
-        for future in as_completed(futures):
-            name = futures[future]
-            timings[f"stage {name}"], timings[f"cpu stage {name}"] = future.result()
-            copy_started = time.perf_counter()
-            _write_table(conn, name, None, staged=f"staged_{name}")
-            timings[f"write {name}"] = time.perf_counter() - copy_started
-            bar.advance(copy_task, counts[name])
-    timings["cpu copy (main thread)"] = time.thread_time() - cpu
