@@ -306,7 +306,7 @@ def benefits_page(request: Request, user: Principal = Depends(require("applicati
             {
                 "rows": rows,
                 "codes": region_codes(),
-                "can_set": user.role == "ministry_admin",
+                "can_set": can(user, "applications.benefit"),
                 "message": _message(request),
                 **_labels(),
             },
@@ -319,7 +319,7 @@ def set_benefit(
     region: str = Form(...),
     enabled: str = Form(""),
     reason: str = Form(...),
-    user: Principal = Depends(require("evaluation.publish")),
+    user: Principal = Depends(require("applications.benefit")),
 ):
     with session_scope(request.app.state.engine) as session:
         service.set_simplified(session, region, enabled == "on", actor=user, reason=reason)

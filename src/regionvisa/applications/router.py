@@ -164,7 +164,7 @@ def benefits(
 
 @router.put("/benefits/{region}", summary="Grant or withdraw a region's simplified procedure (ministry admin)")
 def set_benefit(
-    request: Request, region: str, body: Benefit, user: Principal = Depends(require("evaluation.publish"))
+    request: Request, region: str, body: Benefit, user: Principal = Depends(require("applications.benefit"))
 ) -> dict:
     with session_scope(_engine(request)) as session:
         row = service.set_simplified(session, region, body.simplified_procedure, actor=user, reason=body.reason)
