@@ -21,7 +21,7 @@ from regionvisa.compliance.models import CASE_STATUSES
 from regionvisa.compliance.rules import RULES
 from regionvisa.db import session_scope
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
+from regionvisa.web.pagination import Page, page_of
 
 router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
 REGION = Query(None, pattern=r"^\d{2}$", description="2-digit region code; regional officials get their own region")
@@ -45,9 +45,14 @@ def create_run(request: Request, body: RunRequest, user: Principal = Depends(req
 
 
 @router.get("/runs", summary="Recorded compliance runs, newest first")
-def runs(request: Request, user: Principal = Depends(require("compliance.read"))) -> dict:
+def runs(
+    request: Request,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    user: Principal = Depends(require("compliance.read")),
+) -> dict:
     with Session(request.app.state.engine) as session:
-        return {"items": cases.list_runs(session)}
+        return page_of(cases.list_runs(session), page, page_size)
 
 
 @router.get("/findings", summary="Every finding as of a date (§4.8 columns plus severity, evidence, region)")

@@ -17,6 +17,7 @@ from regionvisa.accounts.policy import ALL, Principal, authorize, grant, require
 from regionvisa.db import session_scope
 from regionvisa.evaluation import service
 from regionvisa.web.errors import ERROR_RESPONSES
+from regionvisa.web.pagination import page_of
 
 router = APIRouter(prefix="/evaluation", tags=["evaluation"], responses=ERROR_RESPONSES)
 
@@ -153,10 +154,14 @@ def list_benefits(
 
 @router.get("/runs", summary="Stored evaluation runs")
 def list_runs(
-    request: Request, year: int | None = Query(None), _: Principal = Depends(require("evaluation.publish"))
+    request: Request,
+    year: int | None = Query(None),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require("evaluation.publish")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return {"items": [_run_out(r) for r in service.runs(session, year)]}
+        return page_of([_run_out(r) for r in service.runs(session, year)], page, page_size)
 
 
 @router.post("/runs", summary="Compute the year's evaluation from the records and store it as a draft", status_code=201)
@@ -284,9 +289,14 @@ def _plan_out(plan) -> dict:
 
 
 @router.get("/quota-plans", summary="Proposed and confirmed quota plans")
-def list_plans(request: Request, _: Principal = Depends(require("quotas.adjust"))) -> dict:
+def list_plans(
+    request: Request,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(50, ge=1, le=500),
+    _: Principal = Depends(require("quotas.adjust")),
+) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return {"items": [_plan_out(p) for p in service.plans(session)]}
+        return page_of([_plan_out(p) for p in service.plans(session)], page, page_size)
 
 
 @router.post("/quota-plans", summary="Apportion next year's quotas from the published evaluation", status_code=201)

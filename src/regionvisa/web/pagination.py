@@ -37,3 +37,9 @@ class Page:
 
     def meta(self) -> dict:
         return {"page": self.number, "page_size": self.size, "total": self.total, "pages": self.pages}
+
+
+def page_of(items: list, page: int, page_size: int) -> dict:
+    """A short list already in memory (runs, plans), in the same paged shape as every list endpoint."""
+    pager = Page(number=page, size=page_size, total=len(items))
+    return {"items": items[pager.offset : pager.offset + page_size], **pager.meta()}
