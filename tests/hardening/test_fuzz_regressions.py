@@ -86,3 +86,15 @@ def test_nested_values_in_a_json_applicant_list_are_bad_input(api, tokens, engin
     response = api.post(path, json=body, headers=tokens["ministry_officer"])
     error = assert_error_shape(response, 422, "invalid")
     assert error["field"] == "applicants"
+
+
+@pytest.mark.parametrize("value", ["0", "1700000000", "2025-01-01T00:00:00"])
+def test_a_query_date_must_be_written_as_a_date(api, tokens, records, value):
+    """Was: lax parsing read `at=0` as 1970-01-01 (and a midnight time as a date) and answered 200."""
+    for path in ("/api/v1/stats/residents", "/api/v1/records/residents", "/api/v1/audit"):
+        name, role = ("date_from", "auditor") if path.endswith("audit") else ("at", "ministry_admin")
+        response = api.get(path, params={name: value}, headers=tokens[role])
+        error = assert_error_shape(response, 422, "invalid")
+        assert error["field"] == name
+    good = api.get("/api/v1/stats/residents", params={"at": "2025-06-01"}, headers=tokens["ministry_admin"])
+    assert good.status_code == 200 and good.json()["at"] == "2025-06-01"

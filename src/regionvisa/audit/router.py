@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
@@ -12,6 +10,7 @@ from regionvisa.audit import service
 from regionvisa.audit.schemas import AuditPage, VerifyOut
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(
     prefix="/audit", tags=["audit"], responses=ERROR_RESPONSES, dependencies=[Depends(require("audit.read"))]
@@ -26,8 +25,8 @@ def list_entries(
     subject_type: str | None = Query(None, examples=["user"]),
     subject_id: str | None = Query(None),
     region: str | None = Query(None, pattern=r"^\d{2}$"),
-    date_from: dt.date | None = Query(None, description="first day (UTC), inclusive"),
-    date_to: dt.date | None = Query(None, description="last day (UTC), inclusive"),
+    date_from: IsoDate | None = Query(None, description="first day (UTC), inclusive"),
+    date_to: IsoDate | None = Query(None, description="last day (UTC), inclusive"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
 ) -> dict:

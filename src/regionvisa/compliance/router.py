@@ -22,6 +22,7 @@ from regionvisa.compliance.rules import RULES
 from regionvisa.db import session_scope
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page, page_of
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
 REGION = Query(None, pattern=r"^\d{2}$", description="2-digit region code; regional officials get their own region")
@@ -58,7 +59,7 @@ def runs(
 @router.get("/findings", summary="Every finding as of a date (§4.8 columns plus severity, evidence, region)")
 def findings(
     request: Request,
-    on: dt.date = Query(..., description="reference date"),
+    on: IsoDate = Query(..., description="reference date"),
     region: str | None = REGION,
     rule: Literal[RULES] | None = Query(None),  # type: ignore[valid-type]
     page: int = Query(1, ge=1),

@@ -3,7 +3,6 @@ GET /api/v1/records/residents: the residents on a date, scoped to the caller's r
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from regionvisa.db import session_scope
 from regionvisa.records import service
 from regionvisa.web.errors import ERROR_RESPONSES, AppError
 from regionvisa.web.pagination import Page
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/records", tags=["records"], responses=ERROR_RESPONSES)
 
@@ -30,7 +30,7 @@ def residents(
         description="2-digit region code; regional officials get "
         "their own region whatever they ask, and 403 for another one",
     ),
-    at: dt.date | None = Query(None, description="reference date (default: the latest date in the records)"),
+    at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     page: int = Query(1, ge=1),
     page_size: int = Query(100, ge=1, le=1000),
     user: Principal = Depends(require("records.read")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -11,6 +10,7 @@ from regionvisa.accounts.policy import Principal, authorize, require
 from regionvisa.regions.service import region_codes
 from regionvisa.stats import regional, service
 from regionvisa.web.errors import ERROR_RESPONSES, NotFound
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONS
 def residents(
     request: Request,
     by: Literal["region", "nationality", "status", "month"] = Query("region"),
-    at: dt.date | None = Query(None, description="reference date (default: the latest date in the records)"),
+    at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
 ) -> dict:
     engine = request.app.state.engine
     at = at or service.data_as_of(engine)
@@ -32,7 +32,7 @@ def residents(
 def region(
     request: Request,
     code: str = Path(..., pattern=r"^\d{2}$", description="2-digit region code"),
-    at: dt.date | None = Query(None, description="reference date (default: the latest date in the records)"),
+    at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     user: Principal = Depends(require("stats.read")),
 ) -> dict:
     authorize(user, "stats.read", code)
