@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.stats import service
 
@@ -26,6 +27,7 @@ def records(engine):
             "passport_no": ["C1234567", "E1234567", "E7654321", "N1234567"],
         }
     )
+    people = pii.protect_frame(people)  # stored as ciphertext and lookup hash, as every writer does
     statuses = pl.DataFrame(
         {
             "person_id": ["A", "B", "C", "D"],
