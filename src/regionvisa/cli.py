@@ -100,9 +100,13 @@ def synth(
     replace: bool = typer.Option(False, "--replace", help="delete existing records first"),
 ) -> None:
     """Generate the synthetic national dataset into the configured database (deterministic)."""
-    from regionvisa.synth.service import write_dataset
+    from regionvisa.synth.service import SynthError, write_dataset
 
-    counts = write_dataset(get_engine(), residents, seed, replace=replace, progress=True)
+    try:
+        counts = write_dataset(get_engine(), residents, seed, replace=replace, progress=True)
+    except SynthError as exc:
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from None
     for table, n in counts.items():
         typer.echo(f"{table:16} {n:>12,}")
 
