@@ -1,0 +1,260 @@
+"""Load test: uvicorn on loopback, a bounded run of a realistic request mix, on SQLite and PostgreSQL.
+
+The driver is the project's own (asyncio + httpx): N virtual users each send requests back to
+back for a fixed time, picking from a weighted mix of page views, listings, screening and the
+public matching endpoint. It reports throughput, p50/p95/p99 latency and the error count
+(any non-2xx, timeout or connection failure). Target: zero errors and p99 ≤ 200 ms.
+
+The demo database is built once per run (`regionvisa demo`, small scale) in a temporary folder;
+PostgreSQL is a throwaway cluster started here (as the `postgres` user when run as root), so the
+benchmark needs nothing but Debian's postgresql package. Without it, the PostgreSQL row is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import emit, result
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PGBIN = Path("/usr/lib/postgresql/15/bin")
+APPLICANT = {
+    "applicant_id": "LOAD-1",
+    "nationality": "VNM",
+    "birth_date": "2000-03-01",
+    "passport_valid_until": "2031-01-01",
+    "entry_ban": False,
+    "criminal_record": False,
+    "prior_illegal_stay": False,
+    "education_level": "high_school",
+    "course_type": "degree",
+    "university_region": "26",
+    "intended_residence": "26",
+    "topik_level": 3,
+    "bank_balance_krw": 9_000_000,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: list[str], env: dict, **kw) -> subprocess.CompletedProcess:
+    done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, **kw)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:3])} failed:\n{done.stderr[-2000:]}")
+    return done
+
+
+@contextmanager
+def postgres_cluster():
+    """A throwaway PostgreSQL on loopback, or None when the binaries are not installed."""
+    if not (PGBIN / "pg_ctl").exists():
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="regionvisa-loadpg-"))
+    port = free_port()
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_postgres:
+        shutil.chown(folder, "postgres", "postgres")
+    data = folder / "data"
+    subprocess.run(
+        [*as_postgres, str(PGBIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run(
+        [*as_postgres, str(PGBIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options, "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_postgres, str(PGBIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def prepare(url: str, residents: int) -> tuple[dict, str]:
+    """Build the demo database at `url`; return the environment and an officer's API token."""
+    # One driver process is one client address: the per-address rate limits would measure themselves.
+    env = {**os.environ, "REGIONVISA_DATABASE_URL": url, "REGIONVISA_RATE_LIMITS_ENABLED": "false"}
+    run([str(BIN / "regionvisa"), "demo", "--residents", str(residents), "--force"], env)
+    run(
+        [str(BIN / "regionvisa"), "users", "create", "load.officer", "--role", "ministry_officer", "--password-stdin"],
+        env,
+        input="load-test-password-1\n",
+    )
+    token = run([str(BIN / "regionvisa"), "users", "create-token", "load.officer", "--name", "load test"], env)
+    secret = next(word for word in token.stdout.split() if len(word) >= 32)
+    return env, secret
+
+
+@contextmanager
+def server(env: dict, workers: int):
+    port = free_port()
+    cmd = [str(BIN / "regionvisa"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise SystemExit("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def request_mix(base: str, client: httpx.AsyncClient, token: str) -> list[tuple[float, str, callable]]:
+    """(weight, name, coroutine factory): what ministry and regional users and the public do most."""
+    auth = {"Authorization": f"Bearer {token}"}
+    program_ids: list[str] = []
+
+    async def overview():
+        return await client.get(base + "/")
+
+    async def stats():
+        return await client.get(base + "/api/v1/stats/residents", params={"by": "region"}, headers=auth)
+
+    async def programmes():
+        return await client.get(base + "/api/v1/programs", headers=auth)
+
+    async def programme_page():
+        return await client.get(base + "/programs", headers=auth)
+
+    async def match():
+        return await client.post(base + "/api/v1/match", json={"applicant": APPLICANT, "on": "2025-09-01"})
+
+    async def screen():
+        pid = random.choice(program_ids) if program_ids else "busan-d2"
+        return await client.post(
+            base + f"/api/v1/programs/{pid}/explain", json={"applicant": APPLICANT, "on": "2025-09-01"}, headers=auth
+        )
+
+    async def screen_batch():
+        pool = [{**APPLICANT, "applicant_id": f"LOAD-{i}", "topik_level": i % 7} for i in range(100)]
+        return await client.post(
+            base + "/api/v1/programs/busan-d2/screen", json={"applicants": pool, "on": "2025-09-01"}, headers=auth
+        )
+
+    return [
+        (0.10, "batch screening (100 applicants)", screen_batch),
+        (0.15, "overview page", overview),
+        (0.20, "statistics API", stats),
+        (0.15, "programme list API", programmes),
+        (0.10, "programme list page", programme_page),
+        (0.20, "public matching", match),
+        (0.10, "explained screening", screen),
+    ]
+
+
+async def drive(base: str, token: str, users: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    by_name: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        mix = request_mix(base, client, token)
+        weights = [w for w, _, _ in mix]
+        for _, name, make in mix:  # warm up and check every request works once
+            response = await make()
+            if response.status_code >= 400:
+                errors[f"{name} (warm-up {response.status_code})"] = 1
+        deadline = time.perf_counter() + seconds
+
+        async def user(seed: int) -> None:
+            rng = random.Random(seed)
+            while time.perf_counter() < deadline:
+                _, name, make = rng.choices(mix, weights)[0]
+                started = time.perf_counter()
+                try:
+                    response = await make()
+                    failed = response.status_code >= 400
+                except httpx.HTTPError:
+                    failed = True
+                latencies.append(time.perf_counter() - started)
+                by_name.setdefault(name, []).append(latencies[-1] * 1000)
+                if failed:
+                    errors[name] = errors.get(name, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(user(i) for i in range(users)))
+        elapsed = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "throughput": len(latencies) / elapsed,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "errors": sum(errors.values()),
+        "error_detail": errors,
+        "p50_by_request": {name: round(float(np.percentile(v, 50)), 1) for name, v in sorted(by_name.items())},
+    }
+
+
+def measure(label: str, url: str, workers: int, users: int, seconds: float, residents: int) -> list[dict]:
+    env, token = prepare(url, residents)
+    with server(env, workers) as base:
+        figures = asyncio.run(drive(base, token, users, seconds))
+    print(f"{label}: {json.dumps(figures)}", file=sys.stderr)
+    name = f"{label}, {workers} workers, {users} users, {seconds:.0f} s"
+    return [
+        result(f"{name}: throughput", figures["throughput"], "req/s"),
+        result(f"{name}: p50 latency", figures["p50"], "ms"),
+        result(f"{name}: p95 latency", figures["p95"], "ms"),
+        result(f"{name}: p99 latency", figures["p99"], "ms", "≤ 200"),
+        result(f"{name}: errors of {figures['requests']} requests", figures["errors"], "count", "0"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--users", type=int, default=8)
+    args = parser.parse_args()
+    seconds = args.seconds or (5.0 if args.quick else 30.0)
+    residents = 5_000 if args.quick else 20_000
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="regionvisa-load-") as folder:
+        url = f"sqlite:///{folder}/load.sqlite3"
+        results += measure("SQLite", url, workers=2, users=args.users, seconds=seconds, residents=residents)
+    with postgres_cluster() as pg_url:
+        if pg_url is None:
+            print("PostgreSQL binaries not found: PostgreSQL load test skipped", file=sys.stderr)
+        else:
+            results += measure("PostgreSQL", pg_url, workers=4, users=args.users, seconds=seconds, residents=residents)
+    emit(results)
+
+
+if __name__ == "__main__":
+    main()
