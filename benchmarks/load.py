@@ -240,7 +240,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--users", type=int, default=4)
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 30.0)
     residents = 5_000 if args.quick else 20_000

@@ -24,7 +24,7 @@ def residents(
 ) -> dict:
     engine = request.app.state.engine
     at = at or service.data_as_of(engine)
-    table = service.resident_stats(engine, by=by, at=at)
+    table = service.cached_resident_stats(engine, by=by, at=at)
     return {"by": by, "at": at.isoformat(), "rows": table.to_dicts()}
 
 

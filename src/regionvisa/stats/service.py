@@ -114,23 +114,40 @@ def data_as_of(engine: Engine) -> dt.date:
     return min(latest, today)
 
 
-_OVERVIEW_CACHE: dict[tuple[str, dt.date], tuple[float, pl.DataFrame]] = {}
-OVERVIEW_TTL_SECONDS = 120.0
+_CACHE: dict[tuple, tuple[float, pl.DataFrame]] = {}
+CACHE_TTL_SECONDS = 120.0
+RECORD_TABLES = ("status_grant", "address_report", "movement", "kiip_record", "employment")
+
+
+def records_fingerprint(engine: Engine) -> tuple:
+    """Changes whenever records are added (each table's highest id, an index lookup each), so a
+    cached figure is never served after an import."""
+    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in RECORD_TABLES)
+    with engine.connect() as conn:
+        return tuple(conn.exec_driver_sql(sql).one())
+
+
+def cached_resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
+    """Statistics are read far more often than records change: keep each answer for a while,
+    keyed by the records' fingerprint."""
+    import time
+
+    key = (str(engine.url), by, at, records_fingerprint(engine))
+    hit = _CACHE.get(key)
+    if hit and time.monotonic() - hit[0] < CACHE_TTL_SECONDS:
+        return hit[1]
+    table = resident_stats(engine, by=by, at=at)
+    if len(_CACHE) > 256:
+        _CACHE.clear()
+    _CACHE[key] = (time.monotonic(), table)
+    return table
 
 
 def national_overview(engine: Engine, *, at: dt.date | None = None) -> tuple[dt.date, pl.DataFrame]:
-    """The home page table, cached for a short while: it is read far more often than records change."""
-    import time
-
+    """The home page table (cached like every statistic)."""
     at = at or data_as_of(engine)
-    key = (str(engine.url), at)
-    hit = _OVERVIEW_CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < OVERVIEW_TTL_SECONDS:
-        return at, hit[1]
-    table = resident_stats(engine, by="region", at=at)
-    _OVERVIEW_CACHE[key] = (time.monotonic(), table)
-    return at, table
+    return at, cached_resident_stats(engine, by="region", at=at)
 
 
 def clear_overview_cache() -> None:
-    _OVERVIEW_CACHE.clear()
+    _CACHE.clear()
