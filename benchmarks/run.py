@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -22,9 +23,24 @@ ROOT = HERE.parent
 SKIP = {"run.py", "_common.py"}
 
 
-def scripts(only: str | None) -> list[Path]:
+def scripts(only: str | None, skip: tuple[str, ...] = ()) -> list[Path]:
     found = sorted(p for p in HERE.glob("*.py") if p.name not in SKIP and not p.name.startswith("_"))
-    return [p for p in found if not only or only in p.name]
+    return [p for p in found if (not only or only in p.name) and p.stem not in skip]
+
+
+def kept_rows(ran: set[str]) -> list[str]:
+    """Rows of benchmarks not run this time, from the previous report with their own dates, so the
+    report always lists every benchmark (`--only`/`--skip` update part of it)."""
+    report = ROOT / "docs" / "benchmarks.md"
+    if not report.exists():
+        return []
+    known = {p.stem for p in scripts(None)}
+    rows = []
+    for line in report.read_text(encoding="utf-8").splitlines():
+        cells = line.split("|")
+        if len(cells) > 2 and cells[1].strip() in known - ran:
+            rows.append(line)
+    return rows
 
 
 def run_one(path: Path, quick: bool) -> tuple[list[dict], float, int, str]:
@@ -62,10 +78,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only")
     parser.add_argument("--no-write", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--skip", default="", help="comma-separated script names to leave out")
     args = parser.parse_args()
+    skip = tuple(filter(None, args.skip.split(",")))
     rows: list[tuple[str, dict]] = []
     failures = []
-    for path in scripts(args.only):
+    for path in scripts(args.only, skip):
         print(f"== {path.name}", flush=True)
         results, seconds, code, tail = run_one(path, args.quick)
         for r in results:
@@ -74,15 +92,16 @@ def main() -> None:
         if code != 0 or not results:
             failures.append(f"{path.name}: exit {code}\n{tail}")
         rows.extend((path.stem, r) for r in results)
-    md = table(rows)
+    md = "\n".join([table(rows), *kept_rows({name for name, _ in rows})])
     print()
     print(md)
-    if not args.no_write and not args.quick and not args.only:
+    if not args.no_write and not args.quick:
         header = (
             "# Benchmarks\n\n"
             "Written by `make bench` (`benchmarks/run.py`). Figures are wall-clock seconds (best of several\n"
             "runs where the script says so) on the development machine "
-            f"({platform.machine()}, Python {platform.python_version()}); ratios compare against each\n"
+            f"({platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, load average "
+            f"{os.getloadavg()[0]:.1f} at the end); ratios compare against each\n"
             "benchmark's stated baseline (higher is better).\n\n"
         )
         (ROOT / "docs").mkdir(exist_ok=True)
