@@ -98,3 +98,13 @@ def test_a_query_date_must_be_written_as_a_date(api, tokens, records, value):
         assert error["field"] == name
     good = api.get("/api/v1/stats/residents", params={"at": "2025-06-01"}, headers=tokens["ministry_admin"])
     assert good.status_code == 200 and good.json()["at"] == "2025-06-01"
+
+
+@pytest.mark.parametrize("value", [0, 1735689600, "2025-01-01T00:00:00"])
+def test_a_body_date_must_be_written_as_a_date(api, value):
+    """Was: a JSON body's `"on": 0` was read as 1970-01-01 and the public match answered 200."""
+    response = api.post("/api/v1/match", json={"on": value, "applicant": {"nationality": "VNM"}})
+    error = assert_error_shape(response, 422)
+    assert "on" in (error.get("field") or "")
+    good = api.post("/api/v1/match", json={"on": "2025-09-01", "applicant": {"nationality": "VNM"}})
+    assert good.status_code == 200

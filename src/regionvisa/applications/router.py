@@ -22,6 +22,7 @@ from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.web.errors import ERROR_RESPONSES, AppError
 from regionvisa.web.pagination import Page
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/applications", tags=["applications"], responses=ERROR_RESPONSES)
 
@@ -32,7 +33,7 @@ class Submission(BaseModel):
     passport_no: str = Field(min_length=5, max_length=32)
     applicant: dict[str, Any] = Field(description="applicant profile (DESIGN §4.3 fields), nationality required")
     person_id: str | None = Field(None, max_length=32, description="existing person id in the records, if any")
-    submitted_on: dt.date | None = Field(None, description="date the application was lodged (default: today)")
+    submitted_on: IsoDate | None = Field(None, description="date the application was lodged (default: today)")
 
 
 class Decision(BaseModel):
@@ -41,7 +42,7 @@ class Decision(BaseModel):
 
 class Rescreen(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
-    on: dt.date | None = Field(None, description="reference date of the new screening (default: today)")
+    on: IsoDate | None = Field(None, description="reference date of the new screening (default: today)")
 
 
 class Benefit(BaseModel):

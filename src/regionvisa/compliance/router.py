@@ -7,7 +7,6 @@ cases need `cases.act`.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 import polars as pl
@@ -29,7 +28,7 @@ REGION = Query(None, pattern=r"^\d{2}$", description="2-digit region code; regio
 
 
 class RunRequest(BaseModel):
-    on: dt.date = Field(description="reference date: the records as they stood that day")
+    on: IsoDate = Field(description="reference date: the records as they stood that day")
     sync_cases: bool = Field(True, description="open and update enforcement cases from the findings on holders")
 
 

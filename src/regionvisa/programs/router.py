@@ -24,6 +24,7 @@ from regionvisa.programs import service
 from regionvisa.rules import catalogue_json
 from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
 from regionvisa.web.pagination import Page
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(tags=["programs"], responses=ERROR_RESPONSES)
 
@@ -66,7 +67,7 @@ class Reason(BaseModel):
 
 class ScreenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    on: dt.date
+    on: IsoDate
     applicants: list[dict[str, Any]] = Field(..., max_length=100_000)
     version: int | None = Field(None, ge=1, description="a stored version (default: the one in force on `on`)")
 
@@ -77,20 +78,20 @@ class RankBody(ScreenBody):
 
 class ExplainBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    on: dt.date
+    on: IsoDate
     applicant: dict[str, Any]
     version: int | None = Field(None, ge=1)
 
 
 class MatchBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    on: dt.date
+    on: IsoDate
     applicant: dict[str, Any]
 
 
 class SimulateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    on: dt.date
+    on: IsoDate
     baseline: str = Field(..., description="ID (in force on `on`) or ID@VERSION")
     reform: str | None = Field(None, description="ID or ID@VERSION")
     reform_design: dict[str, Any] | None = Field(None, description="an unsaved design to try instead of `reform`")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
@@ -13,6 +11,7 @@ from regionvisa.programs import service as programs
 from regionvisa.quotas import service
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
+from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
 
@@ -20,8 +19,8 @@ router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
 class OpenLedger(BaseModel):
     program_id: str
     period: str = Field(pattern=r"^\d{4}(-[A-Za-z0-9]+)?$", description="e.g. 2025")
-    start: dt.date
-    end: dt.date
+    start: IsoDate
+    end: IsoDate
     allocated: int = Field(ge=0)
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from regionvisa.regions.parameters import LocalText
 from regionvisa.regions.service import region_codes
+from regionvisa.web.params import IsoDate
 
 
 class RubricCriterion(BaseModel):
@@ -95,8 +96,8 @@ class RoundIn(BaseModel):
     trim: bool = False
     quota_ceiling: int | None = Field(default=None, ge=0)
     period: str | None = Field(default=None, max_length=16)
-    period_start: dt.date | None = None
-    period_end: dt.date | None = None
+    period_start: IsoDate | None = None
+    period_end: IsoDate | None = None
 
     @field_validator("quorum")
     @classmethod
@@ -193,4 +194,4 @@ class QuotaAdjustment(BaseModel):
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     adjustments: dict[str, QuotaAdjustment] = Field(default_factory=dict)
-    meeting_on: dt.date | None = None
+    meeting_on: IsoDate | None = None
