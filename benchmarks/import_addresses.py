@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import emit, peak_rss_mb, result
 from regionvisa import migrate
 from regionvisa.db import make_engine, session_scope
+from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.models import AddressReport
 from regionvisa.records.service import import_file
@@ -74,7 +75,7 @@ def main() -> None:
         with session_scope(engine) as session:
             load_regions(session=session)
         with engine.begin() as conn:
-            bulk_insert(conn, "person", make_people(people))
+            bulk_insert(conn, "person", pii.protect_frame(make_people(people)))
         csv = Path(tmp) / "addresses.csv"
         make_addresses(rows, people).write_csv(csv)
         started = time.perf_counter()
