@@ -91,7 +91,14 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
     with session_scope(engine) as session:
         app = service.get(session, app_id)
         assert app.simplified
-        assert [d["id"] for d in service.checklist(session, app)] == ["passport", "admission_letter", "financial_proof"]
+        # the list Busan's design declares under documents.simplified (policy/programs/26/busan-d2.yaml)
+        assert [d["id"] for d in service.checklist(session, app)] == [
+            "passport",
+            "admission_letter",
+            "recommendation_letter",
+        ]
+        standard = service.document_list(service.programs.get_version(session, "busan-d2", 1).design, "D-2", False)
+        assert len(standard) == 8 and "recommendation_letter" in standard
         service.recommend(session, app_id, actor="t.busan")
         assert service.get(session, app_id).status == "approved"
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.approve.automatic")).one()
@@ -106,7 +113,7 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         service.set_simplified(session, "26", False, actor=admin, reason="benefit withdrawn")
     standard = submit(2)
     with session_scope(engine) as session:
-        assert len(service.checklist(session, service.get(session, standard))) == 7
+        assert len(service.checklist(session, service.get(session, standard))) == 8  # Busan declares eight documents
         service.recommend(session, standard, actor="t.busan")
         assert service.get(session, standard).status == "recommended"
 

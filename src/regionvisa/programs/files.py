@@ -7,6 +7,7 @@ legal reference, so a regional official can fix a design without asking anyone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +48,25 @@ class PointsSpec(BaseModel):
     label: LocalText | None = None
 
 
+class DocumentsSpec(BaseModel):
+    """The application's document checklist; `simplified` is the reduced list for regions under
+    the simplified procedure, so it may only leave documents out."""
+
+    model_config = ConfigDict(extra="forbid")
+    standard: list[str] = Field(min_length=1)
+    simplified: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _reduced(self) -> DocumentsSpec:
+        for name in (*self.standard, *(self.simplified or [])):
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                raise ValueError(f"document id {name!r}: use lower-case letters, digits and _")
+        extra = sorted(set(self.simplified or []) - set(self.standard))
+        if extra:
+            raise ValueError(f"simplified lists documents the standard list does not ask for: {', '.join(extra)}")
+        return self
+
+
 class ProgramSpec(BaseModel):
     """The §4.1 file. Unknown keys are errors; a typo must not silently change a design."""
 
@@ -67,6 +87,7 @@ class ProgramSpec(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict)
     criteria: list[CriterionSpec] = Field(default_factory=list)
     points: list[PointsSpec] = Field(default_factory=list)
+    documents: DocumentsSpec | None = None
 
     @field_validator("region")
     @classmethod
