@@ -327,19 +327,13 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
         from regionvisa.compliance.service import compute_indicators
 
         return for_framework(compute_indicators(engine, year))
-    from concurrent.futures import ThreadPoolExecutor
-
     out: dict[str, dict[str, float | None]] = {}
-    # The resident count (one SQL query) runs on its own connection while the holders' records are
-    # read and evaluated: the database works in one thread while Polars works in the other.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        counting = pool.submit(residents_by_region, engine, dt.date(year, 12, 31)) if RESIDENT_SHARE in wanted else None
-        if wanted & HOLDER_IDS:
-            out = for_framework(holder_indicators(engine, year))
-        counts = counting.result() if counting is not None else None
-    if counts is not None:
+    if wanted & HOLDER_IDS:
+        out = for_framework(holder_indicators(engine, year))
+    if RESIDENT_SHARE in wanted:
         from regionvisa.regions.service import regions_frame
 
+        counts = residents_by_region(engine, dt.date(year, 12, 31))
         for row in regions_frame().iter_rows(named=True):
             population = row["population_2024"]
             share = counts.get(row["code"], 0) / population if population else None
