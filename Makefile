@@ -1,4 +1,6 @@
 # RegionVisa: `make run` serves the demo; `make test` runs the whole suite.
+# Packages are installed with their bytecode compiled: every CLI call and server worker starts
+# seconds faster, on machines that set PYTHONDONTWRITEBYTECODE as well.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -7,17 +9,21 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RESIDENTS ?= 100000
 
-.PHONY: run test bench lint venv demo clean-demo
+.PHONY: run test bench lint venv bytecode demo clean-demo
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
-demo: venv
+# The project's own bytecode, refreshed for changed files only (a no-op when up to date).
+bytecode: venv
+	@$(BIN)/python -m compileall -q src >/dev/null
+
+demo: bytecode
 	$(BIN)/regionvisa demo --residents $(RESIDENTS)
 
 run: demo
@@ -26,10 +32,10 @@ run: demo
 	@$(BIN)/regionvisa users demo-logins 2>/dev/null || true
 	$(BIN)/regionvisa serve --host $(HOST) --port $(PORT)
 
-test: venv
+test: bytecode
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: venv
+bench: bytecode
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 lint: venv

@@ -132,18 +132,10 @@ def serve(
     reload: bool = typer.Option(False, "--reload"),
 ) -> None:
     """Serve the web application and the API."""
-    import uvicorn
+    from regionvisa.ops.serving import serve as run_server
 
     typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(
-        "regionvisa.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        log_level="info",
-    )
+    run_server(host, port, workers=workers, reload=reload)
 
 
 def main() -> None:

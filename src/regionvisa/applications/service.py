@@ -496,7 +496,7 @@ def submit(
 def _explain(version, profile: dict, on: dt.date):
     from regionvisa.rules import explain
 
-    return explain(programs.loaded(version).rules, profile, on=on)
+    return explain(programs.loaded(version).checked, profile, on=on)
 
 
 def _screen(session: Session, app: Application, *, version, on: dt.date, actor: Any, kind: str, reason: str):
@@ -1129,7 +1129,7 @@ def import_applications(
     outcomes: dict[str, int] = {}
     if n_good:
         good = good.with_columns(pl.col("nationality").str.strip_chars().str.to_uppercase())
-        core = screen_core(lp.rules, good, on=on)
+        core = screen_core(lp.checked, good, on=on)
         listed = add_lists(lp.rules, core, good)
         crit_ids = [c.id for c in lp.rules.criteria]
         result_text = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from regionvisa.programs.guardrails import (
 from regionvisa.regions.parameters import LocalText, national_values
 from regionvisa.regions.service import region_codes
 from regionvisa.rules.program import Criterion, RuleProgram, normalise_dated
-from regionvisa.rules.validate import validate_program
+from regionvisa.rules.validate import CheckedProgram, check_program, validate_program
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
@@ -131,6 +132,12 @@ class LoadedProgram:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @cached_property
+    def checked(self) -> CheckedProgram:
+        """Typed once per design: evaluators keep their per-date compiled forms on it, so a request
+        that screens or explains against a cached design does no validation or compilation."""
+        return check_program(self.rules)
 
     def as_dict(self) -> dict:
         return self.spec.model_dump(mode="json", exclude_none=True)

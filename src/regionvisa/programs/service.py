@@ -30,7 +30,6 @@ from regionvisa.rules import (
     ParseProblem,
     ParseResult,
     RuleProgram,
-    check_program,
     coerce_applicant,
     criterion_column,
     evaluate,
@@ -40,6 +39,7 @@ from regionvisa.rules import (
     screen,
 )
 from regionvisa.rules.text import display_value, format_value
+from regionvisa.rules.validate import CheckedProgram
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
 TRANSITIONS = {
@@ -274,10 +274,24 @@ def in_force(session: Session, on: dt.date, *, region: str | None = None) -> lis
 
 
 def list_programs(session: Session, *, region: str | None = None) -> list[tuple[Program, ProgramVersion]]:
-    query = select(Program).order_by(Program.region, Program.id)
+    """Each programme with its latest version, in one query (the list is read on every dashboard)."""
+    latest = (
+        select(ProgramVersion.program_id, func.max(ProgramVersion.version).label("version"))
+        .group_by(ProgramVersion.program_id)
+        .subquery()
+    )
+    query = (
+        select(Program, ProgramVersion)
+        .join(latest, latest.c.program_id == Program.id)
+        .join(
+            ProgramVersion,
+            (ProgramVersion.program_id == latest.c.program_id) & (ProgramVersion.version == latest.c.version),
+        )
+        .order_by(Program.region, Program.id)
+    )
     if region:
         query = query.where(Program.region == region)
-    return [(p, get_version(session, p.id)) for p in session.scalars(query)]
+    return [(p, v) for p, v in session.execute(query)]
 
 
 def diff(a: ProgramVersion, b: ProgramVersion) -> list[str]:
@@ -312,6 +326,10 @@ class Resolved:
     @property
     def rules(self) -> RuleProgram:
         return self.loaded.rules
+
+    @property
+    def checked(self) -> CheckedProgram:
+        return self.loaded.checked
 
     @property
     def region(self) -> str:
@@ -431,8 +449,8 @@ def screen_applicants(program: Resolved, parsed: ParseResult, *, on: dt.date) ->
     frame = parsed.frame
     if "applicant_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("applicant_id"))
-    screened = screen(program.rules, frame, on=on)
-    return Screening(program.id, program.number, on, format_results(program.rules, screened), list(parsed.problems))
+    screened = screen(program.checked, frame, on=on)
+    return Screening(program.id, program.number, on, format_results(program.checked, screened), list(parsed.problems))
 
 
 def write_table(table: pl.DataFrame, path: Path) -> None:
@@ -516,7 +534,7 @@ def explain_applicant(program: Resolved, applicant: dict, *, on: dt.date) -> Exp
         raise AppError(
             422, "invalid", "신청인은 JSON 객체여야 합니다", "the applicant must be a JSON object", "applicant"
         )
-    return explain(program.rules, applicant, on=on)
+    return explain(program.checked, applicant, on=on)
 
 
 # ------------------------------------------------------------------------------ near misses
@@ -771,7 +789,7 @@ def _apply(applicant: dict, changes: list[Change], on: dt.date) -> dict:
 
 def near_miss_changes(program: Resolved, applicant: dict, explanation: Explanation, *, on: dt.date) -> list[dict]:
     """For each failed criterion: the changes that would make it pass, checked by evaluating again."""
-    checked = check_program(program.rules)
+    checked = program.checked
     nodes = {cc.criterion.id: cc.node for cc in checked.criteria}
     typed, _problems = coerce_applicant(dict(applicant))
     out = []
@@ -789,7 +807,7 @@ def near_miss_changes(program: Resolved, applicant: dict, explanation: Explanati
             }
         verified = False
         if ways:
-            trial = evaluate(program.rules, _apply(typed, best, on), on=on)
+            trial = evaluate(program.checked, _apply(typed, best, on), on=on)
             verified = trial.results.get(item.id) is True
         out.append(
             {
@@ -827,14 +845,15 @@ def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
         raise AppError(
             422, "invalid", "신청인은 JSON 객체여야 합니다", "the applicant must be a JSON object", "applicant"
         )
-    _typed, bad = coerce_applicant(dict(applicant))
+    typed, bad = coerce_applicant(dict(applicant))
     problems = [
         {"field": f, "value": v, "reason": {"en": en, "ko": ko}, "treated_as": "missing"} for f, v, en, ko in bad
     ]
     results = []
     for row in in_force(session, on):
         program = Resolved(loaded(row), row)
-        explanation = explain(program.rules, applicant, on=on)
+        # The plain outcome is cheap; the criterion-by-criterion explanation is only needed for near misses.
+        explanation = evaluate(program.checked, typed, on=on)
         near = explanation.outcome == "ineligible" and len(explanation.failed) <= NEAR_MISS_LIMIT
         results.append(
             {
@@ -848,7 +867,9 @@ def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
                 "failed": explanation.failed,
                 "missing": explanation.missing,
                 "near_miss": near,
-                "changes": near_miss_changes(program, applicant, explanation, on=on) if near else [],
+                "changes": near_miss_changes(program, applicant, explain(program.checked, applicant, on=on), on=on)
+                if near
+                else [],
             }
         )
     results.sort(key=_match_rank)
@@ -911,8 +932,8 @@ def simulate(
     frame = parsed.frame
     if "applicant_id" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("applicant_id"))
-    base = screen(baseline.rules, frame, on=on)
-    new = screen(reform.rules, frame, on=on)
+    base = screen(baseline.checked, frame, on=on)
+    new = screen(reform.checked, frame, on=on)
     group_cols = [
         (frame[col].cast(pl.String) if col in frame.columns else pl.Series(col, [None] * frame.height, pl.String))
         .fill_null("(missing)")
@@ -1072,7 +1093,7 @@ def program_dict(program: Program, latest: ProgramVersion) -> dict:
 
 def criteria_view(program: Resolved, *, on: dt.date | None = None) -> list[dict]:
     """Each criterion in plain Korean and English (label, rule as a sentence, reference), fixed ones marked."""
-    checked = check_program(program.rules)
+    checked = program.checked
     fixed = set(program.loaded.fixed_ids)
     from regionvisa.rules import render
 
@@ -1093,7 +1114,7 @@ def criteria_view(program: Resolved, *, on: dt.date | None = None) -> list[dict]
 
 
 def points_view(program: Resolved) -> list[dict]:
-    checked = check_program(program.rules)
+    checked = program.checked
     from regionvisa.rules import render
 
     return [

@@ -1183,10 +1183,9 @@ def version_dict(session: Session, version: ProposalVersion) -> dict:
 def plain_design(design: dict, lang: str) -> dict:
     """A design in plain language: title, quota, area, obligations, parameters and each criterion."""
     from regionvisa.rules.text import format_value, render
-    from regionvisa.rules.validate import check_program
 
     lp = parse_design(design, source="design")
-    checked = check_program(lp.rules)
+    checked = lp.checked
     fixed = set(lp.fixed_ids)
     criteria = [
         {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from babel.numbers import format_decimal, format_percent
+from babel import Locale
+from babel.numbers import NumberPattern, parse_pattern
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
@@ -15,18 +16,28 @@ from regionvisa.web import i18n
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
+@lru_cache(maxsize=64)
+def _pattern(language: str, pattern: str) -> tuple[Locale, NumberPattern]:
+    """Babel parses the locale and the pattern on every call; a page shows hundreds of numbers."""
+    return Locale.parse(language), parse_pattern(pattern)
+
+
+def _format(value, pattern: str) -> str:
+    locale, parsed = _pattern(i18n.current_language.get(), pattern)
+    return parsed.apply(value, locale)
+
+
 def _number(value, digits: int = 0) -> str:
     if value is None:
         return "–"
-    fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=fmt, locale=i18n.current_language.get())
+    return _format(value, "#,##0" + ("." + "0" * digits if digits else ""))
 
 
 def _percent(value, digits: int = 1) -> str:
     """`value` is already in percent (5.17 → 5.2%)."""
     if value is None:
         return "–"
-    return format_percent(value / 100, format="#,##0." + "0" * digits + "%", locale=i18n.current_language.get())
+    return _format(value / 100, "#,##0." + "0" * digits + "%")
 
 
 @lru_cache
