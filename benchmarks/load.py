@@ -217,7 +217,10 @@ async def drive(base: str, token: str, users: int, seconds: float) -> dict:
         "p99": float(np.percentile(ms, 99)),
         "errors": sum(errors.values()),
         "error_detail": errors,
-        "p50_by_request": {name: round(float(np.percentile(v, 50)), 1) for name, v in sorted(by_name.items())},
+        "p50_p99_by_request": {
+            name: [round(float(np.percentile(v, 50)), 1), round(float(np.percentile(v, 99)), 1)]
+            for name, v in sorted(by_name.items())
+        },
     }
 
 

@@ -25,6 +25,7 @@ from regionvisa.rules import catalogue_json
 from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
+from regionvisa.web.responses import json_response
 
 router = APIRouter(tags=["programs"], responses=ERROR_RESPONSES)
 
@@ -279,7 +280,7 @@ def screen(
     result = service.screen_applicants(program, parsed, on=body.on)
     if format == "csv":
         return PlainTextResponse(service.table_csv(result.table), media_type="text/csv")
-    return result.to_dict()
+    return json_response(result.to_dict())
 
 
 @router.post("/programs/{program_id}/screen/file", summary="Screen an uploaded applicant file (.csv, .parquet, .jsonl)")
@@ -311,7 +312,7 @@ async def screen_file(
         return PlainTextResponse(service.table_csv(result.table), media_type="text/csv")
     out = result.to_dict()
     out["file"] = file.filename
-    return out
+    return json_response(out)
 
 
 @router.post("/programs/{program_id}/rank", summary="Rank the eligible applicants (points, submission, id)")
@@ -353,4 +354,4 @@ def explain(
 )
 def match(request: Request, body: MatchBody) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return service.match(session, body.applicant, on=body.on)
+        return json_response(service.match(session, body.applicant, on=body.on))

@@ -239,13 +239,24 @@ def _context(checked: CheckedProgram, df: pl.DataFrame, on: dt.date) -> _Ctx:
     return _Ctx(on, checked.parameters_on(on), checked.fields, frozenset(df.columns))
 
 
-def compile_criteria(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date) -> list[pl.Expr]:
+def _cached_expressions(kind: str, build):
+    """Expressions depend only on the programme, the date and the table's columns, and Polars
+    expressions are immutable: a server screening small batches builds them once per date."""
+
+    def cached(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date):
+        return checked.memo((kind, on, tuple(df.columns)), lambda: build(checked, df, on=on))
+
+    cached.__doc__ = build.__doc__
+    return cached
+
+
+def _build_criteria(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date) -> list[pl.Expr]:
     """One Boolean expression per criterion, named `c:<id>`, for a table with `df`'s columns."""
     ctx = _context(checked, df, on)
     return [_compile(cc.node, ctx).alias(criterion_column(cc.criterion.id)) for cc in checked.criteria]
 
 
-def compile_points(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date) -> pl.Expr:
+def _build_points(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date) -> pl.Expr:
     """Sum of the points whose rule is true (unknown earns nothing); null when there is no grid."""
     if not checked.points:
         return pl.lit(None, pl.Int64).alias("points")
@@ -258,6 +269,10 @@ def compile_points(checked: CheckedProgram, df: pl.DataFrame, *, on: dt.date) ->
     ]
     dtype = pl.Int64 if all_int else pl.Float64
     return reduce(operator.add, terms).cast(dtype).alias("points")
+
+
+compile_criteria = _cached_expressions("polars-criteria", _build_criteria)
+compile_points = _cached_expressions("polars-points", _build_points)
 
 
 def outcome_expr(checked: CheckedProgram) -> pl.Expr:

@@ -398,11 +398,7 @@ def _compile(checked: CheckedProgram, on: dt.date, rec: _Recorder | None = None)
 
 
 def _cached(checked: CheckedProgram, on: dt.date) -> _Compiled:
-    key = ("scalar", on)
-    got = checked.cache.get(key)
-    if got is None:
-        got = checked.cache[key] = _compile(checked, on)
-    return got
+    return checked.memo(("scalar", on), lambda: _compile(checked, on))
 
 
 def _summarise(compiled: _Compiled, applicant: Mapping[str, Any], results: dict[str, bool | None]):

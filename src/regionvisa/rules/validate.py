@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -549,13 +549,20 @@ class CheckedProgram:
     points: list[tuple[Any, Node]]
     cache: dict = field(default_factory=dict, repr=False)  # per-date compiled forms, owned by evaluators
 
-    def parameters_on(self, on: dt.date) -> dict[str, tuple[Any, dt.date] | None]:
-        """Parameter values in force on `on` (cached per date)."""
-        key = ("params", on)
+    CACHE_LIMIT = 512  # per-date entries; a long-running server is asked about many dates
+
+    def memo(self, key: tuple, build: Callable[[], Any]) -> Any:
+        """A per-date derived form (parameters, compiled closures or expressions), built once."""
         got = self.cache.get(key)
         if got is None:
-            got = self.cache[key] = self.program.resolve_parameters(on)
+            if len(self.cache) >= self.CACHE_LIMIT:
+                self.cache.clear()
+            got = self.cache[key] = build()
         return got
+
+    def parameters_on(self, on: dt.date) -> dict[str, tuple[Any, dt.date] | None]:
+        """Parameter values in force on `on` (cached per date)."""
+        return self.memo(("params", on), lambda: self.program.resolve_parameters(on))
 
 
 def program_param_specs(program: RuleProgram) -> tuple[dict[str, ParamSpec], list[RuleError]]:
