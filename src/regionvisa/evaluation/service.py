@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -305,6 +306,31 @@ GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
 
 
 def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
+    """Foreign residents per region on `on`. On a SQLite file the three tables are read as Arrow
+    columns in parallel and `records.frames.resident_regions` (the definition itself) counts them:
+    SQLite runs the counting query on one core and materialises its subqueries. Elsewhere the
+    database counts."""
+    from regionvisa.records import columnar
+
+    if columnar.sqlite_file(engine) is None:
+        return residents_by_region_sql(engine, on)
+    from regionvisa.records.frames import resident_regions
+
+    frames = columnar.read_columns(engine, RESIDENT_COLUMNS, on)
+    addresses = frames["address_report"].filter(pl.col("effective_date") <= on)
+    residents = resident_regions(frames["status_grant"], frames["movement"], addresses)
+    counts = residents.drop_nulls("region").group_by("region").len()
+    return dict(zip(counts["region"].to_list(), counts["len"].to_list(), strict=True))
+
+
+RESIDENT_COLUMNS = {
+    "status_grant": ["person_id", "region", "valid_from", "granted_on"],
+    "movement": ["person_id", "direction", "date"],
+    "address_report": ["person_id", "area_code", "effective_date"],
+}
+
+
+def residents_by_region_sql(engine: Engine, on: dt.date) -> dict[str, int]:
     from sqlalchemy import text
 
     sql = _RESIDENTS_SQLITE if engine.dialect.name == "sqlite" else _RESIDENTS_SQL
@@ -360,10 +386,7 @@ def holder_indicators(engine: Engine, year: int):
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         frames = {t: read_records(conn, t, year_end, where=holders) for t in eng.INPUT_SCHEMAS}
         frames["person"] = read_records(conn, "person", None, where=holders)
-    try:
-        programmes = programme_obligations(None, engine=engine)
-    except TypeError:  # older signature without the engine
-        programmes = programme_obligations(None)
+    programmes = programme_obligations(None, engine=engine)
     return indicators(frames, programmes, regions_frame(), year, settings=compliance_rules(None).settings_on(year_end))
 
 

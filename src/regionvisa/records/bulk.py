@@ -56,15 +56,17 @@ def bulk_insert(conn: Connection, table: str, df: pl.DataFrame, *, on_progress=N
 def read_table(conn: Connection, sql: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     """Run a query and return a Polars frame, with date columns typed on either dialect."""
     df = pl.read_database(sql, connection=conn, infer_schema_length=None)
-    if schema:
-        casts = []
-        for name, dtype in schema.items():
-            if name not in df.columns:
-                continue
-            if dtype == pl.Date and df.schema[name] == pl.String:
-                casts.append(pl.col(name).str.to_date("%Y-%m-%d", strict=True))
-            elif df.schema[name] != dtype:
-                casts.append(pl.col(name).cast(dtype))
-        if casts:
-            df = df.with_columns(casts)
-    return df
+    return typed(df, schema) if schema else df
+
+
+def typed(df: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Columns cast to `schema`; SQLite keeps dates as ISO text, which are parsed strictly."""
+    casts = []
+    for name, dtype in schema.items():
+        if name not in df.columns:
+            continue
+        if dtype == pl.Date and df.schema[name] == pl.String:
+            casts.append(pl.col(name).str.to_date("%Y-%m-%d", strict=True))
+        elif df.schema[name] != dtype:
+            casts.append(pl.col(name).cast(dtype))
+    return df.with_columns(casts) if casts else df

@@ -103,18 +103,40 @@ def residents_frame(
     on: dt.date,
 ) -> pl.DataFrame:
     """Pure part of `residents_on`, so it can be tested on hand-built frames."""
-    latest_status = (
-        statuses.sort(["person_id", "valid_from", "granted_on"])
-        .group_by("person_id", maintain_order=True)
-        .last()
-        .select("person_id", pl.col("region").alias("status_region"))
-    )
     covering = (
         statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))
         .sort(["person_id", "valid_from"])
         .group_by("person_id", maintain_order=True)
         .last()
         .select("person_id", pl.col("visa").alias("current_visa"))
+    )
+    return (
+        resident_regions(statuses, movements, addresses)
+        .join(covering, on="person_id", how="left")
+        .join(people.select("person_id", "nationality"), on="person_id", how="left")
+        .select(
+            "person_id",
+            "nationality",
+            "region",
+            pl.col("current_visa").fill_null("illegal").alias("status"),
+        )
+        .sort("person_id")
+    )
+
+
+def resident_regions(statuses: pl.DataFrame, movements: pl.DataFrame, addresses: pl.DataFrame) -> pl.DataFrame:
+    """Who is a resident, and where: person_id and region, one row per resident, unordered.
+
+    The frames hold what was known on the reference date (addresses also in force by then). A
+    resident has a status and a last movement that is not an exit; the region is that of the
+    latest address, else of the latest status. Counting residents needs only the statuses'
+    person, region and dates, so this part is kept apart from the current visa and nationality.
+    """
+    latest_status = (
+        statuses.sort(["person_id", "valid_from", "granted_on"])
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .select("person_id", pl.col("region").alias("status_region"))
     )
     last_move = (
         movements.with_columns((pl.col("direction") == "exit").alias("is_exit"))
@@ -132,14 +154,6 @@ def residents_frame(
     return (
         latest_status.join(last_move, on="person_id", how="left")
         .filter(pl.col("is_exit").is_null() | ~pl.col("is_exit"))
-        .join(covering, on="person_id", how="left")
         .join(address, on="person_id", how="left")
-        .join(people.select("person_id", "nationality"), on="person_id", how="left")
-        .select(
-            "person_id",
-            "nationality",
-            pl.coalesce("address_region", "status_region").alias("region"),
-            pl.col("current_visa").fill_null("illegal").alias("status"),
-        )
-        .sort("person_id")
+        .select("person_id", pl.coalesce("address_region", "status_region").alias("region"))
     )

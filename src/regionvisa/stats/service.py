@@ -8,6 +8,7 @@ from typing import Literal
 import polars as pl
 from sqlalchemy.engine import Engine
 
+from regionvisa.records.columnar import records_fingerprint
 from regionvisa.records.frames import residents_on
 from regionvisa.regions.service import regions_frame
 
@@ -116,15 +117,6 @@ def data_as_of(engine: Engine) -> dt.date:
 
 _CACHE: dict[tuple, tuple[float, pl.DataFrame]] = {}
 CACHE_TTL_SECONDS = 120.0
-RECORD_TABLES = ("status_grant", "address_report", "movement", "kiip_record", "employment")
-
-
-def records_fingerprint(engine: Engine) -> tuple:
-    """Changes whenever records are added (each table's highest id, an index lookup each), so a
-    cached figure is never served after an import."""
-    sql = "SELECT " + ", ".join(f"(SELECT MAX(id) FROM {t})" for t in RECORD_TABLES)
-    with engine.connect() as conn:
-        return tuple(conn.exec_driver_sql(sql).one())
 
 
 def cached_resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
