@@ -693,6 +693,11 @@ class _Builder:
 
         nat = self.nationalities()
         layers = self.statuses()
+        # people first: protecting their passport numbers is the longest single staging job
+        people = self.people(nat)
+        people = people.with_columns(ids.gather(number - 1).alias("person_id")).select(COLUMNS["person"])
+        yield "person", people.sort("person_id")
+        del people, nat
         moves = self.movements()
         frame = pl.DataFrame(
             {
@@ -744,10 +749,6 @@ class _Builder:
         ).sort("_n", "start_date")
         del emp
         yield "employment", finish("employment", frame)
-        del frame
-        people = self.people(nat)
-        people = people.with_columns(ids.gather(number - 1).alias("person_id")).select(COLUMNS["person"])
-        yield "person", people.sort("person_id")
 
     def _status_frame(self, layers, number) -> pl.DataFrame:
         """All grant layers as one frame. A grant's region is that of the address in force when
