@@ -33,7 +33,7 @@ from regionvisa.db import make_engine, session_scope
 from regionvisa.records import models
 from regionvisa.regions.service import load_regions
 from regionvisa.synth.generate import TABLES, generate_dataset
-from regionvisa.synth.service import STAGING_THREADS, stored_form, write_dataset
+from regionvisa.synth.service import stored_form, write_dataset
 
 ORM = {
     "person": models.Person,
@@ -78,18 +78,6 @@ def naive_rows_per_second(folder: Path, seed: int) -> tuple[float, int]:
     return rows / seconds, rows
 
 
-def idle_estimate(timings: dict[str, float], cpu: float) -> float | None:
-    """Wall seconds the measured CPU work would take on an idle 2-CPU machine, if the two CPUs
-    were kept busy: generation (main thread plus Polars' pool) runs alongside staging, the copy
-    and commit run alone after it. An estimate for a loaded machine, not a measurement."""
-    if "cpu copy and commit" not in timings:
-        return None  # not the SQLite staging path
-    staging = sum(v for k, v in timings.items() if k.startswith("cpu stage "))
-    copy = timings["cpu copy and commit"]
-    generation = max(cpu - staging - copy, timings["cpu generate (main thread)"])
-    return max(generation, (generation + staging) / STAGING_THREADS) + copy
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--residents", type=int, default=FULL)
@@ -121,9 +109,6 @@ def main() -> None:
     print(f"residents {residents:,}; rows {rows:,} ({', '.join(f'{k} {v:,}' for k, v in counts.items())})")
     print(f"wall {wall:.1f} s = generate {generate:.1f} s + write {write:.1f} s ({steps})")
     print(f"CPU {cpu:.1f} s in all threads; per thread: {cpus}")
-    idle = idle_estimate(timings, cpu)
-    if idle is not None:
-        print(f"CPU-time schedule on an idle machine with {STAGING_THREADS} CPUs: about {idle:.0f} s wall (estimate)")
     print(f"peak RSS {peak:,.0f} MB; database file {size_mb:,.0f} MB")
     print(f"machine: {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}")
     print(f"baseline: ORM one object per row, {naive_rate:,.0f} rows/s on {sample_rows:,} rows -> {naive_write:,.0f} s")
@@ -134,7 +119,6 @@ def main() -> None:
             result(f"synth {label}: generate (vectorised)", generate, "s", ""),
             result(f"synth {label}: write ({rows:,} rows, bulk)", write, "s", "", naive_write),
             result(f"synth {label}: CPU time (user + system)", cpu, "s", ""),
-            *([result(f"synth {label}: estimated wall on an idle 2-CPU machine", idle, "s", "≤ 90 s")] if idle else []),
             result(f"synth {label}: peak memory", peak, "MB", "≤ 3072 MB"),
         ]
     )
