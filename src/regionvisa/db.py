@@ -6,6 +6,7 @@ serve both, so nothing here may depend on one dialect except the connection prag
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,6 +24,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware UTC now: every stored timestamp is in UTC, and both databases keep the offset."""
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):

@@ -140,3 +140,15 @@ def test_pages_follow_roles_and_region(browser_for, busan, submit, engine):
     seoul, _ = browser_for(username="t.seoul")
     assert seoul.get(f"/applications/{app_id}").status_code == 403
     assert f"#{app_id}" not in seoul.get("/applications").text
+
+
+def test_the_form_asks_for_every_applicant_field_of_the_catalogue(browser_for, busan):
+    """The form is built from rules.fields: a field added to the catalogue (provincial_guarantee
+    for Chungbuk's design) appears without a second list to update."""
+    from regionvisa.rules import FIELDS
+
+    region, _ = browser_for("regional_official")
+    form = region.get("/applications/new").text
+    asked = set(re.findall(r'name="([a-z_0-9]+)"', form))
+    assert {name for name in FIELDS if name != "applicant_id"} <= asked
+    assert "provincial_guarantee" in asked and "applicant_id" not in asked

@@ -23,14 +23,11 @@ from regionvisa.accounts.models import ApiToken, User, UserSession
 from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, Principal
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import record
+from regionvisa.db import utcnow
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 TOKEN_PREFIX = "rvt_"
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

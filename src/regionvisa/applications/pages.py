@@ -70,29 +70,8 @@ MESSAGES = {
     "benefit": N_("The simplified procedure setting was saved."),
 }
 # Profile fields the intake form asks for (the rest may come through the API or bulk intake).
-FORM_FIELDS = (
-    "nationality",
-    "birth_date",
-    "passport_valid_until",
-    "entry_ban",
-    "criminal_record",
-    "prior_illegal_stay",
-    "education_level",
-    "course_type",
-    "university_region",
-    "employer_region",
-    "intended_residence",
-    "topik_level",
-    "kiip_level",
-    "bank_balance_krw",
-    "annual_wage_krw",
-    "occupation_code",
-    "e7_subtype",
-    "experience_years",
-    "employer_foreign_ratio",
-    "korean_test_passed",
-    "skills_test_passed",
-)
+# Every applicant field of the catalogue (rules.fields), declared once; the id is the application's own.
+FORM_FIELDS = tuple(name for name in FIELDS if name != "applicant_id")
 
 
 def _labels() -> dict:

@@ -32,6 +32,7 @@ from regionvisa.applications.models import (
 )
 from regionvisa.audit.service import record
 from regionvisa.config import get_settings
+from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
@@ -133,10 +134,6 @@ ALLOWED_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "im
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _actor_name(actor: Any) -> str:
     return str(getattr(actor, "username", actor))
 
@@ -232,7 +229,7 @@ def set_simplified(session: Session, region: str, enabled: bool, *, actor: Any, 
         row = RegionBenefit(region=region)
         session.add(row)
     before = bool(row.simplified_procedure)
-    row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, _actor_name(actor), _now(), reason
+    row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, _actor_name(actor), utcnow(), reason
     session.flush()
     record(
         session,
@@ -358,7 +355,7 @@ def upload_document(
         sha256=digest,
         stored_path=str(path.relative_to(Path(get_settings().upload_dir))),
         uploaded_by=_actor_name(actor),
-        uploaded_at=_now(),
+        uploaded_at=utcnow(),
     )
     session.add(doc)
     session.flush()
@@ -450,7 +447,7 @@ def submit(
     )
     if exists is not None:
         raise _duplicate(program_id)
-    now = at or _now()
+    now = at or utcnow()
     birth = profile.get("birth_date")
     app = Application(
         program_id=program_id,
@@ -512,7 +509,7 @@ def _screen(session: Session, app: Application, *, version, on: dt.date, actor: 
         explanation=_jsonable(exp.to_dict()),
         kind=kind,
         actor=_actor_name(actor),
-        at=_now(),
+        at=utcnow(),
         reason=reason,
     )
     session.add(screening)
@@ -548,7 +545,7 @@ def _event(session, app, before, after, move, actor, reason, screening, automati
             to_status=after,
             move=move,
             actor=_actor_name(actor),
-            at=_now(),
+            at=utcnow(),
             reason=reason,
             screening_id=screening.id if screening else None,
             automatic=automatic,
@@ -584,7 +581,7 @@ def _move(
     before = app.status
     if before not in froms:
         raise _refuse(app, move)
-    values = {"status": to, "updated_at": _now(), **(extra or {})}
+    values = {"status": to, "updated_at": utcnow(), **(extra or {})}
     values["open_passport"] = app.passport_hash if to in OPEN_STATUSES else None
     try:
         result = session.execute(
@@ -1160,7 +1157,7 @@ def import_applications(
                 ]
             ).alias("profile")
         )
-        now = _now()
+        now = utcnow()
         simplified = simplified_for(session, program.region)
         identity = ids_raw.select(
             pl.col("name").str.strip_chars().alias("applicant_name"),

@@ -41,7 +41,7 @@ from regionvisa.compliance.models import (
     ComplianceRunCount,
 )
 from regionvisa.compliance.rules import RULES
-from regionvisa.db import session_scope
+from regionvisa.db import session_scope, utcnow
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
 SYSTEM = "system:compliance"
@@ -54,10 +54,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "close": (("open", "under_review", "resolved"), "closed"),
     "note": (CASE_STATUSES, None),
 }
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def case_keys(findings: pl.DataFrame) -> pl.DataFrame:
@@ -160,7 +156,7 @@ def _store(engine, on, run, counts, on_holders, actor, sync_cases):
         do_sync = sync_cases and (last_synced is None or on >= last_synced)
         row = ComplianceRun(
             as_of=on,
-            started_at=_now(),
+            started_at=utcnow(),
             actor=str(getattr(actor, "username", actor)),
             findings=run.findings.height,
             holder_findings=on_holders.height,
@@ -206,7 +202,7 @@ def _store(engine, on, run, counts, on_holders, actor, sync_cases):
 def _event(session: Session, case: ComplianceCase, *, actor, kind: str, note: str, **extra) -> None:
     session.add(
         ComplianceCaseEvent(
-            case_id=case.id, at=_now(), actor=str(getattr(actor, "username", actor)), kind=kind, note=note, **extra
+            case_id=case.id, at=utcnow(), actor=str(getattr(actor, "username", actor)), kind=kind, note=note, **extra
         )
     )
 
@@ -219,7 +215,7 @@ def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple
         c.active_key: c for c in session.scalars(select(ComplianceCase).where(ComplianceCase.active_key.is_not(None)))
     }
     done = set(session.scalars(select(ComplianceCase.finding_key).where(ComplianceCase.active_key.is_(None))))
-    now = _now()
+    now = utcnow()
     opened = updated = 0
     seen: set[str] = set()
     for f in keyed.iter_rows(named=True):  # one row per finding on a holder: hundreds, not millions
@@ -408,7 +404,7 @@ def act(
             case.assignee = str(getattr(actor, "username", actor))
         if target not in ACTIVE_STATUSES:
             case.active_key = None
-    case.updated_at = _now()
+    case.updated_at = utcnow()
     _event(
         session,
         case,

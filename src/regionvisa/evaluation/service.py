@@ -27,6 +27,7 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.db import utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
 from regionvisa.evaluation.models import CommitteeMember, CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
@@ -34,10 +35,6 @@ from regionvisa.web.errors import AppError, Conflict, NotFound
 
 QUOTA_FILL_RATE = "quota_fill_rate"
 AUTO_RECUSAL = "member of the region's own government"
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _audit(session: Session, **kwargs: Any) -> None:
@@ -76,7 +73,7 @@ def set_member(session: Session, *, actor: Any, user_id: int, region: str | None
         raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
     member = session.get(CommitteeMember, user_id) or CommitteeMember(user_id=user_id)
     member.region, member.affiliation = region, affiliation.strip()
-    member.updated_by, member.updated_at = str(actor), _now()
+    member.updated_by, member.updated_at = str(actor), utcnow()
     session.add(member)
     session.flush()
     _audit(
@@ -167,7 +164,7 @@ def enter_score(
     row.score = None if recuse else float(score)  # type: ignore[arg-type]
     row.recused = bool(recuse)
     row.justification = justification or ("declared recusal" if recuse else "")
-    row.entered_at = _now()
+    row.entered_at = utcnow()
     session.add(row)
     session.flush()
     _audit(
@@ -463,7 +460,7 @@ def store_run(session: Session, *, result: Mapping[str, Any], actor: Any, source
         result_json=text,
         result_sha256=_sha256(text),
         created_by=str(actor),
-        created_at=_now(),
+        created_at=utcnow(),
     )
     session.add(run)
     session.flush()
@@ -558,7 +555,7 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
     if previous is not None:
         previous.status = "superseded"
         session.flush()
-    now = _now()
+    now = utcnow()
     run.status, run.published_by, run.published_at = "published", str(actor), now
     result = result_of(run)
     session.execute(delete(EvaluationBenefit).where(EvaluationBenefit.year == run.year))
@@ -767,7 +764,7 @@ def propose_quotas(
         rows_json=json.dumps(rows, ensure_ascii=False),
         status="proposed",
         created_by=str(actor),
-        created_at=_now(),
+        created_at=utcnow(),
     )
     session.add(plan)
     session.flush()
@@ -818,7 +815,7 @@ def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
             actor=str(actor),
             reason=f"quota plan {plan.id}: {row['explanation_en']}",
         )
-    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), _now()
+    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), utcnow()
     session.flush()
     _audit(
         session,

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regionvisa.audit.service import record
+from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, load_program_file, parse_design
 from regionvisa.programs.models import Program, ProgramVersion
@@ -53,10 +54,6 @@ TRANSITIONS = {
 
 def design_digest(design: dict) -> str:
     return hashlib.sha256(json.dumps(design, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @lru_cache(maxsize=256)
@@ -135,9 +132,9 @@ def store(session: Session, lp: LoadedProgram, *, actor, reason: str, status: st
         valid_from=lp.spec.valid_from,
         valid_to=lp.spec.valid_to,
         created_by=actor_name,
-        created_at=_now(),
+        created_at=utcnow(),
         status_changed_by=actor_name,
-        status_changed_at=_now(),
+        status_changed_at=utcnow(),
     )
     session.add(version)
     session.flush()
@@ -203,7 +200,7 @@ def transition(session: Session, program_id: str, version: int, move: str, *, ac
         loaded(row)  # a design that no longer validates (guardrails changed) is never published
     row.status = after
     row.status_changed_by = str(getattr(actor, "username", actor))
-    row.status_changed_at = _now()
+    row.status_changed_at = utcnow()
     record(
         session,
         actor=actor,

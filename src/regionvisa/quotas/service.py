@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from regionvisa.db import utcnow
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
@@ -52,10 +53,6 @@ class LedgerView:
         )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _audit(session: Session, **kwargs) -> None:
     from regionvisa.audit.service import record
 
@@ -80,7 +77,7 @@ def _movement(
         application_id=application_id,
         reason=reason,
         actor=str(getattr(actor, "username", actor)),
-        at=_now(),
+        at=utcnow(),
         reserved_after=ledger.reserved,
         used_after=ledger.used,
         capacity_after=ledger.capacity,

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import Principal, authorize, grant
 from regionvisa.audit.service import record
+from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
 from regionvisa.programs.models import Program
@@ -79,10 +80,6 @@ class InvalidProposal(AppError):
         return body
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite hands back naive datetimes; every stored time is UTC."""
     if value is None:
@@ -108,7 +105,7 @@ def _digest(value: Any) -> str:
 
 def phase(rnd: SelectionRound, now: dt.datetime | None = None) -> str:
     """before | submission | scoring | scoring_closed | decided."""
-    now = now or now_utc()
+    now = now or utcnow()
     if rnd.status == "decided":
         return "decided"
     if rnd.status == "scoring_closed":
@@ -138,7 +135,7 @@ def open_round(session: Session, data: RoundIn, *, actor: Any) -> SelectionRound
         period_end=data.period_end,
         status="open",
         created_by=_actor_name(actor),
-        created_at=now_utc(),
+        created_at=utcnow(),
     )
     session.add(rnd)
     session.flush()
@@ -166,7 +163,7 @@ def list_rounds(session: Session) -> list[SelectionRound]:
 
 def close_window(session: Session, round_id: int, *, actor: Any, reason: str, now: dt.datetime | None = None):
     """End the submission window now (it otherwise ends at its set time)."""
-    now = now or now_utc()
+    now = now or utcnow()
     rnd = get_round(session, round_id)
     if phase(rnd, now) not in ("before", "submission"):
         raise Conflict("window_closed", "제출 기간이 이미 끝났습니다", "the submission window has already closed")
@@ -188,7 +185,7 @@ def close_window(session: Session, round_id: int, *, actor: Any, reason: str, no
 
 
 def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.datetime | None = None) -> SelectionRound:
-    now = now or now_utc()
+    now = now or utcnow()
     rnd = get_round(session, round_id)
     if phase(rnd, now) != "scoring":
         raise Conflict(
@@ -290,7 +287,7 @@ def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -
         affiliation=data.affiliation,
         affiliation_region=data.affiliation_region,
         added_by=_actor_name(actor),
-        added_at=now_utc(),
+        added_at=utcnow(),
     )
     session.add(member)
     session.flush()
@@ -329,7 +326,7 @@ def _add_conflict(session, member: CommitteeMember, region: str, *, source: str,
     if exists is not None:
         return False
     session.add(
-        ConflictDeclaration(member_id=member.id, region=region, source=source, reason=reason, declared_at=now_utc())
+        ConflictDeclaration(member_id=member.id, region=region, source=source, reason=reason, declared_at=utcnow())
     )
     # Scores already given for the region no longer count: the member is recused from it.
     dropped = [
@@ -405,7 +402,7 @@ def declare_conflicts(
         )
     for region in sorted(set(data.regions)):
         _add_conflict(session, member, region, source="declared", reason=data.reason.strip(), actor=user)
-    member.declared_at = now or now_utc()
+    member.declared_at = now or utcnow()
     record(
         session,
         actor=user,
@@ -454,7 +451,7 @@ def _attachment_rows(
             sha256=hashlib.sha256(content).hexdigest(),
             content=content,
             uploaded_by=_actor_name(actor),
-            uploaded_at=now_utc(),
+            uploaded_at=utcnow(),
         )
         session.add(row)
         session.flush()
@@ -491,7 +488,7 @@ def submit_proposal(
     """Submit (or revise) the region's proposal. Every design is checked against the national
     guardrails first; one invalid design and nothing is stored. Each call adds a version."""
     authorize(user, SUBMIT, region)
-    now = now or now_utc()
+    now = now or utcnow()
     rnd = get_round(session, round_id)
     if phase(rnd, now) != "submission":
         raise Conflict(
@@ -648,7 +645,7 @@ def save_scores(
     session: Session, round_id: int, region: str, data: ScoresIn, *, user: Principal, now: dt.datetime | None = None
 ) -> list[Score]:
     """A member's scores for one proposal: every rubric criterion, 0–100, each with a comment."""
-    now = now or now_utc()
+    now = now or utcnow()
     rnd = get_round(session, round_id)
     proposal = get_proposal(session, round_id, region)
     member = member_of(session, rnd, user)
@@ -938,7 +935,7 @@ def confirm_decisions(
     from regionvisa.quotas import service as quotas
     from regionvisa.quotas.models import QuotaLedger
 
-    now = now or now_utc()
+    now = now or utcnow()
     rnd = get_round(session, round_id)
     _chair(session, rnd, user)
     if rnd.status != "scoring_closed":
