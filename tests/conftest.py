@@ -281,11 +281,42 @@ def cli(engine, monkeypatch):
     get_settings.cache_clear()
 
 
+def publish_busan(engine, *, allocated: int = 10, actor: str = "test", reason: str = "test allocation") -> str:
+    """busan-d2 published from its policy file, with a 2025 quota ledger of `allocated` places."""
+    import datetime as dt
+
+    from regionvisa.config import get_settings
+    from regionvisa.db import session_scope
+    from regionvisa.programs import service as programs
+    from regionvisa.quotas import service as quotas
+
+    with session_scope(engine) as session:
+        programs.load_files(
+            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor=actor, publish=True
+        )
+        quotas.open_ledger(
+            session,
+            program_id="busan-d2",
+            region="26",
+            period="2025",
+            start=dt.date(2025, 1, 1),
+            end=dt.date(2025, 12, 31),
+            allocated=allocated,
+            actor=actor,
+            reason=reason,
+        )
+    return "busan-d2"
+
+
 @pytest.fixture(scope="session")
 def test_data():
     """The helpers above for fixtures in sub-folders (conftest modules are not importable)."""
     from types import SimpleNamespace
 
     return SimpleNamespace(
-        ROLE_ACCOUNTS=ROLE_ACCOUNTS, TEST_PASSWORD=TEST_PASSWORD, seed_records=seed_records, csrf_from=csrf_from
+        ROLE_ACCOUNTS=ROLE_ACCOUNTS,
+        TEST_PASSWORD=TEST_PASSWORD,
+        seed_records=seed_records,
+        csrf_from=csrf_from,
+        publish_busan=publish_busan,
     )

@@ -41,28 +41,9 @@ def publish_design(session, design: dict) -> None:
 
 
 @pytest.fixture
-def busan(engine):
+def busan(engine, test_data):
     """busan-d2 published from the policy file, with a 2025 ledger of 10 places."""
-    from regionvisa.programs import service as programs
-    from regionvisa.quotas import service as quotas
-
-    settings = get_settings()
-    with session_scope(engine) as session:
-        programs.load_files(
-            session, [settings.policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="test", publish=True
-        )
-        quotas.open_ledger(
-            session,
-            program_id="busan-d2",
-            region="26",
-            period="2025",
-            start=dt.date(2025, 1, 1),
-            end=dt.date(2025, 12, 31),
-            allocated=10,
-            actor="test",
-            reason="test allocation",
-        )
-    return "busan-d2"
+    return test_data.publish_busan(engine)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Screenshots go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 import socket
 import threading
@@ -29,35 +28,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, _sqlite_template):
+def site(tmp_path_factory, _sqlite_template, test_data):
     import uvicorn
 
     from regionvisa.accounts import service as accounts
     from regionvisa.app import create_app
-    from regionvisa.config import get_settings
     from regionvisa.db import make_engine, session_scope
-    from regionvisa.programs import service as programs
-    from regionvisa.quotas import service as quotas
 
     folder = tmp_path_factory.mktemp("applications-browser")
     path = folder / "site.sqlite3"
     shutil.copy(_sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
+    test_data.publish_busan(engine, allocated=1000, actor="t", reason="2025 pilot allocation")
     with session_scope(engine) as session:
-        programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="t", publish=True
-        )
-        quotas.open_ledger(
-            session,
-            program_id="busan-d2",
-            region="26",
-            period="2025",
-            start=dt.date(2025, 1, 1),
-            end=dt.date(2025, 12, 31),
-            allocated=1000,
-            actor="t",
-            reason="2025 pilot allocation",
-        )
         for username, role, region in (("b.busan", "regional_official", "26"), ("b.officer", "ministry_officer", None)):
             accounts.create_user(
                 session,

@@ -62,28 +62,10 @@ def keys(monkeypatch):
 
 
 @pytest.fixture
-def busan(engine, tmp_path, monkeypatch):
-    from regionvisa.programs import service as programs
-    from regionvisa.quotas import service as quotas
-
+def busan(engine, tmp_path, monkeypatch, test_data):
     monkeypatch.setenv("REGIONVISA_UPLOAD_DIR", str(tmp_path / "uploads"))
     get_settings.cache_clear()
-    settings = get_settings()
-    with session_scope(engine) as session:
-        programs.load_files(
-            session, [settings.policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="test", publish=True
-        )
-        quotas.open_ledger(
-            session,
-            program_id="busan-d2",
-            region="26",
-            period="2025",
-            start=dt.date(2025, 1, 1),
-            end=dt.date(2025, 12, 31),
-            allocated=10,
-            actor="test",
-            reason="test allocation",
-        )
+    test_data.publish_busan(engine)
     yield "busan-d2"
     get_settings.cache_clear()
 
