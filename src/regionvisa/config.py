@@ -30,6 +30,16 @@ class Settings(BaseSettings):
         ),
     )
     lookup_key: str = Field(default="", description="base64 key of the keyed hash used to look identifiers up")
+    audit_keys: str = Field(
+        default="",
+        description=(
+            "keys of the audit log's HMAC chain: 'id:base64-32-bytes,…', newest first; every entry names its key, "
+            "so older keys stay listed while entries written under them must verify"
+        ),
+    )
+    audit_signing_key: str = Field(
+        default="", description="Ed25519 key signing audit checkpoints: 'id:base64-32-byte-seed'"
+    )
     default_language: str = "ko"
     page_size: int = 50
     echo_sql: bool = False
