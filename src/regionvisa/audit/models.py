@@ -1,9 +1,12 @@
-"""The audit log: an append-only table of entries chained by SHA-256, and the chain head.
+"""The audit log: an append-only table of entries chained by a keyed MAC, and the chain head.
 
-Each entry's `hash` covers its content and the previous entry's hash, so editing, deleting or
-reordering entries breaks the chain. The single `audit_head` row holds the hash and count of
-the newest entry (so deleting the newest entries shows too) and is the lock that serialises
-appends. Database triggers (migration 0002) refuse UPDATE and DELETE on `audit_entry`.
+Each entry's `hash` is an HMAC-SHA256, under the audit key named by `key_id`, of its content and
+the previous entry's `hash`, so editing, deleting, reordering or forging entries breaks the chain
+unless one holds the key, which lives outside the database. Entries written before the MAC
+(migration 0011) have no `key_id` and a plain SHA-256 `hash`; the first MAC entry after them
+anchors them. The single `audit_head` row holds the count and MAC of the newest entry, with a MAC
+of its own, and is the lock that serialises appends. Database triggers refuse UPDATE and DELETE
+(migration 0002), INSERT OR REPLACE on SQLite and TRUNCATE on PostgreSQL (migration 0011).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class AuditEntry(Base):
     inputs: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_audit_entry_at", "at"),
@@ -48,3 +52,5 @@ class AuditHead(Base):
     entries: Mapped[int] = mapped_column(Integer)
     last_entry_id: Mapped[int | None] = mapped_column(Integer)
     last_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    mac: Mapped[str | None] = mapped_column(String(64))
