@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RESIDENTS ?= 100000
 
-.PHONY: run test bench lint venv bytecode demo clean-demo
+.PHONY: run test test-sqlite bench lint venv bytecode demo clean-demo
 
 venv: $(STAMP)
 
@@ -32,8 +32,14 @@ run: demo
 	@$(BIN)/regionvisa users demo-logins 2>/dev/null || true
 	$(BIN)/regionvisa serve --host $(HOST) --port $(PORT)
 
+# System packages (scripts/system-deps), then the suite on SQLite and on a throwaway PostgreSQL
+# cluster (scripts/test); REGIONVISA_TEST_DATABASE_URL points it at an existing server instead.
 test: bytecode
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHON=$(BIN)/python PYTEST_ARGS="$(PYTEST_ARGS)" scripts/test
+
+# One database only, no system set-up: the quick loop while developing.
+test-sqlite: bytecode
+	env -u REGIONVISA_TEST_DATABASE_URL $(BIN)/python -m pytest -m "not postgres" $(PYTEST_ARGS)
 
 bench: bytecode
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)

@@ -1,8 +1,10 @@
 """Test databases: SQLite always; PostgreSQL when REGIONVISA_TEST_DATABASE_URL names a server.
 
-`make test` runs the whole suite on whichever database that variable selects, so CI runs it
-twice. Tests that only make sense on PostgreSQL are marked `postgres` and skipped, with the
-reason shown, when no server is configured.
+`make test` (scripts/test) runs the whole suite twice: on SQLite, with the PostgreSQL-only tests
+deselected (`-m "not postgres"`), and on a throwaway PostgreSQL cluster with every test. Nothing
+is ever skipped: a test that needs something this machine lacks (a PostgreSQL server, Chromium,
+poppler) fails with what is missing and how to get it, and a `pytest.skip` anywhere counts as a
+failure (see `pytest_runtest_makereport`).
 """
 
 from __future__ import annotations
@@ -37,13 +39,38 @@ def pytest_report_header(config):
     )
 
 
-def pytest_collection_modifyitems(config, items):
-    if PG_URL:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: set REGIONVISA_TEST_DATABASE_URL=postgresql+psycopg://…")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of a command the test needs; a clear failure (never a skip) when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: `make test` installs it (scripts/system-deps), or apt-get install {package}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _required_capabilities(request):
+    """PostgreSQL-only and browser tests fail, with the remedy, where their capability is missing."""
+    if request.node.get_closest_marker("postgres") and not PG_URL:
+        pytest.fail(
+            "needs PostgreSQL: run `make test` (it starts a throwaway cluster), set "
+            "REGIONVISA_TEST_DATABASE_URL=postgresql+psycopg://…, or deselect with -m 'not postgres'"
+        )
+    if request.node.get_closest_marker("browser") and not CHROMIUM.exists():
+        pytest.fail("needs Debian's Chromium at /usr/bin/chromium: `make test` installs it (apt-get install chromium)")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A skip is a failure: the suite promises that every test runs (expected failures stay allowed)."""
+    report = yield
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped tests are not allowed in this suite: {reason}"
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -324,7 +324,7 @@ def test_suite_outputs_hold_no_clear_identifiers(request):
     try:
         scanner = request.getfixturevalue("pii_scanner")
     except pytest.FixtureLookupError:
-        pytest.skip("the pii_scan plugin is not loaded (pytest_plugins in tests/conftest.py)")
+        pytest.fail("the pii_scan plugin is not loaded (pytest_plugins in tests/conftest.py)")
     findings = scanner.scan()
     assert scanner.log_path is not None and scanner.log_path.exists()
     assert not findings, f"clear passport numbers (shown masked) in: {findings}"

@@ -22,7 +22,7 @@ SHEETS = {
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.skip(f"{name} not found: install poppler-utils (apt-get install -y poppler-utils) to check the PDF")
+        pytest.fail(f"{name} not found: `make test` installs poppler-utils (apt-get install -y poppler-utils)")
     return path
 
 

@@ -36,7 +36,6 @@ _fx = _browser_fixtures()
 site, browser, shots = _fx.site, _fx.browser, _fx.shots
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not _fx.CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium"),
 ]
 CRITERIA = ("need", "feasibility", "settlement", "management", "employment")
 PASSWORD = "correct-horse-battery"

@@ -31,7 +31,7 @@ def check_pdf(pdf: bytes, folder) -> None:
     folder.mkdir()
     tool, fonts = shutil.which("pdftoppm"), shutil.which("pdffonts")
     if tool is None or fonts is None:
-        pytest.skip("pdftoppm/pdffonts not found (poppler-utils): the font and drawing checks need them")
+        pytest.fail("pdftoppm/pdffonts not found: `make test` installs poppler-utils (apt-get install poppler-utils)")
     path = folder / "minutes.pdf"
     path.write_bytes(pdf)
     listed = subprocess.run([fonts, str(path)], check=True, capture_output=True, text=True, timeout=60).stdout
