@@ -46,7 +46,9 @@ def require_tool(name: str, package: str) -> str:
     """The path of a command the test needs; a clear failure (never a skip) when it is missing."""
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"{name} is not installed: `make test` installs it (scripts/system-deps), or apt-get install {package}")
+        pytest.fail(
+            f"{name} is not installed: `make test` installs it (scripts/system-deps), or apt-get install {package}"
+        )
     return path
 
 

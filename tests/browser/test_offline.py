@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 
 FONTS_CONF = """<?xml version="1.0"?>
@@ -70,7 +69,8 @@ PROBE = """
   for (const [id, family, text] of [["probe-a", "%s", "가"], ["probe-b", "%s", "힣"]]) {
     const span = document.createElement("span");
     span.id = id; span.textContent = text;
-    span.style.cssText = `font-family: ${family}; font-size: 48px; display: inline-block; padding: 4px; background: #fff; color: #000`;
+    span.style.cssText = `font-family: ${family}; font-size: 48px; display: inline-block; padding: 4px;`
+      + " background: #fff; color: #000";
     document.body.prepend(span);
   }
 })()
@@ -81,7 +81,9 @@ def _probe_differs(page, family: str) -> bool:
     page.evaluate("for (const id of ['probe-a', 'probe-b']) document.getElementById(id)?.remove()")
     page.evaluate(PROBE % (family, family))
     # Wait until every face the probe's text needs is loaded (the web font is fetched on first use).
-    page.evaluate("async (font) => { await document.fonts.load(font, '가힣'); await document.fonts.ready; }", f"48px {family}")
+    page.evaluate(
+        "async (font) => { await document.fonts.load(font, '가힣'); await document.fonts.ready; }", f"48px {family}"
+    )
     a, b = _pixels(page.locator("#probe-a")), _pixels(page.locator("#probe-b"))
     return a != b
 
@@ -120,7 +122,10 @@ def test_font_is_served_compressed_and_cached(site):
 
 @pytest.mark.parametrize(
     ("path", "operation"),
-    [("/api/v1/docs", ".opblock-summary"), ("/api/v1/redoc", "[data-section-id^='tag/'], [data-section-id^='operation/']")],
+    [
+        ("/api/v1/docs", ".opblock-summary"),
+        ("/api/v1/redoc", "[data-section-id^='tag/'], [data-section-id^='operation/']"),
+    ],
 )
 def test_api_docs_draw_the_operations_without_internet(offline_page, path, operation, shots):
     page, outside = offline_page
@@ -131,7 +136,9 @@ def test_api_docs_draw_the_operations_without_internet(offline_page, path, opera
     page.wait_for_selector(operation, timeout=30_000)
     assert page.locator(operation).count() > 20
     if path.endswith("/docs"):  # the bilingual description draws its Hangul too
-        family = page.evaluate("getComputedStyle(document.querySelector('.swagger-ui .info .description p')).fontFamily")
+        family = page.evaluate(
+            "getComputedStyle(document.querySelector('.swagger-ui .info .description p')).fontFamily"
+        )
         assert _probe_differs(page, family.replace('"', "'")), "Hangul in the API docs is drawn as boxes"
         page.evaluate("for (const id of ['probe-a', 'probe-b']) document.getElementById(id)?.remove()")
     shots(page, "api-" + path.rsplit("/", 1)[-1])

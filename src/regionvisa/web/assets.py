@@ -38,7 +38,7 @@ def web_font(name: str) -> bytes:
     with _lock:
         if name not in _web_fonts:
             face = TTFont(str(fonts.font_path(bold=WEB_FONTS[name])))
-            for table in [tag for tag in face.keys() if tag.startswith("TSI")]:
+            for table in [tag for tag in face.keys() if tag.startswith("TSI")]:  # noqa: SIM118 (TTFont is no dict)
                 del face[table]
             face.flavor = "woff"
             out = io.BytesIO()
