@@ -21,7 +21,9 @@ FORMATS = ("html", "pdf")
 ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
 
 
-def context(session: Session, round_id: int, lang: str) -> dict[str, Any]:
+def context(session: Session, round_id: int, lang: str, *, region: str | None = None) -> dict[str, Any]:
+    """`region` set: the minutes as that region may read them, without the members' scores of the
+    other regions' proposals (the decisions, aggregates and quotas are published to every region)."""
     rnd = service.get_round(session, round_id)
     if rnd.status != "decided":
         raise Conflict("not_decided", "결정이 확정된 뒤에 회의록을 만들 수 있습니다", "minutes exist once decided")
@@ -71,6 +73,7 @@ def context(session: Session, round_id: int, lang: str) -> dict[str, Any]:
                 "trimmed": mid in trimmed,
             }
             for mid, scores in sorted(matrix.items(), key=lambda kv: int(kv[0]))
+            if region is None or region == p.region
         ]
         for q in d.quotas:
             if q.get("reason"):
@@ -147,14 +150,14 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     return HTML(string=render_html(ctx, for_pdf=True)).write_pdf(font_config=FontConfiguration())
 
 
-def render(session: Session, round_id: int, *, lang: str = "ko", fmt: str = "html") -> bytes:
+def render(session: Session, round_id: int, *, lang: str = "ko", fmt: str = "html", region: str | None = None) -> bytes:
     if lang not in ("ko", "en"):
         raise AppError(422, "invalid", "언어는 ko 또는 en입니다", f"lang must be ko or en, got {lang!r}", "lang")
     if fmt not in FORMATS:
         raise AppError(
             422, "invalid", "형식은 html 또는 pdf입니다", f"format must be html or pdf, got {fmt!r}", "format"
         )
-    ctx = context(session, round_id, lang)
+    ctx = context(session, round_id, lang, region=region)
     if fmt == "pdf":
         return render_pdf(ctx)
     return render_html(ctx).encode("utf-8")

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Principal, authorize, can, require
+from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, can, grant, require
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
 from regionvisa.selection import minutes, service
@@ -602,8 +602,9 @@ def minutes_file(
     format: str = "html",
     user: Principal = Depends(require("selection.read")),
 ):
+    region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, lang=language, fmt=format)
+        data = minutes.render(session, round_id, lang=language, fmt=format, region=region)
     if format == "pdf":
         name = f"selection-{round_id}-minutes-{language}.pdf"
         headers = {"Content-Disposition": f'inline; filename="{name}"'}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from regionvisa.accounts.policy import Principal, authorize, require
+from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, grant, require
 from regionvisa.db import session_scope
 from regionvisa.selection import minutes, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
@@ -231,8 +231,9 @@ def get_minutes(
     format: str = Query("html", description="html or pdf"),
     user: Principal = Depends(require("selection.read")),
 ):
+    region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, lang=language, fmt=format)
+        data = minutes.render(session, round_id, lang=language, fmt=format, region=region)
     media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     name = f"selection-{round_id}-minutes-{language}.{format}"
     return Response(data, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -715,7 +715,9 @@ def save_scores(
 
 def scores_visible_to(session: Session, rnd: SelectionRound, user: Principal) -> list[dict]:
     """Until scoring closes a member sees only their own scores; afterwards every score of the
-    regions they are not recused from. The ministry sees every score once scoring is closed."""
+    regions they are not recused from. The ministry and auditors see every score once scoring is
+    closed. A region sees its own proposal's scores once the results are published, never before
+    (scoring can still reopen) and never another region's."""
     closed = rnd.status in ("scoring_closed", "decided")
     member = maybe_member(session, rnd, user)
     query = (
@@ -724,7 +726,14 @@ def scores_visible_to(session: Session, rnd: SelectionRound, user: Principal) ->
         .where(Proposal.round_id == rnd.id)
         .order_by(Proposal.region, Score.member_id, Score.criterion)
     )
-    if user.role == "committee_member":
+    scope = grant(user, READ)
+    if scope is None:
+        return []
+    if scope == "own_region":
+        if rnd.status != "decided" or not user.region:
+            return []
+        query = query.where(Proposal.region == user.region)
+    elif user.role == "committee_member":
         if member is None:
             return []
         if not closed:
