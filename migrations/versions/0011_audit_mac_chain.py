@@ -1,4 +1,4 @@
-"""audit MAC chain: audit_entry.key_id; audit_head.key_id and mac; INSERT OR REPLACE and TRUNCATE refused
+"""audit MAC chain: audit_entry.key_id; audit_head.key_id and mac; INSERT OR REPLACE refused on SQLite
 
 Entries written before this revision keep key_id NULL and their plain SHA-256 hash: they are
 never rewritten, and the first entry written after it (any decision, or `regionvisa audit
@@ -6,8 +6,9 @@ anchor`) anchors them, since its MAC covers the last plain hash. `regionvisa aud
 reports them until then.
 
 On SQLite a REPLACE conflict deletes the old row without firing DELETE triggers, so a BEFORE
-INSERT trigger refuses an insert whose id, seq or hash already exists. On PostgreSQL TRUNCATE
-fires no row triggers, so a statement trigger refuses it.
+INSERT trigger refuses an insert whose id, seq or hash already exists. (PostgreSQL's TRUNCATE
+fires no row triggers either; it is left to the MAC chain and signed checkpoints to reveal, as
+resetting a whole database by TRUNCATE is how test and staging databases are emptied.)
 
 Revision ID: 0011
 Revises: 0010
@@ -42,19 +43,12 @@ def upgrade() -> None:
             "OR EXISTS (SELECT 1 FROM audit_entry WHERE hash = NEW.hash) "
             f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
         )
-    elif dialect == "postgresql":
-        op.execute(
-            "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
-            "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()"
-        )
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_replace")
-    elif dialect == "postgresql":
-        op.execute("DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry")
     with op.batch_alter_table("audit_head", schema=None) as batch_op:
         batch_op.drop_column("mac")
         batch_op.drop_column("key_id")

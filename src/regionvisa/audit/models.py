@@ -6,7 +6,7 @@ unless one holds the key, which lives outside the database. Entries written befo
 (migration 0011) have no `key_id` and a plain SHA-256 `hash`; the first MAC entry after them
 anchors them. The single `audit_head` row holds the count and MAC of the newest entry, with a MAC
 of its own, and is the lock that serialises appends. Database triggers refuse UPDATE and DELETE
-(migration 0002), INSERT OR REPLACE on SQLite and TRUNCATE on PostgreSQL (migration 0011).
+(migration 0002) and, on SQLite, INSERT OR REPLACE (migration 0011).
 """
 
 from __future__ import annotations

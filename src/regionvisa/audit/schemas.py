@@ -22,6 +22,7 @@ class AuditEntryOut(BaseModel):
     inputs: dict[str, Any]
     prev_hash: str
     hash: str
+    key_id: str | None = None
 
 
 class AuditPage(BaseModel):
@@ -44,3 +45,4 @@ class VerifyOut(BaseModel):
     entries: int
     head_hash: str
     problem: VerifyProblem | None
+    legacy_entries: int = 0

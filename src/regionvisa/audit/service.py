@@ -4,17 +4,26 @@ Every decision in every domain is recorded with `record(session, actor=…, acti
 subject=(type, id), reason=…, inputs={…}, region=…)` inside the same transaction as the
 decision itself, so both commit or neither does.
 
-Tamper evidence. Each entry holds `seq` (1, 2, 3, … without gaps), the SHA-256 of the
-canonical JSON of its inputs (`inputs_digest`), the previous entry's hash (`prev_hash`) and
-its own hash over all of that. `verify` walks the entries in insertion order and reports the
-first one that was edited (content no longer matches its hash, or the next entry no longer
-points at it), deleted (a gap in `seq`, or the head counts more entries than exist) or
-reordered (`seq` out of order). The head hash it prints can be copied elsewhere (a report,
-a ticket) to anchor the log against someone who rewrites it wholesale.
+Tamper evidence against someone who can write to the database. Each entry holds `seq` (1, 2,
+3, … without gaps), the SHA-256 of the canonical JSON of its inputs (`inputs_digest`), the
+previous entry's MAC (`prev_hash`), the id of the audit key it was written under (`key_id`)
+and its own HMAC-SHA256 over all of that (`hash`). The keys live outside the database
+(`audit.keys`), so whoever rewrites entries, renumbers them or appends new ones cannot compute
+their MACs. The head row carries the count and MAC of the newest entry and a MAC of its own,
+so cutting the newest entries off and resetting the head shows too. What only the database
+holds can still be wiped whole or replaced by an older copy; signed checkpoints kept elsewhere
+(`audit.checkpoint`) catch that: `verify(engine, checkpoint=…)` reports a log that no longer
+reaches the checkpoint's head, or differs from it below that head.
+
+`verify` walks the entries in insertion order and reports the first one that was edited or
+forged (its MAC does not match), deleted (a gap in `seq`, an entry renumbered into a gap, or
+the head or a checkpoint counts more entries than exist), reordered (`seq` out of order) or
+written under a key that is not configured.
 
 Concurrency. Appends are serialised on the single `audit_head` row: the first statement of
 `record` updates it, which takes a row lock on PostgreSQL (like SELECT … FOR UPDATE) and the
 database write lock on SQLite; both are held until the caller commits, so the chain cannot fork.
+The MACs cost microseconds (the key's HMAC state is prepared once), inside the same statements.
 
 Personal identifiers (names, passport numbers, birth dates, contact details) are never stored
 raw: their values are replaced by a keyed digest (HMAC-SHA256 under a key derived from
@@ -34,17 +43,23 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from regionvisa.audit.keys import AuditKeys, audit_keys
 from regionvisa.audit.models import AuditEntry, AuditHead
 from regionvisa.config import get_settings
 
+if TYPE_CHECKING:
+    from regionvisa.audit.checkpoint import Checkpoint
+
 GENESIS = "0" * 64
-HASH_VERSION = 1
+HASH_VERSION = 1  # entries before migration 0011: plain SHA-256
+MAC_VERSION = 2  # HMAC-SHA256 under an audit key
+RENUMBER_SEARCH = 4096  # how far past its seq a failing entry is tried, to tell renumbering from editing
 PERSONAL_KEYS = frozenset(
     {
         "name",
@@ -140,7 +155,7 @@ def _at_text(value: dt.datetime) -> str:
     return _utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(
+def _content(
     *,
     seq: int,
     at: dt.datetime,
@@ -152,24 +167,42 @@ def entry_hash(
     reason: str,
     inputs_digest: str,
     prev_hash: str,
+) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": _at_text(at),
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "region": region,
+        "reason": reason,
+        "inputs_digest": inputs_digest,
+        "prev_hash": prev_hash,
+    }
+
+
+def entry_hash(**fields: Any) -> str:
+    """The plain SHA-256 of entries written before the MAC (anyone can compute it: legacy only)."""
+    return sha256_hex(canonical_json({"v": HASH_VERSION, **_content(**fields)}))
+
+
+def _mac_message(content: Mapping[str, Any], key_id: str) -> bytes:
+    return canonical_json({"v": MAC_VERSION, "key_id": key_id, **content}).encode("utf-8")
+
+
+def entry_mac(*, key_id: str, keys: AuditKeys | None = None, **fields: Any) -> str:
+    """HMAC-SHA256 of an entry's content under the audit key `key_id` (the entry's `hash`)."""
+    return (keys or audit_keys()).mac(key_id, _mac_message(_content(**fields), key_id))
+
+
+def head_mac(
+    *, key_id: str, entries: int, last_entry_id: int | None, last_hash: str, keys: AuditKeys | None = None
 ) -> str:
-    return sha256_hex(
-        canonical_json(
-            {
-                "v": HASH_VERSION,
-                "seq": seq,
-                "at": _at_text(at),
-                "actor": actor,
-                "action": action,
-                "subject_type": subject_type,
-                "subject_id": subject_id,
-                "region": region,
-                "reason": reason,
-                "inputs_digest": inputs_digest,
-                "prev_hash": prev_hash,
-            }
-        )
-    )
+    """The head row's own MAC, so a head reset to an earlier entry (the log cut short) shows."""
+    message = {"v": MAC_VERSION, "head": True, "key_id": key_id, "entries": entries}
+    message |= {"last_entry_id": last_entry_id, "last_hash": last_hash}
+    return (keys or audit_keys()).mac(key_id, canonical_json(message).encode("utf-8"))
 
 
 # --------------------------------------------------------------------------- append
@@ -232,10 +265,14 @@ def record(
     actor_name = str(getattr(actor, "username", actor))
     stored_inputs = json.loads(canonical_json(redact(dict(inputs or {}))))
     inputs_digest = sha256_hex(canonical_json(stored_inputs))
+    keys = audit_keys()  # resolved before the lock is taken
+    key_id = keys.current
     count, prev_hash = _lock_head(session)
     seq = count + 1
     at = dt.datetime.now(dt.UTC)  # taken under the lock, so time order follows the chain
-    digest = entry_hash(
+    digest = entry_mac(
+        keys=keys,
+        key_id=key_id,
         seq=seq,
         at=at,
         actor=actor_name,
@@ -262,10 +299,16 @@ def record(
             inputs=stored_inputs,
             prev_hash=prev_hash,
             hash=digest,
+            key_id=key_id,
         )
         .returning(entries.c.id)
     ).scalar_one()
-    session.execute(update(head).where(head.c.id == 1).values(entries=seq, last_entry_id=entry_id, last_hash=digest))
+    sealed = head_mac(keys=keys, key_id=key_id, entries=seq, last_entry_id=entry_id, last_hash=digest)
+    session.execute(
+        update(head)
+        .where(head.c.id == 1)
+        .values(entries=seq, last_entry_id=entry_id, last_hash=digest, key_id=key_id, mac=sealed)
+    )
     return Recorded(id=entry_id, seq=seq, at=at, hash=digest)
 
 
@@ -274,7 +317,8 @@ def record(
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # edited | deleted | reordered
+    # edited | deleted | reordered | rewritten (differs from a checkpoint) | unknown-key | unanchored
+    kind: str
     entry_id: int | None
     seq: int | None
     message: str
@@ -284,11 +328,25 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Head:
+    """The newest entry a walk verified: what a checkpoint signs."""
+
+    seq: int
+    entry_id: int | None
+    mac: str
+    at: dt.datetime | None
+    key_id: str | None
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     entries: int
     head_hash: str
     problem: Problem | None
+    legacy_entries: int = 0  # entries before the MAC chain (migration 0011), SHA-256 only
+    head: Head | None = None
+    checkpoint_seq: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -296,6 +354,7 @@ class VerifyResult:
             "entries": self.entries,
             "head_hash": self.head_hash,
             "problem": self.problem.as_dict() if self.problem else None,
+            "legacy_entries": self.legacy_entries,
         }
 
 
@@ -303,93 +362,264 @@ def _describe(row) -> str:
     return f"entry {row.id} (seq {row.seq}, {_at_text(row.at)}, {row.action} by {row.actor})"
 
 
-def verify(engine: Engine) -> VerifyResult:
-    """Walk the whole chain in insertion order; report the first broken entry."""
-    with engine.connect() as conn:
-        head_row = conn.execute(select(head.c.entries, head.c.last_hash).where(head.c.id == 1)).first()
-        rows: Iterable = conn.execution_options(yield_per=2000).execute(select(entries).order_by(entries.c.id))
-        prev = None
-        checked = 0
-        for row in rows:
-            checked += 1
-            expected_seq = prev.seq + 1 if prev is not None else 1
-            expected_prev_hash = prev.hash if prev is not None else GENESIS
-            if row.seq < expected_seq:
-                return _fail(
-                    "reordered",
-                    row,
-                    f"{_describe(row)}: reordered: it comes after seq {expected_seq - 1} but its seq is {row.seq}",
-                    checked,
-                )
-            if row.seq > expected_seq:
-                if _seq_exists(engine, expected_seq):
-                    return _fail(
-                        "reordered",
-                        row,
-                        f"{_describe(row)}: reordered: it stands where seq {expected_seq} belongs",
-                        checked,
-                    )
-                missing = f"seq {expected_seq}" if row.seq == expected_seq + 1 else f"seq {expected_seq}–{row.seq - 1}"
-                return _fail(
-                    "deleted",
-                    row,
-                    f"{_describe(row)}: deleted: the entries before it ({missing}) are missing",
-                    checked,
-                )
-            if sha256_hex(canonical_json(row.inputs)) != row.inputs_digest:
-                return _fail("edited", row, f"{_describe(row)}: edited: its inputs do not match their digest", checked)
-            recomputed = entry_hash(
-                seq=row.seq,
-                at=row.at,
-                actor=row.actor,
-                action=row.action,
-                subject_type=row.subject_type,
-                subject_id=row.subject_id,
-                region=row.region,
-                reason=row.reason,
-                inputs_digest=row.inputs_digest,
-                prev_hash=row.prev_hash,
+def _fields(row, **override: Any) -> dict[str, Any]:
+    fields = {
+        "seq": row.seq,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "region": row.region,
+        "reason": row.reason,
+        "inputs_digest": row.inputs_digest,
+        "prev_hash": row.prev_hash,
+    }
+    return fields | override
+
+
+def _written_as(keys: AuditKeys, row) -> int | None:
+    """The seq an entry's MAC was computed for, when it was renumbered (moved down into a gap)."""
+    content = _content(**_fields(row))
+    for seq in range(row.seq + 1, row.seq + 1 + RENUMBER_SEARCH):
+        content["seq"] = seq
+        if hmac.compare_digest(keys.mac(row.key_id, _mac_message(content, row.key_id)), row.hash):
+            return seq
+    return None
+
+
+class _Walk:
+    """One pass over the entries in insertion order; `check` returns the first problem of a row."""
+
+    def __init__(self, engine: Engine, keys: AuditKeys, checkpoint: Checkpoint | None) -> None:
+        self.engine, self.keys, self.checkpoint = engine, keys, checkpoint
+        self.prev = None
+        self.checked = 0
+        self.legacy = 0
+        self.rows_at: dict[int, Any] = {}  # seq -> row, for the seqs the head and checkpoint name
+        self.watch: set[int] = set()
+        self.late = None  # first entry at or below the checkpoint's head written after that head
+        self.head_at = _parse_time(checkpoint.head_at) if checkpoint and checkpoint.head_at else None
+
+    def check(self, row) -> Problem | None:
+        self.checked += 1
+        prev = self.prev
+        expected_seq = prev.seq + 1 if prev is not None else 1
+        expected_prev_hash = prev.hash if prev is not None else GENESIS
+        if row.seq < expected_seq:
+            return _problem(
+                "reordered",
+                row,
+                f"{_describe(row)}: reordered: it comes after seq {expected_seq - 1} but its seq is {row.seq}",
             )
-            if recomputed != row.hash:
-                return _fail("edited", row, f"{_describe(row)}: edited: its content does not match its hash", checked)
-            if row.prev_hash != expected_prev_hash:
-                assert prev is not None or row.seq == 1
-                culprit = prev if prev is not None else row
-                return _fail(
-                    "edited",
-                    culprit,
-                    f"{_describe(culprit)}: edited and re-hashed: the next entry no longer points at it",
-                    checked,
+        if row.seq > expected_seq:
+            if _seq_exists(self.engine, expected_seq):
+                return _problem(
+                    "reordered", row, f"{_describe(row)}: reordered: it stands where seq {expected_seq} belongs"
                 )
-            prev = row
+            missing = f"seq {expected_seq}" if row.seq == expected_seq + 1 else f"seq {expected_seq}–{row.seq - 1}"
+            return _problem("deleted", row, f"{_describe(row)}: deleted: the entries before it ({missing}) are missing")
+        if sha256_hex(canonical_json(row.inputs)) != row.inputs_digest:
+            return _problem("edited", row, f"{_describe(row)}: edited: its inputs do not match their digest")
+        problem = self._check_mac(row, prev) if row.key_id is not None else self._check_legacy(row, prev)
+        if problem is not None:
+            return problem
+        if row.prev_hash != expected_prev_hash:
+            culprit = prev if prev is not None else row
+            return _problem(
+                "edited", culprit, f"{_describe(culprit)}: edited and re-hashed: the next entry no longer points at it"
+            )
+        if row.seq in self.watch:
+            self.rows_at[row.seq] = row
+        cp = self.checkpoint
+        if cp is not None and row.seq <= cp.seq:
+            if self.late is None and self.head_at is not None and _utc(row.at) > self.head_at:
+                self.late = row
+            if row.seq == cp.seq and not hmac.compare_digest(row.hash, cp.head_mac):
+                return self._rewritten(row)
+        self.prev = row
+        return None
+
+    def _check_mac(self, row, prev) -> Problem | None:
+        if row.key_id not in self.keys.mac_keys:
+            return _problem(
+                "unknown-key",
+                row,
+                f"{_describe(row)}: written under audit key {row.key_id!r}, which is not configured "
+                "(REGIONVISA_AUDIT_KEYS): it cannot be verified",
+            )
+        mac = self.keys.mac(row.key_id, _mac_message(_content(**_fields(row)), row.key_id))
+        if hmac.compare_digest(mac, row.hash):
+            return None
+        written_as = _written_as(self.keys, row)
+        if written_as is not None:
+            gone = f"seq {row.seq}" if written_as == row.seq + 1 else f"seq {row.seq}–{written_as - 1}"
+            return _problem(
+                "deleted",
+                row,
+                f"{_describe(row)}: deleted and renumbered: it was written as seq {written_as}; "
+                f"the entries written as {gone} are missing",
+            )
+        return _problem(
+            "edited",
+            row,
+            f"{_describe(row)}: edited or forged: its MAC does not match its content "
+            "(changed, re-hashed, renumbered or written without the audit key)",
+        )
+
+    def _check_legacy(self, row, prev) -> Problem | None:
+        if prev is not None and prev.key_id is not None:
+            return _problem(
+                "edited",
+                row,
+                f"{_describe(row)}: forged: it has no MAC, yet follows entries under the MAC chain",
+            )
+        if entry_hash(**_fields(row)) != row.hash:
+            return _problem("edited", row, f"{_describe(row)}: edited: its content does not match its hash")
+        self.legacy += 1
+        return None
+
+    def _rewritten(self, row) -> Problem:
+        cp = self.checkpoint
+        assert cp is not None
+        if self.late is not None:
+            late = self.late
+            return _problem(
+                "rewritten",
+                late,
+                f"{_describe(late)}: rewritten: it was written after the checkpoint's head (seq {cp.seq}, "
+                f"{cp.head_at}) yet stands at or below it: the log was wiped or replaced from seq {late.seq}",
+            )
+        return _problem(
+            "rewritten",
+            row,
+            f"{_describe(row)}: rewritten: it is not the checkpoint's head (seq {cp.seq}, MAC {cp.head_mac[:16]}…): "
+            f"an entry at or below seq {cp.seq} was replaced",
+        )
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return _utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
+def _problem(kind: str, row, message: str) -> Problem:
+    return Problem(kind, row.id, row.seq, message)
+
+
+def verify(engine: Engine, *, checkpoint: Checkpoint | None = None, keys: AuditKeys | None = None) -> VerifyResult:
+    """Walk the whole chain in insertion order; report the first broken, missing or forged entry.
+
+    With a checkpoint (already checked for its signature), the log must also still reach the
+    checkpoint's head and hold exactly that entry there.
+    """
+    keys = keys or audit_keys()
+    with engine.connect() as conn:
+        # The head is read first: entries appended after this read carry valid MACs of their own.
+        head_row = conn.execute(
+            select(head.c.entries, head.c.last_entry_id, head.c.last_hash, head.c.key_id, head.c.mac).where(
+                head.c.id == 1
+            )
+        ).first()
+        walk = _Walk(engine, keys, checkpoint)
+        if head_row is not None:
+            walk.watch.add(int(head_row.entries))
+        rows: Iterable = conn.execution_options(yield_per=2000).execute(select(entries).order_by(entries.c.id))
+        for row in rows:
+            problem = walk.check(row)
+            if problem is not None:
+                return _result(walk, problem)
+    prev = walk.prev
     last_seq = prev.seq if prev is not None else 0
-    last_hash = prev.hash if prev is not None else GENESIS
-    head_entries, head_hash = (int(head_row[0]), str(head_row[1])) if head_row else (0, GENESIS)
+    if checkpoint is not None and last_seq < checkpoint.seq:
+        return _result(walk, _short_of_checkpoint(walk, checkpoint, last_seq))
+    problem = _check_head(walk, head_row, keys, last_seq)
+    if problem is None and walk.legacy and (prev is None or prev.key_id is None):
+        problem = Problem(
+            "unanchored",
+            prev.id if prev is not None else None,
+            last_seq,
+            f"unanchored: the {walk.legacy} entries written before the MAC chain (seq 1–{walk.legacy}) carry only "
+            "a plain SHA-256 chain, which anyone with write access can recompute; the next entry anchors them "
+            "(`regionvisa audit anchor`)",
+        )
+    return _result(walk, problem)
+
+
+def _short_of_checkpoint(walk: _Walk, cp: Checkpoint, last_seq: int) -> Problem:
+    if walk.late is not None:
+        late = walk.late
+        return _problem(
+            "rewritten",
+            late,
+            f"{_describe(late)}: rewritten: it was written after the checkpoint's head (seq {cp.seq}, {cp.head_at}) "
+            f"yet stands below it: the log was wiped or replaced from seq {late.seq}",
+        )
+    gone = f"seq {last_seq + 1}" if cp.seq == last_seq + 1 else f"seq {last_seq + 1}–{cp.seq}"
+    if last_seq == 0:
+        message = f"wiped: the log holds no entries, but the checkpoint of {cp.created_at} saw {cp.seq} ({gone})"
+    else:
+        message = (
+            f"truncated: the entries {gone} are missing: the log ends at seq {last_seq}, "
+            f"but the checkpoint of {cp.created_at} reached seq {cp.seq}"
+        )
+    return Problem("deleted", None, last_seq + 1, message)
+
+
+def _check_head(walk: _Walk, head_row, keys: AuditKeys, last_seq: int) -> Problem | None:
+    prev = walk.prev
+    if head_row is None:
+        if last_seq == 0:
+            return None
+        return Problem("edited", None, last_seq, "edited: the chain head is missing, yet the log holds entries")
+    head_entries = int(head_row.entries)
     if head_entries > last_seq:
         gone = f"seq {last_seq + 1}" if head_entries == last_seq + 1 else f"seq {last_seq + 1}–{head_entries}"
-        return VerifyResult(
-            False,
-            checked,
-            head_hash,
-            Problem("deleted", None, last_seq + 1, f"deleted: the newest entries ({gone}) are missing"),
+        return Problem("deleted", None, last_seq + 1, f"deleted: the newest entries ({gone}) are missing")
+    at_head = walk.rows_at.get(head_entries)
+    if head_entries == 0:
+        consistent = str(head_row.last_hash) == GENESIS and last_seq == 0
+    else:
+        consistent = at_head is not None and at_head.hash == head_row.last_hash and at_head.id == head_row.last_entry_id
+    if not consistent:
+        return Problem("edited", prev.id if prev else None, last_seq, "edited: the chain head does not match the log")
+    if at_head is None or at_head.key_id is None:
+        return None  # an empty log, or a head written before the MAC chain
+    sealed = None
+    if head_row.key_id in keys.mac_keys:
+        sealed = head_mac(
+            keys=keys,
+            key_id=head_row.key_id,
+            entries=head_entries,
+            last_entry_id=head_row.last_entry_id,
+            last_hash=head_row.last_hash,
         )
-    if head_entries != last_seq or head_hash != last_hash:
-        return VerifyResult(
-            False,
-            checked,
-            head_hash,
-            Problem("edited", prev.id if prev else None, last_seq, "edited: the chain head does not match the log"),
+    if sealed is None or head_row.mac is None or not hmac.compare_digest(sealed, head_row.mac):
+        return Problem(
+            "edited",
+            at_head.id,
+            head_entries,
+            f"edited: the chain head (seq {head_entries}) was altered: its MAC does not match; "
+            f"entries after seq {head_entries} may have been cut off",
         )
-    return VerifyResult(True, checked, last_hash, None)
+    return None
+
+
+def _result(walk: _Walk, problem: Problem | None) -> VerifyResult:
+    prev = walk.prev
+    last = (
+        Head(prev.seq, prev.id, prev.hash, _utc(prev.at), prev.key_id)
+        if prev is not None
+        else Head(0, None, GENESIS, None, None)
+    )
+    cp_seq = walk.checkpoint.seq if walk.checkpoint is not None else None
+    if problem is not None:
+        return VerifyResult(False, walk.checked, "", problem, walk.legacy, last, cp_seq)
+    return VerifyResult(True, walk.checked, last.mac, None, walk.legacy, last, cp_seq)
 
 
 def _seq_exists(engine: Engine, seq: int) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(entries.c.id).where(entries.c.seq == seq)).first() is not None
-
-
-def _fail(kind: str, row, message: str, checked: int) -> VerifyResult:
-    return VerifyResult(False, checked, "", Problem(kind, row.id, row.seq, message))
 
 
 # --------------------------------------------------------------------------- search
@@ -458,4 +688,14 @@ def entry_dict(row) -> dict:
         "inputs": row.inputs,
         "prev_hash": row.prev_hash,
         "hash": row.hash,
+        "key_id": row.key_id,
     }
+
+
+def key_counts(engine: Engine) -> list[tuple[str | None, int]]:
+    """(key id, entries) per audit key id, counted in SQL; None for entries from before the MAC chain."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(entries.c.key_id, func.count()).group_by(entries.c.key_id).order_by(func.min(entries.c.id))
+        ).all()
+    return [(r[0], int(r[1])) for r in rows]
