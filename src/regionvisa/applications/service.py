@@ -1,9 +1,24 @@
 """Applications: intake, screening, the region's recommendation, the ministry's decision, issuance.
 
 The life cycle is a closed table (`MOVES`); any other move is a 409 naming the state and the moves
-it allows. Every move is one conditional UPDATE on the application's status (so two officers acting
-at once cannot both succeed), an `application_event` row and an audit entry carrying the screening
-it relied on. Quota places move in the same transaction, so a refusal leaves nothing behind.
+it allows. Every move first locks the application's row and checks its state under the lock, then
+makes one conditional UPDATE on the status (so two officers acting at once cannot both succeed: the
+second waits, then sees the new state and gets the 409), an `application_event` row and an audit
+entry carrying the screening it relied on. Quota places move in the same transaction, so a refusal
+leaves nothing behind.
+
+Locks follow the one order of `regionvisa.locking`: application row, then person and status
+grant, then the quota ledger, and the audit head last (entries are recorded once every other
+write of the move is done). A lost race the database reports (deadlock, serialization failure,
+SQLite busy) is a 409 `concurrent_change`, never a 500.
+
+A `person_id` given at intake links the application to a person of the records. It must be the
+applicant (passport number, name and date of birth all match the person record) and a person the
+actor may act on: the permission to read that person's records (`records.read`) for the person's
+region, which is that of their latest address, else of their latest status. A regional official
+may so link people of their own region and people the records place in no region yet; the
+ministry, which issues visas for the whole country, may link anyone (a resident of one region
+applying to another region's programme is an ordinary case).
 """
 
 from __future__ import annotations
@@ -21,6 +36,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from regionvisa import locking
 from regionvisa.accounts.policy import Principal, authorize, can
 from regionvisa.applications.models import (
     OPEN_STATUSES,
@@ -37,7 +53,7 @@ from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
-from regionvisa.records.models import Person, StatusGrant
+from regionvisa.records.models import AddressReport, Person, StatusGrant
 from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
 
 SYSTEM_SIMPLIFIED = "system:simplified-procedure"
@@ -403,6 +419,76 @@ def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str,
     return name, passport, nat
 
 
+def _same_name(a: str | None, b: str | None) -> bool:
+    """Names compare without regard to case or spacing (`NGUYEN  Van A` is `Nguyen Van A`)."""
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
+def _is_applicant(person: Person, name: str, passport_hash: str, birth_date: dt.date | None) -> bool:
+    """Whether a person record is the applicant: passport number, name and date of birth all match."""
+    return (
+        birth_date is not None
+        and person.passport_hash == passport_hash
+        and person.birth_date == birth_date
+        and _same_name(person.name, name)
+    )
+
+
+def person_region(session: Session, person_id: str, on: dt.date | None = None) -> str | None:
+    """The region the records place a person in on `on` (default today), as the residents view does
+    (`records.frames.resident_regions`): that of the latest address in force, else of the latest
+    status; None when the records hold neither."""
+    on = on or dt.date.today()
+    area = session.scalar(
+        select(AddressReport.area_code)
+        .where(AddressReport.person_id == person_id, AddressReport.effective_date <= on)
+        .order_by(AddressReport.effective_date.desc(), AddressReport.id.desc())
+        .limit(1)
+    )
+    if area:
+        return area[:2]
+    return session.scalar(
+        select(StatusGrant.region)
+        .where(StatusGrant.person_id == person_id, StatusGrant.granted_on <= on)
+        .order_by(StatusGrant.valid_from.desc(), StatusGrant.granted_on.desc(), StatusGrant.id.desc())
+        .limit(1)
+    )
+
+
+def _check_person(
+    session: Session, person_id: str, *, name: str, passport_hash: str, birth_date: dt.date | None, actor: Any
+) -> Person:
+    """A `person_id` given at intake: it must exist (422), be a person the actor may act on (403;
+    checked before the identity, so the answer tells nothing about another region's people) and
+    be the applicant (422)."""
+    person = session.get(Person, person_id)
+    if person is None:
+        raise AppError(
+            422,
+            "unknown_person",
+            f"기록에 없는 사람 번호입니다: {person_id}",
+            f"there is no person {person_id} in the records",
+            "person_id",
+        )
+    if _person(actor) and not can(actor, "records.read", person_region(session, person_id)):
+        raise Forbidden(
+            en=f"person {person_id} belongs to another region's records: a regional official may link only people "
+            "of their own region or people with no region yet (leave person_id empty to apply without the link)",
+            ko=f"{person_id}은(는) 다른 지역 기록의 사람입니다. 지자체 담당자는 담당 지역 또는 아직 지역이 없는 사람만 "
+            "연결할 수 있습니다 (연결 없이 신청하려면 person_id를 비워 두십시오)",
+        )
+    if not _is_applicant(person, name, passport_hash, birth_date):
+        raise AppError(
+            422,
+            "person_mismatch",
+            f"사람 기록 {person_id}이(가) 신청인과 일치하지 않습니다: 여권번호, 이름, 생년월일이 모두 같아야 합니다",
+            f"person {person_id} in the records is not this applicant: the passport number, name and date of birth "
+            "must all match",
+            "person_id",
+        )
+    return person
+
+
 def _duplicate(program_id: str) -> Conflict:
     return Conflict(
         "duplicate_application",
@@ -412,6 +498,7 @@ def _duplicate(program_id: str) -> Conflict:
     )
 
 
+@locking.answers_conflicts
 def submit(
     session: Session,
     *,
@@ -425,7 +512,10 @@ def submit(
     channel: str = "api",
     at: dt.datetime | None = None,
 ) -> Application:
-    """Take one application and screen it at once against the version in force on the submission date."""
+    """Take one application and screen it at once against the version in force on the submission date.
+
+    A `person_id` must name the applicant's own person record and one the actor may act on
+    (module docstring): otherwise 422 (unknown, or not the applicant) or 403 (out of scope)."""
     on = on or dt.date.today()
     program = programs.get_program(session, program_id)
     if _person(actor) and not (
@@ -442,13 +532,17 @@ def submit(
     name, passport, nationality = _clean_identity(name, passport_no, applicant.get("nationality") or "")
     profile["nationality"] = nationality
     passport_enc, passport_hash = pii.protect(passport)
+    birth = profile.get("birth_date")
+    birth = birth if isinstance(birth, dt.date) else None
+    person_id = (person_id or "").strip() or None
+    if person_id is not None:
+        _check_person(session, person_id, name=name, passport_hash=passport_hash, birth_date=birth, actor=actor)
     exists = session.scalar(
         select(Application.id).where(Application.program_id == program_id, Application.open_passport == passport_hash)
     )
     if exists is not None:
         raise _duplicate(program_id)
     now = at or utcnow()
-    birth = profile.get("birth_date")
     app = Application(
         program_id=program_id,
         region=program.region,
@@ -458,7 +552,7 @@ def submit(
         passport_hash=passport_hash,
         open_passport=passport_hash,
         nationality=nationality,
-        birth_date=birth if isinstance(birth, dt.date) else None,
+        birth_date=birth,
         person_id=person_id,
         profile=_jsonable(profile),
         submitted_at=now,
@@ -476,17 +570,19 @@ def submit(
     except IntegrityError as exc:
         raise _duplicate(program_id) from exc
     _event(session, app, None, "submitted", "submit", actor, "application received", None)
-    record(
-        session,
-        actor=actor,
-        action="application.submit",
-        subject=("application", app.id),
-        region=app.region,
-        reason=f"application received ({channel})",
-        inputs={"program_id": program_id, "version": version.version, "on": on, "simplified": app.simplified},
-    )
+    received = {
+        "actor": actor,
+        "action": "application.submit",
+        "subject": ("application", app.id),
+        "region": app.region,
+        "reason": f"application received ({channel})",
+        "inputs": {"program_id": program_id, "version": version.version, "on": on, "simplified": app.simplified},
+    }
     screening = _screen(session, app, version=version, on=on, actor=actor, kind="initial", reason="automatic screening")
-    _move(session, app, "screen", actor=actor, reason="automatic screening on submission", screening=screening)
+    screened = _move(
+        session, app, "screen", actor=actor, reason="automatic screening on submission", screening=screening
+    )
+    _audit_last(session, received, screened)
     return app
 
 
@@ -576,7 +672,9 @@ def _move(
     automatic: bool = False,
     inputs: dict | None = None,
     extra: dict | None = None,
-) -> None:
+) -> dict:
+    """The conditional UPDATE and its event; returns the audit entry, which the caller records
+    with `_audit_last` once the move's other writes (quota, records) are done."""
     froms, to, _action = MOVES[move]
     before = app.status
     if before not in froms:
@@ -598,15 +696,20 @@ def _move(
     session.refresh(app)
     screening = screening or latest_screening(session, app)
     _event(session, app, before, to, move, actor, reason, screening, automatic)
-    record(
-        session,
-        actor=actor,
-        action=f"application.{move}" + (".automatic" if automatic else ""),
-        subject=("application", app.id),
-        region=app.region,
-        reason=reason,
-        inputs={"from": before, "to": to, "explanation": _summary(screening), **(inputs or {})},
-    )
+    return {
+        "actor": actor,
+        "action": f"application.{move}" + (".automatic" if automatic else ""),
+        "subject": ("application", app.id),
+        "region": app.region,
+        "reason": reason,
+        "inputs": {"from": before, "to": to, "explanation": _summary(screening), **(inputs or {})},
+    }
+
+
+def _audit_last(session: Session, *entries: dict) -> None:
+    """Record the move's audit entries, in order: the audit head is the last lock of the order."""
+    for entry in entries:
+        record(session, **entry)
 
 
 def _need_reason(move: str, reason: str) -> str:
@@ -625,21 +728,25 @@ def _need_reason(move: str, reason: str) -> str:
 
 
 def _prepare(session: Session, application_id: int, move: str, actor: Any, reason: str) -> tuple[Application, str]:
+    """Check the actor, then lock the application row (first lock of the order) and check its
+    state under the lock: a second officer acting at the same moment waits here, then gets 409."""
     app = get(session, application_id)
     _check_actor(actor, MOVES[move][2], app.region)
     reason = _need_reason(move, reason)
+    app = locking.lock_row(session, Application, app.id, touch="updated_at")
     if app.status not in MOVES[move][0]:
         raise _refuse(app, move)
     return app, reason
 
 
+@locking.answers_conflicts
 def rescreen(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None) -> Screening:
     """An explicit new screening (new row, old ones kept) on `on` (default: today)."""
     app, reason = _prepare(session, application_id, "rescreen", actor, reason)
     on = on or dt.date.today()
     version = programs.published_on(session, app.program_id, on)
     screening = _screen(session, app, version=version, on=on, actor=actor, kind="rescreen", reason=reason)
-    _move(
+    entry = _move(
         session,
         app,
         "rescreen",
@@ -648,6 +755,7 @@ def rescreen(session: Session, application_id: int, *, actor: Any, reason: str, 
         screening=screening,
         extra={"outcome": app.outcome, "points": app.points, "program_version": app.program_version},
     )
+    _audit_last(session, entry)
     return screening
 
 
@@ -691,10 +799,11 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
     )
 
 
+@locking.answers_conflicts
 def recommend(session: Session, application_id: int, *, actor: Any, reason: str = "") -> Application:
     """The region recommends: a place is reserved (or 409 quota exhausted) and the nationality cap
     checked while the ledger row is locked; under the simplified procedure an applicant who passes
-    every criterion is approved at once."""
+    every criterion is approved at once. Locks: application, ledger, audit head."""
     app, reason = _prepare(session, application_id, "recommend", actor, reason)
     if app.outcome != "eligible":
         raise Conflict(
@@ -704,31 +813,38 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
         )
     ledger = _ledger(session, app)
     version = _version_for(session, app)
-    _move(session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True})
+    entries = [
+        _move(session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True})
+    ]
     quotas.reserve(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
     _check_cap(session, app, ledger, version)
     if app.simplified and app.outcome == "eligible":
-        _move(
-            session,
-            app,
-            "approve",
-            actor=SYSTEM_SIMPLIFIED,
-            reason="automatic approval under the simplified procedure benefit: every criterion passed",
-            automatic=True,
-            inputs={"benefit": "simplified_procedure", "recommended_by": _actor_name(actor)},
+        entries.append(
+            _move(
+                session,
+                app,
+                "approve",
+                actor=SYSTEM_SIMPLIFIED,
+                reason="automatic approval under the simplified procedure benefit: every criterion passed",
+                automatic=True,
+                inputs={"benefit": "simplified_procedure", "recommended_by": _actor_name(actor)},
+            )
         )
+    _audit_last(session, *entries)
     return app
 
 
+@locking.answers_conflicts
 def return_(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
     app, reason = _prepare(session, application_id, "return", actor, reason)
-    _move(session, app, "return", actor=actor, reason=reason)
+    _audit_last(session, _move(session, app, "return", actor=actor, reason=reason))
     return app
 
 
+@locking.answers_conflicts
 def approve(session: Session, application_id: int, *, actor: Any, reason: str = "") -> Application:
     app, reason = _prepare(session, application_id, "approve", actor, reason)
-    _move(session, app, "approve", actor=actor, reason=reason)
+    _audit_last(session, _move(session, app, "approve", actor=actor, reason=reason))
     return app
 
 
@@ -738,19 +854,23 @@ def _release(session: Session, app: Application, actor: Any, reason: str, held: 
         quotas.release(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
 
 
+@locking.answers_conflicts
 def reject(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
     app, reason = _prepare(session, application_id, "reject", actor, reason)
     held = app.reserved
-    _move(session, app, "reject", actor=actor, reason=reason, extra={"reserved": False})
+    entry = _move(session, app, "reject", actor=actor, reason=reason, extra={"reserved": False})
     _release(session, app, actor, reason, held)
+    _audit_last(session, entry)
     return app
 
 
+@locking.answers_conflicts
 def withdraw(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
     app, reason = _prepare(session, application_id, "withdraw", actor, reason)
     held = app.reserved
-    _move(session, app, "withdraw", actor=actor, reason=reason, extra={"reserved": False})
+    entry = _move(session, app, "withdraw", actor=actor, reason=reason, extra={"reserved": False})
     _release(session, app, actor, reason, held)
+    _audit_last(session, entry)
     return app
 
 
@@ -765,8 +885,12 @@ def visa_number(app: Application, on: dt.date) -> str:
     return f"RV{on.year}{app.region}{app.id:08d}"
 
 
+@locking.answers_conflicts
 def issue(session: Session, application_id: int, *, actor: Any, reason: str = "", on: dt.date | None = None):
-    """Issuance turns the reservation into a used place and writes the status grant into the records."""
+    """Issuance turns the reservation into a used place and writes the status grant into the records.
+
+    Locks: application, person and status grant, ledger, audit head. A linked person is checked
+    again against the applicant's identity, so no grant can land on somebody else's record."""
     app, reason = _prepare(session, application_id, "issue", actor, reason)
     on = on or dt.date.today()
     if app.birth_date is None:
@@ -777,6 +901,17 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
     version = _version_for(session, app)
     person_id = app.person_id or f"RV{app.id:09d}"
     person = session.get(Person, person_id)
+    if app.person_id and (
+        person is None or not _is_applicant(person, app.applicant_name, app.passport_hash, app.birth_date)
+    ):
+        raise Conflict(
+            "person_mismatch",
+            f"신청에 연결된 사람 기록 {app.person_id}이(가) 신청인(여권번호·이름·생년월일)과 "
+            "일치하지 않아 발급할 수 없습니다",
+            f"the person record {app.person_id} linked to this application does not match the applicant "
+            "(passport number, name and date of birth); the visa cannot be issued to it",
+            "person_id",
+        )
     if person is None:
         sex = str(app.profile.get("sex") or "X").upper()
         session.add(
@@ -806,7 +941,7 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
     session.add(grant)
     session.flush()
     number = visa_number(app, on)
-    _move(
+    entry = _move(
         session,
         app,
         "issue",
@@ -817,16 +952,18 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
     )
     ledger = quotas.get_ledger(session, app.ledger_id)
     quotas.use(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
+    _audit_last(session, entry)
     return app
 
 
+@locking.answers_conflicts
 def cancel(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None):
     """Cancelling an approval releases its place; cancelling an issued visa ends the status grant and
     gives the used place back."""
     app, reason = _prepare(session, application_id, "cancel", actor, reason)
     on = on or dt.date.today()
     was = app.status
-    _move(session, app, "cancel", actor=actor, reason=reason, extra={"reserved": False})
+    entry = _move(session, app, "cancel", actor=actor, reason=reason, extra={"reserved": False})
     ledger = quotas.get_ledger(session, app.ledger_id) if app.ledger_id else None
     if was == "approved" and ledger is not None:
         quotas.release(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
@@ -836,6 +973,7 @@ def cancel(session: Session, application_id: int, *, actor: Any, reason: str, on
             grant.valid_to = max(grant.valid_from, on)
         if ledger is not None:
             quotas.unuse(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
+    _audit_last(session, entry)
     return app
 
 
@@ -851,6 +989,7 @@ ACTIONS = {
 }
 
 
+@locking.answers_conflicts
 def act(session: Session, application_id: int, move: str, *, actor: Any, reason: str = "") -> Application:
     """One entry point for the transports: any move by name (unknown moves are a 409 as well)."""
     if move not in ACTIONS:
@@ -1473,7 +1612,9 @@ def export_frame(
 
 
 def write_export(frame: pl.DataFrame, target: Path | Any, fmt: str) -> None:
+    from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
+
     if fmt == "xlsx":
-        frame.write_excel(target, worksheet="applications")
+        write_xlsx_safe(frame, target, worksheet="applications")
     else:
-        frame.write_csv(target)
+        write_csv_safe(frame, target)

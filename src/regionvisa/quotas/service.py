@@ -1,5 +1,11 @@
 """Quota ledger operations. Each one is a single conditional UPDATE, so concurrent callers can
 never over-issue: the database decides, row by row, who got the last place.
+
+The UPDATE locks the ledger row until the caller commits. In the one lock order of
+`regionvisa.locking` the ledger comes after the application row and before the audit head:
+`adjust` and `open_ledger` record their audit entry after the ledger write, and the application
+moves call `reserve`, `release`, `use` and `unuse` after locking the application and before
+recording theirs. A lost race the database reports is a 409 `concurrent_change`.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from regionvisa.db import utcnow
+from regionvisa.locking import answers_conflicts
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
@@ -87,6 +94,7 @@ def _movement(
     return move
 
 
+@answers_conflicts
 def open_ledger(
     session: Session,
     *,
@@ -152,8 +160,10 @@ def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
     return ledger
 
 
+@answers_conflicts
 def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, reason: str) -> QuotaLedger:
-    """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused."""
+    """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused.
+    Locks: the ledger row, then the audit head."""
     if not reason.strip():
         raise AppError(422, "reason_required", "조정 사유가 필요합니다", "an adjustment needs a reason", "reason")
     result = session.execute(
@@ -184,6 +194,7 @@ def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, re
     return ledger
 
 
+@answers_conflicts
 def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
     """Take one place for a recommended application, or raise QuotaExhausted (409)."""
     result = session.execute(
@@ -200,6 +211,7 @@ def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor
     _movement(session, ledger, "reserve", 1, actor=actor, reason=reason, application_id=application_id)
 
 
+@answers_conflicts
 def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
     """Give back a reservation (rejection, withdrawal, return)."""
     result = session.execute(
@@ -212,6 +224,7 @@ def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor
     _movement(session, ledger, "release", -1, actor=actor, reason=reason, application_id=application_id)
 
 
+@answers_conflicts
 def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
     """Issuance turns the application's reservation into a used place."""
     result = session.execute(
@@ -230,6 +243,7 @@ def history(session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
     )
 
 
+@answers_conflicts
 def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
     """A cancelled visa gives its used place back."""
     result = session.execute(
