@@ -5,6 +5,13 @@ filter on a table that keeps most of it makes SQLite walk the date index and fet
 order. Here each table is read with the ADBC SQLite driver (straight into Arrow, no Python
 objects), scanned in storage order (`NOT INDEXED`), one connection per table in parallel threads.
 
+The ADBC driver bundles its own SQLite library, and two SQLite libraries must never open the same
+file in one process: each keeps its own table of POSIX locks, so closing the second library's
+connection drops the locks the first holds (sqlite.org, "How To Corrupt An SQLite Database File",
+2.2.1). Another process would then checkpoint and delete the live WAL, and later commits would be
+lost. So the reads run in a short-lived child process, read-only, which streams the tables back
+as Arrow IPC through a pipe; this process only ever opens the file through Python's sqlite3.
+
 The reads see committed data only. Separate connections could straddle an import, so the records
 fingerprint (each table's highest id) is taken before and after; if it moved, the tables are read
 again. Records are append-only, so an unchanged fingerprint means every read saw the same data.
@@ -13,7 +20,14 @@ again. Records are append-only, so an unchanged fingerprint means every read saw
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
+import fcntl
+import json
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from contextlib import suppress
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy.engine import Engine
@@ -48,24 +62,95 @@ def _select(table: str, columns: list[str], as_of: dt.date | None) -> str:
     return sql
 
 
-def _read_arrow(path: str, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    import adbc_driver_sqlite.dbapi as adbc
+# The child: Python, the ADBC driver manager and pyarrow only (not the driver's DB-API module,
+# which imports pandas and polars, nor anything of the application), so it starts fast. argv: the
+# database URI and the [table, query] pairs; stdout: one Arrow IPC stream per table, in the order
+# asked. Each query runs on its own connection in its own thread; 64k rows per batch rather than
+# 1k also lets the driver infer each column's type from more rows.
+_CHILD = """
+import json, sys
+from concurrent.futures import ThreadPoolExecutor
+import adbc_driver_manager
+import adbc_driver_sqlite
+import pyarrow as pa
 
-    conn = adbc.connect(path)
-    try:
-        cursor = conn.cursor()
-        try:
-            cursor.execute("PRAGMA busy_timeout=30000")  # as every connection of the app (db.py)
-            cursor.fetchall()
-            cursor.execute(sql)
-            frame = pl.from_arrow(cursor.fetch_arrow_table())
-        finally:
-            cursor.close()
-    finally:
-        conn.close()
+def query(statement, sql):
+    statement.set_sql_query(sql)
+    stream, _ = statement.execute_query()
+    return pa.RecordBatchReader._import_from_c(stream.address).read_all()
+
+def read(uri, sql):
+    with adbc_driver_sqlite.connect(uri) as db, adbc_driver_manager.AdbcConnection(db) as conn:
+        with adbc_driver_manager.AdbcStatement(conn) as statement:
+            query(statement, "PRAGMA busy_timeout=30000")  # as every connection of the app (db.py)
+            statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
+            return query(statement, sql)
+
+def main(uri, jobs):
+    out = sys.stdout.buffer
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [pool.submit(read, uri, sql) for _, sql in jobs]
+        for future in futures:
+            table = future.result()
+            with pa.ipc.new_stream(out, table.schema) as writer:
+                writer.write_table(table)
+            del table
+    out.flush()
+
+try:
+    main(sys.argv[1], json.loads(sys.argv[2]))
+except Exception as exc:  # one line for the parent's message
+    sys.exit(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+"""
+
+PIPE_BYTES = 1 << 20  # a larger pipe buffer: fewer switches between the two processes
+
+
+def _read_only_uri(path: str) -> str:
+    """The file as a read-only SQLite URI: the child can neither write nor checkpoint it."""
+    return "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
+
+
+def _typed_frame(table, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
     if frame.height == 0:  # no rows: the driver cannot infer types
         return pl.DataFrame(schema=schema)
     return typed(frame, schema)
+
+
+def _read_in_child(path: str, jobs: dict[str, tuple[str, dict[str, pl.DataType]]]) -> dict[str, pl.DataFrame]:
+    """Every job's query read by the child process, as typed frames."""
+    import pyarrow as pa
+
+    args = json.dumps([[table, sql] for table, (sql, _) in jobs.items()])
+    with tempfile.TemporaryFile() as errors:
+        # -P: nothing from the working directory on the child's path
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-c", _CHILD, _read_only_uri(path), args], stdout=subprocess.PIPE, stderr=errors
+        )
+        try:
+            with suppress(OSError):  # above the system's limit: the default size works, only slower
+                fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            frames = {}
+            try:
+                for table, (_, schema) in jobs.items():
+                    frames[table] = _typed_frame(pa.ipc.open_stream(proc.stdout).read_all(), schema)
+            except pa.ArrowInvalid:
+                frames = None  # the child stopped early: its message says why
+            proc.stdout.close()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if code != 0 or frames is None:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise RuntimeError(
+                f"the columnar read of the records failed: {lines[-1] if lines else f'exit status {code}'} / "
+                "기록을 열 단위로 읽지 못했습니다."
+            )
+    return frames
 
 
 def read_columns(engine: Engine, wanted: dict[str, list[str]], as_of: dt.date | None) -> dict[str, pl.DataFrame]:
@@ -81,9 +166,7 @@ def read_columns(engine: Engine, wanted: dict[str, list[str]], as_of: dt.date | 
     }
     for _ in range(ATTEMPTS):
         before = records_fingerprint(engine)
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = {table: pool.submit(_read_arrow, path, sql, schema) for table, (sql, schema) in jobs.items()}
-            frames = {table: future.result() for table, future in futures.items()}
+        frames = _read_in_child(path, jobs)
         if records_fingerprint(engine) == before:
             return frames
     raise RuntimeError(

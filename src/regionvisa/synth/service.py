@@ -8,14 +8,18 @@ both SQLite and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
 
@@ -247,39 +251,102 @@ def _schema_sql(raw, table: str) -> tuple[str, list[str]]:
     return create[0], [sql for kind, sql in rows if kind == "index"]
 
 
+# The staging child: Python, the ADBC driver manager and pyarrow only, so it starts fast. argv: one
+# JSON object (file, table, its CREATE TABLE and CREATE INDEX statements, pragmas); stdin: the
+# table's rows as one Arrow IPC stream; stdout: its CPU seconds once the file is committed.
+_STAGE_CHILD = """
+import json, sys, time
+import adbc_driver_manager as adbc
+import adbc_driver_sqlite
+import pyarrow as pa
+
+def run(statement, sql):
+    statement.set_sql_query(sql)
+    statement.execute_update()
+
+def main(job):
+    with adbc_driver_sqlite.connect(job["file"]) as db, adbc.AdbcConnection(db) as conn:
+        with adbc.AdbcStatement(conn) as statement:
+            for pragma in job["pragmas"]:
+                run(statement, f"PRAGMA {pragma}")
+            run(statement, job["create"])
+            run(statement, "BEGIN")
+            with adbc.AdbcStatement(conn) as ingest:
+                ingest.set_options(**{adbc.INGEST_OPTION_TARGET_TABLE: job["table"],
+                                      adbc.INGEST_OPTION_MODE: adbc.INGEST_OPTION_MODE_APPEND})
+                ingest.bind_stream(pa.ipc.open_stream(sys.stdin.buffer))
+                ingest.execute_update()
+            for index in job["indexes"]:
+                run(statement, index)
+            run(statement, "COMMIT")
+    print(json.dumps({"cpu": time.process_time()}))
+
+try:
+    main(json.loads(sys.argv[1]))
+except Exception as exc:  # one line for the parent's message
+    sys.exit(f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+"""
+
+PIPE_BYTES = 1 << 20  # a larger pipe buffer: fewer switches between the two processes
+
+
 def _stage(path: Path, table: str, create: str, indexes: list[str], frame: pl.DataFrame, on_progress):
     """Write `frame` into a new SQLite file holding only `table`, built exactly as in the real
-    database; returns (wall seconds, CPU seconds of this thread).
+    database; returns (wall seconds, CPU seconds of this thread and of the child).
 
-    Rows go in through the ADBC SQLite driver, which binds Arrow columns in C with the GIL
-    released: binding row tuples through the Python driver cost ten times as much.
+    Rows go in through the ADBC SQLite driver, which binds Arrow columns in C: binding row tuples
+    through the Python driver cost ten times as much. The driver bundles its own SQLite library,
+    and this process later attaches the staged file through Python's sqlite3; two SQLite
+    libraries must never open one file in one process (each keeps its own POSIX locks, and
+    closing one drops the other's). So the driver runs in a child process, fed the rows as an
+    Arrow IPC stream through a pipe, and this process never loads it.
     """
-    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow as pa
 
     started, cpu = time.perf_counter(), time.thread_time()
     dates_as_text = pl.col(pl.Date).dt.strftime("%Y-%m-%d")  # as SQLAlchemy stores dates in SQLite
-    staged = adbc.connect(str(path), autocommit=True)
-    try:
-        cursor = staged.cursor()
+    pragmas = ["journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", f"cache_size=-{STAGING_CACHE_KIB}"]
+    job = {"file": str(path), "table": table, "create": create, "indexes": indexes, "pragmas": pragmas}
+    with tempfile.TemporaryFile() as errors:
+        # -P: nothing from the working directory on the child's path
+        proc = subprocess.Popen(
+            [sys.executable, "-P", "-c", _STAGE_CHILD, json.dumps(job)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
         try:
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
-                           f"cache_size=-{STAGING_CACHE_KIB}"):  # fmt: skip
-                cursor.execute(f"PRAGMA {pragma}")
-                cursor.fetchall()
-            cursor.execute(create)
-            cursor.execute("BEGIN")
-            for start in range(0, frame.height, STAGING_CHUNK_ROWS):  # chunk by chunk: bounded memory
-                chunk = stored_form(table, frame.slice(start, STAGING_CHUNK_ROWS)).with_columns(dates_as_text)
-                cursor.adbc_ingest(table, chunk.to_arrow(), mode="append")
-                on_progress(chunk.height)
-            for index in indexes:
-                cursor.execute(index)
-            cursor.execute("COMMIT")
-        finally:
-            cursor.close()
-    finally:
-        staged.close()
-    return time.perf_counter() - started, time.thread_time() - cpu
+            with suppress(OSError):  # above the system's limit: the default size works, only slower
+                fcntl.fcntl(proc.stdin.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            try:
+                writer = None
+                for start in range(0, frame.height or 1, STAGING_CHUNK_ROWS):  # chunk by chunk: bounded memory
+                    chunk = stored_form(table, frame.slice(start, STAGING_CHUNK_ROWS)).with_columns(dates_as_text)
+                    rows = chunk.to_arrow()
+                    writer = writer or pa.ipc.new_stream(proc.stdin, rows.schema)
+                    writer.write_table(rows)
+                    on_progress(chunk.height)
+                    del chunk, rows
+                writer.close()
+            except BrokenPipeError:  # the child stopped early: its message says why
+                pass
+            with suppress(BrokenPipeError):
+                proc.stdin.close()
+            reply = proc.stdout.read()
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if code != 0:
+            errors.seek(0)
+            lines = errors.read().decode(errors="replace").strip().splitlines()
+            raise SynthError(
+                f"staging {table} failed: {lines[-1] if lines else f'exit status {code}'} / "
+                f"{table} 테이블을 준비하지 못했습니다."
+            )
+    child_cpu = json.loads(reply.decode().strip().splitlines()[-1])["cpu"]
+    return time.perf_counter() - started, time.thread_time() - cpu + child_cpu
 
 
 def _rollback_journal(raw) -> bool:
