@@ -37,7 +37,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa import locking
-from regionvisa.accounts.policy import Principal, authorize, can
+from regionvisa.accounts.policy import ALL, OWN_REGION, Principal, authorize, can, grant
+from regionvisa.applications import documents
 from regionvisa.applications.models import (
     OPEN_STATUSES,
     Application,
@@ -47,7 +48,6 @@ from regionvisa.applications.models import (
     Screening,
 )
 from regionvisa.audit.service import record
-from regionvisa.config import get_settings
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
@@ -354,22 +354,16 @@ def upload_document(
             f"{filename}: the content is not a {content_type} file",
             "file",
         )
-    digest = hashlib.sha256(content).hexdigest()
-    folder = Path(get_settings().upload_dir) / "applications" / str(app.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{EXTENSIONS[content_type]}"
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(content)
-        tmp.replace(path)
+    stored = documents.store(application_id=app.id, source=content)  # encrypted at rest
+    digest = stored.sha256
     doc = ApplicationDocument(
         application_id=app.id,
         doc_type=doc_type,
         filename=Path(filename or "upload").name[:255],
         content_type=content_type,
-        size=size,
+        size=stored.size,
         sha256=digest,
-        stored_path=str(path.relative_to(Path(get_settings().upload_dir))),
+        stored_path=stored.stored_path,
         uploaded_by=_actor_name(actor),
         uploaded_at=utcnow(),
     )
@@ -388,7 +382,8 @@ def upload_document(
 
 
 def document_path(doc: ApplicationDocument) -> Path:
-    return Path(get_settings().upload_dir) / doc.stored_path
+    """Where the document's encrypted file is (its clear content: `documents.open_clear`)."""
+    return documents.path_of(doc.stored_path)
 
 
 # --------------------------------------------------------------------------------- intake and screening
@@ -421,7 +416,7 @@ def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str,
 
 def _same_name(a: str | None, b: str | None) -> bool:
     """Names compare without regard to case or spacing (`NGUYEN  Van A` is `Nguyen Van A`)."""
-    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+    return " ".join((a or "").split()).lower() == " ".join((b or "").split()).lower()
 
 
 def _is_applicant(person: Person, name: str, passport_hash: str, birth_date: dt.date | None) -> bool:
@@ -1190,6 +1185,118 @@ def _identity_problems(raw: pl.DataFrame, existing: set[str]) -> pl.DataFrame:
     )
 
 
+def _person_problems(session: Session, raw: pl.DataFrame, birth: pl.Series | None, actor: Any) -> pl.DataFrame:
+    """The rows whose `person_id` is unknown, out of the actor's scope or not the applicant (the
+    checks of `_check_person`, over the columns: a few queries for the whole file)."""
+    if "person_id" not in raw.columns:
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    rows = (
+        raw.select(
+            pl.col("person_id").str.strip_chars().alias("person_id"),
+            pl.col("name").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase().alias("name"),
+            pl.col("__passport_hash").alias("passport_hash"),
+        )
+        .with_columns(
+            birth.alias("birth_date") if birth is not None else pl.lit(None, pl.Date).alias("birth_date"),
+        )
+        .with_row_index("__row")
+        .filter(pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
+    )
+    if rows.height == 0:
+        return pl.DataFrame(schema=REJECT_SCHEMA)
+    scope = grant(actor, "records.read") if _person(actor) else ALL
+    today = dt.date.today()
+    ids = rows["person_id"].unique().to_list()
+    people, addresses, statuses = [], [], []
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        people += session.execute(
+            select(Person.person_id, Person.name, Person.birth_date, Person.passport_hash).where(
+                Person.person_id.in_(chunk)
+            )
+        ).all()
+        if scope == OWN_REGION:
+            addresses += session.execute(
+                select(
+                    AddressReport.person_id, AddressReport.area_code, AddressReport.effective_date, AddressReport.id
+                ).where(AddressReport.person_id.in_(chunk), AddressReport.effective_date <= today)
+            ).all()
+            statuses += session.execute(
+                select(StatusGrant.person_id, StatusGrant.region, StatusGrant.valid_from, StatusGrant.granted_on).where(
+                    StatusGrant.person_id.in_(chunk), StatusGrant.granted_on <= today
+                )
+            ).all()
+    known = pl.DataFrame(
+        people,
+        schema={"person_id": pl.String, "p_name": pl.String, "p_birth": pl.Date, "p_hash": pl.String},
+        orient="row",
+    ).with_columns(pl.col("p_name").str.replace_all(r"\s+", " ").str.strip_chars().str.to_lowercase(), known=True)
+    joined = rows.join(known, on="person_id", how="left")
+    if scope == OWN_REGION:
+        address_region = (
+            pl.DataFrame(
+                addresses,
+                schema={"person_id": pl.String, "area": pl.String, "effective": pl.Date, "id": pl.Int64},
+                orient="row",
+            )
+            .sort("person_id", "effective", "id")
+            .group_by("person_id")
+            .last()
+            .select("person_id", pl.col("area").str.slice(0, 2).alias("address_region"))
+        )
+        status_region = (
+            pl.DataFrame(
+                statuses,
+                schema={"person_id": pl.String, "region": pl.String, "valid_from": pl.Date, "granted_on": pl.Date},
+                orient="row",
+            )
+            .sort("person_id", "valid_from", "granted_on")
+            .group_by("person_id")
+            .last()
+            .select("person_id", pl.col("region").alias("status_region"))
+        )
+        joined = (
+            joined.join(address_region, on="person_id", how="left")
+            .join(status_region, on="person_id", how="left")
+            .with_columns(pl.coalesce("address_region", "status_region").alias("person_region"))
+        )
+        outside = pl.col("person_region").is_not_null() & (pl.col("person_region") != actor.region)
+    else:
+        outside = pl.lit(scope is None)
+    unknown = pl.col("known").is_null()
+    mismatch = ~(
+        (pl.col("p_hash") == pl.col("passport_hash"))
+        & (pl.col("p_birth") == pl.col("birth_date"))
+        & (pl.col("p_name") == pl.col("name"))
+    ).fill_null(False)
+    checks = [
+        (unknown, "there is no person with this id in the records", "기록에 없는 사람 번호입니다"),
+        (
+            ~unknown & outside,
+            "this person belongs to another region's records: a regional official may link only people of their own "
+            "region or people with no region yet",
+            "다른 지역 기록의 사람입니다. 지자체 담당자는 담당 지역 또는 아직 지역이 없는 사람만 연결할 수 있습니다",
+        ),
+        (
+            ~unknown & ~outside & mismatch,
+            "this person record is not the applicant: the passport number, name and date of birth must all match",
+            "사람 기록이 신청인과 일치하지 않습니다: 여권번호, 이름, 생년월일이 모두 같아야 합니다",
+        ),
+    ]
+    return pl.concat(
+        [
+            joined.filter(mask).select(
+                (pl.col("__row").cast(pl.Int64) + 2).alias("line"),
+                pl.lit("person_id").alias("field"),
+                pl.col("person_id").alias("value"),
+                pl.lit(en).alias("reason_en"),
+                pl.lit(ko).alias("reason_ko"),
+            )
+            for mask, en, ko in checks
+        ]
+    )
+
+
 def _driver_frame(frame: pl.DataFrame, conn, *, json_columns: tuple[str, ...] = ()) -> pl.DataFrame:
     """Values as the database stores them, so the bulk loader skips per-row type processing:
     JSON as text, and on SQLite timestamps in SQLAlchemy's storage format."""
@@ -1256,6 +1363,8 @@ def import_applications(
             orient="row",
         )
         problems = pl.concat([problems, typed_problems])
+    birth = parsed.frame["birth_date"] if "birth_date" in parsed.frame.columns else None
+    problems = pl.concat([problems, _person_problems(session, raw, birth, actor)])
     problems = problems.sort("line", "field")
     bad_lines = problems["line"].unique()
     typed = parsed.frame.with_row_index("__row").with_columns((pl.col("__row") + 2).alias("__line"))
@@ -1305,7 +1414,11 @@ def import_applications(
             (pl.col("sex").str.strip_chars().str.to_uppercase() if "sex" in ids_raw.columns else pl.lit(None)).alias(
                 "sex"
             ),
-            (pl.col("person_id") if "person_id" in ids_raw.columns else pl.lit(None, pl.String)).alias("person_id"),
+            (
+                pl.col("person_id").str.strip_chars().replace("", None)
+                if "person_id" in ids_raw.columns
+                else pl.lit(None, pl.String)
+            ).alias("person_id"),
         )
         birth = good["birth_date"] if "birth_date" in good.columns else pl.Series([None] * n_good, dtype=pl.Date)
         identity = identity.with_columns(
@@ -1548,6 +1661,9 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                 "size": item["document"].size if item["document"] else None,
                 "sha256": item["document"].sha256 if item["document"] else None,
                 "content_type": item["document"].content_type if item["document"] else None,
+                "download": (
+                    f"/api/v1/applications/{app.id}/documents/{item['document'].id}" if item["document"] else None
+                ),
             }
             for item in checklist(session, app)
         ]
