@@ -10,10 +10,14 @@ How the walk decides, for each route × method × caller:
   succeed. A request names a region through a path parameter `code`/`region`, the query
   parameter `region`, or any path parameter or body a domain's `route_samples.py` gives per
   region (below). The same request for Busan must not be refused;
-- every GET answer a regional official receives from a protected route is searched for
-  other regions' data: the person ids the `records` fixture seeded outside Busan, and the
-  markers domains give. Finding one is a leak, whatever the route;
-- /api answers with status 4xx must have the one error shape.
+- every answer a regional official receives from a protected route is searched for other
+  regions' data: the person ids the `records` fixture seeded outside Busan, the markers domains
+  give, and, in JSON, any `region`/`region_code` value other than Busan's (except on the few
+  routes in NATIONAL_ROUTES, which publish every region's figures on purpose). Finding one is a
+  leak, whatever the route;
+- /api answers with status 4xx must have the one error shape;
+- `foreign_writes` (its own tests) sends writes that name the official's own region but carry
+  another region's ids (an application for another region's resident), which must be refused.
 
 Domains plug in without editing this folder: a file `tests/<domain>/route_samples.py` with
 
@@ -25,12 +29,15 @@ Domains plug in without editing this folder: a file `tests/<domain>/route_sample
             "bodies": {"POST /api/v1/programs": {"json": {...}},  # request body per "METHOD template"
                        "POST /program-drafts": {"data": {...}}},  # (form fields for pages)
             "markers": ["Busan pilot D-2"],                        # text only this region's data shows
+            "shared": {"round_id": 7},                             # objects of no region (same for both)
         }
 
 It is called twice per walk (region "26" and "11") on a database that holds the regions, the
-seeded records and one user per role. Path parameters nobody samples get a placeholder of their
-type (the request then usually ends in 404, which proves the policy but not the region scope),
-and the walk warns about them.
+seeded records and one user per role. A `shared` value fills its parameter on every route that
+does not name it per region, without counting as naming a region (a selection round belongs to
+no region; what it shows a region is checked by the leak search). Path parameters nobody samples
+get a placeholder of their type (the request then usually ends in 404, which proves the policy
+but not the region scope): the walk warns about them, and test_route_policy.py fails on them.
 """
 
 from __future__ import annotations
@@ -38,7 +45,6 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +59,14 @@ OTHER = "11"  # Seoul; the regional official of the role_users fixture is Busan'
 OWN = "26"
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 REGION_PARAMS = ("code", "region")
+REGION_KEYS = frozenset({"region", "region_code"})
 ERROR_STATUSES = range(400, 500)
+# Routes whose answers carry every region's rows by design, for every role that may read them:
+# the published outcome of a selection round (every region sees every region's decision). The
+# markers and other regions' person ids are still searched for there.
+NATIONAL_ROUTES: dict[str, str] = {
+    "/api/v1/selection/rounds/{round_id}/results": "the published decisions of the round",
+}
 
 
 def load(path: Path, name: str):
@@ -81,14 +94,16 @@ class RegionSamples:
     route_params: dict = field(default_factory=dict)
     bodies: dict = field(default_factory=dict)
     markers: list = field(default_factory=list)
+    shared: dict = field(default_factory=dict)
 
 
 @dataclass
 class World:
     tokens: dict  # role -> bearer token
-    builtin: dict  # path parameter -> value, for the accounts routes
+    builtin: dict  # path parameter -> value, for the accounts routes and objects of no region
     samples: dict  # region -> RegionSamples
     leak_markers: list  # what a Busan official must never see
+    foreign_people: dict = field(default_factory=dict)  # region -> identity of one of its residents
 
 
 def collect_samples(engine, region: str) -> RegionSamples:
@@ -96,15 +111,16 @@ def collect_samples(engine, region: str) -> RegionSamples:
     owners: dict[str, Path] = {}
     for path, module in sample_modules():
         given = module.route_samples(engine, region) or {}
-        unknown = set(given) - {"params", "route_params", "bodies", "markers"}
+        unknown = set(given) - {"params", "route_params", "bodies", "markers", "shared"}
         assert not unknown, f"{path}: unknown keys {sorted(unknown)}"
-        for name, value in (given.get("params") or {}).items():
-            assert name not in owners, (
-                f"path parameter {{{name}}} is sampled by both {owners[name]} and {path}: keep one, "
-                "or give per-route values under 'route_params'"
-            )
-            owners[name] = path
-            out.params[name] = value
+        for kind in ("params", "shared"):
+            for name, value in (given.get(kind) or {}).items():
+                assert name not in owners, (
+                    f"path parameter {{{name}}} is sampled by both {owners[name]} and {path}: keep one, "
+                    "or give per-route values under 'route_params'"
+                )
+                owners[name] = path
+                getattr(out, kind)[name] = value
         out.route_params.update(given.get("route_params") or {})
         out.bodies.update(given.get("bodies") or {})
         out.markers.extend(str(m) for m in given.get("markers") or ())
@@ -127,10 +143,30 @@ def build_world(engine, role_users, make_user, records) -> World:
         )
         target_token_id = target_token.id
     samples = {region: collect_samples(engine, region) for region in (OWN, OTHER)}
+    assert samples[OWN].shared == samples[OTHER].shared, "a shared object must be the same for every region"
     people = [pid for region, pids in records.items() if region != OWN for pid in pids]
     markers = people + [m for m in samples[OTHER].markers if m not in samples[OWN].markers]
-    builtin = {"kind": "people", "user_id": target_id, "token_id": target_token_id}
-    return World(tokens=tokens, builtin=builtin, samples=samples, leak_markers=markers)
+    builtin = {"kind": "people", "user_id": target_id, "token_id": target_token_id, **samples[OWN].shared}
+    foreign = {region: identity(engine, pids[0]) for region, pids in records.items() if region != OWN and pids}
+    return World(tokens=tokens, builtin=builtin, samples=samples, leak_markers=markers, foreign_people=foreign)
+
+
+def identity(engine, person_id: str) -> dict:
+    """What an application for this person would state: name, passport number, birth date."""
+    from regionvisa.records import pii
+    from regionvisa.records.models import Person
+
+    with session_scope(engine) as session:
+        person = session.get(Person, person_id)
+        assert person is not None, person_id
+        (passport,) = pii.decrypt([person.passport_enc])
+        return {
+            "person_id": person_id,
+            "name": person.name,
+            "passport_no": passport,
+            "birth_date": person.birth_date.isoformat(),
+            "nationality": person.nationality,
+        }
 
 
 def principal(role: str) -> Principal:
@@ -155,6 +191,7 @@ class Request:
     url: str
     json: object = None
     data: dict | None = None
+    files: dict | None = None
     names_region: bool = False  # the request names a region (so a Busan official's Seoul request must fail)
     unsampled: tuple = ()
 
@@ -207,6 +244,7 @@ def send(client: TestClient, request: Request, headers: dict | None = None):
         headers=headers or {},
         json=request.json,
         data=request.data,
+        files=request.files,
         follow_redirects=False,
     )
 
@@ -299,26 +337,119 @@ def walk(app, world: World, *, roles=ROLES, only=None) -> tuple[list[str], int]:
                         own_response = send(client, own, headers)
                         if own_response.status_code in (401, 403):
                             note(f"{role} {method} {own.url}", own_response, "refused its own region")
-                        problems.extend(leaks(world, role, method, action, own.url, own_response))
+                        problems.extend(leaks(world, role, method, action, own.url, own_response, route=route.path))
                     elif response.status_code in (401, 403):
                         note(where, response, f"{role} holds {action} ({scope}) but was refused")
-                    problems.extend(leaks(world, role, method, action, other.url, response))
-    if unsampled:
-        warnings.warn(
-            "route walk: no sample values for "
-            + ", ".join(f"{{{name}}} ({len(paths)} routes)" for name, paths in sorted(unsampled.items()))
-            + " (placeholders used; add them to tests/<domain>/route_samples.py to check region scope)",
-            stacklevel=2,
+                    problems.extend(leaks(world, role, method, action, other.url, response, route=route.path))
+    for name, paths in sorted(unsampled.items()):
+        problems.append(
+            f"no sample value for {{{name}}} ({len(paths)} routes, e.g. {sorted(paths)[0]}): a placeholder "
+            "proves the policy but not the region scope; add a real object to tests/<domain>/route_samples.py"
         )
     return problems, checked
 
 
-def leaks(world: World, role: str, method: str, action: str, url: str, response) -> list[str]:
-    """Other regions' data in what a region-bound role received."""
-    if role not in _bound() or method != "GET" or action == PUBLIC or response.status_code >= 400:
+@dataclass
+class Probe:
+    kind: str  # application | bulk_intake | proposal
+    why: str
+    request: Request
+    count_key: str | None = None  # a batch answers 200: the count of rows it took must be 0
+
+
+def foreign_write_probes(world: World) -> list[Probe]:
+    """Writes a regional official makes about their own region that carry another region's ids:
+    - `application`: to their own programme, for a resident of another region (`person_id`, with
+      the person's own name, passport number and birth date);
+    - `bulk_intake`: the same person as a row of a bulk intake file;
+    - `proposal`: their own region's proposal carrying another region's design.
+    """
+    own = world.samples[OWN]
+    probes: list[Probe] = []
+    application = own.bodies.get("POST /api/v1/applications")
+    assert application and application.get("json"), "the applications samples give no application body"
+    assert world.foreign_people, "the records hold no resident outside the official's region"
+    for region, person in sorted(world.foreign_people.items()):
+        pid = person["person_id"]
+        body = {**application["json"], "name": person["name"], "passport_no": person["passport_no"], "person_id": pid}
+        body["applicant"] = {
+            **body.get("applicant", {}),
+            "nationality": person["nationality"],
+            "birth_date": person["birth_date"],
+        }
+        why = f"an application for {pid}, a resident of region {region}"
+        probes.append(Probe("application", why, Request("POST", "/api/v1/applications", json=body)))
+        columns = ("person_id", "name", "passport_no", "nationality", "birth_date")
+        csv = ",".join(columns) + "\n" + ",".join(person[k] for k in columns) + "\n"
+        intake = Request(
+            "POST",
+            "/api/v1/applications/imports",
+            data={"program_id": body["program_id"]},
+            files={"file": ("intake.csv", csv.encode("utf-8"), "text/csv")},
+        )
+        probes.append(
+            Probe("bulk_intake", f"a bulk intake row for {pid}, a resident of region {region}", intake, "inserted")
+        )
+    proposal = "/api/v1/selection/rounds/{round_id}/proposals/{region}"
+    other_design = world.samples[OTHER].bodies.get(f"PUT {proposal}")
+    assert other_design and proposal in own.route_params, "the selection samples give no proposal"
+    url = proposal.format(region=OWN, **own.route_params[proposal])
+    why = f"a proposal of region {OWN} with region {OTHER}'s design"
+    probes.append(Probe("proposal", why, Request("PUT", url, json=other_design["json"])))
+    return probes
+
+
+def foreign_writes(app, world: World, *, kinds=None, role: str = "regional_official") -> tuple[list[str], int]:
+    """(problems, writes sent) for the probes of `kinds` (default all): each must be refused."""
+    probes = [p for p in foreign_write_probes(world) if kinds is None or p.kind in kinds]
+    problems: list[str] = []
+    with TestClient(app) as client:
+        for probe in probes:
+            request = probe.request
+            response = send(client, request, {"Authorization": f"Bearer {world.tokens[role]}"})
+            where = f"{role} {request.method} {request.url} -> {response.status_code}"
+            accepted = response.status_code < 400
+            if accepted and probe.count_key is not None:
+                accepted = bool(response.json().get(probe.count_key))
+            if accepted:
+                problems.append(f"{where}: accepted {probe.why} {response.text[:160]!r}")
+            if shape := error_shape_problem(response):
+                problems.append(f"{where}: {shape}")
+    return problems, len(probes)
+
+
+def leaks(world: World, role: str, method: str, action: str, url: str, response, *, route: str = "") -> list[str]:
+    """Other regions' data in what a region-bound role received: a marker or person id of another
+    region anywhere in the answer, or a JSON row whose region is not the role's own."""
+    if role not in _bound() or action == PUBLIC or response.status_code >= 400:
         return []
     text = response.text
     found = [m for m in world.leak_markers if m and m in text]
+    if route not in NATIONAL_ROUTES:
+        found += [f"{key}={value}" for key, value in sorted(foreign_regions(response))]
     if not found:
         return []
-    return [f"{role} GET {url} -> {response.status_code}: shows another region's data {found[:3]}"]
+    return [f"{role} {method} {url} -> {response.status_code}: shows another region's data {found[:3]}"]
+
+
+def foreign_regions(response, own: str = OWN) -> set[tuple[str, str]]:
+    """(key, value) of every `region`/`region_code` in a JSON answer that is not `own`."""
+    headers = getattr(response, "headers", None) or {}
+    if "json" not in headers.get("content-type", ""):
+        return set()
+    try:
+        body = response.json()
+    except ValueError:
+        return set()
+    found: set[tuple[str, str]] = set()
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in REGION_KEYS and isinstance(item, str) and item != own:
+                    found.add((key, item))
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found

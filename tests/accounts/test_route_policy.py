@@ -162,7 +162,10 @@ def test_regional_official_sees_only_their_region(client, app, world, records):
     assert (hop.status_code, hop.headers["location"]) == (303, f"/regions/{OWN}")
     officer = {"Authorization": f"Bearer {world.tokens['ministry_officer']}"}
     all_regions = client.get("/api/v1/records/residents", headers=officer).json()
-    assert all_regions["total"] == sum(len(v) for v in records.values())
+    walk_holders = len(
+        rw.load(Path(__file__).with_name("route_samples.py"), "regionvisa_route_samples_accounts").REGIONS
+    )
+    assert all_regions["total"] == sum(len(v) for v in records.values()) + walk_holders
     assert client.get(f"/regions/{OTHER}", headers=officer).status_code == 200
 
 
@@ -170,3 +173,44 @@ def test_region_index_lands_a_regional_official_on_their_region(client, world):
     headers = {"Authorization": f"Bearer {world.tokens['regional_official']}"}
     hop = client.get("/regions", headers=headers, follow_redirects=False)
     assert hop.headers["location"] == f"/regions/{OWN}"
+
+
+# --------------------------------------------------------------------------- writes with another region's ids
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "application",
+        "bulk_intake",
+        "proposal",
+    ],
+)
+def test_writes_with_another_regions_ids_are_refused(app, world, kind):
+    """The attack: a Busan official applied for a Gyeonggi resident (`person_id`); once issued, the
+    person had a Busan status. Every such write must be refused, whichever way it comes in."""
+    problems, sent = rw.foreign_writes(app, world, kinds={kind})
+    assert sent >= 1
+    assert problems == [], f"{len(problems)} writes accepted:\n" + "\n".join(problems)
+
+
+def test_the_write_probes_report_a_route_that_accepts_them(world):
+    """The same probes against routes that accept everything: each one is reported."""
+    from fastapi import FastAPI
+
+    lax = FastAPI()
+
+    @lax.post("/api/v1/applications", status_code=201)
+    @lax.put("/api/v1/selection/rounds/{round_id}/proposals/{region}", status_code=201)
+    async def take() -> dict:
+        return {"ok": True}
+
+    @lax.post("/api/v1/applications/imports")
+    async def take_rows() -> dict:
+        return {"inserted": 1, "rejected_rows": 0}
+
+    problems, sent = rw.foreign_writes(lax, world)
+    assert sent == len(rw.foreign_write_probes(world)) >= 5
+    assert len(problems) == sent, problems
+    assert any("accepted a bulk intake row for P10000007, a resident of region 41" in p for p in problems), problems
+    assert any("accepted an application for P10000007, a resident of region 41" in p for p in problems), problems
