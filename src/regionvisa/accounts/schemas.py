@@ -87,8 +87,12 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=64)
-    expires_days: int | None = Field(90, ge=1, le=3650, description="null for a token that does not expire")
-    user_id: int | None = Field(None, description="another user's id (administrators only); default yourself")
+    expires_days: int | None = Field(
+        90, ge=1, le=3650, strict=True, description="null for a token that does not expire"
+    )
+    user_id: int | None = Field(
+        None, strict=True, description="another user's id (administrators only); default yourself"
+    )
 
 
 class TokenCreated(TokenOut):

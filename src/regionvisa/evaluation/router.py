@@ -11,7 +11,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictFloat
 
 from regionvisa.accounts.policy import ALL, Principal, authorize, grant, require, scope_region
 from regionvisa.db import session_scope
@@ -25,23 +25,23 @@ REGION = Path(..., pattern=r"^\d{2}$", description="2-digit region code")
 
 
 class WhatIf(BaseModel):
-    changes: dict[str, float | None] = Field(description="indicator id → new raw value (null = missing)")
+    changes: dict[str, StrictFloat | None] = Field(description="indicator id → new raw value (null = missing)")
 
 
 class RunCreate(BaseModel):
-    year: int = Field(ge=2000, le=2100)
-    draws: int | None = Field(None, ge=1, le=200_000)
+    year: int = Field(ge=2000, le=2100, strict=True)
+    draws: int | None = Field(None, ge=1, le=200_000, strict=True)
 
 
 class RunPublish(BaseModel):
-    run_id: int
+    run_id: int = Field(strict=True)
     reason: str = ""
 
 
 class ScoreIn(BaseModel):
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=2000, le=2100, strict=True)
     region: str = Field(pattern=r"^\d{2}$")
-    score: float | None = Field(None, ge=0, le=100)
+    score: float | None = Field(None, ge=0, le=100, strict=True)
     justification: str = ""
     indicator: str | None = None
     recuse: bool = False
@@ -53,14 +53,14 @@ class MemberIn(BaseModel):
 
 
 class PlanIn(BaseModel):
-    year: int = Field(ge=2000, le=2100, description="evaluation year; the plan is for the year after")
-    ceiling: int = Field(ge=0)
+    year: int = Field(ge=2000, le=2100, strict=True, description="evaluation year; the plan is for the year after")
+    ceiling: int = Field(ge=0, strict=True)
     method: Literal["hamilton", "sainte-lague"] = "hamilton"
-    minimum: int = Field(0, ge=0, description="places every region keeps at least")
+    minimum: int = Field(0, ge=0, strict=True, description="places every region keeps at least")
 
 
 class PlanConfirm(BaseModel):
-    plan_id: int
+    plan_id: int = Field(strict=True)
 
 
 def _run_out(run) -> dict:

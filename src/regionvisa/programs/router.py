@@ -70,7 +70,9 @@ class ScreenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: IsoDate
     applicants: list[dict[str, Any]] = Field(..., max_length=100_000)
-    version: int | None = Field(None, ge=1, description="a stored version (default: the one in force on `on`)")
+    version: int | None = Field(
+        None, ge=1, strict=True, description="a stored version (default: the one in force on `on`)"
+    )
 
 
 class RankBody(ScreenBody):
@@ -81,7 +83,7 @@ class ExplainBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     on: IsoDate
     applicant: dict[str, Any]
-    version: int | None = Field(None, ge=1)
+    version: int | None = Field(None, ge=1, strict=True)
 
 
 class MatchBody(BaseModel):

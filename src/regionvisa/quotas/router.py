@@ -21,12 +21,14 @@ class OpenLedger(BaseModel):
     period: str = Field(pattern=r"^\d{4}(-[A-Za-z0-9]+)?$", description="e.g. 2025")
     start: IsoDate
     end: IsoDate
-    allocated: int = Field(ge=0)
+    allocated: int = Field(ge=0, strict=True)
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class Adjustment(BaseModel):
-    amount: int = Field(description="places added (positive) or cut (negative)")
+    amount: int = Field(
+        strict=True, description="places added (positive) or cut (negative); a whole number, never true/false"
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 

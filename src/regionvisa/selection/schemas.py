@@ -16,7 +16,7 @@ from regionvisa.web.params import IsoDate
 class RubricCriterion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    weight: float = Field(gt=0, le=1000)
+    weight: float = Field(gt=0, le=1000, strict=True)
     label: LocalText
     description: LocalText
 
@@ -84,17 +84,17 @@ def parse_quorum(text: str) -> Fraction:
 
 class RoundIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    year: int = Field(ge=2020, le=2100)
+    year: int = Field(ge=2020, le=2100, strict=True)
     title_ko: str | None = Field(default=None, max_length=200)
     title_en: str | None = Field(default=None, max_length=200)
     window_opens_at: dt.datetime
     window_closes_at: dt.datetime
     rubric: list[RubricCriterion] = Field(default_factory=lambda: [RubricCriterion(**c) for c in DEFAULT_RUBRIC])
     quorum: str = "2/3"
-    threshold: float = Field(default=60, ge=0, le=100)
-    max_selected: int | None = Field(default=None, ge=1)
+    threshold: float = Field(default=60, ge=0, le=100, strict=True)
+    max_selected: int | None = Field(default=None, ge=1, strict=True)
     trim: bool = False
-    quota_ceiling: int | None = Field(default=None, ge=0)
+    quota_ceiling: int | None = Field(default=None, ge=0, strict=True)
     period: str | None = Field(default=None, max_length=16)
     period_start: IsoDate | None = None
     period_end: IsoDate | None = None
@@ -156,7 +156,7 @@ class ConflictsIn(BaseModel):
 class DesignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     design: dict[str, Any] | str  # the §4.1 design as a mapping, or its YAML text
-    requested_quota: int | None = Field(default=None, ge=0)
+    requested_quota: int | None = Field(default=None, ge=0, strict=True)
 
 
 class AttachmentIn(BaseModel):
@@ -176,7 +176,7 @@ class ProposalIn(BaseModel):
 
 class ScoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score: int = Field(ge=0, le=100)
+    score: int = Field(ge=0, le=100, strict=True)
     comment: str = Field(min_length=1, max_length=4000)
 
 
@@ -187,7 +187,7 @@ class ScoresIn(BaseModel):
 
 class QuotaAdjustment(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    quota: int = Field(ge=0)
+    quota: int = Field(ge=0, strict=True)
     reason: str = ""
 
 
