@@ -13,7 +13,7 @@ from regionvisa import __version__
 from regionvisa.accounts import policy, security
 from regionvisa.db import get_engine
 from regionvisa.ops import faults, headers
-from regionvisa.web import errors, i18n
+from regionvisa.web import errors, i18n, uploads
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Each domain has router.py (API under /api/v1) and, except records, pages.py (web pages).
@@ -43,6 +43,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.engine = engine or get_engine()
+    # Request bodies counted against their size limits: innermost, so that a refusal reaches the
+    # error handlers as itself, and inside security, which names the sender first.
+    uploads.install(app)
 
     @app.middleware("http")
     async def language(request: Request, call_next):

@@ -73,6 +73,7 @@ ACTIONS: dict[str, Action] = {
         _a("records.read", "read the immigration records of people (never names or passports)", region_scoped=True),
         _a("records.import", "import record feeds"),
         _a("programs.read", "read programme designs", region_scoped=True),
+        _a("programs.screen_file", "screen a whole file of applicants in one request", region_scoped=True),
         _a("programs.edit_draft", "write and change draft programme designs", region_scoped=True),
         _a("programs.approve", "approve and publish programme designs"),
         _a("applications.read", "read applications", region_scoped=True),
@@ -120,6 +121,9 @@ POLICY: dict[str, dict[str, str]] = {
         _R.COMMITTEE_MEMBER: ALL,
         _R.AUDITOR: ALL,
     },
+    # Batch screening of files is work for those who screen and recommend applicants; committee
+    # members and auditors read designs and screen single applicants (JSON) but send no files.
+    "programs.screen_file": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL, _R.REGIONAL_OFFICIAL: OWN_REGION},
     "programs.edit_draft": {_R.MINISTRY_OFFICER: ALL, _R.REGIONAL_OFFICIAL: OWN_REGION},
     "programs.approve": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
     "applications.read": {

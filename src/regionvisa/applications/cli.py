@@ -86,7 +86,9 @@ def import_command(
     if result.rejects.height > 20:
         err.print(f"… {result.rejects.height - 20} more problems", highlight=False)
     if rejects is not None:
-        result.rejects.write_csv(rejects)
+        from regionvisa.reports.files import write_csv_safe
+
+        write_csv_safe(result.rejects, rejects)
     raise typer.Exit(1 if result.outcome == "rolled_back" else 0)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -20,9 +18,11 @@ from regionvisa.accounts.policy import Principal, authorize, require, scope_regi
 from regionvisa.applications import service
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
-from regionvisa.web.errors import ERROR_RESPONSES, AppError
+from regionvisa.tabular import TableFileError, display_name, open_table
+from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
+from regionvisa.web.uploads import received_file
 
 router = APIRouter(prefix="/applications", tags=["applications"], responses=ERROR_RESPONSES)
 
@@ -181,23 +181,21 @@ def import_applications(
     max_problems: int = Query(1000, ge=0, le=100_000),
     user: Principal = Depends(require("applications.recommend")),
 ) -> dict:
-    suffix = Path(file.filename or "").suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        raise AppError(
-            400, "unsupported_file", "CSV 또는 XLSX 파일만 받습니다", "only .csv and .xlsx files are accepted", "file"
+    # Read by the one table reader (bad files answer 422 with the reason), within the role's size limit.
+    with received_file(file, default_name="intake") as path:
+        try:
+            frame = open_table(path, name=file.filename, formats=("csv", "xlsx")).read()
+        except TableFileError as exc:
+            raise exc.app_error() from exc
+    with session_scope(_engine(request)) as session:
+        result = service.import_applications(
+            session,
+            program_id=program_id,
+            source=frame,
+            actor=user,
+            on=submitted_on,
+            source_name=display_name(file.filename, "intake"),
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"intake{suffix}"
-        path.write_bytes(file.file.read())
-        with session_scope(_engine(request)) as session:
-            result = service.import_applications(
-                session,
-                program_id=program_id,
-                source=path,
-                actor=user,
-                on=submitted_on,
-                source_name=file.filename or path.name,
-            )
     return {**result.summary(), "problems": result.rejects.head(max_problems).to_dicts()}
 
 

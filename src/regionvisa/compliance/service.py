@@ -363,7 +363,9 @@ def run_compliance(
 def write_findings_csv(findings: pl.DataFrame, out: Path | IO[bytes] | IO[str], *, details: bool = False) -> None:
     """The §4.8 CSV: exactly the contract columns, in order; `details` appends severity and evidence."""
     columns = eng.CONTRACT_COLUMNS + (["severity", "evidence"] if details else [])
-    findings.select(columns).write_csv(out, null_value="", date_format="%Y-%m-%d")
+    from regionvisa.reports.files import write_csv_safe
+
+    write_csv_safe(findings.select(columns), out, null_value="", date_format="%Y-%m-%d")
 
 
 def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = None) -> pl.DataFrame:

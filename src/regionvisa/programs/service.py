@@ -23,6 +23,7 @@ from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, load_program_file, parse_design
 from regionvisa.programs.models import Program, ProgramVersion
+from regionvisa.reports.files import write_csv_safe
 from regionvisa.rules import (
     FIELDS,
     OUTCOMES,
@@ -455,7 +456,7 @@ def write_table(table: pl.DataFrame, path: Path) -> None:
     if suffix == ".parquet":
         table.write_parquet(path)
     elif suffix == ".csv":
-        table.with_columns(pl.col(pl.Enum).cast(pl.String)).write_csv(path)
+        write_csv_safe(table, path)
     else:
         raise AppError(
             422, "unsupported_output", "출력 파일은 .csv 또는 .parquet", f"{path}: write .csv or .parquet", "out"
@@ -463,7 +464,8 @@ def write_table(table: pl.DataFrame, path: Path) -> None:
 
 
 def table_csv(table: pl.DataFrame) -> str:
-    return table.with_columns(pl.col(pl.Enum).cast(pl.String)).write_csv()
+    """The screening CSV, its text cells safe to open in a spreadsheet (no formulas)."""
+    return write_csv_safe(table)
 
 
 # ------------------------------------------------------------------------------------- ranking

@@ -23,11 +23,25 @@ def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, Parquet or XLSX feed file"),
     rejects: Path | None = typer.Option(None, "--rejects", help="write rejected rows (line, field, value, reason)"),
     all_or_nothing: bool = typer.Option(False, "--all-or-nothing", help="commit nothing if any row is rejected"),
+    as_user: str | None = typer.Option(
+        None, "--as", help="act as this user (their role must allow records.import); default: the system actor"
+    ),
 ) -> None:
-    """Import one feed file. Good rows are loaded in bulk; rejected rows are reported."""
+    """Import one feed file. Good rows are loaded in bulk; rejected rows are reported; the import is audited."""
     if kind not in KINDS:
         console.print(f"[red]unknown kind '{kind}' / 알 수 없는 종류; expected one of {', '.join(KINDS)}[/red]")
         raise typer.Exit(2)
+    from regionvisa.accounts.cli import _actor
+    from regionvisa.db import session_scope
+    from regionvisa.web.errors import AppError
+
+    engine = get_engine()
+    try:
+        with session_scope(engine) as session:
+            actor = _actor(session, as_user, "records.import")
+    except AppError as exc:
+        console.print(f"[red]{exc.en} / {exc.ko}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -45,10 +59,17 @@ def import_command(
 
         try:
             summary, problems = service.import_file(
-                get_engine(), kind, file, rejects_path=rejects, all_or_nothing=all_or_nothing, progress=progress
+                engine,
+                kind,
+                file,
+                actor=actor,
+                channel="cli",
+                rejects_path=rejects,
+                all_or_nothing=all_or_nothing,
+                progress=progress,
             )
         except service.ImportError_ as exc:
-            console.print(f"[red]{exc}[/red]")
+            console.print(f"[red]{exc.en} / {exc.ko}[/red]", highlight=False, markup=False)
             raise typer.Exit(2) from exc
     table = Table(title=f"{kind} ← {file.name}")
     for col in ("rows read", "inserted", "already present", "rejected rows", "outcome", "seconds"):
@@ -69,8 +90,8 @@ def import_command(
             console.print(
                 f"  line {row['line']}: {row['field']}={row['value']!r}: {row['reason_en']} / {row['reason_ko']}"
             )
-        if problems.height > 10:
+        if summary.problems > 10:
             console.print(
-                f"  … {problems.height - 10} more" + (f" in {rejects}" if rejects else " (use --rejects FILE)")
+                f"  … {summary.problems - 10} more" + (f" in {rejects}" if rejects else " (use --rejects FILE)")
             )
     raise typer.Exit(1 if summary.outcome == "rolled_back" else 0)

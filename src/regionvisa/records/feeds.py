@@ -149,40 +149,33 @@ MAX_DATE = dt.date(2100, 12, 31)
 
 
 class FeedFileError(ValueError):
-    """The file as a whole cannot be read (wrong columns, unknown format)."""
+    """The file as a whole cannot be read (wrong columns, unknown format, not a table)."""
+
+    def __init__(self, en: str, *, ko: str | None = None, code: str = "unreadable_feed") -> None:
+        super().__init__(en)
+        self.en, self.code = en, code
+        self.ko = ko or en
 
 
-def read_feed_file(path: Path) -> pl.DataFrame:
-    """Every column as text, so that validation (not the reader) decides what is wrong."""
-    suffix = path.suffix.lower()
+def read_feed_file(path: Path, *, name: str | None = None) -> pl.DataFrame:
+    """A whole feed file, every column as text, so that validation (not the reader) decides what
+    is wrong. Read by `tabular`, the reader of every upload and import; imports themselves read
+    batch by batch (records.service.import_file)."""
+    from regionvisa.tabular import TableFileError, open_table
+
     try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
-        if suffix == ".parquet":
-            df = pl.read_parquet(path)
-        elif suffix in (".xlsx", ".xls"):
-            # Read as text; Excel date cells arrive as "YYYY-MM-DD 00:00:00" and lose the time part.
-            df = pl.read_excel(path, infer_schema_length=0).with_columns(
-                pl.all().cast(pl.String).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "${1}")
-            )
-        else:
-            raise FeedFileError(f"{path}: unknown file type '{suffix}' (expected .csv, .parquet or .xlsx)")
-    except (pl.exceptions.ComputeError, OSError) as exc:
-        raise FeedFileError(f"{path}: cannot be read: {exc}") from exc
-    return df.with_columns(
-        [
-            pl.col(c).dt.strftime("%Y-%m-%d") if df.schema[c] in (pl.Date, pl.Datetime) else pl.col(c).cast(pl.String)
-            for c in df.columns
-        ]
-    )
+        return open_table(path, name=name, formats=("csv", "parquet", "xlsx")).read()
+    except TableFileError as exc:
+        raise FeedFileError(exc.en, ko=exc.ko, code=exc.code) from exc
 
 
 def check_columns(spec: FeedSpec, df: pl.DataFrame, source: str) -> None:
     missing = [c for c in spec.names if c not in df.columns]
     if missing:
         raise FeedFileError(
-            f"{source}: missing column(s) {', '.join(missing)}; a {spec.kind} file has columns "
-            f"{','.join(spec.names)} / 필수 열이 없습니다"
+            f"{source}: missing column(s) {', '.join(missing)}; a {spec.kind} file has columns {','.join(spec.names)}",
+            ko=f"{source}: 필수 열이 없습니다: {', '.join(missing)} ({spec.kind} 파일의 열: {','.join(spec.names)})",
+            code="missing_columns",
         )
 
 

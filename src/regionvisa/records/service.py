@@ -1,21 +1,29 @@
 """Feed imports into the immigration records.
 
-An import runs in one transaction: rows are validated column-wise, good rows are staged in
-bulk, then merged with INSERT … SELECT … ON CONFLICT DO NOTHING on the natural key, so a
-re-import adds nothing and an interrupted import leaves the database as it was.
+An import runs in one transaction, batch by batch so that a file of any size is imported in the
+memory of one batch: rows are validated column-wise, good rows are staged in bulk, then merged
+with INSERT … SELECT … ON CONFLICT DO NOTHING on the natural key, so a re-import adds nothing and
+an interrupted import leaves the database as it was. `import_file` is the one entry point of the
+API and the command line, and it writes the import's audit entry in the same transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from regionvisa.audit.service import record
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.feeds import (
@@ -25,13 +33,15 @@ from regionvisa.records.feeds import (
     FeedFileError,
     FeedSpec,
     check_columns,
-    read_feed_file,
     validate_feed,
 )
 from regionvisa.regions.catalogue import known_subtypes, known_visa_codes
 from regionvisa.regions.service import region_codes
+from regionvisa.reports.files import write_csv_safe
+from regionvisa.tabular import BATCH_ROWS, TableFileError, display_name, open_table
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
+KEEP_PROBLEMS = 10_000  # problems kept in memory for the answer; the rejects file has them all
 
 
 @dataclass
@@ -68,7 +78,13 @@ class ImportSummary:
 
 
 class ImportError_(ValueError):
-    """An import that could not start (unknown kind, unreadable file, wrong columns)."""
+    """An import that could not run (unknown kind, unreadable file, wrong columns); nothing was
+    committed. `en` is the message (also `str()`), `ko` its Korean, `code` the API error code."""
+
+    def __init__(self, en: str, *, ko: str | None = None, code: str = "unreadable_feed") -> None:
+        super().__init__(en)
+        self.en, self.code = en, code
+        self.ko = ko or f"파일을 가져올 수 없습니다: {en}"
 
 
 def _staging_ddl(conn: Connection, spec: FeedSpec, name: str) -> None:
@@ -109,6 +125,124 @@ def _merge(conn: Connection, spec: FeedSpec, staging: str) -> tuple[int, pl.Data
     return max(result.rowcount, 0), unknown
 
 
+class _Problems:
+    """Problems as they are found: counted, the first `keep` kept for the answer, every one
+    written to the rejects file (formulas neutralised), which replaces its target only at the end."""
+
+    def __init__(self, rejects_path: Path | None, keep: int | None) -> None:
+        self.keep, self.kept, self.total, self.rejected_rows = keep, 0, 0, 0
+        self.head: list[pl.DataFrame] = []
+        self.target = rejects_path
+        self._tmp: Path | None = None
+        self._fh = None
+        if rejects_path is not None:
+            rejects_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{rejects_path.name}.", dir=rejects_path.parent)
+            self._tmp, self._fh = Path(tmp), os.fdopen(fd, "wb")
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self._fh is not None and (frame.height or self.total == 0):
+            write_csv_safe(frame, self._fh, include_header=self.total == 0 and not self._fh.tell())
+        if not frame.height:
+            return
+        self.total += frame.height
+        self.rejected_rows += frame["line"].n_unique()
+        room = frame.height if self.keep is None else max(self.keep - self.kept, 0)
+        if room:
+            self.head.append(frame.head(room))
+            self.kept += min(room, frame.height)
+
+    def frame(self) -> pl.DataFrame:
+        return pl.concat(self.head) if self.head else pl.DataFrame(schema=REJECT_SCHEMA)
+
+    def finish(self) -> None:
+        if self._fh is None:
+            return
+        if not self._fh.tell():
+            write_csv_safe(pl.DataFrame(schema=REJECT_SCHEMA), self._fh)
+        self._fh.close()
+        self._fh = None
+        os.chmod(self._tmp, 0o644)
+        os.replace(self._tmp, self.target)
+
+    def discard(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class _Counts:
+    rows_read: int = 0
+    inserted: int = 0
+
+
+def _import_batches(
+    conn: Connection,
+    spec: FeedSpec,
+    batches: Iterable[pl.DataFrame],
+    *,
+    first_line: int,
+    problems: _Problems,
+    total: int,
+    progress: Progress | None,
+) -> _Counts:
+    """Validate, stage and merge batch after batch, all in the caller's transaction.
+
+    Only one batch is ever in memory. The first occurrence of a natural key wins: repeats inside
+    a batch are dropped before staging, repeats across batches meet the earlier row in the table
+    (ON CONFLICT DO NOTHING) and count as already present, as repeats of stored rows do.
+    """
+    report = progress or (lambda *_: None)
+    regions, visas, subtypes = set(region_codes()), known_visa_codes(), known_subtypes()
+    staging = f"staging_{uuid.uuid4().hex[:12]}"
+    _staging_ddl(conn, spec, staging)
+    counts = _Counts()
+    line = first_line
+    for raw in batches:
+        report("validate", counts.rows_read, total)
+        good, found = validate_feed(spec, raw, region_codes=regions, visas=visas, subtypes=subtypes, first_line=line)
+        good = good.unique(subset=list(spec.natural_key), keep="first", maintain_order=True)
+        for column in spec.protected:  # encrypted before it touches any table, staging included
+            good = pii.protect_frame(good, column, column.removesuffix("_no"))
+        conn.exec_driver_sql(f"DELETE FROM {staging}")
+        bulk_insert(conn, staging, good)
+        report("load", counts.rows_read + raw.height, total)
+        report("merge", counts.rows_read, total)
+        inserted, unknown = _merge(conn, spec, staging)
+        problems.add(pl.concat([found, unknown]).sort("line", maintain_order=True))
+        counts.inserted += inserted
+        counts.rows_read += raw.height
+        line += raw.height
+        report("merge", counts.rows_read, max(total, counts.rows_read))
+    conn.exec_driver_sql(f"DROP TABLE {staging}")
+    return counts
+
+
+def _summary(kind: str, source: str, counts: _Counts, problems: _Problems, *, all_or_nothing: bool, started: float):
+    rejected_rows = problems.rejected_rows
+    accepted = counts.rows_read - rejected_rows
+    if rejected_rows and all_or_nothing:
+        outcome = "rolled_back"
+    elif rejected_rows:
+        outcome = "committed_with_rejects"
+    else:
+        outcome = "committed"
+    return ImportSummary(
+        kind=kind,
+        source=source,
+        rows_read=counts.rows_read,
+        inserted=0 if outcome == "rolled_back" else counts.inserted,
+        already_present=accepted - counts.inserted,
+        rejected_rows=rejected_rows,
+        problems=problems.total,
+        outcome=outcome,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
 def import_frame(
     conn: Connection,
     kind: str,
@@ -118,7 +252,8 @@ def import_frame(
     all_or_nothing: bool = False,
     progress: Progress | None = None,
 ) -> tuple[ImportSummary, pl.DataFrame]:
-    """Validate and load one feed inside the caller's transaction; return (summary, problems).
+    """Validate and load one feed held in memory inside the caller's transaction; return
+    (summary, problems). Not audited: the caller's transaction is the caller's to record.
 
     When `all_or_nothing` is set and any row is rejected, the caller must roll back; the
     summary then says `rolled_back`.
@@ -128,55 +263,26 @@ def import_frame(
         raise ImportError_(f"unknown record kind '{kind}' (expected one of {', '.join(KINDS)})")
     spec = FEEDS[kind]
     check_columns(spec, raw, source)
-    report = progress or (lambda *_: None)
-    report("validate", 0, raw.height)
-    good, problems = validate_feed(
-        spec, raw, region_codes=set(region_codes()), visas=known_visa_codes(), subtypes=known_subtypes()
-    )
-    report("validate", raw.height, raw.height)
-    staging = f"staging_{uuid.uuid4().hex[:12]}"
-    _staging_ddl(conn, spec, staging)
-    done = 0
-
-    def staged(n: int) -> None:
-        nonlocal done
-        done += n
-        report("load", done, good.height)
-
-    # The first occurrence of a natural key in the file wins; later repeats add nothing.
-    good = good.unique(subset=list(spec.natural_key), keep="first", maintain_order=True)
-    for column in spec.protected:  # encrypted before it touches any table, staging included
-        good = pii.protect_frame(good, column, column.removesuffix("_no"))
-    bulk_insert(conn, staging, good, on_progress=staged)
-    report("merge", 0, 1)
-    inserted, unknown = _merge(conn, spec, staging)
-    report("merge", 1, 1)
-    conn.exec_driver_sql(f"DROP TABLE {staging}")
-    problems = pl.concat([problems, unknown]).sort("line", maintain_order=True)
-    rejected_rows = problems["line"].n_unique()
-    accepted = raw.height - rejected_rows
-    if rejected_rows and all_or_nothing:
-        outcome = "rolled_back"
-    elif rejected_rows:
-        outcome = "committed_with_rejects"
-    else:
-        outcome = "committed"
-    summary = ImportSummary(
-        kind=kind,
-        source=source,
-        rows_read=raw.height,
-        inserted=0 if outcome == "rolled_back" else inserted,
-        already_present=accepted - inserted,
-        rejected_rows=rejected_rows,
-        problems=problems.height,
-        outcome=outcome,
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    return summary, problems
+    problems = _Problems(None, None)
+    batches = [raw.slice(start, BATCH_ROWS) for start in range(0, raw.height, BATCH_ROWS)] or [raw]
+    counts = _import_batches(conn, spec, batches, first_line=2, problems=problems, total=raw.height, progress=progress)
+    summary = _summary(kind, source, counts, problems, all_or_nothing=all_or_nothing, started=started)
+    return summary, problems.frame()
 
 
 class _Rollback(Exception):
     pass
+
+
+def _fingerprint(path: Path) -> tuple[str, int, int]:
+    """(SHA-256, bytes, line breaks) of a file, read once in 1 MB blocks."""
+    digest, size, lines = hashlib.sha256(), 0, 0
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+            size += len(block)
+            lines += block.count(b"\n")
+    return digest.hexdigest(), size, lines
 
 
 def import_file(
@@ -184,30 +290,88 @@ def import_file(
     kind: str,
     path: Path,
     *,
+    actor: Any = None,
+    source_name: str | None = None,
+    channel: str = "service",
     rejects_path: Path | None = None,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
+    keep_problems: int | None = KEEP_PROBLEMS,
+    batch_rows: int | None = None,
 ) -> tuple[ImportSummary, pl.DataFrame]:
-    """Import one feed file in its own transaction and write the rejects file if asked."""
+    """Import one feed file in its own transaction, batch by batch, and audit it.
+
+    The one entry point of every import (API, command line, tests' fixtures): the file is read by
+    `tabular.open_table` in bounded memory; every problem goes to `rejects_path` if given and the
+    first `keep_problems` come back in memory. The audit entry (actor, file digest, counts,
+    outcome) is written in the import's own transaction, so no committed import goes unrecorded;
+    an all-or-nothing import that rolls back is recorded afterwards, as the attempt it was.
+    """
+    started = time.perf_counter()
+    if kind not in FEEDS:
+        raise ImportError_(f"unknown record kind '{kind}' (expected one of {', '.join(KINDS)})")
+    spec = FEEDS[kind]
+    name = display_name(source_name or Path(path).name)
     try:
-        raw = read_feed_file(path)
+        table = open_table(path, name=name, formats=("csv", "parquet", "xlsx"))
+        check_columns(spec, table.empty(), name)
+    except TableFileError as exc:
+        raise ImportError_(exc.en, ko=exc.ko, code=exc.code) from exc
     except FeedFileError as exc:
-        raise ImportError_(str(exc)) from exc
-    result: tuple[ImportSummary, pl.DataFrame] | None = None
+        raise ImportError_(exc.en, ko=exc.ko, code=exc.code) from exc
+    sha256, size, lines = _fingerprint(Path(path))
+    total = table.rows_hint if table.rows_hint is not None else max(lines - 1, 0)
+    problems = _Problems(rejects_path, keep_problems)
+    summary: ImportSummary | None = None
+
+    def audit(conn: Connection, outcome: ImportSummary) -> None:
+        with Session(bind=conn) as session:  # joins the connection's transaction, never ends it
+            _record_import(session, outcome)
+
+    def _record_import(session: Session, outcome: ImportSummary) -> None:
+        record(
+            session,
+            actor=actor if actor is not None else "system",
+            action="records.import",
+            subject=("feed", kind),
+            reason=f"{kind} feed imported ({channel}): {outcome.outcome}",
+            inputs={
+                "file_name": name,
+                "file_sha256": sha256,
+                "bytes": size,
+                "channel": channel,
+                "all_or_nothing": all_or_nothing,
+                **{k: v for k, v in outcome.as_dict().items() if k not in ("source", "seconds")},
+            },
+        )
+
     try:
         with engine.begin() as conn:
-            result = import_frame(
-                conn, kind, raw, source=str(path.name), all_or_nothing=all_or_nothing, progress=progress
+            counts = _import_batches(
+                conn,
+                spec,
+                table.batches(batch_rows),
+                first_line=table.first_line,
+                problems=problems,
+                total=total,
+                progress=progress,
             )
-            if result[0].outcome == "rolled_back":
+            summary = _summary(kind, name, counts, problems, all_or_nothing=all_or_nothing, started=started)
+            if summary.outcome == "rolled_back":
                 raise _Rollback
+            audit(conn, summary)
     except _Rollback:
-        pass
+        with engine.begin() as conn:
+            audit(conn, summary)
+    except TableFileError as exc:  # a defect further into the file: nothing was committed
+        problems.discard()
+        raise ImportError_(exc.en, ko=exc.ko, code=exc.code) from exc
     except FeedFileError as exc:
-        raise ImportError_(str(exc)) from exc
-    assert result is not None
-    summary, problems = result
-    if rejects_path is not None:
-        rejects_path.parent.mkdir(parents=True, exist_ok=True)
-        problems.write_csv(rejects_path)
-    return summary, problems
+        problems.discard()
+        raise ImportError_(exc.en, ko=exc.ko, code=exc.code) from exc
+    except BaseException:
+        problems.discard()
+        raise
+    problems.finish()
+    assert summary is not None
+    return summary, problems.frame()

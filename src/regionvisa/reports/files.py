@@ -1,10 +1,13 @@
-"""Writing output files whole or not at all (DESIGN §6: nothing is half-written)."""
+"""Writing output files: whole or not at all (DESIGN §6: nothing is half-written), and CSV and
+XLSX cells that no spreadsheet will run as formulas."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+import polars as pl
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:
@@ -22,3 +25,31 @@ def write_atomic(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, "CSV Injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run as formulas, prefixed with `'` so they stay text.
+
+    Only text columns change (Enum and Categorical ones are written as text, so they count): a
+    negative number in a numeric column stays a number. Every CSV and XLSX writer calls this.
+    """
+    risky = pl.col(pl.String).str.contains(r"^[=+\-@\t\r]")
+    exprs = [pl.when(risky).then(pl.lit("'") + pl.col(pl.String)).otherwise(pl.col(pl.String)).name.keep()]
+    coded = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Enum | pl.Categorical)]
+    if coded:
+        frame = frame.with_columns(pl.col(coded).cast(pl.String))
+    return frame.with_columns(exprs)
+
+
+def write_csv_safe(frame: pl.DataFrame, target=None, **options):
+    """`frame.write_csv(target, **options)` with formulas neutralised (text when `target` is None)."""
+    return neutralise_formulas(frame).write_csv(target, **options)
+
+
+def write_xlsx_safe(frame: pl.DataFrame, target, **options) -> None:
+    """`frame.write_excel(target, **options)` with formulas neutralised."""
+    neutralise_formulas(frame).write_excel(target, **options)

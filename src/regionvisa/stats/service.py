@@ -95,10 +95,12 @@ def records_present(engine: Engine) -> bool:
 def export(df: pl.DataFrame, path) -> None:
     """CSV or XLSX by suffix; XLSX keeps Korean text and number formats."""
     suffix = str(path).lower().rsplit(".", 1)[-1]
+    from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
+
     if suffix == "csv":
-        df.write_csv(path)
+        write_csv_safe(df, path)
     elif suffix == "xlsx":
-        df.write_excel(path, worksheet="stats", autofit=True)
+        write_xlsx_safe(df, path, worksheet="stats", autofit=True)
     else:
         raise ValueError(f"{path}: unknown export type (expected .csv or .xlsx)")
 

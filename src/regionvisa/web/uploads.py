@@ -1,0 +1,290 @@
+"""Uploads in bounded memory: per-endpoint, per-role size limits enforced while the body streams,
+and received files kept on disk, never in memory.
+
+- The limits are data: `policy/national/uploads.yaml` (endpoint -> role -> size, in human units).
+- `BodyLimitMiddleware` sits inside the authentication middleware, so it knows the sender's role
+  before a byte of the body is read. It refuses a role that lacks the endpoint's permission at
+  once, refuses a declared `Content-Length` over the limit at once, and otherwise counts the body
+  as it streams and stops at the limit: 413 in the one error shape, in Korean and English, with
+  the limit in MB. JSON bodies are also checked for lone UTF-16 surrogates on the way in.
+- `received_file(upload)` copies an upload (which Starlette has already spooled to a temporary
+  file) into a private temporary folder under the file's own name, so readers that want a path
+  get one, and messages name the file as the sender called it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from regionvisa.web.errors import AppError
+
+UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | int) -> int:
+    """'10 MB' -> 10485760 (KB, MB, GB are powers of 1024)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ValueError(f"not a size: {text!r} (write e.g. '10 MB' or '2 GB')")
+    return int(float(match.group(1)) * UNITS[match.group(2).upper()])
+
+
+def human_size(size: int) -> str:
+    """10485760 -> '10 MB'; 1610612736 -> '1.5 GB'."""
+    for unit in ("TB", "GB", "MB", "KB"):
+        if size >= UNITS[unit]:
+            value = size / UNITS[unit]
+            return f"{value:.1f}".rstrip("0").rstrip(".") + f" {unit}"
+    return f"{size} B"
+
+
+# ------------------------------------------------------------------------------------ the limits
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    action: str
+    description: str
+    routes: tuple[tuple[str, re.Pattern], ...]
+    limits: dict[str, int] = field(hash=False)
+
+    def matches(self, method: str, path: str) -> bool:
+        return any(method == m and pattern.match(path) for m, pattern in self.routes)
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    default: int
+    xlsx_unpacked: int
+    parquet_row_group: int
+    endpoints: tuple[Endpoint, ...]
+
+    def endpoint(self, method: str, path: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.matches(method, path)), None)
+
+    def by_name(self, name: str) -> Endpoint:
+        return next(e for e in self.endpoints if e.name == name)
+
+
+def _load(path: Path) -> UploadLimits:
+    from regionvisa.accounts.policy import ACTIONS, POLICY
+    from regionvisa.policyfiles import read_yaml
+
+    data = read_yaml(path)
+    endpoints = []
+    for name, spec in (data.get("endpoints") or {}).items():
+        action = spec["action"]
+        if action not in ACTIONS:
+            raise ValueError(f"{path}: {name}: unknown action {action!r}")
+        limits = {role: parse_size(size) for role, size in spec["limits"].items()}
+        granted = set(POLICY[action])
+        if set(limits) != granted:  # a limit for a role without the permission would mean nothing
+            raise ValueError(
+                f"{path}: {name}: limits are for {sorted(limits)} but {action} is held by {sorted(granted)}"
+            )
+        routes = []
+        for route in spec["routes"]:
+            method, template = route.split(" ", 1)
+            routes.append((method.upper(), compile_path(template)[0]))
+        endpoints.append(Endpoint(name, action, spec.get("description", ""), tuple(routes), limits))
+    unpacked = data.get("unpacked") or {}
+    return UploadLimits(
+        default=parse_size(data["default"]),
+        xlsx_unpacked=parse_size(unpacked.get("xlsx", "256 MB")),
+        parquet_row_group=parse_size(unpacked.get("parquet_row_group", "512 MB")),
+        endpoints=tuple(endpoints),
+    )
+
+
+@lru_cache(maxsize=4)
+def _cached(path: Path, _mtime: float) -> UploadLimits:
+    return _load(path)
+
+
+def upload_limits(policy_dir: Path | None = None) -> UploadLimits:
+    """The limits of `policy/national/uploads.yaml` (re-read when the file changes)."""
+    from regionvisa.config import PROJECT_ROOT, get_settings
+
+    path = Path(policy_dir or get_settings().policy_dir) / "national" / "uploads.yaml"
+    if not path.exists():  # a policy folder of its own without upload limits: the project's
+        path = PROJECT_ROOT / "policy" / "national" / "uploads.yaml"
+    return _cached(path, path.stat().st_mtime)
+
+
+# ------------------------------------------------------------------------------------ refusals
+
+
+class UploadRefused(AppError, StarletteHTTPException):
+    """An AppError that FastAPI's body parsing passes on unchanged (it re-raises HTTP exceptions
+    and wraps anything else in a 400), so the one error handler answers it."""
+
+    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None, headers=None) -> None:
+        AppError.__init__(self, status, code, ko, en, field, headers)
+        self.status_code = status
+        self.detail = en
+
+
+def too_large(limit: int, endpoint: Endpoint | None, role: str | None) -> UploadRefused:
+    size = human_size(limit)
+    if endpoint is None:
+        ko, en = f"요청이 너무 큽니다; 한도는 {size}입니다", f"the request is too large; the limit is {size}"
+        return UploadRefused(413, "too_large", ko, en)
+    from regionvisa.accounts.policy import ROLE_LABELS
+    from regionvisa.web.i18n import translations
+
+    label = str(ROLE_LABELS.get(role or "", role or ""))
+    return UploadRefused(
+        413,
+        "too_large",
+        f"파일이 너무 큽니다: {translations('ko').gettext(label)} 역할은 여기에 최대 {size}까지 보낼 수 있습니다"
+        f" ({endpoint.name})",
+        f"the file is too large: a {label.lower()} may send at most {size} here ({endpoint.name})",
+        "file",
+    )
+
+
+def _forbidden(endpoint: Endpoint) -> UploadRefused:
+    return UploadRefused(
+        403,
+        "forbidden",
+        f"이 작업을 할 권한이 없습니다 ({endpoint.action})",
+        f"your role may not do this ({endpoint.action})",
+    )
+
+
+def _unauthenticated(state: dict) -> UploadRefused:
+    if state.get("auth_error"):
+        return UploadRefused(
+            401,
+            "invalid_token",
+            "API 토큰이 올바르지 않거나 만료 또는 폐기되었습니다",
+            state["auth_error"],
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return UploadRefused(401, "unauthenticated", "로그인이 필요합니다", "authentication required",
+                         headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+
+def _surrogate() -> UploadRefused:
+    return UploadRefused(
+        422,
+        "invalid_text",
+        "요청 본문에 짝이 없는 UTF-16 대리 코드(\\ud800–\\udfff)가 있습니다; 문자가 아니므로 받을 수 없습니다",
+        "the request body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not a character",
+    )
+
+
+# ------------------------------------------------------------------------------------ middleware
+
+
+class BodyLimitMiddleware:
+    """Counts every request body against its limit while it streams (see the module docstring).
+
+    The refusal is raised from `receive`, that is inside whatever reads the body (FastAPI's form
+    or JSON parsing, a page's `await request.form()`), so the app's own error handlers answer it:
+    JSON for the API, a page otherwise. Nothing past the limit is ever read.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from regionvisa.accounts.policy import grant
+        from regionvisa.tabular import find_lone_surrogate
+
+        limits = upload_limits()
+        state = scope.get("state") or {}
+        user = state.get("user")
+        role = getattr(user, "role", None)
+        endpoint = limits.endpoint(scope["method"], scope["path"])
+        refusal: UploadRefused | None = None
+        if endpoint is None:
+            limit = limits.default
+        elif user is None:
+            limit, refusal = 0, _unauthenticated(state)
+        elif grant(user, endpoint.action) is None or role not in endpoint.limits:
+            limit, refusal = 0, _forbidden(endpoint)
+        else:
+            limit = endpoint.limits[role]
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if refusal is None and declared is not None and declared.isdigit() and int(declared) > limit:
+            refusal = too_large(limit, endpoint, role)
+        is_json = headers.get(b"content-type", b"").split(b";")[0].strip().lower().endswith(b"json")
+        received = 0
+        tail = b""
+
+        async def limited_receive() -> Message:
+            nonlocal received, tail
+            if refusal is not None:
+                raise refusal
+            message = await receive()
+            if message["type"] == "http.request":
+                body = message.get("body", b"")
+                received += len(body)
+                if received > limit:
+                    raise too_large(limit, endpoint, role)
+                if is_json and body:
+                    window = tail + body  # an escape may straddle two chunks
+                    if find_lone_surrogate(window) is not None:
+                        raise _surrogate()
+                    tail = window[-16:]
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def install(app) -> None:
+    """Inside the authentication middleware (add it before `accounts.security.install`)."""
+    app.add_middleware(BodyLimitMiddleware)
+
+
+# ------------------------------------------------------------------------------------ files on disk
+
+
+def upload_folder() -> Path:
+    """Where received files wait while they are read: the project's var/tmp, else the system's."""
+    from regionvisa.config import get_settings
+
+    folder = Path(get_settings().upload_dir).parent / "tmp"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    except OSError:
+        return Path(tempfile.gettempdir())
+
+
+@contextmanager
+def received_file(upload, *, default_name: str = "upload") -> Iterator[Path]:
+    """The upload as a file on disk named as its sender named it (folder removed afterwards).
+
+    Starlette has already spooled the body to a temporary file; this copies it in 1 MB blocks.
+    """
+    from regionvisa.tabular import display_name
+
+    name = display_name(getattr(upload, "filename", None), default_name)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=upload_folder()) as folder:
+        path = Path(folder) / name
+        source = upload.file
+        source.seek(0)
+        with path.open("wb") as out:
+            shutil.copyfileobj(source, out, 1024 * 1024)
+        yield path
