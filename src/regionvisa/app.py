@@ -62,9 +62,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return response
 
     errors.install(app)
-    faults.install(app)
     # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
     security.install(app)
+    # Database faults answer 503 in the error shape, the session lookup's included (so: after security).
+    faults.install(app)
     # Outermost: every response, errors included, carries the security headers.
     headers.install(app, docs_path="/api/v1/docs")
 

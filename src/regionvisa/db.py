@@ -45,6 +45,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
+    """The one way engines are made, so every engine gets the pragmas and hides statement parameters."""
     settings = get_settings()
     url = url or settings.database_url
     if url.startswith("sqlite:///"):
@@ -57,6 +58,9 @@ def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
         url,
         echo=settings.echo_sql if echo is None else echo,
         pool_pre_ping=True,
+        # Statement parameters hold names, birth dates and passport ciphertext and hashes: they never
+        # appear in an error's text (and so in a logged traceback), nor in the SQL echo.
+        hide_parameters=True,
         future=True,
     )
     if engine.dialect.name == "sqlite":

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
-from regionvisa.applications import service
+from regionvisa.applications import documents, service
 from regionvisa.applications.models import Application, ApplicationDocument
 from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
@@ -132,7 +132,8 @@ def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
         )
         assert doc.size == len(PDF) and len(doc.sha256) == 64 and doc.filename == "pass.pdf"
         path = service.document_path(doc)
-        assert path.read_bytes() == PDF and str(path).startswith(str(get_settings().upload_dir))
+        assert path.read_bytes() != PDF and str(path).startswith(str(get_settings().upload_dir))  # encrypted
+        assert documents.read_clear(doc.stored_path, size=doc.size, sha256=doc.sha256) == PDF
         missing = service.missing_documents(session, service.get(session, app_id))
         assert "passport" not in missing and "admission_letter" in missing
     cases = [

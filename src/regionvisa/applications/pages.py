@@ -309,9 +309,10 @@ def set_benefit(
 def application_page(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))):
     with session_scope(request.app.state.engine) as session:
         app = service.get(session, application_id, actor=user)
-        data = service.application_dict(session, app, detail=True, full_passport=service.sees_full_passport(user))
+        full = service.sees_full_passport(user)
+        data = service.application_dict(session, app, detail=True, full_passport=full)
         program = programs.get_program(session, app.program_id)
-        return render(
+        page = render(
             request,
             "applications_detail.html",
             {
@@ -325,6 +326,9 @@ def application_page(request: Request, application_id: int, user: Principal = De
                 **_labels(),
             },
         )
+    if full:  # the whole passport number: kept out of every cache
+        page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @router.post("/applications/{application_id}/documents")

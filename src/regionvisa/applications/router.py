@@ -12,10 +12,11 @@ import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Principal, authorize, require, scope_region
-from regionvisa.applications import service
+from regionvisa.applications import documents, service
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.tabular import TableFileError, display_name, open_table
@@ -231,10 +232,29 @@ def export(
 
 
 @router.get("/{application_id}", summary="One application with its explanation, history and documents")
-def detail(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))) -> dict:
+def detail(
+    request: Request, application_id: int, response: Response, user: Principal = Depends(require("applications.read"))
+) -> dict:
+    full = service.sees_full_passport(user)
+    if full:  # the whole passport number: kept out of every cache
+        response.headers["Cache-Control"] = "no-store"
     with session_scope(_engine(request)) as session:
         app = service.get(session, application_id, actor=user)
-        return service.application_dict(session, app, detail=True, full_passport=service.sees_full_passport(user))
+        return service.application_dict(session, app, detail=True, full_passport=full)
+
+
+@router.get(
+    "/{application_id}/documents/{document_id}",
+    summary="Download one uploaded document (decrypted from storage; never cached)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+def download_document(
+    request: Request, application_id: int, document_id: int, user: Principal = Depends(require("applications.read"))
+) -> StreamingResponse:
+    with session_scope(_engine(request)) as session:
+        doc = documents.for_download(session, application_id=application_id, document_id=document_id, actor=user)
+    return documents.download_response(doc)
 
 
 @router.post("/{application_id}/documents", status_code=201, summary="Upload one document of the checklist")

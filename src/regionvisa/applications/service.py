@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa import locking
 from regionvisa.accounts.policy import ALL, OWN_REGION, Principal, authorize, can, grant
+from regionvisa.applications import documents
 from regionvisa.applications.models import (
     OPEN_STATUSES,
     Application,
@@ -47,7 +48,6 @@ from regionvisa.applications.models import (
     Screening,
 )
 from regionvisa.audit.service import record
-from regionvisa.config import get_settings
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
@@ -354,22 +354,16 @@ def upload_document(
             f"{filename}: the content is not a {content_type} file",
             "file",
         )
-    digest = hashlib.sha256(content).hexdigest()
-    folder = Path(get_settings().upload_dir) / "applications" / str(app.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}{EXTENSIONS[content_type]}"
-    if not path.exists():
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(content)
-        tmp.replace(path)
+    stored = documents.store(application_id=app.id, source=content)  # encrypted at rest
+    digest = stored.sha256
     doc = ApplicationDocument(
         application_id=app.id,
         doc_type=doc_type,
         filename=Path(filename or "upload").name[:255],
         content_type=content_type,
-        size=size,
+        size=stored.size,
         sha256=digest,
-        stored_path=str(path.relative_to(Path(get_settings().upload_dir))),
+        stored_path=stored.stored_path,
         uploaded_by=_actor_name(actor),
         uploaded_at=utcnow(),
     )
@@ -388,7 +382,8 @@ def upload_document(
 
 
 def document_path(doc: ApplicationDocument) -> Path:
-    return Path(get_settings().upload_dir) / doc.stored_path
+    """Where the document's encrypted file is (its clear content: `documents.open_clear`)."""
+    return documents.path_of(doc.stored_path)
 
 
 # --------------------------------------------------------------------------------- intake and screening
@@ -1666,6 +1661,9 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                 "size": item["document"].size if item["document"] else None,
                 "sha256": item["document"].sha256 if item["document"] else None,
                 "content_type": item["document"].content_type if item["document"] else None,
+                "download": (
+                    f"/api/v1/applications/{app.id}/documents/{item['document'].id}" if item["document"] else None
+                ),
             }
             for item in checklist(session, app)
         ]

@@ -1,13 +1,28 @@
-"""A lost database connection is the server's trouble, not the user's: a clean 503 in the one
-error shape, and the pool is invalidated so that the next request reconnects (pool_pre_ping
-then checks every connection it hands out)."""
+"""Database faults are the server's trouble, not the user's: a clean 503 in the one error shape
+(JSON for the API, the error page for pages), with Retry-After, and recovery without a restart.
+
+- A lost or refused connection (server down, backend terminated, too many clients) invalidates
+  the pool, so the next request reconnects (pool_pre_ping then checks every connection it hands
+  out). A full disk (SQLite's SQLITE_FULL, PostgreSQL's disk_full) answers 503 too; nothing is
+  half-written, since the failed transaction is rolled back, and writes succeed again once space
+  is freed.
+- Two places catch them: an exception handler for faults raised by the routes, and an ASGI
+  middleware outside the session and authentication middlewares, whose session lookup (and its
+  `last_seen_at` write) runs before any route and any exception handler.
+- What is logged names the fault and the request's method and path, never the error's text,
+  the statement's parameters or the request's body.
+"""
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from regionvisa.web.errors import AppError
 
@@ -25,36 +40,161 @@ class DatabaseUnavailable(AppError):
         )
 
 
-def is_disconnect(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if isinstance(exc, OperationalError):
-        text = str(exc.orig or exc).lower()
-        return any(
-            marker in text
-            for marker in (
-                "server closed the connection",
-                "connection refused",
-                "terminating connection",
-                "connection is closed",
-                "could not connect",
-                "consuming input failed",
-                "unable to open database",
-                "disk i/o error",
-                "the connection is lost",
-            )
+class StorageFull(AppError):
+    def __init__(self) -> None:
+        super().__init__(
+            503,
+            "storage_full",
+            "서버의 저장 공간이 가득 차서 저장할 수 없습니다. 아무것도 저장되지 않았으니 잠시 후 다시 시도하십시오.",
+            "the server's storage is full, so nothing was saved; please try again later",
+            headers={"Retry-After": "30"},
         )
-    return False
+
+
+# SQLite primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) that are the machine's trouble.
+SQLITE_FULL = 13
+SQLITE_UNAVAILABLE = {8: "readonly", 10: "ioerr", 14: "cantopen"}
+# PostgreSQL SQLSTATEs: class 08 (connection), operator intervention, insufficient resources, I/O.
+PG_FULL = {"53100"}
+PG_UNAVAILABLE_PREFIXES = ("08", "57P01", "57P02", "57P03", "53200", "53300", "58030")
+DISCONNECT_MARKERS = (
+    "server closed the connection",
+    "connection refused",
+    "terminating connection",
+    "connection is closed",
+    "could not connect",
+    "consuming input failed",
+    "unable to open database",
+    "disk i/o error",
+    "the connection is lost",
+    "the database system is",
+)
+
+
+def fault_of(exc: BaseException) -> str | None:
+    """`"unavailable"`, `"full"` or None (not a fault of the database's machine: a bug, a 500)."""
+    if isinstance(exc, PoolTimeout):
+        return "unavailable"  # every connection busy for pool_timeout seconds
+    if not isinstance(exc, DBAPIError):
+        return None
+    if exc.connection_invalidated:
+        return "unavailable"
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code = (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF
+        if code == SQLITE_FULL:
+            return "full"
+        if code in SQLITE_UNAVAILABLE:
+            return "unavailable"
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate:
+        if sqlstate in PG_FULL:
+            return "full"
+        if sqlstate.startswith(PG_UNAVAILABLE_PREFIXES):
+            return "unavailable"
+        return None
+    if type(orig).__module__.startswith("psycopg") and type(orig).__name__ == "OperationalError":
+        return "unavailable"  # a connection-level failure: psycopg gives it no SQLSTATE
+    text = str(orig or "").lower()
+    if "database or disk is full" in text or "no space left on device" in text:
+        return "full"
+    if any(marker in text for marker in DISCONNECT_MARKERS):
+        return "unavailable"
+    return None
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    return fault_of(exc) == "unavailable"
+
+
+def _describe(exc: BaseException) -> str:
+    """The fault's kind without its text (which can quote the statement or the data)."""
+    orig = getattr(exc, "orig", None) or exc
+    detail = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
+    return f"{type(orig).__module__}.{type(orig).__name__}{f' {detail}' if detail else ''}"
+
+
+def _error_for(fault: str, exc: BaseException, request_line: str, engine) -> AppError:
+    if fault == "full":
+        log.error("database storage full during %s (%s); answered 503", request_line, _describe(exc))
+        return StorageFull()
+    log.warning("database unavailable during %s (%s); pool reset, answered 503", request_line, _describe(exc))
+    if engine is not None:
+        engine.dispose()
+    return DatabaseUnavailable()
+
+
+def respond(request: Request, error: AppError):
+    """The error shape: JSON for the API (and JSON clients), the error page otherwise; headers kept."""
+    from regionvisa.web.errors import _page, _wants_json
+
+    if _wants_json(request):
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    response = _page(request, error.status, error.ko, error.en)
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+class FaultGuard:
+    """Answers 503 in the error shape for a database fault raised outside the routes (the session
+    lookup of the authentication middleware), where no exception handler runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            fault = fault_of(exc)
+            if fault is None or started:
+                raise
+            request = Request(scope)
+            error = _error_for(fault, exc, f"{scope['method']} {scope['path']}", scope["app"].state.engine)
+            response = _fault_page(request, error)
+            await response(scope, receive, send)
+
+
+def _fault_page(request: Request, error: AppError):
+    """The error page as the page middlewares would have prepared it: language, no user, public nav."""
+    from regionvisa.accounts.nav import build_nav
+    from regionvisa.web import i18n
+
+    state = request.scope.setdefault("state", {})
+    state.setdefault("user", None)
+    state.setdefault("csrf_token", "")
+    state.setdefault("nav", build_nav(None, request.url.path))
+    token = i18n.current_language.set(
+        i18n.pick_language(request.query_params.get("lang") or request.cookies.get("lang"))
+    )
+    try:
+        return respond(request, error)
+    finally:
+        i18n.current_language.reset(token)
 
 
 def install(app: FastAPI) -> None:
-    async def database_error(request: Request, exc: DBAPIError):
-        if not is_disconnect(exc):
+    """Call after the authentication middleware is added, so that the guard wraps it."""
+
+    async def database_error(request: Request, exc: Exception):
+        fault = fault_of(exc)
+        if fault is None:
             raise exc
-        log.warning("database connection lost during %s %s; pool reset", request.method, request.url.path)
-        request.app.state.engine.dispose()
-        unavailable = DatabaseUnavailable()
-        handler = app.exception_handlers[AppError]
-        return await handler(request, unavailable)
+        error = _error_for(fault, exc, f"{request.method} {request.url.path}", request.app.state.engine)
+        return respond(request, error)
 
     app.add_exception_handler(DBAPIError, database_error)
+    app.add_exception_handler(PoolTimeout, database_error)
+    app.add_middleware(FaultGuard)

@@ -43,7 +43,10 @@ def status_command() -> None:
     table = Table(title=f"current key: {ring.current} · configured: {', '.join(ring.keys)}")
     for col in ("table", "key id", "values", "configured"):
         table.add_column(col)
-    for name, key_id, count, configured in pii.key_status(get_engine()):
+    from regionvisa.applications import documents
+
+    engine = get_engine()
+    for name, key_id, count, configured in [*pii.key_status(engine), *documents.key_status(engine)]:
         marker = "current" if key_id == ring.current else ("yes" if configured else "[red]NO[/red]")
         table.add_row(name, str(key_id), f"{count:,}", marker)
     out.print(table)
@@ -53,7 +56,9 @@ def status_command() -> None:
 def rotate_command(
     batch: int = typer.Option(pii.ROTATE_BATCH, "--batch", min=1, help="values re-encrypted per statement"),
 ) -> None:
-    """Re-encrypt every value written under an older key with the current key (one transaction per table)."""
+    """Re-encrypt every value written under an older key with the current key (one transaction per
+    table), then every application document (each file in place)."""
+    from regionvisa.applications import documents
     from regionvisa.db import get_engine
 
     with Progress(
@@ -76,6 +81,13 @@ def rotate_command(
             err.print(f"[red]{exc}[/red]", highlight=False)
             err.print("[red]이전 키가 설정에 없어 복호화할 수 없습니다; 그 표는 변경되지 않았습니다[/red]")
             raise typer.Exit(1) from None
+        try:
+            files = documents.rotate(get_engine(), progress=progress)
+        except documents.DocumentError as exc:
+            err.print(f"[red]{exc}[/red]", highlight=False)
+            err.print("[red]서류를 다시 암호화하지 못했습니다; 그 파일은 변경되지 않았습니다[/red]")
+            raise typer.Exit(1) from None
     current = pii.keyring().current
     for name, n in counts.items():
         out.print(f"{name}: {n:,} values re-encrypted with {current}", highlight=False)
+    out.print(f"application_document: {files:,} files re-encrypted with {current}", highlight=False)

@@ -1,0 +1,351 @@
+"""Application documents (passport scans and the rest of the checklist) encrypted at rest.
+
+A document is stored once, under the upload directory, as a stream of AES-256-GCM segments
+(the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, as Tink's streaming AEAD
+uses it), so a file of any size is written and read in bounded memory:
+
+    header   b"RVDOC1" | key id length (1 byte) | key id | salt (16) | nonce prefix (7) | segment size (4, BE)
+    segment  AES-GCM(file key, nonce = prefix | counter (4, BE) | last (1), clear segment, aad = header)
+
+- The file key is HKDF-SHA256 of the data key named in the header (REGIONVISA_DATA_KEYS), with
+  the file's random salt: one key per file, so counters as nonces never repeat under a key.
+- The header is authenticated with every segment; the last segment is marked as last, so a file
+  cut short, reordered, or spliced from another fails to decrypt instead of reading as less.
+- The database row keeps the size and SHA-256 of the clear content; reading checks both.
+- Files are named at random (`<hex>.enc`), so a name tells nothing about the content; older
+  clear files are still read (their SHA-256 checked) until `regionvisa keys rotate` encrypts them.
+- `rotate` re-encrypts in place (written beside, then renamed over), so a file path never
+  changes and a backup taken meanwhile holds either version, whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from regionvisa.config import get_settings
+from regionvisa.records import pii
+
+MAGIC = b"RVDOC1"
+SEGMENT_BYTES = 64 * 1024
+TAG_BYTES = 16
+SALT_BYTES = 16
+PREFIX_BYTES = 7
+FOLDER = "applications"  # under the upload directory; what backups carry
+INFO = b"regionvisa:document:v1:"
+
+
+class DocumentError(RuntimeError):
+    """A stored document cannot be read as stored: missing, altered, or under a key not configured."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    stored_path: str  # relative to the upload directory, as application_document.stored_path
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Header:
+    key_id: str
+    salt: bytes
+    prefix: bytes
+    segment: int
+    raw: bytes
+
+
+def upload_root() -> Path:
+    return Path(get_settings().upload_dir)
+
+
+def documents_root() -> Path:
+    """The folder every application's documents live in (one sub-folder per application)."""
+    return upload_root() / FOLDER
+
+
+def path_of(stored_path: str) -> Path:
+    return upload_root() / stored_path
+
+
+def _file_key(key: bytes, key_id: str, salt: bytes) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=INFO + key_id.encode()).derive(key)
+    return AESGCM(derived)
+
+
+def _nonce(prefix: bytes, counter: int, last: bool) -> bytes:
+    return prefix + struct.pack(">IB", counter, 1 if last else 0)
+
+
+def _new_header(ring: pii.Keyring, segment: int) -> tuple[Header, AESGCM]:
+    key_id = ring.current
+    encoded = key_id.encode()
+    salt, prefix = os.urandom(SALT_BYTES), os.urandom(PREFIX_BYTES)
+    raw = MAGIC + bytes([len(encoded)]) + encoded + salt + prefix + struct.pack(">I", segment)
+    return Header(key_id, salt, prefix, segment, raw), _file_key(ring.keys[key_id], key_id, salt)
+
+
+def read_header(stream: BinaryIO) -> Header | None:
+    """The header of an encrypted document; None for a file stored before encryption (clear)."""
+    start = stream.read(len(MAGIC))
+    if start != MAGIC:
+        stream.seek(0)
+        return None
+    length = stream.read(1)
+    if not length:
+        raise DocumentError("a document's header is cut short")
+    encoded = stream.read(length[0])
+    rest = stream.read(SALT_BYTES + PREFIX_BYTES + 4)
+    if len(encoded) != length[0] or len(rest) != SALT_BYTES + PREFIX_BYTES + 4:
+        raise DocumentError("a document's header is cut short")
+    salt, prefix = rest[:SALT_BYTES], rest[SALT_BYTES : SALT_BYTES + PREFIX_BYTES]
+    (segment,) = struct.unpack(">I", rest[-4:])
+    if not 0 < segment <= 16 * 1024 * 1024:
+        raise DocumentError("a document's header names an impossible segment size")
+    raw = MAGIC + length + encoded + rest
+    return Header(encoded.decode("ascii", "replace"), salt, prefix, segment, raw)
+
+
+def _chunks(source: bytes | BinaryIO, size: int) -> Iterator[bytes]:
+    stream = io.BytesIO(source) if isinstance(source, bytes | bytearray | memoryview) else source
+    while True:
+        chunk = stream.read(size)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _encrypt_to(target: BinaryIO, chunks: Iterator[bytes], ring: pii.Keyring, segment: int) -> tuple[int, str]:
+    """Write header and segments; returns (clear size, clear SHA-256). One segment is held at a time."""
+    header, aead = _new_header(ring, segment)
+    target.write(header.raw)
+    digest, size, counter = hashlib.sha256(), 0, 0
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        while len(pending) > segment:  # a full segment with more to come: not the last
+            piece, pending = pending[:segment], pending[segment:]
+            target.write(aead.encrypt(_nonce(header.prefix, counter, False), piece, header.raw))
+            digest.update(piece)
+            size += len(piece)
+            counter += 1
+    target.write(aead.encrypt(_nonce(header.prefix, counter, True), pending, header.raw))
+    digest.update(pending)
+    return size + len(pending), digest.hexdigest()
+
+
+def _write_beside(final: Path, write: Callable[[BinaryIO], tuple[int, str]]) -> tuple[int, str]:
+    """Write to a private temporary file next to `final`, flush it to disk, then rename it into place."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            result = write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return result
+
+
+def store(*, application_id: int, source: bytes | BinaryIO, segment: int = SEGMENT_BYTES) -> Stored:
+    """Encrypt `source` (bytes or a binary file, read in segments) into the application's folder."""
+    ring = pii.keyring()
+    relative = Path(FOLDER) / str(int(application_id)) / f"{secrets.token_hex(16)}.enc"
+    size, digest = _write_beside(
+        upload_root() / relative, lambda out: _encrypt_to(out, _chunks(source, segment), ring, segment)
+    )
+    return Stored(stored_path=relative.as_posix(), size=size, sha256=digest)
+
+
+def _decrypt(stream: BinaryIO, header: Header, ring: pii.Keyring) -> Iterator[bytes]:
+    if header.key_id not in ring.keys:
+        raise DocumentError(f"a document is encrypted with key {header.key_id!r}, which is not in REGIONVISA_DATA_KEYS")
+    aead = _file_key(ring.keys[header.key_id], header.key_id, header.salt)
+    sealed = header.segment + TAG_BYTES
+    counter = 0
+    current = stream.read(sealed)
+    while True:
+        following = stream.read(sealed) if len(current) == sealed else b""
+        last = not following
+        try:
+            yield aead.decrypt(_nonce(header.prefix, counter, last), current, header.raw)
+        except InvalidTag:
+            raise DocumentError(
+                "a document does not decrypt: it was altered, cut short or mixed with another"
+            ) from None
+        if last:
+            return
+        current, counter = following, counter + 1
+
+
+def open_clear(stored_path: str, *, size: int, sha256: str) -> Iterator[bytes]:
+    """The clear content, segment by segment; DocumentError when the file is not what the row says
+    (checked at the end: call `verify` first to refuse before sending anything)."""
+    ring = pii.keyring()
+    path = path_of(stored_path)
+    try:
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+    except FileNotFoundError:
+        raise DocumentError(f"a stored document is missing ({stored_path})") from None
+
+    def clear() -> Iterator[bytes]:
+        digest, total = hashlib.sha256(), 0
+        with stream:
+            header = read_header(stream)
+            pieces = _chunks(stream, SEGMENT_BYTES) if header is None else _decrypt(stream, header, ring)
+            for piece in pieces:
+                digest.update(piece)
+                total += len(piece)
+                yield piece
+        if total != size or digest.hexdigest() != sha256:
+            raise DocumentError("a stored document differs from what was uploaded (size or SHA-256)")
+
+    return clear()
+
+
+def verify(stored_path: str, *, size: int, sha256: str) -> None:
+    """Read the whole document once (bounded memory), so a download is refused before it starts."""
+    for _piece in open_clear(stored_path, size=size, sha256=sha256):
+        pass
+
+
+def read_clear(stored_path: str, *, size: int, sha256: str) -> bytes:
+    return b"".join(open_clear(stored_path, size=size, sha256=sha256))
+
+
+def key_id_of(stored_path: str) -> str | None:
+    """The key id a document is encrypted under; None for a clear file from before encryption."""
+    try:
+        with open(path_of(stored_path), "rb") as stream:
+            header = read_header(stream)
+    except FileNotFoundError:
+        raise DocumentError(f"a stored document is missing ({stored_path})") from None
+    return None if header is None else header.key_id
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _rows(engine) -> list[tuple[str, int, str]]:
+    from sqlalchemy import select
+
+    from regionvisa.applications.models import ApplicationDocument
+
+    with engine.connect() as conn:
+        query = select(ApplicationDocument.stored_path, ApplicationDocument.size, ApplicationDocument.sha256)
+        return [tuple(r) for r in conn.execute(query.order_by(ApplicationDocument.id))]
+
+
+def key_status(engine) -> list[tuple[str, str, int, bool]]:
+    """("application_document", key id, files, configured) per key id, like `pii.key_status`;
+    files stored before encryption count under the id `clear`, files missing under `missing`."""
+    ring = pii.keyring()
+    counts: dict[str, int] = {}
+    for stored_path, _size, _sha in _rows(engine):
+        try:
+            kid = key_id_of(stored_path) or "clear"
+        except DocumentError:
+            kid = "missing"
+        counts[kid] = counts.get(kid, 0) + 1
+    return [("application_document", k, n, k in ring.keys) for k, n in sorted(counts.items())]
+
+
+def rotate(engine, *, progress=None, actor: str = "system:keys") -> int:
+    """Re-encrypt, in place, every document not under the current key (clear files included);
+    each file is checked against its row first. Returns how many files were rewritten."""
+    from regionvisa.audit.service import record
+
+    ring = pii.keyring()
+    rows = [r for r in _rows(engine) if key_id_of(r[0]) != ring.current]
+    before: dict[str, int] = {}
+    for stored_path, size, sha256 in rows:
+        verify(stored_path, size=size, sha256=sha256)
+        kid = key_id_of(stored_path) or "clear"
+        before[kid] = before.get(kid, 0) + 1
+    if progress:
+        progress("application_document", 0, len(rows))
+    for done, (stored_path, size, sha256) in enumerate(rows, start=1):
+
+        def write(out: BinaryIO, stored_path=stored_path, size=size, sha256=sha256) -> tuple[int, str]:
+            written = _encrypt_to(out, open_clear(stored_path, size=size, sha256=sha256), ring, SEGMENT_BYTES)
+            if written != (size, sha256):
+                raise DocumentError(f"re-encrypting {stored_path} did not reproduce its content")
+            return written
+
+        _write_beside(path_of(stored_path), write)
+        if progress:
+            progress("application_document", done, len(rows))
+    if rows:
+        with engine.begin() as conn:
+            record(
+                conn,
+                actor=actor,
+                action="records.keys.rotate",
+                subject=("table", "application_document"),
+                reason=f"application documents re-encrypted with key {ring.current}",
+                inputs={"key_id": ring.current, "files": len(rows), "before": before},
+            )
+    return len(rows)
+
+
+# --------------------------------------------------------------------------- download
+
+
+def for_download(session, *, application_id: int, document_id: int, actor):
+    """The document row, when the actor may read the application (region scope) and it belongs to it."""
+    from regionvisa.applications import service
+    from regionvisa.applications.models import ApplicationDocument
+    from regionvisa.web.errors import NotFound
+
+    app = service.get(session, application_id, actor=actor)
+    doc = session.get(ApplicationDocument, document_id)
+    if doc is None or doc.application_id != app.id:
+        raise NotFound("document")
+    return doc
+
+
+def download_response(doc):
+    """A streamed, never-cached attachment of the clear content, refused (500 in the error shape,
+    logged without content) when the file is not what was uploaded."""
+    import logging
+    from urllib.parse import quote
+
+    from fastapi.responses import StreamingResponse
+
+    from regionvisa.web.errors import AppError
+
+    try:
+        verify(doc.stored_path, size=doc.size, sha256=doc.sha256)
+    except DocumentError as exc:
+        logging.getLogger("regionvisa.documents").error("document %s unreadable: %s", doc.id, exc)
+        raise AppError(
+            500,
+            "document_unreadable",
+            "저장된 서류를 읽을 수 없습니다 (변경되었거나 그 키가 설정되어 있지 않습니다). 관리자에게 알리십시오.",
+            "the stored document cannot be read (it was altered, or its key is not configured); tell an administrator",
+        ) from None
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in doc.filename) or "document"
+    headers = {
+        "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(doc.filename)}",
+        "Content-Length": str(doc.size),
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(
+        open_clear(doc.stored_path, size=doc.size, sha256=doc.sha256), media_type=doc.content_type, headers=headers
+    )
