@@ -269,3 +269,111 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
     slowest = max(a.seconds for a in answers)
     print(f"\n{database_kind}: {len(answers)} requests, slowest {slowest:.2f} s, {len(recommended)} recommended, "
           f"top-ups/cuts net {adjusted:+d}")  # fmt: skip
+
+
+# ------------------------------------------------------------------ a lost race the database reports
+
+
+@pytest.fixture
+def impatient(engine, database_kind):
+    """The app's connections give up on a lock after 100 ms (instead of SQLite's 30 s busy timeout)."""
+    from sqlalchemy import event
+
+    def short_waits(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        if database_kind == "sqlite":
+            cursor.execute("PRAGMA busy_timeout = 100")
+        else:
+            cursor.execute("SET lock_timeout = '100ms'")
+        cursor.close()
+        if database_kind == "postgresql":
+            dbapi_connection.commit()
+
+    engine.dispose()
+    event.listen(engine, "connect", short_waits)
+    yield
+    event.remove(engine, "connect", short_waits)
+    engine.dispose()
+
+
+def _hold(engine, database_kind, table: str, row_id: int):
+    """Another transaction holding the row (on SQLite: the database write lock)."""
+    holder = engine.connect()
+    if database_kind == "sqlite":
+        holder.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        holder.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+    return holder
+
+
+def test_a_lock_that_is_not_released_in_time_is_a_409_and_leaves_nothing(
+    app, engine, busan, submit, role_users, database_kind, impatient
+):
+    from fastapi.testclient import TestClient
+
+    app_id = submit(1)
+    with session_scope(engine) as session:
+        service.recommend(session, app_id, actor="test:region")
+        ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
+        _, plain = accounts.create_token(
+            session, actor="test", user=accounts.get_user(session, role_users["ministry_officer"]["id"]), name="t"
+        )
+    headers = {"Authorization": f"Bearer {plain}"}
+    with TestClient(app) as client:
+        assert client.get(f"/api/v1/applications/{app_id}", headers=headers).status_code == 200  # token in use
+        for table, row_id, path, body in (
+            ("application", app_id, f"/api/v1/applications/{app_id}/approve", {"reason": "documents complete"}),
+            (
+                "quota_ledger",
+                ledger_id,
+                f"/api/v1/quotas/ledgers/{ledger_id}/adjustments",
+                {"amount": 5, "reason": "x"},
+            ),
+        ):
+            holder = _hold(engine, database_kind, table, row_id)
+            try:
+                response = client.post(path, json=body, headers=headers)
+            finally:
+                holder.rollback()
+                holder.close()
+            assert response.status_code == 409, response.text
+            error = response.json()["error"]
+            assert error["code"] == "concurrent_change"
+            assert "try again" in error["message"]["en"] and "다시 시도" in error["message"]["ko"]
+        # nothing of the refused requests remains; once the lock is gone the same requests succeed
+        with session_scope(engine) as session:
+            assert service.get(session, app_id).status == "recommended"
+            assert quotas.get_ledger(session, ledger_id).capacity == 10
+        assert client.post(f"/api/v1/applications/{app_id}/approve", json={}, headers=headers).status_code == 200
+    assert verify(engine).ok
+
+
+def test_only_lost_races_count_as_conflicts():
+    """Deadlocks, serialization failures, lock time-outs and SQLite busy are 409s; other errors are not."""
+    import sqlite3
+
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from regionvisa import locking
+
+    class PgError(Exception):
+        def __init__(self, sqlstate):
+            self.sqlstate = sqlstate
+
+    def wrapped(orig, kind=OperationalError):
+        return kind("UPDATE …", {}, orig)
+
+    busy = sqlite3.OperationalError("database is locked")
+    busy.sqlite_errorcode = 5
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = 13
+    for state in ("40001", "40P01", "55P03"):
+        assert locking.is_conflict(wrapped(PgError(state)))
+    assert locking.is_conflict(wrapped(busy))
+    assert not locking.is_conflict(wrapped(full))
+    assert not locking.is_conflict(wrapped(PgError("57P01")))  # the server shut down: a fault, not a race
+    assert not locking.is_conflict(wrapped(PgError("23505"), IntegrityError))
+    with pytest.raises(locking.ConcurrentChange), locking.conflicts_answered():
+        raise wrapped(PgError("40P01"))
+    with pytest.raises(OperationalError), locking.conflicts_answered():
+        raise wrapped(full)
