@@ -346,7 +346,6 @@ class VerifyResult:
     problem: Problem | None
     legacy_entries: int = 0  # entries before the MAC chain (migration 0011), SHA-256 only
     head: Head | None = None
-    checkpoint_seq: int | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -362,8 +361,8 @@ def _describe(row) -> str:
     return f"entry {row.id} (seq {row.seq}, {_at_text(row.at)}, {row.action} by {row.actor})"
 
 
-def _fields(row, **override: Any) -> dict[str, Any]:
-    fields = {
+def _fields(row) -> dict[str, Any]:
+    return {
         "seq": row.seq,
         "at": row.at,
         "actor": row.actor,
@@ -375,7 +374,6 @@ def _fields(row, **override: Any) -> dict[str, Any]:
         "inputs_digest": row.inputs_digest,
         "prev_hash": row.prev_hash,
     }
-    return fields | override
 
 
 def _written_as(keys: AuditKeys, row) -> int | None:
@@ -421,7 +419,7 @@ class _Walk:
             return _problem("deleted", row, f"{_describe(row)}: deleted: the entries before it ({missing}) are missing")
         if sha256_hex(canonical_json(row.inputs)) != row.inputs_digest:
             return _problem("edited", row, f"{_describe(row)}: edited: its inputs do not match their digest")
-        problem = self._check_mac(row, prev) if row.key_id is not None else self._check_legacy(row, prev)
+        problem = self._check_mac(row) if row.key_id is not None else self._check_legacy(row, prev)
         if problem is not None:
             return problem
         if row.prev_hash != expected_prev_hash:
@@ -440,7 +438,7 @@ class _Walk:
         self.prev = row
         return None
 
-    def _check_mac(self, row, prev) -> Problem | None:
+    def _check_mac(self, row) -> Problem | None:
         if row.key_id not in self.keys.mac_keys:
             return _problem(
                 "unknown-key",
@@ -513,21 +511,12 @@ def verify(engine: Engine, *, checkpoint: Checkpoint | None = None, keys: AuditK
     checkpoint's head and hold exactly that entry there.
     """
     keys = keys or audit_keys()
-    with engine.connect() as conn:
-        # The head is read first: entries appended after this read carry valid MACs of their own.
-        head_row = conn.execute(
-            select(head.c.entries, head.c.last_entry_id, head.c.last_hash, head.c.key_id, head.c.mac).where(
-                head.c.id == 1
-            )
-        ).first()
-        walk = _Walk(engine, keys, checkpoint)
-        if head_row is not None:
-            walk.watch.add(int(head_row.entries))
-        rows: Iterable = conn.execution_options(yield_per=2000).execute(select(entries).order_by(entries.c.id))
-        for row in rows:
-            problem = walk.check(row)
-            if problem is not None:
-                return _result(walk, problem)
+    walk, head_row, problem = _walk(engine, keys, checkpoint)
+    if head_row is None and walk.checked and problem is None:
+        # the very first entry was committed, with the head it creates, between the two reads
+        walk, head_row, problem = _walk(engine, keys, checkpoint)
+    if problem is not None:
+        return _result(walk, problem)
     prev = walk.prev
     last_seq = prev.seq if prev is not None else 0
     if checkpoint is not None and last_seq < checkpoint.seq:
@@ -543,6 +532,25 @@ def verify(engine: Engine, *, checkpoint: Checkpoint | None = None, keys: AuditK
             "(`regionvisa audit anchor`)",
         )
     return _result(walk, problem)
+
+
+def _walk(engine: Engine, keys: AuditKeys, checkpoint: Checkpoint | None) -> tuple[_Walk, Any, Problem | None]:
+    with engine.connect() as conn:
+        # The head is read first: entries appended after this read carry valid MACs of their own.
+        head_row = conn.execute(
+            select(head.c.entries, head.c.last_entry_id, head.c.last_hash, head.c.key_id, head.c.mac).where(
+                head.c.id == 1
+            )
+        ).first()
+        walk = _Walk(engine, keys, checkpoint)
+        if head_row is not None:
+            walk.watch.add(int(head_row.entries))
+        rows: Iterable = conn.execution_options(yield_per=2000).execute(select(entries).order_by(entries.c.id))
+        for row in rows:
+            problem = walk.check(row)
+            if problem is not None:
+                return walk, head_row, problem
+    return walk, head_row, None
 
 
 def _short_of_checkpoint(walk: _Walk, cp: Checkpoint, last_seq: int) -> Problem:
@@ -611,10 +619,9 @@ def _result(walk: _Walk, problem: Problem | None) -> VerifyResult:
         if prev is not None
         else Head(0, None, GENESIS, None, None)
     )
-    cp_seq = walk.checkpoint.seq if walk.checkpoint is not None else None
     if problem is not None:
-        return VerifyResult(False, walk.checked, "", problem, walk.legacy, last, cp_seq)
-    return VerifyResult(True, walk.checked, last.mac, None, walk.legacy, last, cp_seq)
+        return VerifyResult(False, walk.checked, "", problem, walk.legacy, last)
+    return VerifyResult(True, walk.checked, last.mac, None, walk.legacy, last)
 
 
 def _seq_exists(engine: Engine, seq: int) -> bool:
