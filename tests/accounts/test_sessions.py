@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
 
-from regionvisa.accounts.models import User, UserSession
+from regionvisa.accounts import service
+from regionvisa.accounts.models import LoginLock, User, UserSession
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import verify
 from regionvisa.db import session_scope
@@ -160,35 +161,38 @@ def test_wrong_password_and_unknown_user_give_the_same_answer(client, role_users
     assert strip.sub("", wrong.text) == strip.sub("", unknown.text)
 
 
+def _lock(engine, username: str):
+    with session_scope(engine) as session:
+        row = session.get(LoginLock, service.name_hash(username))
+        return (row.failures, row.locked_until) if row is not None else None
+
+
 def test_lockout_after_five_failures_for_fifteen_minutes(client, engine, role_users):
     settings = get_account_settings()
     assert (settings.login_max_failures, settings.login_lockout_minutes) == (5, 15)
     for attempt in range(1, 5):
         assert post_login(client, "t.officer", f"wrong-{attempt}").status_code == 401
+    assert _lock(engine, "t.officer") == (4, None)
     fifth = post_login(client, "t.officer", "wrong-5")
     assert fifth.status_code == 429
     # even the right password is refused while locked, without extending the lock
-    with session_scope(engine) as session:
-        locked_until = session.scalar(select(User.locked_until).where(User.username == "t.officer"))
+    failures, locked_until = _lock(engine, "t.officer")
     assert post_login(client, "t.officer", "correct-horse-battery").status_code == 429
-    with session_scope(engine) as session:
-        user = session.scalar(select(User).where(User.username == "t.officer"))
-        assert user.locked_until == locked_until
-        until = user.locked_until if user.locked_until.tzinfo else user.locked_until.replace(tzinfo=dt.UTC)
-        remaining = until - dt.datetime.now(dt.UTC)
-        assert dt.timedelta(minutes=14) < remaining <= dt.timedelta(minutes=15)
+    assert _lock(engine, "t.officer") == (failures, locked_until) and failures == 0
+    until = locked_until if locked_until.tzinfo else locked_until.replace(tzinfo=dt.UTC)
+    remaining = until - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(minutes=14) < remaining <= dt.timedelta(minutes=15)
     actions = audit_actions(engine)
     assert actions.count("auth.login_failed") == 4 and actions.count("auth.lockout") == 1
     # fifteen minutes later the right password works again and the counter starts afresh
     with session_scope(engine) as session:
         session.execute(
-            update(User)
-            .where(User.username == "t.officer")
+            update(LoginLock)
+            .where(LoginLock.name_hash == service.name_hash("t.officer"))
             .values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
     assert post_login(client, "t.officer", "correct-horse-battery").status_code == 303
-    with session_scope(engine) as session:
-        assert session.scalar(select(User.failed_logins).where(User.username == "t.officer")) == 0
+    assert _lock(engine, "t.officer") is None
     assert verify(engine).ok
 
 

@@ -99,9 +99,9 @@ def list_users() -> None:
         table = Table(title=f"{total} users")
         for col in ("user", "name", "role", "region", "status", "last log-in (UTC)"):
             table.add_column(col)
-        now = service.utcnow()
+        locked_names = service.locks(session, [u.username for u in users])
         for u in users:
-            locked = u.locked_until is not None and service.as_utc(u.locked_until) > now  # type: ignore[operator]
+            locked = u.username in locked_names
             status = ("active" if u.is_active else "disabled") + (" (locked)" if locked else "")
             last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else ""
             table.add_row(u.username, u.display_name, u.role, u.region or "", status, last)

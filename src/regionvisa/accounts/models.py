@@ -24,6 +24,8 @@ class User(Base):
     region: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     password_hash: Mapped[str] = mapped_column(String(256))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # No longer used: failures and lock-outs are kept per account name in LoginLock (migration 0012
+    # moved them there). The columns stay because dropping one rebuilds this table on SQLite.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -65,6 +67,20 @@ class RateLimitHit(Base):
     window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds: window_start + window
+
+
+class LoginLock(Base):
+    """Wrong passwords in a row for one account name, and the lock they led to, kept whether or not
+    an account has that name: an unknown name locks like an existing one, so the log-in form does
+    not tell which accounts exist. `name_hash` is the SHA-256 of the normalised name (the name
+    itself is not stored); a row is forgotten after `expires_at` (epoch seconds)."""
+
+    __tablename__ = "login_lock"
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class ApiToken(Base):

@@ -94,8 +94,8 @@ def login_form(request: Request, next: str = "/"):
 @router.post("/login", dependencies=[Depends(check_csrf)])
 def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/")):
     engine = request.app.state.engine
-    try:  # counted before the password is looked at, whether the name exists or not
-        ratelimit.enforce(
+    try:  # counted before the password is looked at, whether the name exists or not; a success gives it back
+        taken = ratelimit.enforce(
             request,
             ("login.address", ratelimit.client_address(request)),
             ("login.account", username.strip().lower()[:64]),
@@ -127,6 +127,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
             wait = (result.locked_until - service.utcnow()).total_seconds()
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
+    ratelimit.release(engine, taken)
     rotate_session(request.session, key)
     return RedirectResponse(safe_next(next), status_code=303)
 
@@ -301,6 +302,7 @@ def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
     with session_scope(request.app.state.engine) as session:
         target = service.get_user(session, user_id)
         tokens = service.list_tokens(session, user_id=user_id)
+        locked = service.locked_until(session, username=target.username) is not None
     return render(
         request,
         "user.html",
@@ -313,7 +315,7 @@ def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
             "region_names": dict(_regions()),
             "error": error,
             "flash": pop_flash(request),
-            "locked": target.locked_until is not None and service.as_utc(target.locked_until) > service.utcnow(),  # type: ignore[operator]
+            "locked": locked,
         },
         status_code=status_code,
     )

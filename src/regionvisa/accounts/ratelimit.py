@@ -8,8 +8,14 @@ Retry-After (seconds to the end of the window). Clients are hashed: no address o
 is stored. The clock is `app.state.rate_limit_clock` when set (tests move it), else `time.time`.
 
 Rules (limit per window seconds, from `AccountSettings`; a limit of 0 turns a rule off):
-`login.address` and `login.account` on the log-in form (beside the lock-out, which counts only
-wrong passwords of existing accounts), and `match.address` on the public matching endpoints.
+`login.address` and `login.account` on the log-in form (beside the lock-out per account name),
+and `match.address` on the public matching endpoints. A log-in takes its place in the window
+before the password is checked, so concurrent attempts cannot overrun the limit, and gives it
+back when it succeeds (`release`): only failed attempts count towards the log-in limits.
+
+The client address is the peer of the connection. Behind a reverse proxy the server takes the
+client from `X-Forwarded-For` only when the proxy is configured (REGIONVISA_FORWARDED_ALLOW_IPS,
+ops.serving); otherwise anyone could choose their own address with that header.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -58,6 +64,8 @@ class Decision:
     hits: int
     limit: int
     retry_after: int  # seconds until the window ends
+    bucket: str = ""
+    window_start: int = 0
 
 
 class RateLimited(AppError):
@@ -91,10 +99,11 @@ def hit(engine: Engine, rule: Rule, client: str, *, now: float) -> Decision:
     retry_after = max(1, math.ceil(end - now))
     if rule.limit <= 0:
         return Decision(True, 0, 0, retry_after)
+    key = bucket(rule.name, client)
     insert = _insert(engine)
     stmt = (
         insert(RateLimitHit)
-        .values(bucket=bucket(rule.name, client), window_start=start, hits=1, expires_at=end)
+        .values(bucket=key, window_start=start, hits=1, expires_at=end)
         .on_conflict_do_update(
             index_elements=[RateLimitHit.bucket, RateLimitHit.window_start], set_={"hits": RateLimitHit.hits + 1}
         )
@@ -108,7 +117,24 @@ def hit(engine: Engine, rule: Rule, client: str, *, now: float) -> Decision:
                 session.execute(delete(RateLimitHit).where(RateLimitHit.expires_at <= int(now)))
         except DBAPIError:  # another process sweeping at the same moment; the next sweep gets them
             pass
-    return Decision(hits <= rule.limit, hits, rule.limit, retry_after)
+    return Decision(hits <= rule.limit, hits, rule.limit, retry_after, key, start)
+
+
+def release(engine: Engine, decisions: list[Decision]) -> None:
+    """Give back the places `decisions` took (a request that turned out not to count)."""
+    taken = [d for d in decisions if d.bucket]
+    if not taken:
+        return
+    with session_scope(engine) as session:
+        for d in taken:
+            session.execute(
+                update(RateLimitHit)
+                .where(
+                    RateLimitHit.bucket == d.bucket, RateLimitHit.window_start == d.window_start, RateLimitHit.hits > 0
+                )
+                .values(hits=RateLimitHit.hits - 1)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def clock(request: Request) -> Callable[[], float]:
@@ -116,25 +142,28 @@ def clock(request: Request) -> Callable[[], float]:
 
 
 def client_address(request: Request) -> str:
-    """The peer address (uvicorn puts the forwarded client there when it trusts the proxy)."""
+    """The peer address; uvicorn puts the forwarded client there only for a configured proxy."""
     return request.client.host if request.client else "unknown"
 
 
-def enforce(request: Request, *checks: tuple[str, str]) -> None:
+def enforce(request: Request, *checks: tuple[str, str]) -> list[Decision]:
     """Count the request under each (rule, client) and raise RateLimited for the first one over
     its limit; the later rules are then not counted. Retry-After is also left on the request
-    state so that a page answer carries the header too."""
+    state so that a page answer carries the header too. Returns the counts taken, for `release`."""
     settings = get_account_settings()
     if not settings.rate_limits_enabled:
-        return
+        return []
     table = rules(settings)
     now = clock(request)()
     engine = request.app.state.engine
+    taken: list[Decision] = []
     for name, client in checks:
         decision = hit(engine, table[name], client, now=now)
         if not decision.allowed:
             setattr(request.state, RETRY_AFTER_STATE, decision.retry_after)
             raise RateLimited(decision.retry_after)
+        taken.append(decision)
+    return taken
 
 
 def limit_match(request: Request) -> None:

@@ -53,6 +53,12 @@ def policy(
 # --------------------------------------------------------------------------- users
 
 
+def user_out(session, users: list) -> list[UserOut]:
+    """Users as the API shows them, each with the end of the lock on its name (None when not locked)."""
+    locked = service.locks(session, [u.username for u in users])
+    return [UserOut.model_validate(u).model_copy(update={"locked_until": locked.get(u.username)}) for u in users]
+
+
 @router.get("/users", summary="List users", response_model=UserPage)
 def list_users(
     request: Request,
@@ -62,7 +68,7 @@ def list_users(
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         total, users = service.list_users(session, offset=(page - 1) * page_size, limit=page_size)
-        items = [UserOut.model_validate(u) for u in users]
+        items = user_out(session, users)
     return {**Page(number=page, size=page_size, total=total).meta(), "items": items}
 
 
@@ -78,13 +84,13 @@ def create_user(request: Request, body: UserCreate, admin: Principal = Depends(r
             region=body.region,
             password=body.password,
         )
-        return UserOut.model_validate(user)
+        return user_out(session, [user])[0]
 
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserOut)
 def get_user(request: Request, user_id: int, _: Principal = Depends(require("users.manage"))) -> UserOut:
     with session_scope(request.app.state.engine) as session:
-        return UserOut.model_validate(service.get_user(session, user_id))
+        return user_out(session, [service.get_user(session, user_id)])[0]
 
 
 @router.patch("/users/{user_id}", summary="Change a user's name, role, region or status", response_model=UserOut)
@@ -103,7 +109,7 @@ def update_user(
             is_active=body.is_active,
             reason=body.reason,
         )
-        return UserOut.model_validate(user)
+        return user_out(session, [user])[0]
 
 
 @router.put("/users/{user_id}/password", status_code=204, summary="Set a user's password (ends their sessions)")

@@ -15,11 +15,11 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.models import ApiToken, User, UserSession
+from regionvisa.accounts.models import ApiToken, LoginLock, User, UserSession
 from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, Principal
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import record
@@ -67,14 +67,32 @@ def check_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def validate_password(password: str, *, username: str) -> None:
-    minimum = get_account_settings().password_min_length
+# Words a guesser tries first against this system, besides the user's own names (zxcvbn user inputs).
+CONTEXT_WORDS = ("regionvisa", "region", "visa", "korea", "hikorea", "immigration", "ministry", "justice")
+
+
+def validate_password(password: str, *, username: str, display_name: str = "") -> None:
+    """A new password (NIST SP 800-63B §3.1.1.2): long enough, not too long to hash, not the user
+    name, and not common or easy to guess. Guessability is zxcvbn's estimate, which matches
+    against its lists of common passwords (the most frequent of the leaked 10 million password
+    corpus), words, names, dates, keyboard patterns and repeats, also with digits and symbols
+    added or letters swapped for look-alikes, and against the user's own names."""
+    settings = get_account_settings()
+    minimum, maximum = settings.password_min_length, settings.password_max_length
     if len(password) < minimum:
         raise AppError(
             422,
             "weak_password",
             f"비밀번호는 {minimum}자 이상이어야 합니다",
             f"the password must have at least {minimum} characters",
+            field="password",
+        )
+    if len(password) > maximum:
+        raise AppError(
+            422,
+            "weak_password",
+            f"비밀번호는 {maximum}자 이하여야 합니다",
+            f"the password may have at most {maximum} characters",
             field="password",
         )
     if password.strip().lower() == username.lower() or len(set(password)) < 4:
@@ -85,6 +103,29 @@ def validate_password(password: str, *, username: str) -> None:
             "the password is the user name or too simple",
             field="password",
         )
+    if guessability(password, username=username, display_name=display_name) < settings.password_min_strength:
+        raise AppError(
+            422,
+            "weak_password",
+            "흔히 쓰이거나 추측하기 쉬운 비밀번호입니다 (자주 쓰이는 비밀번호, 단어·이름·날짜, 사용자 이름, "
+            "키보드 배열이나 반복·연속 문자로 만든 비밀번호, 숫자나 기호를 덧붙인 경우 포함). "
+            "여러 단어로 된 더 긴 문구를 쓰십시오",
+            "the password is common or easy to guess (a frequently used password, or one built from a word, "
+            "a name, a date, the user name, a keyboard pattern or repeated characters, also with digits or "
+            "symbols added); use a longer phrase of several words",
+            field="password",
+        )
+
+
+def guessability(password: str, *, username: str = "", display_name: str = "") -> int:
+    """zxcvbn's score, 0 (among the most common) to 4 (over 10^10 guesses)."""
+    from zxcvbn import zxcvbn
+
+    names = [username, display_name, *re.split(r"[._\-\s]+", f"{username} {display_name}")]
+    inputs = [w.lower() for w in (*names, *CONTEXT_WORDS) if w and len(w) >= 3]
+    # zxcvbn refuses more than 72 characters (its matching grows faster than the length): the first
+    # 72 decide, which a longer password passes or fails the same way in practice
+    return int(zxcvbn(password[:72], user_inputs=inputs, max_length=72)["score"])
 
 
 # --------------------------------------------------------------------------- users
@@ -160,7 +201,7 @@ def create_user(
         )
     display_name = display_name.strip() or username
     region = _check_role_region(role, region or None, session)
-    validate_password(password, username=username)
+    validate_password(password, username=username, display_name=display_name)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(
             "username_taken", "이미 있는 사용자 이름입니다", f"user {username!r} already exists", field="username"
@@ -244,7 +285,7 @@ def update_user(
     for key, value in changes.items():
         setattr(user, key, value)
     if "is_active" in changes and is_active:
-        user.failed_logins, user.locked_until = 0, None
+        unlock(session, username=user.username)
     session.flush()
     if changes.get("is_active") is False or "role" in changes or "region" in changes:
         revoke_sessions(session, user_id=user.id)
@@ -271,10 +312,10 @@ def set_password(
     reason: str = "password set",
 ) -> None:
     """Set a new password, unlock the account and end the user's other sessions."""
-    validate_password(password, username=user.username)
+    validate_password(password, username=user.username, display_name=user.display_name)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    user.failed_logins, user.locked_until = 0, None
+    unlock(session, username=user.username)
     session.flush()
     revoke_sessions(session, user_id=user.id, except_key=keep_session)
     record(
@@ -302,74 +343,124 @@ class LoginResult:
         return self.outcome == "ok"
 
 
-def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
-    """Check a password; count failures and lock the account for a while after too many.
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
 
-    Unknown user names cost the same hashing time as known ones and give the same answer, so
-    the form does not reveal which accounts exist. Attempts on a locked account are refused
-    without checking the password and without extending the lock.
+
+def name_hash(username: str) -> str:
+    """The key of a name's lock-out row: the name itself is not stored."""
+    return sha256_hex(normalise_username(username)[:256])
+
+
+def locked_until(session: Session, *, username: str, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the lock on `username` ends, or None when it is not locked."""
+    row = session.get(LoginLock, name_hash(username))
+    until = as_utc(row.locked_until) if row is not None else None
+    return until if until is not None and until > (now or utcnow()) else None
+
+
+def locks(session: Session, usernames: list[str]) -> dict[str, dt.datetime]:
+    """username -> end of its lock, for the names among `usernames` that are locked now."""
+    keys = {name_hash(u): u for u in usernames}
+    now = utcnow()
+    out = {}
+    for key, until in session.execute(
+        select(LoginLock.name_hash, LoginLock.locked_until).where(LoginLock.name_hash.in_(list(keys)))
+    ):
+        until = as_utc(until)
+        if until is not None and until > now:
+            out[keys[key]] = until
+    return out
+
+
+def unlock(session: Session, *, username: str) -> None:
+    session.execute(delete(LoginLock).where(LoginLock.name_hash == name_hash(username)))
+
+
+def _count_failure(session: Session, key: str, now: dt.datetime) -> int:
+    """One more wrong password for the name: an atomic upsert, so that concurrent attempts (other
+    server processes) each count once. Returns the failures in a row."""
+    settings = get_account_settings()
+    expires = int(now.timestamp()) + settings.login_failure_memory_hours * 3600
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = (
+        insert(LoginLock)
+        .values(name_hash=key, failures=1, locked_until=None, expires_at=expires)
+        .on_conflict_do_update(
+            index_elements=[LoginLock.name_hash],
+            set_={"failures": LoginLock.failures + 1, "expires_at": expires},
+        )
+        .returning(LoginLock.failures)
+    )
+    failures = int(session.execute(stmt).scalar_one())
+    if failures == 1:  # a new count somewhere: forget the names whose last failure is long past
+        session.execute(delete(LoginLock).where(LoginLock.expires_at <= int(now.timestamp())))
+    return failures
+
+
+def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
+    """Check a password; count wrong ones per account name and lock the name for a while after too
+    many in a row.
+
+    Every name is treated alike, whether an account has it or not, is disabled or not: the same
+    hashing work (a dummy hash stands in for a missing account), the same counting and lock-out,
+    and the same answer, so the form does not tell which accounts exist. Attempts on a locked
+    name are refused without checking the password and without extending the lock.
     """
     settings = get_account_settings()
-    name = username.strip().lower()
-    user = session.scalar(select(User).where(User.username == name)) if USERNAME_RE.match(name) else None
+    name = normalise_username(username)
+    key = name_hash(name)
     now = utcnow()
-    if user is None:
-        check_password(_dummy_hash(), password)
-        return LoginResult("invalid")
-    locked_until = as_utc(user.locked_until)
-    if locked_until and locked_until > now:
-        return LoginResult("locked", locked_until=locked_until)
-    if not user.is_active:
-        check_password(_dummy_hash(), password)
-        record(
-            session,
-            actor=user.username,
-            action="auth.login_failed",
-            subject=("user", user.username),
-            reason="log-in refused: the account is disabled",
-            inputs={},
-            region=user.region,
-        )
-        return LoginResult("invalid")
-    if check_password(user.password_hash, password):
-        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    until = locked_until(session, username=name, now=now)
+    if until is not None:
+        return LoginResult("locked", locked_until=until)
+    user = session.scalar(select(User).where(User.username == name)) if USERNAME_RE.match(name) else None
+    usable = user is not None and user.is_active
+    matches = check_password(user.password_hash if usable else _dummy_hash(), password)
+    if usable and matches:
+        assert user is not None
+        unlock(session, username=name)
+        user.last_login_at = now
         if hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         session.flush()
         return LoginResult("ok", user=user)
-    failures = session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1)
-        .returning(User.failed_logins)
-        .execution_options(synchronize_session=False)
-    ).scalar_one()
+    failures = _count_failure(session, key, now)
+    if user is None:  # the audit names no unknown name: it may be a password typed in the wrong field
+        subject, why, region = ("login", "unknown account name"), "unknown user name", None
+    else:
+        why = "wrong password" if user.is_active else "log-in refused: the account is disabled"
+        subject, region = ("user", user.username), user.region
     if failures >= settings.login_max_failures:
         until = now + dt.timedelta(minutes=settings.login_lockout_minutes)
         session.execute(
-            update(User)
-            .where(User.id == user.id)
-            .values(failed_logins=0, locked_until=until)
+            update(LoginLock)
+            .where(LoginLock.name_hash == key)
+            .values(failures=0, locked_until=until)
             .execution_options(synchronize_session=False)
         )
         record(
             session,
-            actor=user.username,
+            actor=user.username if user is not None else "anonymous",
             action="auth.lockout",
-            subject=("user", user.username),
-            reason=f"{failures} failed log-ins in a row: locked for {settings.login_lockout_minutes} minutes",
+            subject=subject,
+            reason=f"{failures} failed log-ins in a row ({why}): locked for {settings.login_lockout_minutes} minutes",
             inputs={"failures": failures, "locked_until": until},
-            region=user.region,
+            region=region,
         )
         return LoginResult("locked", locked_until=until)
     record(
         session,
-        actor=user.username,
+        actor=user.username if user is not None else "anonymous",
         action="auth.login_failed",
-        subject=("user", user.username),
-        reason="wrong password",
+        subject=subject,
+        reason=why,
         inputs={"failures": failures},
-        region=user.region,
+        region=region,
     )
     return LoginResult("invalid")
 

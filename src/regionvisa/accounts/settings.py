@@ -22,9 +22,20 @@ class AccountSettings(BaseSettings):
         description="Secure cookie flag: auto sets it on requests served over https (scheme from the server "
         "or a trusted proxy), true always, false never",
     )
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
-    password_min_length: int = 10
+    # Lock-out per account name, kept whether or not an account has that name (accounts.models.LoginLock):
+    # this many wrong passwords in a row lock the name for the minutes below.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    login_failure_memory_hours: int = Field(
+        default=24, ge=1, description="hours after the last failure at which a name's count of failures is forgotten"
+    )
+    # New passwords (NIST SP 800-63B §3.1.1.2): at least 8 characters (here 10), at least 64 allowed,
+    # and checked against common passwords, words, names and keyboard patterns (zxcvbn).
+    password_min_length: int = Field(default=10, ge=8)
+    password_max_length: int = Field(default=128, ge=64)
+    password_min_strength: int = Field(
+        default=3, ge=0, le=4, description="zxcvbn score a new password needs (0-4; 3: about 10^8 guesses)"
+    )
     # Fixed-window rate limits, counted in the database so that every server process shares them:
     # at most LIMIT requests per WINDOW seconds; a limit of 0 turns that rule off.
     rate_limits_enabled: bool = True

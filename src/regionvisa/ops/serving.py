@@ -1,10 +1,37 @@
-"""Running the ASGI app under uvicorn, one process or several sharing one listening socket."""
+"""Running the ASGI app under uvicorn, one process or several sharing one listening socket.
+
+Proxy headers (`X-Forwarded-For`, `X-Forwarded-Proto`) are trusted only from the proxies named in
+REGIONVISA_FORWARDED_ALLOW_IPS (addresses or networks, comma-separated; default: none). uvicorn
+itself would trust them from 127.0.0.1, which lets any local client choose the address the log-in
+and matching rate limits count it under.
+"""
 
 from __future__ import annotations
 
 import socket
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 APP = "regionvisa.app:create_app"
+
+
+class ServingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REGIONVISA_", env_file=".env", extra="ignore")
+
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="reverse proxies whose X-Forwarded-For/-Proto headers are trusted (IPs or networks, "
+        "comma-separated; '*' trusts every peer); empty: none, the connection's peer is the client",
+    )
+
+
+def proxy_options(settings: ServingSettings | None = None) -> dict:
+    """uvicorn's proxy settings: off unless proxies are configured, and then only for those."""
+    trusted = [ip.strip() for ip in (settings or ServingSettings()).forwarded_allow_ips.split(",") if ip.strip()]
+    if not trusted:
+        return {"proxy_headers": False, "forwarded_allow_ips": []}
+    return {"proxy_headers": True, "forwarded_allow_ips": trusted}
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -25,10 +52,13 @@ def listening_socket(host: str, port: int) -> socket.socket:
 def serve(host: str, port: int, *, workers: int = 1, reload: bool = False, log_level: str = "info") -> None:
     import uvicorn
 
+    proxies = proxy_options()
     if workers > 1 and not reload:
         from uvicorn.supervisors import Multiprocess
 
-        config = uvicorn.Config(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level)
+        config = uvicorn.Config(
+            APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, **proxies
+        )
         Multiprocess(config, sockets=[listening_socket(host, port)]).run()
         return
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, reload=reload, log_level=log_level)
+    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, reload=reload, log_level=log_level, **proxies)
