@@ -62,6 +62,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return response
 
     errors.install(app)
+    from regionvisa.web.methods import AllowHeader
+
+    app.add_middleware(AllowHeader)  # a 405 (OPTIONS too) names every method of its path in Allow
     # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
     security.install(app)
     # Database faults answer 503 in the error shape, the session lookup's included (so: after security).

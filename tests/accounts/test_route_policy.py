@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import Depends
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from regionvisa.accounts import policy
@@ -214,3 +215,47 @@ def test_the_write_probes_report_a_route_that_accepts_them(world):
     assert len(problems) == sent, problems
     assert any("accepted a bulk intake row for P10000007, a resident of region 41" in p for p in problems), problems
     assert any("accepted an application for P10000007, a resident of region 41" in p for p in problems), problems
+
+
+# --------------------------------------------------------------------------- methods a path does not take
+
+
+def _concrete(path: str) -> str:
+    return rw.PARAM.sub("1", path)
+
+
+def test_options_answers_405_with_every_method_of_the_path(app):
+    """OPTIONS is served nowhere: 405 with `Allow` naming the methods of every route of the path,
+    in the error shape on the API and as the error page elsewhere."""
+    routes = [r for r in iter_routes(app) if r.path != "/static"]
+    by_path: dict[str, set[str]] = {}
+    for route in routes:
+        by_path.setdefault(_concrete(route.path), set()).update(route.methods)
+    with TestClient(app) as client:
+        for path, methods in sorted(by_path.items()):
+            response = client.options(path)
+            assert response.status_code == 405, path
+            allowed = {m.strip() for m in response.headers["allow"].split(",")}
+            # a path can also match a route with a parameter (/programs/validate and /programs/{program_id})
+            assert methods <= allowed, (path, response.headers["allow"])
+            assert "OPTIONS" not in allowed, path
+            if path.startswith("/api/"):
+                assert rw.error_shape_problem(response) is None, path
+                assert response.json()["error"]["code"] == "method_not_allowed", path
+            else:
+                assert response.headers["content-type"].startswith("text/html"), path
+        assert client.options("/static/style.css").status_code == 405
+        assert client.options("/no/such/page").status_code == 404
+
+
+def test_any_method_a_path_lacks_names_all_of_its_methods(app):
+    """Starlette's own 405 named the first route's methods only (GET for /api/v1/users)."""
+    with TestClient(app) as client:
+        for method, path, allow in (
+            ("DELETE", "/api/v1/users", "GET, POST"),
+            ("PUT", "/api/v1/users/1", "GET, PATCH"),
+            ("DELETE", "/login", "GET, POST"),
+            ("PATCH", "/selection/rounds/1/score/26", "GET, POST"),
+        ):
+            response = client.request(method, path)
+            assert (response.status_code, response.headers.get("allow")) == (405, allow), (method, path)
