@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from regionvisa import __version__
 from regionvisa.accounts import policy, security
+from regionvisa.config import require_keys
 from regionvisa.db import get_engine
 from regionvisa.ops import faults, headers
 from regionvisa.web import errors, i18n, uploads
@@ -32,6 +33,8 @@ API_DOMAINS = ("records", *PAGE_DOMAINS)
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
+    # A server or worker never runs on missing or development keys (config.require_keys names them).
+    require_keys()
     app = FastAPI(
         title="RegionVisa API",
         version=__version__,

@@ -7,12 +7,13 @@ import sys
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from regionvisa.accounts.cli import app as users_app
 from regionvisa.applications.cli import app as applications_app
 from regionvisa.audit.cli import app as audit_app
 from regionvisa.compliance.cli import app as compliance_app
-from regionvisa.config import PROJECT_ROOT, get_settings
+from regionvisa.config import PROJECT_ROOT, KeysNotConfigured, get_settings, require_keys
 from regionvisa.db import get_engine
 from regionvisa.evaluation.cli import evaluate_command
 from regionvisa.ops.cli import backup_command, restore_command
@@ -24,7 +25,42 @@ from regionvisa.records.keys_cli import app as keys_app
 from regionvisa.selection.cli import app as selection_app
 from regionvisa.stats.cli import stats_command
 
+# Commands that read or write personal data (None: every command of the group) refuse to run,
+# before doing anything, without configured keys; records.pii refuses as well, for any path missed.
+PERSONAL_DATA_COMMANDS: dict[str, frozenset[str] | None] = {
+    "serve": None,
+    "worker": None,
+    "synth": None,
+    "records": None,
+    "applications": None,
+    "compliance": None,
+    "keys": frozenset({"status", "rotate"}),
+}
+console = Console(stderr=True)
+
+
+def _keys_or_exit() -> None:
+    try:
+        require_keys(get_settings())
+    except KeysNotConfigured as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+class _KeyedGroup(TyperGroup):
+    """The root group: checks the keys once the command is known and before it runs (`--help` excepted)."""
+
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if name in PERSONAL_DATA_COMMANDS and not ctx.resilient_parsing and "--help" not in rest:
+            only = PERSONAL_DATA_COMMANDS[name]
+            if only is None or (rest and rest[0] in only):
+                _keys_or_exit()
+        return name, command, rest
+
+
 app = typer.Typer(
+    cls=_KeyedGroup,
     help="RegionVisa: region-led visa programme / 광역형 비자",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -46,7 +82,6 @@ app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 for _name, _command in programs_top_level:
     app.command(_name)(_command)
-console = Console(stderr=True)
 
 
 def _reference_data() -> None:
@@ -117,11 +152,59 @@ def demo(
     seed: int = typer.Option(2025, "--seed"),
     force: bool = typer.Option(False, "--force", help="rebuild even if the demo database exists"),
 ) -> None:
-    """Build var/regionvisa.sqlite3: schema, reference data, synthetic records and demo accounts."""
+    """Build var/regionvisa.sqlite3: schema, reference data, synthetic records and demo accounts.
+
+    Without configured keys, the demo makes random ones for its database, once, in the demo keys
+    file (var/demo-keys.json, mode 0600), which later commands on that database read."""
     from regionvisa import flows
 
-    settings = get_settings()
-    flows.build_demo(settings=settings, residents=residents, seed=seed, force=force)
+    if _prepare_demo_keys(get_settings()):
+        _start_afresh()
+    flows.build_demo(settings=get_settings(), residents=residents, seed=seed, force=force)
+
+
+def _prepare_demo_keys(settings) -> bool:
+    """Make sure the demo's database has keys (the environment's, or the demo's own, made once);
+    True when it already holds personal data under other keys, which these cannot read."""
+    from regionvisa.config import Settings, key_problems
+    from regionvisa.ops.keys import ensure_demo_keys
+    from regionvisa.records import pii
+
+    if key_problems(Settings()):  # the environment has no (complete) keys: the demo's own
+        _keys, created = ensure_demo_keys(settings)
+        pii.reset_keyring()  # and the settings: the keys apply from here on
+        verb = "created" if created else "reused"
+        console.print(f"demo keys {verb}: {settings.demo_keys_file} (mode 0600) / 데모 키", soft_wrap=True)
+    _keys_or_exit()
+    try:
+        stale = sorted({key for _table, key, _n, configured in pii.key_status(get_engine()) if not configured})
+    except Exception:  # no tables yet: nothing stored under any key
+        return False
+    if stale:
+        console.print(
+            f"the demo database holds personal data under other keys ({', '.join(stale)}), which cannot be read "
+            "with these; starting it afresh / 다른 키로 암호화된 자료가 있어 데모 데이터베이스를 새로 만듭니다",
+            soft_wrap=True,
+        )
+    return bool(stale)
+
+
+def _start_afresh() -> None:
+    """Remove a SQLite demo database (and its WAL) so the build starts empty; other databases are not dropped."""
+    from pathlib import Path
+
+    engine = get_engine()
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        console.print(
+            "[red]the database holds data under keys that are not configured; the demo will not overwrite it. "
+            "Use an empty database, or set the keys it was written with / 설정되지 않은 키로 암호화된 자료가 있어 "
+            "데모가 덮어쓰지 않습니다[/red]",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(engine.url.database + suffix).unlink(missing_ok=True)
 
 
 @app.command("serve")
@@ -131,9 +214,14 @@ def serve(
     workers: int = typer.Option(1, "--workers"),
     reload: bool = typer.Option(False, "--reload"),
 ) -> None:
-    """Serve the web application and the API."""
+    """Serve the web application and the API (refused without configured keys)."""
+    from regionvisa.config import demo_keys_for
     from regionvisa.ops.serving import serve as run_server
 
+    settings = get_settings()
+    demo = demo_keys_for(settings)
+    if demo and demo.get("REGIONVISA_DATA_KEYS") == settings.data_keys:
+        console.print(f"demo database: keys from {settings.demo_keys_file} / 데모 키 사용", soft_wrap=True)
     typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
     run_server(host, port, workers=workers, reload=reload)
 
@@ -148,6 +236,9 @@ def main() -> None:
         for line in exc.errors:
             console.print(f"[red]{line}[/red]", highlight=False)
         raise SystemExit(1) from None
+    except KeysNotConfigured as exc:
+        console.print(str(exc), style="red", highlight=False, markup=False, soft_wrap=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,13 +10,16 @@
   middleware outside the session and authentication middlewares, whose session lookup (and its
   `last_seen_at` write) runs before any route and any exception handler.
 - What is logged names the fault and the request's method and path, never the error's text,
-  the statement's parameters or the request's body.
+  the statement's parameters or the request's body; the tracebacks the server logs for other
+  errors lose the lines in which a database quotes data (PostgreSQL's DETAIL, parameters).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+import traceback
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -185,8 +188,32 @@ def _fault_page(request: Request, error: AppError):
         i18n.current_language.reset(token)
 
 
+# What a database error can quote of the data: PostgreSQL's DETAIL (`Key (x)=(value) already exists`)
+# and the statement's parameters (hidden by db.make_engine; withheld here too, for any other engine).
+QUOTING_DATA = re.compile(r"^(\s*)(DETAIL:|\[parameters:).*$", re.MULTILINE)
+
+
+class WithholdQuotedData(logging.Filter):
+    """Logged tracebacks keep the error and the statement, never the values a database error quotes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            rendered = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            record.exc_text = QUOTING_DATA.sub(r"\1\2 (withheld: it may quote personal data)", rendered)
+        return True
+
+
+def withhold_quoted_data(*logger_names: str) -> None:
+    """Add the filter to the loggers that print tracebacks of failed requests (once each)."""
+    for name in logger_names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdQuotedData) for f in logger.filters):
+            logger.addFilter(WithholdQuotedData())
+
+
 def install(app: FastAPI) -> None:
     """Call after the authentication middleware is added, so that the guard wraps it."""
+    withhold_quoted_data("uvicorn.error", "uvicorn.asgi", "regionvisa")
 
     async def database_error(request: Request, exc: Exception):
         fault = fault_of(exc)

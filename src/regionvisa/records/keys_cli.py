@@ -1,6 +1,7 @@
 """`regionvisa keys`: the data keys that encrypt personal identifiers at rest.
 
-`new` prints a fresh key to list first in REGIONVISA_DATA_KEYS; `rotate` re-encrypts what older
+`new` prints a fresh key to list first in REGIONVISA_DATA_KEYS (with `--env`, every key a new
+installation needs, as environment lines); `rotate` re-encrypts what older
 keys wrote with the newest key (after which the older keys can be removed); `status` shows how
 many stored values each key id holds, and whether that key is still configured.
 """
@@ -25,9 +26,34 @@ def _group() -> None:
 
 
 @app.command("new")
-def new_command(key_id: str = typer.Option("k1", "--id", help="the id to give the key")) -> None:
-    """Print a fresh random key as an entry of REGIONVISA_DATA_KEYS (`id:base64`)."""
-    typer.echo(f"{key_id}:{pii.new_key()}")
+def new_command(
+    key_id: str = typer.Option("k1", "--id", help="the id to give the data key"),
+    env: bool = typer.Option(
+        False, "--env", help="print every key the server needs (secret, data, lookup, audit) as environment lines"
+    ),
+    legacy_secret: bool = typer.Option(
+        False,
+        "--legacy-secret",
+        help="with --env: keep the keys older versions derived from REGIONVISA_SECRET_KEY (read from stdin)",
+    ),
+) -> None:
+    """Print a fresh random key as an entry of REGIONVISA_DATA_KEYS (`id:base64`), or with --env a
+    whole set of keys for a new installation (`regionvisa keys new --env > .env`)."""
+    if not env:
+        if legacy_secret:
+            err.print("--legacy-secret needs --env / --legacy-secret 는 --env 와 함께 쓰십시오")
+            raise typer.Exit(2)
+        typer.echo(f"{key_id}:{pii.new_key()}")
+        return
+    from regionvisa.ops.keys import env_lines, generate_keys
+
+    secret = None
+    if legacy_secret:
+        secret = typer.get_text_stream("stdin").readline().rstrip("\n")
+        if not secret:
+            err.print("the former secret key is read from stdin / 이전 비밀 키를 표준 입력으로 주십시오")
+            raise typer.Exit(2)
+    typer.echo(env_lines(generate_keys(data_key_id=key_id, legacy_secret=secret)), nl=False)
 
 
 @app.command("status")

@@ -5,8 +5,8 @@ Passport numbers are stored as AES-256-GCM ciphertext tagged with the key's id
 key decrypts, and `rotate` re-encrypts what an older key wrote. Lookups never decrypt: they
 compare a keyed BLAKE2b hash of the normalised value under a separate lookup key.
 
-Without configured keys (a laptop, the demo), both keys are derived from the secret key, and the
-key id says so (`dev`). Production sets REGIONVISA_DATA_KEYS and REGIONVISA_LOOKUP_KEY.
+Both keys must be configured (REGIONVISA_DATA_KEYS and REGIONVISA_LOOKUP_KEY; the demo writes its
+own random ones): nothing is ever encrypted under a key derived from a value in the source.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from regionvisa.config import get_settings
+from regionvisa.config import get_settings, require_keys
 
 NONCE_BYTES = 12
 
@@ -42,6 +42,8 @@ class Keyring:
 
 
 def _derive(secret: str, purpose: str) -> bytes:
+    """The keys older versions derived from the secret key when none were configured (key id `dev`):
+    `regionvisa keys new --env --legacy-secret` lists them, so such data can be read and rotated."""
     return hashlib.sha256(f"regionvisa:{purpose}:{secret}".encode()).digest()
 
 
@@ -61,10 +63,9 @@ def parse_keys(text: str) -> dict[str, bytes]:
 
 @lru_cache
 def keyring() -> Keyring:
-    settings = get_settings()
-    keys = parse_keys(settings.data_keys) or {"dev": _derive(settings.secret_key, "data")}
-    lookup = base64.b64decode(settings.lookup_key) if settings.lookup_key else _derive(settings.secret_key, "lookup")
-    return Keyring(keys, lookup)
+    """The configured keys; KeysNotConfigured (naming the settings) when any is missing."""
+    settings = require_keys(get_settings())
+    return Keyring(parse_keys(settings.data_keys), base64.b64decode(settings.lookup_key))
 
 
 def new_key() -> str:
