@@ -223,7 +223,16 @@ def get_results(
         return _paged(service.results(session, round_id, user=user), page, page_size)
 
 
-@router.get("/rounds/{round_id}/minutes")
+MINUTES_RESPONSES: dict = {
+    200: {
+        "description": "The committee's minutes (HTML or PDF); a region's copy leaves out the members' "
+        "scores of other regions' proposals",
+        "content": {"text/html": {"schema": {"type": "string"}}, "application/pdf": {"schema": {"type": "string"}}},
+    }
+}
+
+
+@router.get("/rounds/{round_id}/minutes", response_class=Response, responses=MINUTES_RESPONSES)
 def get_minutes(
     request: Request,
     round_id: int,
