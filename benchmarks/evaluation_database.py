@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -101,6 +103,12 @@ def phase_load(url: str, residents: int, seed: int) -> dict:
     return {"counts": counts, "seconds": time.perf_counter() - started}
 
 
+def cpu_seconds() -> float:
+    """User + system seconds of this process and its finished child processes (the columnar read's)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def phase_run(url: str) -> dict:
     from regionvisa.db import session_scope
     from regionvisa.evaluation import compute, service
@@ -115,12 +123,15 @@ def phase_run(url: str) -> dict:
         compute.evaluate(framework, table, draws=DRAWS, year=YEAR)
         evaluation = time.perf_counter() - started
     with session_scope(engine) as session:
+        cpu = cpu_seconds()
         started = time.perf_counter()
         run = service.run_evaluation(session, year=YEAR, actor="bench", framework=framework, draws=DRAWS)
         total = time.perf_counter() - started
+        cpu = cpu_seconds() - cpu
         res = service.result_of(run)
     return {
         "total": total,
+        "cpu": cpu,
         "indicators": indicators,
         "evaluation": evaluation,
         "regions": len(res["regions"]),
@@ -189,12 +200,16 @@ def main() -> None:
             print(f"loading {residents:,} synthetic residents into SQLite …", flush=True)
             loaded = child("--phase", "load", "--url", url, "--residents", str(residents), "--seed", str(args.seed))
             print(f"  loaded in {loaded['seconds']:.0f} s: {loaded['counts']}")
-        runs = [child("--phase", "run", "--url", url) for _ in range(max(args.repeats, 1))]
+        runs = []
+        for _ in range(max(args.repeats, 1)):
+            load = os.getloadavg()[0]
+            runs.append(child("--phase", "run", "--url", url) | {"load": load})
         best = min(runs, key=lambda r: r["total"])
         for i, r in enumerate(runs, 1):
             print(
-                f"  run {i}: total {r['total']:.2f} s (indicators {r['indicators']:.2f} s, "
-                f"evaluation with {DRAWS:,} draws + Sobol {r['evaluation']:.2f} s)"
+                f"  run {i}: total {r['total']:.2f} s, CPU {r['cpu']:.2f} s (indicators {r['indicators']:.2f} s, "
+                f"evaluation with {DRAWS:,} draws + Sobol {r['evaluation']:.2f} s); "
+                f"load average {r['load']:.1f} on {os.cpu_count()} CPUs"
             )
         print(f"  regions evaluated: {best['regions']}; first five: {best['top']}")
         print(f"  ranking most sensitive to: {best['most_sensitive']}")

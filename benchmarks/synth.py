@@ -3,11 +3,14 @@
 
 What is timed is `regionvisa synth` minus the CLI: `write_dataset`, i.e. vectorised generation
 and the SQLite load: each table staged, with its indexes, into its own file by two threads while
-the next tables are generated, then copied into the database in one transaction. Wall seconds
+the next tables are generated (each thread streams its table to a child process that writes the
+file through the ADBC driver), then copied into the database in one transaction. Wall seconds
 are split into "generate" (until the last table is generated; staging runs alongside) and
 "write" (the rest: staging still running, the copy and the commit). CPU seconds are reported
 too, because wall time on a shared machine says as much about the other processes as about
-this one.
+this one; they include the staging child processes. Peak memory is this process and its child
+processes together, sampled every 50 ms: this process's resident memory plus the memory private
+to each child (what the children share is this process's pages or shared libraries).
 
 Baseline: the same tables written the naive way, one ORM object per row added to a session and
 committed once, measured on a sample of the generated rows (every table, 5,000 residents) in a
@@ -23,6 +26,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -57,8 +61,52 @@ def fresh_database(path: Path):
 
 
 def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """User + system seconds of this process and its finished child processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _kib(text: str, *fields: str) -> int:
+    return sum(int(line.split()[1]) for line in text.splitlines() if line.split(":")[0] in fields)
+
+
+def tree_memory_mb(pid: int) -> float:
+    """Resident memory of process `pid` plus the memory private to each of its descendants (Linux
+    /proc): pages a child shares are either the parent's, counted already, or shared libraries'."""
+    total, pending = 0, [(pid, True)]
+    while pending:
+        number, root = pending.pop()
+        proc = Path("/proc") / str(number)
+        try:
+            if root:
+                total += _kib((proc / "status").read_text(), "VmRSS")
+            else:
+                total += _kib((proc / "smaps_rollup").read_text(), "Private_Clean", "Private_Dirty")
+            for task in (proc / "task").iterdir():
+                pending.extend((int(child), False) for child in (task / "children").read_text().split())
+        except OSError:  # the process ended meanwhile
+            continue
+    return total / 1024
+
+
+class TreePeak(threading.Thread):
+    """The highest `tree_memory_mb` of this process seen while running."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.interval, self.peak, self.done = interval, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak = max(self.peak, tree_memory_mb(os.getpid()))
+
+    def __enter__(self) -> TreePeak:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.join()
 
 
 def naive_rows_per_second(folder: Path, seed: int) -> tuple[float, int]:
@@ -89,11 +137,15 @@ def main() -> None:
         engine = fresh_database(Path(tmp) / "synth.sqlite3")
         timings: dict[str, float] = {}
         cpu_before = cpu_seconds()
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
-        counts = write_dataset(engine, residents, args.seed, progress=False, timings=timings)
+        with TreePeak() as tree:
+            counts = write_dataset(engine, residents, args.seed, progress=False, timings=timings)
         wall = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
-        peak = peak_rss_mb()  # before the baseline runs, so it is the synth run's own peak
+        load_after = os.getloadavg()[0]
+        largest = peak_rss_mb()  # before the baseline runs, so it is the synth run's own peak
+        peak = max(tree.peak, largest)
         with engine.connect() as conn:
             people = conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar_one()
         assert people == counts["person"], (people, counts)
@@ -109,8 +161,9 @@ def main() -> None:
     print(f"residents {residents:,}; rows {rows:,} ({', '.join(f'{k} {v:,}' for k, v in counts.items())})")
     print(f"wall {wall:.1f} s = generate {generate:.1f} s + write {write:.1f} s ({steps})")
     print(f"CPU {cpu:.1f} s in all threads; per thread: {cpus}")
-    print(f"peak RSS {peak:,.0f} MB; database file {size_mb:,.0f} MB")
-    print(f"machine: {os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}")
+    print(f"peak memory {peak:,.0f} MB with the staging processes (largest process {largest:,.0f} MB); "
+          f"database file {size_mb:,.0f} MB")  # fmt: skip
+    print(f"machine: {os.cpu_count()} CPUs, load average {load_before:.1f} before, {load_after:.1f} after")
     print(f"baseline: ORM one object per row, {naive_rate:,.0f} rows/s on {sample_rows:,} rows -> {naive_write:,.0f} s")
     label = f"{residents:,} residents"
     emit(
@@ -118,8 +171,8 @@ def main() -> None:
             result(f"synth {label} → SQLite, wall (generate + write)", wall, "s", "≤ 90 s", generate + naive_write),
             result(f"synth {label}: generate (vectorised)", generate, "s", ""),
             result(f"synth {label}: write ({rows:,} rows, bulk)", write, "s", "", naive_write),
-            result(f"synth {label}: CPU time (user + system)", cpu, "s", ""),
-            result(f"synth {label}: peak memory", peak, "MB", "≤ 3072 MB"),
+            result(f"synth {label}: CPU time (user + system, with the staging processes)", cpu, "s", ""),
+            result(f"synth {label}: peak memory (with the staging processes)", peak, "MB", "≤ 3072 MB"),
         ]
     )
 

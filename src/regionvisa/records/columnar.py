@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -124,9 +125,12 @@ def _read_in_child(path: str, jobs: dict[str, tuple[str, dict[str, pl.DataType]]
 
     args = json.dumps([[table, sql] for table, (sql, _) in jobs.items()])
     with tempfile.TemporaryFile() as errors:
-        # -P: nothing from the working directory on the child's path
+        # -P: nothing from the working directory on the child's path; no keys in its environment
         proc = subprocess.Popen(
-            [sys.executable, "-P", "-c", _CHILD, _read_only_uri(path), args], stdout=subprocess.PIPE, stderr=errors
+            [sys.executable, "-P", "-c", _CHILD, _read_only_uri(path), args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env={k: v for k, v in os.environ.items() if not k.startswith("REGIONVISA_")},
         )
         try:
             with suppress(OSError):  # above the system's limit: the default size works, only slower

@@ -215,7 +215,7 @@ def _noop() -> Iterator[None]:
 # every record's person exists (tests/synth check it).
 
 STAGING_THREADS = 2
-STAGING_CHUNK_ROWS = 250_000
+STAGING_CHUNK_ROWS = 100_000
 STAGING_CACHE_KIB = 64 * 1024
 
 
@@ -308,12 +308,13 @@ def _stage(path: Path, table: str, create: str, indexes: list[str], frame: pl.Da
     pragmas = ["journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE", f"cache_size=-{STAGING_CACHE_KIB}"]
     job = {"file": str(path), "table": table, "create": create, "indexes": indexes, "pragmas": pragmas}
     with tempfile.TemporaryFile() as errors:
-        # -P: nothing from the working directory on the child's path
+        # -P: nothing from the working directory on the child's path; no keys in its environment
         proc = subprocess.Popen(
             [sys.executable, "-P", "-c", _STAGE_CHILD, json.dumps(job)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
+            env={k: v for k, v in os.environ.items() if not k.startswith("REGIONVISA_")},
         )
         try:
             with suppress(OSError):  # above the system's limit: the default size works, only slower
