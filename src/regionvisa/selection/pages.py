@@ -598,10 +598,11 @@ async def decide(request: Request, round_id: int, user: Principal = Depends(requ
 def minutes_file(
     request: Request,
     round_id: int,
-    language: str = "ko",
+    language: str | None = None,
     format: str = "html",
     user: Principal = Depends(require("selection.read")),
 ):
+    language = language or _lang()  # the page's language unless the link names one
     region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:
         data = minutes.render(session, round_id, lang=language, fmt=format, region=region)
