@@ -39,8 +39,13 @@ OWN, OTHER = rw.OWN, rw.OTHER
 
 
 @pytest.fixture
-def world(app, engine, role_users, make_user, records):
-    return rw.build_world(engine, role_users, make_user, records)
+def world(app, engine, role_users, make_user, records, tmp_path, monkeypatch):
+    from regionvisa.config import get_settings
+
+    monkeypatch.setenv("REGIONVISA_UPLOAD_DIR", str(tmp_path / "uploads"))  # the samples' documents
+    get_settings.cache_clear()
+    yield rw.build_world(engine, role_users, make_user, records)
+    get_settings.cache_clear()
 
 
 def bearer(world, role: str) -> dict:

@@ -44,10 +44,19 @@ def route_samples(engine, region: str) -> dict:
             actor="test:walk",
             on=ON,
         )
-        app_id, ledger_id = app.id, ledger.id
+        document = service.upload_document(  # a passport scan, so the download route is walked on a real one
+            session,
+            app.id,
+            doc_type="passport",
+            filename="walk-passport.pdf",
+            content=b"%PDF-1.4\nwalk sample\n%%EOF\n",
+            content_type="application/pdf",
+            actor="test:walk",
+        )
+        app_id, ledger_id, document_id = app.id, ledger.id, document.id
     submission = {"program_id": program_id, "name": "Walk", "passport_no": f"WALK{region}0002"}
     return {
-        "params": {"application_id": app_id, "ledger_id": ledger_id},
+        "params": {"application_id": app_id, "ledger_id": ledger_id, "document_id": document_id},
         "bodies": {
             "POST /api/v1/applications": {
                 "json": {**submission, "applicant": {"nationality": "VNM"}, "submitted_on": ON.isoformat()}
