@@ -19,6 +19,10 @@ from pathlib import Path
 os.environ.setdefault("REGIONVISA_ARGON2_TIME_COST", "1")
 os.environ.setdefault("REGIONVISA_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("REGIONVISA_ARGON2_PARALLELISM", "1")
+# Explicit keys for the suite: the application refuses to run without them. Test values only.
+os.environ.setdefault("REGIONVISA_SECRET_KEY", "test-suite-secret-key-for-tests-only-0123456789")
+os.environ.setdefault("REGIONVISA_DATA_KEYS", "test:cmVnaW9udmlzYS10ZXN0LXN1aXRlLWRhdGEta2V5ISE=")
+os.environ.setdefault("REGIONVISA_LOOKUP_KEY", "cmVnaW9udmlzYS10ZXN0LXN1aXRlLWxvb2t1cC1rZXk=")
 
 import pytest
 from sqlalchemy import text
