@@ -161,6 +161,7 @@ def demo(
     if _prepare_demo_keys(get_settings()):
         _start_afresh()
     flows.build_demo(settings=get_settings(), residents=residents, seed=seed, force=force)
+    typer.echo(SYNTHETIC_BANNER)
 
 
 def _prepare_demo_keys(settings) -> bool:
@@ -207,6 +208,12 @@ def _start_afresh() -> None:
         Path(engine.url.database + suffix).unlink(missing_ok=True)
 
 
+SYNTHETIC_BANNER = (
+    "SYNTHETIC DATA: every person, record and figure in this database was generated for the demonstration;"
+    " none is real.\n합성 자료: 이 데이터베이스의 모든 사람, 기록과 수치는 시연용으로 만든 것이며 실제가 아닙니다."
+)
+
+
 @app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
@@ -217,12 +224,15 @@ def serve(
     """Serve the web application and the API (refused without configured keys)."""
     from regionvisa.config import demo_keys_for
     from regionvisa.ops.serving import serve as run_server
+    from regionvisa.synth.service import holds_synthetic_data
 
     settings = get_settings()
     demo = demo_keys_for(settings)
     if demo and demo.get("REGIONVISA_DATA_KEYS") == settings.data_keys:
         console.print(f"demo database: keys from {settings.demo_keys_file} / 데모 키 사용", soft_wrap=True)
     typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
+    if holds_synthetic_data(get_engine()):
+        typer.echo(SYNTHETIC_BANNER)
     run_server(host, port, workers=workers, reload=reload)
 
 

@@ -28,7 +28,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy import Index
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
+from regionvisa.audit.service import record
 from regionvisa.db import Base
 from regionvisa.records import (
     models,  # noqa: F401  (registers the records tables on Base.metadata)
@@ -44,6 +46,9 @@ __all__ = ["SynthError", "write_dataset"]
 # values). The copy appends table and index pages in order, so a modest cache suffices, and the
 # memory left by generation is still held by the process at that point (3 GB budget).
 SQLITE_CACHE_KIB = 64 * 1024
+# Every synthetic load is audited under this action; its presence marks a database of synthetic data.
+SYNTH_ACTION = "records.synthesise"
+SYNTH_ACTOR = "system:synth"
 
 
 class SynthError(RuntimeError):
@@ -131,18 +136,38 @@ def write_dataset(
             "Use --replace to delete the existing records first. / 이미 인적 기록이 있습니다. "
             "기존 기록을 지우려면 --replace 를 사용하십시오."
         )
+
+    def audit(conn: Connection, counts: dict[str, int]) -> None:
+        """The load's audit entry, in its transaction: it also tells the pages the data is synthetic."""
+        with Session(bind=conn) as session:  # joins the connection's transaction, never ends it
+            _record(session, counts)
+
+    def _record(session: Session, counts: dict[str, int]) -> None:
+        record(
+            session,
+            actor=SYNTH_ACTOR,
+            action=SYNTH_ACTION,
+            subject=("dataset", f"synthetic-{seed}"),
+            reason=f"synthetic national dataset of {residents:,} residents written (seed {seed})",
+            inputs={"residents": residents, "seed": seed, "as_of": as_of.isoformat(), "replace": replace, **counts},
+        )
+
     with _progress(progress) as bar:
         task = bar.add_task(f"generating {residents:,} residents", total=len(TABLES))
         if engine.dialect.name == "sqlite":
             tables = generate_tables(residents, seed, as_of)  # protected in the staging threads (stored_form)
-            return _load_sqlite(engine, tables, replace=replace, bar=bar, generate_task=task, timings=timings)
+            return _load_sqlite(
+                engine, tables, replace=replace, bar=bar, generate_task=task, timings=timings, audit=audit
+            )
         started = time.perf_counter()
         frames = generate_dataset(residents, seed, as_of)  # protected table by table in _load (stored_form)
         timings["generate"] = time.perf_counter() - started
         bar.update(task, completed=len(TABLES))
         tasks = {name: bar.add_task(f"writing {name}", total=frames[name].height) for name in TABLES}
         index_task = bar.add_task("indexes", total=len(_secondary_indexes()))
-        return _load(engine, frames, replace=replace, bar=bar, tasks=tasks, index_task=index_task, timings=timings)
+        return _load(
+            engine, frames, replace=replace, bar=bar, tasks=tasks, index_task=index_task, timings=timings, audit=audit
+        )
 
 
 def _write_table(conn: Connection, name: str, frame: pl.DataFrame | None, on_progress=None, staged: str = "") -> None:
@@ -167,7 +192,7 @@ def _guard(conn: Connection, replace: bool, timings: dict[str, float]) -> None:
 
 
 def _load(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bool, bar: Progress, tasks: dict,
-          index_task, timings: dict[str, float]) -> dict[str, int]:  # fmt: skip
+          index_task, timings: dict[str, float], audit) -> dict[str, int]:  # fmt: skip
     counts: dict[str, int] = {}
     indexes = _secondary_indexes()
     with engine.connect() as conn:
@@ -193,6 +218,7 @@ def _load(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bool, bar
                 index.create(conn)
                 bar.advance(index_task, 1)
             timings["indexes"] = time.perf_counter() - started
+            audit(conn, counts)
             started = time.perf_counter()
         timings["commit"] = time.perf_counter() - started
     return counts
@@ -365,7 +391,7 @@ def _rollback_journal(raw) -> bool:
 
 
 def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, replace: bool, bar: Progress,
-                 generate_task, timings: dict[str, float]) -> dict[str, int]:  # fmt: skip
+                 generate_task, timings: dict[str, float], audit) -> dict[str, int]:  # fmt: skip
     """Stage each table as soon as the generator yields it, then copy all in one transaction."""
     counts: dict[str, int] = {}
     _remove_stale_staging()
@@ -407,6 +433,7 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
                         _write_table(conn, name, None, staged=f"staged_{name}")
                         timings[f"write {name}"] = time.perf_counter() - started
                         bar.advance(copy_task, counts[name])
+                    audit(conn, {name: counts[name] for name in TABLES})
                     started = time.perf_counter()
                     raw.execute("COMMIT")
                     timings["commit"] = time.perf_counter() - started
@@ -421,3 +448,34 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
                 raw.execute("PRAGMA journal_mode=WAL")
         timings["cpu copy and commit"] = time.thread_time() - cpu
     return {name: counts[name] for name in TABLES}
+
+
+_SYNTHETIC_CACHE_SECONDS = 60.0
+_synthetic: dict[str, tuple[float, bool]] = {}
+
+
+def holds_synthetic_data(engine: Engine) -> bool:
+    """Whether the database holds a synthetic dataset (its load's audit entry), re-read once a minute.
+
+    The pages' footer and the CLI banner say so, so that nobody mistakes demo figures for real ones.
+    """
+    key = engine.url.render_as_string(hide_password=True)
+    now = time.monotonic()
+    cached = _synthetic.get(key)
+    if cached and now - cached[0] < _SYNTHETIC_CACHE_SECONDS:
+        return cached[1]
+    try:
+        with engine.connect() as conn:
+            found = (
+                conn.exec_driver_sql(
+                    "SELECT 1 FROM audit_entry WHERE action = ? LIMIT 1"
+                    if engine.dialect.name == "sqlite"
+                    else "SELECT 1 FROM audit_entry WHERE action = %s LIMIT 1",
+                    (SYNTH_ACTION,),
+                ).first()
+                is not None
+            )
+    except Exception:  # no schema yet, or the database is away: say nothing rather than fail the page
+        return cached[1] if cached else False
+    _synthetic[key] = (now, found)
+    return found

@@ -59,6 +59,13 @@ def environment() -> Environment:
     return env
 
 
+def _synthetic_data(request: Request) -> bool:
+    from regionvisa.synth.service import holds_synthetic_data
+
+    engine = getattr(request.app.state, "engine", None)
+    return engine is not None and holds_synthetic_data(engine)
+
+
 def render(request: Request, template: str, context: dict | None = None, *, status_code: int = 200) -> HTMLResponse:
     lang = i18n.current_language.get()
     ctx = {
@@ -68,6 +75,7 @@ def render(request: Request, template: str, context: dict | None = None, *, stat
         "user": getattr(request.state, "user", None),
         "nav": getattr(request.state, "nav", []),
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "synthetic_data": _synthetic_data(request),
         **(context or {}),
     }
     html = environment().get_template(template).render(ctx)
