@@ -6,7 +6,6 @@ import importlib
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from regionvisa import __version__
@@ -14,7 +13,7 @@ from regionvisa.accounts import policy, security
 from regionvisa.config import require_keys
 from regionvisa.db import get_engine
 from regionvisa.ops import faults, headers
-from regionvisa.web import errors, i18n, uploads
+from regionvisa.web import apidocs, assets, errors, i18n, uploads
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Each domain has router.py (API under /api/v1) and, except records, pages.py (web pages).
@@ -42,7 +41,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "Region-led visa programme (광역형 비자): programmes, applications, quotas, compliance, evaluation."
         ),
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served offline by web.apidocs
         redoc_url=None,
     )
     app.state.engine = engine or get_engine()
@@ -73,7 +72,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # Database faults answer 503 in the error shape, the session lookup's included (so: after security).
     faults.install(app)
     # Outermost: every response, errors included, carries the security headers.
-    headers.install(app, docs_path="/api/v1/docs")
+    headers.install(app)
 
     api = APIRouter(prefix="/api/v1")
     for domain in API_DOMAINS:
@@ -88,7 +87,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.include_router(api)
     for domain in PAGE_DOMAINS:
         app.include_router(importlib.import_module(f"regionvisa.{domain}.pages").router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    apidocs.install(app)
+    app.mount("/static", assets.static_app(STATIC_DIR), name="static")
 
     # Every route declares its permission (accounts.policy): refuse to start otherwise.
     missing = policy.undeclared_routes(app)

@@ -280,6 +280,7 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "/api/v1/health",
         "/api/v1/openapi.json",
         "/api/v1/docs",
+        "/api/v1/redoc",
         "/docs/oauth2-redirect",
         "/api/v1/stats/residents",
         "/match",
