@@ -229,6 +229,16 @@ class TableFile:
         frame = pl.read_excel(self.path, infer_schema_length=0, raise_if_empty=False)
         if frame.width == 0:
             return self.empty()
+        extra = frame.columns[len(self.columns) :]  # cells right of the header's last name
+        if extra and any(frame.select(pl.col(extra).is_not_null().any()).row(0)):
+            raise TableFileError(
+                self.name,
+                "blank_column",
+                "머리글 오른쪽의 이름 없는 열에 값이 있습니다",
+                "values stand in a column right of the header, which has no name; every column needs a name",
+                line=1,
+            )
+        frame = frame.select(frame.columns[: len(self.columns)])
         frame.columns = self.columns  # the checked header, not the reader's de-duplicated names
         return frame.with_columns(pl.all().cast(pl.String).str.replace(r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", "${1}"))
 

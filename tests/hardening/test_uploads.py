@@ -240,14 +240,14 @@ def applicants(n: int) -> pl.DataFrame:
 
 
 def test_a_file_screened_in_batches_gives_the_one_pass_answer(api, tokens, monkeypatch):
-    import regionvisa.tabular as tabular
+    import regionvisa.programs.filescreen as filescreen
 
     pool = applicants(23)
     officer = tokens["ministry_officer"]
     whole = api.post(
         "/api/v1/programs/busan-d2/screen", json={"on": ON, "applicants": pool.to_dicts()}, headers=officer
     ).json()
-    monkeypatch.setattr(tabular, "BATCH_ROWS", 4)
+    monkeypatch.setattr(filescreen, "BATCH_ROWS", 4)
     files = {"file": ("pool.csv", pool.write_csv().encode())}
     batched = api.post("/api/v1/programs/busan-d2/screen/file", data={"on": ON}, files=files, headers=officer)
     assert batched.status_code == 200, batched.text
@@ -300,7 +300,8 @@ def test_an_import_in_batches_keeps_the_file_order_rules(engine, records, tmp_pa
     with engine.connect() as conn:
         stored = conn.execute(
             text(
-                "SELECT reported_date FROM address_report WHERE person_id = 'P10000001' AND effective_date = '2025-03-01'"
+                "SELECT reported_date FROM address_report"
+                " WHERE person_id = 'P10000001' AND effective_date = '2025-03-01'"
             )
         ).scalars()
         assert [str(d)[:10] for d in stored] == ["2025-03-02"]  # the first of the two, not the later one

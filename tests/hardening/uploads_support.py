@@ -145,6 +145,8 @@ def bad_file(case: str, upload: Upload) -> tuple[str, bytes]:
         return "other.xlsx", buf.getvalue()
     if case == "duplicate_header_xlsx":
         return "twice.xlsx", xlsx_bytes([[*cols, cols[1]], [*row, row[1]]])
+    if case == "unnamed_column_xlsx":
+        return "unnamed.xlsx", xlsx_bytes([cols, [*row, "stray"]])
     if case == "empty_xlsx":
         return "empty.xlsx", xlsx_bytes([])
     if case == "lone_surrogate_jsonl":
@@ -173,6 +175,7 @@ BAD_CASES = {
     "truncated_xlsx": ("xlsx", "unreadable_file"),
     "zip_not_xlsx": ("xlsx", "unreadable_file"),
     "duplicate_header_xlsx": ("xlsx", "duplicate_columns"),
+    "unnamed_column_xlsx": ("xlsx", "blank_column"),
     "empty_xlsx": ("xlsx", "empty_file"),
     "lone_surrogate_jsonl": ("jsonl", "invalid_text"),
     "not_objects_jsonl": ("jsonl", "unreadable_file"),

@@ -24,6 +24,9 @@ from regionvisa.rules import OUTCOMES, parse_applicants
 from regionvisa.tabular import TableFile
 
 BLOCK = 1024 * 1024
+# Applicant tables are wide (a column per field, then per criterion): 50,000 rows keep a batch's
+# text, typed, screened and written forms within about 200 MB.
+BATCH_ROWS = 50_000
 
 
 @dataclass
@@ -41,9 +44,10 @@ class ScreenedFile:
     applicants: int = 0
     bad_cells: int = 0
 
-    @property
-    def rows_path(self) -> Path:
-        return self.folder / ("rows.csv" if self.format == "csv" else "rows.json")
+    batches: int = 0
+
+    def rows_path(self, batch: int) -> Path:
+        return self.folder / f"rows-{batch:06d}.{'csv' if self.format == 'csv' else 'json'}"
 
     @property
     def problems_path(self) -> Path:
@@ -55,7 +59,8 @@ class ScreenedFile:
     def chunks(self) -> Iterator[bytes]:
         """The answer, piece by piece: CSV as written, or the JSON document around the two files."""
         if self.format == "csv":
-            yield from _file_blocks(self.rows_path)
+            for batch in range(self.batches):
+                yield from _file_blocks(self.rows_path(batch))
             return
         head = {
             "program": self.program,
@@ -67,18 +72,29 @@ class ScreenedFile:
         yield json.dumps(head, ensure_ascii=False, separators=(",", ":"))[:-1].encode() + b',"problems":['
         yield from _file_blocks(self.problems_path)
         yield b'],"rows":['
-        yield from _file_blocks(self.rows_path)
+        first = True
+        for batch in range(self.batches):  # each file is a JSON list: its items, comma-joined
+            path = self.rows_path(batch)
+            if path.stat().st_size <= 2:
+                continue
+            if not first:
+                yield b","
+            first = False
+            yield from _file_blocks(path, skip_first=1, skip_last=1)
         yield b'],"file":' + json.dumps(self.file, ensure_ascii=False).encode() + b"}"
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _file_blocks(path: Path) -> Iterator[bytes]:
+def _file_blocks(path: Path, *, skip_first: int = 0, skip_last: int = 0) -> Iterator[bytes]:
     if not path.exists():
         return
+    left = path.stat().st_size - skip_first - skip_last
     with path.open("rb") as fh:
-        while block := fh.read(BLOCK):
+        fh.seek(skip_first)
+        while left > 0 and (block := fh.read(min(BLOCK, left))):
+            left -= len(block)
             yield block
 
 
@@ -103,9 +119,9 @@ def screen_table_file(
     )
     try:
         first_line = table.first_line
-        wrote_rows = wrote_problems = False
-        with out.rows_path.open("wb") as rows, out.problems_path.open("wb") as problems:
-            batches = iter(table.batches(batch_rows))
+        wrote_problems = False
+        with out.problems_path.open("wb") as problems:
+            batches = iter(table.batches(batch_rows or BATCH_ROWS))
             batch = next(batches, None)
             if batch is None:  # a header and no rows: screened as an empty table
                 batch = table.empty()
@@ -118,12 +134,12 @@ def screen_table_file(
                     out.counts[str(outcome)] += n
                 out.applicants += frame.height
                 out.bad_cells += len(screened.problems)
+                # Written by Polars straight to a file per batch: no copy of the text in Python.
                 if format == "csv":
-                    write_csv_safe(frame, rows, include_header=first_line == table.first_line)
-                elif frame.height:
-                    text = frame.with_columns(pl.col(pl.Enum).cast(pl.String)).write_json().encode()
-                    rows.write((b"," if wrote_rows else b"") + text[1:-1])
-                    wrote_rows = True
+                    write_csv_safe(frame, out.rows_path(out.batches), include_header=out.batches == 0)
+                else:
+                    frame.with_columns(pl.col(pl.Enum).cast(pl.String)).write_json(out.rows_path(out.batches))
+                out.batches += 1
                 for problem in screened.problems:  # bad cells only, never the whole table
                     line = json.dumps(problem.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
                     problems.write((b"," if wrote_problems else b"") + line)
