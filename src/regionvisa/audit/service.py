@@ -706,3 +706,9 @@ def key_counts(engine: Engine) -> list[tuple[str | None, int]]:
             select(entries.c.key_id, func.count()).group_by(entries.c.key_id).order_by(func.min(entries.c.id))
         ).all()
     return [(r[0], int(r[1])) for r in rows]
+
+
+def has_entry(engine: Engine, *, action: str) -> bool:
+    """Whether any entry of `action` exists (for example the synthetic-data marker `records.synthesise`)."""
+    with engine.connect() as conn:
+        return conn.execute(select(AuditEntry.seq).where(AuditEntry.action == action).limit(1)).first() is not None

@@ -30,7 +30,7 @@ from sqlalchemy import Index
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from regionvisa.audit.service import record
+from regionvisa.audit.service import has_entry, record
 from regionvisa.db import Base
 from regionvisa.records import (
     models,  # noqa: F401  (registers the records tables on Base.metadata)
@@ -465,16 +465,7 @@ def holds_synthetic_data(engine: Engine) -> bool:
     if cached and now - cached[0] < _SYNTHETIC_CACHE_SECONDS:
         return cached[1]
     try:
-        with engine.connect() as conn:
-            found = (
-                conn.exec_driver_sql(
-                    "SELECT 1 FROM audit_entry WHERE action = ? LIMIT 1"
-                    if engine.dialect.name == "sqlite"
-                    else "SELECT 1 FROM audit_entry WHERE action = %s LIMIT 1",
-                    (SYNTH_ACTION,),
-                ).first()
-                is not None
-            )
+        found = has_entry(engine, action=SYNTH_ACTION)
     except Exception:  # no schema yet, or the database is away: say nothing rather than fail the page
         return cached[1] if cached else False
     _synthetic[key] = (now, found)
