@@ -1,11 +1,12 @@
 """Applications: intake, screening, the region's recommendation, the ministry's decision, issuance.
 
-The life cycle is a closed table (`MOVES`); any other move is a 409 naming the state and the moves
-it allows. Every move first locks the application's row and checks its state under the lock, then
+The life cycle is a closed table (`applications.lifecycle.APPLICATIONS`: each move's states, policy
+action, reason rule and quota effect); any other move is a 409 naming the state and the moves it
+allows. Every move first locks the application's row and checks its state under the lock, then
 makes one conditional UPDATE on the status (so two officers acting at once cannot both succeed: the
 second waits, then sees the new state and gets the 409), an `application_event` row and an audit
-entry carrying the screening it relied on. Quota places move in the same transaction, so a refusal
-leaves nothing behind.
+entry carrying the screening it relied on. Quota places move in the same transaction, as the
+move's edge declares and only through `_apply_quota`, so a refusal leaves nothing behind.
 
 Locks follow the one order of `regionvisa.locking`: application row, then person and status
 grant, then the quota ledger, and the audit head last (entries are recorded once every other
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from regionvisa import locking
 from regionvisa.accounts.policy import ALL, OWN_REGION, Principal, authorize, can, grant
 from regionvisa.applications import documents
+from regionvisa.applications.lifecycle import APPLICATIONS, STATUS_KO
 from regionvisa.applications.models import (
     OPEN_STATUSES,
     Application,
@@ -47,105 +49,29 @@ from regionvisa.applications.models import (
     RegionBenefit,
     Screening,
 )
+from regionvisa.applications.rules import application_rules
 from regionvisa.audit.service import record
+from regionvisa.core.lifecycle import Edge
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.models import AddressReport, Person, StatusGrant
+from regionvisa.rules.periods import obligation_period
 from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
 
 SYSTEM_SIMPLIFIED = "system:simplified-procedure"
 HELD_STATUSES = ("recommended", "approved", "issued")  # statuses that hold a place of the quota
-NATIONALITY_CAP_MIN_BASE = 10  # the cap is a share; below this many recommendations it is not judged
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 NATIONALITY_RE = re.compile(r"^[A-Z]{3}$")
 
-# move -> (allowed from, to, policy action)
-MOVES: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "screen": (("submitted",), "screened", "applications.decide"),
-    "rescreen": (("screened", "returned"), "screened", "applications.decide"),
-    "recommend": (("screened",), "recommended", "applications.recommend"),
-    "return": (("screened",), "returned", "applications.recommend"),
-    "approve": (("recommended",), "approved", "applications.decide"),
-    "reject": (("recommended",), "rejected", "applications.decide"),
-    "issue": (("approved",), "issued", "applications.decide"),
-    "withdraw": (
-        ("submitted", "screened", "returned", "recommended", "approved"),
-        "withdrawn",
-        "applications.recommend",
-    ),
-    "cancel": (("approved", "issued"), "cancelled", "applications.decide"),
-}
-REASON_REQUIRED = frozenset({"return", "reject", "withdraw", "cancel", "rescreen"})
+# The life cycle is declared in `applications.lifecycle`; these are views of that table for the
+# transports (move -> (allowed from, to, policy action)) and the moves that need a reason.
+MOVES = APPLICATIONS.moves_table()
+REASON_REQUIRED = frozenset(m for m in APPLICATIONS.moves if APPLICATIONS.needs_reason(m))
 
-STATUS_KO = {
-    "submitted": "접수",
-    "screened": "심사됨",
-    "recommended": "추천",
-    "returned": "반려",
-    "approved": "승인",
-    "rejected": "불허",
-    "issued": "발급",
-    "withdrawn": "철회",
-    "cancelled": "취소",
-}
-MOVE_KO = {
-    "screen": "심사",
-    "rescreen": "재심사",
-    "recommend": "추천",
-    "return": "반려",
-    "approve": "승인",
-    "reject": "불허",
-    "issue": "발급",
-    "withdraw": "철회",
-    "cancel": "취소",
-}
-
-# Document checklists per base visa; a programme design may declare its own under `documents`
-# ({standard: [...], simplified: [...]}). The simplified procedure asks for the shorter list.
-DOCUMENT_LABELS: dict[str, dict[str, str]] = {
-    "passport": {"en": "Passport copy", "ko": "여권 사본"},
-    "photo": {"en": "Photograph", "ko": "사진"},
-    "admission_letter": {"en": "Certificate of admission", "ko": "입학허가서"},
-    "financial_proof": {"en": "Proof of funds", "ko": "재정능력 입증서류"},
-    "education_certificate": {"en": "Diploma or transcript", "ko": "학위증 또는 성적증명서"},
-    "language_certificate": {"en": "Korean-language certificate", "ko": "한국어능력 증명서"},
-    "tuberculosis_test": {"en": "Tuberculosis test result", "ko": "결핵 검진 결과"},
-    "employment_contract": {"en": "Employment contract", "ko": "고용계약서"},
-    "career_certificate": {"en": "Certificate of experience", "ko": "경력증명서"},
-    "business_registration": {"en": "Employer's business registration", "ko": "사업자등록증"},
-    "employer_staff_list": {"en": "Employer's staff list (foreign share)", "ko": "고용업체 인력 현황"},
-    "recommendation_letter": {"en": "Region's letter of recommendation", "ko": "지자체 추천서"},
-}
-DEFAULT_DOCUMENTS: dict[str, dict[str, list[str]]] = {
-    "D-2": {
-        "standard": [
-            "passport",
-            "photo",
-            "admission_letter",
-            "financial_proof",
-            "education_certificate",
-            "language_certificate",
-            "tuberculosis_test",
-        ],
-        "simplified": ["passport", "admission_letter", "financial_proof"],
-    },
-    "E-7": {
-        "standard": [
-            "passport",
-            "photo",
-            "employment_contract",
-            "education_certificate",
-            "career_certificate",
-            "business_registration",
-            "employer_staff_list",
-        ],
-        "simplified": ["passport", "employment_contract", "education_certificate"],
-    },
-}
 ALLOWED_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
@@ -267,9 +193,16 @@ def benefits(session: Session) -> list[RegionBenefit]:
 
 
 def document_list(design: dict, base_visa: str, simplified: bool) -> list[str]:
-    declared = design.get("documents") or DEFAULT_DOCUMENTS.get(base_visa, DEFAULT_DOCUMENTS["D-2"])
+    """The design's own checklist (`documents`), else the base visa's national one
+    (policy/national/applications.yaml); the simplified procedure asks for the shorter list."""
+    declared = design.get("documents") or application_rules().checklist(base_visa).model_dump()
     key = "simplified" if simplified and declared.get("simplified") else "standard"
     return list(declared[key])
+
+
+def document_labels() -> dict[str, dict[str, str]]:
+    """Document id → {en, ko} label, from the national rules."""
+    return application_rules().labels()
 
 
 def _version_for(session: Session, app: Application):
@@ -286,7 +219,7 @@ def checklist(session: Session, app: Application) -> list[dict]:
     ):
         uploaded[doc.doc_type] = doc
     return [
-        {"id": d, "label": DOCUMENT_LABELS.get(d, {"en": d, "ko": d}), "document": uploaded.get(d)} for d in required
+        {"id": d, "label": application_rules().label(d), "document": uploaded.get(d)} for d in required
     ]
 
 
@@ -644,18 +577,6 @@ def _event(session, app, before, after, move, actor, reason, screening, automati
     )
 
 
-def _refuse(app: Application, move: str) -> Conflict:
-    allowed = [m for m, (froms, _to, _a) in MOVES.items() if app.status in froms]
-    allowed_text = ", ".join(allowed) or "none"
-    allowed_ko = ", ".join(MOVE_KO[m] for m in allowed) or "없음"
-    return Conflict(
-        "invalid_transition",
-        f"신청 {app.id}은(는) {STATUS_KO[app.status]} 상태이므로 {MOVE_KO[move]}할 수 없습니다 "
-        f"(가능한 처리: {allowed_ko})",
-        f"cannot {move} application {app.id}: it is {app.status} (moves allowed now: {allowed_text})",
-    )
-
-
 def _move(
     session: Session,
     app: Application,
@@ -670,10 +591,8 @@ def _move(
 ) -> dict:
     """The conditional UPDATE and its event; returns the audit entry, which the caller records
     with `_audit_last` once the move's other writes (quota, records) are done."""
-    froms, to, _action = MOVES[move]
     before = app.status
-    if before not in froms:
-        raise _refuse(app, move)
+    to = APPLICATIONS.edge(move, before, application=app.id).to_state
     values = {"status": to, "updated_at": utcnow(), **(extra or {})}
     values["open_passport"] = app.passport_hash if to in OPEN_STATUSES else None
     try:
@@ -687,7 +606,7 @@ def _move(
         raise _duplicate(app.program_id) from exc
     if result.rowcount != 1:
         session.refresh(app)
-        raise _refuse(app, move)
+        raise APPLICATIONS.refusal(move, app.status, application=app.id)
     session.refresh(app)
     screening = screening or latest_screening(session, app)
     _event(session, app, before, to, move, actor, reason, screening, automatic)
@@ -708,36 +627,46 @@ def _audit_last(session: Session, *entries: dict) -> None:
 
 
 def _need_reason(move: str, reason: str) -> str:
-    reason = (reason or "").strip()
-    if move in REASON_REQUIRED and not reason:
-        raise AppError(
-            422,
-            "reason_required",
-            f"{MOVE_KO[move]}에는 사유가 필요합니다",
-            f"{move} needs a reason",
-            "reason",
-        )
+    """The move's reason (422 when its edge needs one), or the default text the audit entry keeps."""
+    reason = APPLICATIONS.reason(move, reason)
     return reason or {"recommend": "recommended by the region", "approve": "approved", "issue": "visa issued"}.get(
         move, move
     )
 
 
-def _prepare(session: Session, application_id: int, move: str, actor: Any, reason: str) -> tuple[Application, str]:
-    """Check the actor, then lock the application row (first lock of the order) and check its
-    state under the lock: a second officer acting at the same moment waits here, then gets 409."""
+def _prepare(
+    session: Session, application_id: int, move: str, actor: Any, reason: str
+) -> tuple[Application, Edge, str]:
+    """Check the actor against the move's action and its reason, then lock the application row
+    (first lock of the order) and find the move's edge from the state read under the lock: a
+    second officer acting at the same moment waits here, then gets 409."""
     app = get(session, application_id)
-    _check_actor(actor, MOVES[move][2], app.region)
+    _check_actor(actor, APPLICATIONS.action(move), app.region)
     reason = _need_reason(move, reason)
     app = locking.lock_row(session, Application, app.id, touch="updated_at")
-    if app.status not in MOVES[move][0]:
-        raise _refuse(app, move)
-    return app, reason
+    return app, APPLICATIONS.edge(move, app.status, application=app.id), reason
+
+
+QUOTA_MOVES = {"reserve": quotas.reserve, "release": quotas.release, "use": quotas.use, "unuse": quotas.unuse}
+
+
+def _apply_quota(session: Session, app: Application, edge: Edge, *, actor: Any, reason: str, ledger=None) -> None:
+    """The one place an application move changes the quota: the effect its edge declares
+    (`applications.lifecycle`), on the ledger the application holds its place in (or `ledger`, for
+    the reservation that first ties it to one). Called after the status change, before the audit."""
+    effect = edge.effect("quota")
+    if effect is None:
+        return
+    if ledger is None and app.ledger_id is not None:
+        ledger = quotas.get_ledger(session, app.ledger_id)
+    if ledger is not None:
+        QUOTA_MOVES[effect](session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
 
 
 @locking.answers_conflicts
 def rescreen(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None) -> Screening:
     """An explicit new screening (new row, old ones kept) on `on` (default: today)."""
-    app, reason = _prepare(session, application_id, "rescreen", actor, reason)
+    app, _edge, reason = _prepare(session, application_id, "rescreen", actor, reason)
     on = on or dt.date.today()
     version = programs.published_on(session, app.program_id, on)
     screening = _screen(session, app, version=version, on=on, actor=actor, kind="rescreen", reason=reason)
@@ -780,7 +709,7 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
     if not cap:
         return
     same, total = nationality_share(session, ledger.id, app.nationality)  # includes this application
-    if total < NATIONALITY_CAP_MIN_BASE or same / total <= cap:
+    if total < application_rules().nationality_cap_min_base(app.submitted_on) or same / total <= cap:
         return
     before_same, before_total = same - 1, total - 1
     share_now = before_same / before_total if before_total else 0.0
@@ -799,7 +728,7 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
     """The region recommends: a place is reserved (or 409 quota exhausted) and the nationality cap
     checked while the ledger row is locked; under the simplified procedure an applicant who passes
     every criterion is approved at once. Locks: application, ledger, audit head."""
-    app, reason = _prepare(session, application_id, "recommend", actor, reason)
+    app, edge, reason = _prepare(session, application_id, "recommend", actor, reason)
     if app.outcome != "eligible":
         raise Conflict(
             "not_eligible",
@@ -811,7 +740,7 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
     entries = [
         _move(session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True})
     ]
-    quotas.reserve(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
+    _apply_quota(session, app, edge, actor=actor, reason=reason, ledger=ledger)
     _check_cap(session, app, ledger, version)
     if app.simplified and app.outcome == "eligible":
         entries.append(
@@ -831,49 +760,34 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
 
 @locking.answers_conflicts
 def return_(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, reason = _prepare(session, application_id, "return", actor, reason)
+    app, _edge, reason = _prepare(session, application_id, "return", actor, reason)
     _audit_last(session, _move(session, app, "return", actor=actor, reason=reason))
     return app
 
 
 @locking.answers_conflicts
 def approve(session: Session, application_id: int, *, actor: Any, reason: str = "") -> Application:
-    app, reason = _prepare(session, application_id, "approve", actor, reason)
+    app, _edge, reason = _prepare(session, application_id, "approve", actor, reason)
     _audit_last(session, _move(session, app, "approve", actor=actor, reason=reason))
     return app
 
 
-def _release(session: Session, app: Application, actor: Any, reason: str, held: bool) -> None:
-    if held and app.ledger_id:
-        ledger = quotas.get_ledger(session, app.ledger_id)
-        quotas.release(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
-
-
 @locking.answers_conflicts
 def reject(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, reason = _prepare(session, application_id, "reject", actor, reason)
-    held = app.reserved
+    app, edge, reason = _prepare(session, application_id, "reject", actor, reason)
     entry = _move(session, app, "reject", actor=actor, reason=reason, extra={"reserved": False})
-    _release(session, app, actor, reason, held)
+    _apply_quota(session, app, edge, actor=actor, reason=reason)
     _audit_last(session, entry)
     return app
 
 
 @locking.answers_conflicts
 def withdraw(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, reason = _prepare(session, application_id, "withdraw", actor, reason)
-    held = app.reserved
+    app, edge, reason = _prepare(session, application_id, "withdraw", actor, reason)
     entry = _move(session, app, "withdraw", actor=actor, reason=reason, extra={"reserved": False})
-    _release(session, app, actor, reason, held)
+    _apply_quota(session, app, edge, actor=actor, reason=reason)
     _audit_last(session, entry)
     return app
-
-
-def _add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    last = [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-    return dt.date(year, month, min(day.day, last[month - 1]))
 
 
 def visa_number(app: Application, on: dt.date) -> str:
@@ -886,7 +800,7 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
 
     Locks: application, person and status grant, ledger, audit head. A linked person is checked
     again against the applicant's identity, so no grant can land on somebody else's record."""
-    app, reason = _prepare(session, application_id, "issue", actor, reason)
+    app, edge, reason = _prepare(session, application_id, "issue", actor, reason)
     on = on or dt.date.today()
     if app.birth_date is None:
         raise Conflict(
@@ -921,7 +835,8 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
             )
         )
         session.flush()
-    months = int((version.design or {}).get("obligation_months") or 24) if version else 24
+    default_months = application_rules().default_status_months(on)
+    months = int((version.design or {}).get("obligation_months") or default_months) if version else default_months
     subtype = app.profile.get("e7_subtype") if program.base_visa == "E-7" else None
     grant = StatusGrant(
         person_id=person_id,
@@ -930,7 +845,7 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
         program_id=app.program_id,
         region=app.region,
         valid_from=on,
-        valid_to=_add_months(on, max(months, 1)) - dt.timedelta(days=1),
+        valid_to=obligation_period(on, max(months, 1))[1] - dt.timedelta(days=1),
         granted_on=on,
     )
     session.add(grant)
@@ -945,8 +860,7 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
         extra={"reserved": False, "visa_number": number, "person_id": person_id, "status_grant_id": grant.id},
         inputs={"visa_number": number, "status_grant_id": grant.id, "valid_to": grant.valid_to},
     )
-    ledger = quotas.get_ledger(session, app.ledger_id)
-    quotas.use(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
+    _apply_quota(session, app, edge, actor=actor, reason=reason)
     _audit_last(session, entry)
     return app
 
@@ -954,20 +868,15 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
 @locking.answers_conflicts
 def cancel(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None):
     """Cancelling an approval releases its place; cancelling an issued visa ends the status grant and
-    gives the used place back."""
-    app, reason = _prepare(session, application_id, "cancel", actor, reason)
+    gives the used place back (the two `cancel` edges of `applications.lifecycle`)."""
+    app, edge, reason = _prepare(session, application_id, "cancel", actor, reason)
     on = on or dt.date.today()
-    was = app.status
     entry = _move(session, app, "cancel", actor=actor, reason=reason, extra={"reserved": False})
-    ledger = quotas.get_ledger(session, app.ledger_id) if app.ledger_id else None
-    if was == "approved" and ledger is not None:
-        quotas.release(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
-    elif was == "issued":
+    if edge.effect("records") == "end_grant":  # the grant before the ledger (lock order)
         grant = session.get(StatusGrant, app.status_grant_id) if app.status_grant_id else None
         if grant is not None:
             grant.valid_to = max(grant.valid_from, on)
-        if ledger is not None:
-            quotas.unuse(session, ledger, application_id=app.id, actor=_actor_name(actor), reason=reason)
+    _apply_quota(session, app, edge, actor=actor, reason=reason)
     _audit_last(session, entry)
     return app
 
@@ -1667,7 +1576,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
             }
             for item in checklist(session, app)
         ]
-        out["allowed_moves"] = [m for m, (froms, _t, _a) in MOVES.items() if app.status in froms and m != "screen"]
+        out["allowed_moves"] = [m for m in APPLICATIONS.allowed(app.status) if m != "screen"]
     return out
 
 

@@ -1,0 +1,134 @@
+"""The application life cycle as one table: every move, who may make it, and what it does to the quota.
+
+`applications.service` looks each move's edge up here and applies its quota effect through one
+function (`apply_quota`), so "what happens to the quota when X" is answered by this table alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from regionvisa.applications.models import STATUSES
+from regionvisa.core.lifecycle import Edge, Lifecycle
+from regionvisa.web.errors import AppError, Conflict
+
+DECIDE = "applications.decide"
+RECOMMEND = "applications.recommend"
+
+STATUS_KO = {
+    "submitted": "접수",
+    "screened": "심사됨",
+    "recommended": "추천",
+    "returned": "반려",
+    "approved": "승인",
+    "rejected": "불허",
+    "issued": "발급",
+    "withdrawn": "철회",
+    "cancelled": "취소",
+}
+MOVE_KO = {
+    "screen": "심사",
+    "rescreen": "재심사",
+    "recommend": "추천",
+    "return": "반려",
+    "approve": "승인",
+    "reject": "불허",
+    "issue": "발급",
+    "withdraw": "철회",
+    "cancel": "취소",
+}
+
+
+def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[str, Any]) -> Conflict:
+    app_id = context.get("application")
+    allowed_text = ", ".join(allowed) or "none"
+    allowed_ko = ", ".join(MOVE_KO[m] for m in allowed) or "없음"
+    return Conflict(
+        code="invalid_transition",
+        ko=f"신청 {app_id}은(는) {STATUS_KO[state]} 상태이므로 {MOVE_KO[move]}할 수 없습니다 "
+        f"(가능한 처리: {allowed_ko})",
+        en=f"cannot {move} application {app_id}: it is {state} (moves allowed now: {allowed_text})",
+    )
+
+
+def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
+    return AppError(
+        status=422,
+        code="reason_required",
+        ko=f"{MOVE_KO[move]}에는 사유가 필요합니다",
+        en=f"{move} needs a reason",
+        field="reason",
+    )
+
+
+APPLICATIONS = Lifecycle(
+    name="applications",
+    title="Applications",
+    states=STATUSES,
+    refuse=_refuse,
+    missing_reason=_missing_reason,
+    notes=(
+        "Intake creates an application `submitted` (one at a time or from a file) and screens it at once. "
+        "Every move locks the application's row first and checks its state under the lock; the quota effect "
+        "is applied after the status change and before the audit entry (the lock order of `regionvisa.locking`: "
+        "application, person and status grant, ledger, audit head). A place is held from `recommend` until "
+        "the application leaves `recommended`/`approved`; an issued visa holds a used place until it is cancelled."
+    ),
+    edges=(
+        Edge("screen", ("submitted",), "screened", DECIDE, note="automatic on submission"),
+        Edge(
+            "rescreen",
+            ("screened", "returned"),
+            "screened",
+            DECIDE,
+            needs_reason=True,
+            note="a new screening against the version in force on the given day; earlier screenings are kept",
+        ),
+        Edge(
+            "recommend",
+            ("screened",),
+            "recommended",
+            RECOMMEND,
+            effects={"quota": "reserve"},
+            note="eligible applications only; the nationality cap is checked with the ledger locked; under the "
+            "simplified procedure `approve` follows at once (actor `system:simplified-procedure`)",
+        ),
+        Edge("return", ("screened",), "returned", RECOMMEND, needs_reason=True),
+        Edge("approve", ("recommended",), "approved", DECIDE, note="the place stays reserved"),
+        Edge("reject", ("recommended",), "rejected", DECIDE, needs_reason=True, effects={"quota": "release"}),
+        Edge(
+            "issue",
+            ("approved",),
+            "issued",
+            DECIDE,
+            effects={"quota": "use", "records": "grant"},
+            note="needs the date of birth; a linked person must match the applicant",
+        ),
+        Edge(
+            "withdraw",
+            ("submitted", "screened", "returned"),
+            "withdrawn",
+            RECOMMEND,
+            needs_reason=True,
+            note="no place was held",
+        ),
+        Edge(
+            "withdraw",
+            ("recommended", "approved"),
+            "withdrawn",
+            RECOMMEND,
+            needs_reason=True,
+            effects={"quota": "release"},
+        ),
+        Edge("cancel", ("approved",), "cancelled", DECIDE, needs_reason=True, effects={"quota": "release"}),
+        Edge(
+            "cancel",
+            ("issued",),
+            "cancelled",
+            DECIDE,
+            needs_reason=True,
+            effects={"quota": "unuse", "records": "end_grant"},
+        ),
+    ),
+)
