@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import io
 import shutil
 import socket
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
@@ -264,13 +264,12 @@ def test_a_file_screened_in_batches_gives_the_one_pass_answer(api, tokens, monke
     lines = as_csv.splitlines()
     assert len(lines) == 24 and lines[0].startswith("applicant_id,outcome,points,failed,missing,c:")
     assert [line.split(",")[0] for line in lines[1:]] == pool["applicant_id"].to_list()
-    parquet = pool.with_columns(pl.col("topik_level").cast(pl.Int64)).write_parquet
-    path = Path(api.app.state.engine.url.database or "").parent / "pool.parquet"
-    parquet(path)
+    parquet = io.BytesIO()  # in memory: the test writes nothing beside the database (a PostgreSQL URL has no folder)
+    pool.with_columns(pl.col("topik_level").cast(pl.Int64)).write_parquet(parquet)
     typed = api.post(
         "/api/v1/programs/busan-d2/screen/file",
         data={"on": ON},
-        files={"file": ("pool.parquet", path.read_bytes())},
+        files={"file": ("pool.parquet", parquet.getvalue())},
         headers=officer,
     ).json()
     assert typed["rows"] == whole["rows"]
