@@ -143,6 +143,13 @@ class Lifecycle:
 
     # ------------------------------------------------------------------------------ checking
 
+    def check_move(self, move: str, **context: Any) -> None:
+        """The domain's error for a move name no edge has (a refusal when it declares none)."""
+        if move not in self.moves:
+            if self.unknown is not None:
+                raise self.unknown(move, context)
+            raise KeyError(f"{self.name}: no move {move!r}")
+
     def edge(self, move: str, state: str, **context: Any) -> Edge:
         """The edge `move` takes from `state`; the domain's 409 when the table has none."""
         if move not in self.moves and self.unknown is not None:
@@ -158,8 +165,7 @@ class Lifecycle:
 
     def reason(self, move: str, reason: str | None, **context: Any) -> str:
         """The stripped reason; the domain's error when the move needs one and none was given."""
-        if move not in self.moves and self.unknown is not None:
-            raise self.unknown(move, context)
+        self.check_move(move, **context)
         text = (reason or "").strip()
         if not text and self.needs_reason(move) and self.missing_reason is not None:
             raise self.missing_reason(move, context)

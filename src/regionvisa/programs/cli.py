@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
+from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.web.errors import AppError
 
 app = typer.Typer(help="Regional visa programmes / 지역 특화형 비자 프로그램", no_args_is_help=True)
@@ -160,7 +161,7 @@ def _transition(move: str):
     return command
 
 
-for _move in ("submit", "approve", "publish", "retire", "reopen"):
+for _move in PROGRAMME_VERSIONS.moves:
     app.command(_move)(_transition(_move))
 
 

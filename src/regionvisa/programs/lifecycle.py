@@ -32,12 +32,19 @@ def _unknown(move: str, context: Mapping[str, Any]) -> AppError:
     )
 
 
+def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
+    return AppError(
+        status=422, code="reason_required", ko="사유가 필요합니다", en="a reason is required", field="reason"
+    )
+
+
 PROGRAMME_VERSIONS = Lifecycle(
     name="programme_versions",
     title="Programme versions",
     states=PROGRAM_STATUSES,
     refuse=_refuse,
     unknown=_unknown,
+    missing_reason=_missing_reason,
     notes=(
         "A version is stored `draft` (by a region's editor or a file load; `programs load --publish` stores it "
         "`published` directly) or `approved` by a selection decision. A version that has left `draft` never "

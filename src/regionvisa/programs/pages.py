@@ -18,6 +18,7 @@ from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
+from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web.errors import AppError, NotFound
@@ -40,12 +41,16 @@ FLASH = {
     "retire": N_("The version was retired."),
     "reopen": N_("The version was returned to draft."),
 }
+MOVE_LABELS = {
+    "submit": N_("Submit for approval"),
+    "reopen": N_("Return to draft"),
+    "approve": N_("Approve"),
+    "publish": N_("Publish"),
+    "retire": N_("Retire"),
+}
+# move -> (policy action, state it starts from, button label); the first two from `programs.lifecycle`
 MOVES = {
-    "submit": ("programs.edit_draft", "draft", N_("Submit for approval")),
-    "reopen": ("programs.approve", "submitted", N_("Return to draft")),
-    "approve": ("programs.approve", "submitted", N_("Approve")),
-    "publish": ("programs.approve", "approved", N_("Publish")),
-    "retire": ("programs.approve", "published", N_("Retire")),
+    m: (PROGRAMME_VERSIONS.action(m), PROGRAMME_VERSIONS.from_states(m)[0], label) for m, label in MOVE_LABELS.items()
 }
 STATUS_LABELS = {
     "draft": N_("draft"),

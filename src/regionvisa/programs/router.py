@@ -21,6 +21,7 @@ from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
 from regionvisa.programs.filescreen import screen_table_file
+from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.rules import catalogue_json
 from regionvisa.tabular import TableFileError, open_table
 from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
@@ -250,16 +251,10 @@ def _transition_route(move: str, action: str):
     return handler
 
 
-for _move, _action in (
-    ("submit", "programs.edit_draft"),
-    ("approve", "programs.approve"),
-    ("publish", "programs.approve"),
-    ("retire", "programs.approve"),
-    ("reopen", "programs.approve"),
-):
+for _move in PROGRAMME_VERSIONS.moves:  # each move with the action its edge declares
     router.add_api_route(
         f"/programs/{{program_id}}/versions/{{version}}/{_move}",
-        _transition_route(_move, _action),
+        _transition_route(_move, PROGRAMME_VERSIONS.action(_move)),
         methods=["POST"],
         summary=f"{_move.capitalize()} a version (audited)",
     )
