@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.audit.service import record
 from regionvisa.compliance import service
+from regionvisa.compliance.lifecycle import COMPLIANCE_CASES
 from regionvisa.compliance.models import (
     ACTIVE_STATUSES,
     CASE_STATUSES,
@@ -47,12 +48,10 @@ from regionvisa.web.errors import AppError, Conflict, NotFound
 SYSTEM = "system:compliance"
 # Rules whose finding can recur for one person and programme (each report is its own finding).
 PER_OCCURRENCE = frozenset({"late_address_report"})
-# action -> (statuses it may start from, status it leads to; None keeps the status)
+# action -> (statuses it may start from, status it leads to; None keeps the status): a view of the
+# table declared in `compliance.lifecycle`, for the pages
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
-    "review": (("open",), "under_review"),
-    "resolve": (("open", "under_review"), "resolved"),
-    "close": (("open", "under_review", "resolved"), "closed"),
-    "note": (CASE_STATUSES, None),
+    m: (froms, to) for m, (froms, to, _action) in COMPLIANCE_CASES.moves_table().items()
 }
 
 
@@ -365,23 +364,11 @@ def act(
     reason: str,
     outcome: str | None = None,
 ) -> ComplianceCase:
-    """Move a case (review, resolve with an outcome, close) or add a note; audited."""
-    if action not in TRANSITIONS:
-        raise AppError(
-            400, "unknown_action", f"알 수 없는 조치입니다: {action}", f"unknown case action {action!r}", field="action"
-        )
-    reason = (reason or "").strip()
-    if not reason:
-        raise AppError(400, "reason_required", "사유를 입력하십시오", "give a reason for this action", field="reason")
+    """Move a case (review, resolve with an outcome, close) or add a note along its edge of
+    `compliance.lifecycle` (400 unknown action or no reason, 409 not from this state); audited."""
+    reason = COMPLIANCE_CASES.reason(action, reason)
     case = get_case(session, case_id)
-    allowed, target = TRANSITIONS[action]
-    if case.status not in allowed:
-        raise Conflict(
-            "bad_transition",
-            f"'{case.status}' 상태의 사건에는 '{action}' 조치를 할 수 없습니다",
-            f"a case that is {case.status} cannot be {action}ed" if action != "note" else "cannot add a note",
-            field="action",
-        )
+    target = COMPLIANCE_CASES.edge(action, case.status).to_state
     if action == "resolve":
         if outcome not in OUTCOMES:
             raise AppError(
