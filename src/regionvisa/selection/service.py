@@ -3,7 +3,8 @@
 The phases of a round follow from its status and the clock: proposals are taken while the
 submission window is open; once it has closed the committee scores; the ministry then closes
 scoring, which is when members first see each other's scores; the chair confirms the decisions,
-which approves the selected designs, opens their quota ledgers and publishes the results.
+which approves the selected designs, opens their quota ledgers and publishes the results. The
+moves between phases, their actions and reason rules are the table of `selection.lifecycle`.
 
 Every state change is written to the audit log in the same transaction.
 """
@@ -32,6 +33,7 @@ from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
 from regionvisa.programs.models import Program
 from regionvisa.regions.service import region_codes
+from regionvisa.selection.lifecycle import SELECTION_ROUNDS
 from regionvisa.selection.models import (
     Attachment,
     CommitteeMember,
@@ -165,10 +167,8 @@ def close_window(session: Session, round_id: int, *, actor: Any, reason: str, no
     """End the submission window now (it otherwise ends at its set time)."""
     now = now or utcnow()
     rnd = get_round(session, round_id)
-    if phase(rnd, now) not in ("before", "submission"):
-        raise Conflict("window_closed", "제출 기간이 이미 끝났습니다", "the submission window has already closed")
-    if not reason.strip():
-        raise AppError(422, "reason_required", "사유가 필요합니다", "a reason is required", "reason")
+    SELECTION_ROUNDS.edge("close_window", phase(rnd, now))
+    SELECTION_ROUNDS.reason("close_window", reason)
     before = as_utc(rnd.window_closes_at)
     rnd.window_closes_at = now
     if as_utc(rnd.window_opens_at) >= now:
@@ -187,12 +187,7 @@ def close_window(session: Session, round_id: int, *, actor: Any, reason: str, no
 def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.datetime | None = None) -> SelectionRound:
     now = now or utcnow()
     rnd = get_round(session, round_id)
-    if phase(rnd, now) != "scoring":
-        raise Conflict(
-            "not_scoring",
-            "채점 단계가 아닙니다 (제출 기간 종료 후, 결정 전에만 채점을 마감할 수 있습니다)",
-            "scoring can be closed only after the submission window and before the decision",
-        )
+    SELECTION_ROUNDS.edge("close_scoring", phase(rnd, now))
     rnd.status = "scoring_closed"
     rnd.scoring_closed_at = now
     tallies = tally(session, rnd)
@@ -214,12 +209,8 @@ def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.dateti
 def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) -> SelectionRound:
     """Back to scoring (e.g. after a refusal below quorum), before any decision; needs a reason."""
     rnd = get_round(session, round_id)
-    if rnd.status != "scoring_closed":
-        raise Conflict(
-            "not_closed", "채점이 마감된 회차만 다시 열 수 있습니다", "only a round whose scoring is closed can reopen"
-        )
-    if not reason.strip():
-        raise AppError(422, "reason_required", "사유가 필요합니다", "a reason is required", "reason")
+    SELECTION_ROUNDS.edge("reopen_scoring", phase(rnd))
+    reason = SELECTION_ROUNDS.reason("reopen_scoring", reason)
     rnd.status = "open"
     rnd.scoring_closed_at = None
     record(
@@ -227,7 +218,7 @@ def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) 
         actor=actor,
         action="selection.scoring.reopen",
         subject=("selection_round", rnd.id),
-        reason=reason.strip(),
+        reason=reason,
         inputs={"round_id": rnd.id},
     )
     return rnd
@@ -947,12 +938,7 @@ def confirm_decisions(
     now = now or utcnow()
     rnd = get_round(session, round_id)
     _chair(session, rnd, user)
-    if rnd.status != "scoring_closed":
-        raise Conflict(
-            "not_ready" if rnd.status == "open" else "already_decided",
-            "채점 마감 후 한 번만 결정할 수 있습니다",
-            "decisions are taken once, after scoring is closed",
-        )
+    SELECTION_ROUNDS.edge("decide", phase(rnd, now))
     tallies = tally(session, rnd)
     if not tallies:
         raise Conflict("no_proposals", "제출된 제안서가 없습니다", "no proposals were submitted")
