@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from types import SimpleNamespace
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from regionvisa.compliance.rules import RuleSettings
+from regionvisa.compliance.rules import RuleSettings, compliance_rules
 from regionvisa.records.frames import SCHEMAS
 
 
@@ -111,7 +112,8 @@ BUSAN = {"program_id": "busan-d2", "region": "26", "residence_area": ["26"], "ob
 
 
 def settings(on: str | dt.date, **overrides) -> RuleSettings:
-    return RuleSettings(on=d(on), **overrides)
+    """The shipped compliance.yaml's settings on `on`, with some thresholds changed."""
+    return dataclasses.replace(compliance_rules().settings_on(d(on)), **overrides)
 
 
 def rows(findings: pl.DataFrame, rule: str | None = None) -> list[tuple]:

@@ -48,13 +48,23 @@ def test_value_in_force_follows_the_reference_date(tmp_path):
     rules = load_compliance_rules(write(tmp_path, data))
     assert rules.settings_on(dt.date(2026, 6, 30)).max_days_outside == 90
     assert rules.settings_on(dt.date(2026, 7, 1)).max_days_outside == 60
-    assert rules.settings_on(dt.date(2024, 12, 31)).max_days_outside == 90  # before the first date: default
+    with pytest.raises(PolicyError) as err:  # before the first date there is no value, and no default
+        rules.settings_on(dt.date(2024, 12, 31))
+    assert err.value.errors == [
+        f"{tmp_path / 'compliance.yaml'}:rules.residence_obligation.parameters.max_days_outside.values: "
+        "no value in force on 2024-12-31"
+    ]
 
 
-def test_omitted_parameter_takes_the_default(tmp_path):
+def test_omitted_parameter_is_refused(tmp_path):
     data = shipped()
     del data["rules"]["illegal_stay"]["parameters"]["grace_days"]
-    assert load_compliance_rules(write(tmp_path, data)).settings_on(dt.date(2025, 1, 1)).grace_days == 0
+    path = write(tmp_path, data)
+    with pytest.raises(PolicyError) as err:
+        load_compliance_rules(path)
+    assert err.value.errors == [
+        f"{path}:rules.illegal_stay.parameters.grace_days: required (the engine reads it; no default)"
+    ]
 
 
 def _break(data: dict, how: str) -> None:

@@ -81,7 +81,7 @@ def _labels() -> dict:
         "result_labels": RESULT_LABELS,
         "move_labels": MOVE_LABELS,
         "region_names": region_names(current_language.get()),
-        "doc_labels": service.DOCUMENT_LABELS,
+        "doc_labels": service.document_labels(),
     }
 
 

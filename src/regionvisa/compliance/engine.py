@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from regionvisa.compliance.rules import RuleSettings
+from regionvisa.rules.periods import add_months_expr, obligation_period_end
 
 CONTRACT_COLUMNS = ["person_id", "rule", "program_id", "start_date", "end_date", "days"]
 FINDING_SCHEMA: dict[str, pl.DataType] = {
@@ -320,14 +321,15 @@ def obligations(statuses: pl.DataFrame, programmes: pl.DataFrame, on: dt.date) -
     """One row per programme status with its obligation window, clipped to DATE.
 
     The period is [granted_on, granted_on + obligation_months) in calendar months (a grant on
-    31 January with 1 month runs to 28 or 29 February exclusive); `window_end` (exclusive) is
+    31 January with 1 month runs to 28 or 29 February exclusive; `rules.periods`, the same
+    period issuance gives the status); `window_end` (exclusive) is
     the earlier of its end and DATE + 1. Statuses naming a programme not in `programmes` are
     left out (the service reports them).
     """
     return (
         resolve_versions(statuses, programmes)
         .with_columns(
-            pl.col("granted_on").dt.offset_by(pl.format("{}mo", pl.col("obligation_months"))).alias("period_end")
+            obligation_period_end(pl.col("granted_on"), pl.col("obligation_months")).alias("period_end")
         )
         .with_columns(pl.min_horizontal("period_end", pl.lit(on + dt.timedelta(days=1))).alias("window_end"))
         .sort(["person_id", "granted_on", "program_id", "valid_from"])
@@ -479,7 +481,7 @@ def integration_obligation(
     due = (
         obligations(statuses, programmes.filter(pl.col("kiip_deadline_months").is_not_null()), on)
         .with_columns(
-            pl.col("granted_on").dt.offset_by(pl.format("{}mo", pl.col("kiip_deadline_months"))).alias("deadline")
+            add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline")
         )
         .filter(pl.col("deadline") < on)
     )
@@ -672,7 +674,7 @@ def at_risk(
         due = (
             obligations(statuses, progs.filter(pl.col("kiip_deadline_months").is_not_null()), on)
             .with_columns(
-                pl.col("granted_on").dt.offset_by(pl.format("{}mo", pl.col("kiip_deadline_months"))).alias("deadline")
+                add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline")
             )
             .with_columns(_days_between(pl.lit(on), pl.col("deadline")).alias("days_left"))
             .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["integration_obligation"]))

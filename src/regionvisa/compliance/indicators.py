@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from regionvisa.compliance import engine as eng
-from regionvisa.compliance.rules import RuleSettings
+from regionvisa.compliance.rules import RuleSettings, compliance_rules
 from regionvisa.records.frames import residents_frame
 
 INDICATOR_COLUMNS = [
@@ -143,10 +143,10 @@ def indicators(
 
     `frames` are record frames keyed by table name; `person` is optional (nationality is not
     needed). `regions` needs `code` and `population_2024`. `settings` gives the illegal-stay
-    grace in force on 31 December (default: §4.8 defaults).
+    grace in force on 31 December (default: the shipped compliance.yaml on that day).
     """
     _, year_end = year_bounds(year)
-    settings = settings or RuleSettings(on=year_end)
+    settings = settings or compliance_rules().settings_on(year_end)
     if settings.on != year_end:
         raise ValueError(f"settings are for {settings.on}, indicators of {year} need {year_end}")
     programmes = eng.programmes_frame(programmes)

@@ -3,13 +3,15 @@
 Thresholds are dated values with a legal reference, like the national parameters, so a run as
 of a past date uses the values that were in force then and every finding can cite its source.
 The rule ids are fixed by DESIGN §4.8 (they are the `rule` column of the findings), so the file
-must list each of them and may not invent others.
+must list each of them and may not invent others. Nothing here has a default: every parameter a
+rule reads, every severity and every at-risk margin is stated in the file, a key left out is a
+`PolicyError` naming the file and the key, and so is a run dated before a parameter's first value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -21,24 +23,19 @@ from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
 
 Severity = Literal["low", "medium", "high"]
 
-# Rule id → its parameters and their defaults (DESIGN §4.8). A parameter left out of the file
-# takes the default; one the rule does not know is an error.
-RULE_PARAMETERS: dict[str, dict[str, int]] = {
-    "illegal_stay": {"grace_days": 0},
-    "late_address_report": {"max_days": 14},
-    "residence_obligation": {"max_days_outside": 90},
-    "integration_obligation": {},
-    "unreported_departure": {"max_days_abroad": 90},
+# Rule id → the parameters the engine reads for it (their values are in the file). A parameter
+# left out of the file, or one the rule does not know, is an error.
+RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "illegal_stay": ("grace_days",),
+    "late_address_report": ("max_days",),
+    "residence_obligation": ("max_days_outside",),
+    "integration_obligation": (),
+    "unreported_departure": ("max_days_abroad",),
 }
 RULES = tuple(RULE_PARAMETERS)
-DEFAULT_AT_RISK_DAYS = 20
-DEFAULT_SEVERITY: dict[str, str] = {
-    "illegal_stay": "high",
-    "late_address_report": "low",
-    "residence_obligation": "high",
-    "integration_obligation": "medium",
-    "unreported_departure": "medium",
-}
+# The rules with an at-risk list on the dashboards (compliance.engine.at_risk): each states its
+# `at_risk_days`; the others may not.
+AT_RISK_RULES = ("illegal_stay", "residence_obligation", "integration_obligation")
 
 
 class LocalText(BaseModel):
@@ -72,7 +69,7 @@ class EmploymentScope(BaseModel):
     """Which programmes' residence obligation also covers where the holder works (F-2-R style)."""
 
     model_config = ConfigDict(extra="forbid")
-    base_visas: list[str] = Field(default_factory=list)
+    base_visas: list[str] = Field(default_factory=list)  # a list left out names none
     programs: list[str] = Field(default_factory=list)
     reference: str = Field(min_length=1)
 
@@ -83,7 +80,7 @@ class RuleSpec(BaseModel):
     description: LocalText
     severity: Severity
     reference: str = Field(min_length=1)
-    parameters: dict[str, DatedParameter] = Field(default_factory=dict)
+    parameters: dict[str, DatedParameter]
     employment: EmploymentScope | None = None
     at_risk_days: int | None = Field(default=None, ge=0, le=365)
 
@@ -105,6 +102,15 @@ class ComplianceFile(BaseModel):
         for rule, spec in self.rules.items():
             if spec.employment is not None and rule != "residence_obligation":
                 problems.append(f"rules.{rule}.employment: only residence_obligation can extend to employment")
+            if rule == "residence_obligation" and spec.employment is None:
+                problems.append(
+                    "rules.residence_obligation.employment: required (the base_visas and programs whose "
+                    "obligation covers the job, with its reference)"
+                )
+            if rule in AT_RISK_RULES and spec.at_risk_days is None:
+                problems.append(f"rules.{rule}.at_risk_days: required (days before the limit a holder is at risk)")
+            if rule not in AT_RISK_RULES and spec.at_risk_days is not None:
+                problems.append(f"rules.{rule}.at_risk_days: this rule has no at-risk list")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -115,12 +121,12 @@ class RuleSettings:
     """The thresholds in force on one reference date, in the plain form the engine takes."""
 
     on: dt.date
-    grace_days: int = 0
-    max_days: int = 14
-    max_days_outside: int = 90
-    max_days_abroad: int = 90
-    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
-    reference: dict[str, str] = field(default_factory=dict)
+    grace_days: int
+    max_days: int
+    max_days_outside: int
+    max_days_abroad: int
+    severity: dict[str, str]
+    reference: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -129,16 +135,19 @@ class ComplianceRules:
     spec: ComplianceFile
 
     def settings_on(self, on: dt.date) -> RuleSettings:
-        """Each parameter's value in force on `on`; before its first date, the §4.8 default."""
+        """Each parameter's value in force on `on`; a date before a parameter's first value is refused."""
         values: dict[str, int] = {}
-        for rule, defaults in RULE_PARAMETERS.items():
+        errors = []
+        for rule, names in RULE_PARAMETERS.items():
             params = self.spec.rules[rule].parameters
-            for name, default in defaults.items():
-                values[name] = default
-                if name in params:
-                    in_force = [v for d, v in params[name].values.items() if d <= on]
-                    if in_force:
-                        values[name] = in_force[-1]
+            for name in names:
+                in_force = [v for d, v in params[name].values.items() if d <= on]
+                if in_force:
+                    values[name] = in_force[-1]
+                else:
+                    errors.append(f"{self.source}:rules.{rule}.parameters.{name}.values: no value in force on {on}")
+        if errors:
+            raise PolicyError(errors)
         return RuleSettings(
             on=on,
             severity={r: s.severity for r, s in self.spec.rules.items()},
@@ -154,11 +163,8 @@ class ComplianceRules:
         return frozenset(scope.base_visas), frozenset(scope.programs)
 
     def at_risk_days(self) -> dict[str, int]:
-        """Rule → how many days before a limit a holder is shown as at risk (default 20)."""
-        return {
-            r: (s.at_risk_days if s.at_risk_days is not None else DEFAULT_AT_RISK_DAYS)
-            for r, s in self.spec.rules.items()
-        }
+        """Rule → how many days before a limit a holder is shown as at risk (rules with such a list)."""
+        return {r: s.at_risk_days for r, s in self.spec.rules.items() if s.at_risk_days is not None}
 
     def label(self, rule: str, lang: str = "en") -> str:
         return getattr(self.spec.rules[rule].label, lang)
@@ -176,6 +182,9 @@ def load_compliance_rules(path: Path) -> ComplianceRules:
             if name not in RULE_PARAMETERS[rule]:
                 known = ", ".join(RULE_PARAMETERS[rule]) or "none"
                 errors.append(f"{path}:rules.{rule}.parameters.{name}: unknown parameter (known: {known})")
+        for name in RULE_PARAMETERS[rule]:
+            if name not in rule_spec.parameters:
+                errors.append(f"{path}:rules.{rule}.parameters.{name}: required (the engine reads it; no default)")
     if errors:
         raise PolicyError(errors)
     return ComplianceRules(source=str(path), spec=spec)
