@@ -168,16 +168,6 @@ class Framework(_Strict):
     def indicator_ids(self) -> list[str]:
         return [ind.id for ind in self.indicators]
 
-    def grade_for(self, score: float) -> str:
-        """First band (bands are sorted descending) whose min_score is at most the score.
-
-        A score below every band (possible only with unclipped zscore) gets the lowest band.
-        """
-        for band in self.grades:
-            if band.min_score <= score:
-                return band.grade
-        return self.grades[-1].grade
-
     def definition(self) -> dict[str, Any]:
         """The full framework as plain JSON data (defaults included), for the run record."""
         return self.model_dump(mode="json")
