@@ -8,7 +8,8 @@ officer with an API token:
 After one warm-up request, while each upload runs, the server's resident memory is sampled from
 /proc/<pid>/status (VmRSS every 20 ms; the peak is also read from VmHWM, reset before each upload
 through /proc/<pid>/clear_refs where the kernel allows), and `GET /api/v1/health` is sent every
-50 ms; its slowest answer is reported.
+50 ms from a separate process (raised priority where allowed, so that on a busy machine the
+probe's own wait for a CPU is not counted); its slowest answer and 99th percentile are reported.
 
 Targets: each upload peaks below 1.5 GB of server memory; the health check answers within 200 ms
 throughout. Baselines are the figures the attack measured before uploads were streamed and read in
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import secrets
@@ -84,6 +86,13 @@ print(json.dumps(samples))
 """
 
 
+def _probe_priority() -> None:
+    """The probe goes first on a busy machine (where allowed), so its own wait for a CPU is not
+    counted as the server's; the server keeps its ordinary priority."""
+    with contextlib.suppress(OSError):
+        os.nice(-10)
+
+
 class Watch:
     """Samples the server's memory and times the health check while an upload runs."""
 
@@ -105,7 +114,11 @@ class Watch:
         self.sampler = threading.Thread(target=self._memory)
         self.sampler.start()
         self.probe = subprocess.Popen(
-            [sys.executable, "-c", PROBE, self.base], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", PROBE, self.base],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            preexec_fn=_probe_priority,
         )
         time.sleep(0.5)  # the probe is up before the upload starts
         return self
