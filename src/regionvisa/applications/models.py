@@ -138,13 +138,20 @@ class ApplicationDocument(Base):
 
 
 class RegionBenefit(Base):
-    """The simplified-procedure flag per region, set by a ministry administrator until the
-    evaluation publishes benefits."""
+    """The one stored simplified-procedure flag per region: whether the region's applications
+    take the procedure now. A published evaluation sets it from the region's grade (`source`
+    'evaluation'); a ministry administrator may override it ('override'). Who set it, when and
+    why are on the row, and every change is audited (`applications.benefit.simplified`) with the
+    value and source it replaced. `Program.simplified_procedure` and the evaluation read it here;
+    `evaluation_benefit` keeps what each year's publication granted, as a record of that decision."""
 
     __tablename__ = "region_benefit"
 
     region: Mapped[str] = mapped_column(String(2), primary_key=True)
     simplified_procedure: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(16))
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (CheckConstraint("source IN ('evaluation', 'override')", name="source"),)

@@ -148,13 +148,22 @@ def list_applications(
 # --------------------------------------------------------------------------------- benefits
 
 
+BENEFIT_SOURCES = ("evaluation", "override")
+
+
 def simplified_for(session: Session, region: str) -> bool:
-    """Whether the region has the simplified procedure (per-region flag until evaluations publish it)."""
+    """Whether the region has the simplified procedure: the one stored flag (`RegionBenefit`)."""
     row = session.get(RegionBenefit, region)
     return bool(row and row.simplified_procedure)
 
 
-def set_simplified(session: Session, region: str, enabled: bool, *, actor: Any, reason: str) -> RegionBenefit:
+def set_simplified(
+    session: Session, region: str, enabled: bool, *, actor: Any, reason: str, source: str = "override"
+) -> RegionBenefit:
+    """Set the region's flag. `source` says whether a published evaluation set it or a ministry
+    administrator overrode it; the audit entry keeps the value and source it replaced."""
+    if source not in BENEFIT_SOURCES:
+        raise ValueError(f"source must be one of {BENEFIT_SOURCES}, not {source!r}")
     if isinstance(actor, Principal) and not actor.is_system and actor.role != "ministry_admin":
         raise Forbidden(
             en="only a ministry administrator sets the simplified procedure",
@@ -170,8 +179,9 @@ def set_simplified(session: Session, region: str, enabled: bool, *, actor: Any, 
     if row is None:
         row = RegionBenefit(region=region)
         session.add(row)
-    before = bool(row.simplified_procedure)
+    before, before_source = bool(row.simplified_procedure), row.source
     row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, _actor_name(actor), utcnow(), reason
+    row.source = source
     session.flush()
     record(
         session,
@@ -180,7 +190,7 @@ def set_simplified(session: Session, region: str, enabled: bool, *, actor: Any, 
         subject=("region", region),
         region=region,
         reason=reason,
-        inputs={"simplified_procedure": enabled, "before": before},
+        inputs={"simplified_procedure": enabled, "before": before, "source": source, "before_source": before_source},
     )
     return row
 

@@ -7,8 +7,9 @@
   committee indicator in one year, or a declared recusal.
 - `evaluation_run`: a stored evaluation: the canonical JSON result text (with its run record) and
   its SHA-256, so a stored run can be re-computed and compared byte for byte.
-- `evaluation_benefit`: the benefits and sanctions in force for a region after publication; the
-  applications domain reads the simplified-procedure flag from here.
+- `evaluation_benefit`: the benefits and sanctions each year's publication granted a region (the
+  record of that decision). Publication hands the simplified procedure to the one stored flag in
+  force, `applications.models.RegionBenefit`, which a ministry override may change.
 - `evaluation_quota_plan`: next year's apportionment proposed from a published run; confirming it
   opens the next period's quota ledgers.
 """

@@ -8,8 +8,9 @@ Seams with other domains (their public functions only):
   and `compliance.indicators.FRAMEWORK_IDS` (which column feeds which framework id);
 - the quota fill rate and the next period's ledgers: `quotas.models.QuotaLedger` (read) and
   `quotas.service.open_ledger` (write);
-- the simplified procedure: `simplified_procedure(session, region)` here, and the programme's
-  own `Program.simplified_procedure` flag, which publication keeps in step.
+- the simplified procedure: publication sets the applications domain's one stored flag per
+  region (`applications.service.set_simplified`, source 'evaluation'), which
+  `simplified_procedure(session, region)` and `Program.simplified_procedure` read.
 """
 
 from __future__ import annotations
@@ -542,9 +543,7 @@ def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
 
 def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> EvaluationRun:
     """Publish a draft: it replaces the year's earlier publication, and its benefits and sanctions
-    take effect (benefit table, programmes' simplified-procedure flag). Audited per region."""
-    from regionvisa.programs.models import Program
-
+    take effect (benefit table, the regions' simplified-procedure flag). Audited per region."""
     run = get_run(session, run_id)
     if run.status != "draft":
         raise Conflict(
@@ -577,8 +576,6 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
         )
         session.add(row)
         grades[entry["region"]] = entry["grade"]
-        for program in session.scalars(select(Program).where(Program.region == entry["region"])):
-            program.simplified_procedure = row.simplified_procedure
         _set_application_flag(session, entry["region"], row.simplified_procedure, run, actor)
         _audit(
             session,
@@ -620,6 +617,7 @@ def _set_application_flag(session: Session, region: str, enabled: bool, run: Eva
         region,
         enabled,
         actor=PUBLISH_ACTOR,
+        source="evaluation",
         reason=f"evaluation {run.year} (run {run.id}) published by {actor}",
     )
 
@@ -640,10 +638,13 @@ def region_benefit(session: Session, region: str, year: int | None = None) -> Ev
     return session.scalar(stmt.order_by(EvaluationBenefit.year.desc()).limit(1))
 
 
-def simplified_procedure(session: Session, region: str, year: int | None = None) -> bool:
-    """Whether the region's applications take the simplified procedure (latest published grade)."""
-    benefit = region_benefit(session, region, year)
-    return bool(benefit and benefit.simplified_procedure)
+def simplified_procedure(session: Session, region: str) -> bool:
+    """Whether the region's applications take the simplified procedure now: the one stored flag,
+    which publication sets and a ministry override may change (`region_benefit(...)` keeps what
+    a year's publication granted)."""
+    from regionvisa.applications.service import simplified_for
+
+    return simplified_for(session, region)
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,9 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
+from regionvisa.applications.models import RegionBenefit
 from regionvisa.db import Base
 
 PROGRAM_STATUSES = ("draft", "submitted", "approved", "published", "retired")
@@ -21,7 +37,16 @@ class Program(Base):
     base_visa: Mapped[str] = mapped_column(String(8))
     title_ko: Mapped[str] = mapped_column(String(200))
     title_en: Mapped[str] = mapped_column(String(200))
-    simplified_procedure: Mapped[bool] = mapped_column(default=False)
+    # Read, never stored here: the region's one flag (applications.models.RegionBenefit).
+    simplified_procedure: Mapped[bool] = column_property(
+        type_coerce(
+            func.coalesce(
+                select(RegionBenefit.simplified_procedure).where(RegionBenefit.region == region).scalar_subquery(),
+                false(),
+            ),
+            Boolean,
+        )
+    )
 
 
 class ProgramVersion(Base):
