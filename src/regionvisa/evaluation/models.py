@@ -1,8 +1,9 @@
 """Annual regional evaluation / 연간 지역 평가: tables.
 
-- `evaluation_committee_member`: the government or body a committee member comes from. Users
-  of the committee_member role have no region, yet recusal needs to know whose government a
-  member belongs to, so the evaluation keeps it here.
+- committee members are `selection.models.CommitteeMember` (one table for both committees): a
+  member's entry without a round is the standing evaluation committee's, which says whose
+  government the member belongs to (users of the committee_member role have no region), so
+  recusal can be automatic.
 - `evaluation_committee_score`: one member's 0–100 score (with justification) for one region's
   committee indicator in one year, or a declared recusal.
 - `evaluation_run`: a stored evaluation: the canonical JSON result text (with its run record) and
@@ -36,18 +37,6 @@ from regionvisa.db import Base
 
 RUN_STATUSES = ("draft", "published", "superseded")
 PLAN_STATUSES = ("proposed", "confirmed")
-
-
-class CommitteeMember(Base):
-    __tablename__ = "evaluation_committee_member"
-
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    # 2-digit code of the regional government the member belongs to; NULL for central
-    # government officials and private experts, who are never recused automatically.
-    region: Mapped[str | None] = mapped_column(String(2))
-    affiliation: Mapped[str] = mapped_column(String(200), default="")
-    updated_by: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class CommitteeScore(Base):

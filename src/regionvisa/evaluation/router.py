@@ -269,7 +269,7 @@ def set_member(
         member = service.set_member(
             session, actor=user, user_id=user_id, region=body.region, affiliation=body.affiliation
         )
-        return {"user_id": member.user_id, "region": member.region, "affiliation": member.affiliation}
+        return {"user_id": member.user_id, "region": member.affiliation_region, "affiliation": member.affiliation}
 
 
 # ----------------------------------------------------------------------- next year's quotas

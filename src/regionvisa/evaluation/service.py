@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 from regionvisa.db import utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
-from regionvisa.evaluation.models import CommitteeMember, CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
+from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
+from regionvisa.selection.models import CommitteeMember
 from regionvisa.web.errors import AppError, Conflict, NotFound
 
 QUOTA_FILL_RATE = "quota_fill_rate"
@@ -62,6 +63,13 @@ def _region_codes() -> list[str]:
 # Committee members and their scores
 
 
+def _standing_member(session: Session, user_id: int) -> CommitteeMember | None:
+    """The member's entry in the standing evaluation committee (the one without a round)."""
+    return session.scalar(
+        select(CommitteeMember).where(CommitteeMember.user_id == user_id, CommitteeMember.round_id.is_(None))
+    )
+
+
 def set_member(session: Session, *, actor: Any, user_id: int, region: str | None, affiliation: str) -> CommitteeMember:
     """Record which government (region code) or body a committee member belongs to."""
     from regionvisa.accounts.models import User
@@ -72,9 +80,9 @@ def set_member(session: Session, *, actor: Any, user_id: int, region: str | None
     region = (region or "").strip() or None
     if region is not None and region not in _region_codes():
         raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
-    member = session.get(CommitteeMember, user_id) or CommitteeMember(user_id=user_id)
-    member.region, member.affiliation = region, affiliation.strip()
-    member.updated_by, member.updated_at = str(actor), utcnow()
+    member = _standing_member(session, user_id) or CommitteeMember(user_id=user_id, round_id=None, role=None)
+    member.affiliation_region, member.affiliation = region, affiliation.strip()
+    member.added_by, member.added_at = str(actor), utcnow()
     session.add(member)
     session.flush()
     _audit(
@@ -89,8 +97,8 @@ def set_member(session: Session, *, actor: Any, user_id: int, region: str | None
 
 
 def member_region(session: Session, user_id: int) -> str | None:
-    member = session.get(CommitteeMember, user_id)
-    return member.region if member else None
+    member = _standing_member(session, user_id)
+    return member.affiliation_region if member else None
 
 
 def committee_indicators(framework: Framework) -> list[str]:
@@ -193,7 +201,9 @@ def committee_values(session: Session, *, year: int, indicator: str) -> dict[str
     Recused are declared recusals and members whose recorded government is the region's own
     (checked again here, so a member whose affiliation was recorded after scoring never counts).
     """
-    own = and_(CommitteeMember.region.is_not(None), CommitteeMember.region == CommitteeScore.region)
+    own = and_(
+        CommitteeMember.affiliation_region.is_not(None), CommitteeMember.affiliation_region == CommitteeScore.region
+    )
     counted = and_(CommitteeScore.recused.is_(False), CommitteeScore.score.is_not(None), ~own)
     stmt = (
         select(
@@ -202,7 +212,10 @@ def committee_values(session: Session, *, year: int, indicator: str) -> dict[str
             func.count().filter(counted),
             func.count().filter(or_(CommitteeScore.recused.is_(True), own)),
         )
-        .outerjoin(CommitteeMember, CommitteeMember.user_id == CommitteeScore.member_id)
+        .outerjoin(
+            CommitteeMember,
+            and_(CommitteeMember.user_id == CommitteeScore.member_id, CommitteeMember.round_id.is_(None)),
+        )
         .where(CommitteeScore.year == year, CommitteeScore.indicator == indicator)
         .group_by(CommitteeScore.region)
     )

@@ -18,11 +18,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,13 +68,24 @@ class SelectionRound(Base):
 
 
 class CommitteeMember(Base):
-    __tablename__ = "selection_member"
+    """A committee member: a user of the committee_member role, the body they come from and the
+    regional government they belong to (`affiliation_region`, which recuses them automatically).
+
+    With a `round_id` it is a seat on that selection round's committee, with its role and the
+    affiliation as declared for the round (the minutes print it). Without one (NULL) it is the
+    member's entry in the standing evaluation committee, one per user, which the annual
+    evaluation reads for recusal; `added_by`/`added_at` then say who recorded it last.
+    """
+
+    __tablename__ = "committee_member"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("selection_round.id", ondelete="CASCADE"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("selection_round.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(16))
     affiliation: Mapped[str] = mapped_column(String(200))
+    # 2-digit code of the regional government the member belongs to; NULL for central
+    # government officials and private experts, who are never recused automatically.
     affiliation_region: Mapped[str | None] = mapped_column(String(2))
     declared_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     added_by: Mapped[str] = mapped_column(String(64))
@@ -80,7 +93,18 @@ class CommitteeMember(Base):
 
     __table_args__ = (
         UniqueConstraint("round_id", "user_id"),
-        CheckConstraint("role IN ('chair', 'official', 'expert')", name="role"),
+        Index(
+            "uq_committee_member_standing_user_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("round_id IS NULL"),
+            postgresql_where=text("round_id IS NULL"),
+        ),
+        CheckConstraint(
+            "(round_id IS NULL AND role IS NULL)"
+            " OR (round_id IS NOT NULL AND role IS NOT NULL AND role IN ('chair', 'official', 'expert'))",
+            name="role",
+        ),
     )
 
 
@@ -90,7 +114,7 @@ class ConflictDeclaration(Base):
     __tablename__ = "selection_conflict"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("selection_member.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("committee_member.id", ondelete="CASCADE"), index=True)
     region: Mapped[str] = mapped_column(String(2))
     source: Mapped[str] = mapped_column(String(16))  # affiliation | declared
     reason: Mapped[str] = mapped_column(Text)
@@ -152,7 +176,7 @@ class Score(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("selection_proposal.id", ondelete="CASCADE"), index=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("selection_member.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("committee_member.id", ondelete="CASCADE"), index=True)
     criterion: Mapped[str] = mapped_column(String(64))
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text)
