@@ -45,6 +45,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -275,12 +276,18 @@ def error_shape_problem(response) -> str | None:
     return None if ok else f"not the one error shape: {response.text[:200]}"
 
 
-def walk(app, world: World, *, roles=ROLES, only=None) -> tuple[list[str], int]:
+def walk(app, world: World, *, roles=ROLES, only=None, tally: dict | None = None) -> tuple[list[str], int]:
     """(problems, requests checked). An empty list means every route kept to the policy.
 
-    `only(route) -> bool` narrows the walk (the tests of the walk itself use it)."""
+    `only(route) -> bool` narrows the walk (the tests of the walk itself use it); `tally`, when
+    given, gets caller -> Counter of the status codes of every request sent (for the report)."""
     problems: list[str] = []
     checked = 0
+
+    def seen(caller: str, response) -> None:
+        if tally is not None:
+            tally.setdefault(caller, Counter())[response.status_code] += 1
+
     unsampled: dict[str, set[str]] = {}
     with TestClient(app) as client:
         for route in iter_routes(app):
@@ -304,6 +311,7 @@ def walk(app, world: World, *, roles=ROLES, only=None) -> tuple[list[str], int]:
                     problems.append(f"{where} -> {response.status_code}: {message} {response.text[:160]!r}")
 
                 response = anonymous(app, other)
+                seen("anonymous", response)
                 where = f"anonymous {method} {other.url}"
                 if action == PUBLIC:
                     if response.status_code in (401, 403):
@@ -315,6 +323,7 @@ def walk(app, world: World, *, roles=ROLES, only=None) -> tuple[list[str], int]:
                 for role in roles:
                     headers = {"Authorization": f"Bearer {world.tokens[role]}"}
                     response = send(client, other, headers)
+                    seen(role, response)
                     checked += 1
                     where = f"{role} {method} {other.url}"
                     if is_api and (shape := error_shape_problem(response)):
@@ -335,6 +344,7 @@ def walk(app, world: World, *, roles=ROLES, only=None) -> tuple[list[str], int]:
                             note(where, response, f"a regional official reached another region's data ({action})")
                         own = build(route, method, world, OWN)
                         own_response = send(client, own, headers)
+                        seen(role, own_response)
                         if own_response.status_code in (401, 403):
                             note(f"{role} {method} {own.url}", own_response, "refused its own region")
                         problems.extend(leaks(world, role, method, action, own.url, own_response, route=route.path))
@@ -399,14 +409,19 @@ def foreign_write_probes(world: World) -> list[Probe]:
     return probes
 
 
-def foreign_writes(app, world: World, *, kinds=None, role: str = "regional_official") -> tuple[list[str], int]:
-    """(problems, writes sent) for the probes of `kinds` (default all): each must be refused."""
+def foreign_writes(
+    app, world: World, *, kinds=None, role: str = "regional_official", tally: Counter | None = None
+) -> tuple[list[str], int]:
+    """(problems, writes sent) for the probes of `kinds` (default all): each must be refused.
+    `tally`, when given, counts the status codes of the answers (for the report)."""
     probes = [p for p in foreign_write_probes(world) if kinds is None or p.kind in kinds]
     problems: list[str] = []
     with TestClient(app) as client:
         for probe in probes:
             request = probe.request
             response = send(client, request, {"Authorization": f"Bearer {world.tokens[role]}"})
+            if tally is not None:
+                tally[response.status_code] += 1
             where = f"{role} {request.method} {request.url} -> {response.status_code}"
             accepted = response.status_code < 400
             if accepted and probe.count_key is not None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from tests.hardening.figures import record, statuses
 
 from regionvisa.accounts import policy
 from regionvisa.accounts.policy import iter_routes, require, route_policy
@@ -72,11 +74,25 @@ def test_an_undeclared_route_stops_the_app(engine, monkeypatch):
 
 
 def test_walk_every_route_with_every_role(app, engine, world):
-    problems, checked = rw.walk(app, world)
+    tally: dict = {}
+    problems, checked = rw.walk(app, world, tally=tally)
+    _report_walk(app, tally, problems)
     assert problems == [], f"{len(problems)} policy violations:\n" + "\n".join(problems)
     assert checked >= 5 * len(iter_routes(app))
     # whatever the walk changed went through the one audit writer: the chain still holds
     assert verify(engine).ok
+
+
+def _report_walk(app, tally: dict, problems: list[str]) -> None:
+    """Requests and status codes per caller, leaks and 500s, for docs/hardening.md."""
+    record("route-walk", "walk", {
+        "routes": len(iter_routes(app)),
+        "requests": {caller: sum(codes.values()) for caller, codes in sorted(tally.items())},
+        "statuses": {caller: statuses(codes) for caller, codes in sorted(tally.items())},
+        "server_errors": sum(n for codes in tally.values() for code, n in codes.items() if code >= 500),
+        "leaks": sum("shows another region's data" in p or "reached another region's data" in p for p in problems),
+        "problems": len(problems),
+    })  # fmt: skip
 
 
 # --------------------------------------------------------------------------- the walk catches what it must
@@ -195,7 +211,9 @@ def test_region_index_lands_a_regional_official_on_their_region(client, world):
 def test_writes_with_another_regions_ids_are_refused(app, world, kind):
     """The attack: a Busan official applied for a Gyeonggi resident (`person_id`); once issued, the
     person had a Busan status. Every such write must be refused, whichever way it comes in."""
-    problems, sent = rw.foreign_writes(app, world, kinds={kind})
+    tally = Counter()
+    problems, sent = rw.foreign_writes(app, world, kinds={kind}, tally=tally)
+    record("route-walk-writes", kind, {"sent": sent, "accepted": len(problems), "statuses": statuses(tally)})
     assert sent >= 1
     assert problems == [], f"{len(problems)} writes accepted:\n" + "\n".join(problems)
 

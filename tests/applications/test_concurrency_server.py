@@ -18,12 +18,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from tests.hardening.figures import record, statuses
 
 from regionvisa.accounts import service as accounts
 from regionvisa.applications import service
@@ -209,6 +211,8 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
     server["proc"].terminate()
     server["proc"].wait(timeout=60)
     log = server["log"].read_text(errors="replace")
+    deadlocks = _deadlocks(engine) - deadlocks_before if database_kind == "postgresql" else 0
+    _report(engine, world, answers, deadlocks)
 
     failed = [a for a in answers if not (200 <= a.status < 300 or a.status == 409)]
     assert failed == [], f"{len(failed)} answers neither 2xx nor 409: {failed[:5]}\n{log[-3000:]}"
@@ -218,7 +222,7 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
             assert error["code"] and error["message"]["ko"] and error["message"]["en"], a
     assert "Traceback" not in log, log[-3000:]
     if database_kind == "postgresql":
-        assert _deadlocks(engine) - deadlocks_before == 0
+        assert deadlocks == 0
         assert "deadlock" not in log.lower()
 
     by_target: dict[tuple[str, int], list[int]] = {}
@@ -269,6 +273,31 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
     slowest = max(a.seconds for a in answers)
     print(f"\n{database_kind}: {len(answers)} requests, slowest {slowest:.2f} s, {len(recommended)} recommended, "
           f"top-ups/cuts net {adjusted:+d}")  # fmt: skip
+
+
+def _report(engine, world, answers: list[Answer], deadlocks: int) -> None:
+    """Answers per kind of request, 500s, deadlocks and over-issued places, for docs/hardening.md."""
+    kinds: dict[str, Counter] = {}
+    for a in answers:
+        kinds.setdefault(a.kind, Counter())[a.status] += 1
+    with session_scope(engine) as session:
+        ledger = quotas.get_ledger(session, world["ledger_id"])
+        issued = session.scalar(
+            select(func.count()).where(Application.ledger_id == ledger.id, Application.status == "issued")
+        )
+        over = max(0, ledger.reserved + ledger.used - ledger.capacity, issued - ledger.used)
+    record("concurrency", "fifty-mixed-writes", {
+        "workers": WORKERS,
+        "requests": len(answers),
+        "statuses": {kind: statuses(codes) for kind, codes in sorted(kinds.items())},
+        "server_errors": sum(a.status >= 500 for a in answers),
+        "transport_errors": sum(a.status == 0 for a in answers),
+        "deadlocks": deadlocks,
+        "over_issued_places": over,
+        "issued": issued,
+        "capacity": ledger.capacity,
+        "slowest_seconds": round(max(a.seconds for a in answers), 3),
+    })  # fmt: skip
 
 
 # ------------------------------------------------------------------ a lost race the database reports

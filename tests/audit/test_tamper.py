@@ -23,6 +23,7 @@ from tests.audit.tampering import (
     set_head,
     write_rows,
 )
+from tests.hardening.figures import record
 
 from regionvisa.audit import checkpoint as checkpoints
 from regionvisa.audit import service
@@ -38,6 +39,21 @@ def signed_checkpoint(engine) -> checkpoints.Checkpoint:
 
 def by_seq(engine) -> dict[int, dict]:
     return {r["seq"]: r for r in rows(engine)}
+
+
+def found(method: str, case: str, engine, cp=None) -> None:
+    """What verification names, without and with the checkpoint, for docs/hardening.md; called
+    once a test's checks have passed, so an entry means the method was detected as asserted."""
+
+    def named(result) -> str:
+        return "not detected" if result.ok else f"{result.problem.kind} at seq {result.problem.seq}"
+
+    record("tamper", f"{method}: {case}", {
+        "method": method,
+        "database": engine.dialect.name,
+        "without_checkpoint": named(verify(engine)),
+        "with_checkpoint": None if cp is None else named(verify(engine, checkpoint=cp)),
+    })  # fmt: skip
 
 
 # --------------------------------------------------------------------------- 1. edit and re-hash forward
@@ -59,6 +75,7 @@ def test_edited_entry_rehashed_forward_with_the_head_is_found(engine):
         p = result.problem
         assert (p.kind, p.seq, p.entry_id) == ("edited", 20, target["id"])
         assert "MAC does not match" in p.message and "seq 20" in p.message
+    found("edit and re-hash forward", "entry 20 edited, every entry after it and the head re-hashed", engine, cp)
 
 
 def test_an_edit_without_rehashing_is_found_too(engine):
@@ -66,6 +83,7 @@ def test_an_edit_without_rehashing_is_found_too(engine):
     with attacker(engine) as conn:
         conn.execute(text("UPDATE audit_entry SET reason = 'x' WHERE seq = 7"))
     assert (verify(engine).problem.kind, verify(engine).problem.seq) == ("edited", 7)
+    found("edit and re-hash forward", "entry 7 edited, nothing re-hashed", engine)
 
 
 # --------------------------------------------------------------------------- 2. delete one and renumber
@@ -93,6 +111,8 @@ def test_deleted_entry_with_the_rest_renumbered_is_found(engine, rehash):
         else:  # the moved entry's MAC still holds its old number, so the gap is named exactly
             assert p.kind == "deleted"
             assert "written as seq 13" in p.message and "seq 12 are missing" in p.message
+    case = "entry 12 deleted, the rest renumbered" + (" and re-hashed" if rehash else "")
+    found("delete one entry and renumber", case, engine, cp)
 
 
 # --------------------------------------------------------------------------- 3. truncate the last 50
@@ -123,6 +143,7 @@ def test_truncated_last_50_entries_are_found(engine, head):
     p = result.problem
     assert not result.ok and (p.kind, p.seq, p.entry_id) == ("deleted", 31, None)
     assert "truncated" in p.message and "seq 31–80" in p.message and "reached seq 80" in p.message
+    found("truncate the last 50 entries", f"seq 31-80 deleted, head {head}", engine, cp)
 
 
 # --------------------------------------------------------------------------- 4. wipe the log and reset the head
@@ -149,6 +170,7 @@ def test_wiped_log_with_its_head_reset_is_found(engine, head, written_after):
     else:
         assert (p.kind, p.entry_id) == ("rewritten", fresh[0].id)
         assert "after the checkpoint's head" in p.message and "from seq 1" in p.message
+    found("wipe the log and reset the head", f"40 wiped, head {head}, {written_after} written after", engine, cp)
 
 
 # --------------------------------------------------------------------------- 5. append a forged entry
@@ -188,6 +210,7 @@ def test_forged_appended_entry_is_found(engine, how):
             "unknown-key-id": ("unknown-key", "'a9', which is not configured"),
         }[how]
         assert p.kind == expected[0] and expected[1] in p.message
+    found("append a forged entry", f"seq 11 appended ({how})", engine, cp)
 
 
 # --------------------------------------------------------------------------- 6. SQLite INSERT OR REPLACE
@@ -224,6 +247,7 @@ def test_sqlite_insert_or_replace_is_refused_then_found(sqlite_engine):
     for result in (verify(engine), verify(engine, checkpoint=cp)):
         p = result.problem
         assert (p.kind, p.seq, p.entry_id) == ("edited", 12, target["id"])
+    found("SQLite INSERT OR REPLACE", "refused; with the trigger dropped, entries 12 on replaced", engine, cp)
 
 
 # --------------------------------------------------------------------------- 7. PostgreSQL TRUNCATE and re-insert
@@ -259,3 +283,4 @@ def test_postgres_truncate_and_reinsert_is_found(engine, rewrite):
     assert not result.ok and (p.kind, p.seq, p.entry_id) == expected
     alone = verify(engine)
     assert not alone.ok and alone.problem.seq == (30 if rewrite == "tail-dropped" else expected[1])
+    found("PostgreSQL TRUNCATE and re-insert", rewrite, engine, cp)

@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import traceback
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
@@ -38,6 +39,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from tests.hardening.figures import record, statuses
 
 from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, grant, iter_routes, route_policy
 
@@ -122,9 +124,11 @@ def fuzz(strategy, examples: int, send) -> None:
     run()
 
 
-def fuzz_api(app, world, caller: str, only=None) -> tuple[list[str], int, int]:
+def fuzz_api(app, world, caller: str, only=None, tally: Counter | None = None) -> tuple[list[str], int, int]:
     """(problems, operations fuzzed, operations also sent with the walk's samples) for one caller;
-    `only(path) -> bool` narrows the operations."""
+    `only(path) -> bool` narrows the operations; `tally`, when given, counts the status codes of
+    the answers ("unhandled" for an exception the app let through), for the report."""
+    tally = Counter() if tally is None else tally
     schema = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     routes = {(m, r.path): r for r in iter_routes(app) for m in r.methods}
     headers = {} if caller == "anonymous" else {"Authorization": f"Bearer {world.tokens[caller]}"}
@@ -145,12 +149,14 @@ def fuzz_api(app, world, caller: str, only=None) -> tuple[list[str], int, int]:
             try:
                 response = case.call()
             except Exception as exc:  # the test client re-raises what the app did not handle
+                tally["unhandled"] += 1
                 frame = traceback.extract_tb(exc.__traceback__)[-1]
                 problems.append(
                     f"{caller} {case.method.upper()} {case.formatted_path}: unhandled {type(exc).__name__}: "
                     f"{str(exc)[:200]} at {Path(frame.filename).name}:{frame.lineno}"
                 )
                 return
+            tally[response.status_code] += 1
             problems.extend(problems_in(case, response, world, caller, headers, action))
             if expect_refusal and response.status_code < 400:
                 problems.append(
@@ -185,7 +191,17 @@ def fuzz_api(app, world, caller: str, only=None) -> tuple[list[str], int, int]:
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_fuzz_the_api(caller, app, world):
-    problems, operations, sampled = fuzz_api(app, world, caller)
+    tally = Counter()
+    problems, operations, sampled = fuzz_api(app, world, caller, tally=tally)
+    record("fuzz", caller, {
+        "examples": MAX_EXAMPLES,
+        "operations": operations,
+        "requests": sum(tally.values()),
+        "statuses": statuses(tally),
+        "server_errors": sum(n for code, n in tally.items() if code == "unhandled" or code >= 500),
+        "leaks": sum("another region's" in p for p in problems),
+        "problems": len(problems),
+    })  # fmt: skip
     assert operations > 50
     if caller in ("ministry_admin", "regional_official"):
         assert sampled > 10, "the route walk's samples reached too few operations"
