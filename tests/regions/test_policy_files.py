@@ -17,7 +17,21 @@ LOADERS = {
     ("national", "parameters.yaml"): lambda p: parameters.load_parameter_file(p),
     ("national", "visa_categories.yaml"): lambda p: catalogue.visa_categories(p.parents[1]),
     ("national", "e7_occupations.yaml"): lambda p: catalogue.e7_occupations(p.parents[1]),
+    ("national", "applications.yaml"): lambda p: _application_rules(p),
+    ("national", "uploads.yaml"): lambda p: _upload_limits(p),
 }
+
+
+def _application_rules(path: Path):
+    from regionvisa.applications.rules import load_application_rules
+
+    return load_application_rules(path)
+
+
+def _upload_limits(path: Path):
+    from regionvisa.web.uploads import upload_limits
+
+    return upload_limits(path.parents[1])
 
 
 def _folder_loader(path: Path):
