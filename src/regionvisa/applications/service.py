@@ -67,10 +67,9 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 NATIONALITY_RE = re.compile(r"^[A-Z]{3}$")
 
-# The life cycle is declared in `applications.lifecycle`; these are views of that table for the
-# transports (move -> (allowed from, to, policy action)) and the moves that need a reason.
+# The life cycle is declared in `applications.lifecycle`; this view of that table is for the
+# transports: move -> (allowed from, to, policy action).
 MOVES = APPLICATIONS.moves_table()
-REASON_REQUIRED = frozenset(m for m in APPLICATIONS.moves if APPLICATIONS.needs_reason(m))
 
 ALLOWED_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
