@@ -1,0 +1,1 @@
+"""What every domain shares and nothing web-specific: declared life cycles (`core.lifecycle`)."""
