@@ -4,6 +4,7 @@ Each test group writes one small JSON file per database, test-artifacts/hardenin
 counts and status codes only, never a request body, a URL or anything personal. Tests record
 what they saw before they assert, so a failing run leaves its figures too. Entries of one pytest
 run are merged (parametrised tests add one entry each); a new run starts the file afresh.
+REGIONVISA_TEST_FIGURES names another folder (for a measurement no other run may overwrite).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parents[2] / "test-artifacts" / "hardening"
+FOLDER = Path(
+    os.environ.get("REGIONVISA_TEST_FIGURES") or Path(__file__).resolve().parents[2] / "test-artifacts" / "hardening"
+)
 RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 
 
