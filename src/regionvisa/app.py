@@ -9,11 +9,11 @@ from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy.engine import Engine
 
 from regionvisa import __version__
-from regionvisa.accounts import policy, security
+from regionvisa.accounts import security
 from regionvisa.config import require_keys
 from regionvisa.db import get_engine
 from regionvisa.ops import faults, headers
-from regionvisa.web import apidocs, assets, errors, i18n, uploads
+from regionvisa.web import apidocs, assets, deps, errors, i18n, uploads
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Each domain has router.py (API under /api/v1) and, except records, pages.py (web pages).
@@ -90,8 +90,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     apidocs.install(app)
     app.mount("/static", assets.static_app(STATIC_DIR), name="static")
 
-    # Every route declares its permission (accounts.policy): refuse to start otherwise.
-    missing = policy.undeclared_routes(app)
+    # Every route declares its permission (accounts.policy, web.deps): refuse to start otherwise.
+    missing = deps.undeclared_routes(app)
     if missing:
         raise RuntimeError("routes without a permission policy:\n" + "\n".join(missing))
     return app

@@ -34,7 +34,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from regionvisa.web.errors import Conflict
+from regionvisa.core.errors import Conflict
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,10 +46,10 @@ SQLITE_CONFLICTS = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary resu
 class ConcurrentChange(Conflict):
     def __init__(self) -> None:
         super().__init__(
-            "concurrent_change",
-            "다른 사용자가 같은 항목을 동시에 변경하고 있어 처리하지 못했습니다. "
+            code="concurrent_change",
+            ko="다른 사용자가 같은 항목을 동시에 변경하고 있어 처리하지 못했습니다. "
             "아무것도 바뀌지 않았으니 다시 시도하십시오.",
-            "someone else was changing the same record at the same moment; nothing was changed, please try again",
+            en="someone else was changing the same record at the same moment; nothing was changed, please try again",
         )
 
 

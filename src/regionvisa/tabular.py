@@ -22,6 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
+from regionvisa.core.errors import DomainError
+
 BATCH_ROWS = 200_000  # rows per batch: a few tens of MB for the widest files handled here
 JSONL_BATCH_BYTES = 32 * 1024 * 1024
 HEADER_BYTES = 1024 * 1024  # a CSV header must end within the first MB
@@ -51,9 +53,7 @@ class TableFileError(ValueError):
         self.en = f"{where_en}: {en}"
 
     def app_error(self, status: int = 422):
-        from regionvisa.web.errors import AppError
-
-        return AppError(status, self.code, self.ko, self.en, "file")
+        return DomainError(status=status, code=self.code, ko=self.ko, en=self.en, field="file")
 
 
 def display_name(name: str | None, default: str = "upload") -> str:

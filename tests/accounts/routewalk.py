@@ -2,7 +2,7 @@
 and the page checks in tests/web. Loaded by path (`load()`); the test folders are not packages.
 
 How the walk decides, for each route × method × caller:
-- the route's policy comes from `accounts.policy.route_policy` (its `require(action)` or
+- the route's policy comes from `web.deps.route_policy` (its `require(action)` or
   PUBLIC_ROUTES); none is a failure;
 - anonymous callers get 401 on protected routes; roles that lack the action get 403; roles
   that hold it are not refused (neither 401 nor 403);
@@ -52,8 +52,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from regionvisa.accounts import policy, service
-from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, Principal, grant, iter_routes, route_policy
+from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, Principal, grant
 from regionvisa.db import session_scope
+from regionvisa.web import deps
+from regionvisa.web.deps import iter_routes, route_policy
 
 TESTS = Path(__file__).resolve().parents[1]
 OTHER = "11"  # Seoul; the regional official of the role_users fixture is Busan's
@@ -254,7 +256,7 @@ def anonymous(app, request: Request):
     """A fresh browser each time, holding the CSRF token of its own session."""
     with TestClient(app) as browser:
         headers = {}
-        if request.method in policy.UNSAFE_METHODS:
+        if request.method in deps.UNSAFE_METHODS:
             page = browser.get("/login")
             headers["X-CSRF-Token"] = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         return send(browser, request, headers)

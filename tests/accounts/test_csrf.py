@@ -9,7 +9,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from regionvisa.accounts.policy import PUBLIC, UNSAFE_METHODS, grant, iter_routes, route_policy
+from regionvisa.accounts.policy import PUBLIC, grant
+from regionvisa.web.deps import UNSAFE_METHODS, iter_routes, route_policy
 
 
 def _routewalk():

@@ -5,19 +5,9 @@ from __future__ import annotations
 import pytest
 
 from regionvisa.accounts import nav, policy
-from regionvisa.accounts.policy import (
-    ACTIONS,
-    ALL,
-    OWN_REGION,
-    POLICY,
-    ROLES,
-    Principal,
-    authorize,
-    can,
-    require,
-    scope_region,
-)
-from regionvisa.web.errors import Forbidden, Unauthenticated
+from regionvisa.accounts.policy import ACTIONS, ALL, OWN_REGION, POLICY, ROLES, Principal, authorize, can, scope_region
+from regionvisa.core.errors import Forbidden, Unauthenticated
+from regionvisa.web.deps import require
 
 
 def user(role: str | None, region: str | None = None) -> Principal:

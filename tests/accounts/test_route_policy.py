@@ -22,8 +22,9 @@ from sqlalchemy import text
 from tests.hardening.figures import record, statuses
 
 from regionvisa.accounts import policy
-from regionvisa.accounts.policy import iter_routes, require, route_policy
 from regionvisa.audit.service import verify
+from regionvisa.web import deps
+from regionvisa.web.deps import iter_routes, require, route_policy
 
 
 def _load_routewalk():
@@ -59,7 +60,7 @@ def test_every_route_declares_a_policy(app):
     assert len(routes) > 20
     undeclared = [f"{r.methods} {r.path}" for r in routes if route_policy(r) is None]
     assert undeclared == [], "routes without a permission policy: " + ", ".join(undeclared)
-    assert policy.undeclared_routes(app) == []
+    assert deps.undeclared_routes(app) == []
 
 
 def test_an_undeclared_route_stops_the_app(engine, monkeypatch):

@@ -11,6 +11,7 @@ from sqlalchemy import select, text, update
 
 from regionvisa.accounts import service
 from regionvisa.accounts.models import LoginLock, User, UserSession
+from regionvisa.accounts.policy import Principal, grant
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import verify
 from regionvisa.db import session_scope
@@ -260,7 +261,6 @@ def test_nav_depends_on_the_role(client, login, role_users):
     fixed ones: administration for administrators only, the audit log for auditors only, a
     regional official's statistics link going to their own region."""
     from regionvisa.accounts import nav
-    from regionvisa.accounts.policy import Principal, grant
 
     def allowed(role: str | None) -> set[str]:
         who = Principal(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None

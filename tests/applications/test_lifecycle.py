@@ -11,11 +11,11 @@ from sqlalchemy import select
 from regionvisa.applications import service
 from regionvisa.applications.models import Application, ApplicationEvent, Screening
 from regionvisa.audit.models import AuditEntry
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
 from regionvisa.records.models import Person, StatusGrant
-from regionvisa.web.errors import AppError, Conflict
 
 from .conftest import ON, eligible_busan
 
@@ -149,14 +149,14 @@ def test_rejection_and_withdrawal_release_the_reservation(engine, busan, submit)
         assert (led.reserved, led.used) == (0, 0)
         kinds = [m.kind for m in quotas.history(session, led)]
         assert kinds == ["allocation", "reserve", "reserve", "release", "release"]
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             service.reject(session, a, actor="t.officer", reason="")
         assert err.value.code in ("reason_required", "invalid_transition")
 
 
 def test_reasons_are_required_where_a_person_must_explain(engine, busan, submit):
     app_id = submit(0)
-    with pytest.raises(AppError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine) as session:
         service.return_(session, app_id, actor="t.busan", reason="  ")
     assert (err.value.status, err.value.field) == (422, "reason")
 
@@ -177,7 +177,7 @@ def test_a_programme_change_never_rewrites_a_past_screening_and_rescreen_is_expl
         app = service.get(session, app_id)
         first = service.latest_screening(session, app)
         assert (app.outcome, app.program_version, first.program_version) == ("eligible", 1, 1)
-        with pytest.raises(AppError):
+        with pytest.raises(DomainError):
             service.rescreen(session, app_id, actor="t.officer", reason="")
         second = service.rescreen(session, app_id, actor="t.officer", reason="programme v2 published", on=ON)
         assert (second.program_version, second.outcome, second.kind) == (2, "ineligible", "rescreen")
@@ -208,7 +208,7 @@ def test_duplicate_open_application_is_refused_until_the_first_closes(engine, bu
 
 
 def test_bad_profile_value_is_refused_naming_the_field(engine, busan):
-    with pytest.raises(AppError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine) as session:
         service.submit(
             session,
             program_id="busan-d2",

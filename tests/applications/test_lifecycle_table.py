@@ -12,15 +12,15 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import ROLES, Principal, can
+from regionvisa.accounts.policy import ACTIONS, ROLES, Principal, can
 from regionvisa.applications import service
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import Application
+from regionvisa.core.errors import Conflict, DomainError, Forbidden
 from regionvisa.core.lifecycle import QUOTA_DELTAS
 from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
 from regionvisa.records.models import StatusGrant
-from regionvisa.web.errors import AppError, Conflict, Forbidden
 
 from .conftest import ON
 
@@ -94,7 +94,6 @@ def in_state(engine, busan, submit):
 
 
 def test_the_table_names_real_actions_states_and_moves():
-    from regionvisa.accounts.policy import ACTIONS
     from regionvisa.applications.models import STATUSES
 
     assert APPLICATIONS.states == STATUSES
@@ -143,7 +142,7 @@ def test_a_move_that_needs_a_reason_is_refused_without_one(engine, in_state, mov
     state = APPLICATIONS.from_states(move)[0]
     app_id = in_state(state)
     with Session(engine) as session:
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             make(session, app_id, move, actor=actor_for(move), reason="   ")
         assert (err.value.status, err.value.code, err.value.field) == (422, "reason_required", "reason")
         session.rollback()

@@ -19,10 +19,10 @@ from regionvisa.accounts import service as accounts
 from regionvisa.accounts.policy import Principal
 from regionvisa.applications import service
 from regionvisa.applications.models import Application
+from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
 from regionvisa.records import pii
 from regionvisa.records.models import Person, StatusGrant
-from regionvisa.web.errors import AppError
 
 from .conftest import ON, eligible_busan
 
@@ -97,9 +97,9 @@ def grants_of(engine, person_id: str) -> list[tuple[str, str | None]]:
         return [tuple(r) for r in rows]
 
 
-def refusal(engine, actor, person, **kwargs) -> AppError:
+def refusal(engine, actor, person, **kwargs) -> DomainError:
     before = applications(engine)
-    with pytest.raises(AppError) as err:
+    with pytest.raises(DomainError) as err:
         submit_as(engine, actor, person, **kwargs)
     assert applications(engine) == before  # nothing stored
     assert err.value.ko and err.value.en and err.value.ko != err.value.en
@@ -157,7 +157,7 @@ def test_a_birth_date_is_needed_to_link_a_person(engine, people):
     person_id, name, passport, _birth = BUSAN_PERSON
     profile = eligible_busan(0)
     profile.pop("birth_date")
-    with pytest.raises(AppError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine) as session:
         service.submit(
             session,
             program_id="busan-d2",
@@ -208,7 +208,7 @@ def test_issuance_checks_the_link_again(engine, people):
         session.execute(update(Application).where(Application.id == app_id).values(person_id=GYEONGGI_PERSON[0]))
         service.recommend(session, app_id, actor="test:region")
         service.approve(session, app_id, actor="test:ministry")
-    with pytest.raises(AppError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine) as session:
         service.issue(session, app_id, actor=ROLES["ministry_officer"], on=dt.date(2025, 7, 1))
     assert (err.value.status, err.value.code) == (409, "person_mismatch")
     assert grants_of(engine, GYEONGGI_PERSON[0]) == [("41", None)]

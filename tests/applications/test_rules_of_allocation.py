@@ -8,14 +8,15 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from regionvisa.accounts.policy import Principal
 from regionvisa.applications import documents, service
 from regionvisa.applications.models import Application, ApplicationDocument
 from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
+from regionvisa.core.errors import Conflict, DomainError, Forbidden
 from regionvisa.db import session_scope
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
-from regionvisa.web.errors import AppError, Conflict, Forbidden
 
 from .conftest import ON
 
@@ -78,8 +79,6 @@ def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, b
 
 
 def test_simplified_procedure_approves_automatically_and_reduces_documents(engine, busan, submit):
-    from regionvisa.accounts.policy import Principal
-
     officer = Principal(id=2, username="t.officer", display_name="o", role="ministry_officer")
     admin = Principal(id=1, username="t.admin", display_name="a", role="ministry_admin")
     with pytest.raises(Forbidden), session_scope(engine) as session:
@@ -144,7 +143,7 @@ def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
         ("passport", b"%PDF-" + b"0" * service.MAX_UPLOAD_BYTES, "application/pdf", 413, "file_too_large"),
     ]
     for doc_type, content, ctype, status, code in cases:
-        with pytest.raises(AppError) as err, session_scope(engine) as session:
+        with pytest.raises(DomainError) as err, session_scope(engine) as session:
             service.upload_document(
                 session, app_id, doc_type=doc_type, filename="f", content=content, content_type=ctype, actor="t"
             )
@@ -231,14 +230,12 @@ def test_bulk_intake_reads_xlsx_and_refuses_missing_columns(engine, busan, tmp_p
     with session_scope(engine) as session:
         result = service.import_applications(session, program_id=busan, source=xlsx, actor="t.cli", on=ON)
     assert (result.inserted, result.outcome) == (1, "committed")
-    with pytest.raises(AppError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine) as session:
         service.import_applications(session, program_id=busan, source=frame.drop("name"), actor="t", on=ON)
     assert err.value.field == "name" and "name" in err.value.ko
 
 
 def test_regional_official_acts_only_in_their_region(engine, busan, submit):
-    from regionvisa.accounts.policy import Principal
-
     app_id = submit(0)
     seoul = Principal(id=9, username="t.seoul", display_name="s", role="regional_official", region="11")
     busan_official = Principal(id=8, username="t.busan", display_name="b", role="regional_official", region="26")

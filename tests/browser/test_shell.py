@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from regionvisa.accounts.policy import Principal, grant
+
 # Entries every role must see, and must not see, whatever later domains add to the menu.
 NAV_MUST = {
     "ministry_admin": ({"전국 현황", "지역 통계", "사용자", "내 계정"}, {"감사 기록"}),
@@ -20,7 +22,6 @@ NAV_MUST = {
 def expected_nav(role: str | None) -> list[str]:
     """The Korean labels the policy allows `role`, in menu order."""
     from regionvisa.accounts import nav
-    from regionvisa.accounts.policy import Principal, grant
     from regionvisa.web import i18n
 
     who = Principal(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None

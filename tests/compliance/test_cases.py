@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from regionvisa.audit.models import AuditEntry
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase, ComplianceCaseEvent
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
-from regionvisa.web.errors import AppError, Conflict
 
 ON = dt.date(2025, 12, 31)
 
@@ -130,13 +130,13 @@ def test_case_life_cycle_is_checked_and_audited(engine, kit):
     with Session(engine) as s:
         case_id = s.scalars(select(ComplianceCase.id).where(ComplianceCase.rule == "residence_obligation")).one()
     with session_scope(engine) as s:
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             cases.act(s, case_id, "review", actor="officer", reason="  ")
         assert err.value.code == "reason_required"
     with session_scope(engine) as s:
         cases.act(s, case_id, "review", actor="officer", reason="checking the address reports")
     with session_scope(engine) as s:
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             cases.act(s, case_id, "resolve", actor="officer", reason="done")
         assert err.value.code == "outcome_required"
     with session_scope(engine) as s:

@@ -16,8 +16,8 @@ from regionvisa.accounts.policy import ACTIONS, can
 from regionvisa.compliance import cases
 from regionvisa.compliance.lifecycle import COMPLIANCE_CASES
 from regionvisa.compliance.models import ComplianceCase
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
-from regionvisa.web.errors import AppError, Conflict
 
 ON = dt.date(2025, 12, 31)
 # the path that visits every state, in order
@@ -63,11 +63,11 @@ def test_every_move_from_every_state_does_what_the_table_says(engine, kit):
                     case = act(session, case_id, move)
                     assert case.status == (edge.to_state or state), (state, move)
                     if COMPLIANCE_CASES.needs_reason(move):
-                        with pytest.raises(AppError) as err:
+                        with pytest.raises(DomainError) as err:
                             act(session, case_id, move, reason=" ")
                         assert (err.value.status, err.value.code) == (400, "reason_required")
                 session.rollback()
-    with Session(engine) as session, pytest.raises(AppError) as err:
+    with Session(engine) as session, pytest.raises(DomainError) as err:
         act(session, case_id, "reopen")
     assert (err.value.status, err.value.code) == (400, "unknown_action")
 

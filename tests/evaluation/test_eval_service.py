@@ -10,10 +10,10 @@ from sqlalchemy import select
 
 from regionvisa.accounts import service as accounts
 from regionvisa.audit.models import AuditEntry
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.evaluation import compute, service
 from regionvisa.evaluation.models import CommitteeScore
-from regionvisa.web.errors import AppError, Conflict
 
 YEAR = 2025
 
@@ -61,12 +61,12 @@ def test_declared_recusal_and_validation(engine, world):
         values = service.committee_values(session, year=YEAR, indicator="integration_policy")
         assert values["41"]["value"] == pytest.approx((40 + 45) / 2)
         for score, justification, field in ((101, "long enough text", "score"), (50, "short", "justification")):
-            with pytest.raises(AppError) as err:
+            with pytest.raises(DomainError) as err:
                 service.enter_score(
                     session, member=member, year=YEAR, region="11", score=score, justification=justification
                 )
             assert err.value.field == field
-        with pytest.raises(AppError):
+        with pytest.raises(DomainError):
             service.enter_score(session, member=member, year=YEAR, region="99", score=50, justification="x" * 12)
         officer = accounts.principal_of(
             accounts.create_user(
@@ -78,7 +78,7 @@ def test_declared_recusal_and_validation(engine, world):
                 password="correct-horse-battery",
             )
         )
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             service.enter_score(session, member=officer, year=YEAR, region="11", score=50, justification="x" * 12)
         assert err.value.status == 403
 
@@ -164,7 +164,7 @@ def test_region_view_and_what_if_against_the_published_result(engine, world):
         better = service.what_if(session, region="41", changes={"integration_policy": 100.0})
         assert better["what_if"]["score"] > view["score"]
         assert better["what_if"]["rank"] <= view["rank"]
-        with pytest.raises(AppError):
+        with pytest.raises(DomainError):
             service.what_if(session, region="41", changes={"nonsense": 1.0})
 
 

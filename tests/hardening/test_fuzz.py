@@ -41,7 +41,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.hardening.figures import record, statuses
 
-from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, grant, iter_routes, route_policy
+from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, authorize, grant
+from regionvisa.web.deps import iter_routes, route_policy
 
 # per operation and generation mode, for a caller the policy lets in; raise it for a deeper run
 MAX_EXAMPLES = int(os.environ.get("REGIONVISA_FUZZ_EXAMPLES", "3"))
@@ -213,7 +214,7 @@ def test_the_fuzzing_reports_crashes_bad_shapes_and_leaks(app, engine, world):
     from fastapi import Depends
     from fastapi.responses import JSONResponse
 
-    from regionvisa.accounts.policy import authorize, require
+    from regionvisa.web.deps import require
 
     @app.get("/api/v1/broken/crash", dependencies=[Depends(require("programs.read"))])
     def crash(n: int = 0) -> dict:

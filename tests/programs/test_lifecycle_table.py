@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import ACTIONS, ROLES, Principal, can
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import read_yaml
 from regionvisa.programs import service
 from regionvisa.programs.files import parse_design
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
-from regionvisa.web.errors import AppError, Conflict
 
 from .conftest import BUSAN
 
@@ -78,7 +78,7 @@ def test_every_move_from_every_state_does_what_the_table_says(engine, in_state, 
 
 def test_an_unknown_move_is_a_400(engine, in_state):
     program_id = in_state("draft")
-    with Session(engine) as session, pytest.raises(AppError) as err:
+    with Session(engine) as session, pytest.raises(DomainError) as err:
         service.transition(session, program_id, 1, "burn", actor="test", reason="walk")
     assert (err.value.status, err.value.code) == (400, "unknown_transition")
 

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.quotas import service
-from regionvisa.web.errors import AppError, Conflict
 
 
 def test_ledger_movements_view_and_history(engine):
@@ -53,7 +53,7 @@ def test_ledger_movements_view_and_history(engine):
         ]
         assert all(m["reserved_after"] + m["used_after"] <= m["capacity_after"] for m in view["history"])
         assert view["history"][3]["reason"] == "mid-year top-up" and view["history"][3]["actor"] == "t.officer"
-        with pytest.raises(AppError) as err:
+        with pytest.raises(DomainError) as err:
             service.adjust(session, ledger, 5, actor="t.officer", reason=" ")
         assert err.value.field == "reason"
         with pytest.raises(Conflict):

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import ACTIONS, can
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.selection import service
 from regionvisa.selection.lifecycle import SELECTION_ROUNDS
 from regionvisa.selection.schemas import DecisionIn, DesignIn, MemberIn, ProposalIn, RoundIn, ScoresIn
-from regionvisa.web.errors import AppError, Conflict
 
 from .conftest import MEMBERS, busan_design, design_for, principal
 
@@ -105,7 +105,7 @@ def test_every_move_in_every_phase_does_what_the_table_says(engine, people, walk
                     assert service.phase(rnd, clock[state]) == edge.to_state, (state, move)
                 session.rollback()
             if edge is not None and SELECTION_ROUNDS.needs_reason(move):
-                with Session(engine) as session, pytest.raises(AppError) as err:
+                with Session(engine) as session, pytest.raises(DomainError) as err:
                     make(session, round_id, move, people=people, now=clock[state], reason="  ")
                 assert (err.value.status, err.value.code) == (422, "reason_required")
 

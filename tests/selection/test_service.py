@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from regionvisa.audit.models import AuditEntry
+from regionvisa.core.errors import Conflict, DomainError, Forbidden
 from regionvisa.db import session_scope
 from regionvisa.selection import service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, DesignIn, ProposalIn, QuotaAdjustment, ScoresIn
-from regionvisa.web.errors import AppError, Conflict, Forbidden
 
 from .conftest import design_for
 
@@ -76,7 +76,7 @@ def test_invalid_design_is_refused_with_its_guardrail_errors_and_nothing_stored(
     assert any(line.startswith("design[1]:parameters.bank_balance_krw") and "below" in line for line in details)
     assert any(line.startswith("design[1]:parameters.part_time_hours_per_week") for line in details)
     assert caught.value.body()["error"]["details"] == details
-    with session_scope(engine) as session, pytest.raises(AppError) as missing:
+    with session_scope(engine) as session, pytest.raises(DomainError) as missing:
         service.get_proposal(session, round_id, "26")
     assert missing.value.status == 404
 
@@ -145,7 +145,7 @@ def test_a_declared_conflict_recuses_and_withdraws_scores_already_given(engine, 
     now = dt.datetime.now(dt.UTC) + LATER
     declare(engine, people, submitted, "c.expert2")
     score(engine, people, submitted, "c.expert2", "11", flat(70), now)
-    with pytest.raises(AppError) as missing_reason:
+    with pytest.raises(DomainError) as missing_reason:
         declare(engine, people, submitted, "c.expert2", ["11"])
     assert missing_reason.value.code == "reason_required"
     declare(engine, people, submitted, "c.expert2", ["11"], "advised the Seoul design team")
@@ -166,7 +166,7 @@ def test_scoring_needs_a_declaration_every_criterion_and_the_scoring_phase(engin
         score(engine, people, submitted, "c.official1", "26", flat(80), later)
     assert undeclared.value.code == "declaration_required"
     declare(engine, people, submitted, "c.official1")
-    with pytest.raises(AppError) as partial:
+    with pytest.raises(DomainError) as partial:
         score(engine, people, submitted, "c.official1", "26", scores({"need": 80}), later)
     assert partial.value.code == "incomplete_scores"
     with pytest.raises(Forbidden):
@@ -246,7 +246,7 @@ def test_below_quorum_no_decision_can_be_taken(engine, people, submitted):
     with session_scope(engine) as session:
         assert service.get_round(session, submitted).status == "scoring_closed"
     # the ministry reopens scoring (with a reason), a fourth member scores, and the chair can decide
-    with session_scope(engine) as session, pytest.raises(AppError):
+    with session_scope(engine) as session, pytest.raises(DomainError):
         service.reopen_scoring(session, submitted, actor=people["s.admin"], reason=" ")
     with session_scope(engine) as session:
         service.reopen_scoring(session, submitted, actor=people["s.admin"], reason="Busan below quorum")
@@ -310,12 +310,12 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
     from regionvisa.quotas.models import QuotaLedger
 
     scored_round(engine, people, submitted)
-    with session_scope(engine) as session, pytest.raises(AppError) as no_reason:
+    with session_scope(engine) as session, pytest.raises(DomainError) as no_reason:
         service.confirm_decisions(
             session, submitted, DecisionIn(adjustments={"busan-d2": QuotaAdjustment(quota=800)}), user=people["c.chair"]
         )
     assert no_reason.value.code == "invalid_adjustment"
-    with session_scope(engine) as session, pytest.raises(AppError) as not_selected:
+    with session_scope(engine) as session, pytest.raises(DomainError) as not_selected:
         service.confirm_decisions(
             session,
             submitted,
@@ -338,7 +338,7 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
         assert rnd.status == "decided" and rnd.meeting_on == dt.date(2025, 4, 2)
         version = programs.get_version(session, "busan-d2")
         assert version.status == "approved" and version.design["quota"] == 800
-        with pytest.raises(AppError):
+        with pytest.raises(DomainError):
             programs.get_program(session, "seoul-d2")
         ledger = session.scalar(select(QuotaLedger).where(QuotaLedger.program_id == "busan-d2"))
         assert (ledger.allocated, ledger.period, ledger.region) == (800, "2025", "26")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from regionvisa.accounts.policy import iter_routes
+from regionvisa.web.deps import iter_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from regionvisa.accounts import service
-from regionvisa.accounts.policy import iter_routes, policy_markdown
+from regionvisa.accounts.policy import policy_markdown
 from regionvisa.db import session_scope
+from regionvisa.web.deps import iter_routes
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE_META = {"page", "page_size", "total", "pages"}

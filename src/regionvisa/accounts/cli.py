@@ -15,8 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regionvisa.accounts.policy import ROLES, Principal, authorize
-from regionvisa.web.errors import AppError
+from regionvisa.accounts.policy import ROLES, Principal, authorize, policy_markdown
+from regionvisa.core.errors import DomainError
 
 app = typer.Typer(help="Users, roles and API tokens / 사용자와 권한", no_args_is_help=True)
 err = Console(stderr=True)
@@ -39,13 +39,13 @@ def _actor(session, as_user: str | None, action: str) -> Principal | str:
 
     user = service.get_user_by_name(session, as_user)
     if not user.is_active:
-        raise AppError(403, "disabled", "사용 중지된 계정입니다", f"user {as_user!r} is disabled")
+        raise DomainError(status=403, code="disabled", ko="사용 중지된 계정입니다", en=f"user {as_user!r} is disabled")
     principal = service.principal_of(user, via="cli")
     authorize(principal, action)
     return principal
 
 
-def _fail(exc: AppError) -> None:
+def _fail(exc: DomainError) -> None:
     err.print(f"[red]{exc.en} / {exc.ko}[/red]", highlight=False)
     raise typer.Exit(1)
 
@@ -84,7 +84,7 @@ def create(
                 password=password,
             )
             typer.echo(f"created {user.username} ({user.role}{', ' + user.region if user.region else ''})")
-    except AppError as exc:
+    except DomainError as exc:
         _fail(exc)
 
 
@@ -117,7 +117,7 @@ def _set_active(username: str, active: bool, as_user: str | None, reason: str) -
             actor = _actor(session, as_user, "users.manage")
             user = service.get_user_by_name(session, username)
             service.update_user(session, actor=actor, user=user, is_active=active, reason=reason)
-    except AppError as exc:
+    except DomainError as exc:
         _fail(exc)
     typer.echo(f"{username}: {'enabled' if active else 'disabled'}")
 
@@ -158,7 +158,7 @@ def set_password(
             actor = _actor(session, as_user, "users.manage")
             user = service.get_user_by_name(session, username)
             service.set_password(session, actor=actor, user=user, password=password, reason="set from the command line")
-    except AppError as exc:
+    except DomainError as exc:
         _fail(exc)
     typer.echo(f"{username}: password set")
 
@@ -184,7 +184,7 @@ def create_token(
             token, plain = service.create_token(
                 session, actor=actor, user=user, name=name, expires_days=expires_days or None
             )
-    except AppError as exc:
+    except DomainError as exc:
         _fail(exc)
     err.print(f"token {token.id} for {username}; it is shown only now / 지금 한 번만 표시됩니다:")
     typer.echo(plain)
@@ -203,7 +203,7 @@ def revoke_token(token_id: int = typer.Argument(...), as_user: str | None = AS_O
             own = as_user is not None and as_user.strip().lower() == owner.username
             actor = _actor(session, as_user, "tokens.manage" if own else "users.manage")
             service.revoke_token(session, actor=actor, token=token)
-    except AppError as exc:
+    except DomainError as exc:
         _fail(exc)
     typer.echo(f"token {token_id}: revoked")
 
@@ -211,17 +211,15 @@ def revoke_token(token_id: int = typer.Argument(...), as_user: str | None = AS_O
 @app.command("policy")
 def show_policy() -> None:
     """Print the permission policy (action × role × scope) as Markdown: docs/permissions.md."""
-    from regionvisa.accounts.policy import policy_markdown
-
     typer.echo(policy_markdown(), nl=False)
 
 
 @app.command("routes")
 def show_routes() -> None:
     """Print every route of the application with the action it requires (or 'public')."""
-    from regionvisa.accounts.policy import iter_routes, route_policy
     from regionvisa.app import create_app
     from regionvisa.db import get_engine
+    from regionvisa.web.deps import iter_routes, route_policy
 
     for route in iter_routes(create_app(get_engine())):
         typer.echo(f"{','.join(route.methods):<7} {route.path:<64} {route_policy(route) or 'NO POLICY'}")

@@ -13,12 +13,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import ratelimit, service
-from regionvisa.accounts.policy import ROLE_LABELS, ROLES, Principal, check_csrf, require
+from regionvisa.accounts.policy import ROLE_LABELS, ROLES, Principal
 from regionvisa.accounts.security import SESSION_KEY, rotate_session
 from regionvisa.accounts.settings import get_account_settings
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
-from regionvisa.web.errors import AppError
+from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
 from regionvisa.web.pagination import Page
@@ -52,7 +53,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _error_text(exc: AppError) -> str:
+def _error_text(exc: DomainError) -> str:
     return exc.ko if current_language.get() == "ko" else exc.en
 
 
@@ -189,7 +190,7 @@ def account_create_token(
         with session_scope(request.app.state.engine) as session:
             owner = service.get_user(session, user.id)
             _, plain = service.create_token(session, actor=user, user=owner, name=name, expires_days=days)
-    except AppError as exc:
+    except DomainError as exc:
         return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
     return _account_page(request, user, new_token=plain)
 
@@ -199,7 +200,7 @@ def account_revoke_token(request: Request, token_id: int, user: Principal = Depe
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user.id:
-            raise AppError(404, "not_found", "찾을 수 없습니다", "API token not found")
+            raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="API token not found")
         service.revoke_token(session, actor=user, token=token)
     flash(request, "token_revoked")
     return RedirectResponse("/account", status_code=303)
@@ -219,12 +220,11 @@ def account_password(
         with session_scope(request.app.state.engine) as session:
             me = service.get_user(session, user.id)
             if not service.check_password(me.password_hash, current_password):
-                raise AppError(
-                    422,
-                    "wrong_password",
-                    "현재 비밀번호가 틀렸습니다",
-                    "the current password is wrong",
-                    "current_password",
+                raise Invalid(
+                    code="wrong_password",
+                    ko="현재 비밀번호가 틀렸습니다",
+                    en="the current password is wrong",
+                    field="current_password",
                 )
             service.set_password(
                 session,
@@ -234,7 +234,7 @@ def account_password(
                 keep_session=request.session.get(SESSION_KEY),
                 reason="changed own password",
             )
-    except AppError as exc:
+    except DomainError as exc:
         return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
     flash(request, "password_set")
     return RedirectResponse("/account", status_code=303)
@@ -292,7 +292,7 @@ def users_create(
                 password=password,
             )
             user_id = user.id
-    except AppError as exc:
+    except DomainError as exc:
         return _users_page(request, page=1, form=form, error=_error_text(exc), status_code=exc.status)
     flash(request, "user_created")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
@@ -346,7 +346,7 @@ def user_update(
                 role=role or target.role,
                 region=region,
             )
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
@@ -366,7 +366,7 @@ def user_set_active(
         with session_scope(request.app.state.engine) as session:
             target = service.get_user(session, user_id)
             service.update_user(session, actor=admin, user=target, is_active=enable)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
@@ -387,7 +387,7 @@ def user_set_password(
             service.set_password(
                 session, actor=admin, user=target, password=new_password, reason="set by an administrator"
             )
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
@@ -402,7 +402,7 @@ def user_revoke_token(
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user_id:
-            raise AppError(404, "not_found", "찾을 수 없습니다", "API token not found")
+            raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="API token not found")
         service.revoke_token(session, actor=admin, token=token)
     flash(request, "token_revoked")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)

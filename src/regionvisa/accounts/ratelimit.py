@@ -33,8 +33,8 @@ from sqlalchemy.exc import DBAPIError
 
 from regionvisa.accounts.models import RateLimitHit
 from regionvisa.accounts.settings import AccountSettings, get_account_settings
+from regionvisa.core.errors import DomainError
 from regionvisa.db import is_postgres, session_scope
-from regionvisa.web.errors import AppError
 
 RETRY_AFTER_STATE = "retry_after"
 
@@ -68,13 +68,13 @@ class Decision:
     window_start: int = 0
 
 
-class RateLimited(AppError):
-    def __init__(self, retry_after: int):
+class RateLimited(DomainError):
+    def __init__(self, *, retry_after: int):
         super().__init__(
-            429,
-            "rate_limited",
-            f"요청이 너무 많습니다. {retry_after}초 뒤에 다시 시도하십시오",
-            f"too many requests; try again in {retry_after} seconds",
+            status=429,
+            code="rate_limited",
+            ko=f"요청이 너무 많습니다. {retry_after}초 뒤에 다시 시도하십시오",
+            en=f"too many requests; try again in {retry_after} seconds",
             headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
@@ -161,7 +161,7 @@ def enforce(request: Request, *checks: tuple[str, str]) -> list[Decision]:
         decision = hit(engine, table[name], client, now=now)
         if not decision.allowed:
             setattr(request.state, RETRY_AFTER_STATE, decision.retry_after)
-            raise RateLimited(decision.retry_after)
+            raise RateLimited(retry_after=decision.retry_after)
         taken.append(decision)
     return taken
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from regionvisa.accounts import service
-from regionvisa.accounts.policy import ACTIONS, Principal, authorize, can, grant, policy_table, require
+from regionvisa.accounts.policy import ACTIONS, Principal, authorize, can, grant, policy_table
 from regionvisa.accounts.schemas import (
     Me,
     PasswordSet,
@@ -18,8 +18,10 @@ from regionvisa.accounts.schemas import (
     UserPage,
     UserUpdate,
 )
+from regionvisa.core.errors import NotFound
 from regionvisa.db import session_scope
-from regionvisa.web.errors import ERROR_RESPONSES, NotFound
+from regionvisa.web.deps import require
+from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 
 router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
@@ -171,6 +173,6 @@ def revoke_token(request: Request, token_id: int, user: Principal = Depends(requ
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user.id and not can(user, "users.manage"):
-            raise NotFound("API token")
+            raise NotFound(what="API token")
         service.revoke_token(session, actor=user, token=token)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ request state (`user`, `nav`, `csrf_token`) that `web.templating.render` reads.
 - `Authorization: Bearer rvt_…` authenticates API calls (and page requests) by token instead;
   such calls carry no ambient credential and need no CSRF token.
 - Every page request gets a CSRF token in its session, so any form (the log-in form too) can
-  carry it; `policy.require` and `policy.check_csrf` check it on state-changing requests.
+  carry it; `web.deps.require` and `web.deps.check_csrf` check it on state-changing requests.
 """
 
 from __future__ import annotations

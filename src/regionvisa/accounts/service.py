@@ -23,8 +23,8 @@ from regionvisa.accounts.models import ApiToken, LoginLock, User, UserSession
 from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, Principal
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import record
+from regionvisa.core.errors import Conflict, Invalid, NotFound
 from regionvisa.db import utcnow
-from regionvisa.web.errors import AppError, Conflict, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 TOKEN_PREFIX = "rvt_"
@@ -80,37 +80,33 @@ def validate_password(password: str, *, username: str, display_name: str = "") -
     settings = get_account_settings()
     minimum, maximum = settings.password_min_length, settings.password_max_length
     if len(password) < minimum:
-        raise AppError(
-            422,
-            "weak_password",
-            f"비밀번호는 {minimum}자 이상이어야 합니다",
-            f"the password must have at least {minimum} characters",
+        raise Invalid(
+            code="weak_password",
+            ko=f"비밀번호는 {minimum}자 이상이어야 합니다",
+            en=f"the password must have at least {minimum} characters",
             field="password",
         )
     if len(password) > maximum:
-        raise AppError(
-            422,
-            "weak_password",
-            f"비밀번호는 {maximum}자 이하여야 합니다",
-            f"the password may have at most {maximum} characters",
+        raise Invalid(
+            code="weak_password",
+            ko=f"비밀번호는 {maximum}자 이하여야 합니다",
+            en=f"the password may have at most {maximum} characters",
             field="password",
         )
     if password.strip().lower() == username.lower() or len(set(password)) < 4:
-        raise AppError(
-            422,
-            "weak_password",
-            "사용자 이름과 같거나 너무 단순한 비밀번호는 쓸 수 없습니다",
-            "the password is the user name or too simple",
+        raise Invalid(
+            code="weak_password",
+            ko="사용자 이름과 같거나 너무 단순한 비밀번호는 쓸 수 없습니다",
+            en="the password is the user name or too simple",
             field="password",
         )
     if guessability(password, username=username, display_name=display_name) < settings.password_min_strength:
-        raise AppError(
-            422,
-            "weak_password",
-            "흔히 쓰이거나 추측하기 쉬운 비밀번호입니다 (자주 쓰이는 비밀번호, 단어·이름·날짜, 사용자 이름, "
+        raise Invalid(
+            code="weak_password",
+            ko="흔히 쓰이거나 추측하기 쉬운 비밀번호입니다 (자주 쓰이는 비밀번호, 단어·이름·날짜, 사용자 이름, "
             "키보드 배열이나 반복·연속 문자로 만든 비밀번호, 숫자나 기호를 덧붙인 경우 포함). "
             "여러 단어로 된 더 긴 문구를 쓰십시오",
-            "the password is common or easy to guess (a frequently used password, or one built from a word, "
+            en="the password is common or easy to guess (a frequently used password, or one built from a word, "
             "a name, a date, the user name, a keyboard pattern or repeated characters, also with digits or "
             "symbols added); use a longer phrase of several words",
             field="password",
@@ -145,35 +141,35 @@ def principal_of(user: User, *, via: str = "session", token_id: int | None = Non
 
 def _check_role_region(role: str, region: str | None, session: Session) -> str | None:
     if role not in ROLES:
-        raise AppError(
-            422,
-            "invalid_role",
-            "알 수 없는 역할입니다",
-            f"unknown role {role!r} (one of {', '.join(ROLES)})",
+        raise Invalid(
+            code="invalid_role",
+            ko="알 수 없는 역할입니다",
+            en=f"unknown role {role!r} (one of {', '.join(ROLES)})",
             field="role",
         )
     if role in REGION_BOUND_ROLES:
         if not region:
-            raise AppError(
-                422,
-                "region_required",
-                "지역 담당자는 한 개 지역에 속해야 합니다",
-                "a regional official must be bound to exactly one region",
+            raise Invalid(
+                code="region_required",
+                ko="지역 담당자는 한 개 지역에 속해야 합니다",
+                en="a regional official must be bound to exactly one region",
                 field="region",
             )
         from regionvisa.regions.models import Region
 
         if session.get(Region, region) is None:
-            raise AppError(
-                422, "invalid_region", "알 수 없는 지역 코드입니다", f"unknown region code {region!r}", field="region"
+            raise Invalid(
+                code="invalid_region",
+                ko="알 수 없는 지역 코드입니다",
+                en=f"unknown region code {region!r}",
+                field="region",
             )
         return region
     if region:
-        raise AppError(
-            422,
-            "region_not_allowed",
-            "지역 담당자만 지역에 속합니다",
-            "only a regional official is bound to a region",
+        raise Invalid(
+            code="region_not_allowed",
+            ko="지역 담당자만 지역에 속합니다",
+            en="only a regional official is bound to a region",
             field="region",
         )
     return None
@@ -192,11 +188,10 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
-        raise AppError(
-            422,
-            "invalid_username",
-            "사용자 이름은 영문 소문자, 숫자, . _ - 로 3~64자여야 합니다",
-            "user names have 3–64 characters: lower-case letters, digits, '.', '_' or '-'",
+        raise Invalid(
+            code="invalid_username",
+            ko="사용자 이름은 영문 소문자, 숫자, . _ - 로 3~64자여야 합니다",
+            en="user names have 3–64 characters: lower-case letters, digits, '.', '_' or '-'",
             field="username",
         )
     display_name = display_name.strip() or username
@@ -204,7 +199,10 @@ def create_user(
     validate_password(password, username=username, display_name=display_name)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(
-            "username_taken", "이미 있는 사용자 이름입니다", f"user {username!r} already exists", field="username"
+            code="username_taken",
+            ko="이미 있는 사용자 이름입니다",
+            en=f"user {username!r} already exists",
+            field="username",
         )
     now = utcnow()
     user = User(
@@ -235,14 +233,14 @@ def create_user(
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound("user")
+        raise NotFound(what="user")
     return user
 
 
 def get_user_by_name(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"user {username!r}")
+        raise NotFound(what=f"user {username!r}")
     return user
 
 
@@ -277,7 +275,9 @@ def update_user(
     if is_active is not None and is_active != user.is_active:
         if not is_active and str(getattr(actor, "username", actor)) == user.username:
             raise Conflict(
-                "cannot_disable_self", "자기 계정은 사용 중지할 수 없습니다", "you cannot disable your own account"
+                code="cannot_disable_self",
+                ko="자기 계정은 사용 중지할 수 없습니다",
+                en="you cannot disable your own account",
             )
         changes["is_active"] = is_active
     if not changes:
@@ -572,8 +572,8 @@ def create_token(
     """A new bearer token for `user`; returns (row, plain text). The plain text is not kept."""
     name = name.strip()
     if not name or len(name) > 64:
-        raise AppError(
-            422, "invalid_name", "토큰 이름은 1~64자여야 합니다", "token names have 1–64 characters", field="name"
+        raise Invalid(
+            code="invalid_name", ko="토큰 이름은 1~64자여야 합니다", en="token names have 1–64 characters", field="name"
         )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
@@ -607,7 +607,7 @@ def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
 def get_token(session: Session, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound("API token")
+        raise NotFound(what="API token")
     return token
 
 

@@ -17,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from regionvisa.web.errors import AppError
+from regionvisa.accounts.policy import scope_region
+from regionvisa.core.errors import DomainError
 
 app = typer.Typer(help="Applications / 신청", no_args_is_help=True)
 out = Console()
@@ -38,7 +39,7 @@ def _session() -> Iterator:
     try:
         with session_scope(get_engine()) as session:
             yield session
-    except AppError as exc:
+    except DomainError as exc:
         err.print(f"[red]{exc.en}[/red]\n[red]{exc.ko}[/red]", highlight=False)
         raise typer.Exit(1) from None
 
@@ -213,7 +214,6 @@ def export_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Applications as a spreadsheet: no names, passport numbers masked."""
-    from regionvisa.accounts.policy import scope_region
     from regionvisa.applications import service
 
     fmt = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from regionvisa.config import get_settings
+from regionvisa.core.errors import DomainError, NotFound
 from regionvisa.records import pii
 
 MAGIC = b"RVDOC1"
@@ -311,12 +312,11 @@ def for_download(session, *, application_id: int, document_id: int, actor):
     """The document row, when the actor may read the application (region scope) and it belongs to it."""
     from regionvisa.applications import service
     from regionvisa.applications.models import ApplicationDocument
-    from regionvisa.web.errors import NotFound
 
     app = service.get(session, application_id, actor=actor)
     doc = session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:
-        raise NotFound("document")
+        raise NotFound(what="document")
     return doc
 
 
@@ -328,17 +328,16 @@ def download_response(doc):
 
     from fastapi.responses import StreamingResponse
 
-    from regionvisa.web.errors import AppError
-
     try:
         verify(doc.stored_path, size=doc.size, sha256=doc.sha256)
     except DocumentError as exc:
         logging.getLogger("regionvisa.documents").error("document %s unreadable: %s", doc.id, exc)
-        raise AppError(
-            500,
-            "document_unreadable",
-            "저장된 서류를 읽을 수 없습니다 (변경되었거나 그 키가 설정되어 있지 않습니다). 관리자에게 알리십시오.",
-            "the stored document cannot be read (it was altered, or its key is not configured); tell an administrator",
+        raise DomainError(
+            status=500,
+            code="document_unreadable",
+            ko="저장된 서류를 읽을 수 없습니다 (변경되었거나 그 키가 설정되어 있지 않습니다). 관리자에게 알리십시오.",
+            en="the stored document cannot be read (it was altered, or its key is not configured); "
+            "tell an administrator",
         ) from None
     fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in doc.filename) or "document"
     headers = {

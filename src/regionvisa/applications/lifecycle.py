@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from regionvisa.applications.models import STATUSES
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.core.lifecycle import Edge, Lifecycle
-from regionvisa.web.errors import AppError, Conflict
 
 DECIDE = "applications.decide"
 RECOMMEND = "applications.recommend"
@@ -52,8 +52,8 @@ def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[st
     )
 
 
-def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _missing_reason(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=422,
         code="reason_required",
         ko=f"{MOVE_KO[move]}에는 사유가 필요합니다",

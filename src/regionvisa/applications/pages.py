@@ -13,14 +13,15 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Principal, authorize, can, require, scope_region
+from regionvisa.accounts.policy import Principal, authorize, can, scope_region
 from regionvisa.applications import service
 from regionvisa.applications.router import queue_page
+from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
-from regionvisa.web.errors import AppError
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_, NP_
 from regionvisa.web.pagination import Page
@@ -187,8 +188,11 @@ async def submit_application(request: Request, user: Principal = Depends(require
     try:
         on = dt.date.fromisoformat(on_text) if on_text else None
     except ValueError:
-        raise AppError(
-            422, "invalid", f"접수일 {on_text!r}이(가) 날짜가 아닙니다", f"{on_text!r} is not a date", "submitted_on"
+        raise Invalid(
+            code="invalid",
+            ko=f"접수일 {on_text!r}이(가) 날짜가 아닙니다",
+            en=f"{on_text!r} is not a date",
+            field="submitted_on",
         ) from None
     with session_scope(request.app.state.engine) as session:
         app = service.submit(

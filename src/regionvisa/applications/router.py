@@ -15,11 +15,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.accounts.policy import Principal, authorize, scope_region
 from regionvisa.applications import documents, service
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.tabular import TableFileError, display_name, open_table
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate

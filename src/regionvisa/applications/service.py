@@ -51,6 +51,7 @@ from regionvisa.applications.models import (
 )
 from regionvisa.applications.rules import application_rules
 from regionvisa.audit.service import record
+from regionvisa.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from regionvisa.core.lifecycle import Edge
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
@@ -59,7 +60,6 @@ from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.models import AddressReport, Person, StatusGrant
 from regionvisa.rules.periods import obligation_period
-from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
 
 SYSTEM_SIMPLIFIED = "system:simplified-procedure"
 HELD_STATUSES = ("recommended", "approved", "issued")  # statuses that hold a place of the quota
@@ -99,7 +99,7 @@ def _jsonable(value: Any) -> Any:
 def get(session: Session, application_id: int, *, actor: Any = None) -> Application:
     app = session.get(Application, application_id)
     if app is None:
-        raise NotFound(f"application {application_id}")
+        raise NotFound(what=f"application {application_id}")
     if actor is not None:
         _check_actor(actor, "applications.read", app.region)
     return app
@@ -171,9 +171,9 @@ def set_simplified(
     from regionvisa.regions.service import region_codes
 
     if region not in region_codes():
-        raise NotFound(f"region {region}")
+        raise NotFound(what=f"region {region}")
     if not reason.strip():
-        raise AppError(422, "reason_required", "사유가 필요합니다", "a reason is required", "reason")
+        raise Invalid(code="reason_required", ko="사유가 필요합니다", en="a reason is required", field="reason")
     row = session.get(RegionBenefit, region)
     if row is None:
         row = RegionBenefit(region=region)
@@ -227,9 +227,7 @@ def checklist(session: Session, app: Application) -> list[dict]:
         select(ApplicationDocument).where(ApplicationDocument.application_id == app.id).order_by(ApplicationDocument.id)
     ):
         uploaded[doc.doc_type] = doc
-    return [
-        {"id": d, "label": application_rules().label(d), "document": uploaded.get(d)} for d in required
-    ]
+    return [{"id": d, "label": application_rules().label(d), "document": uploaded.get(d)} for d in required]
 
 
 def missing_documents(session: Session, app: Application) -> list[str]:
@@ -254,47 +252,46 @@ def upload_document(
         authorize(actor, "applications.recommend", app.region)
     if app.status not in OPEN_STATUSES:
         raise Conflict(
-            "application_closed",
-            f"{STATUS_KO[app.status]} 상태의 신청에는 서류를 올릴 수 없습니다",
-            f"application {app.id} is {app.status}; documents can no longer be added",
+            code="application_closed",
+            ko=f"{STATUS_KO[app.status]} 상태의 신청에는 서류를 올릴 수 없습니다",
+            en=f"application {app.id} is {app.status}; documents can no longer be added",
         )
     required = [item["id"] for item in checklist(session, app)]
     if doc_type not in required:
-        raise AppError(
-            422,
-            "unknown_document",
-            f"이 신청의 서류 목록에 없는 서류입니다: {doc_type} (필요 서류: {', '.join(required)})",
-            f"{doc_type!r} is not on this application's checklist ({', '.join(required)})",
-            "doc_type",
+        raise Invalid(
+            code="unknown_document",
+            ko=f"이 신청의 서류 목록에 없는 서류입니다: {doc_type} (필요 서류: {', '.join(required)})",
+            en=f"{doc_type!r} is not on this application's checklist ({', '.join(required)})",
+            field="doc_type",
         )
     size = len(content)
     if size == 0:
-        raise AppError(422, "empty_file", "빈 파일입니다", f"{filename}: the file is empty", "file")
+        raise Invalid(code="empty_file", ko="빈 파일입니다", en=f"{filename}: the file is empty", field="file")
     if size > MAX_UPLOAD_BYTES:
-        raise AppError(
-            413,
-            "file_too_large",
-            f"{filename}: 파일이 너무 큽니다 ({size:,} 바이트, 한도 {MAX_UPLOAD_BYTES:,} 바이트)",
-            f"{filename}: the file is too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})",
-            "file",
+        raise DomainError(
+            status=413,
+            code="file_too_large",
+            ko=f"{filename}: 파일이 너무 큽니다 ({size:,} 바이트, 한도 {MAX_UPLOAD_BYTES:,} 바이트)",
+            en=f"{filename}: the file is too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})",
+            field="file",
         )
     content_type = (content_type or "").split(";")[0].strip().lower()
     magic = ALLOWED_TYPES.get(content_type)
     if magic is None:
-        raise AppError(
-            415,
-            "file_type",
-            f"{filename}: 허용되지 않는 파일 형식입니다 ({content_type}); PDF, JPEG, PNG만 가능합니다",
-            f"{filename}: type {content_type!r} is not accepted; send PDF, JPEG or PNG",
-            "file",
+        raise DomainError(
+            status=415,
+            code="file_type",
+            ko=f"{filename}: 허용되지 않는 파일 형식입니다 ({content_type}); PDF, JPEG, PNG만 가능합니다",
+            en=f"{filename}: type {content_type!r} is not accepted; send PDF, JPEG or PNG",
+            field="file",
         )
     if not content.startswith(magic):
-        raise AppError(
-            415,
-            "file_content",
-            f"{filename}: 파일 내용이 {content_type} 형식이 아닙니다",
-            f"{filename}: the content is not a {content_type} file",
-            "file",
+        raise DomainError(
+            status=415,
+            code="file_content",
+            ko=f"{filename}: 파일 내용이 {content_type} 형식이 아닙니다",
+            en=f"{filename}: the content is not a {content_type} file",
+            field="file",
         )
     stored = documents.store(application_id=app.id, source=content)  # encrypted at rest
     digest = stored.sha256
@@ -331,8 +328,10 @@ def document_path(doc: ApplicationDocument) -> Path:
 # --------------------------------------------------------------------------------- intake and screening
 
 
-def _bad(field_name: str, value: Any, ko: str, en: str) -> AppError:
-    return AppError(422, "invalid", f"{field_name} = {value!r}: {ko}", f"{field_name} = {value!r}: {en}", field_name)
+def _bad(field_name: str, value: Any, ko: str, en: str) -> DomainError:
+    return Invalid(
+        code="invalid", ko=f"{field_name} = {value!r}: {ko}", en=f"{field_name} = {value!r}: {en}", field=field_name
+    )
 
 
 def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str, str, str]:
@@ -340,14 +339,13 @@ def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str,
     passport = (passport_no or "").strip().upper()
     nat = (nationality or "").strip().upper()
     if not name:
-        raise AppError(422, "invalid", "이름이 필요합니다", "the applicant's name is required", "name")
+        raise Invalid(code="invalid", ko="이름이 필요합니다", en="the applicant's name is required", field="name")
     if not PASSPORT_RE.match(passport):
-        raise AppError(
-            422,
-            "invalid",
-            "여권번호는 영문 대문자와 숫자 5~20자입니다",
-            "the passport number must be 5 to 20 capital letters and digits",
-            "passport_no",
+        raise Invalid(
+            code="invalid",
+            ko="여권번호는 영문 대문자와 숫자 5~20자입니다",
+            en="the passport number must be 5 to 20 capital letters and digits",
+            field="passport_no",
         )
     if not NATIONALITY_RE.match(nat):
         raise _bad(
@@ -400,12 +398,11 @@ def _check_person(
     be the applicant (422)."""
     person = session.get(Person, person_id)
     if person is None:
-        raise AppError(
-            422,
-            "unknown_person",
-            f"기록에 없는 사람 번호입니다: {person_id}",
-            f"there is no person {person_id} in the records",
-            "person_id",
+        raise Invalid(
+            code="unknown_person",
+            ko=f"기록에 없는 사람 번호입니다: {person_id}",
+            en=f"there is no person {person_id} in the records",
+            field="person_id",
         )
     if _person(actor) and not can(actor, "records.read", person_region(session, person_id)):
         raise Forbidden(
@@ -415,23 +412,22 @@ def _check_person(
             "연결할 수 있습니다 (연결 없이 신청하려면 person_id를 비워 두십시오)",
         )
     if not _is_applicant(person, name, passport_hash, birth_date):
-        raise AppError(
-            422,
-            "person_mismatch",
-            f"사람 기록 {person_id}이(가) 신청인과 일치하지 않습니다: 여권번호, 이름, 생년월일이 모두 같아야 합니다",
-            f"person {person_id} in the records is not this applicant: the passport number, name and date of birth "
+        raise Invalid(
+            code="person_mismatch",
+            ko=f"사람 기록 {person_id}이(가) 신청인과 일치하지 않습니다: 여권번호, 이름, 생년월일이 모두 같아야 합니다",
+            en=f"person {person_id} in the records is not this applicant: the passport number, name and date of birth "
             "must all match",
-            "person_id",
+            field="person_id",
         )
     return person
 
 
 def _duplicate(program_id: str) -> Conflict:
     return Conflict(
-        "duplicate_application",
-        f"같은 여권으로 {program_id}에 진행 중인 신청이 이미 있습니다",
-        f"this passport already has an open application to {program_id}",
-        "passport_no",
+        code="duplicate_application",
+        ko=f"같은 여권으로 {program_id}에 진행 중인 신청이 이미 있습니다",
+        en=f"this passport already has an open application to {program_id}",
+        field="passport_no",
     )
 
 
@@ -697,9 +693,9 @@ def _ledger(session: Session, app: Application):
         return quotas.ledger_for(session, app.program_id, app.submitted_on)
     except NotFound as exc:
         raise Conflict(
-            "no_quota_ledger",
-            f"{app.program_id}의 {app.submitted_on} 기간 정원 원장이 개설되지 않았습니다",
-            f"no quota ledger is open for {app.program_id} covering {app.submitted_on}",
+            code="no_quota_ledger",
+            ko=f"{app.program_id}의 {app.submitted_on} 기간 정원 원장이 개설되지 않았습니다",
+            en=f"no quota ledger is open for {app.program_id} covering {app.submitted_on}",
         ) from exc
 
 
@@ -723,10 +719,11 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
     before_same, before_total = same - 1, total - 1
     share_now = before_same / before_total if before_total else 0.0
     raise Conflict(
-        "nationality_cap",
-        f"국적 상한 초과: {app.nationality}의 현재 추천 비율은 {before_same}/{before_total}명 ({share_now:.1%})이며, "
+        code="nationality_cap",
+        ko=f"국적 상한 초과: {app.nationality}의 현재 추천 비율은 {before_same}/{before_total}명 "
+        f"({share_now:.1%})이며, "
         f"추천하면 {same}/{total}명 ({same / total:.1%})으로 상한 {cap:.0%}를 넘습니다",
-        f"nationality cap: {app.nationality} currently holds {before_same} of {before_total} recommendations "
+        en=f"nationality cap: {app.nationality} currently holds {before_same} of {before_total} recommendations "
         f"({share_now:.1%}); recommending would make {same} of {total} ({same / total:.1%}), "
         f"above the cap of {cap:.0%}",
     )
@@ -740,9 +737,9 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
     app, edge, reason = _prepare(session, application_id, "recommend", actor, reason)
     if app.outcome != "eligible":
         raise Conflict(
-            "not_eligible",
-            f"적격 판정을 받은 신청만 추천할 수 있습니다 (현재: {app.outcome})",
-            f"only an eligible application can be recommended (this one is {app.outcome})",
+            code="not_eligible",
+            ko=f"적격 판정을 받은 신청만 추천할 수 있습니다 (현재: {app.outcome})",
+            en=f"only an eligible application can be recommended (this one is {app.outcome})",
         )
     ledger = _ledger(session, app)
     version = _version_for(session, app)
@@ -813,7 +810,9 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
     on = on or dt.date.today()
     if app.birth_date is None:
         raise Conflict(
-            "birth_date_required", "발급에는 생년월일이 필요합니다", "issuance needs the applicant's date of birth"
+            code="birth_date_required",
+            ko="발급에는 생년월일이 필요합니다",
+            en="issuance needs the applicant's date of birth",
         )
     program = programs.get_program(session, app.program_id)
     version = _version_for(session, app)
@@ -823,12 +822,12 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
         person is None or not _is_applicant(person, app.applicant_name, app.passport_hash, app.birth_date)
     ):
         raise Conflict(
-            "person_mismatch",
-            f"신청에 연결된 사람 기록 {app.person_id}이(가) 신청인(여권번호·이름·생년월일)과 "
+            code="person_mismatch",
+            ko=f"신청에 연결된 사람 기록 {app.person_id}이(가) 신청인(여권번호·이름·생년월일)과 "
             "일치하지 않아 발급할 수 없습니다",
-            f"the person record {app.person_id} linked to this application does not match the applicant "
+            en=f"the person record {app.person_id} linked to this application does not match the applicant "
             "(passport number, name and date of birth); the visa cannot be issued to it",
-            "person_id",
+            field="person_id",
         )
     if person is None:
         sex = str(app.profile.get("sex") or "X").upper()
@@ -907,9 +906,9 @@ def act(session: Session, application_id: int, move: str, *, actor: Any, reason:
     """One entry point for the transports: any move by name (unknown moves are a 409 as well)."""
     if move not in ACTIONS:
         raise Conflict(
-            "invalid_transition",
-            f"알 수 없는 처리입니다: {move} (가능: {', '.join(ACTIONS)})",
-            f"unknown move {move!r} (known: {', '.join(ACTIONS)})",
+            code="invalid_transition",
+            ko=f"알 수 없는 처리입니다: {move} (가능: {', '.join(ACTIONS)})",
+            en=f"unknown move {move!r} (known: {', '.join(ACTIONS)})",
         )
     ACTIONS[move](session, application_id, actor=actor, reason=reason)
     return get(session, application_id)
@@ -1043,7 +1042,7 @@ def read_intake_file(path: Path) -> pl.DataFrame:
     try:
         return read_feed_file(path)
     except FeedFileError as exc:
-        raise AppError(422, "bad_file", f"{path.name}: 파일을 읽을 수 없습니다", str(exc), "file") from exc
+        raise Invalid(code="bad_file", ko=f"{path.name}: 파일을 읽을 수 없습니다", en=str(exc), field="file") from exc
 
 
 def _identity_problems(raw: pl.DataFrame, existing: set[str]) -> pl.DataFrame:
@@ -1249,12 +1248,11 @@ def import_applications(
         raw, name = read_intake_file(Path(source)), source_name or Path(source).name
     missing_cols = [c for c in ("passport_no", "name", "nationality") if c not in raw.columns]
     if missing_cols:
-        raise AppError(
-            422,
-            "missing_columns",
-            f"{name}: 필수 열이 없습니다: {', '.join(missing_cols)}",
-            f"{name}: missing required columns: {', '.join(missing_cols)}",
-            missing_cols[0],
+        raise Invalid(
+            code="missing_columns",
+            ko=f"{name}: 필수 열이 없습니다: {', '.join(missing_cols)}",
+            en=f"{name}: missing required columns: {', '.join(missing_cols)}",
+            field=missing_cols[0],
         )
     raw = raw.with_columns(pl.all().cast(pl.String))
     clear = raw.select(pl.col("passport_no").str.strip_chars().str.to_uppercase()).to_series()
@@ -1377,9 +1375,9 @@ def import_applications(
             bulk_insert(conn, "application", _driver_frame(app_rows, conn, json_columns=("profile",)))
         except IntegrityError as exc:
             raise Conflict(
-                "duplicate_application",
-                "가져오는 동안 같은 여권의 신청이 접수되었습니다; 다시 시도하십시오",
-                "an application with one of these passports arrived during the import; run it again",
+                code="duplicate_application",
+                ko="가져오는 동안 같은 여권의 신청이 접수되었습니다; 다시 시도하십시오",
+                en="an application with one of these passports arrived during the import; run it again",
             ) from exc
         id_rows = session.execute(
             select(Application.passport_hash, Application.id).where(

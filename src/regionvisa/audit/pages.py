@@ -7,8 +7,8 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import require
 from regionvisa.audit import service
+from regionvisa.web.deps import require
 from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import require
 from regionvisa.audit import service
 from regionvisa.audit.schemas import AuditPage, VerifyOut
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate

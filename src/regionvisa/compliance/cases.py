@@ -42,8 +42,8 @@ from regionvisa.compliance.models import (
     ComplianceRunCount,
 )
 from regionvisa.compliance.rules import RULES
+from regionvisa.core.errors import Conflict, DomainError, NotFound
 from regionvisa.db import session_scope, utcnow
-from regionvisa.web.errors import AppError, Conflict, NotFound
 
 SYSTEM = "system:compliance"
 # Rules whose finding can recur for one person and programme (each report is its own finding).
@@ -127,9 +127,9 @@ def record_run(
         run_id, do_sync, opened, updated, gone, risk = _store(engine, on, run, counts, on_holders, actor, sync_cases)
     except IntegrityError as exc:  # another run synchronised the same findings at the same moment
         raise Conflict(
-            "concurrent_run",
-            "다른 점검이 동시에 사건을 갱신했습니다. 다시 실행하십시오 (사건은 중복되지 않았습니다)",
-            "another run updated the cases at the same moment; run again (no case was duplicated)",
+            code="concurrent_run",
+            ko="다른 점검이 동시에 사건을 갱신했습니다. 다시 실행하십시오 (사건은 중복되지 않았습니다)",
+            en="another run updated the cases at the same moment; run again (no case was duplicated)",
         ) from exc
     return RunResult(
         run_id=run_id,
@@ -351,7 +351,7 @@ def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple
 def get_case(session: Session, case_id: int) -> ComplianceCase:
     case = session.get(ComplianceCase, case_id)
     if case is None:
-        raise NotFound(f"case {case_id}")
+        raise NotFound(what=f"case {case_id}")
     return case
 
 
@@ -371,16 +371,20 @@ def act(
     target = COMPLIANCE_CASES.edge(action, case.status).to_state
     if action == "resolve":
         if outcome not in OUTCOMES:
-            raise AppError(
-                400,
-                "outcome_required",
-                "결과를 선택하십시오 (정당한 사유, 경고, 체류자격 취소)",
-                f"choose an outcome: {', '.join(OUTCOMES)}",
+            raise DomainError(
+                status=400,
+                code="outcome_required",
+                ko="결과를 선택하십시오 (정당한 사유, 경고, 체류자격 취소)",
+                en=f"choose an outcome: {', '.join(OUTCOMES)}",
                 field="outcome",
             )
     elif outcome:
-        raise AppError(
-            400, "unexpected_outcome", "결과는 종결 처리에만 씁니다", "only resolve takes an outcome", "outcome"
+        raise DomainError(
+            status=400,
+            code="unexpected_outcome",
+            ko="결과는 종결 처리에만 씁니다",
+            en="only resolve takes an outcome",
+            field="outcome",
         )
     before = case.status
     if target:
@@ -529,7 +533,7 @@ def dashboard(session: Session, region: str | None, *, run_id: int | None = None
     """
     run = session.get(ComplianceRun, run_id) if run_id else latest_run(session)
     if run_id and run is None:
-        raise NotFound(f"compliance run {run_id}")
+        raise NotFound(what=f"compliance run {run_id}")
     out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": queue_counts(session, region)}
     if run is None:
         out.update(by_region=[], by_rule=[], trend={"months": [], "series": {}}, at_risk=[])

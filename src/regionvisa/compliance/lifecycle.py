@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from regionvisa.compliance.models import CASE_STATUSES
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.core.lifecycle import Edge, Lifecycle
-from regionvisa.web.errors import AppError, Conflict
 
 ACT = "cases.act"
 
@@ -25,8 +25,8 @@ def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[st
     )
 
 
-def _unknown(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _unknown(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=400,
         code="unknown_action",
         ko=f"알 수 없는 조치입니다: {move}",
@@ -35,8 +35,8 @@ def _unknown(move: str, context: Mapping[str, Any]) -> AppError:
     )
 
 
-def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _missing_reason(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=400, code="reason_required", ko="사유를 입력하십시오", en="give a reason for this action", field="reason"
     )
 

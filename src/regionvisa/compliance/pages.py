@@ -13,13 +13,14 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require, scope_region
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, scope_region
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
+from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_codes, region_names
-from regionvisa.web.errors import AppError
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.pagination import Page
@@ -216,7 +217,13 @@ def dashboard_page(
 def run_form(request: Request, on: str = Form(...), user: Principal = Depends(require("cases.act"))):
     when = _date(on)
     if when is None:
-        raise AppError(400, "bad_date", "날짜 형식이 아닙니다 (YYYY-MM-DD)", f"{on!r} is not a date (YYYY-MM-DD)", "on")
+        raise DomainError(
+            status=400,
+            code="bad_date",
+            ko="날짜 형식이 아닙니다 (YYYY-MM-DD)",
+            en=f"{on!r} is not a date (YYYY-MM-DD)",
+            field="on",
+        )
     result = cases.record_run(request.app.state.engine, when, actor=user)
     return RedirectResponse(f"/compliance?run={result.run_id}", status_code=303)
 

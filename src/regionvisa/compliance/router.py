@@ -14,11 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.accounts.policy import Principal, authorize, scope_region
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES
 from regionvisa.compliance.rules import RULES
 from regionvisa.db import session_scope
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page, page_of
 from regionvisa.web.params import IsoDate

@@ -1,1 +1,2 @@
-"""What every domain shares and nothing web-specific: declared life cycles (`core.lifecycle`)."""
+"""What every domain shares, with no database and no web framework: the domain errors
+(`core.errors`) and the life-cycle tables' building blocks (`core.lifecycle`)."""

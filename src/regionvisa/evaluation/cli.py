@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from regionvisa.core.errors import DomainError
 from regionvisa.evaluation.compute import IndicatorInputError, dumps, evaluate, read_indicator_csv
 from regionvisa.evaluation.framework import MAX_DRAWS, Framework, FrameworkError, default_framework_path, load_framework
 
@@ -236,12 +237,11 @@ def _what_if(
     else:
         from regionvisa.db import get_engine, session_scope
         from regionvisa.evaluation import service
-        from regionvisa.web.errors import AppError
 
         try:
             with session_scope(get_engine()) as session:
                 answer = service.what_if(session, region=region, changes=parsed, year=year)
-        except AppError as exc:
+        except DomainError as exc:
             raise _fail(1, f"{exc.en} / {exc.ko}") from None
     text = dumps(answer) + "\n"
     if out is not None:

@@ -17,11 +17,12 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.evaluation import service
 from regionvisa.regions.service import region_codes, region_names
-from regionvisa.web.errors import AppError
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
@@ -49,7 +50,7 @@ FLASH = {
 }
 
 
-def _message(exc: AppError) -> str:
+def _message(exc: DomainError) -> str:
     return exc.ko if current_language.get() == "ko" else exc.en
 
 
@@ -127,7 +128,7 @@ def _default_year() -> int:
     return dt.date.today().year - 1
 
 
-def _post_error(request: Request, user: Principal, exc: AppError):
+def _post_error(request: Request, user: Principal, exc: DomainError):
     return render(
         request,
         "evaluation_error.html",
@@ -146,7 +147,7 @@ def run_form(
     try:
         with session_scope(request.app.state.engine) as session:
             service.run_evaluation(session, year=year, actor=user, draws=_year(draws))
-    except AppError as exc:
+    except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#manage", "run")
 
@@ -162,7 +163,7 @@ def publish_form(
         with session_scope(request.app.state.engine) as session:
             run = service.publish(session, run_id=run_id, actor=user, reason=reason)
             year = run.year
-    except AppError as exc:
+    except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, f"/evaluation?year={year}", "published")
 
@@ -178,7 +179,7 @@ def member_form(
     try:
         with session_scope(request.app.state.engine) as session:
             service.set_member(session, actor=user, user_id=user_id, region=region, affiliation=affiliation)
-    except AppError as exc:
+    except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#members", "member")
 
@@ -194,10 +195,12 @@ def plan_form(
 ):
     try:
         if method not in ("hamilton", "sainte-lague"):
-            raise AppError(422, "invalid", "배분 방식이 올바르지 않습니다", f"unknown method {method!r}", "method")
+            raise Invalid(
+                code="invalid", ko="배분 방식이 올바르지 않습니다", en=f"unknown method {method!r}", field="method"
+            )
         with session_scope(request.app.state.engine) as session:
             service.propose_quotas(session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user)
-    except AppError as exc:
+    except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "plan")
 
@@ -207,7 +210,7 @@ def confirm_form(request: Request, plan_id: int = Form(...), user: Principal = D
     try:
         with session_scope(request.app.state.engine) as session:
             service.confirm_quotas(session, plan_id=plan_id, actor=user)
-    except AppError as exc:
+    except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "confirmed")
 
@@ -220,7 +223,7 @@ def region_page(request: Request, code: str, year: str = "", user: Principal = D
     """One region's result with its what-if form; changed values arrive as query parameters."""
     authorize(user, "evaluation.read", code)
     if code not in region_codes():
-        raise AppError(404, "not_found", "찾을 수 없습니다", "region not found")
+        raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="region not found")
     lang = current_language.get()
     names = region_names(lang)
     context: dict = {"code": code, "name": names.get(code, code), "names": names, "view": None, "whatif": None}
@@ -232,7 +235,7 @@ def region_page(request: Request, code: str, year: str = "", user: Principal = D
         framework = service.framework_of(result)
         try:
             view = service.region_view(session, region=code, year=run.year)
-        except AppError:
+        except DomainError:
             view = None
         context.update(view=view, year=run.year, ranking=service.public_summary(result))
         context["indicators"] = [
@@ -256,7 +259,7 @@ def region_page(request: Request, code: str, year: str = "", user: Principal = D
         if changes and view is not None and not errors:
             try:
                 context["whatif"] = service.what_if(session, region=code, changes=changes, year=run.year)
-            except AppError as exc:
+            except DomainError as exc:
                 context["whatif_errors"] = [_message(exc)]
     if view is not None:
         context.update(_region_charts(view, context["indicators"], context["name"]))
@@ -349,7 +352,7 @@ def committee_form(
                 justification=justification,
                 recuse=bool(recuse),
             )
-    except AppError as exc:
+    except DomainError as exc:
         context = _committee_context(request, user, year)
         context.update(flash=None, error=_message(exc), error_region=region)
         return render(request, "evaluation_committee.html", context, status_code=exc.status)

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictFloat
 
-from regionvisa.accounts.policy import ALL, Principal, authorize, grant, require, scope_region
+from regionvisa.accounts.policy import ALL, Principal, authorize, grant, scope_region
 from regionvisa.db import session_scope
 from regionvisa.evaluation import service
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import page_of
 

@@ -28,12 +28,12 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
 from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
 from regionvisa.selection.models import CommitteeMember
-from regionvisa.web.errors import AppError, Conflict, NotFound
 
 QUOTA_FILL_RATE = "quota_fill_rate"
 AUTO_RECUSAL = "member of the region's own government"
@@ -45,8 +45,8 @@ def _audit(session: Session, **kwargs: Any) -> None:
     record(session, **kwargs)
 
 
-def _invalid(field: str, ko: str, en: str) -> AppError:
-    return AppError(422, "invalid", ko, en, field)
+def _invalid(*, field: str, ko: str, en: str) -> Invalid:
+    return Invalid(code="invalid", ko=ko, en=en, field=field)
 
 
 def framework_for(path: str | Path | None = None) -> Framework:
@@ -76,10 +76,10 @@ def set_member(session: Session, *, actor: Any, user_id: int, region: str | None
 
     user = session.get(User, user_id)
     if user is None or user.role != "committee_member":
-        raise NotFound("committee member")
+        raise NotFound(what="committee member")
     region = (region or "").strip() or None
     if region is not None and region not in _region_codes():
-        raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
+        raise _invalid(field="region", ko=f"알 수 없는 지역 코드입니다: {region}", en=f"unknown region code {region!r}")
     member = _standing_member(session, user_id) or CommitteeMember(user_id=user_id, round_id=None, role=None)
     member.affiliation_region, member.affiliation = region, affiliation.strip()
     member.added_by, member.added_at = str(actor), utcnow()
@@ -131,36 +131,43 @@ def enter_score(
     indicator = indicator or (ids[0] if ids else "")
     if indicator not in ids:
         raise _invalid(
-            "indicator",
-            f"위원회 평가 지표가 아닙니다: {indicator}",
-            f"{indicator!r} is not a committee indicator (committee indicators: {', '.join(ids) or 'none'})",
+            field="indicator",
+            ko=f"위원회 평가 지표가 아닙니다: {indicator}",
+            en=f"{indicator!r} is not a committee indicator (committee indicators: {', '.join(ids) or 'none'})",
         )
     if getattr(member, "role", None) != "committee_member" or member.id is None:
-        raise AppError(403, "forbidden", "위원만 점수를 입력할 수 있습니다", "only committee members enter scores")
+        raise DomainError(
+            status=403,
+            code="forbidden",
+            ko="위원만 점수를 입력할 수 있습니다",
+            en="only committee members enter scores",
+        )
     if region not in _region_codes():
-        raise _invalid("region", f"알 수 없는 지역 코드입니다: {region}", f"unknown region code {region!r}")
+        raise _invalid(field="region", ko=f"알 수 없는 지역 코드입니다: {region}", en=f"unknown region code {region!r}")
     if _published_run(session, year) is not None:
         raise Conflict(
-            "evaluation_published",
-            f"{year}년 평가가 이미 공표되어 점수를 바꿀 수 없습니다",
-            f"the {year} evaluation is published; committee scores are closed",
+            code="evaluation_published",
+            ko=f"{year}년 평가가 이미 공표되어 점수를 바꿀 수 없습니다",
+            en=f"the {year} evaluation is published; committee scores are closed",
         )
     if member_region(session, member.id) == region:
         raise Conflict(
-            "recused",
-            "해당 지역 소속 위원은 자동으로 제척되어 점수를 입력할 수 없습니다",
-            f"you are recused from region {region} automatically ({AUTO_RECUSAL})",
-            "region",
+            code="recused",
+            ko="해당 지역 소속 위원은 자동으로 제척되어 점수를 입력할 수 없습니다",
+            en=f"you are recused from region {region} automatically ({AUTO_RECUSAL})",
+            field="region",
         )
     justification = (justification or "").strip()
     if not recuse:
         if score is None or isinstance(score, bool) or not math.isfinite(float(score)) or not 0 <= score <= 100:
-            raise _invalid("score", "점수는 0에서 100 사이여야 합니다", f"score must be from 0 to 100, got {score!r}")
+            raise _invalid(
+                field="score", ko="점수는 0에서 100 사이여야 합니다", en=f"score must be from 0 to 100, got {score!r}"
+            )
         if len(justification) < 10:
             raise _invalid(
-                "justification",
-                "점수의 근거를 10자 이상 적어 주십시오",
-                "write a justification of at least 10 characters for the score",
+                field="justification",
+                ko="점수의 근거를 10자 이상 적어 주십시오",
+                en="write a justification of at least 10 characters for the score",
             )
     row = session.scalar(
         select(CommitteeScore).where(
@@ -410,9 +417,9 @@ def indicator_table(session: Session, year: int, framework: Framework) -> dict[s
     unknown = [i for i in computed_ids if i != QUOTA_FILL_RATE and i not in FRAMEWORK_IDS]
     if unknown:
         raise _invalid(
-            "framework",
-            f"기록에서 계산할 수 없는 지표입니다: {', '.join(unknown)}",
-            f"no computation from the records for indicator(s) {', '.join(unknown)} "
+            field="framework",
+            ko=f"기록에서 계산할 수 없는 지표입니다: {', '.join(unknown)}",
+            en=f"no computation from the records for indicator(s) {', '.join(unknown)} "
             f"(available: {', '.join([QUOTA_FILL_RATE, *FRAMEWORK_IDS])})",
         )
     records: dict[str, dict[str, float | None]] = {}
@@ -513,8 +520,8 @@ def run_evaluation(
     try:
         result = compute.evaluate(framework, table, draws=draws, year=year)
     except compute.IndicatorInputError as exc:
-        raise AppError(
-            422, "invalid_indicators", "지표 값 오류: " + "; ".join(exc.errors), "; ".join(exc.errors)
+        raise Invalid(
+            code="invalid_indicators", ko="지표 값 오류: " + "; ".join(exc.errors), en="; ".join(exc.errors)
         ) from exc
     return store_run(session, result=result, actor=actor, source=source)
 
@@ -522,7 +529,7 @@ def run_evaluation(
 def get_run(session: Session, run_id: int) -> EvaluationRun:
     run = session.get(EvaluationRun, run_id)
     if run is None:
-        raise NotFound("evaluation run")
+        raise NotFound(what="evaluation run")
     return run
 
 
@@ -560,7 +567,9 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
     run = get_run(session, run_id)
     if run.status != "draft":
         raise Conflict(
-            "not_draft", "초안만 공표할 수 있습니다", f"run {run.id} is {run.status}; only a draft is published"
+            code="not_draft",
+            ko="초안만 공표할 수 있습니다",
+            en=f"run {run.id} is {run.status}; only a draft is published",
         )
     reason = reason.strip() or f"annual evaluation {run.year} published"
     previous = _published_run(session, run.year)
@@ -667,7 +676,7 @@ def simplified_procedure(session: Session, region: str) -> bool:
 def require_published(session: Session, year: int | None) -> EvaluationRun:
     run = published_run(session, year)
     if run is None:
-        raise NotFound(f"published evaluation {year or ''}".strip())
+        raise NotFound(what=f"published evaluation {year or ''}".strip())
     return run
 
 
@@ -678,7 +687,7 @@ def region_view(session: Session, *, region: str, year: int | None = None) -> di
     framework = framework_of(result)
     entry = next((e for e in result["regions"] if e["region"] == region), None)
     if entry is None:
-        raise NotFound(f"region {region} in the {run.year} evaluation")
+        raise NotFound(what=f"region {region} in the {run.year} evaluation")
     try:
         target = whatif.next_grade(framework, result, region)
     except KeyError:
@@ -705,11 +714,11 @@ def what_if(session: Session, *, region: str, changes: Mapping[str, float | None
     try:
         out = whatif.what_if(framework, result, region, changes)
     except KeyError as exc:
-        raise NotFound(f"region {region} in the {run.year} evaluation") from exc
+        raise NotFound(what=f"region {region} in the {run.year} evaluation") from exc
     except ValueError as exc:
-        raise _invalid("changes", "알 수 없는 지표입니다", str(exc)) from exc
+        raise _invalid(field="changes", ko="알 수 없는 지표입니다", en=str(exc)) from exc
     except compute.IndicatorInputError as exc:
-        raise _invalid("changes", "지표 값 오류", "; ".join(exc.errors)) from exc
+        raise _invalid(field="changes", ko="지표 값 오류", en="; ".join(exc.errors)) from exc
     return {"year": run.year, **out}
 
 
@@ -763,12 +772,16 @@ def propose_quotas(
     run = require_published(session, year)
     requests = quota_requests(session, year)
     if not requests:
-        raise Conflict("no_ledgers", f"{year}년 정원 원장이 없습니다", f"no quota ledgers for {year} to start from")
+        raise Conflict(
+            code="no_ledgers", ko=f"{year}년 정원 원장이 없습니다", en=f"no quota ledgers for {year} to start from"
+        )
     minimums = {r["region"]: minimum for r in requests} if minimum else None
     try:
         rows = apportion(requests, ceiling, method=method, minimums=minimums)
     except ApportionError as exc:
-        raise _invalid("ceiling", "배분할 수 없습니다: " + "; ".join(exc.errors), "; ".join(exc.errors)) from exc
+        raise _invalid(
+            field="ceiling", ko="배분할 수 없습니다: " + "; ".join(exc.errors), en="; ".join(exc.errors)
+        ) from exc
     plan = QuotaPlan(
         run_id=run.id,
         period=str(year + 1),
@@ -801,7 +814,7 @@ def plan_rows(plan: QuotaPlan) -> list[dict[str, Any]]:
 def get_plan(session: Session, plan_id: int) -> QuotaPlan:
     plan = session.get(QuotaPlan, plan_id)
     if plan is None:
-        raise NotFound("quota plan")
+        raise NotFound(what="quota plan")
     return plan
 
 
@@ -815,7 +828,9 @@ def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
 
     plan = get_plan(session, plan_id)
     if plan.status != "proposed":
-        raise Conflict("plan_confirmed", "이미 확정된 배분안입니다", f"quota plan {plan.id} is already confirmed")
+        raise Conflict(
+            code="plan_confirmed", ko="이미 확정된 배분안입니다", en=f"quota plan {plan.id} is already confirmed"
+        )
     year = int(plan.period)
     for row in plan_rows(plan):
         open_ledger(

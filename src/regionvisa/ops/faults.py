@@ -27,29 +27,29 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from regionvisa.web.errors import AppError
+from regionvisa.core.errors import DomainError
 
 log = logging.getLogger("regionvisa.ops")
 
 
-class DatabaseUnavailable(AppError):
+class DatabaseUnavailable(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            503,
-            "database_unavailable",
-            "데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도하십시오.",
-            "the database is unavailable; please try again shortly",
+            status=503,
+            code="database_unavailable",
+            ko="데이터베이스에 연결할 수 없습니다. 잠시 후 다시 시도하십시오.",
+            en="the database is unavailable; please try again shortly",
             headers={"Retry-After": "5"},
         )
 
 
-class StorageFull(AppError):
+class StorageFull(DomainError):
     def __init__(self) -> None:
         super().__init__(
-            503,
-            "storage_full",
-            "서버의 저장 공간이 가득 차서 저장할 수 없습니다. 아무것도 저장되지 않았으니 잠시 후 다시 시도하십시오.",
-            "the server's storage is full, so nothing was saved; please try again later",
+            status=503,
+            code="storage_full",
+            ko="서버의 저장 공간이 가득 차서 저장할 수 없습니다. 아무것도 저장되지 않았으니 잠시 후 다시 시도하십시오.",
+            en="the server's storage is full, so nothing was saved; please try again later",
             headers={"Retry-After": "30"},
         )
 
@@ -117,7 +117,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(orig).__module__}.{type(orig).__name__}{f' {detail}' if detail else ''}"
 
 
-def _error_for(fault: str, exc: BaseException, request_line: str, engine) -> AppError:
+def _error_for(fault: str, exc: BaseException, request_line: str, engine) -> DomainError:
     if fault == "full":
         log.error("database storage full during %s (%s); answered 503", request_line, _describe(exc))
         return StorageFull()
@@ -127,7 +127,7 @@ def _error_for(fault: str, exc: BaseException, request_line: str, engine) -> App
     return DatabaseUnavailable()
 
 
-def respond(request: Request, error: AppError):
+def respond(request: Request, error: DomainError):
     """The error shape: JSON for the API (and JSON clients), the error page otherwise; headers kept."""
     from regionvisa.web.errors import _page, _wants_json
 
@@ -170,7 +170,7 @@ class FaultGuard:
             await response(scope, receive, send)
 
 
-def _fault_page(request: Request, error: AppError):
+def _fault_page(request: Request, error: DomainError):
     """The error page as the page middlewares would have prepared it: language, no user, public nav."""
     from regionvisa.accounts.nav import build_nav
     from regionvisa.web import i18n

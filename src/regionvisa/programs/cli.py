@@ -19,10 +19,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
-from regionvisa.web.errors import AppError
 
 app = typer.Typer(help="Regional visa programmes / 지역 특화형 비자 프로그램", no_args_is_help=True)
 err = Console(stderr=True)
@@ -63,7 +63,7 @@ def _errors() -> Iterator[None]:
         yield
     except PolicyError as exc:
         _fail(exc.errors)
-    except AppError as exc:
+    except DomainError as exc:
         _fail([f"{exc.en} / {exc.ko}"])
 
 

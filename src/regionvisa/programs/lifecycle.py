@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.core.lifecycle import Edge, Lifecycle
 from regionvisa.programs.models import PROGRAM_STATUSES
-from regionvisa.web.errors import AppError, Conflict
 
 EDIT = "programs.edit_draft"
 APPROVE = "programs.approve"
@@ -26,14 +26,14 @@ def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[st
     )
 
 
-def _unknown(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _unknown(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=400, code="unknown_transition", ko="알 수 없는 상태 변경입니다", en=f"unknown transition {move!r}"
     )
 
 
-def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _missing_reason(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=422, code="reason_required", ko="사유가 필요합니다", en="a reason is required", field="reason"
     )
 

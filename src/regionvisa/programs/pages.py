@@ -13,15 +13,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import nav
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, can, check_csrf, require, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, can, scope_region
 from regionvisa.accounts.ratelimit import limit_match
+from regionvisa.core.errors import DomainError, NotFound
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
-from regionvisa.web.errors import AppError, NotFound
+from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.pagination import Page
@@ -193,7 +194,7 @@ def draft_save(
         except PolicyError as exc:
             session.rollback()
             return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
-        except AppError as exc:
+        except DomainError as exc:
             session.rollback()
             text = exc.ko if current_language.get() == "ko" else exc.en
             return _editor(request, user, text=yaml_text, reason=reason, errors=[text], status_code=exc.status)
@@ -268,10 +269,10 @@ def program_page(
         authorize(user, "programs.read", program.region)
         rows = service.versions(session, program_id)
         if not rows:
-            raise NotFound(f"programme {program_id}")
+            raise NotFound(what=f"programme {program_id}")
         shown = next((r for r in rows if r.version == version), None) if version else rows[-1]
         if shown is None:
-            raise NotFound(f"programme {program_id} version {version}")
+            raise NotFound(what=f"programme {program_id} version {version}")
         resolved = service.Resolved(service.loaded(shown), shown)
         spec = resolved.loaded.spec
         on = min(max(dt.date.today(), spec.valid_from), spec.valid_to)
@@ -280,7 +281,7 @@ def program_page(
         if a and b:
             by_number = {r.version: r for r in rows}
             if a not in by_number or b not in by_number:
-                raise NotFound(f"programme {program_id} version {a if a not in by_number else b}")
+                raise NotFound(what=f"programme {program_id} version {a if a not in by_number else b}")
             diff_lines = service.diff(by_number[a], by_number[b])
         versions = [service.version_dict(r) for r in rows]
     actions = {}

@@ -15,8 +15,9 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, check_csrf, require, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, scope_region
 from regionvisa.accounts.ratelimit import limit_match
+from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
@@ -24,7 +25,8 @@ from regionvisa.programs.filescreen import screen_table_file
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.rules import catalogue_json
 from regionvisa.tabular import TableFileError, open_table
-from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
+from regionvisa.web.deps import check_csrf, require
+from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 from regionvisa.web.responses import json_response
@@ -58,8 +60,8 @@ class DesignBody(BaseModel):
             try:
                 return service.design_from_text(self.yaml)
             except PolicyError as exc:
-                raise service.DesignInvalid(exc.errors) from exc
-        raise AppError(422, "invalid", "design 또는 yaml이 필요합니다", "give `design` or `yaml`", "design")
+                raise service.DesignInvalid(errors=exc.errors) from exc
+        raise Invalid(code="invalid", ko="design 또는 yaml이 필요합니다", en="give `design` or `yaml`", field="design")
 
 
 class Reason(BaseModel):
@@ -164,7 +166,7 @@ def save_draft(request: Request, body: DesignBody, user: Principal = Depends(req
         try:
             row = service.save_draft(session, design, actor=user, reason=body.reason)
         except PolicyError as exc:
-            raise service.DesignInvalid(exc.errors) from exc
+            raise service.DesignInvalid(errors=exc.errors) from exc
         return service.version_dict(row)
 
 
@@ -179,7 +181,9 @@ def simulate(request: Request, body: SimulateBody, user: Principal = Depends(req
         elif body.reform:
             reform = service.resolve(session, body.reform, on=body.on, files=False)
         else:
-            raise AppError(422, "invalid", "reform 또는 reform_design이 필요합니다", "give `reform` or `reform_design`")
+            raise Invalid(
+                code="invalid", ko="reform 또는 reform_design이 필요합니다", en="give `reform` or `reform_design`"
+            )
         authorize(user, "programs.read", reform.region)
         return service.simulate(session, base, reform, parsed, on=body.on)
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from regionvisa.audit.service import record
+from regionvisa.core.errors import Conflict, Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, load_program_file, parse_design
@@ -43,7 +44,6 @@ from regionvisa.rules import (
 )
 from regionvisa.rules.text import display_value, format_value
 from regionvisa.rules.validate import CheckedProgram
-from regionvisa.web.errors import AppError, Conflict, NotFound
 
 
 def design_digest(design: dict) -> str:
@@ -73,9 +73,9 @@ def _program_row(session: Session, lp: LoadedProgram) -> Program:
         session.add(program)
     elif program.region != lp.spec.region or program.base_visa != lp.spec.base_visa:
         raise Conflict(
-            "program_identity",
-            "프로그램의 지역·기본자격은 바꿀 수 없습니다",
-            f"programme {program.id} belongs to region {program.region} ({program.base_visa}); "
+            code="program_identity",
+            ko="프로그램의 지역·기본자격은 바꿀 수 없습니다",
+            en=f"programme {program.id} belongs to region {program.region} ({program.base_visa}); "
             "a new design must keep both",
             field="region",
         )
@@ -99,9 +99,9 @@ def store(session: Session, lp: LoadedProgram, *, actor, reason: str, status: st
             return existing
         if existing.status != "draft":
             raise Conflict(
-                "version_immutable",
-                f"{existing.status} 상태의 버전은 바꿀 수 없습니다; 새 버전을 만드십시오",
-                f"{lp.spec.id} version {lp.spec.version} is {existing.status} and cannot change; "
+                code="version_immutable",
+                ko=f"{existing.status} 상태의 버전은 바꿀 수 없습니다; 새 버전을 만드십시오",
+                en=f"{lp.spec.id} version {lp.spec.version} is {existing.status} and cannot change; "
                 "give the design a new version number",
                 field="version",
             )
@@ -160,9 +160,9 @@ def load_files(session: Session, paths: list[Path], *, actor, publish: bool = Fa
         version = store(session, lp, actor=actor, reason=f"loaded from {lp.source}", status=status)
         if publish and version.status != "published":
             raise Conflict(
-                "not_published",
-                "게시되지 않은 기존 버전이 있습니다",
-                f"{lp.id} version {lp.spec.version} exists as {version.status}; publish it explicitly",
+                code="not_published",
+                ko="게시되지 않은 기존 버전이 있습니다",
+                en=f"{lp.id} version {lp.spec.version} exists as {version.status}; publish it explicitly",
             )
         stored.append(version)
     return stored
@@ -208,7 +208,7 @@ def transition(session: Session, program_id: str, version: int, move: str, *, ac
 def get_program(session: Session, program_id: str) -> Program:
     program = session.get(Program, program_id)
     if program is None:
-        raise NotFound(f"programme {program_id}")
+        raise NotFound(what=f"programme {program_id}")
     return program
 
 
@@ -217,7 +217,7 @@ def get_version(session: Session, program_id: str, version: int | None = None) -
     query = query.where(ProgramVersion.version == version) if version else query.order_by(ProgramVersion.version.desc())
     row = session.scalars(query.limit(1)).first()
     if row is None:
-        raise NotFound(f"programme {program_id}" + (f" version {version}" if version else ""))
+        raise NotFound(what=f"programme {program_id}" + (f" version {version}" if version else ""))
     return row
 
 
@@ -243,7 +243,7 @@ def published_on(session: Session, program_id: str, on: dt.date) -> ProgramVersi
         .limit(1)
     ).first()
     if row is None:
-        raise NotFound(f"programme {program_id} in force on {on}")
+        raise NotFound(what=f"programme {program_id} in force on {on}")
     return row
 
 
@@ -341,12 +341,12 @@ def resolve(session: Session | None, ref: str, *, on: dt.date | None = None, fil
     if files and is_file_reference(ref):
         return Resolved(load_program_file(Path(ref)))
     if session is None:
-        raise NotFound(f"programme file {ref}")
+        raise NotFound(what=f"programme file {ref}")
     program_id, _, number = ref.partition("@")
     if number:
         if not number.isdigit():
-            raise AppError(
-                422, "invalid_reference", "프로그램 지정이 잘못되었습니다", f"{ref!r}: expected ID or ID@VERSION"
+            raise Invalid(
+                code="invalid_reference", ko="프로그램 지정이 잘못되었습니다", en=f"{ref!r}: expected ID or ID@VERSION"
             )
         row = get_version(session, program_id, int(number))
     elif on is not None:
@@ -363,12 +363,11 @@ def applicants_from_records(records: list[dict]) -> ParseResult:
     """A JSON list of applicants, parsed like a file: every value as text, so one odd cell never
     breaks a column; `line` is the 1-based position in the list."""
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise AppError(
-            422,
-            "invalid",
-            "신청인 목록은 객체의 배열이어야 합니다",
-            "applicants must be a list of objects",
-            "applicants",
+        raise Invalid(
+            code="invalid",
+            ko="신청인 목록은 객체의 배열이어야 합니다",
+            en="applicants must be a list of objects",
+            field="applicants",
         )
     columns = list(dict.fromkeys(key for r in records for key in r))
     if not columns:  # objects without any key still count, one row each
@@ -378,12 +377,11 @@ def applicants_from_records(records: list[dict]) -> ParseResult:
         try:
             frame = pl.read_json(io.BytesIO(text), schema={c: pl.String for c in columns})
         except pl.exceptions.PolarsError as exc:  # a nested object or list where a cell is expected
-            raise AppError(
-                422,
-                "invalid",
-                "신청인 항목의 값은 문자, 숫자, 참/거짓 또는 null이어야 합니다 (중첩된 객체나 목록 불가)",
-                "applicant values must be text, numbers, booleans or null (no nested objects or lists)",
-                "applicants",
+            raise Invalid(
+                code="invalid",
+                ko="신청인 항목의 값은 문자, 숫자, 참/거짓 또는 null이어야 합니다 (중첩된 객체나 목록 불가)",
+                en="applicant values must be text, numbers, booleans or null (no nested objects or lists)",
+                field="applicants",
             ) from exc
     return parse_applicants(frame, first_line=1)
 
@@ -393,8 +391,10 @@ def read_applicants(path: Path) -> ParseResult:
     try:
         return parse_applicants(path)
     except (OSError, pl.exceptions.PolarsError, ValueError) as exc:
-        raise AppError(
-            422, "unreadable_file", f"신청인 파일을 읽을 수 없습니다: {path.name}", f"{path}: cannot be read ({exc})"
+        raise Invalid(
+            code="unreadable_file",
+            ko=f"신청인 파일을 읽을 수 없습니다: {path.name}",
+            en=f"{path}: cannot be read ({exc})",
         ) from exc
 
 
@@ -449,8 +449,11 @@ def write_table(table: pl.DataFrame, path: Path) -> None:
     elif suffix == ".csv":
         write_csv_safe(table, path)
     else:
-        raise AppError(
-            422, "unsupported_output", "출력 파일은 .csv 또는 .parquet", f"{path}: write .csv or .parquet", "out"
+        raise Invalid(
+            code="unsupported_output",
+            ko="출력 파일은 .csv 또는 .parquet",
+            en=f"{path}: write .csv or .parquet",
+            field="out",
         )
 
 
@@ -521,8 +524,11 @@ def rank_problems(parsed: ParseResult, *, submitted_column: str = "submitted_at"
 
 def explain_applicant(program: Resolved, applicant: dict, *, on: dt.date) -> Explanation:
     if not isinstance(applicant, dict):
-        raise AppError(
-            422, "invalid", "신청인은 JSON 객체여야 합니다", "the applicant must be a JSON object", "applicant"
+        raise Invalid(
+            code="invalid",
+            ko="신청인은 JSON 객체여야 합니다",
+            en="the applicant must be a JSON object",
+            field="applicant",
         )
     return explain(program.checked, applicant, on=on)
 
@@ -832,8 +838,11 @@ def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
     """Every programme in force on `on`: the outcome for this applicant, and for near misses (ineligible
     on at most two criteria) exactly what would have to change. Eligible programmes come first."""
     if not isinstance(applicant, dict):
-        raise AppError(
-            422, "invalid", "신청인은 JSON 객체여야 합니다", "the applicant must be a JSON object", "applicant"
+        raise Invalid(
+            code="invalid",
+            ko="신청인은 JSON 객체여야 합니다",
+            en="the applicant must be a JSON object",
+            field="applicant",
         )
     typed, bad = coerce_applicant(dict(applicant))
     problems = [
@@ -999,15 +1008,14 @@ def simulate(
 # ---------------------------------------------------------------------------- designs as input
 
 
-class DesignInvalid(AppError):
+class DesignInvalid(Invalid):
     """A design that fails validation; the API body lists every `source:key.path: message`."""
 
-    def __init__(self, errors: list[str]):
+    def __init__(self, *, errors: list[str]):
         super().__init__(
-            422,
-            "design_invalid",
-            f"프로그램 설계에 오류가 {len(errors)}개 있습니다: {errors[0] if errors else ''}",
-            f"the programme design has {len(errors)} error(s): {errors[0] if errors else ''}",
+            code="design_invalid",
+            ko=f"프로그램 설계에 오류가 {len(errors)}개 있습니다: {errors[0] if errors else ''}",
+            en=f"the programme design has {len(errors)} error(s): {errors[0] if errors else ''}",
             field="design",
         )
         self.errors = errors
@@ -1048,7 +1056,7 @@ def parse_or_raise(design: dict, source: str = "draft") -> LoadedProgram:
     try:
         return parse_design(design, source=source)
     except PolicyError as exc:
-        raise DesignInvalid(exc.errors) from exc
+        raise DesignInvalid(errors=exc.errors) from exc
 
 
 def version_dict(row: ProgramVersion, *, design: bool = False) -> dict:

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from regionvisa.core.errors import DomainError
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, read_requests_csv
 from regionvisa.reports.files import write_atomic
 
@@ -200,9 +201,7 @@ def _ledger_session():
 
 
 def _ledger_fail(exc: Exception) -> typer.Exit:
-    from regionvisa.web.errors import AppError
-
-    if isinstance(exc, AppError):
+    if isinstance(exc, DomainError):
         return _fail(1, f"{exc.en} / {exc.ko}")
     raise exc
 
@@ -236,7 +235,7 @@ def ledger_command(
     try:
         with _ledger_session() as session:
             view = service.ledger_dict(session, service.find_ledger(session, program, period), with_history=True)
-    except Exception as exc:  # AppError → exit 1 with the bilingual message
+    except Exception as exc:  # DomainError → exit 1 with the bilingual message
         raise _ledger_fail(exc) from None
     if as_json:
         typer.echo(json.dumps(view, ensure_ascii=False, indent=2))

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Principal, authorize, can, require, scope_region
+from regionvisa.accounts.policy import Principal, authorize, can, scope_region
 from regionvisa.db import session_scope
 from regionvisa.quotas import service
 from regionvisa.regions.service import region_names
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Principal, authorize, require, scope_region
+from regionvisa.accounts.policy import Principal, authorize, scope_region
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate

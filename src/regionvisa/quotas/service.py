@@ -16,19 +16,19 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from regionvisa.core.errors import Conflict, Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.locking import answers_conflicts
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
-from regionvisa.web.errors import AppError, Conflict, NotFound
 
 
 class QuotaExhausted(Conflict):
-    def __init__(self, ledger: QuotaLedger):
+    def __init__(self, *, ledger: QuotaLedger):
         super().__init__(
-            "quota_exhausted",
-            f"정원이 소진되었습니다 ({ledger.program_id} {ledger.period}: 배정 {ledger.capacity}, "
+            code="quota_exhausted",
+            ko=f"정원이 소진되었습니다 ({ledger.program_id} {ledger.period}: 배정 {ledger.capacity}, "
             f"예약 {ledger.reserved}, 사용 {ledger.used})",
-            f"quota exhausted for {ledger.program_id} {ledger.period}: capacity {ledger.capacity}, "
+            en=f"quota exhausted for {ledger.program_id} {ledger.period}: capacity {ledger.capacity}, "
             f"reserved {ledger.reserved}, used {ledger.used}",
         )
 
@@ -108,14 +108,19 @@ def open_ledger(
     reason: str,
 ) -> QuotaLedger:
     if allocated < 0:
-        raise AppError(
-            422, "invalid", "배정 인원은 0 이상이어야 합니다", "allocation must be zero or more", "allocated"
+        raise Invalid(
+            code="invalid",
+            ko="배정 인원은 0 이상이어야 합니다",
+            en="allocation must be zero or more",
+            field="allocated",
         )
     existing = session.scalar(
         select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == period)
     )
     if existing is not None:
-        raise Conflict("ledger_exists", "이미 개설된 정원 원장입니다", f"a ledger for {program_id} {period} exists")
+        raise Conflict(
+            code="ledger_exists", ko="이미 개설된 정원 원장입니다", en=f"a ledger for {program_id} {period} exists"
+        )
     ledger = QuotaLedger(
         program_id=program_id,
         region=region,
@@ -145,7 +150,7 @@ def open_ledger(
 def get_ledger(session: Session, ledger_id: int) -> QuotaLedger:
     ledger = session.get(QuotaLedger, ledger_id)
     if ledger is None:
-        raise NotFound("quota ledger")
+        raise NotFound(what="quota ledger")
     return ledger
 
 
@@ -156,7 +161,7 @@ def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
         )
     )
     if ledger is None:
-        raise NotFound(f"quota ledger for {program_id} on {on}")
+        raise NotFound(what=f"quota ledger for {program_id} on {on}")
     return ledger
 
 
@@ -165,7 +170,9 @@ def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, re
     """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused.
     Locks: the ledger row, then the audit head."""
     if not reason.strip():
-        raise AppError(422, "reason_required", "조정 사유가 필요합니다", "an adjustment needs a reason", "reason")
+        raise Invalid(
+            code="reason_required", ko="조정 사유가 필요합니다", en="an adjustment needs a reason", field="reason"
+        )
     result = session.execute(
         update(QuotaLedger)
         .where(
@@ -177,9 +184,9 @@ def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, re
     if result.rowcount != 1:
         session.refresh(ledger)
         raise Conflict(
-            "adjustment_below_commitments",
-            "예약·사용 인원보다 적게 줄일 수 없습니다",
-            f"cannot cut below the {ledger.reserved + ledger.used} places already reserved or used",
+            code="adjustment_below_commitments",
+            ko="예약·사용 인원보다 적게 줄일 수 없습니다",
+            en=f"cannot cut below the {ledger.reserved + ledger.used} places already reserved or used",
         )
     _movement(session, ledger, "adjustment", amount, actor=actor, reason=reason)
     _audit(
@@ -207,7 +214,7 @@ def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor
     )
     if result.rowcount != 1:
         session.refresh(ledger)
-        raise QuotaExhausted(ledger)
+        raise QuotaExhausted(ledger=ledger)
     _movement(session, ledger, "reserve", 1, actor=actor, reason=reason, application_id=application_id)
 
 
@@ -220,7 +227,7 @@ def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor
         .values(reserved=QuotaLedger.reserved - 1)
     )
     if result.rowcount != 1:
-        raise Conflict("nothing_reserved", "해제할 예약이 없습니다", "no reservation to release")
+        raise Conflict(code="nothing_reserved", ko="해제할 예약이 없습니다", en="no reservation to release")
     _movement(session, ledger, "release", -1, actor=actor, reason=reason, application_id=application_id)
 
 
@@ -233,7 +240,7 @@ def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: st
         .values(reserved=QuotaLedger.reserved - 1, used=QuotaLedger.used + 1)
     )
     if result.rowcount != 1:
-        raise Conflict("nothing_reserved", "발급할 예약이 없습니다", "issuance needs a reservation")
+        raise Conflict(code="nothing_reserved", ko="발급할 예약이 없습니다", en="issuance needs a reservation")
     _movement(session, ledger, "use", 1, actor=actor, reason=reason, application_id=application_id)
 
 
@@ -250,7 +257,7 @@ def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: 
         update(QuotaLedger).where(QuotaLedger.id == ledger.id, QuotaLedger.used >= 1).values(used=QuotaLedger.used - 1)
     )
     if result.rowcount != 1:
-        raise Conflict("nothing_used", "되돌릴 사용 인원이 없습니다", "no used place to give back")
+        raise Conflict(code="nothing_used", ko="되돌릴 사용 인원이 없습니다", en="no used place to give back")
     _movement(session, ledger, "unuse", -1, actor=actor, reason=reason, application_id=application_id)
 
 
@@ -272,7 +279,7 @@ def find_ledger(session: Session, program_id: str, period: str) -> QuotaLedger:
         select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == period)
     )
     if ledger is None:
-        raise NotFound(f"quota ledger {program_id} {period}")
+        raise NotFound(what=f"quota ledger {program_id} {period}")
     return ledger
 
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from regionvisa.core.errors import DomainError
 from regionvisa.db import get_engine
 from regionvisa.records import service
 from regionvisa.records.feeds import KINDS
@@ -33,13 +34,12 @@ def import_command(
         raise typer.Exit(2)
     from regionvisa.accounts.cli import _actor
     from regionvisa.db import session_scope
-    from regionvisa.web.errors import AppError
 
     engine = get_engine()
     try:
         with session_scope(engine) as session:
             actor = _actor(session, as_user, "records.import")
-    except AppError as exc:
+    except DomainError as exc:
         console.print(f"[red]{exc.en} / {exc.ko}[/red]", highlight=False)
         raise typer.Exit(1) from exc
     with Progress(

@@ -7,9 +7,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 
-from regionvisa.accounts.policy import Principal, require, scope_region
+from regionvisa.accounts.policy import Principal, scope_region
+from regionvisa.core.errors import Invalid
 from regionvisa.records import service
-from regionvisa.web.errors import ERROR_RESPONSES, AppError, ErrorBody
+from regionvisa.web.deps import require
+from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
 from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 from regionvisa.web.uploads import received_file
@@ -74,7 +76,7 @@ def import_records(
                 keep_problems=max_problems,
             )
         except service.ImportError_ as exc:
-            raise AppError(422, exc.code, exc.ko, exc.en, field="file") from exc
+            raise Invalid(code=exc.code, ko=exc.ko, en=exc.en, field="file") from exc
     from regionvisa.stats import regional
     from regionvisa.stats.service import clear_overview_cache
 

@@ -19,8 +19,8 @@ from rich.table import Table
 
 from regionvisa.accounts.cli import system_actor
 from regionvisa.accounts.policy import Principal, authorize
+from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
-from regionvisa.web.errors import AppError
 
 app = typer.Typer(help="Selection rounds / 선정 심사", no_args_is_help=True)
 err = Console(stderr=True)
@@ -44,7 +44,7 @@ def _principal(session, username: str, action: str) -> Principal:
 
     user = accounts.get_user_by_name(session, username)
     if not user.is_active:
-        raise AppError(403, "disabled", "사용 중지된 계정입니다", f"user {username!r} is disabled")
+        raise DomainError(status=403, code="disabled", ko="사용 중지된 계정입니다", en=f"user {username!r} is disabled")
     principal = accounts.principal_of(user, via="cli")
     authorize(principal, action)
     return principal
@@ -64,7 +64,7 @@ def _run(fn):
             return fn(session)
     except InvalidProposal as exc:
         raise _fail(f"{exc.en} / {exc.ko}", exc.details) from None
-    except AppError as exc:
+    except DomainError as exc:
         raise _fail(f"{exc.en} / {exc.ko}") from None
     except PolicyError as exc:
         raise _fail("invalid input", exc.errors) from None

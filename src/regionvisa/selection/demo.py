@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import Principal
 from regionvisa.config import PROJECT_ROOT
 
 KST = dt.timezone(dt.timedelta(hours=9))
@@ -116,7 +117,6 @@ def _synthetic_scores(regions: list[str], selected: set[str], n_members: int, n_
 def demo_step(engine: Engine) -> None:
     """Build the completed 2025 round (skipped when a 2025 round exists)."""
     from regionvisa.accounts.models import User
-    from regionvisa.accounts.policy import Principal
     from regionvisa.accounts.service import principal_of
     from regionvisa.db import session_scope
     from regionvisa.regions.service import pilot_programmes, region_names

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.core.lifecycle import Edge, Lifecycle
-from regionvisa.web.errors import AppError, Conflict
 
 MANAGE = "selection.manage"
 SCORE = "committee.score"
@@ -42,8 +42,8 @@ def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[st
     )
 
 
-def _missing_reason(move: str, context: Mapping[str, Any]) -> AppError:
-    return AppError(
+def _missing_reason(move: str, context: Mapping[str, Any]) -> DomainError:
+    return DomainError(
         status=422, code="reason_required", ko="사유가 필요합니다", en="a reason is required", field="reason"
     )
 

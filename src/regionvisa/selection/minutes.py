@@ -11,11 +11,11 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from regionvisa.core.errors import Conflict, Invalid
 from regionvisa.reports import fonts
 from regionvisa.reports.evaluation_report import language, region_name
 from regionvisa.selection import service
 from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
-from regionvisa.web.errors import AppError, Conflict
 
 FORMATS = ("html", "pdf")
 ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
@@ -26,7 +26,9 @@ def context(session: Session, round_id: int, lang: str, *, region: str | None = 
     other regions' proposals (the decisions, aggregates and quotas are published to every region)."""
     rnd = service.get_round(session, round_id)
     if rnd.status != "decided":
-        raise Conflict("not_decided", "결정이 확정된 뒤에 회의록을 만들 수 있습니다", "minutes exist once decided")
+        raise Conflict(
+            code="not_decided", ko="결정이 확정된 뒤에 회의록을 만들 수 있습니다", en="minutes exist once decided"
+        )
     names = service.member_names(session, rnd.id)
     rubric = [
         {"id": c["id"], "label": c["label"][lang], "weight": c["weight"], "description": c["description"][lang]}
@@ -152,10 +154,15 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
 
 def render(session: Session, round_id: int, *, lang: str = "ko", fmt: str = "html", region: str | None = None) -> bytes:
     if lang not in ("ko", "en"):
-        raise AppError(422, "invalid", "언어는 ko 또는 en입니다", f"lang must be ko or en, got {lang!r}", "lang")
+        raise Invalid(
+            code="invalid", ko="언어는 ko 또는 en입니다", en=f"lang must be ko or en, got {lang!r}", field="lang"
+        )
     if fmt not in FORMATS:
-        raise AppError(
-            422, "invalid", "형식은 html 또는 pdf입니다", f"format must be html or pdf, got {fmt!r}", "format"
+        raise Invalid(
+            code="invalid",
+            ko="형식은 html 또는 pdf입니다",
+            en=f"format must be html or pdf, got {fmt!r}",
+            field="format",
         )
     ctx = context(session, round_id, lang, region=region)
     if fmt == "pdf":

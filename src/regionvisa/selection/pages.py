@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, can, grant, require
+from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, can, grant
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
 from regionvisa.selection import minutes, service
@@ -32,7 +33,7 @@ from regionvisa.selection.schemas import (
     ScoreIn,
     ScoresIn,
 )
-from regionvisa.web.errors import AppError
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
@@ -71,7 +72,7 @@ def _pop_flash(request: Request) -> str | None:
     return FLASH.get(key) if key else None
 
 
-def _error_text(exc: AppError) -> str:
+def _error_text(exc: DomainError) -> str:
     return exc.ko if _lang() == "ko" else exc.en
 
 
@@ -221,7 +222,7 @@ async def close_window(request: Request, round_id: int, user: Principal = Depend
     try:
         with session_scope(_engine(request)) as session:
             service.close_window(session, round_id, actor=user, reason=str(form.get("reason") or ""))
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
@@ -234,7 +235,7 @@ def close_scoring(request: Request, round_id: int, user: Principal = Depends(req
     try:
         with session_scope(_engine(request)) as session:
             service.close_scoring(session, round_id, actor=user)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
@@ -248,7 +249,7 @@ async def reopen_scoring(request: Request, round_id: int, user: Principal = Depe
     try:
         with session_scope(_engine(request)) as session:
             service.reopen_scoring(session, round_id, actor=user, reason=str(form.get("reason") or ""))
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404:
             raise
         return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
@@ -270,7 +271,7 @@ async def add_member(request: Request, round_id: int, user: Principal = Depends(
             service.add_member(session, round_id, data, actor=user)
     except ValidationError as exc:
         return _round_page(request, user, round_id, error=_validation_text(exc), status_code=422)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status == 404 and exc.code == "not_found" and "round" in exc.en:
             raise
         return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
@@ -298,7 +299,7 @@ def _proposal_page(
         current = None
         try:
             proposal = service.get_proposal(session, round_id, region)
-        except AppError:
+        except DomainError:
             proposal = None
         if proposal is not None:
             history = [service.version_dict(session, v) for v in service.versions(session, proposal)]
@@ -361,12 +362,11 @@ async def submit_proposal(
     try:
         bad_quota = [q for _t, q in designs if q and not q.isdigit()]
         if bad_quota:
-            raise AppError(
-                422,
-                "invalid_quota",
-                f"요청 정원은 0 이상의 정수여야 합니다: {bad_quota[0]}",
-                f"a requested quota must be a whole number ≥ 0, got {bad_quota[0]!r}",
-                "quota",
+            raise Invalid(
+                code="invalid_quota",
+                ko=f"요청 정원은 0 이상의 정수여야 합니다: {bad_quota[0]}",
+                en=f"a requested quota must be a whole number ≥ 0, got {bad_quota[0]!r}",
+                field="quota",
             )
         data = ProposalIn(
             designs=[DesignIn(design=t, requested_quota=int(q) if q else None) for t, q in designs],
@@ -381,7 +381,7 @@ async def submit_proposal(
         return _proposal_page(
             request, user, round_id, region, error=_error_text(exc), details=exc.details, form=values, status=422
         )
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status in (403, 404):
             raise
         return _proposal_page(request, user, round_id, region, error=_error_text(exc), form=values, status=exc.status)
@@ -446,7 +446,7 @@ async def declare(request: Request, round_id: int, user: Principal = Depends(req
         data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
         with session_scope(_engine(request)) as session:
             service.declare_conflicts(session, round_id, data, user=user)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status in (403, 404):
             raise
         return _score_list_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
@@ -511,8 +511,10 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
             if not raw:
                 continue
             if not raw.lstrip("-").isdigit():
-                raise AppError(
-                    422, "invalid_score", f"{cid}: 점수는 0~100 정수입니다", f"{cid}: a score is a whole number 0–100"
+                raise Invalid(
+                    code="invalid_score",
+                    ko=f"{cid}: 점수는 0~100 정수입니다",
+                    en=f"{cid}: a score is a whole number 0–100",
                 )
             scores[cid] = ScoreIn(score=int(raw), comment=form.get(f"comment_{cid}") or "")
         data = ScoresIn(scores=scores)
@@ -520,7 +522,7 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
             service.save_scores(session, round_id, region, data, user=user)
     except ValidationError as exc:
         return _score_page(request, user, round_id, region, error=_validation_text(exc), form=form, status=422)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status in (403, 404):
             raise
         return _score_page(request, user, round_id, region, error=_error_text(exc), form=form, status=exc.status)
@@ -574,8 +576,10 @@ async def decide(request: Request, round_id: int, user: Principal = Depends(requ
             if not raw or raw == original:
                 continue
             if not raw.isdigit():
-                raise AppError(
-                    422, "invalid_quota", f"{pid}: 정원은 0 이상의 정수입니다", f"{pid}: a quota is a whole number ≥ 0"
+                raise Invalid(
+                    code="invalid_quota",
+                    ko=f"{pid}: 정원은 0 이상의 정수입니다",
+                    en=f"{pid}: a quota is a whole number ≥ 0",
                 )
             adjustments[pid] = QuotaAdjustment(quota=int(raw), reason=form.get(f"reason__{pid}") or "")
         meeting = form.get("meeting_on") or None
@@ -586,7 +590,7 @@ async def decide(request: Request, round_id: int, user: Principal = Depends(requ
         return _decision_page(request, user, round_id, error=_validation_text(exc), form=form, status=422)
     except ValueError as exc:
         return _decision_page(request, user, round_id, error=str(exc), form=form, status=422)
-    except AppError as exc:
+    except DomainError as exc:
         if exc.status in (403, 404):
             raise
         return _decision_page(request, user, round_id, error=_error_text(exc), form=form, status=exc.status)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, grant, require
+from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, grant
 from regionvisa.db import session_scope
 from regionvisa.selection import minutes, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
+from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import Principal, authorize, grant
 from regionvisa.audit.service import record
+from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
@@ -53,7 +54,6 @@ from regionvisa.selection.schemas import (
     ScoresIn,
     parse_quorum,
 )
-from regionvisa.web.errors import AppError, Conflict, Forbidden, NotFound
 
 KST = ZoneInfo("Asia/Seoul")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -63,15 +63,14 @@ SUBMIT = "proposals.submit"
 SCORE = "committee.score"
 
 
-class InvalidProposal(AppError):
+class InvalidProposal(Invalid):
     """A proposal that cannot be submitted; `details` lists every problem (`design[i]:key.path: message`)."""
 
-    def __init__(self, details: list[str]):
+    def __init__(self, *, details: list[str]):
         super().__init__(
-            422,
-            "invalid_proposal",
-            "제안서를 제출할 수 없습니다: 아래 오류를 고치십시오 (" + str(len(details)) + "건)",
-            f"the proposal cannot be submitted: fix the {len(details)} problem(s) listed",
+            code="invalid_proposal",
+            ko="제안서를 제출할 수 없습니다: 아래 오류를 고치십시오 (" + str(len(details)) + "건)",
+            en=f"the proposal cannot be submitted: fix the {len(details)} problem(s) listed",
             field="designs",
         )
         self.details = details
@@ -155,7 +154,7 @@ def open_round(session: Session, data: RoundIn, *, actor: Any) -> SelectionRound
 def get_round(session: Session, round_id: int) -> SelectionRound:
     rnd = session.get(SelectionRound, round_id)
     if rnd is None:
-        raise NotFound(f"selection round {round_id}")
+        raise NotFound(what=f"selection round {round_id}")
     return rnd
 
 
@@ -230,7 +229,7 @@ def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) 
 def _user_by_name(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"user {username!r}")
+        raise NotFound(what=f"user {username!r}")
     return user
 
 
@@ -254,23 +253,26 @@ def member_names(session: Session, round_id: int) -> dict[int, str]:
 def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -> CommitteeMember:
     rnd = get_round(session, round_id)
     if rnd.status != "open":
-        raise Conflict("round_closed", "채점이 마감된 회차에는 위원을 추가할 수 없습니다", "scoring is closed")
+        raise Conflict(
+            code="round_closed", ko="채점이 마감된 회차에는 위원을 추가할 수 없습니다", en="scoring is closed"
+        )
     user = _user_by_name(session, data.username)
     if user.role != "committee_member" or not user.is_active:
-        raise AppError(
-            422,
-            "not_committee_user",
-            "위원은 활성 상태의 심사위원 계정이어야 합니다",
-            f"{data.username} is not an active committee-member account",
-            "username",
+        raise Invalid(
+            code="not_committee_user",
+            ko="위원은 활성 상태의 심사위원 계정이어야 합니다",
+            en=f"{data.username} is not an active committee-member account",
+            field="username",
         )
     existing = session.scalar(
         select(CommitteeMember).where(CommitteeMember.round_id == round_id, CommitteeMember.user_id == user.id)
     )
     if existing is not None:
-        raise Conflict("member_exists", "이미 위원입니다", f"{user.username} is already a member", "username")
+        raise Conflict(
+            code="member_exists", ko="이미 위원입니다", en=f"{user.username} is already a member", field="username"
+        )
     if data.role == "chair" and any(m.role == "chair" for m in members(session, round_id)):
-        raise Conflict("chair_exists", "위원장은 한 명입니다", "the round already has a chair", "role")
+        raise Conflict(code="chair_exists", ko="위원장은 한 명입니다", en="the round already has a chair", field="role")
     member = CommitteeMember(
         round_id=round_id,
         user_id=user.id,
@@ -382,14 +384,19 @@ def declare_conflicts(
     rnd = get_round(session, round_id)
     member = member_of(session, rnd, user)
     if phase(rnd, now) in ("scoring_closed", "decided"):
-        raise Conflict("round_closed", "채점이 마감되었습니다", "scoring is closed")
+        raise Conflict(code="round_closed", ko="채점이 마감되었습니다", en="scoring is closed")
     known = set(region_codes())
     bad = [r for r in data.regions if r not in known]
     if bad:
-        raise AppError(422, "unknown_region", "알 수 없는 지역 코드입니다", f"unknown region code(s): {bad}", "regions")
+        raise Invalid(
+            code="unknown_region", ko="알 수 없는 지역 코드입니다", en=f"unknown region code(s): {bad}", field="regions"
+        )
     if data.regions and not data.reason.strip():
-        raise AppError(
-            422, "reason_required", "이해충돌 사유를 적으십시오", "give the reason for the conflict", "reason"
+        raise Invalid(
+            code="reason_required",
+            ko="이해충돌 사유를 적으십시오",
+            en="give the reason for the conflict",
+            field="reason",
         )
     for region in sorted(set(data.regions)):
         _add_conflict(session, member, region, source="declared", reason=data.reason.strip(), actor=user)
@@ -456,12 +463,11 @@ def decode_attachments(data: ProposalIn) -> list[tuple[str, str, bytes]]:
         try:
             files.append((att.filename, att.content_type, base64.b64decode(att.content_base64, validate=True)))
         except (binascii.Error, ValueError) as exc:
-            raise AppError(
-                422,
-                "invalid_attachment",
-                "첨부파일이 base64 형식이 아닙니다",
-                f"attachments[{i}].content_base64: not valid base64",
-                f"attachments[{i}]",
+            raise Invalid(
+                code="invalid_attachment",
+                ko="첨부파일이 base64 형식이 아닙니다",
+                en=f"attachments[{i}].content_base64: not valid base64",
+                field=f"attachments[{i}]",
             ) from exc
     return files
 
@@ -483,10 +489,10 @@ def submit_proposal(
     rnd = get_round(session, round_id)
     if phase(rnd, now) != "submission":
         raise Conflict(
-            "window_closed",
-            "제출 기간이 아닙니다 (제출 기간: "
+            code="window_closed",
+            ko="제출 기간이 아닙니다 (제출 기간: "
             f"{local_time(rnd.window_opens_at)} ~ {local_time(rnd.window_closes_at)} KST)",
-            f"proposals are taken only within the submission window "
+            en=f"proposals are taken only within the submission window "
             f"({local_time(rnd.window_opens_at)} to {local_time(rnd.window_closes_at)} KST)",
         )
     errors: list[str] = []
@@ -515,7 +521,7 @@ def submit_proposal(
     if not data.narrative.strip():
         errors.append("narrative: the plan narrative is required")
     if errors:
-        raise InvalidProposal(errors)
+        raise InvalidProposal(details=errors)
 
     proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
     if proposal is None:
@@ -527,7 +533,7 @@ def submit_proposal(
         kept = list(current_version(session, proposal).attachments) if data.keep_attachments else []
     new_ids, att_errors = _attachment_rows(session, proposal, files or [], actor=user)
     if att_errors:
-        raise InvalidProposal(att_errors)
+        raise InvalidProposal(details=att_errors)
     version = ProposalVersion(
         proposal_id=proposal.id,
         version=proposal.current_version + 1,
@@ -563,7 +569,7 @@ def submit_proposal(
 def get_proposal(session: Session, round_id: int, region: str) -> Proposal:
     proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
     if proposal is None:
-        raise NotFound(f"proposal of region {region} in round {round_id}")
+        raise NotFound(what=f"proposal of region {region} in round {round_id}")
     return proposal
 
 
@@ -598,7 +604,7 @@ def get_attachment(session: Session, round_id: int, attachment_id: int, *, user:
     att = session.get(Attachment, attachment_id)
     proposal = session.get(Proposal, att.proposal_id) if att else None
     if att is None or proposal is None or proposal.round_id != round_id:
-        raise NotFound("attachment")
+        raise NotFound(what="attachment")
     check_can_view_proposal(session, get_round(session, round_id), proposal.region, user=user)
     return att
 
@@ -648,28 +654,27 @@ def save_scores(
     current = phase(rnd, now)
     if current != "scoring":
         raise Conflict(
-            "not_scoring",
-            "채점 기간이 아닙니다 (제출 기간 종료 후 채점 마감 전까지)",
-            f"scores are taken after the submission window closes and until scoring is closed (now: {current})",
+            code="not_scoring",
+            ko="채점 기간이 아닙니다 (제출 기간 종료 후 채점 마감 전까지)",
+            en=f"scores are taken after the submission window closes and until scoring is closed (now: {current})",
         )
     if member.declared_at is None:
         raise Conflict(
-            "declaration_required",
-            "채점 전에 이해충돌 여부를 먼저 신고하십시오",
-            "declare your conflicts of interest (or that you have none) before scoring",
+            code="declaration_required",
+            ko="채점 전에 이해충돌 여부를 먼저 신고하십시오",
+            en="declare your conflicts of interest (or that you have none) before scoring",
         )
     ids = [c["id"] for c in rnd.rubric]
     missing = [i for i in ids if i not in data.scores]
     unknown = [k for k in data.scores if k not in ids]
     if missing or unknown:
-        raise AppError(
-            422,
-            "incomplete_scores",
-            f"모든 평가 항목을 채점하십시오 (누락: {', '.join(missing) or '없음'}; "
+        raise Invalid(
+            code="incomplete_scores",
+            ko=f"모든 평가 항목을 채점하십시오 (누락: {', '.join(missing) or '없음'}; "
             f"알 수 없음: {', '.join(unknown) or '없음'})",
-            f"score every rubric criterion (missing: {', '.join(missing) or 'none'}; "
+            en=f"score every rubric criterion (missing: {', '.join(missing) or 'none'}; "
             f"unknown: {', '.join(unknown) or 'none'})",
-            "scores",
+            field="scores",
         )
     existing = {
         s.criterion: s
@@ -898,14 +903,14 @@ def tally_visible(session: Session, rnd: SelectionRound, user: Principal) -> lis
         return tally(session, rnd)
     if user.role == "committee_member" or grant(user, READ) == "all":
         if rnd.status == "open":
-            raise Conflict("scoring_open", "심사가 마감된 뒤에 공개됩니다", "shown once scoring is closed")
+            raise Conflict(code="scoring_open", ko="심사가 마감된 뒤에 공개됩니다", en="shown once scoring is closed")
         tallies = tally(session, rnd)
         if user.role == "committee_member":
             recused = recused_regions(session, member_of(session, rnd, user))
             tallies = [t for t in tallies if t.region not in recused]
         return tallies
     if rnd.status != "decided":
-        raise Conflict("not_decided", "아직 결과가 발표되지 않았습니다", "the results are not published yet")
+        raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
     return [t for t in tally(session, rnd) if t.region == user.region]
 
 
@@ -941,14 +946,14 @@ def confirm_decisions(
     SELECTION_ROUNDS.edge("decide", phase(rnd, now))
     tallies = tally(session, rnd)
     if not tallies:
-        raise Conflict("no_proposals", "제출된 제안서가 없습니다", "no proposals were submitted")
+        raise Conflict(code="no_proposals", ko="제출된 제안서가 없습니다", en="no proposals were submitted")
     short = [t for t in tallies if not t.quorum_met]
     if short:
         detail = ", ".join(f"{t.region} ({len(t.scorers)}/{t.quorum_required})" for t in short)
         raise Conflict(
-            "below_quorum",
-            f"의결정족수 미달로 결정할 수 없습니다: {detail} (채점 위원 수/필요 수)",
-            f"no decision below quorum: {detail} (members who scored / needed)",
+            code="below_quorum",
+            ko=f"의결정족수 미달로 결정할 수 없습니다: {detail} (채점 위원 수/필요 수)",
+            en=f"no decision below quorum: {detail} (members who scored / needed)",
         )
     known = {d["program_id"]: t for t in tallies for d in t.designs}
     problems = []
@@ -963,12 +968,11 @@ def confirm_decisions(
             if adj.quota != recommended and not adj.reason.strip():
                 problems.append(f"adjustments.{pid}: a reason is required to change {recommended} to {adj.quota}")
     if problems:
-        raise AppError(
-            422,
-            "invalid_adjustment",
-            "정원 조정을 확인하십시오: " + "; ".join(problems),
-            "check the quota adjustments: " + "; ".join(problems),
-            "adjustments",
+        raise Invalid(
+            code="invalid_adjustment",
+            ko="정원 조정을 확인하십시오: " + "; ".join(problems),
+            en="check the quota adjustments: " + "; ".join(problems),
+            field="adjustments",
         )
     names = member_names(session, rnd.id)
     decisions = []
@@ -1111,7 +1115,7 @@ def results(session: Session, round_id: int, *, user: Principal) -> list[dict]:
     authorize(user, READ)
     rnd = get_round(session, round_id)
     if rnd.status != "decided":
-        raise Conflict("not_decided", "아직 결과가 발표되지 않았습니다", "the results are not published yet")
+        raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
     return [
         {
             "region": p.region,

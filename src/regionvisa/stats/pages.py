@@ -7,11 +7,12 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, require
+from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant
+from regionvisa.core.errors import NotFound
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.regions.tilemap import tile_grid
 from regionvisa.stats import regional, service
-from regionvisa.web.errors import NotFound
+from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
@@ -70,7 +71,7 @@ def region_page(
     """One region's residents by status and nationality, and (with records.read) its residents."""
     authorize(user, "stats.read", code)
     if code not in region_codes():
-        raise NotFound("region")
+        raise NotFound(what="region")
     engine = request.app.state.engine
     try:
         when = dt.date.fromisoformat(at) if at else None

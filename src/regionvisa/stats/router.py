@@ -6,10 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from regionvisa.accounts.policy import Principal, authorize, require
+from regionvisa.accounts.policy import Principal, authorize
+from regionvisa.core.errors import NotFound
 from regionvisa.regions.service import region_codes
 from regionvisa.stats import regional, service
-from regionvisa.web.errors import ERROR_RESPONSES, NotFound
+from regionvisa.web.deps import require
+from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/stats", tags=["statistics"], responses=ERROR_RESPONSES)
@@ -37,7 +39,7 @@ def region(
 ) -> dict:
     authorize(user, "stats.read", code)
     if code not in region_codes():
-        raise NotFound("region")
+        raise NotFound(what="region")
     engine = request.app.state.engine
     at = at or service.data_as_of(engine)
     detail = regional.region_detail(engine, code, at)

@@ -1,7 +1,8 @@
 """One error shape for the whole API: {"error": {"code", "message": {"ko", "en"}, "field"?}}.
 
-Domain code raises AppError with a bilingual message; the handlers here turn it, FastAPI's
-validation errors and plain HTTP errors into that shape (JSON for /api, a page otherwise).
+Domain code raises `regionvisa.core.errors.DomainError` (and its kinds) with a bilingual message;
+the handlers here turn it, FastAPI's validation errors and plain HTTP errors into that shape
+(JSON for /api, a page otherwise). This module only maps errors to HTTP.
 """
 
 from __future__ import annotations
@@ -13,45 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import key_path
-
-
-class AppError(Exception):
-    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None, headers: dict | None = None):
-        super().__init__(en)
-        self.status, self.code, self.ko, self.en, self.field = status, code, ko, en, field
-        self.headers = headers
-
-    def body(self) -> dict:
-        error: dict = {"code": self.code, "message": {"ko": self.ko, "en": self.en}}
-        if self.field:
-            error["field"] = self.field
-        return {"error": error}
-
-
-class NotFound(AppError):
-    def __init__(self, what: str = "resource"):
-        super().__init__(404, "not_found", "찾을 수 없습니다", f"{what} not found")
-
-
-class Conflict(AppError):
-    def __init__(self, code: str, ko: str, en: str, field: str | None = None):
-        super().__init__(409, code, ko, en, field)
-
-
-class Forbidden(AppError):
-    def __init__(self, en: str = "you do not have permission for this", ko: str = "권한이 없습니다"):
-        super().__init__(403, "forbidden", ko, en)
-
-
-class Unauthenticated(AppError):
-    def __init__(
-        self,
-        code: str = "unauthenticated",
-        en: str = "authentication required",
-        ko: str = "로그인이 필요합니다",
-    ):
-        super().__init__(401, code, ko, en, headers={"WWW-Authenticate": "Bearer"})
 
 
 class ErrorMessage(BaseModel):
@@ -118,8 +82,8 @@ def _field(loc) -> str | None:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def app_error(request: Request, exc: AppError):
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
         if _wants_json(request):
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
         return _page(request, exc.status, exc.ko, exc.en)

@@ -27,7 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from regionvisa.web.errors import AppError
+from regionvisa.accounts.policy import ACTIONS, POLICY, ROLE_LABELS, grant
+from regionvisa.core.errors import DomainError
 
 UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB)\s*$", re.IGNORECASE)
@@ -82,7 +83,6 @@ class UploadLimits:
 
 
 def _load(path: Path) -> UploadLimits:
-    from regionvisa.accounts.policy import ACTIONS, POLICY
     from regionvisa.policyfiles import read_yaml
 
     data = read_yaml(path)
@@ -129,12 +129,12 @@ def upload_limits(policy_dir: Path | None = None) -> UploadLimits:
 # ------------------------------------------------------------------------------------ refusals
 
 
-class UploadRefused(AppError, StarletteHTTPException):
-    """An AppError that FastAPI's body parsing passes on unchanged (it re-raises HTTP exceptions
+class UploadRefused(DomainError, StarletteHTTPException):
+    """A DomainError that FastAPI's body parsing passes on unchanged (it re-raises HTTP exceptions
     and wraps anything else in a 400), so the one error handler answers it."""
 
-    def __init__(self, status: int, code: str, ko: str, en: str, field: str | None = None, headers=None) -> None:
-        AppError.__init__(self, status, code, ko, en, field, headers)
+    def __init__(self, *, status: int, code: str, ko: str, en: str, field: str | None = None, headers=None) -> None:
+        DomainError.__init__(self, status=status, code=code, ko=ko, en=en, field=field, headers=headers)
         self.status_code = status
         self.detail = en
 
@@ -143,49 +143,48 @@ def too_large(limit: int, endpoint: Endpoint | None, role: str | None) -> Upload
     size = human_size(limit)
     if endpoint is None:
         ko, en = f"요청이 너무 큽니다; 한도는 {size}입니다", f"the request is too large; the limit is {size}"
-        return UploadRefused(413, "too_large", ko, en)
-    from regionvisa.accounts.policy import ROLE_LABELS
+        return UploadRefused(status=413, code="too_large", ko=ko, en=en)
     from regionvisa.web.i18n import translations
 
     label = str(ROLE_LABELS.get(role or "", role or ""))
     return UploadRefused(
-        413,
-        "too_large",
-        f"파일이 너무 큽니다: {translations('ko').gettext(label)} 역할은 여기에 최대 {size}까지 보낼 수 있습니다"
+        status=413,
+        code="too_large",
+        ko=f"파일이 너무 큽니다: {translations('ko').gettext(label)} 역할은 여기에 최대 {size}까지 보낼 수 있습니다"
         f" ({endpoint.name})",
-        f"the file is too large: a {label.lower()} may send at most {size} here ({endpoint.name})",
-        "file",
+        en=f"the file is too large: a {label.lower()} may send at most {size} here ({endpoint.name})",
+        field="file",
     )
 
 
 def _forbidden(endpoint: Endpoint) -> UploadRefused:
     return UploadRefused(
-        403,
-        "forbidden",
-        f"이 작업을 할 권한이 없습니다 ({endpoint.action})",
-        f"your role may not do this ({endpoint.action})",
+        status=403,
+        code="forbidden",
+        ko=f"이 작업을 할 권한이 없습니다 ({endpoint.action})",
+        en=f"your role may not do this ({endpoint.action})",
     )
 
 
 def _unauthenticated(state: dict) -> UploadRefused:
     if state.get("auth_error"):
         return UploadRefused(
-            401,
-            "invalid_token",
-            "API 토큰이 올바르지 않거나 만료 또는 폐기되었습니다",
-            state["auth_error"],
+            status=401,
+            code="invalid_token",
+            ko="API 토큰이 올바르지 않거나 만료 또는 폐기되었습니다",
+            en=state["auth_error"],
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return UploadRefused(401, "unauthenticated", "로그인이 필요합니다", "authentication required",
+    return UploadRefused(status=401, code="unauthenticated", ko="로그인이 필요합니다", en="authentication required",
                          headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
 
 
 def _surrogate() -> UploadRefused:
     return UploadRefused(
-        422,
-        "invalid_text",
-        "요청 본문에 짝이 없는 UTF-16 대리 코드(\\ud800–\\udfff)가 있습니다; 문자가 아니므로 받을 수 없습니다",
-        "the request body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not a character",
+        status=422,
+        code="invalid_text",
+        ko="요청 본문에 짝이 없는 UTF-16 대리 코드(\\ud800–\\udfff)가 있습니다; 문자가 아니므로 받을 수 없습니다",
+        en="the request body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not a character",
     )
 
 
@@ -207,7 +206,6 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        from regionvisa.accounts.policy import grant
         from regionvisa.tabular import find_lone_surrogate
 
         limits = upload_limits()
