@@ -27,7 +27,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from regionvisa.accounts.nav import build_nav
 from regionvisa.core.errors import DomainError
+from regionvisa.web import i18n
+from regionvisa.web.errors import _page, _wants_json
 
 log = logging.getLogger("regionvisa.ops")
 
@@ -129,8 +132,6 @@ def _error_for(fault: str, exc: BaseException, request_line: str, engine) -> Dom
 
 def respond(request: Request, error: DomainError):
     """The error shape: JSON for the API (and JSON clients), the error page otherwise; headers kept."""
-    from regionvisa.web.errors import _page, _wants_json
-
     if _wants_json(request):
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     response = _page(request, error.status, error.ko, error.en)
@@ -172,9 +173,6 @@ class FaultGuard:
 
 def _fault_page(request: Request, error: DomainError):
     """The error page as the page middlewares would have prepared it: language, no user, public nav."""
-    from regionvisa.accounts.nav import build_nav
-    from regionvisa.web import i18n
-
     state = request.scope.setdefault("state", {})
     state.setdefault("user", None)
     state.setdefault("csrf_token", "")

@@ -16,6 +16,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import key_path
+from regionvisa.web import i18n
+from regionvisa.web.templating import render
 
 
 class ErrorMessage(BaseModel):
@@ -63,12 +65,9 @@ def _wants_json(request: Request) -> bool:
 
 
 def _page(request: Request, status: int, ko: str, en: str):
-    from regionvisa.web import i18n
-    from regionvisa.web.templating import render
-
     lang = i18n.current_language.get()
     if status == 401:  # the log-in form itself, coming back here afterwards
-        from regionvisa.accounts.pages import login_page
+        from regionvisa.accounts.pages import login_page  # a page module: the error mapping stays below the pages
 
         return login_page(request, status_code=401)
     title = f"{status}"
