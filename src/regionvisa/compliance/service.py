@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from regionvisa.compliance import engine as eng
 from regionvisa.compliance.rules import RuleSettings, compliance_rules
 from regionvisa.config import get_settings
+from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
 from regionvisa.records.frames import KNOWN_BY, read_records
 
@@ -82,6 +83,21 @@ class _ProgrammeObligations(BaseModel):
         if bad:
             raise ValueError(f"area codes are 2-digit regions or 5-digit districts, found {', '.join(map(repr, bad))}")
         return codes
+
+
+def settings_in_force(rules, on: dt.date):
+    """The rules' parameters on `on`; a date before the rules' first values is the caller's input
+    error (422 on the date, in both languages), not a broken policy file."""
+    try:
+        return rules.settings_on(on)
+    except PolicyError:
+        first = max(min(p.values) for spec in rules.spec.rules.values() for p in spec.parameters.values())
+        raise Invalid(
+            code="no_rules_in_force",
+            ko=f"{on.isoformat()}에는 시행 중인 준수 규칙이 없습니다. {first.isoformat()} 이후 날짜를 입력하십시오",
+            en=f"no compliance rules were in force on {on.isoformat()}; give a date from {first.isoformat()} on",
+            field="on",
+        ) from None
 
 
 def _design_rows(policy_dir: Path) -> list[_ProgrammeObligations]:
@@ -330,7 +346,7 @@ def run_compliance(
     holder's records are read in full anyway, so this costs no extra reading.
     """
     rules = compliance_rules(policy_dir)
-    settings = rules.settings_on(on)
+    settings = settings_in_force(rules, on)
     programmes = programme_obligations(policy_dir, engine=engine) if programmes is None else programmes
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -387,5 +403,5 @@ def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = N
         programme_obligations(policy_dir, engine=engine),
         regions_frame(),
         year,
-        settings=compliance_rules(policy_dir).settings_on(year_end),
+        settings=settings_in_force(compliance_rules(policy_dir), year_end),
     )
