@@ -328,9 +328,7 @@ def obligations(statuses: pl.DataFrame, programmes: pl.DataFrame, on: dt.date) -
     """
     return (
         resolve_versions(statuses, programmes)
-        .with_columns(
-            obligation_period_end(pl.col("granted_on"), pl.col("obligation_months")).alias("period_end")
-        )
+        .with_columns(obligation_period_end(pl.col("granted_on"), pl.col("obligation_months")).alias("period_end"))
         .with_columns(pl.min_horizontal("period_end", pl.lit(on + dt.timedelta(days=1))).alias("window_end"))
         .sort(["person_id", "granted_on", "program_id", "valid_from"])
         .with_row_index("obligation")
@@ -480,9 +478,7 @@ def integration_obligation(
     on = settings.on
     due = (
         obligations(statuses, programmes.filter(pl.col("kiip_deadline_months").is_not_null()), on)
-        .with_columns(
-            add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline")
-        )
+        .with_columns(add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline"))
         .filter(pl.col("deadline") < on)
     )
     if due.height == 0:
@@ -673,9 +669,7 @@ def at_risk(
     if "integration_obligation" in within:
         due = (
             obligations(statuses, progs.filter(pl.col("kiip_deadline_months").is_not_null()), on)
-            .with_columns(
-                add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline")
-            )
+            .with_columns(add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline"))
             .with_columns(_days_between(pl.lit(on), pl.col("deadline")).alias("days_left"))
             .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["integration_obligation"]))
             .join(seen["kiip_record"].select("person_id").unique(), on="person_id", how="anti")

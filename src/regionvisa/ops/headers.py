@@ -33,6 +33,7 @@ SECURITY_HEADERS = {
 
 def install(app: FastAPI) -> None:
     """Add the headers; a response that sets its own policy (the API docs pages) keeps it."""
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
