@@ -245,6 +245,8 @@ def test_a_full_disk_answers_503_and_writes_resume_once_space_is_back(sqlite_eng
         **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in PROFILE.items()},
     }
 
+    with sqlite_engine.connect() as conn:  # no free pages left inside the file: the next write must grow it
+        conn.exec_driver_sql("VACUUM")
     full_disk["full"] = True
     assert client.get("/api/v1/applications").status_code == 200  # reading still works
     assert_api_503(client.post("/api/v1/applications", json=_submission("FD0000001")), "storage_full")
