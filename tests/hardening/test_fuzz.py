@@ -125,6 +125,10 @@ def fuzz(strategy, examples: int, send) -> None:
     run()
 
 
+def _ends_credentials(operation) -> bool:
+    return operation.method.upper() == "DELETE" or operation.path.endswith(("/disable", "/revoke"))
+
+
 def fuzz_api(app, world, caller: str, only=None, tally: Counter | None = None) -> tuple[list[str], int, int]:
     """(problems, operations fuzzed, operations also sent with the walk's samples) for one caller;
     `only(path) -> bool` narrows the operations; `tally`, when given, counts the status codes of
@@ -136,8 +140,10 @@ def fuzz_api(app, world, caller: str, only=None, tally: Counter | None = None) -
     principal = None if caller == "anonymous" else rw.principal(caller)
     problems: list[str] = []
     operations = sampled = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
+    # Operations that can end the caller's own credentials (revoking its token, disabling an
+    # account) go last, so that every other operation is fuzzed while the caller is signed in.
+    ordered = sorted((r.ok() for r in schema.get_all_operations()), key=_ends_credentials)
+    for operation in ordered:
         if only is not None and not only(operation.path):
             continue
         operations += 1
