@@ -49,6 +49,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def serve(host: str, port: int, *, workers: int = 1, reload: bool = False, log_level: str = "info") -> None:
     import uvicorn
 
@@ -56,8 +59,17 @@ def serve(host: str, port: int, *, workers: int = 1, reload: bool = False, log_l
     if workers > 1 and not reload:
         from uvicorn.supervisors import Multiprocess
 
+        # The supervisor replaces a worker that misses its health ping; at uvicorn's 5 s a worker busy
+        # with a long request on a loaded machine was replaced mid-request (a reset connection).
         config = uvicorn.Config(
-            APP, factory=True, host=host, port=port, workers=workers, log_level=log_level, **proxies
+            APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            **proxies,
         )
         Multiprocess(config, sockets=[listening_socket(host, port)]).run()
         return
