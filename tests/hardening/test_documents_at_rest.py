@@ -22,22 +22,10 @@ from regionvisa.config import get_settings
 from regionvisa.db import session_scope, utcnow
 from regionvisa.records import pii
 
+from .samples import PROFILE
+
 MARKER = b"PASSPORT NO M98765432 KIM MINJI 1999-04-01"
 SCAN = b"%PDF-1.4\n" + (MARKER + b"\n") * 5000 + b"%%EOF\n"  # ~215 KB: four segments
-PROFILE = {
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
 
 
 @pytest.fixture

@@ -27,21 +27,9 @@ from sqlalchemy.engine import make_url
 from regionvisa.applications.models import Application
 from regionvisa.db import make_engine, session_scope
 
+from .samples import PROFILE
+
 PASSWORD = "correct-horse-battery"
-PROFILE = {
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
 
 
 def _user(engine, username: str, role: str, region: str | None) -> None:

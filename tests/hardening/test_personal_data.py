@@ -25,23 +25,10 @@ from regionvisa.records import keys_cli, pii
 from regionvisa.records.models import Person
 
 from .pii_scan import Scanner, read_text
+from .samples import PROFILE
 
 ON = dt.date(2025, 6, 2)
 SEEDED = [f"X{1000000 + i}" for i in range(8)]  # tests/conftest.py seed_records
-PROFILE = {
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
 
 
 def _key() -> str:
