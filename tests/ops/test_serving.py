@@ -83,3 +83,32 @@ def test_serve_with_two_workers_answers_on_a_kept_alive_connection(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_server_app_freezes_what_exists_at_start(tmp_path):
+    """A server process's start-up objects are out of the collector's reach, so that a full
+    collection during a large upload walks only the upload's objects (a walk of the whole heap
+    held the GIL for 150-250 ms and stalled the health check); the modules requests import
+    lazily are loaded before the freeze."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, json, sys\n"
+        "before = gc.get_freeze_count()\n"
+        "from regionvisa.ops.serving import APP, REQUEST_TIME_MODULES, server_app\n"
+        "app = server_app()\n"
+        "print(json.dumps({'before': before, 'after': gc.get_freeze_count(), 'app': APP,\n"
+        "  'title': app.title, 'missing': [m for m in REQUEST_TIME_MODULES if m not in sys.modules]}))\n"
+    )
+    env = {**os.environ, "REGIONVISA_DATABASE_URL": f"sqlite:///{tmp_path}/app.sqlite3"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["before"] == 0
+    assert seen["after"] > 100_000  # the app, its policy and its libraries
+    assert seen["app"] == "regionvisa.ops.serving:server_app"  # what `serve` runs
+    assert seen["title"] == "RegionVisa API"
+    assert seen["missing"] == []

@@ -8,12 +8,50 @@ and matching rate limits count it under.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import socket
 
+from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-APP = "regionvisa.app:create_app"
+APP = "regionvisa.ops.serving:server_app"
+
+# Imported by request paths on first use (function-local imports); a server loads them at start, so
+# that no request pays for them and they are frozen with the rest (see `server_app`).
+REQUEST_TIME_MODULES = (
+    "polars",
+    "pyarrow",
+    "pyarrow.csv",
+    "pyarrow.parquet",
+    "regionvisa.tabular",
+    "regionvisa.programs.filescreen",
+    "regionvisa.records.service",
+    "regionvisa.stats.service",
+    "regionvisa.stats.regional",
+    "regionvisa.evaluation.service",
+    "regionvisa.compliance.service",
+)
+
+
+def server_app() -> FastAPI:
+    """The app as a server process runs it: built, its request-time modules loaded, then every
+    object that exists so far moved out of the garbage collector's reach (`gc.freeze`).
+
+    Why: a full collection walks every tracked object of the process, and with the app, its policy
+    and its libraries loaded that is over a million objects. A collection triggered by a large
+    upload's work in a worker thread held the GIL for 150-250 ms, and the health check waited with
+    it (`benchmarks/uploads.py`). The objects alive at start live as long as the process anyway.
+    """
+    from regionvisa.app import create_app
+
+    app = create_app()
+    for name in REQUEST_TIME_MODULES:
+        importlib.import_module(name)
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 class ServingSettings(BaseSettings):
