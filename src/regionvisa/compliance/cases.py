@@ -208,7 +208,6 @@ def _event(session: Session, case: ComplianceCase, *, actor, kind: str, note: st
 
 def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple[int, int, int]:
     """Bring the cases up to date with one run's findings on holders; returns (opened, updated, gone)."""
-    on = run.as_of
     keyed = case_keys(findings)
     active = {
         c.active_key: c for c in session.scalars(select(ComplianceCase).where(ComplianceCase.active_key.is_not(None)))
@@ -225,124 +224,140 @@ def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple
         case = active.get(key)
         if case is not None:
             updated += 1
-            changes = []
-            if case.finding_start != f["start_date"]:
-                changes.append(f"start {case.finding_start} → {f['start_date']}")
-                case.finding_start, case.finding_key = f["start_date"], f["finding_key"]
-            if case.finding_end != f["end_date"]:
-                changes.append(f"end {case.finding_end or '-'} → {f['end_date'] or '-'}")
-                case.finding_end = f["end_date"]
-            case.days, case.evidence, case.last_run_on = f["days"], f["evidence"], on
-            if not case.finding_present:
-                case.finding_present = True
-                case.updated_at = now
-                _event(
-                    session,
-                    case,
-                    actor=SYSTEM,
-                    kind="finding_back",
-                    note=f"The finding is found again as of {on} (run {run.id}).",
-                    run_id=run.id,
-                )
-                record(
-                    session,
-                    actor=SYSTEM,
-                    action="compliance.case_finding_back",
-                    subject=("compliance_case", case.id),
-                    reason=f"finding found again by the run as of {on}",
-                    inputs={"run": run.id, "as_of": on, "rule": case.rule},
-                    region=case.region,
-                )
-            elif changes:
-                case.updated_at = now
-                _event(
-                    session,
-                    case,
-                    actor=SYSTEM,
-                    kind="finding_changed",
-                    note=f"The finding changed as of {on} (run {run.id}): {'; '.join(changes)}.",
-                    run_id=run.id,
-                )
-            continue
-        if f["finding_key"] in done:
-            continue
-        case = ComplianceCase(
-            person_id=f["person_id"],
-            rule=f["rule"],
-            program_id=f["program_id"],
-            region=f["region"],
-            severity=f["severity"] or "medium",
-            status="open",
-            finding_start=f["start_date"],
-            finding_end=f["end_date"],
-            days=f["days"],
-            evidence=f["evidence"] or "",
-            finding_present=True,
-            finding_key=f["finding_key"],
-            active_key=key,
-            opened_on=on,
-            opened_at=now,
-            opened_run_id=run.id,
-            last_run_on=on,
-            updated_at=now,
-        )
-        session.add(case)
-        session.flush()
-        opened += 1
-        _event(
-            session,
-            case,
-            actor=SYSTEM,
-            kind="opened",
-            to_status="open",
-            note=f"Opened by the compliance run as of {on} (run {run.id}).",
-            run_id=run.id,
-        )
-        record(
-            session,
-            actor=SYSTEM,
-            action="compliance.case_open",
-            subject=("compliance_case", case.id),
-            reason=f"{f['rule']} found on a programme holder by the run as of {on}",
-            inputs={
-                "run": run.id,
-                "person_id": f["person_id"],
-                "rule": f["rule"],
-                "program_id": f["program_id"],
-                "start_date": f["start_date"],
-                "evidence": f["evidence"],
-            },
-            region=f["region"],
-        )
+            _update_case(session, case, f, run=run, now=now)
+        elif f["finding_key"] not in done:
+            opened += 1
+            _open_case(session, f, run=run, now=now)
     gone = 0
     for key, case in active.items():
         if key in seen or not case.finding_present:
             continue
         gone += 1
-        case.finding_present = False
-        case.last_run_on = on
+        _mark_gone(session, case, run=run, now=now)
+    return opened, updated, gone
+
+
+def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: ComplianceRun, now: dt.datetime) -> None:
+    """An active case whose finding is found again: take the run's dates and evidence, note what changed."""
+    on = run.as_of
+    changes = []
+    if case.finding_start != f["start_date"]:
+        changes.append(f"start {case.finding_start} → {f['start_date']}")
+        case.finding_start, case.finding_key = f["start_date"], f["finding_key"]
+    if case.finding_end != f["end_date"]:
+        changes.append(f"end {case.finding_end or '-'} → {f['end_date'] or '-'}")
+        case.finding_end = f["end_date"]
+    case.days, case.evidence, case.last_run_on = f["days"], f["evidence"], on
+    if not case.finding_present:
+        case.finding_present = True
         case.updated_at = now
         _event(
             session,
             case,
             actor=SYSTEM,
-            kind="finding_gone",
-            note=(
-                f"The finding is no longer found as of {on} (run {run.id}): records that arrived since the case "
-                f"was opened change the answer. It relied on: {case.evidence}"
-            ),
+            kind="finding_back",
+            note=f"The finding is found again as of {on} (run {run.id}).",
             run_id=run.id,
         )
         record(
             session,
             actor=SYSTEM,
-            action="compliance.case_finding_gone",
+            action="compliance.case_finding_back",
             subject=("compliance_case", case.id),
-            reason=f"finding no longer found by the run as of {on}",
-            inputs={"run": run.id, "as_of": on, "rule": case.rule, "previous_evidence": case.evidence},
+            reason=f"finding found again by the run as of {on}",
+            inputs={"run": run.id, "as_of": on, "rule": case.rule},
             region=case.region,
         )
-    return opened, updated, gone
+    elif changes:
+        case.updated_at = now
+        _event(
+            session,
+            case,
+            actor=SYSTEM,
+            kind="finding_changed",
+            note=f"The finding changed as of {on} (run {run.id}): {'; '.join(changes)}.",
+            run_id=run.id,
+        )
+
+
+def _open_case(session: Session, f: dict, *, run: ComplianceRun, now: dt.datetime) -> None:
+    """A finding on a holder with no case yet: open one (status `open`), history and audit."""
+    on = run.as_of
+    case = ComplianceCase(
+        person_id=f["person_id"],
+        rule=f["rule"],
+        program_id=f["program_id"],
+        region=f["region"],
+        severity=f["severity"] or "medium",
+        status="open",
+        finding_start=f["start_date"],
+        finding_end=f["end_date"],
+        days=f["days"],
+        evidence=f["evidence"] or "",
+        finding_present=True,
+        finding_key=f["finding_key"],
+        active_key=f["active_key"],
+        opened_on=on,
+        opened_at=now,
+        opened_run_id=run.id,
+        last_run_on=on,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _event(
+        session,
+        case,
+        actor=SYSTEM,
+        kind="opened",
+        to_status="open",
+        note=f"Opened by the compliance run as of {on} (run {run.id}).",
+        run_id=run.id,
+    )
+    record(
+        session,
+        actor=SYSTEM,
+        action="compliance.case_open",
+        subject=("compliance_case", case.id),
+        reason=f"{f['rule']} found on a programme holder by the run as of {on}",
+        inputs={
+            "run": run.id,
+            "person_id": f["person_id"],
+            "rule": f["rule"],
+            "program_id": f["program_id"],
+            "start_date": f["start_date"],
+            "evidence": f["evidence"],
+        },
+        region=f["region"],
+    )
+
+
+def _mark_gone(session: Session, case: ComplianceCase, *, run: ComplianceRun, now: dt.datetime) -> None:
+    """An active case whose finding this run no longer finds: a note says so; the case stays open."""
+    on = run.as_of
+    case.finding_present = False
+    case.last_run_on = on
+    case.updated_at = now
+    _event(
+        session,
+        case,
+        actor=SYSTEM,
+        kind="finding_gone",
+        note=(
+            f"The finding is no longer found as of {on} (run {run.id}): records that arrived since the case "
+            f"was opened change the answer. It relied on: {case.evidence}"
+        ),
+        run_id=run.id,
+    )
+    record(
+        session,
+        actor=SYSTEM,
+        action="compliance.case_finding_gone",
+        subject=("compliance_case", case.id),
+        reason=f"finding no longer found by the run as of {on}",
+        inputs={"run": run.id, "as_of": on, "rule": case.rule, "previous_evidence": case.evidence},
+        region=case.region,
+    )
 
 
 # --------------------------------------------------------------------------- case actions
