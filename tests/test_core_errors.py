@@ -9,7 +9,7 @@ import pytest
 
 from regionvisa.core.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from regionvisa.locking import ConcurrentChange
-from regionvisa.programs.service import DesignInvalid
+from regionvisa.programs.designs import DesignInvalid
 
 
 def test_positional_arguments_are_refused():

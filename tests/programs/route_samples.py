@@ -10,7 +10,7 @@ import copy
 
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
-from regionvisa.programs import service
+from regionvisa.programs import designs, service
 from regionvisa.programs.files import load_program_file, parse_design
 
 BUSAN_FILE = PROJECT_ROOT / "policy" / "programs" / "26" / "busan-d2.yaml"
@@ -45,7 +45,7 @@ def route_samples(engine, region: str) -> dict:
         "params": {"program_id": pid, "version": 1},
         "bodies": {
             "POST /api/v1/programs/drafts": {"json": {"design": draft, "reason": "walk"}},
-            "POST /program-drafts": {"data": {"yaml": service.design_yaml(draft), "reason": "walk"}},
+            "POST /program-drafts": {"data": {"yaml": designs.design_yaml(draft), "reason": "walk"}},
             "POST /api/v1/programs/simulate": {
                 "json": {"on": ON, "baseline": pid, "reform": pid, "applicants": [APPLICANT]}
             },

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from regionvisa.db import session_scope
-from regionvisa.programs import service
+from regionvisa.programs import screening, service
 
 
 def _match(engine, applicant, on):
     with session_scope(engine) as session:
-        return service.match(session, applicant, on=on)
+        return screening.match(session, applicant, on=on)
 
 
 def test_near_miss_says_exactly_what_must_change(engine, publish, designs, on):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from regionvisa.programs import service
+from regionvisa.programs import screening, service
 
 HEADER = [
     "applicant_id",
@@ -33,8 +33,8 @@ def row(applicant_id, *, topik=3, kiip=0, bank=9_000_000, education="high_school
 def screened(write_csv, rows, on):
     path = write_csv("applicants.csv", HEADER, rows)
     program = service.resolve(None, str(service_file()))
-    parsed = service.read_applicants(path)
-    return program, parsed, service.screen_applicants(program, parsed, on=on)
+    parsed = screening.read_applicants(path)
+    return program, parsed, screening.screen_applicants(program, parsed, on=on)
 
 
 def service_file():
@@ -86,24 +86,24 @@ def test_ranking_orders_by_points_then_submission_then_id(write_csv, on):
         row("G", topik=3, submitted="not a date"),  # 0 points, unreadable time
     ]
     _program, parsed, result = screened(write_csv, rows, on)
-    ranked = service.rank(result, parsed)
+    ranked = screening.rank(result, parsed)
     assert ranked["applicant_id"].to_list() == ["D", "B", "A", "C", "F", "G"]
     assert ranked["rank"].to_list() == [1, 2, 3, 4, 5, 6]
     assert ranked["points"].to_list() == [20, 10, 10, 10, 10, 0]
-    problems = service.rank_problems(parsed)
+    problems = screening.rank_problems(parsed)
     assert [(p["line"], p["value"]) for p in problems] == [(8, "not a date")]
 
 
 def test_json_list_of_applicants_is_parsed_like_a_file(on):
     program = service.resolve(None, str(service_file()))
-    parsed = service.applicants_from_records(
+    parsed = screening.applicants_from_records(
         [
             {"applicant_id": "J1", "topik_level": 3, "bank_balance_krw": 9_000_000, "entry_ban": False},
             {"applicant_id": "J2", "topik_level": "three", "bank_balance_krw": 9.5e6},
         ]
     )
     assert [(p.line, p.field, p.value) for p in parsed.problems] == [(2, "topik_level", "three")]
-    result = service.screen_applicants(program, parsed, on=on)
+    result = screening.screen_applicants(program, parsed, on=on)
     assert result.table.height == 2
     assert result.table["c:financial-proof"].to_list() == ["pass", "pass"]
     assert result.table["c:korean-ability"].to_list() == ["pass", "missing"]

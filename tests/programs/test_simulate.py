@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from regionvisa.db import session_scope
-from regionvisa.programs import service
+from regionvisa.programs import screening, service, simulation
 from regionvisa.programs.files import load_program_file, parse_design
 
 HEADER = ["applicant_id", "nationality", "birth_date", "passport_valid_until", "entry_ban", "criminal_record",
@@ -44,8 +44,8 @@ def versions(designs):
 
 def test_counts_breakdowns_causes_and_quota(write_csv, versions, on):
     baseline, reform = versions
-    parsed = service.read_applicants(write_csv("pool.csv", HEADER, POOL))
-    result = service.simulate(None, baseline, reform, parsed, on=on)
+    parsed = screening.read_applicants(write_csv("pool.csv", HEADER, POOL))
+    result = simulation.simulate(None, baseline, reform, parsed, on=on)
     assert result["applicants"] == 5
     assert result["counts"] == {"newly_eligible": 1, "newly_ineligible": 1, "unchanged": 3}
     assert result["outcomes"]["baseline"] == {"eligible": 2, "ineligible": 3, "incomplete": 0}
@@ -87,9 +87,9 @@ def test_projected_fill_uses_the_quota_ledger(engine, write_csv, versions, on):
             end=dt.date(2025, 12, 31), allocated=3, actor="test", reason="test",
         )  # fmt: skip
         quotas.reserve(session, ledger, application_id=1, actor="test")
-    parsed = service.read_applicants(write_csv("pool.csv", HEADER, POOL))
+    parsed = screening.read_applicants(write_csv("pool.csv", HEADER, POOL))
     with session_scope(engine) as session:
-        result = service.simulate(session, baseline, reform, parsed, on=on)
+        result = simulation.simulate(session, baseline, reform, parsed, on=on)
     fill = result["quota"]["baseline"]
     assert (fill["source"], fill["capacity"], fill["committed"], fill["eligible"]) == ("ledger", 3, 1, 2)
     assert fill["projected_places"] == 3 and fill["projected_fill_rate"] == 1.0 and fill["oversubscribed_by"] == 0

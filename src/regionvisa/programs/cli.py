@@ -23,6 +23,17 @@ from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import service
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
+from regionvisa.programs.screening import (
+    explain_applicant,
+    match,
+    problems_report,
+    rank,
+    rank_problems,
+    read_applicants,
+    screen_applicants,
+    write_table,
+)
+from regionvisa.programs.simulation import simulate
 
 app = typer.Typer(help="Regional visa programmes / 지역 특화형 비자 프로그램", no_args_is_help=True)
 err = Console(stderr=True)
@@ -177,14 +188,13 @@ def rank_command(
     day = on.date()
     with _errors(), _session(not service.is_file_reference(program)) as session:
         resolved = service.resolve(session, program, on=day)
-        parsed = service.read_applicants(applicants)
-        screening = service.screen_applicants(resolved, parsed, on=day)
-        ranked = service.rank(screening, parsed, submitted_column=submitted_column)
-        service.write_table(ranked, out)
+        parsed = read_applicants(applicants)
+        screening = screen_applicants(resolved, parsed, on=day)
+        ranked = rank(screening, parsed, submitted_column=submitted_column)
+        write_table(ranked, out)
     first = 1 if applicants.suffix.lower() in (".jsonl", ".ndjson") else 2
     _report_problems(
-        service.problems_report(parsed)
-        + service.rank_problems(parsed, submitted_column=submitted_column, first_line=first),
+        problems_report(parsed) + rank_problems(parsed, submitted_column=submitted_column, first_line=first),
         applicants,
     )
     typer.echo(f"{ranked.height} eligible applicant(s) ranked of {screening.table.height} → {out}")
@@ -206,10 +216,10 @@ def screen_command(
     with _errors(), _session(not service.is_file_reference(program)) as session:
         resolved = service.resolve(session, program, on=day)
         with _progress(f"screening against {resolved.label}"):
-            parsed = service.read_applicants(applicants)
-            result = service.screen_applicants(resolved, parsed, on=day)
-            service.write_table(result.table, out)
-    _report_problems(service.problems_report(parsed), applicants)
+            parsed = read_applicants(applicants)
+            result = screen_applicants(resolved, parsed, on=day)
+            write_table(result.table, out)
+    _report_problems(problems_report(parsed), applicants)
     summary = result.summary()
     typer.echo(
         f"{resolved.label} on {day}: {summary['applicants']} applicant(s): {summary['eligible']} eligible, "
@@ -231,7 +241,7 @@ def explain_command(
     profile = _read_json(applicant)
     with _errors(), _session(not service.is_file_reference(program)) as session:
         resolved = service.resolve(session, program, on=day)
-        explanation = service.explain_applicant(resolved, profile, on=day)
+        explanation = explain_applicant(resolved, profile, on=day)
     if as_json:
         typer.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))
         return
@@ -251,7 +261,7 @@ def match_command(
     day = on.date()
     profile = _read_json(applicant)
     with _errors(), _session(True) as session:
-        result = service.match(session, profile, on=day)
+        result = match(session, profile, on=day)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
@@ -282,12 +292,12 @@ def simulate_command(
         base = service.resolve(session, baseline, on=day)
         new = service.resolve(session, reform, on=day)
         with _progress("simulating"):
-            parsed = service.read_applicants(applicants)
+            parsed = read_applicants(applicants)
             try:
-                result = service.simulate(session, base, new, parsed, on=day)
+                result = simulate(session, base, new, parsed, on=day)
             except SQLAlchemyError:  # no usable database: the designs' own quotas
                 session.rollback()
-                result = service.simulate(None, base, new, parsed, on=day)
+                result = simulate(None, base, new, parsed, on=day)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from regionvisa.programs import service
+from regionvisa.programs import screening, service
 from regionvisa.reports.files import write_csv_safe
 from regionvisa.rules import OUTCOMES, parse_applicants
 from regionvisa.tabular import TableFile
@@ -127,7 +127,7 @@ def screen_table_file(
                 batch = table.empty()
             while batch is not None:
                 parsed = parse_applicants(batch, first_line=first_line)
-                screened = service.screen_applicants(program, parsed, on=on)
+                screened = screening.screen_applicants(program, parsed, on=on)
                 frame = screened.table
                 out.columns = frame.columns
                 for outcome, n in frame.group_by("outcome").len().iter_rows():

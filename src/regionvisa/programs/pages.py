@@ -18,7 +18,7 @@ from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import DomainError, NotFound
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
-from regionvisa.programs import service
+from regionvisa.programs import designs, screening, service, simulation, views
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
@@ -97,7 +97,7 @@ def program_list(
 ):
     region = scope_region(user, region or None, action="programs.read")
     with session_scope(request.app.state.engine) as session:
-        rows = [service.program_dict(p, v) for p, v in service.list_programs(session, region=region)]
+        rows = [views.program_dict(p, v) for p, v in service.list_programs(session, region=region)]
     pager = Page(number=max(1, page), size=50, total=len(rows), base_path="/programs", query={"region": region or ""})
     return render(
         request,
@@ -158,7 +158,7 @@ def draft_editor(
             design = dict(latest.design)
             if latest.status != "draft":
                 design["version"] = latest.version + 1
-        text = service.design_yaml(design)
+        text = designs.design_yaml(design)
     else:
         today = dt.date.today()
         region = user.region or "26"
@@ -177,7 +177,7 @@ def draft_save(
     user: Principal = Depends(require("programs.edit_draft")),
 ):
     try:
-        design = service.design_from_text(yaml_text)
+        design = designs.design_from_text(yaml_text)
         lp = service.parse_design(design, source="draft")
     except PolicyError as exc:
         return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
@@ -248,7 +248,7 @@ async def match_submit(request: Request):
         on = dt.date.today()
     applicant = {k: v for k, v in values.items() if v != ""}
     with session_scope(request.app.state.engine) as session:
-        result = service.match(session, applicant, on=on)
+        result = screening.match(session, applicant, on=on)
     return _match_page(request, values=values, on=on, result=result)
 
 
@@ -276,14 +276,14 @@ def program_page(
         resolved = service.Resolved(service.loaded(shown), shown)
         spec = resolved.loaded.spec
         on = min(max(dt.date.today(), spec.valid_from), spec.valid_to)
-        quota = service.quota_position(session, resolved, on=on)
+        quota = simulation.quota_position(session, resolved, on=on)
         diff_lines = None
         if a and b:
             by_number = {r.version: r for r in rows}
             if a not in by_number or b not in by_number:
                 raise NotFound(what=f"programme {program_id} version {a if a not in by_number else b}")
             diff_lines = service.diff(by_number[a], by_number[b])
-        versions = [service.version_dict(r) for r in rows]
+        versions = [views.version_dict(r) for r in rows]
     actions = {}
     for row in versions:
         allowed = []
@@ -297,11 +297,11 @@ def program_page(
         {
             "program": program,
             "spec": spec.model_dump(mode="json"),
-            "shown": service.version_dict(shown),
-            "criteria": service.criteria_view(resolved),
-            "points": service.points_view(resolved),
-            "parameters": service.parameters_view(resolved),
-            "guardrails": service.guardrails_view(spec.base_visa),
+            "shown": views.version_dict(shown),
+            "criteria": views.criteria_view(resolved),
+            "points": views.points_view(resolved),
+            "parameters": views.parameters_view(resolved),
+            "guardrails": views.guardrails_view(spec.base_visa),
             "quota": quota,
             "versions": versions,
             "actions": actions,

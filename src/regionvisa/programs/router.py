@@ -20,7 +20,7 @@ from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
-from regionvisa.programs import service
+from regionvisa.programs import designs, screening, service, simulation, views
 from regionvisa.programs.filescreen import screen_table_file
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
 from regionvisa.rules import catalogue_json
@@ -58,9 +58,9 @@ class DesignBody(BaseModel):
             return self.design
         if self.yaml is not None:
             try:
-                return service.design_from_text(self.yaml)
+                return designs.design_from_text(self.yaml)
             except PolicyError as exc:
-                raise service.DesignInvalid(errors=exc.errors) from exc
+                raise designs.DesignInvalid(errors=exc.errors) from exc
         raise Invalid(code="invalid", ko="design 또는 yaml이 필요합니다", en="give `design` or `yaml`", field="design")
 
 
@@ -140,7 +140,7 @@ def list_programs(
     region = scope_region(user, region, action="programs.read")
     with session_scope(request.app.state.engine) as session:
         rows = service.list_programs(session, region=region)
-        items = [service.program_dict(p, v) for p, v in rows]
+        items = [views.program_dict(p, v) for p, v in rows]
     meta = Page(number=page, size=page_size, total=len(items))
     return {**meta.meta(), "region": region, "items": items[meta.offset : meta.offset + page_size]}
 
@@ -149,15 +149,15 @@ def list_programs(
 def validate(body: DesignBody, _: Principal = Depends(require("programs.read"))) -> dict:
     try:
         design = body.read()
-    except service.DesignInvalid as exc:
+    except designs.DesignInvalid as exc:
         return {"valid": False, "errors": exc.errors, "defaults_taken": {}}
-    return service.validate_design(design)
+    return designs.validate_design(design)
 
 
 @router.post("/programs/drafts", status_code=201, summary="Save a draft (own region for regional officials)")
 def save_draft(request: Request, body: DesignBody, user: Principal = Depends(require("programs.edit_draft"))) -> dict:
     design = body.read()
-    lp = service.parse_or_raise(design)
+    lp = designs.parse_or_raise(design)
     authorize(user, "programs.edit_draft", lp.spec.region)
     with session_scope(request.app.state.engine) as session:
         existing = session.get(service.Program, design.get("id"))
@@ -166,18 +166,18 @@ def save_draft(request: Request, body: DesignBody, user: Principal = Depends(req
         try:
             row = service.save_draft(session, design, actor=user, reason=body.reason)
         except PolicyError as exc:
-            raise service.DesignInvalid(errors=exc.errors) from exc
-        return service.version_dict(row)
+            raise designs.DesignInvalid(errors=exc.errors) from exc
+        return views.version_dict(row)
 
 
 @router.post("/programs/simulate", summary="Compare two versions over an applicant pool (reform simulation)")
 def simulate(request: Request, body: SimulateBody, user: Principal = Depends(require("programs.read"))) -> dict:
-    parsed = service.applicants_from_records(body.applicants)
+    parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
         base = service.resolve(session, body.baseline, on=body.on, files=False)
         authorize(user, "programs.read", base.region)
         if body.reform_design is not None:
-            reform = service.Resolved(service.parse_or_raise(body.reform_design, source="reform"))
+            reform = service.Resolved(designs.parse_or_raise(body.reform_design, source="reform"))
         elif body.reform:
             reform = service.resolve(session, body.reform, on=body.on, files=False)
         else:
@@ -185,7 +185,7 @@ def simulate(request: Request, body: SimulateBody, user: Principal = Depends(req
                 code="invalid", ko="reform 또는 reform_design이 필요합니다", en="give `reform` or `reform_design`"
             )
         authorize(user, "programs.read", reform.region)
-        return service.simulate(session, base, reform, parsed, on=body.on)
+        return simulation.simulate(session, base, reform, parsed, on=body.on)
 
 
 @router.get("/programs/{program_id}", summary="One programme: latest version and version history")
@@ -194,8 +194,8 @@ def get_program(request: Request, program_id: str, user: Principal = Depends(req
         program = service.get_program(session, program_id)
         authorize(user, "programs.read", program.region)
         latest = service.get_version(session, program_id)
-        out = service.program_dict(program, latest)
-        out["versions"] = [service.version_dict(v) for v in service.versions(session, program_id)]
+        out = views.program_dict(program, latest)
+        out["versions"] = [views.version_dict(v) for v in service.versions(session, program_id)]
         out["design"] = latest.design
         return out
 
@@ -211,7 +211,7 @@ def list_versions(
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
         authorize(user, "programs.read", program.region)
-        items = [service.version_dict(v) for v in service.versions(session, program_id)]
+        items = [views.version_dict(v) for v in service.versions(session, program_id)]
     meta = Page(number=page, size=page_size, total=len(items))
     return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
 
@@ -223,7 +223,7 @@ def get_version(
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
         authorize(user, "programs.read", program.region)
-        return service.version_dict(service.get_version(session, program_id, version), design=True)
+        return views.version_dict(service.get_version(session, program_id, version), design=True)
 
 
 @router.get("/programs/{program_id}/diff", summary="Unified diff between two versions (YAML)")
@@ -249,7 +249,7 @@ def _transition_route(move: str, action: str):
             program = service.get_program(session, program_id)
             authorize(user, action, program.region)
             row = service.transition(session, program_id, version, move, actor=user, reason=body.reason)
-            return service.version_dict(row)
+            return views.version_dict(row)
 
     handler.__name__ = f"{move}_version"
     return handler
@@ -275,12 +275,12 @@ def screen(
     format: Literal["json", "csv"] = Query("json"),
     user: Principal = Depends(require("programs.read")),
 ):
-    parsed = service.applicants_from_records(body.applicants)
+    parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
-    result = service.screen_applicants(program, parsed, on=body.on)
+    result = screening.screen_applicants(program, parsed, on=body.on)
     if format == "csv":
-        return PlainTextResponse(service.table_csv(result.table), media_type="text/csv")
+        return PlainTextResponse(screening.table_csv(result.table), media_type="text/csv")
     return json_response(result.to_dict())
 
 
@@ -316,11 +316,11 @@ def screen_file(
 def rank(
     request: Request, program_id: str, body: RankBody, user: Principal = Depends(require("programs.read"))
 ) -> dict:
-    parsed = service.applicants_from_records(body.applicants)
+    parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
-    result = service.screen_applicants(program, parsed, on=body.on)
-    ranked = service.rank(result, parsed, submitted_column=body.submitted_column)
+    result = screening.screen_applicants(program, parsed, on=body.on)
+    ranked = screening.rank(result, parsed, submitted_column=body.submitted_column)
     return {
         "program": program.id,
         "version": program.number,
@@ -329,8 +329,8 @@ def rank(
             {**r, "submitted_at": r["submitted_at"].isoformat() if r["submitted_at"] else None}
             for r in ranked.to_dicts()
         ],
-        "problems": service.problems_report(parsed)
-        + service.rank_problems(parsed, submitted_column=body.submitted_column, first_line=1),
+        "problems": screening.problems_report(parsed)
+        + screening.rank_problems(parsed, submitted_column=body.submitted_column, first_line=1),
     }
 
 
@@ -340,7 +340,7 @@ def explain(
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
-    return service.explain_applicant(program, body.applicant, on=body.on).to_dict()
+    return screening.explain_applicant(program, body.applicant, on=body.on).to_dict()
 
 
 @router.post(
@@ -351,4 +351,4 @@ def explain(
 )
 def match(request: Request, body: MatchBody) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return json_response(service.match(session, body.applicant, on=body.on))
+        return json_response(screening.match(session, body.applicant, on=body.on))
