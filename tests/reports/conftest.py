@@ -27,7 +27,7 @@ def result(framework) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def contexts(framework, result) -> dict[str, dict[str, Any]]:
-    from regionvisa.reports.evaluation_report import build_context
+    from regionvisa.reports.evaluation_context import build_context
 
     return {lang: build_context(result, framework, lang) for lang in ("ko", "en")}
 

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from regionvisa.reports import evaluation_report as er
+from regionvisa.reports.evaluation_xlsx import render_xlsx
 
 SHEETS = {
     "ko": ["순위", "지표", "민감도 분석", "혜택", "평가 방법"],
@@ -91,7 +92,7 @@ def test_pdf_embeds_the_korean_font(pdfs):
 @pytest.mark.parametrize("lang", ["ko", "en"])
 def test_xlsx_has_the_sheets_and_the_numbers(contexts, result, tmp_path, lang):
     path = tmp_path / f"evaluation-{lang}.xlsx"
-    path.write_bytes(er.render_xlsx(contexts[lang]))
+    path.write_bytes(render_xlsx(contexts[lang]))
     wb = load_workbook(path, read_only=True)
     assert wb.sheetnames == SHEETS[lang]
 

@@ -9,6 +9,7 @@ import pytest
 from markupsafe import Markup
 
 from regionvisa.reports import evaluation_report as er
+from regionvisa.reports.evaluation_context import build_context
 from regionvisa.web import i18n
 
 SECTIONS = [
@@ -163,7 +164,7 @@ def test_svg_ids_are_unique_across_the_page(html):
 def test_building_a_context_leaves_the_callers_language_alone(framework, result, contexts):
     token = i18n.current_language.set("en")
     try:
-        er.build_context(result, framework, "ko")
+        build_context(result, framework, "ko")
         assert i18n.current_language.get() == "en"
     finally:
         i18n.current_language.reset(token)
@@ -181,7 +182,7 @@ def test_reweighted_and_excluded_regions_are_explained(framework, indicators_17,
     table = read_indicator_csv(indicators_17, framework)
     table["51"]["quota_fill_rate"] = None
     result = evaluate(framework, table, draws=20)
-    ctx = er.build_context(result, framework, "en")
+    ctx = build_context(result, framework, "en")
     page = er.render_html(ctx)
     row = next(r for r in ctx["rows"] if r["code"] == "51")
     assert row["reweighted"] and row["missing_indicators"] == ["Quota fill rate"]
@@ -189,7 +190,7 @@ def test_reweighted_and_excluded_regions_are_explained(framework, indicators_17,
 
     strict = framework.model_copy(update={"missing": framework.missing.model_copy(update={"policy": "exclude"})})
     result = evaluate(strict, table, draws=20)
-    ctx = er.build_context(result, strict, "ko")
+    ctx = build_context(result, strict, "ko")
     assert [e["code"] for e in ctx["excluded"]] == ["51"]
     assert len(ctx["rows"]) == 16
     assert "값 누락으로 제외된 지역: 강원특별자치도." in ctx["summary"]

@@ -101,7 +101,8 @@ def results_page(request: Request, year: str = "", user: Principal = Depends(req
     with session_scope(request.app.state.engine) as session:
         run = service.published_run(session, _year(year))
         if run is not None:
-            from regionvisa.reports.evaluation_report import build_context, render_body, report_css
+            from regionvisa.reports.evaluation_context import build_context
+            from regionvisa.reports.evaluation_report import render_body, report_css
 
             result = service.result_of(run)
             report = build_context(result, service.framework_of(result), lang)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.core.errors import Conflict, Invalid
 from regionvisa.reports import fonts
-from regionvisa.reports.evaluation_report import language, region_name
+from regionvisa.reports.locale import language, region_name
 from regionvisa.selection import service
 from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
 
