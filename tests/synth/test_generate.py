@@ -9,6 +9,7 @@ force, their status from the grant covering the date or `illegal`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import numpy as np
 import polars as pl
@@ -19,7 +20,8 @@ import regionvisa.models  # noqa: F401  (every table on Base.metadata)
 from regionvisa.db import Base
 from regionvisa.regions.service import pilot_programmes, regions_frame
 from regionvisa.synth import profiles
-from regionvisa.synth.generate import COLUMNS, TABLES, dataset_checksums, generate_dataset, plan_dataset
+from regionvisa.synth.generate import COLUMNS, TABLES, dataset_checksums, generate_dataset
+from regionvisa.synth.plan import plan_dataset
 
 POINTS = 2.0  # the tolerance, in percentage points
 MAIN_STATUSES = ("E-9", "D-2", "F-5", "F-6", "E-7", "F-4", "H-2")
@@ -47,6 +49,44 @@ def test_the_same_seed_gives_the_same_checksums_and_another_seed_different_ones(
     assert set(first) == set(TABLES)
     other = dataset_checksums(generate_dataset(dataset.n, dataset.seed + 1))
     assert all(other[t] != first[t] for t in TABLES), "a different seed left a table unchanged"
+
+
+# Frames of two small datasets as this generator made them when these digests were recorded: a change
+# anywhere in the order of the random draws, in a profile or in a step changes the data a seed gives,
+# and so the datasets, runs and evaluations recorded from it. If such a change is meant, record the new
+# digests deliberately in the same commit.
+PINNED_ROWS = {  # (residents, seed, as_of) -> SHA-256 of each frame written as CSV in its generated row order
+    (1000, 7, dt.date(2025, 12, 31)): {
+        "person": "0ab6162ea84102c91d370807ea9938f21feccc7dbab7f14b5ed2db7360a4f062",
+        "status_grant": "f35cdd02a7a3c5b4c4e22c6ca31e7bdb8463f47bccb4e3c8f226a950a8ccadf2",
+        "address_report": "b63ea8230aca5a669111ef94f504e8adbef5e242a1e321b71c0ea90396f9f332",
+        "movement": "bdd16dfc92707af91dfd67c6f1527ec19f7c199dd46be7e677bfb642748f2455",
+        "kiip_record": "a58a9063eebb0fefcc6a2afcb0cd4811101e845bb0e15d22593618a892d2fac8",
+        "employment": "4d2b1697a701c9daef4eaf892152d260fa77629986b1fe55e7f38eeb11dc0ac4",
+    },
+}
+PINNED_CHECKSUMS = {  # (residents, seed) on the default reference date -> dataset_checksums
+    (5000, 2025): {
+        "person": "504bddc5ca163f9e31a9f0f62861231e330cee140c13209acf14a9777eae4c70",
+        "status_grant": "b09d089eafc134e9b248529223901afe0f1a105fe6d194f876f8588104e6c4f6",
+        "address_report": "b30b973677edc3e5f5fa0fb1fe39150d89cedadfdc38a795d32a7c802abf97fb",
+        "movement": "ecd2e67cbfdba5162603df50e8c3a7f613cbd81ed154916cd381bf3e20eefe36",
+        "kiip_record": "d6b91d5b089696ce477df64f2cdd020928df8b3797a723c3b6ab9cf852133938",
+        "employment": "f1a7460e3809948d5ddfa3cf058e4ff3a641cbc5c3aa10790f519a6ed32a6ea6",
+    },
+}
+
+
+@pytest.mark.parametrize(("residents", "seed", "as_of"), list(PINNED_ROWS))
+def test_a_seed_gives_the_recorded_rows_in_the_recorded_order(residents, seed, as_of):
+    frames = generate_dataset(residents, seed, as_of)
+    got = {name: hashlib.sha256(frame.write_csv().encode()).hexdigest() for name, frame in frames.items()}
+    assert got == PINNED_ROWS[(residents, seed, as_of)]
+
+
+@pytest.mark.parametrize(("residents", "seed"), list(PINNED_CHECKSUMS))
+def test_a_seed_gives_the_recorded_checksums(residents, seed):
+    assert dataset_checksums(generate_dataset(residents, seed)) == PINNED_CHECKSUMS[(residents, seed)]
 
 
 def test_checksums_depend_on_content_not_on_row_order(dataset):
