@@ -24,6 +24,8 @@ DOMAIN_FILES = {
     "frames.py",
     "lifecycle.py",
     "flows.py",
+    "planning.py",
+    "counts.py",
 }
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 

@@ -12,8 +12,9 @@ from regionvisa.accounts import service as accounts
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
-from regionvisa.evaluation import compute, service
+from regionvisa.evaluation import compute, flows, service
 from regionvisa.evaluation.models import CommitteeScore
+from regionvisa.quotas import planning
 
 YEAR = 2025
 
@@ -116,7 +117,7 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         assert result["regions"][0]["rank"] == 1 and len(result["regions"]) == 3
         assert result["run"]["inputs"]["indicators"]["26"]["quota_fill_rate"] == pytest.approx(0.9)
     with session_scope(engine) as session:
-        service.publish(session, run_id=run_id, actor="test", reason="annual publication")
+        flows.publish_evaluation(session, run_id=run_id, actor="test", reason="annual publication")
         by_region = {e["region"]: e for e in service.result_of(service.get_run(session, run_id))["regions"]}
         for code, entry in by_region.items():
             benefit = service.region_benefit(session, code, YEAR)
@@ -131,10 +132,10 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         assert len(_actions(session, "evaluation.publish")) == 1
         assert {e.region for e in _actions(session, "evaluation.benefit")} == {"11", "26", "41"}
         with pytest.raises(Conflict):
-            service.publish(session, run_id=run_id, actor="test")
+            flows.publish_evaluation(session, run_id=run_id, actor="test")
         # a second publication supersedes the first
         again = service.run_evaluation(session, year=YEAR, actor="test", draws=50)
-        service.publish(session, run_id=again.id, actor="test")
+        flows.publish_evaluation(session, run_id=again.id, actor="test")
         assert service.get_run(session, run_id).status == "superseded"
         assert service.published_run(session, YEAR).id == again.id
         # scores are closed once published
@@ -155,7 +156,7 @@ def test_reproduce_detects_a_changed_stored_result(engine, world):
 def test_region_view_and_what_if_against_the_published_result(engine, world):
     with session_scope(engine) as session:
         run = service.run_evaluation(session, year=YEAR, actor="test", draws=100)
-        service.publish(session, run_id=run.id, actor="test")
+        flows.publish_evaluation(session, run_id=run.id, actor="test")
         view = service.region_view(session, region="41")
         assert view["grade"] and view["rank"] >= 1
         assert sum(v for v in view["contributions"].values() if v is not None) == pytest.approx(view["score"])
@@ -173,16 +174,16 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
 
     with session_scope(engine) as session:
         run = service.run_evaluation(session, year=YEAR, actor="test", draws=50)
-        service.publish(session, run_id=run.id, actor="test")
+        flows.publish_evaluation(session, run_id=run.id, actor="test")
         grades = {b.region: b for b in service.benefits(session, YEAR)}
-        requests = service.quota_requests(session, YEAR)
+        requests = planning.quota_requests(session, YEAR)
         assert {(r["region"], r["program"], r["requested"]) for r in requests} == {
             ("26", "busan-d2", 100),
             ("11", "seoul-e7", 200),
             ("41", "gyeonggi-e7", 50),
         }
-        plan = service.propose_quotas(session, year=YEAR, ceiling=300, method="hamilton", actor="test")
-        rows = service.plan_rows(plan)
+        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, method="hamilton", actor="test")
+        rows = planning.plan_rows(plan)
         assert sum(r["granted"] for r in rows) <= 300
         for r in rows:
             from regionvisa.quotas.apportion import target
@@ -190,14 +191,14 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
             assert r["target"] == target(r["requested"], repr(grades[r["region"]].quota_change))
             assert r["grade_effect"] == r["target"] - r["requested"]
             assert r["ceiling_effect"] == r["granted"] - r["target"]
-        service.confirm_quotas(session, plan_id=plan.id, actor="test")
+        planning.confirm_quotas(session, plan_id=plan.id, actor="test")
         opened = {
             (lg.program_id, lg.allocated)
             for lg in session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2026"))
         }
         assert opened == {(r["program"], r["granted"]) for r in rows}
         with pytest.raises(Conflict):
-            service.confirm_quotas(session, plan_id=plan.id, actor="test")
+            planning.confirm_quotas(session, plan_id=plan.id, actor="test")
 
 
 def test_committee_score_range_is_a_database_constraint(engine, world):

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from regionvisa.db import session_scope
-from regionvisa.evaluation import service
+from regionvisa.evaluation import flows, service
 
 YEAR = 2025
 
@@ -17,7 +17,7 @@ YEAR = 2025
 def published(engine, world):
     with session_scope(engine) as session:
         run = service.run_evaluation(session, year=YEAR, actor="test", draws=100)
-        service.publish(session, run_id=run.id, actor="test")
+        flows.publish_evaluation(session, run_id=run.id, actor="test")
         return run.id
 
 

@@ -15,6 +15,7 @@ from regionvisa.applications import service as applications
 from regionvisa.applications.models import RegionBenefit
 from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
+from regionvisa.evaluation import flows
 from regionvisa.evaluation import service as evaluation
 from regionvisa.programs.models import Program
 
@@ -29,7 +30,7 @@ def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
     assert "simplified_procedure" not in Program.__table__.c  # not stored on the programme
     with session_scope(engine) as session:
         assert session.get(Program, "busan-d2").simplified_procedure is False  # no row: no procedure
-        evaluation._set_application_flag(session, "26", True, _Run(2025, 7), "t.admin")
+        flows.set_simplified_flag(session, region="26", enabled=True, run=_Run(2025, 7), actor="t.admin")
     with session_scope(engine) as session:
         flags = dict(session.execute(select(Program.id, Program.simplified_procedure)).all())
         assert flags == {"busan-d2": True, "busan-e7": True, "daegu-e7": False}

@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from polars.testing import assert_frame_equal
 
-from regionvisa.evaluation.service import residents_by_region, residents_by_region_sql
 from regionvisa.records import columnar
+from regionvisa.records.counts import residents_by_region, residents_by_region_sql
 from regionvisa.records.frames import SCHEMAS, read_records
 from regionvisa.records.service import import_file
 

@@ -20,8 +20,8 @@ import pytest
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
 from regionvisa.db import session_scope
-from regionvisa.evaluation.service import residents_by_region, residents_by_region_sql
 from regionvisa.records import columnar
+from regionvisa.records.counts import residents_by_region, residents_by_region_sql
 from regionvisa.records.service import import_file
 
 ON = dt.date(2025, 12, 31)
@@ -116,7 +116,7 @@ def test_a_commit_after_a_columnar_read_and_an_outside_reader_is_kept(records):
 LOADED = """
 import datetime as dt, sys
 from regionvisa.db import make_engine
-from regionvisa.evaluation.service import residents_by_region
+from regionvisa.records.counts import residents_by_region
 engine = make_engine(sys.argv[1])
 residents_by_region(engine, dt.date(2025, 12, 31))
 maps = open("/proc/self/maps").read()

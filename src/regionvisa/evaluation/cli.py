@@ -100,49 +100,9 @@ def evaluate_command(
             markup=False,
         )
     fmt = out.suffix.lower()
-    if lang not in LANGUAGES:
-        raise _fail(2, f"--lang must be ko or en, got {lang!r} / --lang 은 ko 또는 en 이어야 합니다")
-    if fmt not in FORMATS:
-        raise _fail(
-            2,
-            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use {', '.join(FORMATS)} "
-            f"/ 지원하지 않는 출력 형식입니다",
-        )
-    if not 2000 <= year <= 2100:
-        raise _fail(2, f"--year must be between 2000 and 2100, got {year} / 평가 연도가 올바르지 않습니다")
-    if draws is not None and not 1 <= draws <= MAX_DRAWS:
-        raise _fail(2, f"--draws must be between 1 and {MAX_DRAWS:,}, got {draws} / 추출 횟수가 범위를 벗어났습니다")
-
-    framework_path = framework or default_framework_path()
-    try:
-        fw = load_framework(framework_path)
-    except FrameworkError as exc:
-        raise _fail(1, f"invalid framework file / 평가 체계 파일 오류: {framework_path}", exc.errors) from exc
-    if fw.year != year:
-        console.print(
-            f"note: framework {fw.id} is for {fw.year}; evaluating {year} with it "
-            f"/ 참고: {fw.year}년 평가 체계로 {year}년을 평가합니다",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-
-    if indicators is not None:
-        try:
-            table: Mapping[str, Mapping[str, Any]] = read_indicator_csv(indicators, fw)
-        except IndicatorInputError as exc:
-            raise _fail(1, f"invalid indicator table / 지표 표 오류: {indicators}", exc.errors) from exc
-    else:
-        source = _database_source()
-        if source is None:
-            raise _fail(
-                2,
-                "the database path is not available in this build: regionvisa.evaluation.service."
-                "indicators_from_database is missing; pass --indicators FILE.csv "
-                "/ 데이터베이스에서 지표를 계산하는 기능을 아직 사용할 수 없습니다. "
-                "--indicators FILE.csv 를 지정하십시오",
-            )
-        table = source(year, fw)
+    _check_options(year=year, out=out, fmt=fmt, lang=lang, draws=draws)
+    fw = _framework(framework, year)
+    table = _indicator_table(indicators, year, fw)
 
     n_draws = fw.sensitivity.draws if draws is None else draws
     with Progress(
@@ -171,7 +131,63 @@ def evaluate_command(
         except OSError as exc:
             raise _fail(1, f"cannot write {out}: {exc.strerror or exc} / 파일을 쓸 수 없습니다") from exc
         progress.update(task, completed=1)
+    _summary(result, out)
 
+
+def _check_options(*, year: int, out: Path, fmt: str, lang: str, draws: int | None) -> None:
+    """Usage errors (exit 2), before any file or the database is read."""
+    if lang not in LANGUAGES:
+        raise _fail(2, f"--lang must be ko or en, got {lang!r} / --lang 은 ko 또는 en 이어야 합니다")
+    if fmt not in FORMATS:
+        raise _fail(
+            2,
+            f"--out {out}: unknown format {out.suffix or '(none)'!r}; use {', '.join(FORMATS)} "
+            f"/ 지원하지 않는 출력 형식입니다",
+        )
+    if not 2000 <= year <= 2100:
+        raise _fail(2, f"--year must be between 2000 and 2100, got {year} / 평가 연도가 올바르지 않습니다")
+    if draws is not None and not 1 <= draws <= MAX_DRAWS:
+        raise _fail(2, f"--draws must be between 1 and {MAX_DRAWS:,}, got {draws} / 추출 횟수가 범위를 벗어났습니다")
+
+
+def _framework(framework: Path | None, year: int) -> Framework:
+    """The framework file (exit 1 when invalid), with a note when it is another year's."""
+    framework_path = framework or default_framework_path()
+    try:
+        fw = load_framework(framework_path)
+    except FrameworkError as exc:
+        raise _fail(1, f"invalid framework file / 평가 체계 파일 오류: {framework_path}", exc.errors) from exc
+    if fw.year != year:
+        console.print(
+            f"note: framework {fw.id} is for {fw.year}; evaluating {year} with it "
+            f"/ 참고: {fw.year}년 평가 체계로 {year}년을 평가합니다",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    return fw
+
+
+def _indicator_table(indicators: Path | None, year: int, fw: Framework) -> Mapping[str, Mapping[str, Any]]:
+    """The supplied table (exit 1 when invalid), else the indicators computed from the database."""
+    if indicators is not None:
+        try:
+            return read_indicator_csv(indicators, fw)
+        except IndicatorInputError as exc:
+            raise _fail(1, f"invalid indicator table / 지표 표 오류: {indicators}", exc.errors) from exc
+    source = _database_source()
+    if source is None:
+        raise _fail(
+            2,
+            "the database path is not available in this build: regionvisa.evaluation.service."
+            "indicators_from_database is missing; pass --indicators FILE.csv "
+            "/ 데이터베이스에서 지표를 계산하는 기능을 아직 사용할 수 없습니다. "
+            "--indicators FILE.csv 를 지정하십시오",
+        )
+    return source(year, fw)
+
+
+def _summary(result: Mapping[str, Any], out: Path) -> None:
     regions = result["regions"]
     top = regions[0] if regions else None
     sens = result["sensitivity"].get("most_sensitive_indicator") or "–"
@@ -190,12 +206,12 @@ CLI_ACTOR = "system:cli"
 
 def _store(result: Mapping[str, Any], *, publish: bool, source: str) -> int:
     from regionvisa.db import get_engine, session_scope
-    from regionvisa.evaluation import service
+    from regionvisa.evaluation import flows, service
 
     with session_scope(get_engine()) as session:
         run = service.store_run(session, result=result, actor=CLI_ACTOR, source=source)
         if publish:
-            service.publish(session, run_id=run.id, actor=CLI_ACTOR, reason="published from the command line")
+            flows.publish_evaluation(session, run_id=run.id, actor=CLI_ACTOR, reason="published from the command line")
         return run.id
 
 

@@ -30,7 +30,7 @@ def demo_step(engine: Engine) -> None:
     from regionvisa.accounts import service as accounts
     from regionvisa.accounts.models import User
     from regionvisa.db import session_scope
-    from regionvisa.evaluation import service
+    from regionvisa.evaluation import flows, service
 
     with session_scope(engine) as session:
         existing = {u.username: u for u in session.scalars(select(User))}
@@ -55,7 +55,9 @@ def demo_step(engine: Engine) -> None:
         if service.published_run(session, DEMO_YEAR) is not None:
             # A rebuilt demo keeps the closed scores: recompute from the new records and republish.
             run = service.run_evaluation(session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
-            service.publish(session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation republished")
+            flows.publish_evaluation(
+                session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation republished"
+            )
             return
         rng = np.random.default_rng(DEMO_YEAR)
         regions = service.participants(session, DEMO_YEAR)
@@ -77,4 +79,4 @@ def demo_step(engine: Engine) -> None:
                     framework=framework,
                 )
         run = service.run_evaluation(session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
-        service.publish(session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation published")
+        flows.publish_evaluation(session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation published")

@@ -20,7 +20,8 @@ from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
-from regionvisa.evaluation import service
+from regionvisa.evaluation import flows, service
+from regionvisa.quotas import planning
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
@@ -82,12 +83,12 @@ def _manage_context(session, year: int | None) -> dict:
 
     members = list(session.scalars(select(User).where(User.role == "committee_member").order_by(User.username)))
     affiliations = {m.id: service.member_region(session, m.id) for m in members}
-    plans = service.plans(session)
+    plans = planning.plans(session)
     return {
         "runs": service.runs(session)[:20],
         "members": members,
         "affiliations": affiliations,
-        "plans": [{"plan": p, "rows": service.plan_rows(p)} for p in plans[:5]],
+        "plans": [{"plan": p, "rows": planning.plan_rows(p)} for p in plans[:5]],
     }
 
 
@@ -162,7 +163,7 @@ def publish_form(
 ):
     try:
         with session_scope(request.app.state.engine) as session:
-            run = service.publish(session, run_id=run_id, actor=user, reason=reason)
+            run = flows.publish_evaluation(session, run_id=run_id, actor=user, reason=reason)
             year = run.year
     except DomainError as exc:
         return _post_error(request, user, exc)
@@ -200,7 +201,7 @@ def plan_form(
                 code="invalid", ko="배분 방식이 올바르지 않습니다", en=f"unknown method {method!r}", field="method"
             )
         with session_scope(request.app.state.engine) as session:
-            service.propose_quotas(session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user)
+            planning.propose_quotas(session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user)
     except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "plan")
@@ -210,7 +211,7 @@ def plan_form(
 def confirm_form(request: Request, plan_id: int = Form(...), user: Principal = Depends(require("quotas.adjust"))):
     try:
         with session_scope(request.app.state.engine) as session:
-            service.confirm_quotas(session, plan_id=plan_id, actor=user)
+            planning.confirm_quotas(session, plan_id=plan_id, actor=user)
     except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "confirmed")

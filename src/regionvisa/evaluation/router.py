@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field, StrictFloat
 
 from regionvisa.accounts.policy import ALL, Principal, authorize, grant, scope_region
 from regionvisa.db import session_scope
-from regionvisa.evaluation import service
+from regionvisa.evaluation import flows, service
+from regionvisa.quotas import planning
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import page_of
@@ -175,7 +176,7 @@ def create_run(request: Request, body: RunCreate, user: Principal = Depends(requ
 @router.post("/runs/publish", summary="Publish a draft run: benefits and sanctions take effect")
 def publish_run(request: Request, body: RunPublish, user: Principal = Depends(require("evaluation.publish"))) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return _run_out(service.publish(session, run_id=body.run_id, actor=user, reason=body.reason))
+        return _run_out(flows.publish_evaluation(session, run_id=body.run_id, actor=user, reason=body.reason))
 
 
 @router.get("/runs/reproduce", summary="Recompute a stored run and compare it byte for byte")
@@ -285,7 +286,7 @@ def _plan_out(plan) -> dict:
         "method": plan.method,
         "minimum": plan.minimum,
         "status": plan.status,
-        "rows": service.plan_rows(plan),
+        "rows": planning.plan_rows(plan),
     }
 
 
@@ -297,13 +298,13 @@ def list_plans(
     _: Principal = Depends(require("quotas.adjust")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return page_of([_plan_out(p) for p in service.plans(session)], page, page_size)
+        return page_of([_plan_out(p) for p in planning.plans(session)], page, page_size)
 
 
 @router.post("/quota-plans", summary="Apportion next year's quotas from the published evaluation", status_code=201)
 def propose_plan(request: Request, body: PlanIn, user: Principal = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
-        plan = service.propose_quotas(
+        plan = planning.propose_quotas(
             session, year=body.year, ceiling=body.ceiling, method=body.method, minimum=body.minimum, actor=user
         )
         return _plan_out(plan)
@@ -312,4 +313,4 @@ def propose_plan(request: Request, body: PlanIn, user: Principal = Depends(requi
 @router.post("/quota-plans/confirm", summary="Confirm a plan: the next period's quota ledgers open")
 def confirm_plan(request: Request, body: PlanConfirm, user: Principal = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
-        return _plan_out(service.confirm_quotas(session, plan_id=body.plan_id, actor=user))
+        return _plan_out(planning.confirm_quotas(session, plan_id=body.plan_id, actor=user))

@@ -1,16 +1,17 @@
 """Annual evaluation on the database: indicators from the records, committee scores with recusal,
-stored and reproducible runs, publication with benefits and sanctions, what-if, and next year's
-quota apportionment. The mathematics lives in compute/sensitivity/whatif (pure); this module only
-gathers inputs, stores results and audits every decision.
+stored and reproducible runs, the evaluation's own steps of publication (benefits and sanctions),
+and what-if. The mathematics lives in compute/sensitivity/whatif (pure); this module only gathers
+inputs, stores results and audits every decision.
 
 Seams with other domains (their public functions only):
 - computed indicators other than the quota fill rate: `compliance.service.compute_indicators`
-  and `compliance.indicators.FRAMEWORK_IDS` (which column feeds which framework id);
-- the quota fill rate and the next period's ledgers: `quotas.models.QuotaLedger` (read) and
-  `quotas.service.open_ledger` (write);
-- the simplified procedure: publication sets the applications domain's one stored flag per
-  region (`applications.service.set_simplified`, source 'evaluation'), which
-  `simplified_procedure(session, region)` and `Program.simplified_procedure` read.
+  and `compliance.indicators.FRAMEWORK_IDS` (which column feeds which framework id); the
+  foreign-resident count: `records.counts.residents_by_region`;
+- the quota fill rate: `quotas.models.QuotaLedger` (read); next year's quotas from a published
+  evaluation are planned in `quotas.planning`;
+- publication as a whole, with the simplified-procedure flag it sets in the applications domain
+  (`applications.service.set_simplified`, source 'evaluation'), is `evaluation.flows`;
+  `simplified_procedure(session, region)` and `Program.simplified_procedure` read that flag.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -32,7 +32,8 @@ from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
-from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun, QuotaPlan
+from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun
+from regionvisa.records.counts import residents_by_region
 from regionvisa.selection.models import CommitteeMember
 
 QUOTA_FILL_RATE = "quota_fill_rate"
@@ -280,81 +281,6 @@ def quota_fill_rates(session: Session, year: int) -> dict[str, float | None]:
 HOLDER_IDS = {"illegal_stay_rate", "integration_participation_rate", "retention_rate"}
 RESIDENT_SHARE = "foreign_resident_share"
 
-# Foreign residents per region on a date, as records.frames.residents_frame defines them (a status
-# granted by then, last movement not an exit; region of the latest address in force, else of the
-# latest status), counted inside the database instead of reading every record into memory.
-_RESIDENTS_SQL = """
-WITH st AS (
-  SELECT person_id, region,
-         ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY valid_from DESC, granted_on DESC) AS rn
-  FROM status_grant WHERE granted_on <= :on
-), mv AS (
-  SELECT person_id, direction,
-         ROW_NUMBER() OVER (PARTITION BY person_id
-                            ORDER BY date DESC, CASE WHEN direction = 'exit' THEN 1 ELSE 0 END DESC) AS rn
-  FROM movement WHERE date <= :on
-), ad AS (
-  SELECT person_id, area_code,
-         ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY effective_date DESC) AS rn
-  FROM address_report WHERE reported_date <= :on AND effective_date <= :on
-)
-SELECT COALESCE(SUBSTR(ad.area_code, 1, 2), st.region) AS region, COUNT(*) AS residents
-FROM st
-LEFT JOIN mv ON mv.person_id = st.person_id AND mv.rn = 1
-LEFT JOIN ad ON ad.person_id = st.person_id AND ad.rn = 1
-WHERE st.rn = 1 AND (mv.direction IS NULL OR mv.direction <> 'exit')
-GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
-"""
-
-
-# The same count for SQLite, whose window functions sort every row: one MAX() per person with SQLite's
-# bare columns (taken from the row holding the maximum) streams over the natural-key indexes instead.
-_RESIDENTS_SQLITE = """
-SELECT COALESCE(SUBSTR(ad.area_code, 1, 2), st.region) AS region, COUNT(*) AS residents
-FROM (SELECT person_id, region, MAX(valid_from || ' ' || granted_on) AS k
-      FROM status_grant WHERE granted_on <= :on GROUP BY person_id) AS st
-LEFT JOIN (SELECT person_id, MAX(date || CASE WHEN direction = 'exit' THEN '1' ELSE '0' END) AS k
-           FROM movement WHERE date <= :on GROUP BY person_id) AS mv ON mv.person_id = st.person_id
-LEFT JOIN (SELECT person_id, area_code, MAX(effective_date) AS k
-           FROM address_report WHERE reported_date <= :on AND effective_date <= :on GROUP BY person_id) AS ad
-       ON ad.person_id = st.person_id
-WHERE mv.k IS NULL OR SUBSTR(mv.k, -1) = '0'
-GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
-"""
-
-
-def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
-    """Foreign residents per region on `on`. On a SQLite file the three tables are read as Arrow
-    columns in parallel and `records.frames.resident_regions` (the definition itself) counts them:
-    SQLite runs the counting query on one core and materialises its subqueries. Elsewhere the
-    database counts."""
-    from regionvisa.records import columnar
-
-    if columnar.sqlite_file(engine) is None:
-        return residents_by_region_sql(engine, on)
-    from regionvisa.records.frames import resident_regions
-
-    frames = columnar.read_columns(engine, RESIDENT_COLUMNS, on)
-    addresses = frames["address_report"].filter(pl.col("effective_date") <= on)
-    residents = resident_regions(frames["status_grant"], frames["movement"], addresses)
-    counts = residents.drop_nulls("region").group_by("region").len()
-    return dict(zip(counts["region"].to_list(), counts["len"].to_list(), strict=True))
-
-
-RESIDENT_COLUMNS = {
-    "status_grant": ["person_id", "region", "valid_from", "granted_on"],
-    "movement": ["person_id", "direction", "date"],
-    "address_report": ["person_id", "area_code", "effective_date"],
-}
-
-
-def residents_by_region_sql(engine: Engine, on: dt.date) -> dict[str, int]:
-    from sqlalchemy import text
-
-    sql = _RESIDENTS_SQLITE if engine.dialect.name == "sqlite" else _RESIDENTS_SQL
-    with engine.connect() as conn:
-        return {str(r): int(n) for r, n in conn.execute(text(sql), {"on": on}) if r is not None}
-
 
 def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None) -> dict[str, dict[str, float | None]]:
     """The compliance domain's indicators of `year` in the framework's ids (region → id → value).
@@ -561,9 +487,13 @@ def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
     }
 
 
-def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> EvaluationRun:
-    """Publish a draft: it replaces the year's earlier publication, and its benefits and sanctions
-    take effect (benefit table, the regions' simplified-procedure flag). Audited per region."""
+# Publication. The steps below are the evaluation's own part; `evaluation.flows.publish_evaluation`
+# runs them in order together with what publishing sets in other domains.
+
+
+def open_publication(session: Session, *, run_id: int, actor: Any) -> tuple[EvaluationRun, EvaluationRun | None]:
+    """Mark a draft published (the year's earlier publication superseded) and clear the year's
+    benefit table for the new grants; returns the run and the publication it replaced."""
     run = get_run(session, run_id)
     if run.status != "draft":
         raise Conflict(
@@ -571,77 +501,73 @@ def publish(session: Session, *, run_id: int, actor: Any, reason: str = "") -> E
             ko="초안만 공표할 수 있습니다",
             en=f"run {run.id} is {run.status}; only a draft is published",
         )
-    reason = reason.strip() or f"annual evaluation {run.year} published"
     previous = _published_run(session, run.year)
     if previous is not None:
         previous.status = "superseded"
         session.flush()
-    now = utcnow()
-    run.status, run.published_by, run.published_at = "published", str(actor), now
-    result = result_of(run)
+    run.status, run.published_by, run.published_at = "published", str(actor), utcnow()
     session.execute(delete(EvaluationBenefit).where(EvaluationBenefit.year == run.year))
-    grades: dict[str, str] = {}
-    for entry in result["regions"]:
-        benefit = entry["benefit"]
-        row = EvaluationBenefit(
-            year=run.year,
-            region=entry["region"],
-            run_id=run.id,
-            grade=entry["grade"],
-            score=entry["score"],
-            rank=entry["rank"],
-            quota_change=float(benefit["quota_change"]),
-            simplified_procedure=bool(benefit.get("simplified_procedure")),
-            warning=bool(benefit.get("warning")),
-            withdraw_designation=bool(benefit.get("withdraw_designation")),
-            published_at=now,
-        )
-        session.add(row)
-        grades[entry["region"]] = entry["grade"]
-        _set_application_flag(session, entry["region"], row.simplified_procedure, run, actor)
-        _audit(
-            session,
-            actor=actor,
-            action="evaluation.benefit",
-            subject=("evaluation_benefit", f"{run.year}/{entry['region']}"),
-            region=entry["region"],
-            reason=f"grade {entry['grade']} in the published {run.year} evaluation",
-            inputs={"run_id": run.id, "score": entry["score"], "rank": entry["rank"], "benefit": benefit},
-        )
+    return run, previous
+
+
+def grant_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any]) -> EvaluationBenefit:
+    """The benefit or sanction a region's grade brings, kept as that year's record of the decision."""
+    benefit = entry["benefit"]
+    row = EvaluationBenefit(
+        year=run.year,
+        region=entry["region"],
+        run_id=run.id,
+        grade=entry["grade"],
+        score=entry["score"],
+        rank=entry["rank"],
+        quota_change=float(benefit["quota_change"]),
+        simplified_procedure=bool(benefit.get("simplified_procedure")),
+        warning=bool(benefit.get("warning")),
+        withdraw_designation=bool(benefit.get("withdraw_designation")),
+        published_at=run.published_at,
+    )
+    session.add(row)
+    return row
+
+
+def record_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any], actor: Any) -> None:
+    """Audit one region's grant (after the other domains' effects of it, so the entry follows them)."""
+    _audit(
+        session,
+        actor=actor,
+        action="evaluation.benefit",
+        subject=("evaluation_benefit", f"{run.year}/{entry['region']}"),
+        region=entry["region"],
+        reason=f"grade {entry['grade']} in the published {run.year} evaluation",
+        inputs={"run_id": run.id, "score": entry["score"], "rank": entry["rank"], "benefit": entry["benefit"]},
+    )
+
+
+def close_publication(
+    session: Session,
+    *,
+    run: EvaluationRun,
+    previous: EvaluationRun | None,
+    grades: Mapping[str, str],
+    actor: Any,
+    reason: str = "",
+) -> EvaluationRun:
+    """Audit the publication itself: the result's hash, what it superseded, the grades."""
     session.flush()
     _audit(
         session,
         actor=actor,
         action="evaluation.publish",
         subject=("evaluation_run", run.id),
-        reason=reason,
+        reason=reason.strip() or f"annual evaluation {run.year} published",
         inputs={
             "year": run.year,
             "result_sha256": run.result_sha256,
             "superseded": previous.id if previous else None,
-            "grades": grades,
+            "grades": dict(grades),
         },
     )
     return run
-
-
-PUBLISH_ACTOR = "system:evaluation-publication"
-
-
-def _set_application_flag(session: Session, region: str, enabled: bool, run: EvaluationRun, actor: Any) -> None:
-    """Hand the simplified-procedure benefit to the applications domain's per-region flag."""
-    try:
-        from regionvisa.applications.service import set_simplified
-    except ImportError:  # the applications domain is not installed in this build
-        return
-    set_simplified(
-        session,
-        region,
-        enabled,
-        actor=PUBLISH_ACTOR,
-        source="evaluation",
-        reason=f"evaluation {run.year} (run {run.id}) published by {actor}",
-    )
 
 
 def benefits(session: Session, year: int) -> list[EvaluationBenefit]:
@@ -725,133 +651,3 @@ def what_if(session: Session, *, region: str, changes: Mapping[str, float | None
 def public_summary(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The ranking without indicator detail: what a region may see of the other regions."""
     return [{k: e[k] for k in ("region", "score", "rank", "grade")} for e in result["regions"]]
-
-
-# --------------------------------------------------------------------------------------------
-# Next year's quotas
-
-
-def quota_requests(session: Session, year: int) -> list[dict[str, Any]]:
-    """§4.6 requests from the database: each programme's capacity in `year` as `requested`, with the
-    region's quota change and score from the year's published evaluation (0 and none without one)."""
-    from regionvisa.quotas.models import QuotaLedger
-
-    first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
-    stmt = (
-        select(
-            QuotaLedger.region,
-            QuotaLedger.program_id,
-            func.sum(QuotaLedger.allocated + QuotaLedger.adjustments),
-        )
-        .where(QuotaLedger.period_start <= last, QuotaLedger.period_end >= first)
-        .group_by(QuotaLedger.region, QuotaLedger.program_id)
-        .order_by(QuotaLedger.region, QuotaLedger.program_id)
-    )
-    published = {b.region: b for b in benefits(session, year)}
-    out = []
-    for region, program, capacity in session.execute(stmt):
-        benefit = published.get(region)
-        out.append(
-            {
-                "region": region,
-                "program": program,
-                "requested": int(capacity),
-                "quota_change": repr(benefit.quota_change) if benefit else "0",
-                "score": benefit.score if benefit else None,
-            }
-        )
-    return out
-
-
-def propose_quotas(
-    session: Session, *, year: int, ceiling: int, method: str = "hamilton", minimum: int = 0, actor: Any
-) -> QuotaPlan:
-    """Apportion next year's quotas from the year's published evaluation under a national ceiling."""
-    from regionvisa.quotas.apportion import ApportionError, apportion
-
-    run = require_published(session, year)
-    requests = quota_requests(session, year)
-    if not requests:
-        raise Conflict(
-            code="no_ledgers", ko=f"{year}년 정원 원장이 없습니다", en=f"no quota ledgers for {year} to start from"
-        )
-    minimums = {r["region"]: minimum for r in requests} if minimum else None
-    try:
-        rows = apportion(requests, ceiling, method=method, minimums=minimums)
-    except ApportionError as exc:
-        raise _invalid(
-            field="ceiling", ko="배분할 수 없습니다: " + "; ".join(exc.errors), en="; ".join(exc.errors)
-        ) from exc
-    plan = QuotaPlan(
-        run_id=run.id,
-        period=str(year + 1),
-        ceiling=ceiling,
-        method=method,
-        minimum=minimum,
-        rows_json=json.dumps(rows, ensure_ascii=False),
-        status="proposed",
-        created_by=str(actor),
-        created_at=utcnow(),
-    )
-    session.add(plan)
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="evaluation.quota_plan",
-        subject=("evaluation_quota_plan", plan.id),
-        reason=f"quotas for {year + 1} proposed from the {year} evaluation",
-        inputs={"run_id": run.id, "ceiling": ceiling, "method": method, "minimum": minimum,
-                "granted": {f"{r['region']}/{r['program']}": r["granted"] for r in rows}},
-    )  # fmt: skip
-    return plan
-
-
-def plan_rows(plan: QuotaPlan) -> list[dict[str, Any]]:
-    return json.loads(plan.rows_json)
-
-
-def get_plan(session: Session, plan_id: int) -> QuotaPlan:
-    plan = session.get(QuotaPlan, plan_id)
-    if plan is None:
-        raise NotFound(what="quota plan")
-    return plan
-
-
-def plans(session: Session) -> list[QuotaPlan]:
-    return list(session.scalars(select(QuotaPlan).order_by(QuotaPlan.id.desc())))
-
-
-def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
-    """The ministry confirms a plan: the next period's ledgers open with the granted places."""
-    from regionvisa.quotas.service import open_ledger
-
-    plan = get_plan(session, plan_id)
-    if plan.status != "proposed":
-        raise Conflict(
-            code="plan_confirmed", ko="이미 확정된 배분안입니다", en=f"quota plan {plan.id} is already confirmed"
-        )
-    year = int(plan.period)
-    for row in plan_rows(plan):
-        open_ledger(
-            session,
-            program_id=row["program"],
-            region=row["region"],
-            period=plan.period,
-            start=dt.date(year, 1, 1),
-            end=dt.date(year, 12, 31),
-            allocated=int(row["granted"]),
-            actor=str(actor),
-            reason=f"quota plan {plan.id}: {row['explanation_en']}",
-        )
-    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), utcnow()
-    session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="evaluation.quota_confirm",
-        subject=("evaluation_quota_plan", plan.id),
-        reason=f"quotas for {plan.period} confirmed",
-        inputs={"period": plan.period, "ceiling": plan.ceiling, "method": plan.method},
-    )
-    return plan

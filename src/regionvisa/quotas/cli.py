@@ -4,8 +4,12 @@ The output starts with the contract's columns `region, program, requested, targe
 that order, so other tools can rely on them; the explanation (grade effect, then ceiling effect,
 in Korean and English) follows in extra columns.
 
-Exit codes: 0 done; 1 invalid input (requests or minimums file, minimums above the ceiling);
-2 usage (options, output format).
+With `--year Y` the requests come from the database through `quotas.planning.propose`, the same
+path the API's quota plans take; `--store` also keeps that result as a proposed plan (audited, as
+the API stores it). Without `--store` nothing is written to the database.
+
+Exit codes: 0 done; 1 invalid input (requests or minimums file, minimums above the ceiling, no
+ledgers for the year, no published evaluation to store a plan from); 2 usage (options, output format).
 """
 
 from __future__ import annotations
@@ -130,9 +134,18 @@ def allocate_command(
         None, "--minimums", exists=True, dir_okay=False, help="CSV: region,minimum (places a region keeps at least)"
     ),
     out: Path = typer.Option(..., "--out", help="output file: .csv or .json"),
+    store: bool = typer.Option(
+        False,
+        "--store",
+        help="with --year: also store the result as a proposed quota plan citing the year's published "
+        "evaluation, audited, as POST /api/v1/evaluation/quota-plans does (confirm it there) "
+        "/ 배분안으로 저장",
+    ),
 ) -> None:
     """Share the ceiling over the requests: target = requested × (1 + quota_change), then Hamilton
-    or Sainte-Laguë when the targets do not fit. / 상한 안에서 다음 연도 쿼터를 배분합니다."""
+    or Sainte-Laguë when the targets do not fit. With --year the requests come from the database
+    through the same planning as the API's quota plans (`quotas.planning`). / 상한 안에서 다음
+    연도 쿼터를 배분합니다."""
     if method not in METHODS:
         raise _fail(2, f"--method must be one of {', '.join(METHODS)}, got {method!r} / 배분 방식이 올바르지 않습니다")
     fmt = out.suffix.lower()
@@ -144,35 +157,89 @@ def allocate_command(
         )
     if (requests is None) == (year is None):
         raise _fail(2, "give exactly one of --requests FILE or --year Y / --requests 또는 --year 중 하나를 주십시오")
+    if store and (year is None or minimums is not None):
+        raise _fail(
+            2,
+            "--store takes --year and no --minimums file (a stored plan has one minimum for every region) "
+            "/ --store 는 --year 와 함께, --minimums 없이 사용하십시오",
+        )
     if requests is not None:
-        try:
-            reqs = read_requests_csv(requests)
-        except ApportionError as exc:
-            raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
+        rows = _rows_from_file(requests, minimums, ceiling=ceiling, method=method)
     else:
-        from regionvisa.evaluation.service import quota_requests
-
-        with _ledger_session() as session:
-            reqs = quota_requests(session, year)
-        if not reqs:
-            raise _fail(1, f"no quota ledgers for {year} in the database / {year}년 쿼터 원장이 없습니다")
-    floors = None
-    if minimums is not None:
-        try:
-            floors = read_minimums_csv(minimums)
-        except ApportionError as exc:
-            raise _fail(1, f"invalid minimums file / 최소 배정 파일 오류: {minimums}", exc.errors) from exc
-    try:
-        rows = apportion(reqs, ceiling, method=method, minimums=floors)
-    except ApportionError as exc:
-        raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
+        rows = _rows_from_database(year, minimums, ceiling=ceiling, method=method, store=store)
 
     data = _csv_bytes(rows) if fmt == ".csv" else _json_bytes(rows)
     try:
         write_atomic(out, data)
     except OSError as exc:
         raise _fail(1, f"cannot write {out}: {exc.strerror or exc} / 파일을 쓸 수 없습니다") from exc
+    _show(rows, ceiling=ceiling, method=method, out=out)
 
+
+def _minimums(minimums: Path | None) -> dict[str, int] | None:
+    if minimums is None:
+        return None
+    try:
+        return read_minimums_csv(minimums)
+    except ApportionError as exc:
+        raise _fail(1, f"invalid minimums file / 최소 배정 파일 오류: {minimums}", exc.errors) from exc
+
+
+def _rows_from_file(requests: Path, minimums: Path | None, *, ceiling: int, method: str) -> list[dict[str, Any]]:
+    """The requests file apportioned (no database)."""
+    try:
+        reqs = read_requests_csv(requests)
+    except ApportionError as exc:
+        raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
+    floors = _minimums(minimums)
+    try:
+        return apportion(reqs, ceiling, method=method, minimums=floors)
+    except ApportionError as exc:
+        raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
+
+
+def _rows_from_database(
+    year: int, minimums: Path | None, *, ceiling: int, method: str, store: bool
+) -> list[dict[str, Any]]:
+    """`quotas.planning.propose` on the database's ledgers of `year` (stored as a plan with --store)."""
+    from regionvisa.quotas import planning
+
+    floors = _minimums(minimums)
+    try:
+        with _ledger_session() as session:
+            proposal = planning.propose(
+                session,
+                year=year,
+                ceiling=ceiling,
+                method=method,
+                minimums=floors,
+                store=store,
+                actor=_system_actor() if store else None,
+            )
+            plan_id = proposal.plan.id if proposal.plan is not None else None
+    except planning.NoLedgers:
+        raise _fail(1, f"no quota ledgers for {year} in the database / {year}년 쿼터 원장이 없습니다") from None
+    except ApportionError as exc:
+        raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
+    except DomainError as exc:
+        raise _fail(1, f"{exc.en} / {exc.ko}") from None
+    if plan_id is not None:
+        console.print(
+            f"stored quota plan {plan_id} for {year + 1} (proposed) / 배분안을 저장했습니다",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    return proposal.rows
+
+
+def _system_actor() -> str:
+    from regionvisa.accounts.cli import system_actor
+
+    return system_actor()
+
+
+def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path) -> None:
     view = Table(title=f"{method}, ceiling {ceiling:,} / 상한")
     for col in CONTRACT_COLUMNS:
         view.add_column(col, justify="left" if col in ("region", "program") else "right")
