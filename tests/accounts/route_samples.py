@@ -64,7 +64,7 @@ def _official(region: str) -> Principal:
 def decided_round(engine) -> int:
     """The decided round (made once per database)."""
     from regionvisa.programs import service as programs
-    from regionvisa.selection import service
+    from regionvisa.selection import committee, proposals, service
     from regionvisa.selection.schemas import ConflictsIn, DecisionIn, DesignIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 
     with session_scope(engine) as session:
@@ -80,19 +80,19 @@ def decided_round(engine) -> int:
         members = [accounts.principal_of(u) for u in users]
         for i, member in enumerate(members):
             body = MemberIn(username=member.username, role="chair" if i == 0 else "expert", affiliation="walk")
-            service.add_member(session, rnd.id, body, actor=ACTOR)
+            committee.add_member(session, rnd.id, body, actor=ACTOR)
         for region in REGIONS:
             proposal = ProposalIn(designs=[DesignIn(design=_design(region))], narrative=f"Decided narrative {region}")
-            service.submit_proposal(session, rnd.id, region, proposal, user=_official(region), now=now)
+            proposals.submit_proposal(session, rnd.id, region, proposal, actor=_official(region), now=now)
         service.close_window(session, rnd.id, actor=ACTOR, reason="route walk", now=now)
         criteria = [c["id"] for c in rnd.rubric]
         for member in members:
-            service.declare_conflicts(session, rnd.id, ConflictsIn(), user=member, now=now)
+            committee.declare_conflicts(session, rnd.id, ConflictsIn(), actor=member, now=now)
             for region in REGIONS:
                 body = {c: {"score": 80, "comment": score_comment(region)} for c in criteria}
-                service.save_scores(session, rnd.id, region, ScoresIn(scores=body), user=member, now=now)
+                service.save_scores(session, rnd.id, region, ScoresIn(scores=body), actor=member, now=now)
         service.close_scoring(session, rnd.id, actor=ACTOR, now=now)
-        service.confirm_decisions(session, rnd.id, DecisionIn(), user=members[0])
+        service.confirm_decisions(session, rnd.id, DecisionIn(), actor=members[0])
         for region in REGIONS:
             version = programs.get_version(session, program_id(region))
             programs.transition(session, program_id(region), version.version, "publish", actor=ACTOR, reason="walk")

@@ -80,7 +80,7 @@ def people(engine, make_user) -> dict:
 def round_id(engine, people) -> int:
     """An open round (window from an hour ago to an hour ahead) with the six members."""
     from regionvisa.db import session_scope
-    from regionvisa.selection import service
+    from regionvisa.selection import committee, service
     from regionvisa.selection.schemas import MemberIn, RoundIn
 
     now = dt.datetime.now(dt.UTC)
@@ -97,7 +97,7 @@ def round_id(engine, people) -> int:
             actor=people["s.admin"],
         )
         for username, role, affiliation, region in MEMBERS:
-            service.add_member(
+            committee.add_member(
                 session,
                 rnd.id,
                 MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),

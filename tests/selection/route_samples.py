@@ -19,7 +19,7 @@ from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import Principal
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
-from regionvisa.selection import service
+from regionvisa.selection import committee, proposals, service
 from regionvisa.selection.models import Attachment, Proposal, SelectionRound
 from regionvisa.selection.schemas import DesignIn, MemberIn, ProposalIn, RoundIn
 
@@ -54,7 +54,7 @@ def _round(session) -> int:
     users = session.scalars(select(User).where(User.role == "committee_member").order_by(User.id)).all()
     for i, user in enumerate(users):
         role = "chair" if i == 0 else "expert"
-        service.add_member(
+        committee.add_member(
             session, rnd.id, MemberIn(username=user.username, role=role, affiliation="walk"), actor="test:walk"
         )
     return rnd.id
@@ -71,8 +71,8 @@ def route_samples(engine, region: str) -> dict:
                          region=region)  # fmt: skip
     with session_scope(engine) as session:
         round_id = _round(session)
-        service.submit_proposal(
-            session, round_id, region, _proposal_in(region), user=official, files=[("walk.txt", "text/plain", b"x")]
+        proposals.submit_proposal(
+            session, round_id, region, _proposal_in(region), actor=official, files=[("walk.txt", "text/plain", b"x")]
         )
     with session_scope(engine) as session:
         attachment_id = session.scalar(

@@ -160,7 +160,7 @@ def test_a_whole_round_over_the_api(client, bearer, people):
 
 def test_minutes_and_results_of_a_decided_round(client, bearer, engine, people):
     from regionvisa.db import session_scope
-    from regionvisa.selection import service
+    from regionvisa.selection import committee, service
     from regionvisa.selection.schemas import ConflictsIn, ScoresIn
 
     round_id = open_round(client, bearer)
@@ -178,10 +178,10 @@ def test_minutes_and_results_of_a_decided_round(client, bearer, engine, people):
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     with session_scope(engine) as session:
         for member in ("c.chair", "c.official1", "c.expert1"):
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[member], now=later)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
         for member in ("c.chair", "c.official1"):
             service.save_scores(
-                session, round_id, "26", ScoresIn(**flat(75, "solid plan")), user=people[member], now=later
+                session, round_id, "26", ScoresIn(**flat(75, "solid plan")), actor=people[member], now=later
             )
         service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
     body = {"adjustments": {"busan-d2": {"quota": 900, "reason": "phased intake"}}, "meeting_on": "2025-04-02"}

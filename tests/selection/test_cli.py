@@ -9,7 +9,7 @@ import json
 import yaml
 
 from regionvisa.db import session_scope
-from regionvisa.selection import service
+from regionvisa.selection import committee, service
 from regionvisa.selection.schemas import ConflictsIn, ScoresIn
 
 from .conftest import BUSAN_DESIGN, busan_design
@@ -43,9 +43,9 @@ def score(engine, people, round_id, members) -> None:
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     with session_scope(engine) as session:
         for member in members:
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[member], now=later)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
             data = ScoresIn(scores={c: {"score": 75, "comment": "ok"} for c in CRITERIA})
-            service.save_scores(session, round_id, "26", data, user=people[member], now=later)
+            service.save_scores(session, round_id, "26", data, actor=people[member], now=later)
 
 
 def test_submission_from_the_command_line_is_checked(cli, people, tmp_path):

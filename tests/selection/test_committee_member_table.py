@@ -12,7 +12,8 @@ from sqlalchemy import select
 from regionvisa import migrate
 from regionvisa.db import session_scope
 from regionvisa.evaluation import service as evaluation
-from regionvisa.selection import service
+from regionvisa.selection import committee as selection_committee
+from regionvisa.selection import rounds
 from regionvisa.selection.models import CommitteeMember, ConflictDeclaration, Proposal, Score
 from regionvisa.selection.schemas import MemberIn
 
@@ -60,7 +61,7 @@ def committee(engine, people, round_id):
         proposal = Proposal(round_id=round_id, region="11", current_version=1, submitted_at=NOW, updated_at=NOW)
         session.add(proposal)
         session.flush()
-        official = service.member_of(session, service.get_round(session, round_id), people["c.official1"])
+        official = selection_committee.member_of(session, rounds.get_round(session, round_id), people["c.official1"])
         session.add(
             Score(
                 proposal_id=proposal.id,
@@ -77,7 +78,7 @@ def committee(engine, people, round_id):
 
 def test_seats_and_standing_entries_live_in_one_table(engine, people, committee):
     with session_scope(engine) as session:
-        seats = service.members(session, committee)
+        seats = selection_committee.members(session, committee)
         assert len(seats) == 6 and all(m.round_id == committee and m.role for m in seats)
         standing = session.scalars(select(CommitteeMember).where(CommitteeMember.round_id.is_(None))).all()
         assert sorted((m.affiliation, m.affiliation_region, m.role) for m in standing) == [
@@ -135,14 +136,14 @@ def test_migration_0014_moves_the_rows_both_ways(engine, people, committee):
     finally:
         migrate.upgrade(engine)
     with session_scope(engine) as session:  # new rows get fresh ids after the moved ones
-        outsider = service.add_member(
+        outsider = selection_committee.add_member(
             session,
             committee,
             MemberIn(username="c.outsider", role="expert", affiliation="KDI", affiliation_region=None),
             actor=people["s.admin"],
         )
         assert outsider.id > max(m[0] for m in members)
-        recused = service.member_of(session, service.get_round(session, committee), people["c.expert1"])
+        recused = selection_committee.member_of(session, rounds.get_round(session, committee), people["c.expert1"])
         session.delete(recused)  # a seat's conflicts go with it (the moved foreign key cascades)
         session.flush()
         assert session.scalar(select(sa.func.count()).select_from(ConflictDeclaration)) == 0

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from regionvisa.accounts.policy import ACTIONS, can
 from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
-from regionvisa.selection import service
+from regionvisa.selection import committee, proposals, rounds, service
 from regionvisa.selection.lifecycle import SELECTION_ROUNDS
 from regionvisa.selection.schemas import DecisionIn, DesignIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 
@@ -36,10 +36,12 @@ def walk_round(engine, people):
         )
         for username, role, affiliation, region in MEMBERS:
             member = MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region)
-            service.add_member(session, rnd.id, member, actor=people["s.admin"])
+            committee.add_member(session, rnd.id, member, actor=people["s.admin"])
         for region, user, design in (("26", "s.busan", busan_design()), ("11", "s.seoul", design_for("11", "s-d2"))):
             data = ProposalIn(designs=[DesignIn(design=design, requested_quota=300)], narrative="plan")
-            service.submit_proposal(session, rnd.id, region, data, user=people[user], now=opens + dt.timedelta(hours=1))
+            proposals.submit_proposal(
+                session, rnd.id, region, data, actor=people[user], now=opens + dt.timedelta(hours=1)
+            )
         round_id = rnd.id
     clock = {"before": opens - dt.timedelta(hours=1), "submission": opens + dt.timedelta(hours=1)}
     return round_id, clock | {p: now for p in ("scoring", "scoring_closed", "decided")}
@@ -51,12 +53,12 @@ def score_everything(engine, people, round_id: int) -> None:
     criteria = ("need", "feasibility", "settlement", "management", "employment")
     with session_scope(engine) as session:
         for username, *_ in MEMBERS:
-            service.declare_conflicts(session, round_id, ConflictsIn(regions=[], reason=""), user=people[username])
+            committee.declare_conflicts(session, round_id, ConflictsIn(regions=[], reason=""), actor=people[username])
             for region in ("26", "11"):
                 if username == "c.expert1" and region == "26":
                     continue  # affiliated with Busan: recused
                 scores = {c: {"score": 80, "comment": f"{c} 80"} for c in criteria}
-                service.save_scores(session, round_id, region, ScoresIn(scores=scores), user=people[username])
+                service.save_scores(session, round_id, region, ScoresIn(scores=scores), actor=people[username])
 
 
 def make(session, round_id: int, move: str, *, people, now: dt.datetime, reason: str = "walk"):
@@ -67,7 +69,7 @@ def make(session, round_id: int, move: str, *, people, now: dt.datetime, reason:
         return service.close_scoring(session, round_id, actor=admin, now=now)
     if move == "reopen_scoring":
         return service.reopen_scoring(session, round_id, actor=admin, reason=reason)
-    return service.confirm_decisions(session, round_id, DecisionIn(), user=people["c.chair"], now=now)
+    return service.confirm_decisions(session, round_id, DecisionIn(), actor=people["c.chair"], now=now)
 
 
 def test_the_table_names_real_actions_and_the_phases():
@@ -92,7 +94,7 @@ def test_every_move_in_every_phase_does_what_the_table_says(engine, people, walk
         for move in SELECTION_ROUNDS.moves:
             edge = SELECTION_ROUNDS.find(move, state)
             with Session(engine) as session:
-                assert service.phase(service.get_round(session, round_id), clock[state]) == state
+                assert rounds.phase(rounds.get_round(session, round_id), clock[state]) == state
                 if edge is None:
                     with pytest.raises(Conflict) as err:
                         make(session, round_id, move, people=people, now=clock[state])
@@ -101,8 +103,8 @@ def test_every_move_in_every_phase_does_what_the_table_says(engine, people, walk
                 else:
                     make(session, round_id, move, people=people, now=clock[state])
                     session.flush()
-                    rnd = service.get_round(session, round_id)
-                    assert service.phase(rnd, clock[state]) == edge.to_state, (state, move)
+                    rnd = rounds.get_round(session, round_id)
+                    assert rounds.phase(rnd, clock[state]) == edge.to_state, (state, move)
                 session.rollback()
             if edge is not None and SELECTION_ROUNDS.needs_reason(move):
                 with Session(engine) as session, pytest.raises(DomainError) as err:

@@ -127,23 +127,23 @@ def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_fo
     import datetime as dt
 
     from regionvisa.db import session_scope
-    from regionvisa.selection import service
+    from regionvisa.selection import committee, proposals, service
     from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
 
     with session_scope(engine) as session:
-        service.submit_proposal(
+        proposals.submit_proposal(
             session,
             round_id,
             "26",
             ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
-            user=people["s.busan"],
+            actor=people["s.busan"],
         )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     scores = ScoresIn(scores={c: {"score": 82, "comment": "good"} for c in CRITERIA})
     with session_scope(engine) as session:
         for member in ("c.chair", "c.official1", "c.official2", "c.expert2", "c.expert3"):
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[member], now=later)
-            service.save_scores(session, round_id, "26", scores, user=people[member], now=later)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
+            service.save_scores(session, round_id, "26", scores, actor=people[member], now=later)
         service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
     base = f"/selection/rounds/{round_id}"
     chair, csrf = browser_for("c.chair")
@@ -188,18 +188,18 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
     import datetime as dt
 
     from regionvisa.db import session_scope
-    from regionvisa.selection import service
+    from regionvisa.selection import committee, proposals, service
     from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
 
     checks = _accessibility_checks()
     base = f"/selection/rounds/{round_id}"
     with session_scope(engine) as session:
-        service.submit_proposal(
+        proposals.submit_proposal(
             session,
             round_id,
             "26",
             ProposalIn(designs=[DesignIn(design=busan_design())], narrative="Busan plan"),
-            user=people["s.busan"],
+            actor=people["s.busan"],
             files=[("plan.txt", "text/plain", b"plan")],
         )
     clients = {name: browser_for(name)[0] for name in ("s.admin", "s.busan", "c.chair", "c.expert1")}
@@ -226,8 +226,8 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
     scores = ScoresIn(scores={c: {"score": 70, "comment": "ok"} for c in CRITERIA})
     with session_scope(engine) as session:
         for member in ("c.chair", "c.official1", "c.official2", "c.expert2"):
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[member], now=later)
-            service.save_scores(session, round_id, "26", scores, user=people[member], now=later)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
+            service.save_scores(session, round_id, "26", scores, actor=people[member], now=later)
         service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
     problems += check({"s.admin": [base], "c.chair": [f"{base}/decision", f"{base}/score/26"]})
     assert problems == []

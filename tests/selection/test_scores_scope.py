@@ -14,7 +14,7 @@ import datetime as dt
 import pytest
 
 from regionvisa.db import session_scope
-from regionvisa.selection import service
+from regionvisa.selection import committee, proposals, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, DesignIn, ProposalIn, ScoresIn
 
 from .conftest import MEMBERS, busan_design, design_for
@@ -55,22 +55,22 @@ def scored(engine, people, round_id) -> int:
             ("26", "s.busan", busan_design()),
             ("11", "s.seoul", design_for("11", "seoul-d2", 400)),
         ):
-            service.submit_proposal(
+            proposals.submit_proposal(
                 session,
                 round_id,
                 region,
                 ProposalIn(designs=[DesignIn(design=design, requested_quota=400)], narrative=f"plan {region}"),
-                user=people[user],
+                actor=people[user],
             )
     with session_scope(engine) as session:
         for name in SCORERS:
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=people[name], now=later)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[name], now=later)
         for name in SCORERS:
             for region in ("26", "11"):
                 if name == "c.expert1" and region == "26":
                     continue
                 body = {c: {"score": 80, "comment": comment(region, name)} for c in CRITERIA}
-                service.save_scores(session, round_id, region, ScoresIn(scores=body), user=people[name], now=later)
+                service.save_scores(session, round_id, region, ScoresIn(scores=body), actor=people[name], now=later)
     return round_id
 
 
@@ -82,7 +82,7 @@ def close_scoring(engine, people, round_id) -> None:
 def decide(engine, people, round_id) -> None:
     close_scoring(engine, people, round_id)
     with session_scope(engine) as session:
-        service.confirm_decisions(session, round_id, DecisionIn(), user=people["c.chair"])
+        service.confirm_decisions(session, round_id, DecisionIn(), actor=people["c.chair"])
 
 
 def test_while_scoring_is_open_only_a_members_own_scores_show(client, bearer, scored, auditor):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Conflict, DomainError, Forbidden
 from regionvisa.db import session_scope
-from regionvisa.selection import service
+from regionvisa.selection import committee, proposals, rounds, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, DesignIn, ProposalIn, QuotaAdjustment, ScoresIn
 
 from .conftest import design_for
@@ -22,12 +22,12 @@ LATER = dt.timedelta(hours=2)
 
 def submit(engine, people, round_id, region, user, designs, narrative="plan", now=None, files=None):
     with session_scope(engine) as session:
-        return service.submit_proposal(
+        return proposals.submit_proposal(
             session,
             round_id,
             region,
             ProposalIn(designs=[DesignIn(design=d, requested_quota=q) for d, q in designs], narrative=narrative),
-            user=people[user],
+            actor=people[user],
             files=files,
             now=now,
         ).version
@@ -43,14 +43,14 @@ def flat(n: int) -> ScoresIn:
 
 def declare(engine, people, round_id, username, regions=(), reason=""):
     with session_scope(engine) as session:
-        service.declare_conflicts(
-            session, round_id, ConflictsIn(regions=list(regions), reason=reason), user=people[username]
+        committee.declare_conflicts(
+            session, round_id, ConflictsIn(regions=list(regions), reason=reason), actor=people[username]
         )
 
 
 def score(engine, people, round_id, username, region, data, now):
     with session_scope(engine) as session:
-        service.save_scores(session, round_id, region, data, user=people[username], now=now)
+        service.save_scores(session, round_id, region, data, actor=people[username], now=now)
 
 
 def audit_actions(engine) -> list[str]:
@@ -70,19 +70,19 @@ def test_invalid_design_is_refused_with_its_guardrail_errors_and_nothing_stored(
     bad = helpers.busan_design()
     bad["parameters"]["bank_balance_krw"] = {dt.date(2025, 4, 2): 1000}
     bad["parameters"]["part_time_hours_per_week"] = {dt.date(2025, 4, 2): 45}
-    with pytest.raises(service.InvalidProposal) as caught:
+    with pytest.raises(proposals.InvalidProposal) as caught:
         submit(engine, people, round_id, "26", "s.busan", [(bad, None)])
     details = caught.value.details
     assert any(line.startswith("design[1]:parameters.bank_balance_krw") and "below" in line for line in details)
     assert any(line.startswith("design[1]:parameters.part_time_hours_per_week") for line in details)
     assert caught.value.body()["error"]["details"] == details
     with session_scope(engine) as session, pytest.raises(DomainError) as missing:
-        service.get_proposal(session, round_id, "26")
+        proposals.get_proposal(session, round_id, "26")
     assert missing.value.status == 404
 
 
 def test_a_design_for_another_region_and_unparseable_yaml_are_refused(engine, people, round_id):
-    with pytest.raises(service.InvalidProposal) as caught:
+    with pytest.raises(proposals.InvalidProposal) as caught:
         submit(engine, people, round_id, "26", "s.busan", [(design_for("11", "seoul-d2"), None), ("id: [", None)])
     text = "\n".join(caught.value.details)
     assert "design[1]:region: the design is for region 11, the proposal for 26" in text
@@ -96,7 +96,7 @@ def test_a_programme_id_of_another_region_is_refused_at_submission(engine, peopl
     with session_scope(engine) as session:
         programs.store(session, parse_design(helpers.busan_design()), actor="test", reason="t", status="published")
     taken = design_for("11", "busan-d2")
-    with pytest.raises(service.InvalidProposal) as caught:
+    with pytest.raises(proposals.InvalidProposal) as caught:
         submit(engine, people, round_id, "11", "s.seoul", [(taken, None)])
     assert "design[1]:id: programme id 'busan-d2' is taken by region 26" in caught.value.details[0]
 
@@ -111,13 +111,13 @@ def test_revisions_keep_every_version_until_the_window_closes(engine, people, ro
     assert submit(engine, people, round_id, "26", "s.busan", [(helpers.busan_design(), 900)], files=files) == 1
     assert submit(engine, people, round_id, "26", "s.busan", [(helpers.busan_design(), 1000)], "revised") == 2
     with session_scope(engine) as session:
-        proposal = service.get_proposal(session, round_id, "26")
-        history = service.versions(session, proposal)
+        proposal = proposals.get_proposal(session, round_id, "26")
+        history = proposals.versions(session, proposal)
         assert [v.version for v in history] == [1, 2]
         assert [v.designs[0]["requested_quota"] for v in history] == [900, 1000]
         assert [v.narrative for v in history] == ["plan", "revised"]
         assert history[0].attachments == history[1].attachments  # kept across the revision
-        assert [a.filename for a in service.attachments(session, history[1].attachments)] == ["plan.pdf"]
+        assert [a.filename for a in proposals.attachments(session, history[1].attachments)] == ["plan.pdf"]
     now = dt.datetime.now(dt.UTC)
     with pytest.raises(Conflict) as late:
         submit(engine, people, round_id, "26", "s.busan", [(helpers.busan_design(), 1)], now=now + LATER)
@@ -129,11 +129,11 @@ def test_revisions_keep_every_version_until_the_window_closes(engine, people, ro
 def test_affiliation_recuses_the_member_who_cannot_see_or_score_that_region(engine, people, submitted):
     now = dt.datetime.now(dt.UTC) + LATER
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
-        assert service.visible_regions(session, rnd, people["c.expert1"]) == ["11"]
-        assert service.visible_regions(session, rnd, people["c.expert2"]) == ["11", "26"]
+        rnd = rounds.get_round(session, submitted)
+        assert proposals.visible_regions(session, rnd, people["c.expert1"]) == ["11"]
+        assert proposals.visible_regions(session, rnd, people["c.expert2"]) == ["11", "26"]
         with pytest.raises(Forbidden):
-            service.check_can_view_proposal(session, rnd, "26", user=people["c.expert1"])
+            proposals.check_can_view_proposal(session, rnd, "26", actor=people["c.expert1"])
     declare(engine, people, submitted, "c.expert1")
     with pytest.raises(Forbidden):
         score(engine, people, submitted, "c.expert1", "26", flat(90), now)
@@ -150,9 +150,9 @@ def test_a_declared_conflict_recuses_and_withdraws_scores_already_given(engine, 
     assert missing_reason.value.code == "reason_required"
     declare(engine, people, submitted, "c.expert2", ["11"], "advised the Seoul design team")
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         seoul = next(t for t in service.tally(session, rnd) if t.region == "11")
-        member_id = service.member_of(session, rnd, people["c.expert2"]).id
+        member_id = committee.member_of(session, rnd, people["c.expert2"]).id
         assert member_id in seoul.recused and member_id not in seoul.scorers
         assert seoul.eligible == 5
 
@@ -180,7 +180,7 @@ def test_a_member_sees_only_their_own_scores_until_scoring_is_closed(engine, peo
         declare(engine, people, submitted, name)
         score(engine, people, submitted, name, "11", flat(value), later)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         seen = service.scores_visible_to(session, rnd, people["c.official1"])
         assert {s["score"] for s in seen} == {80}
         assert service.scores_visible_to(session, rnd, people["s.admin"]) == []
@@ -189,7 +189,7 @@ def test_a_member_sees_only_their_own_scores_until_scoring_is_closed(engine, peo
     with session_scope(engine) as session:
         service.close_scoring(session, submitted, actor=people["s.admin"], now=later)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         seen = service.scores_visible_to(session, rnd, people["c.official1"])
         assert {s["score"] for s in seen} == {60, 80}
         # the member affiliated with Busan never sees Busan's scores
@@ -210,9 +210,9 @@ def test_aggregate_is_the_weighted_mean_over_members_with_trimming_from_five(eng
         declare(engine, people, submitted, name)
         score(engine, people, submitted, name, "11", data if isinstance(data, ScoresIn) else scores(data), later)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         seoul = next(t for t in service.tally(session, rnd) if t.region == "11")
-        names = service.member_names(session, rnd.id)
+        names = committee.member_names(session, rnd.id)
         assert seoul.eligible == 6 and len(seoul.scorers) == 5
         totals = {names[m]: round(v, 4) for m, v in seoul.member_totals.items()}
         assert totals == {"c.chair": 72.5, "c.official1": 60, "c.official2": 100, "c.expert2": 40, "c.expert3": 70}
@@ -236,15 +236,15 @@ def test_below_quorum_no_decision_can_be_taken(engine, people, submitted):
     with session_scope(engine) as session:
         service.close_scoring(session, submitted, actor=people["s.admin"], now=later)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         busan = next(t for t in service.tally(session, rnd) if t.region == "26")
         assert (busan.eligible, busan.quorum_required, len(busan.scorers), busan.quorum_met) == (5, 4, 3, False)
     with session_scope(engine) as session, pytest.raises(Conflict) as refused:
-        service.confirm_decisions(session, submitted, DecisionIn(), user=people["c.chair"])
+        service.confirm_decisions(session, submitted, DecisionIn(), actor=people["c.chair"])
     assert refused.value.code == "below_quorum"
     assert "26 (3/4)" in refused.value.en
     with session_scope(engine) as session:
-        assert service.get_round(session, submitted).status == "scoring_closed"
+        assert rounds.get_round(session, submitted).status == "scoring_closed"
     # the ministry reopens scoring (with a reason), a fourth member scores, and the chair can decide
     with session_scope(engine) as session, pytest.raises(DomainError):
         service.reopen_scoring(session, submitted, actor=people["s.admin"], reason=" ")
@@ -256,7 +256,7 @@ def test_below_quorum_no_decision_can_be_taken(engine, people, submitted):
     with session_scope(engine) as session:
         service.close_scoring(session, submitted, actor=people["s.admin"], now=later)
     with session_scope(engine) as session:
-        service.confirm_decisions(session, submitted, DecisionIn(), user=people["c.chair"])
+        service.confirm_decisions(session, submitted, DecisionIn(), actor=people["c.chair"])
     assert "selection.scoring.reopen" in audit_actions(engine)
 
 
@@ -278,13 +278,13 @@ def scored_round(engine, people, round_id, busan_scores=85, seoul_scores=50, dae
 def test_threshold_and_ranking_decide_and_only_the_chair_confirms(engine, people, submitted):
     scored_round(engine, people, submitted)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         tallies = {t.region: t for t in service.tally(session, rnd)}
         assert tallies["26"].rank == 1 and tallies["26"].recommended
         assert tallies["11"].rank == 2 and not tallies["11"].recommended  # 50 < threshold 60
         assert tallies["26"].designs[0]["recommended"] == 900
     with session_scope(engine) as session, pytest.raises(Forbidden):
-        service.confirm_decisions(session, submitted, DecisionIn(), user=people["c.official1"])
+        service.confirm_decisions(session, submitted, DecisionIn(), actor=people["c.official1"])
 
 
 def test_max_selected_and_the_ceiling_limit_the_recommendation(engine, people, round_id, helpers):
@@ -293,7 +293,7 @@ def test_max_selected_and_the_ceiling_limit_the_recommendation(engine, people, r
     submit(engine, people, round_id, "27", "s.daegu", [(design_for("27", "daegu-d2"), 300)])
     scored_round(engine, people, round_id, busan_scores=85, seoul_scores=75, daegu=70)
     with session_scope(engine) as session:
-        rnd = service.get_round(session, round_id)
+        rnd = rounds.get_round(session, round_id)
         rnd.max_selected = 2
         rnd.quota_ceiling = 1000
         tallies = {t.region: t for t in service.tally(session, rnd)}
@@ -312,7 +312,10 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
     scored_round(engine, people, submitted)
     with session_scope(engine) as session, pytest.raises(DomainError) as no_reason:
         service.confirm_decisions(
-            session, submitted, DecisionIn(adjustments={"busan-d2": QuotaAdjustment(quota=800)}), user=people["c.chair"]
+            session,
+            submitted,
+            DecisionIn(adjustments={"busan-d2": QuotaAdjustment(quota=800)}),
+            actor=people["c.chair"],
         )
     assert no_reason.value.code == "invalid_adjustment"
     with session_scope(engine) as session, pytest.raises(DomainError) as not_selected:
@@ -320,7 +323,7 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
             session,
             submitted,
             DecisionIn(adjustments={"seoul-d2": QuotaAdjustment(quota=10, reason="x")}),
-            user=people["c.chair"],
+            actor=people["c.chair"],
         )
     assert not_selected.value.code == "invalid_adjustment"
     with session_scope(engine) as session:
@@ -331,10 +334,10 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
                 adjustments={"busan-d2": QuotaAdjustment(quota=800, reason="university capacity checked on site")},
                 meeting_on=dt.date(2025, 4, 2),
             ),
-            user=people["c.chair"],
+            actor=people["c.chair"],
         )
     with session_scope(engine) as session:
-        rnd = service.get_round(session, submitted)
+        rnd = rounds.get_round(session, submitted)
         assert rnd.status == "decided" and rnd.meeting_on == dt.date(2025, 4, 2)
         version = programs.get_version(session, "busan-d2")
         assert version.status == "approved" and version.design["quota"] == 800
@@ -343,12 +346,12 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
         ledger = session.scalar(select(QuotaLedger).where(QuotaLedger.program_id == "busan-d2"))
         assert (ledger.allocated, ledger.period, ledger.region) == (800, "2025", "26")
         # published to every region: Seoul's official sees Busan's outcome too
-        results = {r["region"]: r for r in service.results(session, submitted, user=people["s.seoul"])}
+        results = {r["region"]: r for r in service.results(session, submitted, actor=people["s.seoul"])}
         assert results["26"]["selected"] and results["26"]["quotas"][0]["confirmed"] == 800
         assert results["26"]["quotas"][0]["reason"] == "university capacity checked on site"
         assert not results["11"]["selected"] and results["11"]["quotas"][0]["confirmed"] == 0
     with session_scope(engine) as session, pytest.raises(Conflict):
-        service.confirm_decisions(session, submitted, DecisionIn(), user=people["c.chair"])
+        service.confirm_decisions(session, submitted, DecisionIn(), actor=people["c.chair"])
     actions = audit_actions(engine)
     for action in ("selection.decide", "selection.round.decide", "program.approved", "quota.allocate"):
         assert action in actions, action
@@ -357,4 +360,4 @@ def test_the_chairs_decision_approves_designs_opens_ledgers_and_publishes(engine
 
 def test_results_are_not_published_before_the_decision(engine, people, submitted):
     with session_scope(engine) as session, pytest.raises(Conflict):
-        service.results(session, submitted, user=people["s.busan"])
+        service.results(session, submitted, actor=people["s.busan"])

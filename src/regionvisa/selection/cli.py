@@ -57,7 +57,7 @@ def _actor(session, as_user: str | None, action: str):
 def _run(fn):
     """Run `fn(session)` in one transaction; errors print in Korean and English, exit 1."""
     from regionvisa.db import get_engine, session_scope
-    from regionvisa.selection.service import InvalidProposal
+    from regionvisa.selection.proposals import InvalidProposal
 
     try:
         with session_scope(get_engine()) as session:
@@ -75,17 +75,17 @@ def _run(fn):
 @app.command("rounds")
 def rounds() -> None:
     """List the rounds."""
-    from regionvisa.selection import service
+    from regionvisa.selection import rounds
 
     def go(session):
         table = Table("id", "year", "title", "window (KST)", "phase")
-        for r in service.list_rounds(session):
+        for r in rounds.list_rounds(session):
             table.add_row(
                 str(r.id),
                 str(r.year),
                 r.title_en,
-                f"{service.local_time(r.window_opens_at)} – {service.local_time(r.window_closes_at)}",
-                service.phase(r),
+                f"{rounds.local_time(r.window_opens_at)} – {rounds.local_time(r.window_closes_at)}",
+                rounds.phase(r),
             )
         out.print(table)
 
@@ -141,13 +141,15 @@ def add_member(
     as_user: str | None = typer.Option(None, "--as"),
 ) -> None:
     """Add a committee member (an affiliation with a region is declared as a conflict)."""
-    from regionvisa.selection import service
+    from regionvisa.selection import committee
     from regionvisa.selection.schemas import MemberIn
 
     def go(session):
         data = MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region)
-        member = service.add_member(session, round_id, data, actor=_actor(session, as_user, "selection.manage"))
-        out.print(f"member {member.id} added; recused from: {sorted(service.recused_regions(session, member)) or '-'}")
+        member = committee.add_member(session, round_id, data, actor=_actor(session, as_user, "selection.manage"))
+        out.print(
+            f"member {member.id} added; recused from: {sorted(committee.recused_regions(session, member)) or '-'}"
+        )
 
     _run(go)
 
@@ -163,7 +165,7 @@ def submit(
     as_user: str = typer.Option(..., "--as", help="the region's official"),
 ) -> None:
     """Submit or revise a region's proposal (designs validated against the guardrails)."""
-    from regionvisa.selection import service
+    from regionvisa.selection import proposals
     from regionvisa.selection.schemas import DesignIn, ProposalIn
 
     if quota and len(quota) != len(design):
@@ -177,8 +179,8 @@ def submit(
 
     def go(session):
         user = _principal(session, as_user, "proposals.submit")
-        version = service.submit_proposal(
-            session, round_id, region, ProposalIn(designs=designs, narrative=text), user=user, files=files
+        version = proposals.submit_proposal(
+            session, round_id, region, ProposalIn(designs=designs, narrative=text), actor=user, files=files
         )
         out.print(f"proposal of {region}: version {version.version} stored")
 
@@ -239,13 +241,13 @@ def declare(
     as_user: str = typer.Option(..., "--as", help="the committee member"),
 ) -> None:
     """A member's declaration of conflicts of interest (recusal from those regions)."""
-    from regionvisa.selection import service
+    from regionvisa.selection import committee
     from regionvisa.selection.schemas import ConflictsIn
 
     def go(session):
         user = _principal(session, as_user, "committee.score")
-        member = service.declare_conflicts(session, round_id, ConflictsIn(regions=region, reason=reason), user=user)
-        out.print(f"declared; recused from: {sorted(service.recused_regions(session, member)) or '-'}")
+        member = committee.declare_conflicts(session, round_id, ConflictsIn(regions=region, reason=reason), actor=user)
+        out.print(f"declared; recused from: {sorted(committee.recused_regions(session, member)) or '-'}")
 
     _run(go)
 
@@ -265,7 +267,7 @@ def score(
     def go(session):
         user = _principal(session, as_user, "committee.score")
         data = ScoresIn(scores=read_yaml(scores_file) or {})
-        service.save_scores(session, round_id, region, data, user=user)
+        service.save_scores(session, round_id, region, data, actor=user)
         out.print(f"scores for {region} saved")
 
     _run(go)
@@ -274,10 +276,10 @@ def score(
 @app.command("tally")
 def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
     """Aggregates, quorum, ranking and recommendation per proposal."""
-    from regionvisa.selection import service
+    from regionvisa.selection import rounds, service
 
     def go(session):
-        rows = [t.as_dict() for t in service.tally(session, service.get_round(session, round_id))]
+        rows = [t.as_dict() for t in service.tally(session, rounds.get_round(session, round_id))]
         if as_json:
             typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
             return
@@ -319,8 +321,8 @@ def decide(
     def go(session):
         user = _principal(session, as_user, "committee.score")
         data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting_on) if meeting_on else None)
-        service.confirm_decisions(session, round_id, data, user=user)
-        for row in service.results(session, round_id, user=user):
+        service.confirm_decisions(session, round_id, data, actor=user)
+        for row in service.results(session, round_id, actor=user):
             quotas = ", ".join(f"{q['program_id']} {q['confirmed']}" for q in row["quotas"])
             out.print(f"{row['region']}: {'selected' if row['selected'] else 'not selected'} {quotas}")
 

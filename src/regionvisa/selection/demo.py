@@ -18,8 +18,24 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts import service as accounts
+from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import Principal
 from regionvisa.config import PROJECT_ROOT
+from regionvisa.db import session_scope
+from regionvisa.regions.service import pilot_programmes, region_names
+from regionvisa.selection import committee, proposals, rounds, service
+from regionvisa.selection.models import SelectionRound
+from regionvisa.selection.schemas import (
+    ConflictsIn,
+    DecisionIn,
+    DesignIn,
+    MemberIn,
+    ProposalIn,
+    QuotaAdjustment,
+    RoundIn,
+    ScoresIn,
+)
 
 KST = dt.timezone(dt.timedelta(hours=9))
 YEAR = 2025
@@ -82,9 +98,6 @@ NARRATIVE = {
 
 
 def _committee_users(session) -> dict[str, int]:
-    from regionvisa.accounts import service as accounts
-    from regionvisa.accounts.models import User
-
     ids = {}
     for username, display, *_ in COMMITTEE:
         user = session.scalar(select(User).where(User.username == username))
@@ -114,36 +127,46 @@ def _synthetic_scores(regions: list[str], selected: set[str], n_members: int, n_
     return np.clip(np.rint(base[:, None, None] + noise), 0, 100).astype(int)
 
 
+OPENS = dt.datetime(2025, 2, 3, 9, 0, tzinfo=KST)
+CLOSES = dt.datetime(2025, 3, 14, 18, 0, tzinfo=KST)
+SUBMITTED = OPENS + dt.timedelta(days=20)
+SCORING = dt.datetime(2025, 3, 24, 10, 0, tzinfo=KST)
+SCORING_CLOSED = dt.datetime(2025, 3, 31, 18, 0, tzinfo=KST)
+MEETING = dt.datetime(2025, 4, 2, 11, 0, tzinfo=KST)
+
+
 def demo_step(engine: Engine) -> None:
     """Build the completed 2025 round (skipped when a 2025 round exists)."""
-    from regionvisa.accounts.models import User
-    from regionvisa.accounts.service import principal_of
-    from regionvisa.db import session_scope
-    from regionvisa.regions.service import pilot_programmes, region_names
-    from regionvisa.selection import service
-    from regionvisa.selection.models import SelectionRound
-    from regionvisa.selection.schemas import (
-        ConflictsIn,
-        DecisionIn,
-        DesignIn,
-        MemberIn,
-        ProposalIn,
-        QuotaAdjustment,
-        RoundIn,
-        ScoresIn,
-    )
-
     with session_scope(engine) as session:
         if session.scalar(select(SelectionRound.id).where(SelectionRound.year == YEAR)) is not None:
             return
         user_ids = _committee_users(session)
+    by_region, selected = _proposed_designs()
+    round_id = _open_demo_round(engine)
+    _submit_proposals(engine, round_id, by_region, selected)
+    with session_scope(engine) as session:
+        users = {
+            u.username: accounts.principal_of(u)
+            for u in session.scalars(select(User).where(User.id.in_(user_ids.values())))
+        }
+    _score_proposals(engine, round_id, users, sorted(by_region), selected)
+    with session_scope(engine) as session:
+        service.close_scoring(session, round_id, actor=DEMO_ACTOR, now=SCORING_CLOSED)
+    with session_scope(engine) as session:
+        service.confirm_decisions(
+            session,
+            round_id,
+            DecisionIn(
+                adjustments={"gyeonggi-e7": QuotaAdjustment(quota=630, reason=ADJUSTMENT_REASON)},
+                meeting_on=MEETING.date(),
+            ),
+            actor=users["committee.chair"],
+            now=MEETING,
+        )
 
-    opens = dt.datetime(2025, 2, 3, 9, 0, tzinfo=KST)
-    closes = dt.datetime(2025, 3, 14, 18, 0, tzinfo=KST)
-    scoring = dt.datetime(2025, 3, 24, 10, 0, tzinfo=KST)
-    scoring_closed = dt.datetime(2025, 3, 31, 18, 0, tzinfo=KST)
-    meeting = dt.datetime(2025, 4, 2, 11, 0, tzinfo=KST)
 
+def _proposed_designs() -> tuple[dict[str, list[tuple[dict, int]]], set[str]]:
+    """Each region's (design, requested quota) pairs, and the regions the pilot table selected."""
     pilot = pilot_programmes()
     files = _design_files()
     names_ko, names_en = region_names("ko"), region_names("en")
@@ -156,8 +179,10 @@ def demo_step(engine: Engine) -> None:
     for region, (program_id, quota) in NOT_SELECTED.items():
         design = _illustrative(files["busan-d2"], region, program_id, quota, (names_ko[region], names_en[region]))
         by_region[region] = [(design, quota)]
-    regions = sorted(by_region)
+    return by_region, selected
 
+
+def _open_demo_round(engine: Engine) -> int:
     with session_scope(engine) as session:
         rnd = service.open_round(
             session,
@@ -165,8 +190,8 @@ def demo_step(engine: Engine) -> None:
                 year=YEAR,
                 title_ko="2025년 광역형 비자 시범사업 선정 심사",
                 title_en="2025 region-led visa pilot selection",
-                window_opens_at=opens,
-                window_closes_at=closes,
+                window_opens_at=OPENS,
+                window_closes_at=CLOSES,
                 threshold=60,
                 quorum="2/3",
                 trim=True,
@@ -176,17 +201,21 @@ def demo_step(engine: Engine) -> None:
             ),
             actor=DEMO_ACTOR,
         )
-        round_id = rnd.id
         for username, _display, role, affiliation, region in COMMITTEE:
-            service.add_member(
+            committee.add_member(
                 session,
-                round_id,
+                rnd.id,
                 MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
                 actor=DEMO_ACTOR,
             )
+        return rnd.id
 
-    submit_at = opens + dt.timedelta(days=20)
-    for region in regions:
+
+def _submit_proposals(
+    engine: Engine, round_id: int, by_region: dict[str, list[tuple[dict, int]]], selected: set[str]
+) -> None:
+    names_en = region_names("en")
+    for region in sorted(by_region):
         official = Principal(
             id=None,
             username=f"demo:official:{region}",
@@ -195,27 +224,28 @@ def demo_step(engine: Engine) -> None:
             region=region,
             via="cli",
         )
-        chosen = region in selected
         data = ProposalIn(
             designs=[DesignIn(design=d, requested_quota=q) for d, q in by_region[region]],
-            narrative=NARRATIVE[chosen].format(name=names_en[region]),
+            narrative=NARRATIVE[region in selected].format(name=names_en[region]),
         )
         with session_scope(engine) as session:
-            service.submit_proposal(session, round_id, region, data, user=official, now=submit_at)
+            proposals.submit_proposal(session, round_id, region, data, actor=official, now=SUBMITTED)
 
+
+def _score_proposals(
+    engine: Engine, round_id: int, users: dict[str, Principal], regions: list[str], selected: set[str]
+) -> None:
+    """Every member declares (no conflict beyond their affiliation) and scores every region they may."""
     with session_scope(engine) as session:
-        users = {
-            u.username: principal_of(u) for u in session.scalars(select(User).where(User.id.in_(user_ids.values())))
-        }
-        rubric = [c["id"] for c in service.get_round(session, round_id).rubric]
+        rubric = [c["id"] for c in rounds.get_round(session, round_id).rubric]
     members = [u for u, *_ in COMMITTEE]
     grid = _synthetic_scores(regions, selected, len(members), len(rubric))
     for m, username in enumerate(members):
         with session_scope(engine) as session:
-            service.declare_conflicts(session, round_id, ConflictsIn(), user=users[username], now=scoring)
+            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=users[username], now=SCORING)
         with session_scope(engine) as session:
-            member = service.member_of(session, service.get_round(session, round_id), users[username])
-            recused = service.recused_regions(session, member)
+            member = committee.member_of(session, rounds.get_round(session, round_id), users[username])
+            recused = committee.recused_regions(session, member)
             for r, region in enumerate(regions):
                 if region in recused:
                     continue
@@ -224,22 +254,8 @@ def demo_step(engine: Engine) -> None:
                     for c, cid in enumerate(rubric)
                 }
                 service.save_scores(
-                    session, round_id, region, ScoresIn(scores=scores), user=users[username], now=scoring
+                    session, round_id, region, ScoresIn(scores=scores), actor=users[username], now=SCORING
                 )
-
-    with session_scope(engine) as session:
-        service.close_scoring(session, round_id, actor=DEMO_ACTOR, now=scoring_closed)
-    with session_scope(engine) as session:
-        service.confirm_decisions(
-            session,
-            round_id,
-            DecisionIn(
-                adjustments={"gyeonggi-e7": QuotaAdjustment(quota=630, reason=ADJUSTMENT_REASON)},
-                meeting_on=meeting.date(),
-            ),
-            user=users["committee.chair"],
-            now=meeting,
-        )
 
 
 def _comment(score: int) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from regionvisa.core.errors import Conflict, Invalid
 from regionvisa.reports import fonts
 from regionvisa.reports.locale import language, region_name
-from regionvisa.selection import service
+from regionvisa.selection import committee, rounds, service
 from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
 
 FORMATS = ("html", "pdf")
@@ -24,23 +24,60 @@ ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
 def context(session: Session, round_id: int, lang: str, *, region: str | None = None) -> dict[str, Any]:
     """`region` set: the minutes as that region may read them, without the members' scores of the
     other regions' proposals (the decisions, aggregates and quotas are published to every region)."""
-    rnd = service.get_round(session, round_id)
+    rnd = rounds.get_round(session, round_id)
     if rnd.status != "decided":
         raise Conflict(
             code="not_decided", ko="결정이 확정된 뒤에 회의록을 만들 수 있습니다", en="minutes exist once decided"
         )
-    names = service.member_names(session, rnd.id)
+    names = committee.member_names(session, rnd.id)
     rubric = [
         {"id": c["id"], "label": c["label"][lang], "weight": c["weight"], "description": c["description"][lang]}
         for c in rnd.rubric
     ]
     decided = service.decisions(session, rnd.id)
+    member_rows = _member_rows(session, rnd.id, decided, names)
+    recusals = [
+        {
+            "member": names.get(c.member_id, ""),
+            "region": region_name(c.region, lang),
+            "source": c.source,
+            "reason": c.reason,
+        }
+        for c in committee.conflicts(session, rnd.id)
+    ]
+    proposal_rows = [_proposal_row(p, d, rubric, names, lang, region=region) for p, d in decided]
+    chair = next((m["name"] for m in member_rows if m["role"] == "chair"), "")
+    return {
+        "lang": lang,
+        "round": rnd,
+        "title": rnd.title_ko if lang == "ko" else rnd.title_en,
+        "meeting_on": rnd.meeting_on.isoformat() if rnd.meeting_on else "",
+        "decided_at": rounds.local_time(rnd.decided_at),
+        "chair": chair,
+        "members": member_rows,
+        "recusals": recusals,
+        "rubric": rubric,
+        "proposals": proposal_rows,
+        "adjustments": [a for p, d in decided for a in _adjustments(p, d, lang)],
+        "selected": sum(1 for p in proposal_rows if p["selected"]),
+        "applied": len(proposal_rows),
+        "total_quota": sum(q["confirmed"] for p in proposal_rows for q in p["quotas"]),
+        "quorum": rnd.quorum,
+        "threshold": rnd.threshold,
+        "trim": rnd.trim,
+        "role_labels": ROLE_LABELS,
+        "source_labels": SOURCE_LABELS,
+    }
+
+
+def _member_rows(session: Session, round_id: int, decided: list, names: dict[int, str]) -> list[dict]:
+    """The committee in the order of the minutes (chair, officials, experts), with how many proposals each scored."""
     scored_by: dict[int, int] = {}
     for _p, d in decided:
         for mid in d.summary.get("scorers", []):
             scored_by[mid] = scored_by.get(mid, 0) + 1
-    members = sorted(service.members(session, rnd.id), key=lambda m: (ROLE_ORDER[m.role], m.id))
-    member_rows = [
+    members = sorted(committee.members(session, round_id), key=lambda m: (ROLE_ORDER[m.role], m.id))
+    return [
         {
             "id": m.id,
             "name": names.get(m.id, ""),
@@ -51,81 +88,53 @@ def context(session: Session, round_id: int, lang: str, *, region: str | None = 
         }
         for m in members
     ]
-    recusals = [
+
+
+def _proposal_row(p, d, rubric: list[dict], names: dict[int, str], lang: str, *, region: str | None) -> dict:
+    """One proposal's decision as stored; the members' scores only when the reader may see them."""
+    summary = d.summary
+    matrix = summary.get("matrix", {})
+    totals = summary.get("member_totals", {})
+    trimmed = {str(t) for t in summary.get("trimmed", [])}
+    rows = [
         {
-            "member": names.get(c.member_id, ""),
-            "region": region_name(c.region, lang),
-            "source": c.source,
-            "reason": c.reason,
+            "member": names.get(int(mid), ""),
+            "scores": [scores.get(c["id"]) for c in rubric],
+            "total": totals.get(mid),
+            "trimmed": mid in trimmed,
         }
-        for c in service.conflicts(session, rnd.id)
+        for mid, scores in sorted(matrix.items(), key=lambda kv: int(kv[0]))
+        if region is None or region == p.region
     ]
-    proposals = []
-    adjustments = []
-    for p, d in decided:
-        summary = d.summary
-        matrix = summary.get("matrix", {})
-        totals = summary.get("member_totals", {})
-        trimmed = {str(t) for t in summary.get("trimmed", [])}
-        rows = [
-            {
-                "member": names.get(int(mid), ""),
-                "scores": [scores.get(c["id"]) for c in rubric],
-                "total": totals.get(mid),
-                "trimmed": mid in trimmed,
-            }
-            for mid, scores in sorted(matrix.items(), key=lambda kv: int(kv[0]))
-            if region is None or region == p.region
-        ]
-        for q in d.quotas:
-            if q.get("reason"):
-                adjustments.append(
-                    {
-                        "region": region_name(p.region, lang),
-                        "program_id": q["program_id"],
-                        "recommended": q["recommended"],
-                        "confirmed": q["confirmed"],
-                        "reason": q["reason"],
-                    }
-                )
-        proposals.append(
-            {
-                "region": p.region,
-                "name": region_name(p.region, lang),
-                "selected": d.selected,
-                "rank": d.rank,
-                "aggregate": d.aggregate,
-                "eligible": summary.get("eligible"),
-                "scorers": len(summary.get("scorers", [])),
-                "quorum_required": summary.get("quorum_required"),
-                "recused": [names.get(mid, "") for mid in summary.get("recused", [])],
-                "rows": rows,
-                "means": [summary.get("criterion_means", {}).get(c["id"]) for c in rubric],
-                "quotas": [{**q, "title": q["title"][lang]} for q in d.quotas],
-            }
-        )
-    chair = next((m["name"] for m in member_rows if m["role"] == "chair"), "")
     return {
-        "lang": lang,
-        "round": rnd,
-        "title": rnd.title_ko if lang == "ko" else rnd.title_en,
-        "meeting_on": rnd.meeting_on.isoformat() if rnd.meeting_on else "",
-        "decided_at": service.local_time(rnd.decided_at),
-        "chair": chair,
-        "members": member_rows,
-        "recusals": recusals,
-        "rubric": rubric,
-        "proposals": proposals,
-        "adjustments": adjustments,
-        "selected": sum(1 for p in proposals if p["selected"]),
-        "applied": len(proposals),
-        "total_quota": sum(q["confirmed"] for p in proposals for q in p["quotas"]),
-        "quorum": rnd.quorum,
-        "threshold": rnd.threshold,
-        "trim": rnd.trim,
-        "role_labels": ROLE_LABELS,
-        "source_labels": SOURCE_LABELS,
+        "region": p.region,
+        "name": region_name(p.region, lang),
+        "selected": d.selected,
+        "rank": d.rank,
+        "aggregate": d.aggregate,
+        "eligible": summary.get("eligible"),
+        "scorers": len(summary.get("scorers", [])),
+        "quorum_required": summary.get("quorum_required"),
+        "recused": [names.get(mid, "") for mid in summary.get("recused", [])],
+        "rows": rows,
+        "means": [summary.get("criterion_means", {}).get(c["id"]) for c in rubric],
+        "quotas": [{**q, "title": q["title"][lang]} for q in d.quotas],
     }
+
+
+def _adjustments(p, d, lang: str) -> list[dict]:
+    """The chair's quota changes to one proposal, each with its reason."""
+    return [
+        {
+            "region": region_name(p.region, lang),
+            "program_id": q["program_id"],
+            "recommended": q["recommended"],
+            "confirmed": q["confirmed"],
+            "reason": q["reason"],
+        }
+        for q in d.quotas
+        if q.get("reason")
+    ]
 
 
 def render_html(ctx: dict[str, Any], *, for_pdf: bool = False) -> str:

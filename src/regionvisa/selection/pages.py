@@ -19,7 +19,7 @@ from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, can, gr
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
-from regionvisa.selection import minutes, service
+from regionvisa.selection import committee, minutes, proposals, rounds, service
 from regionvisa.selection.labels import PHASE_LABELS, ROLE_LABELS, SOURCE_LABELS
 from regionvisa.selection.schemas import (
     DEFAULT_RUBRIC,
@@ -92,9 +92,9 @@ def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
     if len(value) == 10:
         day = dt.date.fromisoformat(value)
         if end:
-            return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=service.KST)
-        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=service.KST)
-    return dt.datetime.fromisoformat(value).replace(tzinfo=service.KST)
+            return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=rounds.KST)
+        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=rounds.KST)
+    return dt.datetime.fromisoformat(value).replace(tzinfo=rounds.KST)
 
 
 # --------------------------------------------------------------------------- rounds
@@ -102,13 +102,13 @@ def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
 
 def _rounds_page(request: Request, user: Principal, *, error: str | None = None, form=None, status_code=200):
     with session_scope(_engine(request)) as session:
-        rounds = [service.round_dict(r) for r in service.list_rounds(session)]
+        listed = [rounds.round_dict(r) for r in rounds.list_rounds(session)]
     today = dt.date.today()
     return render(
         request,
         "selection_rounds.html",
         {
-            "rounds": rounds,
+            "rounds": listed,
             "phase_labels": PHASE_LABELS,
             "can_manage": can(user, "selection.manage"),
             "error": error,
@@ -162,10 +162,10 @@ async def open_round(request: Request, user: Principal = Depends(require("select
 def _round_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        names = service.member_names(session, round_id)
+        rnd = rounds.get_round(session, round_id)
+        names = committee.member_names(session, round_id)
         recusals: dict[int, list[str]] = {}
-        for c in service.conflicts(session, round_id):
+        for c in committee.conflicts(session, round_id):
             recusals.setdefault(c.member_id, []).append(c.region)
         members = [
             {
@@ -176,25 +176,25 @@ def _round_page(request: Request, user: Principal, round_id: int, *, error=None,
                 "declared": m.declared_at is not None,
                 "recused": sorted(recusals.get(m.id, [])),
             }
-            for m in service.members(session, round_id)
+            for m in committee.members(session, round_id)
         ]
-        visible = set(service.visible_regions(session, rnd, user))
-        proposals = [
-            {"region": p.region, "version": p.current_version, "updated": service.local_time(p.updated_at)}
-            for p in service.proposals(session, round_id)
+        visible = set(proposals.visible_regions(session, rnd, user))
+        proposal_rows = [
+            {"region": p.region, "version": p.current_version, "updated": rounds.local_time(p.updated_at)}
+            for p in proposals.list_proposals(session, round_id)
             if p.region in visible
         ]
         progress = []
         if can(user, "selection.manage"):
             progress = [t.as_dict() for t in service.tally(session, rnd)]
-        results = service.results(session, round_id, user=user) if rnd.status == "decided" else []
-        me = service.maybe_member(session, rnd, user)
+        results = service.results(session, round_id, actor=user) if rnd.status == "decided" else []
+        me = committee.maybe_member(session, rnd, user)
         ctx = {
-            "round": service.round_dict(rnd),
+            "round": rounds.round_dict(rnd),
             "rubric": rnd.rubric,
-            "window": (service.local_time(rnd.window_opens_at), service.local_time(rnd.window_closes_at)),
+            "window": (rounds.local_time(rnd.window_opens_at), rounds.local_time(rnd.window_closes_at)),
             "members": members,
-            "proposals": proposals,
+            "proposals": proposal_rows,
             "progress": progress,
             "results": results,
             "region_names": region_names(lang),
@@ -268,7 +268,7 @@ async def add_member(request: Request, round_id: int, user: Principal = Depends(
             affiliation_region=str(form.get("affiliation_region") or "") or None,
         )
         with session_scope(_engine(request)) as session:
-            service.add_member(session, round_id, data, actor=user)
+            committee.add_member(session, round_id, data, actor=user)
     except ValidationError as exc:
         return _round_page(request, user, round_id, error=_validation_text(exc), status_code=422)
     except DomainError as exc:
@@ -292,24 +292,24 @@ def _proposal_page(
     lang = _lang()
     authorize(user, "selection.read", region)
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        service.check_can_view_proposal(session, rnd, region, user=user)
+        rnd = rounds.get_round(session, round_id)
+        proposals.check_can_view_proposal(session, rnd, region, actor=user)
         proposal = None
         history = []
         current = None
         try:
-            proposal = service.get_proposal(session, round_id, region)
+            proposal = proposals.get_proposal(session, round_id, region)
         except DomainError:
             proposal = None
         if proposal is not None:
-            history = [service.version_dict(session, v) for v in service.versions(session, proposal)]
+            history = [proposals.version_dict(session, v) for v in proposals.versions(session, proposal)]
             current = history[-1]
             for d in current["designs"]:
-                d["plain"] = service.plain_design(d["design"], lang)
+                d["plain"] = proposals.plain_design(d["design"], lang)
         result = None
         if rnd.status == "decided":
-            result = next((r for r in service.results(session, round_id, user=user) if r["region"] == region), None)
-        phase = service.phase(rnd)
+            result = next((r for r in service.results(session, round_id, actor=user) if r["region"] == region), None)
+        phase = rounds.phase(rnd)
         may_submit = can(user, "proposals.submit", region) and phase == "submission"
         if form is None:
             form = {"narrative": current["narrative"] if current else ""}
@@ -318,7 +318,7 @@ def _proposal_page(
                 form[f"design_{i + 1}"] = _design_yaml(d["design"]) if d else ""
                 form[f"quota_{i + 1}"] = str(d["requested_quota"]) if d else ""
         ctx = {
-            "round": service.round_dict(rnd),
+            "round": rounds.round_dict(rnd),
             "region": region,
             "region_name": region_names(lang).get(region, region),
             "current": current,
@@ -326,7 +326,7 @@ def _proposal_page(
             "result": result,
             "phase_labels": PHASE_LABELS,
             "may_submit": may_submit,
-            "window": (service.local_time(rnd.window_opens_at), service.local_time(rnd.window_closes_at)),
+            "window": (rounds.local_time(rnd.window_opens_at), rounds.local_time(rnd.window_closes_at)),
             "slots": list(range(1, DESIGN_SLOTS + 1)),
             "form": form,
             "error": error,
@@ -374,10 +374,10 @@ async def submit_proposal(
             keep_attachments=values.get("drop_attachments") != "on",
         )
         with session_scope(_engine(request)) as session:
-            service.submit_proposal(session, round_id, region, data, user=user, files=files)
+            proposals.submit_proposal(session, round_id, region, data, actor=user, files=files)
     except ValidationError as exc:
         return _proposal_page(request, user, round_id, region, error=_validation_text(exc), form=values, status=422)
-    except service.InvalidProposal as exc:
+    except proposals.InvalidProposal as exc:
         return _proposal_page(
             request, user, round_id, region, error=_error_text(exc), details=exc.details, form=values, status=422
         )
@@ -394,7 +394,7 @@ def attachment(
     request: Request, round_id: int, attachment_id: int, user: Principal = Depends(require("selection.read"))
 ):
     with session_scope(_engine(request)) as session:
-        att = service.get_attachment(session, round_id, attachment_id, user=user)
+        att = proposals.get_attachment(session, round_id, attachment_id, actor=user)
         content, ctype, name = att.content, att.content_type, att.filename
     safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name)
     return Response(content, media_type=ctype, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
@@ -406,19 +406,19 @@ def attachment(
 def _score_list_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        member = service.member_of(session, rnd, user)
-        recused = service.recused_regions(session, member)
+        rnd = rounds.get_round(session, round_id)
+        member = committee.member_of(session, rnd, user)
+        recused = committee.recused_regions(session, member)
         mine = service.scores_visible_to(session, rnd, user)
         done = {s["region"] for s in mine if s["member_id"] == member.id}
-        regions = [p.region for p in service.proposals(session, round_id)]
+        regions = [p.region for p in proposals.list_proposals(session, round_id)]
         conflicts = [
             {"region": c.region, "source": c.source, "reason": c.reason}
-            for c in service.conflicts(session, round_id)
+            for c in committee.conflicts(session, round_id)
             if c.member_id == member.id
         ]
         ctx = {
-            "round": service.round_dict(rnd),
+            "round": rounds.round_dict(rnd),
             "member": {"role": member.role, "affiliation": member.affiliation, "declared": member.declared_at},
             "proposals": [{"region": r, "scored": r in done} for r in regions if r not in recused],
             "recused": sorted(recused & set(regions)),
@@ -445,7 +445,7 @@ async def declare(request: Request, round_id: int, user: Principal = Depends(req
     try:
         data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
         with session_scope(_engine(request)) as session:
-            service.declare_conflicts(session, round_id, data, user=user)
+            committee.declare_conflicts(session, round_id, data, actor=user)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
@@ -457,13 +457,13 @@ async def declare(request: Request, round_id: int, user: Principal = Depends(req
 def _score_page(request: Request, user: Principal, round_id: int, region: str, *, error=None, form=None, status=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        member = service.member_of(session, rnd, user)
-        service.check_can_view_proposal(session, rnd, region, user=user)
-        proposal = service.get_proposal(session, round_id, region)
-        version = service.version_dict(session, service.current_version(session, proposal))
+        rnd = rounds.get_round(session, round_id)
+        member = committee.member_of(session, rnd, user)
+        proposals.check_can_view_proposal(session, rnd, region, actor=user)
+        proposal = proposals.get_proposal(session, round_id, region)
+        version = proposals.version_dict(session, proposals.current_version(session, proposal))
         for d in version["designs"]:
-            d["plain"] = service.plain_design(d["design"], lang)
+            d["plain"] = proposals.plain_design(d["design"], lang)
         visible = [s for s in service.scores_visible_to(session, rnd, user) if s["region"] == region]
         own = {s["criterion"]: s for s in visible if s["member_id"] == member.id}
         others = [s for s in visible if s["member_id"] != member.id]
@@ -476,7 +476,7 @@ def _score_page(request: Request, user: Principal, round_id: int, region: str, *
         if rnd.status != "open":
             tally = next((t.as_dict() for t in service.tally(session, rnd) if t.region == region), None)
         ctx = {
-            "round": service.round_dict(rnd),
+            "round": rounds.round_dict(rnd),
             "region": region,
             "region_name": region_names(lang).get(region, region),
             "version": version,
@@ -484,7 +484,7 @@ def _score_page(request: Request, user: Principal, round_id: int, region: str, *
             "form": form,
             "others": others,
             "tally": tally,
-            "may_score": service.phase(rnd) == "scoring" and member.declared_at is not None,
+            "may_score": rounds.phase(rnd) == "scoring" and member.declared_at is not None,
             "declared": member.declared_at is not None,
             "phase_labels": PHASE_LABELS,
             "error": error,
@@ -503,7 +503,7 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         with session_scope(_engine(request)) as session:
-            rnd = service.get_round(session, round_id)
+            rnd = rounds.get_round(session, round_id)
             ids = [c["id"] for c in rnd.rubric]
         scores = {}
         for cid in ids:
@@ -519,7 +519,7 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
             scores[cid] = ScoreIn(score=int(raw), comment=form.get(f"comment_{cid}") or "")
         data = ScoresIn(scores=scores)
         with session_scope(_engine(request)) as session:
-            service.save_scores(session, round_id, region, data, user=user)
+            service.save_scores(session, round_id, region, data, actor=user)
     except ValidationError as exc:
         return _score_page(request, user, round_id, region, error=_validation_text(exc), form=form, status=422)
     except DomainError as exc:
@@ -536,14 +536,14 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
 def _decision_page(request: Request, user: Principal, round_id: int, *, error=None, form=None, status=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        service._chair(session, rnd, user)
+        rnd = rounds.get_round(session, round_id)
+        committee.require_chair(session, rnd, user)
         tallies = [t.as_dict() for t in service.tally(session, rnd)] if rnd.status != "open" else []
         tallies.sort(key=lambda t: (t["rank"] is None, t["rank"] or 0, t["region"]))
         short = [t for t in tallies if not t["quorum_met"]]
-        results = service.results(session, round_id, user=user) if rnd.status == "decided" else []
+        results = service.results(session, round_id, actor=user) if rnd.status == "decided" else []
         ctx = {
-            "round": service.round_dict(rnd),
+            "round": rounds.round_dict(rnd),
             "rubric": rnd.rubric,
             "tallies": tallies,
             "short": short,
@@ -551,7 +551,7 @@ def _decision_page(request: Request, user: Principal, round_id: int, *, error=No
             "region_names": region_names(lang),
             "phase_labels": PHASE_LABELS,
             "form": form or {},
-            "today": dt.datetime.now(service.KST).date().isoformat(),
+            "today": dt.datetime.now(rounds.KST).date().isoformat(),
             "error": error,
             "flash": _pop_flash(request),
         }
@@ -585,7 +585,7 @@ async def decide(request: Request, round_id: int, user: Principal = Depends(requ
         meeting = form.get("meeting_on") or None
         data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting) if meeting else None)
         with session_scope(_engine(request)) as session:
-            service.confirm_decisions(session, round_id, data, user=user)
+            service.confirm_decisions(session, round_id, data, actor=user)
     except ValidationError as exc:
         return _decision_page(request, user, round_id, error=_validation_text(exc), form=form, status=422)
     except ValueError as exc:

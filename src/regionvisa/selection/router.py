@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, grant
 from regionvisa.db import session_scope
-from regionvisa.selection import minutes, service
+from regionvisa.selection import committee, minutes, proposals, rounds, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
@@ -38,28 +38,29 @@ def list_rounds(
     request: Request, page: int = PAGE, page_size: int = PAGE_SIZE, user: Principal = Depends(require("selection.read"))
 ):
     with session_scope(_engine(request)) as session:
-        return _paged([service.round_dict(r) for r in service.list_rounds(session)], page, page_size)
+        return _paged([rounds.round_dict(r) for r in rounds.list_rounds(session)], page, page_size)
 
 
 @router.post("/rounds", status_code=201)
 def open_round(request: Request, body: RoundIn, user: Principal = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
         rnd = service.open_round(session, body, actor=user)
-        return service.round_dict(rnd)
+        return rounds.round_dict(rnd)
 
 
 @router.get("/rounds/{round_id}")
 def get_round(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        data = service.round_dict(rnd)
+        rnd = rounds.get_round(session, round_id)
+        data = rounds.round_dict(rnd)
         data["members"] = [
             {"id": m.id, "name": name, "role": m.role, "affiliation": m.affiliation}
             for m, name in (
-                (m, service.member_names(session, round_id).get(m.id, "")) for m in service.members(session, round_id)
+                (m, committee.member_names(session, round_id).get(m.id, ""))
+                for m in committee.members(session, round_id)
             )
         ]
-        data["proposals"] = service.visible_regions(session, rnd, user)
+        data["proposals"] = proposals.visible_regions(session, rnd, user)
         return data
 
 
@@ -68,13 +69,13 @@ def close_window(
     request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
 ):
     with session_scope(_engine(request)) as session:
-        return service.round_dict(service.close_window(session, round_id, actor=user, reason=reason))
+        return rounds.round_dict(service.close_window(session, round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/close-scoring")
 def close_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
-        return service.round_dict(service.close_scoring(session, round_id, actor=user))
+        return rounds.round_dict(service.close_scoring(session, round_id, actor=user))
 
 
 @router.post("/rounds/{round_id}/reopen-scoring")
@@ -82,18 +83,18 @@ def reopen_scoring(
     request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
 ):
     with session_scope(_engine(request)) as session:
-        return service.round_dict(service.reopen_scoring(session, round_id, actor=user, reason=reason))
+        return rounds.round_dict(service.reopen_scoring(session, round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/members", status_code=201)
 def add_member(request: Request, round_id: int, body: MemberIn, user: Principal = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
-        member = service.add_member(session, round_id, body, actor=user)
+        member = committee.add_member(session, round_id, body, actor=user)
         return {
             "id": member.id,
             "role": member.role,
             "affiliation": member.affiliation,
-            "recused_regions": sorted(service.recused_regions(session, member)),
+            "recused_regions": sorted(committee.recused_regions(session, member)),
         }
 
 
@@ -102,8 +103,8 @@ def declare_conflicts(
     request: Request, round_id: int, body: ConflictsIn, user: Principal = Depends(require("committee.score"))
 ):
     with session_scope(_engine(request)) as session:
-        member = service.declare_conflicts(session, round_id, body, user=user)
-        return {"member_id": member.id, "recused_regions": sorted(service.recused_regions(session, member))}
+        member = committee.declare_conflicts(session, round_id, body, actor=user)
+        return {"member_id": member.id, "recused_regions": sorted(committee.recused_regions(session, member))}
 
 
 @router.get("/rounds/{round_id}/proposals")
@@ -115,11 +116,11 @@ def list_proposals(
     user: Principal = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        regions = set(service.visible_regions(session, rnd, user))
+        rnd = rounds.get_round(session, round_id)
+        regions = set(proposals.visible_regions(session, rnd, user))
         items = [
-            {"region": p.region, "version": p.current_version, "updated_at": service.as_utc(p.updated_at)}
-            for p in service.proposals(session, round_id)
+            {"region": p.region, "version": p.current_version, "updated_at": rounds.as_utc(p.updated_at)}
+            for p in proposals.list_proposals(session, round_id)
             if p.region in regions
         ]
         return _paged(items, page, page_size)
@@ -135,23 +136,23 @@ def submit_proposal(
 ):
     authorize(user, "proposals.submit", region)
     with session_scope(_engine(request)) as session:
-        version = service.submit_proposal(
-            session, round_id, region, body, user=user, files=service.decode_attachments(body)
+        version = proposals.submit_proposal(
+            session, round_id, region, body, actor=user, files=proposals.decode_attachments(body)
         )
-        return service.version_dict(session, version)
+        return proposals.version_dict(session, version)
 
 
 @router.get("/rounds/{round_id}/proposals/{region}")
 def get_proposal(request: Request, round_id: int, region: str, user: Principal = Depends(require("selection.read"))):
     authorize(user, "selection.read", region)
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
-        service.check_can_view_proposal(session, rnd, region, user=user)
-        proposal = service.get_proposal(session, round_id, region)
+        rnd = rounds.get_round(session, round_id)
+        proposals.check_can_view_proposal(session, rnd, region, actor=user)
+        proposal = proposals.get_proposal(session, round_id, region)
         return {
             "region": region,
             "current_version": proposal.current_version,
-            "versions": [service.version_dict(session, v) for v in service.versions(session, proposal)],
+            "versions": [proposals.version_dict(session, v) for v in proposals.versions(session, proposal)],
         }
 
 
@@ -164,7 +165,7 @@ def save_scores(
     user: Principal = Depends(require("committee.score")),
 ):
     with session_scope(_engine(request)) as session:
-        rows = service.save_scores(session, round_id, region, body, user=user)
+        rows = service.save_scores(session, round_id, region, body, actor=user)
         return {"region": region, "scores": {r.criterion: {"score": r.score, "comment": r.comment} for r in rows}}
 
 
@@ -177,7 +178,7 @@ def list_scores(
     user: Principal = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
+        rnd = rounds.get_round(session, round_id)
         return _paged(service.scores_visible_to(session, rnd, user), page, page_size, closed=rnd.status != "open")
 
 
@@ -190,7 +191,7 @@ def get_tally(
     user: Principal = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
-        rnd = service.get_round(session, round_id)
+        rnd = rounds.get_round(session, round_id)
         tallies = service.tally_visible(session, rnd, user)
         hide_scores = rnd.status == "open"
         items = []
@@ -207,8 +208,8 @@ def confirm_decision(
     request: Request, round_id: int, body: DecisionIn, user: Principal = Depends(require("committee.score"))
 ):
     with session_scope(_engine(request)) as session:
-        service.confirm_decisions(session, round_id, body, user=user)
-        results = service.results(session, round_id, user=user)
+        service.confirm_decisions(session, round_id, body, actor=user)
+        results = service.results(session, round_id, actor=user)
         return _paged(results, 1, max(len(results), 1))
 
 
@@ -221,7 +222,7 @@ def get_results(
     user: Principal = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
-        return _paged(service.results(session, round_id, user=user), page, page_size)
+        return _paged(service.results(session, round_id, actor=user), page, page_size)
 
 
 MINUTES_RESPONSES: dict = {

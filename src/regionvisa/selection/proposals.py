@@ -1,0 +1,334 @@
+"""Selection proposals: a region submits (and revises) its designs, narrative and attachments.
+
+Every design is checked against the national guardrails before anything is stored; each
+submission adds a version. Who may open a proposal: its region, the ministry, and the members
+not recused from the region.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regionvisa.accounts.policy import Principal, authorize, grant
+from regionvisa.audit.service import record
+from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
+from regionvisa.db import utcnow
+from regionvisa.policyfiles import PolicyError
+from regionvisa.programs.files import LoadedProgram, parse_design
+from regionvisa.programs.models import Program
+from regionvisa.rules.text import format_value, render
+from regionvisa.selection.committee import maybe_member, member_of, recused_regions
+from regionvisa.selection.models import Attachment, Proposal, ProposalVersion, SelectionRound
+from regionvisa.selection.rounds import READ, actor_name, as_utc, get_round, local_time, phase
+from regionvisa.selection.schemas import ProposalIn
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+SUBMIT = "proposals.submit"
+
+
+class InvalidProposal(Invalid):
+    """A proposal that cannot be submitted; `details` lists every problem (`design[i]:key.path: message`)."""
+
+    def __init__(self, *, details: list[str]):
+        super().__init__(
+            code="invalid_proposal",
+            ko="제안서를 제출할 수 없습니다: 아래 오류를 고치십시오 (" + str(len(details)) + "건)",
+            en=f"the proposal cannot be submitted: fix the {len(details)} problem(s) listed",
+            field="designs",
+        )
+        self.details = details
+
+    def body(self) -> dict:
+        body = super().body()
+        body["error"]["details"] = self.details
+        return body
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def _parse_design_input(raw: Any, source: str) -> tuple[LoadedProgram | None, list[str]]:
+    if isinstance(raw, str):
+        try:
+            raw = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{source}:{mark.line + 1}" if mark else source
+            return None, [f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+    try:
+        return parse_design(raw, source), []
+    except PolicyError as exc:
+        return None, list(exc.errors)
+
+
+def _attachment_rows(
+    session, proposal: Proposal, files: list[tuple[str, str, bytes]], *, actor: Any
+) -> tuple[list[int], list[str]]:
+    ids, errors = [], []
+    for i, (name, ctype, content) in enumerate(files):
+        name = (name or "").replace("\\", "/").split("/")[-1].strip()[:200]
+        if not name:
+            errors.append(f"attachments[{i}]: a file name is required")
+            continue
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            errors.append(f"attachments[{i}] {name}: {len(content):,} bytes is more than the 10 MB limit")
+            continue
+        row = Attachment(
+            proposal_id=proposal.id,
+            filename=name,
+            content_type=(ctype or "application/octet-stream")[:100],
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            uploaded_by=actor_name(actor),
+            uploaded_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        ids.append(row.id)
+    return ids, errors
+
+
+def decode_attachments(data: ProposalIn) -> list[tuple[str, str, bytes]]:
+    files = []
+    for i, att in enumerate(data.attachments):
+        try:
+            files.append((att.filename, att.content_type, base64.b64decode(att.content_base64, validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise Invalid(
+                code="invalid_attachment",
+                ko="첨부파일이 base64 형식이 아닙니다",
+                en=f"attachments[{i}].content_base64: not valid base64",
+                field=f"attachments[{i}]",
+            ) from exc
+    return files
+
+
+def submit_proposal(
+    session: Session,
+    round_id: int,
+    region: str,
+    data: ProposalIn,
+    *,
+    actor: Principal,
+    files: list[tuple[str, str, bytes]] | None = None,
+    now: dt.datetime | None = None,
+) -> ProposalVersion:
+    """Submit (or revise) the region's proposal. Every design is checked against the national
+    guardrails first; one invalid design and nothing is stored. Each call adds a version."""
+    authorize(actor, SUBMIT, region)
+    now = now or utcnow()
+    rnd = get_round(session, round_id)
+    if phase(rnd, now) != "submission":
+        raise Conflict(
+            code="window_closed",
+            ko="제출 기간이 아닙니다 (제출 기간: "
+            f"{local_time(rnd.window_opens_at)} ~ {local_time(rnd.window_closes_at)} KST)",
+            en=f"proposals are taken only within the submission window "
+            f"({local_time(rnd.window_opens_at)} to {local_time(rnd.window_closes_at)} KST)",
+        )
+    errors: list[str] = []
+    designs: list[dict] = []
+    seen: set[str] = set()
+    for i, item in enumerate(data.designs):
+        source = f"design[{i + 1}]"
+        lp, errs = _parse_design_input(item.design, source)
+        errors.extend(errs)
+        if lp is None:
+            continue
+        if lp.spec.region != region:
+            errors.append(f"{source}:region: the design is for region {lp.spec.region}, the proposal for {region}")
+        if lp.spec.id in seen:
+            errors.append(f"{source}:id: programme {lp.spec.id!r} appears twice in the proposal")
+        owner = session.get(Program, lp.spec.id)
+        if owner is not None and (owner.region, owner.base_visa) != (lp.spec.region, lp.spec.base_visa):
+            errors.append(
+                f"{source}:id: programme id {lp.spec.id!r} is taken by region {owner.region} ({owner.base_visa}); "
+                "choose another id"
+            )
+        seen.add(lp.spec.id)
+        requested = lp.spec.quota if item.requested_quota is None else item.requested_quota
+        design = lp.as_dict()
+        designs.append({"design": design, "requested_quota": requested, "digest": _digest(design)})
+    if not data.narrative.strip():
+        errors.append("narrative: the plan narrative is required")
+    if errors:
+        raise InvalidProposal(details=errors)
+
+    proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
+    if proposal is None:
+        proposal = Proposal(round_id=round_id, region=region, current_version=0, submitted_at=now, updated_at=now)
+        session.add(proposal)
+        session.flush()
+        kept: list[int] = []
+    else:
+        kept = list(current_version(session, proposal).attachments) if data.keep_attachments else []
+    new_ids, att_errors = _attachment_rows(session, proposal, files or [], actor=actor)
+    if att_errors:
+        raise InvalidProposal(details=att_errors)
+    version = ProposalVersion(
+        proposal_id=proposal.id,
+        version=proposal.current_version + 1,
+        designs=designs,
+        narrative=data.narrative.strip(),
+        attachments=kept + new_ids,
+        digest=_digest({"designs": designs, "narrative": data.narrative.strip(), "attachments": kept + new_ids}),
+        submitted_by=actor_name(actor),
+        submitted_at=now,
+    )
+    session.add(version)
+    proposal.current_version = version.version
+    proposal.updated_at = now
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="selection.proposal.submit" if version.version == 1 else "selection.proposal.revise",
+        subject=("selection_proposal", proposal.id),
+        region=region,
+        reason=f"proposal for round {round_id}, version {version.version}",
+        inputs={
+            "round_id": round_id,
+            "version": version.version,
+            "designs": [{"id": d["design"]["id"], "requested_quota": d["requested_quota"]} for d in designs],
+            "digest": version.digest,
+            "attachments": kept + new_ids,
+        },
+    )
+    return version
+
+
+def get_proposal(session: Session, round_id: int, region: str) -> Proposal:
+    proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
+    if proposal is None:
+        raise NotFound(what=f"proposal of region {region} in round {round_id}")
+    return proposal
+
+
+def current_version(session: Session, proposal: Proposal) -> ProposalVersion:
+    return session.scalar(
+        select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id, ProposalVersion.version == proposal.current_version
+        )
+    )
+
+
+def versions(session: Session, proposal: Proposal) -> list[ProposalVersion]:
+    return list(
+        session.scalars(
+            select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id).order_by(ProposalVersion.version)
+        )
+    )
+
+
+def list_proposals(session: Session, round_id: int) -> list[Proposal]:
+    return list(session.scalars(select(Proposal).where(Proposal.round_id == round_id).order_by(Proposal.region)))
+
+
+def attachments(session: Session, ids: list[int]) -> list[Attachment]:
+    if not ids:
+        return []
+    rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor: Principal) -> Attachment:
+    att = session.get(Attachment, attachment_id)
+    proposal = session.get(Proposal, att.proposal_id) if att else None
+    if att is None or proposal is None or proposal.round_id != round_id:
+        raise NotFound(what="attachment")
+    check_can_view_proposal(session, get_round(session, round_id), proposal.region, actor=actor)
+    return att
+
+
+def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, *, actor: Principal) -> None:
+    """Regions see their own; a member recused from the region does not see it; ministry sees all."""
+    authorize(actor, READ, region)
+    if actor.role == "committee_member":
+        member = member_of(session, rnd, actor)
+        if region in recused_regions(session, member):
+            raise Forbidden(
+                en=f"you are recused from region {region} (conflict of interest)",
+                ko=f"이해충돌로 {region} 지역 심사에서 제척되었습니다",
+            )
+
+
+def visible_regions(session: Session, rnd: SelectionRound, actor: Principal) -> list[str]:
+    """The regions whose proposals `user` may open in this round."""
+    regions = [p.region for p in list_proposals(session, rnd.id)]
+    if grant(actor, READ) == "own_region":
+        return [r for r in regions if r == actor.region]
+    if actor.role == "committee_member":
+        member = maybe_member(session, rnd, actor)
+        if member is None:
+            return []
+        recused = recused_regions(session, member)
+        return [r for r in regions if r not in recused]
+    return regions
+
+
+def version_dict(session: Session, version: ProposalVersion) -> dict:
+    return {
+        "version": version.version,
+        "designs": version.designs,
+        "narrative": version.narrative,
+        "attachments": [
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
+            for a in attachments(session, version.attachments)
+        ],
+        "digest": version.digest,
+        "submitted_by": version.submitted_by,
+        "submitted_at": as_utc(version.submitted_at),
+    }
+
+
+def plain_design(design: dict, lang: str) -> dict:
+    """A design in plain language: title, quota, area, obligations, parameters and each criterion."""
+
+    lp = parse_design(design, source="design")
+    checked = lp.checked
+    fixed = set(lp.fixed_ids)
+    criteria = [
+        {
+            "id": c.criterion.id,
+            "label": c.criterion.label_for(lang),
+            "rule": render(c.node, lang),
+            "national": c.criterion.id in fixed,
+        }
+        for c in checked.criteria
+    ]
+    params = []
+    for name, values in sorted(lp.rules.parameters.items()):
+        if name in lp.defaults_taken:
+            continue
+        for start, value in sorted(values.items()):
+            params.append({"name": name, "from": start.isoformat(), "value": format_value(value, lang)})
+    spec = lp.spec
+    return {
+        "id": spec.id,
+        "version": spec.version,
+        "base_visa": spec.base_visa,
+        "title": spec.title.ko if lang == "ko" else spec.title.en,
+        "valid_from": spec.valid_from.isoformat(),
+        "valid_to": spec.valid_to.isoformat(),
+        "quota": spec.quota,
+        "residence_area": ", ".join(spec.residence_area),
+        "obligation_months": spec.obligation_months,
+        "kiip_deadline_months": spec.kiip_deadline_months,
+        "parameters": params,
+        "defaults_taken": lp.defaults_taken,
+        "criteria": criteria,
+        "points": [{"id": p.id, "points": p.points} for p in lp.rules.points],
+    }
