@@ -26,6 +26,7 @@ os.environ.setdefault("REGIONVISA_LOOKUP_KEY", "cmVnaW9udmlzYS10ZXN0LXN1aXRlLWxv
 
 import pytest
 from sqlalchemy import text
+from tests.actors import SYSTEM
 
 from regionvisa import migrate
 from regionvisa.db import Base, make_engine
@@ -177,7 +178,7 @@ def make_user(engine):
         with session_scope(engine) as session:
             user = service.create_user(
                 session,
-                actor="test:fixture",
+                actor=SYSTEM,
                 username=username,
                 display_name=username,
                 role=role,

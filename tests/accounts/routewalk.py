@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import policy, service
 from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, Principal, grant
@@ -139,10 +140,10 @@ def build_world(engine, role_users, make_user, records) -> World:
     with session_scope(engine) as session:
         for role, info in role_users.items():
             _, tokens[role] = service.create_token(
-                session, actor="test", user=service.get_user(session, info["id"]), name="walk"
+                session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="walk"
             )
         target_token, _ = service.create_token(
-            session, actor="test", user=service.get_user(session, target_id), name="target"
+            session, actor=SYSTEM, user=service.get_user(session, target_id), name="target"
         )
         target_token_id = target_token.id
     samples = {region: collect_samples(engine, region) for region in (OWN, OTHER)}

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service
 from regionvisa.accounts.models import LoginLock, User
@@ -155,7 +156,7 @@ def test_unknown_disabled_and_existing_names_lock_alike(app, engine, role_users,
     """The attack: only existing accounts locked, so the lock-out told which names exist."""
     make_user("t.gone", "auditor")
     with session_scope(engine) as session:
-        service.update_user(session, actor="test", user=service.get_user_by_name(session, "t.gone"), is_active=False)
+        service.update_user(session, actor=SYSTEM, user=service.get_user_by_name(session, "t.gone"), is_active=False)
     names = {"existing": "t.officer", "unknown": "nobody.here", "disabled": "t.gone"}
     answers = {kind: _sequence(app, name, "not-the-password", 6) for kind, name in names.items()}
     statuses = {kind: [r.status_code for r in rs] for kind, rs in answers.items()}
@@ -218,7 +219,7 @@ def test_an_administrator_sees_and_lifts_a_lock(app, engine, role_users):
 def _token(engine, username: str) -> str:
     with session_scope(engine) as session:
         _, plain = service.create_token(
-            session, actor="test", user=service.get_user_by_name(session, username), name="t"
+            session, actor=SYSTEM, user=service.get_user_by_name(session, username), name="t"
         )
     return plain
 

@@ -8,6 +8,7 @@ import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, update
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service
 from regionvisa.accounts.models import ApiToken
@@ -62,7 +63,7 @@ def test_malformed_and_unknown_tokens_are_refused(client):
 def test_expired_token_is_refused(engine, client, role_users):
     with session_scope(engine) as session:
         user = service.get_user(session, role_users["auditor"]["id"])
-        token, plain = service.create_token(session, actor="test", user=user, name="short", expires_days=1)
+        token, plain = service.create_token(session, actor=SYSTEM, user=user, name="short", expires_days=1)
         token_id = token.id
     assert client.get("/api/v1/me", headers=bearer(plain)).status_code == 200
     with session_scope(engine) as session:
@@ -75,15 +76,15 @@ def test_expired_token_is_refused(engine, client, role_users):
 def test_disabled_users_tokens_stop_working(engine, client, role_users):
     with session_scope(engine) as session:
         user = service.get_user(session, role_users["auditor"]["id"])
-        _, plain = service.create_token(session, actor="test", user=user, name="t")
-        service.update_user(session, actor="test", user=user, is_active=False)
+        _, plain = service.create_token(session, actor=SYSTEM, user=user, name="t")
+        service.update_user(session, actor=SYSTEM, user=user, is_active=False)
     assert client.get("/api/v1/me", headers=bearer(plain)).status_code == 401
 
 
 def test_only_the_owner_or_an_administrator_manages_a_token(engine, client, role_users):
     with session_scope(engine) as session:
         tokens = {
-            role: service.create_token(session, actor="test", user=service.get_user(session, info["id"]), name=role)
+            role: service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name=role)
             for role, info in role_users.items()
         }
     auditor_token_id = tokens["auditor"][0].id

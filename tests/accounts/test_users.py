@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
+from tests.actors import SYSTEM
 from typer.testing import CliRunner
 
 from regionvisa.accounts import service
@@ -16,7 +17,7 @@ from regionvisa.db import session_scope
 def admin_api(client, engine, role_users):
     with session_scope(engine) as session:
         _, plain = service.create_token(
-            session, actor="test", user=service.get_user(session, role_users["ministry_admin"]["id"]), name="admin"
+            session, actor=SYSTEM, user=service.get_user(session, role_users["ministry_admin"]["id"]), name="admin"
         )
     client.headers["Authorization"] = f"Bearer {plain}"
     return client

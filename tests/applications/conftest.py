@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope
@@ -37,7 +38,7 @@ def publish_design(session, design: dict) -> None:
     from regionvisa.programs import service as programs
     from regionvisa.programs.files import parse_design
 
-    programs.store(session, parse_design(design), actor="test", reason="test design", status="published")
+    programs.store(session, parse_design(design), actor=SYSTEM, reason="test design", status="published")
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def capped(engine):
             start=dt.date(2025, 1, 1),
             end=dt.date(2025, 12, 31),
             allocated=100,
-            actor="test",
+            actor=SYSTEM,
             reason="test allocation",
         )
     return "busan-capped"
@@ -83,20 +84,20 @@ def _uploads(tmp_path, monkeypatch):
 @pytest.fixture
 def submit(engine):
     """submit(i, program="busan-d2", **profile overrides) -> application id (system actor)."""
-    from regionvisa.applications import service
+    from regionvisa.applications import intake
 
     counter = {"n": 0}
 
     def run(i: int = 0, program: str = "busan-d2", passport: str | None = None, **overrides) -> int:
         counter["n"] += 1
         with session_scope(engine) as session:
-            app = service.submit(
+            app = intake.submit(
                 session,
                 program_id=program,
                 applicant=eligible_busan(i, **overrides),
                 name=f"Applicant {counter['n']}",
                 passport_no=passport or f"M{counter['n']:08d}",
-                actor="test:intake",
+                actor=SYSTEM,
                 on=ON,
             )
             return app.id

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
+from tests.actors import SYSTEM
+
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import read_yaml
@@ -14,7 +16,7 @@ ON = dt.date(2025, 6, 2)
 
 
 def route_samples(engine, region: str) -> dict:
-    from regionvisa.applications import service
+    from regionvisa.applications import documents, intake
     from regionvisa.programs import service as programs
     from regionvisa.programs.files import parse_design
     from regionvisa.quotas import service as quotas
@@ -23,7 +25,7 @@ def route_samples(engine, region: str) -> dict:
     design = copy.deepcopy(read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"))
     design.update(id=program_id, region=region, residence_area=[region])
     with session_scope(engine) as session:
-        programs.store(session, parse_design(design), actor="test:walk", reason="walk sample", status="published")
+        programs.store(session, parse_design(design), actor=SYSTEM, reason="walk sample", status="published")
         ledger = quotas.open_ledger(
             session,
             program_id=program_id,
@@ -32,26 +34,26 @@ def route_samples(engine, region: str) -> dict:
             start=dt.date(2025, 1, 1),
             end=dt.date(2025, 12, 31),
             allocated=5,
-            actor="test:walk",
+            actor=SYSTEM,
             reason="walk sample",
         )
-        app = service.submit(
+        app = intake.submit(
             session,
             program_id=program_id,
             applicant={"nationality": "VNM", "birth_date": "2001-01-01", "course_type": "degree"},
             name="Walk Sample",
             passport_no=f"WALK{region}0001",
-            actor="test:walk",
+            actor=SYSTEM,
             on=ON,
         )
-        document = service.upload_document(  # a passport scan, so the download route is walked on a real one
+        document = documents.upload_document(  # a passport scan, so the download route is walked on a real one
             session,
             app.id,
             doc_type="passport",
             filename="walk-passport.pdf",
             content=b"%PDF-1.4\nwalk sample\n%%EOF\n",
             content_type="application/pdf",
-            actor="test:walk",
+            actor=SYSTEM,
         )
         app_id, ledger_id, document_id = app.id, ledger.id, document.id
     submission = {"program_id": program_id, "name": "Walk", "passport_no": f"WALK{region}0002"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.actors import SYSTEM
 
 from regionvisa.db import session_scope
 
@@ -78,7 +79,7 @@ def test_roles_and_region_scope(as_role, busan, engine):
 
     with session_scope(engine) as session:
         programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "41" / "gyeonggi-e7.yaml"], actor="t", publish=True
+            session, [get_settings().policy_dir / "programs" / "41" / "gyeonggi-e7.yaml"], actor=SYSTEM, publish=True
         )
     region = as_role("regional_official")
     assert region.post("/api/v1/applications", json=body(program="gyeonggi-e7")).status_code == 403

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
@@ -38,12 +39,12 @@ def site(tmp_path_factory, _sqlite_template, test_data):
     path = folder / "site.sqlite3"
     shutil.copy(_sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
-    test_data.publish_busan(engine, allocated=1000, actor="t", reason="2025 pilot allocation")
+    test_data.publish_busan(engine, allocated=1000, actor=SYSTEM, reason="2025 pilot allocation")
     with session_scope(engine) as session:
         for username, role, region in (("b.busan", "regional_official", "26"), ("b.officer", "ministry_officer", None)):
             accounts.create_user(
                 session,
-                actor="t",
+                actor=SYSTEM,
                 username=username,
                 display_name=username,
                 role=role,

@@ -25,10 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from tests.actors import SYSTEM
 from tests.hardening.figures import record, statuses
 
 from regionvisa.accounts import service as accounts
-from regionvisa.applications import service
+from regionvisa.applications import intake, moves, service
 from regionvisa.applications.models import Application
 from regionvisa.audit.service import verify
 from regionvisa.db import session_scope
@@ -77,7 +78,7 @@ def keys(monkeypatch):
 def _token(engine, make_user, username: str, role: str, region: str | None) -> str:
     user_id = make_user(username, role, region)
     with session_scope(engine) as session:
-        _, plain = accounts.create_token(session, actor="test", user=accounts.get_user(session, user_id), name="race")
+        _, plain = accounts.create_token(session, actor=SYSTEM, user=accounts.get_user(session, user_id), name="race")
     return plain
 
 
@@ -88,22 +89,22 @@ def world(engine, keys, make_user, test_data):
     ids: list[int] = []
     with session_scope(engine) as session:
         for i in range(TO_ISSUE + TO_APPROVE + TO_RECOMMEND):
-            app = service.submit(
+            app = intake.submit(
                 session,
                 program_id="busan-d2",
                 applicant=eligible_busan(i, nationality="VNM"),
                 name=f"Racer {i}",
                 passport_no=f"RACE{i:06d}",
-                actor="test:intake",
+                actor=SYSTEM,
                 on=ON,
             )
             ids.append(app.id)
     to_issue, to_approve = ids[:TO_ISSUE], ids[TO_ISSUE : TO_ISSUE + TO_APPROVE]
     with session_scope(engine) as session:
         for app_id in to_issue + to_approve:
-            service.recommend(session, app_id, actor="test:region", reason="prepared")
+            moves.recommend(session, app_id, actor=SYSTEM, reason="prepared")
         for app_id in to_issue:
-            service.approve(session, app_id, actor="test:ministry", reason="prepared")
+            moves.approve(session, app_id, actor=SYSTEM, reason="prepared")
         ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
     return {
         "ledger_id": ledger_id,
@@ -342,10 +343,10 @@ def test_a_lock_that_is_not_released_in_time_is_a_409_and_leaves_nothing(
 
     app_id = submit(1)
     with session_scope(engine) as session:
-        service.recommend(session, app_id, actor="test:region")
+        moves.recommend(session, app_id, actor=SYSTEM)
         ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
         _, plain = accounts.create_token(
-            session, actor="test", user=accounts.get_user(session, role_users["ministry_officer"]["id"]), name="t"
+            session, actor=SYSTEM, user=accounts.get_user(session, role_users["ministry_officer"]["id"]), name="t"
         )
     headers = {"Authorization": f"Bearer {plain}"}
     with TestClient(app) as client:

@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from tests.actors import BUSAN, OFFICER, SYSTEM
 
-from regionvisa.applications import service
+from regionvisa.applications import intake, moves, service, views
 from regionvisa.applications.models import Application, ApplicationEvent, Screening
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Conflict, DomainError
@@ -53,19 +54,19 @@ def test_ineligible_screening_names_the_failed_criterion(engine, busan, submit):
         exp = service.latest_screening(session, app).explanation
         assert exp["failed"] == ["financial-proof"]
         with pytest.raises(Conflict) as err:
-            service.recommend(session, app_id, actor="test:region")
+            moves.recommend(session, app_id, actor=SYSTEM)
         assert err.value.code == "not_eligible"
 
 
 def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busan, submit):
     app_id = submit(1)
     with session_scope(engine) as session:
-        service.recommend(session, app_id, actor="t.busan", reason="strong candidate")
+        moves.recommend(session, app_id, actor=BUSAN, reason="strong candidate")
         assert ledger(session).reserved == 1
     with session_scope(engine) as session:
-        service.approve(session, app_id, actor="t.officer", reason="documents complete")
+        moves.approve(session, app_id, actor=OFFICER, reason="documents complete")
     with session_scope(engine) as session:
-        app = service.issue(session, app_id, actor="t.officer", on=dt.date(2025, 7, 1))
+        app = moves.issue(session, app_id, actor=OFFICER, on=dt.date(2025, 7, 1))
         assert app.status == "issued" and app.visa_number == f"RV202526{app_id:08d}"
         grant = session.get(StatusGrant, app.status_grant_id)
         assert (grant.visa, grant.program_id, grant.region, grant.valid_from) == (
@@ -77,7 +78,7 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         assert grant.valid_to == dt.date(2027, 6, 30)  # 24 months of obligation
         person = session.get(Person, app.person_id)
         assert person.nationality == app.nationality and person.passport_hash == app.passport_hash
-        assert pii.reveal(person.passport_enc) == service.passport_of(app)
+        assert pii.reveal(person.passport_enc) == views.passport_of(app)
         led = ledger(session)
         assert (led.reserved, led.used, led.remaining) == (0, 1, 9)
         entries = session.execute(
@@ -99,9 +100,9 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         assert relied["criteria"]["financial-proof"] == "pass"
         assert entries[4].inputs["visa_number"] == app.visa_number
         # personal data never reaches the audit log unredacted
-        assert service.passport_of(app) not in str([e.inputs for e in entries])
+        assert views.passport_of(app) not in str([e.inputs for e in entries])
     with session_scope(engine) as session:
-        service.cancel(session, app_id, actor="t.officer", reason="fraud found", on=dt.date(2025, 8, 1))
+        moves.cancel(session, app_id, actor=OFFICER, reason="fraud found", on=dt.date(2025, 8, 1))
         app = service.get(session, app_id)
         assert app.status == "cancelled"
         assert session.get(StatusGrant, app.status_grant_id).valid_to == dt.date(2025, 8, 1)
@@ -125,11 +126,11 @@ def test_other_moves_are_refused_with_a_bilingual_409(engine, busan, submit, pat
     app_id = submit(0)
     for step in path:
         with session_scope(engine) as session:
-            service.act(session, app_id, step, actor="test", reason="step")
+            moves.act(session, app_id, step, actor=SYSTEM, reason="step")
     with session_scope(engine) as session:
         before = service.get(session, app_id).status
         with pytest.raises(Conflict) as err:
-            service.act(session, app_id, move, actor="test", reason="try")
+            moves.act(session, app_id, move, actor=SYSTEM, reason="try")
         assert err.value.status == 409 and err.value.code == "invalid_transition"
         assert f"it is {before}" in err.value.en and "상태이므로" in err.value.ko
     with session_scope(engine) as session:
@@ -139,25 +140,25 @@ def test_other_moves_are_refused_with_a_bilingual_409(engine, busan, submit, pat
 def test_rejection_and_withdrawal_release_the_reservation(engine, busan, submit):
     a, b = submit(0), submit(1)
     with session_scope(engine) as session:
-        service.recommend(session, a, actor="t.busan")
-        service.recommend(session, b, actor="t.busan")
+        moves.recommend(session, a, actor=BUSAN)
+        moves.recommend(session, b, actor=BUSAN)
         assert ledger(session).reserved == 2
     with session_scope(engine) as session:
-        service.reject(session, a, actor="t.officer", reason="forged bank statement")
-        service.withdraw(session, b, actor="t.busan", reason="applicant withdrew")
+        moves.reject(session, a, actor=OFFICER, reason="forged bank statement")
+        moves.withdraw(session, b, actor=BUSAN, reason="applicant withdrew")
         led = ledger(session)
         assert (led.reserved, led.used) == (0, 0)
         kinds = [m.kind for m in quotas.history(session, led)]
         assert kinds == ["allocation", "reserve", "reserve", "release", "release"]
         with pytest.raises(DomainError) as err:
-            service.reject(session, a, actor="t.officer", reason="")
+            moves.reject(session, a, actor=OFFICER, reason="")
         assert err.value.code in ("reason_required", "invalid_transition")
 
 
 def test_reasons_are_required_where_a_person_must_explain(engine, busan, submit):
     app_id = submit(0)
     with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        service.return_(session, app_id, actor="t.busan", reason="  ")
+        moves.return_(session, app_id, actor=BUSAN, reason="  ")
     assert (err.value.status, err.value.field) == (422, "reason")
 
 
@@ -178,8 +179,8 @@ def test_a_programme_change_never_rewrites_a_past_screening_and_rescreen_is_expl
         first = service.latest_screening(session, app)
         assert (app.outcome, app.program_version, first.program_version) == ("eligible", 1, 1)
         with pytest.raises(DomainError):
-            service.rescreen(session, app_id, actor="t.officer", reason="")
-        second = service.rescreen(session, app_id, actor="t.officer", reason="programme v2 published", on=ON)
+            moves.rescreen(session, app_id, actor=OFFICER, reason="")
+        second = moves.rescreen(session, app_id, actor=OFFICER, reason="programme v2 published", on=ON)
         assert (second.program_version, second.outcome, second.kind) == (2, "ineligible", "rescreen")
     with session_scope(engine) as session:
         rows = session.scalars(select(Screening).where(Screening.application_id == app_id).order_by(Screening.id)).all()
@@ -200,7 +201,7 @@ def test_duplicate_open_application_is_refused_until_the_first_closes(engine, bu
         [digest] = pii.lookup_hash(["DUP123456"])
         first = session.scalars(select(Application).where(Application.passport_hash == digest)).one()
         assert first.open_passport == digest and "DUP123456" not in (first.passport_enc, first.passport_hash)
-        service.withdraw(session, first.id, actor="t.busan", reason="applicant withdrew")
+        moves.withdraw(session, first.id, actor=BUSAN, reason="applicant withdrew")
     second = submit(1, passport="DUP123456")
     with session_scope(engine) as session:
         assert service.get(session, second).status == "screened"
@@ -209,13 +210,13 @@ def test_duplicate_open_application_is_refused_until_the_first_closes(engine, bu
 
 def test_bad_profile_value_is_refused_naming_the_field(engine, busan):
     with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        service.submit(
+        intake.submit(
             session,
             program_id="busan-d2",
             applicant=eligible_busan(0, topik_level="seven"),
             name="X",
             passport_no="AB12345",
-            actor="test",
+            actor=SYSTEM,
             on=ON,
         )
     assert (err.value.status, err.value.field) == (422, "topik_level")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import ACTIONS, ROLES, Principal, can
-from regionvisa.applications import service
+from regionvisa.applications import moves
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import Application
 from regionvisa.core.errors import Conflict, DomainError, Forbidden
@@ -50,7 +50,7 @@ def actor_for(move: str) -> Principal:
 
 def make(session: Session, app_id: int, move: str, *, actor, reason: str):
     kwargs = {"on": ON} if move in ("rescreen", "issue", "cancel") else {}
-    return service.ACTIONS[move](session, app_id, actor=actor, reason=reason, **kwargs)
+    return moves.ACTIONS[move](session, app_id, actor=actor, reason=reason, **kwargs)
 
 
 def counters(session: Session) -> tuple[int, int]:
@@ -98,7 +98,7 @@ def test_the_table_names_real_actions_states_and_moves():
 
     assert APPLICATIONS.states == STATUSES
     assert all(edge.action in ACTIONS for edge in APPLICATIONS.edges)
-    assert set(service.ACTIONS) == set(CALLABLE), "every declared move has a service function, and no other"
+    assert set(moves.ACTIONS) == set(CALLABLE), "every declared move has a service function, and no other"
     assert set(PATHS) | {"submitted"} == set(STATUSES)
 
 

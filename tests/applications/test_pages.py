@@ -7,6 +7,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.actors import SYSTEM
 
 from regionvisa.db import session_scope
 
@@ -130,7 +131,7 @@ def test_pages_follow_roles_and_region(browser_for, busan, submit, engine):
     with session_scope(engine) as session:
         accounts.create_user(
             session,
-            actor="t",
+            actor=SYSTEM,
             username="t.seoul",
             display_name="s",
             role="regional_official",

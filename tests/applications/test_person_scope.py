@@ -14,10 +14,11 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.policy import Principal
-from regionvisa.applications import service
+from regionvisa.applications import intake, moves, service
 from regionvisa.applications.models import Application
 from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
@@ -62,16 +63,16 @@ def people(engine, busan, records):
                 passport_hash=digest,
             )
         )
-        assert service.person_region(session, BUSAN_PERSON[0]) == "26"
-        assert service.person_region(session, GYEONGGI_PERSON[0]) == "41"
-        assert service.person_region(session, person_id) is None
+        assert intake.person_region(session, BUSAN_PERSON[0]) == "26"
+        assert intake.person_region(session, GYEONGGI_PERSON[0]) == "41"
+        assert intake.person_region(session, person_id) is None
     return records
 
 
 def submit_as(engine, actor, person, *, name=None, passport=None, birth=None, n=0):
     person_id, p_name, p_passport, p_birth = person
     with session_scope(engine) as session:
-        app = service.submit(
+        app = intake.submit(
             session,
             program_id="busan-d2",
             applicant=eligible_busan(n, birth_date=birth or p_birth),
@@ -108,9 +109,9 @@ def refusal(engine, actor, person, **kwargs) -> DomainError:
 
 def issue_all_the_way(engine, app_id: int) -> Application:
     with session_scope(engine) as session:
-        service.recommend(session, app_id, actor="test:region")
-        service.approve(session, app_id, actor="test:ministry")
-        return service.issue(session, app_id, actor="test:ministry", on=dt.date(2025, 7, 1))
+        moves.recommend(session, app_id, actor=SYSTEM)
+        moves.approve(session, app_id, actor=SYSTEM)
+        return moves.issue(session, app_id, actor=SYSTEM, on=dt.date(2025, 7, 1))
 
 
 # ------------------------------------------------------------------------------------- the attack
@@ -158,7 +159,7 @@ def test_a_birth_date_is_needed_to_link_a_person(engine, people):
     profile = eligible_busan(0)
     profile.pop("birth_date")
     with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        service.submit(
+        intake.submit(
             session,
             program_id="busan-d2",
             applicant=profile,
@@ -206,10 +207,10 @@ def test_issuance_checks_the_link_again(engine, people):
     app_id = submit_as(engine, ROLES["regional_official"], BUSAN_PERSON)
     with session_scope(engine) as session:
         session.execute(update(Application).where(Application.id == app_id).values(person_id=GYEONGGI_PERSON[0]))
-        service.recommend(session, app_id, actor="test:region")
-        service.approve(session, app_id, actor="test:ministry")
+        moves.recommend(session, app_id, actor=SYSTEM)
+        moves.approve(session, app_id, actor=SYSTEM)
     with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        service.issue(session, app_id, actor=ROLES["ministry_officer"], on=dt.date(2025, 7, 1))
+        moves.issue(session, app_id, actor=ROLES["ministry_officer"], on=dt.date(2025, 7, 1))
     assert (err.value.status, err.value.code) == (409, "person_mismatch")
     assert grants_of(engine, GYEONGGI_PERSON[0]) == [("41", None)]
     with session_scope(engine) as session:
@@ -225,7 +226,7 @@ def bearer(engine, role_users):
     with session_scope(engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor="test", user=accounts.get_user(session, info["id"]), name="t"
+                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
@@ -328,6 +329,6 @@ def test_bulk_intake_from_the_command_line_links_any_region_but_only_the_applica
     csv += row("X1000007", "Test Person 6", "1996-01-07", GYEONGGI_PERSON[0])
     frame = pl.read_csv(csv.encode(), infer_schema=False)
     with session_scope(engine) as session:
-        result = service.import_applications(session, program_id="busan-d2", source=frame, actor="system:cli", on=ON)
+        result = intake.import_applications(session, program_id="busan-d2", source=frame, actor=SYSTEM, on=ON)
     assert (result.inserted, result.rejected_rows) == (1, 1)
     assert result.rejects.row(0, named=True)["line"] == 3

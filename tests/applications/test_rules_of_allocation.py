@@ -7,9 +7,10 @@ import datetime as dt
 import polars as pl
 import pytest
 from sqlalchemy import select
+from tests.actors import BUSAN, SYSTEM
 
 from regionvisa.accounts.policy import Principal
-from regionvisa.applications import documents, service
+from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import Application, ApplicationDocument
 from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
@@ -29,9 +30,9 @@ def test_nationality_cap_refuses_past_thirty_percent_with_the_share_shown(engine
     vnm = [submit(0, program=capped, nationality="VNM") for _ in range(4)]
     with session_scope(engine) as session:
         for app_id in others + vnm[:3]:
-            service.recommend(session, app_id, actor="t.busan")
+            moves.recommend(session, app_id, actor=BUSAN)
     with pytest.raises(Conflict) as err, session_scope(engine) as session:
-        service.recommend(session, vnm[3], actor="t.busan")
+        moves.recommend(session, vnm[3], actor=BUSAN)
     assert err.value.code == "nationality_cap"
     assert "3 of 10 recommendations (30.0%)" in err.value.en and "4 of 11 (36.4%)" in err.value.en
     assert "3/10명 (30.0%)" in err.value.ko
@@ -42,8 +43,8 @@ def test_nationality_cap_refuses_past_thirty_percent_with_the_share_shown(engine
     # another nationality still gets in, after which VNM fits again (4 of 12 = 33% > 30%: still refused)
     extra = submit(1, program=capped, nationality="NPL")
     with session_scope(engine) as session:
-        service.recommend(session, extra, actor="t.busan")
-        same, total = service.nationality_share(session, ledger.id, "VNM")
+        moves.recommend(session, extra, actor=BUSAN)
+        same, total = moves.nationality_share(session, ledger.id, "VNM")
         assert (same, total) == (3, 11)
 
 
@@ -55,7 +56,7 @@ def test_queue_ranks_by_points_then_submission_time_and_explains_standing(engine
     high_early_bad = submit(0, topik_level=4, kiip_level=4, bank_balance_krw=1)
     high_later = submit(0, topik_level=5, kiip_level=4)
     with session_scope(engine) as session:
-        q = service.queue(session, program_id=busan)
+        q = views.queue(session, program_id=busan)
         ranked = q.frame.filter(pl.col("rank").is_not_null())
         assert ranked["id"].to_list() == [high_late, high_later, mid, low]
         assert ranked["points"].to_list() == [20, 20, 10, 0]
@@ -63,7 +64,7 @@ def test_queue_ranks_by_points_then_submission_time_and_explains_standing(engine
         assert q.frame.filter(pl.col("id") == high_early_bad)["rank"].item() is None  # ineligible: unranked
         assert q.remaining == 10 and ranked["within_places"].all()
         app = service.get(session, high_later)
-        why = service.standing(app, service.latest_screening(session, app), 2, q.remaining)
+        why = views.standing(app, service.latest_screening(session, app), 2, q.remaining)
         assert {p["id"] for p in why["earned"]} == {"topik-4", "kiip-4"}
         assert "submission time" in why["rule"]["en"]
 
@@ -71,7 +72,7 @@ def test_queue_ranks_by_points_then_submission_time_and_explains_standing(engine
 def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, busan, submit):
     ids = [submit(i) for i in range(12)]
     with session_scope(engine) as session:
-        q = service.queue(session, program_id=busan)
+        q = views.queue(session, program_id=busan)
         ranked = q.frame.filter(pl.col("rank").is_not_null())
         assert ranked.height == 12 and ranked["within_places"].sum() == 10
         assert ranked.filter(~pl.col("within_places"))["rank"].to_list() == [11, 12]
@@ -91,17 +92,17 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         app = service.get(session, app_id)
         assert app.simplified
         # the list Busan's design declares under documents.simplified (policy/programs/26/busan-d2.yaml)
-        assert [d["id"] for d in service.checklist(session, app)] == [
+        assert [d["id"] for d in documents.checklist(session, app)] == [
             "passport",
             "admission_letter",
             "recommendation_letter",
         ]
-        standard = service.document_list(service.programs.get_version(session, "busan-d2", 1).design, "D-2", False)
+        standard = documents.document_list(service.programs.get_version(session, "busan-d2", 1).design, "D-2", False)
         assert len(standard) == 8 and "recommendation_letter" in standard
-        service.recommend(session, app_id, actor="t.busan")
+        moves.recommend(session, app_id, actor=BUSAN)
         assert service.get(session, app_id).status == "approved"
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.approve.automatic")).one()
-        assert entry.actor == service.SYSTEM_SIMPLIFIED and "simplified procedure" in entry.reason
+        assert entry.actor == moves.SYSTEM_SIMPLIFIED and "simplified procedure" in entry.reason
         assert entry.inputs["benefit"] == "simplified_procedure"
         assert entry.inputs["explanation"]["outcome"] == "eligible"
         flag = session.scalars(select(AuditEntry).where(AuditEntry.action == "applications.benefit.simplified")).one()
@@ -112,40 +113,40 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         service.set_simplified(session, "26", False, actor=admin, reason="benefit withdrawn")
     standard = submit(2)
     with session_scope(engine) as session:
-        assert len(service.checklist(session, service.get(session, standard))) == 8  # Busan declares eight documents
-        service.recommend(session, standard, actor="t.busan")
+        assert len(documents.checklist(session, service.get(session, standard))) == 8  # Busan declares eight documents
+        moves.recommend(session, standard, actor=BUSAN)
         assert service.get(session, standard).status == "recommended"
 
 
 def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
     app_id = submit(0)
     with session_scope(engine) as session:
-        doc = service.upload_document(
+        doc = documents.upload_document(
             session,
             app_id,
             doc_type="passport",
             filename="../../pass.pdf",
             content=PDF,
             content_type="application/pdf",
-            actor="t.busan",
+            actor=BUSAN,
         )
         assert doc.size == len(PDF) and len(doc.sha256) == 64 and doc.filename == "pass.pdf"
-        path = service.document_path(doc)
+        path = documents.document_path(doc)
         assert path.read_bytes() != PDF and str(path).startswith(str(get_settings().upload_dir))  # encrypted
         assert documents.read_clear(doc.stored_path, size=doc.size, sha256=doc.sha256) == PDF
-        missing = service.missing_documents(session, service.get(session, app_id))
+        missing = documents.missing_documents(session, service.get(session, app_id))
         assert "passport" not in missing and "admission_letter" in missing
     cases = [
         ("passport", b"not a pdf", "application/pdf", 415, "file_content"),
         ("passport", PDF, "text/html", 415, "file_type"),
         ("passport", b"", "application/pdf", 422, "empty_file"),
         ("visa_photo_x", PDF, "application/pdf", 422, "unknown_document"),
-        ("passport", b"%PDF-" + b"0" * service.MAX_UPLOAD_BYTES, "application/pdf", 413, "file_too_large"),
+        ("passport", b"%PDF-" + b"0" * documents.MAX_UPLOAD_BYTES, "application/pdf", 413, "file_too_large"),
     ]
     for doc_type, content, ctype, status, code in cases:
         with pytest.raises(DomainError) as err, session_scope(engine) as session:
-            service.upload_document(
-                session, app_id, doc_type=doc_type, filename="f", content=content, content_type=ctype, actor="t"
+            documents.upload_document(
+                session, app_id, doc_type=doc_type, filename="f", content=content, content_type=ctype, actor=SYSTEM
             )
         assert (err.value.status, err.value.code) == (status, code)
     with session_scope(engine) as session:
@@ -179,7 +180,7 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
     ]
     path = intake_csv(tmp_path, rows)
     with session_scope(engine) as session:
-        result = service.import_applications(session, program_id=busan, source=path, actor="t.cli", on=ON)
+        result = intake.import_applications(session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.rows_read, result.inserted, result.rejected_rows) == (8, 2, 6)
     assert result.outcome == "committed_with_rejects"
     assert result.outcomes == {"eligible": 1, "ineligible": 1}
@@ -194,14 +195,14 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
     with session_scope(engine) as session:
         imported = session.scalars(select(Application).where(Application.channel == "import").order_by(Application.id))
         imported = list(imported)
-        assert [service.passport_of(a) for a in imported] == ["IMP000001", "IMP000002"]
+        assert [views.passport_of(a) for a in imported] == ["IMP000001", "IMP000002"]
         assert [a.open_passport for a in imported] == pii.lookup_hash(["IMP000001", "IMP000002"])
         first = imported[0]
         assert (first.status, first.outcome, first.points) == ("screened", "eligible", 10)
         assert first.birth_date == dt.date(2001, 2, 3) and first.profile["sex"] == "F"
         scr = service.latest_screening(session, first)
         assert scr.explanation["detail"] == "batch"
-        full = service.full_explanation(session, scr)
+        full = views.full_explanation(session, scr)
         assert full["outcome"] == "eligible" and full["expanded_from_batch"]
         assert [c["result"] for c in full["criteria"]] == [c["result"] for c in scr.explanation["criteria"]]
         assert [e.move for e in service.events(session, first)] == ["submit", "screen"]
@@ -211,13 +212,13 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
         assert (pinned["first_id"], pinned["last_id"]) == (imported[0].id, imported[1].id)
         assert len(pinned["sha256"]) == 64
         # the imported application goes on through the same life cycle
-        service.recommend(session, first.id, actor="t.busan")
+        moves.recommend(session, first.id, actor=BUSAN)
 
 
 def test_bulk_intake_with_only_bad_rows_writes_nothing(engine, busan, tmp_path):
     path = intake_csv(tmp_path, [GOOD.format(p="", t=4)])
     with session_scope(engine) as session:
-        result = service.import_applications(session, program_id=busan, source=path, actor="t.cli", on=ON)
+        result = intake.import_applications(session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (0, "rolled_back")
     with session_scope(engine) as session:
         assert session.scalars(select(Application)).all() == []
@@ -228,10 +229,10 @@ def test_bulk_intake_reads_xlsx_and_refuses_missing_columns(engine, busan, tmp_p
     xlsx = tmp_path / "intake.xlsx"
     frame.write_excel(xlsx)
     with session_scope(engine) as session:
-        result = service.import_applications(session, program_id=busan, source=xlsx, actor="t.cli", on=ON)
+        result = intake.import_applications(session, program_id=busan, source=xlsx, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (1, "committed")
     with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        service.import_applications(session, program_id=busan, source=frame.drop("name"), actor="t", on=ON)
+        intake.import_applications(session, program_id=busan, source=frame.drop("name"), actor=SYSTEM, on=ON)
     assert err.value.field == "name" and "name" in err.value.ko
 
 
@@ -241,9 +242,9 @@ def test_regional_official_acts_only_in_their_region(engine, busan, submit):
     busan_official = Principal(id=8, username="t.busan", display_name="b", role="regional_official", region="26")
     with session_scope(engine) as session:
         with pytest.raises(Forbidden):
-            service.recommend(session, app_id, actor=seoul)
+            moves.recommend(session, app_id, actor=seoul)
         with pytest.raises(Forbidden):
             service.get(session, app_id, actor=seoul)
         with pytest.raises(Forbidden):  # a region cannot approve
-            service.approve(session, app_id, actor=busan_official)
-        service.recommend(session, app_id, actor=busan_official)
+            moves.approve(session, app_id, actor=busan_official)
+        moves.recommend(session, app_id, actor=busan_official)

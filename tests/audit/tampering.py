@@ -8,9 +8,11 @@ from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select, text
+from tests.actors import OFFICER
 
 from regionvisa.audit import service
 from regionvisa.audit.keys import AuditKeys
+from regionvisa.core.actor import Actor
 from regionvisa.db import session_scope
 
 # What an attacker without the audit key can do at best: the documented MAC format under a key of
@@ -37,7 +39,7 @@ FIELDS = (
 )
 
 
-def build(engine, n: int, *, start: int = 0, actor: str = "t.officer") -> list[service.Recorded]:
+def build(engine, n: int, *, start: int = 0, actor: Actor = OFFICER) -> list[service.Recorded]:
     """n decisions, each in its own transaction, as the application writes them."""
     out = []
     for i in range(start, start + n):

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import text
+from tests.actors import BUSAN, OFFICER, SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.audit.service import record
@@ -18,7 +19,7 @@ def tokens(engine, role_users) -> dict[str, dict]:
     with session_scope(engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor="test", user=accounts.get_user(session, info["id"]), name="t"
+                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
@@ -30,7 +31,7 @@ def log(engine, tokens):
         for i in range(60):
             record(
                 session,
-                actor="t.officer" if i % 3 else "t.busan",
+                actor=OFFICER if i % 3 else BUSAN,
                 action="applications.decide" if i % 2 else "applications.recommend",
                 subject=("application", i),
                 reason=f"case {i}",
@@ -117,5 +118,5 @@ def test_log_ins_and_user_changes_are_audited(client, login, engine, role_users)
     login(client, "t.admin")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT action, actor, subject_type, subject_id FROM audit_entry ORDER BY id")).all()
-    assert rows[0][:2] == ("users.create", "test:fixture")
+    assert rows[0][:2] == ("users.create", "system:cli:test")
     assert rows[-1] == ("auth.login", "t.admin", "user", "t.admin")

@@ -8,7 +8,9 @@ import threading
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from tests.actors import OFFICER, SYSTEM
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.audit import service
 from regionvisa.audit.service import GENESIS, record, verify
 from regionvisa.db import session_scope
@@ -21,7 +23,7 @@ def append(engine, n: int, start: int = 0) -> list[service.Recorded]:
             out.append(
                 record(
                     session,
-                    actor="t.officer",
+                    actor=OFFICER,
                     action="applications.decide",
                     subject=("application", i),
                     reason=f"decision {i}",
@@ -71,9 +73,9 @@ def test_empty_log_verifies(engine):
 
 def test_record_checks_its_arguments(engine):
     with session_scope(engine) as session, pytest.raises(ValueError):
-        record(session, actor="x", action="a.b", subject="nothing", reason="r", inputs={})
+        record(session, actor=SYSTEM, action="a.b", subject="nothing", reason="r", inputs={})
     with session_scope(engine) as session, pytest.raises(ValueError):
-        record(session, actor="x", action="a.b", subject=("t", 1), reason="", inputs={})
+        record(session, actor=SYSTEM, action="a.b", subject=("t", 1), reason="", inputs={})
 
 
 def test_inputs_digest_is_sha256_of_canonical_json(engine):
@@ -95,9 +97,7 @@ def test_personal_identifiers_are_never_stored_raw(engine):
         "password": "hunter2-hunter2",
     }
     with session_scope(engine) as session:
-        record(
-            session, actor="t.officer", action="applications.decide", subject=("application", 1), reason="r", inputs=raw
-        )
+        record(session, actor=OFFICER, action="applications.decide", subject=("application", 1), reason="r", inputs=raw)
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT inputs FROM audit_entry")).scalar_one()
     stored_text = str(stored)
@@ -194,7 +194,7 @@ def test_the_table_refuses_updates_and_deletes(engine):
 def test_a_rolled_back_decision_leaves_no_entry(engine):
     append(engine, 2)
     with pytest.raises(RuntimeError), session_scope(engine) as session:
-        record(session, actor="x", action="quotas.adjust", subject=("quota", 1), reason="r", inputs={})
+        record(session, actor=SYSTEM, action="quotas.adjust", subject=("quota", 1), reason="r", inputs={})
         raise RuntimeError("the decision failed")
     append(engine, 1, start=10)
     result = verify(engine)
@@ -215,7 +215,7 @@ def test_concurrent_writers_do_not_fork_the_chain(engine):
                     session.execute(text("SELECT COUNT(*) FROM region")).scalar_one()
                     record(
                         session,
-                        actor=f"writer{n}",
+                        actor=system_actor("cli", detail=f"writer{n}"),
                         action="test.concurrent",
                         subject=("w", f"{n}-{i}"),
                         reason="concurrency",

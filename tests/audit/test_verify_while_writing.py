@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.audit import checkpoint as checkpoints
 from regionvisa.audit.service import record, verify
 from regionvisa.db import session_scope
@@ -20,7 +21,13 @@ def test_verify_and_checkpoint_during_concurrent_appends(engine):
         try:
             for i in range(each):
                 with session_scope(engine) as session:
-                    record(session, actor=f"w{n}", action="test.concurrent", subject=("w", f"{n}-{i}"), reason="r")
+                    record(
+                        session,
+                        actor=system_actor("cli", detail=f"w{n}"),
+                        action="test.concurrent",
+                        subject=("w", f"{n}-{i}"),
+                        reason="r",
+                    )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -63,7 +64,7 @@ def site(tmp_path_factory, _sqlite_template, test_data):
         for role, (username, region) in accounts.items():
             service.create_user(
                 session,
-                actor="test:browser",
+                actor=SYSTEM,
                 username=username,
                 display_name=f"Browser {role}",
                 role=role,

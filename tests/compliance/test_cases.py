@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from tests.actors import NAMED_OFFICER, SYSTEM
 
 from regionvisa.audit.models import AuditEntry
 from regionvisa.compliance import cases
@@ -54,7 +55,7 @@ def audit_actions(engine, case_id: int) -> list[str]:
 
 def test_findings_on_holders_open_cases_in_their_region(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    result = cases.record_run(engine, ON, actor="test")
+    result = cases.record_run(engine, ON, actor=SYSTEM)
     assert result.findings == 4 and result.holder_findings == 3 and result.cases_opened == 3
     with Session(engine) as s:
         rows = {(c.person_id, c.rule): c for c in s.scalars(select(ComplianceCase))}
@@ -78,9 +79,9 @@ def test_findings_on_holders_open_cases_in_their_region(engine, kit):
 
 def test_rerunning_never_duplicates_an_open_case(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor="test")
-    again = cases.record_run(engine, ON, actor="test")
-    later = cases.record_run(engine, dt.date(2026, 1, 5), actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
+    again = cases.record_run(engine, ON, actor=SYSTEM)
+    later = cases.record_run(engine, dt.date(2026, 1, 5), actor=SYSTEM)
     assert (again.cases_opened, again.cases_updated) == (0, 3)
     assert later.cases_opened == 0
     assert counts(engine) == {"late_address_report": 1, "residence_obligation": 1, "integration_obligation": 1}
@@ -95,14 +96,14 @@ def test_rerunning_never_duplicates_an_open_case(engine, kit):
 
 def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
     # a report arrives late, showing H1 moved back to Busan the day after leaving
     later = kit.Records()
     later.address("H1", "26110", "2025-05-02", "2026-01-05")
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))
     kit.insert(engine, frames)
-    result = cases.record_run(engine, dt.date(2026, 1, 10), actor="test")
+    result = cases.record_run(engine, dt.date(2026, 1, 10), actor=SYSTEM)
     assert result.cases_gone == 1
     with Session(engine) as s:
         case = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "residence_obligation")).one()
@@ -118,7 +119,7 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
         assert all(c.finding_present for c in late)
     assert audit_actions(engine, case.id) == ["compliance.case_open", "compliance.case_finding_gone"]
     # a run as of an earlier date reproduces the past and leaves the cases alone
-    past = cases.record_run(engine, dt.date(2025, 12, 31), actor="test")
+    past = cases.record_run(engine, dt.date(2025, 12, 31), actor=SYSTEM)
     assert not past.cases_synced
     with Session(engine) as s:
         assert not s.get(ComplianceCase, case.id).finding_present
@@ -126,32 +127,32 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
 
 def test_case_life_cycle_is_checked_and_audited(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
     with Session(engine) as s:
         case_id = s.scalars(select(ComplianceCase.id).where(ComplianceCase.rule == "residence_obligation")).one()
     with session_scope(engine) as s:
         with pytest.raises(DomainError) as err:
-            cases.act(s, case_id, "review", actor="officer", reason="  ")
+            cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="  ")
         assert err.value.code == "reason_required"
     with session_scope(engine) as s:
-        cases.act(s, case_id, "review", actor="officer", reason="checking the address reports")
+        cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="checking the address reports")
     with session_scope(engine) as s:
         with pytest.raises(DomainError) as err:
-            cases.act(s, case_id, "resolve", actor="officer", reason="done")
+            cases.act(s, case_id, "resolve", actor=NAMED_OFFICER, reason="done")
         assert err.value.code == "outcome_required"
     with session_scope(engine) as s:
-        cases.act(s, case_id, "resolve", actor="officer", reason="moved for a job", outcome="warning")
+        cases.act(s, case_id, "resolve", actor=NAMED_OFFICER, reason="moved for a job", outcome="warning")
     with session_scope(engine) as s, pytest.raises(Conflict):
-        cases.act(s, case_id, "review", actor="officer", reason="again")
+        cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="again")
     with Session(engine) as s:
         case = s.get(ComplianceCase, case_id)
         assert (case.status, case.outcome, case.assignee, case.active_key) == ("resolved", "warning", "officer", None)
     # the finding persists, but its case was resolved: no new case
-    assert cases.record_run(engine, dt.date(2026, 1, 5), actor="test").cases_opened == 0
+    assert cases.record_run(engine, dt.date(2026, 1, 5), actor=SYSTEM).cases_opened == 0
     assert counts(engine)["residence_obligation"] == 1
     with session_scope(engine) as s:
-        cases.act(s, case_id, "close", actor="officer", reason="warning letter sent")
-        cases.act(s, case_id, "note", actor="officer", reason="holder acknowledged")
+        cases.act(s, case_id, "close", actor=NAMED_OFFICER, reason="warning letter sent")
+        cases.act(s, case_id, "note", actor=NAMED_OFFICER, reason="holder acknowledged")
     assert audit_actions(engine, case_id) == [
         "compliance.case_open",
         "compliance.case_review",
@@ -165,7 +166,7 @@ def test_case_life_cycle_is_checked_and_audited(engine, kit):
 
 def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
     with Session(engine) as s:
         busan = cases.dashboard(s, "26")
         nation = cases.dashboard(s, None)

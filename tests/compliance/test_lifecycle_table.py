@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.policy import ACTIONS, can
@@ -30,12 +31,12 @@ def open_case(engine, kit) -> int:
     r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
     r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "11", "2025-05-01", "2025-05-31")
     kit.insert(engine, r.frames())
-    cases.record_run(engine, ON, actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
     with Session(engine) as session:
         return session.scalars(select(ComplianceCase.id).order_by(ComplianceCase.id)).first()
 
 
-def act(session, case_id: int, move: str, *, actor="test", reason="walk"):
+def act(session, case_id: int, move: str, *, actor=SYSTEM, reason="walk"):
     outcome = "warning" if move == "resolve" else None
     return cases.act(session, case_id, move, actor=actor, reason=reason, outcome=outcome)
 
@@ -78,7 +79,7 @@ def test_the_api_refuses_exactly_the_roles_lacking_the_declared_action(engine, k
     action = COMPLIANCE_CASES.action(move)
     with session_scope(engine) as session:
         users = {role: accounts.get_user(session, info["id"]) for role, info in role_users.items()}
-        tokens = {role: accounts.create_token(session, actor="test", user=u, name="t")[1] for role, u in users.items()}
+        tokens = {role: accounts.create_token(session, actor=SYSTEM, user=u, name="t")[1] for role, u in users.items()}
         principals = {role: accounts.principal_of(u, via="token") for role, u in users.items()}
     for role, token in tokens.items():
         body = {"action": move, "reason": "walk", "outcome": "warning" if move == "resolve" else None}

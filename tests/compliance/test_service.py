@@ -7,6 +7,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.compliance import engine as eng
 from regionvisa.compliance.rules import compliance_rules
@@ -149,7 +150,7 @@ def test_published_designs_in_the_database_replace_the_files(engine, kit, tmp_pa
     kit.insert(engine, r.frames())
     assert run_compliance(engine, ON).findings.height == 0  # files: all of Busan
     with session_scope(engine) as session:
-        programs.load_files(session, [path], actor="test", publish=True)
+        programs.load_files(session, [path], actor=SYSTEM, publish=True)
     progs = programme_obligations(engine=engine).filter(program_id="busan-d2")
     assert progs["residence_area"].to_list() == [["26110"]]
     assert kit.rows(run_compliance(engine, ON).findings) == [

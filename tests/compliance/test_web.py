@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.actors import SYSTEM
 
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase
@@ -23,7 +24,7 @@ def seeded(engine, kit, role_users):
     r.status("H2", "2024-06-01", "2026-05-31", program_id="gyeonggi-e7", region="41", visa="E-7")
     r.address("H2", "41135", "2024-06-01")
     kit.insert(engine, r.frames())
-    cases.record_run(engine, ON, actor="test")
+    cases.record_run(engine, ON, actor=SYSTEM)
     with Session(engine) as s:
         ids = {(c.person_id, c.rule): c.id for c in s.scalars(select(ComplianceCase))}
     return ids

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.evaluation.framework import Framework, parse_framework
 
@@ -85,11 +86,11 @@ def world(engine, records, make_user):
                 start=dt.date(YEAR, 1, 1),
                 end=dt.date(YEAR, 12, 31),
                 allocated=allocated,
-                actor="test",
+                actor=SYSTEM,
                 reason="test ledger",
             )
             session.execute(update(QuotaLedger).where(QuotaLedger.id == ledger.id).values(used=used))
-        service.set_member(session, actor="test", user_id=ids["c.busan"], region="26", affiliation="Busan city")
+        service.set_member(session, actor=SYSTEM, user_id=ids["c.busan"], region="26", affiliation="Busan city")
     for name, scores in COMMITTEE_SCORES.items():
         with session_scope(engine) as session:
             member = accounts.principal_of(accounts.get_user(session, ids[name]))

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.audit.models import AuditEntry
@@ -49,7 +50,7 @@ def test_member_of_the_regions_government_is_refused_and_audited_scores_are_kept
 
 def test_affiliation_recorded_after_scoring_still_recuses(engine, world):
     with session_scope(engine) as session:
-        service.set_member(session, actor="test", user_id=world["c.one"], region="11", affiliation="Seoul city")
+        service.set_member(session, actor=SYSTEM, user_id=world["c.one"], region="11", affiliation="Seoul city")
         values = service.committee_values(session, year=YEAR, indicator="integration_policy")
     assert values["11"]["value"] == pytest.approx((70 + 65) / 2)
     assert values["11"]["recused"] == 1
@@ -72,7 +73,7 @@ def test_declared_recusal_and_validation(engine, world):
         officer = accounts.principal_of(
             accounts.create_user(
                 session,
-                actor="t",
+                actor=SYSTEM,
                 username="t.off",
                 display_name="o",
                 role="ministry_officer",
@@ -109,7 +110,7 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         session.add(Program(id="busan-d2", region="26", base_visa="D-2", title_ko="부산", title_en="Busan"))
         session.add(Program(id="gyeonggi-e7", region="41", base_visa="E-7", title_ko="경기", title_en="Gyeonggi"))
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=200)
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=200)
         run_id = run.id
         assert run.status == "draft"
         assert service.reproduce_run(session, run_id)["identical"] is True
@@ -117,7 +118,7 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         assert result["regions"][0]["rank"] == 1 and len(result["regions"]) == 3
         assert result["run"]["inputs"]["indicators"]["26"]["quota_fill_rate"] == pytest.approx(0.9)
     with session_scope(engine) as session:
-        flows.publish_evaluation(session, run_id=run_id, actor="test", reason="annual publication")
+        flows.publish_evaluation(session, run_id=run_id, actor=SYSTEM, reason="annual publication")
         by_region = {e["region"]: e for e in service.result_of(service.get_run(session, run_id))["regions"]}
         for code, entry in by_region.items():
             benefit = service.region_benefit(session, code, YEAR)
@@ -132,10 +133,10 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         assert len(_actions(session, "evaluation.publish")) == 1
         assert {e.region for e in _actions(session, "evaluation.benefit")} == {"11", "26", "41"}
         with pytest.raises(Conflict):
-            flows.publish_evaluation(session, run_id=run_id, actor="test")
+            flows.publish_evaluation(session, run_id=run_id, actor=SYSTEM)
         # a second publication supersedes the first
-        again = service.run_evaluation(session, year=YEAR, actor="test", draws=50)
-        flows.publish_evaluation(session, run_id=again.id, actor="test")
+        again = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=50)
+        flows.publish_evaluation(session, run_id=again.id, actor=SYSTEM)
         assert service.get_run(session, run_id).status == "superseded"
         assert service.published_run(session, YEAR).id == again.id
         # scores are closed once published
@@ -146,7 +147,7 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
 
 def test_reproduce_detects_a_changed_stored_result(engine, world):
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=20)
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20)
         data = json.loads(run.result_json)
         data["regions"][0]["score"] += 1
         run.result_json = compute.dumps(data)
@@ -155,8 +156,8 @@ def test_reproduce_detects_a_changed_stored_result(engine, world):
 
 def test_region_view_and_what_if_against_the_published_result(engine, world):
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=100)
-        flows.publish_evaluation(session, run_id=run.id, actor="test")
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=100)
+        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
         view = service.region_view(session, region="41")
         assert view["grade"] and view["rank"] >= 1
         assert sum(v for v in view["contributions"].values() if v is not None) == pytest.approx(view["score"])
@@ -173,8 +174,8 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
     from regionvisa.quotas.models import QuotaLedger
 
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=50)
-        flows.publish_evaluation(session, run_id=run.id, actor="test")
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=50)
+        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
         grades = {b.region: b for b in service.benefits(session, YEAR)}
         requests = planning.quota_requests(session, YEAR)
         assert {(r["region"], r["program"], r["requested"]) for r in requests} == {
@@ -182,7 +183,7 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
             ("11", "seoul-e7", 200),
             ("41", "gyeonggi-e7", 50),
         }
-        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, method="hamilton", actor="test")
+        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, method="hamilton", actor=SYSTEM)
         rows = planning.plan_rows(plan)
         assert sum(r["granted"] for r in rows) <= 300
         for r in rows:
@@ -191,14 +192,14 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
             assert r["target"] == target(r["requested"], repr(grades[r["region"]].quota_change))
             assert r["grade_effect"] == r["target"] - r["requested"]
             assert r["ceiling_effect"] == r["granted"] - r["target"]
-        planning.confirm_quotas(session, plan_id=plan.id, actor="test")
+        planning.confirm_quotas(session, plan_id=plan.id, actor=SYSTEM)
         opened = {
             (lg.program_id, lg.allocated)
             for lg in session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2026"))
         }
         assert opened == {(r["program"], r["granted"]) for r in rows}
         with pytest.raises(Conflict):
-            planning.confirm_quotas(session, plan_id=plan.id, actor="test")
+            planning.confirm_quotas(session, plan_id=plan.id, actor=SYSTEM)
 
 
 def test_committee_score_range_is_a_database_constraint(engine, world):

@@ -6,6 +6,7 @@ import json
 import subprocess
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
@@ -16,8 +17,8 @@ YEAR = 2025
 @pytest.fixture
 def published(engine, world):
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=100)
-        flows.publish_evaluation(session, run_id=run.id, actor="test")
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=100)
+        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
         return run.id
 
 
@@ -92,7 +93,7 @@ def test_committee_form_saves_scores_and_shows_recusal(client, login, make_user,
         from regionvisa.accounts.service import get_user_by_name
 
         uid = get_user_by_name(session, "t.member").id
-        service.set_member(session, actor="test", user_id=uid, region="41", affiliation="Gyeonggi")
+        service.set_member(session, actor=SYSTEM, user_id=uid, region="41", affiliation="Gyeonggi")
     token = login(client, "t.member")
     page = client.get(f"/evaluation/committee?year={YEAR}")
     assert page.status_code == 200

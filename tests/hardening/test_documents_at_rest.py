@@ -15,8 +15,9 @@ import tracemalloc
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.actors import BUSAN, SYSTEM
 
-from regionvisa.applications import documents, service
+from regionvisa.applications import documents, intake
 from regionvisa.applications.models import ApplicationDocument
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope, utcnow
@@ -56,13 +57,13 @@ def _key(key_id: str) -> str:
 
 def _application(engine, passport: str = "DC1234567") -> int:
     with session_scope(engine) as session:
-        return service.submit(
+        return intake.submit(
             session,
             program_id="busan-d2",
             applicant=dict(PROFILE),
             name="Document Person",
             passport_no=passport,
-            actor="test:intake",
+            actor=SYSTEM,
         ).id
 
 
@@ -94,7 +95,7 @@ def test_an_uploaded_scan_is_encrypted_on_disk_and_decrypted_on_download(
     assert doc.size == len(SCAN) and sent.json()["sha256"] == doc.sha256
 
     on_disk = [p for p in uploads.rglob("*") if p.is_file()]
-    assert len(on_disk) == 1 and on_disk[0] == service.document_path(doc)
+    assert len(on_disk) == 1 and on_disk[0] == documents.document_path(doc)
     raw = on_disk[0].read_bytes()
     assert raw.startswith(documents.MAGIC) and pii.keyring().current.encode() in raw[:64]  # the key id, in clear
     assert MARKER not in raw and b"%PDF" not in raw and b"M98765432" not in raw and b"KIM MINJI" not in raw
@@ -123,12 +124,12 @@ def test_an_altered_or_truncated_file_is_refused_not_served(engine, uploads, tes
     test_data.publish_busan(engine)
     app_id = _application(engine)
     with session_scope(engine) as session:
-        service.upload_document(
+        documents.upload_document(
             session, app_id, doc_type="passport", filename="p.pdf", content=SCAN, content_type="application/pdf",
-            actor="t.busan",
+            actor=BUSAN,
         )  # fmt: skip
     doc = _doc(engine)
-    path = service.document_path(doc)
+    path = documents.document_path(doc)
     good = path.read_bytes()
     officer = _signed_in(app, "t.officer", login)
     href = f"/api/v1/applications/{app_id}/documents/{doc.id}"
@@ -214,9 +215,9 @@ def test_rotation_re_encrypts_documents_and_encrypts_older_clear_files(engine, u
     keys(k1)
     app_id = _application(engine)
     with session_scope(engine) as session:
-        service.upload_document(
+        documents.upload_document(
             session, app_id, doc_type="passport", filename="p.pdf", content=SCAN, content_type="application/pdf",
-            actor="t.busan",
+            actor=BUSAN,
         )  # fmt: skip
     legacy = uploads / "applications" / str(app_id) / "legacy.png"  # as stored before encryption
     photo = b"\x89PNG\r\n\x1a\n" + MARKER * 10

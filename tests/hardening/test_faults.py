@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
+from tests.actors import SYSTEM
 
 from regionvisa.applications.models import Application
 from regionvisa.db import make_engine, session_scope
@@ -38,7 +39,7 @@ def _user(engine, username: str, role: str, region: str | None) -> None:
     with session_scope(engine) as session:
         service.create_user(
             session,
-            actor="test:fixture",
+            actor=SYSTEM,
             username=username,
             display_name=username,
             role=role,

@@ -13,10 +13,11 @@ import os
 import polars as pl
 import pytest
 from sqlalchemy import inspect, select, text
+from tests.actors import SYSTEM
 from typer.testing import CliRunner
 
 from regionvisa import migrate
-from regionvisa.applications import service as applications
+from regionvisa.applications import intake, views
 from regionvisa.applications.models import Application
 from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
@@ -59,13 +60,13 @@ def busan(engine, tmp_path, monkeypatch, test_data):
 
 def submit(engine, passport: str, name: str = "Nguyen Van Test") -> int:
     with session_scope(engine) as session:
-        return applications.submit(
+        return intake.submit(
             session,
             program_id="busan-d2",
             applicant=dict(PROFILE),
             name=name,
             passport_no=passport,
-            actor="test:intake",
+            actor=SYSTEM,
             on=ON,
         ).id
 
@@ -94,7 +95,7 @@ def test_application_passport_is_stored_encrypted_with_a_lookup_hash(engine, bus
         app = session.get(Application, app_id)
         assert pii.key_id(app.passport_enc) == pii.keyring().current
         assert app.passport_hash == app.open_passport == pii.lookup_hash(["ab 1234567"])[0]
-        assert applications.passport_of(app) == "AB1234567"
+        assert views.passport_of(app) == "AB1234567"
     assert "AB1234567" not in text_of_tables(engine)
     columns = {c["name"] for c in inspect(engine).get_columns("application")}
     assert "passport_no" not in columns and {"passport_enc", "passport_hash"} <= columns

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from tests.actors import SYSTEM
 
 from regionvisa.config import KeysNotConfigured, get_settings, key_problems, require_keys
 from regionvisa.records import pii
@@ -342,7 +343,7 @@ def test_a_500_on_a_real_server_logs_no_statement_parameters(engine, test_data, 
 def test_responses_with_a_whole_passport_number_are_never_cached(engine, test_data, app, role_users, login):
     from fastapi.testclient import TestClient
 
-    from regionvisa.applications import service
+    from regionvisa.applications import intake, views
     from regionvisa.db import session_scope
 
     test_data.publish_busan(engine)
@@ -353,11 +354,11 @@ def test_responses_with_a_whole_passport_number_are_never_cached(engine, test_da
         "education_level": "high_school",
     }  # fmt: skip
     with session_scope(engine) as session:
-        app_id = service.submit(
+        app_id = intake.submit(
             session, program_id="busan-d2", applicant=profile, name="Cache Person", passport_no="NS1234567",
-            actor="test:intake",
+            actor=SYSTEM,
         ).id  # fmt: skip
-    for role in service.FULL_PASSPORT_ROLES:
+    for role in views.FULL_PASSPORT_ROLES:
         client = TestClient(app)
         login(client, role_users[role]["username"])
         api = client.get(f"/api/v1/applications/{app_id}")

@@ -18,6 +18,7 @@ import openpyxl
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tests.actors import SYSTEM
 
 ON = "2025-06-01"
 
@@ -78,7 +79,7 @@ def tokens_for(engine, role_users) -> dict[str, dict]:
     out = {}
     with session_scope(engine) as session:
         for role, info in role_users.items():
-            _, plain = service.create_token(session, actor="test", user=service.get_user(session, info["id"]), name="t")
+            _, plain = service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="t")
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
 
@@ -91,7 +92,7 @@ def publish_busan(engine) -> None:
 
     with session_scope(engine) as session:
         path = get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"
-        programs.load_files(session, [path], actor="test", publish=True)
+        programs.load_files(session, [path], actor=SYSTEM, publish=True)
 
 
 def xlsx_bytes(rows: list[list]) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from tests.actors import BUSAN, SYSTEM
 
 from regionvisa.ops import backup as ops
 
@@ -76,7 +77,7 @@ def uploads(tmp_path, monkeypatch):
 
 
 def _application_with_documents(engine, test_data) -> list[int]:
-    from regionvisa.applications import service
+    from regionvisa.applications import documents, intake
     from regionvisa.db import session_scope
 
     test_data.publish_busan(engine)
@@ -87,16 +88,16 @@ def _application_with_documents(engine, test_data) -> list[int]:
         "education_level": "high_school",
     }  # fmt: skip
     with session_scope(engine) as session:
-        app = service.submit(
+        app = intake.submit(
             session, program_id="busan-d2", applicant=profile, name="Backup Person", passport_no="BK1234567",
-            actor="test:intake",
+            actor=SYSTEM,
         )  # fmt: skip
         ids = []
         for doc_type, content in (("passport", PDF), ("photo", b"\x89PNG\r\n\x1a\n" + b"photo" * 100)):
             ctype = "application/pdf" if content.startswith(b"%PDF") else "image/png"
-            doc = service.upload_document(
+            doc = documents.upload_document(
                 session, app.id, doc_type=doc_type, filename=f"{doc_type}.bin", content=content,
-                content_type=ctype, actor="t.busan",
+                content_type=ctype, actor=BUSAN,
             )  # fmt: skip
             ids.append(doc.id)
     return ids

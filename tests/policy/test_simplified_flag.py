@@ -8,18 +8,16 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
+from tests.actors import ADMIN
 
 from regionvisa import migrate
-from regionvisa.accounts.policy import Principal
-from regionvisa.applications import service as applications
+from regionvisa.applications import service
 from regionvisa.applications.models import RegionBenefit
 from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows
 from regionvisa.evaluation import service as evaluation
 from regionvisa.programs.models import Program
-
-ADMIN = Principal(id=1, username="t.admin", display_name="a", role="ministry_admin")
 
 
 def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
@@ -30,14 +28,14 @@ def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
     assert "simplified_procedure" not in Program.__table__.c  # not stored on the programme
     with session_scope(engine) as session:
         assert session.get(Program, "busan-d2").simplified_procedure is False  # no row: no procedure
-        flows.set_simplified_flag(session, region="26", enabled=True, run=_Run(2025, 7), actor="t.admin")
+        flows.set_simplified_flag(session, region="26", enabled=True, run=_Run(2025, 7), actor=ADMIN)
     with session_scope(engine) as session:
         flags = dict(session.execute(select(Program.id, Program.simplified_procedure)).all())
         assert flags == {"busan-d2": True, "busan-e7": True, "daegu-e7": False}
-        assert evaluation.simplified_procedure(session, "26") is applications.simplified_for(session, "26") is True
+        assert evaluation.simplified_procedure(session, "26") is service.simplified_for(session, "26") is True
         assert session.get(RegionBenefit, "26").source == "evaluation"
     with session_scope(engine) as session:
-        applications.set_simplified(session, "26", False, actor=ADMIN, reason="benefit suspended pending review")
+        service.set_simplified(session, "26", False, actor=ADMIN, reason="benefit suspended pending review")
     with session_scope(engine) as session:
         row = session.get(RegionBenefit, "26")
         assert (row.simplified_procedure, row.source, row.set_by) == (False, "override", "t.admin")
@@ -50,7 +48,7 @@ def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
         assert entries[1].inputs["before"] is True and entries[1].inputs["before_source"] == "evaluation"
         assert entries[1].actor == "t.admin" and entries[1].reason == "benefit suspended pending review"
     with pytest.raises(ValueError, match="source must be one of"), session_scope(engine) as session:
-        applications.set_simplified(session, "26", True, actor=ADMIN, reason="x", source="guess")
+        service.set_simplified(session, "26", True, actor=ADMIN, reason="x", source="guess")
 
 
 class _Run:

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.config import PROJECT_ROOT
 
@@ -123,7 +124,7 @@ def publish(engine):
 
     def do(design: dict) -> str:
         with session_scope(engine) as session:
-            service.store(session, parse_design(design, source="test"), actor="test", reason="test", status="published")
+            service.store(session, parse_design(design, source="test"), actor=SYSTEM, reason="test", status="published")
         return design["id"]
 
     return do
@@ -150,6 +151,6 @@ def bearer(engine, role_users, make_user):
     headers = {}
     with session_scope(engine) as session:
         for role, user_id in ids.items():
-            _, token = accounts.create_token(session, actor="test", user=accounts.get_user(session, user_id), name="t")
+            _, token = accounts.create_token(session, actor=SYSTEM, user=accounts.get_user(session, user_id), name="t")
             headers[role] = {"Authorization": f"Bearer {token}"}
     return lambda role: headers[role]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 
+from tests.actors import SYSTEM
+
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
 from regionvisa.programs import designs, service
@@ -36,9 +38,7 @@ def design_for(region: str) -> dict:
 def route_samples(engine, region: str) -> dict:
     design = design_for(region)
     with session_scope(engine) as session:
-        service.store(
-            session, parse_design(design, source="walk"), actor="test:walk", reason="walk", status="published"
-        )
+        service.store(session, parse_design(design, source="walk"), actor=SYSTEM, reason="walk", status="published")
     pid = design["id"]
     draft = {**design, "version": 2}
     return {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tests.actors import SYSTEM
+
 from regionvisa.db import session_scope
 from regionvisa.programs import screening, service
 
@@ -47,7 +49,7 @@ def test_only_programmes_in_force_and_published(engine, publish, designs, on):
     from regionvisa.programs.files import parse_design
 
     with session_scope(engine) as session:
-        service.store(session, parse_design(draft), actor="test", reason="test", status="draft")
+        service.store(session, parse_design(draft), actor=SYSTEM, reason="test", status="draft")
     assert [p["program"] for p in _match(engine, designs.E7_APPLICANT, on)["programs"]] == ["easy-e7"]
     assert _match(engine, designs.E7_APPLICANT, dt.date(2027, 1, 1))["programs"] == []
 

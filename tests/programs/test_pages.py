@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html as html_module
 
+from tests.actors import SYSTEM
+
 from regionvisa.programs import service
 
 
@@ -37,7 +39,7 @@ def test_versions_diff_and_ministry_buttons(client, engine, pilots, role_users, 
     with session_scope(engine) as session:
         design = dict(service.get_version(session, "busan-d2").design)
         design["quota"] = 1200
-        service.save_draft(session, design, actor="test")
+        service.save_draft(session, design, actor=SYSTEM)
     csrf = login(client, "t.officer")
     html = client.get("/programs/busan-d2?a=1&b=2&lang=en").text
     assert "-quota: 1000" in html and "+quota: 1200" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.db import session_scope
 from regionvisa.programs import screening, service, simulation
@@ -81,12 +82,12 @@ def test_projected_fill_uses_the_quota_ledger(engine, write_csv, versions, on):
 
     baseline, reform = versions
     with session_scope(engine) as session:
-        service.store(session, baseline.loaded, actor="test", reason="test", status="published")
+        service.store(session, baseline.loaded, actor=SYSTEM, reason="test", status="published")
         ledger = quotas.open_ledger(
             session, program_id="busan-d2", region="26", period="2025", start=dt.date(2025, 1, 1),
-            end=dt.date(2025, 12, 31), allocated=3, actor="test", reason="test",
+            end=dt.date(2025, 12, 31), allocated=3, actor=SYSTEM, reason="test",
         )  # fmt: skip
-        quotas.reserve(session, ledger, application_id=1, actor="test")
+        quotas.reserve(session, ledger, application_id=1, actor=SYSTEM)
     parsed = screening.read_applicants(write_csv("pool.csv", HEADER, POOL))
     with session_scope(engine) as session:
         result = simulation.simulate(session, baseline, reform, parsed, on=on)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 from typer.testing import CliRunner
 
 from regionvisa.quotas import cli
@@ -163,7 +164,7 @@ def test_year_reads_the_ledgers_from_the_database(cli, engine, tmp_path):
                 start=dt.date(2025, 1, 1),
                 end=dt.date(2025, 12, 31),
                 allocated=allocated,
-                actor="test",
+                actor=SYSTEM,
                 reason="test ledger",
             )
     out = tmp_path / "alloc.csv"

@@ -9,8 +9,9 @@ import threading
 
 import pytest
 from sqlalchemy import func, select
+from tests.actors import BUSAN, SYSTEM
 
-from regionvisa.applications import service
+from regionvisa.applications import intake, moves
 from regionvisa.applications.models import Application
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope
@@ -42,7 +43,7 @@ def prepare(engine) -> list[int]:
 
     with session_scope(engine) as session:
         programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor="test", publish=True
+            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor=SYSTEM, publish=True
         )
         ledger = quotas.open_ledger(
             session,
@@ -52,26 +53,26 @@ def prepare(engine) -> list[int]:
             start=dt.date(2025, 1, 1),
             end=dt.date(2025, 12, 31),
             allocated=12,
-            actor="test",
+            actor=SYSTEM,
             reason="allocation",
         )
-        quotas.adjust(session, ledger, 3, actor="test", reason="mid-year top-up")
+        quotas.adjust(session, ledger, 3, actor=SYSTEM, reason="mid-year top-up")
     ids = []
     with session_scope(engine) as session:
         for i in range(N + 5):
-            app = service.submit(
+            app = intake.submit(
                 session,
                 program_id="busan-d2",
                 applicant=applicant(i),
                 name=f"A{i}",
                 passport_no=f"C{i:08d}",
-                actor="test",
+                actor=SYSTEM,
                 on=ON,
             )
             ids.append(app.id)
     with session_scope(engine) as session:
         for app_id in ids[:5]:
-            service.recommend(session, app_id, actor="test:region")
+            moves.recommend(session, app_id, actor=SYSTEM)
         assert quotas.find_ledger(session, "busan-d2", "2025").remaining == 10
     return ids[5:]
 
@@ -87,7 +88,7 @@ def race(engine, ids: list[int]) -> tuple[list[int], list[str], list[BaseExcepti
         barrier.wait()
         try:
             with session_scope(engine) as session:
-                service.recommend(session, app_id, actor="t.busan", reason="race")
+                moves.recommend(session, app_id, actor=BUSAN, reason="race")
             with lock:
                 won.append(app_id)
         except QuotaExhausted as exc:
@@ -164,7 +165,7 @@ def test_the_database_itself_refuses_over_issuing(engine):
             start=dt.date(2025, 1, 1),
             end=dt.date(2025, 12, 31),
             allocated=2,
-            actor="test",
+            actor=SYSTEM,
             reason="allocation",
         )
     with pytest.raises(IntegrityError), session_scope(engine) as session:

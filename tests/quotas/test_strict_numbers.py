@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.db import session_scope
@@ -66,7 +67,7 @@ def bearer(engine, role_users) -> dict[str, dict]:
     with session_scope(engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor="test", user=accounts.get_user(session, info["id"]), name="t"
+                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
@@ -100,7 +101,7 @@ def test_a_commit_after_a_columnar_read_and_an_outside_reader_is_kept(records):
     with session_scope(engine) as session:
         accounts.create_user(
             session,
-            actor="test",
+            actor=SYSTEM,
             username="after.columnar",
             display_name="after the columnar read",
             role="auditor",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.actors import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
 BUSAN_DESIGN = ROOT / "policy" / "programs" / "26" / "busan-d2.yaml"
@@ -127,7 +128,7 @@ def bearer(engine, people):
         if username not in cache:
             with session_scope(engine) as session:
                 user = accounts.get_user_by_name(session, username)
-                _, plain = accounts.create_token(session, actor="test", user=user, name="selection")
+                _, plain = accounts.create_token(session, actor=SYSTEM, user=user, name="selection")
             cache[username] = {"Authorization": f"Bearer {plain}"}
         return cache[username]
 

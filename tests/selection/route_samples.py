@@ -14,6 +14,7 @@ import datetime as dt
 
 import yaml
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import Principal
@@ -49,13 +50,13 @@ def _round(session) -> int:
             window_opens_at=now - dt.timedelta(days=1),
             window_closes_at=now + dt.timedelta(days=1),
         ),
-        actor="test:walk",
+        actor=SYSTEM,
     )
     users = session.scalars(select(User).where(User.role == "committee_member").order_by(User.id)).all()
     for i, user in enumerate(users):
         role = "chair" if i == 0 else "expert"
         committee.add_member(
-            session, rnd.id, MemberIn(username=user.username, role=role, affiliation="walk"), actor="test:walk"
+            session, rnd.id, MemberIn(username=user.username, role=role, affiliation="walk"), actor=SYSTEM
         )
     return rnd.id
 

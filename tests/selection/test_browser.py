@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.actors import SYSTEM
 
 from .conftest import busan_design
 
@@ -49,7 +50,7 @@ def committee(site):
     with session_scope(site["engine"]) as session:
         for username in ("b.chair", "b.official", "b.expert"):
             service.create_user(
-                session, actor="test:browser", username=username, display_name=username,
+                session, actor=SYSTEM, username=username, display_name=username,
                 role="committee_member", password=PASSWORD,
             )  # fmt: skip
     return site

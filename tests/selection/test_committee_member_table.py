@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
+from tests.actors import ADMIN
 
 from regionvisa import migrate
 from regionvisa.db import session_scope
@@ -53,10 +54,10 @@ def committee(engine, people, round_id):
     evaluation entries and one score of c.official1."""
     with session_scope(engine) as session:
         evaluation.set_member(
-            session, actor="t.admin", user_id=_user_id(session, "c.expert1"), region="26", affiliation="PNU"
+            session, actor=ADMIN, user_id=_user_id(session, "c.expert1"), region="26", affiliation="PNU"
         )
         evaluation.set_member(
-            session, actor="t.admin", user_id=_user_id(session, "c.chair"), region=None, affiliation="MOJ"
+            session, actor=ADMIN, user_id=_user_id(session, "c.chair"), region=None, affiliation="MOJ"
         )
         proposal = Proposal(round_id=round_id, region="11", current_version=1, submitted_at=NOW, updated_at=NOW)
         session.add(proposal)
@@ -89,7 +90,7 @@ def test_seats_and_standing_entries_live_in_one_table(engine, people, committee)
         assert evaluation.member_region(session, expert) == "26"
         assert evaluation.member_region(session, _user_id(session, "c.official1")) is None  # a seat is not an entry
         # recording the entry again updates it: still one per user
-        evaluation.set_member(session, actor="t.admin", user_id=expert, region="26", affiliation="PNU, law")
+        evaluation.set_member(session, actor=ADMIN, user_id=expert, region="26", affiliation="PNU, law")
         assert (
             session.scalar(
                 select(sa.func.count()).where(CommitteeMember.user_id == expert, CommitteeMember.round_id.is_(None))

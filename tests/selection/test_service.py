@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Conflict, DomainError, Forbidden
@@ -94,7 +95,7 @@ def test_a_programme_id_of_another_region_is_refused_at_submission(engine, peopl
     from regionvisa.programs.files import parse_design
 
     with session_scope(engine) as session:
-        programs.store(session, parse_design(helpers.busan_design()), actor="test", reason="t", status="published")
+        programs.store(session, parse_design(helpers.busan_design()), actor=SYSTEM, reason="t", status="published")
     taken = design_for("11", "busan-d2")
     with pytest.raises(proposals.InvalidProposal) as caught:
         submit(engine, people, round_id, "11", "s.seoul", [(taken, None)])

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service
 from regionvisa.accounts.policy import policy_markdown
@@ -34,7 +35,7 @@ def tokens(engine, role_users) -> dict[str, dict]:
     out = {}
     with session_scope(engine) as session:
         for role, info in role_users.items():
-            _, plain = service.create_token(session, actor="test", user=service.get_user(session, info["id"]), name="t")
+            _, plain = service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="t")
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
 

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regionvisa.accounts.policy import ROLES, Principal, authorize, policy_markdown
+from regionvisa.accounts import policy
+from regionvisa.accounts.policy import ROLES, authorize, policy_markdown
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 
 app = typer.Typer(help="Users, roles and API tokens / 사용자와 권한", no_args_is_help=True)
@@ -24,15 +26,16 @@ err = Console(stderr=True)
 AS_OPTION = typer.Option(None, "--as", help="act as this user: their role must allow the change")
 
 
-def system_actor() -> str:
+def system_actor() -> Actor:
+    """The command line's declared system actor, named after the operator's login."""
     try:
         who = getpass.getuser()
     except Exception:  # no login name (containers)
         who = "unknown"
-    return f"system:cli:{who}"
+    return policy.system_actor("cli", detail=who)
 
 
-def _actor(session, as_user: str | None, action: str) -> Principal | str:
+def _actor(session, as_user: str | None, action: str) -> Actor:
     if as_user is None:
         return system_actor()
     from regionvisa.accounts import service

@@ -8,6 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import system_actor
+
 DEMO_REGION = "26"  # Busan
 DEMO_ACCOUNTS: tuple[dict, ...] = (
     {"username": "admin", "password": "demo-admin-2025", "role": "ministry_admin", "region": None,
@@ -21,7 +23,7 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
     {"username": "auditor", "password": "demo-auditor-2025", "role": "auditor", "region": None,
      "display_name": "Demo auditor"},
 )  # fmt: skip
-DEMO_ACTOR = "system:demo"
+DEMO_ACTOR = system_actor("demo")
 
 
 def create_demo_accounts(engine: Engine) -> int:

@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import ratelimit, service
-from regionvisa.accounts.policy import ROLE_LABELS, ROLES, Principal
+from regionvisa.accounts.policy import Principal
 from regionvisa.accounts.security import SESSION_KEY, rotate_session
 from regionvisa.accounts.settings import get_account_settings
+from regionvisa.core.actor import ROLE_LABELS, ROLES
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
@@ -139,7 +140,7 @@ def logout(request: Request):
     user = getattr(request.state, "user", None)
     if key:
         with session_scope(request.app.state.engine) as session:
-            service.end_session(session, key=key, actor=user or "anonymous")
+            service.end_session(session, key=key, actor=user or service.SIGN_IN)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 

@@ -13,28 +13,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any
 
+from regionvisa.core.actor import ROLES, SYSTEM_PREFIX, Actor, Role, ensure_actor
 from regionvisa.core.errors import Forbidden, Unauthenticated
-from regionvisa.web.labels import N_
 
-
-class Role(StrEnum):
-    MINISTRY_ADMIN = "ministry_admin"
-    MINISTRY_OFFICER = "ministry_officer"
-    REGIONAL_OFFICIAL = "regional_official"
-    COMMITTEE_MEMBER = "committee_member"
-    AUDITOR = "auditor"
-
-
-ROLES: tuple[str, ...] = tuple(r.value for r in Role)
-ROLE_LABELS: dict[str, str] = {
-    Role.MINISTRY_ADMIN: N_("Ministry administrator"),
-    Role.MINISTRY_OFFICER: N_("Ministry officer"),
-    Role.REGIONAL_OFFICIAL: N_("Regional official"),
-    Role.COMMITTEE_MEMBER: N_("Committee member"),
-    Role.AUDITOR: N_("Auditor"),
-}
 REGION_BOUND_ROLES = frozenset({Role.REGIONAL_OFFICIAL})
 
 ALL = "all"
@@ -59,6 +42,8 @@ ACTIONS: dict[str, Action] = {
         _a("tokens.manage", "create and revoke one's own API tokens"),
         _a("users.manage", "create, change and disable users; revoke anyone's tokens"),
         _a("audit.read", "read and verify the audit log"),
+        _a("audit.anchor", "anchor the audit log's head in the log itself (system only)"),
+        _a("keys.rotate", "re-encrypt stored personal data and documents under the current key (system only)"),
         _a("stats.read", "resident statistics of a region", region_scoped=True),
         _a("records.read", "read the immigration records of people (never names or passports)", region_scoped=True),
         _a("records.import", "import record feeds"),
@@ -83,86 +68,89 @@ ACTIONS: dict[str, Action] = {
     )
 }
 
-_R = Role
 # action -> role -> scope. A missing role means the role lacks the action.
 POLICY: dict[str, dict[str, str]] = {
     "account.self": {r: ALL for r in ROLES},
     "tokens.manage": {r: ALL for r in ROLES},
-    "users.manage": {_R.MINISTRY_ADMIN: ALL},
-    "audit.read": {_R.AUDITOR: ALL},
+    "users.manage": {Role.MINISTRY_ADMIN: ALL},
+    "audit.read": {Role.AUDITOR: ALL},
+    "audit.anchor": {},
+    "keys.rotate": {},
     "stats.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.COMMITTEE_MEMBER: ALL,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
     },
     "records.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.AUDITOR: ALL,
     },
-    "records.import": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "records.import": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "programs.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.COMMITTEE_MEMBER: ALL,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
     },
     # Batch screening of files is work for those who screen and recommend applicants; committee
     # members and auditors read designs and screen single applicants (JSON) but send no files.
-    "programs.screen_file": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL, _R.REGIONAL_OFFICIAL: OWN_REGION},
-    "programs.edit_draft": {_R.MINISTRY_OFFICER: ALL, _R.REGIONAL_OFFICIAL: OWN_REGION},
-    "programs.approve": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "programs.screen_file": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL, Role.REGIONAL_OFFICIAL: OWN_REGION},
+    "programs.edit_draft": {Role.MINISTRY_OFFICER: ALL, Role.REGIONAL_OFFICIAL: OWN_REGION},
+    "programs.approve": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "applications.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.AUDITOR: ALL,
     },
-    "applications.recommend": {_R.REGIONAL_OFFICIAL: OWN_REGION},
-    "applications.decide": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
-    "applications.benefit": {_R.MINISTRY_ADMIN: ALL},
+    "applications.recommend": {Role.REGIONAL_OFFICIAL: OWN_REGION},
+    "applications.decide": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
+    "applications.benefit": {Role.MINISTRY_ADMIN: ALL},
     "quotas.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.COMMITTEE_MEMBER: ALL,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
     },
-    "quotas.adjust": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "quotas.adjust": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "compliance.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.AUDITOR: ALL,
     },
-    "cases.act": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "cases.act": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "evaluation.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.COMMITTEE_MEMBER: ALL,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
     },
-    "evaluation.publish": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
-    "committee.score": {_R.COMMITTEE_MEMBER: ALL},
+    "evaluation.publish": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
+    "committee.score": {Role.COMMITTEE_MEMBER: ALL},
     "selection.read": {
-        _R.MINISTRY_ADMIN: ALL,
-        _R.MINISTRY_OFFICER: ALL,
-        _R.REGIONAL_OFFICIAL: OWN_REGION,
-        _R.COMMITTEE_MEMBER: ALL,
-        _R.AUDITOR: ALL,
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
     },
-    "proposals.submit": {_R.REGIONAL_OFFICIAL: OWN_REGION},
-    "selection.manage": {_R.MINISTRY_ADMIN: ALL, _R.MINISTRY_OFFICER: ALL},
+    "proposals.submit": {Role.REGIONAL_OFFICIAL: OWN_REGION},
+    "selection.manage": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
 }
 
 
 def _check_table() -> None:
     assert set(POLICY) == set(ACTIONS), set(POLICY) ^ set(ACTIONS)
+    for name, actions in SYSTEM_GRANTS.items():
+        assert actions <= EVERY_ACTION, (name, actions - EVERY_ACTION)
     for action, grants in POLICY.items():
         for role, scope in grants.items():
             assert role in ROLES, (action, role)
@@ -172,43 +160,65 @@ def _check_table() -> None:
                 assert scope == OWN_REGION, f"{action}: a region-bound role must be scoped to its region"
 
 
+Principal = Actor  # the name the transports have used for the signed-in actor
+
+
+# --------------------------------------------------------------------------- system actors
+
+# The system acts under declared names only, each with the actions it holds (in every region).
+# `system_actor(name)` refuses any other name, so an actor cannot be made up on the way.
+EVERY_ACTION = frozenset(ACTIONS)
+SYSTEM_GRANTS: dict[str, frozenset[str]] = {
+    # The operator's console: whoever runs it holds the database credentials, so the table cannot
+    # stop them; every change is still recorded under "system:cli:<login>". `--as USER` acts as
+    # that user instead, under the user's own grants.
+    "cli": EVERY_ACTION,
+    # `regionvisa demo` builds the demonstration database from nothing.
+    "demo": EVERY_ACTION,
+    # A compliance run opens, updates and closes the enforcement cases its findings call for.
+    "compliance": frozenset({"compliance.read", "cases.act"}),
+    # Publishing an evaluation sets each region's simplified-procedure benefit from its grade.
+    "evaluation-publication": frozenset({"evaluation.read", "applications.benefit"}),
+    "simplified-procedure": frozenset({"applications.read", "applications.benefit"}),
+    # Synthetic national records are loaded like a records import.
+    "synth": frozenset({"records.import"}),
+    # Key rotation re-encrypts stored personal data and documents under the current key.
+    "keys": frozenset({"keys.rotate"}),
+    # Log-in attempts under a name no account has are recorded under this actor; it holds nothing.
+    "sign-in": frozenset(),
+    # The audit log's own maintenance (anchoring checkpoints).
+    "audit": frozenset({"audit.read", "audit.anchor"}),
+}
+
+
 _check_table()
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is acting: a signed-in user (session or API token) or the command line's system actor."""
-
-    id: int | None
-    username: str
-    display_name: str
-    role: str | None
-    region: str | None = None
-    via: str = "session"  # session | token | cli
-    token_id: int | None = None
-
-    @property
-    def role_label(self) -> str:
-        return ROLE_LABELS.get(self.role or "", N_("System"))
-
-    @property
-    def is_system(self) -> bool:
-        return self.role is None
-
-    def __str__(self) -> str:  # the audit actor
-        return self.username
+def system_actor(name: str, *, detail: str | None = None) -> Actor:
+    """The declared system actor `name` ("system:<name>" or "system:<name>:<detail>" in the log)."""
+    if name not in SYSTEM_GRANTS:
+        raise Forbidden(
+            en=f"unknown system actor {name!r}; declare it in accounts.policy.SYSTEM_GRANTS",
+            ko=f"등록되지 않은 시스템 행위자입니다 ({name})",
+        )
+    username = SYSTEM_PREFIX + name + (f":{detail}" if detail else "")
+    return Actor(id=None, username=username, display_name=username, role=None, via="system")
 
 
-def grant(user: Principal | None, action: str) -> str | None:
+def grant(user: Actor | None, action: str) -> str | None:
     """The scope `user` holds `action` with (`all`, `own_region`) or None."""
     if action not in ACTIONS:
         raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
-    if user is None or user.role is None:
+    if user is None:
+        return None
+    if user.is_system:
+        return ALL if action in SYSTEM_GRANTS.get(user.system_name or "", ()) else None
+    if user.role not in ROLES:
         return None
     return POLICY[action].get(user.role)
 
 
-def can(user: Principal | None, action: str, region: str | None = None) -> bool:
+def can(user: Actor | None, action: str, region: str | None = None) -> bool:
     try:
         authorize(user, action, region)
     except (Forbidden, Unauthenticated):
@@ -216,7 +226,7 @@ def can(user: Principal | None, action: str, region: str | None = None) -> bool:
     return True
 
 
-def authorize(user: Principal | None, action: str, region: str | None = None) -> str:
+def authorize(user: Any, action: str, region: str | None = None) -> str:
     """Allow or raise. With `region`, also check that the region is inside the user's scope.
 
     Returns the scope held (`all` or `own_region`). Without `region`, an `own_region` grant
@@ -226,6 +236,7 @@ def authorize(user: Principal | None, action: str, region: str | None = None) ->
         raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
     if user is None:
         raise Unauthenticated()
+    user = ensure_actor(user)  # a name or anything else that is not an Actor cannot act
     scope = grant(user, action)
     if scope is None:
         raise Forbidden(
@@ -240,7 +251,7 @@ def authorize(user: Principal | None, action: str, region: str | None = None) ->
     return scope
 
 
-def scope_region(user: Principal | None, requested: str | None, *, action: str) -> str | None:
+def scope_region(user: Actor | None, requested: str | None, *, action: str) -> str | None:
     """The region a query for `action` must be filtered by; None means every region.
 
     A user with an `all` grant gets what they asked for. A regional official gets their own
@@ -292,6 +303,10 @@ def policy_table() -> list[dict]:
 SCOPE_MARKS = {ALL: "all", OWN_REGION: "own region"}
 
 
+def _grants_text(actions: frozenset[str]) -> str:
+    return "every action" if actions == EVERY_ACTION else ", ".join(f"`{a}`" for a in sorted(actions))
+
+
 def policy_markdown() -> str:
     """The table as Markdown: docs/permissions.md is this text (`regionvisa users policy`)."""
     lines = [
@@ -312,6 +327,16 @@ def policy_markdown() -> str:
         cells = [SCOPE_MARKS.get(POLICY[name].get(role, ""), "–") for role in ROLES]
         lines.append(f"| `{name}` | {action.description} | " + " | ".join(cells) + " |")
     lines += [
+        "",
+        "## System actors",
+        "",
+        "The system acts only under these declared names (`accounts.policy.system_actor`), each holding",
+        "its actions in every region; the audit log names it `system:<name>` (the command line adds the",
+        "operator's login). A plain string, or any other name, cannot act.",
+        "",
+        "| system actor | actions |",
+        "|---|---|",
+        *[f"| `{name}` | {_grants_text(actions)} |" for name, actions in SYSTEM_GRANTS.items()],
         "",
         "## Public routes",
         "",

@@ -20,13 +20,36 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.models import ApiToken, LoginLock, User, UserSession
-from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, Principal
+from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, system_actor
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, Invalid, NotFound
+from regionvisa.core.usecase import Done, Subject, use_case
 from regionvisa.db import utcnow
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# Accounts are national: a user's region says where a regional official works, not who may manage them.
+USER = Subject(kind="user", model=User, region=lambda user: None)
+TOKEN = Subject(kind="api_token", model=ApiToken, region=lambda token: None, label="API token")
+# Who a log-in attempt is recorded under when its name belongs to no account.
+SIGN_IN = system_actor("sign-in")
+
+
+def _self_or_admin(own: str):
+    """The action of a change to an account: `own` on one's own account, `users.manage` on another's."""
+
+    def action(actor: Actor, user: User) -> str:
+        return own if actor.id is not None and actor.id == user.id else "users.manage"
+
+    action.__name__ = f"{own.replace('.', '_')}_or_users_manage"
+    return action
+
+
+def _token_action(actor: Actor, token: ApiToken) -> str:
+    return "tokens.manage" if actor.id is not None and actor.id == token.user_id else "users.manage"
+
+
 TOKEN_PREFIX = "rvt_"
 
 
@@ -127,8 +150,8 @@ def guessability(password: str, *, username: str = "", display_name: str = "") -
 # --------------------------------------------------------------------------- users
 
 
-def principal_of(user: User, *, via: str = "session", token_id: int | None = None) -> Principal:
-    return Principal(
+def principal_of(user: User, *, via: str = "session", token_id: int | None = None) -> Actor:
+    return Actor(
         id=user.id,
         username=user.username,
         display_name=user.display_name,
@@ -175,10 +198,11 @@ def _check_role_region(role: str, region: str | None, session: Session) -> str |
     return None
 
 
+@use_case(action="users.manage", audit="users.create")
 def create_user(
     session: Session,
     *,
-    actor: Principal | str,
+    actor: Actor,
     username: str,
     display_name: str,
     role: str,
@@ -218,16 +242,13 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="users.create",
+    return Done(
+        value=user,
         subject=("user", username),
         reason=reason,
         inputs={"username": username, "display_name": display_name, "role": role, "region": region},
         region=region,
     )
-    return user
 
 
 def get_user(session: Session, user_id: int) -> User:
@@ -250,10 +271,11 @@ def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[i
     return int(total), list(users)
 
 
+@use_case(action="users.manage", subject=USER, subject_arg="user")
 def update_user(
     session: Session,
     *,
-    actor: Principal | str,
+    actor: Actor,
     user: User,
     display_name: str | None = None,
     role: str | None = None,
@@ -273,7 +295,7 @@ def update_user(
         if new_region != user.region:
             changes["region"] = new_region
     if is_active is not None and is_active != user.is_active:
-        if not is_active and str(getattr(actor, "username", actor)) == user.username:
+        if not is_active and actor.username == user.username:
             raise Conflict(
                 code="cannot_disable_self",
                 ko="자기 계정은 사용 중지할 수 없습니다",
@@ -281,7 +303,7 @@ def update_user(
             )
         changes["is_active"] = is_active
     if not changes:
-        return user
+        return Done(value=user, reason=reason, changed=False)
     for key, value in changes.items():
         setattr(user, key, value)
     if "is_active" in changes and is_active:
@@ -290,22 +312,17 @@ def update_user(
     if changes.get("is_active") is False or "role" in changes or "region" in changes:
         revoke_sessions(session, user_id=user.id)
     action = {True: "users.enable", False: "users.disable"}.get(changes.get("is_active"), "users.update")  # type: ignore[arg-type]
-    record(
-        session,
-        actor=actor,
-        action=action,
-        subject=("user", user.username),
-        reason=reason,
-        inputs={"changes": changes},
+    return Done(
+        value=user, action=action, subject=("user", user.username), reason=reason, inputs={"changes": changes},
         region=user.region,
-    )
-    return user
+    )  # fmt: skip
 
 
+@use_case(action=_self_or_admin("account.self"), subject=USER, subject_arg="user", audit="users.set_password")
 def set_password(
     session: Session,
     *,
-    actor: Principal | str,
+    actor: Actor,
     user: User,
     password: str,
     keep_session: str | None = None,
@@ -318,15 +335,10 @@ def set_password(
     unlock(session, username=user.username)
     session.flush()
     revoke_sessions(session, user_id=user.id, except_key=keep_session)
-    record(
-        session,
-        actor=actor,
-        action="users.set_password",
-        subject=("user", user.username),
-        reason=reason,
-        inputs={"by_self": str(getattr(actor, "username", actor)) == user.username},
+    return Done(
+        subject=("user", user.username), reason=reason, inputs={"by_self": actor.username == user.username},
         region=user.region,
-    )
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- log-in
@@ -445,7 +457,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
         )
         record(
             session,
-            actor=user.username if user is not None else "anonymous",
+            actor=principal_of(user) if user is not None else SIGN_IN,
             action="auth.lockout",
             subject=subject,
             reason=f"{failures} failed log-ins in a row ({why}): locked for {settings.login_lockout_minutes} minutes",
@@ -455,7 +467,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
         return LoginResult("locked", locked_until=until)
     record(
         session,
-        actor=user.username if user is not None else "anonymous",
+        actor=principal_of(user) if user is not None else SIGN_IN,
         action="auth.login_failed",
         subject=subject,
         reason=why,
@@ -491,7 +503,7 @@ def start_session(session: Session, *, user: User, replaces: str | None = None) 
     session.flush()
     record(
         session,
-        actor=user.username,
+        actor=principal_of(user),
         action="auth.login",
         subject=("user", user.username),
         reason="logged in",
@@ -501,7 +513,7 @@ def start_session(session: Session, *, user: User, replaces: str | None = None) 
     return key
 
 
-def end_session(session: Session, *, key: str, actor: Principal | str) -> bool:
+def end_session(session: Session, *, key: str, actor: Actor) -> bool:
     row = session.get(UserSession, sha256_hex(key))
     if row is None or row.revoked_at is not None:
         return False
@@ -527,7 +539,7 @@ def revoke_sessions(session: Session, *, user_id: int, except_key: str | None = 
     return int(result.rowcount or 0)
 
 
-def principal_from_session(engine: Engine, key: str) -> Principal | None:
+def principal_from_session(engine: Engine, key: str) -> Actor | None:
     """The user of a live session: not revoked, not past its absolute expiry, and seen within the
     idle timeout. Seeing it again moves `last_seen_at` (written at most every minute or so)."""
     idle = get_account_settings().session_idle_timeout
@@ -561,10 +573,11 @@ def principal_from_session(engine: Engine, key: str) -> Principal | None:
 # --------------------------------------------------------------------------- API tokens
 
 
+@use_case(action=_self_or_admin("tokens.manage"), subject=USER, subject_arg="user", audit="tokens.create")
 def create_token(
     session: Session,
     *,
-    actor: Principal | str,
+    actor: Actor,
     user: User,
     name: str,
     expires_days: int | None = None,
@@ -583,21 +596,18 @@ def create_token(
         token_hash=sha256_hex(plain),
         prefix=plain[:12],
         created_at=now,
-        created_by=str(getattr(actor, "username", actor)),
+        created_by=actor.username,
         expires_at=now + dt.timedelta(days=expires_days) if expires_days else None,
     )
     session.add(token)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="tokens.create",
+    return Done(
+        value=(token, plain),
         subject=("api_token", token.id),
         reason=f"API token '{name}' created for {user.username}",
         inputs={"user": user.username, "name": name, "prefix": token.prefix, "expires_days": expires_days},
         region=user.region,
     )
-    return token, plain
 
 
 def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
@@ -611,26 +621,23 @@ def get_token(session: Session, token_id: int) -> ApiToken:
     return token
 
 
-def revoke_token(session: Session, *, actor: Principal | str, token: ApiToken) -> bool:
+@use_case(action=_token_action, subject=TOKEN, subject_arg="token", audit="tokens.revoke")
+def revoke_token(session: Session, *, actor: Actor, token: ApiToken) -> bool:
     if token.revoked_at is not None:
-        return False
+        return Done(value=False, reason="already revoked", changed=False)
     token.revoked_at = utcnow()
-    token.revoked_by = str(getattr(actor, "username", actor))
+    token.revoked_by = actor.username
     owner = session.get(User, token.user_id)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="tokens.revoke",
-        subject=("api_token", token.id),
+    return Done(
+        value=True,
         reason=f"API token '{token.name}' revoked",
         inputs={"user": owner.username if owner else None, "prefix": token.prefix},
         region=owner.region if owner else None,
     )
-    return True
 
 
-def principal_from_token(engine: Engine, plain: str) -> Principal | None:
+def principal_from_token(engine: Engine, plain: str) -> Actor | None:
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 128:
         return None
     now = utcnow()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from regionvisa.accounts.policy import system_actor
+
 app = typer.Typer(help="The audit log / 감사 기록", no_args_is_help=True)
 keys_app = typer.Typer(help="Audit keys / 감사 기록 키", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -130,7 +132,7 @@ def anchor(
     with session_scope(engine) as session:
         done = service.record(
             session,
-            actor="system:audit",
+            actor=system_actor("audit"),
             action="audit.anchor",
             subject=("audit", "chain"),
             reason=reason,

@@ -52,6 +52,7 @@ from sqlalchemy.engine import Engine
 from regionvisa.audit.keys import AuditKeys, audit_keys
 from regionvisa.audit.models import AuditEntry, AuditHead
 from regionvisa.config import get_settings
+from regionvisa.core.actor import ensure_actor
 
 if TYPE_CHECKING:
     from regionvisa.audit.checkpoint import Checkpoint
@@ -256,13 +257,15 @@ def record(
 ) -> Recorded:
     """Append one entry in the caller's transaction (a Session or a Connection).
 
-    `actor` is a Principal or a name; `subject` is `(type, id)` such as `("application", 42)`;
-    `inputs` is what the decision saw (personal identifiers are digested, secrets dropped).
+    `actor` is an `Actor` (a signed-in user or a declared system actor): a plain name is refused,
+    so nothing can be recorded, or changed, under a made-up name. `subject` is `(type, id)` such
+    as `("application", 42)`; `inputs` is what the decision saw (personal identifiers are
+    digested, secrets dropped).
     """
     if not action or not reason:
         raise ValueError("audit entries need an action and a reason")
+    actor_name = ensure_actor(actor).username
     subject_type, subject_id = _subject(subject)
-    actor_name = str(getattr(actor, "username", actor))
     stored_inputs = json.loads(canonical_json(redact(dict(inputs or {}))))
     inputs_digest = sha256_hex(canonical_json(stored_inputs))
     keys = audit_keys()  # resolved before the lock is taken

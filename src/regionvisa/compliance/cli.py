@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.compliance import service
 from regionvisa.compliance.rules import compliance_rules
 from regionvisa.db import get_engine
@@ -76,7 +77,7 @@ def run_command(
     if record:
         from regionvisa.compliance import cases
 
-        recorded = cases.record_run(get_engine(), when, actor="cli", run=result)
+        recorded = cases.record_run(get_engine(), when, actor=system_actor("cli"), run=result)
         console.print(
             f"recorded run {recorded.run_id}: {recorded.holder_findings:,} findings on holders, "
             f"{recorded.cases_opened:,} cases opened, {recorded.cases_gone:,} findings gone"

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase
 from regionvisa.db import session_scope
 
-DEMO_ACTOR = "demo:compliance"
+DEMO_ACTOR = system_actor("demo", detail="compliance")
 
 
 def demo_step(engine: Engine) -> None:

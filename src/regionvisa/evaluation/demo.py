@@ -10,8 +10,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import system_actor
+
 DEMO_YEAR = 2025
-DEMO_ACTOR = "system:demo"
+DEMO_ACTOR = system_actor("demo")
 MEMBERS = (
     # username, password, display name, government (region code or None)
     ("committee", "demo-committee-2025", "Demo committee member", None),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
-DEMO_ACTOR = "system:demo"
+from regionvisa.accounts.policy import system_actor
+
+DEMO_ACTOR = system_actor("demo")
 
 
 def demo_step(engine: Engine) -> None:

@@ -22,7 +22,9 @@ import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.config import get_settings, require_keys
+from regionvisa.core.actor import Actor
 
 NONCE_BYTES = 12
 
@@ -198,7 +200,7 @@ def key_status(engine) -> list[tuple[str, str, int, bool]]:
         return [row for table, _pk, column in ENCRYPTED_COLUMNS for row in _counts(conn, table, column)]
 
 
-def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: str = "system:keys") -> dict[str, int]:
+def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: Actor | None = None) -> dict[str, int]:
     """Re-encrypt every value an older key wrote with the current key.
 
     One transaction per table (a failure leaves that table as it was), keyset-paginated batches
@@ -241,7 +243,7 @@ def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: str = "sy
             if done:
                 record(
                     conn,
-                    actor=actor,
+                    actor=actor or system_actor("keys"),
                     action="records.keys.rotate",
                     subject=("table", table),
                     reason=f"personal identifiers re-encrypted with key {current}",

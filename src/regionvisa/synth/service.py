@@ -30,6 +30,7 @@ from sqlalchemy import Index
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.audit.service import has_entry, record
 from regionvisa.db import Base
 from regionvisa.records import (
@@ -48,7 +49,7 @@ __all__ = ["SynthError", "write_dataset"]
 SQLITE_CACHE_KIB = 64 * 1024
 # Every synthetic load is audited under this action; its presence marks a database of synthetic data.
 SYNTH_ACTION = "records.synthesise"
-SYNTH_ACTOR = "system:synth"
+SYNTH_ACTOR = system_actor("synth")
 
 
 class SynthError(RuntimeError):

@@ -27,7 +27,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from regionvisa.accounts.policy import ACTIONS, POLICY, ROLE_LABELS, grant
+from regionvisa.accounts.policy import ACTIONS, POLICY, grant
+from regionvisa.core.actor import ROLE_LABELS
 from regionvisa.core.errors import DomainError
 
 UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}

@@ -1,0 +1,167 @@
+"""One way to change state: a declared, audited use case.
+
+    LEDGER = Subject(kind="quota_ledger", model=QuotaLedger, region=lambda ledger: ledger.region)
+
+    @use_case(action="quotas.adjust", subject=LEDGER, lock=True)
+    def adjust(session, ledger, *, actor, amount, reason) -> Done:
+        ...                                  # the change itself, nothing else
+        return Done(value=ledger, reason=reason, inputs={"amount": amount})
+
+    adjust(session, ledger_id, actor=officer, amount=10, reason="...")   # how it is called
+
+A call then always goes the same way:
+1. the actor must be an `Actor` (`core.actor`): a plain string or anything else is refused (403);
+2. the subject is loaded by id (404 when missing), under a row lock when the use case says so;
+3. the action is authorised for the actor's role **and** the subject's region, against the one
+   permission table (`accounts.policy`); the region comes from the subject kind's one region
+   rule (`Subject.region`), or, for a use case without a subject, from its `region` argument;
+4. the body runs;
+5. the audit entry is written from what the body returned (`Done`), in the same transaction and
+   last, so that the lock order of `locking` holds and the entry exists exactly when the change does.
+
+Every use case is listed in `USE_CASES` (name → action, subject kind, audit action), which the
+architecture page and the tests read.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from regionvisa.core.actor import ensure_actor
+from regionvisa.core.errors import NotFound
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A kind of thing use cases act on, and the one rule saying which region it belongs to."""
+
+    kind: str  # the audit log's subject type, e.g. "application"
+    model: type  # its ORM class
+    region: Callable[[Any], str | None]  # the region rule of this kind (None: national)
+    label: str = ""  # what a 404 calls it ("application 42"); defaults to the kind
+    touch: str | None = None  # a non-key column `locking.lock_row` may touch to lock the row
+
+    def load(self, session: Any, ident: Any, *, lock: bool) -> Any:
+        if lock:
+            from regionvisa.locking import lock_row
+
+            if self.touch is None:
+                raise TypeError(f"{self.kind}: a locked subject needs `touch` (a non-key column)")
+            row = lock_row(session, self.model, ident, touch=self.touch)
+        else:
+            row = session.get(self.model, ident)
+        if row is None:
+            raise NotFound(what=f"{self.label or self.kind.replace('_', ' ')} {ident}")
+        return row
+
+    def ident(self, row: Any) -> Any:
+        """The row's primary key, as the audit log names the subject."""
+        return getattr(row, self.model.__mapper__.primary_key[0].key)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a use case returns: its value, and what the audit entry must say about it."""
+
+    reason: str
+    value: Any = None
+    inputs: Mapping[str, Any] | None = None
+    subject: tuple[str, Any] | None = None  # default: (kind, id) of the loaded subject
+    action: str | None = None  # the audit action when it is not the policy action
+    region: str | None = None  # default: the subject's region (or the `region` argument)
+    changed: bool = True  # False: nothing changed (a repeated request), so nothing is recorded
+
+
+@dataclass(frozen=True)
+class UseCase:
+    name: str
+    action: str
+    subject: str | None
+    audit_action: str | None
+    doc: str = field(default="", compare=False)
+
+
+USE_CASES: dict[str, UseCase] = {}
+
+
+def use_case(
+    *,
+    action: str | Callable[[Any, Any], str],
+    subject: Subject | None = None,
+    subject_arg: str | None = None,
+    lock: bool = False,
+    audit: str | None = None,
+) -> Callable[[Callable[..., Done]], Callable[..., Any]]:
+    """Declare a state change (see the module docstring).
+
+    - `action`: the policy action, or a function (actor, subject) -> action where who acts decides
+      it (one's own password is `account.self`, someone else's `users.manage`).
+    - `subject_arg`: the keyword that carries the subject (its id or the row itself); without it,
+      the subject is the second positional argument.
+    - `audit`: the audit action when it differs from the policy action.
+    """
+    from regionvisa.accounts.policy import ACTIONS
+
+    if isinstance(action, str) and action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
+
+    def declare(body: Callable[..., Done]) -> Callable[..., Any]:
+        name = f"{body.__module__.removeprefix('regionvisa.')}.{body.__name__}"
+        takes_region = "region" in inspect.signature(body).parameters
+
+        def load(session: Any, ident: Any) -> Any:
+            assert subject is not None
+            if isinstance(ident, subject.model):
+                return subject.load(session, subject.ident(ident), lock=True) if lock else ident
+            return subject.load(session, ident, lock=lock)
+
+        @functools.wraps(body)
+        def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
+            from regionvisa.accounts.policy import authorize
+            from regionvisa.audit.service import record
+
+            actor = ensure_actor(actor)
+            target = None
+            if subject is not None and subject_arg is not None:
+                target = kwargs[subject_arg] = load(session, kwargs[subject_arg])
+            elif subject is not None:
+                if not args:
+                    raise TypeError(f"{name}: the subject's id is the second argument")
+                target = load(session, args[0])
+                args = (target, *args[1:])
+            # the one region rule of the subject's kind, or the region a subjectless use case names
+            region = subject.region(target) if subject is not None else (kwargs.get("region") if takes_region else None)
+            authorize(actor, action(actor, target) if callable(action) else action, region)
+            done = body(session, *args, actor=actor, **kwargs)
+            if not isinstance(done, Done):
+                raise TypeError(f"{name} must return Done, not {type(done).__name__}")
+            if not done.changed:
+                return done.value
+            if done.subject is not None:
+                entry_subject = done.subject
+            elif subject is not None:
+                entry_subject = (subject.kind, subject.ident(target))
+            else:
+                raise TypeError(f"{name}: a use case without a subject must name it in Done.subject")
+            record(
+                session,
+                actor=actor,
+                action=done.action or audit or (action if isinstance(action, str) else name),
+                subject=entry_subject,
+                reason=done.reason,
+                inputs=done.inputs,
+                region=done.region if done.region is not None else region,
+            )
+            return done.value
+
+        declared = action if isinstance(action, str) else f"{action.__name__}()"
+        doc = (body.__doc__ or "").strip()
+        USE_CASES[name] = UseCase(name, declared, subject.kind if subject else None, audit, doc)
+        run.use_case = USE_CASES[name]  # type: ignore[attr-defined]
+        return run
+
+    return declare
