@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
@@ -18,8 +19,8 @@ YEAR = 2025
 
 def _publish(engine) -> int:
     with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor="test", draws=20)
-        flows.publish_evaluation(session, run_id=run.id, actor="test")
+        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20)
+        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
         return run.id
 
 
@@ -33,7 +34,7 @@ def _plans(engine) -> list[QuotaPlan]:
 def test_the_command_and_the_api_apportion_the_same_rows(engine, world, cli, tmp_path):
     _publish(engine)
     with session_scope(engine) as session:
-        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, minimum=20, actor="test")
+        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, minimum=20, actor=SYSTEM)
         api_rows = planning.plan_rows(plan)
         unstored = planning.propose(session, year=YEAR, ceiling=300, minimum=20)
     assert unstored.plan is None and unstored.rows == api_rows

@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.core.errors import DomainError
 from regionvisa.evaluation.compute import IndicatorInputError, dumps, evaluate, read_indicator_csv
 from regionvisa.evaluation.framework import MAX_DRAWS, Framework, FrameworkError, default_framework_path, load_framework
@@ -201,7 +202,7 @@ def _summary(result: Mapping[str, Any], out: Path) -> None:
     )
 
 
-CLI_ACTOR = "system:cli"
+CLI_ACTOR = system_actor("cli")
 
 
 def _store(result: Mapping[str, Any], *, publish: bool, source: str) -> int:

@@ -21,10 +21,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.evaluation import service as evaluation
 from regionvisa.evaluation.models import EvaluationRun
 
-PUBLISH_ACTOR = "system:evaluation-publication"
+PUBLISH_ACTOR = system_actor("evaluation-publication")
 
 
 def publish_evaluation(session: Session, *, run_id: int, actor: Any, reason: str = "") -> EvaluationRun:

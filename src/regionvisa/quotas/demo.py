@@ -12,10 +12,11 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.db import session_scope
 
 PILOT_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" / "pilot_2025.csv"
-ACTOR = "system:demo"
+ACTOR = system_actor("demo")
 
 
 def pilot_quotas() -> pl.DataFrame:
