@@ -273,7 +273,7 @@ def seed_records(engine, folder: Path) -> dict[str, list[str]]:
     for kind, lines in (("people", people), ("statuses", statuses), ("addresses", addresses)):
         path = folder / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path)
+        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     from regionvisa.stats import regional
     from regionvisa.stats.service import clear_overview_cache

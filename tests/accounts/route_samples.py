@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 from sqlalchemy import select
+from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
@@ -128,7 +129,7 @@ def open_cases(engine) -> dict[str, int]:
             for kind, lines in feeds.items():
                 path = Path(folder) / f"{kind}.csv"
                 path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-                summary, _ = import_file(engine, kind, path)
+                summary, _ = import_file(engine, kind, path, actor=SYSTEM)
                 assert summary.outcome == "committed", summary
         cases.record_run(engine, CASES_ON, actor=ACTOR)
         with session_scope(engine) as session:

@@ -241,7 +241,7 @@ def test_holder_and_resident_fast_path_equals_the_compliance_computation(engine,
     for kind, lines in feeds.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path)
+        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     wanted = {"illegal_stay_rate", "integration_participation_rate", "foreign_resident_share", "retention_rate"}
     fast = service.computed_from_records(engine, YEAR, wanted)

@@ -104,4 +104,4 @@ def test_publication_sets_each_regions_flag_before_auditing_its_benefit(engine, 
         for step in (("applications.benefit.simplified", region), ("evaluation.benefit", region))
     ]
     assert [(e.action, e.region) for e in entries] == [*expected, ("evaluation.publish", None)]
-    assert entries[0].actor == flows.PUBLISH_ACTOR
+    assert entries[0].actor == flows.PUBLISH_ACTOR.username

@@ -26,6 +26,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from tests.actors import SYSTEM
 
 from regionvisa.accounts.policy import POLICY
 from regionvisa.audit.models import AuditEntry
@@ -292,7 +293,9 @@ def test_an_import_in_batches_keeps_the_file_order_rules(engine, records, tmp_pa
     path = tmp_path / "addresses.csv"
     path.write_text(ADDRESSES, encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
-    summary, problems = import_service.import_file(engine, "addresses", path, batch_rows=2, rejects_path=rejects)
+    summary, problems = import_service.import_file(
+        engine, "addresses", path, batch_rows=2, rejects_path=rejects, actor=SYSTEM
+    )
     assert (summary.rows_read, summary.inserted, summary.already_present, summary.rejected_rows) == (7, 3, 2, 2)
     assert problems.select("line", "field").rows() == [(5, "person_id"), (6, "area_code")]
     assert pl.read_csv(rejects)["line"].to_list() == [5, 6]
@@ -309,7 +312,7 @@ def test_an_import_in_batches_keeps_the_file_order_rules(engine, records, tmp_pa
 def test_an_all_or_nothing_import_rolls_back_every_batch(engine, records, tmp_path):
     path = tmp_path / "addresses.csv"
     path.write_text(ADDRESSES, encoding="utf-8")
-    summary, _ = import_service.import_file(engine, "addresses", path, batch_rows=2, all_or_nothing=True)
+    summary, _ = import_service.import_file(engine, "addresses", path, batch_rows=2, all_or_nothing=True, actor=SYSTEM)
     assert summary.outcome == "rolled_back" and summary.inserted == 0
     with engine.connect() as conn:
         assert (
@@ -325,7 +328,7 @@ def test_problems_kept_in_memory_are_bounded_but_the_rejects_file_has_all(engine
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     summary, problems = import_service.import_file(
-        engine, "addresses", path, keep_problems=10, rejects_path=rejects, batch_rows=7
+        engine, "addresses", path, keep_problems=10, rejects_path=rejects, batch_rows=7, actor=SYSTEM
     )
     assert (summary.problems, problems.height, pl.read_csv(rejects).height) == (50, 10, 50)
     assert problems["line"].to_list() == list(range(2, 12))
@@ -389,7 +392,7 @@ def test_a_failing_import_leaves_neither_rows_nor_an_audit_entry(engine, records
 
     monkeypatch.setattr(import_service, "_merge", merge_then_fail)
     with pytest.raises(RuntimeError):
-        import_service.import_file(engine, "movements", path)
+        import_service.import_file(engine, "movements", path, actor=SYSTEM)
     assert import_entries(engine) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM movement")).scalar() == 0
@@ -471,5 +474,5 @@ def test_dates_in_batches_are_read_as_one_file(engine, records, tmp_path):
     for suffix, write in ((".parquet", frame.write_parquet), (".xlsx", frame.write_excel)):
         path = tmp_path / f"a{suffix}"
         write(path)
-        summary, problems = import_service.import_file(engine, "addresses", path, batch_rows=2)
+        summary, problems = import_service.import_file(engine, "addresses", path, batch_rows=2, actor=SYSTEM)
         assert summary.rejected_rows == 0, problems

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from polars.testing import assert_frame_equal
+from tests.actors import SYSTEM
 
 from regionvisa.records import columnar
 from regionvisa.records.counts import residents_by_region, residents_by_region_sql
@@ -59,7 +60,7 @@ def records(sqlite_engine, tmp_path):
     for kind, lines in FEEDS.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(sqlite_engine, kind, path)
+        summary, _ = import_file(sqlite_engine, kind, path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     return sqlite_engine
 

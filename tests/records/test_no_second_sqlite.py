@@ -84,7 +84,7 @@ def records(sqlite_engine, tmp_path):
     for kind, lines in FEEDS.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(sqlite_engine, kind, path)
+        summary, _ = import_file(sqlite_engine, kind, path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     return sqlite_engine
 

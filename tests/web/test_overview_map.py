@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from tests.actors import SYSTEM
+
 TILE = re.compile(
     r'<g class="tile" data-region="(\d\d)">\s*<title>([^<]*)</title>\s*'
     r'<rect x="(\d+)" y="(\d+)"[^>]*fill="(#[0-9a-f]{6})"'
@@ -45,7 +47,7 @@ def seed(engine, folder, counts: dict[str, int]) -> None:
     for kind, lines in (("people", people), ("statuses", statuses), ("addresses", addresses)):
         path = folder / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path)
+        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     clear_overview_cache()
     regional.clear_cache()

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.audit.service import record
 from regionvisa.compliance import service
 from regionvisa.compliance.lifecycle import COMPLIANCE_CASES
@@ -45,7 +46,7 @@ from regionvisa.compliance.rules import RULES
 from regionvisa.core.errors import Conflict, DomainError, NotFound
 from regionvisa.db import session_scope, utcnow
 
-SYSTEM = "system:compliance"
+SYSTEM = system_actor("compliance")
 # Rules whose finding can recur for one person and programme (each report is its own finding).
 PER_OCCURRENCE = frozenset({"late_address_report"})
 # action -> (statuses it may start from, status it leads to; None keeps the status): a view of the

@@ -17,13 +17,14 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import authorize
 from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.feeds import (
@@ -290,7 +291,7 @@ def import_file(
     kind: str,
     path: Path,
     *,
-    actor: Any = None,
+    actor: Actor,
     source_name: str | None = None,
     channel: str = "service",
     rejects_path: Path | None = None,
@@ -306,7 +307,9 @@ def import_file(
     first `keep_problems` come back in memory. The audit entry (actor, file digest, counts,
     outcome) is written in the import's own transaction, so no committed import goes unrecorded;
     an all-or-nothing import that rolls back is recorded afterwards, as the attempt it was.
+    `actor` must hold `records.import` (checked before the file is opened).
     """
+    authorize(actor, "records.import")
     started = time.perf_counter()
     if kind not in FEEDS:
         raise ImportError_(f"unknown record kind '{kind}' (expected one of {', '.join(KINDS)})")
@@ -331,7 +334,7 @@ def import_file(
     def _record_import(session: Session, outcome: ImportSummary) -> None:
         record(
             session,
-            actor=actor if actor is not None else "system",
+            actor=actor,
             action="records.import",
             subject=("feed", kind),
             reason=f"{kind} feed imported ({channel}): {outcome.outcome}",
