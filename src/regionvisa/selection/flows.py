@@ -29,7 +29,6 @@ from regionvisa.quotas import service as quotas
 from regionvisa.quotas.models import QuotaLedger
 from regionvisa.selection.models import Proposal, SelectionRound
 from regionvisa.selection.proposals import current_version
-from regionvisa.selection.rounds import actor_name
 
 EFFECTS = {"programmes": "approve", "quota": "open"}  # the `decide` edge's effects, carried out here
 
@@ -78,7 +77,10 @@ def approve_design(session: Session, design: dict, *, actor: Any, round_id: int)
 def open_ledger(
     session: Session, *, rnd: SelectionRound, program_id: str, region: str, allocated: int, actor: Any
 ) -> dict:
-    """Open the programme's ledger for the round's period with the confirmed quota, unless one is open."""
+    """Open the programme's ledger for the round's period with the confirmed quota, unless one is open.
+
+    The ledger's movement and audit entry name the chair who confirmed it (the actor itself is
+    passed on: the audit log takes no plain name)."""
     existing = session.scalar(
         select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == rnd.period)
     )
@@ -92,7 +94,7 @@ def open_ledger(
         start=rnd.period_start,
         end=rnd.period_end,
         allocated=allocated,
-        actor=actor_name(actor),
+        actor=actor,
         reason=f"initial quota confirmed by the selection committee, round {rnd.id}",
     )
     return {"ledger_id": ledger.id}
