@@ -26,6 +26,10 @@ DOMAIN_FILES = {
     "flows.py",
     "planning.py",
     "counts.py",
+    "moves.py",
+    "intake.py",
+    "views.py",
+    "documents.py",
 }
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 
@@ -78,6 +82,8 @@ def test_the_probe_names_the_modules_it_covers():
         "regionvisa.quotas.apportion",
         "regionvisa.records.frames",
         "regionvisa.applications.lifecycle",
+        "regionvisa.applications.moves",
+        "regionvisa.applications.flows",
     ):
         assert expected in modules
 

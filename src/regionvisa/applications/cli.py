@@ -59,7 +59,7 @@ def import_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Bulk intake: good rows in (screened at once), bad rows reported by line, field, value and reason."""
-    from regionvisa.applications import service
+    from regionvisa.applications import intake
 
     day = dt.date.fromisoformat(on) if on else None
     with _session() as session:
@@ -68,7 +68,7 @@ def import_command(
             SpinnerColumn(), TextColumn("importing / 가져오는 중"), TimeElapsedColumn(), console=err, transient=True
         ) as bar:
             bar.add_task("import", total=None)
-            result = service.import_applications(session, program_id=program, source=file, actor=actor, on=day)
+            result = intake.import_applications(session, program_id=program, source=file, actor=actor, on=day)
     out.print(
         f"{file.name} → {program}: rows read {result.rows_read}, inserted {result.inserted}, "
         f"rejected rows {result.rejected_rows}, outcome {result.outcome} "
@@ -101,13 +101,13 @@ def submit_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Submit one application (screened at once) and print its id and outcome."""
-    from regionvisa.applications import service
+    from regionvisa.applications import intake
 
     data = json.loads(applicant.read_text(encoding="utf-8"))
     name, passport = data.pop("name", ""), data.pop("passport_no", "")
     with _session() as session:
         actor = _actor(session, as_user, "applications.recommend")
-        row = service.submit(
+        row = intake.submit(
             session,
             program_id=program,
             applicant=data,
@@ -128,12 +128,12 @@ def show_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """One application: status, the explanation criterion by criterion, and its history."""
-    from regionvisa.applications import service
+    from regionvisa.applications import service, views
 
     with _session() as session:
         actor = _actor(session, as_user, "applications.read")
         row = service.get(session, application_id, actor=actor)
-        data = service.application_dict(session, row, detail=True)
+        data = views.application_dict(session, row, detail=True)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
@@ -155,11 +155,11 @@ def _move_command(move: str):
         reason: str = typer.Option("", "--reason", help="why (recorded in the audit log)"),
         as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
     ) -> None:
-        from regionvisa.applications import service
+        from regionvisa.applications import moves
 
         with _session() as session:
-            actor = _actor(session, as_user, service.MOVES[move][2])
-            row = service.act(session, application_id, move, actor=actor, reason=reason)
+            actor = _actor(session, as_user, moves.MOVES[move][2])
+            row = moves.act(session, application_id, move, actor=actor, reason=reason)
             out.print(f"application {row.id}: {row.status}", highlight=False)
 
     command.__doc__ = f"{move.capitalize()} an application (audited; 409 if the move is not allowed now)."
@@ -176,10 +176,10 @@ def queue_command(
     limit: int = typer.Option(50, "--limit"),
 ) -> None:
     """A programme's recommendation queue: eligible applications by points, then submission time."""
-    from regionvisa.applications import service
+    from regionvisa.applications import views
 
     with _session() as session:
-        q = service.queue(session, program_id=program)
+        q = views.queue(session, program_id=program)
     typer.echo(f"{program}: remaining places {q.remaining}")
     typer.echo("rank\tapplication\tpoints\tsubmitted_at\toutcome\twithin_places")
     for row in q.frame.head(limit).iter_rows(named=True):  # printing at most `limit` rows
@@ -214,13 +214,13 @@ def export_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Applications as a spreadsheet: no names, passport numbers masked."""
-    from regionvisa.applications import service
+    from regionvisa.applications import views
 
     fmt = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
     with _session() as session:
         actor = _actor(session, as_user, "applications.read")
         if not isinstance(actor, str):
             region = scope_region(actor, region, action="applications.read")
-        frame = service.export_frame(session, region=region, program_id=program, status=status)
-    service.write_export(frame, file, fmt)
+        frame = views.export_frame(session, region=region, program_id=program, status=status)
+    views.write_export(frame, file, fmt)
     out.print(f"{frame.height} applications → {file}")

@@ -16,10 +16,11 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.db import session_scope
 
-ACTOR_REGION = "system:demo:region"
-ACTOR_MINISTRY = "system:demo:ministry"
+ACTOR_REGION = system_actor("demo", detail="region")
+ACTOR_MINISTRY = system_actor("demo", detail="ministry")
 NATIONALITIES = ["VNM", "CHN", "UZB", "MNG", "NPL", "IDN", "PHL", "KHM", "MMR", "THA", "IND", "BGD"]
 NATIONALITY_WEIGHTS = [0.24, 0.16, 0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.03, 0.02]
 SIMPLIFIED_REGION = "26"
@@ -81,7 +82,7 @@ def applicants(program_id: str, region: str, base_visa: str, design: dict, n: in
 
 
 def demo_step(engine: Engine) -> None:
-    from regionvisa.applications import service
+    from regionvisa.applications import intake, moves, service, views
     from regionvisa.applications.models import Application
     from regionvisa.programs import service as programs
     from regionvisa.quotas import demo as quota_demo
@@ -98,7 +99,7 @@ def demo_step(engine: Engine) -> None:
             session,
             SIMPLIFIED_REGION,
             True,
-            actor="system:demo:ministry-admin",
+            actor=system_actor("demo", detail="ministry-admin"),
             reason="demo: grade A region until the 2025 evaluation is published (illustrative)",
         )
         ledgers = list(session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2025")))
@@ -110,35 +111,35 @@ def demo_step(engine: Engine) -> None:
             version = programs.published_on(session, program_id, on)
             n = int(min(40, max(12, allocated // 20)))
             frame = applicants(program_id, region, program.base_visa, version.design, n, seed=2025 + k)
-            service.import_applications(
+            intake.import_applications(
                 session, program_id=program_id, source=frame, actor=ACTOR_REGION, on=on, source_name="demo intake"
             )
         with session_scope(engine) as session:
-            q = service.queue(session, program_id=program_id)
+            q = views.queue(session, program_id=program_id)
             ranked = q.frame.filter(pl.col("rank").is_not_null())["id"].to_list()
             others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
         picks = ranked[: max(1, int(len(ranked) * 0.6))]
         for i, app_id in enumerate(picks):  # individual decisions, each audited
             with session_scope(engine) as session:
                 try:
-                    service.recommend(session, app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
+                    moves.recommend(session, app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
                 except quotas.QuotaExhausted:
                     break
             with session_scope(engine) as session:
                 app = service.get(session, app_id)
                 if app.status == "recommended" and i % 10 == 7:
-                    service.reject(session, app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified")
+                    moves.reject(session, app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified")
                     continue
                 if app.status == "recommended" and i % 10 == 9:
-                    service.withdraw(session, app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)")
+                    moves.withdraw(session, app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)")
                     continue
                 if app.status == "recommended" and i % 3 != 2:
-                    service.approve(session, app_id, actor=ACTOR_MINISTRY, reason="documents verified")
+                    moves.approve(session, app_id, actor=ACTOR_MINISTRY, reason="documents verified")
             with session_scope(engine) as session:
                 if service.get(session, app_id).status == "approved" and i % 2 == 0:
-                    service.issue(session, app_id, actor=ACTOR_MINISTRY, reason="visa issued", on=on + dt.timedelta(30))
+                    moves.issue(session, app_id, actor=ACTOR_MINISTRY, reason="visa issued", on=on + dt.timedelta(30))
         if others:
             with session_scope(engine) as session:
-                service.return_(
+                moves.return_(
                     session, others[0], actor=ACTOR_REGION, reason="please supply the missing evidence and reapply"
                 )

@@ -1,8 +1,13 @@
-"""Application documents (passport scans and the rest of the checklist) encrypted at rest.
+"""Application documents: the checklist an application must meet, uploads, and the files encrypted at rest.
 
-A document is stored once, under the upload directory, as a stream of AES-256-GCM segments
-(the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, as Tink's streaming AEAD
-uses it), so a file of any size is written and read in bounded memory:
+The checklist is the programme design's own (`documents`), else the base visa's national one;
+an upload is checked for size, type and content before it is stored, and the database keeps
+only its metadata (size, SHA-256 of the clear content, where the encrypted file is).
+
+At rest, a document (passport scans and the rest of the checklist) is stored once, under the
+upload directory, as a stream of AES-256-GCM segments (the STREAM construction of Hoang,
+Reyhanitabar, Rogaway and Vizár, as Tink's streaming AEAD uses it), so a file of any size is
+written and read in bounded memory:
 
     header   b"RVDOC1" | key id length (1 byte) | key id | salt (16) | nonce prefix (7) | segment size (4, BE)
     segment  AES-GCM(file key, nonce = prefix | counter (4, BE) | last (1), clear segment, aad = header)
@@ -28,15 +33,26 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import authorize, can, system_actor
+from regionvisa.applications.lifecycle import STATUS_KO
+from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationDocument
+from regionvisa.applications.rules import application_rules
+from regionvisa.applications.service import actor_name, get, is_person, version_for
+from regionvisa.audit.service import record
 from regionvisa.config import get_settings
-from regionvisa.core.errors import DomainError, NotFound
+from regionvisa.core.actor import Actor
+from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
+from regionvisa.db import utcnow
+from regionvisa.programs import service as programs
 from regionvisa.records import pii
 
 MAGIC = b"RVDOC1"
@@ -46,6 +62,9 @@ SALT_BYTES = 16
 PREFIX_BYTES = 7
 FOLDER = "applications"  # under the upload directory; what backups carry
 INFO = b"regionvisa:document:v1:"
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+ALLOWED_TYPES = {"application/pdf": b"%PDF-", "image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 
 
 class DocumentError(RuntimeError):
@@ -244,10 +263,6 @@ def key_id_of(stored_path: str) -> str | None:
 
 
 def _rows(engine) -> list[tuple[str, int, str]]:
-    from sqlalchemy import select
-
-    from regionvisa.applications.models import ApplicationDocument
-
     with engine.connect() as conn:
         query = select(ApplicationDocument.stored_path, ApplicationDocument.size, ApplicationDocument.sha256)
         return [tuple(r) for r in conn.execute(query.order_by(ApplicationDocument.id))]
@@ -267,11 +282,9 @@ def key_status(engine) -> list[tuple[str, str, int, bool]]:
     return [("application_document", k, n, k in ring.keys) for k, n in sorted(counts.items())]
 
 
-def rotate(engine, *, progress=None, actor: str = "system:keys") -> int:
+def rotate(engine, *, progress=None, actor: Actor | None = None) -> int:
     """Re-encrypt, in place, every document not under the current key (clear files included);
     each file is checked against its row first. Returns how many files were rewritten."""
-    from regionvisa.audit.service import record
-
     ring = pii.keyring()
     rows = [r for r in _rows(engine) if key_id_of(r[0]) != ring.current]
     before: dict[str, int] = {}
@@ -296,7 +309,7 @@ def rotate(engine, *, progress=None, actor: str = "system:keys") -> int:
         with engine.begin() as conn:
             record(
                 conn,
-                actor=actor,
+                actor=actor or system_actor("keys"),
                 action="records.keys.rotate",
                 subject=("table", "application_document"),
                 reason=f"application documents re-encrypted with key {ring.current}",
@@ -305,15 +318,135 @@ def rotate(engine, *, progress=None, actor: str = "system:keys") -> int:
     return len(rows)
 
 
+# --------------------------------------------------------------------------- checklist and upload
+
+
+def document_list(design: dict, base_visa: str, simplified: bool) -> list[str]:
+    """The design's own checklist (`documents`), else the base visa's national one
+    (policy/national/applications.yaml); the simplified procedure asks for the shorter list."""
+    declared = design.get("documents") or application_rules().checklist(base_visa).model_dump()
+    key = "simplified" if simplified and declared.get("simplified") else "standard"
+    return list(declared[key])
+
+
+def document_labels() -> dict[str, dict[str, str]]:
+    """Document id → {en, ko} label, from the national rules."""
+    return application_rules().labels()
+
+
+def checklist(session: Session, app: Application) -> list[dict]:
+    version = version_for(session, app) or programs.published_on(session, app.program_id, app.submitted_on)
+    program = programs.get_program(session, app.program_id)
+    required = document_list(version.design, program.base_visa, app.simplified)
+    uploaded: dict[str, ApplicationDocument] = {}
+    for doc in session.scalars(
+        select(ApplicationDocument).where(ApplicationDocument.application_id == app.id).order_by(ApplicationDocument.id)
+    ):
+        uploaded[doc.doc_type] = doc
+    return [{"id": d, "label": application_rules().label(d), "document": uploaded.get(d)} for d in required]
+
+
+def missing_documents(session: Session, app: Application) -> list[str]:
+    return [item["id"] for item in checklist(session, app) if item["document"] is None]
+
+
+def upload_document(
+    session: Session,
+    application_id: int,
+    *,
+    doc_type: str,
+    filename: str,
+    content: bytes,
+    content_type: str,
+    actor: Any,
+) -> ApplicationDocument:
+    """Store one file on disk after size, type and content checks; the database keeps its metadata."""
+    app = get(session, application_id)
+    if is_person(actor) and not (
+        can(actor, "applications.recommend", app.region) or can(actor, "applications.decide", app.region)
+    ):
+        authorize(actor, "applications.recommend", app.region)
+    if app.status not in OPEN_STATUSES:
+        raise Conflict(
+            code="application_closed",
+            ko=f"{STATUS_KO[app.status]} 상태의 신청에는 서류를 올릴 수 없습니다",
+            en=f"application {app.id} is {app.status}; documents can no longer be added",
+        )
+    required = [item["id"] for item in checklist(session, app)]
+    if doc_type not in required:
+        raise Invalid(
+            code="unknown_document",
+            ko=f"이 신청의 서류 목록에 없는 서류입니다: {doc_type} (필요 서류: {', '.join(required)})",
+            en=f"{doc_type!r} is not on this application's checklist ({', '.join(required)})",
+            field="doc_type",
+        )
+    size = len(content)
+    if size == 0:
+        raise Invalid(code="empty_file", ko="빈 파일입니다", en=f"{filename}: the file is empty", field="file")
+    if size > MAX_UPLOAD_BYTES:
+        raise DomainError(
+            status=413,
+            code="file_too_large",
+            ko=f"{filename}: 파일이 너무 큽니다 ({size:,} 바이트, 한도 {MAX_UPLOAD_BYTES:,} 바이트)",
+            en=f"{filename}: the file is too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})",
+            field="file",
+        )
+    content_type = (content_type or "").split(";")[0].strip().lower()
+    magic = ALLOWED_TYPES.get(content_type)
+    if magic is None:
+        raise DomainError(
+            status=415,
+            code="file_type",
+            ko=f"{filename}: 허용되지 않는 파일 형식입니다 ({content_type}); PDF, JPEG, PNG만 가능합니다",
+            en=f"{filename}: type {content_type!r} is not accepted; send PDF, JPEG or PNG",
+            field="file",
+        )
+    if not content.startswith(magic):
+        raise DomainError(
+            status=415,
+            code="file_content",
+            ko=f"{filename}: 파일 내용이 {content_type} 형식이 아닙니다",
+            en=f"{filename}: the content is not a {content_type} file",
+            field="file",
+        )
+    stored = store(application_id=app.id, source=content)  # encrypted at rest
+    digest = stored.sha256
+    doc = ApplicationDocument(
+        application_id=app.id,
+        doc_type=doc_type,
+        filename=Path(filename or "upload").name[:255],
+        content_type=content_type,
+        size=stored.size,
+        sha256=digest,
+        stored_path=stored.stored_path,
+        uploaded_by=actor_name(actor),
+        uploaded_at=utcnow(),
+    )
+    session.add(doc)
+    session.flush()
+    record(
+        session,
+        actor=actor,
+        action="application.document",
+        subject=("application", app.id),
+        region=app.region,
+        reason=f"document uploaded: {doc_type}",
+        inputs={"doc_type": doc_type, "size": size, "sha256": digest, "content_type": content_type},
+    )
+    return doc
+
+
+def document_path(doc: ApplicationDocument) -> Path:
+    """Where the document's encrypted file is (its clear content: `documents.open_clear`)."""
+    return path_of(doc.stored_path)
+
+
 # --------------------------------------------------------------------------- download
 
 
 def for_download(session, *, application_id: int, document_id: int, actor):
     """The document row, when the actor may read the application (region scope) and it belongs to it."""
-    from regionvisa.applications import service
-    from regionvisa.applications.models import ApplicationDocument
-
-    app = service.get(session, application_id, actor=actor)
+    app = get(session, application_id, actor=actor)
     doc = session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:
         raise NotFound(what="document")

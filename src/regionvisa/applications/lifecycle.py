@@ -1,7 +1,8 @@
 """The application life cycle as one table: every move, who may make it, and what it does to the quota.
 
-`applications.service` looks each move's edge up here and applies its quota effect through one
-function (`apply_quota`), so "what happens to the quota when X" is answered by this table alone.
+`applications.moves` looks each move's edge up here and carries out its effects through
+`applications.flows` (`apply_quota`, `apply_records`), so "what happens to the quota when X" is
+answered by this table alone.
 """
 
 from __future__ import annotations

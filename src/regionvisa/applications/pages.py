@@ -14,7 +14,8 @@ from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Principal, authorize, can, scope_region
-from regionvisa.applications import service
+from regionvisa.applications import documents, intake, moves, service, views
+from regionvisa.applications.models import OPEN_STATUSES
 from regionvisa.applications.router import queue_page
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
@@ -82,7 +83,7 @@ def _labels() -> dict:
         "result_labels": RESULT_LABELS,
         "move_labels": MOVE_LABELS,
         "region_names": region_names(current_language.get()),
-        "doc_labels": service.document_labels(),
+        "doc_labels": documents.document_labels(),
     }
 
 
@@ -92,7 +93,7 @@ def _message(request: Request) -> str | None:
 
 def _moves_for(user: Principal, app) -> list[str]:
     out = []
-    for move, (froms, _to, action) in service.MOVES.items():
+    for move, (froms, _to, action) in moves.MOVES.items():
         if move == "screen" or app.status not in froms:
             continue
         if can(user, action, app.region):
@@ -131,7 +132,7 @@ def applications_index(
             "applications_list.html",
             {
                 "rows": rows,
-                "passports": {a.id: service.masked_passport(a) for a in rows},
+                "passports": {a.id: views.masked_passport(a) for a in rows},
                 "page": pager,
                 "status": status,
                 "program_id": program_id,
@@ -195,7 +196,7 @@ async def submit_application(request: Request, user: Principal = Depends(require
             field="submitted_on",
         ) from None
     with session_scope(request.app.state.engine) as session:
-        app = service.submit(
+        app = intake.submit(
             session,
             program_id=str(form.get("program_id", "")),
             applicant=profile,
@@ -260,7 +261,7 @@ def ministry_queue(
                 {
                     "app": app,
                     "failed": (scr.explanation or {}).get("failed", []) if scr else [],
-                    "missing_documents": service.missing_documents(session, app),
+                    "missing_documents": documents.missing_documents(session, app),
                 }
             )
         pager = Page(
@@ -313,8 +314,8 @@ def set_benefit(
 def application_page(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))):
     with session_scope(request.app.state.engine) as session:
         app = service.get(session, application_id, actor=user)
-        full = service.sees_full_passport(user)
-        data = service.application_dict(session, app, detail=True, full_passport=full)
+        full = views.sees_full_passport(user)
+        data = views.application_dict(session, app, detail=True, full_passport=full)
         program = programs.get_program(session, app.program_id)
         page = render(
             request,
@@ -325,7 +326,7 @@ def application_page(request: Request, application_id: int, user: Principal = De
                 "program": program,
                 "explanation": (data["screening"] or {}).get("explanation") or {},
                 "moves": _moves_for(user, app),
-                "can_upload": app.status in service.OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
+                "can_upload": app.status in OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
                 "message": _message(request),
                 **_labels(),
             },
@@ -343,9 +344,9 @@ def upload_document(
     file: UploadFile = File(...),
     user: Principal = Depends(require("applications.recommend")),
 ):
-    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
     with session_scope(request.app.state.engine) as session:
-        service.upload_document(
+        documents.upload_document(
             session,
             application_id,
             doc_type=doc_type,
@@ -366,7 +367,7 @@ def _page_move(move: str, action: str):
         user: Principal = Depends(require(action)),
     ):
         with session_scope(request.app.state.engine) as session:
-            service.act(session, application_id, move, actor=user, reason=reason)
+            moves.act(session, application_id, move, actor=user, reason=reason)
         target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
         if target:
             sep = "&" if "?" in target else "?"
@@ -377,7 +378,7 @@ def _page_move(move: str, action: str):
     return handler
 
 
-for _move, (_froms, _to, _action) in service.MOVES.items():
+for _move, (_froms, _to, _action) in moves.MOVES.items():
     if _move == "screen":
         continue
     router.add_api_route(f"/applications/{{application_id}}/{_move}", _page_move(_move, _action), methods=["POST"])

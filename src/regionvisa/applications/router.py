@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Principal, authorize, scope_region
-from regionvisa.applications import documents, service
+from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.tabular import TableFileError, display_name, open_table
@@ -59,7 +59,7 @@ def _engine(request: Request):
 @router.post("", status_code=201, summary="Submit an application (screened at once)")
 def submit(request: Request, body: Submission, user: Principal = Depends(require("applications.recommend"))) -> dict:
     with session_scope(_engine(request)) as session:
-        app = service.submit(
+        app = intake.submit(
             session,
             program_id=body.program_id,
             applicant=body.applicant,
@@ -70,7 +70,7 @@ def submit(request: Request, body: Submission, user: Principal = Depends(require
             on=body.submitted_on,
             channel="api",
         )
-        return service.application_dict(session, app, detail=True)
+        return views.application_dict(session, app, detail=True)
 
 
 @router.get("", summary="List applications (region-scoped, paginated)")
@@ -96,7 +96,7 @@ def list_applications(
         return {
             **Page(number=page, size=page_size, total=total).meta(),
             "region": scoped,
-            "items": [service.application_dict(session, a) for a in rows],
+            "items": [views.application_dict(session, a) for a in rows],
         }
 
 
@@ -115,7 +115,7 @@ def queue(
 
 
 def queue_page(session, program_id: str, page: int, page_size: int) -> dict:
-    q = service.queue(session, program_id=program_id)
+    q = views.queue(session, program_id=program_id)
     window = q.frame.slice((page - 1) * page_size, page_size)
     items = []
     for row in window.iter_rows(named=True):  # one page of rows, for display
@@ -123,12 +123,12 @@ def queue_page(session, program_id: str, page: int, page_size: int) -> dict:
         scr = service.latest_screening(session, app)
         items.append(
             {
-                **service.application_dict(session, app),
+                **views.application_dict(session, app),
                 "rank": row["rank"],
                 "within_places": row["within_places"],
                 "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
-                "missing_documents": service.missing_documents(session, app),
-                "standing": service.standing(app, scr, row["rank"], q.remaining),
+                "missing_documents": documents.missing_documents(session, app),
+                "standing": views.standing(app, scr, row["rank"], q.remaining),
             }
         )
     return {
@@ -190,7 +190,7 @@ def import_applications(
         except TableFileError as exc:
             raise exc.app_error() from exc
     with session_scope(_engine(request)) as session:
-        result = service.import_applications(
+        result = intake.import_applications(
             session,
             program_id=program_id,
             source=frame,
@@ -222,9 +222,9 @@ def export(
 ) -> Response:
     scoped = scope_region(user, region, action="applications.read")
     with session_scope(_engine(request)) as session:
-        frame = service.export_frame(session, region=scoped, program_id=program_id, status=status)
+        frame = views.export_frame(session, region=scoped, program_id=program_id, status=status)
     buffer = io.BytesIO()
-    service.write_export(frame, buffer, format)
+    views.write_export(frame, buffer, format)
     return Response(
         buffer.getvalue(),
         media_type=EXPORT_TYPES[format],
@@ -236,12 +236,12 @@ def export(
 def detail(
     request: Request, application_id: int, response: Response, user: Principal = Depends(require("applications.read"))
 ) -> dict:
-    full = service.sees_full_passport(user)
+    full = views.sees_full_passport(user)
     if full:  # the whole passport number: kept out of every cache
         response.headers["Cache-Control"] = "no-store"
     with session_scope(_engine(request)) as session:
         app = service.get(session, application_id, actor=user)
-        return service.application_dict(session, app, detail=True, full_passport=full)
+        return views.application_dict(session, app, detail=True, full_passport=full)
 
 
 @router.get(
@@ -266,9 +266,9 @@ def upload(
     file: UploadFile = File(...),
     user: Principal = Depends(require("applications.recommend")),
 ) -> dict:
-    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
     with session_scope(_engine(request)) as session:
-        doc = service.upload_document(
+        doc = documents.upload_document(
             session,
             application_id,
             doc_type=doc_type,
@@ -285,8 +285,8 @@ def _move_route(move: str, action: str):
         request: Request, application_id: int, body: Decision, user: Principal = Depends(require(action))
     ) -> dict:
         with session_scope(_engine(request)) as session:
-            app = service.act(session, application_id, move, actor=user, reason=body.reason)
-            return service.application_dict(session, app, detail=True)
+            app = moves.act(session, application_id, move, actor=user, reason=body.reason)
+            return views.application_dict(session, app, detail=True)
 
     handler.__name__ = f"{move}_application"
     return handler
@@ -296,11 +296,11 @@ def _rescreen(
     request: Request, application_id: int, body: Rescreen, user: Principal = Depends(require("applications.decide"))
 ) -> dict:
     with session_scope(_engine(request)) as session:
-        service.rescreen(session, application_id, actor=user, reason=body.reason, on=body.on)
-        return service.application_dict(session, service.get(session, application_id), detail=True)
+        moves.rescreen(session, application_id, actor=user, reason=body.reason, on=body.on)
+        return views.application_dict(session, service.get(session, application_id), detail=True)
 
 
-for _move, (_froms, _to, _action) in service.MOVES.items():
+for _move, (_froms, _to, _action) in moves.MOVES.items():
     if _move in ("screen", "rescreen"):
         continue
     router.add_api_route(

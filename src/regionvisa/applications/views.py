@@ -1,0 +1,297 @@
+"""Application read views: the recommendation queue, one application as a dict, the passport reveal, the export.
+
+Nothing here writes. The queue ranks eligible applications by points, then submission time, in one
+Polars sort over the columns; a list or an export shows the passport masked, and only the ministry
+sees the whole number, on one application's own page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from regionvisa.accounts.policy import Principal
+from regionvisa.applications.documents import checklist
+from regionvisa.applications.lifecycle import APPLICATIONS
+from regionvisa.applications.models import Application, Screening
+from regionvisa.applications.moves import explanation
+from regionvisa.applications.service import events, jsonable, latest_screening, screenings
+from regionvisa.core.errors import NotFound
+from regionvisa.programs import service as programs
+from regionvisa.quotas import service as quotas
+from regionvisa.records import pii
+
+# --------------------------------------------------------------------------------- queue and ranking
+
+
+@dataclass
+class Queue:
+    program_id: str
+    remaining: int | None
+    frame: pl.DataFrame  # id, points, submitted_at, outcome, rank (eligible only), within_places
+    ties: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def queue(session: Session, *, program_id: str, statuses: tuple[str, ...] = ("screened",)) -> Queue:
+    """The region's recommendation queue: eligible applications ranked by points, then submission time.
+
+    The sort is one Polars operation over the columns; `rank` is null for applications that are not
+    eligible (they are listed after, with their outcome)."""
+    rows = session.execute(
+        select(
+            Application.id,
+            Application.points,
+            Application.submitted_at,
+            Application.outcome,
+            Application.nationality,
+            Application.submitted_on,
+        ).where(Application.program_id == program_id, Application.status.in_(statuses))
+    ).all()
+    schema = {
+        "id": pl.Int64,
+        "points": pl.Float64,
+        "submitted_at": pl.Datetime("us", "UTC"),
+        "outcome": pl.String,
+        "nationality": pl.String,
+        "submitted_on": pl.Date,
+    }
+    frame = pl.DataFrame(
+        [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in schema], schema=schema, orient="col"
+    )
+    frame = frame.with_columns(
+        pl.col("submitted_at").dt.replace_time_zone(None).dt.replace_time_zone("UTC")
+        if frame.schema["submitted_at"].time_zone is None
+        else pl.col("submitted_at")
+    )
+    eligible = (pl.col("outcome") == "eligible").cast(pl.Int8)
+    frame = frame.sort(
+        [eligible, pl.col("points").fill_null(0), pl.col("submitted_at"), pl.col("id")],
+        descending=[True, True, False, False],
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col("outcome") == "eligible").then(pl.int_range(1, pl.len() + 1)).otherwise(None).alias("rank"),
+        pl.col("points").fill_null(0).is_duplicated().over(pl.col("outcome")).alias("tied_on_points"),
+    )
+    remaining = None
+    try:
+        today = dt.date.today()
+        on = frame["submitted_on"].max() if frame.height else today
+        ledger = quotas.ledger_for(session, program_id, on or today)
+        remaining = ledger.remaining
+    except NotFound:
+        pass
+    frame = frame.with_columns(
+        (pl.col("rank") <= remaining).alias("within_places")
+        if remaining is not None
+        else pl.lit(None).alias("within_places")
+    )
+    return Queue(program_id, remaining, frame, ties=int(frame["tied_on_points"].sum()))
+
+
+def standing(app: Application, screening: Screening | None, rank: int | None, remaining: int | None) -> dict:
+    """Why an applicant stands where they do: the points rules earned and the tie-break."""
+    detail = (screening.explanation or {}).get("points_detail", []) if screening else []
+    earned = [p for p in detail if p.get("earned")]
+    missed = [p for p in detail if not p.get("earned")]
+    return {
+        "rank": rank,
+        "points": app.points,
+        "earned": earned,
+        "not_earned": missed,
+        "submitted_at": app.submitted_at.isoformat(),
+        "within_places": None if rank is None or remaining is None else rank <= remaining,
+        "rule": {
+            "en": "ordered by points (highest first), then by submission time (earliest first)",
+            "ko": "점수 높은 순, 같으면 먼저 접수한 순",
+        },
+    }
+
+
+# --------------------------------------------------------------------------------- read views
+
+
+def full_explanation(session: Session, screening: Screening) -> dict:
+    """The stored explanation; a batch screening is expanded by the same evaluator on the same
+    version and date (a published version never changes, so the result is the one of that day)."""
+    exp = screening.explanation or {}
+    if exp.get("detail") != "batch":
+        return exp
+    app = session.get(Application, screening.application_id)
+    version = programs.get_version(session, screening.program_id, screening.program_version)
+    full = jsonable(explanation(version, app.profile, screening.screened_on).to_dict())
+    full["expanded_from_batch"] = True
+    return full
+
+
+FULL_PASSPORT_ROLES = frozenset({"ministry_admin", "ministry_officer"})
+
+
+def sees_full_passport(actor: Any) -> bool:
+    """Only the ministry, on one application's own page, needs the whole number (to check the
+    document); lists, exports and every other role get it masked."""
+    return isinstance(actor, Principal) and actor.role in FULL_PASSPORT_ROLES
+
+
+def passport_of(app: Application) -> str:
+    return pii.reveal(app.passport_enc) or ""
+
+
+def masked_passport(app: Application) -> str:
+    return pii.mask(passport_of(app))
+
+
+def application_dict(session: Session, app: Application, *, detail: bool = False, full_passport: bool = False) -> dict:
+    clear = passport_of(app)
+    out = {
+        "id": app.id,
+        "program_id": app.program_id,
+        "region": app.region,
+        "status": app.status,
+        "nationality": app.nationality,
+        "submitted_at": app.submitted_at.isoformat(),
+        "submitted_on": app.submitted_on.isoformat(),
+        "channel": app.channel,
+        "outcome": app.outcome,
+        "points": app.points,
+        "program_version": app.program_version,
+        "simplified": app.simplified,
+        "reserved": app.reserved,
+        "ledger_id": app.ledger_id,
+        "visa_number": app.visa_number,
+        "person_id": app.person_id,
+        "status_grant_id": app.status_grant_id,
+        "passport_masked": pii.mask(clear),
+    }
+    if full_passport:
+        out["passport_no"] = clear
+    if detail:
+        scr = latest_screening(session, app)
+        out["screening"] = (
+            None
+            if scr is None
+            else {
+                "id": scr.id,
+                "program_version": scr.program_version,
+                "program_digest": scr.program_digest,
+                "on": scr.screened_on.isoformat(),
+                "kind": scr.kind,
+                "outcome": scr.outcome,
+                "points": scr.points,
+                "explanation": full_explanation(session, scr),
+            }
+        )
+        out["screenings"] = [
+            {
+                "id": s.id,
+                "program_version": s.program_version,
+                "on": s.screened_on.isoformat(),
+                "kind": s.kind,
+                "outcome": s.outcome,
+                "points": s.points,
+                "actor": s.actor,
+                "reason": s.reason,
+            }
+            for s in screenings(session, app)
+        ]
+        out["events"] = [
+            {
+                "from": e.from_status,
+                "to": e.to_status,
+                "move": e.move,
+                "actor": e.actor,
+                "at": e.at.isoformat(),
+                "reason": e.reason,
+                "screening_id": e.screening_id,
+                "automatic": e.automatic,
+            }
+            for e in events(session, app)
+        ]
+        out["documents"] = [
+            {
+                "doc_type": item["id"],
+                "label": item["label"],
+                "uploaded": item["document"] is not None,
+                "size": item["document"].size if item["document"] else None,
+                "sha256": item["document"].sha256 if item["document"] else None,
+                "content_type": item["document"].content_type if item["document"] else None,
+                "download": (
+                    f"/api/v1/applications/{app.id}/documents/{item['document'].id}" if item["document"] else None
+                ),
+            }
+            for item in checklist(session, app)
+        ]
+        out["allowed_moves"] = [m for m in APPLICATIONS.allowed(app.status) if m != "screen"]
+    return out
+
+
+# --------------------------------------------------------------------------------- export
+
+
+EXPORT_COLUMNS = (
+    "id",
+    "program_id",
+    "region",
+    "status",
+    "nationality",
+    "submitted_on",
+    "outcome",
+    "points",
+    "visa_number",
+    "passport_masked",
+)
+
+
+def export_frame(
+    session: Session, *, region: str | None = None, program_id: str | None = None, status: str | None = None
+) -> pl.DataFrame:
+    """Applications as a table for spreadsheets: no names, passports masked, whoever asks."""
+    query = select(
+        Application.id,
+        Application.program_id,
+        Application.region,
+        Application.status,
+        Application.nationality,
+        Application.submitted_on,
+        Application.outcome,
+        Application.points,
+        Application.visa_number,
+        Application.passport_enc,
+    ).order_by(Application.id)
+    if region:
+        query = query.where(Application.region == region)
+    if program_id:
+        query = query.where(Application.program_id == program_id)
+    if status:
+        query = query.where(Application.status == status)
+    rows = session.execute(query).all()
+    schema = {
+        "id": pl.Int64,
+        "program_id": pl.String,
+        "region": pl.String,
+        "status": pl.String,
+        "nationality": pl.String,
+        "submitted_on": pl.Date,
+        "outcome": pl.String,
+        "points": pl.Float64,
+        "visa_number": pl.String,
+        "passport_enc": pl.String,
+    }
+    frame = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+    masked = [pii.mask(v) for v in pii.decrypt(frame["passport_enc"].to_list())]
+    return frame.with_columns(pl.Series("passport_masked", masked, dtype=pl.String)).select(EXPORT_COLUMNS)
+
+
+def write_export(frame: pl.DataFrame, target: Path | Any, fmt: str) -> None:
+    from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
+
+    if fmt == "xlsx":
+        write_xlsx_safe(frame, target, worksheet="applications")
+    else:
+        write_csv_safe(frame, target)
