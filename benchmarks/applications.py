@@ -1,11 +1,11 @@
 """Applications on SQLite: submit and screen 10,000 applications through the service layer, and
 rebuild a recommendation queue of 5,000 applications.
 
-- Intake: `applications.service.import_applications` with 10,000 rows (parsing, duplicate checks,
+- Intake: `applications.intake.import_applications` with 10,000 rows (parsing, duplicate checks,
   vectorised screening, stored screenings and transitions, one transaction). Throughput in
   applications per second. Baseline: one `service.submit` per applicant (scalar screening with the
   full explanation), measured on `--single` applicants and expressed as the same throughput.
-- Queue: `applications.service.queue` over 5,000 screened applications (one SQL read, one Polars
+- Queue: `applications.views.queue` over 5,000 screened applications (one SQL read, one Polars
   sort). Baseline: loading the ORM objects and sorting them in Python.
 
 Target: intake ≥ 1,000 applications/s; queue ≤ 0.5 s.

@@ -16,6 +16,7 @@ from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
 from regionvisa.core.errors import Conflict, DomainError, Forbidden
 from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
 
@@ -97,7 +98,7 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
             "admission_letter",
             "recommendation_letter",
         ]
-        standard = documents.document_list(service.programs.get_version(session, "busan-d2", 1).design, "D-2", False)
+        standard = documents.document_list(programs.get_version(session, "busan-d2", 1).design, "D-2", False)
         assert len(standard) == 8 and "recommendation_letter" in standard
         moves.recommend(session, app_id, actor=BUSAN)
         assert service.get(session, app_id).status == "approved"
