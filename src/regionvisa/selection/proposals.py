@@ -266,7 +266,7 @@ def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, 
 
 
 def visible_regions(session: Session, rnd: SelectionRound, actor: Principal) -> list[str]:
-    """The regions whose proposals `user` may open in this round."""
+    """The regions whose proposals `actor` may open in this round."""
     regions = [p.region for p in list_proposals(session, rnd.id)]
     if grant(actor, READ) == "own_region":
         return [r for r in regions if r == actor.region]
