@@ -32,7 +32,7 @@ from regionvisa.selection.models import SelectionRound
 
 BUSAN_FILE = PROJECT_ROOT / "policy" / "programs" / "26" / "busan-d2.yaml"
 DECIDED_YEAR = 2098  # the selection samples' open round is 2099
-ACTOR = "test:walk"
+ACTOR = SYSTEM
 REGIONS = ("26", "11")
 CASES_ON = dt.date(2025, 12, 31)
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Principal, system_actor
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
 from regionvisa.regions.service import pilot_programmes, region_names
@@ -39,7 +39,7 @@ from regionvisa.selection.schemas import (
 
 KST = dt.timezone(dt.timedelta(hours=9))
 YEAR = 2025
-DEMO_ACTOR = "system:demo"
+DEMO_ACTOR = system_actor("demo")
 DEMO_PASSWORD = "demo-committee-2025"
 SEED = 2025
 
