@@ -29,6 +29,7 @@ from sqlalchemy import text
 from tests.actors import SYSTEM
 
 from regionvisa import migrate
+from regionvisa.core.actor import Actor
 from regionvisa.db import Base, make_engine
 
 # Scans the logs and exports the suite writes for clear passport numbers (issue: personal data).
@@ -315,7 +316,7 @@ def cli(engine, monkeypatch):
     get_settings.cache_clear()
 
 
-def publish_busan(engine, *, allocated: int = 10, actor: str = "test", reason: str = "test allocation") -> str:
+def publish_busan(engine, *, allocated: int = 10, actor: Actor = SYSTEM, reason: str = "test allocation") -> str:
     """busan-d2 published from its policy file, with a 2025 quota ledger of `allocated` places."""
     import datetime as dt
 
