@@ -24,7 +24,7 @@ from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.compliance.models import ComplianceCase
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope, utcnow
@@ -56,10 +56,8 @@ def _design(region: str) -> dict:
     return design
 
 
-def _official(region: str) -> Principal:
-    return Principal(
-        id=None, username=f"{ACTOR}:{region}", display_name="walk", role="regional_official", region=region
-    )
+def _official(region: str) -> Actor:
+    return Actor(id=None, username=f"{ACTOR}:{region}", display_name="walk", role="regional_official", region=region)
 
 
 def decided_round(engine) -> int:

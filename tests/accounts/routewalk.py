@@ -53,7 +53,7 @@ from fastapi.testclient import TestClient
 from tests.actors import SYSTEM
 
 from regionvisa.accounts import policy, service
-from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, Principal, grant
+from regionvisa.accounts.policy import OWN_REGION, PUBLIC, ROLES, Actor, grant
 from regionvisa.db import session_scope
 from regionvisa.web import deps
 from regionvisa.web.deps import iter_routes, route_policy
@@ -173,8 +173,8 @@ def identity(engine, person_id: str) -> dict:
         }
 
 
-def principal(role: str) -> Principal:
-    return Principal(id=0, username=role, display_name=role, role=role, region=OWN if role in _bound() else None)
+def principal(role: str) -> Actor:
+    return Actor(id=0, username=role, display_name=role, role=role, region=OWN if role in _bound() else None)
 
 
 def _bound() -> frozenset:

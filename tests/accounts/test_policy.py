@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from regionvisa.accounts import nav, policy
-from regionvisa.accounts.policy import ACTIONS, ALL, OWN_REGION, POLICY, ROLES, Principal, authorize, can, scope_region
+from regionvisa.accounts.policy import ACTIONS, ALL, OWN_REGION, POLICY, ROLES, Actor, authorize, can, scope_region
 from regionvisa.core.errors import Forbidden, Unauthenticated
 from regionvisa.web.deps import require
 
 
-def user(role: str | None, region: str | None = None) -> Principal:
-    return Principal(id=1, username=f"u.{role}", display_name="U", role=role, region=region)
+def user(role: str | None, region: str | None = None) -> Actor:
+    return Actor(id=1, username=f"u.{role}", display_name="U", role=role, region=region)
 
 
 BUSAN = user("regional_official", "26")

@@ -11,7 +11,7 @@ from sqlalchemy import select, text, update
 
 from regionvisa.accounts import service
 from regionvisa.accounts.models import LoginLock, User, UserSession
-from regionvisa.accounts.policy import Principal, grant
+from regionvisa.accounts.policy import Actor, grant
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import verify
 from regionvisa.db import session_scope
@@ -263,7 +263,7 @@ def test_nav_depends_on_the_role(client, login, role_users):
     from regionvisa.accounts import nav
 
     def allowed(role: str | None) -> set[str]:
-        who = Principal(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None
+        who = Actor(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None
         entries = [e for e in nav.NAV if e.action is None or grant(who, e.action)]
         return {e.href(who) if callable(e.href) else e.href for e in entries}
 

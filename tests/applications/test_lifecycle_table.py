@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import ACTIONS, ROLES, Principal, can
+from regionvisa.accounts.policy import ACTIONS, ROLES, Actor, can
 from regionvisa.applications import moves
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import Application
@@ -24,10 +24,8 @@ from regionvisa.records.models import StatusGrant
 
 from .conftest import ON
 
-OFFICER = Principal(id=None, username="walk.officer", display_name="Officer", role="ministry_officer", via="token")
-BUSAN = Principal(
-    id=None, username="walk.busan", display_name="Busan", role="regional_official", region="26", via="token"
-)
+OFFICER = Actor(id=None, username="walk.officer", display_name="Officer", role="ministry_officer", via="token")
+BUSAN = Actor(id=None, username="walk.busan", display_name="Busan", role="regional_official", region="26", via="token")
 # the moves a transport may ask for by name; `screen` happens inside intake only
 CALLABLE = tuple(m for m in APPLICATIONS.moves if m != "screen")
 # how to reach each state from a fresh (screened) application
@@ -43,7 +41,7 @@ PATHS = {
 }
 
 
-def actor_for(move: str) -> Principal:
+def actor_for(move: str) -> Actor:
     """Someone who holds the move's declared action for Busan."""
     return BUSAN if APPLICATIONS.action(move) == "applications.recommend" else OFFICER
 
@@ -150,7 +148,7 @@ def test_a_move_that_needs_a_reason_is_refused_without_one(engine, in_state, mov
 
 
 PRINCIPALS = [
-    Principal(
+    Actor(
         id=None,
         username=f"walk.{role}",
         display_name=role,
@@ -159,9 +157,7 @@ PRINCIPALS = [
         via="token",
     )
     for role in ROLES
-] + [
-    Principal(id=None, username="walk.seoul", display_name="Seoul", role="regional_official", region="11", via="token")
-]
+] + [Actor(id=None, username="walk.seoul", display_name="Seoul", role="regional_official", region="11", via="token")]
 
 
 @pytest.mark.parametrize("move", CALLABLE)

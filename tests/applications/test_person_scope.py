@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from tests.actors import SYSTEM
 
 from regionvisa.accounts import service as accounts
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.applications import intake, moves, service
 from regionvisa.applications.models import Application
 from regionvisa.core.errors import DomainError
@@ -33,8 +33,8 @@ GYEONGGI_PERSON = ("P10000007", "Test Person 6", "X1000006", "1996-01-07")
 NO_REGION_PERSON = ("P20000001", "Kim Minh", "N2000001", "1999-05-05")
 
 
-def principal(role: str, region: str | None = None) -> Principal:
-    return Principal(id=None, username=f"t.{role}", display_name=role, role=role, region=region)
+def principal(role: str, region: str | None = None) -> Actor:
+    return Actor(id=None, username=f"t.{role}", display_name=role, role=role, region=region)
 
 
 ROLES = {
@@ -196,10 +196,10 @@ def test_roles_without_intake_cannot_submit_with_any_person(engine, people, role
 
 
 def test_the_command_line_links_anyone_who_is_the_applicant(engine, people):
-    app_id = submit_as(engine, "system:cli", GYEONGGI_PERSON)
+    app_id = submit_as(engine, SYSTEM, GYEONGGI_PERSON)
     with session_scope(engine) as session:
         assert service.get(session, app_id).person_id == GYEONGGI_PERSON[0]
-    assert refusal(engine, "system:cli", GYEONGGI_PERSON, name="Test Person 5").code == "person_mismatch"
+    assert refusal(engine, SYSTEM, GYEONGGI_PERSON, name="Test Person 5").code == "person_mismatch"
 
 
 def test_issuance_checks_the_link_again(engine, people):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from tests.actors import BUSAN, SYSTEM
 
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import Application, ApplicationDocument
 from regionvisa.audit.models import AuditEntry
@@ -81,8 +81,8 @@ def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, b
 
 
 def test_simplified_procedure_approves_automatically_and_reduces_documents(engine, busan, submit):
-    officer = Principal(id=2, username="t.officer", display_name="o", role="ministry_officer")
-    admin = Principal(id=1, username="t.admin", display_name="a", role="ministry_admin")
+    officer = Actor(id=2, username="t.officer", display_name="o", role="ministry_officer")
+    admin = Actor(id=1, username="t.admin", display_name="a", role="ministry_admin")
     with pytest.raises(Forbidden), session_scope(engine) as session:
         service.set_simplified(session, "26", True, actor=officer, reason="grade A")
     with session_scope(engine) as session:
@@ -103,7 +103,7 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         moves.recommend(session, app_id, actor=BUSAN)
         assert service.get(session, app_id).status == "approved"
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.approve.automatic")).one()
-        assert entry.actor == moves.SYSTEM_SIMPLIFIED and "simplified procedure" in entry.reason
+        assert entry.actor == moves.SYSTEM_SIMPLIFIED.username and "simplified procedure" in entry.reason
         assert entry.inputs["benefit"] == "simplified_procedure"
         assert entry.inputs["explanation"]["outcome"] == "eligible"
         flag = session.scalars(select(AuditEntry).where(AuditEntry.action == "applications.benefit.simplified")).one()
@@ -239,8 +239,8 @@ def test_bulk_intake_reads_xlsx_and_refuses_missing_columns(engine, busan, tmp_p
 
 def test_regional_official_acts_only_in_their_region(engine, busan, submit):
     app_id = submit(0)
-    seoul = Principal(id=9, username="t.seoul", display_name="s", role="regional_official", region="11")
-    busan_official = Principal(id=8, username="t.busan", display_name="b", role="regional_official", region="26")
+    seoul = Actor(id=9, username="t.seoul", display_name="s", role="regional_official", region="11")
+    busan_official = Actor(id=8, username="t.busan", display_name="b", role="regional_official", region="26")
     with session_scope(engine) as session:
         with pytest.raises(Forbidden):
             moves.recommend(session, app_id, actor=seoul)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from regionvisa.accounts.policy import Principal, grant
+from regionvisa.accounts.policy import Actor, grant
 
 # Entries every role must see, and must not see, whatever later domains add to the menu.
 NAV_MUST = {
@@ -24,7 +24,7 @@ def expected_nav(role: str | None) -> list[str]:
     from regionvisa.accounts import nav
     from regionvisa.web import i18n
 
-    who = Principal(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None
+    who = Actor(1, "x", "x", role, "26" if role == "regional_official" else None) if role else None
     token = i18n.current_language.set("ko")
     try:
         return [i18n.gettext(e.label) for e in nav.NAV if e.action is None or grant(who, e.action)]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 from tests.actors import SYSTEM
 
-from regionvisa.accounts.policy import ACTIONS, ROLES, Principal, can
+from regionvisa.accounts.policy import ACTIONS, ROLES, Actor, can
 from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import read_yaml
@@ -28,11 +28,11 @@ PATHS = {
     "retired": ("submit", "approve", "publish", "retire"),
 }
 PRINCIPALS = {
-    **{role: Principal(id=None, username=role, display_name=role, role=role, via="token") for role in ROLES},
-    "regional_official": Principal(
+    **{role: Actor(id=None, username=role, display_name=role, role=role, via="token") for role in ROLES},
+    "regional_official": Actor(
         id=None, username="busan", display_name="Busan", role="regional_official", region="26", via="token"
     ),
-    "seoul_official": Principal(
+    "seoul_official": Actor(
         id=None, username="seoul", display_name="Seoul", role="regional_official", region="11", via="token"
     ),
 }

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tests.actors import SYSTEM
 
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
 from regionvisa.selection import committee, proposals, service
@@ -68,7 +68,7 @@ def _proposal_in(region: str) -> ProposalIn:
 
 
 def route_samples(engine, region: str) -> dict:
-    official = Principal(id=None, username=f"test:walk:{region}", display_name="walk", role="regional_official",
+    official = Actor(id=None, username=f"test:walk:{region}", display_name="walk", role="regional_official",
                          region=region)  # fmt: skip
     with session_scope(engine) as session:
         round_id = _round(session)

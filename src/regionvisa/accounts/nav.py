@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from regionvisa.accounts.policy import Principal, grant
+from regionvisa.accounts.policy import Actor, grant
 from regionvisa.web.labels import N_
 
 
 @dataclass(frozen=True)
 class NavEntry:
     label: str  # an English message id, translated by the template
-    href: str | Callable[[Principal | None], str]
+    href: str | Callable[[Actor | None], str]
     action: str | None = None  # None: everyone, signed in or not
     order: int = 100
 
@@ -25,13 +25,13 @@ class NavEntry:
 NAV: list[NavEntry] = []
 
 
-def register(label: str, href: str | Callable[[Principal | None], str], *, action: str | None = None, order: int = 100):
+def register(label: str, href: str | Callable[[Actor | None], str], *, action: str | None = None, order: int = 100):
     NAV[:] = [e for e in NAV if e.label != label]
     NAV.append(NavEntry(label, href, action, order))
     NAV.sort(key=lambda e: e.order)
 
 
-def _region_href(user: Principal | None) -> str:
+def _region_href(user: Actor | None) -> str:
     return f"/regions/{user.region}" if user and user.region else "/regions"
 
 
@@ -42,7 +42,7 @@ register(N_("Users"), "/admin/users", action="users.manage", order=90)
 register(N_("My account"), "/account", action="account.self", order=95)
 
 
-def build_nav(user: Principal | None, path: str) -> list[dict]:
+def build_nav(user: Actor | None, path: str) -> list[dict]:
     items = []
     for entry in NAV:
         if entry.action is not None and grant(user, entry.action) is None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import ratelimit, service
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.accounts.security import SESSION_KEY, rotate_session
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.core.actor import ROLE_LABELS, ROLES
@@ -148,7 +148,7 @@ def logout(request: Request):
 # --------------------------------------------------------------------------- own account
 
 
-def _account_page(request: Request, user: Principal, *, new_token: str | None = None, error=None, status_code=200):
+def _account_page(request: Request, user: Actor, *, new_token: str | None = None, error=None, status_code=200):
     with session_scope(request.app.state.engine) as session:
         tokens = service.list_tokens(session, user_id=user.id)
     response = render(
@@ -169,7 +169,7 @@ def _account_page(request: Request, user: Principal, *, new_token: str | None = 
 
 
 @router.get("/account")
-def account(request: Request, user: Principal = Depends(require("account.self"))):
+def account(request: Request, user: Actor = Depends(require("account.self"))):
     return _account_page(request, user)
 
 
@@ -178,7 +178,7 @@ def account_create_token(
     request: Request,
     name: str = Form(""),
     expires_days: str = Form(""),
-    user: Principal = Depends(require("tokens.manage")),
+    user: Actor = Depends(require("tokens.manage")),
 ):
     try:
         days = int(expires_days) if expires_days.strip() else None
@@ -197,7 +197,7 @@ def account_create_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def account_revoke_token(request: Request, token_id: int, user: Principal = Depends(require("tokens.manage"))):
+def account_revoke_token(request: Request, token_id: int, user: Actor = Depends(require("tokens.manage"))):
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user.id:
@@ -213,7 +213,7 @@ def account_password(
     current_password: str = Form(""),
     new_password: str = Form(""),
     confirm_password: str = Form(""),
-    user: Principal = Depends(require("account.self")),
+    user: Actor = Depends(require("account.self")),
 ):
     if new_password != confirm_password:
         return _account_page(request, user, error=gettext("The two new passwords differ."), status_code=422)
@@ -266,7 +266,7 @@ def _users_page(request: Request, *, page: int, form: dict | None = None, error=
 
 
 @router.get("/admin/users")
-def users_list(request: Request, page: int = 1, _: Principal = Depends(require("users.manage"))):
+def users_list(request: Request, page: int = 1, _: Actor = Depends(require("users.manage"))):
     return _users_page(request, page=max(page, 1))
 
 
@@ -278,7 +278,7 @@ def users_create(
     role: str = Form(""),
     region: str = Form(""),
     password: str = Form(""),
-    admin: Principal = Depends(require("users.manage")),
+    admin: Actor = Depends(require("users.manage")),
 ):
     form = {"username": username, "display_name": display_name, "role": role, "region": region}
     try:
@@ -323,7 +323,7 @@ def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
 
 
 @router.get("/admin/users/{user_id}")
-def user_detail(request: Request, user_id: int, _: Principal = Depends(require("users.manage"))):
+def user_detail(request: Request, user_id: int, _: Actor = Depends(require("users.manage"))):
     return _user_page(request, user_id)
 
 
@@ -334,7 +334,7 @@ def user_update(
     display_name: str = Form(""),
     role: str = Form(""),
     region: str = Form(""),
-    admin: Principal = Depends(require("users.manage")),
+    admin: Actor = Depends(require("users.manage")),
 ):
     try:
         with session_scope(request.app.state.engine) as session:
@@ -360,7 +360,7 @@ def user_set_active(
     request: Request,
     user_id: int,
     active: str = Form(""),
-    admin: Principal = Depends(require("users.manage")),
+    admin: Actor = Depends(require("users.manage")),
 ):
     enable = active == "1"
     try:
@@ -380,7 +380,7 @@ def user_set_password(
     request: Request,
     user_id: int,
     new_password: str = Form(""),
-    admin: Principal = Depends(require("users.manage")),
+    admin: Actor = Depends(require("users.manage")),
 ):
     try:
         with session_scope(request.app.state.engine) as session:
@@ -397,9 +397,7 @@ def user_set_password(
 
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
-def user_revoke_token(
-    request: Request, user_id: int, token_id: int, admin: Principal = Depends(require("users.manage"))
-):
+def user_revoke_token(request: Request, user_id: int, token_id: int, admin: Actor = Depends(require("users.manage"))):
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user_id:

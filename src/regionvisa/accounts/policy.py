@@ -55,6 +55,7 @@ ACTIONS: dict[str, Action] = {
         _a("applications.recommend", "recommend applicants as the region", region_scoped=True),
         _a("applications.decide", "screen applications and decide on them"),
         _a("applications.benefit", "set a region's simplified-procedure benefit"),
+        _a("applications.passport", "see an applicant's whole passport number on the application's own page"),
         _a("quotas.read", "read quota ledgers", region_scoped=True),
         _a("quotas.adjust", "change quotas"),
         _a("compliance.read", "read compliance findings", region_scoped=True),
@@ -111,6 +112,7 @@ POLICY: dict[str, dict[str, str]] = {
     "applications.recommend": {Role.REGIONAL_OFFICIAL: OWN_REGION},
     "applications.decide": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "applications.benefit": {Role.MINISTRY_ADMIN: ALL},
+    "applications.passport": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "quotas.read": {
         Role.MINISTRY_ADMIN: ALL,
         Role.MINISTRY_OFFICER: ALL,
@@ -160,9 +162,6 @@ def _check_table() -> None:
                 assert scope == OWN_REGION, f"{action}: a region-bound role must be scoped to its region"
 
 
-Principal = Actor  # the name the transports have used for the signed-in actor
-
-
 # --------------------------------------------------------------------------- system actors
 
 # The system acts under declared names only, each with the actions it holds (in every region).
@@ -172,9 +171,10 @@ SYSTEM_GRANTS: dict[str, frozenset[str]] = {
     # The operator's console: whoever runs it holds the database credentials, so the table cannot
     # stop them; every change is still recorded under "system:cli:<login>". `--as USER` acts as
     # that user instead, under the user's own grants.
-    "cli": EVERY_ACTION,
+    # The console shows passports masked: the whole number is for an officer's own page (`--as`).
+    "cli": EVERY_ACTION - {"applications.passport"},
     # `regionvisa demo` builds the demonstration database from nothing.
-    "demo": EVERY_ACTION,
+    "demo": EVERY_ACTION - {"applications.passport"},
     # A compliance run opens, updates and closes the enforcement cases its findings call for.
     "compliance": frozenset({"compliance.read", "cases.act"}),
     # Publishing an evaluation sets each region's simplified-procedure benefit from its grade.
@@ -304,7 +304,11 @@ SCOPE_MARKS = {ALL: "all", OWN_REGION: "own region"}
 
 
 def _grants_text(actions: frozenset[str]) -> str:
-    return "every action" if actions == EVERY_ACTION else ", ".join(f"`{a}`" for a in sorted(actions))
+    if actions == EVERY_ACTION:
+        return "every action"
+    if len(actions) > len(EVERY_ACTION) / 2:
+        return "every action but " + ", ".join(f"`{a}`" for a in sorted(EVERY_ACTION - actions))
+    return ", ".join(f"`{a}`" for a in sorted(actions))
 
 
 def policy_markdown() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from regionvisa.accounts import service
-from regionvisa.accounts.policy import ACTIONS, Principal, authorize, can, grant, policy_table
+from regionvisa.accounts.policy import ACTIONS, Actor, authorize, can, grant, policy_table
 from regionvisa.accounts.schemas import (
     Me,
     PasswordSet,
@@ -28,7 +28,7 @@ router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
 
 
 @router.get("/me", summary="The signed-in user and the actions they hold", response_model=Me)
-def me(user: Principal = Depends(require("account.self"))) -> Me:
+def me(user: Actor = Depends(require("account.self"))) -> Me:
     actions = {name: scope for name in ACTIONS if (scope := grant(user, name))}
     return Me(
         id=user.id,
@@ -45,7 +45,7 @@ def me(user: Principal = Depends(require("account.self"))) -> Me:
 def policy(
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    _: Principal = Depends(require("account.self")),
+    _: Actor = Depends(require("account.self")),
 ) -> dict:
     rows = policy_table()
     start = (page - 1) * page_size
@@ -66,7 +66,7 @@ def list_users(
     request: Request,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    _: Principal = Depends(require("users.manage")),
+    _: Actor = Depends(require("users.manage")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         total, users = service.list_users(session, offset=(page - 1) * page_size, limit=page_size)
@@ -75,7 +75,7 @@ def list_users(
 
 
 @router.post("/users", status_code=201, summary="Create a user", response_model=UserOut)
-def create_user(request: Request, body: UserCreate, admin: Principal = Depends(require("users.manage"))) -> UserOut:
+def create_user(request: Request, body: UserCreate, admin: Actor = Depends(require("users.manage"))) -> UserOut:
     with session_scope(request.app.state.engine) as session:
         user = service.create_user(
             session,
@@ -90,14 +90,14 @@ def create_user(request: Request, body: UserCreate, admin: Principal = Depends(r
 
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserOut)
-def get_user(request: Request, user_id: int, _: Principal = Depends(require("users.manage"))) -> UserOut:
+def get_user(request: Request, user_id: int, _: Actor = Depends(require("users.manage"))) -> UserOut:
     with session_scope(request.app.state.engine) as session:
         return user_out(session, [service.get_user(session, user_id)])[0]
 
 
 @router.patch("/users/{user_id}", summary="Change a user's name, role, region or status", response_model=UserOut)
 def update_user(
-    request: Request, user_id: int, body: UserUpdate, admin: Principal = Depends(require("users.manage"))
+    request: Request, user_id: int, body: UserUpdate, admin: Actor = Depends(require("users.manage"))
 ) -> UserOut:
     with session_scope(request.app.state.engine) as session:
         user = service.get_user(session, user_id)
@@ -116,7 +116,7 @@ def update_user(
 
 @router.put("/users/{user_id}/password", status_code=204, summary="Set a user's password (ends their sessions)")
 def set_password(
-    request: Request, user_id: int, body: PasswordSet, admin: Principal = Depends(require("users.manage"))
+    request: Request, user_id: int, body: PasswordSet, admin: Actor = Depends(require("users.manage"))
 ) -> Response:
     with session_scope(request.app.state.engine) as session:
         user = service.get_user(session, user_id)
@@ -127,7 +127,7 @@ def set_password(
 # --------------------------------------------------------------------------- tokens
 
 
-def _token_owner(user: Principal, user_id: int | None) -> int:
+def _token_owner(user: Actor, user_id: int | None) -> int:
     """Your own tokens, or anyone's for an administrator (404 otherwise, revealing nothing)."""
     if user_id is None or user_id == user.id:
         assert user.id is not None
@@ -142,7 +142,7 @@ def list_tokens(
     user_id: int | None = Query(None, description="another user's id (administrators only)"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("tokens.manage")),
+    user: Actor = Depends(require("tokens.manage")),
 ) -> dict:
     owner = _token_owner(user, user_id)
     with session_scope(request.app.state.engine) as session:
@@ -155,7 +155,7 @@ def list_tokens(
 
 @router.post("/tokens", status_code=201, summary="Create an API token (the plain text is shown once)")
 def create_token(
-    request: Request, body: TokenCreate, response: Response, user: Principal = Depends(require("tokens.manage"))
+    request: Request, body: TokenCreate, response: Response, user: Actor = Depends(require("tokens.manage"))
 ) -> TokenCreated:
     owner_id = _token_owner(user, body.user_id)
     with session_scope(request.app.state.engine) as session:
@@ -169,7 +169,7 @@ def create_token(
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token")
-def revoke_token(request: Request, token_id: int, user: Principal = Depends(require("tokens.manage"))) -> Response:
+def revoke_token(request: Request, token_id: int, user: Actor = Depends(require("tokens.manage"))) -> Response:
     with session_scope(request.app.state.engine) as session:
         token = service.get_token(session, token_id)
         if token.user_id != user.id and not can(user, "users.manage"):

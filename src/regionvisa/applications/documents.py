@@ -46,7 +46,7 @@ from regionvisa.accounts.policy import authorize, can, system_actor
 from regionvisa.applications.lifecycle import STATUS_KO
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationDocument
 from regionvisa.applications.rules import application_rules
-from regionvisa.applications.service import actor_name, get, is_person, version_for
+from regionvisa.applications.service import actor_name, get, version_for
 from regionvisa.audit.service import record
 from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor
@@ -362,9 +362,7 @@ def upload_document(
 ) -> ApplicationDocument:
     """Store one file on disk after size, type and content checks; the database keeps its metadata."""
     app = get(session, application_id)
-    if is_person(actor) and not (
-        can(actor, "applications.recommend", app.region) or can(actor, "applications.decide", app.region)
-    ):
+    if not (can(actor, "applications.recommend", app.region) or can(actor, "applications.decide", app.region)):
         authorize(actor, "applications.recommend", app.region)
     if app.status not in OPEN_STATUSES:
         raise Conflict(

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa import locking
-from regionvisa.accounts.policy import ALL, OWN_REGION, authorize, can, grant
+from regionvisa.accounts.policy import OWN_REGION, authorize, can, grant
 from regionvisa.applications.models import Application, Screening
 from regionvisa.applications.moves import (
     add_event,
@@ -39,9 +39,7 @@ from regionvisa.applications.moves import (
 )
 from regionvisa.applications.service import (
     actor_name,
-    check_actor,
     is_applicant,
-    is_person,
     jsonable,
     simplified_for,
 )
@@ -120,7 +118,7 @@ def _check_person(
             en=f"there is no person {person_id} in the records",
             field="person_id",
         )
-    if is_person(actor) and not can(actor, "records.read", person_region(session, person_id)):
+    if not can(actor, "records.read", person_region(session, person_id)):
         raise Forbidden(
             en=f"person {person_id} belongs to another region's records: a regional official may link only people "
             "of their own region or people with no region yet (leave person_id empty to apply without the link)",
@@ -158,9 +156,7 @@ def submit(
     (module docstring): otherwise 422 (unknown, or not the applicant) or 403 (out of scope)."""
     on = on or dt.date.today()
     program = programs.get_program(session, program_id)
-    if is_person(actor) and not (
-        can(actor, "applications.recommend", program.region) or can(actor, "applications.decide")
-    ):
+    if not (can(actor, "applications.recommend", program.region) or can(actor, "applications.decide")):
         authorize(actor, "applications.recommend", program.region)
     version = programs.published_on(session, program_id, on)
     from regionvisa.rules import coerce_applicant
@@ -412,7 +408,7 @@ def _person_problems(session: Session, raw: pl.DataFrame, birth: pl.Series | Non
     rows = _linked_rows(raw, birth)
     if rows.height == 0:
         return pl.DataFrame(schema=REJECT_SCHEMA)
-    scope = grant(actor, "records.read") if is_person(actor) else ALL
+    scope = grant(actor, "records.read")
     ids = rows["person_id"].unique().to_list()
     joined = rows.join(_known_people(session, ids), on="person_id", how="left")
     if scope == OWN_REGION:
@@ -732,7 +728,7 @@ def import_applications(
     field, value and reason; within one transaction, so nothing is half-written."""
     on = on or dt.date.today()
     program = programs.get_program(session, program_id)
-    check_actor(actor, "applications.recommend", program.region)
+    authorize(actor, "applications.recommend", program.region)
     version = programs.published_on(session, program_id, on)
     lp = programs.loaded(version)
     raw, name = _read_source(source, source_name)

@@ -25,14 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa import locking
-from regionvisa.accounts.policy import system_actor
+from regionvisa.accounts.policy import authorize, system_actor
 from regionvisa.applications import flows
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationEvent, Screening
 from regionvisa.applications.rules import application_rules
 from regionvisa.applications.service import (
     actor_name,
-    check_actor,
     get,
     jsonable,
     latest_screening,
@@ -202,7 +201,7 @@ def _prepare(
     (first lock of the order) and find the move's edge from the state read under the lock: a
     second officer acting at the same moment waits here, then gets 409."""
     app = get(session, application_id)
-    check_actor(actor, APPLICATIONS.action(move), app.region)
+    authorize(actor, APPLICATIONS.action(move), app.region)
     reason = _need_reason(move, reason)
     app = locking.lock_row(session, Application, app.id, touch="updated_at")
     return app, APPLICATIONS.edge(move, app.status, application=app.id), reason

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Principal, authorize, can, scope_region
+from regionvisa.accounts.policy import Actor, authorize, can, scope_region
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import OPEN_STATUSES
 from regionvisa.applications.router import queue_page
@@ -91,7 +91,7 @@ def _message(request: Request) -> str | None:
     return MESSAGES.get(request.query_params.get("done", ""))
 
 
-def _moves_for(user: Principal, app) -> list[str]:
+def _moves_for(user: Actor, app) -> list[str]:
     out = []
     for move, (froms, _to, action) in moves.MOVES.items():
         if move == "screen" or app.status not in froms:
@@ -107,7 +107,7 @@ def applications_index(
     status: str = "",
     program_id: str = "",
     page: int = 1,
-    user: Principal = Depends(require("applications.read")),
+    user: Actor = Depends(require("applications.read")),
 ):
     scoped = scope_region(user, None, action="applications.read")
     size = 50
@@ -161,13 +161,13 @@ def _field_inputs() -> list[dict]:
     return out
 
 
-def _programmes_for(session, user: Principal) -> list:
+def _programmes_for(session, user: Actor) -> list:
     region = scope_region(user, None, action="applications.read")
     return programs.in_force(session, dt.date.today(), region=region)
 
 
 @router.get("/applications/new")
-def new_application(request: Request, user: Principal = Depends(require("applications.recommend"))):
+def new_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
     with session_scope(request.app.state.engine) as session:
         versions = _programmes_for(session, user)
         return render(
@@ -178,7 +178,7 @@ def new_application(request: Request, user: Principal = Depends(require("applica
 
 
 @router.post("/applications/new")
-async def submit_application(request: Request, user: Principal = Depends(require("applications.recommend"))):
+async def submit_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
     form = await request.form()
     profile: dict = {}
     for name in FORM_FIELDS:
@@ -212,7 +212,7 @@ async def submit_application(request: Request, user: Principal = Depends(require
 
 @router.get("/applications/queue/region")
 def region_queue(
-    request: Request, program_id: str = "", page: int = 1, user: Principal = Depends(require("applications.recommend"))
+    request: Request, program_id: str = "", page: int = 1, user: Actor = Depends(require("applications.recommend"))
 ):
     with session_scope(request.app.state.engine) as session:
         region = scope_region(user, None, action="applications.recommend")
@@ -248,7 +248,7 @@ def ministry_queue(
     request: Request,
     status: str = "recommended",
     page: int = 1,
-    user: Principal = Depends(require("applications.decide")),
+    user: Actor = Depends(require("applications.decide")),
 ):
     status = status if status in ("recommended", "approved") else "recommended"
     size = 50
@@ -279,7 +279,7 @@ def ministry_queue(
 
 
 @router.get("/applications/benefits")
-def benefits_page(request: Request, user: Principal = Depends(require("applications.read"))):
+def benefits_page(request: Request, user: Actor = Depends(require("applications.read"))):
     from regionvisa.regions.service import region_codes
 
     with session_scope(request.app.state.engine) as session:
@@ -303,7 +303,7 @@ def set_benefit(
     region: str = Form(...),
     enabled: str = Form(""),
     reason: str = Form(...),
-    user: Principal = Depends(require("applications.benefit")),
+    user: Actor = Depends(require("applications.benefit")),
 ):
     with session_scope(request.app.state.engine) as session:
         service.set_simplified(session, region, enabled == "on", actor=user, reason=reason)
@@ -311,7 +311,7 @@ def set_benefit(
 
 
 @router.get("/applications/{application_id}")
-def application_page(request: Request, application_id: int, user: Principal = Depends(require("applications.read"))):
+def application_page(request: Request, application_id: int, user: Actor = Depends(require("applications.read"))):
     with session_scope(request.app.state.engine) as session:
         app = service.get(session, application_id, actor=user)
         full = views.sees_full_passport(user)
@@ -342,7 +342,7 @@ def upload_document(
     application_id: int,
     doc_type: str = Form(...),
     file: UploadFile = File(...),
-    user: Principal = Depends(require("applications.recommend")),
+    user: Actor = Depends(require("applications.recommend")),
 ):
     content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
     with session_scope(request.app.state.engine) as session:
@@ -364,7 +364,7 @@ def _page_move(move: str, action: str):
         application_id: int,
         reason: str = Form(""),
         back: str = Form(""),
-        user: Principal = Depends(require(action)),
+        user: Actor = Depends(require(action)),
     ):
         with session_scope(request.app.state.engine) as session:
             moves.act(session, application_id, move, actor=user, reason=reason)

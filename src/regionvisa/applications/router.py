@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Principal, authorize, scope_region
+from regionvisa.accounts.policy import Actor, authorize, scope_region
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
@@ -57,7 +57,7 @@ def _engine(request: Request):
 
 
 @router.post("", status_code=201, summary="Submit an application (screened at once)")
-def submit(request: Request, body: Submission, user: Principal = Depends(require("applications.recommend"))) -> dict:
+def submit(request: Request, body: Submission, user: Actor = Depends(require("applications.recommend"))) -> dict:
     with session_scope(_engine(request)) as session:
         app = intake.submit(
             session,
@@ -81,7 +81,7 @@ def list_applications(
     status: str | None = None,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("applications.read")),
+    user: Actor = Depends(require("applications.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="applications.read")
     with session_scope(_engine(request)) as session:
@@ -106,7 +106,7 @@ def queue(
     program_id: str,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("applications.read")),
+    user: Actor = Depends(require("applications.read")),
 ) -> dict:
     with session_scope(_engine(request)) as session:
         program = programs.get_program(session, program_id)
@@ -145,7 +145,7 @@ def benefits(
     request: Request,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("applications.read")),
+    user: Actor = Depends(require("applications.read")),
 ) -> dict:
     with session_scope(_engine(request)) as session:
         rows = service.benefits(session)
@@ -167,7 +167,7 @@ def benefits(
 
 @router.put("/benefits/{region}", summary="Grant or withdraw a region's simplified procedure (ministry admin)")
 def set_benefit(
-    request: Request, region: str, body: Benefit, user: Principal = Depends(require("applications.benefit"))
+    request: Request, region: str, body: Benefit, user: Actor = Depends(require("applications.benefit"))
 ) -> dict:
     with session_scope(_engine(request)) as session:
         row = service.set_simplified(session, region, body.simplified_procedure, actor=user, reason=body.reason)
@@ -181,7 +181,7 @@ def import_applications(
     file: UploadFile = File(...),
     submitted_on: dt.date | None = Form(None),
     max_problems: int = Query(1000, ge=0, le=100_000),
-    user: Principal = Depends(require("applications.recommend")),
+    user: Actor = Depends(require("applications.recommend")),
 ) -> dict:
     # Read by the one table reader (bad files answer 422 with the reason), within the role's size limit.
     with received_file(file, default_name="intake") as path:
@@ -218,7 +218,7 @@ def export(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     program_id: str | None = None,
     status: str | None = None,
-    user: Principal = Depends(require("applications.read")),
+    user: Actor = Depends(require("applications.read")),
 ) -> Response:
     scoped = scope_region(user, region, action="applications.read")
     with session_scope(_engine(request)) as session:
@@ -234,7 +234,7 @@ def export(
 
 @router.get("/{application_id}", summary="One application with its explanation, history and documents")
 def detail(
-    request: Request, application_id: int, response: Response, user: Principal = Depends(require("applications.read"))
+    request: Request, application_id: int, response: Response, user: Actor = Depends(require("applications.read"))
 ) -> dict:
     full = views.sees_full_passport(user)
     if full:  # the whole passport number: kept out of every cache
@@ -251,7 +251,7 @@ def detail(
     responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
 )
 def download_document(
-    request: Request, application_id: int, document_id: int, user: Principal = Depends(require("applications.read"))
+    request: Request, application_id: int, document_id: int, user: Actor = Depends(require("applications.read"))
 ) -> StreamingResponse:
     with session_scope(_engine(request)) as session:
         doc = documents.for_download(session, application_id=application_id, document_id=document_id, actor=user)
@@ -264,7 +264,7 @@ def upload(
     application_id: int,
     doc_type: str = Form(...),
     file: UploadFile = File(...),
-    user: Principal = Depends(require("applications.recommend")),
+    user: Actor = Depends(require("applications.recommend")),
 ) -> dict:
     content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
     with session_scope(_engine(request)) as session:
@@ -281,9 +281,7 @@ def upload(
 
 
 def _move_route(move: str, action: str):
-    def handler(
-        request: Request, application_id: int, body: Decision, user: Principal = Depends(require(action))
-    ) -> dict:
+    def handler(request: Request, application_id: int, body: Decision, user: Actor = Depends(require(action))) -> dict:
         with session_scope(_engine(request)) as session:
             app = moves.act(session, application_id, move, actor=user, reason=body.reason)
             return views.application_dict(session, app, detail=True)
@@ -293,7 +291,7 @@ def _move_route(move: str, action: str):
 
 
 def _rescreen(
-    request: Request, application_id: int, body: Rescreen, user: Principal = Depends(require("applications.decide"))
+    request: Request, application_id: int, body: Rescreen, user: Actor = Depends(require("applications.decide"))
 ) -> dict:
     with session_scope(_engine(request)) as session:
         moves.rescreen(session, application_id, actor=user, reason=body.reason, on=body.on)

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal, authorize
+from regionvisa.accounts.policy import authorize
 from regionvisa.applications.models import Application, ApplicationEvent, RegionBenefit, Screening
 from regionvisa.audit.service import record
-from regionvisa.core.errors import Forbidden, Invalid, NotFound
+from regionvisa.core.errors import Invalid, NotFound
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.records.models import Person
@@ -39,17 +39,6 @@ from regionvisa.records.models import Person
 def actor_name(actor: Any) -> str:
     """The name the history and the audit keep for whoever acted."""
     return str(getattr(actor, "username", actor))
-
-
-def is_person(actor: Any) -> bool:
-    """A signed-in user (the permission table applies), not the system acting for the command line."""
-    return isinstance(actor, Principal) and not actor.is_system
-
-
-def check_actor(actor: Any, action: str, region: str | None) -> None:
-    """A signed-in user must hold the action for the application's region; the CLI acts as system."""
-    if isinstance(actor, Principal) and not actor.is_system:
-        authorize(actor, action, region)
 
 
 def jsonable(value: Any) -> Any:
@@ -66,7 +55,7 @@ def get(session: Session, application_id: int, *, actor: Any = None) -> Applicat
     if app is None:
         raise NotFound(what=f"application {application_id}")
     if actor is not None:
-        check_actor(actor, "applications.read", app.region)
+        authorize(actor, "applications.read", app.region)
     return app
 
 
@@ -148,11 +137,7 @@ def set_simplified(
     administrator overrode it; the audit entry keeps the value and source it replaced."""
     if source not in BENEFIT_SOURCES:
         raise ValueError(f"source must be one of {BENEFIT_SOURCES}, not {source!r}")
-    if isinstance(actor, Principal) and not actor.is_system and actor.role != "ministry_admin":
-        raise Forbidden(
-            en="only a ministry administrator sets the simplified procedure",
-            ko="간소화 절차는 법무부 관리자만 지정할 수 있습니다",
-        )
+    authorize(actor, "applications.benefit", region)
     from regionvisa.regions.service import region_codes
 
     if region not in region_codes():

@@ -16,12 +16,13 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import grant
 from regionvisa.applications.documents import checklist
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import Application, Screening
 from regionvisa.applications.moves import explanation
 from regionvisa.applications.service import events, jsonable, latest_screening, screenings
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
@@ -130,13 +131,10 @@ def full_explanation(session: Session, screening: Screening) -> dict:
     return full
 
 
-FULL_PASSPORT_ROLES = frozenset({"ministry_admin", "ministry_officer"})
-
-
-def sees_full_passport(actor: Any) -> bool:
+def sees_full_passport(actor: Actor) -> bool:
     """Only the ministry, on one application's own page, needs the whole number (to check the
-    document); lists, exports and every other role get it masked."""
-    return isinstance(actor, Principal) and actor.role in FULL_PASSPORT_ROLES
+    document): the action `applications.passport`. Lists, exports and every other role get it masked."""
+    return grant(actor, "applications.passport") is not None
 
 
 def passport_of(app: Application) -> str:

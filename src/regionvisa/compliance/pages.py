@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant, scope_region
+from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant, scope_region
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
@@ -51,7 +51,7 @@ LANE_LABELS = {
 COLOURS = {"status": "#2b6cb0", "programme": "#805ad5", "inside": "#2f855a", "outside": "#c53030", "other": "#718096"}
 
 
-def _dashboard_href(user: Principal | None) -> str:
+def _dashboard_href(user: Actor | None) -> str:
     return f"/compliance?region={user.region}" if user and user.region else "/compliance"
 
 
@@ -64,7 +64,7 @@ def _rule_labels() -> dict[str, str]:
     return {r: rules.label(r, "ko" if lang == "ko" else "en") for r in RULES}
 
 
-def _region_choices(user: Principal) -> list[tuple[str, str]]:
+def _region_choices(user: Actor) -> list[tuple[str, str]]:
     names = region_names(current_language.get())
     if grant(user, "compliance.read") == ALL:
         return sorted(names.items())
@@ -186,7 +186,7 @@ def _residence_area(engine, program_id: str | None) -> list[str]:
 
 @router.get("/compliance")
 def dashboard_page(
-    request: Request, region: str = "", run: int | None = None, user: Principal = Depends(require("compliance.read"))
+    request: Request, region: str = "", run: int | None = None, user: Actor = Depends(require("compliance.read"))
 ):
     scoped = scope_region(user, region or None, action="compliance.read")
     if scoped and scoped not in region_codes():
@@ -214,7 +214,7 @@ def dashboard_page(
 
 
 @router.post("/compliance/runs")
-def run_form(request: Request, on: str = Form(...), user: Principal = Depends(require("cases.act"))):
+def run_form(request: Request, on: str = Form(...), user: Actor = Depends(require("cases.act"))):
     when = _date(on)
     if when is None:
         raise DomainError(
@@ -235,7 +235,7 @@ def queue_page(
     status: str = "active",
     rule: str = "",
     page: int = 1,
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ):
     scoped = scope_region(user, region or None, action="compliance.read")
     status = status if status in (*CASE_STATUSES, "active", "") else "active"
@@ -269,7 +269,7 @@ def queue_page(
 
 
 @router.get("/compliance/cases/{case_id}")
-def case_page(request: Request, case_id: int, user: Principal = Depends(require("compliance.read"))):
+def case_page(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))):
     engine = request.app.state.engine
     with Session(engine) as session:
         case = cases.get_case(session, case_id)
@@ -305,7 +305,7 @@ def case_action_form(
     action: str = Form(...),
     reason: str = Form(""),
     outcome: str = Form(""),
-    user: Principal = Depends(require("cases.act")),
+    user: Actor = Depends(require("cases.act")),
 ):
     with session_scope(request.app.state.engine) as session:
         cases.act(session, case_id, action, actor=user, reason=reason, outcome=outcome or None)

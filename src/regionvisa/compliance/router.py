@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal, authorize, scope_region
+from regionvisa.accounts.policy import Actor, authorize, scope_region
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES
 from regionvisa.compliance.rules import RULES
@@ -40,7 +40,7 @@ class CaseAction(BaseModel):
 
 
 @router.post("/runs", summary="Run the compliance engine as of a date, record it and sync the cases")
-def create_run(request: Request, body: RunRequest, user: Principal = Depends(require("cases.act"))) -> dict:
+def create_run(request: Request, body: RunRequest, user: Actor = Depends(require("cases.act"))) -> dict:
     result = cases.record_run(request.app.state.engine, body.on, actor=user, sync_cases=body.sync_cases)
     return result.as_dict()
 
@@ -50,7 +50,7 @@ def runs(
     request: Request,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     with Session(request.app.state.engine) as session:
         return page_of(cases.list_runs(session), page, page_size)
@@ -64,7 +64,7 @@ def findings(
     rule: Literal[RULES] | None = Query(None),  # type: ignore[valid-type]
     page: int = Query(1, ge=1),
     page_size: int = Query(100, ge=1, le=1000),
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="compliance.read")
     found = service.run_compliance(request.app.state.engine, on).findings
@@ -84,7 +84,7 @@ def dashboard(
     request: Request,
     region: str | None = REGION,
     run: int | None = Query(None, description="a recorded run (default: the latest)"),
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="compliance.read")
     with Session(request.app.state.engine) as session:
@@ -99,7 +99,7 @@ def case_queue(
     rule: Literal[RULES] | None = Query(None),  # type: ignore[valid-type]
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="compliance.read")
     with Session(request.app.state.engine) as session:
@@ -114,7 +114,7 @@ def case_queue(
 
 
 @router.get("/cases/{case_id}", summary="One case with its history and the person's records (no names)")
-def case_detail(request: Request, case_id: int, user: Principal = Depends(require("compliance.read"))) -> dict:
+def case_detail(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))) -> dict:
     engine = request.app.state.engine
     with Session(engine) as session:
         case = cases.get_case(session, case_id)
@@ -126,9 +126,7 @@ def case_detail(request: Request, case_id: int, user: Principal = Depends(requir
 
 
 @router.post("/cases/{case_id}/actions", summary="Review, resolve (with an outcome), close, or note a case")
-def case_action(
-    request: Request, case_id: int, body: CaseAction, user: Principal = Depends(require("cases.act"))
-) -> dict:
+def case_action(request: Request, case_id: int, body: CaseAction, user: Actor = Depends(require("cases.act"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         case = cases.act(session, case_id, body.action, actor=user, reason=body.reason, outcome=body.outcome)
         out = cases.case_dict(case)
@@ -141,7 +139,7 @@ def indicators(
     request: Request,
     year: int = Query(..., ge=2000, le=2100),
     region: str | None = REGION,
-    user: Principal = Depends(require("compliance.read")),
+    user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="compliance.read")
     table = service.compute_indicators(request.app.state.engine, year)

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant
+from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
@@ -31,7 +31,7 @@ from regionvisa.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _eval_href(user: Principal | None) -> str:
+def _eval_href(user: Actor | None) -> str:
     return f"/evaluation/regions/{user.region}" if user and user.region else "/evaluation"
 
 
@@ -93,7 +93,7 @@ def _manage_context(session, year: int | None) -> dict:
 
 
 @router.get("/evaluation")
-def results_page(request: Request, year: str = "", user: Principal = Depends(require("evaluation.read"))):
+def results_page(request: Request, year: str = "", user: Actor = Depends(require("evaluation.read"))):
     """The published evaluation as the report shows it; a regional official goes to their region."""
     if grant(user, "evaluation.read") != ALL:
         return RedirectResponse(f"/evaluation/regions/{user.region}", status_code=303)
@@ -130,7 +130,7 @@ def _default_year() -> int:
     return dt.date.today().year - 1
 
 
-def _post_error(request: Request, user: Principal, exc: DomainError):
+def _post_error(request: Request, user: Actor, exc: DomainError):
     return render(
         request,
         "evaluation_error.html",
@@ -144,7 +144,7 @@ def run_form(
     request: Request,
     year: int = Form(...),
     draws: str = Form(""),
-    user: Principal = Depends(require("evaluation.publish")),
+    user: Actor = Depends(require("evaluation.publish")),
 ):
     try:
         with session_scope(request.app.state.engine) as session:
@@ -159,7 +159,7 @@ def publish_form(
     request: Request,
     run_id: int = Form(...),
     reason: str = Form(""),
-    user: Principal = Depends(require("evaluation.publish")),
+    user: Actor = Depends(require("evaluation.publish")),
 ):
     try:
         with session_scope(request.app.state.engine) as session:
@@ -176,7 +176,7 @@ def member_form(
     user_id: int = Form(...),
     region: str = Form(""),
     affiliation: str = Form(""),
-    user: Principal = Depends(require("evaluation.publish")),
+    user: Actor = Depends(require("evaluation.publish")),
 ):
     try:
         with session_scope(request.app.state.engine) as session:
@@ -193,7 +193,7 @@ def plan_form(
     ceiling: int = Form(...),
     method: str = Form("hamilton"),
     minimum: int = Form(0),
-    user: Principal = Depends(require("quotas.adjust")),
+    user: Actor = Depends(require("quotas.adjust")),
 ):
     try:
         if method not in ("hamilton", "sainte-lague"):
@@ -208,7 +208,7 @@ def plan_form(
 
 
 @router.post("/evaluation/quota-plans/confirm")
-def confirm_form(request: Request, plan_id: int = Form(...), user: Principal = Depends(require("quotas.adjust"))):
+def confirm_form(request: Request, plan_id: int = Form(...), user: Actor = Depends(require("quotas.adjust"))):
     try:
         with session_scope(request.app.state.engine) as session:
             planning.confirm_quotas(session, plan_id=plan_id, actor=user)
@@ -221,7 +221,7 @@ def confirm_form(request: Request, plan_id: int = Form(...), user: Principal = D
 
 
 @router.get("/evaluation/regions/{code}")
-def region_page(request: Request, code: str, year: str = "", user: Principal = Depends(require("evaluation.read"))):
+def region_page(request: Request, code: str, year: str = "", user: Actor = Depends(require("evaluation.read"))):
     """One region's result with its what-if form; changed values arrive as query parameters."""
     authorize(user, "evaluation.read", code)
     if code not in region_codes():
@@ -294,7 +294,7 @@ def _region_charts(view: dict, indicators: list[dict], name: str) -> dict:
 # --------------------------------------------------------------------------- committee
 
 
-def _committee_context(request: Request, user: Principal, year: int) -> dict:
+def _committee_context(request: Request, user: Actor, year: int) -> dict:
     framework = service.framework_for()
     lang = current_language.get()
     indicator = service.committee_indicators(framework)[0] if service.committee_indicators(framework) else None
@@ -322,7 +322,7 @@ def _committee_context(request: Request, user: Principal, year: int) -> dict:
 
 
 @router.get("/evaluation/committee")
-def committee_page(request: Request, year: str = "", user: Principal = Depends(require("committee.score"))):
+def committee_page(request: Request, year: str = "", user: Actor = Depends(require("committee.score"))):
     target = _year(year) or service.framework_for().year
     context = _committee_context(request, user, target)
     context.update(flash=_flash(request), error=None)
@@ -337,7 +337,7 @@ def committee_form(
     score: str = Form(""),
     justification: str = Form(""),
     recuse: str = Form(""),
-    user: Principal = Depends(require("committee.score")),
+    user: Actor = Depends(require("committee.score")),
 ):
     try:
         value = float(score) if score.strip() else None

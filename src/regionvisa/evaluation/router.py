@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictFloat
 
-from regionvisa.accounts.policy import ALL, Principal, authorize, grant, scope_region
+from regionvisa.accounts.policy import ALL, Actor, authorize, grant, scope_region
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
 from regionvisa.quotas import planning
@@ -81,7 +81,7 @@ def _run_out(run) -> dict:
 
 @router.get("/results", summary="The published evaluation (region detail scoped to the reader's region)")
 def results(
-    request: Request, year: int | None = Query(None), user: Principal = Depends(require("evaluation.read"))
+    request: Request, year: int | None = Query(None), user: Actor = Depends(require("evaluation.read"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         run = service.require_published(session, year)
@@ -103,7 +103,7 @@ def region_result(
     request: Request,
     code: str = REGION,
     year: int | None = Query(None),
-    user: Principal = Depends(require("evaluation.read")),
+    user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
     authorize(user, "evaluation.read", code)
     with session_scope(request.app.state.engine) as session:
@@ -116,7 +116,7 @@ def region_what_if(
     body: WhatIf,
     code: str = REGION,
     year: int | None = Query(None),
-    user: Principal = Depends(require("evaluation.read")),
+    user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
     authorize(user, "evaluation.read", code)
     with session_scope(request.app.state.engine) as session:
@@ -128,7 +128,7 @@ def list_benefits(
     request: Request,
     year: int | None = Query(None),
     region: str | None = Query(None, pattern=r"^\d{2}$"),
-    user: Principal = Depends(require("evaluation.read")),
+    user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
     region = scope_region(user, region, action="evaluation.read")
     with session_scope(request.app.state.engine) as session:
@@ -160,28 +160,28 @@ def list_runs(
     year: int | None = Query(None),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    _: Principal = Depends(require("evaluation.publish")),
+    _: Actor = Depends(require("evaluation.publish")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         return page_of([_run_out(r) for r in service.runs(session, year)], page, page_size)
 
 
 @router.post("/runs", summary="Compute the year's evaluation from the records and store it as a draft", status_code=201)
-def create_run(request: Request, body: RunCreate, user: Principal = Depends(require("evaluation.publish"))) -> dict:
+def create_run(request: Request, body: RunCreate, user: Actor = Depends(require("evaluation.publish"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         run = service.run_evaluation(session, year=body.year, actor=user, draws=body.draws)
         return _run_out(run)
 
 
 @router.post("/runs/publish", summary="Publish a draft run: benefits and sanctions take effect")
-def publish_run(request: Request, body: RunPublish, user: Principal = Depends(require("evaluation.publish"))) -> dict:
+def publish_run(request: Request, body: RunPublish, user: Actor = Depends(require("evaluation.publish"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         return _run_out(flows.publish_evaluation(session, run_id=body.run_id, actor=user, reason=body.reason))
 
 
 @router.get("/runs/reproduce", summary="Recompute a stored run and compare it byte for byte")
 def reproduce_run(
-    request: Request, run_id: int = Query(...), _: Principal = Depends(require("evaluation.publish"))
+    request: Request, run_id: int = Query(...), _: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         return service.reproduce_run(session, run_id)
@@ -193,7 +193,7 @@ def report(
     year: int | None = Query(None),
     format: Literal["pdf", "html", "xlsx", "json"] = Query("pdf"),
     lang: Literal["ko", "en"] = Query("ko"),
-    _: Principal = Depends(require("evaluation.publish")),
+    _: Actor = Depends(require("evaluation.publish")),
 ) -> Response:
     from regionvisa.reports.evaluation_report import render
 
@@ -215,7 +215,7 @@ def report(
 
 
 @router.get("/committee/scores", summary="The signed-in member's scores of a year")
-def my_scores(request: Request, year: int = Query(...), user: Principal = Depends(require("committee.score"))) -> dict:
+def my_scores(request: Request, year: int = Query(...), user: Actor = Depends(require("committee.score"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         scores = service.member_scores(session, year=year, member_id=user.id or 0)
         return {
@@ -235,7 +235,7 @@ def my_scores(request: Request, year: int = Query(...), user: Principal = Depend
 
 
 @router.post("/committee/scores", summary="Enter or change a score (0–100, with justification)", status_code=201)
-def enter_score(request: Request, body: ScoreIn, user: Principal = Depends(require("committee.score"))) -> dict:
+def enter_score(request: Request, body: ScoreIn, user: Actor = Depends(require("committee.score"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         row = service.enter_score(
             session,
@@ -253,7 +253,7 @@ def enter_score(request: Request, body: ScoreIn, user: Principal = Depends(requi
 
 @router.get("/committee/values", summary="Each region's committee value: mean of non-recused members")
 def committee_values(
-    request: Request, year: int = Query(...), _: Principal = Depends(require("evaluation.publish"))
+    request: Request, year: int = Query(...), _: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
     framework = service.framework_for()
     with session_scope(request.app.state.engine) as session:
@@ -265,7 +265,7 @@ def committee_values(
 
 @router.put("/committee/members/{user_id}", summary="Record a committee member's government (for recusal)")
 def set_member(
-    request: Request, user_id: int, body: MemberIn, user: Principal = Depends(require("evaluation.publish"))
+    request: Request, user_id: int, body: MemberIn, user: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         member = service.set_member(
@@ -295,14 +295,14 @@ def list_plans(
     request: Request,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    _: Principal = Depends(require("quotas.adjust")),
+    _: Actor = Depends(require("quotas.adjust")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         return page_of([_plan_out(p) for p in planning.plans(session)], page, page_size)
 
 
 @router.post("/quota-plans", summary="Apportion next year's quotas from the published evaluation", status_code=201)
-def propose_plan(request: Request, body: PlanIn, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+def propose_plan(request: Request, body: PlanIn, user: Actor = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         plan = planning.propose_quotas(
             session, year=body.year, ceiling=body.ceiling, method=body.method, minimum=body.minimum, actor=user
@@ -311,6 +311,6 @@ def propose_plan(request: Request, body: PlanIn, user: Principal = Depends(requi
 
 
 @router.post("/quota-plans/confirm", summary="Confirm a plan: the next period's quota ledgers open")
-def confirm_plan(request: Request, body: PlanConfirm, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+def confirm_plan(request: Request, body: PlanConfirm, user: Actor = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         return _plan_out(planning.confirm_quotas(session, plan_id=body.plan_id, actor=user))

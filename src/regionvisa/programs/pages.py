@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import nav
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, can, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, authorize, can, scope_region
 from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import DomainError, NotFound
 from regionvisa.db import session_scope
@@ -93,7 +93,7 @@ def _regions() -> dict[str, str]:
 
 @router.get("/programs")
 def program_list(
-    request: Request, region: str | None = None, page: int = 1, user: Principal = Depends(require("programs.read"))
+    request: Request, region: str | None = None, page: int = 1, user: Actor = Depends(require("programs.read"))
 ):
     region = scope_region(user, region or None, action="programs.read")
     with session_scope(request.app.state.engine) as session:
@@ -137,7 +137,7 @@ criteria:
 """
 
 
-def _editor(request: Request, user: Principal, *, text: str, reason: str = "", errors=None, status_code: int = 200):
+def _editor(request: Request, user: Actor, *, text: str, reason: str = "", errors=None, status_code: int = 200):
     return render(
         request,
         "programs_editor.html",
@@ -147,9 +147,7 @@ def _editor(request: Request, user: Principal, *, text: str, reason: str = "", e
 
 
 @router.get("/program-drafts")
-def draft_editor(
-    request: Request, program: str | None = None, user: Principal = Depends(require("programs.edit_draft"))
-):
+def draft_editor(request: Request, program: str | None = None, user: Actor = Depends(require("programs.edit_draft"))):
     if program:
         with session_scope(request.app.state.engine) as session:
             row = service.get_program(session, program)
@@ -174,7 +172,7 @@ def draft_save(
     yaml_text: str = Form("", alias="yaml", max_length=200_000),
     reason: str = Form("", max_length=500),
     then: str = Form("save"),
-    user: Principal = Depends(require("programs.edit_draft")),
+    user: Actor = Depends(require("programs.edit_draft")),
 ):
     try:
         design = designs.design_from_text(yaml_text)
@@ -262,7 +260,7 @@ def program_page(
     version: int | None = None,
     a: int | None = None,
     b: int | None = None,
-    user: Principal = Depends(require("programs.read")),
+    user: Actor = Depends(require("programs.read")),
 ):
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
@@ -322,7 +320,7 @@ def _move_route(move: str, action: str):
         program_id: str,
         version: int,
         reason: str = Form("", max_length=500),
-        user: Principal = Depends(require(action)),
+        user: Actor = Depends(require(action)),
     ):
         with session_scope(request.app.state.engine) as session:
             program = service.get_program(session, program_id)

@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Principal, authorize, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, authorize, scope_region
 from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
@@ -107,7 +107,7 @@ class SimulateBody(BaseModel):
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _resolve_readable(session, user: Principal, program_id: str, *, on: dt.date | None, version: int | None):
+def _resolve_readable(session, user: Actor, program_id: str, *, on: dt.date | None, version: int | None):
     program = service.get_program(session, program_id)
     authorize(user, "programs.read", program.region)
     ref = f"{program_id}@{version}" if version else program_id
@@ -135,7 +135,7 @@ def list_programs(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("programs.read")),
+    user: Actor = Depends(require("programs.read")),
 ) -> dict:
     region = scope_region(user, region, action="programs.read")
     with session_scope(request.app.state.engine) as session:
@@ -146,7 +146,7 @@ def list_programs(
 
 
 @router.post("/programs/validate", summary="Validate a design against the rules and the national guardrails")
-def validate(body: DesignBody, _: Principal = Depends(require("programs.read"))) -> dict:
+def validate(body: DesignBody, _: Actor = Depends(require("programs.read"))) -> dict:
     try:
         design = body.read()
     except designs.DesignInvalid as exc:
@@ -155,7 +155,7 @@ def validate(body: DesignBody, _: Principal = Depends(require("programs.read")))
 
 
 @router.post("/programs/drafts", status_code=201, summary="Save a draft (own region for regional officials)")
-def save_draft(request: Request, body: DesignBody, user: Principal = Depends(require("programs.edit_draft"))) -> dict:
+def save_draft(request: Request, body: DesignBody, user: Actor = Depends(require("programs.edit_draft"))) -> dict:
     design = body.read()
     lp = designs.parse_or_raise(design)
     authorize(user, "programs.edit_draft", lp.spec.region)
@@ -171,7 +171,7 @@ def save_draft(request: Request, body: DesignBody, user: Principal = Depends(req
 
 
 @router.post("/programs/simulate", summary="Compare two versions over an applicant pool (reform simulation)")
-def simulate(request: Request, body: SimulateBody, user: Principal = Depends(require("programs.read"))) -> dict:
+def simulate(request: Request, body: SimulateBody, user: Actor = Depends(require("programs.read"))) -> dict:
     parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
         base = service.resolve(session, body.baseline, on=body.on, files=False)
@@ -189,7 +189,7 @@ def simulate(request: Request, body: SimulateBody, user: Principal = Depends(req
 
 
 @router.get("/programs/{program_id}", summary="One programme: latest version and version history")
-def get_program(request: Request, program_id: str, user: Principal = Depends(require("programs.read"))) -> dict:
+def get_program(request: Request, program_id: str, user: Actor = Depends(require("programs.read"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
         authorize(user, "programs.read", program.region)
@@ -206,7 +206,7 @@ def list_versions(
     program_id: str,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("programs.read")),
+    user: Actor = Depends(require("programs.read")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
@@ -218,7 +218,7 @@ def list_versions(
 
 @router.get("/programs/{program_id}/versions/{version}", summary="One version with its design")
 def get_version(
-    request: Request, program_id: str, version: int, user: Principal = Depends(require("programs.read"))
+    request: Request, program_id: str, version: int, user: Actor = Depends(require("programs.read"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
@@ -232,7 +232,7 @@ def diff(
     program_id: str,
     a: int = Query(..., ge=1),
     b: int = Query(..., ge=1),
-    user: Principal = Depends(require("programs.read")),
+    user: Actor = Depends(require("programs.read")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = service.get_program(session, program_id)
@@ -243,7 +243,7 @@ def diff(
 
 def _transition_route(move: str, action: str):
     def handler(
-        request: Request, program_id: str, version: int, body: Reason, user: Principal = Depends(require(action))
+        request: Request, program_id: str, version: int, body: Reason, user: Actor = Depends(require(action))
     ) -> dict:
         with session_scope(request.app.state.engine) as session:
             program = service.get_program(session, program_id)
@@ -273,7 +273,7 @@ def screen(
     program_id: str,
     body: ScreenBody,
     format: Literal["json", "csv"] = Query("json"),
-    user: Principal = Depends(require("programs.read")),
+    user: Actor = Depends(require("programs.read")),
 ):
     parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
@@ -296,7 +296,7 @@ def screen_file(
     on: dt.date = Form(...),
     version: int | None = Form(None),
     format: Literal["json", "csv"] = Query("json"),
-    user: Principal = Depends(require("programs.screen_file")),
+    user: Actor = Depends(require("programs.screen_file")),
 ):
     # A plain `def`: the whole screening runs in the thread pool, never on the event loop.
     with session_scope(request.app.state.engine) as session:
@@ -313,9 +313,7 @@ def screen_file(
 
 
 @router.post("/programs/{program_id}/rank", summary="Rank the eligible applicants (points, submission, id)")
-def rank(
-    request: Request, program_id: str, body: RankBody, user: Principal = Depends(require("programs.read"))
-) -> dict:
+def rank(request: Request, program_id: str, body: RankBody, user: Actor = Depends(require("programs.read"))) -> dict:
     parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
@@ -336,7 +334,7 @@ def rank(
 
 @router.post("/programs/{program_id}/explain", summary="Explain one applicant's outcome, criterion by criterion")
 def explain(
-    request: Request, program_id: str, body: ExplainBody, user: Principal = Depends(require("programs.read"))
+    request: Request, program_id: str, body: ExplainBody, user: Actor = Depends(require("programs.read"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)

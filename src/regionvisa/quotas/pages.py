@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Principal, authorize, can, scope_region
+from regionvisa.accounts.policy import Actor, authorize, can, scope_region
 from regionvisa.db import session_scope
 from regionvisa.quotas import service
 from regionvisa.regions.service import region_names
@@ -33,7 +33,7 @@ KIND_LABELS = {
 
 
 @router.get("/quotas")
-def ledgers_page(request: Request, period: str = "", user: Principal = Depends(require("quotas.read"))):
+def ledgers_page(request: Request, period: str = "", user: Actor = Depends(require("quotas.read"))):
     region = scope_region(user, None, action="quotas.read")
     with session_scope(request.app.state.engine) as session:
         rows = [
@@ -47,7 +47,7 @@ def ledgers_page(request: Request, period: str = "", user: Principal = Depends(r
 
 
 @router.get("/quotas/{ledger_id}")
-def ledger_page(request: Request, ledger_id: int, user: Principal = Depends(require("quotas.read"))):
+def ledger_page(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))):
     with session_scope(request.app.state.engine) as session:
         ledger = service.get_ledger(session, ledger_id)
         authorize(user, "quotas.read", ledger.region)
@@ -70,7 +70,7 @@ def adjust(
     ledger_id: int,
     amount: int = Form(...),
     reason: str = Form(...),
-    user: Principal = Depends(require("quotas.adjust")),
+    user: Actor = Depends(require("quotas.adjust")),
 ):
     with session_scope(request.app.state.engine) as session:
         service.adjust(session, service.get_ledger(session, ledger_id), amount, actor=user, reason=reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Principal, authorize, scope_region
+from regionvisa.accounts.policy import Actor, authorize, scope_region
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service
@@ -41,7 +41,7 @@ def ledgers(
     period: str | None = None,
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Principal = Depends(require("quotas.read")),
+    user: Actor = Depends(require("quotas.read")),
 ) -> dict:
     scoped = scope_region(user, region, action="quotas.read")
     with session_scope(request.app.state.engine) as session:
@@ -55,7 +55,7 @@ def ledgers(
 
 
 @router.get("/ledgers/{ledger_id}", summary="One ledger with its history of movements")
-def ledger(request: Request, ledger_id: int, user: Principal = Depends(require("quotas.read"))) -> dict:
+def ledger(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         row = service.get_ledger(session, ledger_id)
         authorize(user, "quotas.read", row.region)
@@ -63,7 +63,7 @@ def ledger(request: Request, ledger_id: int, user: Principal = Depends(require("
 
 
 @router.post("/ledgers", status_code=201, summary="Open a programme's ledger for a period")
-def open_ledger(request: Request, body: OpenLedger, user: Principal = Depends(require("quotas.adjust"))) -> dict:
+def open_ledger(request: Request, body: OpenLedger, user: Actor = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         program = programs.get_program(session, body.program_id)
         row = service.open_ledger(
@@ -81,9 +81,7 @@ def open_ledger(request: Request, body: OpenLedger, user: Principal = Depends(re
 
 
 @router.post("/ledgers/{ledger_id}/adjustments", summary="Top up or cut a ledger, with a reason")
-def adjust(
-    request: Request, ledger_id: int, body: Adjustment, user: Principal = Depends(require("quotas.adjust"))
-) -> dict:
+def adjust(request: Request, ledger_id: int, body: Adjustment, user: Actor = Depends(require("quotas.adjust"))) -> dict:
     with session_scope(request.app.state.engine) as session:
         row = service.get_ledger(session, ledger_id)
         service.adjust(session, row, body.amount, actor=user, reason=body.reason)

@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 
-from regionvisa.accounts.policy import Principal, scope_region
+from regionvisa.accounts.policy import Actor, scope_region
 from regionvisa.core.errors import Invalid
 from regionvisa.records import service
 from regionvisa.web.deps import require
@@ -31,7 +31,7 @@ def residents(
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     page: int = Query(1, ge=1),
     page_size: int = Query(100, ge=1, le=1000),
-    user: Principal = Depends(require("records.read")),
+    user: Actor = Depends(require("records.read")),
 ) -> dict:
     from regionvisa.stats import regional
     from regionvisa.stats.service import data_as_of
@@ -59,7 +59,7 @@ def import_records(
     file: UploadFile,
     all_or_nothing: bool = Query(False, description="commit nothing if any row is rejected"),
     max_problems: int = Query(1000, ge=0, le=100_000, description="problems returned in the response"),
-    user: Principal = Depends(require("records.import")),
+    user: Actor = Depends(require("records.import")),
 ) -> dict:
     # A plain `def`: the import runs in the thread pool, never on the event loop. The body was
     # spooled to disk by the form parser within the sender's size limit (web.uploads).

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from regionvisa.accounts.cli import system_actor
-from regionvisa.accounts.policy import Principal, authorize
+from regionvisa.accounts.policy import Actor, authorize
 from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
 
@@ -39,7 +39,7 @@ def _fail(message: str, details: list[str] | None = None) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _principal(session, username: str, action: str) -> Principal:
+def _principal(session, username: str, action: str) -> Actor:
     from regionvisa.accounts import service as accounts
 
     user = accounts.get_user_by_name(session, username)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Principal
+from regionvisa.accounts.policy import Actor
 from regionvisa.audit.service import record
 from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
 from regionvisa.db import utcnow
@@ -142,7 +142,7 @@ def _add_conflict(session, member: CommitteeMember, region: str, *, source: str,
     return True
 
 
-def member_of(session: Session, rnd: SelectionRound, actor: Principal) -> CommitteeMember:
+def member_of(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
     member = session.scalar(
         select(CommitteeMember).where(CommitteeMember.round_id == rnd.id, CommitteeMember.user_id == actor.id)
     )
@@ -151,7 +151,7 @@ def member_of(session: Session, rnd: SelectionRound, actor: Principal) -> Commit
     return member
 
 
-def maybe_member(session: Session, rnd: SelectionRound, actor: Principal | None) -> CommitteeMember | None:
+def maybe_member(session: Session, rnd: SelectionRound, actor: Actor | None) -> CommitteeMember | None:
     if actor is None or actor.id is None:
         return None
     return session.scalar(
@@ -174,20 +174,20 @@ def conflicts(session: Session, round_id: int) -> list[ConflictDeclaration]:
     )
 
 
-def require_chair(session: Session, rnd: SelectionRound, actor: Principal) -> CommitteeMember:
+def require_chair(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
     member = member_of(session, rnd, actor)
     if member.role != "chair":
         raise Forbidden(en="only the chair confirms the decisions", ko="위원장만 결정을 확정할 수 있습니다")
     return member
 
 
-def is_chair(session: Session, rnd: SelectionRound, actor: Principal | None) -> bool:
+def is_chair(session: Session, rnd: SelectionRound, actor: Actor | None) -> bool:
     member = maybe_member(session, rnd, actor)
     return member is not None and member.role == "chair"
 
 
 def declare_conflicts(
-    session: Session, round_id: int, data: ConflictsIn, *, actor: Principal, now: dt.datetime | None = None
+    session: Session, round_id: int, data: ConflictsIn, *, actor: Actor, now: dt.datetime | None = None
 ) -> CommitteeMember:
     """The member's declaration (possibly of no conflict); it must come before their first score."""
     rnd = get_round(session, round_id)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Principal, system_actor
+from regionvisa.accounts.policy import Actor, system_actor
 from regionvisa.config import PROJECT_ROOT
 from regionvisa.db import session_scope
 from regionvisa.regions.service import pilot_programmes, region_names
@@ -216,7 +216,7 @@ def _submit_proposals(
 ) -> None:
     names_en = region_names("en")
     for region in sorted(by_region):
-        official = Principal(
+        official = Actor(
             id=None,
             username=f"demo:official:{region}",
             display_name=f"Demo official {region}",
@@ -233,7 +233,7 @@ def _submit_proposals(
 
 
 def _score_proposals(
-    engine: Engine, round_id: int, users: dict[str, Principal], regions: list[str], selected: set[str]
+    engine: Engine, round_id: int, users: dict[str, Actor], regions: list[str], selected: set[str]
 ) -> None:
     """Every member declares (no conflict beyond their affiliation) and scores every region they may."""
     with session_scope(engine) as session:

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, can, grant
+from regionvisa.accounts.policy import OWN_REGION, Actor, authorize, can, grant
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
@@ -100,7 +100,7 @@ def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
 # --------------------------------------------------------------------------- rounds
 
 
-def _rounds_page(request: Request, user: Principal, *, error: str | None = None, form=None, status_code=200):
+def _rounds_page(request: Request, user: Actor, *, error: str | None = None, form=None, status_code=200):
     with session_scope(_engine(request)) as session:
         listed = [rounds.round_dict(r) for r in rounds.list_rounds(session)]
     today = dt.date.today()
@@ -128,12 +128,12 @@ def _rounds_page(request: Request, user: Principal, *, error: str | None = None,
 
 
 @router.get("/selection")
-def rounds_page(request: Request, user: Principal = Depends(require("selection.read"))):
+def rounds_page(request: Request, user: Actor = Depends(require("selection.read"))):
     return _rounds_page(request, user)
 
 
 @router.post("/selection/rounds")
-async def open_round(request: Request, user: Principal = Depends(require("selection.manage"))):
+async def open_round(request: Request, user: Actor = Depends(require("selection.manage"))):
     form = dict(await request.form())
     try:
         rubric = yaml.safe_load(form.get("rubric") or "") or DEFAULT_RUBRIC
@@ -159,7 +159,7 @@ async def open_round(request: Request, user: Principal = Depends(require("select
     return _redirect(f"/selection/rounds/{round_id}")
 
 
-def _round_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
+def _round_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -212,12 +212,12 @@ def _round_page(request: Request, user: Principal, round_id: int, *, error=None,
 
 
 @router.get("/selection/rounds/{round_id}")
-def round_page(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def round_page(request: Request, round_id: int, user: Actor = Depends(require("selection.read"))):
     return _round_page(request, user, round_id)
 
 
 @router.post("/selection/rounds/{round_id}/close-window")
-async def close_window(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+async def close_window(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     form = await request.form()
     try:
         with session_scope(_engine(request)) as session:
@@ -231,7 +231,7 @@ async def close_window(request: Request, round_id: int, user: Principal = Depend
 
 
 @router.post("/selection/rounds/{round_id}/close-scoring")
-def close_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+def close_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     try:
         with session_scope(_engine(request)) as session:
             service.close_scoring(session, round_id, actor=user)
@@ -244,7 +244,7 @@ def close_scoring(request: Request, round_id: int, user: Principal = Depends(req
 
 
 @router.post("/selection/rounds/{round_id}/reopen-scoring")
-async def reopen_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+async def reopen_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     form = await request.form()
     try:
         with session_scope(_engine(request)) as session:
@@ -258,7 +258,7 @@ async def reopen_scoring(request: Request, round_id: int, user: Principal = Depe
 
 
 @router.post("/selection/rounds/{round_id}/members")
-async def add_member(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+async def add_member(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     form = await request.form()
     try:
         data = MemberIn(
@@ -287,7 +287,7 @@ def _design_yaml(design: dict) -> str:
 
 
 def _proposal_page(
-    request: Request, user: Principal, round_id: int, region: str, *, error=None, details=None, form=None, status=200
+    request: Request, user: Actor, round_id: int, region: str, *, error=None, details=None, form=None, status=200
 ):
     lang = _lang()
     authorize(user, "selection.read", region)
@@ -337,13 +337,13 @@ def _proposal_page(
 
 
 @router.get("/selection/rounds/{round_id}/proposals/{region}")
-def proposal_page(request: Request, round_id: int, region: str, user: Principal = Depends(require("selection.read"))):
+def proposal_page(request: Request, round_id: int, region: str, user: Actor = Depends(require("selection.read"))):
     return _proposal_page(request, user, round_id, region)
 
 
 @router.post("/selection/rounds/{round_id}/proposals/{region}")
 async def submit_proposal(
-    request: Request, round_id: int, region: str, user: Principal = Depends(require("proposals.submit"))
+    request: Request, round_id: int, region: str, user: Actor = Depends(require("proposals.submit"))
 ):
     authorize(user, "proposals.submit", region)
     form = await request.form()
@@ -390,9 +390,7 @@ async def submit_proposal(
 
 
 @router.get("/selection/rounds/{round_id}/attachments/{attachment_id}")
-def attachment(
-    request: Request, round_id: int, attachment_id: int, user: Principal = Depends(require("selection.read"))
-):
+def attachment(request: Request, round_id: int, attachment_id: int, user: Actor = Depends(require("selection.read"))):
     with session_scope(_engine(request)) as session:
         att = proposals.get_attachment(session, round_id, attachment_id, actor=user)
         content, ctype, name = att.content, att.content_type, att.filename
@@ -403,7 +401,7 @@ def attachment(
 # --------------------------------------------------------------------------- scoring
 
 
-def _score_list_page(request: Request, user: Principal, round_id: int, *, error=None, status_code=200):
+def _score_list_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -435,12 +433,12 @@ def _score_list_page(request: Request, user: Principal, round_id: int, *, error=
 
 
 @router.get("/selection/rounds/{round_id}/score")
-def score_list(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+def score_list(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
     return _score_list_page(request, user, round_id)
 
 
 @router.post("/selection/rounds/{round_id}/conflicts")
-async def declare(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+async def declare(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
     form = await request.form()
     try:
         data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
@@ -454,7 +452,7 @@ async def declare(request: Request, round_id: int, user: Principal = Depends(req
     return _redirect(f"/selection/rounds/{round_id}/score")
 
 
-def _score_page(request: Request, user: Principal, round_id: int, region: str, *, error=None, form=None, status=200):
+def _score_page(request: Request, user: Actor, round_id: int, region: str, *, error=None, form=None, status=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -494,12 +492,12 @@ def _score_page(request: Request, user: Principal, round_id: int, region: str, *
 
 
 @router.get("/selection/rounds/{round_id}/score/{region}")
-def score_page(request: Request, round_id: int, region: str, user: Principal = Depends(require("committee.score"))):
+def score_page(request: Request, round_id: int, region: str, user: Actor = Depends(require("committee.score"))):
     return _score_page(request, user, round_id, region)
 
 
 @router.post("/selection/rounds/{round_id}/score/{region}")
-async def score(request: Request, round_id: int, region: str, user: Principal = Depends(require("committee.score"))):
+async def score(request: Request, round_id: int, region: str, user: Actor = Depends(require("committee.score"))):
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         with session_scope(_engine(request)) as session:
@@ -533,7 +531,7 @@ async def score(request: Request, round_id: int, region: str, user: Principal = 
 # --------------------------------------------------------------------------- the chair's decision
 
 
-def _decision_page(request: Request, user: Principal, round_id: int, *, error=None, form=None, status=200):
+def _decision_page(request: Request, user: Actor, round_id: int, *, error=None, form=None, status=200):
     lang = _lang()
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -559,12 +557,12 @@ def _decision_page(request: Request, user: Principal, round_id: int, *, error=No
 
 
 @router.get("/selection/rounds/{round_id}/decision")
-def decision_page(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+def decision_page(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
     return _decision_page(request, user, round_id)
 
 
 @router.post("/selection/rounds/{round_id}/decision")
-async def decide(request: Request, round_id: int, user: Principal = Depends(require("committee.score"))):
+async def decide(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         adjustments = {}
@@ -604,7 +602,7 @@ def minutes_file(
     round_id: int,
     language: str | None = None,
     format: str = "html",
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     language = language or _lang()  # the page's language unless the link names one
     region = user.region if grant(user, "selection.read") == OWN_REGION else None

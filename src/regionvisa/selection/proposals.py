@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal, authorize, grant
+from regionvisa.accounts.policy import Actor, authorize, grant
 from regionvisa.audit.service import record
 from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
 from regionvisa.db import utcnow
@@ -122,7 +122,7 @@ def submit_proposal(
     region: str,
     data: ProposalIn,
     *,
-    actor: Principal,
+    actor: Actor,
     files: list[tuple[str, str, bytes]] | None = None,
     now: dt.datetime | None = None,
 ) -> ProposalVersion:
@@ -244,7 +244,7 @@ def attachments(session: Session, ids: list[int]) -> list[Attachment]:
     return [rows[i] for i in ids if i in rows]
 
 
-def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor: Principal) -> Attachment:
+def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor: Actor) -> Attachment:
     att = session.get(Attachment, attachment_id)
     proposal = session.get(Proposal, att.proposal_id) if att else None
     if att is None or proposal is None or proposal.round_id != round_id:
@@ -253,7 +253,7 @@ def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor
     return att
 
 
-def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, *, actor: Principal) -> None:
+def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, *, actor: Actor) -> None:
     """Regions see their own; a member recused from the region does not see it; ministry sees all."""
     authorize(actor, READ, region)
     if actor.role == "committee_member":
@@ -265,7 +265,7 @@ def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, 
             )
 
 
-def visible_regions(session: Session, rnd: SelectionRound, actor: Principal) -> list[str]:
+def visible_regions(session: Session, rnd: SelectionRound, actor: Actor) -> list[str]:
     """The regions whose proposals `actor` may open in this round."""
     regions = [p.region for p in list_proposals(session, rnd.id)]
     if grant(actor, READ) == "own_region":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from regionvisa.accounts.policy import OWN_REGION, Principal, authorize, grant
+from regionvisa.accounts.policy import OWN_REGION, Actor, authorize, grant
 from regionvisa.db import session_scope
 from regionvisa.selection import committee, minutes, proposals, rounds, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
@@ -35,21 +35,21 @@ def _paged(items: list, page: int, page_size: int, **extra) -> dict:
 
 @router.get("/rounds")
 def list_rounds(
-    request: Request, page: int = PAGE, page_size: int = PAGE_SIZE, user: Principal = Depends(require("selection.read"))
+    request: Request, page: int = PAGE, page_size: int = PAGE_SIZE, user: Actor = Depends(require("selection.read"))
 ):
     with session_scope(_engine(request)) as session:
         return _paged([rounds.round_dict(r) for r in rounds.list_rounds(session)], page, page_size)
 
 
 @router.post("/rounds", status_code=201)
-def open_round(request: Request, body: RoundIn, user: Principal = Depends(require("selection.manage"))):
+def open_round(request: Request, body: RoundIn, user: Actor = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
         rnd = service.open_round(session, body, actor=user)
         return rounds.round_dict(rnd)
 
 
 @router.get("/rounds/{round_id}")
-def get_round(request: Request, round_id: int, user: Principal = Depends(require("selection.read"))):
+def get_round(request: Request, round_id: int, user: Actor = Depends(require("selection.read"))):
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
         data = rounds.round_dict(rnd)
@@ -66,28 +66,28 @@ def get_round(request: Request, round_id: int, user: Principal = Depends(require
 
 @router.post("/rounds/{round_id}/close-window")
 def close_window(
-    request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
+    request: Request, round_id: int, reason: str = Query(...), user: Actor = Depends(require("selection.manage"))
 ):
     with session_scope(_engine(request)) as session:
         return rounds.round_dict(service.close_window(session, round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/close-scoring")
-def close_scoring(request: Request, round_id: int, user: Principal = Depends(require("selection.manage"))):
+def close_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
         return rounds.round_dict(service.close_scoring(session, round_id, actor=user))
 
 
 @router.post("/rounds/{round_id}/reopen-scoring")
 def reopen_scoring(
-    request: Request, round_id: int, reason: str = Query(...), user: Principal = Depends(require("selection.manage"))
+    request: Request, round_id: int, reason: str = Query(...), user: Actor = Depends(require("selection.manage"))
 ):
     with session_scope(_engine(request)) as session:
         return rounds.round_dict(service.reopen_scoring(session, round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/members", status_code=201)
-def add_member(request: Request, round_id: int, body: MemberIn, user: Principal = Depends(require("selection.manage"))):
+def add_member(request: Request, round_id: int, body: MemberIn, user: Actor = Depends(require("selection.manage"))):
     with session_scope(_engine(request)) as session:
         member = committee.add_member(session, round_id, body, actor=user)
         return {
@@ -100,7 +100,7 @@ def add_member(request: Request, round_id: int, body: MemberIn, user: Principal 
 
 @router.post("/rounds/{round_id}/conflicts")
 def declare_conflicts(
-    request: Request, round_id: int, body: ConflictsIn, user: Principal = Depends(require("committee.score"))
+    request: Request, round_id: int, body: ConflictsIn, user: Actor = Depends(require("committee.score"))
 ):
     with session_scope(_engine(request)) as session:
         member = committee.declare_conflicts(session, round_id, body, actor=user)
@@ -113,7 +113,7 @@ def list_proposals(
     round_id: int,
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -132,7 +132,7 @@ def submit_proposal(
     round_id: int,
     region: str,
     body: ProposalIn,
-    user: Principal = Depends(require("proposals.submit")),
+    user: Actor = Depends(require("proposals.submit")),
 ):
     authorize(user, "proposals.submit", region)
     with session_scope(_engine(request)) as session:
@@ -143,7 +143,7 @@ def submit_proposal(
 
 
 @router.get("/rounds/{round_id}/proposals/{region}")
-def get_proposal(request: Request, round_id: int, region: str, user: Principal = Depends(require("selection.read"))):
+def get_proposal(request: Request, round_id: int, region: str, user: Actor = Depends(require("selection.read"))):
     authorize(user, "selection.read", region)
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -162,7 +162,7 @@ def save_scores(
     round_id: int,
     region: str,
     body: ScoresIn,
-    user: Principal = Depends(require("committee.score")),
+    user: Actor = Depends(require("committee.score")),
 ):
     with session_scope(_engine(request)) as session:
         rows = service.save_scores(session, round_id, region, body, actor=user)
@@ -175,7 +175,7 @@ def list_scores(
     round_id: int,
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -188,7 +188,7 @@ def get_tally(
     round_id: int,
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
         rnd = rounds.get_round(session, round_id)
@@ -205,7 +205,7 @@ def get_tally(
 
 @router.post("/rounds/{round_id}/decision")
 def confirm_decision(
-    request: Request, round_id: int, body: DecisionIn, user: Principal = Depends(require("committee.score"))
+    request: Request, round_id: int, body: DecisionIn, user: Actor = Depends(require("committee.score"))
 ):
     with session_scope(_engine(request)) as session:
         service.confirm_decisions(session, round_id, body, actor=user)
@@ -219,7 +219,7 @@ def get_results(
     round_id: int,
     page: int = PAGE,
     page_size: int = PAGE_SIZE,
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     with session_scope(_engine(request)) as session:
         return _paged(service.results(session, round_id, actor=user), page, page_size)
@@ -240,7 +240,7 @@ def get_minutes(
     round_id: int,
     language: str = Query("ko", description="ko or en"),
     format: str = Query("html", description="html or pdf"),
-    user: Principal = Depends(require("selection.read")),
+    user: Actor = Depends(require("selection.read")),
 ):
     region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:

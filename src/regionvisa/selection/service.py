@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Principal, authorize, grant
+from regionvisa.accounts.policy import Actor, authorize, grant
 from regionvisa.audit.service import record
 from regionvisa.core.errors import Conflict, Forbidden, Invalid
 from regionvisa.db import utcnow
@@ -139,7 +139,7 @@ def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) 
 
 
 def save_scores(
-    session: Session, round_id: int, region: str, data: ScoresIn, *, actor: Principal, now: dt.datetime | None = None
+    session: Session, round_id: int, region: str, data: ScoresIn, *, actor: Actor, now: dt.datetime | None = None
 ) -> list[Score]:
     """A member's scores for one proposal: every rubric criterion, 0–100, each with a comment."""
     now = now or utcnow()
@@ -209,7 +209,7 @@ def save_scores(
     return rows
 
 
-def scores_visible_to(session: Session, rnd: SelectionRound, actor: Principal) -> list[dict]:
+def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> list[dict]:
     """Until scoring closes a member sees only their own scores; afterwards every score of the
     regions they are not recused from. The ministry and auditors see every score once scoring is
     closed. A region sees its own proposal's scores once the results are published, never before
@@ -298,7 +298,7 @@ def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
     )
 
 
-def tally_visible(session: Session, rnd: SelectionRound, actor: Principal) -> list[Tally]:
+def tally_visible(session: Session, rnd: SelectionRound, actor: Actor) -> list[Tally]:
     """The ministry follows progress throughout (the router hides scores until scoring closes);
     members see the aggregates once scoring is closed, minus their recused regions; a region sees
     its own figures once the results are published."""
@@ -318,7 +318,7 @@ def tally_visible(session: Session, rnd: SelectionRound, actor: Principal) -> li
 
 
 def confirm_decisions(
-    session: Session, round_id: int, data: DecisionIn, *, actor: Principal, now: dt.datetime | None = None
+    session: Session, round_id: int, data: DecisionIn, *, actor: Actor, now: dt.datetime | None = None
 ) -> list[Decision]:
     """The chair confirms the recommendation, adjusting quotas with reasons. Refused below quorum.
 
@@ -408,7 +408,7 @@ def _record_decision(
     quota_rows: list[dict],
     *,
     names: dict[int, str],
-    actor: Principal,
+    actor: Actor,
     now: dt.datetime,
 ) -> Decision:
     """Store one proposal's decision with the figures the minutes are printed from, and audit it."""
@@ -450,7 +450,7 @@ def _record_decision(
 
 
 def _publish(
-    session: Session, rnd: SelectionRound, tallies: list[Tally], data: DecisionIn, *, actor: Principal, now: dt.datetime
+    session: Session, rnd: SelectionRound, tallies: list[Tally], data: DecisionIn, *, actor: Actor, now: dt.datetime
 ) -> None:
     """The round is decided: its results are published from now on."""
     rnd.status = "decided"
@@ -483,7 +483,7 @@ def decisions(session: Session, round_id: int) -> list[tuple[Proposal, Decision]
     )
 
 
-def results(session: Session, round_id: int, *, actor: Principal) -> list[dict]:
+def results(session: Session, round_id: int, *, actor: Actor) -> list[dict]:
     """Published results: every region sees the outcome of every region once decided."""
     authorize(actor, READ)
     rnd = get_round(session, round_id)

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
-from regionvisa.accounts.policy import ALL, Principal, authorize, can, grant
+from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant
 from regionvisa.core.errors import NotFound
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.regions.tilemap import tile_grid
@@ -57,7 +57,7 @@ def overview(request: Request, at: dt.date | None = Query(None)):
 
 
 @router.get("/regions", include_in_schema=False)
-def regions_index(request: Request, code: str = "", user: Principal = Depends(require("stats.read"))):
+def regions_index(request: Request, code: str = "", user: Actor = Depends(require("stats.read"))):
     """The region picker's target; a regional official always lands on their own region."""
     own_only = grant(user, "stats.read") != ALL
     target = user.region if own_only else (code if code in region_codes() else region_codes()[0])
@@ -65,9 +65,7 @@ def regions_index(request: Request, code: str = "", user: Principal = Depends(re
 
 
 @router.get("/regions/{code}", include_in_schema=False)
-def region_page(
-    request: Request, code: str, at: str = "", page: int = 1, user: Principal = Depends(require("stats.read"))
-):
+def region_page(request: Request, code: str, at: str = "", page: int = 1, user: Actor = Depends(require("stats.read"))):
     """One region's residents by status and nationality, and (with records.read) its residents."""
     authorize(user, "stats.read", code)
     if code not in region_codes():

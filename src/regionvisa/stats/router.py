@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from regionvisa.accounts.policy import Principal, authorize
+from regionvisa.accounts.policy import Actor, authorize
 from regionvisa.core.errors import NotFound
 from regionvisa.regions.service import region_codes
 from regionvisa.stats import regional, service
@@ -35,7 +35,7 @@ def region(
     request: Request,
     code: str = Path(..., pattern=r"^\d{2}$", description="2-digit region code"),
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
-    user: Principal = Depends(require("stats.read")),
+    user: Actor = Depends(require("stats.read")),
 ) -> dict:
     authorize(user, "stats.read", code)
     if code not in region_codes():

@@ -1,7 +1,7 @@
 """The web side of the permission policy: FastAPI dependencies and the route declarations.
 
 - `require(action)` is the dependency every protected route declares; it returns the
-  `Principal` allowed the action (401/403 otherwise, from `accounts.policy.authorize`) and also
+  `Actor` allowed the action (401/403 otherwise, from `accounts.policy.authorize`) and also
   checks the CSRF token of cookie-authenticated state-changing requests (`check_csrf`).
 - Every route must declare its policy: `require(…)` among its dependencies, or its path in
   `accounts.policy.PUBLIC_ROUTES`. `undeclared_routes(app)` lists the ones that do neither; the
@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import Mount, Route
 
-from regionvisa.accounts.policy import ACTIONS, PUBLIC, PUBLIC_ROUTES, Principal, authorize
+from regionvisa.accounts.policy import ACTIONS, PUBLIC, PUBLIC_ROUTES, Actor, authorize
 from regionvisa.core.errors import Forbidden, Unauthenticated
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -61,16 +61,16 @@ async def check_csrf(request: Request) -> None:
 bearer_scheme = HTTPBearer(auto_error=False, scheme_name="bearer", description="Authorization: Bearer rvt_…")
 
 
-def current_user(request: Request) -> Principal | None:
+def current_user(request: Request) -> Actor | None:
     return getattr(request.state, "user", None)
 
 
 @cache
 def require(action: str):
-    """FastAPI dependency: the signed-in Principal allowed `action`, else 401/403; CSRF too.
+    """FastAPI dependency: the signed-in Actor allowed `action`, else 401/403; CSRF too.
 
     Use it as `dependencies=[Depends(require("stats.read"))]` or as a parameter
-    `user: Principal = Depends(require("stats.read"))`. Region-scoped handlers then call
+    `user: Actor = Depends(require("stats.read"))`. Region-scoped handlers then call
     `scope_region(user, requested, action=…)` or `authorize(user, action, region)`.
     """
     if action not in ACTIONS:
@@ -78,7 +78,7 @@ def require(action: str):
 
     async def dependency(
         request: Request, _bearer: HTTPAuthorizationCredentials | None = Depends(bearer_scheme)
-    ) -> Principal:
+    ) -> Actor:
         user = current_user(request)
         if user is None:
             if getattr(request.state, "auth_error", None):
