@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.applications.models import Application
 from regionvisa.applications.rules import application_rules
-from regionvisa.applications.service import actor_name, is_applicant, version_for
+from regionvisa.applications.service import is_applicant, version_for
 from regionvisa.core.errors import Conflict
 from regionvisa.core.lifecycle import Edge
 from regionvisa.programs import service as programs
@@ -117,7 +117,7 @@ def apply_quota(session: Session, app: Application, edge: Edge, *, actor: Any, r
     if ledger is None and app.ledger_id is not None:
         ledger = quotas.get_ledger(session, app.ledger_id)
     if ledger is not None:
-        QUOTA[effect](session, ledger, application_id=app.id, actor=actor_name(actor), reason=reason)
+        QUOTA[effect](session, ledger, application_id=app.id, actor=actor, reason=reason)
 
 
 def apply_records(session: Session, app: Application, edge: Edge, *, on: dt.date) -> StatusGrant | None:

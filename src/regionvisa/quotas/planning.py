@@ -180,7 +180,7 @@ def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
             start=dt.date(year, 1, 1),
             end=dt.date(year, 12, 31),
             allocated=int(row["granted"]),
-            actor=str(actor),
+            actor=actor,
             reason=f"quota plan {plan.id}: {row['explanation_en']}",
         )
     plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), utcnow()
