@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import text
 from tests.actors import SYSTEM
 
+from regionvisa.accounts.policy import POLICY
 from regionvisa.config import KeysNotConfigured, get_settings, key_problems, require_keys
 from regionvisa.records import pii
 
@@ -343,7 +344,7 @@ def test_a_500_on_a_real_server_logs_no_statement_parameters(engine, test_data, 
 def test_responses_with_a_whole_passport_number_are_never_cached(engine, test_data, app, role_users, login):
     from fastapi.testclient import TestClient
 
-    from regionvisa.applications import intake, views
+    from regionvisa.applications import intake
     from regionvisa.db import session_scope
 
     test_data.publish_busan(engine)
@@ -358,7 +359,9 @@ def test_responses_with_a_whole_passport_number_are_never_cached(engine, test_da
             session, program_id="busan-d2", applicant=profile, name="Cache Person", passport_no="NS1234567",
             actor=SYSTEM,
         ).id  # fmt: skip
-    for role in views.FULL_PASSPORT_ROLES:
+    full = sorted(POLICY["applications.passport"])
+    assert full == ["ministry_admin", "ministry_officer"]
+    for role in full:
         client = TestClient(app)
         login(client, role_users[role]["username"])
         api = client.get(f"/api/v1/applications/{app_id}")
