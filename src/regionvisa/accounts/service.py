@@ -39,14 +39,14 @@ SIGN_IN = system_actor("sign-in")
 def _self_or_admin(own: str):
     """The action of a change to an account: `own` on one's own account, `users.manage` on another's."""
 
-    def action(actor: Actor, user: User) -> str:
+    def action(actor: Actor, user: User, _kwargs: dict) -> str:
         return own if actor.id is not None and actor.id == user.id else "users.manage"
 
     action.__name__ = f"{own.replace('.', '_')}_or_users_manage"
     return action
 
 
-def _token_action(actor: Actor, token: ApiToken) -> str:
+def _token_action(actor: Actor, token: ApiToken, _kwargs: dict) -> str:
     return "tokens.manage" if actor.id is not None and actor.id == token.user_id else "users.manage"
 
 

@@ -90,7 +90,7 @@ USE_CASES: dict[str, UseCase] = {}
 
 def use_case(
     *,
-    action: str | Callable[[Any, Any], str],
+    action: str | Callable[[Any, Any, dict], str],
     subject: Subject | None = None,
     subject_arg: str | None = None,
     lock: bool = False,
@@ -98,8 +98,9 @@ def use_case(
 ) -> Callable[[Callable[..., Done]], Callable[..., Any]]:
     """Declare a state change (see the module docstring).
 
-    - `action`: the policy action, or a function (actor, subject) -> action where who acts decides
-      it (one's own password is `account.self`, someone else's `users.manage`).
+    - `action`: the policy action, or a function (actor, subject, keyword arguments) -> action
+      where the call decides it (one's own password is `account.self`, someone else's
+      `users.manage`; an application's move names its action in the life-cycle table).
     - `subject_arg`: the keyword that carries the subject (its id or the row itself); without it,
       the subject is the second positional argument.
     - `audit`: the audit action when it differs from the policy action.
@@ -135,7 +136,7 @@ def use_case(
                 args = (target, *args[1:])
             # the one region rule of the subject's kind, or the region a subjectless use case names
             region = subject.region(target) if subject is not None else (kwargs.get("region") if takes_region else None)
-            authorize(actor, action(actor, target) if callable(action) else action, region)
+            authorize(actor, action(actor, target, kwargs) if callable(action) else action, region)
             done = body(session, *args, actor=actor, **kwargs)
             if not isinstance(done, Done):
                 raise TypeError(f"{name} must return Done, not {type(done).__name__}")
