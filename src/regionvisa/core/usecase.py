@@ -31,8 +31,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from regionvisa.accounts.policy import ACTIONS, authorize
+from regionvisa.audit.service import record
 from regionvisa.core.actor import ensure_actor
 from regionvisa.core.errors import NotFound
+from regionvisa.locking import lock_row
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,6 @@ class Subject:
 
     def load(self, session: Any, ident: Any, *, lock: bool) -> Any:
         if lock:
-            from regionvisa.locking import lock_row
-
             if self.touch is None:
                 raise TypeError(f"{self.kind}: a locked subject needs `touch` (a non-key column)")
             row = lock_row(session, self.model, ident, touch=self.touch)
@@ -105,8 +106,6 @@ def use_case(
       the subject is the second positional argument.
     - `audit`: the audit action when it differs from the policy action.
     """
-    from regionvisa.accounts.policy import ACTIONS
-
     if isinstance(action, str) and action not in ACTIONS:
         raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
 
@@ -122,9 +121,6 @@ def use_case(
 
         @functools.wraps(body)
         def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            from regionvisa.accounts.policy import authorize
-            from regionvisa.audit.service import record
-
             actor = ensure_actor(actor)
             target = None
             if subject is not None and subject_arg is not None:
