@@ -30,6 +30,15 @@ DOMAIN_FILES = {
     "intake.py",
     "views.py",
     "documents.py",
+    "subjects.py",
+    "rounds.py",
+    "committee.py",
+    "proposals.py",
+    "screening.py",
+    "designs.py",
+    "simulation.py",
+    "tabular.py",
+    "limits.py",
 }
 WEB_FRAMEWORKS = ("fastapi", "starlette")
 
@@ -84,6 +93,8 @@ def test_the_probe_names_the_modules_it_covers():
         "regionvisa.applications.lifecycle",
         "regionvisa.applications.moves",
         "regionvisa.applications.flows",
+        "regionvisa.tabular",
+        "regionvisa.limits",
     ):
         assert expected in modules
 

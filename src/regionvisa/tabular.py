@@ -23,6 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from regionvisa.core.errors import DomainError
+from regionvisa.limits import human_size, upload_limits
 
 BATCH_ROWS = 200_000  # rows per batch: a few tens of MB for the widest files handled here
 JSONL_BATCH_BYTES = 32 * 1024 * 1024
@@ -323,7 +324,6 @@ def _parquet_header(path: Path, name: str) -> list[str]:
             f"목록이나 구조체 값을 담은 열은 받을 수 없습니다: {names} (한 칸에 하나의 값만)",
             f"columns holding lists or structs are not accepted: {names}; each cell must hold one plain value",
         )
-    from regionvisa.web.uploads import human_size, upload_limits
 
     cap = upload_limits().parquet_row_group  # a row group is unpacked at once
     for i in range(meta.num_row_groups):
@@ -344,7 +344,6 @@ def _xlsx_header(path: Path, name: str) -> list[str]:
             unpacked = sum(i.file_size for i in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _unreadable(name, "XLSX", "not an XLSX workbook (a zip archive)", ko_what="XLSX") from exc
-    from regionvisa.web.uploads import human_size, upload_limits
 
     cap = upload_limits().xlsx_unpacked  # a sheet is read whole
     if unpacked > cap:

@@ -31,8 +31,8 @@ from tests.actors import SYSTEM
 from regionvisa.accounts.policy import POLICY
 from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
+from regionvisa.limits import human_size, parse_size, upload_limits
 from regionvisa.records import service as import_service
-from regionvisa.web.uploads import human_size, parse_size, upload_limits
 
 from .uploads_support import ON, UPLOADS, live_server, publish_busan, tokens_for
 

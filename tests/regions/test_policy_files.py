@@ -29,7 +29,7 @@ def _application_rules(path: Path):
 
 
 def _upload_limits(path: Path):
-    from regionvisa.web.uploads import upload_limits
+    from regionvisa.limits import upload_limits
 
     return upload_limits(path.parents[1])
 
