@@ -645,9 +645,6 @@ class Filters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
-    def as_query(self) -> dict:
-        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in vars(self).items() if v}
-
 
 def _where(filters: Filters) -> list:
     clauses = []

@@ -109,10 +109,6 @@ def fault_of(exc: BaseException) -> str | None:
     return None
 
 
-def is_disconnect(exc: BaseException) -> bool:
-    return fault_of(exc) == "unavailable"
-
-
 def _describe(exc: BaseException) -> str:
     """The fault's kind without its text (which can quote the statement or the data)."""
     orig = getattr(exc, "orig", None) or exc

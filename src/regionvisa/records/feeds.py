@@ -323,7 +323,3 @@ def validate_feed(
     )
     good = typed_df.join(problems.select("line").unique(), on="line", how="anti")
     return good, problems
-
-
-def empty_problems() -> pl.DataFrame:
-    return pl.DataFrame(schema=REJECT_SCHEMA)

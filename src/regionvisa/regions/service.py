@@ -45,10 +45,6 @@ def load_regions(*, session: Session) -> int:
     return regions_frame().height
 
 
-def list_regions(*, session: Session) -> list[Region]:
-    return list(session.scalars(select(Region).order_by(Region.code)))
-
-
 PILOT_CSV = Path(__file__).parent / "data" / "pilot_2025.csv"
 
 

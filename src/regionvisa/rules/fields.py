@@ -111,9 +111,6 @@ class Catalogue(Mapping[str, Field]):
     def __len__(self) -> int:
         return len(self._fields)
 
-    def extended(self, *fields: Field) -> Catalogue:
-        return Catalogue([*self._fields.values(), *fields])
-
     @property
     def schema(self) -> dict[str, pl.DataType]:
         return {f.name: f.dtype for f in self._fields.values()}

@@ -137,12 +137,6 @@ class RuleProgram:
             title=dict(d.get("title") or {}),
         )
 
-    def dated_parameter(self, name: str) -> dict[dt.date, Any] | None:
-        """The dated values of a parameter by its rule name (`x` or `national.x`)."""
-        if name.startswith(NATIONAL_PREFIX):
-            return self.national_parameters.get(name.removeprefix(NATIONAL_PREFIX))
-        return self.parameters.get(name)
-
     def all_parameters(self) -> dict[str, dict[dt.date, Any]]:
         """Every parameter under the name a rule uses for it."""
         out = dict(self.parameters)
