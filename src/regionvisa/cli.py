@@ -1,9 +1,10 @@
 """`regionvisa`: the command-line tool. Each domain mounts its own commands here.
 
-The command modules (`<domain>/cli.py`) import their services inside each command on purpose:
-`regionvisa --help`, shell completion and a command's own `--help` then load neither Polars,
-SQLAlchemy's dialects nor the report renderers (about a second saved per call). Everywhere else
-imports sit at the top of the module, unless a comment names the cycle that forces them inside.
+The command modules (`<domain>/cli.py`) import most of their services inside each command on
+purpose, so that `regionvisa --help`, shell completion and a command's own `--help` do not pay
+for loading what only the command's work needs (report renderers, the database drivers).
+Everywhere else imports sit at the top of the module, unless a comment names what forces them
+inside.
 """
 
 from __future__ import annotations
