@@ -63,6 +63,11 @@ ACTIONS: dict[str, Action] = {
         _a("evaluation.read", "read evaluation results", region_scoped=True),
         _a("evaluation.publish", "run and publish the annual evaluation"),
         _a("committee.score", "score proposals as a committee member (with recusal)"),
+        _a(
+            "selection.committee_view",
+            "see a round as its committee does: only once seated, never a region one is recused from, "
+            "only one's own scores until scoring closes",
+        ),
         _a("selection.read", "read selection rounds and the proposals in them", region_scoped=True),
         _a("proposals.submit", "submit the region's proposal to a selection round", region_scoped=True),
         _a("selection.manage", "run selection rounds and record decisions"),
@@ -137,6 +142,7 @@ POLICY: dict[str, dict[str, str]] = {
     },
     "evaluation.publish": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "committee.score": {Role.COMMITTEE_MEMBER: ALL},
+    "selection.committee_view": {Role.COMMITTEE_MEMBER: ALL},
     "selection.read": {
         Role.MINISTRY_ADMIN: ALL,
         Role.MINISTRY_OFFICER: ALL,
@@ -172,9 +178,10 @@ SYSTEM_GRANTS: dict[str, frozenset[str]] = {
     # stop them; every change is still recorded under "system:cli:<login>". `--as USER` acts as
     # that user instead, under the user's own grants.
     # The console shows passports masked: the whole number is for an officer's own page (`--as`).
-    "cli": EVERY_ACTION - {"applications.passport"},
+    # The system sees a selection round as the ministry does, never through a committee seat.
+    "cli": EVERY_ACTION - {"applications.passport", "selection.committee_view"},
     # `regionvisa demo` builds the demonstration database from nothing.
-    "demo": EVERY_ACTION - {"applications.passport"},
+    "demo": EVERY_ACTION - {"applications.passport", "selection.committee_view"},
     # A compliance run opens, updates and closes the enforcement cases its findings call for.
     "compliance": frozenset({"compliance.read", "cases.act"}),
     # Publishing an evaluation sets each region's simplified-procedure benefit from its grade.
