@@ -68,11 +68,11 @@ def test_findings_on_holders_open_cases_in_their_region(engine, kit):
         assert rows["H2", "integration_obligation"].region == "41"
         assert all(c.status == "open" and c.finding_present for c in rows.values())
         # the region queue holds its own; the ministry queue holds every region
-        assert cases.list_cases(s, region="26")[0] == 2
-        assert cases.list_cases(s, region="41")[0] == 1
-        assert cases.list_cases(s)[0] == 3
+        assert cases.list_cases(s, actor=SYSTEM, region="26").total == 2
+        assert cases.list_cases(s, actor=SYSTEM, region="41").total == 1
+        assert cases.list_cases(s, actor=SYSTEM).total == 3
         # highest severity first
-        assert cases.list_cases(s)[1][0].severity == "high"
+        assert cases.list_cases(s, actor=SYSTEM).items[0].severity == "high"
     case_id = rows["H1", "residence_obligation"].id
     assert audit_actions(engine, case_id) == ["compliance.case_open"]
 
@@ -168,8 +168,8 @@ def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
     kit.insert(engine, scenario(kit).frames())
     cases.record_run(engine, ON, actor=SYSTEM)
     with Session(engine) as s:
-        busan = cases.dashboard(s, "26")
-        nation = cases.dashboard(s, None)
+        busan = cases.dashboard(s, actor=SYSTEM, region="26")
+        nation = cases.dashboard(s, actor=SYSTEM)
     by_rule = {r["rule"]: r for r in busan["by_rule"]}
     assert by_rule["residence_obligation"]["findings"] == 1
     assert by_rule["late_address_report"]["findings"] == 1
@@ -207,4 +207,4 @@ def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):
     with Session(engine) as s:
         run = cases.latest_run(s)
         assert run.as_of == dt.date(2025, 10, 13)  # the latest report date in the records
-        assert cases.queue_counts(s, None) == {"open": 0, "under_review": 1, "resolved": 1, "closed": 1}
+        assert cases.queue_counts(s, actor=SYSTEM) == {"open": 0, "under_review": 1, "resolved": 1, "closed": 1}

@@ -14,6 +14,11 @@ cases up to date:
 
 A run as of an earlier date reproduces the past and leaves the cases alone. Every case
 action, by a person or by a run, is written to the case's history and to the audit log.
+
+The changes are declared use cases (`core.usecase`): `act` (a person's move or note, authorised
+for the case's region), `store_run` (a recorded run), and the run's own case changes, which it
+makes as the declared system actor `system:compliance` (`open_case`, `note_finding_back`,
+`note_finding_gone`). Reads take the reader (`actor=`) and filter through `compliance.subjects`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import polars as pl
 from sqlalchemy import case, delete, func, insert, select
@@ -29,9 +35,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.audit.service import record
 from regionvisa.compliance import service
-from regionvisa.compliance.lifecycle import COMPLIANCE_CASES
+from regionvisa.compliance.lifecycle import ACT, COMPLIANCE_CASES
 from regionvisa.compliance.models import (
     ACTIVE_STATUSES,
     CASE_STATUSES,
@@ -43,7 +48,10 @@ from regionvisa.compliance.models import (
     ComplianceRunCount,
 )
 from regionvisa.compliance.rules import RULES
+from regionvisa.compliance.subjects import CASE, case_region, readable_case, run_region
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import session_scope, utcnow
 
 SYSTEM = system_actor("compliance")
@@ -96,7 +104,7 @@ def record_run(
     engine: Engine,
     on: dt.date,
     *,
-    actor,
+    actor: Actor,
     sync_cases: bool = True,
     policy_dir: Path | None = None,
     progress: service.Progress | None = None,
@@ -105,7 +113,7 @@ def record_run(
     """Run the engine as of `on`, store the dashboards' summaries and (if asked) sync the cases.
 
     `run` is an engine run already made for `on` with `with_risk=True` (the CLI prints its
-    findings and records it without running twice).
+    findings and records it without running twice). The storing is the use case `store_run`.
     """
     if run is None or run.on != on or run.at_risk is None:
         run = service.run_compliance(engine, on, policy_dir=policy_dir, progress=progress, with_risk=True)
@@ -125,7 +133,10 @@ def record_run(
         .sort("region", "rule", "month")
     )
     try:
-        run_id, do_sync, opened, updated, gone, risk = _store(engine, on, run, counts, on_holders, actor, sync_cases)
+        with session_scope(engine) as session:
+            stored = store_run(
+                session, actor=actor, on=on, run=run, counts=counts, on_holders=on_holders, sync_cases=sync_cases
+            )
     except IntegrityError as exc:  # another run synchronised the same findings at the same moment
         raise Conflict(
             code="concurrent_run",
@@ -133,82 +144,95 @@ def record_run(
             en="another run updated the cases at the same moment; run again (no case was duplicated)",
         ) from exc
     return RunResult(
-        run_id=run_id,
+        run_id=stored.run_id,
         as_of=on,
         findings=run.findings.height,
         holder_findings=on_holders.height,
         counts={k: int(v) for k, v in run.counts().items()},
-        cases_synced=do_sync,
-        cases_opened=opened,
-        cases_updated=updated,
-        cases_gone=gone,
-        at_risk=risk.height,
+        cases_synced=stored.synced,
+        cases_opened=stored.opened,
+        cases_updated=stored.updated,
+        cases_gone=stored.gone,
+        at_risk=stored.at_risk,
         read_seconds=run.read_seconds,
         engine_seconds=run.engine_seconds,
         unknown_programmes=run.unknown_programmes,
     )
 
 
-def _store(engine, on, run, counts, on_holders, actor, sync_cases):
-    """Write the run, its summaries and the case changes in one transaction."""
-    with session_scope(engine) as session:
-        last_synced = session.scalar(select(func.max(ComplianceRun.as_of)).where(ComplianceRun.cases_synced))
-        do_sync = sync_cases and (last_synced is None or on >= last_synced)
-        row = ComplianceRun(
-            as_of=on,
-            started_at=utcnow(),
-            actor=str(getattr(actor, "username", actor)),
-            findings=run.findings.height,
-            holder_findings=on_holders.height,
-            counts={k: int(v) for k, v in run.counts().items()},
-            cases_synced=do_sync,
-            cases_opened=0,
-            cases_gone=0,
-            read_seconds=run.read_seconds,
-            engine_seconds=run.engine_seconds,
-        )
-        session.add(row)
-        session.flush()
-        if counts.height:
-            session.execute(insert(ComplianceRunCount), [{"run_id": row.id, **r} for r in counts.iter_rows(named=True)])
-        risk = run.at_risk if run.at_risk is not None else pl.DataFrame()
-        if risk.height:
-            session.execute(insert(ComplianceAtRisk), [{"run_id": row.id, **r} for r in risk.iter_rows(named=True)])
-        opened = updated = gone = 0
-        if do_sync:
-            opened, updated, gone = _sync(session, row, on_holders)
-            row.cases_opened, row.cases_gone = opened, gone
-        record(
-            session,
-            actor=actor,
-            action="compliance.run",
-            subject=("compliance_run", row.id),
-            reason=f"compliance run as of {on.isoformat()}"
-            + ("" if do_sync else " (cases left as they are: an earlier date than the last synchronised run)"),
-            inputs={
-                "as_of": on,
-                "findings": row.findings,
-                "holder_findings": row.holder_findings,
-                "counts": row.counts,
-                "cases_opened": opened,
-                "cases_updated": updated,
-                "cases_finding_gone": gone,
-            },
-        )
-        run_id = row.id
-    return run_id, do_sync, opened, updated, gone, risk
+class StoredRun(NamedTuple):
+    run_id: int
+    synced: bool
+    opened: int
+    updated: int
+    gone: int
+    at_risk: int
 
 
-def _event(session: Session, case: ComplianceCase, *, actor, kind: str, note: str, **extra) -> None:
-    session.add(
-        ComplianceCaseEvent(
-            case_id=case.id, at=utcnow(), actor=str(getattr(actor, "username", actor)), kind=kind, note=note, **extra
-        )
+@use_case(action=ACT, audit="compliance.run")
+def store_run(
+    session: Session,
+    *,
+    actor: Actor,
+    on: dt.date,
+    run: service.ComplianceRun,
+    counts: pl.DataFrame,
+    on_holders: pl.DataFrame,
+    sync_cases: bool,
+) -> Done:
+    """Write the run, its summaries and the case changes in one transaction; a run dated before
+    the last synchronised one leaves the cases alone (it reproduces the past)."""
+    last_synced = session.scalar(select(func.max(ComplianceRun.as_of)).where(ComplianceRun.cases_synced))
+    do_sync = sync_cases and (last_synced is None or on >= last_synced)
+    row = ComplianceRun(
+        as_of=on,
+        started_at=utcnow(),
+        actor=actor.username,
+        findings=run.findings.height,
+        holder_findings=on_holders.height,
+        counts={k: int(v) for k, v in run.counts().items()},
+        cases_synced=do_sync,
+        cases_opened=0,
+        cases_gone=0,
+        read_seconds=run.read_seconds,
+        engine_seconds=run.engine_seconds,
+    )
+    session.add(row)
+    session.flush()
+    if counts.height:
+        session.execute(insert(ComplianceRunCount), [{"run_id": row.id, **r} for r in counts.iter_rows(named=True)])
+    risk = run.at_risk if run.at_risk is not None else pl.DataFrame()
+    if risk.height:
+        session.execute(insert(ComplianceAtRisk), [{"run_id": row.id, **r} for r in risk.iter_rows(named=True)])
+    opened = updated = gone = 0
+    if do_sync:
+        opened, updated, gone = _sync(session, row, on_holders)
+        row.cases_opened, row.cases_gone = opened, gone
+    return Done(
+        value=StoredRun(row.id, do_sync, opened, updated, gone, risk.height),
+        subject=("compliance_run", row.id),
+        reason=f"compliance run as of {on.isoformat()}"
+        + ("" if do_sync else " (cases left as they are: an earlier date than the last synchronised run)"),
+        inputs={
+            "as_of": on,
+            "findings": row.findings,
+            "holder_findings": row.holder_findings,
+            "counts": row.counts,
+            "cases_opened": opened,
+            "cases_updated": updated,
+            "cases_finding_gone": gone,
+        },
     )
 
 
+def _event(session: Session, case: ComplianceCase, *, actor: Actor, kind: str, note: str, **extra) -> None:
+    session.add(ComplianceCaseEvent(case_id=case.id, at=utcnow(), actor=actor.username, kind=kind, note=note, **extra))
+
+
 def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple[int, int, int]:
-    """Bring the cases up to date with one run's findings on holders; returns (opened, updated, gone)."""
+    """Bring the cases up to date with one run's findings on holders; returns (opened, updated, gone).
+
+    Every case change here is the run's own, made as `system:compliance` (SYSTEM)."""
     keyed = case_keys(findings)
     active = {
         c.active_key: c for c in session.scalars(select(ComplianceCase).where(ComplianceCase.active_key.is_not(None)))
@@ -228,13 +252,13 @@ def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple
             _update_case(session, case, f, run=run, now=now)
         elif f["finding_key"] not in done:
             opened += 1
-            _open_case(session, f, run=run, now=now)
+            open_case(session, actor=SYSTEM, finding=f, region=f["region"], run=run, now=now)
     gone = 0
     for key, case in active.items():
         if key in seen or not case.finding_present:
             continue
         gone += 1
-        _mark_gone(session, case, run=run, now=now)
+        note_finding_gone(session, case, actor=SYSTEM, run=run, now=now)
     return opened, updated, gone
 
 
@@ -250,26 +274,8 @@ def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: Compli
         case.finding_end = f["end_date"]
     case.days, case.evidence, case.last_run_on = f["days"], f["evidence"], on
     if not case.finding_present:
-        case.finding_present = True
-        case.updated_at = now
-        _event(
-            session,
-            case,
-            actor=SYSTEM,
-            kind="finding_back",
-            note=f"The finding is found again as of {on} (run {run.id}).",
-            run_id=run.id,
-        )
-        record(
-            session,
-            actor=SYSTEM,
-            action="compliance.case_finding_back",
-            subject=("compliance_case", case.id),
-            reason=f"finding found again by the run as of {on}",
-            inputs={"run": run.id, "as_of": on, "rule": case.rule},
-            region=case.region,
-        )
-    elif changes:
+        note_finding_back(session, case, actor=SYSTEM, run=run, now=now)
+    elif changes:  # the case's history says so; the run's own audit entry counts the updated cases
         case.updated_at = now
         _event(
             session,
@@ -281,14 +287,40 @@ def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: Compli
         )
 
 
-def _open_case(session: Session, f: dict, *, run: ComplianceRun, now: dt.datetime) -> None:
-    """A finding on a holder with no case yet: open one (status `open`), history and audit."""
+@use_case(action=ACT, subject=CASE, audit="compliance.case_finding_back")
+def note_finding_back(
+    session: Session, case: ComplianceCase, *, actor: Actor, run: ComplianceRun, now: dt.datetime
+) -> Done:
+    """A case whose finding a run had stopped finding is found again: the case says so."""
     on = run.as_of
+    case.finding_present = True
+    case.updated_at = now
+    _event(
+        session,
+        case,
+        actor=actor,
+        kind="finding_back",
+        note=f"The finding is found again as of {on} (run {run.id}).",
+        run_id=run.id,
+    )
+    return Done(
+        value=case,
+        reason=f"finding found again by the run as of {on}",
+        inputs={"run": run.id, "as_of": on, "rule": case.rule},
+    )
+
+
+@use_case(action=ACT, audit="compliance.case_open")
+def open_case(
+    session: Session, *, actor: Actor, finding: dict, region: str | None, run: ComplianceRun, now: dt.datetime
+) -> Done:
+    """A finding on a holder with no case yet: open one (status `open`) in the finding's region."""
+    f, on = finding, run.as_of
     case = ComplianceCase(
         person_id=f["person_id"],
         rule=f["rule"],
         program_id=f["program_id"],
-        region=f["region"],
+        region=region,
         severity=f["severity"] or "medium",
         status="open",
         finding_start=f["start_date"],
@@ -309,16 +341,14 @@ def _open_case(session: Session, f: dict, *, run: ComplianceRun, now: dt.datetim
     _event(
         session,
         case,
-        actor=SYSTEM,
+        actor=actor,
         kind="opened",
         to_status="open",
         note=f"Opened by the compliance run as of {on} (run {run.id}).",
         run_id=run.id,
     )
-    record(
-        session,
-        actor=SYSTEM,
-        action="compliance.case_open",
+    return Done(
+        value=case,
         subject=("compliance_case", case.id),
         reason=f"{f['rule']} found on a programme holder by the run as of {on}",
         inputs={
@@ -329,11 +359,13 @@ def _open_case(session: Session, f: dict, *, run: ComplianceRun, now: dt.datetim
             "start_date": f["start_date"],
             "evidence": f["evidence"],
         },
-        region=f["region"],
     )
 
 
-def _mark_gone(session: Session, case: ComplianceCase, *, run: ComplianceRun, now: dt.datetime) -> None:
+@use_case(action=ACT, subject=CASE, audit="compliance.case_finding_gone")
+def note_finding_gone(
+    session: Session, case: ComplianceCase, *, actor: Actor, run: ComplianceRun, now: dt.datetime
+) -> Done:
     """An active case whose finding this run no longer finds: a note says so; the case stays open."""
     on = run.as_of
     case.finding_present = False
@@ -342,7 +374,7 @@ def _mark_gone(session: Session, case: ComplianceCase, *, run: ComplianceRun, no
     _event(
         session,
         case,
-        actor=SYSTEM,
+        actor=actor,
         kind="finding_gone",
         note=(
             f"The finding is no longer found as of {on} (run {run.id}): records that arrived since the case "
@@ -350,14 +382,10 @@ def _mark_gone(session: Session, case: ComplianceCase, *, run: ComplianceRun, no
         ),
         run_id=run.id,
     )
-    record(
-        session,
-        actor=SYSTEM,
-        action="compliance.case_finding_gone",
-        subject=("compliance_case", case.id),
+    return Done(
+        value=case,
         reason=f"finding no longer found by the run as of {on}",
         inputs={"run": run.id, "as_of": on, "rule": case.rule, "previous_evidence": case.evidence},
-        region=case.region,
     )
 
 
@@ -371,19 +399,25 @@ def get_case(session: Session, case_id: int) -> ComplianceCase:
     return case
 
 
+def read_case(session: Session, case_id: int, *, actor: Actor) -> ComplianceCase:
+    """One case for `actor` to read: 404 when missing, 403 outside their region."""
+    return readable_case(actor, get_case(session, case_id))
+
+
+@use_case(action=ACT, subject=CASE, lock=True)
 def act(
     session: Session,
-    case_id: int,
+    case: ComplianceCase,
     action: str,
     *,
-    actor,
+    actor: Actor,
     reason: str,
     outcome: str | None = None,
-) -> ComplianceCase:
+) -> Done:
     """Move a case (review, resolve with an outcome, close) or add a note along its edge of
-    `compliance.lifecycle` (400 unknown action or no reason, 409 not from this state); audited."""
+    `compliance.lifecycle` (400 unknown action or no reason, 409 not from this state); audited
+    as `compliance.case_<action>` in the case's region."""
     reason = COMPLIANCE_CASES.reason(action, reason)
-    case = get_case(session, case_id)
     target = COMPLIANCE_CASES.edge(action, case.status).to_state
     if action == "resolve":
         if outcome not in OUTCOMES:
@@ -408,7 +442,7 @@ def act(
         if action == "resolve":
             case.outcome = outcome
         if action == "review":
-            case.assignee = str(getattr(actor, "username", actor))
+            case.assignee = actor.username
         if target not in ACTIVE_STATUSES:
             case.active_key = None
     case.updated_at = utcnow()
@@ -422,17 +456,13 @@ def act(
         outcome=outcome if action == "resolve" else None,
         note=reason,
     )
-    record(
-        session,
-        actor=actor,
+    session.flush()
+    return Done(
+        value=case,
         action=f"compliance.case_{action}",
-        subject=("compliance_case", case.id),
         reason=reason,
         inputs={"from": before, "to": case.status, "outcome": outcome, "rule": case.rule, "person_id": case.person_id},
-        region=case.region,
     )
-    session.flush()
-    return case
 
 
 # --------------------------------------------------------------------------- reads
@@ -478,20 +508,30 @@ def events(session: Session, case_id: int) -> list[dict]:
     ]
 
 
+class CaseQueue(NamedTuple):
+    region: str | None  # the region the queue was filtered by (None: every region)
+    total: int
+    items: list[ComplianceCase]
+    counts: dict[str, int]  # the filtered region's cases by status
+
+
 def list_cases(
     session: Session,
     *,
+    actor: Actor,
     region: str | None = None,
     status: str | None = None,
     rule: str | None = None,
     offset: int = 0,
     limit: int = 50,
-) -> tuple[int, list[ComplianceCase]]:
-    """A queue: one region's cases (region queue) or every region's (the ministry's queue).
+) -> CaseQueue:
+    """A queue: one region's cases (region queue) or every region's (the ministry's queue), as
+    `actor` may read it (a regional official's own region; 403 for another).
 
     `status` may be a status or `active` (open and under review). Highest severity first,
     then oldest finding.
     """
+    region = case_region(actor, region)
     query = select(ComplianceCase)
     if region:
         query = query.where(ComplianceCase.region == region)
@@ -506,10 +546,15 @@ def list_cases(
     items = session.scalars(
         query.order_by(severity_order, ComplianceCase.finding_start, ComplianceCase.id).offset(offset).limit(limit)
     ).all()
-    return total, list(items)
+    return CaseQueue(region, total, list(items), _status_counts(session, region))
 
 
-def queue_counts(session: Session, region: str | None) -> dict[str, int]:
+def queue_counts(session: Session, *, actor: Actor, region: str | None = None) -> dict[str, int]:
+    """Cases by status in `region` (every region with None), as `actor` may read them."""
+    return _status_counts(session, case_region(actor, region))
+
+
+def _status_counts(session: Session, region: str | None) -> dict[str, int]:
     query = select(ComplianceCase.status, func.count()).group_by(ComplianceCase.status)
     if region:
         query = query.where(ComplianceCase.region == region)
@@ -541,16 +586,20 @@ def run_dict(r: ComplianceRun) -> dict:
     }
 
 
-def dashboard(session: Session, region: str | None, *, run_id: int | None = None, months: int = 12) -> dict:
-    """A region's (or, with None, the nation's) dashboard from a recorded run (the latest by default).
+def dashboard(
+    session: Session, *, actor: Actor, region: str | None = None, run_id: int | None = None, months: int = 12
+) -> dict:
+    """A region's (or, with None, the nation's) dashboard from a recorded run (the latest by default),
+    as `actor` may read it (a regional official's own region; 403 for another).
 
     counts by rule (all findings, ongoing, on holders); trend: findings by start month over
     the `months` months up to the run's date; holders at risk; case counts by status.
     """
+    region = run_region(actor, region)
     run = session.get(ComplianceRun, run_id) if run_id else latest_run(session)
     if run_id and run is None:
         raise NotFound(what=f"compliance run {run_id}")
-    out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": queue_counts(session, region)}
+    out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": _status_counts(session, region)}
     if run is None:
         out.update(by_region=[], by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
         return out

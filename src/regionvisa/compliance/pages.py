@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant, scope_region
+from regionvisa.accounts.policy import ALL, Actor, can, grant
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
@@ -64,9 +64,15 @@ def _rule_labels() -> dict[str, str]:
     return {r: rules.label(r, "ko" if lang == "ko" else "en") for r in RULES}
 
 
+def _national(user: Actor) -> bool:
+    """Whether to show the national view's links and the region picker (display only: the reads
+    themselves are scoped by `compliance.subjects`)."""
+    return grant(user, "compliance.read") == ALL
+
+
 def _region_choices(user: Actor) -> list[tuple[str, str]]:
     names = region_names(current_language.get())
-    if grant(user, "compliance.read") == ALL:
+    if _national(user):
         return sorted(names.items())
     return [(user.region, names[user.region])] if user.region else []
 
@@ -188,11 +194,11 @@ def _residence_area(engine, program_id: str | None) -> list[str]:
 def dashboard_page(
     request: Request, region: str = "", run: int | None = None, user: Actor = Depends(require("compliance.read"))
 ):
-    scoped = scope_region(user, region or None, action="compliance.read")
-    if scoped and scoped not in region_codes():
-        scoped = None
     with Session(request.app.state.engine) as session:
-        board = cases.dashboard(session, scoped, run_id=run)
+        board = cases.dashboard(session, actor=user, region=region or None, run_id=run)
+        if board["region"] and board["region"] not in region_codes():  # an unknown code shows the nation
+            board = cases.dashboard(session, actor=user, region=None, run_id=run)
+    scoped = board["region"]
     names = region_names(current_language.get())
     return render(
         request,
@@ -203,11 +209,11 @@ def dashboard_page(
             "region_name": names.get(scoped or "", ""),
             "region_names": names,
             "choices": _region_choices(user),
-            "national": grant(user, "compliance.read") == ALL,
+            "national": _national(user),
             "rule_labels": _rule_labels(),
             "status_labels": STATUS_LABELS,
             "chart": trend_chart(board["trend"]) if board["run"] else None,
-            "can_run": can(user, "cases.act"),
+            "can_run": can(user, "cases.act"),  # whether to show the run form; the run authorises itself
             "today": dt.date.today().isoformat(),
         },
     )
@@ -237,16 +243,21 @@ def queue_page(
     page: int = 1,
     user: Actor = Depends(require("compliance.read")),
 ):
-    scoped = scope_region(user, region or None, action="compliance.read")
     status = status if status in (*CASE_STATUSES, "active", "") else "active"
     rule = rule if rule in RULES else ""
     size, page = 50, max(page, 1)
     with Session(request.app.state.engine) as session:
-        total, items = cases.list_cases(
-            session, region=scoped, status=status or None, rule=rule or None, offset=(page - 1) * size, limit=size
+        queue = cases.list_cases(
+            session,
+            actor=user,
+            region=region or None,
+            status=status or None,
+            rule=rule or None,
+            offset=(page - 1) * size,
+            limit=size,
         )
-        rows = [cases.case_dict(c) for c in items]
-        counts = cases.queue_counts(session, scoped)
+        rows = [cases.case_dict(c) for c in queue.items]
+    scoped, total, counts = queue.region, queue.total, queue.counts
     query = {k: v for k, v in {"region": scoped or "", "status": status, "rule": rule}.items() if v}
     return render(
         request,
@@ -258,7 +269,7 @@ def queue_page(
             "status": status,
             "rule": rule,
             "choices": _region_choices(user),
-            "national": grant(user, "compliance.read") == ALL,
+            "national": _national(user),
             "rule_labels": _rule_labels(),
             "status_labels": STATUS_LABELS,
             "outcome_labels": OUTCOME_LABELS,
@@ -272,8 +283,7 @@ def queue_page(
 def case_page(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))):
     engine = request.app.state.engine
     with Session(engine) as session:
-        case = cases.get_case(session, case_id)
-        authorize(user, "compliance.read", case.region)
+        case = cases.read_case(session, case_id, actor=user)
         detail = cases.case_dict(case)
         history = cases.events(session, case_id)
         timeline = cases.person_timeline(engine, case.person_id)
@@ -293,6 +303,7 @@ def case_page(request: Request, case_id: int, user: Actor = Depends(require("com
             "outcome_labels": OUTCOME_LABELS,
             "severity_labels": SEVERITY_LABELS,
             "outcomes": OUTCOMES,
+            # whether to show the action forms; `cases.act` authorises each action itself
             "actions": actions if can(user, "cases.act") else [],
         },
     )

@@ -1,8 +1,9 @@
 """Compliance / 체류 준수: REST API under /api/v1 (thin: calls compliance.service and cases).
 
 Reads need `compliance.read` and are scoped to the caller's region (a regional official sees
-their own region's dashboard, findings and cases only); running the engine and acting on
-cases need `cases.act`.
+their own region's dashboard, findings and cases only): the read functions take the caller and
+filter through `compliance.subjects`. Running the engine and acting on cases need `cases.act`,
+which the use cases of `compliance.cases` authorise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Actor, authorize, scope_region
+from regionvisa.accounts.policy import Actor
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES
 from regionvisa.compliance.rules import RULES
@@ -66,12 +67,7 @@ def findings(
     page_size: int = Query(100, ge=1, le=1000),
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="compliance.read")
-    found = service.run_compliance(request.app.state.engine, on).findings
-    if scoped:
-        found = found.filter(pl.col("region") == scoped)
-    if rule:
-        found = found.filter(pl.col("rule") == rule)
+    scoped, found = service.findings(request.app.state.engine, actor=user, on=on, region=region, rule=rule)
     pager = Page(number=page, size=page_size, total=found.height)
     items = found.slice(pager.offset, page_size).with_columns(
         pl.col("start_date").dt.to_string("%Y-%m-%d"), pl.col("end_date").dt.to_string("%Y-%m-%d")
@@ -86,9 +82,8 @@ def dashboard(
     run: int | None = Query(None, description="a recorded run (default: the latest)"),
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="compliance.read")
     with Session(request.app.state.engine) as session:
-        return cases.dashboard(session, scoped, run_id=run)
+        return cases.dashboard(session, actor=user, region=region, run_id=run)
 
 
 @router.get("/cases", summary="Case queue: a region's, or every region's (the ministry's enforcement queue)")
@@ -101,25 +96,20 @@ def case_queue(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="compliance.read")
+    pager = Page(number=page, size=page_size, total=0)
     with Session(request.app.state.engine) as session:
-        total, items = cases.list_cases(
-            session, region=scoped, status=status, rule=rule, offset=(page - 1) * page_size, limit=page_size
+        queue = cases.list_cases(
+            session, actor=user, region=region, status=status, rule=rule, offset=pager.offset, limit=page_size
         )
-        return {
-            **Page(number=page, size=page_size, total=total).meta(),
-            "region": scoped,
-            "items": [cases.case_dict(c) for c in items],
-        }
+        pager.total = queue.total
+        return {**pager.meta(), "region": queue.region, "items": [cases.case_dict(c) for c in queue.items]}
 
 
 @router.get("/cases/{case_id}", summary="One case with its history and the person's records (no names)")
 def case_detail(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))) -> dict:
     engine = request.app.state.engine
     with Session(engine) as session:
-        case = cases.get_case(session, case_id)
-        authorize(user, "compliance.read", case.region)
-        out = cases.case_dict(case)
+        out = cases.case_dict(cases.read_case(session, case_id, actor=user))
         out["events"] = cases.events(session, case_id)
     out["timeline"] = cases.person_timeline(engine, out["person_id"])
     return out
@@ -141,8 +131,5 @@ def indicators(
     region: str | None = REGION,
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="compliance.read")
-    table = service.compute_indicators(request.app.state.engine, year)
-    if scoped:
-        table = table.filter(pl.col("region") == scoped)
+    scoped, table = service.indicators_for(request.app.state.engine, actor=user, year=year, region=region)
     return {"year": year, "region": scoped, "items": table.to_dicts()}

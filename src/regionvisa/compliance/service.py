@@ -36,7 +36,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from regionvisa.compliance import engine as eng
 from regionvisa.compliance.rules import RuleSettings, compliance_rules
+from regionvisa.compliance.subjects import run_region
 from regionvisa.config import get_settings
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
 from regionvisa.records.frames import KNOWN_BY, read_records
@@ -376,6 +378,20 @@ def run_compliance(
     )
 
 
+def findings(
+    engine: Engine, *, actor: Actor, on: dt.date, region: str | None = None, rule: str | None = None
+) -> tuple[str | None, pl.DataFrame]:
+    """Every finding as of `on` that `actor` may read, with the region they were filtered by
+    (a regional official's own region; 403 for another, before anything is read)."""
+    region = run_region(actor, region)
+    found = run_compliance(engine, on).findings
+    if region:
+        found = found.filter(pl.col("region") == region)
+    if rule:
+        found = found.filter(pl.col("rule") == rule)
+    return region, found
+
+
 def write_findings_csv(findings: pl.DataFrame, out: Path | IO[bytes] | IO[str], *, details: bool = False) -> None:
     """The §4.8 CSV: exactly the contract columns, in order; `details` appends severity and evidence."""
     columns = eng.CONTRACT_COLUMNS + (["severity", "evidence"] if details else [])
@@ -405,3 +421,14 @@ def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = N
         year,
         settings=settings_in_force(compliance_rules(policy_dir), year_end),
     )
+
+
+def indicators_for(
+    engine: Engine, *, actor: Actor, year: int, region: str | None = None
+) -> tuple[str | None, pl.DataFrame]:
+    """The year's compliance indicators that `actor` may read (as `findings`), with the region."""
+    region = run_region(actor, region)
+    table = compute_indicators(engine, year)
+    if region:
+        table = table.filter(pl.col("region") == region)
+    return region, table
