@@ -84,9 +84,9 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
     officer = Actor(id=2, username="t.officer", display_name="o", role="ministry_officer")
     admin = Actor(id=1, username="t.admin", display_name="a", role="ministry_admin")
     with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.set_simplified(session, "26", True, actor=officer, reason="grade A")
+        service.set_simplified(session, region="26", enabled=True, actor=officer, reason="grade A")
     with session_scope(engine) as session:
-        service.set_simplified(session, "26", True, actor=admin, reason="2025 evaluation grade A")
+        service.set_simplified(session, region="26", enabled=True, actor=admin, reason="2025 evaluation grade A")
     app_id = submit(0)
     incomplete = submit(1, topik_level=None)
     with session_scope(engine) as session:
@@ -111,7 +111,7 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         # an applicant who does not pass every criterion is not recommended, let alone approved
         assert service.get(session, incomplete).outcome == "incomplete"
     with session_scope(engine) as session:
-        service.set_simplified(session, "26", False, actor=admin, reason="benefit withdrawn")
+        service.set_simplified(session, region="26", enabled=False, actor=admin, reason="benefit withdrawn")
     standard = submit(2)
     with session_scope(engine) as session:
         assert len(documents.checklist(session, service.get(session, standard))) == 8  # Busan declares eight documents

@@ -35,7 +35,9 @@ def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
         assert evaluation.simplified_procedure(session, "26") is service.simplified_for(session, "26") is True
         assert session.get(RegionBenefit, "26").source == "evaluation"
     with session_scope(engine) as session:
-        service.set_simplified(session, "26", False, actor=ADMIN, reason="benefit suspended pending review")
+        service.set_simplified(
+            session, region="26", enabled=False, actor=ADMIN, reason="benefit suspended pending review"
+        )
     with session_scope(engine) as session:
         row = session.get(RegionBenefit, "26")
         assert (row.simplified_procedure, row.source, row.set_by) == (False, "override", "t.admin")
@@ -48,7 +50,7 @@ def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
         assert entries[1].inputs["before"] is True and entries[1].inputs["before_source"] == "evaluation"
         assert entries[1].actor == "t.admin" and entries[1].reason == "benefit suspended pending review"
     with pytest.raises(ValueError, match="source must be one of"), session_scope(engine) as session:
-        service.set_simplified(session, "26", True, actor=ADMIN, reason="x", source="guess")
+        service.set_simplified(session, region="26", enabled=True, actor=ADMIN, reason="x", source="guess")
 
 
 class _Run:

@@ -201,7 +201,7 @@ def simplified_command(
 
     with _session() as session:
         actor = _actor(session, as_user, "applications.benefit")
-        row = service.set_simplified(session, region, enable, actor=actor, reason=reason)
+        row = service.set_simplified(session, region=region, enabled=enable, actor=actor, reason=reason)
         out.print(f"region {row.region}: simplified procedure {'on' if row.simplified_procedure else 'off'}")
 
 

@@ -97,8 +97,8 @@ def demo_step(engine: Engine) -> None:
     with session_scope(engine) as session:
         service.set_simplified(
             session,
-            SIMPLIFIED_REGION,
-            True,
+            region=SIMPLIFIED_REGION,
+            enabled=True,
             actor=system_actor("demo", detail="ministry-admin"),
             reason="demo: grade A region until the 2025 evaluation is published (illustrative)",
         )

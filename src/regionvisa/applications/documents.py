@@ -33,7 +33,7 @@ import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,15 +42,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import authorize, can, system_actor
+from regionvisa.accounts.policy import system_actor
 from regionvisa.applications.lifecycle import STATUS_KO
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationDocument
 from regionvisa.applications.rules import application_rules
 from regionvisa.applications.service import actor_name, get, version_for
+from regionvisa.applications.subjects import APPLICATION, intake_action
 from regionvisa.audit.service import record
 from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.records import pii
@@ -350,20 +352,19 @@ def missing_documents(session: Session, app: Application) -> list[str]:
     return [item["id"] for item in checklist(session, app) if item["document"] is None]
 
 
+@use_case(action=intake_action, subject=APPLICATION, audit="application.document")
 def upload_document(
     session: Session,
-    application_id: int,
+    app: Application,
     *,
     doc_type: str,
     filename: str,
     content: bytes,
     content_type: str,
-    actor: Any,
-) -> ApplicationDocument:
-    """Store one file on disk after size, type and content checks; the database keeps its metadata."""
-    app = get(session, application_id)
-    if not (can(actor, "applications.recommend", app.region) or can(actor, "applications.decide", app.region)):
-        authorize(actor, "applications.recommend", app.region)
+    actor: Actor,
+) -> Done:
+    """Store one file on disk after size, type and content checks; the database keeps its metadata.
+    Who may add documents is who may lodge the application (`subjects.intake_action`)."""
     if app.status not in OPEN_STATUSES:
         raise Conflict(
             code="application_closed",
@@ -422,16 +423,11 @@ def upload_document(
     )
     session.add(doc)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="application.document",
-        subject=("application", app.id),
-        region=app.region,
+    return Done(
+        value=doc,
         reason=f"document uploaded: {doc_type}",
         inputs={"doc_type": doc_type, "size": size, "sha256": digest, "content_type": content_type},
     )
-    return doc
 
 
 def document_path(doc: ApplicationDocument) -> Path:

@@ -28,11 +28,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa import locking
-from regionvisa.accounts.policy import OWN_REGION, authorize, can, grant
+from regionvisa.accounts.policy import OWN_REGION, can, grant
 from regionvisa.applications.models import Application, Screening
 from regionvisa.applications.moves import (
     add_event,
-    audit_last,
     change_status,
     duplicate_application,
     record_screening,
@@ -43,8 +42,10 @@ from regionvisa.applications.service import (
     jsonable,
     simplified_for,
 )
-from regionvisa.audit.service import record
+from regionvisa.applications.subjects import PROGRAMME, intake_action
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Forbidden, Invalid
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.records import pii
@@ -137,27 +138,27 @@ def _check_person(
 
 
 @locking.answers_conflicts
+@use_case(action=intake_action, subject=PROGRAMME, subject_arg="program_id")
 def submit(
     session: Session,
     *,
-    program_id: str,
+    program_id: Any,
     applicant: dict,
     name: str,
     passport_no: str,
-    actor: Any,
+    actor: Actor,
     on: dt.date | None = None,
     person_id: str | None = None,
     channel: str = "api",
     at: dt.datetime | None = None,
-) -> Application:
+) -> Done:
     """Take one application and screen it at once against the version in force on the submission date.
 
     A `person_id` must name the applicant's own person record and one the actor may act on
     (module docstring): otherwise 422 (unknown, or not the applicant) or 403 (out of scope)."""
+    program = program_id  # the caller names the programme by id; the use case hands over its row
+    program_id = program.id
     on = on or dt.date.today()
-    program = programs.get_program(session, program_id)
-    if not (can(actor, "applications.recommend", program.region) or can(actor, "applications.decide")):
-        authorize(actor, "applications.recommend", program.region)
     version = programs.published_on(session, program_id, on)
     from regionvisa.rules import coerce_applicant
 
@@ -206,22 +207,21 @@ def submit(
     except IntegrityError as exc:
         raise duplicate_application(program_id) from exc
     add_event(session, app, None, "submitted", "submit", actor, "application received", None)
-    received = {
-        "actor": actor,
-        "action": "application.submit",
-        "subject": ("application", app.id),
-        "region": app.region,
-        "reason": f"application received ({channel})",
-        "inputs": {"program_id": program_id, "version": version.version, "on": on, "simplified": app.simplified},
-    }
     screening = record_screening(
         session, app, version=version, on=on, actor=actor, kind="initial", reason="automatic screening"
     )
     screened = change_status(
         session, app, "screen", actor=actor, reason="automatic screening on submission", screening=screening
     )
-    audit_last(session, received, screened)
-    return app
+    return Done(
+        value=app,
+        action="application.submit",
+        subject=("application", app.id),
+        region=app.region,
+        reason=f"application received ({channel})",
+        inputs={"program_id": program_id, "version": version.version, "on": on, "simplified": app.simplified},
+        then=(screened,),  # the automatic screening, recorded after the receipt
+    )
 
 
 # --------------------------------------------------------------------------------- bulk intake
@@ -715,20 +715,21 @@ def _pinned(ids: pl.Series | None, table: pl.DataFrame | None) -> dict:
     }
 
 
+@use_case(action="applications.recommend", subject=PROGRAMME, subject_arg="program_id", audit="application.import")
 def import_applications(
     session: Session,
     *,
-    program_id: str,
+    program_id: Any,
     source: Path | pl.DataFrame,
-    actor: Any,
+    actor: Actor,
     on: dt.date | None = None,
     source_name: str | None = None,
-) -> ImportResult:
+) -> Done:
     """Bulk intake: good rows in (screened in one vectorised pass), bad rows reported with line,
     field, value and reason; within one transaction, so nothing is half-written."""
+    program = program_id  # the caller names the programme by id; the use case hands over its row
+    program_id = program.id
     on = on or dt.date.today()
-    program = programs.get_program(session, program_id)
-    authorize(actor, "applications.recommend", program.region)
     version = programs.published_on(session, program_id, on)
     lp = programs.loaded(version)
     raw, name = _read_source(source, source_name)
@@ -752,12 +753,8 @@ def import_applications(
         _insert_events(conn, ids, screening_ids, batch)
     rejected = int(bad_lines.len())
     outcome = "committed" if rejected == 0 else ("committed_with_rejects" if n_good else "rolled_back")
-    record(
-        session,
-        actor=actor,
-        action="application.import",
-        subject=("program", program_id),
-        region=program.region,
+    return Done(
+        value=ImportResult(name, program_id, raw.height, n_good, rejected, outcome, problems, outcomes),
         reason=f"bulk intake from {name}",
         inputs={
             "source": name,
@@ -771,4 +768,3 @@ def import_applications(
             "applications": _pinned(ids, table),
         },
     )
-    return ImportResult(name, program_id, raw.height, n_good, rejected, outcome, problems, outcomes)

@@ -2,10 +2,13 @@
 
 The life cycle is a closed table (`applications.lifecycle.APPLICATIONS`: each move's states, policy
 action, reason rule and effects); any other move is a 409 naming the state and the moves it
-allows. Every move first locks the application's row and checks its state under the lock, then
-makes one conditional UPDATE on the status (so two officers acting at once cannot both succeed: the
-second waits, then sees the new state and gets the 409), an `application_event` row and an audit
-entry carrying the screening it relied on. Quota places and status grants move in the same
+allows. Every move is a declared use case (`core.usecase`, declared here by `move_case`): the
+wrapper locks the application's row, authorises the action the table names for the move against
+the application's region (`applications.subjects.APPLICATION`), and records the move's audit entry,
+carrying the screening it relied on, from the `Done` the move returns. The move itself checks the
+state under the lock and makes one conditional UPDATE on the status (so two officers acting at once
+cannot both succeed: the second waits, then sees the new state and gets the 409) and an
+`application_event` row. Quota places and status grants move in the same
 transaction, as the move's edge declares and only through `applications.flows`, so a refusal
 leaves nothing behind.
 
@@ -18,6 +21,7 @@ SQLite busy) is a 409 `concurrent_change`, never a 500.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, select, update
@@ -25,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from regionvisa import locking
-from regionvisa.accounts.policy import authorize, system_actor
+from regionvisa.accounts.policy import system_actor
 from regionvisa.applications import flows
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationEvent, Screening
@@ -37,9 +41,11 @@ from regionvisa.applications.service import (
     latest_screening,
     version_for,
 )
-from regionvisa.audit.service import record
+from regionvisa.applications.subjects import APPLICATION
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, NotFound
 from regionvisa.core.lifecycle import Edge
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
@@ -149,8 +155,8 @@ def change_status(
     inputs: dict | None = None,
     extra: dict | None = None,
 ) -> dict:
-    """The conditional UPDATE and its event; returns the audit entry, which the caller records
-    with `audit_last` once the move's other writes (quota, records) are done."""
+    """The conditional UPDATE and its event; returns the audit entry, which the use case records
+    (`done`) once the move's other writes (quota, records) are done."""
     before = app.status
     to = APPLICATIONS.edge(move, before, application=app.id).to_state
     values = {"status": to, "updated_at": utcnow(), **(extra or {})}
@@ -180,12 +186,6 @@ def change_status(
     }
 
 
-def audit_last(session: Session, *entries: dict) -> None:
-    """Record the move's audit entries, in order: the audit head is the last lock of the order."""
-    for entry in entries:
-        record(session, **entry)
-
-
 def _need_reason(move: str, reason: str) -> str:
     """The move's reason (422 when its edge needs one), or the default text the audit entry keeps."""
     reason = APPLICATIONS.reason(move, reason)
@@ -194,23 +194,45 @@ def _need_reason(move: str, reason: str) -> str:
     )
 
 
-def _prepare(
-    session: Session, application_id: int, move: str, actor: Any, reason: str
-) -> tuple[Application, Edge, str]:
-    """Check the actor against the move's action and its reason, then lock the application row
-    (first lock of the order) and find the move's edge from the state read under the lock: a
-    second officer acting at the same moment waits here, then gets 409."""
-    app = get(session, application_id)
-    authorize(actor, APPLICATIONS.action(move), app.region)
+def _prepare(app: Application, move: str, reason: str) -> tuple[Edge, str]:
+    """The move's reason (422), then its edge from the state read under the row lock (409): the use
+    case has already locked the row (the first lock of the order) and authorised the move's action
+    for the application's region, so a second officer acting at the same moment waits for the
+    lock, then gets 409 here."""
     reason = _need_reason(move, reason)
-    app = locking.lock_row(session, Application, app.id, touch="updated_at")
-    return app, APPLICATIONS.edge(move, app.status, application=app.id), reason
+    return APPLICATIONS.edge(move, app.status, application=app.id), reason
 
 
-@locking.answers_conflicts
-def rescreen(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None) -> Screening:
+def done(entry: dict, *, value: Any, then: tuple[dict, ...] = ()) -> Done:
+    """The move's audit entry (from `change_status`) as what the use case records, last; `then` are
+    the entries the move set off, recorded after it (each with its own actor)."""
+    return Done(
+        value=value,
+        reason=entry["reason"],
+        inputs=entry["inputs"],
+        subject=entry["subject"],
+        action=entry["action"],
+        region=entry["region"],
+        then=then,
+    )
+
+
+def move_case(move: str) -> Callable[[Callable[..., Done]], Callable[..., Any]]:
+    """Declare a life-cycle move as a use case: the policy action the table names for `move`, the
+    application row locked before its state is read, and a lost race answered as a 409."""
+
+    def declare(body: Callable[..., Done]) -> Callable[..., Any]:
+        return locking.answers_conflicts(
+            use_case(action=APPLICATIONS.action(move), subject=APPLICATION, lock=True)(body)
+        )
+
+    return declare
+
+
+@move_case("rescreen")
+def rescreen(session: Session, app: Application, *, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
     """An explicit new screening (new row, old ones kept) on `on` (default: today)."""
-    app, _edge, reason = _prepare(session, application_id, "rescreen", actor, reason)
+    _edge, reason = _prepare(app, "rescreen", reason)
     on = on or dt.date.today()
     version = programs.published_on(session, app.program_id, on)
     screening = record_screening(session, app, version=version, on=on, actor=actor, kind="rescreen", reason=reason)
@@ -223,8 +245,7 @@ def rescreen(session: Session, application_id: int, *, actor: Any, reason: str, 
         screening=screening,
         extra={"outcome": app.outcome, "points": app.points, "program_version": app.program_version},
     )
-    audit_last(session, entry)
-    return screening
+    return done(entry, value=screening)
 
 
 def _ledger(session: Session, app: Application):
@@ -268,12 +289,12 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
     )
 
 
-@locking.answers_conflicts
-def recommend(session: Session, application_id: int, *, actor: Any, reason: str = "") -> Application:
+@move_case("recommend")
+def recommend(session: Session, app: Application, *, actor: Actor, reason: str = "") -> Done:
     """The region recommends: a place is reserved (or 409 quota exhausted) and the nationality cap
     checked while the ledger row is locked; under the simplified procedure an applicant who passes
     every criterion is approved at once. Locks: application, ledger, audit head."""
-    app, edge, reason = _prepare(session, application_id, "recommend", actor, reason)
+    edge, reason = _prepare(app, "recommend", reason)
     if app.outcome != "eligible":
         raise Conflict(
             code="not_eligible",
@@ -282,15 +303,14 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
         )
     ledger = _ledger(session, app)
     version = version_for(session, app)
-    entries = [
-        change_status(
-            session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True}
-        )
-    ]
+    entry = change_status(
+        session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True}
+    )
     flows.apply_quota(session, app, edge, actor=actor, reason=reason, ledger=ledger)
     _check_cap(session, app, ledger, version)
+    automatic: tuple[dict, ...] = ()
     if app.simplified and app.outcome == "eligible":
-        entries.append(
+        automatic = (
             change_status(
                 session,
                 app,
@@ -299,56 +319,55 @@ def recommend(session: Session, application_id: int, *, actor: Any, reason: str 
                 reason="automatic approval under the simplified procedure benefit: every criterion passed",
                 automatic=True,
                 inputs={"benefit": "simplified_procedure", "recommended_by": actor_name(actor)},
-            )
+            ),
         )
-    audit_last(session, *entries)
-    return app
+    return done(entry, value=app, then=automatic)
 
 
-@locking.answers_conflicts
-def return_(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, _edge, reason = _prepare(session, application_id, "return", actor, reason)
-    audit_last(session, change_status(session, app, "return", actor=actor, reason=reason))
-    return app
+@move_case("return")
+def return_(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+    """The region sends a screened application back to the applicant (a reason is required)."""
+    _edge, reason = _prepare(app, "return", reason)
+    return done(change_status(session, app, "return", actor=actor, reason=reason), value=app)
 
 
-@locking.answers_conflicts
-def approve(session: Session, application_id: int, *, actor: Any, reason: str = "") -> Application:
-    app, _edge, reason = _prepare(session, application_id, "approve", actor, reason)
-    audit_last(session, change_status(session, app, "approve", actor=actor, reason=reason))
-    return app
+@move_case("approve")
+def approve(session: Session, app: Application, *, actor: Actor, reason: str = "") -> Done:
+    """The ministry approves a recommendation; the place stays reserved."""
+    _edge, reason = _prepare(app, "approve", reason)
+    return done(change_status(session, app, "approve", actor=actor, reason=reason), value=app)
 
 
-@locking.answers_conflicts
-def reject(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, edge, reason = _prepare(session, application_id, "reject", actor, reason)
+@move_case("reject")
+def reject(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+    """The ministry refuses a recommendation; its place goes back to the ledger."""
+    edge, reason = _prepare(app, "reject", reason)
     entry = change_status(session, app, "reject", actor=actor, reason=reason, extra={"reserved": False})
     flows.apply_quota(session, app, edge, actor=actor, reason=reason)
-    audit_last(session, entry)
-    return app
+    return done(entry, value=app)
 
 
-@locking.answers_conflicts
-def withdraw(session: Session, application_id: int, *, actor: Any, reason: str) -> Application:
-    app, edge, reason = _prepare(session, application_id, "withdraw", actor, reason)
+@move_case("withdraw")
+def withdraw(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+    """The region withdraws an open application; a place it held goes back to the ledger."""
+    edge, reason = _prepare(app, "withdraw", reason)
     entry = change_status(session, app, "withdraw", actor=actor, reason=reason, extra={"reserved": False})
     flows.apply_quota(session, app, edge, actor=actor, reason=reason)
-    audit_last(session, entry)
-    return app
+    return done(entry, value=app)
 
 
 def visa_number(app: Application, on: dt.date) -> str:
     return f"RV{on.year}{app.region}{app.id:08d}"
 
 
-@locking.answers_conflicts
-def issue(session: Session, application_id: int, *, actor: Any, reason: str = "", on: dt.date | None = None):
+@move_case("issue")
+def issue(session: Session, app: Application, *, actor: Actor, reason: str = "", on: dt.date | None = None) -> Done:
     """Issuance turns the reservation into a used place and writes the status grant into the records
     (`flows.grant_status`).
 
     Locks: application, person and status grant, ledger, audit head. A linked person is checked
     again against the applicant's identity, so no grant can land on somebody else's record."""
-    app, edge, reason = _prepare(session, application_id, "issue", actor, reason)
+    edge, reason = _prepare(app, "issue", reason)
     on = on or dt.date.today()
     if app.birth_date is None:
         raise Conflict(
@@ -373,21 +392,19 @@ def issue(session: Session, application_id: int, *, actor: Any, reason: str = ""
         inputs={"visa_number": number, "status_grant_id": grant.id, "valid_to": grant.valid_to},
     )
     flows.apply_quota(session, app, edge, actor=actor, reason=reason)
-    audit_last(session, entry)
-    return app
+    return done(entry, value=app)
 
 
-@locking.answers_conflicts
-def cancel(session: Session, application_id: int, *, actor: Any, reason: str, on: dt.date | None = None):
+@move_case("cancel")
+def cancel(session: Session, app: Application, *, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
     """Cancelling an approval releases its place; cancelling an issued visa ends the status grant and
     gives the used place back (the two `cancel` edges of `applications.lifecycle`)."""
-    app, edge, reason = _prepare(session, application_id, "cancel", actor, reason)
+    edge, reason = _prepare(app, "cancel", reason)
     on = on or dt.date.today()
     entry = change_status(session, app, "cancel", actor=actor, reason=reason, extra={"reserved": False})
     flows.apply_records(session, app, edge, on=on)  # the grant before the ledger (lock order)
     flows.apply_quota(session, app, edge, actor=actor, reason=reason)
-    audit_last(session, entry)
-    return app
+    return done(entry, value=app)
 
 
 ACTIONS = {
@@ -403,8 +420,10 @@ ACTIONS = {
 
 
 @locking.answers_conflicts
-def act(session: Session, application_id: int, move: str, *, actor: Any, reason: str = "") -> Application:
-    """One entry point for the transports: any move by name (unknown moves are a 409 as well)."""
+def act(session: Session, application_id: int, move: str, *, actor: Actor, reason: str = "") -> Application:
+    """One entry point for the transports: any move by name (unknown moves are a 409 as well). Not a
+    use case of its own: it hands the call to the move's declared use case, which authorises,
+    changes and records it."""
     if move not in ACTIONS:
         raise Conflict(
             code="invalid_transition",

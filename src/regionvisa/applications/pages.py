@@ -306,7 +306,7 @@ def set_benefit(
     user: Actor = Depends(require("applications.benefit")),
 ):
     with session_scope(request.app.state.engine) as session:
-        service.set_simplified(session, region, enabled == "on", actor=user, reason=reason)
+        service.set_simplified(session, region=region, enabled=enabled == "on", actor=user, reason=reason)
     return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
 
 

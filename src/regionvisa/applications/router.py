@@ -170,7 +170,9 @@ def set_benefit(
     request: Request, region: str, body: Benefit, user: Actor = Depends(require("applications.benefit"))
 ) -> dict:
     with session_scope(_engine(request)) as session:
-        row = service.set_simplified(session, region, body.simplified_procedure, actor=user, reason=body.reason)
+        row = service.set_simplified(
+            session, region=region, enabled=body.simplified_procedure, actor=user, reason=body.reason
+        )
         return {"region": row.region, "simplified_procedure": row.simplified_procedure, "reason": row.reason}
 
 

@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import authorize
 from regionvisa.applications.models import Application, ApplicationEvent, RegionBenefit, Screening
-from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.records.models import Person
+from regionvisa.regions.service import region_codes
 
 # --------------------------------------------------------------------------------- actors
 
@@ -130,16 +132,16 @@ def simplified_for(session: Session, region: str) -> bool:
     return bool(row and row.simplified_procedure)
 
 
+@use_case(action="applications.benefit", audit="applications.benefit.simplified")
 def set_simplified(
-    session: Session, region: str, enabled: bool, *, actor: Any, reason: str, source: str = "override"
-) -> RegionBenefit:
+    session: Session, *, region: str, enabled: bool, actor: Actor, reason: str, source: str = "override"
+) -> Done:
     """Set the region's flag. `source` says whether a published evaluation set it or a ministry
-    administrator overrode it; the audit entry keeps the value and source it replaced."""
+    administrator overrode it; the audit entry keeps the value and source it replaced. The subject
+    is the region itself (no row of its own until the first setting), so the use case authorises
+    the `region` argument."""
     if source not in BENEFIT_SOURCES:
         raise ValueError(f"source must be one of {BENEFIT_SOURCES}, not {source!r}")
-    authorize(actor, "applications.benefit", region)
-    from regionvisa.regions.service import region_codes
-
     if region not in region_codes():
         raise NotFound(what=f"region {region}")
     if not reason.strip():
@@ -152,16 +154,12 @@ def set_simplified(
     row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, actor_name(actor), utcnow(), reason
     row.source = source
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="applications.benefit.simplified",
+    return Done(
+        value=row,
         subject=("region", region),
-        region=region,
         reason=reason,
         inputs={"simplified_procedure": enabled, "before": before, "source": source, "before_source": before_source},
     )
-    return row
 
 
 def benefits(session: Session) -> list[RegionBenefit]:

@@ -75,6 +75,10 @@ class Done:
     action: str | None = None  # the audit action when it is not the policy action
     region: str | None = None  # default: the subject's region (or the `region` argument)
     changed: bool = True  # False: nothing changed (a repeated request), so nothing is recorded
+    # entries the change set off, recorded after the main one in this order, each as the keyword
+    # arguments of `audit.service.record` (an application approved at once under the simplified
+    # procedure by its own system actor, the automatic screening of a submission)
+    then: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ def use_case(
     subject_arg: str | None = None,
     lock: bool = False,
     audit: str | None = None,
+    own_transaction: bool = False,
 ) -> Callable[[Callable[..., Done]], Callable[..., Any]]:
     """Declare a state change (see the module docstring).
 
@@ -105,9 +110,23 @@ def use_case(
     - `subject_arg`: the keyword that carries the subject (its id or the row itself); without it,
       the subject is the second positional argument.
     - `audit`: the audit action when it differs from the policy action.
+    - `own_transaction`: the body runs its own transaction(s) on the engine it is given first (a
+      bulk load, whose entry must be in the load's transaction); it is called with `entry=`, a
+      function (connection or session, Done) writing the audit entry there, and returns its value
+      itself. Returning without having written the entry is a defect (TypeError).
+
+    A region rule may name several regions (a design that would move a programme to another
+    region names both): the action is authorised in each, and the entry's default region is the first.
+
+    The declared function has `.effect(...)`: the same use case carried out as an effect of another
+    one that is already authorised (a flow: a committee decision stores the approved design). The
+    subject is loaded, the body runs and the entry is written exactly as for a call, and the actor
+    must still be an `Actor`; only the authorisation is the calling use case's.
     """
     if isinstance(action, str) and action not in ACTIONS:
         raise KeyError(f"unknown action {action!r}; declare it in accounts.policy.ACTIONS")
+    if own_transaction and subject is not None:
+        raise TypeError("a use case running its own transaction loads no subject")
 
     def declare(body: Callable[..., Done]) -> Callable[..., Any]:
         name = f"{body.__module__.removeprefix('regionvisa.')}.{body.__name__}"
@@ -119,25 +138,9 @@ def use_case(
                 return subject.load(session, subject.ident(ident), lock=True) if lock else ident
             return subject.load(session, ident, lock=lock)
 
-        @functools.wraps(body)
-        def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            actor = ensure_actor(actor)
-            target = None
-            if subject is not None and subject_arg is not None:
-                target = kwargs[subject_arg] = load(session, kwargs[subject_arg])
-            elif subject is not None:
-                if not args:
-                    raise TypeError(f"{name}: the subject's id is the second argument")
-                target = load(session, args[0])
-                args = (target, *args[1:])
-            # the one region rule of the subject's kind, or the region a subjectless use case names
-            region = subject.region(target) if subject is not None else (kwargs.get("region") if takes_region else None)
-            authorize(actor, action(actor, target, kwargs) if callable(action) else action, region)
-            done = body(session, *args, actor=actor, **kwargs)
-            if not isinstance(done, Done):
-                raise TypeError(f"{name} must return Done, not {type(done).__name__}")
+        def write(session: Any, done: Done, *, actor: Any, target: Any, region: str | None) -> None:
             if not done.changed:
-                return done.value
+                return
             if done.subject is not None:
                 entry_subject = done.subject
             elif subject is not None:
@@ -153,12 +156,55 @@ def use_case(
                 inputs=done.inputs,
                 region=done.region if done.region is not None else region,
             )
+            for entry in done.then:
+                record(session, **entry)
+
+        def call(session: Any, args: tuple, kwargs: dict, *, actor: Any, authorise: bool) -> Any:
+            actor = ensure_actor(actor)
+            target = None
+            if subject is not None and subject_arg is not None:
+                target = kwargs[subject_arg] = load(session, kwargs[subject_arg])
+            elif subject is not None:
+                if not args:
+                    raise TypeError(f"{name}: the subject's id is the second argument")
+                target = load(session, args[0])
+                args = (target, *args[1:])
+            # the one region rule of the subject's kind, or the region a subjectless use case names
+            region = subject.region(target) if subject is not None else (kwargs.get("region") if takes_region else None)
+            regions = region if isinstance(region, tuple) else (region,)
+            if authorise:
+                act = action(actor, target, kwargs) if callable(action) else action
+                for one in regions:
+                    authorize(actor, act, one)
+            if own_transaction:
+                written: list[Done] = []
+
+                def entry(conn: Any, done: Done) -> None:
+                    write(conn, done, actor=actor, target=target, region=regions[0])
+                    written.append(done)
+
+                value = body(session, *args, actor=actor, entry=entry, **kwargs)
+                if not written:
+                    raise TypeError(f"{name} returned without writing its audit entry")
+                return value
+            done = body(session, *args, actor=actor, **kwargs)
+            if not isinstance(done, Done):
+                raise TypeError(f"{name} must return Done, not {type(done).__name__}")
+            write(session, done, actor=actor, target=target, region=regions[0])
             return done.value
+
+        @functools.wraps(body)
+        def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
+            return call(session, args, kwargs, actor=actor, authorise=True)
+
+        def effect(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
+            return call(session, args, kwargs, actor=actor, authorise=False)
 
         declared = action if isinstance(action, str) else f"{action.__name__}()"
         doc = (body.__doc__ or "").strip()
         USE_CASES[name] = UseCase(name, declared, subject.kind if subject else None, audit, doc)
         run.use_case = USE_CASES[name]  # type: ignore[attr-defined]
+        run.effect = effect  # type: ignore[attr-defined]
         return run
 
     return declare

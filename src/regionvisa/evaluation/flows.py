@@ -1,6 +1,7 @@
 """What publishing an evaluation sets in other domains, declared in one place.
 
-publish an evaluation run (`publish_evaluation`):
+publish an evaluation run (`publish_evaluation`, the declared use case: `evaluation.publish`
+on the run, loaded under a row lock):
   1. evaluation: the draft becomes the year's publication, the earlier one is superseded and
      the year's benefit table is cleared (`evaluation.service.open_publication`);
   2. for each region in the published ranking, in rank order:
@@ -9,7 +10,8 @@ publish an evaluation run (`publish_evaluation`):
      b. applications: the region's one simplified-procedure flag is set from it
         (`applications.service.set_simplified`, source 'evaluation', actor PUBLISH_ACTOR);
      c. audit: `evaluation.benefit` for the region (`record_benefit`);
-  3. audit: `evaluation.publish` with the result's hash and the grades (`close_publication`).
+  3. audit: `evaluation.publish` with the result's hash and the grades (`close_publication`), the
+     use case's own entry, written last.
 
 Publishing does not touch the quota ledgers: next year's quotas are a separate, confirmed plan
 (`quotas.planning.propose` then `confirm_quotas`), whose requests read the published quota change.
@@ -17,31 +19,34 @@ Publishing does not touch the quota ledgers: next year's quotas are a separate, 
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.core.actor import Actor
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.evaluation import service as evaluation
 from regionvisa.evaluation.models import EvaluationRun
+from regionvisa.evaluation.subjects import RUN
 
 PUBLISH_ACTOR = system_actor("evaluation-publication")
 
 
-def publish_evaluation(session: Session, *, run_id: int, actor: Any, reason: str = "") -> EvaluationRun:
+@use_case(action="evaluation.publish", subject=RUN, subject_arg="run_id", lock=True)
+def publish_evaluation(session: Session, *, actor: Actor, run_id: EvaluationRun, reason: str = "") -> Done:
     """Publish a draft: it replaces the year's earlier publication, and its benefits and sanctions
-    take effect (benefit table, the regions' simplified-procedure flag). Audited per region."""
-    run, previous = evaluation.open_publication(session, run_id=run_id, actor=actor)
+    take effect (benefit table, the regions' simplified-procedure flag). Audited per region, then
+    the publication itself. Called with the run's id as `run_id`; the body gets the locked run."""
+    run, previous = evaluation.open_publication(session, run=run_id, actor=actor)
     grades: dict[str, str] = {}
     for entry in evaluation.result_of(run)["regions"]:
         benefit = evaluation.grant_benefit(session, run=run, entry=entry)
         grades[entry["region"]] = entry["grade"]
         set_simplified_flag(session, region=entry["region"], enabled=benefit.simplified_procedure, run=run, actor=actor)
         evaluation.record_benefit(session, run=run, entry=entry, actor=actor)
-    return evaluation.close_publication(session, run=run, previous=previous, grades=grades, actor=actor, reason=reason)
+    return evaluation.close_publication(session, run=run, previous=previous, grades=grades, reason=reason)
 
 
-def set_simplified_flag(session: Session, *, region: str, enabled: bool, run: EvaluationRun, actor: Any) -> None:
+def set_simplified_flag(session: Session, *, region: str, enabled: bool, run: EvaluationRun, actor: Actor) -> None:
     """Hand the simplified-procedure benefit to the applications domain's per-region flag."""
     try:
         from regionvisa.applications.service import set_simplified
@@ -49,8 +54,8 @@ def set_simplified_flag(session: Session, *, region: str, enabled: bool, run: Ev
         return
     set_simplified(
         session,
-        region,
-        enabled,
+        region=region,
+        enabled=enabled,
         actor=PUBLISH_ACTOR,
         source="evaluation",
         reason=f"evaluation {run.year} (run {run.id}) published by {actor}",
