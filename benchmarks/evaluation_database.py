@@ -97,7 +97,7 @@ def phase_load(url: str, residents: int, seed: int) -> dict:
             for code in regions:
                 service.enter_score(
                     session,
-                    member=member,
+                    actor=member,
                     year=YEAR,
                     region=code,
                     score=round(float(rng.uniform(40, 95)), 1),

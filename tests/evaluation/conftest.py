@@ -99,7 +99,7 @@ def world(engine, records, make_user):
                     continue
                 service.enter_score(
                     session,
-                    member=member,
+                    actor=member,
                     year=YEAR,
                     region=region,
                     score=score,

@@ -41,7 +41,7 @@ def test_member_of_the_regions_government_is_refused_and_audited_scores_are_kept
     with session_scope(engine) as session:
         member = _member(session, world["c.busan"])
         with pytest.raises(Conflict) as err:
-            service.enter_score(session, member=member, year=YEAR, region="26", score=5, justification="x" * 20)
+            service.enter_score(session, actor=member, year=YEAR, region="26", score=5, justification="x" * 20)
         assert err.value.code == "recused"
         entries = _actions(session, "evaluation.committee_score")
         assert len(entries) == 8  # every accepted score, none for the refused one
@@ -59,17 +59,17 @@ def test_affiliation_recorded_after_scoring_still_recuses(engine, world):
 def test_declared_recusal_and_validation(engine, world):
     with session_scope(engine) as session:
         member = _member(session, world["c.two"])
-        service.enter_score(session, member=member, year=YEAR, region="41", score=None, justification="", recuse=True)
+        service.enter_score(session, actor=member, year=YEAR, region="41", score=None, justification="", recuse=True)
         values = service.committee_values(session, year=YEAR, indicator="integration_policy")
         assert values["41"]["value"] == pytest.approx((40 + 45) / 2)
         for score, justification, field in ((101, "long enough text", "score"), (50, "short", "justification")):
             with pytest.raises(DomainError) as err:
                 service.enter_score(
-                    session, member=member, year=YEAR, region="11", score=score, justification=justification
+                    session, actor=member, year=YEAR, region="11", score=score, justification=justification
                 )
             assert err.value.field == field
         with pytest.raises(DomainError):
-            service.enter_score(session, member=member, year=YEAR, region="99", score=50, justification="x" * 12)
+            service.enter_score(session, actor=member, year=YEAR, region="99", score=50, justification="x" * 12)
         officer = accounts.principal_of(
             accounts.create_user(
                 session,
@@ -81,7 +81,7 @@ def test_declared_recusal_and_validation(engine, world):
             )
         )
         with pytest.raises(DomainError) as err:
-            service.enter_score(session, member=officer, year=YEAR, region="11", score=50, justification="x" * 12)
+            service.enter_score(session, actor=officer, year=YEAR, region="11", score=50, justification="x" * 12)
         assert err.value.status == 403
 
 
@@ -142,7 +142,7 @@ def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(en
         # scores are closed once published
         member = _member(session, world["c.one"])
         with pytest.raises(Conflict):
-            service.enter_score(session, member=member, year=YEAR, region="11", score=1, justification="x" * 12)
+            service.enter_score(session, actor=member, year=YEAR, region="11", score=1, justification="x" * 12)
 
 
 def test_reproduce_detects_a_changed_stored_result(engine, world):
@@ -158,16 +158,16 @@ def test_region_view_and_what_if_against_the_published_result(engine, world):
     with session_scope(engine) as session:
         run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=100)
         flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
-        view = service.region_view(session, region="41")
+        view = service.region_view(session, actor=SYSTEM, region="41")
         assert view["grade"] and view["rank"] >= 1
         assert sum(v for v in view["contributions"].values() if v is not None) == pytest.approx(view["score"])
-        same = service.what_if(session, region="41", changes={})
+        same = service.what_if(session, actor=SYSTEM, region="41", changes={})
         assert same["what_if"]["score"] == view["score"]
-        better = service.what_if(session, region="41", changes={"integration_policy": 100.0})
+        better = service.what_if(session, actor=SYSTEM, region="41", changes={"integration_policy": 100.0})
         assert better["what_if"]["score"] > view["score"]
         assert better["what_if"]["rank"] <= view["rank"]
         with pytest.raises(DomainError):
-            service.what_if(session, region="41", changes={"nonsense": 1.0})
+            service.what_if(session, actor=SYSTEM, region="41", changes={"nonsense": 1.0})
 
 
 def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, world):

@@ -42,7 +42,7 @@ def test_regional_official_sees_only_their_own_regions_detail(client, login, rol
 def test_what_if_in_the_api_and_on_the_page(client, login, role_users, published, engine):
     token = login(client, "t.busan")
     with session_scope(engine) as session:
-        before = service.region_view(session, region="26")
+        before = service.region_view(session, actor=SYSTEM, region="26")
     answer = client.post(
         "/api/v1/evaluation/regions/26/what-if",
         json={"changes": {"quota_fill_rate": 0.0}},

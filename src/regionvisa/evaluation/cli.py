@@ -257,7 +257,7 @@ def _what_if(
 
         try:
             with session_scope(get_engine()) as session:
-                answer = service.what_if(session, region=region, changes=parsed, year=year)
+                answer = service.what_if(session, actor=CLI_ACTOR, region=region, changes=parsed, year=year)
         except DomainError as exc:
             raise _fail(1, f"{exc.en} / {exc.ko}") from None
     text = dumps(answer) + "\n"

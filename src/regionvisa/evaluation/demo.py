@@ -73,7 +73,7 @@ def demo_step(engine: Engine) -> None:
                 note = JUSTIFICATIONS[0 if score >= 75 else 1 if score >= 55 else 2]
                 service.enter_score(
                     session,
-                    member=principal,
+                    actor=principal,
                     year=DEMO_YEAR,
                     region=code,
                     score=score,

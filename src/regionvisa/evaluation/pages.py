@@ -17,12 +17,12 @@ from fastapi.responses import RedirectResponse
 from markupsafe import Markup
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant
+from regionvisa.accounts.policy import ALL, Actor, can, grant
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
 from regionvisa.quotas import planning
-from regionvisa.regions.service import region_codes, region_names
+from regionvisa.regions.service import region_names
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
@@ -95,7 +95,7 @@ def _manage_context(session, year: int | None) -> dict:
 @router.get("/evaluation")
 def results_page(request: Request, year: str = "", user: Actor = Depends(require("evaluation.read"))):
     """The published evaluation as the report shows it; a regional official goes to their region."""
-    if grant(user, "evaluation.read") != ALL:
+    if grant(user, "evaluation.read") != ALL:  # where a reader lands (navigation), not what they may read
         return RedirectResponse(f"/evaluation/regions/{user.region}", status_code=303)
     lang = current_language.get()
     context: dict = {"flash": _flash(request), "error": None, "year": _year(year)}
@@ -116,9 +116,9 @@ def results_page(request: Request, year: str = "", user: Actor = Depends(require
             )
         else:
             context.update(run=None)
-        if can(user, "evaluation.publish"):
+        if can(user, "evaluation.publish"):  # whether to show the run, publish and member forms
             context.update(manage=True, **_manage_context(session, _year(year)))
-    context["can_quota"] = can(user, "quotas.adjust")
+    context["can_quota"] = can(user, "quotas.adjust")  # whether to show the quota-plan forms
     context["region_options"] = list(region_names(lang).items())
     context["default_year"] = run.year if run is not None else _default_year()
     return render(request, "evaluation_results.html", context)
@@ -223,20 +223,17 @@ def confirm_form(request: Request, plan_id: int = Form(...), user: Actor = Depen
 @router.get("/evaluation/regions/{code}")
 def region_page(request: Request, code: str, year: str = "", user: Actor = Depends(require("evaluation.read"))):
     """One region's result with its what-if form; changed values arrive as query parameters."""
-    authorize(user, "evaluation.read", code)
-    if code not in region_codes():
-        raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="region not found")
     lang = current_language.get()
     names = region_names(lang)
     context: dict = {"code": code, "name": names.get(code, code), "names": names, "view": None, "whatif": None}
     with session_scope(request.app.state.engine) as session:
-        run = service.published_run(session, _year(year))
+        run = service.region_publication(session, actor=user, region=code, year=_year(year))
         if run is None:
             return render(request, "evaluation_region.html", context)
         result = service.result_of(run)
         framework = service.framework_of(result)
         try:
-            view = service.region_view(session, region=code, year=run.year)
+            view = service.region_view(session, actor=user, region=code, year=run.year)
         except DomainError:
             view = None
         context.update(view=view, year=run.year, ranking=service.public_summary(result))
@@ -260,7 +257,9 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
         context.update(changes=changes, whatif_errors=errors)
         if changes and view is not None and not errors:
             try:
-                context["whatif"] = service.what_if(session, region=code, changes=changes, year=run.year)
+                context["whatif"] = service.what_if(
+                    session, actor=user, region=code, changes=changes, year=run.year
+                )
             except DomainError as exc:
                 context["whatif_errors"] = [_message(exc)]
     if view is not None:
@@ -347,7 +346,7 @@ def committee_form(
         with session_scope(request.app.state.engine) as session:
             service.enter_score(
                 session,
-                member=user,
+                actor=user,
                 year=year,
                 region=region,
                 score=value,

@@ -2,7 +2,8 @@
 
 Scope: every reader sees the published ranking (region, score, rank, grade); the detail of a
 region (indicators, contributions, uncertainty, what-if) is region-scoped, so a regional official
-gets only their own. Running, publishing, reports and quota plans are the ministry's.
+gets only their own (the read functions take the caller and scope through `evaluation.subjects`).
+Running, publishing, reports and quota plans are the ministry's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictFloat
 
-from regionvisa.accounts.policy import ALL, Actor, authorize, grant, scope_region
+from regionvisa.accounts.policy import Actor
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
 from regionvisa.quotas import planning
@@ -84,18 +85,7 @@ def results(
     request: Request, year: int | None = Query(None), user: Actor = Depends(require("evaluation.read"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        run = service.require_published(session, year)
-        result = service.result_of(run)
-    if grant(user, "evaluation.read") == ALL:
-        return {"run_id": run.id, **result}
-    own = [e for e in result["regions"] if e["region"] == user.region]
-    return {
-        "run_id": run.id,
-        "framework": result["framework"],
-        "year": result["year"],
-        "ranking": service.public_summary(result),
-        "regions": own,
-    }
+        return service.published_result(session, actor=user, year=year)
 
 
 @router.get("/regions/{code}", summary="One region's published result: breakdown, interval, next grade")
@@ -105,9 +95,8 @@ def region_result(
     year: int | None = Query(None),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    authorize(user, "evaluation.read", code)
     with session_scope(request.app.state.engine) as session:
-        return service.region_view(session, region=code, year=year)
+        return service.region_view(session, actor=user, region=code, year=year)
 
 
 @router.post("/regions/{code}/what-if", summary="A region's score, rank and grade with changed values")
@@ -118,9 +107,8 @@ def region_what_if(
     year: int | None = Query(None),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    authorize(user, "evaluation.read", code)
     with session_scope(request.app.state.engine) as session:
-        return service.what_if(session, region=code, changes=body.changes, year=year)
+        return service.what_if(session, actor=user, region=code, changes=body.changes, year=year)
 
 
 @router.get("/benefits", summary="Published benefits and sanctions per region")
@@ -130,10 +118,8 @@ def list_benefits(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    region = scope_region(user, region, action="evaluation.read")
     with session_scope(request.app.state.engine) as session:
-        run = service.require_published(session, year)
-        rows = service.benefits(session, run.year)
+        published_year, rows = service.published_benefits(session, actor=user, year=year, region=region)
         items = [
             {
                 "region": b.region,
@@ -146,9 +132,8 @@ def list_benefits(
                 "withdraw_designation": b.withdraw_designation,
             }
             for b in rows
-            if region is None or b.region == region
         ]
-    return {"year": run.year, "items": items}
+    return {"year": published_year, "items": items}
 
 
 # ----------------------------------------------------------------------- ministry: runs
@@ -239,7 +224,7 @@ def enter_score(request: Request, body: ScoreIn, user: Actor = Depends(require("
     with session_scope(request.app.state.engine) as session:
         row = service.enter_score(
             session,
-            member=user,
+            actor=user,
             year=body.year,
             region=body.region,
             score=body.score,

@@ -12,6 +12,10 @@ Seams with other domains (their public functions only):
 - publication as a whole, with the simplified-procedure flag it sets in the applications domain
   (`applications.service.set_simplified`, source 'evaluation'), is `evaluation.flows`;
   `simplified_procedure(session, region)` and `Program.simplified_procedure` read that flag.
+
+The changes are declared use cases (`core.usecase`, subjects in `evaluation.subjects`):
+`set_member`, `enter_score`, `run_evaluation` and `store_run`; publishing is
+`evaluation.flows.publish_evaluation`. Reads of results take the reader (`actor=`).
 """
 
 from __future__ import annotations
@@ -28,22 +32,21 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.models import User
+from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
 from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun
+from regionvisa.evaluation.subjects import MEMBER, SCORE, readable_region, result_region
 from regionvisa.records.counts import residents_by_region
 from regionvisa.selection.models import CommitteeMember
 
 QUOTA_FILL_RATE = "quota_fill_rate"
 AUTO_RECUSAL = "member of the region's own government"
-
-
-def _audit(session: Session, **kwargs: Any) -> None:
-    from regionvisa.audit.service import record
-
-    record(session, **kwargs)
 
 
 def _invalid(*, field: str, ko: str, en: str) -> Invalid:
@@ -71,30 +74,26 @@ def _standing_member(session: Session, user_id: int) -> CommitteeMember | None:
     )
 
 
-def set_member(session: Session, *, actor: Any, user_id: int, region: str | None, affiliation: str) -> CommitteeMember:
-    """Record which government (region code) or body a committee member belongs to."""
-    from regionvisa.accounts.models import User
-
-    user = session.get(User, user_id)
-    if user is None or user.role != "committee_member":
+@use_case(action="evaluation.publish", subject=MEMBER, subject_arg="user_id", audit="evaluation.committee_member")
+def set_member(session: Session, *, actor: Actor, user_id: User, region: str | None, affiliation: str) -> Done:
+    """Record which government (region code) or body a committee member belongs to, which decides
+    their automatic recusal. `user_id` is the member's user id (the use case loads the user)."""
+    user = user_id
+    if user.role != "committee_member":
         raise NotFound(what="committee member")
     region = (region or "").strip() or None
     if region is not None and region not in _region_codes():
         raise _invalid(field="region", ko=f"알 수 없는 지역 코드입니다: {region}", en=f"unknown region code {region!r}")
-    member = _standing_member(session, user_id) or CommitteeMember(user_id=user_id, round_id=None, role=None)
+    member = _standing_member(session, user.id) or CommitteeMember(user_id=user.id, round_id=None, role=None)
     member.affiliation_region, member.affiliation = region, affiliation.strip()
     member.added_by, member.added_at = str(actor), utcnow()
     session.add(member)
     session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="evaluation.committee_member",
-        subject=("app_user", user_id),
+    return Done(
+        value=member,
         reason="committee member affiliation recorded (used for automatic recusal)",
         inputs={"region": region, "affiliation": member.affiliation},
     )
-    return member
 
 
 def member_region(session: Session, user_id: int) -> str | None:
@@ -110,10 +109,11 @@ def _published_run(session: Session, year: int) -> EvaluationRun | None:
     return session.scalar(select(EvaluationRun).where(EvaluationRun.year == year, EvaluationRun.status == "published"))
 
 
+@use_case(action="committee.score", audit="evaluation.committee_score")
 def enter_score(
     session: Session,
     *,
-    member: Any,
+    actor: Actor,
     year: int,
     region: str,
     score: float | None,
@@ -121,12 +121,14 @@ def enter_score(
     indicator: str | None = None,
     recuse: bool = False,
     framework: Framework | None = None,
-) -> CommitteeScore:
-    """A member's score (0–100, with a written justification) for one region, or a declared recusal.
+) -> Done:
+    """A member's (`actor`'s) score (0–100, with a written justification) for one region, or a
+    declared recusal; authorised for the region scored.
 
     A member of the region's own government is recused automatically: the score is refused (409).
     Once the year's evaluation is published the scores are closed.
     """
+    member = actor
     framework = framework or framework_for()
     ids = committee_indicators(framework)
     indicator = indicator or (ids[0] if ids else "")
@@ -136,7 +138,7 @@ def enter_score(
             ko=f"위원회 평가 지표가 아닙니다: {indicator}",
             en=f"{indicator!r} is not a committee indicator (committee indicators: {', '.join(ids) or 'none'})",
         )
-    if getattr(member, "role", None) != "committee_member" or member.id is None:
+    if member.id is None:  # the table grants the action; a score is still a person's (a system actor has no id)
         raise DomainError(
             status=403,
             code="forbidden",
@@ -184,16 +186,12 @@ def enter_score(
     row.entered_at = utcnow()
     session.add(row)
     session.flush()
-    _audit(
-        session,
-        actor=member,
-        action="evaluation.committee_score",
-        subject=("evaluation_committee_score", row.id),
-        region=region,
+    return Done(
+        value=row,
+        subject=(SCORE.kind, row.id),
         reason=row.justification,
         inputs={"year": year, "indicator": indicator, "region": region, "score": row.score, "recused": row.recused},
     )
-    return row
 
 
 def member_scores(session: Session, *, year: int, member_id: int) -> dict[tuple[str, str], CommitteeScore]:
@@ -396,7 +394,14 @@ def framework_of(run: EvaluationRun | Mapping[str, Any]) -> Framework:
     return framework
 
 
-def store_run(session: Session, *, result: Mapping[str, Any], actor: Any, source: str) -> EvaluationRun:
+@use_case(action="evaluation.publish", audit="evaluation.run")
+def store_run(session: Session, *, actor: Actor, result: Mapping[str, Any], source: str) -> Done:
+    """Keep an evaluation computed elsewhere (the command line's) as a draft run."""
+    return _stored(session, result=result, actor=actor, source=source)
+
+
+def _stored(session: Session, *, result: Mapping[str, Any], actor: Actor, source: str) -> Done:
+    """Store `result` as a draft run; what its audit entry says."""
     text = compute.dumps(result)
     run = EvaluationRun(
         year=int(result["year"]),
@@ -411,10 +416,8 @@ def store_run(session: Session, *, result: Mapping[str, Any], actor: Any, source
     )
     session.add(run)
     session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="evaluation.run",
+    return Done(
+        value=run,
         subject=("evaluation_run", run.id),
         reason=f"evaluation {run.year} computed ({source})",
         inputs={
@@ -426,18 +429,18 @@ def store_run(session: Session, *, result: Mapping[str, Any], actor: Any, source
             "source": source,
         },
     )
-    return run
 
 
+@use_case(action="evaluation.publish", audit="evaluation.run")
 def run_evaluation(
     session: Session,
     *,
+    actor: Actor,
     year: int,
-    actor: Any,
     framework: Framework | None = None,
     draws: int | None = None,
     table: Mapping[str, Mapping[str, float | None]] | None = None,
-) -> EvaluationRun:
+) -> Done:
     """Compute the year's evaluation (from the records unless `table` is given) and store it as a draft."""
     framework = framework or framework_for()
     source = "table" if table is not None else "database"
@@ -449,7 +452,7 @@ def run_evaluation(
         raise Invalid(
             code="invalid_indicators", ko="지표 값 오류: " + "; ".join(exc.errors), en="; ".join(exc.errors)
         ) from exc
-    return store_run(session, result=result, actor=actor, source=source)
+    return _stored(session, result=result, actor=actor, source=source)
 
 
 def get_run(session: Session, run_id: int) -> EvaluationRun:
@@ -491,10 +494,11 @@ def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
 # runs them in order together with what publishing sets in other domains.
 
 
-def open_publication(session: Session, *, run_id: int, actor: Any) -> tuple[EvaluationRun, EvaluationRun | None]:
+def open_publication(
+    session: Session, *, run: EvaluationRun, actor: Actor
+) -> tuple[EvaluationRun, EvaluationRun | None]:
     """Mark a draft published (the year's earlier publication superseded) and clear the year's
     benefit table for the new grants; returns the run and the publication it replaced."""
-    run = get_run(session, run_id)
     if run.status != "draft":
         raise Conflict(
             code="not_draft",
@@ -530,9 +534,10 @@ def grant_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, A
     return row
 
 
-def record_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any], actor: Any) -> None:
-    """Audit one region's grant (after the other domains' effects of it, so the entry follows them)."""
-    _audit(
+def record_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any], actor: Actor) -> None:
+    """Audit one region's grant (after the other domains' effects of it, so the entry follows them):
+    a secondary entry of the publication, whose own entry comes last (`close_publication`)."""
+    record(
         session,
         actor=actor,
         action="evaluation.benefit",
@@ -549,16 +554,12 @@ def close_publication(
     run: EvaluationRun,
     previous: EvaluationRun | None,
     grades: Mapping[str, str],
-    actor: Any,
     reason: str = "",
-) -> EvaluationRun:
-    """Audit the publication itself: the result's hash, what it superseded, the grades."""
+) -> Done:
+    """What the publication's own audit entry says: the result's hash, what it superseded, the grades."""
     session.flush()
-    _audit(
-        session,
-        actor=actor,
-        action="evaluation.publish",
-        subject=("evaluation_run", run.id),
+    return Done(
+        value=run,
         reason=reason.strip() or f"annual evaluation {run.year} published",
         inputs={
             "year": run.year,
@@ -567,7 +568,6 @@ def close_publication(
             "grades": dict(grades),
         },
     )
-    return run
 
 
 def benefits(session: Session, year: int) -> list[EvaluationBenefit]:
@@ -606,8 +606,46 @@ def require_published(session: Session, year: int | None) -> EvaluationRun:
     return run
 
 
-def region_view(session: Session, *, region: str, year: int | None = None) -> dict[str, Any]:
-    """A region's published result: entry, contributions, next grade, benefit."""
+def published_result(session: Session, *, actor: Actor, year: int | None = None) -> dict[str, Any]:
+    """The published evaluation as `actor` may read it: all of it for a national reader; for a
+    regional official the ranking without indicator detail, and their own region's entry."""
+    own = result_region(actor)
+    run = require_published(session, year)
+    result = result_of(run)
+    if own is None:
+        return {"run_id": run.id, **result}
+    return {
+        "run_id": run.id,
+        "framework": result["framework"],
+        "year": result["year"],
+        "ranking": public_summary(result),
+        "regions": [e for e in result["regions"] if e["region"] == own],
+    }
+
+
+def published_benefits(
+    session: Session, *, actor: Actor, year: int | None = None, region: str | None = None
+) -> tuple[int, list[EvaluationBenefit]]:
+    """The benefits and sanctions a publication granted, of the regions `actor` may read: (year, rows)."""
+    region = result_region(actor, region)
+    run = require_published(session, year)
+    return run.year, [b for b in benefits(session, run.year) if region is None or b.region == region]
+
+
+def region_publication(
+    session: Session, *, actor: Actor, region: str, year: int | None = None
+) -> EvaluationRun | None:
+    """The publication a region's page shows (None before any): 403 outside the reader's scope,
+    404 for a code that is no region."""
+    readable_region(actor, region)
+    if region not in _region_codes():
+        raise NotFound(what="region")
+    return published_run(session, year)
+
+
+def region_view(session: Session, *, actor: Actor, region: str, year: int | None = None) -> dict[str, Any]:
+    """A region's published result: entry, contributions, next grade, benefit (403 outside the reader's scope)."""
+    readable_region(actor, region)
     run = require_published(session, year)
     result = result_of(run)
     framework = framework_of(result)
@@ -632,8 +670,12 @@ def region_view(session: Session, *, region: str, year: int | None = None) -> di
     }
 
 
-def what_if(session: Session, *, region: str, changes: Mapping[str, float | None], year: int | None = None) -> dict:
-    """New score, rank and grade of a region with changed raw values; every other region as published."""
+def what_if(
+    session: Session, *, actor: Actor, region: str, changes: Mapping[str, float | None], year: int | None = None
+) -> dict:
+    """New score, rank and grade of a region with changed raw values; every other region as published
+    (403 outside the reader's scope)."""
+    readable_region(actor, region)
     run = require_published(session, year)
     result = result_of(run)
     framework = framework_of(result)
