@@ -7,9 +7,8 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
-from regionvisa.accounts.policy import ALL, Actor, authorize, can, grant
-from regionvisa.core.errors import NotFound
-from regionvisa.regions.service import region_codes, region_names
+from regionvisa.accounts.policy import ALL, Actor, grant
+from regionvisa.regions.service import region_names
 from regionvisa.regions.tilemap import tile_grid
 from regionvisa.stats import regional, service
 from regionvisa.web.deps import require
@@ -59,17 +58,13 @@ def overview(request: Request, at: dt.date | None = Query(None)):
 @router.get("/regions", include_in_schema=False)
 def regions_index(request: Request, code: str = "", user: Actor = Depends(require("stats.read"))):
     """The region picker's target; a regional official always lands on their own region."""
-    own_only = grant(user, "stats.read") != ALL
-    target = user.region if own_only else (code if code in region_codes() else region_codes()[0])
-    return RedirectResponse(f"/regions/{target}", status_code=303)
+    return RedirectResponse(f"/regions/{service.landing_region(actor=user, requested=code)}", status_code=303)
 
 
 @router.get("/regions/{code}", include_in_schema=False)
 def region_page(request: Request, code: str, at: str = "", page: int = 1, user: Actor = Depends(require("stats.read"))):
     """One region's residents by status and nationality, and (with records.read) its residents."""
-    authorize(user, "stats.read", code)
-    if code not in region_codes():
-        raise NotFound(what="region")
+    service.readable_region(user, code)
     engine = request.app.state.engine
     try:
         when = dt.date.fromisoformat(at) if at else None
@@ -79,14 +74,15 @@ def region_page(request: Request, code: str, at: str = "", page: int = 1, user: 
     when = when or service.data_as_of(engine)
     lang = current_language.get()
     names = region_names(lang)
+    # the region picker shows every region to a national reader (display only: each region's page scopes itself)
     choices = sorted(names.items()) if grant(user, "stats.read") == ALL else [(code, names[code])]
     context: dict = {"code": code, "name": names[code], "choices": choices, "has_records": has_records, "at": when}
     if has_records:
         context["detail"] = regional.region_detail(engine, code, when)
-        if can(user, "records.read", code):
-            size = 50
-            page = max(page, 1)
-            total, people = regional.residents_page(engine, code, when, offset=(page - 1) * size, limit=size)
+        size, page = 50, max(page, 1)
+        found = service.region_residents(engine, actor=user, code=code, at=when, offset=(page - 1) * size, limit=size)
+        if found is not None:
+            total, people = found
             context["people"] = people
             context["page"] = Page(
                 number=page, size=size, total=total, base_path=f"/regions/{code}", query={"at": when.isoformat()}

@@ -6,10 +6,8 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from regionvisa.accounts.policy import Actor, authorize
-from regionvisa.core.errors import NotFound
-from regionvisa.regions.service import region_codes
-from regionvisa.stats import regional, service
+from regionvisa.accounts.policy import Actor
+from regionvisa.stats import service
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.params import IsoDate
@@ -37,10 +35,4 @@ def region(
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     user: Actor = Depends(require("stats.read")),
 ) -> dict:
-    authorize(user, "stats.read", code)
-    if code not in region_codes():
-        raise NotFound(what="region")
-    engine = request.app.state.engine
-    at = at or service.data_as_of(engine)
-    detail = regional.region_detail(engine, code, at)
-    return {**detail, "at": at.isoformat()}
+    return service.region_statistics(request.app.state.engine, actor=user, code=code, at=at)

@@ -1,4 +1,9 @@
-"""Foreign-resident statistics computed from the records (not from the published tables)."""
+"""Foreign-resident statistics computed from the records (not from the published tables).
+
+National aggregates are public. A region's own page and API (its statistics, and its residents
+for those who read records) take the reader (`actor=`) and scope through `readable_region`, the
+one region rule of the statistics: a region's statistics belong to that region.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,15 @@ from typing import Literal
 import polars as pl
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts.policy import authorize, can, scope_region
+from regionvisa.core.actor import Actor
+from regionvisa.core.errors import NotFound
 from regionvisa.records.columnar import records_fingerprint
 from regionvisa.records.frames import residents_on
-from regionvisa.regions.service import regions_frame
+from regionvisa.regions.service import region_codes, regions_frame
+from regionvisa.stats import regional
+
+READ = "stats.read"
 
 GroupBy = Literal["region", "nationality", "status", "month"]
 MAIN_STATUSES = ("E-9", "D-2", "F-5", "F-6", "E-7", "F-4", "H-2")
@@ -145,3 +156,40 @@ def national_overview(engine: Engine, *, at: dt.date | None = None) -> tuple[dt.
 
 def clear_overview_cache() -> None:
     _CACHE.clear()
+
+
+# --------------------------------------------------------------------------- one region, for a reader
+
+
+def readable_region(actor: Actor, code: str) -> str:
+    """`code` when `actor` may read the region's statistics: 403 outside their scope, 404 for a
+    code that is no region."""
+    authorize(actor, READ, code)
+    if code not in region_codes():
+        raise NotFound(what="region")
+    return code
+
+
+def landing_region(*, actor: Actor, requested: str = "") -> str:
+    """The region the region picker leads to: a regional official's own, whatever they asked for;
+    for a national reader the one asked for, or the first region."""
+    own = scope_region(actor, None, action=READ)
+    return own or (requested if requested in region_codes() else region_codes()[0])
+
+
+def region_statistics(engine: Engine, *, actor: Actor, code: str, at: dt.date | None = None) -> dict:
+    """One region's residents by status and nationality on `at` (default: the records' latest date)."""
+    readable_region(actor, code)
+    at = at or data_as_of(engine)
+    return {**regional.region_detail(engine, code, at), "at": at.isoformat()}
+
+
+def region_residents(
+    engine: Engine, *, actor: Actor, code: str, at: dt.date, offset: int, limit: int
+) -> tuple[int, list[dict]] | None:
+    """A page of the region's residents (no names, no passports) when `actor` may read its people's
+    records (`records.read` for the region), else None: the page then shows statistics only."""
+    readable_region(actor, code)
+    if not can(actor, "records.read", code):
+        return None
+    return regional.residents_page(engine, code, at, offset=offset, limit=limit)
