@@ -82,7 +82,7 @@ def decided_round(engine) -> int:
             committee.add_member(session, rnd.id, body, actor=ACTOR)
         for region in REGIONS:
             proposal = ProposalIn(designs=[DesignIn(design=_design(region))], narrative=f"Decided narrative {region}")
-            proposals.submit_proposal(session, rnd.id, region, proposal, actor=_official(region), now=now)
+            proposals.submit_proposal(session, rnd.id, region=region, data=proposal, actor=_official(region), now=now)
         service.close_window(session, rnd.id, actor=ACTOR, reason="route walk", now=now)
         criteria = [c["id"] for c in rnd.rubric]
         for member in members:
@@ -94,7 +94,9 @@ def decided_round(engine) -> int:
         service.confirm_decisions(session, rnd.id, DecisionIn(), actor=members[0])
         for region in REGIONS:
             version = programs.get_version(session, program_id(region))
-            programs.transition(session, program_id(region), version.version, "publish", actor=ACTOR, reason="walk")
+            programs.transition(
+                session, program_id(region), version=version.version, move="publish", actor=ACTOR, reason="walk"
+            )
         return rnd.id
 
 

@@ -73,7 +73,12 @@ def route_samples(engine, region: str) -> dict:
     with session_scope(engine) as session:
         round_id = _round(session)
         proposals.submit_proposal(
-            session, round_id, region, _proposal_in(region), actor=official, files=[("walk.txt", "text/plain", b"x")]
+            session,
+            round_id,
+            region=region,
+            data=_proposal_in(region),
+            actor=official,
+            files=[("walk.txt", "text/plain", b"x")],
         )
     with session_scope(engine) as session:
         attachment_id = session.scalar(

@@ -40,7 +40,7 @@ def walk_round(engine, people):
         for region, user, design in (("26", "s.busan", busan_design()), ("11", "s.seoul", design_for("11", "s-d2"))):
             data = ProposalIn(designs=[DesignIn(design=design, requested_quota=300)], narrative="plan")
             proposals.submit_proposal(
-                session, rnd.id, region, data, actor=people[user], now=opens + dt.timedelta(hours=1)
+                session, rnd.id, region=region, data=data, actor=people[user], now=opens + dt.timedelta(hours=1)
             )
         round_id = rnd.id
     clock = {"before": opens - dt.timedelta(hours=1), "submission": opens + dt.timedelta(hours=1)}

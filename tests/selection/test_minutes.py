@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from PIL import Image
+from tests.actors import SYSTEM
 
 from regionvisa.db import session_scope
 from regionvisa.selection import demo, minutes
@@ -22,7 +23,7 @@ def decided_round(engine) -> int:
 def test_minutes_pdf_draws_its_pages_with_the_korean_font(engine, decided_round, tmp_path):
     for lang in ("ko", "en"):
         with session_scope(engine) as session:
-            pdf = minutes.render(session, decided_round, lang=lang, fmt="pdf")
+            pdf = minutes.render(session, decided_round, actor=SYSTEM, lang=lang, fmt="pdf")
         check_pdf(pdf, tmp_path / lang)
 
 
@@ -48,8 +49,8 @@ def check_pdf(pdf: bytes, folder) -> None:
 
 def test_minutes_html_hold_members_recusals_scores_decisions_and_adjustments(engine, decided_round):
     with session_scope(engine) as session:
-        ko = minutes.render(session, decided_round, lang="ko").decode()
-        en = minutes.render(session, decided_round, lang="en").decode()
+        ko = minutes.render(session, decided_round, actor=SYSTEM, lang="ko").decode()
+        en = minutes.render(session, decided_round, actor=SYSTEM, lang="en").decode()
     for text, words in (
         (
             ko,

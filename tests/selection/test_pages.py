@@ -134,8 +134,8 @@ def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_fo
         proposals.submit_proposal(
             session,
             round_id,
-            "26",
-            ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
+            region="26",
+            data=ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
             actor=people["s.busan"],
         )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
@@ -197,8 +197,8 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
         proposals.submit_proposal(
             session,
             round_id,
-            "26",
-            ProposalIn(designs=[DesignIn(design=busan_design())], narrative="Busan plan"),
+            region="26",
+            data=ProposalIn(designs=[DesignIn(design=busan_design())], narrative="Busan plan"),
             actor=people["s.busan"],
             files=[("plan.txt", "text/plain", b"plan")],
         )

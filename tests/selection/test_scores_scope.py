@@ -58,8 +58,8 @@ def scored(engine, people, round_id) -> int:
             proposals.submit_proposal(
                 session,
                 round_id,
-                region,
-                ProposalIn(designs=[DesignIn(design=design, requested_quota=400)], narrative=f"plan {region}"),
+                region=region,
+                data=ProposalIn(designs=[DesignIn(design=design, requested_quota=400)], narrative=f"plan {region}"),
                 actor=people[user],
             )
     with session_scope(engine) as session:

@@ -26,8 +26,8 @@ def submit(engine, people, round_id, region, user, designs, narrative="plan", no
         return proposals.submit_proposal(
             session,
             round_id,
-            region,
-            ProposalIn(designs=[DesignIn(design=d, requested_quota=q) for d, q in designs], narrative=narrative),
+            region=region,
+            data=ProposalIn(designs=[DesignIn(design=d, requested_quota=q) for d, q in designs], narrative=narrative),
             actor=people[user],
             files=files,
             now=now,

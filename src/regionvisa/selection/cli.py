@@ -179,9 +179,8 @@ def submit(
 
     def go(session):
         user = _principal(session, as_user, "proposals.submit")
-        version = proposals.submit_proposal(
-            session, round_id, region, ProposalIn(designs=designs, narrative=text), actor=user, files=files
-        )
+        data = ProposalIn(designs=designs, narrative=text)
+        version = proposals.submit_proposal(session, round_id, region=region, data=data, actor=user, files=files)
         out.print(f"proposal of {region}: version {version.version} stored")
 
     _run(go)
@@ -344,7 +343,7 @@ def minutes_cmd(
         raise _fail(f"--out {out_path}: use a .html or .pdf file name")
 
     def go(session):
-        write_atomic(out_path, minutes.render(session, round_id, lang=lang, fmt=fmt))
+        write_atomic(out_path, minutes.render(session, round_id, actor=system_actor(), lang=lang, fmt=fmt))
         out.print(f"minutes written to {out_path}")
 
     _run(go)

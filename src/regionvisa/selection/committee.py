@@ -1,7 +1,8 @@
 """Selection committee: the members of a round, their declared conflicts and the recusals they imply.
 
 A member recused from a region (declared, or from the affiliation given when seated) neither sees
-nor scores that region's proposal; scores given before the recusal are withdrawn.
+nor scores that region's proposal; scores given before the recusal are withdrawn. Seating a member
+and a member's declaration are declared use cases (`core.usecase`) on the round.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.models import User
-from regionvisa.accounts.policy import Actor
+from regionvisa.accounts.policy import Actor, grant
+from regionvisa.accounts.service import principal_of
 from regionvisa.audit.service import record
 from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.regions.service import region_codes
 from regionvisa.selection.models import CommitteeMember, ConflictDeclaration, Proposal, Score, SelectionRound
-from regionvisa.selection.rounds import actor_name, get_round, phase
+from regionvisa.selection.rounds import actor_name, phase
 from regionvisa.selection.schemas import ConflictsIn, MemberIn
+from regionvisa.selection.subjects import MANAGE, MEMBER, ROUND, SCORE
 
 
 def _user_by_name(session: Session, username: str) -> User:
@@ -47,14 +51,17 @@ def member_names(session: Session, round_id: int) -> dict[int, str]:
     return {mid: name or username for mid, name, username in rows}
 
 
-def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -> CommitteeMember:
-    rnd = get_round(session, round_id)
+@use_case(action=MANAGE, subject=ROUND, audit="selection.member.add")
+def add_member(session: Session, rnd: SelectionRound, data: MemberIn, *, actor: Actor) -> Done:
+    """Seat a member on the round's committee. Only an active account that may score can sit; an
+    affiliation with a region recuses the member from it, recorded after the seating."""
+    round_id = rnd.id
     if rnd.status != "open":
         raise Conflict(
             code="round_closed", ko="채점이 마감된 회차에는 위원을 추가할 수 없습니다", en="scoring is closed"
         )
     user = _user_by_name(session, data.username)
-    if user.role != "committee_member" or not user.is_active:
+    if grant(principal_of(user), SCORE) is None or not user.is_active:
         raise Invalid(
             code="not_committee_user",
             ko="위원은 활성 상태의 심사위원 계정이어야 합니다",
@@ -81,11 +88,19 @@ def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -
     )
     session.add(member)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="selection.member.add",
-        subject=("selection_member", member.id),
+    recusal = None
+    if data.affiliation_region:
+        recusal = _add_conflict(
+            session,
+            member,
+            data.affiliation_region,
+            source="affiliation",
+            reason=f"{data.affiliation} ({data.affiliation_region})",
+            actor=actor,
+        )
+    return Done(
+        value=member,
+        subject=(MEMBER.kind, member.id),
         reason=f"committee member added to round {round_id}",
         inputs={
             "round_id": round_id,
@@ -94,27 +109,22 @@ def add_member(session: Session, round_id: int, data: MemberIn, *, actor: Any) -
             "affiliation": data.affiliation,
             "affiliation_region": data.affiliation_region,
         },
+        then=(recusal,) if recusal else (),  # the recusal follows the seating in the log
     )
-    if data.affiliation_region:
-        _add_conflict(
-            session,
-            member,
-            data.affiliation_region,
-            source="affiliation",
-            reason=f"{data.affiliation} ({data.affiliation_region})",
-            actor=actor,
-        )
-    return member
 
 
-def _add_conflict(session, member: CommitteeMember, region: str, *, source: str, reason: str, actor: Any) -> bool:
+def _add_conflict(
+    session, member: CommitteeMember, region: str, *, source: str, reason: str, actor: Any
+) -> dict[str, Any] | None:
+    """Recuse `member` from `region` and withdraw the scores they gave it; returns the recusal's
+    audit entry (the keyword arguments of `audit.service.record`), None when already recused."""
     exists = session.scalar(
         select(ConflictDeclaration).where(
             ConflictDeclaration.member_id == member.id, ConflictDeclaration.region == region
         )
     )
     if exists is not None:
-        return False
+        return None
     session.add(
         ConflictDeclaration(member_id=member.id, region=region, source=source, reason=reason, declared_at=utcnow())
     )
@@ -130,16 +140,14 @@ def _add_conflict(session, member: CommitteeMember, region: str, *, source: str,
     for score_id in dropped:
         session.delete(session.get(Score, score_id))
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="selection.recusal",
-        subject=("selection_member", member.id),
-        region=region,
-        reason=reason,
-        inputs={"round_id": member.round_id, "region": region, "source": source, "scores_withdrawn": len(dropped)},
-    )
-    return True
+    return {
+        "actor": actor,
+        "action": "selection.recusal",
+        "subject": (MEMBER.kind, member.id),
+        "region": region,
+        "reason": reason,
+        "inputs": {"round_id": member.round_id, "region": region, "source": source, "scores_withdrawn": len(dropped)},
+    }
 
 
 def member_of(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
@@ -186,11 +194,13 @@ def is_chair(session: Session, rnd: SelectionRound, actor: Actor | None) -> bool
     return member is not None and member.role == "chair"
 
 
+@use_case(action=SCORE, subject=ROUND, audit="selection.conflicts.declare")
 def declare_conflicts(
-    session: Session, round_id: int, data: ConflictsIn, *, actor: Actor, now: dt.datetime | None = None
-) -> CommitteeMember:
-    """The member's declaration (possibly of no conflict); it must come before their first score."""
-    rnd = get_round(session, round_id)
+    session: Session, rnd: SelectionRound, data: ConflictsIn, *, actor: Actor, now: dt.datetime | None = None
+) -> Done:
+    """The member's declaration (possibly of no conflict); it must come before their first score.
+    Each new recusal is recorded as it is made, the declaration itself last."""
+    round_id = rnd.id
     member = member_of(session, rnd, actor)
     if phase(rnd, now) in ("scoring_closed", "decided"):
         raise Conflict(code="round_closed", ko="채점이 마감되었습니다", en="scoring is closed")
@@ -208,14 +218,13 @@ def declare_conflicts(
             field="reason",
         )
     for region in sorted(set(data.regions)):
-        _add_conflict(session, member, region, source="declared", reason=data.reason.strip(), actor=actor)
+        recusal = _add_conflict(session, member, region, source="declared", reason=data.reason.strip(), actor=actor)
+        if recusal:
+            record(session, **recusal)
     member.declared_at = now or utcnow()
-    record(
-        session,
-        actor=actor,
-        action="selection.conflicts.declare",
-        subject=("selection_member", member.id),
+    return Done(
+        value=member,
+        subject=(MEMBER.kind, member.id),
         reason=data.reason.strip() or "no conflict of interest declared",
         inputs={"round_id": round_id, "regions": sorted(set(data.regions))},
     )
-    return member

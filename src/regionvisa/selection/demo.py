@@ -229,7 +229,7 @@ def _submit_proposals(
             narrative=NARRATIVE[region in selected].format(name=names_en[region]),
         )
         with session_scope(engine) as session:
-            proposals.submit_proposal(session, round_id, region, data, actor=official, now=SUBMITTED)
+            proposals.submit_proposal(session, round_id, region=region, data=data, actor=official, now=SUBMITTED)
 
 
 def _score_proposals(

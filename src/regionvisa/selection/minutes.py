@@ -11,11 +11,13 @@ from typing import Any
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, Invalid
 from regionvisa.reports import fonts
 from regionvisa.reports.locale import language, region_name
 from regionvisa.selection import committee, rounds, service
 from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
+from regionvisa.selection.subjects import read_scope
 
 FORMATS = ("html", "pdf")
 ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
@@ -161,7 +163,10 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     return HTML(string=render_html(ctx, for_pdf=True)).write_pdf(font_config=FontConfiguration())
 
 
-def render(session: Session, round_id: int, *, lang: str = "ko", fmt: str = "html", region: str | None = None) -> bytes:
+def render(session: Session, round_id: int, *, actor: Actor, lang: str = "ko", fmt: str = "html") -> bytes:
+    """The minutes as `actor` may read them: a regional official's copy is their region's
+    (`context(region=...)`), everyone else's the whole."""
+    region = read_scope(actor)
     if lang not in ("ko", "en"):
         raise Invalid(
             code="invalid", ko="언어는 ko 또는 en입니다", en=f"lang must be ko or en, got {lang!r}", field="lang"

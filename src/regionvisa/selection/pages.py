@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import OWN_REGION, Actor, authorize, can, grant
+from regionvisa.accounts.policy import Actor, can
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
@@ -110,7 +110,7 @@ def _rounds_page(request: Request, user: Actor, *, error: str | None = None, for
         {
             "rounds": listed,
             "phase_labels": PHASE_LABELS,
-            "can_manage": can(user, "selection.manage"),
+            "can_manage": can(user, "selection.manage"),  # shows the form that opens a round
             "error": error,
             "form": form
             or {
@@ -184,9 +184,7 @@ def _round_page(request: Request, user: Actor, round_id: int, *, error=None, sta
             for p in proposals.list_proposals(session, round_id)
             if p.region in visible
         ]
-        progress = []
-        if can(user, "selection.manage"):
-            progress = [t.as_dict() for t in service.tally(session, rnd)]
+        progress = [t.as_dict() for t in service.progress_visible(session, rnd, actor=user)]
         results = service.results(session, round_id, actor=user) if rnd.status == "decided" else []
         me = committee.maybe_member(session, rnd, user)
         ctx = {
@@ -200,6 +198,7 @@ def _round_page(request: Request, user: Actor, round_id: int, *, error=None, sta
             "region_names": region_names(lang),
             "phase_labels": PHASE_LABELS,
             "role_labels": ROLE_LABELS,
+            # `can` only decides which buttons and links show; each move is authorised by its use case
             "can_manage": can(user, "selection.manage"),
             "can_submit": can(user, "proposals.submit"),
             "own_region": user.region,
@@ -290,10 +289,8 @@ def _proposal_page(
     request: Request, user: Actor, round_id: int, region: str, *, error=None, details=None, form=None, status=200
 ):
     lang = _lang()
-    authorize(user, "selection.read", region)
     with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        proposals.check_can_view_proposal(session, rnd, region, actor=user)
+        rnd = proposals.viewable_round(session, round_id, region, actor=user)
         proposal = None
         history = []
         current = None
@@ -310,7 +307,7 @@ def _proposal_page(
         if rnd.status == "decided":
             result = next((r for r in service.results(session, round_id, actor=user) if r["region"] == region), None)
         phase = rounds.phase(rnd)
-        may_submit = can(user, "proposals.submit", region) and phase == "submission"
+        may_submit = can(user, "proposals.submit", region) and phase == "submission"  # shows the form only
         if form is None:
             form = {"narrative": current["narrative"] if current else ""}
             for i in range(DESIGN_SLOTS):
@@ -345,7 +342,6 @@ def proposal_page(request: Request, round_id: int, region: str, user: Actor = De
 async def submit_proposal(
     request: Request, round_id: int, region: str, user: Actor = Depends(require("proposals.submit"))
 ):
-    authorize(user, "proposals.submit", region)
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     designs = []
@@ -374,7 +370,7 @@ async def submit_proposal(
             keep_attachments=values.get("drop_attachments") != "on",
         )
         with session_scope(_engine(request)) as session:
-            proposals.submit_proposal(session, round_id, region, data, actor=user, files=files)
+            proposals.submit_proposal(session, round_id, region=region, data=data, actor=user, files=files)
     except ValidationError as exc:
         return _proposal_page(request, user, round_id, region, error=_validation_text(exc), form=values, status=422)
     except proposals.InvalidProposal as exc:
@@ -605,9 +601,8 @@ def minutes_file(
     user: Actor = Depends(require("selection.read")),
 ):
     language = language or _lang()  # the page's language unless the link names one
-    region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, lang=language, fmt=format, region=region)
+        data = minutes.render(session, round_id, actor=user, lang=language, fmt=format)
     if format == "pdf":
         name = f"selection-{round_id}-minutes-{language}.pdf"
         headers = {"Content-Disposition": f'inline; filename="{name}"'}

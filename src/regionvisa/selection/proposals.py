@@ -2,7 +2,7 @@
 
 Every design is checked against the national guardrails before anything is stored; each
 submission adds a version. Who may open a proposal: its region, the ministry, and the members
-not recused from the region.
+not recused from the region (`selection.subjects`: the read scope and the committee's view).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Actor, authorize, grant
-from regionvisa.audit.service import record
+from regionvisa.accounts.policy import Actor
 from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
@@ -28,13 +28,11 @@ from regionvisa.programs.models import Program
 from regionvisa.rules.text import format_value, render
 from regionvisa.selection.committee import maybe_member, member_of, recused_regions
 from regionvisa.selection.models import Attachment, Proposal, ProposalVersion, SelectionRound
-from regionvisa.selection.rounds import READ, actor_name, as_utc, get_round, local_time, phase
+from regionvisa.selection.rounds import actor_name, as_utc, get_round, local_time, phase
 from regionvisa.selection.schemas import ProposalIn
+from regionvisa.selection.subjects import PROPOSAL, SUBMIT, read_scope, sees_as_member
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-
-
-SUBMIT = "proposals.submit"
 
 
 class InvalidProposal(Invalid):
@@ -116,19 +114,23 @@ def decode_attachments(data: ProposalIn) -> list[tuple[str, str, bytes]]:
     return files
 
 
+@use_case(action=SUBMIT)
 def submit_proposal(
     session: Session,
     round_id: int,
+    *,
     region: str,
     data: ProposalIn,
-    *,
     actor: Actor,
     files: list[tuple[str, str, bytes]] | None = None,
     now: dt.datetime | None = None,
-) -> ProposalVersion:
+) -> Done:
     """Submit (or revise) the region's proposal. Every design is checked against the national
-    guardrails first; one invalid design and nothing is stored. Each call adds a version."""
-    authorize(actor, SUBMIT, region)
+    guardrails first; one invalid design and nothing is stored. Each call adds a version.
+
+    Authorised for `region`, the proposal's region (`selection.subjects`). Without `files`, the
+    attachments are those `data` carries in base64 (the API's form)."""
+    files = decode_attachments(data) if files is None else files
     now = now or utcnow()
     rnd = get_round(session, round_id)
     if phase(rnd, now) != "submission":
@@ -175,7 +177,7 @@ def submit_proposal(
         kept: list[int] = []
     else:
         kept = list(current_version(session, proposal).attachments) if data.keep_attachments else []
-    new_ids, att_errors = _attachment_rows(session, proposal, files or [], actor=actor)
+    new_ids, att_errors = _attachment_rows(session, proposal, files, actor=actor)
     if att_errors:
         raise InvalidProposal(details=att_errors)
     version = ProposalVersion(
@@ -192,12 +194,11 @@ def submit_proposal(
     proposal.current_version = version.version
     proposal.updated_at = now
     session.flush()
-    record(
-        session,
-        actor=actor,
+    return Done(
+        value=version,
         action="selection.proposal.submit" if version.version == 1 else "selection.proposal.revise",
-        subject=("selection_proposal", proposal.id),
-        region=region,
+        subject=(PROPOSAL.kind, proposal.id),
+        region=PROPOSAL.region(proposal),
         reason=f"proposal for round {round_id}, version {version.version}",
         inputs={
             "round_id": round_id,
@@ -207,7 +208,6 @@ def submit_proposal(
             "attachments": kept + new_ids,
         },
     )
-    return version
 
 
 def get_proposal(session: Session, round_id: int, region: str) -> Proposal:
@@ -249,14 +249,23 @@ def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor
     proposal = session.get(Proposal, att.proposal_id) if att else None
     if att is None or proposal is None or proposal.round_id != round_id:
         raise NotFound(what="attachment")
-    check_can_view_proposal(session, get_round(session, round_id), proposal.region, actor=actor)
+    check_can_view_proposal(session, get_round(session, round_id), PROPOSAL.region(proposal), actor=actor)
     return att
+
+
+def viewable_round(session: Session, round_id: int, region: str, *, actor: Actor) -> SelectionRound:
+    """The round, when `actor` may open its proposal of `region`: 403 for a region outside their
+    scope (before the round is even looked up), 404 for no such round, 403 when recused."""
+    read_scope(actor, region)
+    rnd = get_round(session, round_id)
+    check_can_view_proposal(session, rnd, region, actor=actor)
+    return rnd
 
 
 def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, *, actor: Actor) -> None:
     """Regions see their own; a member recused from the region does not see it; ministry sees all."""
-    authorize(actor, READ, region)
-    if actor.role == "committee_member":
+    read_scope(actor, region)
+    if sees_as_member(actor):
         member = member_of(session, rnd, actor)
         if region in recused_regions(session, member):
             raise Forbidden(
@@ -268,9 +277,10 @@ def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, 
 def visible_regions(session: Session, rnd: SelectionRound, actor: Actor) -> list[str]:
     """The regions whose proposals `actor` may open in this round."""
     regions = [p.region for p in list_proposals(session, rnd.id)]
-    if grant(actor, READ) == "own_region":
-        return [r for r in regions if r == actor.region]
-    if actor.role == "committee_member":
+    scope = read_scope(actor)
+    if scope is not None:
+        return [r for r in regions if r == scope]
+    if sees_as_member(actor):
         member = maybe_member(session, rnd, actor)
         if member is None:
             return []

@@ -7,18 +7,17 @@ and its phase from here. Stored times are UTC; the ministry's clock is Korean ti
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
 from regionvisa.db import utcnow
 from regionvisa.selection.models import SelectionRound
 
 KST = ZoneInfo("Asia/Seoul")
-READ = "selection.read"
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -33,9 +32,9 @@ def aware(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=KST) if value.tzinfo is None else value
 
 
-def actor_name(actor: Any) -> str:
-    """The name stored in `created_by`-style columns: a principal's username, or the name itself."""
-    return str(getattr(actor, "username", actor))
+def actor_name(actor: Actor) -> str:
+    """The name stored in `created_by`-style columns: the actor's user name (as the audit log names it)."""
+    return actor.username
 
 
 def phase(rnd: SelectionRound, now: dt.datetime | None = None) -> str:

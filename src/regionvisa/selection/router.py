@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from regionvisa.accounts.policy import OWN_REGION, Actor, authorize, grant
+from regionvisa.accounts.policy import Actor
 from regionvisa.db import session_scope
 from regionvisa.selection import committee, minutes, proposals, rounds, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
@@ -134,20 +134,15 @@ def submit_proposal(
     body: ProposalIn,
     user: Actor = Depends(require("proposals.submit")),
 ):
-    authorize(user, "proposals.submit", region)
     with session_scope(_engine(request)) as session:
-        version = proposals.submit_proposal(
-            session, round_id, region, body, actor=user, files=proposals.decode_attachments(body)
-        )
+        version = proposals.submit_proposal(session, round_id, region=region, data=body, actor=user)
         return proposals.version_dict(session, version)
 
 
 @router.get("/rounds/{round_id}/proposals/{region}")
 def get_proposal(request: Request, round_id: int, region: str, user: Actor = Depends(require("selection.read"))):
-    authorize(user, "selection.read", region)
     with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        proposals.check_can_view_proposal(session, rnd, region, actor=user)
+        proposals.viewable_round(session, round_id, region, actor=user)
         proposal = proposals.get_proposal(session, round_id, region)
         return {
             "region": region,
@@ -242,9 +237,8 @@ def get_minutes(
     format: str = Query("html", description="html or pdf"),
     user: Actor = Depends(require("selection.read")),
 ):
-    region = user.region if grant(user, "selection.read") == OWN_REGION else None
     with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, lang=language, fmt=format, region=region)
+        data = minutes.render(session, round_id, actor=user, lang=language, fmt=format)
     media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     name = f"selection-{round_id}-minutes-{language}.{format}"
     return Response(data, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

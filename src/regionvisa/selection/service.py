@@ -9,20 +9,22 @@ what a decision sets off in other domains is `selection.flows`; the arithmetic o
 the pure `selection.compute`. The round's record and clock are in `selection.rounds`, the
 committee in `selection.committee`, the proposals in `selection.proposals`.
 
-Every state change is written to the audit log in the same transaction.
+Every state change is a declared use case (`core.usecase`): it is authorised for the actor's
+role against the permission table, and its audit entry is written from what it returns, in the
+same transaction. What a round and a proposal are, and their region rules, is `selection.subjects`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import Actor, authorize, grant
+from regionvisa.accounts.policy import Actor, grant
 from regionvisa.audit.service import record
 from regionvisa.core.errors import Conflict, Forbidden, Invalid
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.selection import flows
 from regionvisa.selection.committee import (
@@ -38,13 +40,14 @@ from regionvisa.selection.compute import Candidate, Rules, Tally, tally_round
 from regionvisa.selection.lifecycle import SELECTION_ROUNDS
 from regionvisa.selection.models import Decision, Proposal, Score, SelectionRound
 from regionvisa.selection.proposals import current_version, get_proposal, list_proposals
-from regionvisa.selection.rounds import KST, READ, actor_name, as_utc, aware, get_round, phase
+from regionvisa.selection.rounds import KST, actor_name, as_utc, aware, get_round, phase
 from regionvisa.selection.schemas import DecisionIn, RoundIn, ScoresIn, parse_quorum
+from regionvisa.selection.subjects import MANAGE, PROPOSAL, READ, ROUND, SCORE, read_scope, sees_as_member
 
-MANAGE = "selection.manage"
 
-
-def open_round(session: Session, data: RoundIn, *, actor: Any) -> SelectionRound:
+@use_case(action=MANAGE, audit="selection.round.open")
+def open_round(session: Session, data: RoundIn, *, actor: Actor) -> Done:
+    """A new round, open for proposals within its submission window."""
     rnd = SelectionRound(
         year=data.year,
         title_ko=data.title_ko,
@@ -66,50 +69,39 @@ def open_round(session: Session, data: RoundIn, *, actor: Any) -> SelectionRound
     )
     session.add(rnd)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="selection.round.open",
-        subject=("selection_round", rnd.id),
+    return Done(
+        value=rnd,
+        subject=(ROUND.kind, rnd.id),
         reason=f"selection round {data.year} opened",
         inputs=data.model_dump(mode="json"),
     )
-    return rnd
 
 
-def close_window(session: Session, round_id: int, *, actor: Any, reason: str, now: dt.datetime | None = None):
+@use_case(action=SELECTION_ROUNDS.action("close_window"), subject=ROUND, audit="selection.window.close")
+def close_window(
+    session: Session, rnd: SelectionRound, *, actor: Actor, reason: str, now: dt.datetime | None = None
+) -> Done:
     """End the submission window now (it otherwise ends at its set time)."""
     now = now or utcnow()
-    rnd = get_round(session, round_id)
     SELECTION_ROUNDS.edge("close_window", phase(rnd, now))
     SELECTION_ROUNDS.reason("close_window", reason)
     before = as_utc(rnd.window_closes_at)
     rnd.window_closes_at = now
     if as_utc(rnd.window_opens_at) >= now:
         rnd.window_opens_at = now - dt.timedelta(seconds=1)
-    record(
-        session,
-        actor=actor,
-        action="selection.window.close",
-        subject=("selection_round", rnd.id),
-        reason=reason,
-        inputs={"planned_close": before, "closed_at": now},
-    )
-    return rnd
+    return Done(value=rnd, reason=reason, inputs={"planned_close": before, "closed_at": now})
 
 
-def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.datetime | None = None) -> SelectionRound:
+@use_case(action=SELECTION_ROUNDS.action("close_scoring"), subject=ROUND, audit="selection.scoring.close")
+def close_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, now: dt.datetime | None = None) -> Done:
+    """End scoring: members then see each other's scores, and the chair may decide."""
     now = now or utcnow()
-    rnd = get_round(session, round_id)
     SELECTION_ROUNDS.edge("close_scoring", phase(rnd, now))
     rnd.status = "scoring_closed"
     rnd.scoring_closed_at = now
     tallies = tally(session, rnd)
-    record(
-        session,
-        actor=actor,
-        action="selection.scoring.close",
-        subject=("selection_round", rnd.id),
+    return Done(
+        value=rnd,
         reason="scoring closed; scores become visible to the committee",
         inputs={
             "proposals": {
@@ -117,33 +109,31 @@ def close_scoring(session: Session, round_id: int, *, actor: Any, now: dt.dateti
             }
         },
     )
-    return rnd
 
 
-def reopen_scoring(session: Session, round_id: int, *, actor: Any, reason: str) -> SelectionRound:
+@use_case(action=SELECTION_ROUNDS.action("reopen_scoring"), subject=ROUND, audit="selection.scoring.reopen")
+def reopen_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, reason: str) -> Done:
     """Back to scoring (e.g. after a refusal below quorum), before any decision; needs a reason."""
-    rnd = get_round(session, round_id)
     SELECTION_ROUNDS.edge("reopen_scoring", phase(rnd))
     reason = SELECTION_ROUNDS.reason("reopen_scoring", reason)
     rnd.status = "open"
     rnd.scoring_closed_at = None
-    record(
-        session,
-        actor=actor,
-        action="selection.scoring.reopen",
-        subject=("selection_round", rnd.id),
-        reason=reason,
-        inputs={"round_id": rnd.id},
-    )
-    return rnd
+    return Done(value=rnd, reason=reason, inputs={"round_id": rnd.id})
 
 
+@use_case(action=SCORE, subject=ROUND, audit="selection.score")
 def save_scores(
-    session: Session, round_id: int, region: str, data: ScoresIn, *, actor: Actor, now: dt.datetime | None = None
-) -> list[Score]:
+    session: Session,
+    rnd: SelectionRound,
+    region: str,
+    data: ScoresIn,
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+) -> Done:
     """A member's scores for one proposal: every rubric criterion, 0–100, each with a comment."""
     now = now or utcnow()
-    rnd = get_round(session, round_id)
+    round_id = rnd.id
     proposal = get_proposal(session, round_id, region)
     member = member_of(session, rnd, actor)
     if region in recused_regions(session, member):
@@ -191,11 +181,9 @@ def save_scores(
         row.proposal_version, row.scored_at = proposal.current_version, now
         rows.append(row)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="selection.score",
-        subject=("selection_proposal", proposal.id),
+    return Done(
+        value=rows,
+        subject=(PROPOSAL.kind, proposal.id),
         region=region,
         reason=f"committee score for round {round_id}",
         inputs={
@@ -206,7 +194,6 @@ def save_scores(
             "comments": {cid: data.scores[cid].comment.strip() for cid in ids},
         },
     )
-    return rows
 
 
 def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> list[dict]:
@@ -229,7 +216,7 @@ def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> li
         if rnd.status != "decided" or not actor.region:
             return []
         query = query.where(Proposal.region == actor.region)
-    elif actor.role == "committee_member":
+    elif sees_as_member(actor):
         if member is None:
             return []
         if not closed:
@@ -298,35 +285,42 @@ def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
     )
 
 
+def progress_visible(session: Session, rnd: SelectionRound, *, actor: Actor) -> list[Tally]:
+    """The round's progress as the ministry follows it on the round's page; nothing for anyone else."""
+    return tally(session, rnd) if grant(actor, MANAGE) is not None else []
+
+
 def tally_visible(session: Session, rnd: SelectionRound, actor: Actor) -> list[Tally]:
     """The ministry follows progress throughout (the router hides scores until scoring closes);
     members see the aggregates once scoring is closed, minus their recused regions; a region sees
     its own figures once the results are published."""
     if grant(actor, MANAGE) is not None:
         return tally(session, rnd)
-    if actor.role == "committee_member" or grant(actor, READ) == "all":
+    region = read_scope(actor)
+    if region is None:  # every region: the committee and auditors
         if rnd.status == "open":
             raise Conflict(code="scoring_open", ko="심사가 마감된 뒤에 공개됩니다", en="shown once scoring is closed")
         tallies = tally(session, rnd)
-        if actor.role == "committee_member":
+        if sees_as_member(actor):
             recused = recused_regions(session, member_of(session, rnd, actor))
             tallies = [t for t in tallies if t.region not in recused]
         return tallies
     if rnd.status != "decided":
         raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
-    return [t for t in tally(session, rnd) if t.region == actor.region]
+    return [t for t in tally(session, rnd) if t.region == region]
 
 
+@use_case(action=SELECTION_ROUNDS.action("decide"), subject=ROUND, audit="selection.round.decide")
 def confirm_decisions(
-    session: Session, round_id: int, data: DecisionIn, *, actor: Actor, now: dt.datetime | None = None
-) -> list[Decision]:
+    session: Session, rnd: SelectionRound, data: DecisionIn, *, actor: Actor, now: dt.datetime | None = None
+) -> Done:
     """The chair confirms the recommendation, adjusting quotas with reasons. Refused below quorum.
 
-    Each proposal's decision is stored and audited; for a selected region `selection.flows`
-    approves its designs and opens their quota ledgers; then the results are published.
+    Each proposal's decision is stored and audited (`selection.decide`); for a selected region
+    `selection.flows` approves its designs and opens their quota ledgers; then the results are
+    published, the round's own entry last.
     """
     now = now or utcnow()
-    rnd = get_round(session, round_id)
     require_chair(session, rnd, actor)
     SELECTION_ROUNDS.edge("decide", phase(rnd, now))
     tallies = tally(session, rnd)
@@ -343,8 +337,7 @@ def confirm_decisions(
             session, rnd=rnd, proposal_id=t.proposal_id, region=t.region, quota_rows=quota_rows, actor=actor
         )
         decision.quotas = [dict(q) for q in quota_rows]
-    _publish(session, rnd, tallies, data, actor=actor, now=now)
-    return made
+    return _publish(session, rnd, tallies, data, made=made, actor=actor, now=now)
 
 
 def _check_decidable(tallies: list[Tally], data: DecisionIn) -> None:
@@ -411,7 +404,10 @@ def _record_decision(
     actor: Actor,
     now: dt.datetime,
 ) -> Decision:
-    """Store one proposal's decision with the figures the minutes are printed from, and audit it."""
+    """Store one proposal's decision with the figures the minutes are printed from, and audit it.
+
+    Its entry (`selection.decide`) stays here: each proposal's decision is recorded before the
+    programme and quota entries its selection sets off, and the round's entry comes last."""
     summary = t.as_dict()
     summary["member_names"] = {str(k): names.get(k, "") for k in set(t.scorers) | set(t.recused)}
     summary["matrix"] = {str(k): v for k, v in t.matrix.items()}
@@ -450,19 +446,23 @@ def _record_decision(
 
 
 def _publish(
-    session: Session, rnd: SelectionRound, tallies: list[Tally], data: DecisionIn, *, actor: Actor, now: dt.datetime
-) -> None:
+    session: Session,
+    rnd: SelectionRound,
+    tallies: list[Tally],
+    data: DecisionIn,
+    *,
+    made: list[Decision],
+    actor: Actor,
+    now: dt.datetime,
+) -> Done:
     """The round is decided: its results are published from now on."""
     rnd.status = "decided"
     rnd.decided_at = now
     rnd.decided_by = actor_name(actor)
     rnd.meeting_on = data.meeting_on or now.astimezone(KST).date()
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="selection.round.decide",
-        subject=("selection_round", rnd.id),
+    return Done(
+        value=made,
         reason=f"decisions confirmed and results published for round {rnd.id}",
         inputs={
             "selected": sorted(t.region for t in tallies if t.recommended),
@@ -485,7 +485,7 @@ def decisions(session: Session, round_id: int) -> list[tuple[Proposal, Decision]
 
 def results(session: Session, round_id: int, *, actor: Actor) -> list[dict]:
     """Published results: every region sees the outcome of every region once decided."""
-    authorize(actor, READ)
+    read_scope(actor)  # any scope of `selection.read` will do: the results are published to all
     rnd = get_round(session, round_id)
     if rnd.status != "decided":
         raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
