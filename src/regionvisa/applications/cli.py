@@ -17,7 +17,6 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from regionvisa.accounts.policy import scope_region
 from regionvisa.core.errors import DomainError
 
 app = typer.Typer(help="Applications / 신청", no_args_is_help=True)
@@ -219,8 +218,6 @@ def export_command(
     fmt = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
     with _session() as session:
         actor = _actor(session, as_user, "applications.read")
-        if not isinstance(actor, str):
-            region = scope_region(actor, region, action="applications.read")
-        frame = views.export_frame(session, region=region, program_id=program, status=status)
+        frame = views.export_frame(session, actor=actor, region=region, program_id=program, status=status)
     views.write_export(frame, file, fmt)
     out.print(f"{frame.height} applications → {file}")

@@ -13,14 +13,13 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Actor, authorize, can, scope_region
+from regionvisa.accounts.policy import Actor, can
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import OPEN_STATUSES
-from regionvisa.applications.router import queue_page
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
-from regionvisa.regions.service import region_names
+from regionvisa.regions.service import region_codes, region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
@@ -92,6 +91,7 @@ def _message(request: Request) -> str | None:
 
 
 def _moves_for(user: Actor, app) -> list[str]:
+    """The move buttons to show: `can` decides only what is shown; the move's use case decides."""
     out = []
     for move, (froms, _to, action) in moves.MOVES.items():
         if move == "screen" or app.status not in froms:
@@ -109,21 +109,21 @@ def applications_index(
     page: int = 1,
     user: Actor = Depends(require("applications.read")),
 ):
-    scoped = scope_region(user, None, action="applications.read")
     size = 50
     with session_scope(request.app.state.engine) as session:
-        total, rows = service.list_applications(
+        listing = service.list_applications(
             session,
-            region=scoped,
+            actor=user,
             program_id=program_id or None,
             status=status or None,
             offset=(max(page, 1) - 1) * size,
             limit=size,
         )
+        rows = listing.rows
         pager = Page(
             number=max(page, 1),
             size=size,
-            total=total,
+            total=listing.total,
             base_path="/applications",
             query={"status": status, "program_id": program_id},
         )
@@ -137,7 +137,7 @@ def applications_index(
                 "status": status,
                 "program_id": program_id,
                 "statuses": list(STATUS_LABELS),
-                "can_submit": can(user, "applications.recommend"),
+                "can_submit": can(user, "applications.recommend"),  # shows the link only
                 "message": _message(request),
                 **_labels(),
             },
@@ -161,15 +161,10 @@ def _field_inputs() -> list[dict]:
     return out
 
 
-def _programmes_for(session, user: Actor) -> list:
-    region = scope_region(user, None, action="applications.read")
-    return programs.in_force(session, dt.date.today(), region=region)
-
-
 @router.get("/applications/new")
 def new_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
     with session_scope(request.app.state.engine) as session:
-        versions = _programmes_for(session, user)
+        versions = views.programmes_in_force(session, actor=user, on=dt.date.today())
         return render(
             request,
             "applications_new.html",
@@ -215,13 +210,13 @@ def region_queue(
     request: Request, program_id: str = "", page: int = 1, user: Actor = Depends(require("applications.recommend"))
 ):
     with session_scope(request.app.state.engine) as session:
-        region = scope_region(user, None, action="applications.recommend")
-        choices = [p for p, _v in programs.list_programs(session, region=region)]
+        choices = views.queue_programmes(session, actor=user)
         chosen = program_id or (choices[0].id if choices else "")
         data, pager = None, None
         if chosen:
-            authorize(user, "applications.recommend", programs.get_program(session, chosen).region)
-            data = queue_page(session, chosen, max(page, 1), 50)
+            data = views.queue_page(
+                session, actor=user, program_id=chosen, page=max(page, 1), page_size=50, action="applications.recommend"
+            )
             pager = Page(
                 number=max(page, 1),
                 size=50,
@@ -253,9 +248,12 @@ def ministry_queue(
     status = status if status in ("recommended", "approved") else "recommended"
     size = 50
     with session_scope(request.app.state.engine) as session:
-        total, rows = service.list_applications(session, status=status, offset=(max(page, 1) - 1) * size, limit=size)
+        listing = service.list_applications(
+            session, actor=user, status=status, offset=(max(page, 1) - 1) * size, limit=size
+        )
+        total = listing.total
         items = []
-        for app in rows:
+        for app in listing.rows:
             scr = service.latest_screening(session, app)
             items.append(
                 {
@@ -280,8 +278,6 @@ def ministry_queue(
 
 @router.get("/applications/benefits")
 def benefits_page(request: Request, user: Actor = Depends(require("applications.read"))):
-    from regionvisa.regions.service import region_codes
-
     with session_scope(request.app.state.engine) as session:
         rows = {b.region: b for b in service.benefits(session)}
         return render(
@@ -290,7 +286,7 @@ def benefits_page(request: Request, user: Actor = Depends(require("applications.
             {
                 "rows": rows,
                 "codes": region_codes(),
-                "can_set": can(user, "applications.benefit"),
+                "can_set": can(user, "applications.benefit"),  # shows the form only
                 "message": _message(request),
                 **_labels(),
             },
@@ -326,6 +322,7 @@ def application_page(request: Request, application_id: int, user: Actor = Depend
                 "program": program,
                 "explanation": (data["screening"] or {}).get("explanation") or {},
                 "moves": _moves_for(user, app),
+                # shows the upload form only; the upload's use case decides
                 "can_upload": app.status in OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
                 "message": _message(request),
                 **_labels(),

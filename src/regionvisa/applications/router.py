@@ -2,7 +2,9 @@
 
 Each move of the life cycle is its own route, so each declares exactly the permission it needs:
 the region recommends, returns and withdraws; the ministry re-screens, approves, rejects, issues
-and cancels. Region scope is checked on the application's own region.
+and cancels. Region scope is the services' business: each use case authorises the application's
+(or programme's) own region, and each read function scopes its query to the caller
+(`applications.subjects`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Actor, authorize, scope_region
 from regionvisa.applications import documents, intake, moves, service, views
+from regionvisa.core.actor import Actor
 from regionvisa.db import session_scope
-from regionvisa.programs import service as programs
 from regionvisa.tabular import TableFileError, display_name, open_table
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
@@ -83,20 +84,20 @@ def list_applications(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("applications.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="applications.read")
     with session_scope(_engine(request)) as session:
-        total, rows = service.list_applications(
+        listing = service.list_applications(
             session,
-            region=scoped,
+            actor=user,
+            region=region,
             program_id=program_id,
             status=status,
             offset=(page - 1) * page_size,
             limit=page_size,
         )
         return {
-            **Page(number=page, size=page_size, total=total).meta(),
-            "region": scoped,
-            "items": [views.application_dict(session, a) for a in rows],
+            **Page(number=page, size=page_size, total=listing.total).meta(),
+            "region": listing.region,
+            "items": [views.application_dict(session, a) for a in listing.rows],
         }
 
 
@@ -109,35 +110,7 @@ def queue(
     user: Actor = Depends(require("applications.read")),
 ) -> dict:
     with session_scope(_engine(request)) as session:
-        program = programs.get_program(session, program_id)
-        authorize(user, "applications.read", program.region)
-        return queue_page(session, program_id, page, page_size)
-
-
-def queue_page(session, program_id: str, page: int, page_size: int) -> dict:
-    q = views.queue(session, program_id=program_id)
-    window = q.frame.slice((page - 1) * page_size, page_size)
-    items = []
-    for row in window.iter_rows(named=True):  # one page of rows, for display
-        app = service.get(session, row["id"])
-        scr = service.latest_screening(session, app)
-        items.append(
-            {
-                **views.application_dict(session, app),
-                "rank": row["rank"],
-                "within_places": row["within_places"],
-                "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
-                "missing_documents": documents.missing_documents(session, app),
-                "standing": views.standing(app, scr, row["rank"], q.remaining),
-            }
-        )
-    return {
-        **Page(number=page, size=page_size, total=q.frame.height).meta(),
-        "program_id": program_id,
-        "remaining": q.remaining,
-        "eligible": int(q.frame["rank"].is_not_null().sum()),
-        "items": items,
-    }
+        return views.queue_page(session, actor=user, program_id=program_id, page=page, page_size=page_size)
 
 
 @router.get("/benefits", summary="Regions with the simplified procedure (paginated)")
@@ -222,9 +195,8 @@ def export(
     status: str | None = None,
     user: Actor = Depends(require("applications.read")),
 ) -> Response:
-    scoped = scope_region(user, region, action="applications.read")
     with session_scope(_engine(request)) as session:
-        frame = views.export_frame(session, region=scoped, program_id=program_id, status=status)
+        frame = views.export_frame(session, actor=user, region=region, program_id=program_id, status=status)
     buffer = io.BytesIO()
     views.write_export(frame, buffer, format)
     return Response(

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import authorize
 from regionvisa.applications.models import Application, ApplicationEvent, RegionBenefit, Screening
+from regionvisa.applications.subjects import read_region, readable
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid, NotFound
 from regionvisa.core.usecase import Done, use_case
@@ -51,14 +52,12 @@ def jsonable(value: Any) -> Any:
 # --------------------------------------------------------------------------------- lookups
 
 
-def get(session: Session, application_id: int, *, actor: Any = None) -> Application:
+def get(session: Session, application_id: int, *, actor: Actor | None = None) -> Application:
     """The application (404 if none); with `actor`, only when they may read its region (403)."""
     app = session.get(Application, application_id)
     if app is None:
         raise NotFound(what=f"application {application_id}")
-    if actor is not None:
-        authorize(actor, "applications.read", app.region)
-    return app
+    return app if actor is None else readable(actor, app)
 
 
 def latest_screening(session: Session, app: Application) -> Screening | None:
@@ -79,15 +78,26 @@ def events(session: Session, app: Application) -> list[ApplicationEvent]:
     )
 
 
+@dataclass(frozen=True)
+class Listing:
+    region: str | None  # the region the list was filtered by (None: every region)
+    total: int
+    rows: list[Application]
+
+
 def list_applications(
     session: Session,
     *,
+    actor: Actor,
     region: str | None = None,
     program_id: str | None = None,
     status: str | None = None,
     offset: int = 0,
     limit: int = 50,
-) -> tuple[int, list[Application]]:
+) -> Listing:
+    """One page of applications in the actor's read scope: a regional official's own region
+    whatever they ask for (403 when they ask for another), anyone else the region they ask for."""
+    region = read_region(actor, region)
     query = select(Application)
     if region:
         query = query.where(Application.region == region)
@@ -97,7 +107,7 @@ def list_applications(
         query = query.where(Application.status == status)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Application.id.desc()).offset(offset).limit(limit))
-    return total, list(rows)
+    return Listing(region, int(total), list(rows))
 
 
 def version_for(session: Session, app: Application):

@@ -23,6 +23,7 @@ from regionvisa.core.usecase import Subject
 from regionvisa.programs.models import Program
 
 READ = "applications.read"
+RECOMMEND = "applications.recommend"
 
 APPLICATION = Subject(kind="application", model=Application, region=lambda app: app.region, touch="updated_at")
 PROGRAMME = Subject(kind="program", model=Program, region=lambda program: program.region, label="programme")

@@ -17,16 +17,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import grant
-from regionvisa.applications.documents import checklist
+from regionvisa.applications.documents import checklist, missing_documents
 from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import Application, Screening
 from regionvisa.applications.moves import explanation
 from regionvisa.applications.service import events, jsonable, latest_screening, screenings
+from regionvisa.applications.subjects import READ, RECOMMEND, read_region, readable_programme
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
+from regionvisa.web.pagination import Page
 
 # --------------------------------------------------------------------------------- queue and ranking
 
@@ -94,6 +96,47 @@ def queue(session: Session, *, program_id: str, statuses: tuple[str, ...] = ("sc
         else pl.lit(None).alias("within_places")
     )
     return Queue(program_id, remaining, frame, ties=int(frame["tied_on_points"].sum()))
+
+
+def queue_page(
+    session: Session, *, actor: Actor, program_id: str, page: int, page_size: int, action: str = READ
+) -> dict:
+    """One page of a programme's queue for `actor`, who must hold `action` for the programme's
+    region (403 otherwise): rank, standing, missing fields and documents of each application."""
+    readable_programme(actor, programs.get_program(session, program_id), action=action)
+    q = queue(session, program_id=program_id)
+    window = q.frame.slice((page - 1) * page_size, page_size)
+    items = []
+    for row in window.iter_rows(named=True):  # one page of rows, for display
+        app = session.get(Application, row["id"])
+        scr = latest_screening(session, app)
+        items.append(
+            {
+                **application_dict(session, app),
+                "rank": row["rank"],
+                "within_places": row["within_places"],
+                "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
+                "missing_documents": missing_documents(session, app),
+                "standing": standing(app, scr, row["rank"], q.remaining),
+            }
+        )
+    return {
+        **Page(number=page, size=page_size, total=q.frame.height).meta(),
+        "program_id": program_id,
+        "remaining": q.remaining,
+        "eligible": int(q.frame["rank"].is_not_null().sum()),
+        "items": items,
+    }
+
+
+def queue_programmes(session: Session, *, actor: Actor, action: str = RECOMMEND) -> list:
+    """The programmes whose queue `actor` works on: a regional official's own region's, every one for the ministry."""
+    return [program for program, _version in programs.list_programs(session, region=read_region(actor, action=action))]
+
+
+def programmes_in_force(session: Session, *, actor: Actor, on: dt.date) -> list:
+    """The programme versions in force on `on` that `actor` may lodge and read applications to."""
+    return programs.in_force(session, on, region=read_region(actor))
 
 
 def standing(app: Application, screening: Screening | None, rank: int | None, remaining: int | None) -> dict:
@@ -247,9 +290,16 @@ EXPORT_COLUMNS = (
 
 
 def export_frame(
-    session: Session, *, region: str | None = None, program_id: str | None = None, status: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    region: str | None = None,
+    program_id: str | None = None,
+    status: str | None = None,
 ) -> pl.DataFrame:
-    """Applications as a table for spreadsheets: no names, passports masked, whoever asks."""
+    """Applications as a table for spreadsheets: no names, passports masked, whoever asks; only the
+    actor's read scope (a regional official's own region, 403 for another one)."""
+    region = read_region(actor, region)
     query = select(
         Application.id,
         Application.program_id,
