@@ -165,7 +165,9 @@ def _transition(move: str):
         from regionvisa.accounts.cli import system_actor
 
         with _errors(), _session(True) as session:
-            row = service.transition(session, program_id, version, move, actor=system_actor(), reason=reason)
+            row = service.transition(
+                session, program_id, version=version, move=move, actor=system_actor(), reason=reason
+            )
             typer.echo(f"{row.program_id} v{row.version}: {row.status}")
 
     command.__doc__ = f"{move.capitalize()} a programme version (audited)."

@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts import nav
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, authorize, can, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, can
 from regionvisa.accounts.ratelimit import limit_match
-from regionvisa.core.errors import DomainError, NotFound
+from regionvisa.core.errors import DomainError, Forbidden, NotFound
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import designs, screening, service, simulation, views
-from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
+from regionvisa.programs.lifecycle import EDIT, PROGRAMME_VERSIONS
+from regionvisa.programs.subjects import read_region, readable
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web.deps import check_csrf, require
@@ -95,7 +96,7 @@ def _regions() -> dict[str, str]:
 def program_list(
     request: Request, region: str | None = None, page: int = 1, user: Actor = Depends(require("programs.read"))
 ):
-    region = scope_region(user, region or None, action="programs.read")
+    region = read_region(user, region or None)
     with session_scope(request.app.state.engine) as session:
         rows = [views.program_dict(p, v) for p, v in service.list_programs(session, region=region)]
     pager = Page(number=max(1, page), size=50, total=len(rows), base_path="/programs", query={"region": region or ""})
@@ -108,7 +109,7 @@ def program_list(
             "region": region,
             "names": _regions(),
             "status_labels": STATUS_LABELS,
-            "can_edit": can(user, "programs.edit_draft"),
+            "can_edit": can(user, EDIT),  # only whether to show the editor link
             "choices": sorted(_regions().items()) if user.region is None else [],
             "flash": _pop_flash(request),
         },
@@ -150,8 +151,7 @@ def _editor(request: Request, user: Actor, *, text: str, reason: str = "", error
 def draft_editor(request: Request, program: str | None = None, user: Actor = Depends(require("programs.edit_draft"))):
     if program:
         with session_scope(request.app.state.engine) as session:
-            row = service.get_program(session, program)
-            authorize(user, "programs.edit_draft", row.region)
+            readable(user, service.get_program(session, program), action=EDIT)
             latest = service.get_version(session, program)
             design = dict(latest.design)
             if latest.status != "draft":
@@ -176,19 +176,19 @@ def draft_save(
 ):
     try:
         design = designs.design_from_text(yaml_text)
-        lp = service.parse_design(design, source="draft")
+        service.parse_design(design, source="draft")  # 422 in the editor before anything is stored
     except PolicyError as exc:
         return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
-    authorize(user, "programs.edit_draft", lp.spec.region)
     reason = reason.strip() or "draft saved in the editor"
     with session_scope(request.app.state.engine) as session:
-        existing = session.get(service.Program, lp.spec.id)
-        if existing is not None:
-            authorize(user, "programs.edit_draft", existing.region)
-        try:
+        try:  # the use cases authorise the design's region and its programme's
             row = service.save_draft(session, design, actor=user, reason=reason)
             if then == "submit":
-                service.transition(session, row.program_id, row.version, "submit", actor=user, reason=reason)
+                service.transition(
+                    session, row.program_id, version=row.version, move="submit", actor=user, reason=reason
+                )
+        except Forbidden:
+            raise  # the error page, as for any refusal, not the editor
         except PolicyError as exc:
             session.rollback()
             return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
@@ -263,8 +263,7 @@ def program_page(
     user: Actor = Depends(require("programs.read")),
 ):
     with session_scope(request.app.state.engine) as session:
-        program = service.get_program(session, program_id)
-        authorize(user, "programs.read", program.region)
+        program = readable(user, service.get_program(session, program_id))
         rows = service.versions(session, program_id)
         if not rows:
             raise NotFound(what=f"programme {program_id}")
@@ -286,7 +285,7 @@ def program_page(
     for row in versions:
         allowed = []
         for move, (action, before, label) in MOVES.items():
-            if row["status"] == before and can(user, action, program.region):
+            if row["status"] == before and can(user, action, program.region):  # only which buttons to show
                 allowed.append((move, label))
         actions[row["version"]] = allowed
     return render(
@@ -308,7 +307,7 @@ def program_page(
             "b": b,
             "names": _regions(),
             "status_labels": STATUS_LABELS,
-            "can_edit": can(user, "programs.edit_draft", program.region),
+            "can_edit": can(user, EDIT, program.region),  # only whether to show the editor link
             "flash": _pop_flash(request),
         },
     )
@@ -322,10 +321,10 @@ def _move_route(move: str, action: str):
         reason: str = Form("", max_length=500),
         user: Actor = Depends(require(action)),
     ):
-        with session_scope(request.app.state.engine) as session:
-            program = service.get_program(session, program_id)
-            authorize(user, action, program.region)
-            service.transition(session, program_id, version, move, actor=user, reason=reason.strip() or move)
+        with session_scope(request.app.state.engine) as session:  # the use case authorises the edge's action
+            service.transition(
+                session, program_id, version=version, move=move, actor=user, reason=reason.strip() or move
+            )
         _flash(request, move)
         return RedirectResponse(f"/programs/{program_id}", status_code=303)
 

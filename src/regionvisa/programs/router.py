@@ -15,7 +15,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, authorize, scope_region
+from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor
 from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
@@ -23,6 +23,7 @@ from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import designs, screening, service, simulation, views
 from regionvisa.programs.filescreen import screen_table_file
 from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
+from regionvisa.programs.subjects import read_region, readable, readable_design
 from regionvisa.rules import catalogue_json
 from regionvisa.tabular import TableFileError, open_table
 from regionvisa.web.deps import check_csrf, require
@@ -108,8 +109,7 @@ class SimulateBody(BaseModel):
 
 
 def _resolve_readable(session, user: Actor, program_id: str, *, on: dt.date | None, version: int | None):
-    program = service.get_program(session, program_id)
-    authorize(user, "programs.read", program.region)
+    readable(user, service.get_program(session, program_id))
     ref = f"{program_id}@{version}" if version else program_id
     return service.resolve(session, ref, on=on, files=False)
 
@@ -137,7 +137,7 @@ def list_programs(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
-    region = scope_region(user, region, action="programs.read")
+    region = read_region(user, region)
     with session_scope(request.app.state.engine) as session:
         rows = service.list_programs(session, region=region)
         items = [views.program_dict(p, v) for p, v in rows]
@@ -157,13 +157,9 @@ def validate(body: DesignBody, _: Actor = Depends(require("programs.read"))) -> 
 @router.post("/programs/drafts", status_code=201, summary="Save a draft (own region for regional officials)")
 def save_draft(request: Request, body: DesignBody, user: Actor = Depends(require("programs.edit_draft"))) -> dict:
     design = body.read()
-    lp = designs.parse_or_raise(design)
-    authorize(user, "programs.edit_draft", lp.spec.region)
+    designs.parse_or_raise(design)  # 422 with every problem before anything else
     with session_scope(request.app.state.engine) as session:
-        existing = session.get(service.Program, design.get("id"))
-        if existing is not None:
-            authorize(user, "programs.edit_draft", existing.region)
-        try:
+        try:  # the `store` use case authorises the design's region and its programme's
             row = service.save_draft(session, design, actor=user, reason=body.reason)
         except PolicyError as exc:
             raise designs.DesignInvalid(errors=exc.errors) from exc
@@ -174,8 +170,7 @@ def save_draft(request: Request, body: DesignBody, user: Actor = Depends(require
 def simulate(request: Request, body: SimulateBody, user: Actor = Depends(require("programs.read"))) -> dict:
     parsed = screening.applicants_from_records(body.applicants)
     with session_scope(request.app.state.engine) as session:
-        base = service.resolve(session, body.baseline, on=body.on, files=False)
-        authorize(user, "programs.read", base.region)
+        base = readable_design(user, service.resolve(session, body.baseline, on=body.on, files=False))
         if body.reform_design is not None:
             reform = service.Resolved(designs.parse_or_raise(body.reform_design, source="reform"))
         elif body.reform:
@@ -184,15 +179,14 @@ def simulate(request: Request, body: SimulateBody, user: Actor = Depends(require
             raise Invalid(
                 code="invalid", ko="reform 또는 reform_design이 필요합니다", en="give `reform` or `reform_design`"
             )
-        authorize(user, "programs.read", reform.region)
+        readable_design(user, reform)
         return simulation.simulate(session, base, reform, parsed, on=body.on)
 
 
 @router.get("/programs/{program_id}", summary="One programme: latest version and version history")
 def get_program(request: Request, program_id: str, user: Actor = Depends(require("programs.read"))) -> dict:
     with session_scope(request.app.state.engine) as session:
-        program = service.get_program(session, program_id)
-        authorize(user, "programs.read", program.region)
+        program = readable(user, service.get_program(session, program_id))
         latest = service.get_version(session, program_id)
         out = views.program_dict(program, latest)
         out["versions"] = [views.version_dict(v) for v in service.versions(session, program_id)]
@@ -209,8 +203,7 @@ def list_versions(
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        program = service.get_program(session, program_id)
-        authorize(user, "programs.read", program.region)
+        readable(user, service.get_program(session, program_id))
         items = [views.version_dict(v) for v in service.versions(session, program_id)]
     meta = Page(number=page, size=page_size, total=len(items))
     return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
@@ -221,8 +214,7 @@ def get_version(
     request: Request, program_id: str, version: int, user: Actor = Depends(require("programs.read"))
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        program = service.get_program(session, program_id)
-        authorize(user, "programs.read", program.region)
+        readable(user, service.get_program(session, program_id))
         return views.version_dict(service.get_version(session, program_id, version), design=True)
 
 
@@ -235,8 +227,7 @@ def diff(
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
     with session_scope(request.app.state.engine) as session:
-        program = service.get_program(session, program_id)
-        authorize(user, "programs.read", program.region)
+        readable(user, service.get_program(session, program_id))
         lines = service.diff(service.get_version(session, program_id, a), service.get_version(session, program_id, b))
     return {"program": program_id, "a": a, "b": b, "lines": lines}
 
@@ -245,10 +236,8 @@ def _transition_route(move: str, action: str):
     def handler(
         request: Request, program_id: str, version: int, body: Reason, user: Actor = Depends(require(action))
     ) -> dict:
-        with session_scope(request.app.state.engine) as session:
-            program = service.get_program(session, program_id)
-            authorize(user, action, program.region)
-            row = service.transition(session, program_id, version, move, actor=user, reason=body.reason)
+        with session_scope(request.app.state.engine) as session:  # the use case authorises the edge's action
+            row = service.transition(session, program_id, version=version, move=move, actor=user, reason=body.reason)
             return views.version_dict(row)
 
     handler.__name__ = f"{move}_version"
@@ -301,7 +290,7 @@ def screen_file(
     # A plain `def`: the whole screening runs in the thread pool, never on the event loop.
     with session_scope(request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=on, version=version)
-    authorize(user, "programs.screen_file", program.region)
+    readable_design(user, program, action="programs.screen_file")
     with received_file(file, default_name="applicants") as path:
         try:
             table = open_table(path, name=file.filename, formats=("csv", "parquet", "jsonl"), as_text=False)

@@ -1,6 +1,8 @@
 """Programme designs in the database: versions, the draft → published life cycle, lookup of the
 programmes in force, and resolving a reference (`FILE`, `ID`, `ID@N`) to a programme ready to use.
-Every change is audited; a published version never changes.
+Every change is a declared use case (`core.usecase`): `store` (a design as a new or changed
+version; `load_files` and `save_draft` go through it) and `transition` (a move of the life cycle);
+a published version never changes.
 
 Using a programme lives beside this module: `screening` (screen, rank, explain, match),
 `simulation` (reform over an applicant pool), `designs` (designs as input), `views` (what the
@@ -20,13 +22,15 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, load_program_file, parse_design
-from regionvisa.programs.lifecycle import PROGRAMME_VERSIONS
+from regionvisa.programs.lifecycle import APPROVE, EDIT, PROGRAMME_VERSIONS
 from regionvisa.programs.models import Program, ProgramVersion
+from regionvisa.programs.subjects import DESIGN, PROGRAM, Design
 from regionvisa.rules import RuleProgram
 from regionvisa.rules.validate import CheckedProgram
 
@@ -69,19 +73,27 @@ def _program_row(session: Session, lp: LoadedProgram) -> Program:
     return program
 
 
-def store(session: Session, lp: LoadedProgram, *, actor, reason: str, status: str = "draft") -> ProgramVersion:
-    """Store one validated design version. Re-storing an identical version is a no-op; changing a
-    version that has left draft is refused (bump `version` instead)."""
-    design = lp.as_dict()
-    digest = design_digest(design)
+def _store_action(actor: Actor, design: Design, kwargs: dict) -> str:
+    """A draft is the region's to write (`programs.edit_draft`); a version stored approved or
+    published (a file load with `--publish`) is the ministry's (`programs.approve`)."""
+    return EDIT if kwargs.get("status", "draft") == "draft" else APPROVE
+
+
+@use_case(action=_store_action, subject=DESIGN)
+def store(session: Session, design: Design, *, actor: Actor, reason: str, status: str = "draft") -> Done:
+    """Store one validated design version (called with its `LoadedProgram`). Re-storing an
+    identical version is a no-op; changing a version that has left draft is refused (bump
+    `version` instead)."""
+    lp = design.loaded
+    stored = lp.as_dict()
+    digest = design_digest(stored)
     _program_row(session, lp)
     existing = session.scalar(
         select(ProgramVersion).where(ProgramVersion.program_id == lp.spec.id, ProgramVersion.version == lp.spec.version)
     )
-    actor_name = str(getattr(actor, "username", actor))
     if existing is not None:
         if existing.digest == digest:
-            return existing
+            return Done(value=existing, reason=reason, changed=False)
         if existing.status != "draft":
             raise Conflict(
                 code="version_immutable",
@@ -90,47 +102,44 @@ def store(session: Session, lp: LoadedProgram, *, actor, reason: str, status: st
                 "give the design a new version number",
                 field="version",
             )
-        existing.design, existing.digest = design, digest
+        existing.design, existing.digest = stored, digest
         existing.valid_from, existing.valid_to = lp.spec.valid_from, lp.spec.valid_to
-        record(
-            session,
-            actor=actor,
+        return Done(
+            value=existing,
             action="program.draft.update",
             subject=("program", lp.spec.id),
             region=lp.spec.region,
             reason=reason,
             inputs={"version": lp.spec.version, "digest": digest},
         )
-        return existing
     version = ProgramVersion(
         program_id=lp.spec.id,
         version=lp.spec.version,
         status=status,
-        design=design,
+        design=stored,
         digest=digest,
         valid_from=lp.spec.valid_from,
         valid_to=lp.spec.valid_to,
-        created_by=actor_name,
+        created_by=actor.username,
         created_at=utcnow(),
-        status_changed_by=actor_name,
+        status_changed_by=actor.username,
         status_changed_at=utcnow(),
     )
     session.add(version)
     session.flush()
-    record(
-        session,
-        actor=actor,
+    return Done(
+        value=version,
         action=f"program.{status}",
         subject=("program", lp.spec.id),
         region=lp.spec.region,
         reason=reason,
         inputs={"version": lp.spec.version, "digest": digest, "status": status},
     )
-    return version
 
 
-def load_files(session: Session, paths: list[Path], *, actor, publish: bool = False) -> list[ProgramVersion]:
-    """Validate every file first; store them only if all are valid (nothing half-loaded)."""
+def load_files(session: Session, paths: list[Path], *, actor: Actor, publish: bool = False) -> list[ProgramVersion]:
+    """Validate every file first; store them only if all are valid (nothing half-loaded). Each
+    version goes through the `store` use case, authorised and audited one by one."""
     designs, errors = [], []
     for path in paths:
         try:
@@ -153,8 +162,9 @@ def load_files(session: Session, paths: list[Path], *, actor, publish: bool = Fa
     return stored
 
 
-def save_draft(session: Session, design: dict, *, actor, reason: str = "draft saved") -> ProgramVersion:
-    """A region's draft: validated against the guardrails, numbered after the latest version."""
+def save_draft(session: Session, design: dict, *, actor: Actor, reason: str = "draft saved") -> ProgramVersion:
+    """A region's draft: validated against the guardrails, numbered after the latest version, and
+    stored through the `store` use case (authorised for the design's region and the programme's)."""
     lp = parse_design(design, source="draft")
     latest = session.scalar(select(func.max(ProgramVersion.version)).where(ProgramVersion.program_id == lp.spec.id))
     current = get_version(session, lp.spec.id, latest) if latest else None
@@ -164,10 +174,17 @@ def save_draft(session: Session, design: dict, *, actor, reason: str = "draft sa
     return store(session, lp, actor=actor, reason=reason, status="draft")
 
 
-def transition(session: Session, program_id: str, version: int, move: str, *, actor, reason: str) -> ProgramVersion:
+def _move_action(actor: Actor, program: Program, kwargs: dict) -> str:
+    """The policy action `programs.lifecycle` names for the move (400 for a move it lacks)."""
+    PROGRAMME_VERSIONS.check_move(kwargs["move"])
+    return PROGRAMME_VERSIONS.action(kwargs["move"])
+
+
+@use_case(action=_move_action, subject=PROGRAM)
+def transition(session: Session, program: Program, *, version: int, move: str, actor: Actor, reason: str) -> Done:
     """One move of a version along its edge of `programs.lifecycle` (400 unknown move, 409 not
-    from this state); the transports check the edge's action before calling."""
-    PROGRAMME_VERSIONS.check_move(move)
+    from this state), authorised with the edge's action for the programme's region."""
+    program_id = program.id
     row = get_version(session, program_id, version)
     before = row.status
     after = PROGRAMME_VERSIONS.edge(move, before, program_id=program_id, version=version).to_state
@@ -176,18 +193,14 @@ def transition(session: Session, program_id: str, version: int, move: str, *, ac
     if move == "publish":
         loaded(row)  # a design that no longer validates (guardrails changed) is never published
     row.status = after
-    row.status_changed_by = str(getattr(actor, "username", actor))
+    row.status_changed_by = actor.username
     row.status_changed_at = utcnow()
-    record(
-        session,
-        actor=actor,
+    return Done(
+        value=row,
         action=f"program.{move}",
-        subject=("program", program_id),
-        region=session.get(Program, program_id).region,
         reason=reason,
         inputs={"version": version, "from": before, "to": after, "digest": row.digest},
     )
-    return row
 
 
 def get_program(session: Session, program_id: str) -> Program:

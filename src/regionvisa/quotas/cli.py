@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, read_requests_csv
 from regionvisa.reports.files import write_atomic
@@ -219,7 +220,7 @@ def _rows_from_database(
             plan_id = proposal.plan.id if proposal.plan is not None else None
     except planning.NoLedgers:
         raise _fail(1, f"no quota ledgers for {year} in the database / {year}년 쿼터 원장이 없습니다") from None
-    except ApportionError as exc:
+    except (ApportionError, planning.Unshareable) as exc:  # Unshareable: the same, when storing
         raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
     except DomainError as exc:
         raise _fail(1, f"{exc.en} / {exc.ko}") from None
@@ -233,7 +234,7 @@ def _rows_from_database(
     return proposal.rows
 
 
-def _system_actor() -> str:
+def _system_actor() -> Actor:
     from regionvisa.accounts.cli import system_actor
 
     return system_actor()

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
-from regionvisa.accounts.policy import Actor, authorize, can, scope_region
+from regionvisa.accounts.policy import Actor, can
 from regionvisa.db import session_scope
 from regionvisa.quotas import service
+from regionvisa.quotas.subjects import read_region, readable
 from regionvisa.regions.service import region_names
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
@@ -34,7 +35,7 @@ KIND_LABELS = {
 
 @router.get("/quotas")
 def ledgers_page(request: Request, period: str = "", user: Actor = Depends(require("quotas.read"))):
-    region = scope_region(user, None, action="quotas.read")
+    region = read_region(user)
     with session_scope(request.app.state.engine) as session:
         rows = [
             service.ledger_dict(session, r) for r in service.list_ledgers(session, region=region, period=period or None)
@@ -49,15 +50,14 @@ def ledgers_page(request: Request, period: str = "", user: Actor = Depends(requi
 @router.get("/quotas/{ledger_id}")
 def ledger_page(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))):
     with session_scope(request.app.state.engine) as session:
-        ledger = service.get_ledger(session, ledger_id)
-        authorize(user, "quotas.read", ledger.region)
+        ledger = readable(user, service.get_ledger(session, ledger_id))
         return render(
             request,
             "quotas_ledger.html",
             {
                 "ledger": service.ledger_dict(session, ledger, with_history=True),
                 "kind_labels": KIND_LABELS,
-                "can_adjust": can(user, "quotas.adjust"),
+                "can_adjust": can(user, "quotas.adjust"),  # only whether to show the form
                 "done": request.query_params.get("done") == "adjusted",
                 "region_names": region_names(current_language.get()),
             },

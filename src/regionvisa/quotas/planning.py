@@ -5,9 +5,12 @@ to an apportionment, used by the API and pages (which store it as a plan) and by
 - `quota_requests`: each programme's capacity in the year as `requested`, with its region's quota
   change and score from the year's published evaluation (0 and none without one);
 - `propose`: those requests apportioned under a national ceiling (`quotas.apportion`, pure); with
-  `store=True` the result is kept as a proposed plan citing the published run, and audited;
-- `confirm_quotas`: the ministry confirms a plan and the next period's ledgers open with the
-  granted places (`quotas.service.open_ledger`, audited per ledger).
+  `store=True` the result is kept as a proposed plan through `propose_quotas`;
+- `propose_quotas` (a declared use case, `quotas.adjust`): the apportionment kept as a proposed
+  plan citing the published run, and audited;
+- `confirm_quotas` (a declared use case, `quotas.adjust`): the ministry confirms a plan and the
+  next period's ledgers open with the granted places (`quotas.service.open_ledger`, audited per
+  ledger before the confirmation). A plan is national: neither names a region.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from regionvisa.audit.service import record
+from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.evaluation.models import QuotaPlan
 from regionvisa.evaluation.service import benefits, require_published
@@ -80,6 +84,29 @@ def quota_requests(session: Session, year: int) -> list[dict[str, Any]]:
     return out
 
 
+class Unshareable(Invalid):
+    """The ceiling cannot be shared as asked (minimums above it): a 422 on the ceiling; `errors`
+    lists one readable line per problem, as `ApportionError` does."""
+
+    def __init__(self, *, errors: list[str]):
+        super().__init__(
+            code="invalid", ko="배분할 수 없습니다: " + "; ".join(errors), en="; ".join(errors), field="ceiling"
+        )
+        self.errors = errors
+
+
+def _apportioned(
+    session: Session, *, year: int, ceiling: int, method: str, minimum: int, minimums: Mapping[str, int] | None
+) -> list[dict[str, Any]]:
+    if minimum and minimums is not None:
+        raise ValueError("give minimum or minimums, not both")
+    requests = quota_requests(session, year)
+    if not requests:
+        raise NoLedgers(year=year)
+    floors = {r["region"]: minimum for r in requests} if minimum else minimums
+    return apportion(requests, ceiling, method=method, minimums=floors)
+
+
 def propose(
     session: Session,
     *,
@@ -89,25 +116,43 @@ def propose(
     minimum: int = 0,
     minimums: Mapping[str, int] | None = None,
     store: bool = False,
-    actor: Any = None,
+    actor: Actor | None = None,
 ) -> Proposal:
     """Apportion next year's quotas from the year's ledgers under a national ceiling.
 
     `minimum` is one floor for every region, `minimums` a floor per region (give one or neither).
-    A stored plan cites the published evaluation its quota changes came from, so `store=True`
-    needs one (404 otherwise); without storing, regions without a publication keep their capacity.
-    Raises NoLedgers (409) for a year without ledgers and ApportionError when the ceiling cannot
-    be shared (minimums above it)."""
-    if minimum and minimums is not None:
-        raise ValueError("give minimum or minimums, not both")
-    run = require_published(session, year) if store else None
-    requests = quota_requests(session, year)
-    if not requests:
-        raise NoLedgers(year=year)
-    floors = {r["region"]: minimum for r in requests} if minimum else minimums
-    rows = apportion(requests, ceiling, method=method, minimums=floors)
-    if run is None:
-        return Proposal(year=year, rows=rows)
+    `store=True` keeps the result as a plan (`propose_quotas`, which needs a published evaluation
+    and an actor holding `quotas.adjust`); without storing, regions without a publication keep
+    their capacity. Raises NoLedgers (409) for a year without ledgers and ApportionError when the
+    ceiling cannot be shared (minimums above it; `Unshareable`, a 422, when storing)."""
+    if store:
+        plan = propose_quotas(
+            session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums, actor=actor
+        )
+        return Proposal(year=year, rows=plan_rows(plan), plan=plan)
+    rows = _apportioned(session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums)
+    return Proposal(year=year, rows=rows)
+
+
+@use_case(action="quotas.adjust", audit="evaluation.quota_plan")
+def propose_quotas(
+    session: Session,
+    *,
+    year: int,
+    ceiling: int,
+    method: str = "hamilton",
+    minimum: int = 0,
+    minimums: Mapping[str, int] | None = None,
+    actor: Actor,
+) -> Done:
+    """Next year's quotas apportioned (`propose`) and kept as a proposed plan that cites the
+    published evaluation its quota changes came from (404 without one). A ceiling that cannot be
+    shared is `Unshareable` (422 on the ceiling)."""
+    run = require_published(session, year)
+    try:
+        rows = _apportioned(session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums)
+    except ApportionError as exc:
+        raise Unshareable(errors=exc.errors) from exc
     plan = QuotaPlan(
         run_id=run.id,
         period=str(year + 1),
@@ -116,36 +161,18 @@ def propose(
         minimum=minimum,
         rows_json=json.dumps(rows, ensure_ascii=False),
         status="proposed",
-        created_by=str(actor),
+        created_by=actor.username,
         created_at=utcnow(),
     )
     session.add(plan)
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="evaluation.quota_plan",
+    return Done(
+        value=plan,
         subject=("evaluation_quota_plan", plan.id),
         reason=f"quotas for {year + 1} proposed from the {year} evaluation",
         inputs={"run_id": run.id, "ceiling": ceiling, "method": method, "minimum": minimum,
                 "granted": {f"{r['region']}/{r['program']}": r["granted"] for r in rows}},
     )  # fmt: skip
-    return Proposal(year=year, rows=rows, plan=plan)
-
-
-def propose_quotas(
-    session: Session, *, year: int, ceiling: int, method: str = "hamilton", minimum: int = 0, actor: Any
-) -> QuotaPlan:
-    """The API's and pages' proposal: `propose(..., store=True)`, a ceiling that cannot be shared
-    answered as a 422 on the ceiling."""
-    try:
-        proposal = propose(session, year=year, ceiling=ceiling, method=method, minimum=minimum, store=True, actor=actor)
-    except ApportionError as exc:
-        raise Invalid(
-            code="invalid", ko="배분할 수 없습니다: " + "; ".join(exc.errors), en="; ".join(exc.errors), field="ceiling"
-        ) from exc
-    assert proposal.plan is not None  # store=True always keeps the plan
-    return proposal.plan
 
 
 def plan_rows(plan: QuotaPlan) -> list[dict[str, Any]]:
@@ -163,8 +190,10 @@ def plans(session: Session) -> list[QuotaPlan]:
     return list(session.scalars(select(QuotaPlan).order_by(QuotaPlan.id.desc())))
 
 
-def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
-    """The ministry confirms a plan: the next period's ledgers open with the granted places."""
+@use_case(action="quotas.adjust", audit="evaluation.quota_confirm")
+def confirm_quotas(session: Session, *, plan_id: int, actor: Actor) -> Done:
+    """The ministry confirms a plan: the next period's ledgers open with the granted places, each
+    its own `open_ledger` use case (audited before the confirmation's entry)."""
     plan = get_plan(session, plan_id)
     if plan.status != "proposed":
         raise Conflict(
@@ -183,14 +212,11 @@ def confirm_quotas(session: Session, *, plan_id: int, actor: Any) -> QuotaPlan:
             actor=actor,
             reason=f"quota plan {plan.id}: {row['explanation_en']}",
         )
-    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", str(actor), utcnow()
+    plan.status, plan.confirmed_by, plan.confirmed_at = "confirmed", actor.username, utcnow()
     session.flush()
-    record(
-        session,
-        actor=actor,
-        action="evaluation.quota_confirm",
+    return Done(
+        value=plan,
         subject=("evaluation_quota_plan", plan.id),
         reason=f"quotas for {plan.period} confirmed",
         inputs={"period": plan.period, "ceiling": plan.ceiling, "method": plan.method},
     )
-    return plan

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from regionvisa.accounts.policy import Actor, authorize, scope_region
+from regionvisa.accounts.policy import Actor
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service
+from regionvisa.quotas.subjects import read_region, readable
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page
@@ -43,7 +44,7 @@ def ledgers(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("quotas.read")),
 ) -> dict:
-    scoped = scope_region(user, region, action="quotas.read")
+    scoped = read_region(user, region)
     with session_scope(request.app.state.engine) as session:
         rows = service.list_ledgers(session, region=scoped, program_id=program_id, period=period)
         window = rows[(page - 1) * page_size : page * page_size]
@@ -57,8 +58,7 @@ def ledgers(
 @router.get("/ledgers/{ledger_id}", summary="One ledger with its history of movements")
 def ledger(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))) -> dict:
     with session_scope(request.app.state.engine) as session:
-        row = service.get_ledger(session, ledger_id)
-        authorize(user, "quotas.read", row.region)
+        row = readable(user, service.get_ledger(session, ledger_id))
         return service.ledger_dict(session, row, with_history=True)
 
 

@@ -1,11 +1,16 @@
 """Quota ledger operations. Each one is a single conditional UPDATE, so concurrent callers can
 never over-issue: the database decides, row by row, who got the last place.
 
+`open_ledger` and `adjust` are declared use cases (`core.usecase`, action `quotas.adjust`, for
+the ledger's region): the wrapper writes their audit entry after the ledger write. `reserve`,
+`release`, `use` and `unuse` are no use cases of their own but effects of an application's move
+(`applications.flows`), authorised and audited as that move; they only record the movement.
+
 The UPDATE locks the ledger row until the caller commits. In the one lock order of
 `regionvisa.locking` the ledger comes after the application row and before the audit head:
-`adjust` and `open_ledger` record their audit entry after the ledger write, and the application
-moves call `reserve`, `release`, `use` and `unuse` after locking the application and before
-recording theirs. A lost race the database reports is a 409 `concurrent_change`.
+the use cases record their audit entry after the ledger write, and the application moves call
+`reserve`, `release`, `use` and `unuse` after locking the application and before recording
+theirs. A lost race the database reports is a 409 `concurrent_change`.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from regionvisa.core.actor import Actor, ensure_actor
 from regionvisa.core.errors import Conflict, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.locking import answers_conflicts
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
+from regionvisa.quotas.subjects import LEDGER
 
 
 class QuotaExhausted(Conflict):
@@ -60,19 +68,13 @@ class LedgerView:
         )
 
 
-def _audit(session: Session, **kwargs) -> None:
-    from regionvisa.audit.service import record
-
-    record(session, **kwargs)
-
-
 def _movement(
     session: Session,
     ledger: QuotaLedger,
     kind: str,
     amount: int,
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     application_id: int | None = None,
 ) -> QuotaMovement:
@@ -83,7 +85,7 @@ def _movement(
         amount=amount,
         application_id=application_id,
         reason=reason,
-        actor=str(getattr(actor, "username", actor)),
+        actor=ensure_actor(actor).username,  # a plain name moves no place
         at=utcnow(),
         reserved_after=ledger.reserved,
         used_after=ledger.used,
@@ -95,6 +97,7 @@ def _movement(
 
 
 @answers_conflicts
+@use_case(action="quotas.adjust", audit="quota.allocate")
 def open_ledger(
     session: Session,
     *,
@@ -104,9 +107,11 @@ def open_ledger(
     start: dt.date,
     end: dt.date,
     allocated: int,
-    actor: str,
+    actor: Actor,
     reason: str,
-) -> QuotaLedger:
+) -> Done:
+    """Open a programme's ledger for a period with its allocation, in the programme's `region`
+    (a committee decision opens one as its effect: `open_ledger.effect`, from `selection.flows`)."""
     if allocated < 0:
         raise Invalid(
             code="invalid",
@@ -135,16 +140,12 @@ def open_ledger(
     session.add(ledger)
     session.flush()
     _movement(session, ledger, "allocation", allocated, actor=actor, reason=reason)
-    _audit(
-        session,
-        actor=actor,
-        action="quota.allocate",
+    return Done(
+        value=ledger,
         subject=("quota_ledger", str(ledger.id)),
-        region=region,
         reason=reason,
         inputs={"program_id": program_id, "period": period, "allocated": allocated},
     )
-    return ledger
 
 
 def get_ledger(session: Session, ledger_id: int) -> QuotaLedger:
@@ -166,9 +167,10 @@ def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
 
 
 @answers_conflicts
-def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, reason: str) -> QuotaLedger:
+@use_case(action="quotas.adjust", subject=LEDGER, audit="quota.adjust")
+def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: Actor, reason: str) -> Done:
     """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused.
-    Locks: the ledger row, then the audit head."""
+    Locks: the ledger row (the conditional UPDATE), then the audit head."""
     if not reason.strip():
         raise Invalid(
             code="reason_required", ko="조정 사유가 필요합니다", en="an adjustment needs a reason", field="reason"
@@ -189,20 +191,11 @@ def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: str, re
             en=f"cannot cut below the {ledger.reserved + ledger.used} places already reserved or used",
         )
     _movement(session, ledger, "adjustment", amount, actor=actor, reason=reason)
-    _audit(
-        session,
-        actor=actor,
-        action="quota.adjust",
-        subject=("quota_ledger", str(ledger.id)),
-        region=ledger.region,
-        reason=reason,
-        inputs={"amount": amount},
-    )
-    return ledger
+    return Done(value=ledger, reason=reason, inputs={"amount": amount})
 
 
 @answers_conflicts
-def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
+def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str = "") -> None:
     """Take one place for a recommended application, or raise QuotaExhausted (409)."""
     result = session.execute(
         update(QuotaLedger)
@@ -219,7 +212,7 @@ def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor
 
 
 @answers_conflicts
-def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
+def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str) -> None:
     """Give back a reservation (rejection, withdrawal, return)."""
     result = session.execute(
         update(QuotaLedger)
@@ -232,7 +225,7 @@ def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor
 
 
 @answers_conflicts
-def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str = "") -> None:
+def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str = "") -> None:
     """Issuance turns the application's reservation into a used place."""
     result = session.execute(
         update(QuotaLedger)
@@ -251,7 +244,7 @@ def history(session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
 
 
 @answers_conflicts
-def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: str, reason: str) -> None:
+def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str) -> None:
     """A cancelled visa gives its used place back."""
     result = session.execute(
         update(QuotaLedger).where(QuotaLedger.id == ledger.id, QuotaLedger.used >= 1).values(used=QuotaLedger.used - 1)

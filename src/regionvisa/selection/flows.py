@@ -66,11 +66,16 @@ def approve_design(session: Session, design: dict, *, actor: Any, round_id: int)
     ):
         latest = max(v.version for v in programs.versions(session, loaded.spec.id))
         loaded = parse_design({**design, "version": latest + 1}, source=f"selection:{round_id}")
-    stored = programs.store(session, loaded, actor=actor, reason=reason, status="approved")
+    # effects of the decision, which authorised the chair: stored and moved as the chair, audited there
+    stored = programs.store.effect(session, loaded, actor=actor, reason=reason, status="approved")
     if stored.status == "draft":
-        programs.transition(session, stored.program_id, stored.version, "submit", actor=actor, reason=reason)
+        programs.transition.effect(
+            session, stored.program_id, version=stored.version, move="submit", actor=actor, reason=reason
+        )
     if stored.status == "submitted":
-        programs.transition(session, stored.program_id, stored.version, "approve", actor=actor, reason=reason)
+        programs.transition.effect(
+            session, stored.program_id, version=stored.version, move="approve", actor=actor, reason=reason
+        )
     return stored.version
 
 
@@ -86,7 +91,7 @@ def open_ledger(
     )
     if existing is not None:
         return {"ledger_id": existing.id, "ledger_existing": True}
-    ledger = quotas.open_ledger(
+    ledger = quotas.open_ledger.effect(  # an effect of the decision, audited in quotas
         session,
         program_id=program_id,
         region=region,
