@@ -30,7 +30,9 @@ def test_a_synthetic_load_is_audited_and_the_footer_says_so(engine):
                 text("SELECT actor, inputs FROM audit_entry WHERE action = :a"), {"a": service.SYNTH_ACTION}
             ).one()
         inputs = entry.inputs if isinstance(entry.inputs, dict) else json.loads(entry.inputs)  # JSON or JSONB
-        assert entry.actor == service.SYNTH_ACTOR.username and inputs["person"] == counts["person"] and inputs["seed"] == 7
+        assert (
+            entry.actor == service.SYNTH_ACTOR.username and inputs["person"] == counts["person"] and inputs["seed"] == 7
+        )
         service._synthetic.clear()  # the pages re-read the marker once a minute
         assert service.holds_synthetic_data(engine)
         ko, en = _footer(client, "ko"), _footer(client, "en")
