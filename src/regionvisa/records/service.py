@@ -4,7 +4,8 @@ An import runs in one transaction, batch by batch so that a file of any size is 
 memory of one batch: rows are validated column-wise, good rows are staged in bulk, then merged
 with INSERT … SELECT … ON CONFLICT DO NOTHING on the natural key, so a re-import adds nothing and
 an interrupted import leaves the database as it was. `import_file` is the one entry point of the
-API and the command line, and it writes the import's audit entry in the same transaction.
+API and the command line: a declared use case (`core.usecase`, action `records.import`) that runs
+its own transaction and writes the import's audit entry in it.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import polars as pl
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import authorize
-from regionvisa.audit.service import record
 from regionvisa.core.actor import Actor
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.feeds import (
@@ -286,12 +286,14 @@ def _fingerprint(path: Path) -> tuple[str, int, int]:
     return digest.hexdigest(), size, lines
 
 
+@use_case(action="records.import", own_transaction=True)
 def import_file(
     engine: Engine,
     kind: str,
     path: Path,
     *,
     actor: Actor,
+    entry: Callable[[Session, Done], None],
     source_name: str | None = None,
     channel: str = "service",
     rejects_path: Path | None = None,
@@ -307,9 +309,9 @@ def import_file(
     first `keep_problems` come back in memory. The audit entry (actor, file digest, counts,
     outcome) is written in the import's own transaction, so no committed import goes unrecorded;
     an all-or-nothing import that rolls back is recorded afterwards, as the attempt it was.
-    `actor` must hold `records.import` (checked before the file is opened).
+    `actor` must hold `records.import` (the use case checks it before the file is opened); `entry`
+    is the use case's writer of that audit entry, in the transaction it is given.
     """
-    authorize(actor, "records.import")
     started = time.perf_counter()
     if kind not in FEEDS:
         raise ImportError_(f"unknown record kind '{kind}' (expected one of {', '.join(KINDS)})")
@@ -332,10 +334,7 @@ def import_file(
             _record_import(session, outcome)
 
     def _record_import(session: Session, outcome: ImportSummary) -> None:
-        record(
-            session,
-            actor=actor,
-            action="records.import",
+        done = Done(
             subject=("feed", kind),
             reason=f"{kind} feed imported ({channel}): {outcome.outcome}",
             inputs={
@@ -347,6 +346,7 @@ def import_file(
                 **{k: v for k, v in outcome.as_dict().items() if k not in ("source", "seconds")},
             },
         )
+        entry(session, done)
 
     try:
         with engine.begin() as conn:

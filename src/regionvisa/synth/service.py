@@ -2,7 +2,9 @@
 
 The load is all-or-nothing: existing records are kept unless `replace=True`, and any failure
 rolls everything back, including the dropped-and-recreated indexes (DDL is transactional on
-both SQLite and PostgreSQL).
+both SQLite and PostgreSQL). It is a declared use case (`load_synthetic`, action `records.import`,
+running its own transaction) carried out by the declared system actor `synth`, whose audit entry
+is written inside the load's transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import partial
@@ -31,7 +33,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.audit.service import has_entry, record
+from regionvisa.audit.service import has_entry
+from regionvisa.core.actor import Actor
+from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import Base
 from regionvisa.records import (
     models,  # noqa: F401  (registers the records tables on Base.metadata)
@@ -41,7 +45,7 @@ from regionvisa.records.bulk import bulk_insert
 from regionvisa.synth import profiles
 from regionvisa.synth.generate import TABLES, generate_dataset, generate_tables
 
-__all__ = ["SynthError", "write_dataset"]
+__all__ = ["SynthError", "load_synthetic", "write_dataset"]
 
 # SQLite page cache for the copy from the staging files (KiB, as PRAGMA cache_size takes negative
 # values). The copy appends table and index pages in order, so a modest cache suffices, and the
@@ -122,11 +126,32 @@ def write_dataset(
     as_of: dt.date = profiles.AS_OF,
     timings: dict[str, float] | None = None,
 ) -> dict[str, int]:
+    """Generate the dataset for (`residents`, `seed`) and load it as the declared synth actor
+    (`load_synthetic`); returns rows written per table."""
+    return load_synthetic(
+        engine, residents, seed, actor=SYNTH_ACTOR, progress=progress, replace=replace, as_of=as_of, timings=timings
+    )
+
+
+@use_case(action="records.import", audit=SYNTH_ACTION, own_transaction=True)
+def load_synthetic(
+    engine: Engine,
+    residents: int,
+    seed: int,
+    *,
+    actor: Actor,
+    entry: Callable[[Session, Done], None],
+    progress: bool = True,
+    replace: bool = False,
+    as_of: dt.date = profiles.AS_OF,
+    timings: dict[str, float] | None = None,
+) -> dict[str, int]:
     """Generate the dataset for (`residents`, `seed`) and load it; returns rows written per table.
 
     Refuses when the person table already holds records, unless `replace` is given, in which
     case every existing record is deleted first, in the same transaction. `timings`, when
-    given, receives seconds per step (for the benchmark).
+    given, receives seconds per step (for the benchmark). `entry` is the use case's writer of
+    the load's audit entry, called inside the load's transaction.
     """
     timings = timings if timings is not None else {}
     with engine.connect() as conn:
@@ -144,14 +169,12 @@ def write_dataset(
             _record(session, counts)
 
     def _record(session: Session, counts: dict[str, int]) -> None:
-        record(
-            session,
-            actor=SYNTH_ACTOR,
-            action=SYNTH_ACTION,
+        done = Done(
             subject=("dataset", f"synthetic-{seed}"),
             reason=f"synthetic national dataset of {residents:,} residents written (seed {seed})",
             inputs={"residents": residents, "seed": seed, "as_of": as_of.isoformat(), "replace": replace, **counts},
         )
+        entry(session, done)
 
     with _progress(progress) as bar:
         task = bar.add_task(f"generating {residents:,} residents", total=len(TABLES))
