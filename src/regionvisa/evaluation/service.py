@@ -34,15 +34,23 @@ from sqlalchemy.orm import Session
 
 from regionvisa.accounts.models import User
 from regionvisa.audit.service import record
+from regionvisa.compliance import engine as eng
+from regionvisa.compliance.indicators import FRAMEWORK_IDS, for_framework, indicators, year_bounds
+from regionvisa.compliance.rules import compliance_rules
+from regionvisa.compliance.service import compute_indicators, programme_obligations
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
 from regionvisa.core.usecase import Done, use_case
-from regionvisa.db import utcnow
+from regionvisa.db import get_engine, session_scope, utcnow
 from regionvisa.evaluation import compute, whatif
 from regionvisa.evaluation.framework import Framework, default_framework_path, load_framework, parse_framework
 from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, EvaluationRun
 from regionvisa.evaluation.subjects import MEMBER, SCORE, readable_region, result_region
+from regionvisa.programs.models import Program
+from regionvisa.quotas.models import QuotaLedger
 from regionvisa.records.counts import residents_by_region
+from regionvisa.records.frames import read_records
+from regionvisa.regions.service import pilot_programmes, region_codes, regions_frame
 from regionvisa.selection.models import CommitteeMember
 
 QUOTA_FILL_RATE = "quota_fill_rate"
@@ -58,8 +66,6 @@ def framework_for(path: str | Path | None = None) -> Framework:
 
 
 def _region_codes() -> list[str]:
-    from regionvisa.regions.service import region_codes
-
     return region_codes()
 
 
@@ -238,9 +244,6 @@ def committee_values(session: Session, *, year: int, indicator: str) -> dict[str
 def participants(session: Session, year: int) -> list[str]:
     """Regions in the pilot in `year`: those with a programme or a quota ledger for the year;
     without any in the database, the regions of the pilot programme files."""
-    from regionvisa.programs.models import Program
-    from regionvisa.quotas.models import QuotaLedger
-
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     codes = set(session.scalars(select(Program.region).distinct()))
     codes |= set(
@@ -249,16 +252,12 @@ def participants(session: Session, year: int) -> list[str]:
         )
     )
     if not codes:
-        from regionvisa.regions.service import pilot_programmes
-
         codes = set(pilot_programmes()["region"].to_list())
     return sorted(codes)
 
 
 def quota_fill_rates(session: Session, year: int) -> dict[str, float | None]:
     """Region → Σ used / Σ (allocated + adjustments) over its ledgers overlapping the year; None when 0."""
-    from regionvisa.quotas.models import QuotaLedger
-
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     stmt = (
         select(
@@ -288,19 +287,13 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
     definitions need nothing else), and residents are counted in SQL: the same values without
     reading every resident's records. Otherwise `compliance.service.compute_indicators` runs whole.
     """
-    from regionvisa.compliance.indicators import FRAMEWORK_IDS, for_framework
-
     wanted = set(FRAMEWORK_IDS) if ids is None else set(ids)
     if not wanted <= HOLDER_IDS | {RESIDENT_SHARE}:
-        from regionvisa.compliance.service import compute_indicators
-
         return for_framework(compute_indicators(engine, year))
     out: dict[str, dict[str, float | None]] = {}
     if wanted & HOLDER_IDS:
         out = for_framework(holder_indicators(engine, year))
     if RESIDENT_SHARE in wanted:
-        from regionvisa.regions.service import regions_frame
-
         counts = residents_by_region(engine, dt.date(year, 12, 31))
         for row in regions_frame().iter_rows(named=True):
             population = row["population_2024"]
@@ -311,13 +304,6 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
 
 def holder_indicators(engine: Engine, year: int):
     """compliance.indicators.indicators over the records of programme holders only."""
-    from regionvisa.compliance import engine as eng
-    from regionvisa.compliance.indicators import indicators, year_bounds
-    from regionvisa.compliance.rules import compliance_rules
-    from regionvisa.compliance.service import programme_obligations
-    from regionvisa.records.frames import read_records
-    from regionvisa.regions.service import regions_frame
-
     _, year_end = year_bounds(year)
     holders = (
         "person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL "
@@ -334,8 +320,6 @@ def holder_indicators(engine: Engine, year: int):
 
 def indicator_table(session: Session, year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
     """Raw values of every framework indicator for the year's participants (None where missing)."""
-    from regionvisa.compliance.indicators import FRAMEWORK_IDS
-
     regions = participants(session, year)
     computed_ids = [i.id for i in framework.indicators if i.source == "computed"]
     unknown = [i for i in computed_ids if i != QUOTA_FILL_RATE and i not in FRAMEWORK_IDS]
@@ -367,8 +351,6 @@ def indicator_table(session: Session, year: int, framework: Framework) -> dict[s
 
 def indicators_from_database(year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
     """The `regionvisa evaluate --year Y` seam: the indicator table from the configured database."""
-    from regionvisa.db import get_engine, session_scope
-
     with session_scope(get_engine()) as session:
         return indicator_table(session, year, framework)
 
