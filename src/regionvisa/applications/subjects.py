@@ -3,8 +3,8 @@
 - An application belongs to the region of the programme it was made to (`Application.region`,
   copied from the programme at intake and never changed): every move, upload and read of it is
   authorised for that region.
-- Intake acts on the programme an application is made to: a submission or a file import belongs
-  to the programme's region.
+- Intake acts on the programme an application is made to (`programs.subjects.PROGRAM`, the
+  programme's one region rule): a submission or a file import belongs to the programme's region.
 - The simplified-procedure flag is a region's own: its use case names the region itself.
 
 Read paths scope their queries with `read_region` (the region a list or export must be filtered
@@ -21,12 +21,14 @@ from regionvisa.applications.models import Application
 from regionvisa.core.actor import Actor
 from regionvisa.core.usecase import Subject
 from regionvisa.programs.models import Program
+from regionvisa.programs.subjects import PROGRAM
 
 READ = "applications.read"
 RECOMMEND = "applications.recommend"
 
 APPLICATION = Subject(kind="application", model=Application, region=lambda app: app.region, touch="updated_at")
-PROGRAMME = Subject(kind="program", model=Program, region=lambda program: program.region, label="programme")
+# Intake acts on the programme: its one region rule is the programmes domain's own.
+PROGRAMME = PROGRAM
 
 
 def intake_action(actor: Actor, _subject: Any, _kwargs: dict) -> str:
