@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from regionvisa.accounts import service
-from regionvisa.accounts.policy import ACTIONS, Actor, authorize, can, grant, policy_table
+from regionvisa.accounts.policy import ACTIONS, Actor, can, grant, policy_table
 from regionvisa.accounts.schemas import (
     Me,
     PasswordSet,
@@ -127,15 +127,6 @@ def set_password(
 # --------------------------------------------------------------------------- tokens
 
 
-def _token_owner(user: Actor, user_id: int | None) -> int:
-    """Your own tokens, or anyone's for an administrator (404 otherwise, revealing nothing)."""
-    if user_id is None or user_id == user.id:
-        assert user.id is not None
-        return user.id
-    authorize(user, "users.manage")
-    return user_id
-
-
 @router.get("/tokens", summary="List API tokens (yours, or a user's for administrators)", response_model=TokenPage)
 def list_tokens(
     request: Request,
@@ -144,7 +135,7 @@ def list_tokens(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("tokens.manage")),
 ) -> dict:
-    owner = _token_owner(user, user_id)
+    owner = service.token_owner(actor=user, user_id=user_id)
     with session_scope(request.app.state.engine) as session:
         service.get_user(session, owner)
         tokens = service.list_tokens(session, user_id=owner)
@@ -157,7 +148,7 @@ def list_tokens(
 def create_token(
     request: Request, body: TokenCreate, response: Response, user: Actor = Depends(require("tokens.manage"))
 ) -> TokenCreated:
-    owner_id = _token_owner(user, body.user_id)
+    owner_id = service.token_owner(actor=user, user_id=body.user_id)
     with session_scope(request.app.state.engine) as session:
         owner = service.get_user(session, owner_id)
         token, plain = service.create_token(

@@ -20,11 +20,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.models import ApiToken, LoginLock, User, UserSession
-from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, system_actor
+from regionvisa.accounts.policy import REGION_BOUND_ROLES, ROLES, authorize, system_actor
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.audit.service import record
 from regionvisa.core.actor import Actor
-from regionvisa.core.errors import Conflict, Invalid, NotFound
+from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
 from regionvisa.core.usecase import Done, Subject, use_case
 from regionvisa.db import utcnow
 
@@ -608,6 +608,16 @@ def create_token(
         inputs={"user": user.username, "name": name, "prefix": token.prefix, "expires_days": expires_days},
         region=user.region,
     )
+
+
+def token_owner(*, actor: Actor, user_id: int | None) -> int:
+    """Whose tokens `actor` lists or makes: their own, or anyone's for an administrator."""
+    if user_id is None or user_id == actor.id:
+        if actor.id is None:
+            raise Forbidden(en="only a user has API tokens", ko="API 토큰은 사용자만 가질 수 있습니다")
+        return actor.id
+    authorize(actor, "users.manage")
+    return user_id
 
 
 def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:

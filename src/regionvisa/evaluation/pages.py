@@ -257,9 +257,7 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
         context.update(changes=changes, whatif_errors=errors)
         if changes and view is not None and not errors:
             try:
-                context["whatif"] = service.what_if(
-                    session, actor=user, region=code, changes=changes, year=run.year
-                )
+                context["whatif"] = service.what_if(session, actor=user, region=code, changes=changes, year=run.year)
             except DomainError as exc:
                 context["whatif_errors"] = [_message(exc)]
     if view is not None:

@@ -614,9 +614,7 @@ def published_benefits(
     return run.year, [b for b in benefits(session, run.year) if region is None or b.region == region]
 
 
-def region_publication(
-    session: Session, *, actor: Actor, region: str, year: int | None = None
-) -> EvaluationRun | None:
+def region_publication(session: Session, *, actor: Actor, region: str, year: int | None = None) -> EvaluationRun | None:
     """The publication a region's page shows (None before any): 403 outside the reader's scope,
     404 for a code that is no region."""
     readable_region(actor, region)

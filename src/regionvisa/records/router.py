@@ -7,9 +7,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 
-from regionvisa.accounts.policy import Actor, scope_region
+from regionvisa.accounts.policy import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.records import service
+from regionvisa.records.subjects import read_region
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
 from regionvisa.web.pagination import Page
@@ -36,7 +37,7 @@ def residents(
     from regionvisa.stats import regional
     from regionvisa.stats.service import data_as_of
 
-    scoped = scope_region(user, region, action="records.read")
+    scoped = read_region(user, region)
     engine = request.app.state.engine
     at = at or data_as_of(engine)
     total, items = regional.residents_page(engine, scoped, at, offset=(page - 1) * page_size, limit=page_size)
