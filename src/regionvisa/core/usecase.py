@@ -129,82 +129,102 @@ def use_case(
         raise TypeError("a use case running its own transaction loads no subject")
 
     def declare(body: Callable[..., Done]) -> Callable[..., Any]:
-        name = f"{body.__module__.removeprefix('regionvisa.')}.{body.__name__}"
-        takes_region = "region" in inspect.signature(body).parameters
-
-        def load(session: Any, ident: Any) -> Any:
-            assert subject is not None
-            if isinstance(ident, subject.model):
-                return subject.load(session, subject.ident(ident), lock=True) if lock else ident
-            return subject.load(session, ident, lock=lock)
-
-        def write(session: Any, done: Done, *, actor: Any, target: Any, region: str | None) -> None:
-            if not done.changed:
-                return
-            if done.subject is not None:
-                entry_subject = done.subject
-            elif subject is not None:
-                entry_subject = (subject.kind, subject.ident(target))
-            else:
-                raise TypeError(f"{name}: a use case without a subject must name it in Done.subject")
-            record(
-                session,
-                actor=actor,
-                action=done.action or audit or (action if isinstance(action, str) else name),
-                subject=entry_subject,
-                reason=done.reason,
-                inputs=done.inputs,
-                region=done.region if done.region is not None else region,
-            )
-            for entry in done.then:
-                record(session, **entry)
-
-        def call(session: Any, args: tuple, kwargs: dict, *, actor: Any, authorise: bool) -> Any:
-            actor = ensure_actor(actor)
-            target = None
-            if subject is not None and subject_arg is not None:
-                target = kwargs[subject_arg] = load(session, kwargs[subject_arg])
-            elif subject is not None:
-                if not args:
-                    raise TypeError(f"{name}: the subject's id is the second argument")
-                target = load(session, args[0])
-                args = (target, *args[1:])
-            # the one region rule of the subject's kind, or the region a subjectless use case names
-            region = subject.region(target) if subject is not None else (kwargs.get("region") if takes_region else None)
-            regions = region if isinstance(region, tuple) else (region,)
-            if authorise:
-                act = action(actor, target, kwargs) if callable(action) else action
-                for one in regions:
-                    authorize(actor, act, one)
-            if own_transaction:
-                written: list[Done] = []
-
-                def entry(conn: Any, done: Done) -> None:
-                    write(conn, done, actor=actor, target=target, region=regions[0])
-                    written.append(done)
-
-                value = body(session, *args, actor=actor, entry=entry, **kwargs)
-                if not written:
-                    raise TypeError(f"{name} returned without writing its audit entry")
-                return value
-            done = body(session, *args, actor=actor, **kwargs)
-            if not isinstance(done, Done):
-                raise TypeError(f"{name} must return Done, not {type(done).__name__}")
-            write(session, done, actor=actor, target=target, region=regions[0])
-            return done.value
+        declared = _Declared(body, action, subject, subject_arg, lock, audit, own_transaction)
 
         @functools.wraps(body)
         def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            return call(session, args, kwargs, actor=actor, authorise=True)
+            return declared.call(session, args, kwargs, actor=actor, authorise=True)
 
         def effect(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            return call(session, args, kwargs, actor=actor, authorise=False)
+            return declared.call(session, args, kwargs, actor=actor, authorise=False)
 
-        declared = action if isinstance(action, str) else f"{action.__name__}()"
+        shown = action if isinstance(action, str) else f"{action.__name__}()"
         doc = (body.__doc__ or "").strip()
-        USE_CASES[name] = UseCase(name, declared, subject.kind if subject else None, audit, doc)
-        run.use_case = USE_CASES[name]  # type: ignore[attr-defined]
+        USE_CASES[declared.name] = UseCase(declared.name, shown, subject.kind if subject else None, audit, doc)
+        run.use_case = USE_CASES[declared.name]  # type: ignore[attr-defined]
         run.effect = effect  # type: ignore[attr-defined]
         return run
 
     return declare
+
+
+@dataclass
+class _Declared:
+    """One declared use case: how a call loads, authorises, runs and records (`use_case`)."""
+
+    body: Callable[..., Any]
+    action: str | Callable[[Any, Any, dict], str]
+    subject: Subject | None
+    subject_arg: str | None
+    lock: bool
+    audit: str | None
+    own_transaction: bool
+    name: str = ""
+    takes_region: bool = False
+
+    def __post_init__(self) -> None:
+        self.name = f"{self.body.__module__.removeprefix('regionvisa.')}.{self.body.__name__}"
+        self.takes_region = "region" in inspect.signature(self.body).parameters
+
+    def load(self, session: Any, ident: Any) -> Any:
+        subject = self.subject
+        assert subject is not None
+        if isinstance(ident, subject.model):
+            return subject.load(session, subject.ident(ident), lock=True) if self.lock else ident
+        return subject.load(session, ident, lock=self.lock)
+
+    def write(self, session: Any, done: Done, *, actor: Any, target: Any, region: str | None) -> None:
+        if not done.changed:
+            return
+        if done.subject is not None:
+            entry_subject = done.subject
+        elif self.subject is not None:
+            entry_subject = (self.subject.kind, self.subject.ident(target))
+        else:
+            raise TypeError(f"{self.name}: a use case without a subject must name it in Done.subject")
+        record(
+            session,
+            actor=actor,
+            action=done.action or self.audit or (self.action if isinstance(self.action, str) else self.name),
+            subject=entry_subject,
+            reason=done.reason,
+            inputs=done.inputs,
+            region=done.region if done.region is not None else region,
+        )
+        for entry in done.then:
+            record(session, **entry)
+
+    def call(self, session: Any, args: tuple, kwargs: dict, *, actor: Any, authorise: bool) -> Any:
+        actor = ensure_actor(actor)
+        subject, target = self.subject, None
+        if subject is not None and self.subject_arg is not None:
+            target = kwargs[self.subject_arg] = self.load(session, kwargs[self.subject_arg])
+        elif subject is not None:
+            if not args:
+                raise TypeError(f"{self.name}: the subject's id is the second argument")
+            target = self.load(session, args[0])
+            args = (target, *args[1:])
+        # the one region rule of the subject's kind, or the region a subjectless use case names
+        named = kwargs.get("region") if self.takes_region else None
+        region = subject.region(target) if subject is not None else named
+        regions = region if isinstance(region, tuple) else (region,)
+        if authorise:
+            act = self.action(actor, target, kwargs) if callable(self.action) else self.action
+            for one in regions:
+                authorize(actor, act, one)
+        if self.own_transaction:
+            written: list[Done] = []
+
+            def entry(conn: Any, done: Done) -> None:
+                self.write(conn, done, actor=actor, target=target, region=regions[0])
+                written.append(done)
+
+            value = self.body(session, *args, actor=actor, entry=entry, **kwargs)
+            if not written:
+                raise TypeError(f"{self.name} returned without writing its audit entry")
+            return value
+        done = self.body(session, *args, actor=actor, **kwargs)
+        if not isinstance(done, Done):
+            raise TypeError(f"{self.name} must return Done, not {type(done).__name__}")
+        self.write(session, done, actor=actor, target=target, region=regions[0])
+        return done.value
