@@ -46,7 +46,7 @@ from regionvisa.accounts.policy import system_actor
 from regionvisa.applications.lifecycle import STATUS_KO
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationDocument
 from regionvisa.applications.rules import application_rules
-from regionvisa.applications.service import actor_name, get, version_for
+from regionvisa.applications.service import get, version_for
 from regionvisa.applications.subjects import APPLICATION, intake_action
 from regionvisa.audit.service import record
 from regionvisa.config import get_settings
@@ -418,7 +418,7 @@ def upload_document(
         size=stored.size,
         sha256=digest,
         stored_path=stored.stored_path,
-        uploaded_by=actor_name(actor),
+        uploaded_by=actor.username,
         uploaded_at=utcnow(),
     )
     session.add(doc)

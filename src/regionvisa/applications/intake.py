@@ -37,7 +37,6 @@ from regionvisa.applications.moves import (
     record_screening,
 )
 from regionvisa.applications.service import (
-    actor_name,
     is_applicant,
     jsonable,
     simplified_for,
@@ -194,7 +193,7 @@ def submit(
         profile=jsonable(profile),
         submitted_at=now,
         submitted_on=on,
-        submitted_by=actor_name(actor),
+        submitted_by=actor.username,
         channel=channel,
         simplified=simplified_for(session, program.region),
         program_version=version.version,
@@ -745,7 +744,7 @@ def import_applications(
         good = good.with_columns(pl.col("nationality").str.strip_chars().str.to_uppercase())
         results, profile = _screen_rows(lp, good, columns=parsed.frame.columns, on=on)
         outcomes = dict(results.group_by("outcome").len().iter_rows())
-        batch = _Batch(program_id, program.region, version, on, actor_name(actor), utcnow(), name)
+        batch = _Batch(program_id, program.region, version, on, actor.username, utcnow(), name)
         table = _application_table(ids_raw, good, profile, results)
         conn = session.connection()
         ids = _insert_applications(session, conn, table, batch)

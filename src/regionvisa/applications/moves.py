@@ -35,7 +35,6 @@ from regionvisa.applications.lifecycle import APPLICATIONS
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationEvent, Screening
 from regionvisa.applications.rules import application_rules
 from regionvisa.applications.service import (
-    actor_name,
     get,
     jsonable,
     latest_screening,
@@ -94,7 +93,7 @@ def record_screening(session: Session, app: Application, *, version, on: dt.date
         points=exp.points,
         explanation=jsonable(exp.to_dict()),
         kind=kind,
-        actor=actor_name(actor),
+        actor=actor.username,
         at=utcnow(),
         reason=reason,
     )
@@ -134,7 +133,7 @@ def add_event(session, app, before, after, move, actor, reason, screening, autom
             from_status=before,
             to_status=after,
             move=move,
-            actor=actor_name(actor),
+            actor=actor.username,
             at=utcnow(),
             reason=reason,
             screening_id=screening.id if screening else None,
@@ -318,7 +317,7 @@ def recommend(session: Session, app: Application, *, actor: Actor, reason: str =
                 actor=SYSTEM_SIMPLIFIED,
                 reason="automatic approval under the simplified procedure benefit: every criterion passed",
                 automatic=True,
-                inputs={"benefit": "simplified_procedure", "recommended_by": actor_name(actor)},
+                inputs={"benefit": "simplified_procedure", "recommended_by": actor.username},
             ),
         )
     return done(entry, value=app, then=automatic)

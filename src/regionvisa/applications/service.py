@@ -39,11 +39,6 @@ from regionvisa.regions.service import region_codes
 # --------------------------------------------------------------------------------- actors
 
 
-def actor_name(actor: Any) -> str:
-    """The name the history and the audit keep for whoever acted."""
-    return str(getattr(actor, "username", actor))
-
-
 def jsonable(value: Any) -> Any:
     """`value` as the JSON columns store it (dates as ISO text)."""
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
@@ -161,7 +156,7 @@ def set_simplified(
         row = RegionBenefit(region=region)
         session.add(row)
     before, before_source = bool(row.simplified_procedure), row.source
-    row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, actor_name(actor), utcnow(), reason
+    row.simplified_procedure, row.set_by, row.set_at, row.reason = enabled, actor.username, utcnow(), reason
     row.source = source
     session.flush()
     return Done(

@@ -22,7 +22,7 @@ from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.regions.service import region_codes
 from regionvisa.selection.models import CommitteeMember, ConflictDeclaration, Proposal, Score, SelectionRound
-from regionvisa.selection.rounds import actor_name, phase
+from regionvisa.selection.rounds import phase
 from regionvisa.selection.schemas import ConflictsIn, MemberIn
 from regionvisa.selection.subjects import MANAGE, MEMBER, ROUND, SCORE
 
@@ -83,7 +83,7 @@ def add_member(session: Session, rnd: SelectionRound, data: MemberIn, *, actor: 
         role=data.role,
         affiliation=data.affiliation,
         affiliation_region=data.affiliation_region,
-        added_by=actor_name(actor),
+        added_by=actor.username,
         added_at=utcnow(),
     )
     session.add(member)

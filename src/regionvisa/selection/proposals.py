@@ -28,7 +28,7 @@ from regionvisa.programs.models import Program
 from regionvisa.rules.text import format_value, render
 from regionvisa.selection.committee import maybe_member, member_of, recused_regions
 from regionvisa.selection.models import Attachment, Proposal, ProposalVersion, SelectionRound
-from regionvisa.selection.rounds import actor_name, as_utc, get_round, local_time, phase
+from regionvisa.selection.rounds import as_utc, get_round, local_time, phase
 from regionvisa.selection.schemas import ProposalIn
 from regionvisa.selection.subjects import PROPOSAL, SUBMIT, read_scope, sees_as_member
 
@@ -90,7 +90,7 @@ def _attachment_rows(
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
             content=content,
-            uploaded_by=actor_name(actor),
+            uploaded_by=actor.username,
             uploaded_at=utcnow(),
         )
         session.add(row)
@@ -187,7 +187,7 @@ def submit_proposal(
         narrative=data.narrative.strip(),
         attachments=kept + new_ids,
         digest=_digest({"designs": designs, "narrative": data.narrative.strip(), "attachments": kept + new_ids}),
-        submitted_by=actor_name(actor),
+        submitted_by=actor.username,
         submitted_at=now,
     )
     session.add(version)

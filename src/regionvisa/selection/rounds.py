@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
 from regionvisa.db import utcnow
 from regionvisa.selection.models import SelectionRound
@@ -30,11 +29,6 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 def aware(value: dt.datetime) -> dt.datetime:
     """An input time without a zone is Korean time (the ministry's clock)."""
     return value.replace(tzinfo=KST) if value.tzinfo is None else value
-
-
-def actor_name(actor: Actor) -> str:
-    """The name stored in `created_by`-style columns: the actor's user name (as the audit log names it)."""
-    return actor.username
 
 
 def phase(rnd: SelectionRound, now: dt.datetime | None = None) -> str:

@@ -40,7 +40,7 @@ from regionvisa.selection.compute import Candidate, Rules, Tally, tally_round
 from regionvisa.selection.lifecycle import SELECTION_ROUNDS
 from regionvisa.selection.models import Decision, Proposal, Score, SelectionRound
 from regionvisa.selection.proposals import current_version, get_proposal, list_proposals
-from regionvisa.selection.rounds import KST, actor_name, as_utc, aware, get_round, phase
+from regionvisa.selection.rounds import KST, as_utc, aware, get_round, phase
 from regionvisa.selection.schemas import DecisionIn, RoundIn, ScoresIn, parse_quorum
 from regionvisa.selection.subjects import MANAGE, PROPOSAL, READ, ROUND, SCORE, read_scope, sees_as_member
 
@@ -64,7 +64,7 @@ def open_round(session: Session, data: RoundIn, *, actor: Actor) -> Done:
         period_start=data.period_start,
         period_end=data.period_end,
         status="open",
-        created_by=actor_name(actor),
+        created_by=actor.username,
         created_at=utcnow(),
     )
     session.add(rnd)
@@ -419,7 +419,7 @@ def _record_decision(
         rank=t.rank,
         quotas=quota_rows,
         summary=summary,
-        confirmed_by=actor_name(actor),
+        confirmed_by=actor.username,
         confirmed_at=now,
     )
     session.add(decision)
@@ -458,7 +458,7 @@ def _publish(
     """The round is decided: its results are published from now on."""
     rnd.status = "decided"
     rnd.decided_at = now
-    rnd.decided_by = actor_name(actor)
+    rnd.decided_by = actor.username
     rnd.meeting_on = data.meeting_on or now.astimezone(KST).date()
     session.flush()
     return Done(
