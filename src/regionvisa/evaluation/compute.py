@@ -18,6 +18,14 @@ Decisions the formulas leave open, fixed here and recorded in the run:
   The result's `missing` section says what was done for each region.
 * The aggregation and ranking primitives take a batch of weight vectors so the sensitivity
   analysis and the published run share one code path: with the same weights they agree bit for bit.
+* Groups (§4.5 "Groups and transforms") aggregate bottom-up: a group's score is its own
+  aggregate over its members with their weights, over the members that have a value for that
+  region (so reweighting happens among siblings); a group with no member value has none and is
+  reweighted away at its parent. Group scores are not rounded on the way up; the composite is.
+  A framework without groups takes exactly the flat path it always took.
+* Treatment (evaluation.treatment) runs before normalisation, in COINr's order: coverage
+  screen, imputation, the missing-data policy for what is still missing, then transforms.
+  Everything it changes is in the result's `treatment` section and the run's steps.
 """
 
 from __future__ import annotations
@@ -34,9 +42,11 @@ from typing import Any
 
 import numpy as np
 
+from regionvisa.evaluation import treatment
 from regionvisa.evaluation.framework import MAX_DRAWS, Framework, parse_framework, sha256_json
 
 SCORE_DECIMALS = 9
+COVERAGE_REASON = treatment.COVERAGE_REASON
 RUN_FORMAT = "regionvisa-evaluation-run/1"
 _RANK_CHUNK = 8192
 
@@ -102,12 +112,13 @@ def normalise(
 
 
 def normalise_matrix(framework: Framework, raw: np.ndarray, method: str | None = None) -> np.ndarray:
-    """Normalise every column of a regions × indicators matrix; `method` overrides every indicator's."""
+    """Normalise every column of a regions × indicators matrix (of transformed values);
+    `method` overrides every indicator's. Goalposts are transformed like the values."""
     out = np.empty_like(raw, dtype=float)
     for i, ind in enumerate(framework.indicators):
         spec = ind.normalise
         m = method or spec.method
-        low, high = (spec.low, spec.high) if m == "goalposts" else (None, None)
+        low, high = treatment.goalposts(ind) if m == "goalposts" else (None, None)
         out[:, i] = normalise(raw[:, i], m, ind.direction, low, high)
     return out
 
@@ -120,6 +131,9 @@ def normalise_stats(framework: Framework, raw: np.ndarray) -> dict[str, dict[str
         entry: dict[str, Any] = {"method": ind.normalise.method, "direction": ind.direction, "n": int(v.size)}
         if ind.normalise.method == "goalposts":
             entry.update(low=ind.normalise.low, high=ind.normalise.high)
+            if ind.transform is not None and ind.transform.method == "log":
+                low, high = treatment.goalposts(ind)
+                entry.update(transformed_low=low, transformed_high=high)
         if v.size:
             entry.update(min=float(v.min()), max=float(v.max()), mean=float(v.mean()), std=float(v.std()))
         stats[ind.id] = entry
@@ -164,10 +178,122 @@ def aggregate(
     return np.round(score, SCORE_DECIMALS)
 
 
+def weight_vector(framework: Framework) -> np.ndarray:
+    """Indicator weights, then group weights: the columns `aggregate_tree` takes."""
+    return np.array([ind.weight for ind in framework.indicators] + [g.weight for g in framework.groups])
+
+
+def tree(framework: Framework) -> tuple[list[tuple[int, list[int]]], list[int]]:
+    """The aggregation plan over nodes (indicators 0..I−1, then groups I..I+G−1): the groups
+    children first, each with its member nodes, and the top level's members."""
+    n_ind = len(framework.indicators)
+    index = {g.id: n_ind + j for j, g in enumerate(framework.groups)}
+    members: dict[int | None, list[int]] = {None: []}
+    for node in index.values():
+        members[node] = []
+    for i, ind in enumerate(framework.indicators):
+        members[index[ind.group] if ind.group else None].append(i)
+    for g in framework.groups:
+        members[index[g.parent] if g.parent else None].append(index[g.id])
+    order: list[tuple[int, list[int]]] = []
+
+    def visit(node: int) -> None:
+        for child in members[node]:
+            if child >= n_ind:
+                visit(child)
+        order.append((node, members[node]))
+
+    for node in members[None]:
+        if node >= n_ind:
+            visit(node)
+    return order, members[None]
+
+
+def _combine(values: list[np.ndarray], masks: list[np.ndarray], weights: list[np.ndarray], method: str) -> np.ndarray:
+    """One aggregate over members: values (E, R), masks (R,), weights (E,); NaN where no member."""
+    den = np.zeros_like(values[0])
+    for m, w in zip(masks, weights, strict=True):
+        den += w[:, None] * m[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "arithmetic":
+            num = np.zeros_like(den)
+            for v, m, w in zip(values, masks, weights, strict=True):
+                num += w[:, None] * np.where(m[None, :], v, 0.0)
+            out = num / den
+        elif method == "geometric":
+            out = np.ones_like(den)
+            for v, m, w in zip(values, masks, weights, strict=True):
+                out *= np.where(m[None, :], np.maximum(v, 1.0), 1.0) ** (w[:, None] / den)
+        else:
+            raise ValueError(f"unknown aggregation method {method!r}")
+    return np.where(den > 0, out, np.nan)
+
+
+def aggregate_tree(
+    framework: Framework,
+    normalised: np.ndarray,
+    method_index: np.ndarray,
+    weights: np.ndarray,
+    mask: np.ndarray,
+    *,
+    keep_groups: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Composite scores (E, R), rounded, and with keep_groups the group scores (E, R, G).
+
+    weights: (E, I+G) as `weight_vector`. Without groups this is `aggregate` itself, so a flat
+    framework gives the bits it always gave. With groups, each group is aggregated over its
+    members that have a value, children before parents (see the module docstring).
+    """
+    n_ind = mask.shape[1]
+    method_index = np.asarray(method_index)
+    if not framework.groups:
+        return aggregate(normalised, method_index, weights[:, :n_ind], mask, framework.aggregate.method), None
+    order, top = tree(framework)
+    n_groups = len(framework.groups)
+    node_mask: dict[int, np.ndarray] = {i: mask[:, i] for i in range(n_ind)}
+    kept: dict[int, np.ndarray] = {}
+    groups_out = np.full((weights.shape[0], mask.shape[0], n_groups), np.nan) if keep_groups else None
+
+    def value(node: int) -> np.ndarray:
+        if node < n_ind:
+            return normalised[:, :, node][method_index]
+        return kept.pop(node)
+
+    def combine(members: list[int], method: str) -> np.ndarray:
+        return _combine(
+            [value(m) for m in members],
+            [node_mask[m] for m in members],
+            [weights[:, m] for m in members],
+            method,
+        )
+
+    for node, members in order:
+        group = framework.groups[node - n_ind]
+        score = combine(members, group.aggregate.method)
+        node_mask[node] = np.any([node_mask[m] for m in members], axis=0)
+        kept[node] = score
+        if groups_out is not None:
+            groups_out[:, :, node - n_ind] = score
+    scores = combine(top, framework.aggregate.method)
+    return np.round(scores, SCORE_DECIMALS), groups_out
+
+
 def ranks(scores: np.ndarray) -> np.ndarray:
-    """Competition ranks per row, 1 = best; ties share the better rank (1, 2, 2, 4)."""
+    """Competition ranks per row, 1 = best; ties share the better rank (1, 2, 2, 4).
+
+    Up to 64 columns by pairwise comparison; beyond, by sorting each row (the same ranks, in
+    O(R log R) memory and time instead of O(R²), for tables the size of the HDI's)."""
     scores = np.atleast_2d(scores)
     out = np.empty(scores.shape, dtype=np.int64)
+    if scores.shape[1] > 64:
+        order = np.argsort(-scores, axis=1, kind="stable")
+        ordered = np.take_along_axis(scores, order, axis=1)
+        position = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+        new = np.ones(scores.shape, dtype=bool)
+        new[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+        first = np.maximum.accumulate(np.where(new, position, 0), axis=1)
+        np.put_along_axis(out, order, first + 1, axis=1)
+        return out
     for start in range(0, scores.shape[0], _RANK_CHUNK):
         s = scores[start : start + _RANK_CHUNK]
         out[start : start + _RANK_CHUNK] = 1 + (s[:, None, :] > s[:, :, None]).sum(axis=2)
@@ -303,7 +429,12 @@ def read_indicator_csv(path: str | Path, framework: Framework | None = None) -> 
 
 @dataclass(frozen=True)
 class Scored:
-    """The deterministic part of an evaluation, as arrays (rows = `regions`, sorted by code)."""
+    """The deterministic part of an evaluation, as arrays (rows = `regions`, sorted by code).
+
+    `raw` holds the values after imputation (NaN where still missing), `values` the values that
+    were normalised (after transforms; the same as raw when there are none), `groups` the group
+    scores (regions × groups, NaN where a group has no value) and `treatment` what was changed.
+    """
 
     regions: list[str]
     raw: np.ndarray
@@ -313,10 +444,47 @@ class Scored:
     grades: list[str]
     missing: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    treatment: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mask(self) -> np.ndarray:
         return ~np.isnan(self.raw)
+
+    @property
+    def treated(self) -> np.ndarray:
+        """The values normalisation runs on (what the sensitivity analysis re-normalises)."""
+        return self.raw if self.values is None else self.values
+
+
+def effective_shares(framework: Framework, available: np.ndarray) -> np.ndarray:
+    """Each indicator's share of the composite for one region (arithmetic reading): its weight
+    over its available siblings', times its group's share, up to the top. 0 where missing."""
+    weights = weight_vector(framework)
+    n_ind = len(framework.indicators)
+    if not framework.groups:
+        w = weights * available
+        return w / w.sum()
+    order, top = tree(framework)
+    present = {i: bool(available[i]) for i in range(n_ind)}
+    members = dict(order)
+    for node, items in order:
+        present[node] = any(present[m] for m in items)
+    shares = np.zeros(n_ind)
+
+    def spread(items: list[int], share: float) -> None:
+        live = [m for m in items if present[m]]
+        total = sum(weights[m] for m in live)
+        for m in live:
+            part = share * weights[m] / total
+            if m < n_ind:
+                shares[m] = part
+            else:
+                spread(members[m], part)
+
+    spread(top, 1.0)
+    return shares
 
 
 def apply_missing_policy(
@@ -324,7 +492,6 @@ def apply_missing_policy(
 ) -> tuple[list[str], np.ndarray, dict[str, dict[str, Any]]]:
     """Drop the regions the policy excludes; report what was done for every region with a gap."""
     ids = framework.indicator_ids
-    weights = np.array([ind.weight for ind in framework.indicators])
     policy = framework.missing.policy
     keep: list[int] = []
     actions: dict[str, dict[str, Any]] = {}
@@ -338,7 +505,7 @@ def apply_missing_policy(
             actions[code] = {"action": "excluded", "indicators": gaps, "reason": reason}
             continue
         avail = ~np.isnan(raw[r])
-        share = weights * avail / (weights * avail).sum()
+        share = effective_shares(framework, avail)
         actions[code] = {
             "action": "reweighted",
             "indicators": gaps,
@@ -348,20 +515,65 @@ def apply_missing_policy(
     return [codes[r] for r in keep], raw[keep], actions
 
 
-def score_table(framework: Framework, indicators: Table) -> Scored:
-    """Missing-data policy, normalisation, aggregation, ranks and grades for one table."""
+def _treatment_configured(framework: Framework) -> bool:
+    missing = framework.missing
+    return missing.coverage > 0 or missing.impute != "none" or any(i.transform for i in framework.indicators)
+
+
+def score_table(framework: Framework, indicators: Table, previous: Table | None = None) -> Scored:
+    """Coverage screen, imputation, missing-data policy, transforms, normalisation,
+    aggregation, ranks and grades for one table (`previous`: last year's, for imputation)."""
     codes, raw = raw_matrix(framework, indicators)
-    codes, raw, actions = apply_missing_policy(framework, codes, raw)
+    errors = treatment.log_problems(framework, codes, raw)
+    if errors:
+        raise IndicatorInputError(errors)
+    actions = treatment.below_coverage(framework, codes, raw)
+    kept = [r for r, code in enumerate(codes) if code not in actions]
+    codes, raw = [codes[r] for r in kept], raw[kept]
+    prior = {str(c): dict(v) for c, v in (previous or {}).items()}
+    raw, imputed = treatment.impute(framework, codes, raw, prior)
+    codes, raw, more = apply_missing_policy(framework, codes, raw)
+    actions.update(more)
     if not codes:
         raise IndicatorInputError(["every region was excluded for missing values; nothing to evaluate"])
-    normalised = normalise_matrix(framework, raw)
-    weights = np.array([[ind.weight for ind in framework.indicators]])
-    scores = aggregate(
-        normalised[None], np.zeros(1, dtype=np.int64), weights, ~np.isnan(raw), framework.aggregate.method
-    )[0]
+    imputed = {code: cells for code, cells in imputed.items() if code in codes}
+    values, transforms = treatment.transform(framework, codes, raw)
+    normalised = normalise_matrix(framework, values)
+    weights = weight_vector(framework)[None]
+    scores, groups = aggregate_tree(
+        framework, normalised[None], np.zeros(1, dtype=np.int64), weights, ~np.isnan(raw), keep_groups=True
+    )
+    scores = scores[0]
     rank = ranks(scores[None])[0]
     grades = [framework.grades[g].grade for g in grade_index(framework, scores)]
-    return Scored(codes, raw, normalised, scores, rank, grades, actions, normalise_stats(framework, raw))
+    treated: dict[str, Any] = {}
+    if _treatment_configured(framework):
+        treated = {"imputed": imputed, "transforms": transforms}
+    return Scored(
+        codes,
+        raw,
+        normalised,
+        scores,
+        rank,
+        grades,
+        actions,
+        normalise_stats(framework, values),
+        values=None if not transforms else values,
+        groups=None if groups is None else groups[0],
+        treatment=treated,
+    )
+
+
+def _split(parts: dict[int, float], values: Mapping[int, float], weights: np.ndarray, method: str, total: float):
+    """Split `total` over members in proportion to their part of the aggregate (see contributions)."""
+    w = sum(weights[m] for m in values)
+    if method == "arithmetic":
+        raw = {m: weights[m] * values[m] / w for m in values}
+    else:
+        raw = {m: weights[m] / w * math.log(max(values[m], 1.0)) for m in values}
+    whole = sum(raw.values())
+    for m, part in raw.items():
+        parts[m] = total * part / whole if whole > 0 else 0.0
 
 
 def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, float | None]:
@@ -369,12 +581,44 @@ def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, 
 
     arithmetic: wᵢ·nᵢ/Σw, which add up to the score. geometric: the score split in proportion
     to each indicator's share of log(score), wᵢ/Σw·log max(nᵢ,1); a score of 1 has no parts.
+    With groups, the score is split over the top level's members this way, and each group's
+    part again over its own members by its own method, down to the indicators.
     Missing indicators contribute None.
     """
     ind_values = region["indicators"]
     avail = [ind for ind in framework.indicators if ind_values[ind.id]["normalised"] is not None]
     total_w = sum(ind.weight for ind in avail)
     out: dict[str, float | None] = {ind.id: None for ind in framework.indicators}
+    if framework.groups:
+        n_ind = len(framework.indicators)
+        weights = weight_vector(framework)
+        order, top = tree(framework)
+        members = dict(order)
+        node_value: dict[int, float] = {
+            i: ind_values[ind.id]["normalised"]
+            for i, ind in enumerate(framework.indicators)
+            if ind_values[ind.id]["normalised"] is not None
+        }
+        for j, g in enumerate(framework.groups):
+            score = region.get("groups", {}).get(g.id, {}).get("score")
+            if score is not None:
+                node_value[n_ind + j] = score
+        parts: dict[int, float] = {}
+        queue = [(top, framework.aggregate.method, float(region["score"]))]
+        while queue:
+            items, method, total = queue.pop()
+            live = {m: node_value[m] for m in items if m in node_value}
+            if not live:
+                continue
+            _split(parts, live, weights, method, total)
+            for m in live:
+                if m >= n_ind:
+                    group = framework.groups[m - n_ind]
+                    queue.append((members[m], group.aggregate.method, parts[m]))
+        for i, ind in enumerate(framework.indicators):
+            if i in parts:
+                out[ind.id] = parts[i]
+        return out
     if framework.aggregate.method == "arithmetic":
         for ind in avail:
             out[ind.id] = ind.weight * ind_values[ind.id]["normalised"] / total_w
@@ -400,7 +644,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _inputs_record(framework: Framework, indicators: Table) -> dict[str, Any]:
+def _table_record(framework: Framework, indicators: Table) -> tuple[list[str], dict[str, Any]]:
     codes, raw = raw_matrix(framework, indicators)
     table = {
         code: {
@@ -408,40 +652,114 @@ def _inputs_record(framework: Framework, indicators: Table) -> dict[str, Any]:
         }
         for r, code in enumerate(codes)
     }
-    return {"regions": codes, "indicators": table, "sha256": sha256_json(table)}
+    return codes, table
+
+
+def _inputs_record(framework: Framework, indicators: Table, previous: Table | None = None) -> dict[str, Any]:
+    codes, table = _table_record(framework, indicators)
+    out: dict[str, Any] = {"regions": codes, "indicators": table, "sha256": sha256_json(table)}
+    if framework.missing.impute == "previous_year":
+        prior: dict[str, Any] = {}
+        if previous:
+            known = set(framework.indicator_ids)
+            cleaned = {str(c): {k: v for k, v in vals.items() if k in known} for c, vals in previous.items()}
+            _, prior = _table_record(framework, cleaned)
+        out["previous"] = {"indicators": prior, "sha256": sha256_json(prior)}
+    return out
+
+
+def _value(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _indicator_entry(framework: Framework, scored: Scored, r: int) -> dict[str, dict[str, Any]]:
+    """A region's indicators in the result: raw and normalised, and — only where they apply —
+    the value after its transform and how a gap was filled."""
+    code = scored.regions[r]
+    imputed = scored.treatment.get("imputed", {}).get(code, {})
+    out: dict[str, dict[str, Any]] = {}
+    for i, ind in enumerate(framework.indicators):
+        entry: dict[str, Any] = {"raw": _value(scored.raw[r, i]), "normalised": _value(scored.normalised[r, i])}
+        if ind.transform is not None:
+            entry["treated"] = _value(scored.treated[r, i])
+        if ind.id in imputed:
+            entry["imputed"] = imputed[ind.id]["method"]
+        out[ind.id] = entry
+    return out
+
+
+def _group_entry(framework: Framework, scored: Scored, r: int) -> dict[str, dict[str, float | None]]:
+    assert scored.groups is not None
+    return {
+        g.id: {"score": None if math.isnan(v) else round(float(v), SCORE_DECIMALS)}
+        for g, v in zip(framework.groups, scored.groups[r], strict=True)
+    }
+
+
+def _treatment_steps(framework: Framework, scored: Scored) -> list[dict[str, Any]]:
+    """The run's record of the treatment steps the framework asks for (none: no steps)."""
+    missing = framework.missing
+    steps: list[dict[str, Any]] = []
+    if missing.coverage > 0:
+        steps.append(
+            {
+                "step": "coverage",
+                "threshold": missing.coverage,
+                "rule": "a region with values for fewer than this share of the indicators (before imputation) "
+                "is not ranked",
+                "excluded": sorted(c for c, a in scored.missing.items() if a.get("reason") == COVERAGE_REASON),
+            }
+        )
+    if missing.impute != "none":
+        steps.append(
+            {
+                "step": "impute",
+                "method": missing.impute,
+                "region_groups": dict(missing.region_groups),
+                "cells": sum(len(v) for v in scored.treatment.get("imputed", {}).values()),
+            }
+        )
+    transforms = {ind.id: ind.transform.model_dump(mode="json") for ind in framework.indicators if ind.transform}
+    if transforms:
+        steps.append({"step": "transform", "indicators": transforms, "order": "after imputation, before normalisation"})
+    return steps
 
 
 def evaluate(
-    framework: Framework, indicators: Table, *, draws: int | None = None, year: int | None = None
+    framework: Framework,
+    indicators: Table,
+    *,
+    draws: int | None = None,
+    year: int | None = None,
+    previous: Table | None = None,
 ) -> dict[str, Any]:
     """The §4.5 result for a raw indicator table (region → indicator id → value or None).
 
-    draws overrides framework.sensitivity.draws; year overrides framework.year in the result.
+    draws overrides framework.sensitivity.draws; year overrides framework.year in the result;
+    previous is last year's table, used (and recorded) when the framework imputes by it.
     Besides the §4.5 keys the result has `missing` (what was done per region with a gap),
-    `sensitivity` (Sobol indices) and `run` (everything needed to reproduce it bit for bit).
+    `sensitivity` (Sobol indices) and `run` (everything needed to reproduce it bit for bit);
+    with groups each region has `groups`, and with treatment the result has `treatment`.
     """
     from regionvisa.evaluation.sensitivity import analyse  # sensitivity builds on this module
 
-    scored = score_table(framework, indicators)
+    if framework.missing.impute != "previous_year":
+        previous = None
+    scored = score_table(framework, indicators, previous)
     n_draws = framework.sensitivity.draws if draws is None else int(draws)
     if not 1 <= n_draws <= MAX_DRAWS:
         raise ValueError(f"draws must be between 1 and {MAX_DRAWS:,}, got {draws}")
     sens = analyse(framework, scored, draws=n_draws)
-    ids = framework.indicator_ids
 
     entries = []
     for r, code in enumerate(scored.regions):
         summary = sens["regions"][code]
+        entry: dict[str, Any] = {"region": code, "indicators": _indicator_entry(framework, scored, r)}
+        if framework.groups:
+            entry["groups"] = _group_entry(framework, scored, r)
         entries.append(
             {
-                "region": code,
-                "indicators": {
-                    ind: {
-                        "raw": None if math.isnan(scored.raw[r, i]) else float(scored.raw[r, i]),
-                        "normalised": None if math.isnan(scored.normalised[r, i]) else float(scored.normalised[r, i]),
-                    }
-                    for i, ind in enumerate(ids)
-                },
+                **entry,
                 "score": float(scored.scores[r]),
                 "rank": int(scored.ranks[r]),
                 "grade": scored.grades[r],
@@ -454,6 +772,22 @@ def evaluate(
     entries.sort(key=lambda e: (e["rank"], e["region"]))
 
     weights = {ind.id: ind.weight for ind in framework.indicators}
+    aggregate_step: dict[str, Any] = {
+        "step": "aggregate",
+        "method": framework.aggregate.method,
+        "weights": weights,
+        "formula": "arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ,1)^(wᵢ/Σw); Σ over available indicators",
+        "score_decimals": SCORE_DECIMALS,
+    }
+    if framework.groups:
+        aggregate_step["groups"] = {
+            g.id: {"parent": g.parent, "weight": g.weight, "method": g.aggregate.method} for g in framework.groups
+        }
+        aggregate_step["members"] = {
+            "indicators": {ind.id: ind.group for ind in framework.indicators},
+            "rule": "each group aggregates its members with a value, with their weights relative among siblings; "
+            "the top level aggregates the groups without a parent and the ungrouped indicators",
+        }
     run = {
         "format": RUN_FORMAT,
         "year": framework.year if year is None else int(year),
@@ -464,8 +798,9 @@ def evaluate(
             "source": framework.source,
             "definition": framework.definition(),
         },
-        "inputs": _inputs_record(framework, indicators),
+        "inputs": _inputs_record(framework, indicators, previous),
         "steps": [
+            *_treatment_steps(framework, scored),
             {"step": "missing", "policy": framework.missing.policy},
             {
                 "step": "normalise",
@@ -474,13 +809,7 @@ def evaluate(
                 "equal_values": {"minmax": 100, "zscore": 50},
                 "single_region": {"rank": 100},
             },
-            {
-                "step": "aggregate",
-                "method": framework.aggregate.method,
-                "weights": weights,
-                "formula": "arithmetic: Σ wᵢ·nᵢ / Σ wᵢ; geometric: Π max(nᵢ,1)^(wᵢ/Σw); Σ over available indicators",
-                "score_decimals": SCORE_DECIMALS,
-            },
+            aggregate_step,
             {"step": "rank", "order": "score descending", "ties": "share the better rank (1, 2, 2, 4)"},
             {
                 "step": "grade",
@@ -491,14 +820,15 @@ def evaluate(
             {"step": "sensitivity", **sens["settings"]},
         ],
     }
-    return {
+    out: dict[str, Any] = {
         "framework": framework.id,
         "year": framework.year if year is None else int(year),
         "regions": entries,
         "missing": {"policy": framework.missing.policy, "regions": scored.missing},
-        "sensitivity": sens["summary"],
-        "run": run,
     }
+    if scored.treatment:
+        out["treatment"] = scored.treatment
+    return {**out, "sensitivity": sens["summary"], "run": run}
 
 
 def reproduce(run: Mapping[str, Any], *, year: int | None = None) -> dict[str, Any]:
@@ -508,7 +838,14 @@ def reproduce(run: Mapping[str, Any], *, year: int | None = None) -> dict[str, A
         raise ValueError("run record's framework definition does not match its SHA-256")
     framework._source = run["framework"].get("source")
     draws = next(step["draws"] for step in run["steps"] if step["step"] == "sensitivity")
-    return evaluate(framework, run["inputs"]["indicators"], draws=draws, year=run.get("year") if year is None else year)
+    previous = run["inputs"].get("previous", {}).get("indicators")
+    return evaluate(
+        framework,
+        run["inputs"]["indicators"],
+        draws=draws,
+        year=run.get("year") if year is None else year,
+        previous=previous,
+    )
 
 
 def dumps(result: Mapping[str, Any]) -> str:

@@ -9,6 +9,10 @@ Optional parts and their defaults, chosen so the compact §4.5 example validates
 `label` defaults to the indicator id, `rationale` may be omitted (the shipped framework gives
 one for every indicator), `missing` defaults to `{policy: reweight}`, and `sensitivity`
 defaults to the §4.5 values.
+
+Groups, transforms and data treatment (§4.5 "Groups and transforms") are additions: a framework
+that uses none of them validates, means and digests exactly as before, because `definition()`
+leaves those keys out while they are unset.
 """
 
 from __future__ import annotations
@@ -72,6 +76,44 @@ class Normalise(_Strict):
         return self
 
 
+WINSORISE_DEFAULTS: dict[str, Any] = {"winmax": 5, "skewness": 2.0, "kurtosis": 3.5, "fallback": "log"}
+
+
+class Transform(_Strict):
+    """A change of the raw values before normalisation, recorded in the run.
+
+    log: the natural logarithm (goalposts are written in raw units and transformed alike).
+    winsorise: COINr's default outlier rule — while |skewness| ≥ `skewness` and kurtosis ≥
+    `kurtosis`, the most extreme point(s) on the skewed side take the next value, up to
+    `winmax` points; if that does not pass, `fallback: log` uses COINr's log_CT,
+    ln(x − min + 0.01·(max − min)), on the original values instead (`none` keeps the winsorised values).
+    """
+
+    method: Literal["log", "winsorise"]
+    winmax: int | None = Field(default=None, ge=1, le=1000)
+    skewness: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    kurtosis: float | None = Field(default=None, allow_inf_nan=False)
+    fallback: Literal["log", "none"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _winsorise_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("method") == "winsorise":
+            return {**WINSORISE_DEFAULTS, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _settings_apply(self) -> Transform:
+        if self.method == "log":
+            extra = [k for k in WINSORISE_DEFAULTS if getattr(self, k) is not None]
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)} apply only to winsorise, not to log"
+                    f" · {', '.join(extra)} 설정은 winsorise에만 쓸 수 있습니다"
+                )
+        return self
+
+
 class Indicator(_Strict):
     id: str = Field(pattern=_SLUG)
     label: LocalText | None = None
@@ -80,6 +122,8 @@ class Indicator(_Strict):
     weight: float = Field(gt=0, allow_inf_nan=False)
     normalise: Normalise
     rationale: LocalText | None = None
+    group: str | None = None
+    transform: Transform | None = None
 
     @field_validator("direction")
     @classmethod
@@ -94,6 +138,20 @@ class Indicator(_Strict):
 
 class Aggregate(_Strict):
     method: Literal["arithmetic", "geometric"]
+
+
+class Group(_Strict):
+    """A dimension of the framework (COINr's level above the indicators); `parent` nests it."""
+
+    id: str = Field(pattern=_SLUG)
+    label: LocalText | None = None
+    weight: float = Field(gt=0, allow_inf_nan=False)
+    aggregate: Aggregate = Field(default_factory=lambda: Aggregate(method="arithmetic"))
+    parent: str | None = None
+    rationale: LocalText | None = None
+
+    def label_in(self, lang: str = "ko") -> str:
+        return getattr(self.label, lang) if self.label else self.id
 
 
 class Grade(_Strict):
@@ -136,9 +194,20 @@ class Sensitivity(_Strict):
 
 class Missing(_Strict):
     """reweight: drop the missing indicator for that region and rescale the others' weights;
-    exclude: leave the region out of the evaluation (no score, no rank, no grade)."""
+    exclude: leave the region out of the evaluation (no score, no rank, no grade).
+
+    Before that policy applies, `coverage` (share of the indicators, by count, a region must
+    have a value for; 0 = no rule) leaves regions below it unranked with the reason, and
+    `impute` fills what it can: `group_mean` with the indicator's mean over the other regions
+    of the region's `region_groups` entry (all evaluated regions when it has none, COINr's
+    i_mean / i_mean_grp), `previous_year` with the region's value of the year before (COINr's
+    impute_panel), `none` leaves the gap to the policy.
+    """
 
     policy: Literal["reweight", "exclude"] = "reweight"
+    impute: Literal["none", "group_mean", "previous_year"] = "none"
+    coverage: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    region_groups: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class Framework(_Strict):
@@ -148,6 +217,7 @@ class Framework(_Strict):
     notes: LocalText | None = None
     references: list[str] = Field(default_factory=list)
     indicators: list[Indicator] = Field(min_length=1)
+    groups: list[Group] = Field(default_factory=list)
     aggregate: Aggregate
     grades: list[Grade] = Field(min_length=1)
     benefits: dict[str, Benefit]
@@ -168,9 +238,32 @@ class Framework(_Strict):
     def indicator_ids(self) -> list[str]:
         return [ind.id for ind in self.indicators]
 
+    @property
+    def group_ids(self) -> list[str]:
+        return [g.id for g in self.groups]
+
     def definition(self) -> dict[str, Any]:
-        """The full framework as plain JSON data (defaults included), for the run record."""
-        return self.model_dump(mode="json")
+        """The full framework as plain JSON data (defaults included), for the run record.
+
+        Keys of the additions (groups, transforms, treatment) are left out while unset, so a
+        framework that does not use them keeps the definition and digest it always had.
+        """
+        data = self.model_dump(mode="json")
+        for ind in data["indicators"]:
+            for key in ("group", "transform"):
+                if ind.get(key) is None:
+                    ind.pop(key, None)
+        if not data["groups"]:
+            data.pop("groups")
+        for group in data.get("groups", []):
+            for key in ("label", "rationale"):
+                if group.get(key) is None:
+                    group.pop(key)
+        missing = data["missing"]
+        for key, default in (("impute", "none"), ("coverage", 0.0), ("region_groups", {})):
+            if missing.get(key) == default:
+                missing.pop(key)
+        return data
 
     def digest(self) -> str:
         """SHA-256 of the canonical JSON definition: equal digests mean equal frameworks."""
@@ -224,6 +317,10 @@ def _semantic_problems(fw: Framework) -> list[tuple[str, str]]:
         if name not in names:
             problems.append((f"benefits.{name}", f"benefit for unknown grade {name!r} (grades: {', '.join(names)})"))
 
+    problems.extend(_group_problems(fw))
+    problems.extend(_transform_problems(fw))
+    problems.extend(_missing_problems(fw))
+
     if "goalposts" in fw.sensitivity.normalise_alternatives:
         lacking = [ind.id for ind in fw.indicators if ind.normalise.method != "goalposts"]
         if lacking:
@@ -234,6 +331,165 @@ def _semantic_problems(fw: Framework) -> list[tuple[str, str]]:
                     f"needs goalposts low/high; these have none: {', '.join(lacking)}",
                 )
             )
+    return problems
+
+
+def _both(en: str, ko: str) -> str:
+    """A message in English and Korean on one line, as the other framework messages are read."""
+    return f"{en} · {ko}"
+
+
+def _group_problems(fw: Framework) -> list[tuple[str, str]]:
+    """Unknown, missing and circular group references; groups without members."""
+    problems: list[tuple[str, str]] = []
+    ids = fw.group_ids
+    known = ", ".join(ids) if ids else "none"
+    seen: dict[str, int] = {}
+    indicator_ids = set(fw.indicator_ids)
+    for j, group in enumerate(fw.groups):
+        if group.id in seen:
+            problems.append(
+                (
+                    f"groups[{j}].id",
+                    _both(
+                        f"duplicate group id {group.id!r} (also at [{seen[group.id]}])", f"그룹 id {group.id!r} 중복"
+                    ),
+                )
+            )
+        seen.setdefault(group.id, j)
+        if group.id in indicator_ids:
+            problems.append(
+                (
+                    f"groups[{j}].id",
+                    _both(
+                        f"group id {group.id!r} is also an indicator id; ids must differ",
+                        f"그룹 id {group.id!r}가 지표 id와 같습니다",
+                    ),
+                )
+            )
+        if group.parent is not None and group.parent not in ids:
+            problems.append(
+                (
+                    f"groups[{j}].parent",
+                    _both(
+                        f"unknown parent group {group.parent!r} (groups: {known})",
+                        f"알 수 없는 상위 그룹 {group.parent!r}",
+                    ),
+                )
+            )
+    for i, ind in enumerate(fw.indicators):
+        if ind.group is not None and ind.group not in ids:
+            problems.append(
+                (
+                    f"indicators[{i}].group",
+                    _both(
+                        f"unknown group {ind.group!r} (groups: {known}) [indicator {ind.id}]",
+                        f"지표 {ind.id}의 그룹 {ind.group!r}이(가) 정의되어 있지 않습니다",
+                    ),
+                )
+            )
+    parents = {g.id: g.parent for g in fw.groups}
+    reported: set[str] = set()
+    for j, group in enumerate(fw.groups):
+        chain = [group.id]
+        node = group.parent
+        while node is not None and node in parents:
+            if node in chain:
+                cycle = [*chain[chain.index(node) :], node]
+                if not reported.intersection(cycle):
+                    problems.append(
+                        (
+                            f"groups[{j}].parent",
+                            _both(
+                                f"circular group reference: {' → '.join(cycle)}",
+                                f"그룹이 순환 참조합니다: {' → '.join(cycle)}",
+                            ),
+                        )
+                    )
+                    reported.update(cycle)
+                break
+            chain.append(node)
+            node = parents[node]
+    members = {g.id: 0 for g in fw.groups}
+    for ind in fw.indicators:
+        if ind.group in members:
+            members[ind.group] += 1
+    for g in fw.groups:
+        if g.parent in members:
+            members[g.parent] += 1
+    for j, group in enumerate(fw.groups):
+        if members.get(group.id) == 0:
+            problems.append(
+                (
+                    f"groups[{j}]",
+                    _both(
+                        f"group {group.id!r} has no members (no indicator or group names it)",
+                        f"그룹 {group.id!r}에 속한 지표나 하위 그룹이 없습니다",
+                    ),
+                )
+            )
+    return problems
+
+
+def _transform_problems(fw: Framework) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    for i, ind in enumerate(fw.indicators):
+        spec = ind.normalise
+        if ind.transform is None:
+            continue
+        if ind.transform.method == "log" and spec.method == "goalposts":
+            assert spec.low is not None
+            if spec.low <= 0:
+                problems.append(
+                    (
+                        f"indicators[{i}].normalise.low",
+                        _both(
+                            f"goalposts under a log transform must be above 0 (got low={spec.low}) "
+                            f"[indicator {ind.id}]",
+                            f"로그 변환 지표 {ind.id}의 골포스트는 0보다 커야 합니다",
+                        ),
+                    )
+                )
+        if ind.transform.method == "winsorise" and spec.method == "goalposts":
+            problems.append(
+                (
+                    f"indicators[{i}].transform",
+                    _both(
+                        "winsorise may fall back to a shifted log, which goalposts in raw units cannot follow; "
+                        f"use minmax, zscore or rank [indicator {ind.id}]",
+                        f"지표 {ind.id}: winsorise는 골포스트 정규화와 함께 쓸 수 없습니다",
+                    ),
+                )
+            )
+    return problems
+
+
+def _missing_problems(fw: Framework) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    owner: dict[str, str] = {}
+    for name, codes in fw.missing.region_groups.items():
+        for code in codes:
+            if code in owner:
+                problems.append(
+                    (
+                        f"missing.region_groups.{name}",
+                        _both(
+                            f"region {code} is also in region group {owner[code]!r}",
+                            f"지역 {code}이(가) 두 지역 그룹에 속해 있습니다",
+                        ),
+                    )
+                )
+            owner.setdefault(code, name)
+    if fw.missing.region_groups and fw.missing.impute != "group_mean":
+        problems.append(
+            (
+                "missing.region_groups",
+                _both(
+                    "region_groups apply only to impute: group_mean",
+                    "region_groups는 impute: group_mean에만 쓸 수 있습니다",
+                ),
+            )
+        )
     return problems
 
 

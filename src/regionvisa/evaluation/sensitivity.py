@@ -1,6 +1,7 @@
 """How much the ranking depends on the framework's choices (DESIGN §4.5), all draws at once.
 
-Uncertain inputs ("factors"): each indicator weight, drawn as w·(1+u) with u ~ U(−noise, +noise),
+Uncertain inputs ("factors"): each indicator weight and each group weight (§4.5 "Groups and
+transforms"), drawn as w·(1+u) with u ~ U(−noise, +noise),
 and — when the framework lists more than one — the normalisation method, drawn uniformly from
 `normalise_alternatives`. The drawn method replaces every indicator's own method for that draw
 (goalposts indicators do not keep goalposts); this is the plain reading of §4.5 and keeps every
@@ -18,7 +19,8 @@ actually occurred (integers, no interpolation); for an even number of draws the 
 lower middle value. Sobol indices of rank are undefined (None) where a region's rank never
 varies. The ranking's overall sensitivity to a factor is the variance-weighted mean of the
 regions' indices (Σ_r partial variance / Σ_r variance), and the indicator with the largest
-first-order index is reported as the one the ranking is most sensitive to.
+first-order index is reported as the one the ranking is most sensitive to (and, with groups,
+the group likewise). The normalisations run on the treated values (after transforms).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from regionvisa.evaluation.compute import Scored, aggregate, grade_index, normalise_matrix, ranks
+from regionvisa.evaluation.compute import Scored, aggregate_tree, grade_index, normalise_matrix, ranks, weight_vector
 from regionvisa.evaluation.framework import Framework
 
 PERCENTILE_METHOD = "inverted_cdf"
@@ -36,8 +38,8 @@ _DECIMALS = 4
 
 
 def factors(framework: Framework) -> list[str]:
-    """Factor names in design-column order: indicator weights, then the method when it varies."""
-    names = list(framework.indicator_ids)
+    """Factor names in design-column order: indicator weights, group weights, then the method when it varies."""
+    names = list(framework.indicator_ids) + list(framework.group_ids)
     if len(framework.sensitivity.normalise_alternatives) > 1:
         names.append(METHOD_FACTOR)
     return names
@@ -53,9 +55,9 @@ def design(framework: Framework, draws: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def to_inputs(framework: Framework, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Map uniform design rows to (weights (E, I), alternative index (E,))."""
-    n_ind = len(framework.indicators)
-    base = np.array([ind.weight for ind in framework.indicators])
+    """Map uniform design rows to (weights (E, I+G), alternative index (E,))."""
+    base = weight_vector(framework)
+    n_ind = base.size
     noise = framework.sensitivity.weight_noise
     weights = base * (1.0 + noise * (2.0 * unit[:, :n_ind] - 1.0))
     n_alt = len(framework.sensitivity.normalise_alternatives)
@@ -93,11 +95,11 @@ def _by_factor(names: list[str], values: np.ndarray) -> dict[str, float | None]:
     return {name: _clean(v) for name, v in zip(names, values, strict=True)}
 
 
-def _argmax_indicator(names: list[str], values: np.ndarray, n_ind: int) -> str | None:
-    vals = np.asarray(values[:n_ind], dtype=float)
-    if not np.isfinite(vals).any():
+def _argmax_indicator(names: list[str], values: np.ndarray, n_ind: int, start: int = 0) -> str | None:
+    vals = np.asarray(values[start:n_ind], dtype=float)
+    if not vals.size or not np.isfinite(vals).any():
         return None
-    return names[int(np.nanargmax(vals))]
+    return names[start + int(np.nanargmax(vals))]
 
 
 def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, Any]:
@@ -107,10 +109,10 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
              "summary": {...Sobol results...}, "settings": {...for the run record...}}.
     """
     names = factors(framework)
-    k, n_ind = len(names), len(framework.indicators)
+    k, n_ind, n_groups = len(names), len(framework.indicators), len(framework.groups)
     alternatives = list(framework.sensitivity.normalise_alternatives)
     mask = scored.mask
-    stack = np.stack([normalise_matrix(framework, scored.raw, method=m) for m in alternatives])
+    stack = np.stack([normalise_matrix(framework, scored.treated, method=m) for m in alternatives])
 
     a, b = design(framework, draws)
     blocks = [a, b]
@@ -120,7 +122,7 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
         blocks.append(ab)
     unit = np.concatenate(blocks, axis=0)
     weights, method_index = to_inputs(framework, unit)
-    scores = aggregate(stack, method_index, weights, mask, framework.aggregate.method)
+    scores, _ = aggregate_tree(framework, stack, method_index, weights, mask)
     rank = ranks(scores)
     n_reg = len(scored.regions)
 
@@ -164,6 +166,11 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
                 "total_order": _by_factor(names, by_score["ST"][:, r]),
             },
             "most_sensitive_indicator": _argmax_indicator(names, by_rank["S1"][:, r], n_ind),
+            **(
+                {"most_sensitive_group": _argmax_indicator(names, by_rank["S1"][:, r], n_ind + n_groups, n_ind)}
+                if n_groups
+                else {}
+            ),
         }
         for r, code in enumerate(scored.regions)
     }
@@ -172,6 +179,7 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
         "factors": names,
         "ranking": {"first_order": _by_factor(names, pooled_s1), "total_order": _by_factor(names, pooled_st)},
         "most_sensitive_indicator": _argmax_indicator(names, pooled_s1, n_ind),
+        **({"most_sensitive_group": _argmax_indicator(names, pooled_s1, n_ind + n_groups, n_ind)} if n_groups else {}),
         "regions": per_region,
     }
     settings = {
