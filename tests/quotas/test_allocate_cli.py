@@ -80,15 +80,38 @@ def test_targets_under_the_ceiling_are_granted_in_full(tmp_path, requests_csv):
     assert all(r["ceiling_effect"] == "0" for r in rows)
 
 
-def test_regional_minimum_is_honoured_first(tmp_path, requests_csv):
+def test_regional_minimum_is_a_floor(tmp_path, requests_csv):
     minimums = tmp_path / "min.csv"
     minimums.write_text("region,minimum\n11,420\n", encoding="utf-8")
     out = tmp_path / "alloc.csv"
     res = run("--ceiling", "2000", "--requests", str(requests_csv), "--minimums", str(minimums), "--out", str(out))
     assert res.exit_code == 0, res.output
     rows = {r["region"]: r for r in read_csv(out)}
-    assert int(rows["11"]["granted"]) >= 420 and rows["11"]["minimum_part"] == "420"
+    # Seoul's share 357.89 is below 420: raised to it. Busan's and Gyeonggi's integer parts 968 + 673 do not
+    # fit in the 1,580 places left, so those two share the 1,580 by Hamilton: 931.79, 648.21 → 932, 648
+    assert rows["11"]["granted"] == "420" and rows["11"]["minimum_part"] == "420"
+    assert "raised to the regional minimum" in rows["11"]["explanation_en"]
+    assert "지역 최소 배정으로 상향" in rows["11"]["explanation_ko"]
+    assert [rows[r]["granted"] for r in ("26", "41")] == ["932", "648"]
     assert sum(int(r["granted"]) for r in rows.values()) == 2000
+
+
+@pytest.mark.parametrize(
+    ("method", "extra", "granted"),
+    [
+        # targets 1150, 425, 800 for 2000. D'Hondt: at λ = 1.1875 the quotients' integer parts give 1,998;
+        # the next two divisors are Seoul's 425/358 = 1.18715 and Gyeonggi's 800/674 = 1.18694 (Busan's
+        # 1150/969 = 1.18679 comes third)
+        ("dhondt", [], ["968", "358", "674"]),
+        ("huntington-hill", [], ["968", "358", "674"]),
+        ("modified-sainte-lague", ["--first-divisor", "1.4"], ["968", "358", "674"]),
+    ],
+)
+def test_the_other_methods(tmp_path, requests_csv, method, extra, granted):
+    out = tmp_path / "alloc.csv"
+    res = run("--ceiling", "2000", "--requests", str(requests_csv), "--method", method, *extra, "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert [r["granted"] for r in read_csv(out)] == granted
 
 
 def test_bad_requests_file_names_line_field_and_value(tmp_path):
@@ -131,7 +154,9 @@ def test_minimums_above_the_ceiling_are_refused(tmp_path, requests_csv):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--method", "dhondt", "--out", "a.csv"], "--method must be one of hamilton, sainte-lague"),
+        (["--method", "jefferson", "--out", "a.csv"], "--method must be one of hamilton, sainte-lague"),
+        (["--method", "dhondt", "--first-divisor", "1.4", "--out", "a.csv"], "--first-divisor"),
+        (["--method", "modified-sainte-lague", "--first-divisor", "4", "--out", "a.csv"], "between 1 and 3"),
         (["--out", "a.xlsx"], "unknown format '.xlsx'"),
         (["--ceiling", "-1", "--out", "a.csv"], ""),
     ],

@@ -103,19 +103,19 @@ def test_sainte_lague_tie_uses_score():
     assert [r["granted"] for r in rows] == [0, 1]
 
 
-def test_minimums_are_honoured_first():
+def test_minimums_are_floors_not_a_base():
     requests = [_req("11", "a", 900), _req("26", "b", 90), _req("26", "c", 10)]
     plain = apportion(requests, 100)
     assert [r["granted"] for r in plain] == [90, 9, 1]
     rows = apportion(requests, 100, minimums={"26": 40})
-    # 26 gets 40 first (36 + 4 by its targets 90:10); the other 60 follow the remaining targets 900, 54, 6:
-    # shares 56.25, 3.375, 0.375 → 56, 3, 0; the last place goes to the tied .375 remainder
-    # of the lower programme id (b)
+    # 26's floor of 40 splits 36 + 4 by its targets 90:10; both shares (9, 1) are below it, so both are
+    # raised to it and 11 keeps the 60 places left (a base would have shared 60 over 900, 54, 6 instead)
     assert [r["minimum_part"] for r in rows] == [0, 36, 4]
-    assert sum(r["granted"] for r in rows) == 100
-    assert rows[1]["granted"] + rows[2]["granted"] >= 40
-    assert [r["granted"] for r in rows] == [56, 40, 4]
-    assert "regional minimum" in rows[1]["explanation_en"]
+    assert [r["granted"] for r in rows] == [60, 36, 4]
+    assert "raised to the regional minimum" in rows[1]["explanation_en"]
+    assert "raised" not in rows[0]["explanation_en"]
+    # a floor the region's share already reaches changes nothing
+    assert [r["granted"] for r in apportion(requests, 100, minimums={"26": 10})] == [90, 9, 1]
 
 
 def test_minimum_never_exceeds_the_targets_and_must_fit():
@@ -127,7 +127,7 @@ def test_minimum_never_exceeds_the_targets_and_must_fit():
 
 def test_bad_arguments():
     with pytest.raises(ApportionError, match="method"):
-        apportion([_req("11", "a", 1)], 1, method="dhondt")
+        apportion([_req("11", "a", 1)], 1, method="jefferson")
     with pytest.raises(ApportionError, match="ceiling"):
         apportion([_req("11", "a", 1)], -1)
     with pytest.raises(ApportionError, match="twice"):

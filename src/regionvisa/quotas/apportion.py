@@ -3,22 +3,40 @@
 Each request's target is floor(requested × (1 + quota_change) + 0.5), computed in Decimal from the
 decimal text of quota_change, because in binary floating point 10 × 1.15 is 11.4999… and would
 round a .5 case down. When the targets fit under the ceiling every request gets its target.
-Otherwise the ceiling is shared in proportion to the targets:
+Otherwise the ceiling is shared in proportion to the targets by one of `METHODS`:
 
 * hamilton (default): exact shares ceiling·target/Σtargets (integer arithmetic, no floats), integer
-  parts first, then one place each by largest remainder.
-* sainte-lague: highest averages with divisors 1, 3, 5, … (quotient target/(2·seats+1)).
+  parts first, then one place each by largest remainder. It keeps every request within one place
+  of its exact share (the quota rule) but is not house-monotone: one more place in the ceiling can
+  take a place away (the Alabama paradox of 1880).
+* the divisor (highest averages) methods hand out the places one at a time to the request with the
+  highest target / d(places it holds), compared exactly as fractions, so a larger ceiling only
+  ever adds places (house monotonicity):
+  - sainte-lague: d(s) = 2s + 1 (divisors 1, 3, 5, …; Webster);
+  - modified-sainte-lague: the same with the first divisor replaced by `first_divisor` (1.4 in
+    Norway; Sweden used 1.4 until 2018 and 1.2 since), which makes a first place harder to win;
+  - dhondt: d(s) = s + 1 (Jefferson; never below the integer part of the exact share);
+  - huntington-hill: d(s) = √(s(s + 1)), compared as target² / (s(s + 1)); d(0) = 0, so every
+    request with a target gets a place before any gets a second (the larger target first).
 
 Ties go to the higher score, then the lower region code, then the lower programme id (codes and
 ids made only of digits compare as numbers, others as text). A request without a score loses
-score ties to any request that has one. Neither method ever grants more than the target.
+score ties to any request that has one. No method ever grants more than the target.
 
-Per-region minimums are honoured first: a region gets min(minimum, Σ of its targets) before
-anything else, split over its programmes in proportion to their targets (Hamilton, same tie
-order); the rest of the ceiling is then apportioned by the chosen method over the targets that
-remain. Minimums matter only when the targets do not fit; together they may not exceed the ceiling.
+Minimums (`minimums`, region → places) are floors, not a base added to every region (§4.6): a
+region's minimum, capped at the sum of its targets, is split over its requests in proportion to
+their targets (Hamilton, same tie order); then
+* hamilton: each request gets max(its floor, integer part of its exact share), and the places left
+  go one each, by largest remainder, to the requests that were not raised to their floor. When the
+  raised floors leave fewer places than the others' integer parts, the raised requests are held at
+  their floor and the rest of the ceiling is shared over the others the same way (repeated until
+  no further request falls below its floor);
+* a divisor method starts every request at its floor and hands out the rest by the same highest
+  averages, so each is held at no less than its minimum.
+Minimums matter only when the targets do not fit; together they may not exceed the ceiling.
 
-Each output row explains itself: grade effect = target − requested, ceiling effect = granted − target.
+Each output row explains itself: grade effect = target − requested, ceiling effect = granted − target,
+and, for a request the floor lifted, "raised to the regional minimum".
 """
 
 from __future__ import annotations
@@ -32,7 +50,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-METHODS = ("hamilton", "sainte-lague")
+METHODS = ("hamilton", "sainte-lague", "modified-sainte-lague", "dhondt", "huntington-hill")
 REQUIRED_COLUMNS = ("region", "program", "requested")
 OPTIONAL_COLUMNS = ("quota_change", "score")
 
@@ -101,33 +119,119 @@ def _coerce(item: Request | Mapping[str, Any]) -> Request:
     return req
 
 
-def hamilton(targets: Sequence[int], seats: int, tie_order: Sequence[int]) -> list[int]:
-    """Largest remainder in exact integers; tie_order[k] is request k's place in the tie order."""
+def _check_floors(floors: Sequence[int] | None, n: int) -> list[int]:
+    return [0] * n if floors is None else list(floors)
+
+
+def hamilton(
+    targets: Sequence[int], seats: int, tie_order: Sequence[int], floors: Sequence[int] | None = None
+) -> list[int]:
+    """Largest remainder in exact integers; tie_order[k] is request k's place in the tie order.
+    With `floors`, the §4.6 floor rule (`hamilton_floored`)."""
+    return hamilton_floored(targets, seats, tie_order, floors)[0]
+
+
+def hamilton_floored(
+    targets: Sequence[int], seats: int, tie_order: Sequence[int], floors: Sequence[int] | None = None
+) -> tuple[list[int], list[bool]]:
+    """Hamilton with floors (§4.6): (granted, raised), raised[k] when request k holds its floor
+    because its integer share was below it. Floors must each be ≤ the target and fit in `seats`."""
+    n = len(targets)
+    floor = _check_floors(floors, n)
     total = sum(targets)
     if total <= seats:
-        return list(targets)
+        return list(targets), [False] * n
     quotas = [seats * t // total for t in targets]
     remainders = [seats * t % total for t in targets]
-    left = seats - sum(quotas)
-    order = sorted(range(len(targets)), key=lambda k: (-remainders[k], tie_order[k]))
-    for k in order[:left]:
-        quotas[k] += 1
-    return quotas
+    raised = [f > q for f, q in zip(floor, quotas, strict=True)]
+    granted = [max(f, q) for f, q in zip(floor, quotas, strict=True)]
+    left = seats - sum(granted)
+    if left >= 0:
+        order = sorted((k for k in range(n) if not raised[k]), key=lambda k: (-remainders[k], tie_order[k]))
+        for k in order[:left]:
+            granted[k] += 1
+        return granted, raised
+    # The raised floors took more than the integer parts leave: hold them and share the rest over
+    # the others, whose own floors still hold (each round fixes at least one more request).
+    others = [k for k in range(n) if not raised[k]]
+    rest = seats - sum(floor[k] for k in range(n) if raised[k])
+    sub, sub_raised = hamilton_floored(
+        [targets[k] for k in others], rest, [tie_order[k] for k in others], [floor[k] for k in others]
+    )
+    for k, g, r in zip(others, sub, sub_raised, strict=True):
+        granted[k], raised[k] = g, r
+    for k in range(n):
+        if raised[k] and k not in others:
+            granted[k] = floor[k]
+    return granted, raised
+
+
+def _priority(method: str, first_divisor: Fraction) -> Any:
+    """The highest-averages key of a request with target t holding s places: smaller sorts first."""
+    if method == "dhondt":
+        return lambda t, s: (1, -Fraction(t, s + 1))
+    if method == "sainte-lague":
+        return lambda t, s: (1, -Fraction(t, 2 * s + 1))
+    if method == "modified-sainte-lague":
+        return lambda t, s: (1, -(Fraction(t) / first_divisor if s == 0 else Fraction(t, 2 * s + 1)))
+    if method == "huntington-hill":  # t/√(s(s+1)) compared through its square; s = 0 comes first
+        return lambda t, s: (0, -t) if s == 0 else (1, -Fraction(t * t, s * (s + 1)))
+    raise ValueError(f"not a divisor method: {method!r}")
+
+
+def divisor_method(
+    targets: Sequence[int],
+    seats: int,
+    tie_order: Sequence[int],
+    *,
+    method: str,
+    first_divisor: Fraction = Fraction(7, 5),
+    floors: Sequence[int] | None = None,
+) -> list[int]:
+    """Highest averages from the floors up: each further place to the request with the highest
+    target / d(places held), never past its target; quotients compared exactly."""
+    n = len(targets)
+    granted = _check_floors(floors, n)
+    if sum(targets) <= seats:
+        return list(targets)
+    key = _priority(method, first_divisor)
+    heap = [(key(t, granted[k]), tie_order[k], k) for k, t in enumerate(targets) if granted[k] < t]
+    heapq.heapify(heap)
+    for _ in range(seats - sum(granted)):
+        _, tie, k = heapq.heappop(heap)
+        granted[k] += 1
+        if granted[k] < targets[k]:
+            heapq.heappush(heap, (key(targets[k], granted[k]), tie, k))
+    return granted
 
 
 def sainte_lague(targets: Sequence[int], seats: int, tie_order: Sequence[int]) -> list[int]:
     """Highest averages, divisors 1, 3, 5, …; quotients compared exactly as fractions."""
-    if sum(targets) <= seats:
-        return list(targets)
-    granted = [0] * len(targets)
-    heap = [(-Fraction(t, 1), tie_order[k], k) for k, t in enumerate(targets) if t > 0]
-    heapq.heapify(heap)
-    for _ in range(seats):
-        _, tie, k = heapq.heappop(heap)
-        granted[k] += 1
-        if granted[k] < targets[k]:
-            heapq.heappush(heap, (-Fraction(targets[k], 2 * granted[k] + 1), tie, k))
-    return granted
+    return divisor_method(targets, seats, tie_order, method="sainte-lague")
+
+
+def _share(
+    method: str, targets: list[int], seats: int, tie_order: list[int], floors: list[int], first_divisor: Fraction
+) -> tuple[list[int], list[bool]]:
+    """(granted, raised) by `method`; raised[k] when the floor lifted request k above its share."""
+    if method == "hamilton":
+        return hamilton_floored(targets, seats, tie_order, floors)
+    granted = divisor_method(targets, seats, tie_order, method=method, first_divisor=first_divisor, floors=floors)
+    if not any(floors):
+        return granted, [False] * len(targets)
+    free = divisor_method(targets, seats, tie_order, method=method, first_divisor=first_divisor)
+    return granted, [f > g for f, g in zip(floors, free, strict=True)]
+
+
+def first_divisor_of(value: Any) -> Fraction:
+    """The modified Sainte-Laguë first divisor as an exact fraction, 1 ≤ value ≤ 3 (1 is plain Sainte-Laguë)."""
+    try:
+        divisor = value if isinstance(value, Fraction) else Fraction(_decimal(value))
+    except (ValueError, ArithmeticError, TypeError) as exc:
+        raise ApportionError([f"first divisor must be a number between 1 and 3, got {value!r}"]) from exc
+    if not 1 <= divisor <= 3:
+        raise ApportionError([f"first divisor must be between 1 and 3, got {value}"])
+    return divisor
 
 
 def _fmt_change(q: Decimal) -> str:
@@ -140,16 +244,35 @@ def _signed(n: int) -> str:
     return f"+{n:,}" if n >= 0 else f"−{-n:,}"
 
 
+METHOD_NAMES = {
+    "hamilton": ("Hamilton (largest remainder)", "해밀턴 방식(최대잉여)"),
+    "sainte-lague": ("Sainte-Laguë (divisors 1, 3, 5, …)", "생라그 방식(제수 1, 3, 5, …)"),
+    "modified-sainte-lague": ("modified Sainte-Laguë (divisors {f}, 3, 5, …)", "수정 생라그 방식(제수 {f}, 3, 5, …)"),
+    "dhondt": ("D'Hondt (divisors 1, 2, 3, …)", "동트 방식(제수 1, 2, 3, …)"),
+    "huntington-hill": ("Huntington–Hill (divisors √(s(s+1)))", "헌팅턴-힐 방식(제수 √(s(s+1)))"),
+}
+
+
+def method_names(method: str, first_divisor: Fraction = Fraction(7, 5)) -> tuple[str, str]:
+    """The method's name in English and Korean, as the explanation columns give it."""
+    en, ko = METHOD_NAMES[method]
+    shown = f"{float(first_divisor):g}"
+    return en.format(f=shown), ko.format(f=shown)
+
+
 def apportion(
     requests: Sequence[Request | Mapping[str, Any]],
     ceiling: int,
     *,
     method: str = "hamilton",
     minimums: Mapping[str, int] | None = None,
+    first_divisor: Any = "1.4",
 ) -> list[dict[str, Any]]:
-    """Granted places per request, in input order, each row with its grade and ceiling effects."""
+    """Granted places per request, in input order, each row with its grade and ceiling effects.
+    `first_divisor` is read only by modified-sainte-lague."""
     if method not in METHODS:
         raise ApportionError([f"method must be one of {', '.join(METHODS)}, got {method!r}"])
+    divisor = first_divisor_of(first_divisor) if method == "modified-sainte-lague" else Fraction(7, 5)
     if isinstance(ceiling, bool) or not isinstance(ceiling, int) or ceiling < 0:
         raise ApportionError([f"ceiling must be a whole number ≥ 0, got {ceiling!r}"])
     reqs = [_coerce(item) for item in requests]
@@ -181,18 +304,11 @@ def apportion(
             raise ApportionError([f"regional minimums need {sum(floors):,} places, more than the ceiling {ceiling:,}"])
 
     if fits:
-        granted = list(targets)
+        granted, raised = list(targets), [False] * len(reqs)
     else:
-        rest = [t - f for t, f in zip(targets, floors, strict=True)]
-        share = hamilton if method == "hamilton" else sainte_lague
-        extra = share(rest, ceiling - sum(floors), tie_order)
-        granted = [f + e for f, e in zip(floors, extra, strict=True)]
+        granted, raised = _share(method, targets, ceiling, tie_order, floors, divisor)
 
-    name_en = {
-        "hamilton": "Hamilton (largest remainder)",
-        "sainte-lague": "Sainte-Laguë (divisors 1, 3, 5, …)",
-    }[method]
-    name_ko = {"hamilton": "해밀턴 방식(최대잉여)", "sainte-lague": "생라그 방식(제수 1, 3, 5, …)"}[method]
+    name_en, name_ko = method_names(method, divisor)
     rows = []
     for k, req in enumerate(reqs):
         grade_effect = targets[k] - req.requested
@@ -206,9 +322,9 @@ def apportion(
                 f"ceiling effect {_signed(ceiling_effect)}"
             )
             tail_ko = f"목표 합계 {total:,} > 상한 {ceiling:,}, {name_ko} 배분: 상한 효과 {_signed(ceiling_effect)}"
-            if floors[k]:
-                tail_en += f" (regional minimum: {floors[k]:,} of these places given first)"
-                tail_ko += f" (지역 최소 배정: 이 중 {floors[k]:,}석 우선 배정)"
+            if raised[k]:
+                tail_en += f" (raised to the regional minimum: {floors[k]:,})"
+                tail_ko += f" (지역 최소 배정으로 상향: {floors[k]:,})"
         rows.append(
             {
                 "region": req.region,
@@ -219,7 +335,7 @@ def apportion(
                 "quota_change": float(req.quota_change),
                 "grade_effect": grade_effect,
                 "ceiling_effect": ceiling_effect,
-                "minimum_part": floors[k],
+                "minimum_part": floors[k] if raised[k] else 0,
                 "explanation_en": (
                     f"requested {req.requested:,}; quota change {_fmt_change(req.quota_change)}: "
                     f"grade effect {_signed(grade_effect)} → target {targets[k]:,}; "

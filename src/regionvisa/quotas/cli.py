@@ -26,7 +26,7 @@ from rich.table import Table
 
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
-from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, read_requests_csv
+from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, first_divisor_of, read_requests_csv
 from regionvisa.reports.files import write_atomic
 
 CONTRACT_COLUMNS = ("region", "program", "requested", "target", "granted")
@@ -130,9 +130,19 @@ def allocate_command(
         "--year",
         help="instead of --requests: the database's ledgers of YEAR and that year's published evaluation",
     ),
-    method: str = typer.Option("hamilton", "--method", help="hamilton | sainte-lague"),
+    method: str = typer.Option("hamilton", "--method", help=" | ".join(METHODS)),
+    first_divisor: str | None = typer.Option(
+        None,
+        "--first-divisor",
+        help="modified-sainte-lague only: the first divisor, 1 to 3 (default 1.4, as in Norway) / 첫 제수",
+    ),
     minimums: Path | None = typer.Option(
-        None, "--minimums", exists=True, dir_okay=False, help="CSV: region,minimum (places a region keeps at least)"
+        None,
+        "--minimums",
+        exists=True,
+        dir_okay=False,
+        help="CSV: region,minimum — a floor: a region whose share is below it is raised to it, the others "
+        "share the rest / 지역 최소 배정(하한)",
     ),
     out: Path = typer.Option(..., "--out", help="output file: .csv or .json"),
     store: bool = typer.Option(
@@ -143,8 +153,9 @@ def allocate_command(
         "/ 배분안으로 저장",
     ),
 ) -> None:
-    """Share the ceiling over the requests: target = requested × (1 + quota_change), then Hamilton
-    or Sainte-Laguë when the targets do not fit. With --year the requests come from the database
+    """Share the ceiling over the requests: target = requested × (1 + quota_change), then Hamilton,
+    Sainte-Laguë (plain or with a first divisor), D'Hondt or Huntington–Hill when the targets do not
+    fit; --minimums are floors. With --year the requests come from the database
     through the same planning as the API's quota plans (`quotas.planning`). / 상한 안에서 다음
     연도 쿼터를 배분합니다."""
     if method not in METHODS:
@@ -156,6 +167,14 @@ def allocate_command(
             f"--out {out}: unknown format {out.suffix or '(none)'!r}; use .csv or .json "
             "/ 지원하지 않는 출력 형식입니다",
         )
+    if first_divisor is not None and method != "modified-sainte-lague":
+        raise _fail(
+            2, "--first-divisor goes with --method modified-sainte-lague / 첫 제수는 수정 생라그 방식에만 씁니다"
+        )
+    try:
+        divisor = first_divisor_of(first_divisor if first_divisor is not None else "1.4")
+    except ApportionError as exc:
+        raise _fail(2, f"--first-divisor: {exc.errors[0]} / 첫 제수가 올바르지 않습니다") from None
     if (requests is None) == (year is None):
         raise _fail(2, "give exactly one of --requests FILE or --year Y / --requests 또는 --year 중 하나를 주십시오")
     if store and (year is None or minimums is not None):
@@ -165,9 +184,9 @@ def allocate_command(
             "/ --store 는 --year 와 함께, --minimums 없이 사용하십시오",
         )
     if requests is not None:
-        rows = _rows_from_file(requests, minimums, ceiling=ceiling, method=method)
+        rows = _rows_from_file(requests, minimums, ceiling=ceiling, method=method, first_divisor=divisor)
     else:
-        rows = _rows_from_database(year, minimums, ceiling=ceiling, method=method, store=store)
+        rows = _rows_from_database(year, minimums, ceiling=ceiling, method=method, first_divisor=divisor, store=store)
 
     data = _csv_bytes(rows) if fmt == ".csv" else _json_bytes(rows)
     try:
@@ -186,7 +205,9 @@ def _minimums(minimums: Path | None) -> dict[str, int] | None:
         raise _fail(1, f"invalid minimums file / 최소 배정 파일 오류: {minimums}", exc.errors) from exc
 
 
-def _rows_from_file(requests: Path, minimums: Path | None, *, ceiling: int, method: str) -> list[dict[str, Any]]:
+def _rows_from_file(
+    requests: Path, minimums: Path | None, *, ceiling: int, method: str, first_divisor: Any
+) -> list[dict[str, Any]]:
     """The requests file apportioned (no database)."""
     try:
         reqs = read_requests_csv(requests)
@@ -194,13 +215,13 @@ def _rows_from_file(requests: Path, minimums: Path | None, *, ceiling: int, meth
         raise _fail(1, f"invalid requests file / 요청 파일 오류: {requests}", exc.errors) from exc
     floors = _minimums(minimums)
     try:
-        return apportion(reqs, ceiling, method=method, minimums=floors)
+        return apportion(reqs, ceiling, method=method, minimums=floors, first_divisor=first_divisor)
     except ApportionError as exc:
         raise _fail(1, "cannot apportion / 배분할 수 없습니다", exc.errors) from exc
 
 
 def _rows_from_database(
-    year: int, minimums: Path | None, *, ceiling: int, method: str, store: bool
+    year: int, minimums: Path | None, *, ceiling: int, method: str, first_divisor: Any, store: bool
 ) -> list[dict[str, Any]]:
     """`quotas.planning.propose` on the database's ledgers of `year` (stored as a plan with --store)."""
     from regionvisa.quotas import planning
@@ -209,10 +230,11 @@ def _rows_from_database(
     try:
         with _ledger_session() as session:
             proposal = planning.propose(
-                session,
+                session=session,
                 year=year,
                 ceiling=ceiling,
                 method=method,
+                first_divisor=first_divisor,
                 minimums=floors,
                 store=store,
                 actor=_system_actor() if store else None,

@@ -96,7 +96,14 @@ class Unshareable(Invalid):
 
 
 def _apportioned(
-    session: Session, *, year: int, ceiling: int, method: str, minimum: int, minimums: Mapping[str, int] | None
+    session: Session,
+    *,
+    year: int,
+    ceiling: int,
+    method: str,
+    minimum: int,
+    minimums: Mapping[str, int] | None,
+    first_divisor: Any = "1.4",
 ) -> list[dict[str, Any]]:
     if minimum and minimums is not None:
         raise ValueError("give minimum or minimums, not both")
@@ -104,7 +111,7 @@ def _apportioned(
     if not requests:
         raise NoLedgers(year=year)
     floors = {r["region"]: minimum for r in requests} if minimum else minimums
-    return apportion(requests, ceiling, method=method, minimums=floors)
+    return apportion(requests, ceiling, method=method, minimums=floors, first_divisor=first_divisor)
 
 
 def propose(
@@ -115,22 +122,40 @@ def propose(
     method: str = "hamilton",
     minimum: int = 0,
     minimums: Mapping[str, int] | None = None,
+    first_divisor: Any = "1.4",
     store: bool = False,
     actor: Actor | None = None,
 ) -> Proposal:
     """Apportion next year's quotas from the year's ledgers under a national ceiling.
 
-    `minimum` is one floor for every region, `minimums` a floor per region (give one or neither).
+    `minimum` is one floor for every region, `minimums` a floor per region (give one or neither):
+    a floor lifts only the requests whose share is below it (§4.6), and `first_divisor` is read by
+    the modified Sainte-Laguë method only.
     `store=True` keeps the result as a plan (`propose_quotas`, which needs a published evaluation
     and an actor holding `quotas.adjust`); without storing, regions without a publication keep
     their capacity. Raises NoLedgers (409) for a year without ledgers and ApportionError when the
     ceiling cannot be shared (minimums above it; `Unshareable`, a 422, when storing)."""
     if store:
         plan = propose_quotas(
-            session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums, actor=actor
+            session=session,
+            year=year,
+            ceiling=ceiling,
+            method=method,
+            minimum=minimum,
+            minimums=minimums,
+            first_divisor=first_divisor,
+            actor=actor,
         )
         return Proposal(year=year, rows=plan_rows(plan), plan=plan)
-    rows = _apportioned(session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums)
+    rows = _apportioned(
+        session,
+        year=year,
+        ceiling=ceiling,
+        method=method,
+        minimum=minimum,
+        minimums=minimums,
+        first_divisor=first_divisor,
+    )
     return Proposal(year=year, rows=rows)
 
 
@@ -143,6 +168,7 @@ def propose_quotas(
     method: str = "hamilton",
     minimum: int = 0,
     minimums: Mapping[str, int] | None = None,
+    first_divisor: Any = "1.4",
     actor: Actor,
 ) -> Done:
     """Next year's quotas apportioned (`propose`) and kept as a proposed plan that cites the
@@ -150,7 +176,15 @@ def propose_quotas(
     shared is `Unshareable` (422 on the ceiling)."""
     run = require_published(session, year)
     try:
-        rows = _apportioned(session, year=year, ceiling=ceiling, method=method, minimum=minimum, minimums=minimums)
+        rows = _apportioned(
+            session,
+            year=year,
+            ceiling=ceiling,
+            method=method,
+            minimum=minimum,
+            minimums=minimums,
+            first_divisor=first_divisor,
+        )
     except ApportionError as exc:
         raise Unshareable(errors=exc.errors) from exc
     plan = QuotaPlan(
@@ -171,6 +205,7 @@ def propose_quotas(
         subject=("evaluation_quota_plan", plan.id),
         reason=f"quotas for {year + 1} proposed from the {year} evaluation",
         inputs={"run_id": run.id, "ceiling": ceiling, "method": method, "minimum": minimum,
+                **({"first_divisor": str(first_divisor)} if method == "modified-sainte-lague" else {}),
                 "granted": {f"{r['region']}/{r['program']}": r["granted"] for r in rows}},
     )  # fmt: skip
 
