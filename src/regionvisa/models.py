@@ -10,3 +10,4 @@ from regionvisa.quotas import models as quotas_models  # noqa: F401
 from regionvisa.records import models as records_models  # noqa: F401
 from regionvisa.regions import models as regions_models  # noqa: F401
 from regionvisa.selection import models as selection_models  # noqa: F401
+from regionvisa.stats import models as stats_models  # noqa: F401

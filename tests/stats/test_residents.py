@@ -83,7 +83,12 @@ def test_region_table_has_every_region_and_sums_statuses():
             "status": ["D-2", "illegal", "E-9", "G-1"],
         }
     )
-    table = region_table(residents)
+    counts = (
+        residents.group_by("region", "status")
+        .len()
+        .select("region", pl.col("status").alias("value"), pl.col("len").cast(pl.Int64).alias("n"))
+    )
+    table = region_table(counts)
     assert table.height == 17
     busan = table.filter(pl.col("region") == "26").row(0, named=True)
     assert (busan["residents"], busan["D-2"], busan["illegal"], busan["E-9"]) == (2, 1, 1, 0)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
-from regionvisa.stats import service
+from regionvisa.stats import service, summary
 
 
 @pytest.fixture
@@ -52,6 +52,7 @@ def records(engine):
         bulk_insert(conn, "person", people)
         bulk_insert(conn, "status_grant", statuses)
         bulk_insert(conn, "address_report", addresses)
+        summary.rebuild(conn)  # a bulk load rebuilds the statistics summaries in its transaction
     service.clear_overview_cache()
     return engine
 

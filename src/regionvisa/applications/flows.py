@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import polars as pl
 from sqlalchemy.orm import Session
 
 from regionvisa.applications.models import Application
@@ -36,6 +37,7 @@ from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records.models import Person, StatusGrant
 from regionvisa.rules.periods import obligation_period
+from regionvisa.stats import summary
 
 
 def grant_status(session: Session, app: Application, *, on: dt.date) -> StatusGrant:
@@ -124,4 +126,10 @@ def apply_records(session: Session, app: Application, edge: Edge, *, on: dt.date
     """The one place an application move changes the records: the effect its edge declares (the
     grant it wrote, for `grant`; None when the edge declares none). Called before the ledger."""
     effect = edge.effect("records")
-    return None if effect is None else RECORDS[effect](session, app, on=on)
+    if effect is None:
+        return None
+    grant = RECORDS[effect](session, app, on=on)
+    person_id = grant.person_id if grant is not None else (app.person_id or f"RV{app.id:09d}")
+    session.flush()  # the statistics summaries follow the record, in this transaction
+    summary.refresh_people(session.connection(), person_ids=pl.Series([person_id]))
+    return grant

@@ -3,9 +3,10 @@
 An import runs in one transaction, batch by batch so that a file of any size is imported in the
 memory of one batch: rows are validated column-wise, good rows are staged in bulk, then merged
 with INSERT … SELECT … ON CONFLICT DO NOTHING on the natural key, so a re-import adds nothing and
-an interrupted import leaves the database as it was. `import_file` is the one entry point of the
-API and the command line: a declared use case (`core.usecase`, action `records.import`) that runs
-its own transaction and writes the import's audit entry in it.
+an interrupted import leaves the database as it was. The statistics summaries of the people a
+batch touched are brought up to date in the same transaction (`stats.summary.refresh_people`).
+`import_file` is the one entry point of the API and the command line: a declared use case
+(`core.usecase`, action `records.import`) that runs its own transaction and writes the import's audit entry in it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from regionvisa.records.feeds import (
 from regionvisa.regions.catalogue import known_subtypes, known_visa_codes
 from regionvisa.regions.service import region_codes
 from regionvisa.reports.files import write_csv_safe
+from regionvisa.stats import summary
 from regionvisa.tabular import BATCH_ROWS, TableFileError, display_name, open_table
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -213,6 +215,8 @@ def _import_batches(
         report("load", counts.rows_read + raw.height, total)
         report("merge", counts.rows_read, total)
         inserted, unknown = _merge(conn, spec, staging)
+        if spec.table in summary.RESIDENT_TABLES:  # the statistics follow, in this transaction
+            summary.refresh_people(conn, from_sql=f"SELECT person_id FROM {staging}")
         problems.add(pl.concat([found, unknown]).sort("line", maintain_order=True))
         counts.inserted += inserted
         counts.rows_read += raw.height

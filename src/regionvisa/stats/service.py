@@ -16,10 +16,8 @@ from sqlalchemy.engine import Engine
 from regionvisa.accounts.policy import authorize, can, scope_region
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
-from regionvisa.records.columnar import records_fingerprint
-from regionvisa.records.frames import residents_on
 from regionvisa.regions.service import region_codes, regions_frame
-from regionvisa.stats import regional
+from regionvisa.stats import regional, summary
 
 READ = "stats.read"
 
@@ -27,28 +25,23 @@ GroupBy = Literal["region", "nationality", "status", "month"]
 MAIN_STATUSES = ("E-9", "D-2", "F-5", "F-6", "E-7", "F-4", "H-2")
 
 
-def _resident_counts(residents: pl.DataFrame, by: str) -> pl.DataFrame:
-    return residents.group_by(by).agg(pl.len().alias("residents")).sort(by)
-
-
-def region_table(residents: pl.DataFrame) -> pl.DataFrame:
-    """One row per region: residents, share of population, and the count holding each status."""
+def region_table(counts: pl.DataFrame) -> pl.DataFrame:
+    """One row per region: residents, share of population, and the count holding each status,
+    from the residents per region and status (`stats.summary.counts_on`, kind "s")."""
     regions = regions_frame().select("code", "name_ko", "name_en", "population_2024")
-    status_label = (
-        pl.when(pl.col("status").is_in(MAIN_STATUSES) | (pl.col("status") == "illegal"))
-        .then(pl.col("status"))
-        .otherwise(pl.lit("other"))
-    )
-    wide = (
-        residents.with_columns(status_label.alias("label"))
-        .group_by("region", "label")
-        .agg(pl.len().alias("n"))
-        .pivot(on="label", index="region", values="n")
-    )
     labels = [*MAIN_STATUSES, "other", "illegal"]
+    status_label = pl.when(pl.col("value").is_in(labels)).then(pl.col("value")).otherwise(pl.lit("other"))
+    wide = (
+        counts.with_columns(status_label.alias("label"))
+        .group_by("region", "label")
+        .agg(pl.col("n").sum())
+        .pivot(on="label", index="region", values="n")
+        if counts.height
+        else pl.DataFrame(schema={"region": pl.String})
+    )
     for label in labels:
         if label not in wide.columns:
-            wide = wide.with_columns(pl.lit(0, dtype=pl.UInt32).alias(label))
+            wide = wide.with_columns(pl.lit(0, dtype=pl.Int64).alias(label))
     table = (
         regions.join(wide.rename({"region": "code"}), on="code", how="left")
         .with_columns([pl.col(label).fill_null(0).cast(pl.Int64) for label in labels])
@@ -60,20 +53,29 @@ def region_table(residents: pl.DataFrame) -> pl.DataFrame:
     return table.rename({"code": "region"})
 
 
+def _counts(engine: Engine, *, at: dt.date, kind: str, region: str | None = None) -> pl.DataFrame:
+    with engine.connect() as conn:
+        return summary.counts_on(conn, on=at, kind=kind, region=region)
+
+
+def _grouped(counts: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Residents per value (summed over regions), largest first, with their share."""
+    table = counts.group_by("value").agg(pl.col("n").sum().alias("residents")).rename({"value": by})
+    total = max(int(table["residents"].sum()) if table.height else 0, 1)
+    return table.with_columns((pl.col("residents") / total * 100).round(2).alias("share_pct")).sort(
+        ["residents", by], descending=[True, False]
+    )
+
+
 def resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
     """Residents on `at` grouped by region (with the status breakdown), nationality or status;
-    `month` gives the month-end resident count for the twelve months up to `at`."""
-    with engine.connect() as conn:
-        if by == "month":
-            return monthly_residents(engine, at=at)
-        residents = residents_on(conn, at)
+    `month` gives the month-end resident count for the twelve months up to `at`. Read from the
+    summaries the imports keep (`stats.summary`), never by recounting the records."""
+    if by == "month":
+        return monthly_residents(engine, at=at)
     if by == "region":
-        return region_table(residents)
-    return (
-        _resident_counts(residents, by)
-        .with_columns((pl.col("residents") / max(residents.height, 1) * 100).round(2).alias("share_pct"))
-        .sort("residents", descending=True)
-    )
+        return region_table(_counts(engine, at=at, kind="s"))
+    return _grouped(_counts(engine, at=at, kind="s" if by == "status" else "n"), by)
 
 
 def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.DataFrame:
@@ -86,13 +88,13 @@ def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.Da
     rows = []
     with engine.connect() as conn:
         for end in sorted(ends):
-            residents = residents_on(conn, end)
+            counts = summary.counts_on(conn, on=end, kind="s")
             rows.append(
                 {
                     "month": end.strftime("%Y-%m"),
                     "at": end,
-                    "residents": residents.height,
-                    "illegal": int((residents["status"] == "illegal").sum()),
+                    "residents": int(counts["n"].sum()),
+                    "illegal": int(counts.filter(pl.col("value") == "illegal")["n"].sum()),
                 }
             )
     return pl.DataFrame(rows)
@@ -117,15 +119,12 @@ def export(df: pl.DataFrame, path) -> None:
 
 
 def data_as_of(engine: Engine) -> dt.date:
-    """The latest date the records speak of (capped at today), the default for 'as of' views."""
+    """The latest date the records speak of (capped at today), the default for 'as of' views:
+    the latest reported date, which the summaries keep."""
     today = dt.date.today()
     with engine.connect() as conn:
-        latest = conn.exec_driver_sql("SELECT MAX(reported_date) FROM address_report").scalar()
-    if latest is None:
-        return today
-    if isinstance(latest, str):
-        latest = dt.date.fromisoformat(latest[:10])
-    return min(latest, today)
+        latest = summary.state(conn)[1]
+    return today if latest is None else min(latest, today)
 
 
 _CACHE: dict[tuple, tuple[float, pl.DataFrame]] = {}
@@ -134,10 +133,12 @@ CACHE_TTL_SECONDS = 120.0
 
 def cached_resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
     """Statistics are read far more often than records change: keep each answer for a while,
-    keyed by the records' fingerprint."""
+    keyed by the summaries' version (which every change of records moves)."""
     import time
 
-    key = (str(engine.url), by, at, records_fingerprint(engine))
+    with engine.connect() as conn:
+        version = summary.state(conn)[0]
+    key = (str(engine.url), by, at, version)
     hit = _CACHE.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_TTL_SECONDS:
         return hit[1]

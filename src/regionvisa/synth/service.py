@@ -42,6 +42,7 @@ from regionvisa.records import (
     pii,
 )
 from regionvisa.records.bulk import bulk_insert
+from regionvisa.stats import summary
 from regionvisa.synth import profiles
 from regionvisa.synth.generate import TABLES, generate_dataset, generate_tables
 
@@ -242,6 +243,9 @@ def _load(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bool, bar
                 index.create(conn)
                 bar.advance(index_task, 1)
             timings["indexes"] = time.perf_counter() - started
+            started = time.perf_counter()
+            summary.rebuild(conn)  # the statistics summaries, in the load's transaction
+            timings["statistics"] = time.perf_counter() - started
             audit(conn, counts)
             started = time.perf_counter()
         timings["commit"] = time.perf_counter() - started
@@ -457,6 +461,9 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
                         _write_table(conn, name, None, staged=f"staged_{name}")
                         timings[f"write {name}"] = time.perf_counter() - started
                         bar.advance(copy_task, counts[name])
+                    started = time.perf_counter()
+                    summary.rebuild(conn)  # the statistics summaries, in the load's transaction
+                    timings["statistics"] = time.perf_counter() - started
                     audit(conn, {name: counts[name] for name in TABLES})
                     started = time.perf_counter()
                     raw.execute("COMMIT")
