@@ -27,6 +27,7 @@ PAGE_DOMAINS = (
     "compliance",
     "evaluation",
     "selection",
+    "jobs",
 )
 API_DOMAINS = ("records", *PAGE_DOMAINS)
 
@@ -88,6 +89,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for domain in PAGE_DOMAINS:
         app.include_router(importlib.import_module(f"regionvisa.{domain}.pages").router)
     apidocs.install(app)
+    from regionvisa.jobs import worker as job_worker
+
+    job_worker.install(app)  # SQLite: a job worker thread serves with the app (jobs.worker)
     app.mount("/static", assets.static_app(STATIC_DIR), name="static")
 
     # Every route declares its permission (accounts.policy, web.deps): refuse to start otherwise.

@@ -23,6 +23,8 @@ from regionvisa.compliance.cli import app as compliance_app
 from regionvisa.config import PROJECT_ROOT, KeysNotConfigured, get_settings, require_keys
 from regionvisa.db import get_engine
 from regionvisa.evaluation.cli import evaluate_command
+from regionvisa.jobs.cli import app as jobs_app
+from regionvisa.jobs.cli import worker_command
 from regionvisa.ops.cli import backup_command, restore_command
 from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
 from regionvisa.programs.cli import app as programs_app
@@ -84,6 +86,8 @@ app.add_typer(quotas_app, name="quotas")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(selection_app, name="selection")
 app.command("stats")(stats_command)
+app.add_typer(jobs_app, name="jobs")
+app.command("worker")(worker_command)
 app.command("evaluate")(evaluate_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

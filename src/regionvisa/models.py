@@ -11,3 +11,4 @@ from regionvisa.records import models as records_models  # noqa: F401
 from regionvisa.regions import models as regions_models  # noqa: F401
 from regionvisa.selection import models as selection_models  # noqa: F401
 from regionvisa.stats import models as stats_models  # noqa: F401
+from regionvisa.jobs import models as jobs_models  # noqa: F401

@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import ALL, Actor, can, grant
-from regionvisa.compliance import cases
+from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
 from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
+from regionvisa.jobs.router import launch
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
@@ -230,8 +231,9 @@ def run_form(request: Request, on: str = Form(...), user: Actor = Depends(requir
             en=f"{on!r} is not a date (YYYY-MM-DD)",
             field="on",
         )
-    result = cases.record_run(request.app.state.engine, when, actor=user)
-    return RedirectResponse(f"/compliance?run={result.run_id}", status_code=303)
+    service.settings_in_force(compliance_rules(), when)  # a date before the rules: the error page now
+    job = launch(request, actor=user, kind="compliance_run", params={"on": when.isoformat(), "sync_cases": True})
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @router.get("/compliance/cases")

@@ -12,14 +12,16 @@ from typing import Literal
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES
-from regionvisa.compliance.rules import RULES
+from regionvisa.compliance.rules import RULES, compliance_rules
 from regionvisa.db import session_scope
+from regionvisa.jobs.router import ACCEPTED, accepted, launch
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.pagination import Page, page_of
@@ -40,10 +42,18 @@ class CaseAction(BaseModel):
     outcome: Literal["justified", "warning", "status_cancelled"] | None = None
 
 
-@router.post("/runs", summary="Run the compliance engine as of a date, record it and sync the cases")
-def create_run(request: Request, body: RunRequest, user: Actor = Depends(require("cases.act"))) -> dict:
-    result = cases.record_run(request.app.state.engine, body.on, actor=user, sync_cases=body.sync_cases)
-    return result.as_dict()
+@router.post(
+    "/runs",
+    summary="Run the compliance engine as of a date, record it and sync the cases (a job: 202 and its Location)",
+    status_code=202,
+    responses=ACCEPTED,
+)
+def create_run(request: Request, body: RunRequest, user: Actor = Depends(require("cases.act"))) -> JSONResponse:
+    service.settings_in_force(compliance_rules(), body.on)  # a date before the rules: 422 now, not a failed job
+    job = launch(
+        request, actor=user, kind="compliance_run", params={"on": body.on.isoformat(), "sync_cases": body.sync_cases}
+    )
+    return accepted(job)
 
 
 @router.get("/runs", summary="Recorded compliance runs, newest first")

@@ -21,6 +21,7 @@ from regionvisa.accounts.policy import ALL, Actor, can, grant
 from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
+from regionvisa.jobs.router import launch
 from regionvisa.quotas import planning
 from regionvisa.regions.service import region_names
 from regionvisa.web.deps import require
@@ -146,12 +147,31 @@ def run_form(
     draws: str = Form(""),
     user: Actor = Depends(require("evaluation.publish")),
 ):
-    try:
-        with session_scope(request.app.state.engine) as session:
-            service.run_evaluation(session, year=year, actor=user, draws=_year(draws))
+    try:  # a job: the page that follows it links back to the draft (jobs.pages)
+        job = launch(request, actor=user, kind="evaluation_run", params={"year": year, "draws": _year(draws)})
     except DomainError as exc:
         return _post_error(request, user, exc)
-    return _redirect(request, "/evaluation#manage", "run")
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+@router.post("/evaluation/reports")
+def report_form(
+    request: Request,
+    year: int = Form(...),
+    format: str = Form("pdf"),
+    lang: str = Form("ko"),
+    user: Actor = Depends(require("evaluation.publish")),
+):
+    """The report is rendered by a job; its page links to the file when it is ready."""
+    if format not in ("pdf", "xlsx", "html", "json") or lang not in ("ko", "en"):
+        raise Invalid(code="bad_report", ko="보고서 형식이 올바르지 않습니다", en="unknown report format or language")
+    try:
+        with session_scope(request.app.state.engine) as session:
+            year = service.require_published(session, year).year
+        job = launch(request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang})
+    except DomainError as exc:
+        return _post_error(request, user, exc)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
 @router.post("/evaluation/runs/publish")

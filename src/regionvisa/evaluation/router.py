@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictFloat
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
+from regionvisa.jobs.router import ACCEPTED, accepted, launch
 from regionvisa.quotas import planning
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
@@ -151,11 +152,17 @@ def list_runs(
         return page_of([_run_out(r) for r in service.runs(session, year)], page, page_size)
 
 
-@router.post("/runs", summary="Compute the year's evaluation from the records and store it as a draft", status_code=201)
-def create_run(request: Request, body: RunCreate, user: Actor = Depends(require("evaluation.publish"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        run = service.run_evaluation(session, year=body.year, actor=user, draws=body.draws)
-        return _run_out(run)
+@router.post(
+    "/runs",
+    summary="Compute the year's evaluation from the records and store it as a draft (a job: 202 and its Location)",
+    status_code=202,
+    responses=ACCEPTED,
+)
+def create_run(
+    request: Request, body: RunCreate, user: Actor = Depends(require("evaluation.publish"))
+) -> JSONResponse:
+    job = launch(request, actor=user, kind="evaluation_run", params={"year": body.year, "draws": body.draws})
+    return accepted(job)
 
 
 @router.post("/runs/publish", summary="Publish a draft run: benefits and sanctions take effect")
@@ -172,28 +179,47 @@ def reproduce_run(
         return service.reproduce_run(session, run_id)
 
 
-@router.get("/report", summary="The minister's report of a published evaluation (PDF, HTML, XLSX or JSON)")
+class ReportRequest(BaseModel):
+    year: int | None = Field(None, ge=2000, le=2100, strict=True, description="default: the latest published year")
+    format: Literal["pdf", "html", "xlsx", "json"] = "pdf"
+    lang: Literal["ko", "en"] = "ko"
+
+
+@router.post(
+    "/reports",
+    summary="Render the minister's report of a published evaluation (PDF, HTML, XLSX or JSON) as a job; "
+    "its result links to the file",
+    status_code=202,
+    responses=ACCEPTED,
+)
+def create_report(
+    request: Request, body: ReportRequest, user: Actor = Depends(require("evaluation.publish"))
+) -> JSONResponse:
+    with session_scope(request.app.state.engine) as session:
+        year = service.require_published(session, body.year).year  # nothing published: 404 now, not a failed job
+    job = launch(
+        request, actor=user, kind="evaluation_report", params={"year": year, "format": body.format, "lang": body.lang}
+    )
+    return accepted(job)
+
+
+@router.get(
+    "/report",
+    summary="The minister's report of a published evaluation: starts the rendering job and answers 303 to it "
+    "(follow the job; its result links to the file)",
+    status_code=303,
+)
 def report(
     request: Request,
     year: int | None = Query(None),
     format: Literal["pdf", "html", "xlsx", "json"] = Query("pdf"),
     lang: Literal["ko", "en"] = Query("ko"),
-    _: Actor = Depends(require("evaluation.publish")),
+    user: Actor = Depends(require("evaluation.publish")),
 ) -> Response:
-    from regionvisa.reports.evaluation_report import render
-
     with session_scope(request.app.state.engine) as session:
-        run = service.require_published(session, year)
-        result = service.result_of(run)
-    data = render(result, service.framework_of(result), f".{format}", lang)
-    media = {
-        "pdf": "application/pdf",
-        "html": "text/html; charset=utf-8",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "json": "application/json",
-    }[format]
-    name = f"evaluation-{run.year}-{lang}.{format}"
-    return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        year = service.require_published(session, year).year
+    job = launch(request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang})
+    return Response(status_code=303, headers={"Location": f"/api/v1/jobs/{job.id}"})
 
 
 # ----------------------------------------------------------------------- committee

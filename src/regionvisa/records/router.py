@@ -1,4 +1,5 @@
-"""POST /api/v1/records/{kind}/imports: the same import as the CLI, with the same summary;
+"""POST /api/v1/records/{kind}/imports: the same import as the CLI, run as a job whose result is
+the same summary; POST /api/v1/records/synthetic: a synthetic dataset, as a job;
 GET /api/v1/records/residents: the residents on a date, scoped to the caller's region."""
 
 from __future__ import annotations
@@ -6,11 +7,15 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.core.errors import Invalid
-from regionvisa.records import service
+from regionvisa.jobs.router import ACCEPTED, accepted, launch
+from regionvisa.records.feeds import FEEDS, FeedFileError, check_columns
 from regionvisa.records.subjects import read_region
+from regionvisa.tabular import TableFileError, display_name, open_table
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
 from regionvisa.web.pagination import Page
@@ -49,44 +54,64 @@ def residents(
     }
 
 
+class SyntheticRequest(BaseModel):
+    residents: int = Field(ge=1, le=3_000_000, strict=True, description="how many foreign residents to generate")
+    seed: int = Field(0, ge=0, strict=True)
+    replace: bool = Field(False, description="delete every existing record first (otherwise refused when any exist)")
+
+
 @router.post(
     "/{kind}/imports",
-    summary="Import one record feed file (CSV, Parquet or XLSX), in batches; size limit per role",
-    responses={413: {"model": ErrorBody, "description": "The file is larger than the sender's role may send"}},
+    summary="Import one record feed file (CSV, Parquet or XLSX), in batches, as a job (202 and its Location); "
+    "size limit per role",
+    status_code=202,
+    responses={
+        **ACCEPTED,
+        413: {"model": ErrorBody, "description": "The file is larger than the sender's role may send"},
+    },
 )
 def import_records(
     request: Request,
     kind: Literal["people", "statuses", "addresses", "movements", "kiip", "employment"],
     file: UploadFile,
     all_or_nothing: bool = Query(False, description="commit nothing if any row is rejected"),
-    max_problems: int = Query(1000, ge=0, le=100_000, description="problems returned in the response"),
+    max_problems: int = Query(1000, ge=0, le=100_000, description="problems returned in the job's result"),
     user: Actor = Depends(require("records.import")),
-) -> dict:
-    # A plain `def`: the import runs in the thread pool, never on the event loop. The body was
-    # spooled to disk by the form parser within the sender's size limit (web.uploads).
+) -> JSONResponse:
+    # The body was spooled to disk by the form parser within the sender's size limit (web.uploads).
+    # The header is checked now (a file that is no table of this feed is a 422 at once); the rows
+    # are imported by the job, which finds the file in the database (any worker, any machine).
     with received_file(file, default_name=kind) as path:
+        name = display_name(file.filename or path.name)
         try:
-            summary, problems = service.import_file(
-                request.app.state.engine,
-                kind,
-                path,
-                actor=user,
-                source_name=file.filename,
-                channel="api",
-                all_or_nothing=all_or_nothing,
-                keep_problems=max_problems,
-            )
-        except service.ImportError_ as exc:
+            table = open_table(path, name=name, formats=("csv", "parquet", "xlsx"))
+            check_columns(FEEDS[kind], table.empty(), name)
+        except (TableFileError, FeedFileError) as exc:
             raise Invalid(code=exc.code, ko=exc.ko, en=exc.en, field="file") from exc
-    from regionvisa.stats import regional
-    from regionvisa.stats.service import clear_overview_cache
+        data = path.read_bytes()
+    job = launch(
+        request,
+        actor=user,
+        kind="records_import",
+        params={"kind": kind, "all_or_nothing": all_or_nothing, "max_problems": max_problems, "source_name": name},
+        upload=(name, file.content_type or "application/octet-stream", data),
+    )
+    return accepted(job)
 
-    clear_overview_cache()
-    regional.clear_cache()
-    return {
-        **summary.as_dict(),
-        "source": summary.source,
-        "message": summary.message,
-        "problems": problems.head(max_problems).to_dicts(),
-        "problems_truncated": summary.problems > max_problems,
-    }
+
+@router.post(
+    "/synthetic",
+    summary="Generate and load a synthetic national dataset (demonstrations, load tests) as a job",
+    status_code=202,
+    responses=ACCEPTED,
+)
+def load_synthetic(
+    request: Request, body: SyntheticRequest, user: Actor = Depends(require("records.import"))
+) -> JSONResponse:
+    job = launch(
+        request,
+        actor=user,
+        kind="synthetic",
+        params={"residents": body.residents, "seed": body.seed, "replace": body.replace},
+    )
+    return accepted(job)

@@ -1,0 +1,1 @@
+"""Long work as jobs (DESIGN.md §4.10): queued in the database, run by workers, followed by id."""

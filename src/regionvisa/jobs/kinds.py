@@ -1,0 +1,250 @@
+"""The kinds of long work a job can be, each with the action that starts it, the action its result
+needs (who may see the job), and the function a worker runs.
+
+A kind's function calls the same domain functions the command line calls in the foreground; it
+reports progress through `work.progress` (which is also where a cancellation is noticed) and
+returns the job's result: a summary, and `href`, where the result can be seen.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from regionvisa.jobs.runner import Work
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    start_action: str  # authorised when the job is started, in the job's region
+    view_action: str  # who may see the job: those who may see its result
+    ko: str
+    en: str
+    run: Callable[[Work], dict]
+    max_attempts: int = 2  # a job whose worker died is run again once, then marked failed
+
+
+def _phased(work: Work, *, start: float = 0.0, span: float = 1.0):
+    """A (phase, done, total) callback, as the domain functions report, onto the job's 0–1 progress."""
+
+    def report(phase: str, done: int, total: int) -> None:
+        share = done / total if total else 0.0
+        work.progress(start + span * min(max(share, 0.0), 1.0), ko=phase, en=phase)
+
+    return report
+
+
+def _compliance_run(work: Work) -> dict:
+    from regionvisa.compliance import cases
+
+    on = dt.date.fromisoformat(work.params["on"])
+    result = cases.record_run(
+        engine=work.engine,
+        on=on,
+        actor=work.actor,
+        sync_cases=work.params.get("sync_cases", True),
+        progress=_phased(work, span=0.9),
+    )
+    return {"href": f"/compliance?run={result.run_id}", "summary": result.as_dict()}
+
+
+def _evaluation_run(work: Work) -> dict:
+    from regionvisa.db import session_scope
+    from regionvisa.evaluation import service
+
+    work.progress(0.05, ko="지표 계산", en="computing the indicators")
+    with session_scope(work.engine) as session:
+        run = service.run_evaluation(
+            session=session, year=work.params["year"], actor=work.actor, draws=work.params.get("draws")
+        )
+        summary = {
+            "id": run.id,
+            "year": run.year,
+            "framework": run.framework_id,
+            "status": run.status,
+            "result_sha256": run.result_sha256,
+            "created_by": run.created_by,
+            "created_at": run.created_at.isoformat(),
+            "published_by": run.published_by,
+            "published_at": run.published_at.isoformat() if run.published_at else None,
+        }
+    return {"href": "/evaluation#manage", "summary": summary}
+
+
+REPORT_MEDIA = {
+    "pdf": "application/pdf",
+    "html": "text/html; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+}
+
+
+def _evaluation_report(work: Work) -> dict:
+    from regionvisa.db import session_scope
+    from regionvisa.evaluation import service
+    from regionvisa.reports.evaluation_report import render
+
+    fmt, lang = work.params["format"], work.params.get("lang", "ko")
+    work.progress(0.05, ko="평가 결과 읽기", en="reading the published evaluation")
+    with session_scope(work.engine) as session:
+        run = service.require_published(session, work.params.get("year"))
+        result = service.result_of(run)
+        year = run.year
+    work.progress(0.2, ko="보고서 작성", en="rendering the report")
+    data = render(result, service.framework_of(result), f".{fmt}", lang)
+    name = f"evaluation-{year}-{lang}.{fmt}"
+    work.save_output(name=name, media_type=REPORT_MEDIA[fmt], data=data)
+    return {
+        "href": f"/api/v1/jobs/{work.job_id}/file",
+        "summary": {"year": year, "format": fmt, "lang": lang, "file": name, "bytes": len(data)},
+    }
+
+
+def _spooled(work: Work):
+    """The job's uploaded file written to a temporary path for the readers that take a path."""
+    name, data = work.input_file()
+    folder = tempfile.TemporaryDirectory(prefix="regionvisa-job-")
+    path = Path(folder.name) / (Path(name).name or "upload")
+    path.write_bytes(data)
+    return folder, path, name
+
+
+def _records_import(work: Work) -> dict:
+    from regionvisa.records import service
+
+    folder, path, name = _spooled(work)
+    keep = work.params.get("max_problems", 1000)
+    with folder:
+        summary, problems = service.import_file(  # a use case running its own transaction: engine first
+            work.engine,
+            work.params["kind"],
+            path,
+            actor=work.actor,
+            source_name=name,
+            channel="api",
+            all_or_nothing=work.params.get("all_or_nothing", False),
+            keep_problems=keep,
+            progress=_phased(work, span=0.95),
+        )
+    _statistics_changed()
+    return {
+        "href": "/",
+        "summary": {
+            **summary.as_dict(),
+            "source": summary.source,
+            "message": summary.message,
+            "problems": problems.head(keep).to_dicts(),
+            "problems_truncated": summary.problems > keep,
+        },
+    }
+
+
+def _statistics_changed() -> None:
+    """Drop this process's cached statistics after an import (other processes see the new fingerprint)."""
+    from regionvisa.stats import regional
+    from regionvisa.stats.service import clear_overview_cache
+
+    clear_overview_cache()
+    regional.clear_cache()
+
+
+def _applications_import(work: Work) -> dict:
+    from regionvisa.applications import intake
+    from regionvisa.db import session_scope
+    from regionvisa.tabular import TableFileError, display_name, open_table
+
+    folder, path, name = _spooled(work)
+    with folder:
+        try:
+            frame = open_table(path, name=name, formats=("csv", "xlsx")).read()
+        except TableFileError as exc:
+            raise exc.app_error() from exc
+    work.progress(0.2, ko="심사", en="screening the rows")
+    on = work.params.get("submitted_on")
+    with session_scope(work.engine) as session:
+        result = intake.import_applications(
+            session=session,
+            program_id=work.params["program_id"],
+            source=frame,
+            actor=work.actor,
+            on=dt.date.fromisoformat(on) if on else None,
+            source_name=display_name(name, "intake"),
+        )
+        summary = {**result.summary(), "problems": result.rejects.head(work.params.get("max_problems", 1000)).to_dicts()}
+    return {"href": f"/applications?program_id={work.params['program_id']}", "summary": summary}
+
+
+def _synthetic(work: Work) -> dict:
+    from regionvisa.synth.service import load_synthetic
+
+    work.progress(0.02, ko="합성 데이터 생성", en="generating the synthetic records")
+    counts = load_synthetic(  # a use case running its own transaction: engine first
+        work.engine,
+        work.params["residents"],
+        work.params["seed"],
+        actor=work.actor,
+        progress=False,
+        replace=work.params.get("replace", False),
+    )
+    _statistics_changed()
+    return {"href": "/", "summary": {"rows": counts, "residents": work.params["residents"]}}
+
+
+def _probe(work: Work) -> dict:
+    """An operator's check that workers take jobs: waits the given seconds, reporting progress."""
+    seconds = float(work.params.get("seconds", 1.0))
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < seconds:
+        work.progress(elapsed / seconds, ko="대기 중", en="waiting")
+        time.sleep(min(0.05, seconds))
+    return {"href": None, "summary": {"seconds": seconds, "worker": work.worker}}
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("compliance_run", "cases.act", "compliance.read", "준수 점검 실행", "compliance run", _compliance_run),
+        Kind("evaluation_run", "evaluation.publish", "evaluation.publish", "평가 실행", "evaluation run", _evaluation_run),
+        Kind(
+            "evaluation_report",
+            "evaluation.publish",
+            "evaluation.publish",
+            "평가 보고서 작성",
+            "evaluation report",
+            _evaluation_report,
+        ),
+        Kind("records_import", "records.import", "records.import", "기록 가져오기", "records import", _records_import),
+        Kind(
+            "applications_import",
+            "applications.recommend",
+            "applications.read",
+            "신청서 일괄 접수",
+            "applications import",
+            _applications_import,
+        ),
+        Kind("synthetic", "records.import", "records.import", "합성 데이터 적재", "synthetic data", _synthetic),
+        Kind("probe", "users.manage", "users.manage", "작업자 점검", "worker check", _probe),
+    )
+}
+
+
+def kind_of(name: str) -> Kind:
+    if name not in KINDS:
+        raise KeyError(f"unknown job kind {name!r}")
+    return KINDS[name]
+
+
+def view_actions() -> set[str]:
+    return {k.view_action for k in KINDS.values()}
+
+
+def describe(name: str) -> dict[str, Any]:
+    kind = kind_of(name)
+    return {"ko": kind.ko, "en": kind.en}
