@@ -229,3 +229,47 @@ def test_floors_hold_and_the_ceiling_is_used(targets, seats, method, data):
     granted = _run(targets, seats, method, {f"{10 + k}": f for k, f in enumerate(floors)})
     assert sum(granted) == min(sum(targets), seats)
     assert all(f <= g <= t for f, g, t in zip(floors, granted, targets, strict=True))
+
+
+def _sequential(targets, seats, method, floors, first_divisor=Fraction(7, 5)):
+    """The highest-averages sequence one place at a time, the plain way (the reference)."""
+
+    def quotient(t, s):
+        if method == "dhondt":
+            return (1, Fraction(t, s + 1))
+        if method == "sainte-lague":
+            return (1, Fraction(t, 2 * s + 1))
+        if method == "modified-sainte-lague":
+            return (1, Fraction(t) / first_divisor if s == 0 else Fraction(t, 2 * s + 1))
+        return (2, t) if s == 0 else (1, Fraction(t * t, s * (s + 1)))
+
+    granted = list(floors)
+    if sum(targets) <= seats:
+        return list(targets)
+    for _ in range(seats - sum(granted)):
+        best = max(
+            (k for k in range(len(targets)) if granted[k] < targets[k]),
+            key=lambda k: (quotient(targets[k], granted[k]), -k),
+        )
+        granted[best] += 1
+    return granted
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 3000), min_size=1, max_size=8),
+    st.integers(0, 6000),
+    st.sampled_from(DIVISOR_METHODS),
+    st.sampled_from([Fraction(1), Fraction(6, 5), Fraction(7, 5), Fraction(3)]),
+    st.data(),
+)
+def test_the_head_start_ends_where_the_sequence_does(targets, seats, method, first_divisor, data):
+    """`divisor_method` skips ahead to a divisor; it must grant exactly what one-at-a-time does."""
+    from regionvisa.quotas.apportion import divisor_method
+
+    floors = [data.draw(st.integers(0, min(t, 50))) for t in targets]
+    if sum(floors) > seats:
+        return
+    tie_order = list(range(len(targets)))
+    fast = divisor_method(targets, seats, tie_order, method=method, first_divisor=first_divisor, floors=floors)
+    assert fast == _sequential(targets, seats, method, floors, first_divisor)

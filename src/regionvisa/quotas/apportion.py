@@ -50,6 +50,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 METHODS = ("hamilton", "sainte-lague", "modified-sainte-lague", "dhondt", "huntington-hill")
 REQUIRED_COLUMNS = ("region", "program", "requested")
 OPTIONAL_COLUMNS = ("quota_change", "score")
@@ -194,6 +196,8 @@ def divisor_method(
     granted = _check_floors(floors, n)
     if sum(targets) <= seats:
         return list(targets)
+    if seats - sum(granted) > 4 * n:
+        granted = _head_start(targets, seats, granted, method=method, first_divisor=first_divisor)
     key = _priority(method, first_divisor)
     heap = [(key(t, granted[k]), tie_order[k], k) for k, t in enumerate(targets) if granted[k] < t]
     heapq.heapify(heap)
@@ -203,6 +207,49 @@ def divisor_method(
         if granted[k] < targets[k]:
             heapq.heappush(heap, (key(targets[k], granted[k]), tie, k))
     return granted
+
+
+def _places_below(method: str, x: np.ndarray, first_divisor: float) -> np.ndarray:
+    """How many places s = 0, 1, … have d(s) < x, in floating point (within one of the exact count)."""
+    if method == "dhondt":
+        return np.maximum(np.ceil(x) - 1, 0)
+    if method == "sainte-lague":
+        return np.maximum(np.ceil((x - 1) / 2), 0)
+    if method == "modified-sainte-lague":
+        return np.where(x > first_divisor, 1 + np.maximum(np.ceil((x - 1) / 2) - 1, 0), 0)
+    return np.ceil((np.sqrt(1 + 4 * x * x) - 1) / 2)  # huntington-hill: s(s + 1) < x²
+
+
+def _head_start(
+    targets: Sequence[int], seats: int, floors: list[int], *, method: str, first_divisor: Fraction
+) -> list[int]:
+    """Places every request is sure to hold in the highest-averages sequence, so only the last few
+    are handed out one by one. For a divisor λ, the places with quotient > λ come first in the
+    sequence whatever the ties; counted in floating point each count is within one of the exact
+    one, so λ is chosen with Σ (count + 1) ≤ seats and each request starts one place below its
+    count: a set inside the sequence's first `seats` places, from which the greedy steps end
+    exactly where the sequence does."""
+    t = np.asarray(targets, dtype=np.float64)
+    fl = np.asarray(floors, dtype=np.float64)
+    free = seats - int(fl.sum())
+    f = float(first_divisor)
+
+    def counts(lam: float) -> np.ndarray:
+        return np.clip(_places_below(method, t / lam, f) - fl, 0, t - fl)
+
+    lo, hi = 1e-12, float(t.max()) * 4 + 4
+    if counts(hi).sum() + len(t) > free:
+        return floors
+    for _ in range(200):  # the smallest λ (most places) with Σ (count + 1) ≤ free
+        mid = (lo * hi) ** 0.5
+        if counts(mid).sum() + len(t) <= free:
+            hi = mid
+        else:
+            lo = mid
+        if hi / lo < 1 + 1e-12:
+            break
+    start = np.maximum(counts(hi) - 1, 0).astype(np.int64)
+    return [int(a + b) for a, b in zip(floors, start, strict=True)]
 
 
 def sainte_lague(targets: Sequence[int], seats: int, tie_order: Sequence[int]) -> list[int]:
