@@ -227,3 +227,37 @@ def test_group_keys_are_strict(tmp_path):
         d["groups"][0]["weigth"] = 2
 
     assert "groups[0].weigth: unknown key" in _errors(tmp_path, change=change)
+
+
+def test_next_grade_searches_through_groups_and_log_transforms():
+    """With groups and a log transform the needed value is found by search: it reaches the
+    next band, and a value a little short of it does not."""
+    from regionvisa.evaluation.whatif import _score_with, next_grade, what_if
+
+    fw = build(
+        [
+            {"id": "a", "group": "g1", "weight": 1, "normalise": GOAL},
+            {"id": "b", "group": "g1", "weight": 2, "normalise": GOAL},
+            {
+                "id": "m",
+                "weight": 1,
+                "transform": {"method": "log"},
+                "normalise": {"method": "goalposts", "low": 1, "high": 1000},
+            },
+        ],
+        groups=[{"id": "g1", "weight": 1, "aggregate": {"method": "geometric"}}],
+    )
+    table = {"11": {"a": 30.0, "b": 40.0, "m": 10.0}, "26": {"a": 90.0, "b": 80.0, "m": 500.0}}
+    published = evaluate(fw, table, draws=16)
+    out = next_grade(fw, published, "11")
+    assert out["grade"] == "C" and out["next_grade"] == "B"
+    for ind, info in out["indicators"].items():
+        if info["needed"] is None:
+            continue
+        assert _score_with(fw, table, "11", ind, info["needed"]) >= 50
+        short = info["needed"] - 1e-6 * max(1.0, abs(info["needed"]))
+        assert _score_with(fw, table, "11", ind, short) < 50
+    assert out["indicators"]["m"]["needed"] > 10.0
+    changed = what_if(fw, published, "11", {"m": out["indicators"]["m"]["needed"]})
+    assert changed["what_if"]["grade"] == "B"
+    assert set(changed["what_if"]["groups"]) == {"g1"}

@@ -282,6 +282,9 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
                 context["whatif_errors"] = [_message(exc)]
     if view is not None:
         context.update(_region_charts(view, context["indicators"], context["name"]))
+        from regionvisa.reports.evaluation_context import region_groups
+
+        context["groups_view"] = region_groups(view, framework, lang)  # None for a flat framework
     return render(request, "evaluation_region.html", context)
 
 

@@ -428,8 +428,12 @@ def run_evaluation(
     source = "table" if table is not None else "database"
     if table is None:
         table = indicator_table(session, year, framework)
+    previous = None
+    if framework.missing.impute == "previous_year":  # last year's published inputs fill this year's gaps
+        prior = published_run(session=session, year=year - 1)
+        previous = result_of(prior)["run"]["inputs"]["indicators"] if prior is not None else None
     try:
-        result = compute.evaluate(framework, table, draws=draws, year=year)
+        result = compute.evaluate(framework, table, draws=draws, year=year, previous=previous)
     except compute.IndicatorInputError as exc:
         raise Invalid(
             code="invalid_indicators", ko="지표 값 오류: " + "; ".join(exc.errors), en="; ".join(exc.errors)

@@ -13,6 +13,11 @@ aggregation and the normalisation analytically (goalposts and minmax are linear 
 has a closed form for one moving value, rank needs to pass a known number of regions) and then
 checks the answer by recomputing the score, nudging by a few ulps where floating point falls just
 short. None means the next grade cannot be reached through that indicator alone.
+
+Frameworks with groups, transforms or imputation have no such closed form; for them the value is
+found by search instead: expand from the current value in the better direction until the target
+is reached (log-transformed indicators move in log space, so they stay above 0), then bisect to
+the smallest value that reaches it. Both paths confirm the answer by recomputing the score.
 """
 
 from __future__ import annotations
@@ -44,9 +49,14 @@ def _rank_against(published: Mapping[str, Any], region: str, score: float) -> in
     return 1 + sum(1 for e in published["regions"] if e["region"] != region and e["score"] > score)
 
 
+def published_previous(published: Mapping[str, Any]) -> dict[str, dict[str, float | None]] | None:
+    """Last year's table a published run imputed from, if its framework imputes by it."""
+    return published.get("run", {}).get("inputs", {}).get("previous", {}).get("indicators")
+
+
 def _entry(framework: Framework, scored: Scored, region: str) -> dict[str, Any]:
     r = scored.regions.index(region)
-    return {
+    entry: dict[str, Any] = {
         "score": float(scored.scores[r]),
         "grade": scored.grades[r],
         "indicators": {
@@ -57,6 +67,12 @@ def _entry(framework: Framework, scored: Scored, region: str) -> dict[str, Any]:
             for i, ind in enumerate(framework.indicator_ids)
         },
     }
+    if scored.groups is not None:
+        entry["groups"] = {
+            g.id: {"score": None if math.isnan(v) else float(v)}
+            for g, v in zip(framework.groups, scored.groups[r], strict=True)
+        }
+    return entry
 
 
 def what_if(
@@ -74,7 +90,7 @@ def what_if(
         )
     before = _published_entry(published, region)
     table[region] = {**table[region], **dict(changes)}
-    scored = score_table(framework, table)
+    scored = score_table(framework, table, published_previous(published))
     out: dict[str, Any] = {
         "region": region,
         "changes": {k: {"from": published_table(published)[region].get(k), "to": v} for k, v in changes.items()},
@@ -156,17 +172,91 @@ def _invert_increasing(ind: Indicator, others: np.ndarray, n_star: float, curren
     return float(np.nextafter(ordered[c - 1], math.inf))
 
 
-def _score_with(framework: Framework, table: dict[str, dict[str, Any]], region: str, ind: str, x: float) -> float:
+def _score_with(
+    framework: Framework,
+    table: dict[str, dict[str, Any]],
+    region: str,
+    ind: str,
+    x: float,
+    previous: Mapping[str, Any] | None = None,
+) -> float:
     trial = {**table, region: {**table[region], ind: x}}
-    scored = score_table(framework, trial)
+    scored = score_table(framework, trial, previous)
     return float(scored.scores[scored.regions.index(region)]) if region in scored.regions else -math.inf
+
+
+def _closed_form(framework: Framework) -> bool:
+    """Whether the analytic inversion applies: a flat framework without transforms or imputation."""
+    return (
+        not framework.groups
+        and framework.missing.impute == "none"
+        and not any(ind.transform for ind in framework.indicators)
+    )
+
+
+def _searched(
+    framework: Framework,
+    table: dict[str, dict[str, Any]],
+    region: str,
+    i: int,
+    current: float | None,
+    column: np.ndarray,
+    target: float,
+    previous: Mapping[str, Any] | None,
+) -> float | None:
+    """The smallest change (in the better direction) of indicator i that reaches `target`."""
+    ind = framework.indicators[i]
+    d = ind.direction
+    logged = ind.transform is not None and ind.transform.method == "log"
+    to_x = math.exp if logged else (lambda y: y)
+    from_x = math.log if logged else (lambda x: x)
+    present = column[~np.isnan(column)]
+    if logged:
+        present = present[present > 0]
+    start = current if current is not None else (float(np.median(present)) if present.size else 1.0)
+    if logged and start <= 0:
+        start = float(present.min()) if present.size else 1.0
+    y0 = from_x(start)
+    span = float(np.ptp([from_x(v) for v in present])) if present.size > 1 else 0.0
+    step = max(span, abs(y0), 1.0)
+
+    def reaches(y: float) -> bool:
+        try:
+            return _score_with(framework, table, region, ind.id, to_x(y), previous) >= target
+        except (OverflowError, ValueError):
+            return False
+
+    if current is not None and reaches(y0):
+        return current
+    lo, hi = y0, None
+    for _ in range(64):
+        trial = y0 + d * step
+        if logged and abs(trial) > 700:  # exp() would overflow or vanish
+            break
+        if reaches(trial):
+            hi = trial
+            break
+        lo = trial
+        step *= 2
+    if hi is None:
+        return None
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if mid in (lo, hi):
+            break
+        if reaches(mid):
+            hi = mid
+        else:
+            lo = mid
+    return float(to_x(hi))
 
 
 def next_grade(framework: Framework, published: Mapping[str, Any], region: str) -> dict[str, Any]:
     """For each indicator alone: the raw value `region` needs to reach the next grade, or None."""
     region = str(region)
     table = published_table(published)
-    scored = score_table(framework, table)
+    previous = published_previous(published)
+    scored = score_table(framework, table, previous)
     if region not in scored.regions:
         raise KeyError(f"region {region!r} has no score in the published evaluation")
     r = scored.regions.index(region)
@@ -177,8 +267,29 @@ def next_grade(framework: Framework, published: Mapping[str, Any], region: str) 
         return {**out, "next_grade": None, "min_score": None, "indicators": {}}
     target = framework.grades[band - 1].min_score
     result: dict[str, Any] = {}
+    raw_table = np.array(
+        [
+            [np.nan if v is None else float(v) for v in (vals.get(k) for k in framework.indicator_ids)]
+            for vals in table.values()
+        ]
+    )
     for i, ind in enumerate(framework.indicators):
         current = None if math.isnan(scored.raw[r, i]) else float(scored.raw[r, i])
+        if not _closed_form(framework):
+            given = table[region].get(ind.id)
+            needed = _searched(framework, table, region, i, given, raw_table[:, i], target, previous)
+            normalised_needed = None
+            if needed is not None:
+                trial = score_table(framework, {**table, region: {**table[region], ind.id: needed}}, previous)
+                normalised_needed = float(trial.normalised[trial.regions.index(region), i])
+            result[ind.id] = {
+                "current": given,
+                "needed": needed,
+                "change": None if needed is None or given is None else needed - given,
+                "normalised_needed": normalised_needed,
+                "method": ind.normalise.method,
+            }
+            continue
         n_star = _needed_normalised(framework, scored, r, i, target)
         col = np.delete(scored.raw[:, i], r)
         others = col[~np.isnan(col)]
