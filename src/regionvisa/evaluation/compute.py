@@ -43,12 +43,13 @@ from typing import Any
 import numpy as np
 
 from regionvisa.evaluation import treatment
-from regionvisa.evaluation.framework import MAX_DRAWS, Framework, parse_framework, sha256_json
+from regionvisa.evaluation.framework import AGGREGATE_METHODS, MAX_DRAWS, Framework, parse_framework, sha256_json
 
 SCORE_DECIMALS = 9
 COVERAGE_REASON = treatment.COVERAGE_REASON
 RUN_FORMAT = "regionvisa-evaluation-run/1"
 _RANK_CHUNK = 8192
+_TREE_CHUNK = 4096
 
 Table = Mapping[str, Mapping[str, float | None]]
 
@@ -210,23 +211,36 @@ def tree(framework: Framework) -> tuple[list[tuple[int, list[int]]], list[int]]:
 
 
 def _combine(values: list[np.ndarray], masks: list[np.ndarray], weights: list[np.ndarray], method: str) -> np.ndarray:
-    """One aggregate over members: values (E, R), masks (R,), weights (E,); NaN where no member."""
-    den = np.zeros_like(values[0])
-    for m, w in zip(masks, weights, strict=True):
-        den += w[:, None] * m[None, :]
+    """One aggregate over members: values (E, R), masks (R,), weights (E,); NaN where no member.
+
+    arithmetic Σ wⱼ·vⱼ / Σ wⱼ; geometric exp(Σ wⱼ·ln max(vⱼ, 1) / Σ wⱼ), which is Π max(vⱼ, 1)^(wⱼ/Σw)
+    with one exp instead of a power per member; sums over the members with a value.
+    """
+    if method not in AGGREGATE_METHODS:
+        raise ValueError(f"unknown aggregation method {method!r}")
+    present = np.stack(masks)  # (k, R)
+    if present.all():  # every member has a value for every region: Σw is one number per draw
+        den = np.sum(weights, axis=0)[:, None]
+    else:  # (a matrix product is slower than this loop for a handful of members)
+        den = np.zeros_like(values[0])
+        for m, w in zip(masks, weights, strict=True):
+            den += w[:, None] * m[None, :]
+    acc = np.zeros_like(values[0])
+    part = np.empty_like(acc)
+    for v, m, w in zip(values, masks, weights, strict=True):
+        term = v if method == "arithmetic" else np.log(np.maximum(v, 1.0))
+        if not m.all():
+            term = np.where(m[None, :], term, 0.0)
+        np.multiply(term, w[:, None], out=part)
+        acc += part
     with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "arithmetic":
-            num = np.zeros_like(den)
-            for v, m, w in zip(values, masks, weights, strict=True):
-                num += w[:, None] * np.where(m[None, :], v, 0.0)
-            out = num / den
-        elif method == "geometric":
-            out = np.ones_like(den)
-            for v, m, w in zip(values, masks, weights, strict=True):
-                out *= np.where(m[None, :], np.maximum(v, 1.0), 1.0) ** (w[:, None] / den)
-        else:
-            raise ValueError(f"unknown aggregation method {method!r}")
-    return np.where(den > 0, out, np.nan)
+        acc /= den
+    if method == "geometric":
+        np.exp(acc, out=acc)
+    live = present.any(axis=0)
+    if not live.all():
+        acc[:, ~live] = np.nan
+    return acc
 
 
 def aggregate_tree(
@@ -248,6 +262,21 @@ def aggregate_tree(
     method_index = np.asarray(method_index)
     if not framework.groups:
         return aggregate(normalised, method_index, weights[:, :n_ind], mask, framework.aggregate.method), None
+    if weights.shape[0] > _TREE_CHUNK:  # blocks of draws small enough to stay in cache; rows are independent
+        parts = [
+            aggregate_tree(
+                framework,
+                normalised,
+                method_index[start : start + _TREE_CHUNK],
+                weights[start : start + _TREE_CHUNK],
+                mask,
+                keep_groups=keep_groups,
+            )
+            for start in range(0, weights.shape[0], _TREE_CHUNK)
+        ]
+        scores = np.concatenate([p[0] for p in parts])
+        groups = np.concatenate([p[1] for p in parts]) if keep_groups else None  # type: ignore[misc]
+        return scores, groups
     order, top = tree(framework)
     n_groups = len(framework.groups)
     node_mask: dict[int, np.ndarray] = {i: mask[:, i] for i in range(n_ind)}
