@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.actors import SYSTEM
+from tests.jobs.support import follow_page
 
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase
@@ -24,7 +25,7 @@ def seeded(engine, kit, role_users):
     r.status("H2", "2024-06-01", "2026-05-31", program_id="gyeonggi-e7", region="41", visa="E-7")
     r.address("H2", "41135", "2024-06-01")
     kit.insert(engine, r.frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     with Session(engine) as s:
         ids = {(c.person_id, c.rule): c.id for c in s.scalars(select(ComplianceCase))}
     return ids
@@ -92,8 +93,9 @@ def test_ministry_officer_acts_through_the_api_and_the_page(client, login, role_
     assert [e["kind"] for e in detail["events"]] == ["opened", "status", "status"]
     # a run from the dashboard form
     run = client.post("/compliance/runs", data={"on": "2026-01-05", "csrf_token": csrf}, follow_redirects=False)
-    assert run.status_code == 303
-    board = client.get(run.headers["location"])
+    job_page = follow_page(client, run, client.app.state.engine)  # a job: its page links to the run's dashboard
+    link = job_page.text.split('id="job-result" class="button primary" href="')[1].split('"')[0]
+    board = client.get(link)
     assert board.status_code == 200 and "2026-01-05" in board.text
 
 

@@ -31,7 +31,6 @@ def _empty_queue(engine, monkeypatch):
     monkeypatch.setenv("REGIONVISA_JOBS_HEARTBEAT_SECONDS", "0.5")
     monkeypatch.setenv("REGIONVISA_JOBS_STALLED_SECONDS", "2")
     monkeypatch.setenv("REGIONVISA_JOBS_POLL_SECONDS", "0.2")
-    monkeypatch.setenv("REGIONVISA_JOBS_IN_PROCESS", "off")  # the tests run the queue themselves (support.py)
     clear_queue(engine)
     yield
     clear_queue(engine)
@@ -43,8 +42,8 @@ def signed_in(client, login, role_users, role: str) -> dict:
 
 
 def queued(engine, *, actor: Actor, kind: str, params: dict, region: str | None = None) -> int:
-    with session_scope(engine) as session:
-        job_id = service.start(session, actor=actor, kind=kind, params=params, region=region).id
+    with session_scope(engine=engine) as session:
+        job_id = service.start(session=session, actor=actor, kind=kind, params=params, region=region).id
     queue.enqueue(engine=engine, job_id=job_id)
     return job_id
 
@@ -84,7 +83,7 @@ def test_a_date_before_the_rules_is_refused_before_any_job(client, engine, login
     headers = signed_in(client, login, role_users, "ministry_officer")
     refused = client.post("/api/v1/compliance/runs", json={"on": "1900-01-01"}, headers=headers)
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "no_rules_in_force"
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(Job.id)) is None
 
 
@@ -124,8 +123,9 @@ def test_a_job_is_seen_only_by_those_who_may_see_its_result(client, engine, logi
 
 def role_users_actor(role_users, role: str) -> Actor:
     user = role_users[role]
-    return Actor(id=user["id"], username=user["username"], display_name=user["username"], role=role,
-                 region=user["region"])
+    return Actor(
+        id=user["id"], username=user["username"], display_name=user["username"], role=role, region=user["region"]
+    )
 
 
 def test_the_page_flow_works_without_javascript(client, engine, login, role_users):
@@ -169,7 +169,7 @@ def test_cancelling_a_queued_job_and_a_running_one(client, engine, login, role_u
 def wait_for(engine, job_id: int, state: str, timeout: float = 60.0) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             job = session.get(Job, job_id)
             if job.state == state:
                 return job
@@ -209,11 +209,11 @@ def test_a_killed_worker_s_job_is_retried_or_failed_never_left_running(engine, a
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.get(Job, job_id).state == "running"  # what the dead worker left behind
     time.sleep(2.5)  # PostgreSQL: the dead worker's heartbeat is now older than the stalled limit
     run_queue(engine)  # another worker: it reaps the job, then (attempts left) runs it again
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         job = session.get(Job, job_id)
         state, attempts = job.state, job.attempts
     if attempts_left:
@@ -222,21 +222,3 @@ def test_a_killed_worker_s_job_is_retried_or_failed_never_left_running(engine, a
     else:
         assert (state, attempts) == ("failed", 1)
         assert audit_actions(engine, job_id) == ["jobs.start", "jobs.failed"]
-
-
-def test_the_server_runs_its_own_worker_when_asked(engine, monkeypatch, login, role_users):
-    """`regionvisa serve` on SQLite (in_process=auto) and any server with in_process=on take jobs themselves."""
-    from fastapi.testclient import TestClient
-
-    from regionvisa.app import create_app
-
-    monkeypatch.setenv("REGIONVISA_JOBS_IN_PROCESS", "auto" if engine.dialect.name == "sqlite" else "on")
-    with TestClient(create_app(engine)) as client:
-        headers = signed_in(client, login, role_users, "ministry_admin")
-        started = client.post("/api/v1/compliance/runs", json={"on": "2025-12-31"}, headers=headers)
-        assert started.status_code == 202
-        deadline = time.monotonic() + 60
-        while (job := client.get(started.headers["location"]).json())["state"] in ("queued", "running"):
-            assert time.monotonic() < deadline, job
-            time.sleep(0.1)
-        assert job["state"] == "succeeded", job

@@ -42,6 +42,7 @@ def worker_command(
         asyncio.run(queue.work(engine=engine, name=name, concurrency=concurrency, wait=not once))
         return
     if once:
+        worker.reap_local(engine=engine)
         worker.drain_local(engine=engine, worker=name)
         return
     local = worker.LocalWorker(engine=engine)
@@ -62,13 +63,18 @@ def list_command(
     from regionvisa.db import get_engine, session_scope
     from regionvisa.jobs import service
 
-    with session_scope(get_engine()) as session:
-        _total, rows = service.list_jobs(session, actor=system_actor("cli"), state=state or None, limit=limit)
+    with session_scope(engine=get_engine()) as session:
+        _total, rows = service.list_jobs(session=session, actor=system_actor("cli"), state=state or None, limit=limit)
         table = Table("id", "kind", "state", "progress", "actor", "created", "finished")
         for job in rows:
             d = service.job_dict(job)
             table.add_row(
-                str(d["id"]), d["kind"], d["state"], f"{d['progress']:.0%}", d["actor"], d["created_at"],
+                str(d["id"]),
+                d["kind"],
+                d["state"],
+                f"{d['progress']:.0%}",
+                d["actor"],
+                d["created_at"],
                 d["finished_at"] or "",
             )
     Console().print(table)
@@ -82,8 +88,8 @@ def cancel_command(job_id: int = typer.Argument(...)) -> None:
     from regionvisa.jobs import queue, service
 
     engine = get_engine()
-    with session_scope(engine) as session:
-        job = service.cancel(session, job_id, actor=system_actor("cli"))
+    with session_scope(engine=engine) as session:
+        job = service.cancel(session=session, job=job_id, actor=system_actor("cli"))
         state, queue_id = job.state, job.queue_id
     if state == "cancelled":
         queue.cancel(engine=engine, queue_id=queue_id)
@@ -101,14 +107,14 @@ def probe_command(
     from regionvisa.jobs import queue, service
 
     engine = get_engine()
-    with session_scope(engine) as session:
-        job = service.start(session, actor=system_actor("cli"), kind="probe", params={"seconds": seconds})
+    with session_scope(engine=engine) as session:
+        job = service.start(session=session, actor=system_actor("cli"), kind="probe", params={"seconds": seconds})
         job_id = job.id
     queue.enqueue(engine=engine, job_id=job_id)
     console.print(f"job {job_id} queued")
     while wait:
-        with session_scope(engine) as session:
-            d = service.job_dict(service.read_job(session, job_id, actor=system_actor("cli")))
+        with session_scope(engine=engine) as session:
+            d = service.job_dict(service.read_job(session=session, job_id=job_id, actor=system_actor("cli")))
         if d["state"] not in ("queued", "running"):
             console.print(f"job {job_id}: {d['state']} ({d['message']['en']})")
             if d["state"] != "succeeded":

@@ -60,7 +60,7 @@ def _evaluation_run(work: Work) -> dict:
     from regionvisa.evaluation import service
 
     work.progress(0.05, ko="지표 계산", en="computing the indicators")
-    with session_scope(work.engine) as session:
+    with session_scope(engine=work.engine) as session:
         run = service.run_evaluation(
             session=session, year=work.params["year"], actor=work.actor, draws=work.params.get("draws")
         )
@@ -93,8 +93,8 @@ def _evaluation_report(work: Work) -> dict:
 
     fmt, lang = work.params["format"], work.params.get("lang", "ko")
     work.progress(0.05, ko="평가 결과 읽기", en="reading the published evaluation")
-    with session_scope(work.engine) as session:
-        run = service.require_published(session, work.params.get("year"))
+    with session_scope(engine=work.engine) as session:
+        run = service.require_published(session=session, year=work.params.get("year"))
         result = service.result_of(run)
         year = run.year
     work.progress(0.2, ko="보고서 작성", en="rendering the report")
@@ -123,9 +123,9 @@ def _records_import(work: Work) -> dict:
     keep = work.params.get("max_problems", 1000)
     with folder:
         summary, problems = service.import_file(  # a use case running its own transaction: engine first
-            work.engine,
-            work.params["kind"],
-            path,
+            engine=work.engine,
+            kind=work.params["kind"],
+            path=path,
             actor=work.actor,
             source_name=name,
             channel="api",
@@ -168,7 +168,7 @@ def _applications_import(work: Work) -> dict:
             raise exc.app_error() from exc
     work.progress(0.2, ko="심사", en="screening the rows")
     on = work.params.get("submitted_on")
-    with session_scope(work.engine) as session:
+    with session_scope(engine=work.engine) as session:
         result = intake.import_applications(
             session=session,
             program_id=work.params["program_id"],
@@ -177,7 +177,10 @@ def _applications_import(work: Work) -> dict:
             on=dt.date.fromisoformat(on) if on else None,
             source_name=display_name(name, "intake"),
         )
-        summary = {**result.summary(), "problems": result.rejects.head(work.params.get("max_problems", 1000)).to_dicts()}
+        summary = {
+            **result.summary(),
+            "problems": result.rejects.head(work.params.get("max_problems", 1000)).to_dicts(),
+        }
     return {"href": f"/applications?program_id={work.params['program_id']}", "summary": summary}
 
 
@@ -186,9 +189,9 @@ def _synthetic(work: Work) -> dict:
 
     work.progress(0.02, ko="합성 데이터 생성", en="generating the synthetic records")
     counts = load_synthetic(  # a use case running its own transaction: engine first
-        work.engine,
-        work.params["residents"],
-        work.params["seed"],
+        engine=work.engine,
+        residents=work.params["residents"],
+        seed=work.params["seed"],
         actor=work.actor,
         progress=False,
         replace=work.params.get("replace", False),
@@ -211,7 +214,9 @@ KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
         Kind("compliance_run", "cases.act", "compliance.read", "준수 점검 실행", "compliance run", _compliance_run),
-        Kind("evaluation_run", "evaluation.publish", "evaluation.publish", "평가 실행", "evaluation run", _evaluation_run),
+        Kind(
+            "evaluation_run", "evaluation.publish", "evaluation.publish", "평가 실행", "evaluation run", _evaluation_run
+        ),
         Kind(
             "evaluation_report",
             "evaluation.publish",

@@ -47,30 +47,35 @@ def _view(job, user: Actor) -> dict:
 @router.get("/jobs")
 def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jobs.view"))):
     page = max(page, 1)
-    with session_scope(request.app.state.engine) as session:
-        total, rows = service.list_jobs(session, actor=user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    with session_scope(engine=request.app.state.engine) as session:
+        total, rows = service.list_jobs(session=session, actor=user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
         items = [_view(j, user) for j in rows]
     active = any(i["active"] for i in items)
     return render(
         request,
         "jobs_list.html",
-        {"items": items, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
-         "refresh": REFRESH_SECONDS * 2 if active else None},
+        {
+            "items": items,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PAGE_SIZE)),
+            "refresh": REFRESH_SECONDS * 2 if active else None,
+        },
     )
 
 
 @router.get("/jobs/{job_id}")
 def job_page(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))):
-    with session_scope(request.app.state.engine) as session:
-        job = _view(service.read_job(session, job_id, actor=user), user)
+    with session_scope(engine=request.app.state.engine) as session:
+        job = _view(service.read_job(session=session, job_id=job_id, actor=user), user)
     return render(request, "jobs_job.html", {"job": job, "refresh": REFRESH_SECONDS if job["active"] else None})
 
 
 @router.post("/jobs/{job_id}/cancel")
 def cancel_form(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))):
     engine = request.app.state.engine
-    with session_scope(engine) as session:
-        job = service.cancel(session, job_id, actor=user)
+    with session_scope(engine=engine) as session:
+        job = service.cancel(session=session, job=job_id, actor=user)
         queue_id, state = job.queue_id, job.state
     if state == "cancelled":
         queue.cancel(engine=engine, queue_id=queue_id)

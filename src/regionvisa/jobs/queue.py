@@ -27,7 +27,7 @@ QUEUE = "regionvisa"
 TASK = "regionvisa.run_job"
 
 
-def pool_args(engine: Engine, *, max_size: int = 4) -> dict:
+def pool_args(*, engine: Engine, max_size: int = 4) -> dict:
     """libpq connection arguments of `engine`'s database, with procrastinate's schema first on the path."""
     url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     return {
@@ -47,7 +47,9 @@ def _defer_app(engine: Engine) -> procrastinate.App:
     with _DEFER_LOCK:
         app = _DEFER_APPS.get(key)
         if app is None:
-            app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(**pool_args(engine, max_size=2)))
+            app = procrastinate.App(
+                connector=procrastinate.SyncPsycopgConnector(**pool_args(engine=engine, max_size=2))
+            )
             app.open()
             _DEFER_APPS[key] = app
         return app
@@ -58,7 +60,7 @@ def enqueue(*, engine: Engine, job_id: int) -> None:
     if engine.dialect.name != "postgresql":
         from regionvisa.jobs.worker import wake_local
 
-        wake_local(engine)
+        wake_local(engine=engine)
         return
     queue_id = _defer_app(engine).configure_task(name=TASK, queue=QUEUE).defer(job_id=job_id)
     service.set_queue_id(engine=engine, job_id=job_id, queue_id=queue_id)
@@ -71,9 +73,9 @@ def cancel(*, engine: Engine, queue_id: int | None) -> None:
     _defer_app(engine).job_manager.cancel_job_by_id(queue_id)
 
 
-def worker_app(engine: Engine, *, name: str) -> procrastinate.App:
+def worker_app(*, engine: Engine, name: str) -> procrastinate.App:
     """An app whose one task runs our jobs on `engine` under the worker name `name`."""
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(**pool_args(engine)))
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(**pool_args(engine=engine)))
 
     @app.task(name=TASK, queue=QUEUE)
     def run_job(job_id: int) -> None:  # a sync task: procrastinate runs it in a thread
@@ -123,7 +125,7 @@ async def work(
     """One procrastinate worker with its reaper, until stopped (or, with wait=False, until the queue is empty)."""
     settings = settings or JobSettings()
     name = name or worker_name()
-    app = worker_app(engine, name=name)
+    app = worker_app(engine=engine, name=name)
     async with app.open_async():
         reaper = asyncio.create_task(
             _reaper(app, engine=engine, stalled=settings.stalled_seconds, every=max(settings.heartbeat_seconds, 1.0))

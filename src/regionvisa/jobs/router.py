@@ -30,8 +30,12 @@ JOB_EXAMPLE = {
     "started_at": "2026-03-02T09:00:01+00:00",
     "finished_at": None,
 }
-ACCEPTED = {202: {"description": "Started as a job: follow `Location` (GET /api/v1/jobs/{id})",
-                  "content": {"application/json": {"example": {**JOB_EXAMPLE, "state": "queued", "progress": 0}}}}}
+ACCEPTED = {
+    202: {
+        "description": "Started as a job: follow `Location` (GET /api/v1/jobs/{id})",
+        "content": {"application/json": {"example": {**JOB_EXAMPLE, "state": "queued", "progress": 0}}},
+    }
+}
 
 
 def launch(
@@ -45,15 +49,15 @@ def launch(
 ) -> Job:
     """Record the job (authorised and audited as its kind's work), then hand it to the workers."""
     engine = request.app.state.engine
-    with session_scope(engine) as session:
-        job = service.start(session, actor=actor, kind=kind, params=params, region=region, upload=upload)
+    with session_scope(engine=engine) as session:
+        job = service.start(session=session, actor=actor, kind=kind, params=params, region=region, upload=upload)
     try:
         queue.enqueue(engine=engine, job_id=job.id)
     except Exception:
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             service.finish(
-                session,
-                job.id,
+                session=session,
+                job=job.id,
                 actor=service.REAPER,
                 state="failed",
                 result=None,
@@ -64,9 +68,7 @@ def launch(
 
 
 def accepted(job: Job) -> JSONResponse:
-    return JSONResponse(
-        service.job_dict(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"}
-    )
+    return JSONResponse(service.job_dict(job), status_code=202, headers={"Location": f"/api/v1/jobs/{job.id}"})
 
 
 @router.get("", summary="The jobs the caller may see (those whose results they may see), newest first")
@@ -79,9 +81,9 @@ def list_jobs(
     user: Actor = Depends(require("jobs.view")),
 ) -> dict:
     pager = Page(number=page, size=page_size, total=0)
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         total, rows = service.list_jobs(
-            session, actor=user, state=state, kind=kind, offset=pager.offset, limit=page_size
+            session=session, actor=user, state=state, kind=kind, offset=pager.offset, limit=page_size
         )
         pager.total = total
         return {**pager.meta(), "items": [service.job_dict(j) for j in rows]}
@@ -93,15 +95,15 @@ def list_jobs(
     responses={200: {"content": {"application/json": {"example": JOB_EXAMPLE}}}},
 )
 def get_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return service.job_dict(service.read_job(session, job_id, actor=user))
+    with session_scope(engine=request.app.state.engine) as session:
+        return service.job_dict(service.read_job(session=session, job_id=job_id, actor=user))
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued job, or ask a running one to stop")
 def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> dict:
     engine = request.app.state.engine
-    with session_scope(engine) as session:
-        job = service.cancel(session, job_id, actor=user)
+    with session_scope(engine=engine) as session:
+        job = service.cancel(session=session, job=job_id, actor=user)
         out, queue_id, state = service.job_dict(job), job.queue_id, job.state
     if state == "cancelled":
         queue.cancel(engine=engine, queue_id=queue_id)
@@ -110,7 +112,7 @@ def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("job
 
 @router.get("/{job_id}/file", summary="The file a finished job produced (a rendered report)", response_class=Response)
 def job_file(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> Response:
-    with session_scope(request.app.state.engine) as session:
-        row = service.output_file(session, job_id, actor=user)
+    with session_scope(engine=request.app.state.engine) as session:
+        row = service.output_file(session=session, job_id=job_id, actor=user)
         data, media, name = row.data, row.media_type, row.name
     return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})

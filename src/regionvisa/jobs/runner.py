@@ -80,14 +80,14 @@ class Work:
             return bool(conn.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
 
     def input_file(self) -> tuple[str, bytes]:
-        with session_scope(self.engine) as session:
+        with session_scope(engine=self.engine) as session:
             row = session.scalar(select(JobFile).where(JobFile.job_id == self.job_id, JobFile.role == "input"))
             if row is None:
                 raise RuntimeError(f"job {self.job_id} has no input file")
             return row.name, row.data
 
     def save_output(self, *, name: str, media_type: str, data: bytes) -> None:
-        with session_scope(self.engine) as session:
+        with session_scope(engine=self.engine) as session:
             session.add(
                 JobFile(
                     job_id=self.job_id, role="output", name=name, media_type=media_type, data=data, created_at=utcnow()
@@ -118,7 +118,7 @@ def run(*, engine: Engine, job_id: int, worker: str) -> str | None:
     """Claim and run one job to its end; returns the state it ended in (None: not claimed)."""
     if not claim(engine=engine, job_id=job_id, worker=worker):
         return None
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         job = session.get(Job, job_id)
         assert job is not None
         actor, params, kind = service.actor_of(job), dict(job.params), kinds.kind_of(job.kind)
@@ -134,12 +134,15 @@ def run(*, engine: Engine, job_id: int, worker: str) -> str | None:
         message = (exc.ko[:500], exc.en[:500])
     except Exception as exc:  # the reason is logged by type only: values may hold personal data
         log.error("job %s (%s) failed: %s", job_id, kind.name, type(exc).__name__)
-        state, result = "failed", {"error": {"code": "job_error", "message": {"ko": "작업 중 오류", "en": "internal error"}}}
+        state, result = (
+            "failed",
+            {"error": {"code": "job_error", "message": {"ko": "작업 중 오류", "en": "internal error"}}},
+        )
         message = ("작업 중 오류가 발생했습니다", f"the work stopped on an internal error ({type(exc).__name__})")
     finally:
         LIVE.pop(job_id, None)
-    with session_scope(engine) as session:
-        service.finish(session, job_id, actor=_recorder(actor), state=state, result=result, message=message)
+    with session_scope(engine=engine) as session:
+        service.finish(session=session, job=job_id, actor=_recorder(actor), state=state, result=result, message=message)
     log.info("job %s (%s) %s", job_id, kind.name, state)
     return state
 

@@ -36,8 +36,8 @@ def _start_action(actor: Actor, subject: Any, kwargs: dict) -> str:
 
 @use_case(action=_start_action, audit="jobs.start")
 def start(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     kind: str,
     params: dict,
@@ -99,7 +99,7 @@ def actor_of(job: Job) -> Actor:
     )
 
 
-def read_job(session: Session, job_id: int, *, actor: Actor) -> Job:
+def read_job(*, session: Session, job_id: int, actor: Actor) -> Job:
     """One job, for those who may see its result; anyone else gets 404 (its existence is not theirs)."""
     authorize(actor, "jobs.view")
     job = session.get(Job, job_id)
@@ -109,7 +109,13 @@ def read_job(session: Session, job_id: int, *, actor: Actor) -> Job:
 
 
 def list_jobs(
-    session: Session, *, actor: Actor, state: str | None = None, kind: str | None = None, offset: int = 0, limit: int = 50
+    *,
+    session: Session,
+    actor: Actor,
+    state: str | None = None,
+    kind: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[int, list[Job]]:
     """The jobs `actor` may see, newest first, and how many there are."""
     authorize(actor, "jobs.view")
@@ -123,8 +129,8 @@ def list_jobs(
     return total, list(rows)
 
 
-def output_file(session: Session, job_id: int, *, actor: Actor) -> JobFile:
-    job = read_job(session, job_id, actor=actor)
+def output_file(*, session: Session, job_id: int, actor: Actor) -> JobFile:
+    job = read_job(session=session, job_id=job_id, actor=actor)
     row = session.scalar(select(JobFile).where(JobFile.job_id == job.id, JobFile.role == "output"))
     if row is None:
         raise NotFound(what=f"file of job {job_id}")
@@ -176,7 +182,7 @@ def can_cancel(actor: Actor, job: Job) -> bool:
 
 
 @use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.cancel")
-def cancel(session: Session, job: Job, *, actor: Actor, reason: str = "") -> Done:
+def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Done:
     """Cancel a queued job at once; ask a running one to stop at its next progress report.
 
     A cancelled job leaves no partial result: each kind's work commits in one transaction at its
@@ -193,8 +199,10 @@ def cancel(session: Session, job: Job, *, actor: Actor, reason: str = "") -> Don
     if not can_cancel(actor, job):
         from regionvisa.core.errors import Forbidden
 
-        raise Forbidden(en="only whoever started this job, or may start such work, may cancel it",
-                        ko="작업을 시작한 사람이나 같은 작업을 시작할 수 있는 사람만 취소할 수 있습니다")
+        raise Forbidden(
+            en="only whoever started this job, or may start such work, may cancel it",
+            ko="작업을 시작한 사람이나 같은 작업을 시작할 수 있는 사람만 취소할 수 있습니다",
+        )
     job.cancel_requested = True
     if job.state == "queued":
         job.state, job.finished_at = "cancelled", utcnow()
@@ -208,9 +216,9 @@ def cancel(session: Session, job: Job, *, actor: Actor, reason: str = "") -> Don
 
 @use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.finish")
 def finish(
+    *,
     session: Session,
     job: Job,
-    *,
     actor: Actor,
     state: str,
     result: dict | None,
@@ -234,7 +242,7 @@ def finish(
 
 
 @use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.retry")
-def worker_lost(session: Session, job: Job, *, actor: Actor, worker: str | None) -> Done:
+def worker_lost(*, session: Session, job: Job, actor: Actor, worker: str | None) -> Done:
     """A job whose worker died: queued again while it has attempts left, otherwise failed."""
     if job.state != "running":
         return Done(value=job.state, reason="job no longer running", changed=False)
@@ -262,8 +270,8 @@ def worker_lost(session: Session, job: Job, *, actor: Actor, worker: str | None)
 
 def lost(*, engine: Engine, job_id: int, worker: str | None) -> str:
     """`worker_lost` in its own transaction, as the job system's own actor; returns the new state."""
-    with session_scope(engine) as session:
-        return worker_lost(session, job_id, actor=REAPER, worker=worker)
+    with session_scope(engine=engine) as session:
+        return worker_lost(session=session, job=job_id, actor=REAPER, worker=worker)
 
 
 def next_queued(*, session: Session) -> int | None:

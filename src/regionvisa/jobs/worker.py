@@ -79,7 +79,7 @@ def _gone(worker: str | None) -> bool:
 
 def reap_local(*, engine: Engine) -> list[tuple[int, str]]:
     """Give back or fail the running jobs whose local worker process is gone; returns (job, new state)."""
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         running = service.running_jobs(session=session)
     out = []
     for job_id, worker in running:
@@ -91,15 +91,13 @@ def reap_local(*, engine: Engine) -> list[tuple[int, str]]:
 
 
 def drain_local(*, engine: Engine, worker: str | None = None) -> int:
-    """Give back the jobs of dead workers, then run queued jobs in this thread until none is left
-    (SQLite); returns how many ran."""
+    """Run queued jobs in this thread until none is left (SQLite); returns how many ran."""
     name = worker or worker_name("drain")
     _ALIVE.add(name)
     ran = 0
     try:
-        reap_local(engine=engine)
         while True:
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 job_id = service.next_queued(session=session)
             if job_id is None:
                 return ran
@@ -155,7 +153,7 @@ class LocalWorker:
                 if time.monotonic() - reaped_at > max(self.poll * 5, 2.0):
                     reap_local(engine=self.engine)
                     reaped_at = time.monotonic()
-                with session_scope(self.engine) as session:
+                with session_scope(engine=self.engine) as session:
                     job_id = service.next_queued(session=session)
                 if job_id is not None:
                     runner.run(engine=self.engine, job_id=job_id, worker=self.name)
@@ -173,13 +171,13 @@ def _key(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def wake_local(engine: Engine) -> None:
+def wake_local(*, engine: Engine) -> None:
     worker = _LOCAL.get(_key(engine))
     if worker is not None:
         worker.wake()
 
 
-def wants_in_process(engine: Engine, settings: JobSettings | None = None) -> bool:
+def wants_in_process(*, engine: Engine, settings: JobSettings | None = None) -> bool:
     mode = (settings or JobSettings()).in_process.strip().lower()
     if mode in ("on", "1", "true", "yes"):
         return True
@@ -199,7 +197,7 @@ def install(app) -> None:
     async def lifespan(app_):
         engine = app_.state.engine
         started = None
-        if wants_in_process(engine):
+        if wants_in_process(engine=engine):
             started = start_in_process(engine=engine)
         try:
             async with previous(app_) as state:
