@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from markupsafe import Markup
 
-from regionvisa.evaluation.compute import contributions
+from regionvisa.evaluation.compute import COVERAGE_REASON, contributions, effective_shares, tree
 from regionvisa.evaluation.framework import Framework
 from regionvisa.regions.tilemap import TILE_POSITIONS, tile_grid
-from regionvisa.reports import charts
+from regionvisa.reports import charts, evaluation_charts
 from regionvisa.reports.locale import language, num, pct, region_name
 from regionvisa.web import i18n
 from regionvisa.web.i18n import gettext as _
@@ -93,20 +94,24 @@ def build_context(result: Mapping[str, Any], framework: Framework, lang: str = "
     Public because the web result page renders the same context with the same partial template.
     Keys: lang, title, subtitle, year, framework, summary, how_to_read, rows (ranked regions with
     their indicators, contributions and card chart), excluded, indicators, grade_order, bands,
-    aggregation, ranking_rule, grade_rule, missing, sensitivity, run, maps, charts.
+    aggregation, ranking_rule, grade_rule, missing, sensitivity, run, maps, charts; with groups
+    also `groups` (structure, group table, charts) and each row's `groups`; with treatment
+    `treatment` (coverage, imputed values, transforms) — both None otherwise.
     """
     with language(lang) as lang:
         labels = {ind.id: ind.label_in(lang) for ind in framework.indicators}
+        group_labels = {g.id: g.label_in(lang) for g in framework.groups}
         missing_regions: Mapping[str, Any] = result.get("missing", {}).get("regions", {})
         indicators = _indicator_entries(framework, lang)
         rows = _ranked_rows(result, framework, lang, labels, missing_regions)
         bands = _bands(framework, rows)
-        sensitivity = _sensitivity(result, framework, rows, labels)
+        sensitivity = _sensitivity(result, framework, rows, {**labels, **group_labels})
         excluded = [
             {
                 "code": code,
                 "name": region_name(code, lang),
                 "indicators": [labels.get(i, i) for i in info["indicators"]],
+                "reason": _excluded_reason(info),
             }
             for code, info in sorted(missing_regions.items())
             if info.get("action") == "excluded"
@@ -153,7 +158,232 @@ def build_context(result: Mapping[str, Any], framework: Framework, lang: str = "
             "run": _run_digest(result, framework, len(rows)),
             "maps": _maps(rows, indicators, lang),
             "charts": _charts(rows, indicators, sensitivity),
+            "groups": _groups(framework, rows, lang),
+            "treatment": _treatment(result, framework, labels, lang),
         }
+
+
+# --------------------------------------------------------------------------------------------
+# Groups and treatment (§4.5 "Groups and transforms")
+
+
+def _excluded_reason(info: Mapping[str, Any]) -> str:
+    if info.get("reason") == COVERAGE_REASON:
+        return _(
+            "data coverage %(coverage)s is below the threshold of %(threshold)s",
+            coverage=pct(info["coverage"]),
+            threshold=pct(info["threshold"]),
+        )
+    if info.get("reason") == "no indicator values":
+        return _("no indicator values")
+    return _("missing values")
+
+
+def _share_text(share: float) -> str:
+    return _("%(share)s of the score", share=pct(share))
+
+
+def _aggregation_name(method: str) -> str:
+    return _("geometric mean") if method == "geometric" else _("arithmetic mean")
+
+
+def _nodes(framework: Framework, lang: str) -> list[dict[str, Any]]:
+    """The framework's tree depth-first from the top: each indicator and group with its depth,
+    its weight share among its siblings and its share of the composite score."""
+    n_ind = len(framework.indicators)
+    order, top = tree(framework)
+    members = dict(order)
+    weights = [ind.weight for ind in framework.indicators] + [g.weight for g in framework.groups]
+    nodes: list[dict[str, Any]] = []
+
+    def walk(items: list[int], depth: int, share: float) -> None:
+        total = sum(weights[m] for m in items)
+        for m in items:
+            sibling = weights[m] / total
+            if m < n_ind:
+                ind = framework.indicators[m]
+                nodes.append(
+                    {"id": ind.id, "label": ind.label_in(lang), "depth": depth, "group": False, "sibling": sibling,
+                     "share": share * sibling}
+                )  # fmt: skip
+                continue
+            g = framework.groups[m - n_ind]
+            nodes.append(
+                {"id": g.id, "label": g.label_in(lang), "depth": depth, "group": True, "sibling": sibling,
+                 "share": share * sibling, "method": g.aggregate.method}
+            )  # fmt: skip
+            walk(members[m], depth + 1, share * sibling)
+
+    walk(top, 0, 1.0)
+    return nodes
+
+
+def _node_lines(nodes: list[dict[str, Any]]) -> list[tuple[str, int, str, bool]]:
+    return [(n["label"], n["depth"], f"{pct(n['sibling'])} · {_share_text(n['share'])}", n["group"]) for n in nodes]
+
+
+def _groups(framework: Framework, rows: list[dict[str, Any]], lang: str) -> dict[str, Any] | None:
+    """The structure (depth-first, each node's weight share among its siblings and of the score),
+    one line per group, and the charts: the tree and every region's group scores."""
+    if not framework.groups:
+        return None
+    n_ind = len(framework.indicators)
+    members = dict(tree(framework)[0])
+    nodes = _nodes(framework, lang)
+    by_id = {n["id"]: n for n in nodes if n["group"]}
+    labels = {g.id: g.label_in(lang) for g in framework.groups}
+    entries = []
+    for j, g in enumerate(framework.groups):
+        node = by_id[g.id]
+        entries.append(
+            {
+                "id": g.id,
+                "label": labels[g.id],
+                "parent": labels[g.parent] if g.parent else _("top level"),
+                "weight": g.weight,
+                "sibling_share_text": pct(node["sibling"]),
+                "share_text": pct(node["share"]),
+                "method_text": _aggregation_name(g.aggregate.method),
+                "members": ", ".join(
+                    framework.indicators[m].label_in(lang) if m < n_ind else framework.groups[m - n_ind].label_in(lang)
+                    for m in members[n_ind + j]
+                ),
+                "rationale": i18n.local(g.rationale.model_dump(), lang) if g.rationale else "",
+            }
+        )
+    columns = [labels[g.id] for g in framework.groups]
+    structure = evaluation_charts.structure_chart(
+        _node_lines(nodes),
+        title=_("Composite score (%(method)s)", method=_aggregation_name(framework.aggregate.method)),
+    )
+    scores = evaluation_charts.group_scores_chart(
+        [r["short"] for r in rows],
+        [*columns, _("Score")],
+        [[g["score"] for g in r["groups"]] + [r["score"]] for r in rows],
+        missing_text=_("no value"),
+    )
+    return {
+        "entries": entries,
+        "columns": columns,
+        "text": _(
+            "Indicators are arranged in groups. A group's score is its own mean (arithmetic or geometric) of its "
+            "members' normalised values or scores, with the members' weights relative to each other; the "
+            "composite score combines the top-level members the same way. A member without a value is left out "
+            "and its siblings' weights rescaled."
+        ),
+        "structure_chart": Markup(structure),
+        "scores_chart": Markup(scores),
+    }
+
+
+def region_groups(entry: Mapping[str, Any], framework: Framework, lang: str = "ko") -> dict[str, Any] | None:
+    """One region's place in a hierarchical framework, for its evaluation page: the tree with the
+    region's normalised values and group scores, and its group scores as rows."""
+    if not framework.groups:
+        return None
+    with language(lang) as lang:
+        nodes = _nodes(framework, lang)
+        groups = entry.get("groups", {})
+        values = [
+            groups.get(n["id"], {}).get("score") if n["group"] else entry["indicators"][n["id"]]["normalised"]
+            for n in nodes
+        ]
+        chart = evaluation_charts.structure_chart(
+            _node_lines(nodes),
+            title=_("Composite score (%(method)s)", method=_aggregation_name(framework.aggregate.method))
+            + f" {num(entry['score'], 1)}",
+            values=values,
+            missing_text=_("no value"),
+            prefix=f"structure-{entry.get('region', 'region')}",
+        )
+        return {
+            "chart": Markup(chart),
+            "rows": [
+                {"id": g.id, "label": g.label_in(lang), "score": groups.get(g.id, {}).get("score")}
+                for g in framework.groups
+            ],
+        }
+
+
+def _transform_text(record: Mapping[str, Any]) -> str:
+    if record["method"] == "log":
+        return _("Natural logarithm of the raw values; the goalposts are transformed the same way.")
+    settings = record["settings"]
+    base = _(
+        "Winsorisation (COINr's rule): while the absolute skewness is at least %(skew)s and the kurtosis at least "
+        "%(kurt)s, the most extreme value takes the next one, up to %(winmax)s points.",
+        skew=num(settings["skewness"], 1),
+        kurt=num(settings["kurtosis"], 1),
+        winmax=settings["winmax"],
+    )
+    outcome = record.get("outcome", "")
+    if outcome == "passed":
+        return base + " " + _("The values passed the test; nothing was changed.")
+    if outcome == "too few values":
+        return base + " " + _("Too few values to test; nothing was changed.")
+    if outcome.startswith("log_CT"):
+        return (
+            base
+            + " "
+            + _(
+                "Winsorisation did not bring them within the limits, so ln(x − min + 0.01·(max − min)) replaced "
+                "the original values."
+            )
+        )
+    if outcome == "winsorised, did not pass":
+        return base + " " + _("%(n)s point(s) were winsorised without reaching the limits.", n=record.get("points", 0))
+    return base + " " + _("%(n)s point(s) were winsorised.", n=record.get("points", 0))
+
+
+def _treatment(
+    result: Mapping[str, Any], framework: Framework, labels: Mapping[str, str], lang: str
+) -> dict[str, Any] | None:
+    """What the run's data treatment changed, region by region, for the method section."""
+    treatment = result.get("treatment")
+    missing = framework.missing
+    if treatment is None and missing.coverage <= 0:
+        return None
+    treatment = treatment or {}
+    method_names = {"group_mean": _("group mean"), "previous_year": _("previous year's value")}
+    imputed = [
+        {
+            "name": region_name(code, lang),
+            "indicator": labels.get(ind, ind),
+            "method": method_names.get(cell["method"], cell["method"]),
+            "value": cell["value"],
+        }
+        for code, cells in sorted(treatment.get("imputed", {}).items())
+        for ind, cell in cells.items()
+    ]
+    transforms = []
+    for ind in framework.indicators:
+        record = treatment.get("transforms", {}).get(ind.id)
+        if record is None:
+            continue
+        transforms.append(
+            {
+                "indicator": labels[ind.id],
+                "text": _transform_text(record),
+                "points": [
+                    {"name": region_name(code, lang), "from": moved["from"], "to": moved["to"]}
+                    for code, moved in sorted(record.get("regions", {}).items())
+                ],
+            }
+        )
+    impute_text = {
+        "none": _("Missing values are not imputed."),
+        "group_mean": _("A missing value is imputed with the indicator's mean over the other regions of its group."),
+        "previous_year": _("A missing value is imputed with the region's value of the year before, where it has one."),
+    }[missing.impute]
+    coverage_text = (
+        _(
+            "A region with values for fewer than %(threshold)s of the indicators is not ranked.",
+            threshold=pct(missing.coverage),
+        )
+        if missing.coverage > 0
+        else ""
+    )
+    return {"coverage_text": coverage_text, "impute_text": impute_text, "imputed": imputed, "transforms": transforms}
 
 
 def _grade_class(framework: Framework, grade: str) -> str:
@@ -163,7 +393,15 @@ def _grade_class(framework: Framework, grade: str) -> str:
 
 
 def _indicator_entries(framework: Framework, lang: str) -> list[dict[str, Any]]:
+    """The indicators; with groups the weight share is the indicator's share of the composite
+    (its share among its siblings times its group's, up to the top)."""
     total_weight = sum(ind.weight for ind in framework.indicators)
+    shares = (
+        effective_shares(framework, np.ones(len(framework.indicators), dtype=bool)).tolist()
+        if framework.groups
+        else [ind.weight / total_weight for ind in framework.indicators]
+    )
+    groups = {g.id: g.label_in(lang) for g in framework.groups}
     return [
         {
             "id": ind.id,
@@ -174,8 +412,9 @@ def _indicator_entries(framework: Framework, lang: str) -> list[dict[str, Any]]:
             "direction": ind.direction,
             "direction_text": _("Higher is better") if ind.direction == 1 else _("Lower is better"),
             "weight": ind.weight,
-            "weight_share": ind.weight / total_weight,
-            "weight_share_text": pct(ind.weight / total_weight),
+            "weight_share": shares[i],
+            "weight_share_text": pct(shares[i]),
+            "group": groups.get(ind.group, "") if ind.group else "",
             "normalise": ind.normalise.method,
             "normalise_text": _normalise_text(ind.normalise.method, ind.normalise.low, ind.normalise.high),
             "rationale": i18n.local(ind.rationale.model_dump(), lang) if ind.rationale else "",
@@ -215,6 +454,10 @@ def _ranked_rows(
                 "benefit": dict(e["benefit"]),
                 "benefit_parts": _benefit_parts(e["benefit"]),
                 "benefit_text": _benefit_text(e["benefit"]),
+                "groups": [
+                    {"id": g.id, "label": g.label_in(lang), "score": e.get("groups", {}).get(g.id, {}).get("score")}
+                    for g in framework.groups
+                ],
                 "reweighted": gaps.get("action") == "reweighted",
                 "missing_indicators": [labels.get(i, i) for i in gaps.get("indicators", [])],
                 "indicators": [
@@ -275,6 +518,7 @@ def _sensitivity(
     factor_label = {**labels, "normalise_method": _("Normalisation method")}
     ranking = sens.get("ranking", {})
     most = sens.get("most_sensitive_indicator")
+    most_group = sens.get("most_sensitive_group")
     per_region = sens.get("regions", {})
     return {
         "draws": draws,
@@ -302,6 +546,7 @@ def _sensitivity(
             for f in sens.get("factors", [])
         ],
         "most_sensitive": factor_label.get(most, most) if most else None,
+        "most_sensitive_group": factor_label.get(most_group, most_group) if most_group else None,
         "per_region": [
             {
                 "name": r["name"],

@@ -36,7 +36,8 @@ class Styles:
 
 
 def render_xlsx(context: Mapping[str, Any]) -> bytes:
-    """Workbook: ranking, indicators (raw, normalised, contribution), sensitivity, benefits, method."""
+    """Workbook: ranking, indicators (raw, normalised, contribution), sensitivity, benefits, method;
+    with groups a group-score sheet and with data treatment a sheet of what it changed."""
     import xlsxwriter
 
     buf = io.BytesIO()
@@ -49,6 +50,10 @@ def render_xlsx(context: Mapping[str, Any]) -> bytes:
         _sensitivity_sheet(wb, context, styles)
         _benefits_sheet(wb, context, styles)
         _method_sheet(wb, context, styles)
+        if context.get("groups"):
+            _groups_sheet(wb, context, styles)
+        if context.get("treatment"):
+            _treatment_sheet(wb, context, styles)
         wb.close()
     return buf.getvalue()
 
@@ -225,3 +230,59 @@ def _method_sheet(wb: Workbook, context: Mapping[str, Any], styles: Styles) -> N
     ws.set_column(1, 1, 70)
     ws.set_column(2, 5, 18)
     ws.set_column(6, 6, 80)
+
+
+def _groups_sheet(wb: Workbook, context: Mapping[str, Any], styles: Styles) -> None:
+    """Each region's group scores, then the groups: parent, weight, shares, aggregation, members."""
+    groups = context["groups"]
+    ws = wb.add_worksheet(_("Groups"))
+    _header(ws, 0, [_("Rank"), _("Code"), _("Region"), *groups["columns"], _("Score")], styles)
+    for i, r in enumerate(context["rows"], start=1):
+        ws.write_row(i, 0, [r["rank"], r["code"], r["name"]])
+        for j, g in enumerate(r["groups"]):
+            if g["score"] is None:
+                ws.write_blank(i, 3 + j, None)
+            else:
+                ws.write_number(i, 3 + j, g["score"], styles.num3)
+        ws.write_number(i, 3 + len(r["groups"]), r["score"], styles.num3)
+    at = len(context["rows"]) + 2
+    _header(ws, at, [_("Group"), _("Part of"), _("Weight"), _("Share among siblings"), _("Share of the score"),
+                     _("Aggregation"), _("Members")], styles)  # fmt: skip
+    for i, g in enumerate(groups["entries"], start=at + 1):
+        ws.write_row(
+            i, 0, [g["label"], g["parent"], g["weight"], g["sibling_share_text"], g["share_text"], g["method_text"],
+                   g["members"]]
+        )  # fmt: skip
+    ws.freeze_panes(1, 3)
+    ws.set_column(0, 1, 18)
+    ws.set_column(2, 2, 26)
+    ws.set_column(3, 3 + len(groups["columns"]), 14)
+
+
+def _treatment_sheet(wb: Workbook, context: Mapping[str, Any], styles: Styles) -> None:
+    """What the data treatment changed: the rules, each imputed value, each transformed value."""
+    t = context["treatment"]
+    ws = wb.add_worksheet(_("Data treatment"))
+    ws.write(0, 0, _("Data treatment"), styles.title)
+    ws.merge_range(1, 0, 1, 4, f"{t['coverage_text']} {t['impute_text']}".strip(), styles.wrap)
+    row = 3
+    _header(ws, row, [_("Region"), _("Indicator"), _("Imputed by"), _("Value used")], styles)
+    for c in t["imputed"]:
+        row += 1
+        ws.write_row(row, 0, [c["name"], c["indicator"], c["method"]])
+        ws.write_number(row, 3, c["value"], styles.num4)
+    row += 2
+    _header(ws, row, [_("Indicator"), _("Region"), _("Raw value"), _("Value used"), _("Method")], styles)
+    for tr in t["transforms"]:
+        if not tr["points"]:
+            row += 1
+            ws.write_row(row, 0, [tr["indicator"], "", "", "", tr["text"]])
+        for pt in tr["points"]:
+            row += 1
+            ws.write_row(row, 0, [tr["indicator"], pt["name"]])
+            ws.write_number(row, 2, pt["from"], styles.num4)
+            ws.write_number(row, 3, pt["to"], styles.num4)
+            ws.write(row, 4, tr["text"], styles.wrap)
+    ws.set_column(0, 1, 26)
+    ws.set_column(2, 3, 14)
+    ws.set_column(4, 4, 80)
