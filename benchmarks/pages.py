@@ -6,7 +6,7 @@ visitors too), then every GET page and API route the app declares is requested `
 times per role, with its path parameters taken from the demo's own objects (Busan's, the demo
 regional official's region). The walk is done three times: right after the server starts (the
 first request after a start), again warm, and after a small address feed is imported through
-`regionvisa import` while the server runs (the first request after an import). Target: p95 ≤ 300 ms
+`regionvisa records import` while the server runs (the first request after an import). Target: p95 ≤ 300 ms
 on every page for every role, and the server's peak memory below 2 GB.
 
 A built demo is reused with `--sqlite-url`/`--pg-url` and `--reuse` (building one at national
@@ -227,7 +227,7 @@ def measure(label: str, url: str, *, residents: int, reuse: bool, workers: int, 
             slow += late
         feed = small_feed(url, Path(folder), feed_rows)
         started = time.perf_counter()
-        run([str(BIN / "regionvisa"), "import", "addresses", str(feed)], env)
+        run([str(BIN / "regionvisa"), "records", "import", "addresses", str(feed)], env)
         imported = time.perf_counter() - started
         got, late = summarise(label, "after import", walk(clients, concrete, 1))
         rows += got
