@@ -61,10 +61,10 @@ def published_groups(engine, world):
         last = service.run_evaluation(
             session=session, year=YEAR - 1, actor=SYSTEM, draws=40, framework=fw, table=LAST_YEAR
         )
-        flows.publish_evaluation(session, run_id=last.id, actor=SYSTEM)
+        flows.publish_evaluation(session=session, run_id=last.id, actor=SYSTEM)
     with session_scope(engine=engine) as session:
         run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=60, framework=fw, table=TABLE)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
         return run.id
 
 
@@ -105,7 +105,7 @@ def test_pages_show_structure_and_group_scores(client, login, role_users, publis
 def test_flat_framework_pages_have_no_group_section(client, login, role_users, engine, world):
     with session_scope(engine=engine) as session:
         run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=20)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
     login(client, "t.officer")
     page = client.get("/evaluation")
     assert 'id="ranking"' in page.text and 'id="groups"' not in page.text and 'id="method-treatment"' not in page.text

@@ -67,3 +67,44 @@ def test_a_value_not_above_zero_under_log_names_region_and_indicator():
         "region XYZ: indicator 'gni_per_capita': value 0.0 is not above 0, which its log transform needs"
         " · 지역 XYZ, 지표 gni_per_capita: 로그 변환에는 0보다 큰 값이 필요합니다"
     ]
+
+
+def test_the_command_line_evaluates_the_hdi_table(tmp_path):
+    """`regionvisa evaluate --framework hdi.yaml --indicators TABLE.csv`, as the file's header says."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from regionvisa.evaluation import cli
+
+    table = tmp_path / "hdi.csv"
+    rows = published()
+    table.write_text(
+        "region,"
+        + ",".join(COLUMNS)
+        + "\n"
+        + "".join(f"{r['region']}," + ",".join(r[c] for c in COLUMNS) + "\n" for r in rows),
+        encoding="utf-8",
+    )
+    out = tmp_path / "hdi.json"
+    done = CliRunner().invoke(
+        cli.app,
+        [
+            "evaluate",
+            "--year",
+            "2022",
+            "--framework",
+            str(HDI),
+            "--indicators",
+            str(table),
+            "--out",
+            str(out),
+            "--draws",
+            "20",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert {e["region"]: round(e["score"] / 100, 3) for e in result["regions"]} == {
+        r["region"]: float(r["hdi"]) for r in rows
+    }
