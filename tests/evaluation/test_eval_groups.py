@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.evaluation.conftest import build
 
 from regionvisa.evaluation.compute import contributions, dumps, evaluate, reproduce, score_table
@@ -261,3 +263,45 @@ def test_next_grade_searches_through_groups_and_log_transforms():
     changed = what_if(fw, published, "11", {"m": out["indicators"]["m"]["needed"]})
     assert changed["what_if"]["grade"] == "B"
     assert set(changed["what_if"]["groups"]) == {"g1"}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    values=st.lists(
+        st.lists(st.one_of(st.none(), st.floats(0, 100, allow_nan=False)), min_size=4, max_size=4),
+        min_size=2,
+        max_size=6,
+    ),
+    weights=st.lists(st.floats(0.1, 10), min_size=6, max_size=6),
+    geometric=st.booleans(),
+)
+def test_properties_of_the_tree(values, weights, geometric):
+    """Every group score and the composite lie between their members' least and greatest value
+    (both means are means), and the contributions add up to the score, missing values or not."""
+    data = nested().definition()
+    for ind, w in zip(data["indicators"], weights[:4], strict=True):
+        ind["weight"] = w
+    for group, w in zip(data["groups"], weights[4:], strict=True):
+        group["weight"] = w
+    data["aggregate"] = {"method": "geometric" if geometric else "arithmetic"}
+    fw = parse_framework(data)
+    table = {f"{10 + r}": dict(zip("abcd", row, strict=True)) for r, row in enumerate(values)}
+    if all(all(v is None for v in row) for row in values):
+        return
+    result = evaluate(fw, table, draws=4)
+    for entry in result["regions"]:
+        n = {k: v["normalised"] for k, v in entry["indicators"].items()}
+        g = {k: v["score"] for k, v in entry["groups"].items()}
+
+        def within(score, members):
+            present = [m for m in members if m is not None]  # geometric means run over max(v, 1)
+            assert min(present) - 1e-9 <= score <= max(max(m, 1.0) for m in present) + 1e-9
+
+        if g["g1"] is not None:
+            within(g["g1"], [n["a"], n["b"]])
+        if g["top1"] is not None:
+            within(g["top1"], [g["g1"], n["c"]])
+        within(entry["score"], [g["top1"], n["d"]])
+        parts = sum(p for p in contributions(fw, entry).values() if p is not None)
+        if entry["score"] > 1.0:  # a geometric score of 1 has no parts (compute.contributions)
+            assert parts == pytest.approx(entry["score"], abs=1e-7)

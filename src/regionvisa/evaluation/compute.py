@@ -602,7 +602,8 @@ def _split(parts: dict[int, float], values: Mapping[int, float], weights: np.nda
         raw = {m: weights[m] / w * math.log(max(values[m], 1.0)) for m in values}
     whole = sum(raw.values())
     for m, part in raw.items():
-        parts[m] = total * part / whole if whole > 0 else 0.0
+        # A geometric mean of values all ≤ 1 is 1 and has no log share: split it by weight instead.
+        parts[m] = total * part / whole if whole > 0 else total * weights[m] / w
 
 
 def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, float | None]:
@@ -611,7 +612,8 @@ def contributions(framework: Framework, region: Mapping[str, Any]) -> dict[str, 
     arithmetic: wᵢ·nᵢ/Σw, which add up to the score. geometric: the score split in proportion
     to each indicator's share of log(score), wᵢ/Σw·log max(nᵢ,1); a score of 1 has no parts.
     With groups, the score is split over the top level's members this way, and each group's
-    part again over its own members by its own method, down to the indicators.
+    part again over its own members by its own method, down to the indicators (a geometric
+    group whose members are all ≤ 1 splits its part by weight), so the parts add up to the score.
     Missing indicators contribute None.
     """
     ind_values = region["indicators"]
