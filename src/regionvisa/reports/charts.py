@@ -11,15 +11,25 @@ caller-given prefix, because a report inlines many SVGs in one HTML document and
 reuses the same glyph and clip-path ids in each.
 
 All texts (titles, axis labels, legend entries) are passed in by the caller already translated.
+
+Drawing is the slow part of a report page (a second or more for an evaluation's charts), and a
+chart is a pure function of its arguments: each SVG is kept in memory and in a file cache keyed
+by the function, its arguments and this module's source (`_cached`), so a page shows a chart it
+has drawn before, on any worker and after a restart, without drawing it again.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
+import os
 import re
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import matplotlib
 from matplotlib import font_manager
@@ -100,6 +110,49 @@ def _clean_axes(ax, *, grid_axis: str = "x") -> None:
     ax.set_axisbelow(True)
 
 
+_SOURCE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+_MEMORY: dict[str, str] = {}
+_MEMORY_LIMIT = 512
+
+
+def _cache_dir() -> Path:
+    from regionvisa.config import get_settings
+
+    return get_settings().upload_dir.parent / "cache" / "charts"
+
+
+def _cached(draw):
+    """Keep `draw`'s SVG by (function, arguments, source of this module): in memory, then on disk."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        key = hashlib.sha256(repr((draw.__name__, _SOURCE, matplotlib.__version__, args, sorted(kwargs.items())))
+                             .encode("utf-8")).hexdigest()  # fmt: skip
+        if key in _MEMORY:
+            return _MEMORY[key]
+        folder = _cache_dir()
+        path = folder / f"{key}.svg"
+        try:
+            svg = path.read_text(encoding="utf-8")
+        except OSError:
+            svg = draw(*args, **kwargs)
+            try:  # written whole, then renamed: a reader never sees half a chart
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(svg)
+                os.replace(tmp, path)
+            except OSError:  # a read-only or full disk: the chart is still shown
+                pass
+        if len(_MEMORY) >= _MEMORY_LIMIT:
+            _MEMORY.clear()
+        _MEMORY[key] = svg
+        return svg
+
+    return wrapper
+
+
+@_cached
 def breakdown_chart(
     bars: Sequence[tuple[str, Sequence[float | None], float]],
     series: Sequence[str],
@@ -133,6 +186,7 @@ def breakdown_chart(
         return _to_svg(fig, prefix)
 
 
+@_cached
 def region_chart(
     parts: Sequence[float | None],
     maxima: Sequence[float],
@@ -163,6 +217,7 @@ def region_chart(
         return _to_svg(fig, prefix)
 
 
+@_cached
 def rank_interval_chart(
     rows: Sequence[tuple[str, int, int, int, int]],
     n_ranks: int,
@@ -201,6 +256,7 @@ def rank_interval_chart(
         return _to_svg(fig, prefix)
 
 
+@_cached
 def sensitivity_chart(
     factors: Sequence[str],
     first_order: Sequence[float | None],
