@@ -44,6 +44,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+# Connections per engine. A server process runs sync routes on a pool of 40 threads, and a request
+# may hold two connections at once (a session and a column reader), so SQLite (connections cost a
+# file handle) gets enough for every thread; PostgreSQL gets 40 per process, which keeps two
+# workers under its default max_connections (100) and makes a 41st concurrent reader wait for a
+# connection (up to pool_timeout) instead of failing with "QueuePool limit … reached".
+SQLITE_POOL = {"pool_size": 40, "max_overflow": 40, "pool_timeout": 60}
+POSTGRES_POOL = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 60}
+
+
+def _pool(url: str) -> dict:
+    if url.startswith("sqlite") and ":memory:" not in url:
+        return SQLITE_POOL
+    if url.startswith("postgresql"):
+        return POSTGRES_POOL
+    return {}
+
+
 def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
     """The one way engines are made, so every engine gets the pragmas and hides statement parameters."""
     settings = get_settings()
@@ -58,6 +75,7 @@ def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
         url,
         echo=settings.echo_sql if echo is None else echo,
         pool_pre_ping=True,
+        **_pool(url),
         # Statement parameters hold names, birth dates and passport ciphertext and hashes: they never
         # appear in an error's text (and so in a logged traceback), nor in the SQL echo.
         hide_parameters=True,
