@@ -16,14 +16,14 @@ cannot produce a finding, and only the rest is read:
 Each filter keeps a superset of what the engine would flag, and the engine then runs
 unchanged on what was read, so the findings are exactly those of `engine.find_all` over all
 records (tests check this on both databases). The reads share one transaction, so they see
-one state of the database. Rows come back through the driver directly (COPY on PostgreSQL),
-not through SQLAlchemy rows, which would cost more than everything else together.
+one state of the database (`records.columnar.batch_reads`). Rows come back as Arrow columns on
+PostgreSQL (the ADBC driver's binary COPY) and through the driver's cursor on SQLite, never
+through SQLAlchemy rows, which would cost more than everything else together.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ from typing import IO
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from regionvisa.compliance import engine as eng
 from regionvisa.compliance.rules import RuleSettings, compliance_rules
@@ -41,7 +41,8 @@ from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
-from regionvisa.records.frames import KNOWN_BY, read_records
+from regionvisa.records.columnar import ArrowReads, DriverReads, batch_reads
+from regionvisa.records.frames import KNOWN_BY, read_known
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -208,14 +209,14 @@ def _late_condition(dialect: str, max_days: int) -> str | None:
     return None
 
 
-def select_people(conn: Connection, settings: RuleSettings) -> tuple[int, int]:
+def select_people(*, reads: ArrowReads | DriverReads, settings: RuleSettings) -> tuple[int, int]:
     """Fill a temporary table with the people who can have a person-level finding.
 
     `holder` marks programme holders, whose every record is read. Returns (people, holders).
     """
     on = _lit(settings.on)
     cut = _lit(settings.on - dt.timedelta(days=settings.max_days_abroad))
-    run = conn.exec_driver_sql
+    run = reads.execute
     run(f"DROP TABLE IF EXISTS {PEOPLE}")
     run(f"CREATE TEMPORARY TABLE {PEOPLE} (person_id VARCHAR(32) PRIMARY KEY, holder INTEGER NOT NULL)")
     run(
@@ -246,32 +247,56 @@ def select_people(conn: Connection, settings: RuleSettings) -> tuple[int, int]:
         f") AND EXISTS (SELECT 1 FROM status_grant g WHERE g.person_id = x.person_id AND g.granted_on <= {on} "
         f"AND g.valid_from <= {on} AND g.valid_to >= {on}) ON CONFLICT (person_id) DO NOTHING"
     )
-    if conn.dialect.name == "postgresql":
+    if reads.dialect == "postgresql":
         run(f"ANALYZE {PEOPLE}")  # temporary tables get no statistics otherwise, and bad plans
-    people, holders = run(f"SELECT COUNT(*), COALESCE(SUM(holder), 0) FROM {PEOPLE}").one()
+    people, holders = reads.one(f"SELECT COUNT(*), COALESCE(SUM(holder), 0) FROM {PEOPLE}")
     return int(people), int(holders)
 
 
-def fetch(conn: Connection, sql: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Run a SELECT of `schema`'s columns through the driver and return a typed frame."""
-    driver = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        buf = io.BytesIO()
-        with driver.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            for block in copy:
-                buf.write(block)
-        if buf.tell() == 0:
-            return pl.DataFrame(schema=schema)
-        buf.seek(0)
-        return pl.read_csv(buf, has_header=False, new_columns=list(schema), schema=schema)
-    cur = driver.cursor()
-    try:
-        rows = cur.execute(sql).fetchall()
-    finally:
-        cur.close()
-    raw = {c: (pl.String() if t == pl.Date() else t) for c, t in schema.items()}
-    df = pl.DataFrame(rows, schema=raw, orient="row")
-    return df.with_columns([pl.col(c).str.to_date("%Y-%m-%d") for c, t in schema.items() if t == pl.Date()])
+def selected_people(*, statuses: pl.DataFrame, movements: pl.DataFrame, settings: RuleSettings) -> pl.DataFrame:
+    """`select_people` over frames: person_id and holder (1 or 0) of everyone who can have a
+    person-level finding, from the statuses granted and the movements dated by `settings.on`.
+
+    The same three conditions as the SQL, for the databases whose columns are read whole as
+    Arrow (PostgreSQL): programme holders; people none of whose begun statuses covers DATE and
+    whose last movement is not an exit (an entry on the exit's day is not later); people with a
+    status covering DATE whose last movement is an exit before DATE − max_days_abroad. One
+    grouping per table: each person's facts, then one join.
+    """
+    on = settings.on
+    cut = on - dt.timedelta(days=settings.max_days_abroad)
+    begun = pl.col("valid_from") <= on
+    status = (
+        statuses.lazy()
+        .group_by("person_id")
+        .agg(
+            pl.col("program_id").is_not_null().any().alias("holder"),
+            pl.when(begun).then(pl.col("valid_to")).max().alias("begun_to"),  # null: nothing begun
+            (begun & (pl.col("valid_to") >= on)).any().alias("covered"),
+        )
+    )
+    exit_ = pl.col("direction") == "exit"
+    moves = (
+        movements.lazy()
+        .group_by("person_id")
+        .agg(
+            pl.when(exit_).then(pl.col("date")).max().alias("last_exit"),
+            pl.when(pl.col("direction") == "entry").then(pl.col("date")).max().alias("last_entry"),
+            pl.col("date").max().alias("last_move"),
+        )
+    )
+    last_exit, last_entry = pl.col("last_exit"), pl.col("last_entry")
+    # gone: an exit with no entry after it, i.e. the latest exit is no earlier than the latest entry
+    gone = (last_exit.is_not_null() & (last_entry.is_null() | (last_entry <= last_exit))).fill_null(False)
+    overstay = (pl.col("begun_to") < on).fill_null(False) & ~gone
+    # abroad: an exit before the cut with no movement of either direction after it
+    abroad = ((last_exit == pl.col("last_move")) & (last_exit < cut)).fill_null(False)
+    return (
+        status.join(moves, on="person_id", how="left")
+        .filter(pl.col("holder") | overstay | (pl.col("covered") & abroad))
+        .select("person_id", pl.col("holder").cast(pl.Int64))
+        .collect()
+    )
 
 
 def _select(table: str, on: dt.date, where: str) -> str:
@@ -281,9 +306,15 @@ def _select(table: str, on: dt.date, where: str) -> str:
 
 
 def read_inputs(
-    conn: Connection, settings: RuleSettings, *, progress: Progress | None = None
+    *, reads: ArrowReads | DriverReads, settings: RuleSettings, progress: Progress | None = None
 ) -> tuple[dict[str, pl.DataFrame], int]:
-    """The record frames the engine needs as of `settings.on`, and how many people were selected."""
+    """The record frames the engine needs as of `settings.on`, and how many people were selected.
+
+    Through Arrow (PostgreSQL) the statuses and movements known by DATE are read whole, a column
+    transfer far cheaper than the server's joins over them, and `selected_people` picks the people
+    in Polars; through a driver cursor (SQLite) the database selects them (`select_people`) and
+    only their rows are read. Either way the frames hold exactly the same rows.
+    """
     step = iter(range(1, len(PHASES) + 1))
 
     def tick(phase: str) -> None:
@@ -291,30 +322,29 @@ def read_inputs(
             progress(phase, next(step), len(PHASES))
 
     on = settings.on
-    people, _ = select_people(conn, settings)
+    if isinstance(reads, ArrowReads):
+        return _read_whole(reads=reads, settings=settings, tick=tick)
+    people, _ = select_people(reads=reads, settings=settings)
     tick("select people")
     anyone = f"person_id IN (SELECT person_id FROM {PEOPLE})"
     holders = f"person_id IN (SELECT person_id FROM {PEOPLE} WHERE holder = 1)"
     frames: dict[str, pl.DataFrame] = {}
     for table in ("status_grant", "movement"):
-        frames[table] = fetch(conn, _select(table, on, anyone), eng.INPUT_SCHEMAS[table])
+        frames[table] = reads.frame(_select(table, on, anyone), eng.INPUT_SCHEMAS[table])
         tick(table)
     schema = eng.INPUT_SCHEMAS["address_report"]
-    addresses = fetch(conn, _select("address_report", on, holders), schema)
+    addresses = reads.frame(_select("address_report", on, holders), schema)
     tick("address_report")
-    late_sql = _late_condition(conn.dialect.name, settings.max_days)
+    late_sql = _late_condition(reads.dialect, settings.max_days)
     # one scan of the reports: the late ones go to a temporary table, read from there
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LATE}")
-    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {LATE} AS {_select('address_report', on, late_sql or 'true')}")
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"ANALYZE {LATE}")
-    late = fetch(conn, f"SELECT {', '.join(schema)} FROM {LATE}", schema)
+    reads.execute(f"DROP TABLE IF EXISTS {LATE}")
+    reads.execute(f"CREATE TEMPORARY TABLE {LATE} AS {_select('address_report', on, late_sql or 'true')}")
+    late = reads.frame(f"SELECT {', '.join(schema)} FROM {LATE}", schema)
     if late_sql is None:
         late = late.filter((pl.col("reported_date") - pl.col("effective_date")).dt.total_days() > settings.max_days)
     frames["address_report"] = pl.concat([addresses, late]).unique(["person_id", "effective_date"], keep="first")
     # the statuses of people with only a late report give their finding its region
-    extra = fetch(
-        conn,
+    extra = reads.frame(
         _select(
             "status_grant",
             on,
@@ -326,17 +356,63 @@ def read_inputs(
     frames[eng.REGION_ONLY] = extra
     tick("late address reports")
     for table in ("kiip_record", "employment"):
-        frames[table] = fetch(conn, _select(table, on, holders), eng.INPUT_SCHEMAS[table])
+        frames[table] = reads.frame(_select(table, on, holders), eng.INPUT_SCHEMAS[table])
         tick(table)
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {PEOPLE}")
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {LATE}")
+    reads.execute(f"DROP TABLE IF EXISTS {PEOPLE}")
+    reads.execute(f"DROP TABLE IF EXISTS {LATE}")
     return frames, people
 
 
+def _read_whole(
+    *, reads: ArrowReads, settings: RuleSettings, tick: Callable[[str], None]
+) -> tuple[dict[str, pl.DataFrame], int]:
+    """`read_inputs` through Arrow: statuses and movements whole, the selection in Polars; the
+    six reads run at once in sessions sharing one snapshot."""
+    on = settings.on
+    # programme holders, as select_people marks them: a small set the database finds by index
+    holders = (
+        f"person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL AND granted_on <= {_lit(on)})"
+    )
+    late = _late_condition(reads.dialect, settings.max_days)
+    schema = eng.INPUT_SCHEMAS
+    read = reads.frames(
+        {
+            "status_grant": (_select("status_grant", on, "true"), schema["status_grant"]),
+            "movement": (_select("movement", on, "true"), schema["movement"]),
+            "address_report": (_select("address_report", on, holders), schema["address_report"]),
+            "late": (_select("address_report", on, late), schema["address_report"]),
+            "kiip_record": (_select("kiip_record", on, holders), schema["kiip_record"]),
+            "employment": (_select("employment", on, holders), schema["employment"]),
+        }
+    )
+    statuses, movements = read["status_grant"], read["movement"]
+    people = selected_people(statuses=statuses, movements=movements, settings=settings)
+    tick("select people")
+    frames: dict[str, pl.DataFrame] = {
+        "status_grant": statuses.join(people, on="person_id", how="semi"),
+        "movement": movements.join(people, on="person_id", how="semi"),
+    }
+    tick("status_grant")
+    tick("movement")
+    frames["address_report"] = pl.concat([read["address_report"], read["late"]]).unique(
+        ["person_id", "effective_date"], keep="first"
+    )
+    tick("address_report")
+    # the statuses of people with only a late report give their finding its region
+    frames[eng.REGION_ONLY] = statuses.join(read["late"].select("person_id"), on="person_id", how="semi").join(
+        people, on="person_id", how="anti"
+    )
+    tick("late address reports")
+    for table in ("kiip_record", "employment"):
+        frames[table] = read[table]
+        tick(table)
+    return frames, people.height
+
+
 def run_compliance(
+    *,
     engine: Engine,
     on: dt.date,
-    *,
     policy_dir: Path | None = None,
     programmes: pl.DataFrame | None = None,
     progress: Progress | None = None,
@@ -351,11 +427,8 @@ def run_compliance(
     settings = settings_in_force(rules, on)
     programmes = programme_obligations(policy_dir, engine=engine) if programmes is None else programmes
     started = time.perf_counter()
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        frames, people = read_inputs(conn, settings, progress=progress)
-        conn.commit()  # ends the read transaction; only the temporary table was written
+    with batch_reads(engine=engine) as reads:
+        frames, people = read_inputs(reads=reads, settings=settings, progress=progress)
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     findings = eng.find_all(frames, programmes, settings)
@@ -379,12 +452,12 @@ def run_compliance(
 
 
 def findings(
-    engine: Engine, *, actor: Actor, on: dt.date, region: str | None = None, rule: str | None = None
+    *, engine: Engine, actor: Actor, on: dt.date, region: str | None = None, rule: str | None = None
 ) -> tuple[str | None, pl.DataFrame]:
     """Every finding as of `on` that `actor` may read, with the region they were filtered by
     (a regional official's own region; 403 for another, before anything is read)."""
     region = run_region(actor, region)
-    found = run_compliance(engine, on).findings
+    found = run_compliance(engine=engine, on=on).findings
     if region:
         found = found.filter(pl.col("region") == region)
     if rule:
@@ -400,7 +473,7 @@ def write_findings_csv(findings: pl.DataFrame, out: Path | IO[bytes] | IO[str], 
     write_csv_safe(findings.select(columns), out, null_value="", date_format="%Y-%m-%d")
 
 
-def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = None) -> pl.DataFrame:
+def compute_indicators(*, engine: Engine, year: int, policy_dir: Path | None = None) -> pl.DataFrame:
     """The compliance indicators of `year` for every region, from the records as of 31 December.
 
     Indicators need every resident (the denominators), so all visible records are read; this
@@ -410,10 +483,8 @@ def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = N
     from regionvisa.regions.service import regions_frame
 
     _, year_end = year_bounds(year)
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        frames = {t: read_records(conn, t, year_end) for t in (*eng.INPUT_SCHEMAS, "person")}
+    with batch_reads(engine=engine) as reads:
+        frames = {t: read_known(reads=reads, table=t, as_of=year_end) for t in (*eng.INPUT_SCHEMAS, "person")}
     return indicators(
         frames,
         programme_obligations(policy_dir, engine=engine),
@@ -424,11 +495,11 @@ def compute_indicators(engine: Engine, year: int, *, policy_dir: Path | None = N
 
 
 def indicators_for(
-    engine: Engine, *, actor: Actor, year: int, region: str | None = None
+    *, engine: Engine, actor: Actor, year: int, region: str | None = None
 ) -> tuple[str | None, pl.DataFrame]:
     """The year's compliance indicators that `actor` may read (as `findings`), with the region."""
     region = run_region(actor, region)
-    table = compute_indicators(engine, year)
+    table = compute_indicators(engine=engine, year=year)
     if region:
         table = table.filter(pl.col("region") == region)
     return region, table

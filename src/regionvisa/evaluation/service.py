@@ -48,8 +48,9 @@ from regionvisa.evaluation.models import CommitteeScore, EvaluationBenefit, Eval
 from regionvisa.evaluation.subjects import MEMBER, SCORE, readable_region, result_region
 from regionvisa.programs.models import Program
 from regionvisa.quotas.models import QuotaLedger
+from regionvisa.records.columnar import batch_reads
 from regionvisa.records.counts import residents_by_region
-from regionvisa.records.frames import read_records
+from regionvisa.records.frames import read_known
 from regionvisa.regions.service import pilot_programmes, region_codes, regions_frame
 from regionvisa.selection.models import CommitteeMember
 
@@ -309,11 +310,9 @@ def holder_indicators(engine: Engine, year: int):
         "person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL "
         f"AND granted_on <= '{year_end.isoformat()}')"
     )
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        frames = {t: read_records(conn, t, year_end, where=holders) for t in eng.INPUT_SCHEMAS}
-        frames["person"] = read_records(conn, "person", None, where=holders)
+    with batch_reads(engine=engine) as reads:  # one snapshot; Arrow columns on PostgreSQL
+        frames = {t: read_known(reads=reads, table=t, as_of=year_end, where=holders) for t in eng.INPUT_SCHEMAS}
+        frames["person"] = read_known(reads=reads, table="person", as_of=None, where=holders)
     programmes = programme_obligations(None, engine=engine)
     return indicators(frames, programmes, regions_frame(), year, settings=compliance_rules(None).settings_on(year_end))
 

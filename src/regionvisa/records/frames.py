@@ -8,11 +8,15 @@ compliance and evaluation all read through here so they agree on what was known 
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import polars as pl
 from sqlalchemy.engine import Connection
 
 from regionvisa.records.bulk import read_table
+
+if TYPE_CHECKING:
+    from regionvisa.records.columnar import ArrowReads, DriverReads
 
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "person": {
@@ -63,24 +67,34 @@ KNOWN_BY = {
 }
 
 
-def read_records(conn: Connection, table: str, as_of: dt.date | None, *, where: str = "") -> pl.DataFrame:
-    """One records table as known on `as_of` (all of it when `as_of` is None). Personal names and
-    passport numbers are never read here: vectorised work has no need of them."""
-    schema = SCHEMAS[table]
-    cols = ", ".join(f'"{c}"' for c in schema)
+def known_sql(*, table: str, as_of: dt.date | None, where: str = "") -> str:
+    """The SELECT of `table`'s vectorised columns as known on `as_of`, optionally filtered."""
+    cols = ", ".join(f'"{c}"' for c in SCHEMAS[table])
     clauses = []
     if as_of is not None and table in KNOWN_BY:
         clauses.append(f"\"{KNOWN_BY[table]}\" <= '{as_of.isoformat()}'")
     if where:
         clauses.append(where)
-    sql = f"SELECT {cols} FROM {table}" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-    df = read_table(conn, sql, schema)
+    return f"SELECT {cols} FROM {table}" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+
+
+def read_known(*, reads: ArrowReads | DriverReads, table: str, as_of: dt.date | None, where: str = "") -> pl.DataFrame:
+    """`read_records` through a batch read session (`records.columnar.batch_reads`): Arrow columns
+    on PostgreSQL, the driver's cursor elsewhere; the same frame either way."""
+    return reads.frame(known_sql(table=table, as_of=as_of, where=where), SCHEMAS[table])
+
+
+def read_records(*, conn: Connection, table: str, as_of: dt.date | None, where: str = "") -> pl.DataFrame:
+    """One records table as known on `as_of` (all of it when `as_of` is None). Personal names and
+    passport numbers are never read here: vectorised work has no need of them."""
+    schema = SCHEMAS[table]
+    df = read_table(conn=conn, sql=known_sql(table=table, as_of=as_of, where=where), schema=schema)
     if df.height == 0:
         return pl.DataFrame(schema=schema)
     return df.select([pl.col(c).cast(t) for c, t in schema.items()])
 
 
-def residents_on(conn: Connection, on: dt.date) -> pl.DataFrame:
+def residents_on(*, conn: Connection, on: dt.date) -> pl.DataFrame:
     """Every foreign resident on `on`, one row each: person_id, nationality, region, status.
 
     A resident has a status granted on or before the date and has not left: their last
@@ -88,10 +102,10 @@ def residents_on(conn: Connection, on: dt.date) -> pl.DataFrame:
     date, or `illegal` when none does. `region` is that of the latest address in force (first
     two digits of its area code), else the region of their latest status.
     """
-    statuses = read_records(conn, "status_grant", on)
-    movements = read_records(conn, "movement", on)
-    addresses = read_records(conn, "address_report", on).filter(pl.col("effective_date") <= on)
-    people = read_records(conn, "person", None)
+    statuses = read_records(conn=conn, table="status_grant", as_of=on)
+    movements = read_records(conn=conn, table="movement", as_of=on)
+    addresses = read_records(conn=conn, table="address_report", as_of=on).filter(pl.col("effective_date") <= on)
+    people = read_records(conn=conn, table="person", as_of=None)
     return residents_frame(people, statuses, movements, addresses, on)
 
 
