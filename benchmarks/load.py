@@ -8,6 +8,14 @@ public matching endpoint. It reports throughput, p50/p95/p99 latency and the err
 The demo database is built once per run (`regionvisa demo`, small scale) in a temporary folder;
 PostgreSQL is a throwaway cluster started here (as the `postgres` user when run as root), so the
 benchmark needs nothing but Debian's postgresql package. Without it, the PostgreSQL row is skipped.
+
+Against a built demo (`--sqlite-url`, `--pg-url`: the national one, `regionvisa demo --residents
+2700000`), it runs the page mix of every role instead: 20 users (by default) of the six roles
+(anonymous, the five demo accounts) sign in through the log-in form at the same moment from one
+address with the rate limits on, then open their role's pages and lists (every GET route the
+role is answered 200 on, from benchmarks/pages.py) back to back. Target there: p99 ≤ 300 ms of
+the page requests (the log-ins, a deliberately slow password hash each, are reported apart), no
+errors (log-ins refused included), server peak memory below 2 GB; the number of workers is stated.
 """
 
 from __future__ import annotations
@@ -239,23 +247,137 @@ def measure(label: str, url: str, workers: int, users: int, seconds: float, resi
     ]
 
 
+ROLE_OF_USER = ("anonymous", "admin", "officer", "busan", "committee", "auditor")
+
+
+def role_pages(base: str, url: str, env: dict) -> dict[str, list[str]]:
+    """Each role's pages and lists: every GET route (pages.py's walk) the role is answered 200 on."""
+    import pages
+
+    paths = [p for p in (pages.fill(path, pages.samples(url)) for path in pages.route_paths(env)) if p]
+    allowed: dict[str, list[str]] = {}
+    for role in ROLE_OF_USER:
+        client = pages.sign_in(base, role)
+        allowed[role] = [p for p in paths if client.get(p).status_code == 200]
+        client.close()
+    return allowed
+
+
+async def drive_pages(base: str, allowed: dict[str, list[str]], users: int, seconds: float) -> dict:
+    """`users` people, each of one role (in turn), sign in through the form at the same moment (one
+    client address, the limiter on) and then open their role's pages back to back."""
+    import pages
+
+    latencies: list[float] = []
+    logins: list[float] = []
+    by_role: dict[str, list[float]] = {}
+    errors: dict[str, int] = {}
+    deadline = 0.0
+
+    async def user(i: int) -> None:
+        role = ROLE_OF_USER[i % len(ROLE_OF_USER)]
+        rng = random.Random(i)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            if role != "anonymous":
+                form = await client.get("/login")
+                token = pages.CSRF.search(form.text).group(1)
+                started = time.perf_counter()
+                answer = await client.post(
+                    "/login", data={"username": role, "password": pages.PASSWORDS[role], "csrf_token": token}
+                )
+                logins.append(time.perf_counter() - started)
+                if answer.status_code != 303:
+                    errors[f"log-in {role} ({answer.status_code})"] = errors.get(f"log-in {role}", 0) + 1
+                    return
+            while time.perf_counter() < deadline:
+                path = rng.choice(allowed[role])
+                started = time.perf_counter()
+                try:
+                    failed = (await client.get(path)).status_code >= 400
+                except httpx.HTTPError:
+                    failed = True
+                latencies.append(time.perf_counter() - started)
+                by_role.setdefault(role, []).append(latencies[-1] * 1000)
+                if failed:
+                    errors[path] = errors.get(path, 0) + 1
+
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    await asyncio.gather(*(user(i) for i in range(users)))
+    elapsed = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(latencies),
+        "throughput": len(latencies) / elapsed,
+        "p50": float(np.percentile(ms, 50)),
+        "p95": float(np.percentile(ms, 95)),
+        "p99": float(np.percentile(ms, 99)),
+        "errors": sum(errors.values()),
+        "error_detail": errors,
+        "logins": len(logins),
+        "login_p50": float(np.percentile(np.array(logins) * 1000, 50)) if logins else 0.0,
+        "login_max": float(np.max(np.array(logins) * 1000)) if logins else 0.0,
+        "p50_p99_by_role": {
+            role: [round(float(np.percentile(v, 50)), 1), round(float(np.percentile(v, 99)), 1)]
+            for role, v in sorted(by_role.items())
+        },
+    }
+
+
+def measure_pages(label: str, url: str, workers: int, users: int, seconds: float) -> list[dict]:
+    """The page mix of every role against a built demo at `url` (rate limits on)."""
+    from pages import server as page_server
+    from pages import tree_rss_mb
+
+    env = {**os.environ, "REGIONVISA_DATABASE_URL": url}
+    with page_server(env, workers) as (base, pid):
+        allowed = role_pages(base, url, env)
+        figures = asyncio.run(drive_pages(base, allowed, users, seconds))
+        peak = tree_rss_mb(pid)
+    print(f"{label} pages: {json.dumps(figures)}", file=sys.stderr)
+    name = f"{label} national page mix, {workers} workers, {users} users, {seconds:.0f} s"
+    return [
+        result(f"{name}: throughput", figures["throughput"], "req/s"),
+        result(f"{name}: p50 latency", figures["p50"], "ms"),
+        result(f"{name}: p95 latency", figures["p95"], "ms"),
+        result(f"{name}: p99 latency", figures["p99"], "ms", "≤ 300"),
+        result(f"{name}: errors of {figures['requests']} requests", figures["errors"], "count", "0"),
+        result(f"{name}: {figures['logins']} simultaneous log-ins from one address, p50", figures["login_p50"], "ms"),
+        result(f"{name}: {figures['logins']} simultaneous log-ins from one address, max", figures["login_max"], "ms"),
+        result(f"{name}: server peak memory", peak, "MB", "< 2048"),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--users", type=int, default=4)
+    parser.add_argument("--users", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sqlite-url", default=None, help="a built demo (e.g. the national one): run the page mix")
+    parser.add_argument("--pg-url", default=None, help="a built PostgreSQL demo: run the page mix")
     args = parser.parse_args()
     seconds = args.seconds or (5.0 if args.quick else 30.0)
+    if args.sqlite_url or args.pg_url:  # the national page mix of every role against built demos
+        users = args.users or 20
+        results = []
+        if args.sqlite_url:
+            results += measure_pages("SQLite", args.sqlite_url, args.workers, users, seconds)
+        if args.pg_url:
+            results += measure_pages("PostgreSQL", args.pg_url, args.workers, users, seconds)
+        emit(results)
+        return
+    users = args.users or 4
     residents = 5_000 if args.quick else 20_000
     results: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="regionvisa-load-") as folder:
         url = f"sqlite:///{folder}/load.sqlite3"
-        results += measure("SQLite", url, workers=2, users=args.users, seconds=seconds, residents=residents)
+        results += measure("SQLite", url, workers=2, users=users, seconds=seconds, residents=residents)
     with postgres_cluster() as pg_url:
         if pg_url is None:
             print("PostgreSQL binaries not found: PostgreSQL load test skipped", file=sys.stderr)
         else:
-            results += measure("PostgreSQL", pg_url, workers=4, users=args.users, seconds=seconds, residents=residents)
+            results += measure("PostgreSQL", pg_url, workers=4, users=users, seconds=seconds, residents=residents)
     emit(results)
 
 
