@@ -164,3 +164,31 @@ def test_records_tables_read_as_read_records_reads_them(engine, tmp_path, table)
     assert got.height == {"person": 3, "address_report": 1}.get(table, 2)  # one grant, one report later
     assert got.schema == expected.schema == pl.Schema(SCHEMAS[table])
     assert_frame_equal(got.sort(got.columns), expected.sort(expected.columns))
+
+
+def test_residents_counted_from_columns_equal_the_sql_count(engine, tmp_path):
+    """On either database the column path of `residents_by_region` counts as the SQL does."""
+    from tests.actors import SYSTEM
+
+    from regionvisa.records.counts import residents_by_region, residents_by_region_sql
+    from regionvisa.records.service import import_file
+
+    feeds = {
+        "people": PEOPLE,
+        "statuses": [
+            "person_id,visa,subtype,program_id,region,valid_from,valid_to,granted_on",
+            "P1,E-9,,,41,2024-01-01,2026-12-31,2023-12-20",
+            "P2,D-2,,,26,2023-03-01,2025-02-28,2023-02-01",
+            "P3,F-2,,,47,2026-01-01,2028-12-31,2026-01-02",  # granted after the date
+        ],
+        "addresses": ["person_id,area_code,effective_date,reported_date", "P1,11110,2024-01-05,2024-01-06"],
+        "movements": ["person_id,direction,date,port", "P2,exit,2025-03-01,ICN"],
+    }
+    for kind, lines in feeds.items():
+        path = tmp_path / f"{kind}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        summary, _ = import_file(engine=engine, kind=kind, path=path, actor=SYSTEM)
+        assert summary.outcome == "committed", summary
+    on = dt.date(2025, 12, 31)
+    assert columnar.has_column_reads(engine=engine)
+    assert residents_by_region(engine=engine, on=on) == residents_by_region_sql(engine=engine, on=on) == {"11": 1}

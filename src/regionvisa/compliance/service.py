@@ -42,7 +42,7 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
 from regionvisa.records.columnar import ArrowReads, DriverReads, batch_reads
-from regionvisa.records.frames import KNOWN_BY, read_known
+from regionvisa.records.frames import KNOWN_BY, read_known_all
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -484,7 +484,7 @@ def compute_indicators(*, engine: Engine, year: int, policy_dir: Path | None = N
 
     _, year_end = year_bounds(year)
     with batch_reads(engine=engine) as reads:
-        frames = {t: read_known(reads=reads, table=t, as_of=year_end) for t in (*eng.INPUT_SCHEMAS, "person")}
+        frames = read_known_all(reads=reads, tables={t: year_end for t in (*eng.INPUT_SCHEMAS, "person")})
     return indicators(
         frames,
         programme_obligations(policy_dir, engine=engine),

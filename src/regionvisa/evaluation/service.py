@@ -50,7 +50,7 @@ from regionvisa.programs.models import Program
 from regionvisa.quotas.models import QuotaLedger
 from regionvisa.records.columnar import batch_reads
 from regionvisa.records.counts import residents_by_region
-from regionvisa.records.frames import read_known
+from regionvisa.records.frames import read_known_all
 from regionvisa.regions.service import pilot_programmes, region_codes, regions_frame
 from regionvisa.selection.models import CommitteeMember
 
@@ -310,9 +310,9 @@ def holder_indicators(engine: Engine, year: int):
         "person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL "
         f"AND granted_on <= '{year_end.isoformat()}')"
     )
-    with batch_reads(engine=engine) as reads:  # one snapshot; Arrow columns on PostgreSQL
-        frames = {t: read_known(reads=reads, table=t, as_of=year_end, where=holders) for t in eng.INPUT_SCHEMAS}
-        frames["person"] = read_known(reads=reads, table="person", as_of=None, where=holders)
+    tables = {t: year_end for t in eng.INPUT_SCHEMAS} | {"person": None}
+    with batch_reads(engine=engine) as reads:  # one snapshot; Arrow columns, read at once, on PostgreSQL
+        frames = read_known_all(reads=reads, tables=tables, where=holders)
     programmes = programme_obligations(None, engine=engine)
     return indicators(frames, programmes, regions_frame(), year, settings=compliance_rules(None).settings_on(year_end))
 

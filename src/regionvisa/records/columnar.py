@@ -56,9 +56,14 @@ def sqlite_file(*, engine: Engine) -> str | None:
     return None if not database or database == ":memory:" or database.startswith("file:") else database
 
 
-def _select(table: str, columns: list[str], as_of: dt.date | None) -> str:
+def has_column_reads(*, engine: Engine) -> bool:
+    """Whether `read_columns` can read `engine`'s records: a SQLite file or PostgreSQL."""
+    return sqlite_file(engine=engine) is not None or postgres_uri(engine=engine) is not None
+
+
+def _select(table: str, columns: list[str], as_of: dt.date | None, *, scan: str = " NOT INDEXED") -> str:
     cols = ", ".join(f'"{c}"' for c in columns)
-    sql = f"SELECT {cols} FROM {table} NOT INDEXED"
+    sql = f"SELECT {cols} FROM {table}{scan}"
     if as_of is not None and table in KNOWN_BY:
         sql += f" WHERE \"{KNOWN_BY[table]}\" <= '{as_of.isoformat()}'"
     return sql
@@ -161,11 +166,20 @@ def _read_in_child(path: str, jobs: dict[str, tuple[str, dict[str, pl.DataType]]
 def read_columns(*, engine: Engine, wanted: dict[str, list[str]], as_of: dt.date | None) -> dict[str, pl.DataFrame]:
     """`wanted` maps a records table to the columns to read, as known on `as_of` (see frames.KNOWN_BY).
 
-    Only for SQLite files (see `sqlite_file`); raises ValueError otherwise.
+    For SQLite files (see `sqlite_file`) and PostgreSQL (`ArrowReads.frames`, one snapshot, the
+    tables read at once); raises ValueError elsewhere (see `has_column_reads`).
     """
+    if postgres_uri(engine=engine) is not None:
+        with batch_reads(engine=engine) as reads:
+            return reads.frames(
+                {
+                    table: (_select(table, cols, as_of, scan=""), {c: SCHEMAS[table][c] for c in cols})
+                    for table, cols in wanted.items()
+                }
+            )
     path = sqlite_file(engine=engine)
     if path is None:
-        raise ValueError("columnar reads need a SQLite database file")
+        raise ValueError("columnar reads need a SQLite database file or PostgreSQL")
     jobs = {
         table: (_select(table, cols, as_of), {c: SCHEMAS[table][c] for c in cols}) for table, cols in wanted.items()
     }

@@ -65,11 +65,11 @@ GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
 
 
 def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
-    """Foreign residents per region on `on`. On a SQLite file the three tables are read as Arrow
-    columns in parallel and `records.frames.resident_regions` (the definition itself) counts them:
-    SQLite runs the counting query on one core and materialises its subqueries. Elsewhere the
-    database counts."""
-    if columnar.sqlite_file(engine) is None:
+    """Foreign residents per region on `on`. On a SQLite file or PostgreSQL the three tables are
+    read as Arrow columns in parallel and `records.frames.resident_regions` (the definition itself)
+    counts them: SQLite runs the counting query on one core and materialises its subqueries, and
+    PostgreSQL's window query takes longer than the transfer. Elsewhere the database counts."""
+    if not columnar.has_column_reads(engine=engine):  # a SQLite file or PostgreSQL: Arrow columns
         return residents_by_region_sql(engine, on)
     frames = columnar.read_columns(engine, RESIDENT_COLUMNS, on)
     addresses = frames["address_report"].filter(pl.col("effective_date") <= on)

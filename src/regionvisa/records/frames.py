@@ -84,6 +84,14 @@ def read_known(*, reads: ArrowReads | DriverReads, table: str, as_of: dt.date | 
     return reads.frame(known_sql(table=table, as_of=as_of, where=where), SCHEMAS[table])
 
 
+def read_known_all(
+    *, reads: ArrowReads | DriverReads, tables: dict[str, dt.date | None], where: str = ""
+) -> dict[str, pl.DataFrame]:
+    """`read_known` of each table (name → as_of), all read at once where the session can."""
+    jobs = {t: (known_sql(table=t, as_of=as_of, where=where), SCHEMAS[t]) for t, as_of in tables.items()}
+    return reads.frames(jobs)
+
+
 def read_records(*, conn: Connection, table: str, as_of: dt.date | None, where: str = "") -> pl.DataFrame:
     """One records table as known on `as_of` (all of it when `as_of` is None). Personal names and
     passport numbers are never read here: vectorised work has no need of them."""
