@@ -57,6 +57,7 @@ PHASES = (
     "rules",
 )
 PEOPLE = "rv_compliance_people"
+SPLIT = 2  # parts each large table is read in, at once, through Arrow
 LATE = "rv_compliance_late"
 
 
@@ -367,7 +368,7 @@ def _read_whole(
     *, reads: ArrowReads, settings: RuleSettings, tick: Callable[[str], None]
 ) -> tuple[dict[str, pl.DataFrame], int]:
     """`read_inputs` through Arrow: statuses and movements whole, the selection in Polars; the
-    six reads run at once in sessions sharing one snapshot."""
+    reads run at once in sessions sharing one snapshot."""
     on = settings.on
     # programme holders, as select_people marks them: a small set the database finds by index
     holders = (
@@ -375,17 +376,24 @@ def _read_whole(
     )
     late = _late_condition(reads.dialect, settings.max_days)
     schema = eng.INPUT_SCHEMAS
+    # the two large tables in SPLIT parts each (by id), so several server processes produce rows
+    whole = {
+        f"{table}/{part}": (_select(table, on, f"id % {SPLIT} = {part}"), schema[table])
+        for table in ("status_grant", "movement")
+        for part in range(SPLIT)
+    }
     read = reads.frames(
-        {
-            "status_grant": (_select("status_grant", on, "true"), schema["status_grant"]),
-            "movement": (_select("movement", on, "true"), schema["movement"]),
+        whole
+        | {
             "address_report": (_select("address_report", on, holders), schema["address_report"]),
             "late": (_select("address_report", on, late), schema["address_report"]),
             "kiip_record": (_select("kiip_record", on, holders), schema["kiip_record"]),
             "employment": (_select("employment", on, holders), schema["employment"]),
         }
     )
-    statuses, movements = read["status_grant"], read["movement"]
+    statuses, movements = (
+        pl.concat([read[f"{t}/{part}"] for part in range(SPLIT)]) for t in ("status_grant", "movement")
+    )
     people = selected_people(statuses=statuses, movements=movements, settings=settings)
     tick("select people")
     frames: dict[str, pl.DataFrame] = {

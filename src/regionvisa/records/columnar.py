@@ -210,7 +210,7 @@ def postgres_uri(*, engine: Engine) -> str | None:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-PARALLEL_READS = 4  # sessions reading at once: the server scans while this process decodes
+PARALLEL_READS = 6  # sessions reading at once: the server scans while this process decodes
 
 
 class ArrowReads:
