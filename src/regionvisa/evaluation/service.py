@@ -6,7 +6,7 @@ inputs, stores results and audits every decision.
 Seams with other domains (their public functions only):
 - computed indicators other than the quota fill rate: `compliance.service.compute_indicators`
   and `compliance.indicators.FRAMEWORK_IDS` (which column feeds which framework id); the
-  foreign-resident count: `records.counts.residents_by_region`;
+  foreign-resident count: `records.counts.maintained_residents_by_region` (the statistics summaries);
 - the quota fill rate: `quotas.models.QuotaLedger` (read); next year's quotas from a published
   evaluation are planned in `quotas.planning`;
 - publication as a whole, with the simplified-procedure flag it sets in the applications domain
@@ -49,7 +49,7 @@ from regionvisa.evaluation.subjects import MEMBER, SCORE, readable_region, resul
 from regionvisa.programs.models import Program
 from regionvisa.quotas.models import QuotaLedger
 from regionvisa.records.columnar import batch_reads
-from regionvisa.records.counts import residents_by_region
+from regionvisa.records.counts import maintained_residents_by_region
 from regionvisa.records.frames import read_known_all
 from regionvisa.regions.service import pilot_programmes, region_codes, regions_frame
 from regionvisa.selection.models import CommitteeMember
@@ -295,7 +295,7 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
     if wanted & HOLDER_IDS:
         out = for_framework(holder_indicators(engine, year))
     if RESIDENT_SHARE in wanted:
-        counts = residents_by_region(engine, dt.date(year, 12, 31))
+        counts = maintained_residents_by_region(engine=engine, on=dt.date(year, 12, 31))
         for row in regions_frame().iter_rows(named=True):
             population = row["population_2024"]
             share = counts.get(row["code"], 0) / population if population else None

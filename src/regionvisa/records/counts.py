@@ -64,6 +64,19 @@ GROUP BY COALESCE(SUBSTR(ad.area_code, 1, 2), st.region)
 """
 
 
+def maintained_residents_by_region(*, engine: Engine, on: dt.date) -> dict[str, int]:
+    """Foreign residents per region on `on` from the statistics summaries that every writer of
+    records keeps up to date (`stats.summary`, built from this module's definition): a sum over a
+    few dozen rows per region, so the national count costs what a small one does. The functions
+    below recount from all records; they are the summaries' check."""
+    from regionvisa.stats import summary  # the summaries are built from this module's definition
+
+    with engine.connect() as conn:
+        counts = summary.counts_on(conn=conn, on=on, kind="s")
+    totals = counts.group_by("region").agg(pl.col("n").sum())
+    return dict(zip(totals["region"].to_list(), totals["n"].to_list(), strict=True))
+
+
 def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
     """Foreign residents per region on `on`. On a SQLite file or PostgreSQL the three tables are
     read as Arrow columns in parallel and `records.frames.resident_regions` (the definition itself)

@@ -64,7 +64,7 @@ def _add_deltas(conn: Connection, frame: pl.DataFrame) -> None:
         return
     staged = _temp(conn, "stats_delta", "grain VARCHAR(1), period DATE, region VARCHAR(2), kind VARCHAR(1), "
                    "value VARCHAR(8), n BIGINT")  # fmt: skip
-    bulk_insert(conn, staged, frame)
+    bulk_insert(conn=conn, table=staged, df=frame)
     conn.exec_driver_sql(
         f"INSERT INTO resident_count ({DELTA_COLUMNS}) SELECT {DELTA_COLUMNS} FROM {staged} WHERE true "
         "ON CONFLICT (grain, period, region, kind, value) DO UPDATE SET n = resident_count.n + excluded.n"
@@ -73,10 +73,10 @@ def _add_deltas(conn: Connection, frame: pl.DataFrame) -> None:
 
 
 def _records(conn: Connection, where: str) -> tuple[pl.DataFrame, ...]:
-    people = read_records(conn, "person", None, where=where)
-    statuses = read_records(conn, "status_grant", None, where=where)
-    movements = read_records(conn, "movement", None, where=where)
-    addresses = read_records(conn, "address_report", None, where=where)
+    people = read_records(conn=conn, table="person", as_of=None, where=where)
+    statuses = read_records(conn=conn, table="status_grant", as_of=None, where=where)
+    movements = read_records(conn=conn, table="movement", as_of=None, where=where)
+    addresses = read_records(conn=conn, table="address_report", as_of=None, where=where)
     return people, statuses, movements, addresses
 
 
@@ -87,19 +87,19 @@ def _max_reported(addresses: pl.DataFrame) -> dt.date | None:
 def refresh_people(conn: Connection, *, person_ids: pl.Series | None = None, from_sql: str = "") -> int:
     """Recompute the spans and counts of the people given (a Series of ids, or a SELECT of
     person_id) from their complete records, in the caller's transaction; returns how many."""
-    lock(conn)
+    lock(conn=conn)
     people_table = _temp(conn, "stats_people", "person_id VARCHAR(32) PRIMARY KEY")
     if from_sql:
         conn.exec_driver_sql(f"INSERT INTO {people_table} (person_id) SELECT DISTINCT person_id FROM ({from_sql}) q")
     elif person_ids is not None and len(person_ids):
         ids = pl.DataFrame({"person_id": person_ids.cast(pl.String)}).unique().drop_nulls()
-        bulk_insert(conn, people_table, ids)
+        bulk_insert(conn=conn, table=people_table, df=ids)
     count = int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {people_table}").scalar() or 0)
     if count:
         where = f"person_id IN (SELECT person_id FROM {people_table})"
         people, statuses, movements, addresses = _records(conn, where)
         new = timeline.spans(people, statuses, movements, addresses)
-        old = read_table(conn, f"SELECT {SPAN_COLUMNS} FROM resident_span WHERE {where}", SPAN_SCHEMA)
+        old = read_table(conn=conn, sql=f"SELECT {SPAN_COLUMNS} FROM resident_span WHERE {where}", schema=SPAN_SCHEMA)
         old = old.cast(SPAN_SCHEMA) if old.height else pl.DataFrame(schema=SPAN_SCHEMA)
         change = pl.concat([timeline.deltas(new), timeline.deltas(old, sign=-1)])
         change = (
@@ -109,26 +109,50 @@ def refresh_people(conn: Connection, *, person_ids: pl.Series | None = None, fro
             .cast(DELTA_SCHEMA)
         )
         conn.exec_driver_sql(f"DELETE FROM resident_span WHERE {where}")
-        bulk_insert(conn, "resident_span", new)
+        bulk_insert(conn=conn, table="resident_span", df=new)
         _add_deltas(conn, change)
         _bump(conn, _max_reported(addresses))
     conn.exec_driver_sql(f"DROP TABLE {people_table}")
     return count
 
 
-def rebuild(conn: Connection) -> int:
-    """Recompute every span and count from all records (after a bulk load, and on upgrade);
-    returns the number of spans."""
-    lock(conn)
-    people, statuses, movements, addresses = _records(conn, "")
-    new = timeline.spans(people, statuses, movements, addresses)
-    del people, statuses, movements
+REBUILD_PEOPLE = 250_000  # people per step of a rebuild: bounds its memory at national scale
+
+
+def rebuild(conn: Connection, *, chunk: int = REBUILD_PEOPLE) -> int:
+    """Recompute every span and count from all records (after a bulk load, and on upgrade), in
+    steps of `chunk` people by person_id so memory stays bounded; returns the number of spans."""
+    lock(conn=conn)
     conn.exec_driver_sql("DELETE FROM resident_span")
     conn.exec_driver_sql("DELETE FROM resident_count")
-    bulk_insert(conn, "resident_span", new)
-    bulk_insert(conn, "resident_count", timeline.deltas(new))
-    _bump(conn, _max_reported(addresses), replace=True)
-    return new.height
+    ids = read_table(conn=conn, sql="SELECT person_id FROM person ORDER BY person_id", schema={"person_id": pl.String})
+    bounds = ids["person_id"].gather_every(chunk).to_list() if ids.height else []
+    del ids
+    total, latest, changes = 0, None, []
+    quoted = [b.replace("'", "''") for b in bounds]
+    for i, low in enumerate(quoted):
+        where = f"person_id >= '{low}'" + (f" AND person_id < '{quoted[i + 1]}'" if i + 1 < len(quoted) else "")
+        people, statuses, movements, addresses = _records(conn, where)
+        new = timeline.spans(people, statuses, movements, addresses)
+        step_latest = _max_reported(addresses)
+        if step_latest is not None and (latest is None or step_latest > latest):
+            latest = step_latest
+        del people, statuses, movements, addresses
+        bulk_insert(conn=conn, table="resident_span", df=new)
+        changes.append(timeline.deltas(new))
+        total += new.height
+        del new
+    if changes:
+        merged = (
+            pl.concat(changes)
+            .group_by("grain", "period", "region", "kind", "value")
+            .agg(pl.col("n").sum())
+            .filter(pl.col("n") != 0)
+            .cast(DELTA_SCHEMA)
+        )
+        bulk_insert(conn=conn, table="resident_count", df=merged)
+    _bump(conn, latest, replace=True)
+    return total
 
 
 # --------------------------------------------------------------------------------------------- reads
