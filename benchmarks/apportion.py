@@ -127,14 +127,14 @@ def database_dry_run(extra_ledgers: int, applications: int) -> tuple[float, int,
         migrate.upgrade(engine=engine)
         programmes = [(r["program_id"], r["region"]) for r in pilot_programmes().iter_rows(named=True)]
         programmes += [(f"extra-{k}", REGIONS[k % len(REGIONS)]) for k in range(extra_ledgers)]
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             for program, region in programmes:
                 service.open_ledger(
                     session=session, program_id=program, region=region, period="2026-pilot", start=start,
                     end=end, allocated=int(rng.integers(40, 600)), actor=actor, reason="benchmark allocation",
                 )  # fmt: skip
         now = utcnow()
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             ledgers = session.query(QuotaLedger.id, QuotaLedger.allocated).all()
             moves, updates = [], []
             for ledger_id, allocated in ledgers:
@@ -165,7 +165,7 @@ def database_dry_run(extra_ledgers: int, applications: int) -> tuple[float, int,
             )  # fmt: skip
 
         def run():
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 return service.propose_reallocation(session=session, on=today)
 
         seconds, proposal = best_of(run)

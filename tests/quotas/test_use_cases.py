@@ -53,6 +53,7 @@ def test_the_declared_use_cases_are_exactly_the_ledger_and_plan_changes():
         "quotas.service.adjust": ("quotas.adjust", "quota_ledger"),
         "quotas.planning.propose_quotas": ("quotas.adjust", None),
         "quotas.planning.confirm_quotas": ("quotas.adjust", None),
+        "quotas.service.reallocate": ("quotas.reallocate", None),
     }
 
 

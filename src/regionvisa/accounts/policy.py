@@ -58,6 +58,7 @@ ACTIONS: dict[str, Action] = {
         _a("applications.passport", "see an applicant's whole passport number on the application's own page"),
         _a("quotas.read", "read quota ledgers", region_scoped=True),
         _a("quotas.adjust", "change quotas"),
+        _a("quotas.reallocate", "reallocate unused quota places between ledgers mid-year (propose and apply)"),
         _a("compliance.read", "read compliance findings", region_scoped=True),
         _a("cases.act", "open and act on enforcement cases"),
         _a("evaluation.read", "read evaluation results", region_scoped=True),
@@ -127,6 +128,7 @@ POLICY: dict[str, dict[str, str]] = {
         Role.AUDITOR: ALL,
     },
     "quotas.adjust": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
+    "quotas.reallocate": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "compliance.read": {
         Role.MINISTRY_ADMIN: ALL,
         Role.MINISTRY_OFFICER: ALL,

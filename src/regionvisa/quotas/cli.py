@@ -393,3 +393,83 @@ def adjust_command(
             typer.echo(f"{program} {period}: capacity {row.capacity}, remaining {row.remaining}")
     except Exception as exc:
         raise _ledger_fail(exc) from None
+
+
+# ----------------------------------------------------------------------------- mid-year reallocation
+
+
+@app.command("reallocate")
+def reallocate_command(
+    on: str = typer.Option(..., "--on", help="reallocation date YYYY-MM-DD: the ledgers in force that day / 기준일"),
+    rule: Path | None = typer.Option(
+        None,
+        "--rule",
+        exists=True,
+        dir_okay=False,
+        help="rule YAML (default policy/quotas/reallocation.yaml) / 재배분 규칙 파일",
+    ),
+    apply: bool = typer.Option(
+        False, "--apply", help="write the adjustments (audited); without it only the proposal is shown / 적용"
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="with --apply: why, for the audit log / 사유"),
+    expect: str | None = typer.Option(
+        None, "--expect", help="with --apply: the digest of the proposal reviewed; refused if it changed"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the proposal as JSON / JSON 출력"),
+) -> None:
+    """Mid-year reallocation: project each ledger's use to the end of its period, pool a declared
+    share of the projected unused places and grant it to the ledgers whose queue exceeds their
+    remaining places. A dry run unless --apply. / 연중 미사용 정원 재배분."""
+    import datetime as dt
+
+    from regionvisa.policyfiles import PolicyError
+    from regionvisa.quotas import service
+
+    try:
+        day = dt.date.fromisoformat(on)
+    except ValueError:
+        raise _fail(2, f"--on {on!r}: not a date YYYY-MM-DD / 날짜 형식이 올바르지 않습니다") from None
+    if apply and not (reason or "").strip():
+        raise _fail(2, "--apply needs --reason TEXT / 적용하려면 사유(--reason)가 필요합니다")
+    if not apply and (reason is not None or expect is not None):
+        raise _fail(2, "--reason and --expect go with --apply / --reason, --expect 는 --apply 와 함께 씁니다")
+    try:
+        rules = service.reallocation_rules(path=rule)
+        with _ledger_session() as session:
+            if apply:
+                done = service.reallocate(
+                    session=session, on=day, reason=reason, rules=rules, expected=expect, actor=_system_actor()
+                )
+                proposal = done.proposal
+            else:
+                proposal = service.propose_reallocation(session=session, on=day, rules=rules)
+    except PolicyError as exc:
+        raise _fail(1, "invalid reallocation rule / 재배분 규칙 오류", exc.errors) from None
+    except DomainError as exc:
+        raise _fail(1, f"{exc.en} / {exc.ko}") from None
+    rows = proposal.records()
+    if as_json:
+        out = {"on": day.isoformat(), "applied": apply, "digest": proposal.digest, "pool": proposal.pool,
+               "granted": proposal.granted, "rule": proposal.rule.as_inputs(), "items": rows}  # fmt: skip
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    else:
+        _show_reallocation(rows, proposal=proposal, applied=apply)
+
+
+def _show_reallocation(rows: list[dict[str, Any]], *, proposal: Any, applied: bool) -> None:
+    columns = ("ledger_id", "program_id", "region", "capacity", "use", "projected_use", "queue", "release", "grant",
+               "capacity_after")  # fmt: skip
+    view = Table(title=f"reallocation on {proposal.rule.on} ({proposal.rule.method}) / 재배분")
+    for col in columns:
+        view.add_column(col, justify="left" if col in ("program_id", "region") else "right")
+    for row in rows:
+        view.add_row(*(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns))
+    Console().print(view)
+    verb = "applied / 적용했습니다" if applied else "proposed, nothing written (dry run) / 제안(미적용)"
+    console.print(
+        f"pool {proposal.pool:,}, granted {proposal.granted:,}, "
+        f"{sum(1 for r in rows if r['adjustment'])} ledgers change: {verb}; digest {proposal.digest}",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

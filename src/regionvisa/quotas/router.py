@@ -86,3 +86,52 @@ def adjust(request: Request, ledger_id: int, body: Adjustment, user: Actor = Dep
         row = service.get_ledger(session, ledger_id)
         service.adjust(session, row, body.amount, actor=user, reason=body.reason)
         return service.ledger_dict(session, row, with_history=True)
+
+
+# ----------------------------------------------------------------------------- mid-year reallocation
+
+
+class ReallocationDate(BaseModel):
+    on: IsoDate = Field(description="reallocation date: the ledgers in force that day take part")
+
+
+class ReallocationApply(BaseModel):
+    on: IsoDate = Field(description="reallocation date: the ledgers in force that day take part")
+    reason: str = Field(min_length=1, max_length=2000)
+    expected: str | None = Field(
+        None, max_length=64, description="digest of the proposal reviewed (from the preview); 409 if it changed"
+    )
+
+
+def _proposal_out(proposal) -> dict:
+    return {
+        "on": proposal.rule.on.isoformat(),
+        "digest": proposal.digest,
+        "pool": proposal.pool,
+        "granted": proposal.granted,
+        "rule": proposal.rule.as_inputs(),
+        "items": proposal.records(),
+    }
+
+
+@router.post(
+    "/reallocations/preview",
+    summary="Mid-year reallocation, dry run: each ledger's projected use, release and grant (nothing written)",
+)
+def reallocation_preview(
+    request: Request, body: ReallocationDate, user: Actor = Depends(require("quotas.reallocate"))
+) -> dict:
+    with session_scope(engine=request.app.state.engine) as session:
+        return _proposal_out(service.propose_reallocation(session=session, on=body.on))
+
+
+@router.post(
+    "/reallocations",
+    summary="Apply the mid-year reallocation with a reason: audited ledger adjustments (409 if the proposal changed)",
+)
+def reallocation_apply(
+    request: Request, body: ReallocationApply, user: Actor = Depends(require("quotas.reallocate"))
+) -> dict:
+    with session_scope(engine=request.app.state.engine) as session:
+        done = service.reallocate(session=session, on=body.on, reason=body.reason, expected=body.expected, actor=user)
+        return {**_proposal_out(done.proposal), "applied": True, "adjusted": done.adjusted}

@@ -2,7 +2,9 @@
 never over-issue: the database decides, row by row, who got the last place.
 
 `open_ledger` and `adjust` are declared use cases (`core.usecase`, action `quotas.adjust`, for
-the ledger's region): the wrapper writes their audit entry after the ledger write. `reserve`,
+the ledger's region): the wrapper writes their audit entry after the ledger write. `reallocate`
+(action `quotas.reallocate`, national) carries out a mid-year reallocation (`quotas.reallocation`)
+as one `adjust` effect per ledger it changes, then its own entry. `reserve`,
 `release`, `use` and `unuse` are no use cases of their own but effects of an application's move
 (`applications.flows`), authorised and audited as that move; they only record the movement.
 
@@ -17,16 +19,21 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import select, update
+import polars as pl
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from regionvisa.applications.models import STATUSES, Application
+from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor, ensure_actor
 from regionvisa.core.errors import Conflict, Invalid, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.locking import answers_conflicts
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
+from regionvisa.quotas.reallocation import INPUT_SCHEMA, Proposal, ReallocationRules, load_rules, propose
 from regionvisa.quotas.subjects import LEDGER
 
 
@@ -296,3 +303,134 @@ def ledger_dict(session: Session, ledger: QuotaLedger, *, with_history: bool = F
             for m in history(session, ledger)
         ]
     return out
+
+
+# ----------------------------------------------------------------------------- mid-year reallocation
+# The database side of `quotas.reallocation` (pure): each ledger in force on the date as it stood at
+# the end of that day (its last movement by then) and as it stands now, and its queue; then the
+# proposal, and applying it as one declared use case whose ledger adjustments are `adjust` effects.
+
+
+def reallocation_rules(*, path: Path | None = None) -> ReallocationRules:
+    """The rule file: `path`, or the policy directory's quotas/reallocation.yaml."""
+    return load_rules(path or get_settings().policy_dir / "quotas" / "reallocation.yaml")
+
+
+def reallocation_inputs(*, session: Session, on: dt.date, queue_statuses: tuple[str, ...]) -> pl.DataFrame:
+    """One row per ledger in force on `on` (`reallocation.INPUT_SCHEMA`), read in two queries: the
+    ledger with its state at the end of `on` (its last movement by then), and the queue lengths."""
+    end_of_day = dt.datetime.combine(on + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    last = (
+        select(QuotaMovement.ledger_id, func.max(QuotaMovement.id).label("movement_id"))
+        .where(QuotaMovement.at < end_of_day)
+        .group_by(QuotaMovement.ledger_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            QuotaLedger.id,
+            QuotaLedger.program_id,
+            QuotaLedger.region,
+            QuotaLedger.period,
+            QuotaLedger.period_start,
+            QuotaLedger.period_end,
+            func.coalesce(QuotaMovement.capacity_after, 0),
+            func.coalesce(QuotaMovement.reserved_after, 0),
+            func.coalesce(QuotaMovement.used_after, 0),
+            QuotaLedger.reserved + QuotaLedger.used,
+            QuotaLedger.allocated + QuotaLedger.adjustments,
+        )
+        .outerjoin(last, last.c.ledger_id == QuotaLedger.id)
+        .outerjoin(QuotaMovement, QuotaMovement.id == last.c.movement_id)
+        .where(QuotaLedger.period_start <= on, QuotaLedger.period_end >= on)
+        .order_by(QuotaLedger.id)
+    )
+    rows = session.execute(stmt).all()
+    columns = [c for c in INPUT_SCHEMA if c != "queue"]
+    frame = pl.DataFrame(
+        [list(col) for col in zip(*rows, strict=True)] if rows else [[] for _ in columns],
+        schema={c: INPUT_SCHEMA[c] for c in columns},
+        orient="col",
+    )
+    queues = session.execute(
+        select(Application.program_id, func.count())
+        .where(Application.status.in_(queue_statuses), Application.submitted_on <= on)
+        .group_by(Application.program_id)
+    ).all()
+    queue = pl.DataFrame(
+        {"program_id": [q[0] for q in queues], "queue": [int(q[1]) for q in queues]},
+        schema={"program_id": pl.String, "queue": pl.Int64},
+    )
+    return frame.join(queue, on="program_id", how="left").with_columns(pl.col("queue").fill_null(0))
+
+
+def propose_reallocation(*, session: Session, on: dt.date, rules: ReallocationRules | None = None) -> Proposal:
+    """The dry run: what a reallocation on `on` would do, changing nothing."""
+    rule = (rules or reallocation_rules()).on(on, statuses=STATUSES)
+    return propose(reallocation_inputs(session=session, on=on, queue_statuses=rule.queue_statuses), rule)
+
+
+class ReallocationChanged(Conflict):
+    """The ledgers moved between the dry run and the apply: the proposal shown is not the one that would run."""
+
+    def __init__(self, *, shown: str, now: str):
+        super().__init__(
+            code="reallocation_changed",
+            ko="미리보기 이후 정원 원장이 바뀌었습니다. 재배분안을 다시 확인하십시오",
+            en=f"the ledgers changed since the proposal {shown} was shown (now {now}); review it again",
+        )
+
+
+@dataclass(frozen=True)
+class Reallocated:
+    """An applied reallocation: the proposal it carried out and the ledgers it adjusted."""
+
+    proposal: Proposal
+    adjusted: list[int]
+
+
+@answers_conflicts
+@use_case(action="quotas.reallocate", audit="quota.reallocate")
+def reallocate(
+    *,
+    session: Session,
+    on: dt.date,
+    reason: str,
+    actor: Actor,
+    rules: ReallocationRules | None = None,
+    expected: str | None = None,
+) -> Done:
+    """Apply the reallocation on `on`: each ledger's share of the pool as an audited `adjust` (in
+    ledger order, so two runs lock alike), then this entry. `expected` is the digest of the
+    proposal the ministry saw; a different one now is a 409 and nothing changes."""
+    if not reason.strip():
+        raise Invalid(
+            code="reason_required", ko="재배분 사유가 필요합니다", en="a reallocation needs a reason", field="reason"
+        )
+    proposal = propose_reallocation(session=session, on=on, rules=rules)
+    if expected is not None and expected != proposal.digest:
+        raise ReallocationChanged(shown=expected, now=proposal.digest)
+    adjusted = []
+    for row in proposal.records():
+        if row["adjustment"]:
+            adjust.effect(
+                session=session,
+                ledger=row["ledger_id"],
+                amount=row["adjustment"],
+                actor=actor,
+                reason=f"mid-year reallocation on {on}: {reason.strip()} — {row['explanation_en']}",
+            )
+            adjusted.append(row["ledger_id"])
+    return Done(
+        value=Reallocated(proposal=proposal, adjusted=adjusted),
+        subject=("quota_reallocation", on.isoformat()),
+        reason=reason.strip(),
+        inputs={
+            **proposal.rule.as_inputs(),
+            "digest": proposal.digest,
+            "pool": proposal.pool,
+            "granted": proposal.granted,
+            "adjustments": {str(r["ledger_id"]): r["adjustment"] for r in proposal.records() if r["adjustment"]},
+        },
+        changed=bool(adjusted),
+    )
