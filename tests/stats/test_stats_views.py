@@ -72,7 +72,7 @@ def test_stats_by_status_and_nationality(records):
 
 
 def test_api_returns_rows_and_rejects_bad_input(records):
-    client = TestClient(__import__("regionvisa.app", fromlist=["create_app"]).create_app(records))
+    client = TestClient(__import__("regionvisa.app", fromlist=["create_app"]).create_app(engine=records))
     response = client.get("/api/v1/stats/residents", params={"by": "region", "at": "2025-06-30"})
     assert response.status_code == 200
     rows = {r["region"]: r for r in response.json()["rows"]}
@@ -87,7 +87,7 @@ def test_api_returns_rows_and_rejects_bad_input(records):
 def test_home_page_shows_the_region_table_in_both_languages(records):
     from regionvisa.app import create_app
 
-    client = TestClient(create_app(records))
+    client = TestClient.create_app(engine=records))
     ko = client.get("/", params={"at": "2025-06-30"})
     assert ko.status_code == 200
     assert "전국 현황" in ko.text and "<svg" in ko.text and 'data-region="41"' in ko.text
