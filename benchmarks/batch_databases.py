@@ -114,7 +114,7 @@ def main() -> None:
                     out = child(script, "--phase", "run", "--url", url, *extra)
                     runs.setdefault((name, kind), []).append(out)
                     detail = (
-                        f"read {out['read']:.2f} s, engine {out['engine']:.2f} s"
+                        f"read {out['read']:.2f} s, engine {out['engine']:.2f} s, peak {out['peak_mb']:,.0f} MB"
                         if "read" in out
                         else f"indicators {out['indicators']:.2f} s, evaluation {out['evaluation']:.2f} s"
                     )
