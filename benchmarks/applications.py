@@ -64,12 +64,12 @@ def setup(path: Path, program_id: str):
     from regionvisa.regions.service import load_regions
 
     engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
+    migrate.upgrade(engine=engine)
     design = read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml")
     design["id"] = program_id
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
-        programs.store(session, parse_design(design), actor=BENCH, reason="bench", status="published")
+        programs.store(session=session, design=parse_design(design), actor=BENCH, reason="bench", status="published")
     return engine
 
 
@@ -91,9 +91,9 @@ def main() -> None:
         engine = setup(Path(tmp) / "bench.sqlite3", "bench-d2")
         data = frame(args.applications)
         started = time.perf_counter()
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             summary = intake.import_applications(
-                session,
+                session=session,
                 program_id="bench-d2",
                 source=data,
                 actor=BENCH,
@@ -106,9 +106,9 @@ def main() -> None:
         started = time.perf_counter()
         for row in single:  # the baseline: the one-at-a-time path
             name, passport = row.pop("name"), row.pop("passport_no")
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 intake.submit(
-                    session,
+                    session=session,
                     program_id="bench-d2",
                     applicant=row,
                     name=name,
@@ -133,9 +133,9 @@ def main() -> None:
 
         engine.dispose()
         engine = setup(Path(tmp) / "queue.sqlite3", "queue-d2")
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             intake.import_applications(
-                session,
+                session=session,
                 program_id="queue-d2",
                 source=frame(args.queue),
                 actor=BENCH,
@@ -144,11 +144,11 @@ def main() -> None:
             )
 
         def rebuild():
-            with session_scope(engine) as session:
-                return views.queue(session, program_id="queue-d2")
+            with session_scope(engine=engine) as session:
+                return views.queue(session=session, program_id="queue-d2")
 
         def naive():
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 query = select(Application).where(
                     Application.program_id == "queue-d2", Application.status == "screened"
                 )

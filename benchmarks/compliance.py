@@ -53,12 +53,14 @@ def phase_load(url: str, residents: int, seed: int, replace: bool) -> dict:
     from regionvisa.synth.service import write_dataset
 
     engine = _engine(url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
+    migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    counts = write_dataset(engine, residents, seed, progress=False, replace=replace, timings=timings)
+    counts = write_dataset(
+        engine=engine, residents=residents, seed=seed, progress=False, replace=replace, timings=timings
+    )
     return {"counts": counts, "seconds": time.perf_counter() - started}
 
 
@@ -67,7 +69,7 @@ def phase_run(url: str, on: dt.date) -> dict:
 
     engine = _engine(url)
     wall, cpu = time.perf_counter(), time.process_time()
-    run = run_compliance(engine, on)
+    run = run_compliance(engine=engine, on=on)
     return {
         "total": time.perf_counter() - wall,
         "cpu": time.process_time() - cpu,
@@ -89,7 +91,7 @@ def phase_baseline(url: str, on: dt.date) -> dict:
     rows = 0
     with engine.connect() as conn:
         for table in TABLES:
-            rows += read_records(conn, table, on, where="id % 10 = 0").height
+            rows += read_records(conn=conn, table=table, as_of=on, where="id % 10 = 0").height
     return {"sample_seconds": time.perf_counter() - started, "sample_rows": rows}
 
 

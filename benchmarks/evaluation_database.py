@@ -60,16 +60,16 @@ def phase_load(url: str, residents: int, seed: int) -> dict:
     from regionvisa.synth.service import write_dataset
 
     engine = _engine(url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
+    migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
     started = time.perf_counter()
-    counts = write_dataset(engine, residents, seed, progress=False, replace=True)
+    counts = write_dataset(engine=engine, residents=residents, seed=seed, progress=False, replace=True)
     rng = np.random.default_rng(seed)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for row in pilot_programmes().iter_rows(named=True):
             ledger = open_ledger(
-                session,
+                session=session,
                 program_id=row["program_id"],
                 region=row["region"],
                 period=str(YEAR),
@@ -84,7 +84,7 @@ def phase_load(url: str, residents: int, seed: int) -> dict:
         members = []
         for i in range(3):
             user = accounts.create_user(
-                session,
+                session=session,
                 actor=BENCH,
                 username=f"bench.member{i}",
                 display_name=f"member {i}",
@@ -92,11 +92,11 @@ def phase_load(url: str, residents: int, seed: int) -> dict:
                 password="correct-horse-battery",
             )
             members.append(accounts.principal_of(user))
-        regions = service.participants(session, YEAR)
+        regions = service.participants(session=session, year=YEAR)
         for member in members:
             for code in regions:
                 service.enter_score(
-                    session,
+                    session=session,
                     actor=member,
                     year=YEAR,
                     region=code,
@@ -118,17 +118,17 @@ def phase_run(url: str) -> dict:
 
     engine = _engine(url)
     framework = service.framework_for()
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         started = time.perf_counter()
-        table = service.indicator_table(session, YEAR, framework)
+        table = service.indicator_table(session=session, year=YEAR, framework=framework)
         indicators = time.perf_counter() - started
         started = time.perf_counter()
         compute.evaluate(framework, table, draws=DRAWS, year=YEAR)
         evaluation = time.perf_counter() - started
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         cpu = cpu_seconds()
         started = time.perf_counter()
-        run = service.run_evaluation(session, year=YEAR, actor=BENCH, framework=framework, draws=DRAWS)
+        run = service.run_evaluation(session=session, year=YEAR, actor=BENCH, framework=framework, draws=DRAWS)
         total = time.perf_counter() - started
         cpu = cpu_seconds() - cpu
         res = service.result_of(run)
@@ -153,9 +153,9 @@ def phase_naive(url: str) -> dict:
     engine = _engine(url)
     framework = service.framework_for()
     started = time.perf_counter()
-    for_framework(compute_indicators(engine, YEAR))  # every record read, as the straightforward way does
-    with session_scope(engine) as session:
-        table = service.indicator_table(session, YEAR, framework)
+    for_framework(compute_indicators(engine=engine, year=YEAR))  # every record read, as the straightforward way does
+    with session_scope(engine=engine) as session:
+        table = service.indicator_table(session=session, year=YEAR, framework=framework)
     indicators = time.perf_counter() - started
     sample = 200
     started = time.perf_counter()

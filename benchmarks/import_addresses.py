@@ -74,25 +74,25 @@ def main() -> None:
     people = rows // 5
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{tmp}/bench.sqlite3")
-        migrate.upgrade(engine)
-        with session_scope(engine) as session:
+        migrate.upgrade(engine=engine)
+        with session_scope(engine=engine) as session:
             load_regions(session=session)
         with engine.begin() as conn:
-            bulk_insert(conn, "person", pii.protect_frame(make_people(people)))
+            bulk_insert(conn=conn, table="person", df=pii.protect_frame(make_people(people)))
         csv = Path(tmp) / "addresses.csv"
         make_addresses(rows, people).write_csv(csv)
         started = time.perf_counter()
-        summary, problems = import_file(engine, "addresses", csv, actor=BENCH)
+        summary, problems = import_file(engine=engine, kind="addresses", path=csv, actor=BENCH)
         seconds = time.perf_counter() - started
         assert summary.inserted == rows, (summary, problems.head())
         again = time.perf_counter()
-        summary2, _ = import_file(engine, "addresses", csv, actor=BENCH)
+        summary2, _ = import_file(engine=engine, kind="addresses", path=csv, actor=BENCH)
         reimport = time.perf_counter() - again
         assert summary2.inserted == 0
 
         sample = make_addresses(10_000, 2_000, seed=9).with_columns(pl.col("effective_date") + pl.duration(days=30_000))
         started = time.perf_counter()
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             for row in sample.iter_rows(named=True):  # the naive baseline, on purpose
                 session.add(AddressReport(**row))
         naive = (time.perf_counter() - started) * rows / sample.height

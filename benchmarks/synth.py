@@ -54,8 +54,8 @@ SAMPLE = 5_000
 
 def fresh_database(path: Path):
     engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
+    migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
     return engine
 
@@ -115,7 +115,7 @@ def naive_rows_per_second(folder: Path, seed: int) -> tuple[float, int]:
     engine = fresh_database(folder / "naive.sqlite3")
     rows = sum(frames[name].height for name in TABLES)
     started = time.perf_counter()
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for name in TABLES:
             model = ORM[name]
             for row in stored_form(name, frames[name]).iter_rows(named=True):  # the naive baseline, on purpose
@@ -140,7 +140,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         started = time.perf_counter()
         with TreePeak() as tree:
-            counts = write_dataset(engine, residents, args.seed, progress=False, timings=timings)
+            counts = write_dataset(engine=engine, residents=residents, seed=args.seed, progress=False, timings=timings)
         wall = time.perf_counter() - started
         cpu = cpu_seconds() - cpu_before
         load_after = os.getloadavg()[0]

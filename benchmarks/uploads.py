@@ -171,21 +171,21 @@ def prepare(folder: Path, people: int) -> tuple[dict, str]:
     from regionvisa.regions.service import load_regions
 
     engine = make_engine(env["REGIONVISA_DATABASE_URL"])
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
+    migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
-        programs.load_files(session, [DESIGN], actor=BENCH, publish=True)
+        programs.load_files(session=session, paths=[DESIGN], actor=BENCH, publish=True)
         user = accounts.create_user(
-            session,
+            session=session,
             actor=BENCH,
             username="bench.officer",
             display_name="Bench officer",
             role="ministry_officer",
             password=secrets.token_urlsafe(16),
         )
-        _, token = accounts.create_token(session, actor=BENCH, user=user, name="bench")
+        _, token = accounts.create_token(session=session, actor=BENCH, user=user, name="bench")
     with engine.begin() as conn:
-        bulk_insert(conn, "person", pii.protect_frame(make_people(people)))
+        bulk_insert(conn=conn, table="person", df=pii.protect_frame(make_people(people)))
     engine.dispose()
     return env, token
 

@@ -90,7 +90,7 @@ def database_kind() -> str:
 def _sqlite_template(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
     engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
+    migrate.upgrade(engine=engine)
     _load_reference(engine)
     engine.dispose()
     return path
@@ -104,7 +104,7 @@ def _pg_migrated():
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(engine)
+    migrate.upgrade(engine=engine)
     engine.dispose()
     return PG_URL
 
@@ -113,7 +113,7 @@ def _load_reference(engine) -> None:
     from regionvisa.db import session_scope
     from regionvisa.regions.service import load_regions
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         load_regions(session=session)
 
 
@@ -176,9 +176,9 @@ def make_user(engine):
     from regionvisa.db import session_scope
 
     def make(username: str, role: str, region: str | None = None, password: str = TEST_PASSWORD) -> int:
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             user = service.create_user(
-                session,
+                session=session,
                 actor=SYSTEM,
                 username=username,
                 display_name=username,
@@ -204,7 +204,7 @@ def role_users(make_user) -> dict[str, dict]:
 def app(engine):
     from regionvisa.app import create_app
 
-    return create_app(engine)
+    return create_app(engine=engine)
 
 
 @pytest.fixture
@@ -274,7 +274,7 @@ def seed_records(engine, folder: Path) -> dict[str, list[str]]:
     for kind, lines in (("people", people), ("statuses", statuses), ("addresses", addresses)):
         path = folder / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
+        summary, _ = import_file(engine=engine, kind=kind, path=path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     from regionvisa.stats import regional
     from regionvisa.stats.service import clear_overview_cache
@@ -325,12 +325,15 @@ def publish_busan(engine, *, allocated: int = 10, actor: Actor = SYSTEM, reason:
     from regionvisa.programs import service as programs
     from regionvisa.quotas import service as quotas
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor=actor, publish=True
+            session=session,
+            paths=[get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"],
+            actor=actor,
+            publish=True,
         )
         quotas.open_ledger(
-            session,
+            session=session,
             program_id="busan-d2",
             region="26",
             period="2025",

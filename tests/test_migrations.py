@@ -15,13 +15,13 @@ def test_migrated_schema_matches_the_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], diff
-    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert migrate.current_revision(engine=engine) == migrate.head_revision()
 
 
 def test_downgrade_to_base_and_upgrade_again(engine):
-    migrate.downgrade(engine, "base")
-    assert migrate.current_revision(engine) is None
+    migrate.downgrade(engine=engine, revision="base")
+    assert migrate.current_revision(engine=engine) is None
     with engine.connect() as conn:
         assert "person" not in engine.dialect.get_table_names(conn)
-    migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision()
+    migrate.upgrade(engine=engine)
+    assert migrate.current_revision(engine=engine) == migrate.head_revision()

@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", STAMP, nullable=False),
         sa.CheckConstraint("role IN ('input', 'output')", name=op.f("ck_job_file_role")),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["job.id"], name=op.f("fk_job_file_job_id_job"), ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["job_id"], ["job.id"], name=op.f("fk_job_file_job_id_job"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_file")),
     )
     with op.batch_alter_table("job_file", schema=None) as batch_op:

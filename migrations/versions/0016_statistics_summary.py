@@ -51,7 +51,7 @@ def upgrade() -> None:
     )
     from regionvisa.stats import summary
 
-    summary.rebuild(op.get_bind())
+    summary.rebuild(conn=op.get_bind())
 
 
 def downgrade() -> None:

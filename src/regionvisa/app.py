@@ -12,8 +12,10 @@ from regionvisa import __version__
 from regionvisa.accounts import security
 from regionvisa.config import require_keys
 from regionvisa.db import get_engine
+from regionvisa.jobs import worker as job_worker
 from regionvisa.ops import faults, headers
 from regionvisa.web import apidocs, assets, deps, errors, i18n, uploads
+from regionvisa.web.methods import AllowHeader
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # Each domain has router.py (API under /api/v1) and, except records, pages.py (web pages).
@@ -32,7 +34,7 @@ PAGE_DOMAINS = (
 API_DOMAINS = ("records", *PAGE_DOMAINS)
 
 
-def create_app(engine: Engine | None = None) -> FastAPI:
+def create_app(*, engine: Engine | None = None) -> FastAPI:
     # A server or worker never runs on missing or development keys (config.require_keys names them).
     require_keys()
     app = FastAPI(
@@ -65,7 +67,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         return response
 
     errors.install(app)
-    from regionvisa.web.methods import AllowHeader
 
     app.add_middleware(AllowHeader)  # a 405 (OPTIONS too) names every method of its path in Allow
     # Outside the language middleware: the session cookie, then the user, nav and CSRF token.
@@ -89,7 +90,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for domain in PAGE_DOMAINS:
         app.include_router(importlib.import_module(f"regionvisa.{domain}.pages").router)
     apidocs.install(app)
-    from regionvisa.jobs import worker as job_worker
 
     job_worker.install(app)  # SQLite: a job worker thread serves with the app (jobs.worker)
     app.mount("/static", assets.static_app(STATIC_DIR), name="static")

@@ -108,8 +108,8 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations up to REVISION (default head)."""
     from regionvisa import migrate
 
-    migrate.upgrade(get_engine(), revision)
-    console.print(f"database at revision {migrate.current_revision(get_engine())}")
+    migrate.upgrade(engine=get_engine(), revision=revision)
+    console.print(f"database at revision {migrate.current_revision(engine=get_engine())}")
 
 
 @db_app.command("current")
@@ -117,7 +117,7 @@ def db_current() -> None:
     """Print the database's migration revision and the newest one available."""
     from regionvisa import migrate
 
-    current = migrate.current_revision(get_engine())
+    current = migrate.current_revision(engine=get_engine())
     head = migrate.head_revision()
     typer.echo(f"current: {current or '(none)'}\nhead:    {head}")
     if current != head:
@@ -134,7 +134,7 @@ def db_init() -> None:
     national_parameters()
     visa_categories()
     e7_occupations()
-    migrate.upgrade(get_engine())
+    migrate.upgrade(engine=get_engine())
     _reference_data()
     console.print("database initialised: schema and reference data / 스키마와 기준정보를 준비했습니다")
 
@@ -149,7 +149,7 @@ def synth(
     from regionvisa.synth.service import SynthError, write_dataset
 
     try:
-        counts = write_dataset(get_engine(), residents, seed, replace=replace, progress=True)
+        counts = write_dataset(engine=get_engine(), residents=residents, seed=seed, replace=replace, progress=True)
     except SynthError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from None
@@ -189,7 +189,7 @@ def _prepare_demo_keys(settings) -> bool:
         console.print(f"demo keys {verb}: {settings.demo_keys_file} (mode 0600) / 데모 키", soft_wrap=True)
     _keys_or_exit()
     try:
-        stale = sorted({key for _table, key, _n, configured in pii.key_status(get_engine()) if not configured})
+        stale = sorted({key for _table, key, _n, configured in pii.key_status(engine=get_engine()) if not configured})
     except Exception:  # no tables yet: nothing stored under any key
         return False
     if stale:
@@ -242,7 +242,7 @@ def serve(
     if demo and demo.get("REGIONVISA_DATA_KEYS") == settings.data_keys:
         console.print(f"demo database: keys from {settings.demo_keys_file} / 데모 키 사용", soft_wrap=True)
     typer.echo(f"RegionVisa on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
-    if holds_synthetic_data(get_engine()):
+    if holds_synthetic_data(engine=get_engine()):
         typer.echo(SYNTHETIC_BANNER)
     run_server(host, port, workers=workers, reload=reload)
 

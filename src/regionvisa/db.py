@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
@@ -66,8 +67,6 @@ def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
     settings = get_settings()
     url = url or settings.database_url
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -91,14 +90,14 @@ def get_engine() -> Engine:
     return make_engine()
 
 
-def session_factory(engine: Engine | None = None) -> sessionmaker[Session]:
+def session_factory(*, engine: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(*, engine: Engine | None = None) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error, so nothing is half-written."""
-    session = session_factory(engine)()
+    session = session_factory(engine=engine)()
     try:
         yield session
         session.commit()
@@ -109,5 +108,5 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(*, engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"

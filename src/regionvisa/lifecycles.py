@@ -30,6 +30,8 @@ USE_CASE_MODULES = (
     "quotas.planning",
     "records.service",
     "synth.service",
+    "records.pii",
+    "jobs.service",
     "compliance.cases",
     "evaluation.service",
     "evaluation.flows",

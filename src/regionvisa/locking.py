@@ -87,7 +87,7 @@ def answers_conflicts(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def lock_row(session: Session, model: type, ident: Any, *, touch: str) -> Any:
+def lock_row(*, session: Session, model: type, ident: Any, touch: str) -> Any:
     """Lock one row (by primary key) for the rest of the transaction and return it freshly read.
 
     `touch` names a column that is not part of any key; on SQLite the no-op UPDATE of it takes the

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from regionvisa.config import PROJECT_ROOT
 
 
-def alembic_config(engine: Engine | None = None) -> Config:
+def alembic_config(*, engine: Engine | None = None) -> Config:
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     if engine is not None:
@@ -19,21 +19,21 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    cfg = alembic_config(engine)
+def upgrade(*, engine: Engine, revision: str = "head") -> None:
+    cfg = alembic_config(engine=engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine)
+def downgrade(*, engine: Engine, revision: str) -> None:
+    cfg = alembic_config(engine=engine)
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 
 
-def current_revision(engine: Engine) -> str | None:
+def current_revision(*, engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 

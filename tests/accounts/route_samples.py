@@ -66,36 +66,45 @@ def decided_round(engine) -> int:
     from regionvisa.selection import committee, proposals, service
     from regionvisa.selection.schemas import ConflictsIn, DecisionIn, DesignIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         found = session.scalar(select(SelectionRound.id).where(SelectionRound.year == DECIDED_YEAR))
     if found is not None:
         return found
     now = utcnow()
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         window = {"window_opens_at": now - dt.timedelta(days=2), "window_closes_at": now + dt.timedelta(days=1)}
-        rnd = service.open_round(session, RoundIn(year=DECIDED_YEAR, **window), actor=ACTOR)
+        rnd = service.open_round(session=session, data=RoundIn(year=DECIDED_YEAR, **window), actor=ACTOR)
         users = session.scalars(select(User).where(User.role == "committee_member").order_by(User.id)).all()
         assert users, "the walk needs committee-member accounts"
         members = [accounts.principal_of(u) for u in users]
         for i, member in enumerate(members):
             body = MemberIn(username=member.username, role="chair" if i == 0 else "expert", affiliation="walk")
-            committee.add_member(session, rnd.id, body, actor=ACTOR)
+            committee.add_member(session=session, rnd=rnd.id, data=body, actor=ACTOR)
         for region in REGIONS:
             proposal = ProposalIn(designs=[DesignIn(design=_design(region))], narrative=f"Decided narrative {region}")
-            proposals.submit_proposal(session, rnd.id, region=region, data=proposal, actor=_official(region), now=now)
-        service.close_window(session, rnd.id, actor=ACTOR, reason="route walk", now=now)
+            proposals.submit_proposal(
+                session=session, round_id=rnd.id, region=region, data=proposal, actor=_official(region), now=now
+            )
+        service.close_window(session=session, rnd=rnd.id, actor=ACTOR, reason="route walk", now=now)
         criteria = [c["id"] for c in rnd.rubric]
         for member in members:
-            committee.declare_conflicts(session, rnd.id, ConflictsIn(), actor=member, now=now)
+            committee.declare_conflicts(session=session, rnd=rnd.id, data=ConflictsIn(), actor=member, now=now)
             for region in REGIONS:
                 body = {c: {"score": 80, "comment": score_comment(region)} for c in criteria}
-                service.save_scores(session, rnd.id, region, ScoresIn(scores=body), actor=member, now=now)
-        service.close_scoring(session, rnd.id, actor=ACTOR, now=now)
-        service.confirm_decisions(session, rnd.id, DecisionIn(), actor=members[0])
+                service.save_scores(
+                    session=session, rnd=rnd.id, region=region, data=ScoresIn(scores=body), actor=member, now=now
+                )
+        service.close_scoring(session=session, rnd=rnd.id, actor=ACTOR, now=now)
+        service.confirm_decisions(session=session, rnd=rnd.id, data=DecisionIn(), actor=members[0])
         for region in REGIONS:
-            version = programs.get_version(session, program_id(region))
+            version = programs.get_version(session=session, program_id=program_id(region))
             programs.transition(
-                session, program_id(region), version=version.version, move="publish", actor=ACTOR, reason="walk"
+                session=session,
+                program=program_id(region),
+                version=version.version,
+                move="publish",
+                actor=ACTOR,
+                reason="walk",
             )
         return rnd.id
 
@@ -106,7 +115,7 @@ def open_cases(engine) -> dict[str, int]:
     from regionvisa.records.service import import_file
 
     wanted = {region: holder(region) for region in REGIONS}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         found = dict(
             session.execute(
                 select(ComplianceCase.region, ComplianceCase.id)
@@ -129,10 +138,10 @@ def open_cases(engine) -> dict[str, int]:
             for kind, lines in feeds.items():
                 path = Path(folder) / f"{kind}.csv"
                 path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-                summary, _ = import_file(engine, kind, path, actor=SYSTEM)
+                summary, _ = import_file(engine=engine, kind=kind, path=path, actor=SYSTEM)
                 assert summary.outcome == "committed", summary
-        cases.record_run(engine, CASES_ON, actor=ACTOR)
-        with session_scope(engine) as session:
+        cases.record_run(engine=engine, on=CASES_ON, actor=ACTOR)
+        with session_scope(engine=engine) as session:
             found = dict(
                 session.execute(
                     select(ComplianceCase.region, ComplianceCase.id)

@@ -137,13 +137,13 @@ def build_world(engine, role_users, make_user, records) -> World:
     target_id = make_user("t.target", "ministry_officer")
     make_user("t.walker", "committee_member")
     tokens = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
             _, tokens[role] = service.create_token(
-                session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="walk"
+                session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=info["id"]), name="walk"
             )
         target_token, _ = service.create_token(
-            session, actor=SYSTEM, user=service.get_user(session, target_id), name="target"
+            session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=target_id), name="target"
         )
         target_token_id = target_token.id
     samples = {region: collect_samples(engine, region) for region in (OWN, OTHER)}
@@ -160,7 +160,7 @@ def identity(engine, person_id: str) -> dict:
     from regionvisa.records import pii
     from regionvisa.records.models import Person
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         person = session.get(Person, person_id)
         assert person is not None, person_id
         (passport,) = pii.decrypt([person.passport_enc])

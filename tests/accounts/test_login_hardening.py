@@ -155,8 +155,13 @@ def _sequence(app, username: str, password: str, n: int) -> list:
 def test_unknown_disabled_and_existing_names_lock_alike(app, engine, role_users, make_user):
     """The attack: only existing accounts locked, so the lock-out told which names exist."""
     make_user("t.gone", "auditor")
-    with session_scope(engine) as session:
-        service.update_user(session, actor=SYSTEM, user=service.get_user_by_name(session, "t.gone"), is_active=False)
+    with session_scope(engine=engine) as session:
+        service.update_user(
+            session=session,
+            actor=SYSTEM,
+            user=service.get_user_by_name(session=session, username="t.gone"),
+            is_active=False,
+        )
     names = {"existing": "t.officer", "unknown": "nobody.here", "disabled": "t.gone"}
     answers = {kind: _sequence(app, name, "not-the-password", 6) for kind, name in names.items()}
     statuses = {kind: [r.status_code for r in rs] for kind, rs in answers.items()}
@@ -169,7 +174,7 @@ def test_unknown_disabled_and_existing_names_lock_alike(app, engine, role_users,
     # the locked existing account refuses even its right password, like the others
     assert post_login(browser(app, "192.0.2.99"), "t.officer", PASSWORD).status_code == 429
     # the counters are kept by the hash of the name, never the name itself
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rows = session.scalars(select(LoginLock)).all()
         assert {r.name_hash for r in rows} == {service.name_hash(n) for n in names.values()}
         assert not any(n in r.name_hash for r in rows for n in names.values())
@@ -195,7 +200,7 @@ def test_every_name_costs_one_password_hash(app, role_users, monkeypatch):
 def test_the_right_password_clears_the_count(app, engine, role_users):
     _sequence(app, "t.officer", "not-the-password", 3)
     assert post_login(browser(app, "192.0.2.80"), "t.officer", PASSWORD).status_code == 303
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.get(LoginLock, service.name_hash("t.officer")) is None
     # four more wrong ones do not lock: the count started afresh
     assert [r.status_code for r in _sequence(app, "t.officer", "not-the-password", 4)] == [401] * 4
@@ -217,9 +222,9 @@ def test_an_administrator_sees_and_lifts_a_lock(app, engine, role_users):
 
 
 def _token(engine, username: str) -> str:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         _, plain = service.create_token(
-            session, actor=SYSTEM, user=service.get_user_by_name(session, username), name="t"
+            session=session, actor=SYSTEM, user=service.get_user_by_name(session=session, username=username), name="t"
         )
     return plain
 
@@ -305,7 +310,7 @@ def test_changing_ones_own_password_to_a_common_one_is_refused_on_the_page(app, 
                 follow_redirects=False,
             )
             assert page.status_code == 422 and text in page.text, lang
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         user = session.scalar(select(User).where(User.username == "t.officer"))
         assert service.check_password(user.password_hash, PASSWORD)
 
@@ -334,16 +339,16 @@ def test_migration_0012_carries_the_locks_over(engine, role_users):
 
     from regionvisa import migrate
 
-    migrate.downgrade(engine, "0011")
+    migrate.downgrade(engine=engine, revision="0011")
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
     with engine.begin() as conn:
         conn.execute(update(User).where(User.username == "t.officer").values(locked_until=soon))
         conn.execute(update(User).where(User.username == "t.auditor").values(failed_logins=3))
         past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
         conn.execute(update(User).where(User.username == "t.admin").values(locked_until=past))
-    migrate.upgrade(engine)
-    with session_scope(engine) as session:
-        officer = service.locked_until(session, username="t.officer")
+    migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:
+        officer = service.locked_until(session=session, username="t.officer")
         assert officer is not None and abs((officer - soon).total_seconds()) < 1
         assert session.get(LoginLock, service.name_hash("t.auditor")).failures == 3
         assert session.get(LoginLock, service.name_hash("t.admin")) is None  # that lock had ended

@@ -144,7 +144,7 @@ def test_login_limit_per_account_name_across_addresses(app, engine, clock, limit
         assert post_login(browser(app, "203.0.113.50"), "no.such.user").status_code == 401
     assert post_login(browser(app, "203.0.113.51"), "no.such.user").status_code == 429
     # the refused attempts did not reach the password check: no failure was counted for them
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.get(LoginLock, service.name_hash("t.officer")).failures == 3
 
 
@@ -170,7 +170,7 @@ def test_counter_is_atomic_across_concurrent_connections(engine):
     def worker():
         start.wait()
         for _ in range(5):
-            decision = ratelimit.hit(engine, rule, "192.0.2.9", now=T0)
+            decision = ratelimit.hit(engine=engine, rule=rule, client="192.0.2.9", now=T0)
             with lock:
                 results.append(decision)
 
@@ -181,19 +181,19 @@ def test_counter_is_atomic_across_concurrent_connections(engine):
         t.join()
     assert sorted(d.hits for d in results) == list(range(1, 41))
     assert sum(d.allowed for d in results) == 25
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(RateLimitHit.hits)) == 40
 
 
 def test_passed_windows_are_swept_and_clients_are_not_stored_in_clear(engine):
     rule = ratelimit.Rule("login.address", 5, 60)
-    ratelimit.hit(engine, rule, "192.0.2.10", now=T0)
-    ratelimit.hit(engine, rule, "192.0.2.11", now=T0)
-    with session_scope(engine) as session:
+    ratelimit.hit(engine=engine, rule=rule, client="192.0.2.10", now=T0)
+    ratelimit.hit(engine=engine, rule=rule, client="192.0.2.11", now=T0)
+    with session_scope(engine=engine) as session:
         buckets = session.scalars(select(RateLimitHit.bucket)).all()
     assert len(buckets) == 2 and not any("192.0.2" in b for b in buckets)
     assert all(b.startswith("login.address:") for b in buckets)
-    ratelimit.hit(engine, rule, "192.0.2.10", now=T0 + 60)  # a new window: the old ones go
-    with session_scope(engine) as session:
+    ratelimit.hit(engine=engine, rule=rule, client="192.0.2.10", now=T0 + 60)  # a new window: the old ones go
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(func.count()).select_from(RateLimitHit)) == 1
         assert session.scalar(select(RateLimitHit.window_start)) == 1_800_060

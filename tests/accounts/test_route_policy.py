@@ -71,7 +71,7 @@ def test_an_undeclared_route_stops_the_app(engine, monkeypatch):
     from regionvisa.app import create_app
 
     with pytest.raises(RuntimeError, match="GET /forgotten: no policy"):
-        create_app(engine)
+        create_app(engine=engine)
 
 
 def test_walk_every_route_with_every_role(app, engine, world):
@@ -81,7 +81,7 @@ def test_walk_every_route_with_every_role(app, engine, world):
     assert problems == [], f"{len(problems)} policy violations:\n" + "\n".join(problems)
     assert checked >= 5 * len(iter_routes(app))
     # whatever the walk changed went through the one audit writer: the chain still holds
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def _report_walk(app, tally: dict, problems: list[str]) -> None:

@@ -48,7 +48,7 @@ def test_log_in_and_out(client, engine, role_users):
     assert out.status_code == 303
     assert client.get("/api/v1/me").status_code == 401
     assert audit_actions(engine)[-2:] == ["auth.login", "auth.logout"]
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def test_session_cookie_flags_and_rotation(client, role_users):
@@ -80,7 +80,7 @@ def test_secure_flag_over_https_and_when_forced(app, monkeypatch, engine):
     try:
         from regionvisa.app import create_app
 
-        with TestClient(create_app(engine)) as forced:
+        with TestClient(create_app(engine=engine)) as forced:
             assert "; secure" in forced.get("/login").headers["set-cookie"].lower()
     finally:
         monkeypatch.delenv("REGIONVISA_SESSION_HTTPS_ONLY")
@@ -107,14 +107,14 @@ def test_tampered_cookie_is_ignored(client, role_users):
 def test_disabling_a_user_ends_their_session(client, engine, role_users):
     post_login(client, "t.committee", "correct-horse-battery")
     assert client.get("/api/v1/me").status_code == 200
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(update(User).where(User.username == "t.committee").values(is_active=False))
     assert client.get("/api/v1/me").status_code == 401
 
 
 def test_expired_session_is_refused(client, engine, role_users):
     post_login(client, "t.committee", "correct-horse-battery")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(update(UserSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     assert client.get("/api/v1/me").status_code == 401
 
@@ -163,7 +163,7 @@ def test_wrong_password_and_unknown_user_give_the_same_answer(client, role_users
 
 
 def _lock(engine, username: str):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         row = session.get(LoginLock, service.name_hash(username))
         return (row.failures, row.locked_until) if row is not None else None
 
@@ -186,7 +186,7 @@ def test_lockout_after_five_failures_for_fifteen_minutes(client, engine, role_us
     actions = audit_actions(engine)
     assert actions.count("auth.login_failed") == 4 and actions.count("auth.lockout") == 1
     # fifteen minutes later the right password works again and the counter starts afresh
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(
             update(LoginLock)
             .where(LoginLock.name_hash == service.name_hash("t.officer"))
@@ -194,7 +194,7 @@ def test_lockout_after_five_failures_for_fifteen_minutes(client, engine, role_us
         )
     assert post_login(client, "t.officer", "correct-horse-battery").status_code == 303
     assert _lock(engine, "t.officer") is None
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def test_lockout_is_per_account(client, role_users):
@@ -291,7 +291,7 @@ def test_lockout_follows_its_settings_and_the_form_says_so(engine, monkeypatch, 
     try:
         from regionvisa.app import create_app
 
-        with TestClient(create_app(engine)) as browser:
+        with TestClient(create_app(engine=engine)) as browser:
             form = browser.get("/login?lang=en").text
             assert "After 3 failed attempts the account is locked for 2 minutes." in form
             assert "3번 실패하면 계정이 2분 동안 잠깁니다." in browser.get("/login?lang=ko").text
@@ -303,7 +303,7 @@ def test_lockout_follows_its_settings_and_the_form_says_so(engine, monkeypatch, 
 
 
 def _seen(engine, ago: dt.timedelta) -> None:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(update(UserSession).values(last_seen_at=dt.datetime.now(dt.UTC) - ago))
 
 
@@ -312,7 +312,7 @@ def test_idle_session_ends_and_activity_keeps_it_alive(client, engine, role_user
     post_login(client, "t.committee", "correct-horse-battery")
     _seen(engine, dt.timedelta(minutes=29))
     assert client.get("/api/v1/me").status_code == 200  # seen again: the idle clock restarts
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         last_seen = session.scalar(select(UserSession.last_seen_at))
     last_seen = last_seen if last_seen.tzinfo else last_seen.replace(tzinfo=dt.UTC)
     assert dt.datetime.now(dt.UTC) - last_seen < dt.timedelta(minutes=1)
@@ -339,10 +339,10 @@ def test_idle_timeout_follows_its_setting(client, engine, monkeypatch, role_user
 
 def test_absolute_expiry_holds_however_active_the_session(client, engine, role_users):
     post_login(client, "t.committee", "correct-horse-battery")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         created, expires = session.execute(select(UserSession.created_at, UserSession.expires_at)).one()
     assert (expires - created).total_seconds() == get_account_settings().session_max_age
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(update(UserSession).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     _seen(engine, dt.timedelta(seconds=0))
     assert client.get("/api/v1/me").status_code == 401
@@ -357,6 +357,6 @@ def test_log_in_over_a_log_in_ends_the_earlier_session(client, engine, role_user
     assert client.cookies.get("regionvisa_session") != earlier
     replay = TestClient(client.app, cookies={"regionvisa_session": earlier})
     assert replay.get("/api/v1/me").status_code == 401
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         states = session.execute(select(UserSession.user_id, UserSession.revoked_at).order_by(UserSession.created_at))
         assert [revoked is not None for _, revoked in states] == [True, False]

@@ -61,12 +61,12 @@ def test_malformed_and_unknown_tokens_are_refused(client):
 
 
 def test_expired_token_is_refused(engine, client, role_users):
-    with session_scope(engine) as session:
-        user = service.get_user(session, role_users["auditor"]["id"])
-        token, plain = service.create_token(session, actor=SYSTEM, user=user, name="short", expires_days=1)
+    with session_scope(engine=engine) as session:
+        user = service.get_user(session=session, user_id=role_users["auditor"]["id"])
+        token, plain = service.create_token(session=session, actor=SYSTEM, user=user, name="short", expires_days=1)
         token_id = token.id
     assert client.get("/api/v1/me", headers=bearer(plain)).status_code == 200
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(
             update(ApiToken).where(ApiToken.id == token_id).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(1))
         )
@@ -74,17 +74,19 @@ def test_expired_token_is_refused(engine, client, role_users):
 
 
 def test_disabled_users_tokens_stop_working(engine, client, role_users):
-    with session_scope(engine) as session:
-        user = service.get_user(session, role_users["auditor"]["id"])
-        _, plain = service.create_token(session, actor=SYSTEM, user=user, name="t")
-        service.update_user(session, actor=SYSTEM, user=user, is_active=False)
+    with session_scope(engine=engine) as session:
+        user = service.get_user(session=session, user_id=role_users["auditor"]["id"])
+        _, plain = service.create_token(session=session, actor=SYSTEM, user=user, name="t")
+        service.update_user(session=session, actor=SYSTEM, user=user, is_active=False)
     assert client.get("/api/v1/me", headers=bearer(plain)).status_code == 401
 
 
 def test_only_the_owner_or_an_administrator_manages_a_token(engine, client, role_users):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         tokens = {
-            role: service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name=role)
+            role: service.create_token(
+                session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=info["id"]), name=role
+            )
             for role, info in role_users.items()
         }
     auditor_token_id = tokens["auditor"][0].id
@@ -106,7 +108,7 @@ def test_only_the_owner_or_an_administrator_manages_a_token(engine, client, role
     assert made.status_code == 201 and made.json()["user_id"] == role_users["auditor"]["id"]
     assert client.delete(f"/api/v1/tokens/{auditor_token_id}", headers=admin).status_code == 204
     assert client.get("/api/v1/me", headers=bearer(tokens["auditor"][1])).status_code == 401
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         revoked = session.get(ApiToken, auditor_token_id)
         assert revoked.revoked_by == "t.admin"
 
@@ -120,7 +122,7 @@ def test_token_page_shows_the_token_once(client, login, engine, role_users):
     assert client.get("/api/v1/me", headers=bearer(plain)).status_code == 200
     again = client.get("/account")
     assert plain not in again.text and plain[:12] in again.text
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "laptop"))
     revoked = client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False)
     assert revoked.status_code == 303

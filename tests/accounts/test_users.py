@@ -15,9 +15,12 @@ from regionvisa.db import session_scope
 
 @pytest.fixture
 def admin_api(client, engine, role_users):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         _, plain = service.create_token(
-            session, actor=SYSTEM, user=service.get_user(session, role_users["ministry_admin"]["id"]), name="admin"
+            session=session,
+            actor=SYSTEM,
+            user=service.get_user(session=session, user_id=role_users["ministry_admin"]["id"]),
+            name="admin",
         )
     client.headers["Authorization"] = f"Bearer {plain}"
     return client
@@ -56,7 +59,7 @@ def test_create_list_update_users_through_the_api(admin_api, engine):
     assert {r[1] for r in rows} == {"t.admin"}
     assert rows[2][2] == "left the job"
     assert "김부산" not in str(rows[0][3])  # names are digested in the audit log
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 @pytest.mark.parametrize(
@@ -127,7 +130,7 @@ def test_user_pages(client, login, engine, role_users):
         f"/admin/users/{user_id}/active", data={"active": "0", "csrf_token": csrf}, follow_redirects=False
     )
     assert off.status_code == 303
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(User.is_active).where(User.id == user_id)) is False
 
 
@@ -151,7 +154,7 @@ def test_cli_create_list_disable_set_password(cli, engine):
     assert cli("users", "disable", "cli.user").exit_code == 0
     result = cli("users", "set-password", "cli.user", "--password-stdin", input="new-cli-password-9\n")
     assert result.exit_code == 0 and "new-cli-password-9" not in result.output
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         user = session.scalar(select(User).where(User.username == "cli.user"))
         assert not user.is_active
         assert service.check_password(user.password_hash, "new-cli-password-9")
@@ -212,7 +215,7 @@ def test_demo_accounts_and_their_log_ins(engine, client, cli):
 
     step = next(step for name, step in flows.DEMO_STEPS if "demo accounts" in name)
     step(engine)  # what `regionvisa demo` runs
-    assert create_demo_accounts(engine) == 0  # re-running adds nothing
+    assert create_demo_accounts(engine=engine) == 0  # re-running adds nothing
     roles = {a["role"]: a for a in DEMO_ACCOUNTS}
     assert set(roles) == {"ministry_admin", "ministry_officer", "regional_official", "committee_member", "auditor"}
     assert roles["regional_official"]["region"] == "26"

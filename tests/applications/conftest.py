@@ -38,7 +38,7 @@ def publish_design(session, design: dict) -> None:
     from regionvisa.programs import service as programs
     from regionvisa.programs.files import parse_design
 
-    programs.store(session, parse_design(design), actor=SYSTEM, reason="test design", status="published")
+    programs.store(session=session, design=parse_design(design), actor=SYSTEM, reason="test design", status="published")
 
 
 @pytest.fixture
@@ -56,11 +56,11 @@ def capped(engine):
 
     design = copy.deepcopy(read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"))
     design.update(id="busan-capped", nationality_cap=0.3)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         publish_design(session, design)
-        assert programs.get_version(session, "busan-capped").design["nationality_cap"] == 0.3
+        assert programs.get_version(session=session, program_id="busan-capped").design["nationality_cap"] == 0.3
         quotas.open_ledger(
-            session,
+            session=session,
             program_id="busan-capped",
             region="26",
             period="2025",
@@ -90,9 +90,9 @@ def submit(engine):
 
     def run(i: int = 0, program: str = "busan-d2", passport: str | None = None, **overrides) -> int:
         counter["n"] += 1
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             app = intake.submit(
-                session,
+                session=session,
                 program_id=program,
                 applicant=eligible_busan(i, **overrides),
                 name=f"Applicant {counter['n']}",

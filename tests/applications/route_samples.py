@@ -24,10 +24,12 @@ def route_samples(engine, region: str) -> dict:
     program_id = f"walk-{region}-d2"
     design = copy.deepcopy(read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"))
     design.update(id=program_id, region=region, residence_area=[region])
-    with session_scope(engine) as session:
-        programs.store(session, parse_design(design), actor=SYSTEM, reason="walk sample", status="published")
+    with session_scope(engine=engine) as session:
+        programs.store(
+            session=session, design=parse_design(design), actor=SYSTEM, reason="walk sample", status="published"
+        )
         ledger = quotas.open_ledger(
-            session,
+            session=session,
             program_id=program_id,
             region=region,
             period="2025",
@@ -38,7 +40,7 @@ def route_samples(engine, region: str) -> dict:
             reason="walk sample",
         )
         app = intake.submit(
-            session,
+            session=session,
             program_id=program_id,
             applicant={"nationality": "VNM", "birth_date": "2001-01-01", "course_type": "degree"},
             name="Walk Sample",
@@ -47,8 +49,8 @@ def route_samples(engine, region: str) -> dict:
             on=ON,
         )
         document = documents.upload_document(  # a passport scan, so the download route is walked on a real one
-            session,
-            app.id,
+            session=session,
+            app=app.id,
             doc_type="passport",
             filename="walk-passport.pdf",
             content=b"%PDF-1.4\nwalk sample\n%%EOF\n",

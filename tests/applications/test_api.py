@@ -77,9 +77,12 @@ def test_roles_and_region_scope(as_role, busan, engine):
     from regionvisa.config import get_settings
     from regionvisa.programs import service as programs
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "41" / "gyeonggi-e7.yaml"], actor=SYSTEM, publish=True
+            session=session,
+            paths=[get_settings().policy_dir / "programs" / "41" / "gyeonggi-e7.yaml"],
+            actor=SYSTEM,
+            publish=True,
         )
     region = as_role("regional_official")
     assert region.post("/api/v1/applications", json=body(program="gyeonggi-e7")).status_code == 403

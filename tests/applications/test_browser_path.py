@@ -40,10 +40,10 @@ def site(tmp_path_factory, _sqlite_template, test_data):
     shutil.copy(_sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
     test_data.publish_busan(engine, allocated=1000, actor=SYSTEM, reason="2025 pilot allocation")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for username, role, region in (("b.busan", "regional_official", "26"), ("b.officer", "ministry_officer", None)):
             accounts.create_user(
-                session,
+                session=session,
                 actor=SYSTEM,
                 username=username,
                 display_name=username,
@@ -53,7 +53,7 @@ def site(tmp_path_factory, _sqlite_template, test_data):
             )
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -77,8 +77,10 @@ def keys(monkeypatch):
 
 def _token(engine, make_user, username: str, role: str, region: str | None) -> str:
     user_id = make_user(username, role, region)
-    with session_scope(engine) as session:
-        _, plain = accounts.create_token(session, actor=SYSTEM, user=accounts.get_user(session, user_id), name="race")
+    with session_scope(engine=engine) as session:
+        _, plain = accounts.create_token(
+            session=session, actor=SYSTEM, user=accounts.get_user(session=session, user_id=user_id), name="race"
+        )
     return plain
 
 
@@ -87,10 +89,10 @@ def world(engine, keys, make_user, test_data):
     """The ledger of 12 places, 6 approved, 4 recommended and 14 screened applications, two tokens."""
     test_data.publish_busan(engine, allocated=ALLOCATED)
     ids: list[int] = []
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for i in range(TO_ISSUE + TO_APPROVE + TO_RECOMMEND):
             app = intake.submit(
-                session,
+                session=session,
                 program_id="busan-d2",
                 applicant=eligible_busan(i, nationality="VNM"),
                 name=f"Racer {i}",
@@ -100,12 +102,12 @@ def world(engine, keys, make_user, test_data):
             )
             ids.append(app.id)
     to_issue, to_approve = ids[:TO_ISSUE], ids[TO_ISSUE : TO_ISSUE + TO_APPROVE]
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for app_id in to_issue + to_approve:
-            moves.recommend(session, app_id, actor=SYSTEM, reason="prepared")
+            moves.recommend(session=session, app=app_id, actor=SYSTEM, reason="prepared")
         for app_id in to_issue:
-            moves.approve(session, app_id, actor=SYSTEM, reason="prepared")
-        ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
+            moves.approve(session=session, app=app_id, actor=SYSTEM, reason="prepared")
+        ledger_id = quotas.find_ledger(session=session, program_id="busan-d2", period="2025").id
     return {
         "ledger_id": ledger_id,
         "issue": to_issue,
@@ -242,8 +244,8 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
     cut_refused = [a.body["error"]["code"] for a in answers if a.kind == "adjust" and a.status == 409]
     assert set(cut_refused) <= {"adjustment_below_commitments"}
 
-    with session_scope(engine) as session:
-        ledger = quotas.get_ledger(session, world["ledger_id"])
+    with session_scope(engine=engine) as session:
+        ledger = quotas.get_ledger(session=session, ledger_id=world["ledger_id"])
         assert ledger.adjustments == adjusted
         assert ledger.reserved + ledger.used <= ledger.capacity  # 0 over-issued places
         issued = session.scalar(
@@ -268,9 +270,9 @@ def test_fifty_mixed_writes_through_four_workers(engine, world, server, database
             ).all()
         )
         assert {i for i, s in statuses.items() if s == "recommended"} == recommended
-        for move in quotas.history(session, ledger):
+        for move in quotas.history(session=session, ledger=ledger):
             assert move.reserved_after + move.used_after <= move.capacity_after
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
     slowest = max(a.seconds for a in answers)
     print(f"\n{database_kind}: {len(answers)} requests, slowest {slowest:.2f} s, {len(recommended)} recommended, "
           f"top-ups/cuts net {adjusted:+d}")  # fmt: skip
@@ -281,8 +283,8 @@ def _report(engine, world, answers: list[Answer], deadlocks: int) -> None:
     kinds: dict[str, Counter] = {}
     for a in answers:
         kinds.setdefault(a.kind, Counter())[a.status] += 1
-    with session_scope(engine) as session:
-        ledger = quotas.get_ledger(session, world["ledger_id"])
+    with session_scope(engine=engine) as session:
+        ledger = quotas.get_ledger(session=session, ledger_id=world["ledger_id"])
         issued = session.scalar(
             select(func.count()).where(Application.ledger_id == ledger.id, Application.status == "issued")
         )
@@ -342,11 +344,14 @@ def test_a_lock_that_is_not_released_in_time_is_a_409_and_leaves_nothing(
     from fastapi.testclient import TestClient
 
     app_id = submit(1)
-    with session_scope(engine) as session:
-        moves.recommend(session, app_id, actor=SYSTEM)
-        ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
+    with session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=app_id, actor=SYSTEM)
+        ledger_id = quotas.find_ledger(session=session, program_id="busan-d2", period="2025").id
         _, plain = accounts.create_token(
-            session, actor=SYSTEM, user=accounts.get_user(session, role_users["ministry_officer"]["id"]), name="t"
+            session=session,
+            actor=SYSTEM,
+            user=accounts.get_user(session=session, user_id=role_users["ministry_officer"]["id"]),
+            name="t",
         )
     headers = {"Authorization": f"Bearer {plain}"}
     with TestClient(app) as client:
@@ -371,11 +376,11 @@ def test_a_lock_that_is_not_released_in_time_is_a_409_and_leaves_nothing(
             assert error["code"] == "concurrent_change"
             assert "try again" in error["message"]["en"] and "다시 시도" in error["message"]["ko"]
         # nothing of the refused requests remains; once the lock is gone the same requests succeed
-        with session_scope(engine) as session:
-            assert service.get(session, app_id).status == "recommended"
-            assert quotas.get_ledger(session, ledger_id).capacity == 10
+        with session_scope(engine=engine) as session:
+            assert service.get(session=session, application_id=app_id).status == "recommended"
+            assert quotas.get_ledger(session=session, ledger_id=ledger_id).capacity == 10
         assert client.post(f"/api/v1/applications/{app_id}/approve", json={}, headers=headers).status_code == 200
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def test_only_lost_races_count_as_conflicts():

@@ -13,15 +13,15 @@ from regionvisa.quotas.models import QuotaLedger
 def test_demo_loads_programmes_when_needed_opens_ledgers_and_spreads_states(engine):
     from regionvisa.applications import demo
 
-    quota_demo.demo_step(engine)  # no programmes published yet: the step loads them itself
-    with session_scope(engine) as session:
+    quota_demo.demo_step(engine=engine)  # no programmes published yet: the step loads them itself
+    with session_scope(engine=engine) as session:
         ledgers = {row.program_id: row for row in session.scalars(select(QuotaLedger))}
     expected = dict(quota_demo.pilot_quotas().select("program_id", "quota").iter_rows())
     assert {pid: row.allocated for pid, row in ledgers.items()} == expected
     assert ledgers["busan-d2"].allocated == 1000 and ledgers["busan-d2"].period == "2025"
-    demo.demo_step(engine)
-    demo.demo_step(engine)  # a second run adds nothing
-    with session_scope(engine) as session:
+    demo.demo_step(engine=engine)
+    demo.demo_step(engine=engine)  # a second run adds nothing
+    with session_scope(engine=engine) as session:
         states = dict(session.execute(select(Application.status, func.count()).group_by(Application.status)).all())
         programmes = session.scalar(select(func.count(func.distinct(Application.program_id))))
         busan = session.scalars(select(Application).where(Application.region == "26", Application.simplified)).all()

@@ -39,6 +39,6 @@ def test_an_edge_without_effects_touches_neither_ledger_nor_records(engine):
     """`approve` declares no effect: both entry points return at once, whatever the application."""
     edge = APPLICATIONS.edge("approve", "recommended")
     assert dict(edge.effects) == {}
-    with session_scope(engine) as session:
-        assert flows.apply_quota(session, None, edge, actor=None, reason="") is None
-        assert flows.apply_records(session, None, edge, on=None) is None
+    with session_scope(engine=engine) as session:
+        assert flows.apply_quota(session=session, app=None, edge=edge, actor=None, reason="") is None
+        assert flows.apply_records(session=session, app=None, edge=edge, on=None) is None

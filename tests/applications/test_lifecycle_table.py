@@ -48,18 +48,18 @@ def actor_for(move: str) -> Actor:
 
 def make(session: Session, app_id: int, move: str, *, actor, reason: str):
     kwargs = {"on": ON} if move in ("rescreen", "issue", "cancel") else {}
-    return moves.ACTIONS[move](session, app_id, actor=actor, reason=reason, **kwargs)
+    return moves.ACTIONS[move](session=session, app=app_id, actor=actor, reason=reason, **kwargs)
 
 
 def counters(session: Session) -> tuple[int, int]:
-    led = quotas.find_ledger(session, "busan-d2", "2025")
+    led = quotas.find_ledger(session=session, program_id="busan-d2", period="2025")
     session.refresh(led)
     return led.reserved, led.used
 
 
 def held_places(session: Session) -> tuple[int, int]:
     """(applications holding a reservation, applications holding a used place) of the ledger."""
-    led = quotas.find_ledger(session, "busan-d2", "2025")
+    led = quotas.find_ledger(session=session, program_id="busan-d2", period="2025")
     statuses = session.scalars(select(Application.status).where(Application.ledger_id == led.id)).all()
     return sum(s in ("recommended", "approved") for s in statuses), sum(s == "issued" for s in statuses)
 
@@ -80,11 +80,11 @@ def in_state(engine, busan, submit):
     def run(state: str) -> int:
         app_id = submit(len(state))
         if state == "submitted":
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 session.execute(update(Application).where(Application.id == app_id).values(status="submitted"))
             return app_id
         for move in PATHS[state]:
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 make(session, app_id, move, actor=actor_for(move), reason="walk")
         return app_id
 

@@ -128,9 +128,9 @@ def test_pages_follow_roles_and_region(browser_for, busan, submit, engine):
     # a Seoul official cannot see Busan's application
     from regionvisa.accounts import service as accounts
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         accounts.create_user(
-            session,
+            session=session,
             actor=SYSTEM,
             username="t.seoul",
             display_name="s",

@@ -51,7 +51,7 @@ def people(engine, busan, records):
     """Seeded residents of Busan (26), Seoul (11) and Gyeonggi (41), plus a person with no region."""
     person_id, name, passport, birth = NO_REGION_PERSON
     enc, digest = pii.protect(passport)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.add(
             Person(
                 person_id=person_id,
@@ -63,17 +63,17 @@ def people(engine, busan, records):
                 passport_hash=digest,
             )
         )
-        assert intake.person_region(session, BUSAN_PERSON[0]) == "26"
-        assert intake.person_region(session, GYEONGGI_PERSON[0]) == "41"
-        assert intake.person_region(session, person_id) is None
+        assert intake.person_region(session=session, person_id=BUSAN_PERSON[0]) == "26"
+        assert intake.person_region(session=session, person_id=GYEONGGI_PERSON[0]) == "41"
+        assert intake.person_region(session=session, person_id=person_id) is None
     return records
 
 
 def submit_as(engine, actor, person, *, name=None, passport=None, birth=None, n=0):
     person_id, p_name, p_passport, p_birth = person
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = intake.submit(
-            session,
+            session=session,
             program_id="busan-d2",
             applicant=eligible_busan(n, birth_date=birth or p_birth),
             name=name or p_name,
@@ -108,10 +108,10 @@ def refusal(engine, actor, person, **kwargs) -> DomainError:
 
 
 def issue_all_the_way(engine, app_id: int) -> Application:
-    with session_scope(engine) as session:
-        moves.recommend(session, app_id, actor=SYSTEM)
-        moves.approve(session, app_id, actor=SYSTEM)
-        return moves.issue(session, app_id, actor=SYSTEM, on=dt.date(2025, 7, 1))
+    with session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=app_id, actor=SYSTEM)
+        moves.approve(session=session, app=app_id, actor=SYSTEM)
+        return moves.issue(session=session, app=app_id, actor=SYSTEM, on=dt.date(2025, 7, 1))
 
 
 # ------------------------------------------------------------------------------------- the attack
@@ -158,9 +158,9 @@ def test_a_birth_date_is_needed_to_link_a_person(engine, people):
     person_id, name, passport, _birth = BUSAN_PERSON
     profile = eligible_busan(0)
     profile.pop("birth_date")
-    with pytest.raises(DomainError) as err, session_scope(engine) as session:
+    with pytest.raises(DomainError) as err, session_scope(engine=engine) as session:
         intake.submit(
-            session,
+            session=session,
             program_id="busan-d2",
             applicant=profile,
             name=name,
@@ -197,24 +197,24 @@ def test_roles_without_intake_cannot_submit_with_any_person(engine, people, role
 
 def test_the_command_line_links_anyone_who_is_the_applicant(engine, people):
     app_id = submit_as(engine, SYSTEM, GYEONGGI_PERSON)
-    with session_scope(engine) as session:
-        assert service.get(session, app_id).person_id == GYEONGGI_PERSON[0]
+    with session_scope(engine=engine) as session:
+        assert service.get(session=session, application_id=app_id).person_id == GYEONGGI_PERSON[0]
     assert refusal(engine, SYSTEM, GYEONGGI_PERSON, name="Test Person 5").code == "person_mismatch"
 
 
 def test_issuance_checks_the_link_again(engine, people):
     """A link that no longer matches (written before these checks, or changed since) stops issuance."""
     app_id = submit_as(engine, ROLES["regional_official"], BUSAN_PERSON)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.execute(update(Application).where(Application.id == app_id).values(person_id=GYEONGGI_PERSON[0]))
-        moves.recommend(session, app_id, actor=SYSTEM)
-        moves.approve(session, app_id, actor=SYSTEM)
-    with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        moves.issue(session, app_id, actor=ROLES["ministry_officer"], on=dt.date(2025, 7, 1))
+        moves.recommend(session=session, app=app_id, actor=SYSTEM)
+        moves.approve(session=session, app=app_id, actor=SYSTEM)
+    with pytest.raises(DomainError) as err, session_scope(engine=engine) as session:
+        moves.issue(session=session, app=app_id, actor=ROLES["ministry_officer"], on=dt.date(2025, 7, 1))
     assert (err.value.status, err.value.code) == (409, "person_mismatch")
     assert grants_of(engine, GYEONGGI_PERSON[0]) == [("41", None)]
-    with session_scope(engine) as session:
-        assert service.get(session, app_id).status == "approved"
+    with session_scope(engine=engine) as session:
+        assert service.get(session=session, application_id=app_id).status == "approved"
 
 
 # ------------------------------------------------------------------------------------- the API
@@ -223,10 +223,10 @@ def test_issuance_checks_the_link_again(engine, people):
 @pytest.fixture
 def bearer(engine, role_users):
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
+                session=session, actor=SYSTEM, user=accounts.get_user(session=session, user_id=info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
@@ -328,7 +328,7 @@ def test_bulk_intake_from_the_command_line_links_any_region_but_only_the_applica
     csv = HEADER + row("X1000006", "Test Person 6", "1996-01-07", GYEONGGI_PERSON[0])
     csv += row("X1000007", "Test Person 6", "1996-01-07", GYEONGGI_PERSON[0])
     frame = pl.read_csv(csv.encode(), infer_schema=False)
-    with session_scope(engine) as session:
-        result = intake.import_applications(session, program_id="busan-d2", source=frame, actor=SYSTEM, on=ON)
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=SYSTEM, on=ON)
     assert (result.inserted, result.rejected_rows) == (1, 1)
     assert result.rejects.row(0, named=True)["line"] == 3

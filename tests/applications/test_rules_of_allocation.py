@@ -29,23 +29,23 @@ def test_nationality_cap_refuses_past_thirty_percent_with_the_share_shown(engine
     # 7 others and 3 VNM recommended: VNM holds 3 of 10 (30%)
     others = [submit(1, program=capped, nationality=n) for n in ("CHN", "UZB", "MNG", "NPL", "CHN", "UZB", "MNG")]
     vnm = [submit(0, program=capped, nationality="VNM") for _ in range(4)]
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for app_id in others + vnm[:3]:
-            moves.recommend(session, app_id, actor=BUSAN)
-    with pytest.raises(Conflict) as err, session_scope(engine) as session:
-        moves.recommend(session, vnm[3], actor=BUSAN)
+            moves.recommend(session=session, app=app_id, actor=BUSAN)
+    with pytest.raises(Conflict) as err, session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=vnm[3], actor=BUSAN)
     assert err.value.code == "nationality_cap"
     assert "3 of 10 recommendations (30.0%)" in err.value.en and "4 of 11 (36.4%)" in err.value.en
     assert "3/10명 (30.0%)" in err.value.ko
-    with session_scope(engine) as session:
-        assert service.get(session, vnm[3]).status == "screened"
-        ledger = quotas.find_ledger(session, capped, "2025")
+    with session_scope(engine=engine) as session:
+        assert service.get(session=session, application_id=vnm[3]).status == "screened"
+        ledger = quotas.find_ledger(session=session, program_id=capped, period="2025")
         assert ledger.reserved == 10  # the refused reservation was rolled back with the refusal
     # another nationality still gets in, after which VNM fits again (4 of 12 = 33% > 30%: still refused)
     extra = submit(1, program=capped, nationality="NPL")
-    with session_scope(engine) as session:
-        moves.recommend(session, extra, actor=BUSAN)
-        same, total = moves.nationality_share(session, ledger.id, "VNM")
+    with session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=extra, actor=BUSAN)
+        same, total = moves.nationality_share(session=session, ledger_id=ledger.id, nationality="VNM")
         assert (same, total) == (3, 11)
 
 
@@ -56,24 +56,24 @@ def test_queue_ranks_by_points_then_submission_time_and_explains_standing(engine
     mid = submit(0, topik_level=4, kiip_level=0)
     high_early_bad = submit(0, topik_level=4, kiip_level=4, bank_balance_krw=1)
     high_later = submit(0, topik_level=5, kiip_level=4)
-    with session_scope(engine) as session:
-        q = views.queue(session, program_id=busan)
+    with session_scope(engine=engine) as session:
+        q = views.queue(session=session, program_id=busan)
         ranked = q.frame.filter(pl.col("rank").is_not_null())
         assert ranked["id"].to_list() == [high_late, high_later, mid, low]
         assert ranked["points"].to_list() == [20, 20, 10, 0]
         assert ranked["rank"].to_list() == [1, 2, 3, 4]
         assert q.frame.filter(pl.col("id") == high_early_bad)["rank"].item() is None  # ineligible: unranked
         assert q.remaining == 10 and ranked["within_places"].all()
-        app = service.get(session, high_later)
-        why = views.standing(app, service.latest_screening(session, app), 2, q.remaining)
+        app = service.get(session=session, application_id=high_later)
+        why = views.standing(app, service.latest_screening(session=session, app=app), 2, q.remaining)
         assert {p["id"] for p in why["earned"]} == {"topik-4", "kiip-4"}
         assert "submission time" in why["rule"]["en"]
 
 
 def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, busan, submit):
     ids = [submit(i) for i in range(12)]
-    with session_scope(engine) as session:
-        q = views.queue(session, program_id=busan)
+    with session_scope(engine=engine) as session:
+        q = views.queue(session=session, program_id=busan)
         ranked = q.frame.filter(pl.col("rank").is_not_null())
         assert ranked.height == 12 and ranked["within_places"].sum() == 10
         assert ranked.filter(~pl.col("within_places"))["rank"].to_list() == [11, 12]
@@ -83,25 +83,29 @@ def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, b
 def test_simplified_procedure_approves_automatically_and_reduces_documents(engine, busan, submit):
     officer = Actor(id=2, username="t.officer", display_name="o", role="ministry_officer")
     admin = Actor(id=1, username="t.admin", display_name="a", role="ministry_admin")
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=True, actor=officer, reason="grade A")
-    with session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=True, actor=admin, reason="2025 evaluation grade A")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.set_simplified(session=session, region="26", enabled=True, actor=officer, reason="grade A")
+    with session_scope(engine=engine) as session:
+        service.set_simplified(
+            session=session, region="26", enabled=True, actor=admin, reason="2025 evaluation grade A"
+        )
     app_id = submit(0)
     incomplete = submit(1, topik_level=None)
-    with session_scope(engine) as session:
-        app = service.get(session, app_id)
+    with session_scope(engine=engine) as session:
+        app = service.get(session=session, application_id=app_id)
         assert app.simplified
         # the list Busan's design declares under documents.simplified (policy/programs/26/busan-d2.yaml)
-        assert [d["id"] for d in documents.checklist(session, app)] == [
+        assert [d["id"] for d in documents.checklist(session=session, app=app)] == [
             "passport",
             "admission_letter",
             "recommendation_letter",
         ]
-        standard = documents.document_list(programs.get_version(session, "busan-d2", 1).design, "D-2", False)
+        standard = documents.document_list(
+            programs.get_version(session=session, program_id="busan-d2", version=1).design, "D-2", False
+        )
         assert len(standard) == 8 and "recommendation_letter" in standard
-        moves.recommend(session, app_id, actor=BUSAN)
-        assert service.get(session, app_id).status == "approved"
+        moves.recommend(session=session, app=app_id, actor=BUSAN)
+        assert service.get(session=session, application_id=app_id).status == "approved"
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.approve.automatic")).one()
         assert entry.actor == moves.SYSTEM_SIMPLIFIED.username and "simplified procedure" in entry.reason
         assert entry.inputs["benefit"] == "simplified_procedure"
@@ -109,22 +113,24 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
         flag = session.scalars(select(AuditEntry).where(AuditEntry.action == "applications.benefit.simplified")).one()
         assert flag.actor == "t.admin"
         # an applicant who does not pass every criterion is not recommended, let alone approved
-        assert service.get(session, incomplete).outcome == "incomplete"
-    with session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=False, actor=admin, reason="benefit withdrawn")
+        assert service.get(session=session, application_id=incomplete).outcome == "incomplete"
+    with session_scope(engine=engine) as session:
+        service.set_simplified(session=session, region="26", enabled=False, actor=admin, reason="benefit withdrawn")
     standard = submit(2)
-    with session_scope(engine) as session:
-        assert len(documents.checklist(session, service.get(session, standard))) == 8  # Busan declares eight documents
-        moves.recommend(session, standard, actor=BUSAN)
-        assert service.get(session, standard).status == "recommended"
+    with session_scope(engine=engine) as session:
+        assert (
+            len(documents.checklist(session=session, app=service.get(session=session, application_id=standard))) == 8
+        )  # Busan declares eight documents
+        moves.recommend(session=session, app=standard, actor=BUSAN)
+        assert service.get(session=session, application_id=standard).status == "recommended"
 
 
 def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
     app_id = submit(0)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         doc = documents.upload_document(
-            session,
-            app_id,
+            session=session,
+            app=app_id,
             doc_type="passport",
             filename="../../pass.pdf",
             content=PDF,
@@ -135,7 +141,7 @@ def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
         path = documents.document_path(doc)
         assert path.read_bytes() != PDF and str(path).startswith(str(get_settings().upload_dir))  # encrypted
         assert documents.read_clear(doc.stored_path, size=doc.size, sha256=doc.sha256) == PDF
-        missing = documents.missing_documents(session, service.get(session, app_id))
+        missing = documents.missing_documents(session=session, app=service.get(session=session, application_id=app_id))
         assert "passport" not in missing and "admission_letter" in missing
     cases = [
         ("passport", b"not a pdf", "application/pdf", 415, "file_content"),
@@ -145,12 +151,18 @@ def test_documents_are_checked_hashed_and_stored_on_disk(engine, busan, submit):
         ("passport", b"%PDF-" + b"0" * documents.MAX_UPLOAD_BYTES, "application/pdf", 413, "file_too_large"),
     ]
     for doc_type, content, ctype, status, code in cases:
-        with pytest.raises(DomainError) as err, session_scope(engine) as session:
+        with pytest.raises(DomainError) as err, session_scope(engine=engine) as session:
             documents.upload_document(
-                session, app_id, doc_type=doc_type, filename="f", content=content, content_type=ctype, actor=SYSTEM
+                session=session,
+                app=app_id,
+                doc_type=doc_type,
+                filename="f",
+                content=content,
+                content_type=ctype,
+                actor=SYSTEM,
             )
         assert (err.value.status, err.value.code) == (status, code)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalars(select(ApplicationDocument)).all().__len__() == 1
 
 
@@ -180,8 +192,8 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
         GOOD.format(p="IMP000008", t=2).replace("2001-02-03", "2001-13-45"),  # bad date
     ]
     path = intake_csv(tmp_path, rows)
-    with session_scope(engine) as session:
-        result = intake.import_applications(session, program_id=busan, source=path, actor=SYSTEM, on=ON)
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.rows_read, result.inserted, result.rejected_rows) == (8, 2, 6)
     assert result.outcome == "committed_with_rejects"
     assert result.outcomes == {"eligible": 1, "ineligible": 1}
@@ -193,7 +205,7 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
     # the reject report is an export: passports in it are masked
     passport_values = result.rejects.filter(pl.col("field") == "passport_no")["value"].to_list()
     assert "•••••••01" in passport_values and "OPEN00001" not in result.rejects.write_csv()
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         imported = session.scalars(select(Application).where(Application.channel == "import").order_by(Application.id))
         imported = list(imported)
         assert [views.passport_of(a) for a in imported] == ["IMP000001", "IMP000002"]
@@ -201,27 +213,27 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
         first = imported[0]
         assert (first.status, first.outcome, first.points) == ("screened", "eligible", 10)
         assert first.birth_date == dt.date(2001, 2, 3) and first.profile["sex"] == "F"
-        scr = service.latest_screening(session, first)
+        scr = service.latest_screening(session=session, app=first)
         assert scr.explanation["detail"] == "batch"
-        full = views.full_explanation(session, scr)
+        full = views.full_explanation(session=session, screening=scr)
         assert full["outcome"] == "eligible" and full["expanded_from_batch"]
         assert [c["result"] for c in full["criteria"]] == [c["result"] for c in scr.explanation["criteria"]]
-        assert [e.move for e in service.events(session, first)] == ["submit", "screen"]
+        assert [e.move for e in service.events(session=session, app=first)] == ["submit", "screen"]
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.import")).one()
         assert entry.inputs["inserted"] == 2 and entry.inputs["rejected_rows"] == 6
         pinned = entry.inputs["applications"]
         assert (pinned["first_id"], pinned["last_id"]) == (imported[0].id, imported[1].id)
         assert len(pinned["sha256"]) == 64
         # the imported application goes on through the same life cycle
-        moves.recommend(session, first.id, actor=BUSAN)
+        moves.recommend(session=session, app=first.id, actor=BUSAN)
 
 
 def test_bulk_intake_with_only_bad_rows_writes_nothing(engine, busan, tmp_path):
     path = intake_csv(tmp_path, [GOOD.format(p="", t=4)])
-    with session_scope(engine) as session:
-        result = intake.import_applications(session, program_id=busan, source=path, actor=SYSTEM, on=ON)
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (0, "rolled_back")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalars(select(Application)).all() == []
 
 
@@ -229,11 +241,11 @@ def test_bulk_intake_reads_xlsx_and_refuses_missing_columns(engine, busan, tmp_p
     frame = pl.read_csv(intake_csv(tmp_path, [GOOD.format(p="XLS000001", t=4)]), infer_schema=False)
     xlsx = tmp_path / "intake.xlsx"
     frame.write_excel(xlsx)
-    with session_scope(engine) as session:
-        result = intake.import_applications(session, program_id=busan, source=xlsx, actor=SYSTEM, on=ON)
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id=busan, source=xlsx, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (1, "committed")
-    with pytest.raises(DomainError) as err, session_scope(engine) as session:
-        intake.import_applications(session, program_id=busan, source=frame.drop("name"), actor=SYSTEM, on=ON)
+    with pytest.raises(DomainError) as err, session_scope(engine=engine) as session:
+        intake.import_applications(session=session, program_id=busan, source=frame.drop("name"), actor=SYSTEM, on=ON)
     assert err.value.field == "name" and "name" in err.value.ko
 
 
@@ -241,11 +253,11 @@ def test_regional_official_acts_only_in_their_region(engine, busan, submit):
     app_id = submit(0)
     seoul = Actor(id=9, username="t.seoul", display_name="s", role="regional_official", region="11")
     busan_official = Actor(id=8, username="t.busan", display_name="b", role="regional_official", region="26")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         with pytest.raises(Forbidden):
-            moves.recommend(session, app_id, actor=seoul)
+            moves.recommend(session=session, app=app_id, actor=seoul)
         with pytest.raises(Forbidden):
-            service.get(session, app_id, actor=seoul)
+            service.get(session=session, application_id=app_id, actor=seoul)
         with pytest.raises(Forbidden):  # a region cannot approve
-            moves.approve(session, app_id, actor=busan_official)
-        moves.recommend(session, app_id, actor=busan_official)
+            moves.approve(session=session, app=app_id, actor=busan_official)
+        moves.recommend(session=session, app=app_id, actor=busan_official)

@@ -57,9 +57,9 @@ def test_each_move_authorises_the_action_its_edge_names(move):
 
 
 def _snapshot(engine, app_id: int) -> tuple:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = session.get(Application, app_id)
-        ledger = quotas.find_ledger(session, "busan-d2", "2025")
+        ledger = quotas.find_ledger(session=session, program_id="busan-d2", period="2025")
         return (
             session.scalar(select(func.count()).select_from(AuditEntry)),
             session.scalar(select(func.count()).select_from(ApplicationEvent)),
@@ -73,13 +73,13 @@ def _snapshot(engine, app_id: int) -> tuple:
 def test_a_refused_recommendation_is_403_and_writes_nothing(engine, busan, submit, actor):
     app_id = submit(0)
     before = _snapshot(engine, app_id)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        moves.recommend(session, app_id, actor=actor)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        moves.act(session, app_id, "recommend", actor=actor, reason="")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=app_id, actor=actor)
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        moves.act(session=session, application_id=app_id, move="recommend", actor=actor, reason="")
     assert _snapshot(engine, app_id) == before
-    with session_scope(engine) as session:  # the region's own official may
-        moves.recommend(session, app_id, actor=BUSAN)
+    with session_scope(engine=engine) as session:  # the region's own official may
+        moves.recommend(session=session, app=app_id, actor=BUSAN)
     assert _snapshot(engine, app_id)[3][0] == "recommended"
 
 
@@ -87,9 +87,9 @@ def test_a_refused_recommendation_is_403_and_writes_nothing(engine, busan, submi
 def test_refused_intake_and_upload_write_nothing(engine, busan, submit, actor):
     app_id = submit(0)
     before = _snapshot(engine, app_id)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
         intake.submit(
-            session,
+            session=session,
             program_id="busan-d2",
             applicant=eligible_busan(1),
             name="Refused Applicant",
@@ -97,27 +97,28 @@ def test_refused_intake_and_upload_write_nothing(engine, busan, submit, actor):
             actor=actor,
             on=ON,
         )
-    with pytest.raises(Forbidden), session_scope(engine) as session:
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
         documents.upload_document(
-            session, app_id, doc_type="passport", filename="p.pdf", content=PDF, content_type="application/pdf",
+            session=session, app=app_id, doc_type="passport", filename="p.pdf", content=PDF,
+            content_type="application/pdf",
             actor=actor,
         )  # fmt: skip
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=True, actor=actor, reason="refused")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.set_simplified(session=session, region="26", enabled=True, actor=actor, reason="refused")
     assert _snapshot(engine, app_id) == before
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(func.count()).select_from(Application)) == 1
         assert session.get(RegionBenefit, "26") is None
 
 
 def test_a_submission_records_its_receipt_then_its_screening(engine, busan):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = intake.submit(
-            session, program_id="busan-d2", applicant=eligible_busan(0), name="Order Applicant",
+            session=session, program_id="busan-d2", applicant=eligible_busan(0), name="Order Applicant",
             passport_no="OR1234567", actor=OFFICER, on=ON,
         )  # fmt: skip
         app_id = app.id
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.subject_type == "application").order_by(AuditEntry.seq)
         ).all()
@@ -130,12 +131,12 @@ def test_a_submission_records_its_receipt_then_its_screening(engine, busan):
 
 
 def test_a_simplified_recommendation_records_the_recommendation_then_the_automatic_approval(engine, busan, submit):
-    with session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=True, actor=ADMIN, reason="grade A")
+    with session_scope(engine=engine) as session:
+        service.set_simplified(session=session, region="26", enabled=True, actor=ADMIN, reason="grade A")
     app_id = submit(0)
-    with session_scope(engine) as session:
-        moves.recommend(session, app_id, actor=BUSAN)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=app_id, actor=BUSAN)
+    with session_scope(engine=engine) as session:
         entries = session.scalars(
             select(AuditEntry)
             .where(AuditEntry.subject_type == "application", AuditEntry.subject_id == str(app_id))

@@ -43,10 +43,10 @@ def build(engine, n: int, *, start: int = 0, actor: Actor = OFFICER) -> list[ser
     """n decisions, each in its own transaction, as the application writes them."""
     out = []
     for i in range(start, start + n):
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             out.append(
                 service.record(
-                    session,
+                    session=session,
                     actor=actor,
                     action="applications.decide",
                     subject=("application", i),

@@ -16,10 +16,10 @@ from regionvisa.db import session_scope
 @pytest.fixture
 def tokens(engine, role_users) -> dict[str, dict]:
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
+                session=session, actor=SYSTEM, user=accounts.get_user(session=session, user_id=info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
@@ -27,10 +27,10 @@ def tokens(engine, role_users) -> dict[str, dict]:
 
 @pytest.fixture
 def log(engine, tokens):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for i in range(60):
             record(
-                session,
+                session=session,
                 actor=OFFICER if i % 3 else BUSAN,
                 action="applications.decide" if i % 2 else "applications.recommend",
                 subject=("application", i),

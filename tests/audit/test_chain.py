@@ -19,10 +19,10 @@ from regionvisa.db import session_scope
 def append(engine, n: int, start: int = 0) -> list[service.Recorded]:
     out = []
     for i in range(start, start + n):
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             out.append(
                 record(
-                    session,
+                    session=session,
                     actor=OFFICER,
                     action="applications.decide",
                     subject=("application", i),
@@ -61,21 +61,21 @@ def test_record_builds_a_chain(engine):
     assert rows[0].prev_hash == GENESIS
     assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, 5))
     assert len({r.hash for r in rows}) == 5
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.ok and result.entries == 5 and result.head_hash == rows[-1].hash
     assert result.problem is None
 
 
 def test_empty_log_verifies(engine):
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.ok and result.entries == 0
 
 
 def test_record_checks_its_arguments(engine):
-    with session_scope(engine) as session, pytest.raises(ValueError):
-        record(session, actor=SYSTEM, action="a.b", subject="nothing", reason="r", inputs={})
-    with session_scope(engine) as session, pytest.raises(ValueError):
-        record(session, actor=SYSTEM, action="a.b", subject=("t", 1), reason="", inputs={})
+    with session_scope(engine=engine) as session, pytest.raises(ValueError):
+        record(session=session, actor=SYSTEM, action="a.b", subject="nothing", reason="r", inputs={})
+    with session_scope(engine=engine) as session, pytest.raises(ValueError):
+        record(session=session, actor=SYSTEM, action="a.b", subject=("t", 1), reason="", inputs={})
 
 
 def test_inputs_digest_is_sha256_of_canonical_json(engine):
@@ -96,8 +96,15 @@ def test_personal_identifiers_are_never_stored_raw(engine):
         "people": [{"full_name": "Li Na"}],
         "password": "hunter2-hunter2",
     }
-    with session_scope(engine) as session:
-        record(session, actor=OFFICER, action="applications.decide", subject=("application", 1), reason="r", inputs=raw)
+    with session_scope(engine=engine) as session:
+        record(
+            session=session,
+            actor=OFFICER,
+            action="applications.decide",
+            subject=("application", 1),
+            reason="r",
+            inputs=raw,
+        )
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT inputs FROM audit_entry")).scalar_one()
     stored_text = str(stored)
@@ -105,13 +112,13 @@ def test_personal_identifiers_are_never_stored_raw(engine):
         assert secret not in stored_text
     assert "P00000001" in stored_text  # the pseudonymous record id stays, so the entry can be followed up
     assert service.personal_digest("C1234567") in stored_text  # and the original can still be matched
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def test_edited_entry_is_found(engine):
     append(engine, 5)
     tamper(engine, "UPDATE audit_entry SET reason = 'nothing to see' WHERE seq = 3")
-    result = verify(engine)
+    result = verify(engine=engine)
     assert not result.ok
     assert (result.problem.kind, result.problem.seq, result.problem.entry_id) == ("edited", 3, entry_id(engine, 3))
     assert "edited" in result.problem.message
@@ -120,7 +127,7 @@ def test_edited_entry_is_found(engine):
 def test_edited_inputs_are_found(engine):
     append(engine, 4)
     tamper(engine, """UPDATE audit_entry SET inputs = '{"outcome": "eligible", "points": 99}' WHERE seq = 2""")
-    result = verify(engine)
+    result = verify(engine=engine)
     assert (result.problem.kind, result.problem.seq) == ("edited", 2)
     assert "inputs" in result.problem.message
 
@@ -142,7 +149,7 @@ def test_edited_and_rehashed_entry_is_found(engine):
         prev_hash=row["prev_hash"],
     )
     tamper(engine, "UPDATE audit_entry SET actor = 'someone.else', hash = :h WHERE seq = 2", params={"h": forged})
-    result = verify(engine)
+    result = verify(engine=engine)
     assert (result.problem.kind, result.problem.seq) == ("edited", 2)
     assert "re-hashed" in result.problem.message
 
@@ -151,7 +158,7 @@ def test_edited_and_rehashed_entry_is_found(engine):
 def test_deleted_entry_is_found(engine, deleted, reported):
     append(engine, 6)
     tamper(engine, f"DELETE FROM audit_entry WHERE seq = {deleted}")
-    result = verify(engine)
+    result = verify(engine=engine)
     assert (result.problem.kind, result.problem.seq) == ("deleted", reported)
     assert f"seq {deleted}" in result.problem.message
 
@@ -159,7 +166,7 @@ def test_deleted_entry_is_found(engine, deleted, reported):
 def test_deleted_newest_entries_are_found(engine):
     append(engine, 6)
     tamper(engine, "DELETE FROM audit_entry WHERE seq >= 5")
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.problem.kind == "deleted" and "newest" in result.problem.message
     assert "seq 5–6" in result.problem.message
 
@@ -173,14 +180,14 @@ def test_reordered_entries_are_found(engine):
         f"UPDATE audit_entry SET id = {second} WHERE id = {third}",
         f"UPDATE audit_entry SET id = {third} WHERE id = -1",
     )
-    result = verify(engine)
+    result = verify(engine=engine)
     assert (result.problem.kind, result.problem.entry_id, result.problem.seq) == ("reordered", second, 3)
 
 
 def test_the_first_problem_is_reported(engine):
     append(engine, 6)
     tamper(engine, "UPDATE audit_entry SET reason = 'x' WHERE seq IN (2, 5)", "DELETE FROM audit_entry WHERE seq = 4")
-    assert verify(engine).problem.seq == 2
+    assert verify(engine=engine).problem.seq == 2
 
 
 def test_the_table_refuses_updates_and_deletes(engine):
@@ -188,16 +195,16 @@ def test_the_table_refuses_updates_and_deletes(engine):
     for statement in ("UPDATE audit_entry SET reason = 'x'", "DELETE FROM audit_entry"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
-    assert verify(engine).ok and verify(engine).entries == 2
+    assert verify(engine=engine).ok and verify(engine=engine).entries == 2
 
 
 def test_a_rolled_back_decision_leaves_no_entry(engine):
     append(engine, 2)
-    with pytest.raises(RuntimeError), session_scope(engine) as session:
-        record(session, actor=SYSTEM, action="quotas.adjust", subject=("quota", 1), reason="r", inputs={})
+    with pytest.raises(RuntimeError), session_scope(engine=engine) as session:
+        record(session=session, actor=SYSTEM, action="quotas.adjust", subject=("quota", 1), reason="r", inputs={})
         raise RuntimeError("the decision failed")
     append(engine, 1, start=10)
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.ok and result.entries == 3
 
 
@@ -210,11 +217,11 @@ def test_concurrent_writers_do_not_fork_the_chain(engine):
         try:
             barrier.wait()
             for i in range(each):
-                with session_scope(engine) as session:
+                with session_scope(engine=engine) as session:
                     # a read before the append, as a real decision would do
                     session.execute(text("SELECT COUNT(*) FROM region")).scalar_one()
                     record(
-                        session,
+                        session=session,
                         actor=system_actor("cli", detail=f"writer{n}"),
                         action="test.concurrent",
                         subject=("w", f"{n}-{i}"),
@@ -235,7 +242,7 @@ def test_concurrent_writers_do_not_fork_the_chain(engine):
         prevs = conn.execute(text("SELECT COUNT(DISTINCT prev_hash) FROM audit_entry")).scalar_one()
     assert seqs == list(range(1, writers * each + 1))
     assert prevs == writers * each  # no two entries share a predecessor: no fork
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.ok and result.entries == writers * each
 
 

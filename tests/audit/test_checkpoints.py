@@ -82,16 +82,16 @@ def test_no_checkpoint_over_a_broken_log(cli, engine, tmp_path):
 
 
 def test_checkpoint_of_an_empty_log_then_anything_written_is_fine(engine):
-    made, _ = checkpoints.create(engine)
+    made, _ = checkpoints.create(engine=engine)
     assert (made.seq, made.entries, made.head_entry_id) == (0, 0, None)
     build(engine, 2)
     assert checkpoints.parse(made.as_json()) == made
-    assert verify(engine, checkpoint=made).ok
+    assert verify(engine=engine, checkpoint=made).ok
 
 
 def test_signatures_cover_every_field(engine):
     build(engine, 2)
-    made, _ = checkpoints.create(engine)
+    made, _ = checkpoints.create(engine=engine)
     checkpoints.check_signature(made, [audit_keys().public_key])
     for field, value in (("head_mac", "0" * 64), ("entries", 1), ("created_at", "2020-01-01T00:00:00Z")):
         forged = checkpoints.Checkpoint(**{**made.__dict__, field: value})

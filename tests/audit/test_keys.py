@@ -23,12 +23,12 @@ def test_keys_rotate_and_old_entries_still_verify(engine, monkeypatch, cli):
     use(monkeypatch, audit_keys=f"{a2},{a1}")  # the new key listed first
     build(engine, 3, start=4)
     assert [r["key_id"] for r in rows(engine)] == ["a1"] * 4 + ["a2"] * 3
-    assert key_counts(engine) == [("a1", 4), ("a2", 3)]
-    assert verify(engine).ok
+    assert key_counts(engine=engine) == [("a1", 4), ("a2", 3)]
+    assert verify(engine=engine).ok
     status = cli("audit", "keys", "status")
     assert status.exit_code == 0 and "current key: a2" in status.output
     use(monkeypatch, audit_keys=a2)  # the old key dropped too early
-    result = verify(engine)
+    result = verify(engine=engine)
     assert not result.ok
     assert (result.problem.kind, result.problem.seq) == ("unknown-key", 1)
     assert "'a1', which is not configured" in result.problem.message
@@ -41,7 +41,7 @@ def test_the_same_id_with_another_key_fails_the_mac(engine, monkeypatch):
     use(monkeypatch, audit_keys=f"a1:{keys.new_mac_key()}")
     build(engine, 3)
     use(monkeypatch, audit_keys=f"a1:{keys.new_mac_key()}")
-    result = verify(engine)
+    result = verify(engine=engine)
     assert (result.problem.kind, result.problem.seq) == ("edited", 1)
 
 

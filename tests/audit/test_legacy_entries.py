@@ -54,37 +54,37 @@ def _legacy_log(engine, n: int) -> None:
 @pytest.fixture
 def migrated(engine):
     """The test database taken back to 0010, given a legacy log, and migrated forward again."""
-    migrate.downgrade(engine, "0010")
+    migrate.downgrade(engine=engine, revision="0010")
     try:
         _legacy_log(engine, 8)
         for statement in ("DELETE FROM audit_entry", "UPDATE audit_entry SET reason = 'x'"):
             with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
                 conn.execute(text(statement))  # the downgrade kept the append-only triggers
     finally:
-        migrate.upgrade(engine)
+        migrate.upgrade(engine=engine)
     return engine
 
 
 def test_legacy_entries_are_reported_until_anchored(migrated, cli, tmp_path):
     engine = migrated
     assert [r["key_id"] for r in rows(engine)] == [None] * 8
-    result = verify(engine)
+    result = verify(engine=engine)
     assert not result.ok and result.problem.kind == "unanchored" and result.legacy_entries == 8
     assert "seq 1–8" in result.problem.message and "audit anchor" in result.problem.message
     refused = cli("audit", "checkpoint", "--out", str(tmp_path / "cp.json"))
     assert refused.exit_code == 1 and "unanchored" in refused.output and not (tmp_path / "cp.json").exists()
     anchored = cli("audit", "anchor")
     assert anchored.exit_code == 0 and "8 entries anchored by entry seq 9" in anchored.output
-    result = verify(engine)
+    result = verify(engine=engine)
     assert result.ok and result.entries == 9 and result.legacy_entries == 8
     assert "nothing to anchor" in cli("audit", "anchor").output
     build(engine, 2, start=50)
-    assert verify(engine).ok and verify(engine).entries == 11
+    assert verify(engine=engine).ok and verify(engine=engine).entries == 11
 
 
 def test_any_new_entry_anchors_them(migrated):
     build(migrated, 1)
-    result = verify(migrated)
+    result = verify(engine=migrated)
     assert result.ok and result.legacy_entries == 8
 
 
@@ -104,7 +104,7 @@ def test_anchored_legacy_entries_cannot_be_rewritten(migrated):
                 text("UPDATE audit_entry SET reason = :reason, prev_hash = :prev_hash, hash = :hash WHERE id = :id"),
                 row,
             )
-    result = verify(engine)
+    result = verify(engine=engine)
     # seq 9's MAC still holds the genuine seq 8: the legacy chain no longer reaches it
     assert not result.ok and (result.problem.kind, result.problem.seq) == ("edited", 8)
     assert "re-hashed" in result.problem.message
@@ -127,5 +127,5 @@ def test_stripping_the_mac_off_the_log_is_not_a_way_out(migrated):
         conn.execute(
             text("UPDATE audit_head SET key_id = NULL, mac = NULL, last_hash = :h"), {"h": entries[-1]["hash"]}
         )
-    result = verify(engine)
+    result = verify(engine=engine)
     assert not result.ok and result.problem.kind == "unanchored" and result.legacy_entries == 11

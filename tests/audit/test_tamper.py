@@ -32,7 +32,7 @@ from regionvisa.audit.service import verify
 
 def signed_checkpoint(engine) -> checkpoints.Checkpoint:
     """A checkpoint as `regionvisa audit checkpoint` writes it, read back as a verifier would."""
-    made, result = checkpoints.create(engine)
+    made, result = checkpoints.create(engine=engine)
     assert result.ok
     return checkpoints.parse(made.as_json())
 
@@ -51,8 +51,8 @@ def found(method: str, case: str, engine, cp=None) -> None:
     record("tamper", f"{method}: {case}", {
         "method": method,
         "database": engine.dialect.name,
-        "without_checkpoint": named(verify(engine)),
-        "with_checkpoint": None if cp is None else named(verify(engine, checkpoint=cp)),
+        "without_checkpoint": named(verify(engine=engine)),
+        "with_checkpoint": None if cp is None else named(verify(engine=engine, checkpoint=cp)),
     })  # fmt: skip
 
 
@@ -70,7 +70,7 @@ def test_edited_entry_rehashed_forward_with_the_head_is_found(engine):
     with attacker(engine) as conn:
         write_rows(conn, changed)
         set_head(conn, changed[-1])
-    for result in (verify(engine), verify(engine, checkpoint=cp)):
+    for result in (verify(engine=engine), verify(engine=engine, checkpoint=cp)):
         assert not result.ok
         p = result.problem
         assert (p.kind, p.seq, p.entry_id) == ("edited", 20, target["id"])
@@ -82,7 +82,7 @@ def test_an_edit_without_rehashing_is_found_too(engine):
     build(engine, 10)
     with attacker(engine) as conn:
         conn.execute(text("UPDATE audit_entry SET reason = 'x' WHERE seq = 7"))
-    assert (verify(engine).problem.kind, verify(engine).problem.seq) == ("edited", 7)
+    assert (verify(engine=engine).problem.kind, verify(engine=engine).problem.seq) == ("edited", 7)
     found("edit and re-hash forward", "entry 7 edited, nothing re-hashed", engine)
 
 
@@ -103,7 +103,7 @@ def test_deleted_entry_with_the_rest_renumbered_is_found(engine, rehash):
         conn.execute(text("DELETE FROM audit_entry WHERE id = :id"), {"id": deleted["id"]})
         write_rows(conn, changed)
         set_head(conn, changed[-1])
-    for result in (verify(engine), verify(engine, checkpoint=cp)):
+    for result in (verify(engine=engine), verify(engine=engine, checkpoint=cp)):
         p = result.problem
         assert not result.ok and p.seq == 12 and p.entry_id == moved["id"]
         if rehash:  # the MAC cannot tell what was there before; it names where the log stops being genuine
@@ -131,7 +131,7 @@ def test_truncated_last_50_entries_are_found(engine, head):
             set_head(conn, entries[30])
         elif head == "replayed":
             conn.execute(service.head.update().values(**{k: v for k, v in earlier_head.items() if k != "id"}))
-    alone = verify(engine)
+    alone = verify(engine=engine)
     if head == "untouched":
         assert (alone.problem.kind, alone.problem.seq) == ("deleted", 31) and "seq 31–80" in alone.problem.message
     elif head == "reset-and-forged":
@@ -139,7 +139,7 @@ def test_truncated_last_50_entries_are_found(engine, head):
         assert "chain head" in alone.problem.message and "cut off" in alone.problem.message
     else:
         assert alone.ok  # a genuine earlier head: only what is kept outside the database can tell
-    result = verify(engine, checkpoint=cp)
+    result = verify(engine=engine, checkpoint=cp)
     p = result.problem
     assert not result.ok and (p.kind, p.seq, p.entry_id) == ("deleted", 31, None)
     assert "truncated" in p.message and "seq 31–80" in p.message and "reached seq 80" in p.message
@@ -161,8 +161,8 @@ def test_wiped_log_with_its_head_reset_is_found(engine, head, written_after):
         else:
             set_head(conn, None)
     fresh = build(engine, written_after, start=100)  # the application goes on writing, unaware
-    assert verify(engine).ok  # the database alone looks like a log that began after the wipe
-    result = verify(engine, checkpoint=cp)
+    assert verify(engine=engine).ok  # the database alone looks like a log that began after the wipe
+    result = verify(engine=engine, checkpoint=cp)
     p = result.problem
     assert not result.ok and p.seq == 1
     if written_after == 0:
@@ -201,7 +201,7 @@ def test_forged_appended_entry_is_found(engine, how):
         insert_rows(conn, [forged])
         new_id = conn.execute(text("SELECT id FROM audit_entry WHERE seq = 11")).scalar_one()
         set_head(conn, {**forged, "id": new_id, "key_id": forged["key_id"] or last["key_id"]})
-    for result in (verify(engine), verify(engine, checkpoint=cp)):
+    for result in (verify(engine=engine), verify(engine=engine, checkpoint=cp)):
         p = result.problem
         assert not result.ok and (p.seq, p.entry_id) == (11, new_id)
         expected = {
@@ -237,14 +237,14 @@ def test_sqlite_insert_or_replace_is_refused_then_found(sqlite_engine):
     sql, params = _replace_statement(changed[0])
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text(sql), params)
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
     # an attacker who drops that trigger too replaces entry 12 and every entry after it
     with attacker(engine) as conn:
         for row in changed:
             conn.execute(text(_replace_statement(row)[0]), _replace_statement(row)[1])
         set_head(conn, changed[-1])
     assert [r["reason"] for r in rows(engine)][11] == "replaced"
-    for result in (verify(engine), verify(engine, checkpoint=cp)):
+    for result in (verify(engine=engine), verify(engine=engine, checkpoint=cp)):
         p = result.problem
         assert (p.kind, p.seq, p.entry_id) == ("edited", 12, target["id"])
     found("SQLite INSERT OR REPLACE", "refused; with the trigger dropped, entries 12 on replaced", engine, cp)
@@ -278,9 +278,9 @@ def test_postgres_truncate_and_reinsert_is_found(engine, rewrite):
             set_head(conn, again[-1], mac=old_head["mac"])
         else:
             set_head(conn, again[-1])
-    result = verify(engine, checkpoint=cp)
+    result = verify(engine=engine, checkpoint=cp)
     p = result.problem
     assert not result.ok and (p.kind, p.seq, p.entry_id) == expected
-    alone = verify(engine)
+    alone = verify(engine=engine)
     assert not alone.ok and alone.problem.seq == (30 if rewrite == "tail-dropped" else expected[1])
     found("PostgreSQL TRUNCATE and re-insert", rewrite, engine, cp)

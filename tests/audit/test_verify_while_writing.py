@@ -20,9 +20,9 @@ def test_verify_and_checkpoint_during_concurrent_appends(engine):
     def write(n: int) -> None:
         try:
             for i in range(each):
-                with session_scope(engine) as session:
+                with session_scope(engine=engine) as session:
                     record(
-                        session,
+                        session=session,
                         actor=system_actor("cli", detail=f"w{n}"),
                         action="test.concurrent",
                         subject=("w", f"{n}-{i}"),
@@ -34,9 +34,9 @@ def test_verify_and_checkpoint_during_concurrent_appends(engine):
     def check() -> None:
         try:
             while not done.is_set():
-                results.append(verify(engine))
-                made, _ = checkpoints.create(engine)
-                results.append(verify(engine, checkpoint=made))
+                results.append(verify(engine=engine))
+                made, _ = checkpoints.create(engine=engine)
+                results.append(verify(engine=engine, checkpoint=made))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -53,5 +53,5 @@ def test_verify_and_checkpoint_during_concurrent_appends(engine):
     assert len(results) >= 2, len(results)
     broken = [r.problem.message for r in results if not r.ok]
     assert broken == []
-    final = verify(engine)
+    final = verify(engine=engine)
     assert final.ok and final.entries == writers * each

@@ -60,10 +60,10 @@ def site(tmp_path_factory, _sqlite_template, test_data):
     from regionvisa.accounts import service
     from regionvisa.db import session_scope
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, (username, region) in accounts.items():
             service.create_user(
-                session,
+                session=session,
                 actor=SYSTEM,
                 username=username,
                 display_name=f"Browser {role}",
@@ -73,7 +73,7 @@ def site(tmp_path_factory, _sqlite_template, test_data):
             )
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(create_app(engine=engine), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -160,8 +160,8 @@ def insert_records(engine, frames: dict[str, pl.DataFrame], *, people: bool = Tr
                     "M{}", pl.col("person_id").str.to_uppercase().str.replace_all("[^A-Z0-9]", "").str.zfill(8)
                 ).alias("passport_no"),
             )
-            summary, problems = import_frame(conn, "people", feed, source="test")
+            summary, problems = import_frame(conn=conn, kind="people", raw=feed, source="test")
             assert summary.outcome == "committed", problems
         for table in RECORD_TABLES:
             if frames[table].height:
-                bulk_insert(conn, table, frames[table])
+                bulk_insert(conn=conn, table=table, df=frames[table])

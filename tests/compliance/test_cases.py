@@ -55,7 +55,7 @@ def audit_actions(engine, case_id: int) -> list[str]:
 
 def test_findings_on_holders_open_cases_in_their_region(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    result = cases.record_run(engine, ON, actor=SYSTEM)
+    result = cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     assert result.findings == 4 and result.holder_findings == 3 and result.cases_opened == 3
     with Session(engine) as s:
         rows = {(c.person_id, c.rule): c for c in s.scalars(select(ComplianceCase))}
@@ -68,20 +68,20 @@ def test_findings_on_holders_open_cases_in_their_region(engine, kit):
         assert rows["H2", "integration_obligation"].region == "41"
         assert all(c.status == "open" and c.finding_present for c in rows.values())
         # the region queue holds its own; the ministry queue holds every region
-        assert cases.list_cases(s, actor=SYSTEM, region="26").total == 2
-        assert cases.list_cases(s, actor=SYSTEM, region="41").total == 1
-        assert cases.list_cases(s, actor=SYSTEM).total == 3
+        assert cases.list_cases(session=s, actor=SYSTEM, region="26").total == 2
+        assert cases.list_cases(session=s, actor=SYSTEM, region="41").total == 1
+        assert cases.list_cases(session=s, actor=SYSTEM).total == 3
         # highest severity first
-        assert cases.list_cases(s, actor=SYSTEM).items[0].severity == "high"
+        assert cases.list_cases(session=s, actor=SYSTEM).items[0].severity == "high"
     case_id = rows["H1", "residence_obligation"].id
     assert audit_actions(engine, case_id) == ["compliance.case_open"]
 
 
 def test_rerunning_never_duplicates_an_open_case(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
-    again = cases.record_run(engine, ON, actor=SYSTEM)
-    later = cases.record_run(engine, dt.date(2026, 1, 5), actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
+    again = cases.record_run(engine=engine, on=ON, actor=SYSTEM)
+    later = cases.record_run(engine=engine, on=dt.date(2026, 1, 5), actor=SYSTEM)
     assert (again.cases_opened, again.cases_updated) == (0, 3)
     assert later.cases_opened == 0
     assert counts(engine) == {"late_address_report": 1, "residence_obligation": 1, "integration_obligation": 1}
@@ -96,14 +96,14 @@ def test_rerunning_never_duplicates_an_open_case(engine, kit):
 
 def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     # a report arrives late, showing H1 moved back to Busan the day after leaving
     later = kit.Records()
     later.address("H1", "26110", "2025-05-02", "2026-01-05")
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))
     kit.insert(engine, frames)
-    result = cases.record_run(engine, dt.date(2026, 1, 10), actor=SYSTEM)
+    result = cases.record_run(engine=engine, on=dt.date(2026, 1, 10), actor=SYSTEM)
     assert result.cases_gone == 1
     with Session(engine) as s:
         case = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "residence_obligation")).one()
@@ -119,7 +119,7 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
         assert all(c.finding_present for c in late)
     assert audit_actions(engine, case.id) == ["compliance.case_open", "compliance.case_finding_gone"]
     # a run as of an earlier date reproduces the past and leaves the cases alone
-    past = cases.record_run(engine, dt.date(2025, 12, 31), actor=SYSTEM)
+    past = cases.record_run(engine=engine, on=dt.date(2025, 12, 31), actor=SYSTEM)
     assert not past.cases_synced
     with Session(engine) as s:
         assert not s.get(ComplianceCase, case.id).finding_present
@@ -127,32 +127,34 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
 
 def test_case_life_cycle_is_checked_and_audited(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     with Session(engine) as s:
         case_id = s.scalars(select(ComplianceCase.id).where(ComplianceCase.rule == "residence_obligation")).one()
-    with session_scope(engine) as s:
+    with session_scope(engine=engine) as s:
         with pytest.raises(DomainError) as err:
-            cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="  ")
+            cases.act(session=s, case=case_id, action="review", actor=NAMED_OFFICER, reason="  ")
         assert err.value.code == "reason_required"
-    with session_scope(engine) as s:
-        cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="checking the address reports")
-    with session_scope(engine) as s:
+    with session_scope(engine=engine) as s:
+        cases.act(session=s, case=case_id, action="review", actor=NAMED_OFFICER, reason="checking the address reports")
+    with session_scope(engine=engine) as s:
         with pytest.raises(DomainError) as err:
-            cases.act(s, case_id, "resolve", actor=NAMED_OFFICER, reason="done")
+            cases.act(session=s, case=case_id, action="resolve", actor=NAMED_OFFICER, reason="done")
         assert err.value.code == "outcome_required"
-    with session_scope(engine) as s:
-        cases.act(s, case_id, "resolve", actor=NAMED_OFFICER, reason="moved for a job", outcome="warning")
-    with session_scope(engine) as s, pytest.raises(Conflict):
-        cases.act(s, case_id, "review", actor=NAMED_OFFICER, reason="again")
+    with session_scope(engine=engine) as s:
+        cases.act(
+            session=s, case=case_id, action="resolve", actor=NAMED_OFFICER, reason="moved for a job", outcome="warning"
+        )
+    with session_scope(engine=engine) as s, pytest.raises(Conflict):
+        cases.act(session=s, case=case_id, action="review", actor=NAMED_OFFICER, reason="again")
     with Session(engine) as s:
         case = s.get(ComplianceCase, case_id)
         assert (case.status, case.outcome, case.assignee, case.active_key) == ("resolved", "warning", "officer", None)
     # the finding persists, but its case was resolved: no new case
-    assert cases.record_run(engine, dt.date(2026, 1, 5), actor=SYSTEM).cases_opened == 0
+    assert cases.record_run(engine=engine, on=dt.date(2026, 1, 5), actor=SYSTEM).cases_opened == 0
     assert counts(engine)["residence_obligation"] == 1
-    with session_scope(engine) as s:
-        cases.act(s, case_id, "close", actor=NAMED_OFFICER, reason="warning letter sent")
-        cases.act(s, case_id, "note", actor=NAMED_OFFICER, reason="holder acknowledged")
+    with session_scope(engine=engine) as s:
+        cases.act(session=s, case=case_id, action="close", actor=NAMED_OFFICER, reason="warning letter sent")
+        cases.act(session=s, case=case_id, action="note", actor=NAMED_OFFICER, reason="holder acknowledged")
     assert audit_actions(engine, case_id) == [
         "compliance.case_open",
         "compliance.case_review",
@@ -161,15 +163,21 @@ def test_case_life_cycle_is_checked_and_audited(engine, kit):
         "compliance.case_note",
     ]
     with Session(engine) as s:
-        assert [e["kind"] for e in cases.events(s, case_id)] == ["opened", "status", "status", "status", "note"]
+        assert [e["kind"] for e in cases.events(session=s, case_id=case_id)] == [
+            "opened",
+            "status",
+            "status",
+            "status",
+            "note",
+        ]
 
 
 def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
     kit.insert(engine, scenario(kit).frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     with Session(engine) as s:
-        busan = cases.dashboard(s, actor=SYSTEM, region="26")
-        nation = cases.dashboard(s, actor=SYSTEM)
+        busan = cases.dashboard(session=s, actor=SYSTEM, region="26")
+        nation = cases.dashboard(session=s, actor=SYSTEM)
     by_rule = {r["rule"]: r for r in busan["by_rule"]}
     assert by_rule["residence_obligation"]["findings"] == 1
     assert by_rule["late_address_report"]["findings"] == 1
@@ -203,8 +211,8 @@ def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):
     from regionvisa.compliance.demo import demo_step
 
     kit.insert(engine, scenario(kit).frames())
-    demo_step(engine)
+    demo_step(engine=engine)
     with Session(engine) as s:
-        run = cases.latest_run(s)
+        run = cases.latest_run(session=s)
         assert run.as_of == dt.date(2025, 10, 13)  # the latest report date in the records
-        assert cases.queue_counts(s, actor=SYSTEM) == {"open": 0, "under_review": 1, "resolved": 1, "closed": 1}
+        assert cases.queue_counts(session=s, actor=SYSTEM) == {"open": 0, "under_review": 1, "resolved": 1, "closed": 1}

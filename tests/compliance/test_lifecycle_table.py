@@ -31,14 +31,14 @@ def open_case(engine, kit) -> int:
     r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
     r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "11", "2025-05-01", "2025-05-31")
     kit.insert(engine, r.frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     with Session(engine) as session:
         return session.scalars(select(ComplianceCase.id).order_by(ComplianceCase.id)).first()
 
 
 def act(session, case_id: int, move: str, *, actor=SYSTEM, reason="walk"):
     outcome = "warning" if move == "resolve" else None
-    return cases.act(session, case_id, move, actor=actor, reason=reason, outcome=outcome)
+    return cases.act(session=session, case=case_id, action=move, actor=actor, reason=reason, outcome=outcome)
 
 
 def test_the_walk_visits_every_state_and_names_real_actions():
@@ -50,12 +50,12 @@ def test_every_move_from_every_state_does_what_the_table_says(engine, kit):
     case_id = open_case(engine, kit)
     for state, step in PATH:
         if step is not None:
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 act(session, case_id, step)
         for move in COMPLIANCE_CASES.moves:
             edge = COMPLIANCE_CASES.find(move, state)
             with Session(engine) as session:
-                assert cases.get_case(session, case_id).status == state
+                assert cases.get_case(session=session, case_id=case_id).status == state
                 if edge is None:
                     with pytest.raises(Conflict) as err:
                         act(session, case_id, move)
@@ -77,9 +77,11 @@ def test_every_move_from_every_state_does_what_the_table_says(engine, kit):
 def test_the_api_refuses_exactly_the_roles_lacking_the_declared_action(engine, kit, client, role_users, move):
     case_id = open_case(engine, kit)
     action = COMPLIANCE_CASES.action(move)
-    with session_scope(engine) as session:
-        users = {role: accounts.get_user(session, info["id"]) for role, info in role_users.items()}
-        tokens = {role: accounts.create_token(session, actor=SYSTEM, user=u, name="t")[1] for role, u in users.items()}
+    with session_scope(engine=engine) as session:
+        users = {role: accounts.get_user(session=session, user_id=info["id"]) for role, info in role_users.items()}
+        tokens = {
+            role: accounts.create_token(session=session, actor=SYSTEM, user=u, name="t")[1] for role, u in users.items()
+        }
         principals = {role: accounts.principal_of(u, via="token") for role, u in users.items()}
     for role, token in tokens.items():
         body = {"action": move, "reason": "walk", "outcome": "warning" if move == "resolve" else None}

@@ -53,7 +53,7 @@ def add_later_records(r) -> None:
 def test_database_run_equals_the_engine_over_all_records(engine, kit):
     r = build(kit)
     kit.insert(engine, r.frames())
-    run = run_compliance(engine, ON)
+    run = run_compliance(engine=engine, on=ON)
     progs = programme_obligations()
     expected = eng.find_all(r.frames(), progs, compliance_rules().settings_on(ON))
     assert run.findings.equals(expected)
@@ -77,17 +77,17 @@ def test_database_run_equals_the_engine_over_all_records(engine, kit):
 def test_records_arriving_later_leave_a_past_answer_unchanged(engine, kit):
     r = build(kit)
     kit.insert(engine, r.frames())
-    before = run_compliance(engine, ON).findings
+    before = run_compliance(engine=engine, on=ON).findings
     later = kit.Records()
     add_later_records(later)
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))  # everyone exists already
     kit.insert(engine, frames)
-    assert run_compliance(engine, ON).findings.equals(before)
+    assert run_compliance(engine=engine, on=ON).findings.equals(before)
     # ...while a later date sees them, exactly as the engine does over all records
     add_later_records(r)
     day = dt.date(2026, 1, 31)
-    now = run_compliance(engine, day).findings
+    now = run_compliance(engine=engine, on=day).findings
     assert now.equals(eng.find_all(r.frames(), programme_obligations(), compliance_rules().settings_on(day)))
     assert not now.equals(
         eng.find_all(build(kit).frames(), programme_obligations(), compliance_rules().settings_on(day))
@@ -98,7 +98,7 @@ def test_unknown_programme_ids_are_reported(engine, kit):
     r = kit.Records()
     r.status("Z", "2025-01-01", "2026-12-31", program_id="atlantis-d2").address("Z", "11", "2025-01-01")
     kit.insert(engine, r.frames())
-    run = run_compliance(engine, ON)
+    run = run_compliance(engine=engine, on=ON)
     assert run.unknown_programmes == ["atlantis-d2"]
     assert run.findings.height == 0
 
@@ -110,7 +110,7 @@ def test_pushdown_is_exact_on_other_dates(engine, kit, on):
     day = dt.date.fromisoformat(on)
     progs = programme_obligations()
     expected = eng.find_all(r.frames(), progs, compliance_rules().settings_on(day))
-    assert run_compliance(engine, day).findings.equals(expected)
+    assert run_compliance(engine=engine, on=day).findings.equals(expected)
 
 
 def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
@@ -120,7 +120,7 @@ def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
 
     r = build(kit)
     kit.insert(engine, r.frames())
-    got = compute_indicators(engine, 2025)
+    got = compute_indicators(engine=engine, year=2025)
     assert got.height == 17
     assert got.equals(indicators(r.frames(), programme_obligations(), regions_frame(), 2025))
     busan = got.filter(region="26").row(0, named=True)
@@ -130,7 +130,7 @@ def test_indicator_service_reads_the_year_as_it_stood(engine, kit):
     frames = later.frames()
     frames["person"] = frames["person"].filter(pl.lit(False))
     kit.insert(engine, frames)
-    assert compute_indicators(engine, 2025).equals(got)
+    assert compute_indicators(engine=engine, year=2025).equals(got)
 
 
 def test_published_designs_in_the_database_replace_the_files(engine, kit, tmp_path):
@@ -148,11 +148,11 @@ def test_published_designs_in_the_database_replace_the_files(engine, kit, tmp_pa
     r = kit.Records()
     r.status("H", "2025-05-01", "2027-04-30", program_id="busan-d2").address("H", "26440", "2025-05-01")
     kit.insert(engine, r.frames())
-    assert run_compliance(engine, ON).findings.height == 0  # files: all of Busan
-    with session_scope(engine) as session:
-        programs.load_files(session, [path], actor=SYSTEM, publish=True)
+    assert run_compliance(engine=engine, on=ON).findings.height == 0  # files: all of Busan
+    with session_scope(engine=engine) as session:
+        programs.load_files(session=session, paths=[path], actor=SYSTEM, publish=True)
     progs = programme_obligations(engine=engine).filter(program_id="busan-d2")
     assert progs["residence_area"].to_list() == [["26110"]]
-    assert kit.rows(run_compliance(engine, ON).findings) == [
+    assert kit.rows(run_compliance(engine=engine, on=ON).findings) == [
         ("H", "residence_obligation", "busan-d2", "2025-07-30", None, 155)
     ]

@@ -44,7 +44,7 @@ def _busan_case(engine, kit) -> int:
     r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
     r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "11", "2025-05-01", "2025-05-31")
     kit.insert(engine, r.frames())
-    cases.record_run(engine, ON, actor=SYSTEM)
+    cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     with Session(engine) as session:
         return session.scalars(select(ComplianceCase.id).where(ComplianceCase.region == "26")).first()
 
@@ -65,18 +65,18 @@ def _state(engine, case_id: int) -> tuple:
 def test_an_action_refuses_a_string_or_an_actor_lacking_the_grant_and_writes_nothing(engine, kit, actor):
     case_id = _busan_case(engine, kit)
     before = _state(engine, case_id)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        cases.act(session, case_id, "review", actor=actor, reason="taking the case")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        cases.act(session=session, case=case_id, action="review", actor=actor, reason="taking the case")
     assert _state(engine, case_id) == before
     with pytest.raises(Forbidden):
-        cases.record_run(engine, ON, actor=actor)
+        cases.record_run(engine=engine, on=ON, actor=actor)
     assert _state(engine, case_id) == before
 
 
 def test_an_action_is_audited_in_the_cases_region_and_the_run_acts_as_its_system_actor(engine, kit):
     case_id = _busan_case(engine, kit)
-    with session_scope(engine) as session:
-        cases.act(session, case_id, "review", actor=NAMED_OFFICER, reason="taking the case")
+    with session_scope(engine=engine) as session:
+        cases.act(session=session, case=case_id, action="review", actor=NAMED_OFFICER, reason="taking the case")
     with Session(engine) as session:
         entries = session.scalars(
             select(AuditEntry)
@@ -97,13 +97,13 @@ def test_an_action_is_audited_in_the_cases_region_and_the_run_acts_as_its_system
 def test_a_case_is_read_in_its_region_only(engine, kit):
     case_id = _busan_case(engine, kit)
     with Session(engine) as session:
-        assert cases.read_case(session, case_id, actor=BUSAN).region == "26"
+        assert cases.read_case(session=session, case_id=case_id, actor=BUSAN).region == "26"
         with pytest.raises(Forbidden):
-            cases.read_case(session, case_id, actor=GYEONGGI)
+            cases.read_case(session=session, case_id=case_id, actor=GYEONGGI)
         with pytest.raises(Forbidden):
-            cases.list_cases(session, actor=GYEONGGI, region="26")
-        own = cases.list_cases(session, actor=GYEONGGI)
+            cases.list_cases(session=session, actor=GYEONGGI, region="26")
+        own = cases.list_cases(session=session, actor=GYEONGGI)
         assert (own.region, own.total) == ("41", 0)  # a regional official's queue is their own region's
-        assert cases.dashboard(session, actor=GYEONGGI)["region"] == "41"
+        assert cases.dashboard(session=session, actor=GYEONGGI)["region"] == "41"
         with pytest.raises(Forbidden):
-            cases.read_case(session, case_id, actor="t.busan")
+            cases.read_case(session=session, case_id=case_id, actor="t.busan")

@@ -56,9 +56,9 @@ def _counts(engine) -> tuple[int, int]:
 @pytest.mark.parametrize("actor", ["system:cli", "t.admin", UNKNOWN_ROLE, SELF_MADE_SYSTEM], ids=repr)
 def test_a_service_refuses_a_string_or_unknown_actor_and_writes_nothing(engine, actor):
     before = _counts(engine)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
         accounts.create_user(
-            session,
+            session=session,
             actor=actor,
             username="made.up",
             display_name="Made up",
@@ -70,11 +70,11 @@ def test_a_service_refuses_a_string_or_unknown_actor_and_writes_nothing(engine, 
 
 def test_the_audit_log_records_no_made_up_name(engine):
     before = _counts(engine)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        record(session, actor="system:demo", action="quotas.adjust", subject=("quota", 1), reason="r")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        record(session=session, actor="system:demo", action="quotas.adjust", subject=("quota", 1), reason="r")
     assert _counts(engine) == before
-    with session_scope(engine) as session:
-        record(session, actor=SYSTEM, action="quotas.adjust", subject=("quota", 1), reason="r")
+    with session_scope(engine=engine) as session:
+        record(session=session, actor=SYSTEM, action="quotas.adjust", subject=("quota", 1), reason="r")
     assert _counts(engine)[1] == before[1] + 1
 
 
@@ -83,22 +83,22 @@ REGION = Subject(kind="region", model=Region, region=lambda region: region.code,
 
 
 @use_case(action="stats.read", subject=REGION, lock=True, audit="test.region.touched")
-def _touch_region(session, region: Region, *, actor: Actor, note: str) -> Done:
+def _touch_region(*, session, region: Region, actor: Actor, note: str) -> Done:
     """Read a region and say so in the log."""
     return Done(value=region.code, reason=note, inputs={"note": note})
 
 
 def test_a_use_case_loads_authorises_by_region_and_audits(engine):
     busan = Actor(id=None, username="t.busan", display_name="b", role="regional_official", region="26")
-    with session_scope(engine) as session:
-        assert _touch_region(session, "26", actor=busan, note="own region") == "26"
-        assert _touch_region(session, "11", actor=OFFICER, note="ministry") == "11"
+    with session_scope(engine=engine) as session:
+        assert _touch_region(session=session, region="26", actor=busan, note="own region") == "26"
+        assert _touch_region(session=session, region="11", actor=OFFICER, note="ministry") == "11"
     for actor, region in [(busan, "11"), ("t.busan", "26"), (UNKNOWN_ROLE, "26")]:
         before = _counts(engine)
-        with pytest.raises(Forbidden), session_scope(engine) as session:
-            _touch_region(session, region, actor=actor, note="refused")
+        with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+            _touch_region(session=session, region=region, actor=actor, note="refused")
         assert _counts(engine) == before
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "test.region.touched").order_by(AuditEntry.seq)
         ).all()

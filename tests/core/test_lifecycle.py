@@ -9,7 +9,7 @@ import pytest
 
 from regionvisa.accounts.policy import ACTIONS
 from regionvisa.core.lifecycle import EFFECTS, QUOTA_DELTAS, Edge, Lifecycle
-from regionvisa.lifecycles import LIFECYCLES, markdown
+from regionvisa.lifecycles import LIFECYCLES, USE_CASE_MODULES, markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,3 +117,16 @@ def test_a_malformed_table_is_refused_when_it_is_declared(edges, problem):
 def test_the_markdown_row_says_action_reason_and_effects():
     t = table(Edge("go", ("a", "b"), None, "stats.read", needs_reason=True, effects={"quota": "use"}, note="n"))
     assert "| `go` | `a`, `b` | (stays) | `stats.read` | required | quota: **use** | n |" in t.to_markdown()
+
+
+def test_every_module_declaring_use_cases_is_listed_for_the_generated_page():
+    """A module whose use cases the page does not import would be missing from docs/lifecycles.md."""
+    package = ROOT / "src" / "regionvisa"
+    declaring = {
+        ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in package.rglob("*.py")
+        if "\n@use_case(" in path.read_text(encoding="utf-8")
+        or "    return use_case(" in path.read_text(encoding="utf-8")
+    }
+    assert declaring, "no module declares a use case: the search is wrong"
+    assert declaring - {"core.usecase"} <= set(USE_CASE_MODULES)

@@ -76,10 +76,10 @@ def world(engine, records, make_user):
     from regionvisa.quotas.service import open_ledger
 
     ids = {name: make_user(name, "committee_member") for name in COMMITTEE_SCORES}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for program, region, allocated, used in LEDGERS:
             ledger = open_ledger(
-                session,
+                session=session,
                 program_id=program,
                 region=region,
                 period=str(YEAR),
@@ -90,15 +90,15 @@ def world(engine, records, make_user):
                 reason="test ledger",
             )
             session.execute(update(QuotaLedger).where(QuotaLedger.id == ledger.id).values(used=used))
-        service.set_member(session, actor=SYSTEM, user_id=ids["c.busan"], region="26", affiliation="Busan city")
+        service.set_member(session=session, actor=SYSTEM, user_id=ids["c.busan"], region="26", affiliation="Busan city")
     for name, scores in COMMITTEE_SCORES.items():
-        with session_scope(engine) as session:
-            member = accounts.principal_of(accounts.get_user(session, ids[name]))
+        with session_scope(engine=engine) as session:
+            member = accounts.principal_of(accounts.get_user(session=session, user_id=ids[name]))
             for region, score in scores.items():
                 if name == "c.busan" and region == "26":
                     continue
                 service.enter_score(
-                    session,
+                    session=session,
                     actor=member,
                     year=YEAR,
                     region=region,

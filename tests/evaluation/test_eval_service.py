@@ -21,7 +21,7 @@ YEAR = 2025
 
 
 def _member(session, user_id):
-    return accounts.principal_of(accounts.get_user(session, user_id))
+    return accounts.principal_of(accounts.get_user(session=session, user_id=user_id))
 
 
 def _actions(session, action):
@@ -29,8 +29,8 @@ def _actions(session, action):
 
 
 def test_committee_value_is_the_mean_of_non_recused_members(engine, world):
-    with session_scope(engine) as session:
-        values = service.committee_values(session, year=YEAR, indicator="integration_policy")
+    with session_scope(engine=engine) as session:
+        values = service.committee_values(session=session, year=YEAR, indicator="integration_policy")
     # Busan: c.busan is recused automatically, so only c.one and c.two count.
     assert values["26"] == {"value": 85.0, "members": 2, "recused": 0}
     assert values["11"]["value"] == pytest.approx((60 + 70 + 65) / 3) and values["11"]["members"] == 3
@@ -38,10 +38,10 @@ def test_committee_value_is_the_mean_of_non_recused_members(engine, world):
 
 
 def test_member_of_the_regions_government_is_refused_and_audited_scores_are_kept(engine, world):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         member = _member(session, world["c.busan"])
         with pytest.raises(Conflict) as err:
-            service.enter_score(session, actor=member, year=YEAR, region="26", score=5, justification="x" * 20)
+            service.enter_score(session=session, actor=member, year=YEAR, region="26", score=5, justification="x" * 20)
         assert err.value.code == "recused"
         entries = _actions(session, "evaluation.committee_score")
         assert len(entries) == 8  # every accepted score, none for the refused one
@@ -49,30 +49,32 @@ def test_member_of_the_regions_government_is_refused_and_audited_scores_are_kept
 
 
 def test_affiliation_recorded_after_scoring_still_recuses(engine, world):
-    with session_scope(engine) as session:
-        service.set_member(session, actor=SYSTEM, user_id=world["c.one"], region="11", affiliation="Seoul city")
-        values = service.committee_values(session, year=YEAR, indicator="integration_policy")
+    with session_scope(engine=engine) as session:
+        service.set_member(session=session, actor=SYSTEM, user_id=world["c.one"], region="11", affiliation="Seoul city")
+        values = service.committee_values(session=session, year=YEAR, indicator="integration_policy")
     assert values["11"]["value"] == pytest.approx((70 + 65) / 2)
     assert values["11"]["recused"] == 1
 
 
 def test_declared_recusal_and_validation(engine, world):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         member = _member(session, world["c.two"])
-        service.enter_score(session, actor=member, year=YEAR, region="41", score=None, justification="", recuse=True)
-        values = service.committee_values(session, year=YEAR, indicator="integration_policy")
+        service.enter_score(
+            session=session, actor=member, year=YEAR, region="41", score=None, justification="", recuse=True
+        )
+        values = service.committee_values(session=session, year=YEAR, indicator="integration_policy")
         assert values["41"]["value"] == pytest.approx((40 + 45) / 2)
         for score, justification, field in ((101, "long enough text", "score"), (50, "short", "justification")):
             with pytest.raises(DomainError) as err:
                 service.enter_score(
-                    session, actor=member, year=YEAR, region="11", score=score, justification=justification
+                    session=session, actor=member, year=YEAR, region="11", score=score, justification=justification
                 )
             assert err.value.field == field
         with pytest.raises(DomainError):
-            service.enter_score(session, actor=member, year=YEAR, region="99", score=50, justification="x" * 12)
+            service.enter_score(session=session, actor=member, year=YEAR, region="99", score=50, justification="x" * 12)
         officer = accounts.principal_of(
             accounts.create_user(
-                session,
+                session=session,
                 actor=SYSTEM,
                 username="t.off",
                 display_name="o",
@@ -81,7 +83,9 @@ def test_declared_recusal_and_validation(engine, world):
             )
         )
         with pytest.raises(DomainError) as err:
-            service.enter_score(session, actor=officer, year=YEAR, region="11", score=50, justification="x" * 12)
+            service.enter_score(
+                session=session, actor=officer, year=YEAR, region="11", score=50, justification="x" * 12
+            )
         assert err.value.status == 403
 
 
@@ -90,13 +94,13 @@ def test_indicator_table_from_records_ledger_and_committee(engine, world):
     from regionvisa.compliance.service import compute_indicators
 
     framework = service.framework_for()
-    with session_scope(engine) as session:
-        table = service.indicator_table(session, YEAR, framework)
+    with session_scope(engine=engine) as session:
+        table = service.indicator_table(session=session, year=YEAR, framework=framework)
     assert sorted(table) == ["11", "26", "41"]
     assert table["26"]["quota_fill_rate"] == pytest.approx(0.9)
     assert table["11"]["quota_fill_rate"] == pytest.approx(0.5)
     assert table["26"]["integration_policy"] == 85.0
-    records = for_framework(compute_indicators(engine, YEAR))
+    records = for_framework(compute_indicators(engine=engine, year=YEAR))
     for code in table:
         for ind in ("illegal_stay_rate", "integration_participation_rate", "foreign_resident_share"):
             assert table[code][ind] == records[code][ind]
@@ -106,84 +110,90 @@ def test_indicator_table_from_records_ledger_and_committee(engine, world):
 def test_stored_run_reproduces_byte_for_byte_and_publication_applies_benefits(engine, world):
     from regionvisa.programs.models import Program
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.add(Program(id="busan-d2", region="26", base_visa="D-2", title_ko="부산", title_en="Busan"))
         session.add(Program(id="gyeonggi-e7", region="41", base_visa="E-7", title_ko="경기", title_en="Gyeonggi"))
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=200)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=200)
         run_id = run.id
         assert run.status == "draft"
-        assert service.reproduce_run(session, run_id)["identical"] is True
+        assert service.reproduce_run(session=session, run_id=run_id)["identical"] is True
         result = service.result_of(run)
         assert result["regions"][0]["rank"] == 1 and len(result["regions"]) == 3
         assert result["run"]["inputs"]["indicators"]["26"]["quota_fill_rate"] == pytest.approx(0.9)
-    with session_scope(engine) as session:
-        flows.publish_evaluation(session, run_id=run_id, actor=SYSTEM, reason="annual publication")
-        by_region = {e["region"]: e for e in service.result_of(service.get_run(session, run_id))["regions"]}
+    with session_scope(engine=engine) as session:
+        flows.publish_evaluation(session=session, run_id=run_id, actor=SYSTEM, reason="annual publication")
+        by_region = {
+            e["region"]: e for e in service.result_of(service.get_run(session=session, run_id=run_id))["regions"]
+        }
         for code, entry in by_region.items():
-            benefit = service.region_benefit(session, code, YEAR)
+            benefit = service.region_benefit(session=session, region=code, year=YEAR)
             assert benefit.grade == entry["grade"]
             assert benefit.simplified_procedure == bool(entry["benefit"].get("simplified_procedure"))
-            assert service.simplified_procedure(session, code) == benefit.simplified_procedure
-        assert session.get(Program, "busan-d2").simplified_procedure == service.simplified_procedure(session, "26")
+            assert service.simplified_procedure(session=session, region=code) == benefit.simplified_procedure
+        assert session.get(Program, "busan-d2").simplified_procedure == service.simplified_procedure(
+            session=session, region="26"
+        )
         from regionvisa.applications.service import simplified_for
 
         for code in by_region:
-            assert simplified_for(session, code) == service.simplified_procedure(session, code)
+            assert simplified_for(session=session, region=code) == service.simplified_procedure(
+                session=session, region=code
+            )
         assert len(_actions(session, "evaluation.publish")) == 1
         assert {e.region for e in _actions(session, "evaluation.benefit")} == {"11", "26", "41"}
         with pytest.raises(Conflict):
-            flows.publish_evaluation(session, run_id=run_id, actor=SYSTEM)
+            flows.publish_evaluation(session=session, run_id=run_id, actor=SYSTEM)
         # a second publication supersedes the first
-        again = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=50)
-        flows.publish_evaluation(session, run_id=again.id, actor=SYSTEM)
-        assert service.get_run(session, run_id).status == "superseded"
-        assert service.published_run(session, YEAR).id == again.id
+        again = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=50)
+        flows.publish_evaluation(session=session, run_id=again.id, actor=SYSTEM)
+        assert service.get_run(session=session, run_id=run_id).status == "superseded"
+        assert service.published_run(session=session, year=YEAR).id == again.id
         # scores are closed once published
         member = _member(session, world["c.one"])
         with pytest.raises(Conflict):
-            service.enter_score(session, actor=member, year=YEAR, region="11", score=1, justification="x" * 12)
+            service.enter_score(session=session, actor=member, year=YEAR, region="11", score=1, justification="x" * 12)
 
 
 def test_reproduce_detects_a_changed_stored_result(engine, world):
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=20)
         data = json.loads(run.result_json)
         data["regions"][0]["score"] += 1
         run.result_json = compute.dumps(data)
-        assert service.reproduce_run(session, run.id)["identical"] is False
+        assert service.reproduce_run(session=session, run_id=run.id)["identical"] is False
 
 
 def test_region_view_and_what_if_against_the_published_result(engine, world):
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=100)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
-        view = service.region_view(session, actor=SYSTEM, region="41")
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=100)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
+        view = service.region_view(session=session, actor=SYSTEM, region="41")
         assert view["grade"] and view["rank"] >= 1
         assert sum(v for v in view["contributions"].values() if v is not None) == pytest.approx(view["score"])
-        same = service.what_if(session, actor=SYSTEM, region="41", changes={})
+        same = service.what_if(session=session, actor=SYSTEM, region="41", changes={})
         assert same["what_if"]["score"] == view["score"]
-        better = service.what_if(session, actor=SYSTEM, region="41", changes={"integration_policy": 100.0})
+        better = service.what_if(session=session, actor=SYSTEM, region="41", changes={"integration_policy": 100.0})
         assert better["what_if"]["score"] > view["score"]
         assert better["what_if"]["rank"] <= view["rank"]
         with pytest.raises(DomainError):
-            service.what_if(session, actor=SYSTEM, region="41", changes={"nonsense": 1.0})
+            service.what_if(session=session, actor=SYSTEM, region="41", changes={"nonsense": 1.0})
 
 
 def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, world):
     from regionvisa.quotas.models import QuotaLedger
 
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=50)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
-        grades = {b.region: b for b in service.benefits(session, YEAR)}
-        requests = planning.quota_requests(session, YEAR)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=50)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
+        grades = {b.region: b for b in service.benefits(session=session, year=YEAR)}
+        requests = planning.quota_requests(session=session, year=YEAR)
         assert {(r["region"], r["program"], r["requested"]) for r in requests} == {
             ("26", "busan-d2", 100),
             ("11", "seoul-e7", 200),
             ("41", "gyeonggi-e7", 50),
         }
-        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, method="hamilton", actor=SYSTEM)
+        plan = planning.propose_quotas(session=session, year=YEAR, ceiling=300, method="hamilton", actor=SYSTEM)
         rows = planning.plan_rows(plan)
         assert sum(r["granted"] for r in rows) <= 300
         for r in rows:
@@ -192,20 +202,20 @@ def test_quota_plan_from_the_published_grades_opens_next_years_ledgers(engine, w
             assert r["target"] == target(r["requested"], repr(grades[r["region"]].quota_change))
             assert r["grade_effect"] == r["target"] - r["requested"]
             assert r["ceiling_effect"] == r["granted"] - r["target"]
-        planning.confirm_quotas(session, plan_id=plan.id, actor=SYSTEM)
+        planning.confirm_quotas(session=session, plan_id=plan.id, actor=SYSTEM)
         opened = {
             (lg.program_id, lg.allocated)
             for lg in session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2026"))
         }
         assert opened == {(r["program"], r["granted"]) for r in rows}
         with pytest.raises(Conflict):
-            planning.confirm_quotas(session, plan_id=plan.id, actor=SYSTEM)
+            planning.confirm_quotas(session=session, plan_id=plan.id, actor=SYSTEM)
 
 
 def test_committee_score_range_is_a_database_constraint(engine, world):
     from sqlalchemy.exc import IntegrityError
 
-    with pytest.raises(IntegrityError), session_scope(engine) as session:
+    with pytest.raises(IntegrityError), session_scope(engine=engine) as session:
         row = session.scalars(select(CommitteeScore)).first()
         row.score = 150.0
         session.flush()
@@ -241,11 +251,11 @@ def test_holder_and_resident_fast_path_equals_the_compliance_computation(engine,
     for kind, lines in feeds.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
+        summary, _ = import_file(engine=engine, kind=kind, path=path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     wanted = {"illegal_stay_rate", "integration_participation_rate", "foreign_resident_share", "retention_rate"}
-    fast = service.computed_from_records(engine, YEAR, wanted)
-    full = for_framework(compute_indicators(engine, YEAR))
+    fast = service.computed_from_records(engine=engine, year=YEAR, ids=wanted)
+    full = for_framework(compute_indicators(engine=engine, year=YEAR))
     assert {code: {k: full[code][k] for k in wanted} for code in full} == fast
     assert fast["26"]["illegal_stay_rate"] > 0 and fast["26"]["integration_participation_rate"] > 0
     assert fast["26"]["foreign_resident_share"] > 0 and fast["11"]["illegal_stay_rate"] is None

@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 from tests.actors import SYSTEM
+from tests.jobs.support import follow, follow_page
 
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
@@ -16,9 +17,9 @@ YEAR = 2025
 
 @pytest.fixture
 def published(engine, world):
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=100)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=100)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
         return run.id
 
 
@@ -41,8 +42,8 @@ def test_regional_official_sees_only_their_own_regions_detail(client, login, rol
 
 def test_what_if_in_the_api_and_on_the_page(client, login, role_users, published, engine):
     token = login(client, "t.busan")
-    with session_scope(engine) as session:
-        before = service.region_view(session, actor=SYSTEM, region="26")
+    with session_scope(engine=engine) as session:
+        before = service.region_view(session=session, actor=SYSTEM, region="26")
     answer = client.post(
         "/api/v1/evaluation/regions/26/what-if",
         json={"changes": {"quota_fill_rate": 0.0}},
@@ -59,14 +60,38 @@ def test_what_if_in_the_api_and_on_the_page(client, login, role_users, published
     assert "lots" in bad.text and 'id="what-if-result"' not in bad.text
 
 
-def test_ministry_results_page_shows_the_report_and_reports_download(client, login, role_users, published):
-    login(client, "t.officer")
+def report_file(client, engine, csrf: str, fmt: str, lang: str) -> bytes:
+    """A report rendered by its job (202, followed to the end), then downloaded from the job's result."""
+    started = client.post(
+        "/api/v1/evaluation/reports", json={"format": fmt, "lang": lang}, headers={"X-CSRF-Token": csrf}
+    )
+    job = follow(client, started, engine)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["summary"]["format"] == fmt and job["result"]["href"] == f"/api/v1/jobs/{job['id']}/file"
+    response = client.get(job["result"]["href"])
+    assert response.status_code == 200
+    return response.content
+
+
+def test_ministry_results_page_shows_the_report_and_reports_download(client, login, role_users, published, engine):
+    csrf = login(client, "t.officer")
     page = client.get("/evaluation")
     assert page.status_code == 200
-    assert 'id="ranking"' in page.text and 'id="manage"' in page.text
+    assert 'id="ranking"' in page.text and 'id="manage"' in page.text and 'id="report-form"' in page.text
     for fmt, magic in (("pdf", b"%PDF"), ("xlsx", b"PK"), ("html", b"<!doctype html>")):
-        response = client.get("/api/v1/evaluation/report", params={"format": fmt, "lang": "en"})
-        assert response.status_code == 200 and response.content.startswith(magic), fmt
+        assert report_file(client, engine, csrf, fmt, "en").startswith(magic), fmt
+    # the GET of the report starts the same job and points to it
+    linked = client.get("/api/v1/evaluation/report", params={"format": "json"}, follow_redirects=False)
+    assert linked.status_code == 303 and linked.headers["location"].startswith("/api/v1/jobs/")
+    # the page's form: 303 to the job page, which ends with a link to the file
+    form = client.post(
+        "/evaluation/reports",
+        data={"year": YEAR, "format": "xlsx", "lang": "ko", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    done = follow_page(client, form, engine)
+    link = done.text.split('id="job-result" class="button primary" href="')[1].split('"')[0]
+    assert client.get(link).content.startswith(b"PK")
     reproduced = client.get("/api/v1/evaluation/runs/reproduce", params={"run_id": published}).json()
     assert reproduced["identical"] is True
 
@@ -76,24 +101,29 @@ def test_run_and_publish_through_the_pages(client, login, role_users, world, eng
     page = client.get("/evaluation")
     assert 'id="no-evaluation"' in page.text
     token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    done = client.post("/evaluation/runs", data={"year": YEAR, "draws": "30", "csrf_token": token})
+    started = client.post(
+        "/evaluation/runs", data={"year": YEAR, "draws": "30", "csrf_token": token}, follow_redirects=False
+    )
+    job_page = follow_page(client, started, engine)  # a job: its page links back to the draft
+    link = job_page.text.split('id="job-result" class="button primary" href="')[1].split('"')[0]
+    done = client.get(link)
     assert done.status_code == 200 and "/api/v1/evaluation/runs/reproduce?run_id=" in done.text
-    with session_scope(engine) as session:
-        run_id = service.runs(session, YEAR)[0].id
+    with session_scope(engine=engine) as session:
+        run_id = service.runs(session=session, year=YEAR)[0].id
     refused = client.post("/evaluation/runs/publish", data={"run_id": run_id})
     assert refused.status_code == 403
     client.post("/evaluation/runs/publish", data={"run_id": run_id, "reason": "annual", "csrf_token": token})
-    with session_scope(engine) as session:
-        assert service.published_run(session, YEAR).id == run_id
+    with session_scope(engine=engine) as session:
+        assert service.published_run(session=session, year=YEAR).id == run_id
 
 
 def test_committee_form_saves_scores_and_shows_recusal(client, login, make_user, engine, world):
     make_user("t.member", "committee_member")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         from regionvisa.accounts.service import get_user_by_name
 
-        uid = get_user_by_name(session, "t.member").id
-        service.set_member(session, actor=SYSTEM, user_id=uid, region="41", affiliation="Gyeonggi")
+        uid = get_user_by_name(session=session, username="t.member").id
+        service.set_member(session=session, actor=SYSTEM, user_id=uid, region="41", affiliation="Gyeonggi")
     token = login(client, "t.member")
     page = client.get(f"/evaluation/committee?year={YEAR}")
     assert page.status_code == 200
@@ -109,8 +139,10 @@ def test_committee_form_saves_scores_and_shows_recusal(client, login, make_user,
         },
     )
     assert saved.status_code == 200
-    with session_scope(engine) as session:
-        assert service.member_scores(session, year=YEAR, member_id=uid)[("integration_policy", "11")].score == 75
+    with session_scope(engine=engine) as session:
+        assert (
+            service.member_scores(session=session, year=YEAR, member_id=uid)[("integration_policy", "11")].score == 75
+        )
     refused = client.post(
         "/evaluation/committee",
         data={"year": YEAR, "region": "41", "score": "75", "justification": "own region's plan", "csrf_token": token},
@@ -145,8 +177,8 @@ def test_cli_evaluates_the_database_publishes_and_answers_what_if(cli, engine, w
     data = json.loads(out.read_text(encoding="utf-8"))
     assert sorted(e["region"] for e in data["regions"]) == ["11", "26", "41"]
     assert data["run"]["inputs"]["indicators"]["26"]["integration_policy"] == 85.0
-    with session_scope(engine) as session:
-        run = service.published_run(session, YEAR)
+    with session_scope(engine=engine) as session:
+        run = service.published_run(session=session, year=YEAR)
         assert json.loads(run.result_json) == data
     res = cli("evaluate", "--year", str(YEAR), "--what-if", "26", "--set", "integration_policy=100")
     assert res.exit_code == 0, res.output
@@ -155,9 +187,9 @@ def test_cli_evaluates_the_database_publishes_and_answers_what_if(cli, engine, w
     assert cli("evaluate", "--year", str(YEAR), "--what-if", "26", "--set", "oops").exit_code == 2
 
 
-def test_pdf_report_of_the_published_run_renders_to_png(client, login, role_users, published, tmp_path):
-    login(client, "t.officer")
-    pdf = client.get("/api/v1/evaluation/report", params={"format": "pdf", "lang": "ko"}).content
+def test_pdf_report_of_the_published_run_renders_to_png(client, login, role_users, published, tmp_path, engine):
+    csrf = login(client, "t.officer")
+    pdf = report_file(client, engine, csrf, "pdf", "ko")
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)

@@ -18,14 +18,14 @@ YEAR = 2025
 
 
 def _publish(engine) -> int:
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=20)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
         return run.id
 
 
 def _plans(engine) -> list[QuotaPlan]:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rows = list(session.scalars(select(QuotaPlan).order_by(QuotaPlan.id)))
         session.expunge_all()
         return rows
@@ -33,10 +33,10 @@ def _plans(engine) -> list[QuotaPlan]:
 
 def test_the_command_and_the_api_apportion_the_same_rows(engine, world, cli, tmp_path):
     _publish(engine)
-    with session_scope(engine) as session:
-        plan = planning.propose_quotas(session, year=YEAR, ceiling=300, minimum=20, actor=SYSTEM)
+    with session_scope(engine=engine) as session:
+        plan = planning.propose_quotas(session=session, year=YEAR, ceiling=300, minimum=20, actor=SYSTEM)
         api_rows = planning.plan_rows(plan)
-        unstored = planning.propose(session, year=YEAR, ceiling=300, minimum=20)
+        unstored = planning.propose(session=session, year=YEAR, ceiling=300, minimum=20)
     assert unstored.plan is None and unstored.rows == api_rows
     assert any(r["grade_effect"] != 0 for r in api_rows)  # the published grades are in the requests
 
@@ -73,12 +73,12 @@ def test_store_keeps_the_plan_as_the_api_does_and_the_output_is_unchanged(engine
         "proposed",
     )
     assert plan.created_by.startswith("system:cli")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "evaluation.quota_plan")).one()
         assert audited.subject_id == str(plan.id)
         assert (
-            planning.plan_rows(planning.get_plan(session, plan.id))
-            == planning.propose(session, year=YEAR, ceiling=300).rows
+            planning.plan_rows(planning.get_plan(session=session, plan_id=plan.id))
+            == planning.propose(session=session, year=YEAR, ceiling=300).rows
         )
 
     for wrong in (("--requests", str(plain)), ("--minimums", str(plain))):
@@ -89,7 +89,7 @@ def test_store_keeps_the_plan_as_the_api_does_and_the_output_is_unchanged(engine
 
 def test_publication_sets_each_regions_flag_before_auditing_its_benefit(engine, world):
     run_id = _publish(engine)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         entries = session.scalars(
             select(AuditEntry)
             .where(
@@ -97,7 +97,7 @@ def test_publication_sets_each_regions_flag_before_auditing_its_benefit(engine, 
             )
             .order_by(AuditEntry.id)
         ).all()
-        regions = [e["region"] for e in service.result_of(service.get_run(session, run_id))["regions"]]
+        regions = [e["region"] for e in service.result_of(service.get_run(session=session, run_id=run_id))["regions"]]
     expected = [
         step
         for region in regions

@@ -45,22 +45,22 @@ def _state(engine) -> tuple:
 
 @pytest.mark.parametrize("actor", ["t.officer", "system:cli", BUSAN], ids=["name", "system name", "regional official"])
 def test_publishing_refuses_a_string_or_a_role_lacking_the_action_and_writes_nothing(engine, world, actor):
-    with session_scope(engine) as session:
-        run_id = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20).id
+    with session_scope(engine=engine) as session:
+        run_id = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=20).id
     before = _state(engine)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        flows.publish_evaluation(session, run_id=run_id, actor=actor)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.run_evaluation(session, year=YEAR, actor=actor, draws=20)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.enter_score(session, actor=actor, year=YEAR, region="26", score=50, justification="x" * 12)
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        flows.publish_evaluation(session=session, run_id=run_id, actor=actor)
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.run_evaluation(session=session, year=YEAR, actor=actor, draws=20)
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.enter_score(session=session, actor=actor, year=YEAR, region="26", score=50, justification="x" * 12)
     assert _state(engine) == before
 
 
 def test_publication_is_audited_under_the_publisher_last(engine, world):
-    with session_scope(engine) as session:
-        run_id = service.run_evaluation(session, year=YEAR, actor=OFFICER, draws=20).id
-        flows.publish_evaluation(session, run_id=run_id, actor=OFFICER, reason="annual publication")
+    with session_scope(engine=engine) as session:
+        run_id = service.run_evaluation(session=session, year=YEAR, actor=OFFICER, draws=20).id
+        flows.publish_evaluation(session=session, run_id=run_id, actor=OFFICER, reason="annual publication")
     with Session(engine) as session:
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).one()
         stored = session.scalars(select(AuditEntry).where(AuditEntry.action == "evaluation.run")).one()
@@ -76,22 +76,22 @@ def test_publication_is_audited_under_the_publisher_last(engine, world):
 
 
 def test_a_regional_official_reads_their_own_regions_detail_only(engine, world):
-    with session_scope(engine) as session:
-        run = service.run_evaluation(session, year=YEAR, actor=SYSTEM, draws=20)
-        flows.publish_evaluation(session, run_id=run.id, actor=SYSTEM)
+    with session_scope(engine=engine) as session:
+        run = service.run_evaluation(session=session, year=YEAR, actor=SYSTEM, draws=20)
+        flows.publish_evaluation(session=session, run_id=run.id, actor=SYSTEM)
     with Session(engine) as session:
-        assert service.region_view(session, actor=BUSAN, region="26")["region"] == "26"
+        assert service.region_view(session=session, actor=BUSAN, region="26")["region"] == "26"
         for read in (
-            lambda: service.region_view(session, actor=BUSAN, region="41"),
-            lambda: service.what_if(session, actor=BUSAN, region="41", changes={}),
-            lambda: service.published_benefits(session, actor=BUSAN, region="41"),
-            lambda: service.region_publication(session, actor=BUSAN, region="41"),
-            lambda: service.region_view(session, actor="t.busan", region="26"),
+            lambda: service.region_view(session=session, actor=BUSAN, region="41"),
+            lambda: service.what_if(session=session, actor=BUSAN, region="41", changes={}),
+            lambda: service.published_benefits(session=session, actor=BUSAN, region="41"),
+            lambda: service.region_publication(session=session, actor=BUSAN, region="41"),
+            lambda: service.region_view(session=session, actor="t.busan", region="26"),
         ):
             with pytest.raises(Forbidden):
                 read()
-        result = service.published_result(session, actor=BUSAN)
+        result = service.published_result(session=session, actor=BUSAN)
         assert [e["region"] for e in result["regions"]] == ["26"]
         assert len(result["ranking"]) == 3  # the ranking without detail, every region
-        assert [b.region for b in service.published_benefits(session, actor=BUSAN)[1]] == ["26"]
-        assert len(service.published_result(session, actor=OFFICER)["regions"]) == 3
+        assert [b.region for b in service.published_benefits(session=session, actor=BUSAN)[1]] == ["26"]
+        assert len(service.published_result(session=session, actor=OFFICER)["regions"]) == 3

@@ -56,9 +56,9 @@ def _key(key_id: str) -> str:
 
 
 def _application(engine, passport: str = "DC1234567") -> int:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         return intake.submit(
-            session,
+            session=session,
             program_id="busan-d2",
             applicant=dict(PROFILE),
             name="Document Person",
@@ -75,7 +75,7 @@ def _signed_in(app, username: str, login) -> TestClient:
 
 
 def _doc(engine) -> ApplicationDocument:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         return session.scalars(select(ApplicationDocument).order_by(ApplicationDocument.id.desc())).first()
 
 
@@ -123,9 +123,10 @@ def test_an_uploaded_scan_is_encrypted_on_disk_and_decrypted_on_download(
 def test_an_altered_or_truncated_file_is_refused_not_served(engine, uploads, test_data, app, role_users, login):
     test_data.publish_busan(engine)
     app_id = _application(engine)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         documents.upload_document(
-            session, app_id, doc_type="passport", filename="p.pdf", content=SCAN, content_type="application/pdf",
+            session=session, app=app_id, doc_type="passport", filename="p.pdf", content=SCAN,
+            content_type="application/pdf",
             actor=BUSAN,
         )  # fmt: skip
     doc = _doc(engine)
@@ -214,15 +215,16 @@ def test_rotation_re_encrypts_documents_and_encrypts_older_clear_files(engine, u
     k1, k2 = _key("k1"), _key("k2")
     keys(k1)
     app_id = _application(engine)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         documents.upload_document(
-            session, app_id, doc_type="passport", filename="p.pdf", content=SCAN, content_type="application/pdf",
+            session=session, app=app_id, doc_type="passport", filename="p.pdf", content=SCAN,
+            content_type="application/pdf",
             actor=BUSAN,
         )  # fmt: skip
     legacy = uploads / "applications" / str(app_id) / "legacy.png"  # as stored before encryption
     photo = b"\x89PNG\r\n\x1a\n" + MARKER * 10
     legacy.write_bytes(photo)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.add(
             ApplicationDocument(
                 application_id=app_id, doc_type="photo", filename="photo.png", content_type="image/png",
@@ -232,13 +234,13 @@ def test_rotation_re_encrypts_documents_and_encrypts_older_clear_files(engine, u
         )  # fmt: skip
     rows = {d.doc_type: d for d in _all_docs(engine)}
     assert documents.read_clear(rows["photo"].stored_path, size=len(photo), sha256=rows["photo"].sha256) == photo
-    assert [(k, n) for _t, k, n, _c in documents.key_status(engine)] == [("clear", 1), ("k1", 1)]
+    assert [(k, n) for _t, k, n, _c in documents.key_status(engine=engine)] == [("clear", 1), ("k1", 1)]
 
     keys(f"{k2},{k1}")
     result = cli("keys", "rotate")
     assert result.exit_code == 0, result.output
     assert "application_document: 2 files re-encrypted with k2" in result.output
-    assert [(k, n) for _t, k, n, _c in documents.key_status(engine)] == [("k2", 2)]
+    assert [(k, n) for _t, k, n, _c in documents.key_status(engine=engine)] == [("k2", 2)]
     assert MARKER not in legacy.read_bytes()
     keys(k2)  # k1 retired: everything still reads
     contents = {
@@ -254,5 +256,5 @@ def test_rotation_re_encrypts_documents_and_encrypts_older_clear_files(engine, u
 
 
 def _all_docs(engine) -> list[ApplicationDocument]:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         return list(session.scalars(select(ApplicationDocument).order_by(ApplicationDocument.id)))

@@ -36,9 +36,9 @@ PASSWORD = "correct-horse-battery"
 def _user(engine, username: str, role: str, region: str | None) -> None:
     from regionvisa.accounts import service
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         service.create_user(
-            session,
+            session=session,
             actor=SYSTEM,
             username=username,
             display_name=username,
@@ -160,7 +160,7 @@ def test_signed_in_users_get_503_while_postgres_is_down_then_recover(engine, tes
     try:
         test_data.publish_busan(engine)
         _user(engine, "f.busan", "regional_official", "26")
-        app = create_app(proxied)
+        app = create_app(engine=proxied)
         client = _signed_in(app, "f.busan", test_data)
         assert client.get("/api/v1/applications").status_code == 200
         assert client.get("/applications").status_code == 200
@@ -223,7 +223,7 @@ def test_a_full_disk_answers_503_and_writes_resume_once_space_is_back(sqlite_eng
 
     test_data.publish_busan(sqlite_engine)
     _user(sqlite_engine, "f.busan", "regional_official", "26")
-    app = create_app(sqlite_engine)
+    app = create_app(engine=sqlite_engine)
     client = _signed_in(app, "f.busan", test_data)
     form = {
         "program_id": "busan-d2",
@@ -241,7 +241,7 @@ def test_a_full_disk_answers_503_and_writes_resume_once_space_is_back(sqlite_eng
     assert_api_503(client.post("/api/v1/applications", json=_submission("FD0000001")), "storage_full")
     page = client.post("/applications/new?lang=en", data=form, follow_redirects=False)
     assert_page_503(page, "storage is full")
-    with session_scope(sqlite_engine) as session:  # nothing half-written
+    with session_scope(engine=sqlite_engine) as session:  # nothing half-written
         assert session.scalar(sa_select(func.count()).select_from(Application)) == 0
 
     full_disk["full"] = False
@@ -249,7 +249,7 @@ def test_a_full_disk_answers_503_and_writes_resume_once_space_is_back(sqlite_eng
     assert created.status_code == 201, created.text[:300]
     page = client.post("/applications/new", data=form, follow_redirects=False)
     assert page.status_code == 303, page.text[:300]
-    with session_scope(sqlite_engine) as session:
+    with session_scope(engine=sqlite_engine) as session:
         assert session.scalar(sa_select(func.count()).select_from(Application)) == 2
     client.__exit__(None, None, None)
 
@@ -268,7 +268,7 @@ def test_sqlite_file_out_of_reach_in_the_session_lookup_is_a_503_then_recovers(s
     shutil.copy(sqlite_engine.url.database, folder / "db.sqlite3")
     engine = make_engine(f"sqlite:///{folder / 'db.sqlite3'}")
     try:
-        app = create_app(engine)
+        app = create_app(engine=engine)
         client = _signed_in(app, "f.officer", test_data)
         engine.dispose()
         folder.rename(tmp_path / "unmounted")

@@ -79,7 +79,7 @@ def world(app, engine, role_users, make_user, records):
     world = rw.build_world(engine, role_users, make_user, records)
     from regionvisa.programs.demo import demo_step
 
-    demo_step(engine)
+    demo_step(engine=engine)
     return world
 
 

@@ -20,9 +20,11 @@ HUGE = 10**30  # past what SQLite (2**63) or PostgreSQL (2**31 for integer colum
 def tokens(engine, role_users) -> dict[str, dict]:
     """role -> Authorization header with a fresh API token of that role's user."""
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
-            _, plain = service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="t")
+            _, plain = service.create_token(
+                session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=info["id"]), name="t"
+            )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
 
@@ -83,7 +85,7 @@ def test_nested_values_in_a_json_applicant_list_are_bad_input(api, tokens, engin
     """Was: Polars ComputeError reading a nested object or list as text (500)."""
     from regionvisa.programs.demo import demo_step
 
-    demo_step(engine)
+    demo_step(engine=engine)
     response = api.post(path, json=body, headers=tokens["ministry_officer"])
     error = assert_error_shape(response, 422, "invalid")
     assert error["field"] == "applicants"

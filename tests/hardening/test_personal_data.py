@@ -59,9 +59,9 @@ def busan(engine, tmp_path, monkeypatch, test_data):
 
 
 def submit(engine, passport: str, name: str = "Nguyen Van Test") -> int:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         return intake.submit(
-            session,
+            session=session,
             program_id="busan-d2",
             applicant=dict(PROFILE),
             name=name,
@@ -91,7 +91,7 @@ def keys_cli_run(*args: str):
 
 def test_application_passport_is_stored_encrypted_with_a_lookup_hash(engine, busan):
     app_id = submit(engine, "AB1234567")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = session.get(Application, app_id)
         assert pii.key_id(app.passport_enc) == pii.keyring().current
         assert app.passport_hash == app.open_passport == pii.lookup_hash(["ab 1234567"])[0]
@@ -102,7 +102,7 @@ def test_application_passport_is_stored_encrypted_with_a_lookup_hash(engine, bus
 
 
 def test_migration_0009_encrypts_existing_applications_and_back(sqlite_engine):
-    migrate.downgrade(sqlite_engine, "0008")
+    migrate.downgrade(engine=sqlite_engine, revision="0008")
     now = dt.datetime(2025, 6, 2, tzinfo=dt.UTC)
     with sqlite_engine.begin() as conn:
         for passport, open_ in (("MG1234567", True), ("MG7654321", False)):
@@ -121,7 +121,7 @@ def test_migration_0009_encrypts_existing_applications_and_back(sqlite_engine):
                     "on": ON,
                 },
             )
-    migrate.upgrade(sqlite_engine)
+    migrate.upgrade(engine=sqlite_engine)
     with sqlite_engine.connect() as conn:
         rows = conn.execute(
             text("SELECT passport_enc, passport_hash, open_passport FROM application ORDER BY id")
@@ -130,11 +130,11 @@ def test_migration_0009_encrypts_existing_applications_and_back(sqlite_engine):
     assert [r[1] for r in rows] == pii.lookup_hash(["MG1234567", "MG7654321"])
     assert [r[2] for r in rows] == [rows[0][1], None]
     assert "MG1234567" not in text_of_tables(sqlite_engine, ("application",))
-    migrate.downgrade(sqlite_engine, "0008")
+    migrate.downgrade(engine=sqlite_engine, revision="0008")
     with sqlite_engine.connect() as conn:
         back = conn.execute(text("SELECT passport_no, open_passport FROM application ORDER BY id")).all()
     assert [tuple(r) for r in back] == [("MG1234567", "MG1234567"), ("MG7654321", None)]
-    migrate.upgrade(sqlite_engine)
+    migrate.upgrade(engine=sqlite_engine)
 
 
 # --------------------------------------------------------------------------- rotation
@@ -144,12 +144,12 @@ def test_rotation_moves_every_value_to_the_new_key(engine, busan, records, keys,
     k1, k2 = f"k1:{_key()}", f"k2:{_key()}"
     seeded = pii.keyring()  # the suite's keys, which the records were seeded under
     keys(k1)
-    with session_scope(engine) as session:  # re-write the seeded people under k1
+    with session_scope(engine=engine) as session:  # re-write the seeded people under k1
         for person in session.scalars(select(Person)):
             person.passport_enc = pii.encrypt(pii.decrypt([person.passport_enc], seeded))[0]
     app_ids = [submit(engine, f"RT{i:07d}", name=f"Rotation {i}") for i in range(3)]
     clear_before = _clear_values(engine)
-    assert {k for _t, k, _n, _c in pii.key_status(engine)} == {"k1"}
+    assert {k for _t, k, _n, _c in pii.key_status(engine=engine)} == {"k1"}
 
     keys(f"{k2},{k1}")
     status = keys_cli_run("status")
@@ -159,19 +159,22 @@ def test_rotation_moves_every_value_to_the_new_key(engine, busan, records, keys,
     assert result.exit_code == 0, result.output
     assert "person: 8 values re-encrypted with k2" in result.output
     assert "application: 3 values re-encrypted with k2" in result.output
-    assert [(t, k, n) for t, k, n, _c in pii.key_status(engine)] == [("person", "k2", 8), ("application", "k2", 3)]
+    assert [(t, k, n) for t, k, n, _c in pii.key_status(engine=engine)] == [
+        ("person", "k2", 8),
+        ("application", "k2", 3),
+    ]
     assert _clear_values(engine) == clear_before
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "records.keys.rotate")).all()
         assert sorted(e.subject_id for e in entries) == ["application", "person"]
         assert all(e.inputs["key_id"] == "k2" for e in entries)
     from regionvisa.audit.service import verify
 
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
     keys(k2)  # k1 retired: everything still reads, lookups unchanged
     assert _clear_values(engine) == clear_before
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = session.get(Application, app_ids[0])
         assert app.open_passport == pii.lookup_hash(["RT0000000"])[0]
 
@@ -181,7 +184,7 @@ def test_rotation_moves_every_value_to_the_new_key(engine, busan, records, keys,
     failed = keys_cli_run("rotate")
     assert failed.exit_code == 1
     assert "k2" in failed.output and "REGIONVISA_DATA_KEYS" in failed.output
-    assert {k for _t, k, _n, _c in pii.key_status(engine)} == {"k2"}
+    assert {k for _t, k, _n, _c in pii.key_status(engine=engine)} == {"k2"}
 
 
 def _clear_values(engine) -> dict[str, list[str]]:
@@ -272,12 +275,12 @@ def test_no_clear_passport_or_name_in_logs_audit_exports_or_tables(
         assert result.exit_code == 0, result.output
         assert "2 applications" in result.output
 
-    synth.write_dataset(sqlite_engine, 200, 11, progress=False)
+    synth.write_dataset(engine=sqlite_engine, residents=200, seed=11, progress=False)
     with sqlite_engine.connect() as conn:
         synth_clear = pii.decrypt(conn.execute(text("SELECT passport_enc FROM person")).scalars().all())
     assert len(synth_clear) >= 200  # residents, plus people who have left
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         audit = "\n".join(
             f"{e.action} {e.reason} {e.inputs}" for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))
         )

@@ -74,7 +74,7 @@ def test_the_application_refuses_to_start_without_keys(engine, no_keys):
     from regionvisa.app import create_app
 
     with pytest.raises(KeysNotConfigured) as refused:
-        create_app(engine)
+        create_app(engine=engine)
     assert_names_the_keys(str(refused.value))
     with pytest.raises(KeysNotConfigured):  # and nothing personal is encrypted or looked up either
         pii.protect("AB1234567")
@@ -354,9 +354,9 @@ def test_responses_with_a_whole_passport_number_are_never_cached(engine, test_da
         "bank_balance_krw": 9_000_000, "university_region": "26", "topik_level": 4, "kiip_level": 1,
         "education_level": "high_school",
     }  # fmt: skip
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app_id = intake.submit(
-            session, program_id="busan-d2", applicant=profile, name="Cache Person", passport_no="NS1234567",
+            session=session, program_id="busan-d2", applicant=profile, name="Cache Person", passport_no="NS1234567",
             actor=SYSTEM,
         ).id  # fmt: skip
     full = sorted(POLICY["applications.passport"])

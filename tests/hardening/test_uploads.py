@@ -27,6 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from tests.actors import SYSTEM
+from tests.jobs.support import follow
 
 from regionvisa.accounts.policy import POLICY
 from regionvisa.audit.models import AuditEntry
@@ -294,7 +295,7 @@ def test_an_import_in_batches_keeps_the_file_order_rules(engine, records, tmp_pa
     path.write_text(ADDRESSES, encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     summary, problems = import_service.import_file(
-        engine, "addresses", path, batch_rows=2, rejects_path=rejects, actor=SYSTEM
+        engine=engine, kind="addresses", path=path, batch_rows=2, rejects_path=rejects, actor=SYSTEM
     )
     assert (summary.rows_read, summary.inserted, summary.already_present, summary.rejected_rows) == (7, 3, 2, 2)
     assert problems.select("line", "field").rows() == [(5, "person_id"), (6, "area_code")]
@@ -312,7 +313,9 @@ def test_an_import_in_batches_keeps_the_file_order_rules(engine, records, tmp_pa
 def test_an_all_or_nothing_import_rolls_back_every_batch(engine, records, tmp_path):
     path = tmp_path / "addresses.csv"
     path.write_text(ADDRESSES, encoding="utf-8")
-    summary, _ = import_service.import_file(engine, "addresses", path, batch_rows=2, all_or_nothing=True, actor=SYSTEM)
+    summary, _ = import_service.import_file(
+        engine=engine, kind="addresses", path=path, batch_rows=2, all_or_nothing=True, actor=SYSTEM
+    )
     assert summary.outcome == "rolled_back" and summary.inserted == 0
     with engine.connect() as conn:
         assert (
@@ -328,7 +331,7 @@ def test_problems_kept_in_memory_are_bounded_but_the_rejects_file_has_all(engine
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
     summary, problems = import_service.import_file(
-        engine, "addresses", path, keep_problems=10, rejects_path=rejects, batch_rows=7, actor=SYSTEM
+        engine=engine, kind="addresses", path=path, keep_problems=10, rejects_path=rejects, batch_rows=7, actor=SYSTEM
     )
     assert (summary.problems, problems.height, pl.read_csv(rejects).height) == (50, 10, 50)
     assert problems["line"].to_list() == list(range(2, 12))
@@ -338,7 +341,7 @@ def test_problems_kept_in_memory_are_bounded_but_the_rejects_file_has_all(engine
 
 
 def import_entries(engine) -> list[AuditEntry]:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "records.import").order_by(AuditEntry.seq))
         return [r for r in rows if r.inputs.get("file_name") not in {"people.csv", "statuses.csv", "addresses.csv"}]
 
@@ -375,7 +378,8 @@ def test_api_imports_are_audited_in_their_own_transaction(api, engine, tokens, r
     response = api.post(
         "/api/v1/records/movements/imports", files={"file": ("border.csv", content)}, headers=tokens["ministry_officer"]
     )
-    assert response.status_code == 200, response.text
+    job = follow(api, response, engine, headers=tokens["ministry_officer"])  # the import runs as a job
+    assert job["state"] == "succeeded", job
     (entry,) = import_entries(engine)
     assert entry.actor == role_users["ministry_officer"]["username"] and entry.inputs["channel"] == "api"
     assert entry.inputs["file_name"] == "border.csv" and entry.inputs["bytes"] == len(content)
@@ -392,7 +396,7 @@ def test_a_failing_import_leaves_neither_rows_nor_an_audit_entry(engine, records
 
     monkeypatch.setattr(import_service, "_merge", merge_then_fail)
     with pytest.raises(RuntimeError):
-        import_service.import_file(engine, "movements", path, actor=SYSTEM)
+        import_service.import_file(engine=engine, kind="movements", path=path, actor=SYSTEM)
     assert import_entries(engine) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM movement")).scalar() == 0
@@ -474,5 +478,7 @@ def test_dates_in_batches_are_read_as_one_file(engine, records, tmp_path):
     for suffix, write in ((".parquet", frame.write_parquet), (".xlsx", frame.write_excel)):
         path = tmp_path / f"a{suffix}"
         write(path)
-        summary, problems = import_service.import_file(engine, "addresses", path, batch_rows=2, actor=SYSTEM)
+        summary, problems = import_service.import_file(
+            engine=engine, kind="addresses", path=path, batch_rows=2, actor=SYSTEM
+        )
         assert summary.rejected_rows == 0, problems

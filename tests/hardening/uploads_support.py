@@ -77,9 +77,11 @@ def tokens_for(engine, role_users) -> dict[str, dict]:
     from regionvisa.db import session_scope
 
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
-            _, plain = service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="t")
+            _, plain = service.create_token(
+                session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=info["id"]), name="t"
+            )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
 
@@ -90,9 +92,9 @@ def publish_busan(engine) -> None:
     from regionvisa.db import session_scope
     from regionvisa.programs import service as programs
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         path = get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"
-        programs.load_files(session, [path], actor=SYSTEM, publish=True)
+        programs.load_files(session=session, paths=[path], actor=SYSTEM, publish=True)
 
 
 def xlsx_bytes(rows: list[list]) -> bytes:

@@ -14,8 +14,8 @@ def demo_database(engine):
     from regionvisa.accounts.demo import create_demo_accounts
     from regionvisa.synth.service import write_dataset
 
-    write_dataset(engine, 1_500, seed=7, progress=False, replace=True)
-    create_demo_accounts(engine)
+    write_dataset(engine=engine, residents=1_500, seed=7, progress=False, replace=True)
+    create_demo_accounts(engine=engine)
     return engine
 
 
@@ -23,30 +23,30 @@ def test_backup_and_restore_round_trip(demo_database, tmp_path):
     from regionvisa.audit.service import verify
 
     engine = demo_database
-    before = ops.table_checksums(engine)
+    before = ops.table_checksums(engine=engine)
     assert before["person"].rows > 1_000 and before["audit_entry"].rows > 0
-    file = ops.backup(engine, tmp_path / "regionvisa.backup").path
+    file = ops.backup(engine=engine, target=tmp_path / "regionvisa.backup").path
     assert file.stat().st_size > 0 and not (tmp_path / "regionvisa.backup.partial").exists()
     assert file.stat().st_mode & 0o077 == 0  # the whole database: readable by its owner only
 
     with engine.begin() as conn:  # damage after the backup: restore must bring it all back
         conn.execute(text("DELETE FROM address_report"))
         conn.execute(text("DELETE FROM employment"))
-    assert ops.table_checksums(engine)["address_report"].rows == 0
+    assert ops.table_checksums(engine=engine)["address_report"].rows == 0
 
-    ops.restore(engine, file)
-    after = ops.table_checksums(engine)
+    ops.restore(engine=engine, source=file)
+    after = ops.table_checksums(engine=engine)
     assert after == before
-    assert verify(engine).ok
+    assert verify(engine=engine).ok
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(engine, tmp_path):
     bogus = tmp_path / "bogus.backup"
     bogus.write_bytes(b"not a database at all" * 100)
-    before = ops.table_checksums(engine)
+    before = ops.table_checksums(engine=engine)
     with pytest.raises(ops.BackupError):
-        ops.restore(engine, bogus)
-    assert ops.table_checksums(engine) == before
+        ops.restore(engine=engine, source=bogus)
+    assert ops.table_checksums(engine=engine) == before
 
 
 def test_cli_backup_and_restore(cli, demo_database, tmp_path):
@@ -87,16 +87,16 @@ def _application_with_documents(engine, test_data) -> list[int]:
         "bank_balance_krw": 9_000_000, "university_region": "26", "topik_level": 4, "kiip_level": 1,
         "education_level": "high_school",
     }  # fmt: skip
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         app = intake.submit(
-            session, program_id="busan-d2", applicant=profile, name="Backup Person", passport_no="BK1234567",
+            session=session, program_id="busan-d2", applicant=profile, name="Backup Person", passport_no="BK1234567",
             actor=SYSTEM,
         )  # fmt: skip
         ids = []
         for doc_type, content in (("passport", PDF), ("photo", b"\x89PNG\r\n\x1a\n" + b"photo" * 100)):
             ctype = "application/pdf" if content.startswith(b"%PDF") else "image/png"
             doc = documents.upload_document(
-                session, app.id, doc_type=doc_type, filename=f"{doc_type}.bin", content=content,
+                session=session, app=app.id, doc_type=doc_type, filename=f"{doc_type}.bin", content=content,
                 content_type=ctype, actor=BUSAN,
             )  # fmt: skip
             ids.append(doc.id)
@@ -110,7 +110,7 @@ def _contents(engine) -> dict[int, bytes]:
     from regionvisa.applications.models import ApplicationDocument
     from regionvisa.db import session_scope
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rows = session.scalars(select(ApplicationDocument).order_by(ApplicationDocument.id)).all()
         return {d.id: documents.read_clear(d.stored_path, size=d.size, sha256=d.sha256) for d in rows}
 
@@ -122,9 +122,9 @@ def test_backup_carries_the_documents_and_restore_brings_them_back(engine, uploa
     _application_with_documents(engine, test_data)
     before_docs = _contents(engine)
     assert before_docs and PDF in before_docs.values()
-    before = ops.table_checksums(engine)
+    before = ops.table_checksums(engine=engine)
 
-    summary = ops.backup(engine, tmp_path / "with-documents.backup")
+    summary = ops.backup(engine=engine, target=tmp_path / "with-documents.backup")
     assert summary.documents == 2 and summary.document_bytes > len(PDF)
     with tarfile.open(summary.path) as tar:
         names = tar.getnames()
@@ -136,9 +136,9 @@ def test_backup_carries_the_documents_and_restore_brings_them_back(engine, uploa
     shutil.rmtree(uploads / "applications")  # lost disk, and damage in the database
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM application_event"))
-    restored = ops.restore(engine, summary.path)
+    restored = ops.restore(engine=engine, source=summary.path)
     assert restored.documents == 2
-    assert ops.table_checksums(engine) == before
+    assert ops.table_checksums(engine=engine) == before
     assert _contents(engine) == before_docs
 
 
@@ -148,7 +148,7 @@ def test_restore_refuses_a_damaged_document_and_changes_nothing(engine, uploads,
     import tarfile
 
     _application_with_documents(engine, test_data)
-    summary = ops.backup(engine, tmp_path / "good.backup")
+    summary = ops.backup(engine=engine, target=tmp_path / "good.backup")
     damaged = tmp_path / "damaged.backup"
     with tarfile.open(summary.path) as src, tarfile.open(damaged, "w", format=tarfile.PAX_FORMAT) as out:
         for member in src.getmembers():
@@ -158,11 +158,11 @@ def test_restore_refuses_a_damaged_document_and_changes_nothing(engine, uploads,
             out.addfile(member, io.BytesIO(data))
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM application_event"))
-    after_damage = ops.table_checksums(engine)
+    after_damage = ops.table_checksums(engine=engine)
     before_docs = _contents(engine)
     with pytest.raises(ops.BackupError, match="damaged"):
-        ops.restore(engine, damaged)
-    assert ops.table_checksums(engine) == after_damage and _contents(engine) == before_docs
+        ops.restore(engine=engine, source=damaged)
+    assert ops.table_checksums(engine=engine) == after_damage and _contents(engine) == before_docs
 
     escaping = tmp_path / "escaping.backup"  # a path that leaves the documents folder is refused
     with tarfile.open(summary.path) as src, tarfile.open(escaping, "w", format=tarfile.PAX_FORMAT) as out:
@@ -173,7 +173,7 @@ def test_restore_refuses_a_damaged_document_and_changes_nothing(engine, uploads,
             member.size = len(data)
             out.addfile(member, io.BytesIO(data))
     with pytest.raises(ops.BackupError, match="unexpected path"):
-        ops.restore(engine, escaping)
+        ops.restore(engine=engine, source=escaping)
     assert not (tmp_path / "outside.txt").exists()
 
 
@@ -182,11 +182,11 @@ def test_a_backup_without_documents_from_the_older_format_still_restores(engine,
     from regionvisa.ops.backup import _dump_database
 
     _application_with_documents(engine, test_data)
-    before, before_docs = ops.table_checksums(engine), _contents(engine)
+    before, before_docs = ops.table_checksums(engine=engine), _contents(engine)
     folder = tmp_path / "older"
     folder.mkdir()
     bare = folder / _dump_database(engine, folder)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM application_event"))
-    assert ops.restore(engine, bare).documents == 0
-    assert ops.table_checksums(engine) == before and _contents(engine) == before_docs
+    assert ops.restore(engine=engine, source=bare).documents == 0
+    assert ops.table_checksums(engine=engine) == before and _contents(engine) == before_docs

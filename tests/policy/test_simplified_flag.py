@@ -21,36 +21,40 @@ from regionvisa.programs.models import Program
 
 
 def test_the_programme_and_the_evaluation_read_the_one_flag(engine):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         session.add(Program(id="busan-d2", region="26", base_visa="D-2", title_ko="부산", title_en="Busan"))
         session.add(Program(id="busan-e7", region="26", base_visa="E-7", title_ko="부산", title_en="Busan"))
         session.add(Program(id="daegu-e7", region="27", base_visa="E-7", title_ko="대구", title_en="Daegu"))
     assert "simplified_procedure" not in Program.__table__.c  # not stored on the programme
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.get(Program, "busan-d2").simplified_procedure is False  # no row: no procedure
-        flows.set_simplified_flag(session, region="26", enabled=True, run=_Run(2025, 7), actor=ADMIN)
-    with session_scope(engine) as session:
+        flows.set_simplified_flag(session=session, region="26", enabled=True, run=_Run(2025, 7), actor=ADMIN)
+    with session_scope(engine=engine) as session:
         flags = dict(session.execute(select(Program.id, Program.simplified_procedure)).all())
         assert flags == {"busan-d2": True, "busan-e7": True, "daegu-e7": False}
-        assert evaluation.simplified_procedure(session, "26") is service.simplified_for(session, "26") is True
-        assert session.get(RegionBenefit, "26").source == "evaluation"
-    with session_scope(engine) as session:
-        service.set_simplified(
-            session, region="26", enabled=False, actor=ADMIN, reason="benefit suspended pending review"
+        assert (
+            evaluation.simplified_procedure(session=session, region="26")
+            is service.simplified_for(session=session, region="26")
+            is True
         )
-    with session_scope(engine) as session:
+        assert session.get(RegionBenefit, "26").source == "evaluation"
+    with session_scope(engine=engine) as session:
+        service.set_simplified(
+            session=session, region="26", enabled=False, actor=ADMIN, reason="benefit suspended pending review"
+        )
+    with session_scope(engine=engine) as session:
         row = session.get(RegionBenefit, "26")
         assert (row.simplified_procedure, row.source, row.set_by) == (False, "override", "t.admin")
         assert session.get(Program, "busan-e7").simplified_procedure is False
-        assert evaluation.simplified_procedure(session, "26") is False
+        assert evaluation.simplified_procedure(session=session, region="26") is False
         entries = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "applications.benefit.simplified").order_by(AuditEntry.id)
         ).all()
         assert [e.inputs["source"] for e in entries] == ["evaluation", "override"]
         assert entries[1].inputs["before"] is True and entries[1].inputs["before_source"] == "evaluation"
         assert entries[1].actor == "t.admin" and entries[1].reason == "benefit suspended pending review"
-    with pytest.raises(ValueError, match="source must be one of"), session_scope(engine) as session:
-        service.set_simplified(session, region="26", enabled=True, actor=ADMIN, reason="x", source="guess")
+    with pytest.raises(ValueError, match="source must be one of"), session_scope(engine=engine) as session:
+        service.set_simplified(session=session, region="26", enabled=True, actor=ADMIN, reason="x", source="guess")
 
 
 class _Run:
@@ -60,7 +64,7 @@ class _Run:
 
 def test_migration_0013_keeps_the_flag_and_records_its_source(engine):
     now = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
-    migrate.downgrade(engine, "0012")
+    migrate.downgrade(engine=engine, revision="0012")
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -86,23 +90,23 @@ def test_migration_0013_keeps_the_flag_and_records_its_source(engine):
                 ),
                 {"now": now},
             )
-        migrate.upgrade(engine, "0013")
+        migrate.upgrade(engine=engine, revision="0013")
         with engine.connect() as conn:
             sources = dict(conn.execute(sa.text("SELECT region, source FROM region_benefit")).all())
             assert sources == {"26": "evaluation", "11": "override"}
             assert conn.execute(sa.text("SELECT count(*) FROM program_version")).scalar() == 1  # nothing cascaded
             assert "simplified_procedure" not in {c["name"] for c in sa.inspect(conn).get_columns("program")}
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             flags = dict(session.execute(select(Program.id, Program.simplified_procedure)).all())
             assert flags == {"busan-d2": True, "seoul-d2": True}  # Seoul's override now reaches its programme
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(sa.text("UPDATE region_benefit SET source = 'guess' WHERE region = '26'"))
-        migrate.downgrade(engine, "0012")
+        migrate.downgrade(engine=engine, revision="0012")
         with engine.connect() as conn:
             rows = conn.execute(sa.text("SELECT id, simplified_procedure FROM program ORDER BY id")).all()
             assert [(r[0], bool(r[1])) for r in rows] == [("busan-d2", True), ("seoul-d2", True)]
             assert "source" not in {c["name"] for c in sa.inspect(conn).get_columns("region_benefit")}
             assert conn.execute(sa.text("SELECT count(*) FROM program_version")).scalar() == 1
     finally:
-        migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision()
+        migrate.upgrade(engine=engine)
+    assert migrate.current_revision(engine=engine) == migrate.head_revision()

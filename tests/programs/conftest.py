@@ -37,7 +37,7 @@ def pilots(engine):
     """The fifteen pilot designs, stored and published as the demo does."""
     from regionvisa.programs.demo import demo_step
 
-    demo_step(engine)
+    demo_step(engine=engine)
     return engine
 
 
@@ -123,8 +123,14 @@ def publish(engine):
     from regionvisa.programs.files import parse_design
 
     def do(design: dict) -> str:
-        with session_scope(engine) as session:
-            service.store(session, parse_design(design, source="test"), actor=SYSTEM, reason="test", status="published")
+        with session_scope(engine=engine) as session:
+            service.store(
+                session=session,
+                design=parse_design(design, source="test"),
+                actor=SYSTEM,
+                reason="test",
+                status="published",
+            )
         return design["id"]
 
     return do
@@ -149,8 +155,10 @@ def bearer(engine, role_users, make_user):
     ids = {role: info["id"] for role, info in role_users.items()}
     ids["seoul_official"] = make_user("t.seoul", "regional_official", "11")
     headers = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, user_id in ids.items():
-            _, token = accounts.create_token(session, actor=SYSTEM, user=accounts.get_user(session, user_id), name="t")
+            _, token = accounts.create_token(
+                session=session, actor=SYSTEM, user=accounts.get_user(session=session, user_id=user_id), name="t"
+            )
             headers[role] = {"Authorization": f"Bearer {token}"}
     return lambda role: headers[role]

@@ -37,8 +37,10 @@ def design_for(region: str) -> dict:
 
 def route_samples(engine, region: str) -> dict:
     design = design_for(region)
-    with session_scope(engine) as session:
-        service.store(session, parse_design(design, source="walk"), actor=SYSTEM, reason="walk", status="published")
+    with session_scope(engine=engine) as session:
+        service.store(
+            session=session, design=parse_design(design, source="walk"), actor=SYSTEM, reason="walk", status="published"
+        )
     pid = design["id"]
     draft = {**design, "version": 2}
     return {

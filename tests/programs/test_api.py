@@ -17,7 +17,7 @@ def busan_design(client, headers) -> dict:
 
 
 def audit_actions(engine, program_id: str) -> list[tuple[str, str]]:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rows = session.execute(
             select(AuditEntry.action, AuditEntry.actor)
             .where(AuditEntry.subject_id == program_id)

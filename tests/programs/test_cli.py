@@ -57,7 +57,7 @@ def test_load_publish_and_list(cli, engine, designs):
     assert "busan-d2 v1: published" in result.stdout
     listing = cli("programs", "list")
     assert "busan-d2\t26\tD-2\tv1\tpublished" in listing.stdout
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.subject_id == "busan-d2")).all()
     assert "program.published" in actions
 
@@ -67,8 +67,8 @@ def test_load_refuses_everything_when_one_file_is_invalid(cli, engine, tmp_path,
     bad.write_text("id: x\n", encoding="utf-8")
     result = cli("programs", "load", str(designs.BUSAN), str(bad))
     assert result.exit_code == 1
-    with session_scope(engine) as session:
-        assert service.list_programs(session) == []
+    with session_scope(engine=engine) as session:
+        assert service.list_programs(session=session) == []
 
 
 def test_screen_writes_the_contract_columns_and_reports_bad_cells(cli, write_csv, tmp_path, designs):

@@ -11,10 +11,10 @@ from regionvisa.programs.demo import DEMO_ACTOR, demo_step
 
 
 def test_demo_step_publishes_the_pilots_once(engine, on):
-    demo_step(engine)
-    demo_step(engine)  # a second run changes nothing
-    with session_scope(engine) as session:
-        in_force = service.in_force(session, on)
+    demo_step(engine=engine)
+    demo_step(engine=engine)  # a second run changes nothing
+    with session_scope(engine=engine) as session:
+        in_force = service.in_force(session=session, on=on)
         assert len(in_force) == 15
         assert {v.status for v in in_force} == {"published"}
         assert {v.version for v in in_force} == {1}

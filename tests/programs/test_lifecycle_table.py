@@ -45,10 +45,12 @@ def in_state(engine):
     def run(state: str) -> str:
         design = copy.deepcopy(read_yaml(BUSAN))
         design["id"] = f"walk-{state}"
-        with session_scope(engine) as session:
-            service.store(session, parse_design(design), actor=SYSTEM, reason="walk", status="draft")
+        with session_scope(engine=engine) as session:
+            service.store(session=session, design=parse_design(design), actor=SYSTEM, reason="walk", status="draft")
             for move in PATHS[state]:
-                service.transition(session, design["id"], version=1, move=move, actor=SYSTEM, reason="walk")
+                service.transition(
+                    session=session, program=design["id"], version=1, move=move, actor=SYSTEM, reason="walk"
+                )
         return design["id"]
 
     return run
@@ -67,20 +69,24 @@ def test_every_move_from_every_state_does_what_the_table_says(engine, in_state, 
         with Session(engine) as session:
             if edge is None:
                 with pytest.raises(Conflict) as err:
-                    service.transition(session, program_id, version=1, move=move, actor=SYSTEM, reason="walk")
+                    service.transition(
+                        session=session, program=program_id, version=1, move=move, actor=SYSTEM, reason="walk"
+                    )
                 assert err.value.code == "invalid_transition" and f"it is {state}" in err.value.en, (state, move)
             else:
-                row = service.transition(session, program_id, version=1, move=move, actor=SYSTEM, reason="walk")
+                row = service.transition(
+                    session=session, program=program_id, version=1, move=move, actor=SYSTEM, reason="walk"
+                )
                 assert row.status == edge.to_state, (state, move)
             session.rollback()
-        with session_scope(engine) as session:
-            assert service.get_version(session, program_id, 1).status == state
+        with session_scope(engine=engine) as session:
+            assert service.get_version(session=session, program_id=program_id, version=1).status == state
 
 
 def test_an_unknown_move_is_a_400(engine, in_state):
     program_id = in_state("draft")
     with Session(engine) as session, pytest.raises(DomainError) as err:
-        service.transition(session, program_id, version=1, move="burn", actor=SYSTEM, reason="walk")
+        service.transition(session=session, program=program_id, version=1, move="burn", actor=SYSTEM, reason="walk")
     assert (err.value.status, err.value.code) == (400, "unknown_transition")
 
 

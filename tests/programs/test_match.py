@@ -11,8 +11,8 @@ from regionvisa.programs import screening, service
 
 
 def _match(engine, applicant, on):
-    with session_scope(engine) as session:
-        return screening.match(session, applicant, on=on)
+    with session_scope(engine=engine) as session:
+        return screening.match(session=session, applicant=applicant, on=on)
 
 
 def test_near_miss_says_exactly_what_must_change(engine, publish, designs, on):
@@ -48,8 +48,8 @@ def test_only_programmes_in_force_and_published(engine, publish, designs, on):
     draft = designs.e7_design("draft-e7", wage_floor=26_000_000, topik_min=2)
     from regionvisa.programs.files import parse_design
 
-    with session_scope(engine) as session:
-        service.store(session, parse_design(draft), actor=SYSTEM, reason="test", status="draft")
+    with session_scope(engine=engine) as session:
+        service.store(session=session, design=parse_design(draft), actor=SYSTEM, reason="test", status="draft")
     assert [p["program"] for p in _match(engine, designs.E7_APPLICANT, on)["programs"]] == ["easy-e7"]
     assert _match(engine, designs.E7_APPLICANT, dt.date(2027, 1, 1))["programs"] == []
 

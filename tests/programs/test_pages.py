@@ -36,10 +36,10 @@ def test_programme_page_in_korean_and_english(client, pilots, role_users, login)
 def test_versions_diff_and_ministry_buttons(client, engine, pilots, role_users, login):
     from regionvisa.db import session_scope
 
-    with session_scope(engine) as session:
-        design = dict(service.get_version(session, "busan-d2").design)
+    with session_scope(engine=engine) as session:
+        design = dict(service.get_version(session=session, program_id="busan-d2").design)
         design["quota"] = 1200
-        service.save_draft(session, design, actor=SYSTEM)
+        service.save_draft(session=session, design=design, actor=SYSTEM)
     csrf = login(client, "t.officer")
     html = client.get("/programs/busan-d2?a=1&b=2&lang=en").text
     assert "-quota: 1000" in html and "+quota: 1200" in html

@@ -32,7 +32,7 @@ def row(applicant_id, *, topik=3, kiip=0, bank=9_000_000, education="high_school
 
 def screened(write_csv, rows, on):
     path = write_csv("applicants.csv", HEADER, rows)
-    program = service.resolve(None, str(service_file()))
+    program = service.resolve(session=None, ref=str(service_file()))
     parsed = screening.read_applicants(path)
     return program, parsed, screening.screen_applicants(program, parsed, on=on)
 
@@ -95,7 +95,7 @@ def test_ranking_orders_by_points_then_submission_then_id(write_csv, on):
 
 
 def test_json_list_of_applicants_is_parsed_like_a_file(on):
-    program = service.resolve(None, str(service_file()))
+    program = service.resolve(session=None, ref=str(service_file()))
     parsed = screening.applicants_from_records(
         [
             {"applicant_id": "J1", "topik_level": 3, "bank_balance_krw": 9_000_000, "entry_ban": False},

@@ -46,7 +46,7 @@ def versions(designs):
 def test_counts_breakdowns_causes_and_quota(write_csv, versions, on):
     baseline, reform = versions
     parsed = screening.read_applicants(write_csv("pool.csv", HEADER, POOL))
-    result = simulation.simulate(None, baseline, reform, parsed, on=on)
+    result = simulation.simulate(session=None, baseline=baseline, reform=reform, parsed=parsed, on=on)
     assert result["applicants"] == 5
     assert result["counts"] == {"newly_eligible": 1, "newly_ineligible": 1, "unchanged": 3}
     assert result["outcomes"]["baseline"] == {"eligible": 2, "ineligible": 3, "incomplete": 0}
@@ -81,16 +81,16 @@ def test_projected_fill_uses_the_quota_ledger(engine, write_csv, versions, on):
     from regionvisa.quotas import service as quotas
 
     baseline, reform = versions
-    with session_scope(engine) as session:
-        service.store(session, baseline.loaded, actor=SYSTEM, reason="test", status="published")
+    with session_scope(engine=engine) as session:
+        service.store(session=session, design=baseline.loaded, actor=SYSTEM, reason="test", status="published")
         ledger = quotas.open_ledger(
-            session, program_id="busan-d2", region="26", period="2025", start=dt.date(2025, 1, 1),
+            session=session, program_id="busan-d2", region="26", period="2025", start=dt.date(2025, 1, 1),
             end=dt.date(2025, 12, 31), allocated=3, actor=SYSTEM, reason="test",
         )  # fmt: skip
-        quotas.reserve(session, ledger, application_id=1, actor=SYSTEM)
+        quotas.reserve(session=session, ledger=ledger, application_id=1, actor=SYSTEM)
     parsed = screening.read_applicants(write_csv("pool.csv", HEADER, POOL))
-    with session_scope(engine) as session:
-        result = simulation.simulate(session, baseline, reform, parsed, on=on)
+    with session_scope(engine=engine) as session:
+        result = simulation.simulate(session=session, baseline=baseline, reform=reform, parsed=parsed, on=on)
     fill = result["quota"]["baseline"]
     assert (fill["source"], fill["capacity"], fill["committed"], fill["eligible"]) == ("ledger", 3, 1, 2)
     assert fill["projected_places"] == 3 and fill["projected_fill_rate"] == 1.0 and fill["oversubscribed_by"] == 0

@@ -179,10 +179,10 @@ def test_year_reads_the_ledgers_from_the_database(cli, engine, tmp_path):
     from regionvisa.db import session_scope
     from regionvisa.quotas.service import open_ledger
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for program, region, allocated in (("busan-d2", "26", 1000), ("daegu-e7", "27", 100)):
             open_ledger(
-                session,
+                session=session,
                 program_id=program,
                 region=region,
                 period="2025",

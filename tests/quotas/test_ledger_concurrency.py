@@ -41,12 +41,15 @@ def prepare(engine) -> list[int]:
     """busan-d2 with 12 allocated, a top-up of 3 and 5 places already reserved: 10 remain."""
     from regionvisa.programs import service as programs
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         programs.load_files(
-            session, [get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"], actor=SYSTEM, publish=True
+            session=session,
+            paths=[get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"],
+            actor=SYSTEM,
+            publish=True,
         )
         ledger = quotas.open_ledger(
-            session,
+            session=session,
             program_id="busan-d2",
             region="26",
             period="2025",
@@ -56,12 +59,12 @@ def prepare(engine) -> list[int]:
             actor=SYSTEM,
             reason="allocation",
         )
-        quotas.adjust(session, ledger, 3, actor=SYSTEM, reason="mid-year top-up")
+        quotas.adjust(session=session, ledger=ledger, amount=3, actor=SYSTEM, reason="mid-year top-up")
     ids = []
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for i in range(N + 5):
             app = intake.submit(
-                session,
+                session=session,
                 program_id="busan-d2",
                 applicant=applicant(i),
                 name=f"A{i}",
@@ -70,10 +73,10 @@ def prepare(engine) -> list[int]:
                 on=ON,
             )
             ids.append(app.id)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for app_id in ids[:5]:
-            moves.recommend(session, app_id, actor=SYSTEM)
-        assert quotas.find_ledger(session, "busan-d2", "2025").remaining == 10
+            moves.recommend(session=session, app=app_id, actor=SYSTEM)
+        assert quotas.find_ledger(session=session, program_id="busan-d2", period="2025").remaining == 10
     return ids[5:]
 
 
@@ -87,8 +90,8 @@ def race(engine, ids: list[int]) -> tuple[list[int], list[str], list[BaseExcepti
     def one(app_id: int) -> None:
         barrier.wait()
         try:
-            with session_scope(engine) as session:
-                moves.recommend(session, app_id, actor=BUSAN, reason="race")
+            with session_scope(engine=engine) as session:
+                moves.recommend(session=session, app=app_id, actor=BUSAN, reason="race")
             with lock:
                 won.append(app_id)
         except QuotaExhausted as exc:
@@ -110,8 +113,8 @@ def check(engine, ids, won, refused, other) -> None:
     assert other == []
     assert len(won) == 10 and len(refused) == 40
     assert set(refused) == {"quota_exhausted"}
-    with session_scope(engine) as session:
-        ledger = quotas.find_ledger(session, "busan-d2", "2025")
+    with session_scope(engine=engine) as session:
+        ledger = quotas.find_ledger(session=session, program_id="busan-d2", period="2025")
         assert (ledger.capacity, ledger.reserved, ledger.used, ledger.remaining) == (15, 15, 0, 0)
         statuses = dict(
             session.execute(
@@ -121,9 +124,11 @@ def check(engine, ids, won, refused, other) -> None:
         assert statuses == {"recommended": 10, "screened": 40}
         winners = set(session.scalars(select(Application.id).where(Application.status == "recommended")))
         assert set(won) <= winners
-        reserves = [m for m in quotas.history(session, ledger) if m.kind == "reserve"]
+        reserves = [m for m in quotas.history(session=session, ledger=ledger) if m.kind == "reserve"]
         assert len(reserves) == 15
-        assert all(m.reserved_after + m.used_after <= m.capacity_after for m in quotas.history(session, ledger))
+        assert all(
+            m.reserved_after + m.used_after <= m.capacity_after for m in quotas.history(session=session, ledger=ledger)
+        )
 
 
 def test_fifty_concurrent_recommendations_on_sqlite_threads(sqlite_engine):
@@ -156,9 +161,9 @@ def test_the_database_itself_refuses_over_issuing(engine):
 
     from regionvisa.quotas.models import QuotaLedger
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         quotas.open_ledger(
-            session,
+            session=session,
             program_id="x-d2",
             region="26",
             period="2025",
@@ -168,5 +173,5 @@ def test_the_database_itself_refuses_over_issuing(engine):
             actor=SYSTEM,
             reason="allocation",
         )
-    with pytest.raises(IntegrityError), session_scope(engine) as session:
+    with pytest.raises(IntegrityError), session_scope(engine=engine) as session:
         session.execute(update(QuotaLedger).values(reserved=3))

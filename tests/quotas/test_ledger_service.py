@@ -14,9 +14,9 @@ from regionvisa.quotas import service
 
 
 def test_ledger_movements_view_and_history(engine):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         ledger = service.open_ledger(
-            session,
+            session=session,
             program_id="gyeonggi-e7",
             region="41",
             period="2025",
@@ -26,18 +26,18 @@ def test_ledger_movements_view_and_history(engine):
             actor=OFFICER,
             reason="2025 allocation",
         )
-        service.reserve(session, ledger, application_id=1, actor=REGION)
-        service.reserve(session, ledger, application_id=2, actor=REGION)
+        service.reserve(session=session, ledger=ledger, application_id=1, actor=REGION)
+        service.reserve(session=session, ledger=ledger, application_id=2, actor=REGION)
         with pytest.raises(service.QuotaExhausted) as err:
-            service.reserve(session, ledger, application_id=3, actor=REGION)
+            service.reserve(session=session, ledger=ledger, application_id=3, actor=REGION)
         assert "capacity 2, reserved 2, used 0" in err.value.en and "배정 2" in err.value.ko
-        service.adjust(session, ledger, 130, actor=OFFICER, reason="mid-year top-up")
-        service.reserve(session, ledger, application_id=3, actor=REGION)
-        service.use(session, ledger, application_id=1, actor=OFFICER, reason="issued")
-        service.release(session, ledger, application_id=2, actor=OFFICER, reason="rejected")
-        service.unuse(session, ledger, application_id=1, actor=OFFICER, reason="visa cancelled")
-        service.use(session, ledger, application_id=3, actor=OFFICER, reason="issued")
-        view = service.ledger_dict(session, ledger, with_history=True)
+        service.adjust(session=session, ledger=ledger, amount=130, actor=OFFICER, reason="mid-year top-up")
+        service.reserve(session=session, ledger=ledger, application_id=3, actor=REGION)
+        service.use(session=session, ledger=ledger, application_id=1, actor=OFFICER, reason="issued")
+        service.release(session=session, ledger=ledger, application_id=2, actor=OFFICER, reason="rejected")
+        service.unuse(session=session, ledger=ledger, application_id=1, actor=OFFICER, reason="visa cancelled")
+        service.use(session=session, ledger=ledger, application_id=3, actor=OFFICER, reason="issued")
+        view = service.ledger_dict(session=session, ledger=ledger, with_history=True)
         assert (view["capacity"], view["reserved"], view["used"], view["remaining"]) == (132, 0, 1, 131)
         assert view["fill_rate"] == round(1 / 132, 4)
         kinds = [(m["kind"], m["amount"], m["application_id"]) for m in view["history"]]
@@ -55,12 +55,14 @@ def test_ledger_movements_view_and_history(engine):
         assert all(m["reserved_after"] + m["used_after"] <= m["capacity_after"] for m in view["history"])
         assert view["history"][3]["reason"] == "mid-year top-up" and view["history"][3]["actor"] == "t.officer"
         with pytest.raises(DomainError) as err:
-            service.adjust(session, ledger, 5, actor=OFFICER, reason=" ")
+            service.adjust(session=session, ledger=ledger, amount=5, actor=OFFICER, reason=" ")
         assert err.value.field == "reason"
         with pytest.raises(Conflict):
-            service.adjust(session, ledger, -132, actor=OFFICER, reason="cut below the used place")
+            service.adjust(
+                session=session, ledger=ledger, amount=-132, actor=OFFICER, reason="cut below the used place"
+            )
         with pytest.raises(Conflict):
-            service.release(session, ledger, application_id=9, actor=SYSTEM, reason="nothing reserved")
-        assert [row.program_id for row in service.list_ledgers(session, region="41")] == ["gyeonggi-e7"]
-        assert service.list_ledgers(session, region="26") == []
-        assert service.ledger_for(session, "gyeonggi-e7", dt.date(2025, 7, 1)).id == ledger.id
+            service.release(session=session, ledger=ledger, application_id=9, actor=SYSTEM, reason="nothing reserved")
+        assert [row.program_id for row in service.list_ledgers(session=session, region="41")] == ["gyeonggi-e7"]
+        assert service.list_ledgers(session=session, region="26") == []
+        assert service.ledger_for(session=session, program_id="gyeonggi-e7", on=dt.date(2025, 7, 1)).id == ledger.id

@@ -64,10 +64,10 @@ def field_name(where: tuple) -> str:
 @pytest.fixture
 def bearer(engine, role_users) -> dict[str, dict]:
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
             _, plain = accounts.create_token(
-                session, actor=SYSTEM, user=accounts.get_user(session, info["id"]), name="t"
+                session=session, actor=SYSTEM, user=accounts.get_user(session=session, user_id=info["id"]), name="t"
             )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
@@ -102,8 +102,8 @@ def test_every_numeric_body_field_refuses_true(app, bearer):
 
 def test_an_adjustment_of_true_changes_nothing(app, engine, bearer, test_data):
     test_data.publish_busan(engine, allocated=10)
-    with session_scope(engine) as session:
-        ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
+    with session_scope(engine=engine) as session:
+        ledger_id = quotas.find_ledger(session=session, program_id="busan-d2", period="2025").id
     url = f"/api/v1/quotas/ledgers/{ledger_id}/adjustments"
     officer = bearer["ministry_officer"]
     with TestClient(app) as client:
@@ -122,17 +122,17 @@ def test_an_adjustment_of_true_changes_nothing(app, engine, bearer, test_data):
         assert opened.status_code == 422 and opened.json()["error"]["field"] == "allocated"
         good = client.post(url, json={"amount": 2, "reason": "top-up"}, headers=officer)
         assert good.status_code == 200 and good.json()["capacity"] == 12
-    with session_scope(engine) as session:
-        ledger = quotas.get_ledger(session, ledger_id)
+    with session_scope(engine=engine) as session:
+        ledger = quotas.get_ledger(session=session, ledger_id=ledger_id)
         assert ledger.adjustments == 2
-        assert [m.amount for m in quotas.history(session, ledger) if m.kind == "adjustment"] == [2]
+        assert [m.amount for m in quotas.history(session=session, ledger=ledger) if m.kind == "adjustment"] == [2]
 
 
 def test_the_adjustment_form_still_takes_its_text_fields(client, engine, login, role_users, test_data):
     """A form sends text: the page's `amount` stays an ordinary whole-number form field."""
     test_data.publish_busan(engine, allocated=10)
-    with session_scope(engine) as session:
-        ledger_id = quotas.find_ledger(session, "busan-d2", "2025").id
+    with session_scope(engine=engine) as session:
+        ledger_id = quotas.find_ledger(session=session, program_id="busan-d2", period="2025").id
     csrf = login(client, role_users["ministry_officer"]["username"])
     response = client.post(
         f"/quotas/{ledger_id}/adjust",
@@ -140,5 +140,5 @@ def test_the_adjustment_form_still_takes_its_text_fields(client, engine, login, 
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text[:300]
-    with session_scope(engine) as session:
-        assert quotas.get_ledger(session, ledger_id).capacity == 13
+    with session_scope(engine=engine) as session:
+        assert quotas.get_ledger(session=session, ledger_id=ledger_id).capacity == 13

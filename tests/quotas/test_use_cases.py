@@ -41,8 +41,8 @@ def _state(engine) -> tuple:
 
 @pytest.fixture
 def ledger_id(engine) -> int:
-    with session_scope(engine) as session:
-        return service.open_ledger(session, **SEOUL_LEDGER, actor=OFFICER, reason="opened").id
+    with session_scope(engine=engine) as session:
+        return service.open_ledger(session=session, **SEOUL_LEDGER, actor=OFFICER, reason="opened").id
 
 
 def test_the_declared_use_cases_are_exactly_the_ledger_and_plan_changes():
@@ -60,25 +60,30 @@ def test_the_declared_use_cases_are_exactly_the_ledger_and_plan_changes():
 @pytest.mark.parametrize("actor", ["t.officer", BUSAN], ids=["plain string", "a region without the grant"])
 def test_opening_and_adjusting_are_refused_and_write_nothing(engine, ledger_id, actor):
     before = _state(engine)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.adjust(session, ledger_id, 5, actor=actor, reason="refused")
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.open_ledger(session, **{**SEOUL_LEDGER, "period": "2026"}, actor=actor, reason="refused")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.adjust(session=session, ledger=ledger_id, amount=5, actor=actor, reason="refused")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.open_ledger(session=session, **{**SEOUL_LEDGER, "period": "2026"}, actor=actor, reason="refused")
     assert _state(engine) == before
 
 
 def test_a_place_moves_only_for_an_actor(engine, ledger_id):
     """An effect is no use case, but a plain name still moves no place."""
     before = _state(engine)
-    with pytest.raises(Forbidden), session_scope(engine) as session:
-        service.reserve(session, service.get_ledger(session, ledger_id), application_id=1, actor="t.busan")
+    with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+        service.reserve(
+            session=session,
+            ledger=service.get_ledger(session=session, ledger_id=ledger_id),
+            application_id=1,
+            actor="t.busan",
+        )
     assert _state(engine) == before
 
 
 def test_an_adjustment_is_audited_for_the_ledgers_region(engine, ledger_id):
-    with session_scope(engine) as session:
-        ledger = service.adjust(session, ledger_id, 5, actor=OFFICER, reason="mid-year top-up")
-        assert (ledger.capacity, service.history(session, ledger)[-1].actor) == (15, "t.officer")
+    with session_scope(engine=engine) as session:
+        ledger = service.adjust(session=session, ledger=ledger_id, amount=5, actor=OFFICER, reason="mid-year top-up")
+        assert (ledger.capacity, service.history(session=session, ledger=ledger)[-1].actor) == (15, "t.officer")
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
         assert [(e.actor, e.action, e.subject_type, e.subject_id, e.region, e.reason) for e in entries] == [
             ("t.officer", "quota.allocate", "quota_ledger", str(ledger_id), "11", "opened"),
@@ -87,8 +92,8 @@ def test_an_adjustment_is_audited_for_the_ledgers_region(engine, ledger_id):
 
 
 def test_reads_are_scoped_by_the_ledgers_region(engine, ledger_id):
-    with session_scope(engine) as session:
-        ledger = service.get_ledger(session, ledger_id)
+    with session_scope(engine=engine) as session:
+        ledger = service.get_ledger(session=session, ledger_id=ledger_id)
         assert readable(OFFICER, ledger) is ledger
         with pytest.raises(Forbidden):
             readable(BUSAN, ledger)

@@ -60,7 +60,7 @@ def records(sqlite_engine, tmp_path):
     for kind, lines in FEEDS.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(sqlite_engine, kind, path, actor=SYSTEM)
+        summary, _ = import_file(engine=sqlite_engine, kind=kind, path=path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     return sqlite_engine
 
@@ -68,36 +68,36 @@ def records(sqlite_engine, tmp_path):
 @pytest.mark.parametrize("table", ["status_grant", "movement", "address_report", "kiip_record"])
 def test_column_reads_equal_the_driver_reads(records, table):
     columns = list(SCHEMAS[table])
-    got = columnar.read_columns(records, {table: columns}, ON)[table]
+    got = columnar.read_columns(engine=records, wanted={table: columns}, as_of=ON)[table]
     with records.connect() as conn:
-        expected = read_records(conn, table, ON)
+        expected = read_records(conn=conn, table=table, as_of=ON)
     assert got.schema == expected.schema  # kiip_record is empty: typed from the schema all the same
     assert_frame_equal(got.sort(columns), expected.sort(columns))
 
 
 def test_residents_counted_from_columns_equal_the_sql_count(records):
     expected = {"47": 1, "11": 2, "27": 1}  # R0000 moved, R0001 and R0004, R0006; R0002/R0003 left
-    assert residents_by_region_sql(records, ON) == expected
-    assert residents_by_region(records, ON) == expected
+    assert residents_by_region_sql(engine=records, on=ON) == expected
+    assert residents_by_region(engine=records, on=ON) == expected
     later = dt.date(2026, 6, 30)  # R0005 granted, R0003's report known, R0006's new address in force
-    assert residents_by_region(records, later) == residents_by_region_sql(records, later)
+    assert residents_by_region(engine=records, on=later) == residents_by_region_sql(engine=records, on=later)
 
 
 def test_reads_are_repeated_while_the_records_change(records, monkeypatch):
     prints = iter(range(100))
     monkeypatch.setattr(columnar, "records_fingerprint", lambda engine: next(prints))
     with pytest.raises(RuntimeError, match="kept changing"):
-        columnar.read_columns(records, {"movement": ["person_id"]}, ON)
+        columnar.read_columns(engine=records, wanted={"movement": ["person_id"]}, as_of=ON)
     settle = iter([1, 2, 3, 3])  # changed during the first read, stable during the second
     monkeypatch.setattr(columnar, "records_fingerprint", lambda engine: next(settle))
-    frames = columnar.read_columns(records, {"movement": ["person_id"]}, ON)
+    frames = columnar.read_columns(engine=records, wanted={"movement": ["person_id"]}, as_of=ON)
     assert frames["movement"].height == 9
 
 
 def test_only_sqlite_files_are_read_as_columns(records):
     from sqlalchemy import create_engine
 
-    assert columnar.sqlite_file(records) is not None
-    assert columnar.sqlite_file(create_engine("sqlite://")) is None
+    assert columnar.sqlite_file(engine=records) is not None
+    assert columnar.sqlite_file(engine=create_engine("sqlite://")) is None
     with pytest.raises(ValueError, match="SQLite database file"):
-        columnar.read_columns(create_engine("sqlite://"), {"movement": ["person_id"]}, ON)
+        columnar.read_columns(engine=create_engine("sqlite://"), wanted={"movement": ["person_id"]}, as_of=ON)

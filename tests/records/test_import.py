@@ -36,7 +36,9 @@ def count(engine, table: str) -> int:
 
 @pytest.fixture
 def people(engine, tmp_path):
-    summary, problems = service.import_file(engine, "people", write(tmp_path, "people.csv", PEOPLE), actor=SYSTEM)
+    summary, problems = service.import_file(
+        engine=engine, kind="people", path=write(tmp_path, "people.csv", PEOPLE), actor=SYSTEM
+    )
     assert summary.outcome == "committed" and summary.inserted == 3 and problems.height == 0
     return engine
 
@@ -144,7 +146,7 @@ BAD_ROWS = [
 def test_each_kind_of_bad_row_is_rejected_with_its_reason(people, tmp_path, kind, header, row, field, reason):
     path = write(tmp_path, f"{kind}.csv", f"{header}\n{row}\n")
     rejects = tmp_path / "rejects.csv"
-    summary, problems = service.import_file(people, kind, path, rejects_path=rejects, actor=SYSTEM)
+    summary, problems = service.import_file(engine=people, kind=kind, path=path, rejects_path=rejects, actor=SYSTEM)
     assert summary.rejected_rows == 1 and summary.inserted == 0
     assert summary.outcome == "committed_with_rejects"
     hit = problems.filter(pl.col("field") == field)
@@ -166,7 +168,7 @@ def test_good_rows_are_kept_when_others_are_rejected(people, tmp_path):
         "P00000002,bad,2025-01-01,2025-01-05\n"
         "P00000003,41,2025-02-01,2025-03-30\n",
     )
-    summary, problems = service.import_file(people, "addresses", path, actor=SYSTEM)
+    summary, problems = service.import_file(engine=people, kind="addresses", path=path, actor=SYSTEM)
     assert (summary.inserted, summary.rejected_rows, summary.outcome) == (2, 1, "committed_with_rejects")
     assert problems["line"].to_list() == [3]
     assert count(people, "address_report") == 2
@@ -179,7 +181,7 @@ def test_all_or_nothing_commits_nothing_when_a_row_is_rejected(people, tmp_path)
         "person_id,area_code,effective_date,reported_date\nP00000001,26110,2025-01-01,2025-01-05\n"
         "P00000002,bad,2025-01-01,2025-01-05\n",
     )
-    summary, _ = service.import_file(people, "addresses", path, all_or_nothing=True, actor=SYSTEM)
+    summary, _ = service.import_file(engine=people, kind="addresses", path=path, all_or_nothing=True, actor=SYSTEM)
     assert summary.outcome == "rolled_back" and summary.inserted == 0
     assert count(people, "address_report") == 0
 
@@ -191,12 +193,12 @@ def test_reimporting_the_same_file_adds_nothing(people, tmp_path):
         "person_id,direction,date,port\nP00000001,entry,2024-03-01,ICN\nP00000001,exit,2025-01-10,PUS\n"
         "P00000002,entry,2024-08-20,ICN\nP00000002,entry,2024-08-20,ICN\n",
     )
-    first, _ = service.import_file(people, "movements", path, actor=SYSTEM)
+    first, _ = service.import_file(engine=people, kind="movements", path=path, actor=SYSTEM)
     assert (first.inserted, first.already_present) == (3, 1)
-    second, _ = service.import_file(people, "movements", path, actor=SYSTEM)
+    second, _ = service.import_file(engine=people, kind="movements", path=path, actor=SYSTEM)
     assert (second.inserted, second.already_present, second.outcome) == (0, 4, "committed")
     assert count(people, "movement") == 3
-    again, _ = service.import_file(people, "people", write(tmp_path, "p.csv", PEOPLE), actor=SYSTEM)
+    again, _ = service.import_file(engine=people, kind="people", path=write(tmp_path, "p.csv", PEOPLE), actor=SYSTEM)
     assert again.inserted == 0 and count(people, "person") == 3
 
 
@@ -211,19 +213,19 @@ def test_parquet_and_xlsx_feeds_are_read(people, tmp_path):
     )
     parquet = tmp_path / "kiip.parquet"
     frame.write_parquet(parquet)
-    summary, problems = service.import_file(people, "kiip", parquet, actor=SYSTEM)
+    summary, problems = service.import_file(engine=people, kind="kiip", path=parquet, actor=SYSTEM)
     assert (summary.inserted, summary.rejected_rows) == (1, 1)
     assert problems["field"].to_list() == ["level"]
     xlsx = tmp_path / "kiip.xlsx"
     frame.with_columns(pl.col("level").cast(pl.String)).write_excel(xlsx)
-    summary, _ = service.import_file(people, "kiip", xlsx, actor=SYSTEM)
+    summary, _ = service.import_file(engine=people, kind="kiip", path=xlsx, actor=SYSTEM)
     assert (summary.inserted, summary.already_present, summary.rejected_rows) == (0, 1, 1)
 
 
 def test_wrong_columns_fail_before_anything_is_written(people, tmp_path):
     path = write(tmp_path, "addresses.csv", "person_id,area\nP00000001,26\n")
     with pytest.raises(service.ImportError_, match="missing column"):
-        service.import_file(people, "addresses", path, actor=SYSTEM)
+        service.import_file(engine=people, kind="addresses", path=path, actor=SYSTEM)
 
 
 def test_an_import_failing_midway_leaves_the_database_as_it_was(people, tmp_path, monkeypatch):
@@ -240,7 +242,7 @@ def test_an_import_failing_midway_leaves_the_database_as_it_was(people, tmp_path
 
     monkeypatch.setattr(service, "_merge", merge_then_fail)
     with pytest.raises(RuntimeError):
-        service.import_file(people, "addresses", path, actor=SYSTEM)
+        service.import_file(engine=people, kind="addresses", path=path, actor=SYSTEM)
     assert count(people, "address_report") == 0
 
 
@@ -258,7 +260,7 @@ def progress(phase, done, total):
         time.sleep(60)
 
 actor = system_actor("cli", detail="test")
-service.import_file(make_engine(url), "addresses", Path(path), progress=progress, actor=actor)
+service.import_file(engine=make_engine(url), kind="addresses", path=Path(path), progress=progress, actor=actor)
 """
 
 
@@ -284,7 +286,7 @@ def test_an_import_killed_midway_leaves_the_database_unchanged_and_a_rerun_compl
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert count(people, "address_report") == 0
-    summary, _ = service.import_file(people, "addresses", path, actor=SYSTEM)
+    summary, _ = service.import_file(engine=people, kind="addresses", path=path, actor=SYSTEM)
     assert summary.outcome == "committed" and summary.inserted == n
     assert count(people, "address_report") == n
 
@@ -293,7 +295,9 @@ def test_rejects_mask_personal_values(people, tmp_path):
     """A reject file names the bad passport by its last two characters only."""
     path = tmp_path / "people.csv"
     path.write_text("person_id,name,nationality,birth_date,sex,passport_no\nP9,X,KOR,2000-01-01,M,ab-12-CD-99\n")
-    _, problems = service.import_file(people, "people", path, rejects_path=tmp_path / "rejects.csv", actor=SYSTEM)
+    _, problems = service.import_file(
+        engine=people, kind="people", path=path, rejects_path=tmp_path / "rejects.csv", actor=SYSTEM
+    )
     hit = problems.filter(pl.col("field") == "passport_no")
     assert hit["value"].to_list() == ["•••99"]
     assert "ab-12-CD" not in (tmp_path / "rejects.csv").read_text()

@@ -84,23 +84,23 @@ def records(sqlite_engine, tmp_path):
     for kind, lines in FEEDS.items():
         path = tmp_path / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(sqlite_engine, kind, path, actor=SYSTEM)
+        summary, _ = import_file(engine=sqlite_engine, kind=kind, path=path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     return sqlite_engine
 
 
 def test_a_commit_after_a_columnar_read_and_an_outside_reader_is_kept(records):
     engine = records
-    path = columnar.sqlite_file(engine)
+    path = columnar.sqlite_file(engine=engine)
     assert path is not None
     with engine.connect() as conn:  # the live process holds its pooled connection open throughout
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     # the evaluation's count of residents: the columnar read, whose connections are closed after it
-    assert residents_by_region(engine, ON) == residents_by_region_sql(engine, ON)
+    assert residents_by_region(engine=engine, on=ON) == residents_by_region_sql(engine=engine, on=ON)
     assert outside(OUTSIDE_READ, path) == str(PEOPLE)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         accounts.create_user(
-            session,
+            session=session,
             actor=SYSTEM,
             username="after.columnar",
             display_name="after the columnar read",
@@ -119,7 +119,7 @@ import datetime as dt, sys
 from regionvisa.db import make_engine
 from regionvisa.records.counts import residents_by_region
 engine = make_engine(sys.argv[1])
-residents_by_region(engine, dt.date(2025, 12, 31))
+residents_by_region(engine=engine, on=dt.date(2025, 12, 31))
 maps = open("/proc/self/maps").read()
 print(int("adbc_driver_sqlite" in maps))
 """

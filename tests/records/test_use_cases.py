@@ -40,16 +40,16 @@ def test_a_refused_import_opens_nothing_and_writes_nothing(engine, tmp_path, act
     path.write_text(PEOPLE, encoding="utf-8")
     before = _state(engine)
     with pytest.raises(Forbidden):
-        service.import_file(engine, "people", path, actor=actor)
+        service.import_file(engine=engine, kind="people", path=path, actor=actor)
     with pytest.raises(Forbidden):  # refused before the file is looked at: no "unreadable file" answer
-        service.import_file(engine, "people", Path(tmp_path / "absent.csv"), actor=actor)
+        service.import_file(engine=engine, kind="people", path=Path(tmp_path / "absent.csv"), actor=actor)
     assert _state(engine) == before
 
 
 def test_an_import_is_audited_in_its_own_transaction(engine, tmp_path):
     path = tmp_path / "people.csv"
     path.write_text(PEOPLE, encoding="utf-8")
-    summary, _ = service.import_file(engine, "people", path, actor=OFFICER, channel="api")
+    summary, _ = service.import_file(engine=engine, kind="people", path=path, actor=OFFICER, channel="api")
     assert (summary.outcome, summary.inserted) == ("committed", 2)
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == "records.import")).one()

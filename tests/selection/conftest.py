@@ -59,8 +59,8 @@ def principal(engine, username: str):
     from regionvisa.accounts import service as accounts
     from regionvisa.db import session_scope
 
-    with session_scope(engine) as session:
-        return accounts.principal_of(accounts.get_user_by_name(session, username))
+    with session_scope(engine=engine) as session:
+        return accounts.principal_of(accounts.get_user_by_name(session=session, username=username))
 
 
 @pytest.fixture
@@ -85,10 +85,10 @@ def round_id(engine, people) -> int:
     from regionvisa.selection.schemas import MemberIn, RoundIn
 
     now = dt.datetime.now(dt.UTC)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rnd = service.open_round(
-            session,
-            RoundIn(
+            session=session,
+            data=RoundIn(
                 year=2025,
                 window_opens_at=now - dt.timedelta(hours=1),
                 window_closes_at=now + dt.timedelta(hours=1),
@@ -99,9 +99,9 @@ def round_id(engine, people) -> int:
         )
         for username, role, affiliation, region in MEMBERS:
             committee.add_member(
-                session,
-                rnd.id,
-                MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
+                session=session,
+                rnd=rnd.id,
+                data=MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
                 actor=people["s.admin"],
             )
         return rnd.id
@@ -126,9 +126,9 @@ def bearer(engine, people):
 
     def headers(username: str) -> dict:
         if username not in cache:
-            with session_scope(engine) as session:
-                user = accounts.get_user_by_name(session, username)
-                _, plain = accounts.create_token(session, actor=SYSTEM, user=user, name="selection")
+            with session_scope(engine=engine) as session:
+                user = accounts.get_user_by_name(session=session, username=username)
+                _, plain = accounts.create_token(session=session, actor=SYSTEM, user=user, name="selection")
             cache[username] = {"Authorization": f"Bearer {plain}"}
         return cache[username]
 

@@ -44,8 +44,8 @@ def _round(session) -> int:
         return found
     now = dt.datetime.now(dt.UTC)
     rnd = service.open_round(
-        session,
-        RoundIn(
+        session=session,
+        data=RoundIn(
             year=WALK_YEAR,
             window_opens_at=now - dt.timedelta(days=1),
             window_closes_at=now + dt.timedelta(days=1),
@@ -56,7 +56,10 @@ def _round(session) -> int:
     for i, user in enumerate(users):
         role = "chair" if i == 0 else "expert"
         committee.add_member(
-            session, rnd.id, MemberIn(username=user.username, role=role, affiliation="walk"), actor=SYSTEM
+            session=session,
+            rnd=rnd.id,
+            data=MemberIn(username=user.username, role=role, affiliation="walk"),
+            actor=SYSTEM,
         )
     return rnd.id
 
@@ -70,17 +73,17 @@ def _proposal_in(region: str) -> ProposalIn:
 def route_samples(engine, region: str) -> dict:
     official = Actor(id=None, username=f"test:walk:{region}", display_name="walk", role="regional_official",
                          region=region)  # fmt: skip
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         round_id = _round(session)
         proposals.submit_proposal(
-            session,
-            round_id,
+            session=session,
+            round_id=round_id,
             region=region,
             data=_proposal_in(region),
             actor=official,
             files=[("walk.txt", "text/plain", b"x")],
         )
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         attachment_id = session.scalar(
             select(Attachment.id)
             .join(Proposal, Proposal.id == Attachment.proposal_id)

@@ -176,14 +176,21 @@ def test_minutes_and_results_of_a_decided_round(client, bearer, engine, people):
     busan = {"designs": [{"design": as_json(busan_design()), "requested_quota": 1000}], "narrative": "Busan plan"}
     client.put(f"{API}/rounds/{round_id}/proposals/26", json=busan, headers=bearer("s.busan"))
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for member in ("c.chair", "c.official1", "c.expert1"):
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
+            )
         for member in ("c.chair", "c.official1"):
             service.save_scores(
-                session, round_id, "26", ScoresIn(**flat(75, "solid plan")), actor=people[member], now=later
+                session=session,
+                rnd=round_id,
+                region="26",
+                data=ScoresIn(**flat(75, "solid plan")),
+                actor=people[member],
+                now=later,
             )
-        service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
+        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
     body = {"adjustments": {"busan-d2": {"quota": 900, "reason": "phased intake"}}, "meeting_on": "2025-04-02"}
     assert client.post(f"{API}/rounds/{round_id}/decision", json=body, headers=bearer("c.official1")).status_code == 403
     response = client.post(f"{API}/rounds/{round_id}/decision", json=body, headers=bearer("c.chair"))

@@ -47,10 +47,10 @@ def committee(site):
     from regionvisa.accounts import service
     from regionvisa.db import session_scope
 
-    with session_scope(site["engine"]) as session:
+    with session_scope(engine=site["engine"]) as session:
         for username in ("b.chair", "b.official", "b.expert"):
             service.create_user(
-                session, actor=SYSTEM, username=username, display_name=username,
+                session=session, actor=SYSTEM, username=username, display_name=username,
                 role="committee_member", password=PASSWORD,
             )  # fmt: skip
     return site

@@ -41,11 +41,13 @@ def open_round(cli) -> int:
 
 def score(engine, people, round_id, members) -> None:
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for member in members:
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
+            )
             data = ScoresIn(scores={c: {"score": 75, "comment": "ok"} for c in CRITERIA})
-            service.save_scores(session, round_id, "26", data, actor=people[member], now=later)
+            service.save_scores(session=session, rnd=round_id, region="26", data=data, actor=people[member], now=later)
 
 
 def test_submission_from_the_command_line_is_checked(cli, people, tmp_path):

@@ -52,17 +52,19 @@ def _referred(conn, table: str) -> str:
 def committee(engine, people, round_id):
     """The round's six seats (c.expert1 recused from Busan by affiliation), two standing
     evaluation entries and one score of c.official1."""
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         evaluation.set_member(
-            session, actor=ADMIN, user_id=_user_id(session, "c.expert1"), region="26", affiliation="PNU"
+            session=session, actor=ADMIN, user_id=_user_id(session, "c.expert1"), region="26", affiliation="PNU"
         )
         evaluation.set_member(
-            session, actor=ADMIN, user_id=_user_id(session, "c.chair"), region=None, affiliation="MOJ"
+            session=session, actor=ADMIN, user_id=_user_id(session, "c.chair"), region=None, affiliation="MOJ"
         )
         proposal = Proposal(round_id=round_id, region="11", current_version=1, submitted_at=NOW, updated_at=NOW)
         session.add(proposal)
         session.flush()
-        official = selection_committee.member_of(session, rounds.get_round(session, round_id), people["c.official1"])
+        official = selection_committee.member_of(
+            session=session, rnd=rounds.get_round(session=session, round_id=round_id), actor=people["c.official1"]
+        )
         session.add(
             Score(
                 proposal_id=proposal.id,
@@ -78,8 +80,8 @@ def committee(engine, people, round_id):
 
 
 def test_seats_and_standing_entries_live_in_one_table(engine, people, committee):
-    with session_scope(engine) as session:
-        seats = selection_committee.members(session, committee)
+    with session_scope(engine=engine) as session:
+        seats = selection_committee.members(session=session, round_id=committee)
         assert len(seats) == 6 and all(m.round_id == committee and m.role for m in seats)
         standing = session.scalars(select(CommitteeMember).where(CommitteeMember.round_id.is_(None))).all()
         assert sorted((m.affiliation, m.affiliation_region, m.role) for m in standing) == [
@@ -87,10 +89,12 @@ def test_seats_and_standing_entries_live_in_one_table(engine, people, committee)
             ("PNU", "26", None),
         ]
         expert = _user_id(session, "c.expert1")
-        assert evaluation.member_region(session, expert) == "26"
-        assert evaluation.member_region(session, _user_id(session, "c.official1")) is None  # a seat is not an entry
+        assert evaluation.member_region(session=session, user_id=expert) == "26"
+        assert (
+            evaluation.member_region(session=session, user_id=_user_id(session, "c.official1")) is None
+        )  # a seat is not an entry
         # recording the entry again updates it: still one per user
-        evaluation.set_member(session, actor=ADMIN, user_id=expert, region="26", affiliation="PNU, law")
+        evaluation.set_member(session=session, actor=ADMIN, user_id=expert, region="26", affiliation="PNU, law")
         assert (
             session.scalar(
                 select(sa.func.count()).where(CommitteeMember.user_id == expert, CommitteeMember.round_id.is_(None))
@@ -102,7 +106,7 @@ def test_seats_and_standing_entries_live_in_one_table(engine, people, committee)
         {"round_id": None, "role": "chair"},  # the standing committee has no roles
         {"round_id": committee, "role": None},  # a round's seat has one
     ):
-        with pytest.raises(sa.exc.IntegrityError), session_scope(engine) as session:
+        with pytest.raises(sa.exc.IntegrityError), session_scope(engine=engine) as session:
             user = _user_id(session, "c.chair" if bad["round_id"] is None else "c.outsider")
             session.add(CommitteeMember(user_id=user, affiliation="x", added_by="t", added_at=NOW, **bad))
             session.flush()
@@ -113,7 +117,7 @@ def test_migration_0014_moves_the_rows_both_ways(engine, people, committee):
         members, children = _members(conn), _children(conn)
     assert len(members) == 8 and len(children[0]) == 1 and len(children[1]) == 1
     seat_ids = {m[0] for m in members if m[1] is not None}
-    migrate.downgrade(engine, "0013")
+    migrate.downgrade(engine=engine, revision="0013")
     try:
         with engine.connect() as conn:
             seats = conn.execute(sa.text("SELECT id, round_id, user_id, role, affiliation FROM selection_member"))
@@ -122,7 +126,7 @@ def test_migration_0014_moves_the_rows_both_ways(engine, people, committee):
             assert {tuple(r) for r in standing} == {("26", "PNU", "t.admin"), (None, "MOJ", "t.admin")}
             assert _children(conn) == children
             assert _referred(conn, "selection_conflict") == _referred(conn, "selection_score") == "selection_member"
-        migrate.upgrade(engine, "0014")
+        migrate.upgrade(engine=engine, revision="0014")
         with engine.connect() as conn:
             again = _members(conn)
             assert [m for m in again if m[1] is not None] == [m for m in members if m[1] is not None]
@@ -135,16 +139,18 @@ def test_migration_0014_moves_the_rows_both_ways(engine, people, committee):
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
             conn.execute(sa.text("UPDATE selection_conflict SET source = 'guess'"))
     finally:
-        migrate.upgrade(engine)
-    with session_scope(engine) as session:  # new rows get fresh ids after the moved ones
+        migrate.upgrade(engine=engine)
+    with session_scope(engine=engine) as session:  # new rows get fresh ids after the moved ones
         outsider = selection_committee.add_member(
-            session,
-            committee,
-            MemberIn(username="c.outsider", role="expert", affiliation="KDI", affiliation_region=None),
+            session=session,
+            rnd=committee,
+            data=MemberIn(username="c.outsider", role="expert", affiliation="KDI", affiliation_region=None),
             actor=people["s.admin"],
         )
         assert outsider.id > max(m[0] for m in members)
-        recused = selection_committee.member_of(session, rounds.get_round(session, committee), people["c.expert1"])
+        recused = selection_committee.member_of(
+            session=session, rnd=rounds.get_round(session=session, round_id=committee), actor=people["c.expert1"]
+        )
         session.delete(recused)  # a seat's conflicts go with it (the moved foreign key cascades)
         session.flush()
         assert session.scalar(select(sa.func.count()).select_from(ConflictDeclaration)) == 0

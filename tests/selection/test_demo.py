@@ -13,14 +13,14 @@ from regionvisa.selection.models import Score, SelectionRound
 
 
 def test_demo_round_reproduces_the_2025_outcome(engine):
-    demo.demo_step(engine)
-    demo.demo_step(engine)  # a second run adds nothing
+    demo.demo_step(engine=engine)
+    demo.demo_step(engine=engine)  # a second run adds nothing
     pilot = {row["program_id"]: row for row in pilot_programmes().iter_rows(named=True)}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         assert session.scalar(select(func.count()).select_from(SelectionRound)) == 1
         rnd = session.scalar(select(SelectionRound))
         assert rnd.status == "decided" and rnd.meeting_on.isoformat() == "2025-04-02"
-        decided = service.decisions(session, rnd.id)
+        decided = service.decisions(session=session, round_id=rnd.id)
         assert len(decided) == 17
         selected = {p.region for p, d in decided if d.selected}
         assert len(selected) == 14
@@ -37,6 +37,6 @@ def test_demo_round_reproduces_the_2025_outcome(engine):
         gyeonggi = next(q for _p, d in decided for q in d.quotas if q["program_id"] == "gyeonggi-e7")
         assert (gyeonggi["requested"], gyeonggi["confirmed"]) == (700, 630) and gyeonggi["reason"]
         assert session.scalar(select(func.count()).select_from(Score)) > 17 * 5 * 5
-        ctx = minutes.context(session, rnd.id, "en")
+        ctx = minutes.context(session=session, round_id=rnd.id, lang="en")
         assert ctx["applied"] == 17 and ctx["selected"] == 14
         assert {r["region"] for r in ctx["recusals"]} == {"Busan", "South Gyeongsang (Gyeongnam)"}

@@ -26,9 +26,9 @@ def test_the_flow_carries_out_the_effects_the_decide_edge_declares():
 def test_a_ledger_already_open_is_kept_and_the_decision_notes_it(engine, people, round_id, helpers):
     submit(engine, people, round_id, "26", "s.busan", [(helpers.busan_design(), 900)])
     submit(engine, people, round_id, "11", "s.seoul", [(design_for("11", "seoul-d2", 400), None)])
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         earlier = quotas.open_ledger(
-            session,
+            session=session,
             program_id="busan-d2",
             region="26",
             period="2025",
@@ -39,13 +39,13 @@ def test_a_ledger_already_open_is_kept_and_the_decision_notes_it(engine, people,
             reason="opened before the round was decided",
         ).id
     scored_round(engine, people, round_id)
-    with session_scope(engine) as session:
-        decided = service.confirm_decisions(session, round_id, DecisionIn(), actor=people["c.chair"])
+    with session_scope(engine=engine) as session:
+        decided = service.confirm_decisions(session=session, rnd=round_id, data=DecisionIn(), actor=people["c.chair"])
         busan = next(d for d in decided if d.selected)
         (row,) = busan.quotas
         assert (row["confirmed"], row["ledger_id"], row["ledger_existing"]) == (900, earlier, True)
         assert row["program_version"] >= 1
         assert all("ledger_id" not in q for d in decided if not d.selected for q in d.quotas)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         ledgers = session.scalars(select(QuotaLedger).where(QuotaLedger.program_id == "busan-d2")).all()
         assert [(lg.id, lg.allocated) for lg in ledgers] == [(earlier, 5)]

@@ -28,19 +28,24 @@ def walk_round(engine, people):
     and, per phase, the moment at which the round is in that phase."""
     now = dt.datetime.now(dt.UTC)
     opens, closes = now - dt.timedelta(hours=3), now - dt.timedelta(hours=1)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rnd = service.open_round(
-            session,
-            RoundIn(year=2025, window_opens_at=opens, window_closes_at=closes, threshold=60, trim=True),
+            session=session,
+            data=RoundIn(year=2025, window_opens_at=opens, window_closes_at=closes, threshold=60, trim=True),
             actor=people["s.admin"],
         )
         for username, role, affiliation, region in MEMBERS:
             member = MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region)
-            committee.add_member(session, rnd.id, member, actor=people["s.admin"])
+            committee.add_member(session=session, rnd=rnd.id, data=member, actor=people["s.admin"])
         for region, user, design in (("26", "s.busan", busan_design()), ("11", "s.seoul", design_for("11", "s-d2"))):
             data = ProposalIn(designs=[DesignIn(design=design, requested_quota=300)], narrative="plan")
             proposals.submit_proposal(
-                session, rnd.id, region=region, data=data, actor=people[user], now=opens + dt.timedelta(hours=1)
+                session=session,
+                round_id=rnd.id,
+                region=region,
+                data=data,
+                actor=people[user],
+                now=opens + dt.timedelta(hours=1),
             )
         round_id = rnd.id
     clock = {"before": opens - dt.timedelta(hours=1), "submission": opens + dt.timedelta(hours=1)}
@@ -51,25 +56,29 @@ def score_everything(engine, people, round_id: int) -> None:
     from regionvisa.selection.schemas import ConflictsIn
 
     criteria = ("need", "feasibility", "settlement", "management", "employment")
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for username, *_ in MEMBERS:
-            committee.declare_conflicts(session, round_id, ConflictsIn(regions=[], reason=""), actor=people[username])
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(regions=[], reason=""), actor=people[username]
+            )
             for region in ("26", "11"):
                 if username == "c.expert1" and region == "26":
                     continue  # affiliated with Busan: recused
                 scores = {c: {"score": 80, "comment": f"{c} 80"} for c in criteria}
-                service.save_scores(session, round_id, region, ScoresIn(scores=scores), actor=people[username])
+                service.save_scores(
+                    session=session, rnd=round_id, region=region, data=ScoresIn(scores=scores), actor=people[username]
+                )
 
 
 def make(session, round_id: int, move: str, *, people, now: dt.datetime, reason: str = "walk"):
     admin = people["s.admin"]
     if move == "close_window":
-        return service.close_window(session, round_id, actor=admin, reason=reason, now=now)
+        return service.close_window(session=session, rnd=round_id, actor=admin, reason=reason, now=now)
     if move == "close_scoring":
-        return service.close_scoring(session, round_id, actor=admin, now=now)
+        return service.close_scoring(session=session, rnd=round_id, actor=admin, now=now)
     if move == "reopen_scoring":
-        return service.reopen_scoring(session, round_id, actor=admin, reason=reason)
-    return service.confirm_decisions(session, round_id, DecisionIn(), actor=people["c.chair"], now=now)
+        return service.reopen_scoring(session=session, rnd=round_id, actor=admin, reason=reason)
+    return service.confirm_decisions(session=session, rnd=round_id, data=DecisionIn(), actor=people["c.chair"], now=now)
 
 
 def test_the_table_names_real_actions_and_the_phases():
@@ -86,15 +95,15 @@ def test_every_move_in_every_phase_does_what_the_table_says(engine, people, walk
         if state == "scoring":
             score_everything(engine, people, round_id)
         if state == "scoring_closed":
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 make(session, round_id, "close_scoring", people=people, now=clock[state])
         if state == "decided":
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 make(session, round_id, "decide", people=people, now=clock[state])
         for move in SELECTION_ROUNDS.moves:
             edge = SELECTION_ROUNDS.find(move, state)
             with Session(engine) as session:
-                assert rounds.phase(rounds.get_round(session, round_id), clock[state]) == state
+                assert rounds.phase(rounds.get_round(session=session, round_id=round_id), clock[state]) == state
                 if edge is None:
                     with pytest.raises(Conflict) as err:
                         make(session, round_id, move, people=people, now=clock[state])
@@ -103,7 +112,7 @@ def test_every_move_in_every_phase_does_what_the_table_says(engine, people, walk
                 else:
                     make(session, round_id, move, people=people, now=clock[state])
                     session.flush()
-                    rnd = rounds.get_round(session, round_id)
+                    rnd = rounds.get_round(session=session, round_id=round_id)
                     assert rounds.phase(rnd, clock[state]) == edge.to_state, (state, move)
                 session.rollback()
             if edge is not None and SELECTION_ROUNDS.needs_reason(move):
@@ -126,7 +135,7 @@ def test_the_api_refuses_exactly_the_roles_lacking_the_declared_action(engine, p
 
     from regionvisa.app import create_app
 
-    with TestClient(create_app(engine)) as client:
+    with TestClient(create_app(engine=engine)) as client:
         for move in SELECTION_ROUNDS.moves:
             action = SELECTION_ROUNDS.action(move)
             for username in users:

@@ -16,14 +16,14 @@ from regionvisa.selection import demo, minutes
 
 @pytest.fixture
 def decided_round(engine) -> int:
-    demo.demo_step(engine)
+    demo.demo_step(engine=engine)
     return 1
 
 
 def test_minutes_pdf_draws_its_pages_with_the_korean_font(engine, decided_round, tmp_path):
     for lang in ("ko", "en"):
-        with session_scope(engine) as session:
-            pdf = minutes.render(session, decided_round, actor=SYSTEM, lang=lang, fmt="pdf")
+        with session_scope(engine=engine) as session:
+            pdf = minutes.render(session=session, round_id=decided_round, actor=SYSTEM, lang=lang, fmt="pdf")
         check_pdf(pdf, tmp_path / lang)
 
 
@@ -48,9 +48,9 @@ def check_pdf(pdf: bytes, folder) -> None:
 
 
 def test_minutes_html_hold_members_recusals_scores_decisions_and_adjustments(engine, decided_round):
-    with session_scope(engine) as session:
-        ko = minutes.render(session, decided_round, actor=SYSTEM, lang="ko").decode()
-        en = minutes.render(session, decided_round, actor=SYSTEM, lang="en").decode()
+    with session_scope(engine=engine) as session:
+        ko = minutes.render(session=session, round_id=decided_round, actor=SYSTEM, lang="ko").decode()
+        en = minutes.render(session=session, round_id=decided_round, actor=SYSTEM, lang="en").decode()
     for text, words in (
         (
             ko,

@@ -130,21 +130,25 @@ def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_fo
     from regionvisa.selection import committee, proposals, service
     from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         proposals.submit_proposal(
-            session,
-            round_id,
+            session=session,
+            round_id=round_id,
             region="26",
             data=ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
             actor=people["s.busan"],
         )
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     scores = ScoresIn(scores={c: {"score": 82, "comment": "good"} for c in CRITERIA})
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for member in ("c.chair", "c.official1", "c.official2", "c.expert2", "c.expert3"):
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
-            service.save_scores(session, round_id, "26", scores, actor=people[member], now=later)
-        service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
+            )
+            service.save_scores(
+                session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
+            )
+        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
     base = f"/selection/rounds/{round_id}"
     chair, csrf = browser_for("c.chair")
     page = chair.get(f"{base}/decision").text
@@ -193,10 +197,10 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
 
     checks = _accessibility_checks()
     base = f"/selection/rounds/{round_id}"
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         proposals.submit_proposal(
-            session,
-            round_id,
+            session=session,
+            round_id=round_id,
             region="26",
             data=ProposalIn(designs=[DesignIn(design=busan_design())], narrative="Busan plan"),
             actor=people["s.busan"],
@@ -224,10 +228,14 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
     problems = check(pages)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     scores = ScoresIn(scores={c: {"score": 70, "comment": "ok"} for c in CRITERIA})
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for member in ("c.chair", "c.official1", "c.official2", "c.expert2"):
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[member], now=later)
-            service.save_scores(session, round_id, "26", scores, actor=people[member], now=later)
-        service.close_scoring(session, round_id, actor=people["s.admin"], now=later)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
+            )
+            service.save_scores(
+                session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
+            )
+        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
     problems += check({"s.admin": [base], "c.chair": [f"{base}/decision", f"{base}/score/26"]})
     assert problems == []

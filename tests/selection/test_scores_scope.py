@@ -50,39 +50,50 @@ def scored(engine, people, round_id) -> int:
     """Busan and Seoul submitted; every member declared and scored every proposal they may, with a
     comment naming the proposal's region (c.expert1 is recused from Busan by affiliation)."""
     later = dt.datetime.now(dt.UTC) + LATER
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for region, user, design in (
             ("26", "s.busan", busan_design()),
             ("11", "s.seoul", design_for("11", "seoul-d2", 400)),
         ):
             proposals.submit_proposal(
-                session,
-                round_id,
+                session=session,
+                round_id=round_id,
                 region=region,
                 data=ProposalIn(designs=[DesignIn(design=design, requested_quota=400)], narrative=f"plan {region}"),
                 actor=people[user],
             )
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for name in SCORERS:
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[name], now=later)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[name], now=later
+            )
         for name in SCORERS:
             for region in ("26", "11"):
                 if name == "c.expert1" and region == "26":
                     continue
                 body = {c: {"score": 80, "comment": comment(region, name)} for c in CRITERIA}
-                service.save_scores(session, round_id, region, ScoresIn(scores=body), actor=people[name], now=later)
+                service.save_scores(
+                    session=session,
+                    rnd=round_id,
+                    region=region,
+                    data=ScoresIn(scores=body),
+                    actor=people[name],
+                    now=later,
+                )
     return round_id
 
 
 def close_scoring(engine, people, round_id) -> None:
-    with session_scope(engine) as session:
-        service.close_scoring(session, round_id, actor=people["s.admin"], now=dt.datetime.now(dt.UTC) + LATER)
+    with session_scope(engine=engine) as session:
+        service.close_scoring(
+            session=session, rnd=round_id, actor=people["s.admin"], now=dt.datetime.now(dt.UTC) + LATER
+        )
 
 
 def decide(engine, people, round_id) -> None:
     close_scoring(engine, people, round_id)
-    with session_scope(engine) as session:
-        service.confirm_decisions(session, round_id, DecisionIn(), actor=people["c.chair"])
+    with session_scope(engine=engine) as session:
+        service.confirm_decisions(session=session, rnd=round_id, data=DecisionIn(), actor=people["c.chair"])
 
 
 def test_while_scoring_is_open_only_a_members_own_scores_show(client, bearer, scored, auditor):

@@ -77,32 +77,40 @@ def _busan_proposal() -> ProposalIn:
 def test_a_submission_refused_for_its_region_writes_nothing(engine, people, round_id, who):
     actor = "s.busan" if who == "s.busan as a name" else people[who]
     before = _state(engine)
-    with pytest.raises(Forbidden) as refused, session_scope(engine) as session:
-        proposals.submit_proposal(session, round_id, region="26", data=_busan_proposal(), actor=actor)
+    with pytest.raises(Forbidden) as refused, session_scope(engine=engine) as session:
+        proposals.submit_proposal(session=session, round_id=round_id, region="26", data=_busan_proposal(), actor=actor)
     assert refused.value.status == 403
     assert _state(engine) == before
-    with session_scope(engine) as session:  # Busan's own official may
-        proposals.submit_proposal(session, round_id, region="26", data=_busan_proposal(), actor=people["s.busan"])
+    with session_scope(engine=engine) as session:  # Busan's own official may
+        proposals.submit_proposal(
+            session=session, round_id=round_id, region="26", data=_busan_proposal(), actor=people["s.busan"]
+        )
     assert _state(engine)[:3] == (before[0] + 1, before[1] + 1, before[2] + 1)
 
 
 def test_a_refused_round_move_writes_nothing(engine, people, round_id):
     before = _state(engine)
     for actor in ("s.admin", people["c.chair"], people["s.busan"]):
-        with pytest.raises(Forbidden), session_scope(engine) as session:
-            service.close_window(session, round_id, actor=actor, reason="refused")
-        with pytest.raises(Forbidden), session_scope(engine) as session:
+        with pytest.raises(Forbidden), session_scope(engine=engine) as session:
+            service.close_window(session=session, rnd=round_id, actor=actor, reason="refused")
+        with pytest.raises(Forbidden), session_scope(engine=engine) as session:
             committee.add_member(
-                session, round_id, MemberIn(username="c.outsider", role="expert", affiliation="x"), actor=actor
+                session=session,
+                rnd=round_id,
+                data=MemberIn(username="c.outsider", role="expert", affiliation="x"),
+                actor=actor,
             )
     assert _state(engine) == before
 
 
 def test_only_an_account_that_may_score_is_seated(engine, people, round_id):
     before = _state(engine)
-    with pytest.raises(Invalid) as refused, session_scope(engine) as session:
+    with pytest.raises(Invalid) as refused, session_scope(engine=engine) as session:
         committee.add_member(
-            session, round_id, MemberIn(username="s.admin", role="expert", affiliation="x"), actor=people["s.admin"]
+            session=session,
+            rnd=round_id,
+            data=MemberIn(username="s.admin", role="expert", affiliation="x"),
+            actor=people["s.admin"],
         )
     assert refused.value.code == "not_committee_user"
     assert _state(engine) == before
@@ -110,49 +118,59 @@ def test_only_an_account_that_may_score_is_seated(engine, people, round_id):
 
 def _whole_round(engine, people) -> int:
     admin = people["s.admin"]
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rnd = service.open_round(
-            session,
-            RoundIn(year=2025, window_opens_at=START, window_closes_at=START + dt.timedelta(days=9), trim=True),
+            session=session,
+            data=RoundIn(year=2025, window_opens_at=START, window_closes_at=START + dt.timedelta(days=9), trim=True),
             actor=admin,
         )
         round_id = rnd.id
         for username, role, affiliation, region in MEMBERS:
             member = MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region)
-            committee.add_member(session, round_id, member, actor=admin)
+            committee.add_member(session=session, rnd=round_id, data=member, actor=admin)
     submitted = START + dt.timedelta(days=1)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for region, user, design in (("26", "s.busan", busan_design()), ("11", "s.seoul", design_for("11", "s-d2"))):
             data = ProposalIn(designs=[DesignIn(design=design, requested_quota=300)], narrative="plan")
-            proposals.submit_proposal(session, round_id, region=region, data=data, actor=people[user], now=submitted)
+            proposals.submit_proposal(
+                session=session, round_id=round_id, region=region, data=data, actor=people[user], now=submitted
+            )
         revised = ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=400)], narrative="revised")
-        proposals.submit_proposal(session, round_id, region="26", data=revised, actor=people["s.busan"], now=submitted)
-        service.close_window(session, round_id, actor=admin, reason="early", now=START + dt.timedelta(days=4))
+        proposals.submit_proposal(
+            session=session, round_id=round_id, region="26", data=revised, actor=people["s.busan"], now=submitted
+        )
+        service.close_window(
+            session=session, rnd=round_id, actor=admin, reason="early", now=START + dt.timedelta(days=4)
+        )
     scoring = START + dt.timedelta(days=5)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for username, *_ in MEMBERS:
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=people[username], now=scoring)
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[username], now=scoring
+            )
             for region, value in (("26", 85), ("11", 50)):
                 if username == "c.expert1" and region == "26":
                     continue  # recused by affiliation
                 body = ScoresIn(scores={c: {"score": value, "comment": c} for c in CRITERIA})
-                service.save_scores(session, round_id, region, body, actor=people[username], now=scoring)
+                service.save_scores(
+                    session=session, rnd=round_id, region=region, data=body, actor=people[username], now=scoring
+                )
         late = ConflictsIn(regions=["11"], reason="advises the Seoul design team")
-        committee.declare_conflicts(session, round_id, late, actor=people["c.expert3"], now=scoring)
-        service.close_scoring(session, round_id, actor=admin, now=START + dt.timedelta(days=6))
-        service.reopen_scoring(session, round_id, actor=admin, reason="check")
-        service.close_scoring(session, round_id, actor=admin, now=START + dt.timedelta(days=7))
+        committee.declare_conflicts(session=session, rnd=round_id, data=late, actor=people["c.expert3"], now=scoring)
+        service.close_scoring(session=session, rnd=round_id, actor=admin, now=START + dt.timedelta(days=6))
+        service.reopen_scoring(session=session, rnd=round_id, actor=admin, reason="check")
+        service.close_scoring(session=session, rnd=round_id, actor=admin, now=START + dt.timedelta(days=7))
         decision = DecisionIn(adjustments={"busan-d2": QuotaAdjustment(quota=350, reason="cut")})
         decided = START + dt.timedelta(days=8)
-        service.confirm_decisions(session, round_id, decision, actor=people["c.chair"], now=decided)
+        service.confirm_decisions(session=session, rnd=round_id, data=decision, actor=people["c.chair"], now=decided)
     return round_id
 
 
 def test_a_whole_round_writes_the_audit_log_it_always_has(engine, people):
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         start = session.scalar(select(func.max(AuditEntry.seq))) or 0
     _whole_round(engine, people)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         entries = session.scalars(select(AuditEntry).where(AuditEntry.seq > start).order_by(AuditEntry.seq)).all()
         log = [(e.actor, e.action, e.subject_type, e.region) for e in entries]
         by_action = {e.action: e for e in entries}
@@ -203,13 +221,17 @@ def test_the_committees_view_is_an_action_held_by_committee_members_only():
 
 def test_the_system_sees_a_round_as_the_ministry_does(engine, people):
     round_id = _whole_round(engine, people)
-    with session_scope(engine) as session:
-        rnd = rounds.get_round(session, round_id)
-        assert proposals.visible_regions(session, rnd, SYSTEM) == ["11", "26"]
-        assert proposals.visible_regions(session, rnd, people["c.expert3"]) == ["26"]  # recused from Seoul
-        seen = service.scores_visible_to(session, rnd, SYSTEM)
-        assert seen == service.scores_visible_to(session, rnd, people["s.admin"]) and len(seen) > 0
-        assert {s["region"] for s in service.scores_visible_to(session, rnd, people["c.expert3"])} == {"26"}
+    with session_scope(engine=engine) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        assert proposals.visible_regions(session=session, rnd=rnd, actor=SYSTEM) == ["11", "26"]
+        assert proposals.visible_regions(session=session, rnd=rnd, actor=people["c.expert3"]) == [
+            "26"
+        ]  # recused from Seoul
+        seen = service.scores_visible_to(session=session, rnd=rnd, actor=SYSTEM)
+        assert seen == service.scores_visible_to(session=session, rnd=rnd, actor=people["s.admin"]) and len(seen) > 0
+        assert {
+            s["region"] for s in service.scores_visible_to(session=session, rnd=rnd, actor=people["c.expert3"])
+        } == {"26"}
 
 
 def test_routers_and_pages_leave_authorisation_to_the_services():

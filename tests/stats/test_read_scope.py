@@ -24,7 +24,7 @@ def test_a_region_is_read_inside_the_readers_scope_only(engine):
     with pytest.raises(NotFound):
         service.readable_region(OFFICER, "99")
     with pytest.raises(Forbidden):  # scope first: another region's code, known or not, is refused
-        service.region_statistics(engine, actor=BUSAN, code="99")
+        service.region_statistics(engine=engine, actor=BUSAN, code="99")
 
 
 def test_the_picker_lands_a_regional_official_on_their_own_region():
@@ -34,8 +34,8 @@ def test_the_picker_lands_a_regional_official_on_their_own_region():
 
 
 def test_residents_are_listed_to_record_readers_only(engine):
-    at = service.data_as_of(engine)
-    assert service.region_residents(engine, actor=COMMITTEE, code="26", at=at, offset=0, limit=5) is None
-    assert service.region_residents(engine, actor=SYSTEM, code="26", at=at, offset=0, limit=5) is not None
+    at = service.data_as_of(engine=engine)
+    assert service.region_residents(engine=engine, actor=COMMITTEE, code="26", at=at, offset=0, limit=5) is None
+    assert service.region_residents(engine=engine, actor=SYSTEM, code="26", at=at, offset=0, limit=5) is not None
     with pytest.raises(Forbidden):
-        service.region_residents(engine, actor=BUSAN, code="41", at=at, offset=0, limit=5)
+        service.region_residents(engine=engine, actor=BUSAN, code="41", at=at, offset=0, limit=5)

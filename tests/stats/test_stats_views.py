@@ -49,23 +49,26 @@ def records(engine):
         }
     )
     with engine.begin() as conn:
-        bulk_insert(conn, "person", people)
-        bulk_insert(conn, "status_grant", statuses)
-        bulk_insert(conn, "address_report", addresses)
-        summary.rebuild(conn)  # a bulk load rebuilds the statistics summaries in its transaction
+        bulk_insert(conn=conn, table="person", df=people)
+        bulk_insert(conn=conn, table="status_grant", df=statuses)
+        bulk_insert(conn=conn, table="address_report", df=addresses)
+        summary.rebuild(conn=conn)  # a bulk load rebuilds the statistics summaries in its transaction
     service.clear_overview_cache()
     return engine
 
 
 def test_stats_by_status_and_nationality(records):
     at = dt.date(2025, 6, 30)
-    by_status = {r["status"]: r["residents"] for r in service.resident_stats(records, by="status", at=at).to_dicts()}
+    by_status = {
+        r["status"]: r["residents"] for r in service.resident_stats(engine=records, by="status", at=at).to_dicts()
+    }
     assert by_status == {"D-2": 1, "E-9": 1, "illegal": 1, "E-7": 1}
     by_nat = {
-        r["nationality"]: r["residents"] for r in service.resident_stats(records, by="nationality", at=at).to_dicts()
+        r["nationality"]: r["residents"]
+        for r in service.resident_stats(engine=records, by="nationality", at=at).to_dicts()
     }
     assert by_nat == {"CHN": 2, "VNM": 1, "NPL": 1}
-    months = service.resident_stats(records, by="month", at=at)
+    months = service.resident_stats(engine=records, by="month", at=at)
     assert months["month"].to_list()[-1] == "2025-06" and months["residents"].to_list()[-1] == 4
     # July 2024: only B and C hold statuses granted by then (D is granted in Dec 2024, A in Feb 2025).
     assert months["month"].to_list()[0] == "2024-07" and months["residents"].to_list()[0] == 2
@@ -87,7 +90,7 @@ def test_api_returns_rows_and_rejects_bad_input(records):
 def test_home_page_shows_the_region_table_in_both_languages(records):
     from regionvisa.app import create_app
 
-    client = TestClient.create_app(engine=records))
+    client = TestClient(create_app(engine=records))
     ko = client.get("/", params={"at": "2025-06-30"})
     assert ko.status_code == 200
     assert "전국 현황" in ko.text and "<svg" in ko.text and 'data-region="41"' in ko.text

@@ -19,7 +19,7 @@ LOADED = """
 import sys
 from regionvisa.db import make_engine
 from regionvisa.synth.service import write_dataset
-counts = write_dataset(make_engine(sys.argv[1]), 2_000, 5, progress=False, replace=True)
+counts = write_dataset(engine=make_engine(sys.argv[1]), residents=2_000, seed=5, progress=False, replace=True)
 maps = open("/proc/self/maps").read()
 print(counts["person"], int("adbc_driver_sqlite" in maps))
 """
@@ -53,7 +53,7 @@ def test_a_staging_child_that_fails_stops_the_load_with_its_reason(sqlite_engine
 
     monkeypatch.setattr(service, "_schema_sql", broken_index)
     with pytest.raises(service.SynthError, match=r"staging movement failed: .*no such table: main\.no_such_table"):
-        service.write_dataset(sqlite_engine, 2_000, 5, progress=False)
+        service.write_dataset(engine=sqlite_engine, residents=2_000, seed=5, progress=False)
     with sqlite_engine.connect() as conn:
         assert {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in TABLES} == dict.fromkeys(
             TABLES, 0

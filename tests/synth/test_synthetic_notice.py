@@ -20,11 +20,11 @@ def _footer(client: TestClient, lang: str) -> str:
 
 
 def test_a_synthetic_load_is_audited_and_the_footer_says_so(engine):
-    app = create_app(engine)
+    app = create_app(engine=engine)
     with TestClient(app) as client:
         assert "synthetic-notice" not in _footer(client, "ko")  # real (empty) records: no notice
         service._synthetic.clear()
-        counts = service.write_dataset(engine, 300, 7, progress=False)
+        counts = service.write_dataset(engine=engine, residents=300, seed=7, progress=False)
         with engine.connect() as conn:
             entry = conn.execute(
                 text("SELECT actor, inputs FROM audit_entry WHERE action = :a"), {"a": service.SYNTH_ACTION}
@@ -34,7 +34,7 @@ def test_a_synthetic_load_is_audited_and_the_footer_says_so(engine):
             entry.actor == service.SYNTH_ACTOR.username and inputs["person"] == counts["person"] and inputs["seed"] == 7
         )
         service._synthetic.clear()  # the pages re-read the marker once a minute
-        assert service.holds_synthetic_data(engine)
+        assert service.holds_synthetic_data(engine=engine)
         ko, en = _footer(client, "ko"), _footer(client, "en")
         assert "synthetic-notice" in ko and "합성 자료" in ko
         assert NOTICE_EN in en
@@ -47,7 +47,7 @@ def test_serve_banner_names_synthetic_data(engine, monkeypatch):
     from regionvisa.ops import serving
 
     service._synthetic.clear()
-    service.write_dataset(engine, 300, 7, progress=False)
+    service.write_dataset(engine=engine, residents=300, seed=7, progress=False)
     monkeypatch.setattr(cli, "get_engine", lambda: engine)
     monkeypatch.setattr(serving, "serve", lambda *a, **k: None)
     result = CliRunner().invoke(cli.app, ["serve", "--port", "1"])

@@ -39,12 +39,12 @@ def test_the_declared_use_case_is_exactly_the_load():
 def test_a_refused_load_writes_nothing(engine, actor):
     before = _state(engine)
     with pytest.raises(Forbidden):
-        service.load_synthetic(engine, 200, 3, actor=actor, progress=False)
+        service.load_synthetic(engine=engine, residents=200, seed=3, actor=actor, progress=False)
     assert _state(engine) == before
 
 
 def test_the_load_is_audited_under_the_synth_actor(engine):
-    counts = service.write_dataset(engine, 200, 3, progress=False)
+    counts = service.write_dataset(engine=engine, residents=200, seed=3, progress=False)
     with engine.connect() as conn:
         entry = conn.execute(select(AuditEntry).where(AuditEntry.action == service.SYNTH_ACTION)).one()
     assert (entry.actor, entry.subject_type, entry.subject_id, entry.region) == (

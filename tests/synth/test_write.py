@@ -49,7 +49,7 @@ def read_back(engine, like: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     with engine.connect() as conn:
         for name in TABLES:
             cols = ", ".join(f'"{c}"' for c in like[name].columns)
-            frame = read_table(conn, f"SELECT {cols} FROM {name}", dict(like[name].schema))
+            frame = read_table(conn=conn, sql=f"SELECT {cols} FROM {name}", schema=dict(like[name].schema))
             out[name] = frame.select([pl.col(c).cast(t) for c, t in like[name].schema.items()])
     return out
 
@@ -74,7 +74,7 @@ def frames() -> dict[str, pl.DataFrame]:
 @pytest.fixture
 def written(engine, frames):
     """A database holding the dataset for (N, SEED)."""
-    got = service.write_dataset(engine, N, SEED, progress=False)
+    got = service.write_dataset(engine=engine, residents=N, seed=SEED, progress=False)
     assert got == {t: frames[t].height for t in TABLES}
     return engine
 
@@ -94,7 +94,7 @@ def test_written_data_round_trips(written, frames, synth_helpers):
         assert pii.decrypt(rows[p] for p in stored["person_id"]) == frames["person"]["passport_no"].head(50).to_list()
     # the statistics read the same residents from the database as from the frames
     with written.connect() as conn:
-        from_db = residents_on(conn, service.profiles.AS_OF)
+        from_db = residents_on(conn=conn, on=service.profiles.AS_OF)
     expected = synth_helpers.residents_of(frames, service.profiles.AS_OF)
     assert from_db.height == N
     assert from_db.sort("person_id").equals(expected.sort("person_id"))
@@ -103,14 +103,14 @@ def test_written_data_round_trips(written, frames, synth_helpers):
 def test_a_non_empty_records_store_is_refused_without_replace(written, frames):
     before = counts(written)
     with pytest.raises(service.SynthError, match="--replace"):
-        service.write_dataset(written, 5_000, SEED + 1, progress=False)
+        service.write_dataset(engine=written, residents=5_000, seed=SEED + 1, progress=False)
     assert counts(written) == before
     assert same_data(written, frames)
 
 
 def test_replace_swaps_the_whole_dataset(written, frames):
     indexes = index_names(written)
-    got = service.write_dataset(written, 5_000, SEED + 1, progress=False, replace=True)
+    got = service.write_dataset(engine=written, residents=5_000, seed=SEED + 1, progress=False, replace=True)
     smaller = generate_dataset(5_000, SEED + 1)
     assert counts(written) == got == {t: smaller[t].height for t in TABLES}
     assert same_data(written, smaller)
@@ -130,7 +130,7 @@ def test_a_failure_mid_load_leaves_the_database_unchanged(written, frames, monke
 
     monkeypatch.setattr(service, "_write_table", write_then_break)
     with pytest.raises(OSError, match="disk full"):
-        service.write_dataset(written, 5_000, SEED + 1, progress=False, replace=True)
+        service.write_dataset(engine=written, residents=5_000, seed=SEED + 1, progress=False, replace=True)
     assert counts(written) == {t: frames[t].height for t in TABLES}
     assert same_data(written, frames)
     assert index_names(written) == indexes
@@ -146,10 +146,10 @@ def test_a_failed_first_load_leaves_the_store_empty_and_a_rerun_succeeds(engine,
 
     monkeypatch.setattr(service, "_write_table", break_on_employment)
     with pytest.raises(RuntimeError):
-        service.write_dataset(engine, 3_000, SEED, progress=False)
+        service.write_dataset(engine=engine, residents=3_000, seed=SEED, progress=False)
     assert counts(engine) == dict.fromkeys(TABLES, 0)
     monkeypatch.undo()
-    got = service.write_dataset(engine, 3_000, SEED, progress=False)
+    got = service.write_dataset(engine=engine, residents=3_000, seed=SEED, progress=False)
     assert counts(engine) == got and got["person"] > 3_000
 
 
@@ -168,11 +168,11 @@ def test_sqlite_staging_failure_leaves_nothing_behind(sqlite_engine, monkeypatch
 
     monkeypatch.setattr(service, "_stage", stage_or_break)
     with pytest.raises(OSError, match="no space"):
-        service.write_dataset(sqlite_engine, 3_000, SEED, progress=False)
+        service.write_dataset(engine=sqlite_engine, residents=3_000, seed=SEED, progress=False)
     assert counts(sqlite_engine) == dict.fromkeys(TABLES, 0)
     assert not list(tmp_path.glob("regionvisa-synth-*")), "staging files left behind"
     monkeypatch.setattr(service, "_stage", original)
-    service.write_dataset(sqlite_engine, 3_000, SEED, progress=False)
+    service.write_dataset(engine=sqlite_engine, residents=3_000, seed=SEED, progress=False)
     assert not list(tmp_path.glob("regionvisa-synth-*"))
     with sqlite_engine.connect() as conn:
         raw = conn.connection.driver_connection
@@ -195,7 +195,7 @@ class Timings(dict):
             Path(marker).write_text("mid-load")
             time.sleep(120)
 
-write_dataset(make_engine(url), 3_000, 11, progress=False, replace=True, timings=Timings())
+write_dataset(engine=make_engine(url), residents=3_000, seed=11, progress=False, replace=True, timings=Timings())
 """
 
 
@@ -223,7 +223,7 @@ def test_a_load_killed_midway_leaves_the_database_unchanged(written, frames, tmp
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(staging))
-    service.write_dataset(written, 3_000, 11, progress=False, replace=True)
+    service.write_dataset(engine=written, residents=3_000, seed=11, progress=False, replace=True)
     assert counts(written)["person"] > 3_000
     assert not list(staging.iterdir())
 

@@ -33,9 +33,11 @@ def _routewalk():
 @pytest.fixture
 def tokens(engine, role_users) -> dict[str, dict]:
     out = {}
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for role, info in role_users.items():
-            _, plain = service.create_token(session, actor=SYSTEM, user=service.get_user(session, info["id"]), name="t")
+            _, plain = service.create_token(
+                session=session, actor=SYSTEM, user=service.get_user(session=session, user_id=info["id"]), name="t"
+            )
             out[role] = {"Authorization": f"Bearer {plain}"}
     return out
 

@@ -47,7 +47,7 @@ def seed(engine, folder, counts: dict[str, int]) -> None:
     for kind, lines in (("people", people), ("statuses", statuses), ("addresses", addresses)):
         path = folder / f"{kind}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        summary, _ = import_file(engine, kind, path, actor=SYSTEM)
+        summary, _ = import_file(engine=engine, kind=kind, path=path, actor=SYSTEM)
         assert summary.outcome == "committed", summary
     clear_overview_cache()
     regional.clear_cache()

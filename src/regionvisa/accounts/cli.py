@@ -40,7 +40,7 @@ def _actor(session, as_user: str | None, action: str) -> Actor:
         return system_actor()
     from regionvisa.accounts import service
 
-    user = service.get_user_by_name(session, as_user)
+    user = service.get_user_by_name(session=session, username=as_user)
     if not user.is_active:
         raise DomainError(status=403, code="disabled", ko="사용 중지된 계정입니다", en=f"user {as_user!r} is disabled")
     principal = service.principal_of(user, via="cli")
@@ -75,10 +75,10 @@ def create(
 
     password = _read_password(password_stdin)
     try:
-        with session_scope(get_engine()) as session:
+        with session_scope(engine=get_engine()) as session:
             actor = _actor(session, as_user, "users.manage")
             user = service.create_user(
-                session,
+                session=session,
                 actor=actor,
                 username=username,
                 display_name=display_name or username,
@@ -97,12 +97,12 @@ def list_users() -> None:
     from regionvisa.accounts import service
     from regionvisa.db import get_engine, session_scope
 
-    with session_scope(get_engine()) as session:
-        total, users = service.list_users(session, offset=0, limit=100_000)
+    with session_scope(engine=get_engine()) as session:
+        total, users = service.list_users(session=session, offset=0, limit=100_000)
         table = Table(title=f"{total} users")
         for col in ("user", "name", "role", "region", "status", "last log-in (UTC)"):
             table.add_column(col)
-        locked_names = service.locks(session, [u.username for u in users])
+        locked_names = service.locks(session=session, usernames=[u.username for u in users])
         for u in users:
             locked = u.username in locked_names
             status = ("active" if u.is_active else "disabled") + (" (locked)" if locked else "")
@@ -116,10 +116,10 @@ def _set_active(username: str, active: bool, as_user: str | None, reason: str) -
     from regionvisa.db import get_engine, session_scope
 
     try:
-        with session_scope(get_engine()) as session:
+        with session_scope(engine=get_engine()) as session:
             actor = _actor(session, as_user, "users.manage")
-            user = service.get_user_by_name(session, username)
-            service.update_user(session, actor=actor, user=user, is_active=active, reason=reason)
+            user = service.get_user_by_name(session=session, username=username)
+            service.update_user(session=session, actor=actor, user=user, is_active=active, reason=reason)
     except DomainError as exc:
         _fail(exc)
     typer.echo(f"{username}: {'enabled' if active else 'disabled'}")
@@ -157,10 +157,12 @@ def set_password(
 
     password = _read_password(password_stdin)
     try:
-        with session_scope(get_engine()) as session:
+        with session_scope(engine=get_engine()) as session:
             actor = _actor(session, as_user, "users.manage")
-            user = service.get_user_by_name(session, username)
-            service.set_password(session, actor=actor, user=user, password=password, reason="set from the command line")
+            user = service.get_user_by_name(session=session, username=username)
+            service.set_password(
+                session=session, actor=actor, user=user, password=password, reason="set from the command line"
+            )
     except DomainError as exc:
         _fail(exc)
     typer.echo(f"{username}: password set")
@@ -178,14 +180,14 @@ def create_token(
     from regionvisa.db import get_engine, session_scope
 
     try:
-        with session_scope(get_engine()) as session:
-            user = service.get_user_by_name(session, username)
+        with session_scope(engine=get_engine()) as session:
+            user = service.get_user_by_name(session=session, username=username)
             if as_user and as_user.strip().lower() == user.username:
                 actor = _actor(session, as_user, "tokens.manage")
             else:
                 actor = _actor(session, as_user, "users.manage")
             token, plain = service.create_token(
-                session, actor=actor, user=user, name=name, expires_days=expires_days or None
+                session=session, actor=actor, user=user, name=name, expires_days=expires_days or None
             )
     except DomainError as exc:
         _fail(exc)
@@ -200,12 +202,12 @@ def revoke_token(token_id: int = typer.Argument(...), as_user: str | None = AS_O
     from regionvisa.db import get_engine, session_scope
 
     try:
-        with session_scope(get_engine()) as session:
-            token = service.get_token(session, token_id)
-            owner = service.get_user(session, token.user_id)
+        with session_scope(engine=get_engine()) as session:
+            token = service.get_token(session=session, token_id=token_id)
+            owner = service.get_user(session=session, user_id=token.user_id)
             own = as_user is not None and as_user.strip().lower() == owner.username
             actor = _actor(session, as_user, "tokens.manage" if own else "users.manage")
-            service.revoke_token(session, actor=actor, token=token)
+            service.revoke_token(session=session, actor=actor, token=token)
     except DomainError as exc:
         _fail(exc)
     typer.echo(f"token {token_id}: revoked")
@@ -224,7 +226,7 @@ def show_routes() -> None:
     from regionvisa.db import get_engine
     from regionvisa.web.deps import iter_routes, route_policy
 
-    for route in iter_routes(create_app(get_engine())):
+    for route in iter_routes(create_app(engine=get_engine())):
         typer.echo(f"{','.join(route.methods):<7} {route.path:<64} {route_policy(route) or 'NO POLICY'}")
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts import service
+from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import system_actor
+from regionvisa.db import session_scope
 
 DEMO_REGION = "26"  # Busan
 DEMO_ACCOUNTS: tuple[dict, ...] = (
@@ -26,18 +29,15 @@ DEMO_ACCOUNTS: tuple[dict, ...] = (
 DEMO_ACTOR = system_actor("demo")
 
 
-def create_demo_accounts(engine: Engine) -> int:
+def create_demo_accounts(*, engine: Engine) -> int:
     """Create the demo accounts that do not exist yet; returns how many were created."""
-    from regionvisa.accounts import service
-    from regionvisa.accounts.models import User
-    from regionvisa.db import session_scope
 
     created = 0
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         existing = set(session.scalars(select(User.username)))
         for account in DEMO_ACCOUNTS:
             if account["username"] in existing:
                 continue
-            service.create_user(session, actor=DEMO_ACTOR, reason="demo account", **account)
+            service.create_user(session=session, actor=DEMO_ACTOR, reason="demo account", **account)
             created += 1
     return created

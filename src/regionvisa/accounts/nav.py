@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from regionvisa.accounts.policy import Actor, grant
-from regionvisa.web.labels import N_
+from regionvisa.core.text import N_
 
 
 @dataclass(frozen=True)

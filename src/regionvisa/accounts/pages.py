@@ -18,12 +18,12 @@ from regionvisa.accounts.security import SESSION_KEY, rotate_session
 from regionvisa.accounts.settings import get_account_settings
 from regionvisa.core.actor import ROLE_LABELS, ROLES
 from regionvisa.core.errors import DomainError, Invalid
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
-from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -108,11 +108,11 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     key = None
-    with session_scope(engine) as session:
-        result = service.authenticate(session, username=username, password=password)
+    with session_scope(engine=engine) as session:
+        result = service.authenticate(session=session, username=username, password=password)
         if result.ok:
             assert result.user is not None
-            key = service.start_session(session, user=result.user, replaces=request.session.get(SESSION_KEY))
+            key = service.start_session(session=session, user=result.user, replaces=request.session.get(SESSION_KEY))
     if key is None:
         if result.outcome == "locked":
             minutes = get_account_settings().login_lockout_minutes
@@ -129,8 +129,8 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
             wait = (result.locked_until - service.utcnow()).total_seconds()
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
-    ratelimit.release(engine, taken)
-    rotate_session(request.session, key)
+    ratelimit.release(engine=engine, decisions=taken)
+    rotate_session(session=request.session, key=key)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
@@ -139,8 +139,8 @@ def logout(request: Request):
     key = request.session.get(SESSION_KEY)
     user = getattr(request.state, "user", None)
     if key:
-        with session_scope(request.app.state.engine) as session:
-            service.end_session(session, key=key, actor=user or service.SIGN_IN)
+        with session_scope(engine=request.app.state.engine) as session:
+            service.end_session(session=session, key=key, actor=user or service.SIGN_IN)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 
@@ -149,8 +149,8 @@ def logout(request: Request):
 
 
 def _account_page(request: Request, user: Actor, *, new_token: str | None = None, error=None, status_code=200):
-    with session_scope(request.app.state.engine) as session:
-        tokens = service.list_tokens(session, user_id=user.id)
+    with session_scope(engine=request.app.state.engine) as session:
+        tokens = service.list_tokens(session=session, user_id=user.id)
     response = render(
         request,
         "account.html",
@@ -188,9 +188,9 @@ def account_create_token(
         error = gettext("Choose a validity period from the list.")
         return _account_page(request, user, error=error, status_code=422)
     try:
-        with session_scope(request.app.state.engine) as session:
-            owner = service.get_user(session, user.id)
-            _, plain = service.create_token(session, actor=user, user=owner, name=name, expires_days=days)
+        with session_scope(engine=request.app.state.engine) as session:
+            owner = service.get_user(session=session, user_id=user.id)
+            _, plain = service.create_token(session=session, actor=user, user=owner, name=name, expires_days=days)
     except DomainError as exc:
         return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
     return _account_page(request, user, new_token=plain)
@@ -198,11 +198,11 @@ def account_create_token(
 
 @router.post("/account/tokens/{token_id}/revoke")
 def account_revoke_token(request: Request, token_id: int, user: Actor = Depends(require("tokens.manage"))):
-    with session_scope(request.app.state.engine) as session:
-        token = service.get_token(session, token_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        token = service.get_token(session=session, token_id=token_id)
         if token.user_id != user.id:
             raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="API token not found")
-        service.revoke_token(session, actor=user, token=token)
+        service.revoke_token(session=session, actor=user, token=token)
     flash(request, "token_revoked")
     return RedirectResponse("/account", status_code=303)
 
@@ -218,8 +218,8 @@ def account_password(
     if new_password != confirm_password:
         return _account_page(request, user, error=gettext("The two new passwords differ."), status_code=422)
     try:
-        with session_scope(request.app.state.engine) as session:
-            me = service.get_user(session, user.id)
+        with session_scope(engine=request.app.state.engine) as session:
+            me = service.get_user(session=session, user_id=user.id)
             if not service.check_password(me.password_hash, current_password):
                 raise Invalid(
                     code="wrong_password",
@@ -228,7 +228,7 @@ def account_password(
                     field="current_password",
                 )
             service.set_password(
-                session,
+                session=session,
                 actor=user,
                 user=me,
                 password=new_password,
@@ -246,8 +246,8 @@ def account_password(
 
 def _users_page(request: Request, *, page: int, form: dict | None = None, error=None, status_code=200):
     size = 50
-    with session_scope(request.app.state.engine) as session:
-        total, users = service.list_users(session, offset=(page - 1) * size, limit=size)
+    with session_scope(engine=request.app.state.engine) as session:
+        total, users = service.list_users(session=session, offset=offset_of(page, size), limit=size)
     return render(
         request,
         "users.html",
@@ -282,9 +282,9 @@ def users_create(
 ):
     form = {"username": username, "display_name": display_name, "role": role, "region": region}
     try:
-        with session_scope(request.app.state.engine) as session:
+        with session_scope(engine=request.app.state.engine) as session:
             user = service.create_user(
-                session,
+                session=session,
                 actor=admin,
                 username=username,
                 display_name=display_name,
@@ -300,10 +300,10 @@ def users_create(
 
 
 def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
-    with session_scope(request.app.state.engine) as session:
-        target = service.get_user(session, user_id)
-        tokens = service.list_tokens(session, user_id=user_id)
-        locked = service.locked_until(session, username=target.username) is not None
+    with session_scope(engine=request.app.state.engine) as session:
+        target = service.get_user(session=session, user_id=user_id)
+        tokens = service.list_tokens(session=session, user_id=user_id)
+        locked = service.locked_until(session=session, username=target.username) is not None
     return render(
         request,
         "user.html",
@@ -337,10 +337,10 @@ def user_update(
     admin: Actor = Depends(require("users.manage")),
 ):
     try:
-        with session_scope(request.app.state.engine) as session:
-            target = service.get_user(session, user_id)
+        with session_scope(engine=request.app.state.engine) as session:
+            target = service.get_user(session=session, user_id=user_id)
             service.update_user(
-                session,
+                session=session,
                 actor=admin,
                 user=target,
                 display_name=display_name,
@@ -364,9 +364,9 @@ def user_set_active(
 ):
     enable = active == "1"
     try:
-        with session_scope(request.app.state.engine) as session:
-            target = service.get_user(session, user_id)
-            service.update_user(session, actor=admin, user=target, is_active=enable)
+        with session_scope(engine=request.app.state.engine) as session:
+            target = service.get_user(session=session, user_id=user_id)
+            service.update_user(session=session, actor=admin, user=target, is_active=enable)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -383,10 +383,10 @@ def user_set_password(
     admin: Actor = Depends(require("users.manage")),
 ):
     try:
-        with session_scope(request.app.state.engine) as session:
-            target = service.get_user(session, user_id)
+        with session_scope(engine=request.app.state.engine) as session:
+            target = service.get_user(session=session, user_id=user_id)
             service.set_password(
-                session, actor=admin, user=target, password=new_password, reason="set by an administrator"
+                session=session, actor=admin, user=target, password=new_password, reason="set by an administrator"
             )
     except DomainError as exc:
         if exc.status == 404:
@@ -398,10 +398,10 @@ def user_set_password(
 
 @router.post("/admin/users/{user_id}/tokens/{token_id}/revoke")
 def user_revoke_token(request: Request, user_id: int, token_id: int, admin: Actor = Depends(require("users.manage"))):
-    with session_scope(request.app.state.engine) as session:
-        token = service.get_token(session, token_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        token = service.get_token(session=session, token_id=token_id)
         if token.user_id != user_id:
             raise DomainError(status=404, code="not_found", ko="찾을 수 없습니다", en="API token not found")
-        service.revoke_token(session, actor=admin, token=token)
+        service.revoke_token(session=session, actor=admin, token=token)
     flash(request, "token_revoked")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)

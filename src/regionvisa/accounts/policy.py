@@ -72,7 +72,7 @@ ACTIONS: dict[str, Action] = {
         _a("selection.read", "read selection rounds and the proposals in them", region_scoped=True),
         _a("proposals.submit", "submit the region's proposal to a selection round", region_scoped=True),
         _a("selection.manage", "run selection rounds and record decisions"),
-        _a("jobs.view", "follow and cancel long work (jobs); each job only for those who may see its result"),
+        _a("jobs.read", "follow and cancel long work (jobs); each job only for those who may see its result"),
     )
 }
 
@@ -156,7 +156,7 @@ POLICY: dict[str, dict[str, str]] = {
     "proposals.submit": {Role.REGIONAL_OFFICIAL: OWN_REGION},
     "selection.manage": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     # Whose jobs one sees is decided per job by the action its result needs (jobs.subjects).
-    "jobs.view": {r: ALL for r in ROLES},
+    "jobs.read": {r: ALL for r in ROLES},
 }
 
 
@@ -199,7 +199,7 @@ SYSTEM_GRANTS: dict[str, frozenset[str]] = {
     # Log-in attempts under a name no account has are recorded under this actor; it holds nothing.
     "sign-in": frozenset(),
     # The job workers' own bookkeeping: a job whose worker died is retried or marked failed.
-    "jobs": frozenset({"jobs.view"}),
+    "jobs": frozenset({"jobs.read"}),
     # The audit log's own maintenance (anchoring checkpoints).
     "audit": frozenset({"audit.read", "audit.anchor"}),
 }

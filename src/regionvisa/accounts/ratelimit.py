@@ -85,14 +85,14 @@ def bucket(rule: str, client: str) -> str:
 
 
 def _insert(engine: Engine):
-    if is_postgres(engine):
+    if is_postgres(engine=engine):
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
 
 
-def hit(engine: Engine, rule: Rule, client: str, *, now: float) -> Decision:
+def hit(*, engine: Engine, rule: Rule, client: str, now: float) -> Decision:
     """Count one request of `client` under `rule` and say whether it is within the limit."""
     start = int(now // rule.window) * rule.window
     end = start + rule.window
@@ -109,23 +109,23 @@ def hit(engine: Engine, rule: Rule, client: str, *, now: float) -> Decision:
         )
         .returning(RateLimitHit.hits)
     )
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         hits = int(session.execute(stmt).scalar_one())
     if hits == 1:  # a new window somewhere: drop the windows that have passed, in their own transaction
         try:
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 session.execute(delete(RateLimitHit).where(RateLimitHit.expires_at <= int(now)))
         except DBAPIError:  # another process sweeping at the same moment; the next sweep gets them
             pass
     return Decision(hits <= rule.limit, hits, rule.limit, retry_after, key, start)
 
 
-def release(engine: Engine, decisions: list[Decision]) -> None:
+def release(*, engine: Engine, decisions: list[Decision]) -> None:
     """Give back the places `decisions` took (a request that turned out not to count)."""
     taken = [d for d in decisions if d.bucket]
     if not taken:
         return
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         for d in taken:
             session.execute(
                 update(RateLimitHit)
@@ -158,7 +158,7 @@ def enforce(request: Request, *checks: tuple[str, str]) -> list[Decision]:
     engine = request.app.state.engine
     taken: list[Decision] = []
     for name, client in checks:
-        decision = hit(engine, table[name], client, now=now)
+        decision = hit(engine=engine, rule=table[name], client=client, now=now)
         if not decision.allowed:
             setattr(request.state, RETRY_AFTER_STATE, decision.retry_after)
             raise RateLimited(retry_after=decision.retry_after)

@@ -19,10 +19,10 @@ from regionvisa.accounts.schemas import (
     UserUpdate,
 )
 from regionvisa.core.errors import NotFound
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 
 router = APIRouter(tags=["accounts"], responses=ERROR_RESPONSES)
 
@@ -48,8 +48,8 @@ def policy(
     _: Actor = Depends(require("account.self")),
 ) -> dict:
     rows = policy_table()
-    start = (page - 1) * page_size
-    return {**Page(number=page, size=page_size, total=len(rows)).meta(), "items": rows[start : start + page_size]}
+    pager = Page(number=page, size=page_size, total=len(rows))
+    return {**pager.meta(), "items": pager.window(rows)}
 
 
 # --------------------------------------------------------------------------- users
@@ -57,7 +57,7 @@ def policy(
 
 def user_out(session, users: list) -> list[UserOut]:
     """Users as the API shows them, each with the end of the lock on its name (None when not locked)."""
-    locked = service.locks(session, [u.username for u in users])
+    locked = service.locks(session=session, usernames=[u.username for u in users])
     return [UserOut.model_validate(u).model_copy(update={"locked_until": locked.get(u.username)}) for u in users]
 
 
@@ -68,17 +68,17 @@ def list_users(
     page_size: int = Query(50, ge=1, le=500),
     _: Actor = Depends(require("users.manage")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        total, users = service.list_users(session, offset=(page - 1) * page_size, limit=page_size)
+    with session_scope(engine=request.app.state.engine) as session:
+        total, users = service.list_users(session=session, offset=offset_of(page, page_size), limit=page_size)
         items = user_out(session, users)
     return {**Page(number=page, size=page_size, total=total).meta(), "items": items}
 
 
 @router.post("/users", status_code=201, summary="Create a user", response_model=UserOut)
 def create_user(request: Request, body: UserCreate, admin: Actor = Depends(require("users.manage"))) -> UserOut:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         user = service.create_user(
-            session,
+            session=session,
             actor=admin,
             username=body.username,
             display_name=body.display_name,
@@ -91,18 +91,18 @@ def create_user(request: Request, body: UserCreate, admin: Actor = Depends(requi
 
 @router.get("/users/{user_id}", summary="One user", response_model=UserOut)
 def get_user(request: Request, user_id: int, _: Actor = Depends(require("users.manage"))) -> UserOut:
-    with session_scope(request.app.state.engine) as session:
-        return user_out(session, [service.get_user(session, user_id)])[0]
+    with session_scope(engine=request.app.state.engine) as session:
+        return user_out(session, [service.get_user(session=session, user_id=user_id)])[0]
 
 
 @router.patch("/users/{user_id}", summary="Change a user's name, role, region or status", response_model=UserOut)
 def update_user(
     request: Request, user_id: int, body: UserUpdate, admin: Actor = Depends(require("users.manage"))
 ) -> UserOut:
-    with session_scope(request.app.state.engine) as session:
-        user = service.get_user(session, user_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        user = service.get_user(session=session, user_id=user_id)
         service.update_user(
-            session,
+            session=session,
             actor=admin,
             user=user,
             display_name=body.display_name,
@@ -118,9 +118,11 @@ def update_user(
 def set_password(
     request: Request, user_id: int, body: PasswordSet, admin: Actor = Depends(require("users.manage"))
 ) -> Response:
-    with session_scope(request.app.state.engine) as session:
-        user = service.get_user(session, user_id)
-        service.set_password(session, actor=admin, user=user, password=body.password, reason="set by an administrator")
+    with session_scope(engine=request.app.state.engine) as session:
+        user = service.get_user(session=session, user_id=user_id)
+        service.set_password(
+            session=session, actor=admin, user=user, password=body.password, reason="set by an administrator"
+        )
     return Response(status_code=204)
 
 
@@ -136,12 +138,11 @@ def list_tokens(
     user: Actor = Depends(require("tokens.manage")),
 ) -> dict:
     owner = service.token_owner(actor=user, user_id=user_id)
-    with session_scope(request.app.state.engine) as session:
-        service.get_user(session, owner)
-        tokens = service.list_tokens(session, user_id=owner)
-    start = (page - 1) * page_size
-    items = [TokenOut.model_validate(t) for t in tokens[start : start + page_size]]
-    return {**Page(number=page, size=page_size, total=len(tokens)).meta(), "items": items}
+    with session_scope(engine=request.app.state.engine) as session:
+        service.get_user(session=session, user_id=owner)
+        tokens = service.list_tokens(session=session, user_id=owner)
+    pager = Page(number=page, size=page_size, total=len(tokens))
+    return {**pager.meta(), "items": [TokenOut.model_validate(t) for t in pager.window(tokens)]}
 
 
 @router.post("/tokens", status_code=201, summary="Create an API token (the plain text is shown once)")
@@ -149,10 +150,10 @@ def create_token(
     request: Request, body: TokenCreate, response: Response, user: Actor = Depends(require("tokens.manage"))
 ) -> TokenCreated:
     owner_id = service.token_owner(actor=user, user_id=body.user_id)
-    with session_scope(request.app.state.engine) as session:
-        owner = service.get_user(session, owner_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        owner = service.get_user(session=session, user_id=owner_id)
         token, plain = service.create_token(
-            session, actor=user, user=owner, name=body.name, expires_days=body.expires_days
+            session=session, actor=user, user=owner, name=body.name, expires_days=body.expires_days
         )
         out = TokenCreated(**TokenOut.model_validate(token).model_dump(), token=plain)
     response.headers["Cache-Control"] = "no-store"
@@ -161,9 +162,9 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke an API token")
 def revoke_token(request: Request, token_id: int, user: Actor = Depends(require("tokens.manage"))) -> Response:
-    with session_scope(request.app.state.engine) as session:
-        token = service.get_token(session, token_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        token = service.get_token(session=session, token_id=token_id)
         if token.user_id != user.id and not can(user, "users.manage"):
             raise NotFound(what="API token")
-        service.revoke_token(session, actor=user, token=token)
+        service.revoke_token(session=session, actor=user, token=token)
     return Response(status_code=204)

@@ -13,6 +13,7 @@ request state (`user`, `nav`, `csrf_token`) that `web.templating.render` reads.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from anyio import to_thread
@@ -75,7 +76,9 @@ class AuthMiddleware:
         if authorization:
             scheme, _, credential = authorization.partition(" ")
             if scheme.lower() == "bearer" and credential.strip():
-                user = await to_thread.run_sync(service.principal_from_token, engine, credential.strip())
+                user = await to_thread.run_sync(
+                    functools.partial(service.principal_from_token, engine=engine, plain=credential.strip())
+                )
                 if user is None:
                     auth_error = "the API token is unknown, expired or revoked"
                 else:
@@ -83,7 +86,9 @@ class AuthMiddleware:
             else:
                 auth_error = "use 'Authorization: Bearer <token>'"
         elif session.get(SESSION_KEY):
-            user = await to_thread.run_sync(service.principal_from_session, engine, session[SESSION_KEY])
+            user = await to_thread.run_sync(
+                functools.partial(service.principal_from_session, engine=engine, key=session[SESSION_KEY])
+            )
             if user is None:  # expired, revoked, or the user was disabled
                 session.pop(SESSION_KEY, None)
             else:
@@ -107,7 +112,7 @@ class AuthMiddleware:
         await self.app(scope, receive, send_with_retry_after)
 
 
-def rotate_session(session: dict, key: str) -> str:
+def rotate_session(*, session: dict, key: str) -> str:
     """A fresh session at log-in: nothing from before survives, and the CSRF token changes."""
     session.clear()
     session[SESSION_KEY] = key

@@ -200,8 +200,8 @@ def _check_role_region(role: str, region: str | None, session: Session) -> str |
 
 @use_case(action="users.manage", audit="users.create")
 def create_user(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     username: str,
     display_name: str,
@@ -251,21 +251,21 @@ def create_user(
     )
 
 
-def get_user(session: Session, user_id: int) -> User:
+def get_user(*, session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(what="user")
     return user
 
 
-def get_user_by_name(session: Session, username: str) -> User:
+def get_user_by_name(*, session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
         raise NotFound(what=f"user {username!r}")
     return user
 
 
-def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[int, list[User]]:
+def list_users(*, session: Session, offset: int = 0, limit: int = 50) -> tuple[int, list[User]]:
     total = session.scalar(select(func.count()).select_from(User)) or 0
     users = session.scalars(select(User).order_by(User.username).offset(offset).limit(limit)).all()
     return int(total), list(users)
@@ -273,8 +273,8 @@ def list_users(session: Session, *, offset: int = 0, limit: int = 50) -> tuple[i
 
 @use_case(action="users.manage", subject=USER, subject_arg="user")
 def update_user(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     user: User,
     display_name: str | None = None,
@@ -307,10 +307,10 @@ def update_user(
     for key, value in changes.items():
         setattr(user, key, value)
     if "is_active" in changes and is_active:
-        unlock(session, username=user.username)
+        unlock(session=session, username=user.username)
     session.flush()
     if changes.get("is_active") is False or "role" in changes or "region" in changes:
-        revoke_sessions(session, user_id=user.id)
+        revoke_sessions(session=session, user_id=user.id)
     action = {True: "users.enable", False: "users.disable"}.get(changes.get("is_active"), "users.update")  # type: ignore[arg-type]
     return Done(
         value=user, action=action, subject=("user", user.username), reason=reason, inputs={"changes": changes},
@@ -320,8 +320,8 @@ def update_user(
 
 @use_case(action=_self_or_admin("account.self"), subject=USER, subject_arg="user", audit="users.set_password")
 def set_password(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     user: User,
     password: str,
@@ -332,9 +332,9 @@ def set_password(
     validate_password(password, username=user.username, display_name=user.display_name)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
-    unlock(session, username=user.username)
+    unlock(session=session, username=user.username)
     session.flush()
-    revoke_sessions(session, user_id=user.id, except_key=keep_session)
+    revoke_sessions(session=session, user_id=user.id, except_key=keep_session)
     return Done(
         subject=("user", user.username), reason=reason, inputs={"by_self": actor.username == user.username},
         region=user.region,
@@ -364,14 +364,14 @@ def name_hash(username: str) -> str:
     return sha256_hex(normalise_username(username)[:256])
 
 
-def locked_until(session: Session, *, username: str, now: dt.datetime | None = None) -> dt.datetime | None:
+def locked_until(*, session: Session, username: str, now: dt.datetime | None = None) -> dt.datetime | None:
     """When the lock on `username` ends, or None when it is not locked."""
     row = session.get(LoginLock, name_hash(username))
     until = as_utc(row.locked_until) if row is not None else None
     return until if until is not None and until > (now or utcnow()) else None
 
 
-def locks(session: Session, usernames: list[str]) -> dict[str, dt.datetime]:
+def locks(*, session: Session, usernames: list[str]) -> dict[str, dt.datetime]:
     """username -> end of its lock, for the names among `usernames` that are locked now."""
     keys = {name_hash(u): u for u in usernames}
     now = utcnow()
@@ -385,7 +385,7 @@ def locks(session: Session, usernames: list[str]) -> dict[str, dt.datetime]:
     return out
 
 
-def unlock(session: Session, *, username: str) -> None:
+def unlock(*, session: Session, username: str) -> None:
     session.execute(delete(LoginLock).where(LoginLock.name_hash == name_hash(username)))
 
 
@@ -414,7 +414,7 @@ def _count_failure(session: Session, key: str, now: dt.datetime) -> int:
     return failures
 
 
-def authenticate(session: Session, *, username: str, password: str) -> LoginResult:
+def authenticate(*, session: Session, username: str, password: str) -> LoginResult:
     """Check a password; count wrong ones per account name and lock the name for a while after too
     many in a row.
 
@@ -427,7 +427,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     name = normalise_username(username)
     key = name_hash(name)
     now = utcnow()
-    until = locked_until(session, username=name, now=now)
+    until = locked_until(session=session, username=name, now=now)
     if until is not None:
         return LoginResult("locked", locked_until=until)
     user = session.scalar(select(User).where(User.username == name)) if USERNAME_RE.match(name) else None
@@ -435,7 +435,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     matches = check_password(user.password_hash if usable else _dummy_hash(), password)
     if usable and matches:
         assert user is not None
-        unlock(session, username=name)
+        unlock(session=session, username=name)
         user.last_login_at = now
         if hasher().check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
@@ -456,7 +456,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
             .execution_options(synchronize_session=False)
         )
         record(
-            session,
+            session=session,
             actor=principal_of(user) if user is not None else SIGN_IN,
             action="auth.lockout",
             subject=subject,
@@ -466,7 +466,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
         )
         return LoginResult("locked", locked_until=until)
     record(
-        session,
+        session=session,
         actor=principal_of(user) if user is not None else SIGN_IN,
         action="auth.login_failed",
         subject=subject,
@@ -477,7 +477,7 @@ def authenticate(session: Session, *, username: str, password: str) -> LoginResu
     return LoginResult("invalid")
 
 
-def start_session(session: Session, *, user: User, replaces: str | None = None) -> str:
+def start_session(*, session: Session, user: User, replaces: str | None = None) -> str:
     """A new log-in session; returns the key for the signed cookie (only its hash is stored).
 
     `replaces` is the session key the browser carried before (a log-in over a log-in): it is
@@ -502,7 +502,7 @@ def start_session(session: Session, *, user: User, replaces: str | None = None) 
     )
     session.flush()
     record(
-        session,
+        session=session,
         actor=principal_of(user),
         action="auth.login",
         subject=("user", user.username),
@@ -513,14 +513,14 @@ def start_session(session: Session, *, user: User, replaces: str | None = None) 
     return key
 
 
-def end_session(session: Session, *, key: str, actor: Actor) -> bool:
+def end_session(*, session: Session, key: str, actor: Actor) -> bool:
     row = session.get(UserSession, sha256_hex(key))
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
     user = session.get(User, row.user_id)
     record(
-        session,
+        session=session,
         actor=actor,
         action="auth.logout",
         subject=("user", user.username if user else str(row.user_id)),
@@ -531,7 +531,7 @@ def end_session(session: Session, *, key: str, actor: Actor) -> bool:
     return True
 
 
-def revoke_sessions(session: Session, *, user_id: int, except_key: str | None = None) -> int:
+def revoke_sessions(*, session: Session, user_id: int, except_key: str | None = None) -> int:
     stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
     if except_key:
         stmt = stmt.where(UserSession.key_hash != sha256_hex(except_key))
@@ -539,7 +539,7 @@ def revoke_sessions(session: Session, *, user_id: int, except_key: str | None = 
     return int(result.rowcount or 0)
 
 
-def principal_from_session(engine: Engine, key: str) -> Actor | None:
+def principal_from_session(*, engine: Engine, key: str) -> Actor | None:
     """The user of a live session: not revoked, not past its absolute expiry, and seen within the
     idle timeout. Seeing it again moves `last_seen_at` (written at most every minute or so)."""
     idle = get_account_settings().session_idle_timeout
@@ -575,8 +575,8 @@ def principal_from_session(engine: Engine, key: str) -> Actor | None:
 
 @use_case(action=_self_or_admin("tokens.manage"), subject=USER, subject_arg="user", audit="tokens.create")
 def create_token(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     user: User,
     name: str,
@@ -620,11 +620,11 @@ def token_owner(*, actor: Actor, user_id: int | None) -> int:
     return user_id
 
 
-def list_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+def list_tokens(*, session: Session, user_id: int) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())))
 
 
-def get_token(session: Session, token_id: int) -> ApiToken:
+def get_token(*, session: Session, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(what="API token")
@@ -632,7 +632,7 @@ def get_token(session: Session, token_id: int) -> ApiToken:
 
 
 @use_case(action=_token_action, subject=TOKEN, subject_arg="token", audit="tokens.revoke")
-def revoke_token(session: Session, *, actor: Actor, token: ApiToken) -> bool:
+def revoke_token(*, session: Session, actor: Actor, token: ApiToken) -> bool:
     if token.revoked_at is not None:
         return Done(value=False, reason="already revoked", changed=False)
     token.revoked_at = utcnow()
@@ -647,7 +647,7 @@ def revoke_token(session: Session, *, actor: Actor, token: ApiToken) -> bool:
     )
 
 
-def principal_from_token(engine: Engine, plain: str) -> Actor | None:
+def principal_from_token(*, engine: Engine, plain: str) -> Actor | None:
     if not plain.startswith(TOKEN_PREFIX) or len(plain) > 128:
         return None
     now = utcnow()

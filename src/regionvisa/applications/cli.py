@@ -36,7 +36,7 @@ def _session() -> Iterator:
     from regionvisa.db import get_engine, session_scope
 
     try:
-        with session_scope(get_engine()) as session:
+        with session_scope(engine=get_engine()) as session:
             yield session
     except DomainError as exc:
         err.print(f"[red]{exc.en}[/red]\n[red]{exc.ko}[/red]", highlight=False)
@@ -67,7 +67,7 @@ def import_command(
             SpinnerColumn(), TextColumn("importing / 가져오는 중"), TimeElapsedColumn(), console=err, transient=True
         ) as bar:
             bar.add_task("import", total=None)
-            result = intake.import_applications(session, program_id=program, source=file, actor=actor, on=day)
+            result = intake.import_applications(session=session, program_id=program, source=file, actor=actor, on=day)
     out.print(
         f"{file.name} → {program}: rows read {result.rows_read}, inserted {result.inserted}, "
         f"rejected rows {result.rejected_rows}, outcome {result.outcome} "
@@ -107,7 +107,7 @@ def submit_command(
     with _session() as session:
         actor = _actor(session, as_user, "applications.recommend")
         row = intake.submit(
-            session,
+            session=session,
             program_id=program,
             applicant=data,
             name=name,
@@ -131,8 +131,8 @@ def show_command(
 
     with _session() as session:
         actor = _actor(session, as_user, "applications.read")
-        row = service.get(session, application_id, actor=actor)
-        data = views.application_dict(session, row, detail=True)
+        row = service.get(session=session, application_id=application_id, actor=actor)
+        data = views.application_dict(session=session, app=row, detail=True)
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
         return
@@ -158,7 +158,7 @@ def _move_command(move: str):
 
         with _session() as session:
             actor = _actor(session, as_user, moves.MOVES[move][2])
-            row = moves.act(session, application_id, move, actor=actor, reason=reason)
+            row = moves.act(session=session, application_id=application_id, move=move, actor=actor, reason=reason)
             out.print(f"application {row.id}: {row.status}", highlight=False)
 
     command.__doc__ = f"{move.capitalize()} an application (audited; 409 if the move is not allowed now)."
@@ -178,7 +178,7 @@ def queue_command(
     from regionvisa.applications import views
 
     with _session() as session:
-        q = views.queue(session, program_id=program)
+        q = views.queue(session=session, program_id=program)
     typer.echo(f"{program}: remaining places {q.remaining}")
     typer.echo("rank\tapplication\tpoints\tsubmitted_at\toutcome\twithin_places")
     for row in q.frame.head(limit).iter_rows(named=True):  # printing at most `limit` rows
@@ -200,7 +200,7 @@ def simplified_command(
 
     with _session() as session:
         actor = _actor(session, as_user, "applications.benefit")
-        row = service.set_simplified(session, region=region, enabled=enable, actor=actor, reason=reason)
+        row = service.set_simplified(session=session, region=region, enabled=enable, actor=actor, reason=reason)
         out.print(f"region {row.region}: simplified procedure {'on' if row.simplified_procedure else 'off'}")
 
 
@@ -218,6 +218,6 @@ def export_command(
     fmt = "xlsx" if file.suffix.lower() == ".xlsx" else "csv"
     with _session() as session:
         actor = _actor(session, as_user, "applications.read")
-        frame = views.export_frame(session, actor=actor, region=region, program_id=program, status=status)
+        frame = views.export_frame(session=session, actor=actor, region=region, program_id=program, status=status)
     views.write_export(frame, file, fmt)
     out.print(f"{frame.height} applications → {file}")

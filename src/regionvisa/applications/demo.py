@@ -17,7 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.applications import intake, moves, service, views
+from regionvisa.applications.models import Application
 from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
+from regionvisa.quotas import demo as quota_demo
+from regionvisa.quotas import service as quotas
+from regionvisa.quotas.models import QuotaLedger
 
 ACTOR_REGION = system_actor("demo", detail="region")
 ACTOR_MINISTRY = system_actor("demo", detail="ministry")
@@ -81,22 +87,16 @@ def applicants(program_id: str, region: str, base_visa: str, design: dict, n: in
     return frame.with_columns(pl.when(blank).then(None).otherwise(pl.col("topik_level")).alias("topik_level"))
 
 
-def demo_step(engine: Engine) -> None:
-    from regionvisa.applications import intake, moves, service, views
-    from regionvisa.applications.models import Application
-    from regionvisa.programs import service as programs
-    from regionvisa.quotas import demo as quota_demo
-    from regionvisa.quotas import service as quotas
-    from regionvisa.quotas.models import QuotaLedger
+def demo_step(*, engine: Engine) -> None:
 
-    quota_demo.ensure_programmes(engine)
-    with session_scope(engine) as session:
+    quota_demo.ensure_programmes(engine=engine)
+    with session_scope(engine=engine) as session:
         if session.scalar(select(Application.id).limit(1)) is not None:
             return  # already built
-    quota_demo.demo_step(engine)  # idempotent: opens only the 2025 ledgers still missing
-    with session_scope(engine) as session:
+    quota_demo.demo_step(engine=engine)  # idempotent: opens only the 2025 ledgers still missing
+    with session_scope(engine=engine) as session:
         service.set_simplified(
-            session,
+            session=session,
             region=SIMPLIFIED_REGION,
             enabled=True,
             actor=system_actor("demo", detail="ministry-admin"),
@@ -105,41 +105,59 @@ def demo_step(engine: Engine) -> None:
         ledgers = list(session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2025")))
         plan = [(ledger.program_id, ledger.region, ledger.allocated) for ledger in ledgers]
     for k, (program_id, region, allocated) in enumerate(sorted(plan)):
-        with session_scope(engine) as session:
-            program = programs.get_program(session, program_id)
+        with session_scope(engine=engine) as session:
+            program = programs.get_program(session=session, program_id=program_id)
             on = dt.date(2025, 5, 2) + dt.timedelta(days=7 * (k % 12))
-            version = programs.published_on(session, program_id, on)
+            version = programs.published_on(session=session, program_id=program_id, on=on)
             n = int(min(40, max(12, allocated // 20)))
             frame = applicants(program_id, region, program.base_visa, version.design, n, seed=2025 + k)
             intake.import_applications(
-                session, program_id=program_id, source=frame, actor=ACTOR_REGION, on=on, source_name="demo intake"
+                session=session,
+                program_id=program_id,
+                source=frame,
+                actor=ACTOR_REGION,
+                on=on,
+                source_name="demo intake",
             )
-        with session_scope(engine) as session:
-            q = views.queue(session, program_id=program_id)
+        with session_scope(engine=engine) as session:
+            q = views.queue(session=session, program_id=program_id)
             ranked = q.frame.filter(pl.col("rank").is_not_null())["id"].to_list()
             others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
         picks = ranked[: max(1, int(len(ranked) * 0.6))]
         for i, app_id in enumerate(picks):  # individual decisions, each audited
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 try:
-                    moves.recommend(session, app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
+                    moves.recommend(session=session, app=app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
                 except quotas.QuotaExhausted:
                     break
-            with session_scope(engine) as session:
-                app = service.get(session, app_id)
+            with session_scope(engine=engine) as session:
+                app = service.get(session=session, application_id=app_id)
                 if app.status == "recommended" and i % 10 == 7:
-                    moves.reject(session, app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified")
+                    moves.reject(
+                        session=session, app=app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified"
+                    )
                     continue
                 if app.status == "recommended" and i % 10 == 9:
-                    moves.withdraw(session, app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)")
+                    moves.withdraw(
+                        session=session, app=app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)"
+                    )
                     continue
                 if app.status == "recommended" and i % 3 != 2:
-                    moves.approve(session, app_id, actor=ACTOR_MINISTRY, reason="documents verified")
-            with session_scope(engine) as session:
-                if service.get(session, app_id).status == "approved" and i % 2 == 0:
-                    moves.issue(session, app_id, actor=ACTOR_MINISTRY, reason="visa issued", on=on + dt.timedelta(30))
+                    moves.approve(session=session, app=app_id, actor=ACTOR_MINISTRY, reason="documents verified")
+            with session_scope(engine=engine) as session:
+                if service.get(session=session, application_id=app_id).status == "approved" and i % 2 == 0:
+                    moves.issue(
+                        session=session,
+                        app=app_id,
+                        actor=ACTOR_MINISTRY,
+                        reason="visa issued",
+                        on=on + dt.timedelta(30),
+                    )
         if others:
-            with session_scope(engine) as session:
+            with session_scope(engine=engine) as session:
                 moves.return_(
-                    session, others[0], actor=ACTOR_REGION, reason="please supply the missing evidence and reapply"
+                    session=session,
+                    app=others[0],
+                    actor=ACTOR_REGION,
+                    reason="please supply the missing evidence and reapply",
                 )

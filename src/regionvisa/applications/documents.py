@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import secrets
 import struct
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import quote
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -42,13 +44,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import system_actor
-from regionvisa.applications.lifecycle import STATUS_KO
+from regionvisa.applications.lifecycle import status_name
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationDocument
 from regionvisa.applications.rules import application_rules
 from regionvisa.applications.service import get, version_for
 from regionvisa.applications.subjects import APPLICATION, intake_action
-from regionvisa.audit.service import record
 from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
@@ -270,7 +270,7 @@ def _rows(engine) -> list[tuple[str, int, str]]:
         return [tuple(r) for r in conn.execute(query.order_by(ApplicationDocument.id))]
 
 
-def key_status(engine) -> list[tuple[str, str, int, bool]]:
+def key_status(*, engine) -> list[tuple[str, str, int, bool]]:
     """("application_document", key id, files, configured) per key id, like `pii.key_status`;
     files stored before encryption count under the id `clear`, files missing under `missing`."""
     ring = pii.keyring()
@@ -284,7 +284,8 @@ def key_status(engine) -> list[tuple[str, str, int, bool]]:
     return [("application_document", k, n, k in ring.keys) for k, n in sorted(counts.items())]
 
 
-def rotate(engine, *, progress=None, actor: Actor | None = None) -> int:
+@use_case(action="keys.rotate", audit="records.keys.rotate", own_transaction=True)
+def rotate(*, engine, actor: Actor, entry, progress=None) -> int:
     """Re-encrypt, in place, every document not under the current key (clear files included);
     each file is checked against its row first. Returns how many files were rewritten."""
     ring = pii.keyring()
@@ -307,16 +308,16 @@ def rotate(engine, *, progress=None, actor: Actor | None = None) -> int:
         _write_beside(path_of(stored_path), write)
         if progress:
             progress("application_document", done, len(rows))
-    if rows:
-        with engine.begin() as conn:
-            record(
-                conn,
-                actor=actor or system_actor("keys"),
-                action="records.keys.rotate",
+    with engine.begin() as conn:
+        entry(
+            conn,
+            Done(
                 subject=("table", "application_document"),
                 reason=f"application documents re-encrypted with key {ring.current}",
                 inputs={"key_id": ring.current, "files": len(rows), "before": before},
-            )
+                changed=bool(rows),
+            ),
+        )
     return len(rows)
 
 
@@ -336,9 +337,11 @@ def document_labels() -> dict[str, dict[str, str]]:
     return application_rules().labels()
 
 
-def checklist(session: Session, app: Application) -> list[dict]:
-    version = version_for(session, app) or programs.published_on(session, app.program_id, app.submitted_on)
-    program = programs.get_program(session, app.program_id)
+def checklist(*, session: Session, app: Application) -> list[dict]:
+    version = version_for(session=session, app=app) or programs.published_on(
+        session=session, program_id=app.program_id, on=app.submitted_on
+    )
+    program = programs.get_program(session=session, program_id=app.program_id)
     required = document_list(version.design, program.base_visa, app.simplified)
     uploaded: dict[str, ApplicationDocument] = {}
     for doc in session.scalars(
@@ -348,15 +351,15 @@ def checklist(session: Session, app: Application) -> list[dict]:
     return [{"id": d, "label": application_rules().label(d), "document": uploaded.get(d)} for d in required]
 
 
-def missing_documents(session: Session, app: Application) -> list[str]:
-    return [item["id"] for item in checklist(session, app) if item["document"] is None]
+def missing_documents(*, session: Session, app: Application) -> list[str]:
+    return [item["id"] for item in checklist(session=session, app=app) if item["document"] is None]
 
 
 @use_case(action=intake_action, subject=APPLICATION, audit="application.document")
 def upload_document(
+    *,
     session: Session,
     app: Application,
-    *,
     doc_type: str,
     filename: str,
     content: bytes,
@@ -368,10 +371,10 @@ def upload_document(
     if app.status not in OPEN_STATUSES:
         raise Conflict(
             code="application_closed",
-            ko=f"{STATUS_KO[app.status]} 상태의 신청에는 서류를 올릴 수 없습니다",
+            ko=f"{status_name(app.status, 'ko')} 상태의 신청에는 서류를 올릴 수 없습니다",
             en=f"application {app.id} is {app.status}; documents can no longer be added",
         )
-    required = [item["id"] for item in checklist(session, app)]
+    required = [item["id"] for item in checklist(session=session, app=app)]
     if doc_type not in required:
         raise Invalid(
             code="unknown_document",
@@ -438,23 +441,19 @@ def document_path(doc: ApplicationDocument) -> Path:
 # --------------------------------------------------------------------------- download
 
 
-def for_download(session, *, application_id: int, document_id: int, actor):
+def for_download(*, session, application_id: int, document_id: int, actor):
     """The document row, when the actor may read the application (region scope) and it belongs to it."""
-    app = get(session, application_id, actor=actor)
+    app = get(session=session, application_id=application_id, actor=actor)
     doc = session.get(ApplicationDocument, document_id)
     if doc is None or doc.application_id != app.id:
         raise NotFound(what="document")
     return doc
 
 
-def download_response(doc):
-    """A streamed, never-cached attachment of the clear content, refused (500 in the error shape,
-    logged without content) when the file is not what was uploaded."""
-    import logging
-    from urllib.parse import quote
-
-    from fastapi.responses import StreamingResponse
-
+def download(doc) -> tuple[Iterator[bytes], dict[str, str]]:
+    """The clear content of a stored document, streamed, with the headers of a never-cached
+    attachment; refused (500 in the error shape, logged without content) when the file is not
+    what was uploaded. The web layer wraps it in its streaming response."""
     try:
         verify(doc.stored_path, size=doc.size, sha256=doc.sha256)
     except DocumentError as exc:
@@ -468,10 +467,9 @@ def download_response(doc):
         ) from None
     fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in doc.filename) or "document"
     headers = {
+        "Content-Type": doc.content_type,
         "Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(doc.filename)}",
         "Content-Length": str(doc.size),
         "Cache-Control": "no-store",
     }
-    return StreamingResponse(
-        open_clear(doc.stored_path, size=doc.size, sha256=doc.sha256), media_type=doc.content_type, headers=headers
-    )
+    return open_clear(doc.stored_path, size=doc.size, sha256=doc.sha256), headers

@@ -40,13 +40,13 @@ from regionvisa.rules.periods import obligation_period
 from regionvisa.stats import summary
 
 
-def grant_status(session: Session, app: Application, *, on: dt.date) -> StatusGrant:
+def grant_status(*, session: Session, app: Application, on: dt.date) -> StatusGrant:
     """The status grant of an issued visa, written into the records from `on` for the obligation
     months of the design (else the national default). It lands on the linked person only when that
     record is still the applicant (passport number, name and date of birth), else 409; an
     application with no link gets a person record of its own (`RV` and its id)."""
-    program = programs.get_program(session, app.program_id)
-    version = version_for(session, app)
+    program = programs.get_program(session=session, program_id=app.program_id)
+    version = version_for(session=session, app=app)
     person_id = app.person_id or f"RV{app.id:09d}"
     person = session.get(Person, person_id)
     if app.person_id and (
@@ -92,7 +92,7 @@ def grant_status(session: Session, app: Application, *, on: dt.date) -> StatusGr
     return grant
 
 
-def end_grant(session: Session, app: Application, *, on: dt.date) -> None:
+def end_grant(*, session: Session, app: Application, on: dt.date) -> None:
     """A cancelled visa's status grant ends on `on` (never before it began)."""
     grant = session.get(StatusGrant, app.status_grant_id) if app.status_grant_id else None
     if grant is not None:
@@ -109,7 +109,7 @@ QUOTA: dict[str, Callable[..., Any]] = {
 RECORDS: dict[str, Callable[..., StatusGrant | None]] = {"grant": grant_status, "end_grant": end_grant}
 
 
-def apply_quota(session: Session, app: Application, edge: Edge, *, actor: Any, reason: str, ledger=None) -> None:
+def apply_quota(*, session: Session, app: Application, edge: Edge, actor: Any, reason: str, ledger=None) -> None:
     """The one place an application move changes the quota: the effect its edge declares, on the
     ledger the application holds its place in (or `ledger`, for the reservation that first ties it
     to one). Called after the status change, before the audit."""
@@ -117,19 +117,19 @@ def apply_quota(session: Session, app: Application, edge: Edge, *, actor: Any, r
     if effect is None:
         return
     if ledger is None and app.ledger_id is not None:
-        ledger = quotas.get_ledger(session, app.ledger_id)
+        ledger = quotas.get_ledger(session=session, ledger_id=app.ledger_id)
     if ledger is not None:
-        QUOTA[effect](session, ledger, application_id=app.id, actor=actor, reason=reason)
+        QUOTA[effect](session=session, ledger=ledger, application_id=app.id, actor=actor, reason=reason)
 
 
-def apply_records(session: Session, app: Application, edge: Edge, *, on: dt.date) -> StatusGrant | None:
+def apply_records(*, session: Session, app: Application, edge: Edge, on: dt.date) -> StatusGrant | None:
     """The one place an application move changes the records: the effect its edge declares (the
     grant it wrote, for `grant`; None when the edge declares none). Called before the ledger."""
     effect = edge.effect("records")
     if effect is None:
         return None
-    grant = RECORDS[effect](session, app, on=on)
+    grant = RECORDS[effect](session=session, app=app, on=on)
     person_id = grant.person_id if grant is not None else (app.person_id or f"RV{app.id:09d}")
     session.flush()  # the statistics summaries follow the record, in this transaction
-    summary.refresh_people(session.connection(), person_ids=pl.Series([person_id]))
+    summary.refresh_people(conn=session.connection(), person_ids=pl.Series([person_id]))
     return grant

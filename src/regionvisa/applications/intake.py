@@ -49,7 +49,10 @@ from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
+from regionvisa.records.feeds import FeedFileError, read_feed_file
 from regionvisa.records.models import AddressReport, Person, StatusGrant
+from regionvisa.rules import add_lists, coerce_applicant, parse_applicants, screen_core
+from regionvisa.rules.compile import criterion_column
 
 PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
 
@@ -83,7 +86,7 @@ def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str,
     return name, passport, nat
 
 
-def person_region(session: Session, person_id: str, on: dt.date | None = None) -> str | None:
+def person_region(*, session: Session, person_id: str, on: dt.date | None = None) -> str | None:
     """The region the records place a person in on `on` (default today), as the residents view does
     (`records.frames.resident_regions`): that of the latest address in force, else of the latest
     status; None when the records hold neither."""
@@ -118,7 +121,7 @@ def _check_person(
             en=f"there is no person {person_id} in the records",
             field="person_id",
         )
-    if not can(actor, "records.read", person_region(session, person_id)):
+    if not can(actor, "records.read", person_region(session=session, person_id=person_id)):
         raise Forbidden(
             en=f"person {person_id} belongs to another region's records: a regional official may link only people "
             "of their own region or people with no region yet (leave person_id empty to apply without the link)",
@@ -139,8 +142,8 @@ def _check_person(
 @locking.answers_conflicts
 @use_case(action=intake_action, subject=PROGRAMME, subject_arg="program_id")
 def submit(
-    session: Session,
     *,
+    session: Session,
     program_id: Any,
     applicant: dict,
     name: str,
@@ -158,8 +161,7 @@ def submit(
     program = program_id  # the caller names the programme by id; the use case hands over its row
     program_id = program.id
     on = on or dt.date.today()
-    version = programs.published_on(session, program_id, on)
-    from regionvisa.rules import coerce_applicant
+    version = programs.published_on(session=session, program_id=program_id, on=on)
 
     profile, problems = coerce_applicant(dict(applicant))
     if problems:
@@ -195,7 +197,7 @@ def submit(
         submitted_on=on,
         submitted_by=actor.username,
         channel=channel,
-        simplified=simplified_for(session, program.region),
+        simplified=simplified_for(session=session, region=program.region),
         program_version=version.version,
         reserved=False,
         updated_at=now,
@@ -205,12 +207,26 @@ def submit(
         session.flush()
     except IntegrityError as exc:
         raise duplicate_application(program_id) from exc
-    add_event(session, app, None, "submitted", "submit", actor, "application received", None)
+    add_event(
+        session=session,
+        app=app,
+        before=None,
+        after="submitted",
+        move="submit",
+        actor=actor,
+        reason="application received",
+        screening=None,
+    )
     screening = record_screening(
-        session, app, version=version, on=on, actor=actor, kind="initial", reason="automatic screening"
+        session=session, app=app, version=version, on=on, actor=actor, kind="initial", reason="automatic screening"
     )
     screened = change_status(
-        session, app, "screen", actor=actor, reason="automatic screening on submission", screening=screening
+        session=session,
+        app=app,
+        move="screen",
+        actor=actor,
+        reason="automatic screening on submission",
+        screening=screening,
     )
     return Done(
         value=app,
@@ -259,7 +275,6 @@ REJECT_SCHEMA = {
 
 
 def read_intake_file(path: Path) -> pl.DataFrame:
-    from regionvisa.records.feeds import FeedFileError, read_feed_file
 
     try:
         return read_feed_file(path)
@@ -500,7 +515,6 @@ def _open_passports(session: Session, program_id: str, hashes: pl.Series) -> set
 
 def _row_problems(session: Session, raw: pl.DataFrame, *, program_id: str, actor: Any):
     """(the typed rows, every row problem sorted by line and field): identity, types, person links."""
-    from regionvisa.rules import parse_applicants
 
     existing = _open_passports(session, program_id, raw["__passport_hash"].drop_nulls())
     problems = _identity_problems(raw, existing)
@@ -522,8 +536,6 @@ def _row_problems(session: Session, raw: pl.DataFrame, *, program_id: str, actor
 def _screen_rows(lp, good: pl.DataFrame, *, columns: list[str], on: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(outcome, points, failed, missing and per-criterion results; the stored profile) of the good
     rows, screened in one vectorised pass."""
-    from regionvisa.rules import add_lists, screen_core
-    from regionvisa.rules.compile import criterion_column
 
     core = screen_core(lp.checked, good, on=on)
     listed = add_lists(lp.rules, core, good)
@@ -599,7 +611,7 @@ class _Batch:
 def _insert_applications(session: Session, conn, table: pl.DataFrame, batch: _Batch) -> pl.Series:
     """The applications, in one bulk insert (409 when a passport arrived meanwhile); their new ids,
     in the table's order."""
-    simplified = simplified_for(session, batch.region)
+    simplified = simplified_for(session=session, region=batch.region)
     app_rows = table.select(
         pl.lit(batch.program_id).alias("program_id"),
         pl.lit(batch.region).alias("region"),
@@ -624,7 +636,7 @@ def _insert_applications(session: Session, conn, table: pl.DataFrame, batch: _Ba
         pl.lit(batch.now).alias("updated_at"),
     )
     try:
-        bulk_insert(conn, "application", _driver_frame(app_rows, conn, json_columns=("profile",)))
+        bulk_insert(conn=conn, table="application", df=_driver_frame(app_rows, conn, json_columns=("profile",)))
     except IntegrityError as exc:
         raise Conflict(
             code="duplicate_application",
@@ -672,7 +684,9 @@ def _insert_screenings(session: Session, conn, table: pl.DataFrame, ids: pl.Seri
         pl.lit(batch.now).alias("at"),
         pl.lit(f"batch screening of {batch.name}").alias("reason"),
     )
-    bulk_insert(conn, "application_screening", _driver_frame(screen_rows, conn, json_columns=("explanation",)))
+    bulk_insert(
+        conn=conn, table="application_screening", df=_driver_frame(screen_rows, conn, json_columns=("explanation",))
+    )
     scr_rows = session.execute(
         select(Screening.application_id, Screening.id).where(
             Screening.program_id == batch.program_id, Screening.at == batch.now, Screening.kind == "initial"
@@ -698,7 +712,7 @@ def _insert_events(conn, ids: pl.Series, screening_ids: list, batch: _Batch) -> 
         pl.lit(f"bulk intake from {batch.name}").alias("reason"),
         pl.lit(False).alias("automatic"),
     )
-    bulk_insert(conn, "application_event", _driver_frame(event_frame, conn))
+    bulk_insert(conn=conn, table="application_event", df=_driver_frame(event_frame, conn))
 
 
 def _pinned(ids: pl.Series | None, table: pl.DataFrame | None) -> dict:
@@ -716,8 +730,8 @@ def _pinned(ids: pl.Series | None, table: pl.DataFrame | None) -> dict:
 
 @use_case(action="applications.recommend", subject=PROGRAMME, subject_arg="program_id", audit="application.import")
 def import_applications(
-    session: Session,
     *,
+    session: Session,
     program_id: Any,
     source: Path | pl.DataFrame,
     actor: Actor,
@@ -729,7 +743,7 @@ def import_applications(
     program = program_id  # the caller names the programme by id; the use case hands over its row
     program_id = program.id
     on = on or dt.date.today()
-    version = programs.published_on(session, program_id, on)
+    version = programs.published_on(session=session, program_id=program_id, on=on)
     lp = programs.loaded(version)
     raw, name = _read_source(source, source_name)
     parsed, problems = _row_problems(session, raw, program_id=program_id, actor=actor)

@@ -13,41 +13,55 @@ from typing import Any
 from regionvisa.applications.models import STATUSES
 from regionvisa.core.errors import Conflict, DomainError
 from regionvisa.core.lifecycle import Edge, Lifecycle
+from regionvisa.core.text import NP_
+from regionvisa.web import i18n
 
 DECIDE = "applications.decide"
 RECOMMEND = "applications.recommend"
 
-STATUS_KO = {
-    "submitted": "접수",
-    "screened": "심사됨",
-    "recommended": "추천",
-    "returned": "반려",
-    "approved": "승인",
-    "rejected": "불허",
-    "issued": "발급",
-    "withdrawn": "철회",
-    "cancelled": "취소",
+STATUS_CONTEXT = "application status"
+MOVE_CONTEXT = "application move"
+# The names of the states and moves, as message ids translated through the catalogue (pages show
+# them; the refusals below name them in Korean and English).
+STATUS_LABELS = {
+    "submitted": NP_("application status", "submitted"),
+    "screened": NP_("application status", "screened"),
+    "recommended": NP_("application status", "recommended"),
+    "returned": NP_("application status", "returned"),
+    "approved": NP_("application status", "approved"),
+    "rejected": NP_("application status", "rejected"),
+    "issued": NP_("application status", "issued"),
+    "withdrawn": NP_("application status", "withdrawn"),
+    "cancelled": NP_("application status", "cancelled"),
 }
-MOVE_KO = {
-    "screen": "심사",
-    "rescreen": "재심사",
-    "recommend": "추천",
-    "return": "반려",
-    "approve": "승인",
-    "reject": "불허",
-    "issue": "발급",
-    "withdraw": "철회",
-    "cancel": "취소",
+MOVE_NAMES = {
+    "screen": NP_("application move", "screen"),
+    "rescreen": NP_("application move", "rescreen"),
+    "recommend": NP_("application move", "recommend"),
+    "return": NP_("application move", "return"),
+    "approve": NP_("application move", "approve"),
+    "reject": NP_("application move", "reject"),
+    "issue": NP_("application move", "issue"),
+    "withdraw": NP_("application move", "withdraw"),
+    "cancel": NP_("application move", "cancel"),
 }
+
+
+def status_name(state: str, lang: str) -> str:
+    return i18n.translate(lang, STATUS_LABELS[state], context=STATUS_CONTEXT)
+
+
+def move_name(move: str, lang: str) -> str:
+    return i18n.translate(lang, MOVE_NAMES[move], context=MOVE_CONTEXT)
 
 
 def _refuse(move: str, state: str, allowed: tuple[str, ...], context: Mapping[str, Any]) -> Conflict:
     app_id = context.get("application")
     allowed_text = ", ".join(allowed) or "none"
-    allowed_ko = ", ".join(MOVE_KO[m] for m in allowed) or "없음"
+    allowed_ko = ", ".join(move_name(m, "ko") for m in allowed) or "없음"
     return Conflict(
         code="invalid_transition",
-        ko=f"신청 {app_id}은(는) {STATUS_KO[state]} 상태이므로 {MOVE_KO[move]}할 수 없습니다 "
+        ko=f"신청 {app_id}은(는) {status_name(state, 'ko')} 상태이므로 {move_name(move, 'ko')}할 수 없습니다 "
         f"(가능한 처리: {allowed_ko})",
         en=f"cannot {move} application {app_id}: it is {state} (moves allowed now: {allowed_text})",
     )
@@ -57,7 +71,7 @@ def _missing_reason(move: str, context: Mapping[str, Any]) -> DomainError:
     return DomainError(
         status=422,
         code="reason_required",
-        ko=f"{MOVE_KO[move]}에는 사유가 필요합니다",
+        ko=f"{move_name(move, 'ko')}에는 사유가 필요합니다",
         en=f"{move} needs a reason",
         field="reason",
     )

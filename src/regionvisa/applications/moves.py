@@ -48,6 +48,7 @@ from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
+from regionvisa.rules import explain
 
 SYSTEM_SIMPLIFIED = system_actor("simplified-procedure")
 
@@ -75,12 +76,11 @@ def duplicate_application(program_id: str) -> Conflict:
 
 def explanation(version, profile: dict, on: dt.date):
     """The evaluator's explanation of a profile under a programme version, on a date."""
-    from regionvisa.rules import explain
 
     return explain(programs.loaded(version).checked, profile, on=on)
 
 
-def record_screening(session: Session, app: Application, *, version, on: dt.date, actor: Any, kind: str, reason: str):
+def record_screening(*, session: Session, app: Application, version, on: dt.date, actor: Any, kind: str, reason: str):
     """A new screening row (earlier ones are kept); the application takes its outcome and points."""
     exp = explanation(version, app.profile, on)
     screening = Screening(
@@ -125,7 +125,7 @@ def _summary(screening: Screening | None) -> dict:
 # --------------------------------------------------------------------------------- moves
 
 
-def add_event(session, app, before, after, move, actor, reason, screening, automatic=False) -> None:
+def add_event(*, session, app, before, after, move, actor, reason, screening, automatic=False) -> None:
     """The move's row of the application's history (`application_event`)."""
     session.add(
         ApplicationEvent(
@@ -143,10 +143,10 @@ def add_event(session, app, before, after, move, actor, reason, screening, autom
 
 
 def change_status(
+    *,
     session: Session,
     app: Application,
     move: str,
-    *,
     actor: Any,
     reason: str,
     screening: Screening | None = None,
@@ -173,8 +173,18 @@ def change_status(
         session.refresh(app)
         raise APPLICATIONS.refusal(move, app.status, application=app.id)
     session.refresh(app)
-    screening = screening or latest_screening(session, app)
-    add_event(session, app, before, to, move, actor, reason, screening, automatic)
+    screening = screening or latest_screening(session=session, app=app)
+    add_event(
+        session=session,
+        app=app,
+        before=before,
+        after=to,
+        move=move,
+        actor=actor,
+        reason=reason,
+        screening=screening,
+        automatic=automatic,
+    )
     return {
         "actor": actor,
         "action": f"application.{move}" + (".automatic" if automatic else ""),
@@ -229,16 +239,18 @@ def move_case(move: str) -> Callable[[Callable[..., Done]], Callable[..., Any]]:
 
 
 @move_case("rescreen")
-def rescreen(session: Session, app: Application, *, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
+def rescreen(*, session: Session, app: Application, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
     """An explicit new screening (new row, old ones kept) on `on` (default: today)."""
     _edge, reason = _prepare(app, "rescreen", reason)
     on = on or dt.date.today()
-    version = programs.published_on(session, app.program_id, on)
-    screening = record_screening(session, app, version=version, on=on, actor=actor, kind="rescreen", reason=reason)
+    version = programs.published_on(session=session, program_id=app.program_id, on=on)
+    screening = record_screening(
+        session=session, app=app, version=version, on=on, actor=actor, kind="rescreen", reason=reason
+    )
     entry = change_status(
-        session,
-        app,
-        "rescreen",
+        session=session,
+        app=app,
+        move="rescreen",
         actor=actor,
         reason=reason,
         screening=screening,
@@ -249,7 +261,7 @@ def rescreen(session: Session, app: Application, *, actor: Actor, reason: str, o
 
 def _ledger(session: Session, app: Application):
     try:
-        return quotas.ledger_for(session, app.program_id, app.submitted_on)
+        return quotas.ledger_for(session=session, program_id=app.program_id, on=app.submitted_on)
     except NotFound as exc:
         raise Conflict(
             code="no_quota_ledger",
@@ -258,7 +270,7 @@ def _ledger(session: Session, app: Application):
         ) from exc
 
 
-def nationality_share(session: Session, ledger_id: int, nationality: str) -> tuple[int, int]:
+def nationality_share(*, session: Session, ledger_id: int, nationality: str) -> tuple[int, int]:
     """(recommendations of this nationality, all recommendations) holding places of the ledger."""
     same, total = session.execute(
         select(
@@ -272,7 +284,9 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
     cap = (version.design or {}).get("nationality_cap")
     if not cap:
         return
-    same, total = nationality_share(session, ledger.id, app.nationality)  # includes this application
+    same, total = nationality_share(
+        session=session, ledger_id=ledger.id, nationality=app.nationality
+    )  # includes this application
     if total < application_rules().nationality_cap_min_base(app.submitted_on) or same / total <= cap:
         return
     before_same, before_total = same - 1, total - 1
@@ -289,7 +303,7 @@ def _check_cap(session: Session, app: Application, ledger, version) -> None:
 
 
 @move_case("recommend")
-def recommend(session: Session, app: Application, *, actor: Actor, reason: str = "") -> Done:
+def recommend(*, session: Session, app: Application, actor: Actor, reason: str = "") -> Done:
     """The region recommends: a place is reserved (or 409 quota exhausted) and the nationality cap
     checked while the ledger row is locked; under the simplified procedure an applicant who passes
     every criterion is approved at once. Locks: application, ledger, audit head."""
@@ -301,19 +315,24 @@ def recommend(session: Session, app: Application, *, actor: Actor, reason: str =
             en=f"only an eligible application can be recommended (this one is {app.outcome})",
         )
     ledger = _ledger(session, app)
-    version = version_for(session, app)
+    version = version_for(session=session, app=app)
     entry = change_status(
-        session, app, "recommend", actor=actor, reason=reason, extra={"ledger_id": ledger.id, "reserved": True}
+        session=session,
+        app=app,
+        move="recommend",
+        actor=actor,
+        reason=reason,
+        extra={"ledger_id": ledger.id, "reserved": True},
     )
-    flows.apply_quota(session, app, edge, actor=actor, reason=reason, ledger=ledger)
+    flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason, ledger=ledger)
     _check_cap(session, app, ledger, version)
     automatic: tuple[dict, ...] = ()
     if app.simplified and app.outcome == "eligible":
         automatic = (
             change_status(
-                session,
-                app,
-                "approve",
+                session=session,
+                app=app,
+                move="approve",
                 actor=SYSTEM_SIMPLIFIED,
                 reason="automatic approval under the simplified procedure benefit: every criterion passed",
                 automatic=True,
@@ -324,34 +343,38 @@ def recommend(session: Session, app: Application, *, actor: Actor, reason: str =
 
 
 @move_case("return")
-def return_(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+def return_(*, session: Session, app: Application, actor: Actor, reason: str) -> Done:
     """The region sends a screened application back to the applicant (a reason is required)."""
     _edge, reason = _prepare(app, "return", reason)
-    return done(change_status(session, app, "return", actor=actor, reason=reason), value=app)
+    return done(change_status(session=session, app=app, move="return", actor=actor, reason=reason), value=app)
 
 
 @move_case("approve")
-def approve(session: Session, app: Application, *, actor: Actor, reason: str = "") -> Done:
+def approve(*, session: Session, app: Application, actor: Actor, reason: str = "") -> Done:
     """The ministry approves a recommendation; the place stays reserved."""
     _edge, reason = _prepare(app, "approve", reason)
-    return done(change_status(session, app, "approve", actor=actor, reason=reason), value=app)
+    return done(change_status(session=session, app=app, move="approve", actor=actor, reason=reason), value=app)
 
 
 @move_case("reject")
-def reject(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+def reject(*, session: Session, app: Application, actor: Actor, reason: str) -> Done:
     """The ministry refuses a recommendation; its place goes back to the ledger."""
     edge, reason = _prepare(app, "reject", reason)
-    entry = change_status(session, app, "reject", actor=actor, reason=reason, extra={"reserved": False})
-    flows.apply_quota(session, app, edge, actor=actor, reason=reason)
+    entry = change_status(
+        session=session, app=app, move="reject", actor=actor, reason=reason, extra={"reserved": False}
+    )
+    flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason)
     return done(entry, value=app)
 
 
 @move_case("withdraw")
-def withdraw(session: Session, app: Application, *, actor: Actor, reason: str) -> Done:
+def withdraw(*, session: Session, app: Application, actor: Actor, reason: str) -> Done:
     """The region withdraws an open application; a place it held goes back to the ledger."""
     edge, reason = _prepare(app, "withdraw", reason)
-    entry = change_status(session, app, "withdraw", actor=actor, reason=reason, extra={"reserved": False})
-    flows.apply_quota(session, app, edge, actor=actor, reason=reason)
+    entry = change_status(
+        session=session, app=app, move="withdraw", actor=actor, reason=reason, extra={"reserved": False}
+    )
+    flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason)
     return done(entry, value=app)
 
 
@@ -360,7 +383,7 @@ def visa_number(app: Application, on: dt.date) -> str:
 
 
 @move_case("issue")
-def issue(session: Session, app: Application, *, actor: Actor, reason: str = "", on: dt.date | None = None) -> Done:
+def issue(*, session: Session, app: Application, actor: Actor, reason: str = "", on: dt.date | None = None) -> Done:
     """Issuance turns the reservation into a used place and writes the status grant into the records
     (`flows.grant_status`).
 
@@ -374,12 +397,12 @@ def issue(session: Session, app: Application, *, actor: Actor, reason: str = "",
             ko="발급에는 생년월일이 필요합니다",
             en="issuance needs the applicant's date of birth",
         )
-    grant = flows.apply_records(session, app, edge, on=on)  # person and grant before the ledger
+    grant = flows.apply_records(session=session, app=app, edge=edge, on=on)  # person and grant before the ledger
     number = visa_number(app, on)
     entry = change_status(
-        session,
-        app,
-        "issue",
+        session=session,
+        app=app,
+        move="issue",
         actor=actor,
         reason=reason,
         extra={
@@ -390,19 +413,21 @@ def issue(session: Session, app: Application, *, actor: Actor, reason: str = "",
         },
         inputs={"visa_number": number, "status_grant_id": grant.id, "valid_to": grant.valid_to},
     )
-    flows.apply_quota(session, app, edge, actor=actor, reason=reason)
+    flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason)
     return done(entry, value=app)
 
 
 @move_case("cancel")
-def cancel(session: Session, app: Application, *, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
+def cancel(*, session: Session, app: Application, actor: Actor, reason: str, on: dt.date | None = None) -> Done:
     """Cancelling an approval releases its place; cancelling an issued visa ends the status grant and
     gives the used place back (the two `cancel` edges of `applications.lifecycle`)."""
     edge, reason = _prepare(app, "cancel", reason)
     on = on or dt.date.today()
-    entry = change_status(session, app, "cancel", actor=actor, reason=reason, extra={"reserved": False})
-    flows.apply_records(session, app, edge, on=on)  # the grant before the ledger (lock order)
-    flows.apply_quota(session, app, edge, actor=actor, reason=reason)
+    entry = change_status(
+        session=session, app=app, move="cancel", actor=actor, reason=reason, extra={"reserved": False}
+    )
+    flows.apply_records(session=session, app=app, edge=edge, on=on)  # the grant before the ledger (lock order)
+    flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason)
     return done(entry, value=app)
 
 
@@ -419,7 +444,7 @@ ACTIONS = {
 
 
 @locking.answers_conflicts
-def act(session: Session, application_id: int, move: str, *, actor: Actor, reason: str = "") -> Application:
+def act(*, session: Session, application_id: int, move: str, actor: Actor, reason: str = "") -> Application:
     """One entry point for the transports: any move by name (unknown moves are a 409 as well). Not a
     use case of its own: it hands the call to the move's declared use case, which authorises,
     changes and records it."""
@@ -429,5 +454,5 @@ def act(session: Session, application_id: int, move: str, *, actor: Actor, reaso
             ko=f"알 수 없는 처리입니다: {move} (가능: {', '.join(ACTIONS)})",
             en=f"unknown move {move!r} (known: {', '.join(ACTIONS)})",
         )
-    ACTIONS[move](session, application_id, actor=actor, reason=reason)
-    return get(session, application_id)
+    ACTIONS[move](session=session, app=application_id, actor=actor, reason=reason)
+    return get(session=session, application_id=application_id)

@@ -15,16 +15,17 @@ from fastapi.responses import RedirectResponse
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Actor, can
 from regionvisa.applications import documents, intake, moves, service, views
+from regionvisa.applications.lifecycle import STATUS_LABELS
 from regionvisa.applications.models import OPEN_STATUSES
 from regionvisa.core.errors import Invalid
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
-from regionvisa.web.labels import N_, NP_
-from regionvisa.web.pagination import Page
+from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,18 +34,6 @@ register(N_("Applications"), "/applications", action="applications.read", order=
 register(N_("Recommendation queue"), "/applications/queue/region", action="applications.recommend", order=31)
 register(N_("Screening queue"), "/applications/queue/ministry", action="applications.decide", order=32)
 
-STATUS_CONTEXT = "application status"
-STATUS_LABELS = {
-    "submitted": NP_("application status", "submitted"),
-    "screened": NP_("application status", "screened"),
-    "recommended": NP_("application status", "recommended"),
-    "returned": NP_("application status", "returned"),
-    "approved": NP_("application status", "approved"),
-    "rejected": NP_("application status", "rejected"),
-    "issued": NP_("application status", "issued"),
-    "withdrawn": NP_("application status", "withdrawn"),
-    "cancelled": NP_("application status", "cancelled"),
-}
 OUTCOME_LABELS = {"eligible": N_("eligible"), "ineligible": N_("ineligible"), "incomplete": N_("incomplete")}
 RESULT_LABELS = {"pass": N_("pass"), "fail": N_("fail"), "missing": N_("missing")}
 MOVE_LABELS = {
@@ -110,9 +99,9 @@ def applications_index(
     user: Actor = Depends(require("applications.read")),
 ):
     size = 50
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         listing = service.list_applications(
-            session,
+            session=session,
             actor=user,
             program_id=program_id or None,
             status=status or None,
@@ -163,8 +152,8 @@ def _field_inputs() -> list[dict]:
 
 @router.get("/applications/new")
 def new_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
-    with session_scope(request.app.state.engine) as session:
-        versions = views.programmes_in_force(session, actor=user, on=dt.date.today())
+    with session_scope(engine=request.app.state.engine) as session:
+        versions = views.programmes_in_force(session=session, actor=user, on=dt.date.today())
         return render(
             request,
             "applications_new.html",
@@ -190,9 +179,9 @@ async def submit_application(request: Request, user: Actor = Depends(require("ap
             en=f"{on_text!r} is not a date",
             field="submitted_on",
         ) from None
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         app = intake.submit(
-            session,
+            session=session,
             program_id=str(form.get("program_id", "")),
             applicant=profile,
             name=str(form.get("name", "")),
@@ -209,13 +198,18 @@ async def submit_application(request: Request, user: Actor = Depends(require("ap
 def region_queue(
     request: Request, program_id: str = "", page: int = 1, user: Actor = Depends(require("applications.recommend"))
 ):
-    with session_scope(request.app.state.engine) as session:
-        choices = views.queue_programmes(session, actor=user)
+    with session_scope(engine=request.app.state.engine) as session:
+        choices = views.queue_programmes(session=session, actor=user)
         chosen = program_id or (choices[0].id if choices else "")
         data, pager = None, None
         if chosen:
             data = views.queue_page(
-                session, actor=user, program_id=chosen, page=max(page, 1), page_size=50, action="applications.recommend"
+                session=session,
+                actor=user,
+                program_id=chosen,
+                page=max(page, 1),
+                page_size=50,
+                action="applications.recommend",
             )
             pager = Page(
                 number=max(page, 1),
@@ -247,19 +241,19 @@ def ministry_queue(
 ):
     status = status if status in ("recommended", "approved") else "recommended"
     size = 50
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         listing = service.list_applications(
-            session, actor=user, status=status, offset=(max(page, 1) - 1) * size, limit=size
+            session=session, actor=user, status=status, offset=(max(page, 1) - 1) * size, limit=size
         )
         total = listing.total
         items = []
         for app in listing.rows:
-            scr = service.latest_screening(session, app)
+            scr = service.latest_screening(session=session, app=app)
             items.append(
                 {
                     "app": app,
                     "failed": (scr.explanation or {}).get("failed", []) if scr else [],
-                    "missing_documents": documents.missing_documents(session, app),
+                    "missing_documents": documents.missing_documents(session=session, app=app),
                 }
             )
         pager = Page(
@@ -278,8 +272,8 @@ def ministry_queue(
 
 @router.get("/applications/benefits")
 def benefits_page(request: Request, user: Actor = Depends(require("applications.read"))):
-    with session_scope(request.app.state.engine) as session:
-        rows = {b.region: b for b in service.benefits(session)}
+    with session_scope(engine=request.app.state.engine) as session:
+        rows = {b.region: b for b in service.benefits(session=session)}
         return render(
             request,
             "applications_benefits.html",
@@ -301,18 +295,18 @@ def set_benefit(
     reason: str = Form(...),
     user: Actor = Depends(require("applications.benefit")),
 ):
-    with session_scope(request.app.state.engine) as session:
-        service.set_simplified(session, region=region, enabled=enabled == "on", actor=user, reason=reason)
+    with session_scope(engine=request.app.state.engine) as session:
+        service.set_simplified(session=session, region=region, enabled=enabled == "on", actor=user, reason=reason)
     return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
 
 
 @router.get("/applications/{application_id}")
 def application_page(request: Request, application_id: int, user: Actor = Depends(require("applications.read"))):
-    with session_scope(request.app.state.engine) as session:
-        app = service.get(session, application_id, actor=user)
+    with session_scope(engine=request.app.state.engine) as session:
+        app = service.get(session=session, application_id=application_id, actor=user)
         full = views.sees_full_passport(user)
-        data = views.application_dict(session, app, detail=True, full_passport=full)
-        program = programs.get_program(session, app.program_id)
+        data = views.application_dict(session=session, app=app, detail=True, full_passport=full)
+        program = programs.get_program(session=session, program_id=app.program_id)
         page = render(
             request,
             "applications_detail.html",
@@ -342,10 +336,10 @@ def upload_document(
     user: Actor = Depends(require("applications.recommend")),
 ):
     content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         documents.upload_document(
-            session,
-            application_id,
+            session=session,
+            app=application_id,
             doc_type=doc_type,
             filename=file.filename or "upload",
             content=content,
@@ -363,8 +357,8 @@ def _page_move(move: str, action: str):
         back: str = Form(""),
         user: Actor = Depends(require(action)),
     ):
-        with session_scope(request.app.state.engine) as session:
-            moves.act(session, application_id, move, actor=user, reason=reason)
+        with session_scope(engine=request.app.state.engine) as session:
+            moves.act(session=session, application_id=application_id, move=move, actor=user, reason=reason)
         target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
         if target:
             sep = "&" if "?" in target else "?"

@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.core.actor import Actor
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.tabular import TableFileError, display_name, open_table
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 from regionvisa.web.uploads import received_file
 
@@ -59,9 +59,9 @@ def _engine(request: Request):
 
 @router.post("", status_code=201, summary="Submit an application (screened at once)")
 def submit(request: Request, body: Submission, user: Actor = Depends(require("applications.recommend"))) -> dict:
-    with session_scope(_engine(request)) as session:
+    with session_scope(engine=_engine(request)) as session:
         app = intake.submit(
-            session,
+            session=session,
             program_id=body.program_id,
             applicant=body.applicant,
             name=body.name,
@@ -71,7 +71,7 @@ def submit(request: Request, body: Submission, user: Actor = Depends(require("ap
             on=body.submitted_on,
             channel="api",
         )
-        return views.application_dict(session, app, detail=True)
+        return views.application_dict(session=session, app=app, detail=True)
 
 
 @router.get("", summary="List applications (region-scoped, paginated)")
@@ -84,20 +84,20 @@ def list_applications(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("applications.read")),
 ) -> dict:
-    with session_scope(_engine(request)) as session:
+    with session_scope(engine=_engine(request)) as session:
         listing = service.list_applications(
-            session,
+            session=session,
             actor=user,
             region=region,
             program_id=program_id,
             status=status,
-            offset=(page - 1) * page_size,
+            offset=offset_of(page, page_size),
             limit=page_size,
         )
         return {
             **Page(number=page, size=page_size, total=listing.total).meta(),
             "region": listing.region,
-            "items": [views.application_dict(session, a) for a in listing.rows],
+            "items": [views.application_dict(session=session, app=a) for a in listing.rows],
         }
 
 
@@ -109,8 +109,8 @@ def queue(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("applications.read")),
 ) -> dict:
-    with session_scope(_engine(request)) as session:
-        return views.queue_page(session, actor=user, program_id=program_id, page=page, page_size=page_size)
+    with session_scope(engine=_engine(request)) as session:
+        return views.queue_page(session=session, actor=user, program_id=program_id, page=page, page_size=page_size)
 
 
 @router.get("/benefits", summary="Regions with the simplified procedure (paginated)")
@@ -120,9 +120,9 @@ def benefits(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("applications.read")),
 ) -> dict:
-    with session_scope(_engine(request)) as session:
-        rows = service.benefits(session)
-        window = rows[(page - 1) * page_size : page * page_size]
+    with session_scope(engine=_engine(request)) as session:
+        rows = service.benefits(session=session)
+        window = Page(number=page, size=page_size, total=len(rows)).window(rows)
         return {
             **Page(number=page, size=page_size, total=len(rows)).meta(),
             "items": [
@@ -142,9 +142,9 @@ def benefits(
 def set_benefit(
     request: Request, region: str, body: Benefit, user: Actor = Depends(require("applications.benefit"))
 ) -> dict:
-    with session_scope(_engine(request)) as session:
+    with session_scope(engine=_engine(request)) as session:
         row = service.set_simplified(
-            session, region=region, enabled=body.simplified_procedure, actor=user, reason=body.reason
+            session=session, region=region, enabled=body.simplified_procedure, actor=user, reason=body.reason
         )
         return {"region": row.region, "simplified_procedure": row.simplified_procedure, "reason": row.reason}
 
@@ -164,9 +164,9 @@ def import_applications(
             frame = open_table(path, name=file.filename, formats=("csv", "xlsx")).read()
         except TableFileError as exc:
             raise exc.app_error() from exc
-    with session_scope(_engine(request)) as session:
+    with session_scope(engine=_engine(request)) as session:
         result = intake.import_applications(
-            session,
+            session=session,
             program_id=program_id,
             source=frame,
             actor=user,
@@ -195,8 +195,8 @@ def export(
     status: str | None = None,
     user: Actor = Depends(require("applications.read")),
 ) -> Response:
-    with session_scope(_engine(request)) as session:
-        frame = views.export_frame(session, actor=user, region=region, program_id=program_id, status=status)
+    with session_scope(engine=_engine(request)) as session:
+        frame = views.export_frame(session=session, actor=user, region=region, program_id=program_id, status=status)
     buffer = io.BytesIO()
     views.write_export(frame, buffer, format)
     return Response(
@@ -213,9 +213,9 @@ def detail(
     full = views.sees_full_passport(user)
     if full:  # the whole passport number: kept out of every cache
         response.headers["Cache-Control"] = "no-store"
-    with session_scope(_engine(request)) as session:
-        app = service.get(session, application_id, actor=user)
-        return views.application_dict(session, app, detail=True, full_passport=full)
+    with session_scope(engine=_engine(request)) as session:
+        app = service.get(session=session, application_id=application_id, actor=user)
+        return views.application_dict(session=session, app=app, detail=True, full_passport=full)
 
 
 @router.get(
@@ -227,9 +227,13 @@ def detail(
 def download_document(
     request: Request, application_id: int, document_id: int, user: Actor = Depends(require("applications.read"))
 ) -> StreamingResponse:
-    with session_scope(_engine(request)) as session:
-        doc = documents.for_download(session, application_id=application_id, document_id=document_id, actor=user)
-    return documents.download_response(doc)
+    with session_scope(engine=_engine(request)) as session:
+        doc = documents.for_download(
+            session=session, application_id=application_id, document_id=document_id, actor=user
+        )
+    content, headers = documents.download(doc)
+    media_type = headers.pop("Content-Type")
+    return StreamingResponse(content, media_type=media_type, headers=headers)
 
 
 @router.post("/{application_id}/documents", status_code=201, summary="Upload one document of the checklist")
@@ -241,10 +245,10 @@ def upload(
     user: Actor = Depends(require("applications.recommend")),
 ) -> dict:
     content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
-    with session_scope(_engine(request)) as session:
+    with session_scope(engine=_engine(request)) as session:
         doc = documents.upload_document(
-            session,
-            application_id,
+            session=session,
+            app=application_id,
             doc_type=doc_type,
             filename=file.filename or "upload",
             content=content,
@@ -256,9 +260,9 @@ def upload(
 
 def _move_route(move: str, action: str):
     def handler(request: Request, application_id: int, body: Decision, user: Actor = Depends(require(action))) -> dict:
-        with session_scope(_engine(request)) as session:
-            app = moves.act(session, application_id, move, actor=user, reason=body.reason)
-            return views.application_dict(session, app, detail=True)
+        with session_scope(engine=_engine(request)) as session:
+            app = moves.act(session=session, application_id=application_id, move=move, actor=user, reason=body.reason)
+            return views.application_dict(session=session, app=app, detail=True)
 
     handler.__name__ = f"{move}_application"
     return handler
@@ -267,9 +271,11 @@ def _move_route(move: str, action: str):
 def _rescreen(
     request: Request, application_id: int, body: Rescreen, user: Actor = Depends(require("applications.decide"))
 ) -> dict:
-    with session_scope(_engine(request)) as session:
-        moves.rescreen(session, application_id, actor=user, reason=body.reason, on=body.on)
-        return views.application_dict(session, service.get(session, application_id), detail=True)
+    with session_scope(engine=_engine(request)) as session:
+        moves.rescreen(session=session, app=application_id, actor=user, reason=body.reason, on=body.on)
+        return views.application_dict(
+            session=session, app=service.get(session=session, application_id=application_id), detail=True
+        )
 
 
 for _move, (_froms, _to, _action) in moves.MOVES.items():

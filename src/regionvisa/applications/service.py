@@ -47,7 +47,7 @@ def jsonable(value: Any) -> Any:
 # --------------------------------------------------------------------------------- lookups
 
 
-def get(session: Session, application_id: int, *, actor: Actor | None = None) -> Application:
+def get(*, session: Session, application_id: int, actor: Actor | None = None) -> Application:
     """The application (404 if none); with `actor`, only when they may read its region (403)."""
     app = session.get(Application, application_id)
     if app is None:
@@ -55,17 +55,17 @@ def get(session: Session, application_id: int, *, actor: Actor | None = None) ->
     return app if actor is None else readable(actor, app)
 
 
-def latest_screening(session: Session, app: Application) -> Screening | None:
+def latest_screening(*, session: Session, app: Application) -> Screening | None:
     return session.scalars(
         select(Screening).where(Screening.application_id == app.id).order_by(Screening.id.desc()).limit(1)
     ).first()
 
 
-def screenings(session: Session, app: Application) -> list[Screening]:
+def screenings(*, session: Session, app: Application) -> list[Screening]:
     return list(session.scalars(select(Screening).where(Screening.application_id == app.id).order_by(Screening.id)))
 
 
-def events(session: Session, app: Application) -> list[ApplicationEvent]:
+def events(*, session: Session, app: Application) -> list[ApplicationEvent]:
     return list(
         session.scalars(
             select(ApplicationEvent).where(ApplicationEvent.application_id == app.id).order_by(ApplicationEvent.id)
@@ -81,8 +81,8 @@ class Listing:
 
 
 def list_applications(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     region: str | None = None,
     program_id: str | None = None,
@@ -105,9 +105,13 @@ def list_applications(
     return Listing(region, int(total), list(rows))
 
 
-def version_for(session: Session, app: Application):
+def version_for(*, session: Session, app: Application):
     """The programme version the application was last screened against (None before screening)."""
-    return programs.get_version(session, app.program_id, app.program_version) if app.program_version else None
+    return (
+        programs.get_version(session=session, program_id=app.program_id, version=app.program_version)
+        if app.program_version
+        else None
+    )
 
 
 def same_name(a: str | None, b: str | None) -> bool:
@@ -131,7 +135,7 @@ def is_applicant(person: Person, name: str, passport_hash: str, birth_date: dt.d
 BENEFIT_SOURCES = ("evaluation", "override")
 
 
-def simplified_for(session: Session, region: str) -> bool:
+def simplified_for(*, session: Session, region: str) -> bool:
     """Whether the region has the simplified procedure: the one stored flag (`RegionBenefit`)."""
     row = session.get(RegionBenefit, region)
     return bool(row and row.simplified_procedure)
@@ -139,7 +143,7 @@ def simplified_for(session: Session, region: str) -> bool:
 
 @use_case(action="applications.benefit", audit="applications.benefit.simplified")
 def set_simplified(
-    session: Session, *, region: str, enabled: bool, actor: Actor, reason: str, source: str = "override"
+    *, session: Session, region: str, enabled: bool, actor: Actor, reason: str, source: str = "override"
 ) -> Done:
     """Set the region's flag. `source` says whether a published evaluation set it or a ministry
     administrator overrode it; the audit entry keeps the value and source it replaced. The subject
@@ -167,5 +171,5 @@ def set_simplified(
     )
 
 
-def benefits(session: Session) -> list[RegionBenefit]:
+def benefits(*, session: Session) -> list[RegionBenefit]:
     return list(session.scalars(select(RegionBenefit).order_by(RegionBenefit.region)))

@@ -25,10 +25,11 @@ from regionvisa.applications.service import events, jsonable, latest_screening, 
 from regionvisa.applications.subjects import READ, RECOMMEND, read_region, readable_programme
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
 from regionvisa.records import pii
-from regionvisa.web.pagination import Page
+from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
 
 # --------------------------------------------------------------------------------- queue and ranking
 
@@ -42,7 +43,7 @@ class Queue:
     notes: list[str] = field(default_factory=list)
 
 
-def queue(session: Session, *, program_id: str, statuses: tuple[str, ...] = ("screened",)) -> Queue:
+def queue(*, session: Session, program_id: str, statuses: tuple[str, ...] = ("screened",)) -> Queue:
     """The region's recommendation queue: eligible applications ranked by points, then submission time.
 
     The sort is one Polars operation over the columns; `rank` is null for applications that are not
@@ -86,7 +87,7 @@ def queue(session: Session, *, program_id: str, statuses: tuple[str, ...] = ("sc
     try:
         today = dt.date.today()
         on = frame["submitted_on"].max() if frame.height else today
-        ledger = quotas.ledger_for(session, program_id, on or today)
+        ledger = quotas.ledger_for(session=session, program_id=program_id, on=on or today)
         remaining = ledger.remaining
     except NotFound:
         pass
@@ -99,24 +100,24 @@ def queue(session: Session, *, program_id: str, statuses: tuple[str, ...] = ("sc
 
 
 def queue_page(
-    session: Session, *, actor: Actor, program_id: str, page: int, page_size: int, action: str = READ
+    *, session: Session, actor: Actor, program_id: str, page: int, page_size: int, action: str = READ
 ) -> dict:
     """One page of a programme's queue for `actor`, who must hold `action` for the programme's
     region (403 otherwise): rank, standing, missing fields and documents of each application."""
-    readable_programme(actor, programs.get_program(session, program_id), action=action)
-    q = queue(session, program_id=program_id)
-    window = q.frame.slice((page - 1) * page_size, page_size)
+    readable_programme(actor, programs.get_program(session=session, program_id=program_id), action=action)
+    q = queue(session=session, program_id=program_id)
+    window = q.frame.slice(offset_of(page, page_size), page_size)
     items = []
     for row in window.iter_rows(named=True):  # one page of rows, for display
         app = session.get(Application, row["id"])
-        scr = latest_screening(session, app)
+        scr = latest_screening(session=session, app=app)
         items.append(
             {
-                **application_dict(session, app),
+                **application_dict(session=session, app=app),
                 "rank": row["rank"],
                 "within_places": row["within_places"],
                 "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
-                "missing_documents": missing_documents(session, app),
+                "missing_documents": missing_documents(session=session, app=app),
                 "standing": standing(app, scr, row["rank"], q.remaining),
             }
         )
@@ -129,14 +130,17 @@ def queue_page(
     }
 
 
-def queue_programmes(session: Session, *, actor: Actor, action: str = RECOMMEND) -> list:
+def queue_programmes(*, session: Session, actor: Actor, action: str = RECOMMEND) -> list:
     """The programmes whose queue `actor` works on: a regional official's own region's, every one for the ministry."""
-    return [program for program, _version in programs.list_programs(session, region=read_region(actor, action=action))]
+    return [
+        program
+        for program, _version in programs.list_programs(session=session, region=read_region(actor, action=action))
+    ]
 
 
-def programmes_in_force(session: Session, *, actor: Actor, on: dt.date) -> list:
+def programmes_in_force(*, session: Session, actor: Actor, on: dt.date) -> list:
     """The programme versions in force on `on` that `actor` may lodge and read applications to."""
-    return programs.in_force(session, on, region=read_region(actor))
+    return programs.in_force(session=session, on=on, region=read_region(actor))
 
 
 def standing(app: Application, screening: Screening | None, rank: int | None, remaining: int | None) -> dict:
@@ -161,14 +165,14 @@ def standing(app: Application, screening: Screening | None, rank: int | None, re
 # --------------------------------------------------------------------------------- read views
 
 
-def full_explanation(session: Session, screening: Screening) -> dict:
+def full_explanation(*, session: Session, screening: Screening) -> dict:
     """The stored explanation; a batch screening is expanded by the same evaluator on the same
     version and date (a published version never changes, so the result is the one of that day)."""
     exp = screening.explanation or {}
     if exp.get("detail") != "batch":
         return exp
     app = session.get(Application, screening.application_id)
-    version = programs.get_version(session, screening.program_id, screening.program_version)
+    version = programs.get_version(session=session, program_id=screening.program_id, version=screening.program_version)
     full = jsonable(explanation(version, app.profile, screening.screened_on).to_dict())
     full["expanded_from_batch"] = True
     return full
@@ -188,7 +192,7 @@ def masked_passport(app: Application) -> str:
     return pii.mask(passport_of(app))
 
 
-def application_dict(session: Session, app: Application, *, detail: bool = False, full_passport: bool = False) -> dict:
+def application_dict(*, session: Session, app: Application, detail: bool = False, full_passport: bool = False) -> dict:
     clear = passport_of(app)
     out = {
         "id": app.id,
@@ -213,7 +217,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
     if full_passport:
         out["passport_no"] = clear
     if detail:
-        scr = latest_screening(session, app)
+        scr = latest_screening(session=session, app=app)
         out["screening"] = (
             None
             if scr is None
@@ -225,7 +229,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                 "kind": scr.kind,
                 "outcome": scr.outcome,
                 "points": scr.points,
-                "explanation": full_explanation(session, scr),
+                "explanation": full_explanation(session=session, screening=scr),
             }
         )
         out["screenings"] = [
@@ -239,7 +243,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                 "actor": s.actor,
                 "reason": s.reason,
             }
-            for s in screenings(session, app)
+            for s in screenings(session=session, app=app)
         ]
         out["events"] = [
             {
@@ -252,7 +256,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                 "screening_id": e.screening_id,
                 "automatic": e.automatic,
             }
-            for e in events(session, app)
+            for e in events(session=session, app=app)
         ]
         out["documents"] = [
             {
@@ -266,7 +270,7 @@ def application_dict(session: Session, app: Application, *, detail: bool = False
                     f"/api/v1/applications/{app.id}/documents/{item['document'].id}" if item["document"] else None
                 ),
             }
-            for item in checklist(session, app)
+            for item in checklist(session=session, app=app)
         ]
         out["allowed_moves"] = [m for m in APPLICATIONS.allowed(app.status) if m != "screen"]
     return out
@@ -290,8 +294,8 @@ EXPORT_COLUMNS = (
 
 
 def export_frame(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     region: str | None = None,
     program_id: str | None = None,
@@ -337,7 +341,6 @@ def export_frame(
 
 
 def write_export(frame: pl.DataFrame, target: Path | Any, fmt: str) -> None:
-    from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
 
     if fmt == "xlsx":
         write_xlsx_safe(frame, target, worksheet="applications")

@@ -86,10 +86,10 @@ def sign(result: VerifyResult, *, keys: AuditKeys | None = None, now: dt.datetim
     return Checkpoint(**{**asdict(unsigned), "signature": base64.b64encode(signature).decode()})
 
 
-def create(engine: Engine, *, keys: AuditKeys | None = None) -> tuple[Checkpoint, VerifyResult]:
+def create(*, engine: Engine, keys: AuditKeys | None = None) -> tuple[Checkpoint, VerifyResult]:
     """Verify the whole log, then sign its head; refuses (CheckpointError) when it does not verify."""
     keys = keys or audit_keys()
-    result = verify(engine, keys=keys)
+    result = verify(engine=engine, keys=keys)
     if not result.ok:
         assert result.problem is not None
         raise CheckpointError(f"the audit log does not verify, so no checkpoint was made: {result.problem.message}")

@@ -11,18 +11,21 @@ from pathlib import Path
 import typer
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.core.text import NP_
+from regionvisa.web import i18n
 
 app = typer.Typer(help="The audit log / 감사 기록", no_args_is_help=True)
 keys_app = typer.Typer(help="Audit keys / 감사 기록 키", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
-KINDS_KO = {
-    "edited": "변경 또는 위조",
-    "deleted": "삭제",
-    "reordered": "순서 변경",
-    "rewritten": "재작성",
-    "unknown-key": "설정되지 않은 키",
-    "unanchored": "MAC 고정 전 기록",
+KIND_CONTEXT = "audit problem"
+PROBLEM_KINDS = {
+    "edited": NP_("audit problem", "edited or forged"),
+    "deleted": NP_("audit problem", "deleted"),
+    "reordered": NP_("audit problem", "reordered"),
+    "rewritten": NP_("audit problem", "rewritten"),
+    "unknown-key": NP_("audit problem", "key not configured"),
+    "unanchored": NP_("audit problem", "written before the MAC chain"),
 }
 
 
@@ -62,7 +65,7 @@ def verify(
     try:
         if checkpoint is not None:
             loaded = checkpoints.load(checkpoint, trusted=_trusted(public_key))
-        result = service.verify(get_engine(), checkpoint=loaded)
+        result = service.verify(engine=get_engine(), checkpoint=loaded)
     except (checkpoints.CheckpointError, AuditKeyError) as exc:
         _fail(f"cannot verify: {exc}", "검증할 수 없습니다: 체크포인트 또는 키를 확인하십시오", 2)
         return
@@ -76,9 +79,10 @@ def verify(
         return
     assert result.problem is not None
     p = result.problem
+    kind_ko = i18n.translate("ko", PROBLEM_KINDS[p.kind], context=KIND_CONTEXT) if p.kind in PROBLEM_KINDS else p.kind
     _fail(
         f"audit log BROKEN: {p.message}",
-        f"감사 기록 손상: {KINDS_KO.get(p.kind, p.kind)} (entry {p.entry_id}, seq {p.seq})",
+        f"감사 기록 손상: {kind_ko} (entry {p.entry_id}, seq {p.seq})",
         1,
     )
 
@@ -93,7 +97,7 @@ def checkpoint(
     from regionvisa.db import get_engine
 
     try:
-        made, _result = checkpoints.create(get_engine())
+        made, _result = checkpoints.create(engine=get_engine())
     except checkpoints.CheckpointError as exc:
         _fail(str(exc), "감사 기록이 손상되어 체크포인트를 만들지 않았습니다", 1)
         return
@@ -122,16 +126,16 @@ def anchor(
     from regionvisa.db import get_engine, session_scope
 
     engine = get_engine()
-    result = service.verify(engine)
+    result = service.verify(engine=engine)
     if result.ok:
         typer.echo("nothing to anchor: the log verifies / 고정할 기록이 없습니다")
         return
     assert result.problem is not None
     if result.problem.kind != "unanchored":
         _fail(f"audit log BROKEN: {result.problem.message}", "감사 기록이 손상되어 고정하지 않았습니다", 1)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         done = service.record(
-            session,
+            session=session,
             actor=system_actor("audit"),
             action="audit.anchor",
             subject=("audit", "chain"),
@@ -170,7 +174,7 @@ def keys_status() -> None:
         _fail(str(exc), "감사 키 설정이 잘못되었습니다", 2)
         return
     typer.echo(f"current key: {keys.current}; configured: {', '.join(keys.mac_keys)}; signing: {keys.signing_key_id}")
-    for key_id, count in key_counts(get_engine()):
+    for key_id, count in key_counts(engine=get_engine()):
         if key_id is None:
             state = "SHA-256 only (before the MAC chain)"
         else:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from regionvisa.audit import service
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.web.deps import require
-from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require("audit.read"))])
@@ -48,7 +48,9 @@ def audit_page(
     )
     page = max(page, 1)
     with Session(request.app.state.engine) as session:
-        total, items = service.search(session, filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        total, items = service.search(
+            session=session, filters=filters, offset=offset_of(page, PAGE_SIZE), limit=PAGE_SIZE
+        )
     query = {"actor": actor, "action": action, "subject": subject, "date_from": date_from, "date_to": date_to}
     return render(
         request,
@@ -70,5 +72,5 @@ def audit_page(
 
 @router.get("/audit/verify")
 def audit_verify_page(request: Request):
-    result = service.verify(request.app.state.engine)
+    result = service.verify(engine=request.app.state.engine)
     return render(request, "audit_verify.html", {"result": result}, status_code=200 if result.ok else 409)

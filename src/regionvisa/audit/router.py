@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from regionvisa.audit import service
 from regionvisa.audit.schemas import AuditPage, VerifyOut
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 
 router = APIRouter(
@@ -32,10 +32,12 @@ def list_entries(
 ) -> dict:
     filters = service.Filters(actor, action, subject_type, subject_id, region, date_from, date_to)
     with Session(request.app.state.engine) as session:
-        total, items = service.search(session, filters, offset=(page - 1) * page_size, limit=page_size)
+        total, items = service.search(
+            session=session, filters=filters, offset=offset_of(page, page_size), limit=page_size
+        )
     return {**Page(number=page, size=page_size, total=total).meta(), "items": items}
 
 
 @router.get("/verify", summary="Check the hash chain; reports the first edited, deleted or reordered entry")
 def verify(request: Request) -> VerifyOut:
-    return VerifyOut.model_validate(service.verify(request.app.state.engine).as_dict())
+    return VerifyOut.model_validate(service.verify(engine=request.app.state.engine).as_dict())

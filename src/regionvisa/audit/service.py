@@ -246,8 +246,8 @@ def _lock_head(session) -> tuple[int, str]:
 
 
 def record(
-    session,
     *,
+    session,
     actor: Any,
     action: str,
     subject: tuple[str, Any] | str,
@@ -507,7 +507,7 @@ def _problem(kind: str, row, message: str) -> Problem:
     return Problem(kind, row.id, row.seq, message)
 
 
-def verify(engine: Engine, *, checkpoint: Checkpoint | None = None, keys: AuditKeys | None = None) -> VerifyResult:
+def verify(*, engine: Engine, checkpoint: Checkpoint | None = None, keys: AuditKeys | None = None) -> VerifyResult:
     """Walk the whole chain in insertion order; report the first broken, missing or forged entry.
 
     With a checkpoint (already checked for its signature), the log must also still reach the
@@ -670,7 +670,7 @@ def _where(filters: Filters) -> list:
     return clauses
 
 
-def search(session, filters: Filters, *, offset: int, limit: int) -> tuple[int, list[dict]]:
+def search(*, session, filters: Filters, offset: int, limit: int) -> tuple[int, list[dict]]:
     """(total, entries newest first) matching the filters."""
     clauses = _where(filters)
     total = session.execute(select(func.count()).select_from(entries).where(*clauses)).scalar_one()
@@ -699,7 +699,7 @@ def entry_dict(row) -> dict:
     }
 
 
-def key_counts(engine: Engine) -> list[tuple[str | None, int]]:
+def key_counts(*, engine: Engine) -> list[tuple[str | None, int]]:
     """(key id, entries) per audit key id, counted in SQL; None for entries from before the MAC chain."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -708,7 +708,7 @@ def key_counts(engine: Engine) -> list[tuple[str | None, int]]:
     return [(r[0], int(r[1])) for r in rows]
 
 
-def has_entry(engine: Engine, *, action: str) -> bool:
+def has_entry(*, engine: Engine, action: str) -> bool:
     """Whether any entry of `action` exists (for example the synthetic-data marker `records.synthesise`)."""
     with engine.connect() as conn:
         return conn.execute(select(AuditEntry.seq).where(AuditEntry.action == action).limit(1)).first() is not None

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+import regionvisa.records.models  # noqa: F401 (registers the record tables)
 from regionvisa.accounts.policy import system_actor
 from regionvisa.compliance import service
 from regionvisa.compliance.lifecycle import ACT, COMPLIANCE_CASES
@@ -52,7 +53,7 @@ from regionvisa.compliance.subjects import CASE, case_region, readable_case, run
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, NotFound
 from regionvisa.core.usecase import Done, use_case
-from regionvisa.db import session_scope, utcnow
+from regionvisa.db import Base, session_scope, utcnow
 
 SYSTEM = system_actor("compliance")
 # Rules whose finding can recur for one person and programme (each report is its own finding).
@@ -101,9 +102,9 @@ class RunResult:
 
 
 def record_run(
+    *,
     engine: Engine,
     on: dt.date,
-    *,
     actor: Actor,
     sync_cases: bool = True,
     policy_dir: Path | None = None,
@@ -116,7 +117,7 @@ def record_run(
     findings and records it without running twice). The storing is the use case `store_run`.
     """
     if run is None or run.on != on or run.at_risk is None:
-        run = service.run_compliance(engine, on, policy_dir=policy_dir, progress=progress, with_risk=True)
+        run = service.run_compliance(engine=engine, on=on, policy_dir=policy_dir, progress=progress, with_risk=True)
     holders = run.holders if run.holders is not None else pl.DataFrame(schema={"person_id": pl.String})
     on_holders = run.findings.join(holders, on="person_id", how="semi")
     counts = (
@@ -133,9 +134,15 @@ def record_run(
         .sort("region", "rule", "month")
     )
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             stored = store_run(
-                session, actor=actor, on=on, run=run, counts=counts, on_holders=on_holders, sync_cases=sync_cases
+                session=session,
+                actor=actor,
+                on=on,
+                run=run,
+                counts=counts,
+                on_holders=on_holders,
+                sync_cases=sync_cases,
             )
     except IntegrityError as exc:  # another run synchronised the same findings at the same moment
         raise Conflict(
@@ -171,8 +178,8 @@ class StoredRun(NamedTuple):
 
 @use_case(action=ACT, audit="compliance.run")
 def store_run(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     on: dt.date,
     run: service.ComplianceRun,
@@ -252,13 +259,13 @@ def _sync(session: Session, run: ComplianceRun, findings: pl.DataFrame) -> tuple
             _update_case(session, case, f, run=run, now=now)
         elif f["finding_key"] not in done:
             opened += 1
-            open_case(session, actor=SYSTEM, finding=f, region=f["region"], run=run, now=now)
+            open_case(session=session, actor=SYSTEM, finding=f, region=f["region"], run=run, now=now)
     gone = 0
     for key, case in active.items():
         if key in seen or not case.finding_present:
             continue
         gone += 1
-        note_finding_gone(session, case, actor=SYSTEM, run=run, now=now)
+        note_finding_gone(session=session, case=case, actor=SYSTEM, run=run, now=now)
     return opened, updated, gone
 
 
@@ -274,7 +281,7 @@ def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: Compli
         case.finding_end = f["end_date"]
     case.days, case.evidence, case.last_run_on = f["days"], f["evidence"], on
     if not case.finding_present:
-        note_finding_back(session, case, actor=SYSTEM, run=run, now=now)
+        note_finding_back(session=session, case=case, actor=SYSTEM, run=run, now=now)
     elif changes:  # the case's history says so; the run's own audit entry counts the updated cases
         case.updated_at = now
         _event(
@@ -289,7 +296,7 @@ def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: Compli
 
 @use_case(action=ACT, subject=CASE, audit="compliance.case_finding_back")
 def note_finding_back(
-    session: Session, case: ComplianceCase, *, actor: Actor, run: ComplianceRun, now: dt.datetime
+    *, session: Session, case: ComplianceCase, actor: Actor, run: ComplianceRun, now: dt.datetime
 ) -> Done:
     """A case whose finding a run had stopped finding is found again: the case says so."""
     on = run.as_of
@@ -312,7 +319,7 @@ def note_finding_back(
 
 @use_case(action=ACT, audit="compliance.case_open")
 def open_case(
-    session: Session, *, actor: Actor, finding: dict, region: str | None, run: ComplianceRun, now: dt.datetime
+    *, session: Session, actor: Actor, finding: dict, region: str | None, run: ComplianceRun, now: dt.datetime
 ) -> Done:
     """A finding on a holder with no case yet: open one (status `open`) in the finding's region."""
     f, on = finding, run.as_of
@@ -364,7 +371,7 @@ def open_case(
 
 @use_case(action=ACT, subject=CASE, audit="compliance.case_finding_gone")
 def note_finding_gone(
-    session: Session, case: ComplianceCase, *, actor: Actor, run: ComplianceRun, now: dt.datetime
+    *, session: Session, case: ComplianceCase, actor: Actor, run: ComplianceRun, now: dt.datetime
 ) -> Done:
     """An active case whose finding this run no longer finds: a note says so; the case stays open."""
     on = run.as_of
@@ -392,24 +399,24 @@ def note_finding_gone(
 # --------------------------------------------------------------------------- case actions
 
 
-def get_case(session: Session, case_id: int) -> ComplianceCase:
+def get_case(*, session: Session, case_id: int) -> ComplianceCase:
     case = session.get(ComplianceCase, case_id)
     if case is None:
         raise NotFound(what=f"case {case_id}")
     return case
 
 
-def read_case(session: Session, case_id: int, *, actor: Actor) -> ComplianceCase:
+def read_case(*, session: Session, case_id: int, actor: Actor) -> ComplianceCase:
     """One case for `actor` to read: 404 when missing, 403 outside their region."""
-    return readable_case(actor, get_case(session, case_id))
+    return readable_case(actor, get_case(session=session, case_id=case_id))
 
 
 @use_case(action=ACT, subject=CASE, lock=True)
 def act(
+    *,
     session: Session,
     case: ComplianceCase,
     action: str,
-    *,
     actor: Actor,
     reason: str,
     outcome: str | None = None,
@@ -489,7 +496,7 @@ def case_dict(case: ComplianceCase) -> dict:
     }
 
 
-def events(session: Session, case_id: int) -> list[dict]:
+def events(*, session: Session, case_id: int) -> list[dict]:
     rows = session.scalars(
         select(ComplianceCaseEvent).where(ComplianceCaseEvent.case_id == case_id).order_by(ComplianceCaseEvent.id)
     )
@@ -516,8 +523,8 @@ class CaseQueue(NamedTuple):
 
 
 def list_cases(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     region: str | None = None,
     status: str | None = None,
@@ -549,7 +556,7 @@ def list_cases(
     return CaseQueue(region, total, list(items), _status_counts(session, region))
 
 
-def queue_counts(session: Session, *, actor: Actor, region: str | None = None) -> dict[str, int]:
+def queue_counts(*, session: Session, actor: Actor, region: str | None = None) -> dict[str, int]:
     """Cases by status in `region` (every region with None), as `actor` may read them."""
     return _status_counts(session, case_region(actor, region))
 
@@ -562,11 +569,11 @@ def _status_counts(session: Session, region: str | None) -> dict[str, int]:
     return {s: int(got.get(s, 0)) for s in CASE_STATUSES}
 
 
-def latest_run(session: Session) -> ComplianceRun | None:
+def latest_run(*, session: Session) -> ComplianceRun | None:
     return session.scalars(select(ComplianceRun).order_by(ComplianceRun.id.desc()).limit(1)).first()
 
 
-def list_runs(session: Session, *, limit: int = 20) -> list[dict]:
+def list_runs(*, session: Session, limit: int = 20) -> list[dict]:
     rows = session.scalars(select(ComplianceRun).order_by(ComplianceRun.id.desc()).limit(limit))
     return [run_dict(r) for r in rows]
 
@@ -587,7 +594,7 @@ def run_dict(r: ComplianceRun) -> dict:
 
 
 def dashboard(
-    session: Session, *, actor: Actor, region: str | None = None, run_id: int | None = None, months: int = 12
+    *, session: Session, actor: Actor, region: str | None = None, run_id: int | None = None, months: int = 12
 ) -> dict:
     """A region's (or, with None, the nation's) dashboard from a recorded run (the latest by default),
     as `actor` may read it (a regional official's own region; 403 for another).
@@ -596,7 +603,7 @@ def dashboard(
     the `months` months up to the run's date; holders at risk; case counts by status.
     """
     region = run_region(actor, region)
-    run = session.get(ComplianceRun, run_id) if run_id else latest_run(session)
+    run = session.get(ComplianceRun, run_id) if run_id else latest_run(session=session)
     if run_id and run is None:
         raise NotFound(what=f"compliance run {run_id}")
     out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": _status_counts(session, region)}
@@ -664,7 +671,7 @@ def _month_start(day: dt.date, back: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def clear_runs(session: Session) -> None:
+def clear_runs(*, session: Session) -> None:
     """Drop recorded runs (not cases): used by the demo before it records its own."""
     session.execute(delete(ComplianceRun))
 
@@ -678,10 +685,8 @@ TIMELINE_TABLES = {  # table -> (columns shown, ordering column)
 }
 
 
-def person_timeline(engine: Engine, person_id: str) -> dict[str, list[dict]]:
+def person_timeline(*, engine: Engine, person_id: str) -> dict[str, list[dict]]:
     """Every record of one person, by table and in date order (no name, no passport number)."""
-    import regionvisa.records.models  # noqa: F401  (registers the record tables)
-    from regionvisa.db import Base
 
     out: dict[str, list[dict]] = {}
     with engine.connect() as conn:

@@ -56,7 +56,7 @@ def run_command(
         def progress(phase: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=f"compliance {when.isoformat()}: {phase}")
 
-        result = service.run_compliance(get_engine(), when, progress=progress, with_risk=record)
+        result = service.run_compliance(engine=get_engine(), on=when, progress=progress, with_risk=record)
     if out:
         service.write_findings_csv(result.findings, out, details=details)
         console.print(f"wrote {out} ({result.findings.height} findings)")
@@ -77,7 +77,7 @@ def run_command(
     if record:
         from regionvisa.compliance import cases
 
-        recorded = cases.record_run(get_engine(), when, actor=system_actor("cli"), run=result)
+        recorded = cases.record_run(engine=get_engine(), on=when, actor=system_actor("cli"), run=result)
         console.print(
             f"recorded run {recorded.run_id}: {recorded.holder_findings:,} findings on holders, "
             f"{recorded.cases_opened:,} cases opened, {recorded.cases_gone:,} findings gone"

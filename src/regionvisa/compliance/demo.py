@@ -15,15 +15,15 @@ from regionvisa.accounts.policy import system_actor
 from regionvisa.compliance import cases
 from regionvisa.compliance.models import ComplianceCase
 from regionvisa.db import session_scope
+from regionvisa.stats.service import data_as_of
 
 DEMO_ACTOR = system_actor("demo", detail="compliance")
 
 
-def demo_step(engine: Engine) -> None:
-    from regionvisa.stats.service import data_as_of
+def demo_step(*, engine: Engine) -> None:
 
-    on = data_as_of(engine)  # the date the other pages show by default
-    result = cases.record_run(engine, on, actor=DEMO_ACTOR)
+    on = data_as_of(engine=engine)  # the date the other pages show by default
+    result = cases.record_run(engine=engine, on=on, actor=DEMO_ACTOR)
     with Session(engine) as session:
         ids = list(
             session.scalars(
@@ -43,8 +43,10 @@ def demo_step(engine: Engine) -> None:
     ]
     for case_id, actions in zip(ids, steps, strict=False):
         for action, reason, outcome in actions:
-            with session_scope(engine) as session:
-                cases.act(session, case_id, action, actor=DEMO_ACTOR, reason=reason, outcome=outcome)
+            with session_scope(engine=engine) as session:
+                cases.act(
+                    session=session, case=case_id, action=action, actor=DEMO_ACTOR, reason=reason, outcome=outcome
+                )
     print(
         f"compliance as of {on}: {result.findings:,} findings, {result.holder_findings:,} on holders, "
         f"{result.cases_opened:,} cases opened"

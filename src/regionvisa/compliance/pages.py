@@ -17,14 +17,15 @@ from regionvisa.accounts.policy import ALL, Actor, can, grant
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
+from regionvisa.compliance.service import programme_obligations
 from regionvisa.core.errors import DomainError
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.jobs.router import launch
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
-from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -185,7 +186,6 @@ def _residence_area(engine, program_id: str | None) -> list[str]:
     """The residence area of the programme's latest design version (empty when unknown)."""
     if not program_id:
         return []
-    from regionvisa.compliance.service import programme_obligations
 
     progs = programme_obligations(engine=engine).filter(program_id=program_id).sort("version")
     return progs["residence_area"].to_list()[-1] if progs.height else []
@@ -196,9 +196,9 @@ def dashboard_page(
     request: Request, region: str = "", run: int | None = None, user: Actor = Depends(require("compliance.read"))
 ):
     with Session(request.app.state.engine) as session:
-        board = cases.dashboard(session, actor=user, region=region or None, run_id=run)
+        board = cases.dashboard(session=session, actor=user, region=region or None, run_id=run)
         if board["region"] and board["region"] not in region_codes():  # an unknown code shows the nation
-            board = cases.dashboard(session, actor=user, region=None, run_id=run)
+            board = cases.dashboard(session=session, actor=user, region=None, run_id=run)
     scoped = board["region"]
     names = region_names(current_language.get())
     return render(
@@ -250,12 +250,12 @@ def queue_page(
     size, page = 50, max(page, 1)
     with Session(request.app.state.engine) as session:
         queue = cases.list_cases(
-            session,
+            session=session,
             actor=user,
             region=region or None,
             status=status or None,
             rule=rule or None,
-            offset=(page - 1) * size,
+            offset=offset_of(page, size),
             limit=size,
         )
         rows = [cases.case_dict(c) for c in queue.items]
@@ -285,10 +285,10 @@ def queue_page(
 def case_page(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))):
     engine = request.app.state.engine
     with Session(engine) as session:
-        case = cases.read_case(session, case_id, actor=user)
+        case = cases.read_case(session=session, case_id=case_id, actor=user)
         detail = cases.case_dict(case)
-        history = cases.events(session, case_id)
-        timeline = cases.person_timeline(engine, case.person_id)
+        history = cases.events(session=session, case_id=case_id)
+        timeline = cases.person_timeline(engine=engine, person_id=case.person_id)
         chart = timeline_chart(timeline, case, _residence_area(engine, case.program_id))
     actions = [a for a, (starts, _) in cases.TRANSITIONS.items() if detail["status"] in starts]
     return render(
@@ -320,6 +320,6 @@ def case_action_form(
     outcome: str = Form(""),
     user: Actor = Depends(require("cases.act")),
 ):
-    with session_scope(request.app.state.engine) as session:
-        cases.act(session, case_id, action, actor=user, reason=reason, outcome=outcome or None)
+    with session_scope(engine=request.app.state.engine) as session:
+        cases.act(session=session, case=case_id, action=action, actor=user, reason=reason, outcome=outcome or None)
     return RedirectResponse(f"/compliance/cases/{case_id}", status_code=303)

@@ -20,11 +20,11 @@ from regionvisa.accounts.policy import Actor
 from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES
 from regionvisa.compliance.rules import RULES, compliance_rules
+from regionvisa.core.paging import Page, page_of
 from regionvisa.db import session_scope
 from regionvisa.jobs.router import ACCEPTED, accepted, launch
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page, page_of
 from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/compliance", tags=["compliance"], responses=ERROR_RESPONSES)
@@ -64,7 +64,7 @@ def runs(
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     with Session(request.app.state.engine) as session:
-        return page_of(cases.list_runs(session), page, page_size)
+        return page_of(cases.list_runs(session=session), page, page_size)
 
 
 @router.get("/findings", summary="Every finding as of a date (§4.8 columns plus severity, evidence, region)")
@@ -77,7 +77,7 @@ def findings(
     page_size: int = Query(100, ge=1, le=1000),
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped, found = service.findings(request.app.state.engine, actor=user, on=on, region=region, rule=rule)
+    scoped, found = service.findings(engine=request.app.state.engine, actor=user, on=on, region=region, rule=rule)
     pager = Page(number=page, size=page_size, total=found.height)
     items = found.slice(pager.offset, page_size).with_columns(
         pl.col("start_date").dt.to_string("%Y-%m-%d"), pl.col("end_date").dt.to_string("%Y-%m-%d")
@@ -93,7 +93,7 @@ def dashboard(
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
     with Session(request.app.state.engine) as session:
-        return cases.dashboard(session, actor=user, region=region, run_id=run)
+        return cases.dashboard(session=session, actor=user, region=region, run_id=run)
 
 
 @router.get("/cases", summary="Case queue: a region's, or every region's (the ministry's enforcement queue)")
@@ -109,7 +109,7 @@ def case_queue(
     pager = Page(number=page, size=page_size, total=0)
     with Session(request.app.state.engine) as session:
         queue = cases.list_cases(
-            session, actor=user, region=region, status=status, rule=rule, offset=pager.offset, limit=page_size
+            session=session, actor=user, region=region, status=status, rule=rule, offset=pager.offset, limit=page_size
         )
         pager.total = queue.total
         return {**pager.meta(), "region": queue.region, "items": [cases.case_dict(c) for c in queue.items]}
@@ -119,18 +119,20 @@ def case_queue(
 def case_detail(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))) -> dict:
     engine = request.app.state.engine
     with Session(engine) as session:
-        out = cases.case_dict(cases.read_case(session, case_id, actor=user))
-        out["events"] = cases.events(session, case_id)
-    out["timeline"] = cases.person_timeline(engine, out["person_id"])
+        out = cases.case_dict(cases.read_case(session=session, case_id=case_id, actor=user))
+        out["events"] = cases.events(session=session, case_id=case_id)
+    out["timeline"] = cases.person_timeline(engine=engine, person_id=out["person_id"])
     return out
 
 
 @router.post("/cases/{case_id}/actions", summary="Review, resolve (with an outcome), close, or note a case")
 def case_action(request: Request, case_id: int, body: CaseAction, user: Actor = Depends(require("cases.act"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        case = cases.act(session, case_id, body.action, actor=user, reason=body.reason, outcome=body.outcome)
+    with session_scope(engine=request.app.state.engine) as session:
+        case = cases.act(
+            session=session, case=case_id, action=body.action, actor=user, reason=body.reason, outcome=body.outcome
+        )
         out = cases.case_dict(case)
-        out["events"] = cases.events(session, case_id)
+        out["events"] = cases.events(session=session, case_id=case_id)
     return out
 
 
@@ -141,5 +143,5 @@ def indicators(
     region: str | None = REGION,
     user: Actor = Depends(require("compliance.read")),
 ) -> dict:
-    scoped, table = service.indicators_for(request.app.state.engine, actor=user, year=year, region=region)
+    scoped, table = service.indicators_for(engine=request.app.state.engine, actor=user, year=year, region=region)
     return {"year": year, "region": scoped, "items": table.to_dicts()}

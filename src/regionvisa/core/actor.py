@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from regionvisa.core.errors import Forbidden
-from regionvisa.web.labels import N_
+from regionvisa.core.text import N_
 
 SYSTEM_PREFIX = "system:"
 

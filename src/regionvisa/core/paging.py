@@ -1,10 +1,16 @@
-"""Pagination shared by list pages and list endpoints."""
+"""Paging, the one way every list page, list endpoint and paged service query cuts a list:
+`offset_of` for a query (`OFFSET … LIMIT size`), `Page` for what the answer says about it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
 from urllib.parse import urlencode
+
+
+def offset_of(page: int, size: int) -> int:
+    """Where page `page` (from 1) of `size` rows starts."""
+    return (page - 1) * size
 
 
 @dataclass
@@ -21,7 +27,11 @@ class Page:
 
     @property
     def offset(self) -> int:
-        return (self.number - 1) * self.size
+        return offset_of(self.number, self.size)
+
+    def window(self, items):
+        """This page's part of a list (or frame) already in memory."""
+        return items[self.offset : self.offset + self.size]
 
     @property
     def has_prev(self) -> bool:
@@ -42,4 +52,4 @@ class Page:
 def page_of(items: list, page: int, page_size: int) -> dict:
     """A short list already in memory (runs, plans), in the same paged shape as every list endpoint."""
     pager = Page(number=page, size=page_size, total=len(items))
-    return {"items": items[pager.offset : pager.offset + page_size], **pager.meta()}
+    return {"items": pager.window(items), **pager.meta()}

@@ -3,11 +3,11 @@
     LEDGER = Subject(kind="quota_ledger", model=QuotaLedger, region=lambda ledger: ledger.region)
 
     @use_case(action="quotas.adjust", subject=LEDGER, lock=True)
-    def adjust(session, ledger, *, actor, amount, reason) -> Done:
+    def adjust(*, session, ledger, actor, amount, reason) -> Done:
         ...                                  # the change itself, nothing else
         return Done(value=ledger, reason=reason, inputs={"amount": amount})
 
-    adjust(session, ledger_id, actor=officer, amount=10, reason="...")   # how it is called
+    adjust(session=session, ledger=ledger_id, actor=officer, amount=10, reason="...")   # how it is called
 
 A call then always goes the same way:
 1. the actor must be an `Actor` (`core.actor`): a plain string or anything else is refused (403);
@@ -52,7 +52,7 @@ class Subject:
         if lock:
             if self.touch is None:
                 raise TypeError(f"{self.kind}: a locked subject needs `touch` (a non-key column)")
-            row = lock_row(session, self.model, ident, touch=self.touch)
+            row = lock_row(session=session, model=self.model, ident=ident, touch=self.touch)
         else:
             row = session.get(self.model, ident)
         if row is None:
@@ -108,7 +108,7 @@ def use_case(
       where the call decides it (one's own password is `account.self`, someone else's
       `users.manage`; an application's move names its action in the life-cycle table).
     - `subject_arg`: the keyword that carries the subject (its id or the row itself); without it,
-      the subject is the second positional argument.
+      the subject is the body's second parameter, right after the session. Bodies are keyword-only.
     - `audit`: the audit action when it differs from the policy action.
     - `own_transaction`: the body runs its own transaction(s) on the engine it is given first (a
       bulk load, whose entry must be in the load's transaction); it is called with `entry=`, a
@@ -132,11 +132,11 @@ def use_case(
         declared = _Declared(body, action, subject, subject_arg, lock, audit, own_transaction)
 
         @functools.wraps(body)
-        def run(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            return declared.call(session, args, kwargs, actor=actor, authorise=True)
+        def run(*, actor: Any, **kwargs: Any) -> Any:
+            return declared.call(kwargs, actor=actor, authorise=True)
 
-        def effect(session: Any, *args: Any, actor: Any, **kwargs: Any) -> Any:
-            return declared.call(session, args, kwargs, actor=actor, authorise=False)
+        def effect(*, actor: Any, **kwargs: Any) -> Any:
+            return declared.call(kwargs, actor=actor, authorise=False)
 
         shown = action if isinstance(action, str) else f"{action.__name__}()"
         doc = (body.__doc__ or "").strip()
@@ -160,11 +160,18 @@ class _Declared:
     audit: str | None
     own_transaction: bool
     name: str = ""
+    handle: str = ""
     takes_region: bool = False
 
     def __post_init__(self) -> None:
         self.name = f"{self.body.__module__.removeprefix('regionvisa.')}.{self.body.__name__}"
-        self.takes_region = "region" in inspect.signature(self.body).parameters
+        parameters = list(inspect.signature(self.body).parameters.values())
+        if any(p.kind is not inspect.Parameter.KEYWORD_ONLY for p in parameters):
+            raise TypeError(f"{self.name}: a use case takes keyword arguments only")
+        self.handle = parameters[0].name  # the session (or, for own_transaction, the engine)
+        self.takes_region = "region" in {p.name for p in parameters}
+        if self.subject is not None and self.subject_arg is None:
+            self.subject_arg = parameters[1].name  # the subject comes right after the handle
 
     def load(self, session: Any, ident: Any) -> Any:
         subject = self.subject
@@ -183,7 +190,7 @@ class _Declared:
         else:
             raise TypeError(f"{self.name}: a use case without a subject must name it in Done.subject")
         record(
-            session,
+            session=session,
             actor=actor,
             action=done.action or self.audit or (self.action if isinstance(self.action, str) else self.name),
             subject=entry_subject,
@@ -192,18 +199,15 @@ class _Declared:
             region=done.region if done.region is not None else region,
         )
         for entry in done.then:
-            record(session, **entry)
+            record(session=session, **entry)
 
-    def call(self, session: Any, args: tuple, kwargs: dict, *, actor: Any, authorise: bool) -> Any:
+    def call(self, kwargs: dict, *, actor: Any, authorise: bool) -> Any:
         actor = ensure_actor(actor)
+        session = kwargs[self.handle]
         subject, target = self.subject, None
-        if subject is not None and self.subject_arg is not None:
+        if subject is not None:
+            assert self.subject_arg is not None
             target = kwargs[self.subject_arg] = self.load(session, kwargs[self.subject_arg])
-        elif subject is not None:
-            if not args:
-                raise TypeError(f"{self.name}: the subject's id is the second argument")
-            target = self.load(session, args[0])
-            args = (target, *args[1:])
         # the one region rule of the subject's kind, or the region a subjectless use case names
         named = kwargs.get("region") if self.takes_region else None
         region = subject.region(target) if subject is not None else named
@@ -219,11 +223,11 @@ class _Declared:
                 self.write(conn, done, actor=actor, target=target, region=regions[0])
                 written.append(done)
 
-            value = self.body(session, *args, actor=actor, entry=entry, **kwargs)
+            value = self.body(actor=actor, entry=entry, **kwargs)
             if not written:
                 raise TypeError(f"{self.name} returned without writing its audit entry")
             return value
-        done = self.body(session, *args, actor=actor, **kwargs)
+        done = self.body(actor=actor, **kwargs)
         if not isinstance(done, Done):
             raise TypeError(f"{self.name} must return Done, not {type(done).__name__}")
         self.write(session, done, actor=actor, target=target, region=regions[0])

@@ -209,10 +209,12 @@ def _store(result: Mapping[str, Any], *, publish: bool, source: str) -> int:
     from regionvisa.db import get_engine, session_scope
     from regionvisa.evaluation import flows, service
 
-    with session_scope(get_engine()) as session:
-        run = service.store_run(session, result=result, actor=CLI_ACTOR, source=source)
+    with session_scope(engine=get_engine()) as session:
+        run = service.store_run(session=session, result=result, actor=CLI_ACTOR, source=source)
         if publish:
-            flows.publish_evaluation(session, run_id=run.id, actor=CLI_ACTOR, reason="published from the command line")
+            flows.publish_evaluation(
+                session=session, run_id=run.id, actor=CLI_ACTOR, reason="published from the command line"
+            )
         return run.id
 
 
@@ -256,8 +258,8 @@ def _what_if(
         from regionvisa.evaluation import service
 
         try:
-            with session_scope(get_engine()) as session:
-                answer = service.what_if(session, actor=CLI_ACTOR, region=region, changes=parsed, year=year)
+            with session_scope(engine=get_engine()) as session:
+                answer = service.what_if(session=session, actor=CLI_ACTOR, region=region, changes=parsed, year=year)
         except DomainError as exc:
             raise _fail(1, f"{exc.en} / {exc.ko}") from None
     text = dumps(answer) + "\n"

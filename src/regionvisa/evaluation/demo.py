@@ -10,7 +10,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from regionvisa.accounts import service as accounts
+from regionvisa.accounts.models import User
 from regionvisa.accounts.policy import system_actor
+from regionvisa.db import session_scope
+from regionvisa.evaluation import flows, service
 
 DEMO_YEAR = 2025
 DEMO_ACTOR = system_actor("demo")
@@ -27,21 +31,17 @@ JUSTIFICATIONS = (
 )
 
 
-def demo_step(engine: Engine) -> None:
+def demo_step(*, engine: Engine) -> None:
     """Committee scores, then the 2025 evaluation computed from the records and published."""
-    from regionvisa.accounts import service as accounts
-    from regionvisa.accounts.models import User
-    from regionvisa.db import session_scope
-    from regionvisa.evaluation import flows, service
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         existing = {u.username: u for u in session.scalars(select(User))}
         members = []
         for username, password, display, region in MEMBERS:
             user = existing.get(username)
             if user is None:
                 user = accounts.create_user(
-                    session,
+                    session=session,
                     actor=DEMO_ACTOR,
                     username=username,
                     display_name=display,
@@ -50,19 +50,19 @@ def demo_step(engine: Engine) -> None:
                     password=password,
                     reason="demo committee member",
                 )
-            service.set_member(session, actor=DEMO_ACTOR, user_id=user.id, region=region, affiliation=display)
+            service.set_member(session=session, actor=DEMO_ACTOR, user_id=user.id, region=region, affiliation=display)
             members.append((accounts.principal_of(user), region))
 
         framework = service.framework_for()
-        if service.published_run(session, DEMO_YEAR) is not None:
+        if service.published_run(session=session, year=DEMO_YEAR) is not None:
             # A rebuilt demo keeps the closed scores: recompute from the new records and republish.
-            run = service.run_evaluation(session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
+            run = service.run_evaluation(session=session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
             flows.publish_evaluation(
-                session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation republished"
+                session=session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation republished"
             )
             return
         rng = np.random.default_rng(DEMO_YEAR)
-        regions = service.participants(session, DEMO_YEAR)
+        regions = service.participants(session=session, year=DEMO_YEAR)
         base = dict(zip(regions, rng.uniform(45, 90, len(regions)).round(0), strict=True))
         for principal, own in members:
             noise = rng.normal(0, 5, len(regions)).round(0)
@@ -72,7 +72,7 @@ def demo_step(engine: Engine) -> None:
                 score = float(min(100.0, max(0.0, base[code] + delta)))
                 note = JUSTIFICATIONS[0 if score >= 75 else 1 if score >= 55 else 2]
                 service.enter_score(
-                    session,
+                    session=session,
                     actor=principal,
                     year=DEMO_YEAR,
                     region=code,
@@ -80,5 +80,7 @@ def demo_step(engine: Engine) -> None:
                     justification=note,
                     framework=framework,
                 )
-        run = service.run_evaluation(session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
-        flows.publish_evaluation(session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation published")
+        run = service.run_evaluation(session=session, year=DEMO_YEAR, actor=DEMO_ACTOR, framework=framework)
+        flows.publish_evaluation(
+            session=session, run_id=run.id, actor=DEMO_ACTOR, reason="demo: 2025 evaluation published"
+        )

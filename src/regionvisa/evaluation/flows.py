@@ -32,28 +32,30 @@ PUBLISH_ACTOR = system_actor("evaluation-publication")
 
 
 @use_case(action="evaluation.publish", subject=RUN, subject_arg="run_id", lock=True)
-def publish_evaluation(session: Session, *, actor: Actor, run_id: EvaluationRun, reason: str = "") -> Done:
+def publish_evaluation(*, session: Session, actor: Actor, run_id: EvaluationRun, reason: str = "") -> Done:
     """Publish a draft: it replaces the year's earlier publication, and its benefits and sanctions
     take effect (benefit table, the regions' simplified-procedure flag). Audited per region, then
     the publication itself. Called with the run's id as `run_id`; the body gets the locked run."""
-    run, previous = evaluation.open_publication(session, run=run_id, actor=actor)
+    run, previous = evaluation.open_publication(session=session, run=run_id, actor=actor)
     grades: dict[str, str] = {}
     for entry in evaluation.result_of(run)["regions"]:
-        benefit = evaluation.grant_benefit(session, run=run, entry=entry)
+        benefit = evaluation.grant_benefit(session=session, run=run, entry=entry)
         grades[entry["region"]] = entry["grade"]
-        set_simplified_flag(session, region=entry["region"], enabled=benefit.simplified_procedure, run=run, actor=actor)
-        evaluation.record_benefit(session, run=run, entry=entry, actor=actor)
-    return evaluation.close_publication(session, run=run, previous=previous, grades=grades, reason=reason)
+        set_simplified_flag(
+            session=session, region=entry["region"], enabled=benefit.simplified_procedure, run=run, actor=actor
+        )
+        evaluation.record_benefit(session=session, run=run, entry=entry, actor=actor)
+    return evaluation.close_publication(session=session, run=run, previous=previous, grades=grades, reason=reason)
 
 
-def set_simplified_flag(session: Session, *, region: str, enabled: bool, run: EvaluationRun, actor: Actor) -> None:
+def set_simplified_flag(*, session: Session, region: str, enabled: bool, run: EvaluationRun, actor: Actor) -> None:
     """Hand the simplified-procedure benefit to the applications domain's per-region flag."""
     try:
         from regionvisa.applications.service import set_simplified
     except ImportError:  # the applications domain is not installed in this build
         return
     set_simplified(
-        session,
+        session=session,
         region=region,
         enabled=enabled,
         actor=PUBLISH_ACTOR,

@@ -10,12 +10,15 @@ Every form works without JavaScript; state-changing ones carry the CSRF token.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
+from sqlalchemy import select
 
+from regionvisa.accounts.models import User
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import ALL, Actor, can, grant
 from regionvisa.core.errors import DomainError, Invalid
@@ -24,8 +27,11 @@ from regionvisa.evaluation import flows, service
 from regionvisa.jobs.router import launch
 from regionvisa.quotas import planning
 from regionvisa.regions.service import region_names
+from regionvisa.reports import charts
+from regionvisa.reports.evaluation_context import build_context, region_groups
+from regionvisa.reports.evaluation_report import render_body, report_css
 from regionvisa.web.deps import require
-from regionvisa.web.i18n import current_language
+from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
 
@@ -78,15 +84,12 @@ def _redirect(request: Request, url: str, flash: str) -> RedirectResponse:
 
 
 def _manage_context(session, year: int | None) -> dict:
-    from sqlalchemy import select
-
-    from regionvisa.accounts.models import User
 
     members = list(session.scalars(select(User).where(User.role == "committee_member").order_by(User.username)))
-    affiliations = {m.id: service.member_region(session, m.id) for m in members}
-    plans = planning.plans(session)
+    affiliations = {m.id: service.member_region(session=session, user_id=m.id) for m in members}
+    plans = planning.plans(session=session)
     return {
-        "runs": service.runs(session)[:20],
+        "runs": service.runs(session=session)[:20],
         "members": members,
         "affiliations": affiliations,
         "plans": [{"plan": p, "rows": planning.plan_rows(p)} for p in plans[:5]],
@@ -100,12 +103,9 @@ def results_page(request: Request, year: str = "", user: Actor = Depends(require
         return RedirectResponse(f"/evaluation/regions/{user.region}", status_code=303)
     lang = current_language.get()
     context: dict = {"flash": _flash(request), "error": None, "year": _year(year)}
-    with session_scope(request.app.state.engine) as session:
-        run = service.published_run(session, _year(year))
+    with session_scope(engine=request.app.state.engine) as session:
+        run = service.published_run(session=session, year=_year(year))
         if run is not None:
-            from regionvisa.reports.evaluation_context import build_context
-            from regionvisa.reports.evaluation_report import render_body, report_css
-
             result = service.result_of(run)
             report = build_context(result, service.framework_of(result), lang)
             names = region_names(lang)
@@ -126,7 +126,6 @@ def results_page(request: Request, year: str = "", user: Actor = Depends(require
 
 
 def _default_year() -> int:
-    import datetime as dt
 
     return dt.date.today().year - 1
 
@@ -166,9 +165,11 @@ def report_form(
     if format not in ("pdf", "xlsx", "html", "json") or lang not in ("ko", "en"):
         raise Invalid(code="bad_report", ko="보고서 형식이 올바르지 않습니다", en="unknown report format or language")
     try:
-        with session_scope(request.app.state.engine) as session:
-            year = service.require_published(session, year).year
-        job = launch(request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang})
+        with session_scope(engine=request.app.state.engine) as session:
+            year = service.require_published(session=session, year=year).year
+        job = launch(
+            request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang}
+        )
     except DomainError as exc:
         return _post_error(request, user, exc)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
@@ -182,8 +183,8 @@ def publish_form(
     user: Actor = Depends(require("evaluation.publish")),
 ):
     try:
-        with session_scope(request.app.state.engine) as session:
-            run = flows.publish_evaluation(session, run_id=run_id, actor=user, reason=reason)
+        with session_scope(engine=request.app.state.engine) as session:
+            run = flows.publish_evaluation(session=session, run_id=run_id, actor=user, reason=reason)
             year = run.year
     except DomainError as exc:
         return _post_error(request, user, exc)
@@ -199,8 +200,8 @@ def member_form(
     user: Actor = Depends(require("evaluation.publish")),
 ):
     try:
-        with session_scope(request.app.state.engine) as session:
-            service.set_member(session, actor=user, user_id=user_id, region=region, affiliation=affiliation)
+        with session_scope(engine=request.app.state.engine) as session:
+            service.set_member(session=session, actor=user, user_id=user_id, region=region, affiliation=affiliation)
     except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#members", "member")
@@ -220,8 +221,10 @@ def plan_form(
             raise Invalid(
                 code="invalid", ko="배분 방식이 올바르지 않습니다", en=f"unknown method {method!r}", field="method"
             )
-        with session_scope(request.app.state.engine) as session:
-            planning.propose_quotas(session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user)
+        with session_scope(engine=request.app.state.engine) as session:
+            planning.propose_quotas(
+                session=session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user
+            )
     except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "plan")
@@ -230,8 +233,8 @@ def plan_form(
 @router.post("/evaluation/quota-plans/confirm")
 def confirm_form(request: Request, plan_id: int = Form(...), user: Actor = Depends(require("quotas.adjust"))):
     try:
-        with session_scope(request.app.state.engine) as session:
-            planning.confirm_quotas(session, plan_id=plan_id, actor=user)
+        with session_scope(engine=request.app.state.engine) as session:
+            planning.confirm_quotas(session=session, plan_id=plan_id, actor=user)
     except DomainError as exc:
         return _post_error(request, user, exc)
     return _redirect(request, "/evaluation#quotas", "confirmed")
@@ -246,14 +249,14 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
     lang = current_language.get()
     names = region_names(lang)
     context: dict = {"code": code, "name": names.get(code, code), "names": names, "view": None, "whatif": None}
-    with session_scope(request.app.state.engine) as session:
-        run = service.region_publication(session, actor=user, region=code, year=_year(year))
+    with session_scope(engine=request.app.state.engine) as session:
+        run = service.region_publication(session=session, actor=user, region=code, year=_year(year))
         if run is None:
             return render(request, "evaluation_region.html", context)
         result = service.result_of(run)
         framework = service.framework_of(result)
         try:
-            view = service.region_view(session, actor=user, region=code, year=run.year)
+            view = service.region_view(session=session, actor=user, region=code, year=run.year)
         except DomainError:
             view = None
         context.update(view=view, year=run.year, ranking=service.public_summary(result))
@@ -277,12 +280,13 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
         context.update(changes=changes, whatif_errors=errors)
         if changes and view is not None and not errors:
             try:
-                context["whatif"] = service.what_if(session, actor=user, region=code, changes=changes, year=run.year)
+                context["whatif"] = service.what_if(
+                    session=session, actor=user, region=code, changes=changes, year=run.year
+                )
             except DomainError as exc:
                 context["whatif_errors"] = [_message(exc)]
     if view is not None:
         context.update(_region_charts(view, context["indicators"], context["name"]))
-        from regionvisa.reports.evaluation_context import region_groups
 
         context["groups_view"] = region_groups(view, framework, lang)  # None for a flat framework
     return render(request, "evaluation_region.html", context)
@@ -290,8 +294,6 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
 
 def _region_charts(view: dict, indicators: list[dict], name: str) -> dict:
     """The region's breakdown (each indicator's part against the most it can bring) and rank interval."""
-    from regionvisa.reports import charts
-    from regionvisa.web.i18n import gettext
 
     total = sum(i["weight"] for i in indicators)
     parts = [view["contributions"][i["id"]] for i in indicators]
@@ -318,11 +320,11 @@ def _committee_context(request: Request, user: Actor, year: int) -> dict:
     framework = service.framework_for()
     lang = current_language.get()
     indicator = service.committee_indicators(framework)[0] if service.committee_indicators(framework) else None
-    with session_scope(request.app.state.engine) as session:
-        scores = service.member_scores(session, year=year, member_id=user.id or 0)
-        recused_region = service.member_region(session, user.id or 0)
-        published = service.published_run(session, year) is not None
-        participants = service.participants(session, year)
+    with session_scope(engine=request.app.state.engine) as session:
+        scores = service.member_scores(session=session, year=year, member_id=user.id or 0)
+        recused_region = service.member_region(session=session, user_id=user.id or 0)
+        published = service.published_run(session=session, year=year) is not None
+        participants = service.participants(session=session, year=year)
     names = region_names(lang)
     rows = []
     for code in participants:
@@ -364,9 +366,9 @@ def committee_form(
     except ValueError:
         value = math.nan
     try:
-        with session_scope(request.app.state.engine) as session:
+        with session_scope(engine=request.app.state.engine) as session:
             service.enter_score(
-                session,
+                session=session,
                 actor=user,
                 year=year,
                 region=region,

@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictFloat
 
 from regionvisa.accounts.policy import Actor
+from regionvisa.core.paging import page_of
 from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
 from regionvisa.jobs.router import ACCEPTED, accepted, launch
 from regionvisa.quotas import planning
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import page_of
 
 router = APIRouter(prefix="/evaluation", tags=["evaluation"], responses=ERROR_RESPONSES)
 
@@ -85,8 +85,8 @@ def _run_out(run) -> dict:
 def results(
     request: Request, year: int | None = Query(None), user: Actor = Depends(require("evaluation.read"))
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return service.published_result(session, actor=user, year=year)
+    with session_scope(engine=request.app.state.engine) as session:
+        return service.published_result(session=session, actor=user, year=year)
 
 
 @router.get("/regions/{code}", summary="One region's published result: breakdown, interval, next grade")
@@ -96,8 +96,8 @@ def region_result(
     year: int | None = Query(None),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return service.region_view(session, actor=user, region=code, year=year)
+    with session_scope(engine=request.app.state.engine) as session:
+        return service.region_view(session=session, actor=user, region=code, year=year)
 
 
 @router.post("/regions/{code}/what-if", summary="A region's score, rank and grade with changed values")
@@ -108,8 +108,8 @@ def region_what_if(
     year: int | None = Query(None),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return service.what_if(session, actor=user, region=code, changes=body.changes, year=year)
+    with session_scope(engine=request.app.state.engine) as session:
+        return service.what_if(session=session, actor=user, region=code, changes=body.changes, year=year)
 
 
 @router.get("/benefits", summary="Published benefits and sanctions per region")
@@ -119,8 +119,8 @@ def list_benefits(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     user: Actor = Depends(require("evaluation.read")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        published_year, rows = service.published_benefits(session, actor=user, year=year, region=region)
+    with session_scope(engine=request.app.state.engine) as session:
+        published_year, rows = service.published_benefits(session=session, actor=user, year=year, region=region)
         items = [
             {
                 "region": b.region,
@@ -148,8 +148,8 @@ def list_runs(
     page_size: int = Query(50, ge=1, le=500),
     _: Actor = Depends(require("evaluation.publish")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return page_of([_run_out(r) for r in service.runs(session, year)], page, page_size)
+    with session_scope(engine=request.app.state.engine) as session:
+        return page_of([_run_out(r) for r in service.runs(session=session, year=year)], page, page_size)
 
 
 @router.post(
@@ -158,25 +158,23 @@ def list_runs(
     status_code=202,
     responses=ACCEPTED,
 )
-def create_run(
-    request: Request, body: RunCreate, user: Actor = Depends(require("evaluation.publish"))
-) -> JSONResponse:
+def create_run(request: Request, body: RunCreate, user: Actor = Depends(require("evaluation.publish"))) -> JSONResponse:
     job = launch(request, actor=user, kind="evaluation_run", params={"year": body.year, "draws": body.draws})
     return accepted(job)
 
 
 @router.post("/runs/publish", summary="Publish a draft run: benefits and sanctions take effect")
 def publish_run(request: Request, body: RunPublish, user: Actor = Depends(require("evaluation.publish"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return _run_out(flows.publish_evaluation(session, run_id=body.run_id, actor=user, reason=body.reason))
+    with session_scope(engine=request.app.state.engine) as session:
+        return _run_out(flows.publish_evaluation(session=session, run_id=body.run_id, actor=user, reason=body.reason))
 
 
 @router.get("/runs/reproduce", summary="Recompute a stored run and compare it byte for byte")
 def reproduce_run(
     request: Request, run_id: int = Query(...), _: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return service.reproduce_run(session, run_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        return service.reproduce_run(session=session, run_id=run_id)
 
 
 class ReportRequest(BaseModel):
@@ -195,8 +193,10 @@ class ReportRequest(BaseModel):
 def create_report(
     request: Request, body: ReportRequest, user: Actor = Depends(require("evaluation.publish"))
 ) -> JSONResponse:
-    with session_scope(request.app.state.engine) as session:
-        year = service.require_published(session, body.year).year  # nothing published: 404 now, not a failed job
+    with session_scope(engine=request.app.state.engine) as session:
+        year = service.require_published(
+            session=session, year=body.year
+        ).year  # nothing published: 404 now, not a failed job
     job = launch(
         request, actor=user, kind="evaluation_report", params={"year": year, "format": body.format, "lang": body.lang}
     )
@@ -216,8 +216,8 @@ def report(
     lang: Literal["ko", "en"] = Query("ko"),
     user: Actor = Depends(require("evaluation.publish")),
 ) -> Response:
-    with session_scope(request.app.state.engine) as session:
-        year = service.require_published(session, year).year
+    with session_scope(engine=request.app.state.engine) as session:
+        year = service.require_published(session=session, year=year).year
     job = launch(request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang})
     return Response(status_code=303, headers={"Location": f"/api/v1/jobs/{job.id}"})
 
@@ -227,11 +227,11 @@ def report(
 
 @router.get("/committee/scores", summary="The signed-in member's scores of a year")
 def my_scores(request: Request, year: int = Query(...), user: Actor = Depends(require("committee.score"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        scores = service.member_scores(session, year=year, member_id=user.id or 0)
+    with session_scope(engine=request.app.state.engine) as session:
+        scores = service.member_scores(session=session, year=year, member_id=user.id or 0)
         return {
             "year": year,
-            "recused_region": service.member_region(session, user.id or 0),
+            "recused_region": service.member_region(session=session, user_id=user.id or 0),
             "items": [
                 {
                     "indicator": s.indicator,
@@ -247,9 +247,9 @@ def my_scores(request: Request, year: int = Query(...), user: Actor = Depends(re
 
 @router.post("/committee/scores", summary="Enter or change a score (0–100, with justification)", status_code=201)
 def enter_score(request: Request, body: ScoreIn, user: Actor = Depends(require("committee.score"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         row = service.enter_score(
-            session,
+            session=session,
             actor=user,
             year=body.year,
             region=body.region,
@@ -267,9 +267,9 @@ def committee_values(
     request: Request, year: int = Query(...), _: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
     framework = service.framework_for()
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         return {
-            ind: service.committee_values(session, year=year, indicator=ind)
+            ind: service.committee_values(session=session, year=year, indicator=ind)
             for ind in service.committee_indicators(framework)
         }
 
@@ -278,9 +278,9 @@ def committee_values(
 def set_member(
     request: Request, user_id: int, body: MemberIn, user: Actor = Depends(require("evaluation.publish"))
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         member = service.set_member(
-            session, actor=user, user_id=user_id, region=body.region, affiliation=body.affiliation
+            session=session, actor=user, user_id=user_id, region=body.region, affiliation=body.affiliation
         )
         return {"user_id": member.user_id, "region": member.affiliation_region, "affiliation": member.affiliation}
 
@@ -308,20 +308,20 @@ def list_plans(
     page_size: int = Query(50, ge=1, le=500),
     _: Actor = Depends(require("quotas.adjust")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return page_of([_plan_out(p) for p in planning.plans(session)], page, page_size)
+    with session_scope(engine=request.app.state.engine) as session:
+        return page_of([_plan_out(p) for p in planning.plans(session=session)], page, page_size)
 
 
 @router.post("/quota-plans", summary="Apportion next year's quotas from the published evaluation", status_code=201)
 def propose_plan(request: Request, body: PlanIn, user: Actor = Depends(require("quotas.adjust"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         plan = planning.propose_quotas(
-            session, year=body.year, ceiling=body.ceiling, method=body.method, minimum=body.minimum, actor=user
+            session=session, year=body.year, ceiling=body.ceiling, method=body.method, minimum=body.minimum, actor=user
         )
         return _plan_out(plan)
 
 
 @router.post("/quota-plans/confirm", summary="Confirm a plan: the next period's quota ledgers open")
 def confirm_plan(request: Request, body: PlanConfirm, user: Actor = Depends(require("quotas.adjust"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return _plan_out(planning.confirm_quotas(session, plan_id=body.plan_id, actor=user))
+    with session_scope(engine=request.app.state.engine) as session:
+        return _plan_out(planning.confirm_quotas(session=session, plan_id=body.plan_id, actor=user))

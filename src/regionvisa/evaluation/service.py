@@ -82,7 +82,7 @@ def _standing_member(session: Session, user_id: int) -> CommitteeMember | None:
 
 
 @use_case(action="evaluation.publish", subject=MEMBER, subject_arg="user_id", audit="evaluation.committee_member")
-def set_member(session: Session, *, actor: Actor, user_id: User, region: str | None, affiliation: str) -> Done:
+def set_member(*, session: Session, actor: Actor, user_id: User, region: str | None, affiliation: str) -> Done:
     """Record which government (region code) or body a committee member belongs to, which decides
     their automatic recusal. `user_id` is the member's user id (the use case loads the user)."""
     user = user_id
@@ -103,7 +103,7 @@ def set_member(session: Session, *, actor: Actor, user_id: User, region: str | N
     )
 
 
-def member_region(session: Session, user_id: int) -> str | None:
+def member_region(*, session: Session, user_id: int) -> str | None:
     member = _standing_member(session, user_id)
     return member.affiliation_region if member else None
 
@@ -118,8 +118,8 @@ def _published_run(session: Session, year: int) -> EvaluationRun | None:
 
 @use_case(action="committee.score", audit="evaluation.committee_score")
 def enter_score(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     year: int,
     region: str,
@@ -160,7 +160,7 @@ def enter_score(
             ko=f"{year}년 평가가 이미 공표되어 점수를 바꿀 수 없습니다",
             en=f"the {year} evaluation is published; committee scores are closed",
         )
-    if member_region(session, member.id) == region:
+    if member_region(session=session, user_id=member.id) == region:
         raise Conflict(
             code="recused",
             ko="해당 지역 소속 위원은 자동으로 제척되어 점수를 입력할 수 없습니다",
@@ -201,14 +201,14 @@ def enter_score(
     )
 
 
-def member_scores(session: Session, *, year: int, member_id: int) -> dict[tuple[str, str], CommitteeScore]:
+def member_scores(*, session: Session, year: int, member_id: int) -> dict[tuple[str, str], CommitteeScore]:
     rows = session.scalars(
         select(CommitteeScore).where(CommitteeScore.year == year, CommitteeScore.member_id == member_id)
     )
     return {(r.indicator, r.region): r for r in rows}
 
 
-def committee_values(session: Session, *, year: int, indicator: str) -> dict[str, dict[str, Any]]:
+def committee_values(*, session: Session, year: int, indicator: str) -> dict[str, dict[str, Any]]:
     """Region → {value: mean of the non-recused members' scores, members, recused}.
 
     Recused are declared recusals and members whose recorded government is the region's own
@@ -242,7 +242,7 @@ def committee_values(session: Session, *, year: int, indicator: str) -> dict[str
 # Indicators from the records
 
 
-def participants(session: Session, year: int) -> list[str]:
+def participants(*, session: Session, year: int) -> list[str]:
     """Regions in the pilot in `year`: those with a programme or a quota ledger for the year;
     without any in the database, the regions of the pilot programme files."""
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -257,7 +257,7 @@ def participants(session: Session, year: int) -> list[str]:
     return sorted(codes)
 
 
-def quota_fill_rates(session: Session, year: int) -> dict[str, float | None]:
+def quota_fill_rates(*, session: Session, year: int) -> dict[str, float | None]:
     """Region → Σ used / Σ (allocated + adjustments) over its ledgers overlapping the year; None when 0."""
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
     stmt = (
@@ -280,7 +280,9 @@ HOLDER_IDS = {"illegal_stay_rate", "integration_participation_rate", "retention_
 RESIDENT_SHARE = "foreign_resident_share"
 
 
-def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None) -> dict[str, dict[str, float | None]]:
+def computed_from_records(
+    *, engine: Engine, year: int, ids: set[str] | None = None
+) -> dict[str, dict[str, float | None]]:
     """The compliance domain's indicators of `year` in the framework's ids (region → id → value).
 
     When only holder-based indicators and the foreign-resident share are asked for, the records
@@ -290,10 +292,10 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
     """
     wanted = set(FRAMEWORK_IDS) if ids is None else set(ids)
     if not wanted <= HOLDER_IDS | {RESIDENT_SHARE}:
-        return for_framework(compute_indicators(engine, year))
+        return for_framework(compute_indicators(engine=engine, year=year))
     out: dict[str, dict[str, float | None]] = {}
     if wanted & HOLDER_IDS:
-        out = for_framework(holder_indicators(engine, year))
+        out = for_framework(holder_indicators(engine=engine, year=year))
     if RESIDENT_SHARE in wanted:
         counts = maintained_residents_by_region(engine=engine, on=dt.date(year, 12, 31))
         for row in regions_frame().iter_rows(named=True):
@@ -303,7 +305,7 @@ def computed_from_records(engine: Engine, year: int, ids: set[str] | None = None
     return {code: {k: v for k, v in values.items() if k in wanted} for code, values in out.items()}
 
 
-def holder_indicators(engine: Engine, year: int):
+def holder_indicators(*, engine: Engine, year: int):
     """compliance.indicators.indicators over the records of programme holders only."""
     _, year_end = year_bounds(year)
     holders = (
@@ -317,9 +319,9 @@ def holder_indicators(engine: Engine, year: int):
     return indicators(frames, programmes, regions_frame(), year, settings=compliance_rules(None).settings_on(year_end))
 
 
-def indicator_table(session: Session, year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
+def indicator_table(*, session: Session, year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
     """Raw values of every framework indicator for the year's participants (None where missing)."""
-    regions = participants(session, year)
+    regions = participants(session=session, year=year)
     computed_ids = [i.id for i in framework.indicators if i.source == "computed"]
     unknown = [i for i in computed_ids if i != QUOTA_FILL_RATE and i not in FRAMEWORK_IDS]
     if unknown:
@@ -331,9 +333,13 @@ def indicator_table(session: Session, year: int, framework: Framework) -> dict[s
         )
     records: dict[str, dict[str, float | None]] = {}
     if any(i != QUOTA_FILL_RATE for i in computed_ids):
-        records = computed_from_records(session.get_bind(), year, {i for i in computed_ids if i != QUOTA_FILL_RATE})
-    fill = quota_fill_rates(session, year) if QUOTA_FILL_RATE in computed_ids else {}
-    committee = {ind: committee_values(session, year=year, indicator=ind) for ind in committee_indicators(framework)}
+        records = computed_from_records(
+            engine=session.get_bind(), year=year, ids={i for i in computed_ids if i != QUOTA_FILL_RATE}
+        )
+    fill = quota_fill_rates(session=session, year=year) if QUOTA_FILL_RATE in computed_ids else {}
+    committee = {
+        ind: committee_values(session=session, year=year, indicator=ind) for ind in committee_indicators(framework)
+    }
     table: dict[str, dict[str, float | None]] = {}
     for code in regions:
         values: dict[str, float | None] = {}
@@ -350,8 +356,8 @@ def indicator_table(session: Session, year: int, framework: Framework) -> dict[s
 
 def indicators_from_database(year: int, framework: Framework) -> dict[str, dict[str, float | None]]:
     """The `regionvisa evaluate --year Y` seam: the indicator table from the configured database."""
-    with session_scope(get_engine()) as session:
-        return indicator_table(session, year, framework)
+    with session_scope(engine=get_engine()) as session:
+        return indicator_table(session=session, year=year, framework=framework)
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,7 +382,7 @@ def framework_of(run: EvaluationRun | Mapping[str, Any]) -> Framework:
 
 
 @use_case(action="evaluation.publish", audit="evaluation.run")
-def store_run(session: Session, *, actor: Actor, result: Mapping[str, Any], source: str) -> Done:
+def store_run(*, session: Session, actor: Actor, result: Mapping[str, Any], source: str) -> Done:
     """Keep an evaluation computed elsewhere (the command line's) as a draft run."""
     return _stored(session, result=result, actor=actor, source=source)
 
@@ -414,8 +420,8 @@ def _stored(session: Session, *, result: Mapping[str, Any], actor: Actor, source
 
 @use_case(action="evaluation.publish", audit="evaluation.run")
 def run_evaluation(
-    session: Session,
     *,
+    session: Session,
     actor: Actor,
     year: int,
     framework: Framework | None = None,
@@ -426,7 +432,7 @@ def run_evaluation(
     framework = framework or framework_for()
     source = "table" if table is not None else "database"
     if table is None:
-        table = indicator_table(session, year, framework)
+        table = indicator_table(session=session, year=year, framework=framework)
     previous = None
     if framework.missing.impute == "previous_year":  # last year's published inputs fill this year's gaps
         prior = published_run(session=session, year=year - 1)
@@ -440,21 +446,21 @@ def run_evaluation(
     return _stored(session, result=result, actor=actor, source=source)
 
 
-def get_run(session: Session, run_id: int) -> EvaluationRun:
+def get_run(*, session: Session, run_id: int) -> EvaluationRun:
     run = session.get(EvaluationRun, run_id)
     if run is None:
         raise NotFound(what="evaluation run")
     return run
 
 
-def runs(session: Session, year: int | None = None) -> list[EvaluationRun]:
+def runs(*, session: Session, year: int | None = None) -> list[EvaluationRun]:
     stmt = select(EvaluationRun).order_by(EvaluationRun.id.desc())
     if year is not None:
         stmt = stmt.where(EvaluationRun.year == year)
     return list(session.scalars(stmt))
 
 
-def published_run(session: Session, year: int | None = None) -> EvaluationRun | None:
+def published_run(*, session: Session, year: int | None = None) -> EvaluationRun | None:
     """The published run of `year`, or of the latest published year when None."""
     if year is not None:
         return _published_run(session, year)
@@ -463,9 +469,9 @@ def published_run(session: Session, year: int | None = None) -> EvaluationRun | 
     )
 
 
-def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
+def reproduce_run(*, session: Session, run_id: int) -> dict[str, Any]:
     """Recompute a stored run from its run record alone and compare the JSON text byte for byte."""
-    run = get_run(session, run_id)
+    run = get_run(session=session, run_id=run_id)
     again = compute.dumps(compute.reproduce(result_of(run)["run"]))
     return {
         "run_id": run.id,
@@ -480,7 +486,7 @@ def reproduce_run(session: Session, run_id: int) -> dict[str, Any]:
 
 
 def open_publication(
-    session: Session, *, run: EvaluationRun, actor: Actor
+    *, session: Session, run: EvaluationRun, actor: Actor
 ) -> tuple[EvaluationRun, EvaluationRun | None]:
     """Mark a draft published (the year's earlier publication superseded) and clear the year's
     benefit table for the new grants; returns the run and the publication it replaced."""
@@ -499,7 +505,7 @@ def open_publication(
     return run, previous
 
 
-def grant_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any]) -> EvaluationBenefit:
+def grant_benefit(*, session: Session, run: EvaluationRun, entry: Mapping[str, Any]) -> EvaluationBenefit:
     """The benefit or sanction a region's grade brings, kept as that year's record of the decision."""
     benefit = entry["benefit"]
     row = EvaluationBenefit(
@@ -519,11 +525,11 @@ def grant_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, A
     return row
 
 
-def record_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, Any], actor: Actor) -> None:
+def record_benefit(*, session: Session, run: EvaluationRun, entry: Mapping[str, Any], actor: Actor) -> None:
     """Audit one region's grant (after the other domains' effects of it, so the entry follows them):
     a secondary entry of the publication, whose own entry comes last (`close_publication`)."""
     record(
-        session,
+        session=session,
         actor=actor,
         action="evaluation.benefit",
         subject=("evaluation_benefit", f"{run.year}/{entry['region']}"),
@@ -534,8 +540,8 @@ def record_benefit(session: Session, *, run: EvaluationRun, entry: Mapping[str, 
 
 
 def close_publication(
-    session: Session,
     *,
+    session: Session,
     run: EvaluationRun,
     previous: EvaluationRun | None,
     grades: Mapping[str, str],
@@ -555,7 +561,7 @@ def close_publication(
     )
 
 
-def benefits(session: Session, year: int) -> list[EvaluationBenefit]:
+def benefits(*, session: Session, year: int) -> list[EvaluationBenefit]:
     return list(
         session.scalars(
             select(EvaluationBenefit).where(EvaluationBenefit.year == year).order_by(EvaluationBenefit.rank)
@@ -563,7 +569,7 @@ def benefits(session: Session, year: int) -> list[EvaluationBenefit]:
     )
 
 
-def region_benefit(session: Session, region: str, year: int | None = None) -> EvaluationBenefit | None:
+def region_benefit(*, session: Session, region: str, year: int | None = None) -> EvaluationBenefit | None:
     """The benefit in force for a region: from the given year's publication, else the latest one."""
     stmt = select(EvaluationBenefit).where(EvaluationBenefit.region == region)
     if year is not None:
@@ -571,31 +577,31 @@ def region_benefit(session: Session, region: str, year: int | None = None) -> Ev
     return session.scalar(stmt.order_by(EvaluationBenefit.year.desc()).limit(1))
 
 
-def simplified_procedure(session: Session, region: str) -> bool:
+def simplified_procedure(*, session: Session, region: str) -> bool:
     """Whether the region's applications take the simplified procedure now: the one stored flag,
     which publication sets and a ministry override may change (`region_benefit(...)` keeps what
     a year's publication granted)."""
     from regionvisa.applications.service import simplified_for
 
-    return simplified_for(session, region)
+    return simplified_for(session=session, region=region)
 
 
 # --------------------------------------------------------------------------------------------
 # Region view, what-if
 
 
-def require_published(session: Session, year: int | None) -> EvaluationRun:
-    run = published_run(session, year)
+def require_published(*, session: Session, year: int | None) -> EvaluationRun:
+    run = published_run(session=session, year=year)
     if run is None:
         raise NotFound(what=f"published evaluation {year or ''}".strip())
     return run
 
 
-def published_result(session: Session, *, actor: Actor, year: int | None = None) -> dict[str, Any]:
+def published_result(*, session: Session, actor: Actor, year: int | None = None) -> dict[str, Any]:
     """The published evaluation as `actor` may read it: all of it for a national reader; for a
     regional official the ranking without indicator detail, and their own region's entry."""
     own = result_region(actor)
-    run = require_published(session, year)
+    run = require_published(session=session, year=year)
     result = result_of(run)
     if own is None:
         return {"run_id": run.id, **result}
@@ -609,27 +615,27 @@ def published_result(session: Session, *, actor: Actor, year: int | None = None)
 
 
 def published_benefits(
-    session: Session, *, actor: Actor, year: int | None = None, region: str | None = None
+    *, session: Session, actor: Actor, year: int | None = None, region: str | None = None
 ) -> tuple[int, list[EvaluationBenefit]]:
     """The benefits and sanctions a publication granted, of the regions `actor` may read: (year, rows)."""
     region = result_region(actor, region)
-    run = require_published(session, year)
-    return run.year, [b for b in benefits(session, run.year) if region is None or b.region == region]
+    run = require_published(session=session, year=year)
+    return run.year, [b for b in benefits(session=session, year=run.year) if region is None or b.region == region]
 
 
-def region_publication(session: Session, *, actor: Actor, region: str, year: int | None = None) -> EvaluationRun | None:
+def region_publication(*, session: Session, actor: Actor, region: str, year: int | None = None) -> EvaluationRun | None:
     """The publication a region's page shows (None before any): 403 outside the reader's scope,
     404 for a code that is no region."""
     readable_region(actor, region)
     if region not in _region_codes():
         raise NotFound(what="region")
-    return published_run(session, year)
+    return published_run(session=session, year=year)
 
 
-def region_view(session: Session, *, actor: Actor, region: str, year: int | None = None) -> dict[str, Any]:
+def region_view(*, session: Session, actor: Actor, region: str, year: int | None = None) -> dict[str, Any]:
     """A region's published result: entry, contributions, next grade, benefit (403 outside the reader's scope)."""
     readable_region(actor, region)
-    run = require_published(session, year)
+    run = require_published(session=session, year=year)
     result = result_of(run)
     framework = framework_of(result)
     entry = next((e for e in result["regions"] if e["region"] == region), None)
@@ -654,12 +660,12 @@ def region_view(session: Session, *, actor: Actor, region: str, year: int | None
 
 
 def what_if(
-    session: Session, *, actor: Actor, region: str, changes: Mapping[str, float | None], year: int | None = None
+    *, session: Session, actor: Actor, region: str, changes: Mapping[str, float | None], year: int | None = None
 ) -> dict:
     """New score, rank and grade of a region with changed raw values; every other region as published
     (403 outside the reader's scope)."""
     readable_region(actor, region)
-    run = require_published(session, year)
+    run = require_published(session=session, year=year)
     result = result_of(run)
     framework = framework_of(result)
     try:

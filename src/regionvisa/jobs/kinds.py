@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from regionvisa.core.errors import Invalid
+
 if TYPE_CHECKING:
     from regionvisa.jobs.runner import Work
 
@@ -122,17 +124,20 @@ def _records_import(work: Work) -> dict:
     folder, path, name = _spooled(work)
     keep = work.params.get("max_problems", 1000)
     with folder:
-        summary, problems = service.import_file(  # a use case running its own transaction: engine first
-            engine=work.engine,
-            kind=work.params["kind"],
-            path=path,
-            actor=work.actor,
-            source_name=name,
-            channel="api",
-            all_or_nothing=work.params.get("all_or_nothing", False),
-            keep_problems=keep,
-            progress=_phased(work, span=0.95),
-        )
+        try:
+            summary, problems = service.import_file(  # a use case running its own transaction
+                engine=work.engine,
+                kind=work.params["kind"],
+                path=path,
+                actor=work.actor,
+                source_name=name,
+                channel="api",
+                all_or_nothing=work.params.get("all_or_nothing", False),
+                keep_problems=keep,
+                progress=_phased(work, span=0.95),
+            )
+        except service.ImportError_ as exc:  # a file found bad while reading it: the job says why
+            raise Invalid(code=exc.code, ko=exc.ko, en=exc.en, field="file") from None
     _statistics_changed()
     return {
         "href": "/",

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Actor
+from regionvisa.core.paging import offset_of
 from regionvisa.db import session_scope
 from regionvisa.jobs import kinds, queue, service
 from regionvisa.jobs.models import ACTIVE_STATES
@@ -28,7 +29,7 @@ STATE_LABELS = {
     "cancelled": N_("Cancelled"),
 }
 
-register(N_("Jobs"), "/jobs", action="jobs.view", order=90)
+register(N_("Jobs"), "/jobs", action="jobs.read", order=90)
 
 
 def _view(job, user: Actor) -> dict:
@@ -36,7 +37,7 @@ def _view(job, user: Actor) -> dict:
     out = service.job_dict(job)
     out["kind_label"] = kinds.describe(job.kind)["ko" if lang == "ko" else "en"]
     out["state_label"] = STATE_LABELS[job.state]
-    out["percent"] = int(round(out["progress"] * 100))
+    out["percent"] = round(out["progress"] * 100)
     out["text"] = out["message"]["ko" if lang == "ko" else "en"]
     out["active"] = job.state in ACTIVE_STATES
     out["href"] = (job.result or {}).get("href")
@@ -45,10 +46,10 @@ def _view(job, user: Actor) -> dict:
 
 
 @router.get("/jobs")
-def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jobs.view"))):
+def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jobs.read"))):
     page = max(page, 1)
     with session_scope(engine=request.app.state.engine) as session:
-        total, rows = service.list_jobs(session=session, actor=user, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        total, rows = service.list_jobs(session=session, actor=user, offset=offset_of(page, PAGE_SIZE), limit=PAGE_SIZE)
         items = [_view(j, user) for j in rows]
     active = any(i["active"] for i in items)
     return render(
@@ -65,14 +66,14 @@ def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jo
 
 
 @router.get("/jobs/{job_id}")
-def job_page(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))):
+def job_page(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))):
     with session_scope(engine=request.app.state.engine) as session:
         job = _view(service.read_job(session=session, job_id=job_id, actor=user), user)
     return render(request, "jobs_job.html", {"job": job, "refresh": REFRESH_SECONDS if job["active"] else None})
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_form(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))):
+def cancel_form(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))):
     engine = request.app.state.engine
     with session_scope(engine=engine) as session:
         job = service.cancel(session=session, job=job_id, actor=user)

@@ -18,7 +18,7 @@ from procrastinate.jobs import Status
 from sqlalchemy.engine import Engine
 
 from regionvisa.jobs import runner, service
-from regionvisa.jobs.worker import JobSettings, worker_name
+from regionvisa.jobs.worker import JobSettings, wake_local, worker_name
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,6 @@ def _defer_app(engine: Engine) -> procrastinate.App:
 def enqueue(*, engine: Engine, job_id: int) -> None:
     """Hand a committed job to the workers: procrastinate's queue on PostgreSQL, the local worker on SQLite."""
     if engine.dialect.name != "postgresql":
-        from regionvisa.jobs.worker import wake_local
-
         wake_local(engine=engine)
         return
     queue_id = _defer_app(engine).configure_task(name=TASK, queue=QUEUE).defer(job_id=job_id)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from regionvisa.accounts.policy import Actor
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.jobs import kinds, queue, service
 from regionvisa.jobs.models import Job
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERROR_RESPONSES)
 
@@ -78,7 +78,7 @@ def list_jobs(
     kind: Literal[tuple(kinds.KINDS)] | None = Query(None),  # type: ignore[valid-type]
     page: int = Query(1, ge=1),
     page_size: int = Query(50, ge=1, le=500),
-    user: Actor = Depends(require("jobs.view")),
+    user: Actor = Depends(require("jobs.read")),
 ) -> dict:
     pager = Page(number=page, size=page_size, total=0)
     with session_scope(engine=request.app.state.engine) as session:
@@ -94,13 +94,13 @@ def list_jobs(
     summary="One job: state, progress (0–1), message (ko/en), result, actor and times (RFC 3339)",
     responses={200: {"content": {"application/json": {"example": JOB_EXAMPLE}}}},
 )
-def get_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> dict:
+def get_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))) -> dict:
     with session_scope(engine=request.app.state.engine) as session:
         return service.job_dict(service.read_job(session=session, job_id=job_id, actor=user))
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued job, or ask a running one to stop")
-def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> dict:
+def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))) -> dict:
     engine = request.app.state.engine
     with session_scope(engine=engine) as session:
         job = service.cancel(session=session, job=job_id, actor=user)
@@ -111,7 +111,7 @@ def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("job
 
 
 @router.get("/{job_id}/file", summary="The file a finished job produced (a rendered report)", response_class=Response)
-def job_file(request: Request, job_id: int, user: Actor = Depends(require("jobs.view"))) -> Response:
+def job_file(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))) -> Response:
     with session_scope(engine=request.app.state.engine) as session:
         row = service.output_file(session=session, job_id=job_id, actor=user)
         data, media, name = row.data, row.media_type, row.name

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from regionvisa.accounts.policy import can
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope, utcnow
@@ -149,6 +150,5 @@ def run(*, engine: Engine, job_id: int, worker: str) -> str | None:
 
 def _recorder(actor: Actor) -> Actor:
     """Who records the end: the starter, or the job system when the starter may no longer act."""
-    from regionvisa.accounts.policy import can
 
-    return actor if can(actor, "jobs.view") else service.REAPER
+    return actor if can(actor, "jobs.read") else service.REAPER

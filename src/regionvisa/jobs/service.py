@@ -17,12 +17,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from regionvisa.accounts.policy import authorize, system_actor
+from regionvisa.accounts.policy import authorize, can, system_actor
 from regionvisa.core.actor import Actor
-from regionvisa.core.errors import Conflict, NotFound
+from regionvisa.core.errors import Conflict, Forbidden, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import session_scope, utcnow
-from regionvisa.jobs import kinds
+from regionvisa.jobs import kinds, runner
 from regionvisa.jobs.models import ACTIVE_STATES, FINAL_STATES, STATES, Job, JobFile
 from regionvisa.jobs.subjects import JOB, may_see, visible
 
@@ -101,7 +101,7 @@ def actor_of(job: Job) -> Actor:
 
 def read_job(*, session: Session, job_id: int, actor: Actor) -> Job:
     """One job, for those who may see its result; anyone else gets 404 (its existence is not theirs)."""
-    authorize(actor, "jobs.view")
+    authorize(actor, "jobs.read")
     job = session.get(Job, job_id)
     if job is None or not may_see(actor, job):
         raise NotFound(what=f"job {job_id}")
@@ -118,7 +118,7 @@ def list_jobs(
     limit: int = 50,
 ) -> tuple[int, list[Job]]:
     """The jobs `actor` may see, newest first, and how many there are."""
-    authorize(actor, "jobs.view")
+    authorize(actor, "jobs.read")
     where = [visible(actor, kinds.view_actions())]
     if state in STATES:
         where.append(Job.state == state)
@@ -167,21 +167,19 @@ def _live_progress(job: Job) -> tuple[float, str, str] | None:
     """Progress a worker of this process holds but may not have written yet (SQLite, long write locks)."""
     if job.state != "running":
         return None
-    from regionvisa.jobs import runner
 
     return runner.LIVE.get(job.id)
 
 
 def can_cancel(actor: Actor, job: Job) -> bool:
     """Whoever started it, or anyone who may start such work for the job's region."""
-    from regionvisa.accounts.policy import can
 
     if job.state not in ACTIVE_STATES:
         return False
     return actor.username == job.actor or can(actor, kinds.kind_of(job.kind).start_action, job.region)
 
 
-@use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.cancel")
+@use_case(action="jobs.read", subject=JOB, lock=True, audit="jobs.cancel")
 def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Done:
     """Cancel a queued job at once; ask a running one to stop at its next progress report.
 
@@ -197,8 +195,6 @@ def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Don
             en=f"the job has already ended ({job.state}); there is nothing to cancel",
         )
     if not can_cancel(actor, job):
-        from regionvisa.core.errors import Forbidden
-
         raise Forbidden(
             en="only whoever started this job, or may start such work, may cancel it",
             ko="작업을 시작한 사람이나 같은 작업을 시작할 수 있는 사람만 취소할 수 있습니다",
@@ -214,7 +210,7 @@ def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Don
     )
 
 
-@use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.finish")
+@use_case(action="jobs.read", subject=JOB, lock=True, audit="jobs.finish")
 def finish(
     *,
     session: Session,
@@ -241,7 +237,7 @@ def finish(
     )
 
 
-@use_case(action="jobs.view", subject=JOB, lock=True, audit="jobs.retry")
+@use_case(action="jobs.read", subject=JOB, lock=True, audit="jobs.retry")
 def worker_lost(*, session: Session, job: Job, actor: Actor, worker: str | None) -> Done:
     """A job whose worker died: queued again while it has attempts left, otherwise failed."""
     if job.state != "running":

@@ -35,6 +35,8 @@ from pathlib import Path, PurePosixPath
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine, make_url
 
+from regionvisa.applications.documents import documents_root
+
 FORMAT = "regionvisa-backup"
 VERSION = 2
 MANIFEST = "MANIFEST.json"
@@ -79,7 +81,6 @@ def _libpq_url(engine: Engine) -> str:
 
 
 def _documents_dir() -> Path:
-    from regionvisa.applications.documents import documents_root
 
     return documents_root()
 
@@ -127,7 +128,7 @@ def _document_files(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def backup(engine: Engine, target: Path, *, documents_dir: Path | None = None) -> BackupSummary:
+def backup(*, engine: Engine, target: Path, documents_dir: Path | None = None) -> BackupSummary:
     """Write the database and the documents to the archive `target` (beside it first, then renamed)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +221,7 @@ def _extract_checked(tar: tarfile.TarFile, entry: dict, into: Path, folder: str)
         raise BackupError(f"the backup's {entry['path']} is damaged (size or SHA-256) / 백업의 파일이 손상되었습니다")
 
 
-def restore(engine: Engine, source: Path, *, documents_dir: Path | None = None) -> BackupSummary:
+def restore(*, engine: Engine, source: Path, documents_dir: Path | None = None) -> BackupSummary:
     """Replace the database's whole content, and the documents, with the backup in `source`."""
     source = Path(source)
     if not source.is_file():
@@ -292,7 +293,7 @@ def _restore_database(engine: Engine, source: Path) -> None:
     engine.dispose()
 
 
-def table_checksums(engine: Engine) -> dict[str, TableSummary]:
+def table_checksums(*, engine: Engine) -> dict[str, TableSummary]:
     """Row count and SHA-256 over every row (in primary-key order) of every table."""
     metadata = MetaData()
     metadata.reflect(engine)

@@ -17,7 +17,7 @@ def backup_command(file: Path = typer.Argument(..., help="where to write the bac
     """Back up the whole database and the application documents into one archive (SQLite online
     backup or PostgreSQL pg_dump custom format, with the documents as stored, encrypted)."""
     try:
-        written = ops.backup(get_engine(), file)
+        written = ops.backup(engine=get_engine(), target=file)
     except ops.BackupError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from None
@@ -42,11 +42,11 @@ def restore_command(
         raise typer.Exit(2)
     engine = get_engine()
     try:
-        restored = ops.restore(engine, file)
+        restored = ops.restore(engine=engine, source=file)
     except ops.BackupError as exc:
         console.print(f"[red]{exc}[/red]", highlight=False)
         raise typer.Exit(1) from None
-    result = verify(engine)
+    result = verify(engine=engine)
     chain = "intact" if result.ok else result.problem.message
     console.print(
         f"restored from {file}: database and {restored.documents:,} documents; audit chain: {chain}", highlight=False

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from regionvisa.config import Settings, database_identity, read_demo_keys
+from regionvisa.records.pii import _derive
 
 
 def _b64(raw: bytes) -> str:
@@ -32,7 +33,6 @@ def generate_keys(*, data_key_id: str = "k1", legacy_secret: str | None = None) 
     the keys older versions derived from it are kept (the data key listed second, under its id
     `dev`, until `regionvisa keys rotate` has re-encrypted everything; the lookup key as it was,
     since stored lookup hashes depend on it)."""
-    from regionvisa.records.pii import _derive
 
     data_keys = f"{data_key_id}:{_b64(os.urandom(32))}"
     lookup_key = _b64(os.urandom(32))

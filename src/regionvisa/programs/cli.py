@@ -64,7 +64,7 @@ def _session(needed: bool) -> Iterator[Session | None]:
         return
     from regionvisa.db import get_engine, session_scope
 
-    with session_scope(get_engine()) as session:
+    with session_scope(engine=get_engine()) as session:
         yield session
 
 
@@ -140,7 +140,7 @@ def load_command(
     from regionvisa.accounts.cli import system_actor
 
     with _errors(), _session(True) as session:
-        stored = service.load_files(session, files, actor=system_actor(), publish=publish)
+        stored = service.load_files(session=session, paths=files, actor=system_actor(), publish=publish)
         for row in stored:
             typer.echo(f"{row.program_id} v{row.version}: {row.status}")
 
@@ -149,7 +149,7 @@ def load_command(
 def list_command(region: str | None = typer.Option(None, "--region", help="2-digit region code")) -> None:
     """The stored programmes with their latest version and its status."""
     with _errors(), _session(True) as session:
-        for program, version in service.list_programs(session, region=region):
+        for program, version in service.list_programs(session=session, region=region):
             typer.echo(
                 f"{program.id}\t{program.region}\t{program.base_visa}\tv{version.version}\t{version.status}\t"
                 f"{version.valid_from}..{version.valid_to}"
@@ -166,7 +166,7 @@ def _transition(move: str):
 
         with _errors(), _session(True) as session:
             row = service.transition(
-                session, program_id, version=version, move=move, actor=system_actor(), reason=reason
+                session=session, program=program_id, version=version, move=move, actor=system_actor(), reason=reason
             )
             typer.echo(f"{row.program_id} v{row.version}: {row.status}")
 
@@ -189,7 +189,7 @@ def rank_command(
     """Rank the eligible applicants: points (high first), then earlier submission, then applicant id."""
     day = on.date()
     with _errors(), _session(not service.is_file_reference(program)) as session:
-        resolved = service.resolve(session, program, on=day)
+        resolved = service.resolve(session=session, ref=program, on=day)
         parsed = read_applicants(applicants)
         screening = screen_applicants(resolved, parsed, on=day)
         ranked = rank(screening, parsed, submitted_column=submitted_column)
@@ -216,7 +216,7 @@ def screen_command(
     if out.suffix.lower() not in (".csv", ".parquet"):
         _fail([f"{out}: --out must end in .csv or .parquet"])
     with _errors(), _session(not service.is_file_reference(program)) as session:
-        resolved = service.resolve(session, program, on=day)
+        resolved = service.resolve(session=session, ref=program, on=day)
         with _progress(f"screening against {resolved.label}"):
             parsed = read_applicants(applicants)
             result = screen_applicants(resolved, parsed, on=day)
@@ -242,7 +242,7 @@ def explain_command(
     day = on.date()
     profile = _read_json(applicant)
     with _errors(), _session(not service.is_file_reference(program)) as session:
-        resolved = service.resolve(session, program, on=day)
+        resolved = service.resolve(session=session, ref=program, on=day)
         explanation = explain_applicant(resolved, profile, on=day)
     if as_json:
         typer.echo(json.dumps(explanation.to_dict(), ensure_ascii=False, indent=2, default=str))
@@ -263,7 +263,7 @@ def match_command(
     day = on.date()
     profile = _read_json(applicant)
     with _errors(), _session(True) as session:
-        result = match(session, profile, on=day)
+        result = match(session=session, applicant=profile, on=day)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
@@ -291,15 +291,15 @@ def simulate_command(
     """Compare two versions of a programme over an applicant pool: who gains, who loses, why, quota fill."""
     day = on.date()
     with _errors(), _session(True) as session:
-        base = service.resolve(session, baseline, on=day)
-        new = service.resolve(session, reform, on=day)
+        base = service.resolve(session=session, ref=baseline, on=day)
+        new = service.resolve(session=session, ref=reform, on=day)
         with _progress("simulating"):
             parsed = read_applicants(applicants)
             try:
-                result = simulate(session, base, new, parsed, on=day)
+                result = simulate(session=session, baseline=base, reform=new, parsed=parsed, on=day)
             except SQLAlchemyError:  # no usable database: the designs' own quotas
                 session.rollback()
-                result = simulate(None, base, new, parsed, on=day)
+                result = simulate(session=None, baseline=base, reform=new, parsed=parsed, on=day)
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return

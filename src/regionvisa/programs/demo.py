@@ -9,17 +9,17 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.config import get_settings
+from regionvisa.db import session_scope
+from regionvisa.programs.files import program_files
+from regionvisa.programs.service import load_files
 
 DEMO_ACTOR = system_actor("demo")
 
 
-def demo_step(engine: Engine) -> None:
+def demo_step(*, engine: Engine) -> None:
     """Load and publish the pilot programmes (a second run finds them stored and changes nothing)."""
-    from regionvisa.config import get_settings
-    from regionvisa.db import session_scope
-    from regionvisa.programs.files import program_files
-    from regionvisa.programs.service import load_files
 
     paths = program_files(get_settings().policy_dir)
-    with session_scope(engine) as session:
-        load_files(session, paths, actor=DEMO_ACTOR, publish=True)
+    with session_scope(engine=engine) as session:
+        load_files(session=session, paths=paths, actor=DEMO_ACTOR, publish=True)

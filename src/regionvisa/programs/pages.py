@@ -16,6 +16,7 @@ from regionvisa.accounts import nav
 from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, can
 from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import DomainError, Forbidden, NotFound
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import designs, screening, service, simulation, views
@@ -26,7 +27,6 @@ from regionvisa.rules import FIELDS
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
-from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -97,14 +97,14 @@ def program_list(
     request: Request, region: str | None = None, page: int = 1, user: Actor = Depends(require("programs.read"))
 ):
     region = read_region(user, region or None)
-    with session_scope(request.app.state.engine) as session:
-        rows = [views.program_dict(p, v) for p, v in service.list_programs(session, region=region)]
+    with session_scope(engine=request.app.state.engine) as session:
+        rows = [views.program_dict(p, v) for p, v in service.list_programs(session=session, region=region)]
     pager = Page(number=max(1, page), size=50, total=len(rows), base_path="/programs", query={"region": region or ""})
     return render(
         request,
         "programs_list.html",
         {
-            "rows": rows[pager.offset : pager.offset + pager.size],
+            "rows": pager.window(rows),
             "page": pager,
             "region": region,
             "names": _regions(),
@@ -150,9 +150,9 @@ def _editor(request: Request, user: Actor, *, text: str, reason: str = "", error
 @router.get("/program-drafts")
 def draft_editor(request: Request, program: str | None = None, user: Actor = Depends(require("programs.edit_draft"))):
     if program:
-        with session_scope(request.app.state.engine) as session:
-            readable(user, service.get_program(session, program), action=EDIT)
-            latest = service.get_version(session, program)
+        with session_scope(engine=request.app.state.engine) as session:
+            readable(user, service.get_program(session=session, program_id=program), action=EDIT)
+            latest = service.get_version(session=session, program_id=program)
             design = dict(latest.design)
             if latest.status != "draft":
                 design["version"] = latest.version + 1
@@ -180,12 +180,17 @@ def draft_save(
     except PolicyError as exc:
         return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
     reason = reason.strip() or "draft saved in the editor"
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         try:  # the use cases authorise the design's region and its programme's
-            row = service.save_draft(session, design, actor=user, reason=reason)
+            row = service.save_draft(session=session, design=design, actor=user, reason=reason)
             if then == "submit":
                 service.transition(
-                    session, row.program_id, version=row.version, move="submit", actor=user, reason=reason
+                    session=session,
+                    program=row.program_id,
+                    version=row.version,
+                    move="submit",
+                    actor=user,
+                    reason=reason,
                 )
         except Forbidden:
             raise  # the error page, as for any refusal, not the editor
@@ -245,8 +250,8 @@ async def match_submit(request: Request):
     except ValueError:
         on = dt.date.today()
     applicant = {k: v for k, v in values.items() if v != ""}
-    with session_scope(request.app.state.engine) as session:
-        result = screening.match(session, applicant, on=on)
+    with session_scope(engine=request.app.state.engine) as session:
+        result = screening.match(session=session, applicant=applicant, on=on)
     return _match_page(request, values=values, on=on, result=result)
 
 
@@ -262,9 +267,9 @@ def program_page(
     b: int | None = None,
     user: Actor = Depends(require("programs.read")),
 ):
-    with session_scope(request.app.state.engine) as session:
-        program = readable(user, service.get_program(session, program_id))
-        rows = service.versions(session, program_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        program = readable(user, service.get_program(session=session, program_id=program_id))
+        rows = service.versions(session=session, program_id=program_id)
         if not rows:
             raise NotFound(what=f"programme {program_id}")
         shown = next((r for r in rows if r.version == version), None) if version else rows[-1]
@@ -273,7 +278,7 @@ def program_page(
         resolved = service.Resolved(service.loaded(shown), shown)
         spec = resolved.loaded.spec
         on = min(max(dt.date.today(), spec.valid_from), spec.valid_to)
-        quota = simulation.quota_position(session, resolved, on=on)
+        quota = simulation.quota_position(session=session, program=resolved, on=on)
         diff_lines = None
         if a and b:
             by_number = {r.version: r for r in rows}
@@ -321,9 +326,14 @@ def _move_route(move: str, action: str):
         reason: str = Form("", max_length=500),
         user: Actor = Depends(require(action)),
     ):
-        with session_scope(request.app.state.engine) as session:  # the use case authorises the edge's action
+        with session_scope(engine=request.app.state.engine) as session:  # the use case authorises the edge's action
             service.transition(
-                session, program_id, version=version, move=move, actor=user, reason=reason.strip() or move
+                session=session,
+                program=program_id,
+                version=version,
+                move=move,
+                actor=user,
+                reason=reason.strip() or move,
             )
         _flash(request, move)
         return RedirectResponse(f"/programs/{program_id}", status_code=303)

@@ -18,6 +18,7 @@ from starlette.background import BackgroundTask
 from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor
 from regionvisa.accounts.ratelimit import limit_match
 from regionvisa.core.errors import Invalid
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import designs, screening, service, simulation, views
@@ -28,7 +29,6 @@ from regionvisa.rules import catalogue_json
 from regionvisa.tabular import TableFileError, open_table
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
-from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 from regionvisa.web.responses import json_response
 from regionvisa.web.uploads import received_file, upload_folder
@@ -109,9 +109,9 @@ class SimulateBody(BaseModel):
 
 
 def _resolve_readable(session, user: Actor, program_id: str, *, on: dt.date | None, version: int | None):
-    readable(user, service.get_program(session, program_id))
+    readable(user, service.get_program(session=session, program_id=program_id))
     ref = f"{program_id}@{version}" if version else program_id
-    return service.resolve(session, ref, on=on, files=False)
+    return service.resolve(session=session, ref=ref, on=on, files=False)
 
 
 # ------------------------------------------------------------------------------------ catalogue
@@ -138,11 +138,11 @@ def list_programs(
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
     region = read_region(user, region)
-    with session_scope(request.app.state.engine) as session:
-        rows = service.list_programs(session, region=region)
+    with session_scope(engine=request.app.state.engine) as session:
+        rows = service.list_programs(session=session, region=region)
         items = [views.program_dict(p, v) for p, v in rows]
     meta = Page(number=page, size=page_size, total=len(items))
-    return {**meta.meta(), "region": region, "items": items[meta.offset : meta.offset + page_size]}
+    return {**meta.meta(), "region": region, "items": meta.window(items)}
 
 
 @router.post("/programs/validate", summary="Validate a design against the rules and the national guardrails")
@@ -158,9 +158,9 @@ def validate(body: DesignBody, _: Actor = Depends(require("programs.read"))) -> 
 def save_draft(request: Request, body: DesignBody, user: Actor = Depends(require("programs.edit_draft"))) -> dict:
     design = body.read()
     designs.parse_or_raise(design)  # 422 with every problem before anything else
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         try:  # the `store` use case authorises the design's region and its programme's
-            row = service.save_draft(session, design, actor=user, reason=body.reason)
+            row = service.save_draft(session=session, design=design, actor=user, reason=body.reason)
         except PolicyError as exc:
             raise designs.DesignInvalid(errors=exc.errors) from exc
         return views.version_dict(row)
@@ -169,27 +169,27 @@ def save_draft(request: Request, body: DesignBody, user: Actor = Depends(require
 @router.post("/programs/simulate", summary="Compare two versions over an applicant pool (reform simulation)")
 def simulate(request: Request, body: SimulateBody, user: Actor = Depends(require("programs.read"))) -> dict:
     parsed = screening.applicants_from_records(body.applicants)
-    with session_scope(request.app.state.engine) as session:
-        base = readable_design(user, service.resolve(session, body.baseline, on=body.on, files=False))
+    with session_scope(engine=request.app.state.engine) as session:
+        base = readable_design(user, service.resolve(session=session, ref=body.baseline, on=body.on, files=False))
         if body.reform_design is not None:
             reform = service.Resolved(designs.parse_or_raise(body.reform_design, source="reform"))
         elif body.reform:
-            reform = service.resolve(session, body.reform, on=body.on, files=False)
+            reform = service.resolve(session=session, ref=body.reform, on=body.on, files=False)
         else:
             raise Invalid(
                 code="invalid", ko="reform 또는 reform_design이 필요합니다", en="give `reform` or `reform_design`"
             )
         readable_design(user, reform)
-        return simulation.simulate(session, base, reform, parsed, on=body.on)
+        return simulation.simulate(session=session, baseline=base, reform=reform, parsed=parsed, on=body.on)
 
 
 @router.get("/programs/{program_id}", summary="One programme: latest version and version history")
 def get_program(request: Request, program_id: str, user: Actor = Depends(require("programs.read"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        program = readable(user, service.get_program(session, program_id))
-        latest = service.get_version(session, program_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        program = readable(user, service.get_program(session=session, program_id=program_id))
+        latest = service.get_version(session=session, program_id=program_id)
         out = views.program_dict(program, latest)
-        out["versions"] = [views.version_dict(v) for v in service.versions(session, program_id)]
+        out["versions"] = [views.version_dict(v) for v in service.versions(session=session, program_id=program_id)]
         out["design"] = latest.design
         return out
 
@@ -202,20 +202,22 @@ def list_versions(
     page_size: int = Query(50, ge=1, le=500),
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        readable(user, service.get_program(session, program_id))
-        items = [views.version_dict(v) for v in service.versions(session, program_id)]
+    with session_scope(engine=request.app.state.engine) as session:
+        readable(user, service.get_program(session=session, program_id=program_id))
+        items = [views.version_dict(v) for v in service.versions(session=session, program_id=program_id)]
     meta = Page(number=page, size=page_size, total=len(items))
-    return {**meta.meta(), "items": items[meta.offset : meta.offset + page_size]}
+    return {**meta.meta(), "items": meta.window(items)}
 
 
 @router.get("/programs/{program_id}/versions/{version}", summary="One version with its design")
 def get_version(
     request: Request, program_id: str, version: int, user: Actor = Depends(require("programs.read"))
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        readable(user, service.get_program(session, program_id))
-        return views.version_dict(service.get_version(session, program_id, version), design=True)
+    with session_scope(engine=request.app.state.engine) as session:
+        readable(user, service.get_program(session=session, program_id=program_id))
+        return views.version_dict(
+            service.get_version(session=session, program_id=program_id, version=version), design=True
+        )
 
 
 @router.get("/programs/{program_id}/diff", summary="Unified diff between two versions (YAML)")
@@ -226,9 +228,12 @@ def diff(
     b: int = Query(..., ge=1),
     user: Actor = Depends(require("programs.read")),
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        readable(user, service.get_program(session, program_id))
-        lines = service.diff(service.get_version(session, program_id, a), service.get_version(session, program_id, b))
+    with session_scope(engine=request.app.state.engine) as session:
+        readable(user, service.get_program(session=session, program_id=program_id))
+        lines = service.diff(
+            service.get_version(session=session, program_id=program_id, version=a),
+            service.get_version(session=session, program_id=program_id, version=b),
+        )
     return {"program": program_id, "a": a, "b": b, "lines": lines}
 
 
@@ -236,8 +241,10 @@ def _transition_route(move: str, action: str):
     def handler(
         request: Request, program_id: str, version: int, body: Reason, user: Actor = Depends(require(action))
     ) -> dict:
-        with session_scope(request.app.state.engine) as session:  # the use case authorises the edge's action
-            row = service.transition(session, program_id, version=version, move=move, actor=user, reason=body.reason)
+        with session_scope(engine=request.app.state.engine) as session:  # the use case authorises the edge's action
+            row = service.transition(
+                session=session, program=program_id, version=version, move=move, actor=user, reason=body.reason
+            )
             return views.version_dict(row)
 
     handler.__name__ = f"{move}_version"
@@ -265,7 +272,7 @@ def screen(
     user: Actor = Depends(require("programs.read")),
 ):
     parsed = screening.applicants_from_records(body.applicants)
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
     result = screening.screen_applicants(program, parsed, on=body.on)
     if format == "csv":
@@ -288,7 +295,7 @@ def screen_file(
     user: Actor = Depends(require("programs.screen_file")),
 ):
     # A plain `def`: the whole screening runs in the thread pool, never on the event loop.
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=on, version=version)
     readable_design(user, program, action="programs.screen_file")
     with received_file(file, default_name="applicants") as path:
@@ -304,7 +311,7 @@ def screen_file(
 @router.post("/programs/{program_id}/rank", summary="Rank the eligible applicants (points, submission, id)")
 def rank(request: Request, program_id: str, body: RankBody, user: Actor = Depends(require("programs.read"))) -> dict:
     parsed = screening.applicants_from_records(body.applicants)
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
     result = screening.screen_applicants(program, parsed, on=body.on)
     ranked = screening.rank(result, parsed, submitted_column=body.submitted_column)
@@ -325,7 +332,7 @@ def rank(request: Request, program_id: str, body: RankBody, user: Actor = Depend
 def explain(
     request: Request, program_id: str, body: ExplainBody, user: Actor = Depends(require("programs.read"))
 ) -> dict:
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         program = _resolve_readable(session, user, program_id, on=body.on, version=body.version)
     return screening.explain_applicant(program, body.applicant, on=body.on).to_dict()
 
@@ -337,5 +344,5 @@ def explain(
     responses={429: {"model": ErrorBody, "description": "Too many requests; Retry-After gives the seconds to wait"}},
 )
 def match(request: Request, body: MatchBody) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        return json_response(screening.match(session, body.applicant, on=body.on))
+    with session_scope(engine=request.app.state.engine) as session:
+        return json_response(screening.match(session=session, applicant=body.applicant, on=body.on))

@@ -217,7 +217,7 @@ def _match_rank(r: dict) -> tuple:
     return (group, len(r["failed"]), len(r["missing"]), -(r["points"] or 0), r["program"])
 
 
-def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
+def match(*, session: Session, applicant: dict, on: dt.date) -> dict:
     """Every programme in force on `on`: the outcome for this applicant, and for near misses (ineligible
     on at most two criteria) exactly what would have to change. Eligible programmes come first."""
     if not isinstance(applicant, dict):
@@ -232,7 +232,7 @@ def match(session: Session, applicant: dict, *, on: dt.date) -> dict:
         {"field": f, "value": v, "reason": {"en": en, "ko": ko}, "treated_as": "missing"} for f, v, en, ko in bad
     ]
     results = []
-    for row in in_force(session, on):
+    for row in in_force(session=session, on=on):
         program = Resolved(loaded(row), row)
         # The plain outcome is cheap; the criterion-by-criterion explanation is only needed for near misses.
         explanation = evaluate(program.checked, typed, on=on)

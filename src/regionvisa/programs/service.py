@@ -80,7 +80,7 @@ def _store_action(actor: Actor, design: Design, kwargs: dict) -> str:
 
 
 @use_case(action=_store_action, subject=DESIGN)
-def store(session: Session, design: Design, *, actor: Actor, reason: str, status: str = "draft") -> Done:
+def store(*, session: Session, design: Design, actor: Actor, reason: str, status: str = "draft") -> Done:
     """Store one validated design version (called with its `LoadedProgram`). Re-storing an
     identical version is a no-op; changing a version that has left draft is refused (bump
     `version` instead)."""
@@ -137,7 +137,7 @@ def store(session: Session, design: Design, *, actor: Actor, reason: str, status
     )
 
 
-def load_files(session: Session, paths: list[Path], *, actor: Actor, publish: bool = False) -> list[ProgramVersion]:
+def load_files(*, session: Session, paths: list[Path], actor: Actor, publish: bool = False) -> list[ProgramVersion]:
     """Validate every file first; store them only if all are valid (nothing half-loaded). Each
     version goes through the `store` use case, authorised and audited one by one."""
     designs, errors = [], []
@@ -151,7 +151,7 @@ def load_files(session: Session, paths: list[Path], *, actor: Actor, publish: bo
     stored = []
     for lp in designs:
         status = "published" if publish else "draft"
-        version = store(session, lp, actor=actor, reason=f"loaded from {lp.source}", status=status)
+        version = store(session=session, design=lp, actor=actor, reason=f"loaded from {lp.source}", status=status)
         if publish and version.status != "published":
             raise Conflict(
                 code="not_published",
@@ -162,16 +162,16 @@ def load_files(session: Session, paths: list[Path], *, actor: Actor, publish: bo
     return stored
 
 
-def save_draft(session: Session, design: dict, *, actor: Actor, reason: str = "draft saved") -> ProgramVersion:
+def save_draft(*, session: Session, design: dict, actor: Actor, reason: str = "draft saved") -> ProgramVersion:
     """A region's draft: validated against the guardrails, numbered after the latest version, and
     stored through the `store` use case (authorised for the design's region and the programme's)."""
     lp = parse_design(design, source="draft")
     latest = session.scalar(select(func.max(ProgramVersion.version)).where(ProgramVersion.program_id == lp.spec.id))
-    current = get_version(session, lp.spec.id, latest) if latest else None
+    current = get_version(session=session, program_id=lp.spec.id, version=latest) if latest else None
     if current is not None and current.status != "draft" and lp.spec.version <= current.version:
         design = {**design, "version": current.version + 1}
         lp = parse_design(design, source="draft")
-    return store(session, lp, actor=actor, reason=reason, status="draft")
+    return store(session=session, design=lp, actor=actor, reason=reason, status="draft")
 
 
 def _move_action(actor: Actor, program: Program, kwargs: dict) -> str:
@@ -181,11 +181,11 @@ def _move_action(actor: Actor, program: Program, kwargs: dict) -> str:
 
 
 @use_case(action=_move_action, subject=PROGRAM)
-def transition(session: Session, program: Program, *, version: int, move: str, actor: Actor, reason: str) -> Done:
+def transition(*, session: Session, program: Program, version: int, move: str, actor: Actor, reason: str) -> Done:
     """One move of a version along its edge of `programs.lifecycle` (400 unknown move, 409 not
     from this state), authorised with the edge's action for the programme's region."""
     program_id = program.id
-    row = get_version(session, program_id, version)
+    row = get_version(session=session, program_id=program_id, version=version)
     before = row.status
     after = PROGRAMME_VERSIONS.edge(move, before, program_id=program_id, version=version).to_state
     if PROGRAMME_VERSIONS.needs_reason(move):  # no programme move needs one today (docs/lifecycles.md)
@@ -203,14 +203,14 @@ def transition(session: Session, program: Program, *, version: int, move: str, a
     )
 
 
-def get_program(session: Session, program_id: str) -> Program:
+def get_program(*, session: Session, program_id: str) -> Program:
     program = session.get(Program, program_id)
     if program is None:
         raise NotFound(what=f"programme {program_id}")
     return program
 
 
-def get_version(session: Session, program_id: str, version: int | None = None) -> ProgramVersion:
+def get_version(*, session: Session, program_id: str, version: int | None = None) -> ProgramVersion:
     query = select(ProgramVersion).where(ProgramVersion.program_id == program_id)
     query = query.where(ProgramVersion.version == version) if version else query.order_by(ProgramVersion.version.desc())
     row = session.scalars(query.limit(1)).first()
@@ -219,7 +219,7 @@ def get_version(session: Session, program_id: str, version: int | None = None) -
     return row
 
 
-def versions(session: Session, program_id: str) -> list[ProgramVersion]:
+def versions(*, session: Session, program_id: str) -> list[ProgramVersion]:
     return list(
         session.scalars(
             select(ProgramVersion).where(ProgramVersion.program_id == program_id).order_by(ProgramVersion.version)
@@ -227,7 +227,7 @@ def versions(session: Session, program_id: str) -> list[ProgramVersion]:
     )
 
 
-def published_on(session: Session, program_id: str, on: dt.date) -> ProgramVersion:
+def published_on(*, session: Session, program_id: str, on: dt.date) -> ProgramVersion:
     """The published (or since retired) version whose validity covers `on`, newest first."""
     row = session.scalars(
         select(ProgramVersion)
@@ -245,7 +245,7 @@ def published_on(session: Session, program_id: str, on: dt.date) -> ProgramVersi
     return row
 
 
-def in_force(session: Session, on: dt.date, *, region: str | None = None) -> list[ProgramVersion]:
+def in_force(*, session: Session, on: dt.date, region: str | None = None) -> list[ProgramVersion]:
     """The latest published version of every programme valid on `on`."""
     query = (
         select(ProgramVersion)
@@ -260,7 +260,7 @@ def in_force(session: Session, on: dt.date, *, region: str | None = None) -> lis
     return list(latest.values())
 
 
-def list_programs(session: Session, *, region: str | None = None) -> list[tuple[Program, ProgramVersion]]:
+def list_programs(*, session: Session, region: str | None = None) -> list[tuple[Program, ProgramVersion]]:
     """Each programme with its latest version, in one query (the list is read on every dashboard)."""
     latest = (
         select(ProgramVersion.program_id, func.max(ProgramVersion.version).label("version"))
@@ -329,7 +329,7 @@ def is_file_reference(ref: str) -> bool:
     return ref.endswith((".yaml", ".yml")) or Path(ref).is_file()
 
 
-def resolve(session: Session | None, ref: str, *, on: dt.date | None = None, files: bool = True) -> Resolved:
+def resolve(*, session: Session | None, ref: str, on: dt.date | None = None, files: bool = True) -> Resolved:
     """`FILE` (a design file), `ID` (the version in force on `on`) or `ID@N` (that stored version).
 
     `files=False` (the API) never reads the server's disk, whatever the reference looks like.
@@ -344,9 +344,9 @@ def resolve(session: Session | None, ref: str, *, on: dt.date | None = None, fil
             raise Invalid(
                 code="invalid_reference", ko="프로그램 지정이 잘못되었습니다", en=f"{ref!r}: expected ID or ID@VERSION"
             )
-        row = get_version(session, program_id, int(number))
+        row = get_version(session=session, program_id=program_id, version=int(number))
     elif on is not None:
-        row = published_on(session, program_id, on)
+        row = published_on(session=session, program_id=program_id, on=on)
     else:
-        row = get_version(session, program_id)
+        row = get_version(session=session, program_id=program_id)
     return Resolved(loaded(row), row)

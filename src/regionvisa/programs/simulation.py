@@ -18,12 +18,12 @@ BREAKDOWNS = {"nationality": "nationality", "occupation": "occupation_code", "ed
 _CHANGES = ("newly_eligible", "newly_ineligible", "unchanged")
 
 
-def quota_position(session: Session | None, program: Resolved, *, on: dt.date) -> dict:
+def quota_position(*, session: Session | None, program: Resolved, on: dt.date) -> dict:
     """Capacity and places already taken: the quota ledger when there is one, else the design's quota."""
     capacity, committed, source = program.loaded.spec.quota, 0, "design"
     if session is not None:
         try:
-            ledger = ledger_for(session, program.id, on)
+            ledger = ledger_for(session=session, program_id=program.id, on=on)
         except NotFound:
             ledger = None
         if ledger is not None:
@@ -55,7 +55,7 @@ def _changed_parameters(baseline: Resolved, reform: Resolved, on: dt.date) -> li
 
 
 def simulate(
-    session: Session | None, baseline: Resolved, reform: Resolved, parsed: ParseResult, *, on: dt.date
+    *, session: Session | None, baseline: Resolved, reform: Resolved, parsed: ParseResult, on: dt.date
 ) -> dict:
     """Screen one applicant pool under two versions and compare, like an OpenFisca reform over applicants.
 
@@ -133,8 +133,8 @@ def simulate(
         "criteria": causes,
         "parameters": _changed_parameters(baseline, reform, on),
         "quota": {
-            "baseline": _fill(quota_position(session, baseline, on=on), eligible_before),
-            "reform": _fill(quota_position(session, reform, on=on), eligible_after),
+            "baseline": _fill(quota_position(session=session, program=baseline, on=on), eligible_before),
+            "reform": _fill(quota_position(session=session, program=reform, on=on), eligible_after),
         },
         "problems": [p.to_dict() for p in parsed.problems],
     }

@@ -287,7 +287,7 @@ def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path) -
 def _ledger_session():
     from regionvisa.db import get_engine, session_scope
 
-    return session_scope(get_engine())
+    return session_scope(engine=get_engine())
 
 
 def _ledger_fail(exc: Exception) -> typer.Exit:
@@ -305,7 +305,10 @@ def ledgers_command(
     from regionvisa.quotas import service
 
     with _ledger_session() as session:
-        rows = [service.ledger_dict(session, r) for r in service.list_ledgers(session, region=region, period=period)]
+        rows = [
+            service.ledger_dict(session=session, ledger=r)
+            for r in service.list_ledgers(session=session, region=region, period=period)
+        ]
     typer.echo("id\tprogram\tregion\tperiod\tallocated\tadjustments\treserved\tused\tremaining\tfill_rate")
     for r in rows:
         fill = "" if r["fill_rate"] is None else f"{r['fill_rate']:.4f}"
@@ -324,7 +327,11 @@ def ledger_command(
 
     try:
         with _ledger_session() as session:
-            view = service.ledger_dict(session, service.find_ledger(session, program, period), with_history=True)
+            view = service.ledger_dict(
+                session=session,
+                ledger=service.find_ledger(session=session, program_id=program, period=period),
+                with_history=True,
+            )
     except Exception as exc:  # DomainError → exit 1 with the bilingual message
         raise _ledger_fail(exc) from None
     if as_json:
@@ -357,9 +364,9 @@ def open_command(
 
     try:
         with _ledger_session() as session:
-            region = programs.get_program(session, program).region
+            region = programs.get_program(session=session, program_id=program).region
             row = service.open_ledger(
-                session,
+                session=session,
                 program_id=program,
                 region=region,
                 period=period,
@@ -388,7 +395,11 @@ def adjust_command(
     try:
         with _ledger_session() as session:
             row = service.adjust(
-                session, service.find_ledger(session, program, period), amount, actor=system_actor(), reason=reason
+                session=session,
+                ledger=service.find_ledger(session=session, program_id=program, period=period),
+                amount=amount,
+                actor=system_actor(),
+                reason=reason,
             )
             typer.echo(f"{program} {period}: capacity {row.capacity}, remaining {row.remaining}")
     except Exception as exc:

@@ -23,33 +23,35 @@ def pilot_quotas() -> pl.DataFrame:
     return pl.read_csv(PILOT_CSV, comment_prefix="#", schema_overrides={"region": pl.String})
 
 
-def ensure_programmes(engine: Engine) -> None:
+def ensure_programmes(*, engine: Engine) -> None:
     """The pilot programmes, published; loaded from the policy files when the programmes step has not."""
     from regionvisa.config import get_settings
     from regionvisa.programs import service as programs
     from regionvisa.programs.files import program_files
     from regionvisa.programs.models import ProgramVersion
 
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         published = session.scalar(select(ProgramVersion.id).where(ProgramVersion.status == "published").limit(1))
         if published is None:
-            programs.load_files(session, program_files(get_settings().policy_dir), actor=ACTOR, publish=True)
+            programs.load_files(
+                session=session, paths=program_files(get_settings().policy_dir), actor=ACTOR, publish=True
+            )
 
 
-def demo_step(engine: Engine) -> None:
+def demo_step(*, engine: Engine) -> None:
     from regionvisa.programs.models import Program
     from regionvisa.quotas import service
     from regionvisa.quotas.models import QuotaLedger
 
-    ensure_programmes(engine)
-    with session_scope(engine) as session:
+    ensure_programmes(engine=engine)
+    with session_scope(engine=engine) as session:
         known = set(session.scalars(select(Program.id)))
         opened = set(session.scalars(select(QuotaLedger.program_id).where(QuotaLedger.period == "2025")))
         for row in pilot_quotas().iter_rows(named=True):  # fifteen programmes
             if row["program_id"] not in known or row["program_id"] in opened:
                 continue
             service.open_ledger(
-                session,
+                session=session,
                 program_id=row["program_id"],
                 region=row["region"],
                 period="2025",

@@ -42,9 +42,10 @@ KIND_LABELS = {
 @router.get("/quotas")
 def ledgers_page(request: Request, period: str = "", user: Actor = Depends(require("quotas.read"))):
     region = read_region(user)
-    with session_scope(request.app.state.engine) as session:
+    with session_scope(engine=request.app.state.engine) as session:
         rows = [
-            service.ledger_dict(session, r) for r in service.list_ledgers(session, region=region, period=period or None)
+            service.ledger_dict(session=session, ledger=r)
+            for r in service.list_ledgers(session=session, region=region, period=period or None)
         ]
         return render(
             request,
@@ -128,13 +129,13 @@ def reallocate_apply(
 
 @router.get("/quotas/{ledger_id}")
 def ledger_page(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))):
-    with session_scope(request.app.state.engine) as session:
-        ledger = readable(user, service.get_ledger(session, ledger_id))
+    with session_scope(engine=request.app.state.engine) as session:
+        ledger = readable(user, service.get_ledger(session=session, ledger_id=ledger_id))
         return render(
             request,
             "quotas_ledger.html",
             {
-                "ledger": service.ledger_dict(session, ledger, with_history=True),
+                "ledger": service.ledger_dict(session=session, ledger=ledger, with_history=True),
                 "kind_labels": KIND_LABELS,
                 "can_adjust": can(user, "quotas.adjust"),  # only whether to show the form
                 "done": request.query_params.get("done") == "adjusted",
@@ -151,6 +152,12 @@ def adjust(
     reason: str = Form(...),
     user: Actor = Depends(require("quotas.adjust")),
 ):
-    with session_scope(request.app.state.engine) as session:
-        service.adjust(session, service.get_ledger(session, ledger_id), amount, actor=user, reason=reason)
+    with session_scope(engine=request.app.state.engine) as session:
+        service.adjust(
+            session=session,
+            ledger=service.get_ledger(session=session, ledger_id=ledger_id),
+            amount=amount,
+            actor=user,
+            reason=reason,
+        )
     return RedirectResponse(f"/quotas/{ledger_id}?done=adjusted", status_code=303)

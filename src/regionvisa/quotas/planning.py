@@ -54,7 +54,7 @@ class Proposal:
     plan: QuotaPlan | None = None
 
 
-def quota_requests(session: Session, year: int) -> list[dict[str, Any]]:
+def quota_requests(*, session: Session, year: int) -> list[dict[str, Any]]:
     """§4.6 requests from the database: each programme's capacity in `year` as `requested`, with the
     region's quota change and score from the year's published evaluation (0 and none without one)."""
     first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
@@ -68,7 +68,7 @@ def quota_requests(session: Session, year: int) -> list[dict[str, Any]]:
         .group_by(QuotaLedger.region, QuotaLedger.program_id)
         .order_by(QuotaLedger.region, QuotaLedger.program_id)
     )
-    published = {b.region: b for b in benefits(session, year)}
+    published = {b.region: b for b in benefits(session=session, year=year)}
     out = []
     for region, program, capacity in session.execute(stmt):
         benefit = published.get(region)
@@ -107,7 +107,7 @@ def _apportioned(
 ) -> list[dict[str, Any]]:
     if minimum and minimums is not None:
         raise ValueError("give minimum or minimums, not both")
-    requests = quota_requests(session, year)
+    requests = quota_requests(session=session, year=year)
     if not requests:
         raise NoLedgers(year=year)
     floors = {r["region"]: minimum for r in requests} if minimum else minimums
@@ -115,8 +115,8 @@ def _apportioned(
 
 
 def propose(
-    session: Session,
     *,
+    session: Session,
     year: int,
     ceiling: int,
     method: str = "hamilton",
@@ -161,8 +161,8 @@ def propose(
 
 @use_case(action="quotas.adjust", audit="evaluation.quota_plan")
 def propose_quotas(
-    session: Session,
     *,
+    session: Session,
     year: int,
     ceiling: int,
     method: str = "hamilton",
@@ -174,7 +174,7 @@ def propose_quotas(
     """Next year's quotas apportioned (`propose`) and kept as a proposed plan that cites the
     published evaluation its quota changes came from (404 without one). A ceiling that cannot be
     shared is `Unshareable` (422 on the ceiling)."""
-    run = require_published(session, year)
+    run = require_published(session=session, year=year)
     try:
         rows = _apportioned(
             session,
@@ -214,22 +214,22 @@ def plan_rows(plan: QuotaPlan) -> list[dict[str, Any]]:
     return json.loads(plan.rows_json)
 
 
-def get_plan(session: Session, plan_id: int) -> QuotaPlan:
+def get_plan(*, session: Session, plan_id: int) -> QuotaPlan:
     plan = session.get(QuotaPlan, plan_id)
     if plan is None:
         raise NotFound(what="quota plan")
     return plan
 
 
-def plans(session: Session) -> list[QuotaPlan]:
+def plans(*, session: Session) -> list[QuotaPlan]:
     return list(session.scalars(select(QuotaPlan).order_by(QuotaPlan.id.desc())))
 
 
 @use_case(action="quotas.adjust", audit="evaluation.quota_confirm")
-def confirm_quotas(session: Session, *, plan_id: int, actor: Actor) -> Done:
+def confirm_quotas(*, session: Session, plan_id: int, actor: Actor) -> Done:
     """The ministry confirms a plan: the next period's ledgers open with the granted places, each
     its own `open_ledger` use case (audited before the confirmation's entry)."""
-    plan = get_plan(session, plan_id)
+    plan = get_plan(session=session, plan_id=plan_id)
     if plan.status != "proposed":
         raise Conflict(
             code="plan_confirmed", ko="이미 확정된 배분안입니다", en=f"quota plan {plan.id} is already confirmed"
@@ -237,7 +237,7 @@ def confirm_quotas(session: Session, *, plan_id: int, actor: Actor) -> Done:
     year = int(plan.period)
     for row in plan_rows(plan):
         open_ledger(
-            session,
+            session=session,
             program_id=row["program"],
             region=row["region"],
             period=plan.period,

@@ -145,6 +145,11 @@ class ReallocationRules:
     source: str
     spec: ReallocationFile
 
+    @property
+    def first_day(self) -> dt.date:
+        """The first day on which every parameter has a value: reallocations start there."""
+        return max(min(self.spec.parameters[name].values) for name in PARAMETERS)
+
     def on(self, day: dt.date, *, statuses: tuple[str, ...]) -> Rule:
         """Each parameter's value in force on `day`; a date before a parameter's first value is refused.
         `statuses` are the application statuses a queue may name."""

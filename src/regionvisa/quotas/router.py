@@ -6,13 +6,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Actor
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service
 from regionvisa.quotas.subjects import read_region, readable
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 
 router = APIRouter(prefix="/quotas", tags=["quotas"], responses=ERROR_RESPONSES)
@@ -45,29 +45,29 @@ def ledgers(
     user: Actor = Depends(require("quotas.read")),
 ) -> dict:
     scoped = read_region(user, region)
-    with session_scope(request.app.state.engine) as session:
-        rows = service.list_ledgers(session, region=scoped, program_id=program_id, period=period)
-        window = rows[(page - 1) * page_size : page * page_size]
+    with session_scope(engine=request.app.state.engine) as session:
+        rows = service.list_ledgers(session=session, region=scoped, program_id=program_id, period=period)
+        window = Page(number=page, size=page_size, total=len(rows)).window(rows)
         return {
             **Page(number=page, size=page_size, total=len(rows)).meta(),
             "region": scoped,
-            "items": [service.ledger_dict(session, row) for row in window],
+            "items": [service.ledger_dict(session=session, ledger=row) for row in window],
         }
 
 
 @router.get("/ledgers/{ledger_id}", summary="One ledger with its history of movements")
 def ledger(request: Request, ledger_id: int, user: Actor = Depends(require("quotas.read"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        row = readable(user, service.get_ledger(session, ledger_id))
-        return service.ledger_dict(session, row, with_history=True)
+    with session_scope(engine=request.app.state.engine) as session:
+        row = readable(user, service.get_ledger(session=session, ledger_id=ledger_id))
+        return service.ledger_dict(session=session, ledger=row, with_history=True)
 
 
 @router.post("/ledgers", status_code=201, summary="Open a programme's ledger for a period")
 def open_ledger(request: Request, body: OpenLedger, user: Actor = Depends(require("quotas.adjust"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        program = programs.get_program(session, body.program_id)
+    with session_scope(engine=request.app.state.engine) as session:
+        program = programs.get_program(session=session, program_id=body.program_id)
         row = service.open_ledger(
-            session,
+            session=session,
             program_id=program.id,
             region=program.region,
             period=body.period,
@@ -77,15 +77,15 @@ def open_ledger(request: Request, body: OpenLedger, user: Actor = Depends(requir
             actor=user,
             reason=body.reason,
         )
-        return service.ledger_dict(session, row, with_history=True)
+        return service.ledger_dict(session=session, ledger=row, with_history=True)
 
 
 @router.post("/ledgers/{ledger_id}/adjustments", summary="Top up or cut a ledger, with a reason")
 def adjust(request: Request, ledger_id: int, body: Adjustment, user: Actor = Depends(require("quotas.adjust"))) -> dict:
-    with session_scope(request.app.state.engine) as session:
-        row = service.get_ledger(session, ledger_id)
-        service.adjust(session, row, body.amount, actor=user, reason=body.reason)
-        return service.ledger_dict(session, row, with_history=True)
+    with session_scope(engine=request.app.state.engine) as session:
+        row = service.get_ledger(session=session, ledger_id=ledger_id)
+        service.adjust(session=session, ledger=row, amount=body.amount, actor=user, reason=body.reason)
+        return service.ledger_dict(session=session, ledger=row, with_history=True)
 
 
 # ----------------------------------------------------------------------------- mid-year reallocation

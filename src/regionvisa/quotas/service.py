@@ -106,8 +106,8 @@ def _movement(
 @answers_conflicts
 @use_case(action="quotas.adjust", audit="quota.allocate")
 def open_ledger(
-    session: Session,
     *,
+    session: Session,
     program_id: str,
     region: str,
     period: str,
@@ -155,14 +155,14 @@ def open_ledger(
     )
 
 
-def get_ledger(session: Session, ledger_id: int) -> QuotaLedger:
+def get_ledger(*, session: Session, ledger_id: int) -> QuotaLedger:
     ledger = session.get(QuotaLedger, ledger_id)
     if ledger is None:
         raise NotFound(what="quota ledger")
     return ledger
 
 
-def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
+def ledger_for(*, session: Session, program_id: str, on: dt.date) -> QuotaLedger:
     ledger = session.scalar(
         select(QuotaLedger).where(
             QuotaLedger.program_id == program_id, QuotaLedger.period_start <= on, QuotaLedger.period_end >= on
@@ -175,7 +175,7 @@ def ledger_for(session: Session, program_id: str, on: dt.date) -> QuotaLedger:
 
 @answers_conflicts
 @use_case(action="quotas.adjust", subject=LEDGER, audit="quota.adjust")
-def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: Actor, reason: str) -> Done:
+def adjust(*, session: Session, ledger: QuotaLedger, amount: int, actor: Actor, reason: str) -> Done:
     """A top-up (positive) or cut (negative); a cut below what is already reserved or used is refused.
     Locks: the ledger row (the conditional UPDATE), then the audit head."""
     if not reason.strip():
@@ -202,7 +202,7 @@ def adjust(session: Session, ledger: QuotaLedger, amount: int, *, actor: Actor, 
 
 
 @answers_conflicts
-def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str = "") -> None:
+def reserve(*, session: Session, ledger: QuotaLedger, application_id: int, actor: Actor, reason: str = "") -> None:
     """Take one place for a recommended application, or raise QuotaExhausted (409)."""
     result = session.execute(
         update(QuotaLedger)
@@ -219,7 +219,7 @@ def reserve(session: Session, ledger: QuotaLedger, *, application_id: int, actor
 
 
 @answers_conflicts
-def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str) -> None:
+def release(*, session: Session, ledger: QuotaLedger, application_id: int, actor: Actor, reason: str) -> None:
     """Give back a reservation (rejection, withdrawal, return)."""
     result = session.execute(
         update(QuotaLedger)
@@ -232,7 +232,7 @@ def release(session: Session, ledger: QuotaLedger, *, application_id: int, actor
 
 
 @answers_conflicts
-def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str = "") -> None:
+def use(*, session: Session, ledger: QuotaLedger, application_id: int, actor: Actor, reason: str = "") -> None:
     """Issuance turns the application's reservation into a used place."""
     result = session.execute(
         update(QuotaLedger)
@@ -244,14 +244,14 @@ def use(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Ac
     _movement(session, ledger, "use", 1, actor=actor, reason=reason, application_id=application_id)
 
 
-def history(session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
+def history(*, session: Session, ledger: QuotaLedger) -> list[QuotaMovement]:
     return list(
         session.scalars(select(QuotaMovement).where(QuotaMovement.ledger_id == ledger.id).order_by(QuotaMovement.id))
     )
 
 
 @answers_conflicts
-def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: Actor, reason: str) -> None:
+def unuse(*, session: Session, ledger: QuotaLedger, application_id: int, actor: Actor, reason: str) -> None:
     """A cancelled visa gives its used place back."""
     result = session.execute(
         update(QuotaLedger).where(QuotaLedger.id == ledger.id, QuotaLedger.used >= 1).values(used=QuotaLedger.used - 1)
@@ -262,7 +262,7 @@ def unuse(session: Session, ledger: QuotaLedger, *, application_id: int, actor: 
 
 
 def list_ledgers(
-    session: Session, *, region: str | None = None, program_id: str | None = None, period: str | None = None
+    *, session: Session, region: str | None = None, program_id: str | None = None, period: str | None = None
 ) -> list[QuotaLedger]:
     query = select(QuotaLedger).order_by(QuotaLedger.period.desc(), QuotaLedger.region, QuotaLedger.program_id)
     if region:
@@ -274,7 +274,7 @@ def list_ledgers(
     return list(session.scalars(query))
 
 
-def find_ledger(session: Session, program_id: str, period: str) -> QuotaLedger:
+def find_ledger(*, session: Session, program_id: str, period: str) -> QuotaLedger:
     ledger = session.scalar(
         select(QuotaLedger).where(QuotaLedger.program_id == program_id, QuotaLedger.period == period)
     )
@@ -283,7 +283,7 @@ def find_ledger(session: Session, program_id: str, period: str) -> QuotaLedger:
     return ledger
 
 
-def ledger_dict(session: Session, ledger: QuotaLedger, *, with_history: bool = False) -> dict:
+def ledger_dict(*, session: Session, ledger: QuotaLedger, with_history: bool = False) -> dict:
     """The ledger view: allocation, adjustments, reserved, used, remaining, fill rate (and history)."""
     out = {"id": ledger.id, **LedgerView.of(ledger).__dict__, "capacity": ledger.capacity}
     out["period_start"], out["period_end"] = ledger.period_start.isoformat(), ledger.period_end.isoformat()
@@ -300,7 +300,7 @@ def ledger_dict(session: Session, ledger: QuotaLedger, *, with_history: bool = F
                 "used_after": m.used_after,
                 "capacity_after": m.capacity_after,
             }
-            for m in history(session, ledger)
+            for m in history(session=session, ledger=ledger)
         ]
     return out
 
@@ -366,7 +366,15 @@ def reallocation_inputs(*, session: Session, on: dt.date, queue_statuses: tuple[
 
 def propose_reallocation(*, session: Session, on: dt.date, rules: ReallocationRules | None = None) -> Proposal:
     """The dry run: what a reallocation on `on` would do, changing nothing."""
-    rule = (rules or reallocation_rules()).on(on, statuses=STATUSES)
+    rules = rules or reallocation_rules()
+    if on < rules.first_day:
+        raise Invalid(
+            code="before_reallocation_rules",
+            field="on",
+            ko=f"{on}에는 재배분 규칙이 없습니다: 규칙은 {rules.first_day}부터 적용됩니다",
+            en=f"no reallocation rules are in force on {on}: they apply from {rules.first_day}",
+        )
+    rule = rules.on(on, statuses=STATUSES)
     return propose(reallocation_inputs(session=session, on=on, queue_statuses=rule.queue_statuses), rule)
 
 

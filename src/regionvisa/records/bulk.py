@@ -19,7 +19,7 @@ def _as_driver_values(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
 
 
-def bulk_insert(conn: Connection, table: str, df: pl.DataFrame, *, on_progress=None) -> int:
+def bulk_insert(*, conn: Connection, table: str, df: pl.DataFrame, on_progress=None) -> int:
     """Append every row of `df` (columns named as in the table) to `table`."""
     if df.height == 0:
         return 0
@@ -53,7 +53,7 @@ def bulk_insert(conn: Connection, table: str, df: pl.DataFrame, *, on_progress=N
     return df.height
 
 
-def read_table(conn: Connection, sql: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+def read_table(*, conn: Connection, sql: str, schema: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     """Run a query and return a Polars frame, with date columns typed on either dialect."""
     df = pl.read_database(sql, connection=conn, infer_schema_length=None)
     return typed(df, schema) if schema else df

@@ -37,7 +37,7 @@ def import_command(
 
     engine = get_engine()
     try:
-        with session_scope(engine) as session:
+        with session_scope(engine=engine) as session:
             actor = _actor(session, as_user, "records.import")
     except DomainError as exc:
         console.print(f"[red]{exc.en} / {exc.ko}[/red]", highlight=False)
@@ -59,9 +59,9 @@ def import_command(
 
         try:
             summary, problems = service.import_file(
-                engine,
-                kind,
-                file,
+                engine=engine,
+                kind=kind,
+                path=file,
                 actor=actor,
                 channel="cli",
                 rejects_path=rejects,

@@ -77,21 +77,21 @@ def maintained_residents_by_region(*, engine: Engine, on: dt.date) -> dict[str, 
     return dict(zip(totals["region"].to_list(), totals["n"].to_list(), strict=True))
 
 
-def residents_by_region(engine: Engine, on: dt.date) -> dict[str, int]:
+def residents_by_region(*, engine: Engine, on: dt.date) -> dict[str, int]:
     """Foreign residents per region on `on`. On a SQLite file or PostgreSQL the three tables are
     read as Arrow columns in parallel and `records.frames.resident_regions` (the definition itself)
     counts them: SQLite runs the counting query on one core and materialises its subqueries, and
     PostgreSQL's window query takes longer than the transfer. Elsewhere the database counts."""
     if not columnar.has_column_reads(engine=engine):  # a SQLite file or PostgreSQL: Arrow columns
-        return residents_by_region_sql(engine, on)
-    frames = columnar.read_columns(engine, RESIDENT_COLUMNS, on)
+        return residents_by_region_sql(engine=engine, on=on)
+    frames = columnar.read_columns(engine=engine, wanted=RESIDENT_COLUMNS, as_of=on)
     addresses = frames["address_report"].filter(pl.col("effective_date") <= on)
     residents = resident_regions(frames["status_grant"], frames["movement"], addresses)
     counts = residents.drop_nulls("region").group_by("region").len()
     return dict(zip(counts["region"].to_list(), counts["len"].to_list(), strict=True))
 
 
-def residents_by_region_sql(engine: Engine, on: dt.date) -> dict[str, int]:
+def residents_by_region_sql(*, engine: Engine, on: dt.date) -> dict[str, int]:
     """The count in SQL on any database (SQLite's form or the window form); the columnar path's check."""
     sql = _RESIDENTS_SQLITE if engine.dialect.name == "sqlite" else _RESIDENTS_SQL
     with engine.connect() as conn:

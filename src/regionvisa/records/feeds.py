@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 
+from regionvisa.tabular import TableFileError, open_table
+
 KINDS = ("people", "statuses", "addresses", "movements", "kiip", "employment")
 
 
@@ -161,7 +163,6 @@ def read_feed_file(path: Path, *, name: str | None = None) -> pl.DataFrame:
     """A whole feed file, every column as text, so that validation (not the reader) decides what
     is wrong. Read by `tabular`, the reader of every upload and import; imports themselves read
     batch by batch (records.service.import_file)."""
-    from regionvisa.tabular import TableFileError, open_table
 
     try:
         return open_table(path, name=name, formats=("csv", "parquet", "xlsx")).read()

@@ -13,7 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from regionvisa.accounts.policy import system_actor
 from regionvisa.records import pii
+
+KEYS = system_actor("keys")  # the rotation is recorded as the key system's own act
 
 app = typer.Typer(help="Data keys for personal identifiers / 개인식별정보 암호화 키", no_args_is_help=True)
 out = Console()
@@ -72,7 +75,7 @@ def status_command() -> None:
     from regionvisa.applications import documents
 
     engine = get_engine()
-    for name, key_id, count, configured in [*pii.key_status(engine), *documents.key_status(engine)]:
+    for name, key_id, count, configured in [*pii.key_status(engine=engine), *documents.key_status(engine=engine)]:
         marker = "current" if key_id == ring.current else ("yes" if configured else "[red]NO[/red]")
         table.add_row(name, str(key_id), f"{count:,}", marker)
     out.print(table)
@@ -102,13 +105,13 @@ def rotate_command(
             bar.update(tasks[table], completed=done if total else 1, total=max(total, 1))
 
         try:
-            counts = pii.rotate(get_engine(), batch=batch, progress=progress)
+            counts = pii.rotate(engine=get_engine(), actor=KEYS, batch=batch, progress=progress)
         except pii.KeyError_ as exc:
             err.print(f"[red]{exc}[/red]", highlight=False)
             err.print("[red]이전 키가 설정에 없어 복호화할 수 없습니다; 그 표는 변경되지 않았습니다[/red]")
             raise typer.Exit(1) from None
         try:
-            files = documents.rotate(get_engine(), progress=progress)
+            files = documents.rotate(engine=get_engine(), actor=KEYS, progress=progress)
         except documents.DocumentError as exc:
             err.print(f"[red]{exc}[/red]", highlight=False)
             err.print("[red]서류를 다시 암호화하지 못했습니다; 그 파일은 변경되지 않았습니다[/red]")

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
+import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from regionvisa.accounts.policy import system_actor
 from regionvisa.config import get_settings, require_keys
 from regionvisa.core.actor import Actor
+from regionvisa.core.usecase import Done, use_case
 
 NONCE_BYTES = 12
 
@@ -187,30 +188,27 @@ ROTATE_BATCH = 5_000
 
 
 def _key_id_expr(conn, column):
-    import sqlalchemy as sa
 
     if conn.dialect.name == "postgresql":
         return sa.func.split_part(column, ":", 1)
     return sa.func.substr(column, 1, sa.func.instr(column, ":") - 1)
 
 
-def key_status(engine) -> list[tuple[str, str, int, bool]]:
+def key_status(*, engine) -> list[tuple[str, str, int, bool]]:
     """(table, key id, values, configured) per table and key id, counted in SQL."""
     with engine.connect() as conn:
         return [row for table, _pk, column in ENCRYPTED_COLUMNS for row in _counts(conn, table, column)]
 
 
-def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: Actor | None = None) -> dict[str, int]:
+@use_case(action="keys.rotate", audit="records.keys.rotate", own_transaction=True)
+def rotate(*, engine, actor: Actor, entry, batch: int = ROTATE_BATCH, progress=None) -> dict[str, int]:
     """Re-encrypt every value an older key wrote with the current key.
 
     One transaction per table (a failure leaves that table as it was), keyset-paginated batches
     inside it; a value under a key that is no longer configured stops the table with KeyError_
     naming the key. `progress(table, done, total)` is called after each batch. Returns table -> values
-    re-encrypted; each table's rotation is an audit entry in its own transaction."""
-    import sqlalchemy as sa
-
-    from regionvisa.audit.service import record
-
+    re-encrypted; each table's rotation is an audit entry in that table's transaction (a table with
+    nothing to re-encrypt says so in its entry)."""
     ring = keyring()
     current = ring.current
     done_by_table: dict[str, int] = {}
@@ -240,21 +238,20 @@ def rotate(engine, *, batch: int = ROTATE_BATCH, progress=None, actor: Actor | N
                 last = rows[-1][0]
                 if progress:
                     progress(table, done, total)
-            if done:
-                record(
-                    conn,
-                    actor=actor or system_actor("keys"),
-                    action="records.keys.rotate",
+            entry(
+                conn,
+                Done(
                     subject=("table", table),
                     reason=f"personal identifiers re-encrypted with key {current}",
                     inputs={"column": column, "key_id": current, "values": done, "before": before},
-                )
+                    changed=bool(done),
+                ),
+            )
         done_by_table[table] = done
     return done_by_table
 
 
 def _counts(conn, table: str, column: str) -> list[tuple[str, str, int, bool]]:
-    import sqlalchemy as sa
 
     col = sa.column(column)
     kid = _key_id_expr(conn, col).label("key_id")

@@ -12,13 +12,15 @@ from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.core.errors import Invalid
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.jobs.router import ACCEPTED, accepted, launch
 from regionvisa.records.feeds import FEEDS, FeedFileError, check_columns
 from regionvisa.records.subjects import read_region
+from regionvisa.stats import regional
+from regionvisa.stats.service import data_as_of
 from regionvisa.tabular import TableFileError, display_name, open_table
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES, ErrorBody
-from regionvisa.web.pagination import Page
 from regionvisa.web.params import IsoDate
 from regionvisa.web.uploads import received_file
 
@@ -39,13 +41,13 @@ def residents(
     page_size: int = Query(100, ge=1, le=1000),
     user: Actor = Depends(require("records.read")),
 ) -> dict:
-    from regionvisa.stats import regional
-    from regionvisa.stats.service import data_as_of
 
     scoped = read_region(user, region)
     engine = request.app.state.engine
-    at = at or data_as_of(engine)
-    total, items = regional.residents_page(engine, scoped, at, offset=(page - 1) * page_size, limit=page_size)
+    at = at or data_as_of(engine=engine)
+    total, items = regional.residents_page(
+        engine=engine, region=scoped, at=at, offset=offset_of(page, page_size), limit=page_size
+    )
     return {
         **Page(number=page, size=page_size, total=total).meta(),
         "region": scoped,

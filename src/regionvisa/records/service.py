@@ -211,12 +211,12 @@ def _import_batches(
         for column in spec.protected:  # encrypted before it touches any table, staging included
             good = pii.protect_frame(good, column, column.removesuffix("_no"))
         conn.exec_driver_sql(f"DELETE FROM {staging}")
-        bulk_insert(conn, staging, good)
+        bulk_insert(conn=conn, table=staging, df=good)
         report("load", counts.rows_read + raw.height, total)
         report("merge", counts.rows_read, total)
         inserted, unknown = _merge(conn, spec, staging)
         if spec.table in summary.RESIDENT_TABLES:  # the statistics follow, in this transaction
-            summary.refresh_people(conn, from_sql=f"SELECT person_id FROM {staging}")
+            summary.refresh_people(conn=conn, from_sql=f"SELECT person_id FROM {staging}")
         problems.add(pl.concat([found, unknown]).sort("line", maintain_order=True))
         counts.inserted += inserted
         counts.rows_read += raw.height
@@ -249,10 +249,10 @@ def _summary(kind: str, source: str, counts: _Counts, problems: _Problems, *, al
 
 
 def import_frame(
+    *,
     conn: Connection,
     kind: str,
     raw: pl.DataFrame,
-    *,
     source: str,
     all_or_nothing: bool = False,
     progress: Progress | None = None,
@@ -292,10 +292,10 @@ def _fingerprint(path: Path) -> tuple[str, int, int]:
 
 @use_case(action="records.import", own_transaction=True)
 def import_file(
+    *,
     engine: Engine,
     kind: str,
     path: Path,
-    *,
     actor: Actor,
     entry: Callable[[Session, Done], None],
     source_name: str | None = None,

@@ -38,6 +38,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from regionvisa.config import get_settings
 from regionvisa.reports import fonts
 
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies, and in greyscale print.
@@ -116,7 +117,6 @@ _MEMORY_LIMIT = 512
 
 
 def _cache_dir() -> Path:
-    from regionvisa.config import get_settings
 
     return get_settings().upload_dir.parent / "cache" / "charts"
 

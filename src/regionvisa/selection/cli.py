@@ -42,7 +42,7 @@ def _fail(message: str, details: list[str] | None = None) -> typer.Exit:
 def _principal(session, username: str, action: str) -> Actor:
     from regionvisa.accounts import service as accounts
 
-    user = accounts.get_user_by_name(session, username)
+    user = accounts.get_user_by_name(session=session, username=username)
     if not user.is_active:
         raise DomainError(status=403, code="disabled", ko="사용 중지된 계정입니다", en=f"user {username!r} is disabled")
     principal = accounts.principal_of(user, via="cli")
@@ -60,7 +60,7 @@ def _run(fn):
     from regionvisa.selection.proposals import InvalidProposal
 
     try:
-        with session_scope(get_engine()) as session:
+        with session_scope(engine=get_engine()) as session:
             return fn(session)
     except InvalidProposal as exc:
         raise _fail(f"{exc.en} / {exc.ko}", exc.details) from None
@@ -79,7 +79,7 @@ def rounds() -> None:
 
     def go(session):
         table = Table("id", "year", "title", "window (KST)", "phase")
-        for r in rounds.list_rounds(session):
+        for r in rounds.list_rounds(session=session):
             table.add_row(
                 str(r.id),
                 str(r.year),
@@ -125,7 +125,9 @@ def open_round(
             from regionvisa.policyfiles import read_yaml
 
             fields["rubric"] = read_yaml(rubric)
-        rnd = service.open_round(session, RoundIn(**fields), actor=_actor(session, as_user, "selection.manage"))
+        rnd = service.open_round(
+            session=session, data=RoundIn(**fields), actor=_actor(session, as_user, "selection.manage")
+        )
         out.print(f"round {rnd.id} opened ({rnd.year})")
 
     _run(go)
@@ -146,10 +148,11 @@ def add_member(
 
     def go(session):
         data = MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region)
-        member = committee.add_member(session, round_id, data, actor=_actor(session, as_user, "selection.manage"))
-        out.print(
-            f"member {member.id} added; recused from: {sorted(committee.recused_regions(session, member)) or '-'}"
+        member = committee.add_member(
+            session=session, rnd=round_id, data=data, actor=_actor(session, as_user, "selection.manage")
         )
+        recused = sorted(committee.recused_regions(session=session, member=member))
+        out.print(f"member {member.id} added; recused from: {recused or '-'}")
 
     _run(go)
 
@@ -180,7 +183,9 @@ def submit(
     def go(session):
         user = _principal(session, as_user, "proposals.submit")
         data = ProposalIn(designs=designs, narrative=text)
-        version = proposals.submit_proposal(session, round_id, region=region, data=data, actor=user, files=files)
+        version = proposals.submit_proposal(
+            session=session, round_id=round_id, region=region, data=data, actor=user, files=files
+        )
         out.print(f"proposal of {region}: version {version.version} stored")
 
     _run(go)
@@ -196,7 +201,9 @@ def close_window(
     from regionvisa.selection import service
 
     def go(session):
-        service.close_window(session, round_id, actor=_actor(session, as_user, "selection.manage"), reason=reason)
+        service.close_window(
+            session=session, rnd=round_id, actor=_actor(session, as_user, "selection.manage"), reason=reason
+        )
         out.print("window closed")
 
     _run(go)
@@ -208,7 +215,7 @@ def close_scoring(round_id: int = typer.Argument(...), as_user: str | None = typ
     from regionvisa.selection import service
 
     def go(session):
-        service.close_scoring(session, round_id, actor=_actor(session, as_user, "selection.manage"))
+        service.close_scoring(session=session, rnd=round_id, actor=_actor(session, as_user, "selection.manage"))
         out.print("scoring closed")
 
     _run(go)
@@ -224,7 +231,9 @@ def reopen_scoring(
     from regionvisa.selection import service
 
     def go(session):
-        service.reopen_scoring(session, round_id, actor=_actor(session, as_user, "selection.manage"), reason=reason)
+        service.reopen_scoring(
+            session=session, rnd=round_id, actor=_actor(session, as_user, "selection.manage"), reason=reason
+        )
         out.print("scoring reopened")
 
     _run(go)
@@ -245,8 +254,10 @@ def declare(
 
     def go(session):
         user = _principal(session, as_user, "committee.score")
-        member = committee.declare_conflicts(session, round_id, ConflictsIn(regions=region, reason=reason), actor=user)
-        out.print(f"declared; recused from: {sorted(committee.recused_regions(session, member)) or '-'}")
+        member = committee.declare_conflicts(
+            session=session, rnd=round_id, data=ConflictsIn(regions=region, reason=reason), actor=user
+        )
+        out.print(f"declared; recused from: {sorted(committee.recused_regions(session=session, member=member)) or '-'}")
 
     _run(go)
 
@@ -266,7 +277,7 @@ def score(
     def go(session):
         user = _principal(session, as_user, "committee.score")
         data = ScoresIn(scores=read_yaml(scores_file) or {})
-        service.save_scores(session, round_id, region, data, actor=user)
+        service.save_scores(session=session, rnd=round_id, region=region, data=data, actor=user)
         out.print(f"scores for {region} saved")
 
     _run(go)
@@ -278,7 +289,10 @@ def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(Fals
     from regionvisa.selection import rounds, service
 
     def go(session):
-        rows = [t.as_dict() for t in service.tally(session, rounds.get_round(session, round_id))]
+        rows = [
+            t.as_dict()
+            for t in service.tally(session=session, rnd=rounds.get_round(session=session, round_id=round_id))
+        ]
         if as_json:
             typer.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
             return
@@ -320,8 +334,8 @@ def decide(
     def go(session):
         user = _principal(session, as_user, "committee.score")
         data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting_on) if meeting_on else None)
-        service.confirm_decisions(session, round_id, data, actor=user)
-        for row in service.results(session, round_id, actor=user):
+        service.confirm_decisions(session=session, rnd=round_id, data=data, actor=user)
+        for row in service.results(session=session, round_id=round_id, actor=user):
             quotas = ", ".join(f"{q['program_id']} {q['confirmed']}" for q in row["quotas"])
             out.print(f"{row['region']}: {'selected' if row['selected'] else 'not selected'} {quotas}")
 
@@ -343,7 +357,9 @@ def minutes_cmd(
         raise _fail(f"--out {out_path}: use a .html or .pdf file name")
 
     def go(session):
-        write_atomic(out_path, minutes.render(session, round_id, actor=system_actor(), lang=lang, fmt=fmt))
+        write_atomic(
+            out_path, minutes.render(session=session, round_id=round_id, actor=system_actor(), lang=lang, fmt=fmt)
+        )
         out.print(f"minutes written to {out_path}")
 
     _run(go)

@@ -34,7 +34,7 @@ def _user_by_name(session: Session, username: str) -> User:
     return user
 
 
-def members(session: Session, round_id: int) -> list[CommitteeMember]:
+def members(*, session: Session, round_id: int) -> list[CommitteeMember]:
     return list(
         session.scalars(
             select(CommitteeMember).where(CommitteeMember.round_id == round_id).order_by(CommitteeMember.id)
@@ -42,7 +42,7 @@ def members(session: Session, round_id: int) -> list[CommitteeMember]:
     )
 
 
-def member_names(session: Session, round_id: int) -> dict[int, str]:
+def member_names(*, session: Session, round_id: int) -> dict[int, str]:
     rows = session.execute(
         select(CommitteeMember.id, User.display_name, User.username)
         .join(User, User.id == CommitteeMember.user_id)
@@ -52,7 +52,7 @@ def member_names(session: Session, round_id: int) -> dict[int, str]:
 
 
 @use_case(action=MANAGE, subject=ROUND, audit="selection.member.add")
-def add_member(session: Session, rnd: SelectionRound, data: MemberIn, *, actor: Actor) -> Done:
+def add_member(*, session: Session, rnd: SelectionRound, data: MemberIn, actor: Actor) -> Done:
     """Seat a member on the round's committee. Only an active account that may score can sit; an
     affiliation with a region recuses the member from it, recorded after the seating."""
     round_id = rnd.id
@@ -75,7 +75,7 @@ def add_member(session: Session, rnd: SelectionRound, data: MemberIn, *, actor: 
         raise Conflict(
             code="member_exists", ko="이미 위원입니다", en=f"{user.username} is already a member", field="username"
         )
-    if data.role == "chair" and any(m.role == "chair" for m in members(session, round_id)):
+    if data.role == "chair" and any(m.role == "chair" for m in members(session=session, round_id=round_id)):
         raise Conflict(code="chair_exists", ko="위원장은 한 명입니다", en="the round already has a chair", field="role")
     member = CommitteeMember(
         round_id=round_id,
@@ -150,7 +150,7 @@ def _add_conflict(
     }
 
 
-def member_of(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
+def member_of(*, session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
     member = session.scalar(
         select(CommitteeMember).where(CommitteeMember.round_id == rnd.id, CommitteeMember.user_id == actor.id)
     )
@@ -159,7 +159,7 @@ def member_of(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeM
     return member
 
 
-def maybe_member(session: Session, rnd: SelectionRound, actor: Actor | None) -> CommitteeMember | None:
+def maybe_member(*, session: Session, rnd: SelectionRound, actor: Actor | None) -> CommitteeMember | None:
     if actor is None or actor.id is None:
         return None
     return session.scalar(
@@ -167,11 +167,11 @@ def maybe_member(session: Session, rnd: SelectionRound, actor: Actor | None) -> 
     )
 
 
-def recused_regions(session: Session, member: CommitteeMember) -> set[str]:
+def recused_regions(*, session: Session, member: CommitteeMember) -> set[str]:
     return set(session.scalars(select(ConflictDeclaration.region).where(ConflictDeclaration.member_id == member.id)))
 
 
-def conflicts(session: Session, round_id: int) -> list[ConflictDeclaration]:
+def conflicts(*, session: Session, round_id: int) -> list[ConflictDeclaration]:
     return list(
         session.scalars(
             select(ConflictDeclaration)
@@ -182,26 +182,26 @@ def conflicts(session: Session, round_id: int) -> list[ConflictDeclaration]:
     )
 
 
-def require_chair(session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
-    member = member_of(session, rnd, actor)
+def require_chair(*, session: Session, rnd: SelectionRound, actor: Actor) -> CommitteeMember:
+    member = member_of(session=session, rnd=rnd, actor=actor)
     if member.role != "chair":
         raise Forbidden(en="only the chair confirms the decisions", ko="위원장만 결정을 확정할 수 있습니다")
     return member
 
 
-def is_chair(session: Session, rnd: SelectionRound, actor: Actor | None) -> bool:
-    member = maybe_member(session, rnd, actor)
+def is_chair(*, session: Session, rnd: SelectionRound, actor: Actor | None) -> bool:
+    member = maybe_member(session=session, rnd=rnd, actor=actor)
     return member is not None and member.role == "chair"
 
 
 @use_case(action=SCORE, subject=ROUND, audit="selection.conflicts.declare")
 def declare_conflicts(
-    session: Session, rnd: SelectionRound, data: ConflictsIn, *, actor: Actor, now: dt.datetime | None = None
+    *, session: Session, rnd: SelectionRound, data: ConflictsIn, actor: Actor, now: dt.datetime | None = None
 ) -> Done:
     """The member's declaration (possibly of no conflict); it must come before their first score.
     Each new recusal is recorded as it is made, the declaration itself last."""
     round_id = rnd.id
-    member = member_of(session, rnd, actor)
+    member = member_of(session=session, rnd=rnd, actor=actor)
     if phase(rnd, now) in ("scoring_closed", "decided"):
         raise Conflict(code="round_closed", ko="채점이 마감되었습니다", en="scoring is closed")
     known = set(region_codes())
@@ -220,7 +220,7 @@ def declare_conflicts(
     for region in sorted(set(data.regions)):
         recusal = _add_conflict(session, member, region, source="declared", reason=data.reason.strip(), actor=actor)
         if recusal:
-            record(session, **recusal)
+            record(session=session, **recusal)
     member.declared_at = now or utcnow()
     return Done(
         value=member,

@@ -103,7 +103,7 @@ def _committee_users(session) -> dict[str, int]:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             user = accounts.create_user(
-                session,
+                session=session,
                 actor=DEMO_ACTOR,
                 username=username,
                 display_name=display,
@@ -135,28 +135,28 @@ SCORING_CLOSED = dt.datetime(2025, 3, 31, 18, 0, tzinfo=KST)
 MEETING = dt.datetime(2025, 4, 2, 11, 0, tzinfo=KST)
 
 
-def demo_step(engine: Engine) -> None:
+def demo_step(*, engine: Engine) -> None:
     """Build the completed 2025 round (skipped when a 2025 round exists)."""
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         if session.scalar(select(SelectionRound.id).where(SelectionRound.year == YEAR)) is not None:
             return
         user_ids = _committee_users(session)
     by_region, selected = _proposed_designs()
     round_id = _open_demo_round(engine)
     _submit_proposals(engine, round_id, by_region, selected)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         users = {
             u.username: accounts.principal_of(u)
             for u in session.scalars(select(User).where(User.id.in_(user_ids.values())))
         }
     _score_proposals(engine, round_id, users, sorted(by_region), selected)
-    with session_scope(engine) as session:
-        service.close_scoring(session, round_id, actor=DEMO_ACTOR, now=SCORING_CLOSED)
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
+        service.close_scoring(session=session, rnd=round_id, actor=DEMO_ACTOR, now=SCORING_CLOSED)
+    with session_scope(engine=engine) as session:
         service.confirm_decisions(
-            session,
-            round_id,
-            DecisionIn(
+            session=session,
+            rnd=round_id,
+            data=DecisionIn(
                 adjustments={"gyeonggi-e7": QuotaAdjustment(quota=630, reason=ADJUSTMENT_REASON)},
                 meeting_on=MEETING.date(),
             ),
@@ -183,10 +183,10 @@ def _proposed_designs() -> tuple[dict[str, list[tuple[dict, int]]], set[str]]:
 
 
 def _open_demo_round(engine: Engine) -> int:
-    with session_scope(engine) as session:
+    with session_scope(engine=engine) as session:
         rnd = service.open_round(
-            session,
-            RoundIn(
+            session=session,
+            data=RoundIn(
                 year=YEAR,
                 title_ko="2025년 광역형 비자 시범사업 선정 심사",
                 title_en="2025 region-led visa pilot selection",
@@ -203,9 +203,9 @@ def _open_demo_round(engine: Engine) -> int:
         )
         for username, _display, role, affiliation, region in COMMITTEE:
             committee.add_member(
-                session,
-                rnd.id,
-                MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
+                session=session,
+                rnd=rnd.id,
+                data=MemberIn(username=username, role=role, affiliation=affiliation, affiliation_region=region),
                 actor=DEMO_ACTOR,
             )
         return rnd.id
@@ -228,24 +228,30 @@ def _submit_proposals(
             designs=[DesignIn(design=d, requested_quota=q) for d, q in by_region[region]],
             narrative=NARRATIVE[region in selected].format(name=names_en[region]),
         )
-        with session_scope(engine) as session:
-            proposals.submit_proposal(session, round_id, region=region, data=data, actor=official, now=SUBMITTED)
+        with session_scope(engine=engine) as session:
+            proposals.submit_proposal(
+                session=session, round_id=round_id, region=region, data=data, actor=official, now=SUBMITTED
+            )
 
 
 def _score_proposals(
     engine: Engine, round_id: int, users: dict[str, Actor], regions: list[str], selected: set[str]
 ) -> None:
     """Every member declares (no conflict beyond their affiliation) and scores every region they may."""
-    with session_scope(engine) as session:
-        rubric = [c["id"] for c in rounds.get_round(session, round_id).rubric]
+    with session_scope(engine=engine) as session:
+        rubric = [c["id"] for c in rounds.get_round(session=session, round_id=round_id).rubric]
     members = [u for u, *_ in COMMITTEE]
     grid = _synthetic_scores(regions, selected, len(members), len(rubric))
     for m, username in enumerate(members):
-        with session_scope(engine) as session:
-            committee.declare_conflicts(session, round_id, ConflictsIn(), actor=users[username], now=SCORING)
-        with session_scope(engine) as session:
-            member = committee.member_of(session, rounds.get_round(session, round_id), users[username])
-            recused = committee.recused_regions(session, member)
+        with session_scope(engine=engine) as session:
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=users[username], now=SCORING
+            )
+        with session_scope(engine=engine) as session:
+            member = committee.member_of(
+                session=session, rnd=rounds.get_round(session=session, round_id=round_id), actor=users[username]
+            )
+            recused = committee.recused_regions(session=session, member=member)
             for r, region in enumerate(regions):
                 if region in recused:
                     continue
@@ -254,7 +260,12 @@ def _score_proposals(
                     for c, cid in enumerate(rubric)
                 }
                 service.save_scores(
-                    session, round_id, region, ScoresIn(scores=scores), actor=users[username], now=SCORING
+                    session=session,
+                    rnd=round_id,
+                    region=region,
+                    data=ScoresIn(scores=scores),
+                    actor=users[username],
+                    now=SCORING,
                 )
 
 

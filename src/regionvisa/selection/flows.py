@@ -34,23 +34,28 @@ EFFECTS = {"programmes": "approve", "quota": "open"}  # the `decide` edge's effe
 
 
 def region_selected(
-    session: Session, *, rnd: SelectionRound, proposal_id: int, region: str, quota_rows: list[dict], actor: Any
+    *, session: Session, rnd: SelectionRound, proposal_id: int, region: str, quota_rows: list[dict], actor: Any
 ) -> None:
     """Approve each of the selected proposal's designs and open its ledger; notes both in `quota_rows`."""
-    version = current_version(session, session.get(Proposal, proposal_id))
+    version = current_version(session=session, proposal=session.get(Proposal, proposal_id))
     for stored, q in zip(version.designs, quota_rows, strict=True):
         design = {**stored["design"], "quota": q["confirmed"]}
-        q["program_version"] = approve_design(session, design, actor=actor, round_id=rnd.id)
+        q["program_version"] = approve_design(session=session, design=design, actor=actor, round_id=rnd.id)
         if q["confirmed"] <= 0:
             continue
         q.update(
             open_ledger(
-                session, rnd=rnd, program_id=q["program_id"], region=region, allocated=q["confirmed"], actor=actor
+                session=session,
+                rnd=rnd,
+                program_id=q["program_id"],
+                region=region,
+                allocated=q["confirmed"],
+                actor=actor,
             )
         )
 
 
-def approve_design(session: Session, design: dict, *, actor: Any, round_id: int) -> int:
+def approve_design(*, session: Session, design: dict, actor: Any, round_id: int) -> int:
     """Store the selected design as an approved programme version; returns the version number."""
     reason = f"selected by the selection committee, round {round_id}"
     loaded = parse_design(design, source=f"selection:{round_id}")
@@ -64,23 +69,33 @@ def approve_design(session: Session, design: dict, *, actor: Any, round_id: int)
         and existing.digest != programs.design_digest(loaded.as_dict())
         and existing.status != "draft"
     ):
-        latest = max(v.version for v in programs.versions(session, loaded.spec.id))
+        latest = max(v.version for v in programs.versions(session=session, program_id=loaded.spec.id))
         loaded = parse_design({**design, "version": latest + 1}, source=f"selection:{round_id}")
     # effects of the decision, which authorised the chair: stored and moved as the chair, audited there
-    stored = programs.store.effect(session, loaded, actor=actor, reason=reason, status="approved")
+    stored = programs.store.effect(session=session, design=loaded, actor=actor, reason=reason, status="approved")
     if stored.status == "draft":
         programs.transition.effect(
-            session, stored.program_id, version=stored.version, move="submit", actor=actor, reason=reason
+            session=session,
+            program=stored.program_id,
+            version=stored.version,
+            move="submit",
+            actor=actor,
+            reason=reason,
         )
     if stored.status == "submitted":
         programs.transition.effect(
-            session, stored.program_id, version=stored.version, move="approve", actor=actor, reason=reason
+            session=session,
+            program=stored.program_id,
+            version=stored.version,
+            move="approve",
+            actor=actor,
+            reason=reason,
         )
     return stored.version
 
 
 def open_ledger(
-    session: Session, *, rnd: SelectionRound, program_id: str, region: str, allocated: int, actor: Any
+    *, session: Session, rnd: SelectionRound, program_id: str, region: str, allocated: int, actor: Any
 ) -> dict:
     """Open the programme's ledger for the round's period with the confirmed quota, unless one is open.
 
@@ -92,7 +107,7 @@ def open_ledger(
     if existing is not None:
         return {"ledger_id": existing.id, "ledger_existing": True}
     ledger = quotas.open_ledger.effect(  # an effect of the decision, audited in quotas
-        session,
+        session=session,
         program_id=program_id,
         region=region,
         period=rnd.period,

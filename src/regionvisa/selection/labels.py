@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from regionvisa.web.labels import N_
+from regionvisa.core.text import N_
 
 ROLE_LABELS = {"chair": N_("Chair"), "official": N_("Official"), "expert": N_("Expert")}
 PHASE_LABELS = {

@@ -18,25 +18,26 @@ from regionvisa.reports.locale import language, region_name
 from regionvisa.selection import committee, rounds, service
 from regionvisa.selection.labels import ROLE_LABELS, SOURCE_LABELS
 from regionvisa.selection.subjects import read_scope
+from regionvisa.web.templating import environment
 
 FORMATS = ("html", "pdf")
 ROLE_ORDER = {"chair": 0, "official": 1, "expert": 2}
 
 
-def context(session: Session, round_id: int, lang: str, *, region: str | None = None) -> dict[str, Any]:
+def context(*, session: Session, round_id: int, lang: str, region: str | None = None) -> dict[str, Any]:
     """`region` set: the minutes as that region may read them, without the members' scores of the
     other regions' proposals (the decisions, aggregates and quotas are published to every region)."""
-    rnd = rounds.get_round(session, round_id)
+    rnd = rounds.get_round(session=session, round_id=round_id)
     if rnd.status != "decided":
         raise Conflict(
             code="not_decided", ko="결정이 확정된 뒤에 회의록을 만들 수 있습니다", en="minutes exist once decided"
         )
-    names = committee.member_names(session, rnd.id)
+    names = committee.member_names(session=session, round_id=rnd.id)
     rubric = [
         {"id": c["id"], "label": c["label"][lang], "weight": c["weight"], "description": c["description"][lang]}
         for c in rnd.rubric
     ]
-    decided = service.decisions(session, rnd.id)
+    decided = service.decisions(session=session, round_id=rnd.id)
     member_rows = _member_rows(session, rnd.id, decided, names)
     recusals = [
         {
@@ -45,7 +46,7 @@ def context(session: Session, round_id: int, lang: str, *, region: str | None = 
             "source": c.source,
             "reason": c.reason,
         }
-        for c in committee.conflicts(session, rnd.id)
+        for c in committee.conflicts(session=session, round_id=rnd.id)
     ]
     proposal_rows = [_proposal_row(p, d, rubric, names, lang, region=region) for p, d in decided]
     chair = next((m["name"] for m in member_rows if m["role"] == "chair"), "")
@@ -78,7 +79,7 @@ def _member_rows(session: Session, round_id: int, decided: list, names: dict[int
     for _p, d in decided:
         for mid in d.summary.get("scorers", []):
             scored_by[mid] = scored_by.get(mid, 0) + 1
-    members = sorted(committee.members(session, round_id), key=lambda m: (ROLE_ORDER[m.role], m.id))
+    members = sorted(committee.members(session=session, round_id=round_id), key=lambda m: (ROLE_ORDER[m.role], m.id))
     return [
         {
             "id": m.id,
@@ -140,7 +141,6 @@ def _adjustments(p, d, lang: str) -> list[dict]:
 
 
 def render_html(ctx: dict[str, Any], *, for_pdf: bool = False) -> str:
-    from regionvisa.web.templating import environment
 
     with language(ctx["lang"]):
         return (
@@ -163,7 +163,7 @@ def render_pdf(ctx: dict[str, Any]) -> bytes:
     return HTML(string=render_html(ctx, for_pdf=True)).write_pdf(font_config=FontConfiguration())
 
 
-def render(session: Session, round_id: int, *, actor: Actor, lang: str = "ko", fmt: str = "html") -> bytes:
+def render(*, session: Session, round_id: int, actor: Actor, lang: str = "ko", fmt: str = "html") -> bytes:
     """The minutes as `actor` may read them: a regional official's copy is their region's
     (`context(region=...)`), everyone else's the whole."""
     region = read_scope(actor)
@@ -178,7 +178,7 @@ def render(session: Session, round_id: int, *, actor: Actor, lang: str = "ko", f
             en=f"format must be html or pdf, got {fmt!r}",
             field="format",
         )
-    ctx = context(session, round_id, lang, region=region)
+    ctx = context(session=session, round_id=round_id, lang=lang, region=region)
     if fmt == "pdf":
         return render_pdf(ctx)
     return render_html(ctx).encode("utf-8")

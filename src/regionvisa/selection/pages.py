@@ -101,8 +101,8 @@ def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
 
 
 def _rounds_page(request: Request, user: Actor, *, error: str | None = None, form=None, status_code=200):
-    with session_scope(_engine(request)) as session:
-        listed = [rounds.round_dict(r) for r in rounds.list_rounds(session)]
+    with session_scope(engine=_engine(request)) as session:
+        listed = [rounds.round_dict(r) for r in rounds.list_rounds(session=session)]
     today = dt.date.today()
     return render(
         request,
@@ -152,8 +152,8 @@ async def open_round(request: Request, user: Actor = Depends(require("selection.
         return _rounds_page(request, user, error=_validation_text(exc), form=form, status_code=422)
     except (ValueError, yaml.YAMLError) as exc:
         return _rounds_page(request, user, error=str(exc), form=form, status_code=422)
-    with session_scope(_engine(request)) as session:
-        rnd = service.open_round(session, data, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = service.open_round(session=session, data=data, actor=user)
         round_id = rnd.id
     _flash(request, "round_opened")
     return _redirect(f"/selection/rounds/{round_id}")
@@ -161,11 +161,11 @@ async def open_round(request: Request, user: Actor = Depends(require("selection.
 
 def _round_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
     lang = _lang()
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        names = committee.member_names(session, round_id)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        names = committee.member_names(session=session, round_id=round_id)
         recusals: dict[int, list[str]] = {}
-        for c in committee.conflicts(session, round_id):
+        for c in committee.conflicts(session=session, round_id=round_id):
             recusals.setdefault(c.member_id, []).append(c.region)
         members = [
             {
@@ -176,17 +176,17 @@ def _round_page(request: Request, user: Actor, round_id: int, *, error=None, sta
                 "declared": m.declared_at is not None,
                 "recused": sorted(recusals.get(m.id, [])),
             }
-            for m in committee.members(session, round_id)
+            for m in committee.members(session=session, round_id=round_id)
         ]
-        visible = set(proposals.visible_regions(session, rnd, user))
+        visible = set(proposals.visible_regions(session=session, rnd=rnd, actor=user))
         proposal_rows = [
             {"region": p.region, "version": p.current_version, "updated": rounds.local_time(p.updated_at)}
-            for p in proposals.list_proposals(session, round_id)
+            for p in proposals.list_proposals(session=session, round_id=round_id)
             if p.region in visible
         ]
-        progress = [t.as_dict() for t in service.progress_visible(session, rnd, actor=user)]
-        results = service.results(session, round_id, actor=user) if rnd.status == "decided" else []
-        me = committee.maybe_member(session, rnd, user)
+        progress = [t.as_dict() for t in service.progress_visible(session=session, rnd=rnd, actor=user)]
+        results = service.results(session=session, round_id=round_id, actor=user) if rnd.status == "decided" else []
+        me = committee.maybe_member(session=session, rnd=rnd, actor=user)
         ctx = {
             "round": rounds.round_dict(rnd),
             "rubric": rnd.rubric,
@@ -219,8 +219,8 @@ def round_page(request: Request, round_id: int, user: Actor = Depends(require("s
 async def close_window(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     form = await request.form()
     try:
-        with session_scope(_engine(request)) as session:
-            service.close_window(session, round_id, actor=user, reason=str(form.get("reason") or ""))
+        with session_scope(engine=_engine(request)) as session:
+            service.close_window(session=session, rnd=round_id, actor=user, reason=str(form.get("reason") or ""))
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -232,8 +232,8 @@ async def close_window(request: Request, round_id: int, user: Actor = Depends(re
 @router.post("/selection/rounds/{round_id}/close-scoring")
 def close_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     try:
-        with session_scope(_engine(request)) as session:
-            service.close_scoring(session, round_id, actor=user)
+        with session_scope(engine=_engine(request)) as session:
+            service.close_scoring(session=session, rnd=round_id, actor=user)
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -246,8 +246,8 @@ def close_scoring(request: Request, round_id: int, user: Actor = Depends(require
 async def reopen_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
     form = await request.form()
     try:
-        with session_scope(_engine(request)) as session:
-            service.reopen_scoring(session, round_id, actor=user, reason=str(form.get("reason") or ""))
+        with session_scope(engine=_engine(request)) as session:
+            service.reopen_scoring(session=session, rnd=round_id, actor=user, reason=str(form.get("reason") or ""))
     except DomainError as exc:
         if exc.status == 404:
             raise
@@ -266,8 +266,8 @@ async def add_member(request: Request, round_id: int, user: Actor = Depends(requ
             affiliation=str(form.get("affiliation") or ""),
             affiliation_region=str(form.get("affiliation_region") or "") or None,
         )
-        with session_scope(_engine(request)) as session:
-            committee.add_member(session, round_id, data, actor=user)
+        with session_scope(engine=_engine(request)) as session:
+            committee.add_member(session=session, rnd=round_id, data=data, actor=user)
     except ValidationError as exc:
         return _round_page(request, user, round_id, error=_validation_text(exc), status_code=422)
     except DomainError as exc:
@@ -289,23 +289,29 @@ def _proposal_page(
     request: Request, user: Actor, round_id: int, region: str, *, error=None, details=None, form=None, status=200
 ):
     lang = _lang()
-    with session_scope(_engine(request)) as session:
-        rnd = proposals.viewable_round(session, round_id, region, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = proposals.viewable_round(session=session, round_id=round_id, region=region, actor=user)
         proposal = None
         history = []
         current = None
         try:
-            proposal = proposals.get_proposal(session, round_id, region)
+            proposal = proposals.get_proposal(session=session, round_id=round_id, region=region)
         except DomainError:
             proposal = None
         if proposal is not None:
-            history = [proposals.version_dict(session, v) for v in proposals.versions(session, proposal)]
+            history = [
+                proposals.version_dict(session=session, version=v)
+                for v in proposals.versions(session=session, proposal=proposal)
+            ]
             current = history[-1]
             for d in current["designs"]:
                 d["plain"] = proposals.plain_design(d["design"], lang)
         result = None
         if rnd.status == "decided":
-            result = next((r for r in service.results(session, round_id, actor=user) if r["region"] == region), None)
+            result = next(
+                (r for r in service.results(session=session, round_id=round_id, actor=user) if r["region"] == region),
+                None,
+            )
         phase = rounds.phase(rnd)
         may_submit = can(user, "proposals.submit", region) and phase == "submission"  # shows the form only
         if form is None:
@@ -369,8 +375,10 @@ async def submit_proposal(
             narrative=values.get("narrative") or "",
             keep_attachments=values.get("drop_attachments") != "on",
         )
-        with session_scope(_engine(request)) as session:
-            proposals.submit_proposal(session, round_id, region=region, data=data, actor=user, files=files)
+        with session_scope(engine=_engine(request)) as session:
+            proposals.submit_proposal(
+                session=session, round_id=round_id, region=region, data=data, actor=user, files=files
+            )
     except ValidationError as exc:
         return _proposal_page(request, user, round_id, region, error=_validation_text(exc), form=values, status=422)
     except proposals.InvalidProposal as exc:
@@ -387,8 +395,8 @@ async def submit_proposal(
 
 @router.get("/selection/rounds/{round_id}/attachments/{attachment_id}")
 def attachment(request: Request, round_id: int, attachment_id: int, user: Actor = Depends(require("selection.read"))):
-    with session_scope(_engine(request)) as session:
-        att = proposals.get_attachment(session, round_id, attachment_id, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        att = proposals.get_attachment(session=session, round_id=round_id, attachment_id=attachment_id, actor=user)
         content, ctype, name = att.content, att.content_type, att.filename
     safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name)
     return Response(content, media_type=ctype, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
@@ -399,16 +407,16 @@ def attachment(request: Request, round_id: int, attachment_id: int, user: Actor 
 
 def _score_list_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
     lang = _lang()
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        member = committee.member_of(session, rnd, user)
-        recused = committee.recused_regions(session, member)
-        mine = service.scores_visible_to(session, rnd, user)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        member = committee.member_of(session=session, rnd=rnd, actor=user)
+        recused = committee.recused_regions(session=session, member=member)
+        mine = service.scores_visible_to(session=session, rnd=rnd, actor=user)
         done = {s["region"] for s in mine if s["member_id"] == member.id}
-        regions = [p.region for p in proposals.list_proposals(session, round_id)]
+        regions = [p.region for p in proposals.list_proposals(session=session, round_id=round_id)]
         conflicts = [
             {"region": c.region, "source": c.source, "reason": c.reason}
-            for c in committee.conflicts(session, round_id)
+            for c in committee.conflicts(session=session, round_id=round_id)
             if c.member_id == member.id
         ]
         ctx = {
@@ -438,8 +446,8 @@ async def declare(request: Request, round_id: int, user: Actor = Depends(require
     form = await request.form()
     try:
         data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
-        with session_scope(_engine(request)) as session:
-            committee.declare_conflicts(session, round_id, data, actor=user)
+        with session_scope(engine=_engine(request)) as session:
+            committee.declare_conflicts(session=session, rnd=round_id, data=data, actor=user)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
@@ -450,15 +458,17 @@ async def declare(request: Request, round_id: int, user: Actor = Depends(require
 
 def _score_page(request: Request, user: Actor, round_id: int, region: str, *, error=None, form=None, status=200):
     lang = _lang()
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        member = committee.member_of(session, rnd, user)
-        proposals.check_can_view_proposal(session, rnd, region, actor=user)
-        proposal = proposals.get_proposal(session, round_id, region)
-        version = proposals.version_dict(session, proposals.current_version(session, proposal))
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        member = committee.member_of(session=session, rnd=rnd, actor=user)
+        proposals.check_can_view_proposal(session=session, rnd=rnd, region=region, actor=user)
+        proposal = proposals.get_proposal(session=session, round_id=round_id, region=region)
+        version = proposals.version_dict(
+            session=session, version=proposals.current_version(session=session, proposal=proposal)
+        )
         for d in version["designs"]:
             d["plain"] = proposals.plain_design(d["design"], lang)
-        visible = [s for s in service.scores_visible_to(session, rnd, user) if s["region"] == region]
+        visible = [s for s in service.scores_visible_to(session=session, rnd=rnd, actor=user) if s["region"] == region]
         own = {s["criterion"]: s for s in visible if s["member_id"] == member.id}
         others = [s for s in visible if s["member_id"] != member.id]
         if form is None:
@@ -468,7 +478,7 @@ def _score_page(request: Request, user: Actor, round_id: int, region: str, *, er
                 form[f"comment_{c['id']}"] = own[c["id"]]["comment"] if c["id"] in own else ""
         tally = None
         if rnd.status != "open":
-            tally = next((t.as_dict() for t in service.tally(session, rnd) if t.region == region), None)
+            tally = next((t.as_dict() for t in service.tally(session=session, rnd=rnd) if t.region == region), None)
         ctx = {
             "round": rounds.round_dict(rnd),
             "region": region,
@@ -496,8 +506,8 @@ def score_page(request: Request, round_id: int, region: str, user: Actor = Depen
 async def score(request: Request, round_id: int, region: str, user: Actor = Depends(require("committee.score"))):
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
-        with session_scope(_engine(request)) as session:
-            rnd = rounds.get_round(session, round_id)
+        with session_scope(engine=_engine(request)) as session:
+            rnd = rounds.get_round(session=session, round_id=round_id)
             ids = [c["id"] for c in rnd.rubric]
         scores = {}
         for cid in ids:
@@ -512,8 +522,8 @@ async def score(request: Request, round_id: int, region: str, user: Actor = Depe
                 )
             scores[cid] = ScoreIn(score=int(raw), comment=form.get(f"comment_{cid}") or "")
         data = ScoresIn(scores=scores)
-        with session_scope(_engine(request)) as session:
-            service.save_scores(session, round_id, region, data, actor=user)
+        with session_scope(engine=_engine(request)) as session:
+            service.save_scores(session=session, rnd=round_id, region=region, data=data, actor=user)
     except ValidationError as exc:
         return _score_page(request, user, round_id, region, error=_validation_text(exc), form=form, status=422)
     except DomainError as exc:
@@ -529,13 +539,13 @@ async def score(request: Request, round_id: int, region: str, user: Actor = Depe
 
 def _decision_page(request: Request, user: Actor, round_id: int, *, error=None, form=None, status=200):
     lang = _lang()
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        committee.require_chair(session, rnd, user)
-        tallies = [t.as_dict() for t in service.tally(session, rnd)] if rnd.status != "open" else []
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        committee.require_chair(session=session, rnd=rnd, actor=user)
+        tallies = [t.as_dict() for t in service.tally(session=session, rnd=rnd)] if rnd.status != "open" else []
         tallies.sort(key=lambda t: (t["rank"] is None, t["rank"] or 0, t["region"]))
         short = [t for t in tallies if not t["quorum_met"]]
-        results = service.results(session, round_id, actor=user) if rnd.status == "decided" else []
+        results = service.results(session=session, round_id=round_id, actor=user) if rnd.status == "decided" else []
         ctx = {
             "round": rounds.round_dict(rnd),
             "rubric": rnd.rubric,
@@ -578,8 +588,8 @@ async def decide(request: Request, round_id: int, user: Actor = Depends(require(
             adjustments[pid] = QuotaAdjustment(quota=int(raw), reason=form.get(f"reason__{pid}") or "")
         meeting = form.get("meeting_on") or None
         data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting) if meeting else None)
-        with session_scope(_engine(request)) as session:
-            service.confirm_decisions(session, round_id, data, actor=user)
+        with session_scope(engine=_engine(request)) as session:
+            service.confirm_decisions(session=session, rnd=round_id, data=data, actor=user)
     except ValidationError as exc:
         return _decision_page(request, user, round_id, error=_validation_text(exc), form=form, status=422)
     except ValueError as exc:
@@ -601,8 +611,8 @@ def minutes_file(
     user: Actor = Depends(require("selection.read")),
 ):
     language = language or _lang()  # the page's language unless the link names one
-    with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, actor=user, lang=language, fmt=format)
+    with session_scope(engine=_engine(request)) as session:
+        data = minutes.render(session=session, round_id=round_id, actor=user, lang=language, fmt=format)
     if format == "pdf":
         name = f"selection-{round_id}-minutes-{language}.pdf"
         headers = {"Content-Disposition": f'inline; filename="{name}"'}

@@ -116,9 +116,9 @@ def decode_attachments(data: ProposalIn) -> list[tuple[str, str, bytes]]:
 
 @use_case(action=SUBMIT)
 def submit_proposal(
+    *,
     session: Session,
     round_id: int,
-    *,
     region: str,
     data: ProposalIn,
     actor: Actor,
@@ -132,7 +132,7 @@ def submit_proposal(
     attachments are those `data` carries in base64 (the API's form)."""
     files = decode_attachments(data) if files is None else files
     now = now or utcnow()
-    rnd = get_round(session, round_id)
+    rnd = get_round(session=session, round_id=round_id)
     if phase(rnd, now) != "submission":
         raise Conflict(
             code="window_closed",
@@ -176,7 +176,7 @@ def submit_proposal(
         session.flush()
         kept: list[int] = []
     else:
-        kept = list(current_version(session, proposal).attachments) if data.keep_attachments else []
+        kept = list(current_version(session=session, proposal=proposal).attachments) if data.keep_attachments else []
     new_ids, att_errors = _attachment_rows(session, proposal, files, actor=actor)
     if att_errors:
         raise InvalidProposal(details=att_errors)
@@ -210,14 +210,14 @@ def submit_proposal(
     )
 
 
-def get_proposal(session: Session, round_id: int, region: str) -> Proposal:
+def get_proposal(*, session: Session, round_id: int, region: str) -> Proposal:
     proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
     if proposal is None:
         raise NotFound(what=f"proposal of region {region} in round {round_id}")
     return proposal
 
 
-def current_version(session: Session, proposal: Proposal) -> ProposalVersion:
+def current_version(*, session: Session, proposal: Proposal) -> ProposalVersion:
     return session.scalar(
         select(ProposalVersion).where(
             ProposalVersion.proposal_id == proposal.id, ProposalVersion.version == proposal.current_version
@@ -225,7 +225,7 @@ def current_version(session: Session, proposal: Proposal) -> ProposalVersion:
     )
 
 
-def versions(session: Session, proposal: Proposal) -> list[ProposalVersion]:
+def versions(*, session: Session, proposal: Proposal) -> list[ProposalVersion]:
     return list(
         session.scalars(
             select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id).order_by(ProposalVersion.version)
@@ -233,70 +233,75 @@ def versions(session: Session, proposal: Proposal) -> list[ProposalVersion]:
     )
 
 
-def list_proposals(session: Session, round_id: int) -> list[Proposal]:
+def list_proposals(*, session: Session, round_id: int) -> list[Proposal]:
     return list(session.scalars(select(Proposal).where(Proposal.round_id == round_id).order_by(Proposal.region)))
 
 
-def attachments(session: Session, ids: list[int]) -> list[Attachment]:
+def attachments(*, session: Session, ids: list[int]) -> list[Attachment]:
     if not ids:
         return []
     rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.id.in_(ids)))}
     return [rows[i] for i in ids if i in rows]
 
 
-def get_attachment(session: Session, round_id: int, attachment_id: int, *, actor: Actor) -> Attachment:
+def get_attachment(*, session: Session, round_id: int, attachment_id: int, actor: Actor) -> Attachment:
     att = session.get(Attachment, attachment_id)
     proposal = session.get(Proposal, att.proposal_id) if att else None
     if att is None or proposal is None or proposal.round_id != round_id:
         raise NotFound(what="attachment")
-    check_can_view_proposal(session, get_round(session, round_id), PROPOSAL.region(proposal), actor=actor)
+    check_can_view_proposal(
+        session=session,
+        rnd=get_round(session=session, round_id=round_id),
+        region=PROPOSAL.region(proposal),
+        actor=actor,
+    )
     return att
 
 
-def viewable_round(session: Session, round_id: int, region: str, *, actor: Actor) -> SelectionRound:
+def viewable_round(*, session: Session, round_id: int, region: str, actor: Actor) -> SelectionRound:
     """The round, when `actor` may open its proposal of `region`: 403 for a region outside their
     scope (before the round is even looked up), 404 for no such round, 403 when recused."""
     read_scope(actor, region)
-    rnd = get_round(session, round_id)
-    check_can_view_proposal(session, rnd, region, actor=actor)
+    rnd = get_round(session=session, round_id=round_id)
+    check_can_view_proposal(session=session, rnd=rnd, region=region, actor=actor)
     return rnd
 
 
-def check_can_view_proposal(session: Session, rnd: SelectionRound, region: str, *, actor: Actor) -> None:
+def check_can_view_proposal(*, session: Session, rnd: SelectionRound, region: str, actor: Actor) -> None:
     """Regions see their own; a member recused from the region does not see it; ministry sees all."""
     read_scope(actor, region)
     if sees_as_member(actor):
-        member = member_of(session, rnd, actor)
-        if region in recused_regions(session, member):
+        member = member_of(session=session, rnd=rnd, actor=actor)
+        if region in recused_regions(session=session, member=member):
             raise Forbidden(
                 en=f"you are recused from region {region} (conflict of interest)",
                 ko=f"이해충돌로 {region} 지역 심사에서 제척되었습니다",
             )
 
 
-def visible_regions(session: Session, rnd: SelectionRound, actor: Actor) -> list[str]:
+def visible_regions(*, session: Session, rnd: SelectionRound, actor: Actor) -> list[str]:
     """The regions whose proposals `actor` may open in this round."""
-    regions = [p.region for p in list_proposals(session, rnd.id)]
+    regions = [p.region for p in list_proposals(session=session, round_id=rnd.id)]
     scope = read_scope(actor)
     if scope is not None:
         return [r for r in regions if r == scope]
     if sees_as_member(actor):
-        member = maybe_member(session, rnd, actor)
+        member = maybe_member(session=session, rnd=rnd, actor=actor)
         if member is None:
             return []
-        recused = recused_regions(session, member)
+        recused = recused_regions(session=session, member=member)
         return [r for r in regions if r not in recused]
     return regions
 
 
-def version_dict(session: Session, version: ProposalVersion) -> dict:
+def version_dict(*, session: Session, version: ProposalVersion) -> dict:
     return {
         "version": version.version,
         "designs": version.designs,
         "narrative": version.narrative,
         "attachments": [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
-            for a in attachments(session, version.attachments)
+            for a in attachments(session=session, ids=version.attachments)
         ],
         "digest": version.digest,
         "submitted_by": version.submitted_by,

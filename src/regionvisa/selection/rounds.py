@@ -45,14 +45,14 @@ def phase(rnd: SelectionRound, now: dt.datetime | None = None) -> str:
     return "scoring"
 
 
-def get_round(session: Session, round_id: int) -> SelectionRound:
+def get_round(*, session: Session, round_id: int) -> SelectionRound:
     rnd = session.get(SelectionRound, round_id)
     if rnd is None:
         raise NotFound(what=f"selection round {round_id}")
     return rnd
 
 
-def list_rounds(session: Session) -> list[SelectionRound]:
+def list_rounds(*, session: Session) -> list[SelectionRound]:
     return list(session.scalars(select(SelectionRound).order_by(SelectionRound.year.desc(), SelectionRound.id.desc())))
 
 

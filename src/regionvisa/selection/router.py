@@ -6,12 +6,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from regionvisa.accounts.policy import Actor
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.selection import committee, minutes, proposals, rounds, service
 from regionvisa.selection.schemas import ConflictsIn, DecisionIn, MemberIn, ProposalIn, RoundIn, ScoresIn
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
-from regionvisa.web.pagination import Page
 
 router = APIRouter(prefix="/selection", tags=["selection"], responses=ERROR_RESPONSES)
 
@@ -25,42 +25,38 @@ PAGE_SIZE = Query(50, ge=1, le=500)
 
 
 def _paged(items: list, page: int, page_size: int, **extra) -> dict:
-    start = (page - 1) * page_size
-    return {
-        **extra,
-        **Page(number=page, size=page_size, total=len(items)).meta(),
-        "items": items[start : start + page_size],
-    }
+    pager = Page(number=page, size=page_size, total=len(items))
+    return {**extra, **pager.meta(), "items": pager.window(items)}
 
 
 @router.get("/rounds")
 def list_rounds(
     request: Request, page: int = PAGE, page_size: int = PAGE_SIZE, user: Actor = Depends(require("selection.read"))
 ):
-    with session_scope(_engine(request)) as session:
-        return _paged([rounds.round_dict(r) for r in rounds.list_rounds(session)], page, page_size)
+    with session_scope(engine=_engine(request)) as session:
+        return _paged([rounds.round_dict(r) for r in rounds.list_rounds(session=session)], page, page_size)
 
 
 @router.post("/rounds", status_code=201)
 def open_round(request: Request, body: RoundIn, user: Actor = Depends(require("selection.manage"))):
-    with session_scope(_engine(request)) as session:
-        rnd = service.open_round(session, body, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = service.open_round(session=session, data=body, actor=user)
         return rounds.round_dict(rnd)
 
 
 @router.get("/rounds/{round_id}")
 def get_round(request: Request, round_id: int, user: Actor = Depends(require("selection.read"))):
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
         data = rounds.round_dict(rnd)
         data["members"] = [
             {"id": m.id, "name": name, "role": m.role, "affiliation": m.affiliation}
             for m, name in (
-                (m, committee.member_names(session, round_id).get(m.id, ""))
-                for m in committee.members(session, round_id)
+                (m, committee.member_names(session=session, round_id=round_id).get(m.id, ""))
+                for m in committee.members(session=session, round_id=round_id)
             )
         ]
-        data["proposals"] = proposals.visible_regions(session, rnd, user)
+        data["proposals"] = proposals.visible_regions(session=session, rnd=rnd, actor=user)
         return data
 
 
@@ -68,33 +64,33 @@ def get_round(request: Request, round_id: int, user: Actor = Depends(require("se
 def close_window(
     request: Request, round_id: int, reason: str = Query(...), user: Actor = Depends(require("selection.manage"))
 ):
-    with session_scope(_engine(request)) as session:
-        return rounds.round_dict(service.close_window(session, round_id, actor=user, reason=reason))
+    with session_scope(engine=_engine(request)) as session:
+        return rounds.round_dict(service.close_window(session=session, rnd=round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/close-scoring")
 def close_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
-    with session_scope(_engine(request)) as session:
-        return rounds.round_dict(service.close_scoring(session, round_id, actor=user))
+    with session_scope(engine=_engine(request)) as session:
+        return rounds.round_dict(service.close_scoring(session=session, rnd=round_id, actor=user))
 
 
 @router.post("/rounds/{round_id}/reopen-scoring")
 def reopen_scoring(
     request: Request, round_id: int, reason: str = Query(...), user: Actor = Depends(require("selection.manage"))
 ):
-    with session_scope(_engine(request)) as session:
-        return rounds.round_dict(service.reopen_scoring(session, round_id, actor=user, reason=reason))
+    with session_scope(engine=_engine(request)) as session:
+        return rounds.round_dict(service.reopen_scoring(session=session, rnd=round_id, actor=user, reason=reason))
 
 
 @router.post("/rounds/{round_id}/members", status_code=201)
 def add_member(request: Request, round_id: int, body: MemberIn, user: Actor = Depends(require("selection.manage"))):
-    with session_scope(_engine(request)) as session:
-        member = committee.add_member(session, round_id, body, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        member = committee.add_member(session=session, rnd=round_id, data=body, actor=user)
         return {
             "id": member.id,
             "role": member.role,
             "affiliation": member.affiliation,
-            "recused_regions": sorted(committee.recused_regions(session, member)),
+            "recused_regions": sorted(committee.recused_regions(session=session, member=member)),
         }
 
 
@@ -102,9 +98,12 @@ def add_member(request: Request, round_id: int, body: MemberIn, user: Actor = De
 def declare_conflicts(
     request: Request, round_id: int, body: ConflictsIn, user: Actor = Depends(require("committee.score"))
 ):
-    with session_scope(_engine(request)) as session:
-        member = committee.declare_conflicts(session, round_id, body, actor=user)
-        return {"member_id": member.id, "recused_regions": sorted(committee.recused_regions(session, member))}
+    with session_scope(engine=_engine(request)) as session:
+        member = committee.declare_conflicts(session=session, rnd=round_id, data=body, actor=user)
+        return {
+            "member_id": member.id,
+            "recused_regions": sorted(committee.recused_regions(session=session, member=member)),
+        }
 
 
 @router.get("/rounds/{round_id}/proposals")
@@ -115,12 +114,12 @@ def list_proposals(
     page_size: int = PAGE_SIZE,
     user: Actor = Depends(require("selection.read")),
 ):
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        regions = set(proposals.visible_regions(session, rnd, user))
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        regions = set(proposals.visible_regions(session=session, rnd=rnd, actor=user))
         items = [
             {"region": p.region, "version": p.current_version, "updated_at": rounds.as_utc(p.updated_at)}
-            for p in proposals.list_proposals(session, round_id)
+            for p in proposals.list_proposals(session=session, round_id=round_id)
             if p.region in regions
         ]
         return _paged(items, page, page_size)
@@ -134,20 +133,23 @@ def submit_proposal(
     body: ProposalIn,
     user: Actor = Depends(require("proposals.submit")),
 ):
-    with session_scope(_engine(request)) as session:
-        version = proposals.submit_proposal(session, round_id, region=region, data=body, actor=user)
-        return proposals.version_dict(session, version)
+    with session_scope(engine=_engine(request)) as session:
+        version = proposals.submit_proposal(session=session, round_id=round_id, region=region, data=body, actor=user)
+        return proposals.version_dict(session=session, version=version)
 
 
 @router.get("/rounds/{round_id}/proposals/{region}")
 def get_proposal(request: Request, round_id: int, region: str, user: Actor = Depends(require("selection.read"))):
-    with session_scope(_engine(request)) as session:
-        proposals.viewable_round(session, round_id, region, actor=user)
-        proposal = proposals.get_proposal(session, round_id, region)
+    with session_scope(engine=_engine(request)) as session:
+        proposals.viewable_round(session=session, round_id=round_id, region=region, actor=user)
+        proposal = proposals.get_proposal(session=session, round_id=round_id, region=region)
         return {
             "region": region,
             "current_version": proposal.current_version,
-            "versions": [proposals.version_dict(session, v) for v in proposals.versions(session, proposal)],
+            "versions": [
+                proposals.version_dict(session=session, version=v)
+                for v in proposals.versions(session=session, proposal=proposal)
+            ],
         }
 
 
@@ -159,8 +161,8 @@ def save_scores(
     body: ScoresIn,
     user: Actor = Depends(require("committee.score")),
 ):
-    with session_scope(_engine(request)) as session:
-        rows = service.save_scores(session, round_id, region, body, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        rows = service.save_scores(session=session, rnd=round_id, region=region, data=body, actor=user)
         return {"region": region, "scores": {r.criterion: {"score": r.score, "comment": r.comment} for r in rows}}
 
 
@@ -172,9 +174,14 @@ def list_scores(
     page_size: int = PAGE_SIZE,
     user: Actor = Depends(require("selection.read")),
 ):
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        return _paged(service.scores_visible_to(session, rnd, user), page, page_size, closed=rnd.status != "open")
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        return _paged(
+            service.scores_visible_to(session=session, rnd=rnd, actor=user),
+            page,
+            page_size,
+            closed=rnd.status != "open",
+        )
 
 
 @router.get("/rounds/{round_id}/tally")
@@ -185,9 +192,9 @@ def get_tally(
     page_size: int = PAGE_SIZE,
     user: Actor = Depends(require("selection.read")),
 ):
-    with session_scope(_engine(request)) as session:
-        rnd = rounds.get_round(session, round_id)
-        tallies = service.tally_visible(session, rnd, user)
+    with session_scope(engine=_engine(request)) as session:
+        rnd = rounds.get_round(session=session, round_id=round_id)
+        tallies = service.tally_visible(session=session, rnd=rnd, actor=user)
         hide_scores = rnd.status == "open"
         items = []
         for t in tallies:
@@ -202,9 +209,9 @@ def get_tally(
 def confirm_decision(
     request: Request, round_id: int, body: DecisionIn, user: Actor = Depends(require("committee.score"))
 ):
-    with session_scope(_engine(request)) as session:
-        service.confirm_decisions(session, round_id, body, actor=user)
-        results = service.results(session, round_id, actor=user)
+    with session_scope(engine=_engine(request)) as session:
+        service.confirm_decisions(session=session, rnd=round_id, data=body, actor=user)
+        results = service.results(session=session, round_id=round_id, actor=user)
         return _paged(results, 1, max(len(results), 1))
 
 
@@ -216,8 +223,8 @@ def get_results(
     page_size: int = PAGE_SIZE,
     user: Actor = Depends(require("selection.read")),
 ):
-    with session_scope(_engine(request)) as session:
-        return _paged(service.results(session, round_id, actor=user), page, page_size)
+    with session_scope(engine=_engine(request)) as session:
+        return _paged(service.results(session=session, round_id=round_id, actor=user), page, page_size)
 
 
 MINUTES_RESPONSES: dict = {
@@ -237,8 +244,8 @@ def get_minutes(
     format: str = Query("html", description="html or pdf"),
     user: Actor = Depends(require("selection.read")),
 ):
-    with session_scope(_engine(request)) as session:
-        data = minutes.render(session, round_id, actor=user, lang=language, fmt=format)
+    with session_scope(engine=_engine(request)) as session:
+        data = minutes.render(session=session, round_id=round_id, actor=user, lang=language, fmt=format)
     media = "application/pdf" if format == "pdf" else "text/html; charset=utf-8"
     name = f"selection-{round_id}-minutes-{language}.{format}"
     return Response(data, media_type=media, headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -46,7 +46,7 @@ from regionvisa.selection.subjects import MANAGE, PROPOSAL, READ, ROUND, SCORE, 
 
 
 @use_case(action=MANAGE, audit="selection.round.open")
-def open_round(session: Session, data: RoundIn, *, actor: Actor) -> Done:
+def open_round(*, session: Session, data: RoundIn, actor: Actor) -> Done:
     """A new round, open for proposals within its submission window."""
     rnd = SelectionRound(
         year=data.year,
@@ -79,7 +79,7 @@ def open_round(session: Session, data: RoundIn, *, actor: Actor) -> Done:
 
 @use_case(action=SELECTION_ROUNDS.action("close_window"), subject=ROUND, audit="selection.window.close")
 def close_window(
-    session: Session, rnd: SelectionRound, *, actor: Actor, reason: str, now: dt.datetime | None = None
+    *, session: Session, rnd: SelectionRound, actor: Actor, reason: str, now: dt.datetime | None = None
 ) -> Done:
     """End the submission window now (it otherwise ends at its set time)."""
     now = now or utcnow()
@@ -93,13 +93,13 @@ def close_window(
 
 
 @use_case(action=SELECTION_ROUNDS.action("close_scoring"), subject=ROUND, audit="selection.scoring.close")
-def close_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, now: dt.datetime | None = None) -> Done:
+def close_scoring(*, session: Session, rnd: SelectionRound, actor: Actor, now: dt.datetime | None = None) -> Done:
     """End scoring: members then see each other's scores, and the chair may decide."""
     now = now or utcnow()
     SELECTION_ROUNDS.edge("close_scoring", phase(rnd, now))
     rnd.status = "scoring_closed"
     rnd.scoring_closed_at = now
-    tallies = tally(session, rnd)
+    tallies = tally(session=session, rnd=rnd)
     return Done(
         value=rnd,
         reason="scoring closed; scores become visible to the committee",
@@ -112,7 +112,7 @@ def close_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, now: d
 
 
 @use_case(action=SELECTION_ROUNDS.action("reopen_scoring"), subject=ROUND, audit="selection.scoring.reopen")
-def reopen_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, reason: str) -> Done:
+def reopen_scoring(*, session: Session, rnd: SelectionRound, actor: Actor, reason: str) -> Done:
     """Back to scoring (e.g. after a refusal below quorum), before any decision; needs a reason."""
     SELECTION_ROUNDS.edge("reopen_scoring", phase(rnd))
     reason = SELECTION_ROUNDS.reason("reopen_scoring", reason)
@@ -123,20 +123,20 @@ def reopen_scoring(session: Session, rnd: SelectionRound, *, actor: Actor, reaso
 
 @use_case(action=SCORE, subject=ROUND, audit="selection.score")
 def save_scores(
+    *,
     session: Session,
     rnd: SelectionRound,
     region: str,
     data: ScoresIn,
-    *,
     actor: Actor,
     now: dt.datetime | None = None,
 ) -> Done:
     """A member's scores for one proposal: every rubric criterion, 0–100, each with a comment."""
     now = now or utcnow()
     round_id = rnd.id
-    proposal = get_proposal(session, round_id, region)
-    member = member_of(session, rnd, actor)
-    if region in recused_regions(session, member):
+    proposal = get_proposal(session=session, round_id=round_id, region=region)
+    member = member_of(session=session, rnd=rnd, actor=actor)
+    if region in recused_regions(session=session, member=member):
         raise Forbidden(
             en=f"you are recused from region {region} (conflict of interest) and cannot score it",
             ko=f"이해충돌로 {region} 지역에서 제척되어 채점할 수 없습니다",
@@ -196,13 +196,13 @@ def save_scores(
     )
 
 
-def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> list[dict]:
+def scores_visible_to(*, session: Session, rnd: SelectionRound, actor: Actor) -> list[dict]:
     """Until scoring closes a member sees only their own scores; afterwards every score of the
     regions they are not recused from. The ministry and auditors see every score once scoring is
     closed. A region sees its own proposal's scores once the results are published, never before
     (scoring can still reopen) and never another region's."""
     closed = rnd.status in ("scoring_closed", "decided")
-    member = maybe_member(session, rnd, actor)
+    member = maybe_member(session=session, rnd=rnd, actor=actor)
     query = (
         select(Score, Proposal.region)
         .join(Proposal, Proposal.id == Score.proposal_id)
@@ -221,12 +221,12 @@ def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> li
             return []
         if not closed:
             query = query.where(Score.member_id == member.id)
-        recused = recused_regions(session, member)
+        recused = recused_regions(session=session, member=member)
         if recused:
             query = query.where(Proposal.region.not_in(recused))
     elif not closed:
         return []
-    names = member_names(session, rnd.id)
+    names = member_names(session=session, round_id=rnd.id)
     return [
         {
             "region": region,
@@ -241,11 +241,11 @@ def scores_visible_to(session: Session, rnd: SelectionRound, actor: Actor) -> li
     ]
 
 
-def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
+def tally(*, session: Session, rnd: SelectionRound) -> list[Tally]:
     """The round's tally (`selection.compute.tally_round`) over what is stored now: the committee
     in seating order, its recusals, every score given and each proposal's current designs."""
     recusals: dict[int, set[str]] = {}
-    for c in conflicts(session, rnd.id):
+    for c in conflicts(session=session, round_id=rnd.id):
         recusals.setdefault(c.member_id, set()).add(c.region)
     score_rows = session.execute(
         select(Score.proposal_id, Score.member_id, Score.criterion, Score.score)
@@ -263,10 +263,10 @@ def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
                     "title": d["design"]["title"],
                     "requested": d["requested_quota"],
                 }
-                for d in current_version(session, proposal).designs
+                for d in current_version(session=session, proposal=proposal).designs
             ],
         )
-        for proposal in list_proposals(session, rnd.id)
+        for proposal in list_proposals(session=session, round_id=rnd.id)
     ]
     rules = Rules(
         rubric=rnd.rubric,
@@ -278,41 +278,41 @@ def tally(session: Session, rnd: SelectionRound) -> list[Tally]:
     )
     return tally_round(
         rules=rules,
-        member_ids=[m.id for m in members(session, rnd.id)],
+        member_ids=[m.id for m in members(session=session, round_id=rnd.id)],
         recusals=recusals,
         scores=[tuple(row) for row in score_rows],
         candidates=candidates,
     )
 
 
-def progress_visible(session: Session, rnd: SelectionRound, *, actor: Actor) -> list[Tally]:
+def progress_visible(*, session: Session, rnd: SelectionRound, actor: Actor) -> list[Tally]:
     """The round's progress as the ministry follows it on the round's page; nothing for anyone else."""
-    return tally(session, rnd) if grant(actor, MANAGE) is not None else []
+    return tally(session=session, rnd=rnd) if grant(actor, MANAGE) is not None else []
 
 
-def tally_visible(session: Session, rnd: SelectionRound, actor: Actor) -> list[Tally]:
+def tally_visible(*, session: Session, rnd: SelectionRound, actor: Actor) -> list[Tally]:
     """The ministry follows progress throughout (the router hides scores until scoring closes);
     members see the aggregates once scoring is closed, minus their recused regions; a region sees
     its own figures once the results are published."""
     if grant(actor, MANAGE) is not None:
-        return tally(session, rnd)
+        return tally(session=session, rnd=rnd)
     region = read_scope(actor)
     if region is None:  # every region: the committee and auditors
         if rnd.status == "open":
             raise Conflict(code="scoring_open", ko="심사가 마감된 뒤에 공개됩니다", en="shown once scoring is closed")
-        tallies = tally(session, rnd)
+        tallies = tally(session=session, rnd=rnd)
         if sees_as_member(actor):
-            recused = recused_regions(session, member_of(session, rnd, actor))
+            recused = recused_regions(session=session, member=member_of(session=session, rnd=rnd, actor=actor))
             tallies = [t for t in tallies if t.region not in recused]
         return tallies
     if rnd.status != "decided":
         raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
-    return [t for t in tally(session, rnd) if t.region == region]
+    return [t for t in tally(session=session, rnd=rnd) if t.region == region]
 
 
 @use_case(action=SELECTION_ROUNDS.action("decide"), subject=ROUND, audit="selection.round.decide")
 def confirm_decisions(
-    session: Session, rnd: SelectionRound, data: DecisionIn, *, actor: Actor, now: dt.datetime | None = None
+    *, session: Session, rnd: SelectionRound, data: DecisionIn, actor: Actor, now: dt.datetime | None = None
 ) -> Done:
     """The chair confirms the recommendation, adjusting quotas with reasons. Refused below quorum.
 
@@ -321,11 +321,11 @@ def confirm_decisions(
     published, the round's own entry last.
     """
     now = now or utcnow()
-    require_chair(session, rnd, actor)
+    require_chair(session=session, rnd=rnd, actor=actor)
     SELECTION_ROUNDS.edge("decide", phase(rnd, now))
-    tallies = tally(session, rnd)
+    tallies = tally(session=session, rnd=rnd)
     _check_decidable(tallies, data)
-    names = member_names(session, rnd.id)
+    names = member_names(session=session, round_id=rnd.id)
     made = []
     for t in tallies:
         quota_rows = _quota_rows(t, data)
@@ -334,7 +334,7 @@ def confirm_decisions(
         if not t.recommended:
             continue
         flows.region_selected(
-            session, rnd=rnd, proposal_id=t.proposal_id, region=t.region, quota_rows=quota_rows, actor=actor
+            session=session, rnd=rnd, proposal_id=t.proposal_id, region=t.region, quota_rows=quota_rows, actor=actor
         )
         decision.quotas = [dict(q) for q in quota_rows]
     return _publish(session, rnd, tallies, data, made=made, actor=actor, now=now)
@@ -425,7 +425,7 @@ def _record_decision(
     session.add(decision)
     session.flush()
     record(
-        session,
+        session=session,
         actor=actor,
         action="selection.decide",
         subject=("selection_proposal", t.proposal_id),
@@ -472,7 +472,7 @@ def _publish(
     )
 
 
-def decisions(session: Session, round_id: int) -> list[tuple[Proposal, Decision]]:
+def decisions(*, session: Session, round_id: int) -> list[tuple[Proposal, Decision]]:
     return list(
         session.execute(
             select(Proposal, Decision)
@@ -483,10 +483,10 @@ def decisions(session: Session, round_id: int) -> list[tuple[Proposal, Decision]
     )
 
 
-def results(session: Session, round_id: int, *, actor: Actor) -> list[dict]:
+def results(*, session: Session, round_id: int, actor: Actor) -> list[dict]:
     """Published results: every region sees the outcome of every region once decided."""
     read_scope(actor)  # any scope of `selection.read` will do: the results are published to all
-    rnd = get_round(session, round_id)
+    rnd = get_round(session=session, round_id=round_id)
     if rnd.status != "decided":
         raise Conflict(code="not_decided", ko="아직 결과가 발표되지 않았습니다", en="the results are not published yet")
     return [
@@ -499,5 +499,5 @@ def results(session: Session, round_id: int, *, actor: Actor) -> list[dict]:
                 {k: q.get(k) for k in ("program_id", "base_visa", "requested", "confirmed", "reason")} for q in d.quotas
             ],
         }
-        for p, d in decisions(session, round_id)
+        for p, d in decisions(session=session, round_id=round_id)
     ]

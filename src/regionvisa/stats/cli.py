@@ -24,11 +24,11 @@ def stats_command(
         raise typer.Exit(2)
     engine = get_engine()
     try:
-        when = dt.date.fromisoformat(at) if at else service.data_as_of(engine)
+        when = dt.date.fromisoformat(at) if at else service.data_as_of(engine=engine)
     except ValueError as exc:
         Console(stderr=True).print(f"[red]--at: {at!r} is not a date (YYYY-MM-DD) / 날짜 형식이 아닙니다[/red]")
         raise typer.Exit(2) from exc
-    table = service.resident_stats(engine, by=by, at=when)
+    table = service.resident_stats(engine=engine, by=by, at=when)
     if out:
         service.export(table, out)
         Console(stderr=True).print(f"wrote {out} ({table.height} rows)")

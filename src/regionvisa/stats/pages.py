@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.policy import ALL, Actor, grant
+from regionvisa.core.paging import Page, offset_of
 from regionvisa.regions.service import region_names
 from regionvisa.regions.tilemap import tile_grid
 from regionvisa.stats import regional, service
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
-from regionvisa.web.pagination import Page
 from regionvisa.web.templating import render
 
 router = APIRouter()
@@ -22,10 +22,10 @@ router = APIRouter()
 @router.get("/", include_in_schema=False)  # public (accounts.policy.PUBLIC_ROUTES): aggregates only
 def overview(request: Request, at: dt.date | None = Query(None)):
     engine = request.app.state.engine
-    has_records = service.records_present(engine)
+    has_records = service.records_present(engine=engine)
     context: dict = {"has_records": has_records, "status_columns": [*service.MAIN_STATUSES, "other", "illegal"]}
     if has_records:
-        at, table = service.national_overview(engine, at=at)
+        at, table = service.national_overview(engine=engine, at=at)
         lang = current_language.get()
         rows = table.to_dicts()
         names = {r["region"]: r["name_ko" if lang == "ko" else "name_en"] for r in rows}
@@ -70,17 +70,19 @@ def region_page(request: Request, code: str, at: str = "", page: int = 1, user: 
         when = dt.date.fromisoformat(at) if at else None
     except ValueError:
         when = None
-    has_records = service.records_present(engine)
-    when = when or service.data_as_of(engine)
+    has_records = service.records_present(engine=engine)
+    when = when or service.data_as_of(engine=engine)
     lang = current_language.get()
     names = region_names(lang)
     # the region picker shows every region to a national reader (display only: each region's page scopes itself)
     choices = sorted(names.items()) if grant(user, "stats.read") == ALL else [(code, names[code])]
     context: dict = {"code": code, "name": names[code], "choices": choices, "has_records": has_records, "at": when}
     if has_records:
-        context["detail"] = regional.region_detail(engine, code, when)
+        context["detail"] = regional.region_detail(engine=engine, region=code, at=when)
         size, page = 50, max(page, 1)
-        found = service.region_residents(engine, actor=user, code=code, at=when, offset=(page - 1) * size, limit=size)
+        found = service.region_residents(
+            engine=engine, actor=user, code=code, at=when, offset=offset_of(page, size), limit=size
+        )
         if found is not None:
             total, people = found
             context["people"] = people

@@ -27,11 +27,11 @@ def _rows(counts: pl.DataFrame, column: str) -> list[dict]:
     return table.sort(["residents", column], descending=[True, False]).to_dicts()
 
 
-def region_detail(engine: Engine, region: str, at: dt.date) -> dict:
+def region_detail(*, engine: Engine, region: str, at: dt.date) -> dict:
     """The region's residents on `at` by status and by nationality (the top ones, then other)."""
     with engine.connect() as conn:
-        by_status_rows = _rows(summary.counts_on(conn, on=at, kind="s", region=region), "status")
-        by_nat = _rows(summary.counts_on(conn, on=at, kind="n", region=region), "nationality")
+        by_status_rows = _rows(summary.counts_on(conn=conn, on=at, kind="s", region=region), "status")
+        by_nat = _rows(summary.counts_on(conn=conn, on=at, kind="n", region=region), "nationality")
     info = regions_frame().filter(pl.col("code") == region).row(0, named=True)
     total = sum(r["residents"] for r in by_status_rows)
     top = by_nat[:TOP_NATIONALITIES]
@@ -55,10 +55,10 @@ def region_detail(engine: Engine, region: str, at: dt.date) -> dict:
 
 
 def residents_page(
-    engine: Engine, region: str | None, at: dt.date, *, offset: int, limit: int
+    *, engine: Engine, region: str | None, at: dt.date, offset: int, limit: int
 ) -> tuple[int, list[dict]]:
     """(residents on `at` in the region or the nation, one page of them by person_id)."""
     with engine.connect() as conn:
-        counts = summary.counts_on(conn, on=at, kind="s", region=region)
-        people = summary.residents_page(conn, region=region, on=at, offset=offset, limit=limit)
+        counts = summary.counts_on(conn=conn, on=at, kind="s", region=region)
+        people = summary.residents_page(conn=conn, region=region, on=at, offset=offset, limit=limit)
     return int(counts["n"].sum()), people

@@ -23,8 +23,8 @@ def residents(
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
 ) -> dict:
     engine = request.app.state.engine
-    at = at or service.data_as_of(engine)
-    table = service.cached_resident_stats(engine, by=by, at=at)
+    at = at or service.data_as_of(engine=engine)
+    table = service.cached_resident_stats(engine=engine, by=by, at=at)
     return {"by": by, "at": at.isoformat(), "rows": table.to_dicts()}
 
 
@@ -35,4 +35,4 @@ def region(
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     user: Actor = Depends(require("stats.read")),
 ) -> dict:
-    return service.region_statistics(request.app.state.engine, actor=user, code=code, at=at)
+    return service.region_statistics(engine=request.app.state.engine, actor=user, code=code, at=at)

@@ -55,7 +55,7 @@ def region_table(counts: pl.DataFrame) -> pl.DataFrame:
 
 def _counts(engine: Engine, *, at: dt.date, kind: str, region: str | None = None) -> pl.DataFrame:
     with engine.connect() as conn:
-        return summary.counts_on(conn, on=at, kind=kind, region=region)
+        return summary.counts_on(conn=conn, on=at, kind=kind, region=region)
 
 
 def _grouped(counts: pl.DataFrame, by: str) -> pl.DataFrame:
@@ -67,18 +67,18 @@ def _grouped(counts: pl.DataFrame, by: str) -> pl.DataFrame:
     )
 
 
-def resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
+def resident_stats(*, engine: Engine, by: GroupBy, at: dt.date) -> pl.DataFrame:
     """Residents on `at` grouped by region (with the status breakdown), nationality or status;
     `month` gives the month-end resident count for the twelve months up to `at`. Read from the
     summaries the imports keep (`stats.summary`), never by recounting the records."""
     if by == "month":
-        return monthly_residents(engine, at=at)
+        return monthly_residents(engine=engine, at=at)
     if by == "region":
         return region_table(_counts(engine, at=at, kind="s"))
     return _grouped(_counts(engine, at=at, kind="s" if by == "status" else "n"), by)
 
 
-def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.DataFrame:
+def monthly_residents(*, engine: Engine, at: dt.date, months: int = 12) -> pl.DataFrame:
     ends = []
     year, month = at.year, at.month
     for _ in range(months):
@@ -88,7 +88,7 @@ def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.Da
     rows = []
     with engine.connect() as conn:
         for end in sorted(ends):
-            counts = summary.counts_on(conn, on=end, kind="s")
+            counts = summary.counts_on(conn=conn, on=end, kind="s")
             rows.append(
                 {
                     "month": end.strftime("%Y-%m"),
@@ -100,7 +100,7 @@ def monthly_residents(engine: Engine, *, at: dt.date, months: int = 12) -> pl.Da
     return pl.DataFrame(rows)
 
 
-def records_present(engine: Engine) -> bool:
+def records_present(*, engine: Engine) -> bool:
     with engine.connect() as conn:
         return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM person)").scalar())
 
@@ -118,12 +118,12 @@ def export(df: pl.DataFrame, path) -> None:
         raise ValueError(f"{path}: unknown export type (expected .csv or .xlsx)")
 
 
-def data_as_of(engine: Engine) -> dt.date:
+def data_as_of(*, engine: Engine) -> dt.date:
     """The latest date the records speak of (capped at today), the default for 'as of' views:
     the latest reported date, which the summaries keep."""
     today = dt.date.today()
     with engine.connect() as conn:
-        latest = summary.state(conn)[1]
+        latest = summary.state(conn=conn)[1]
     return today if latest is None else min(latest, today)
 
 
@@ -131,28 +131,28 @@ _CACHE: dict[tuple, tuple[float, pl.DataFrame]] = {}
 CACHE_TTL_SECONDS = 120.0
 
 
-def cached_resident_stats(engine: Engine, *, by: GroupBy, at: dt.date) -> pl.DataFrame:
+def cached_resident_stats(*, engine: Engine, by: GroupBy, at: dt.date) -> pl.DataFrame:
     """Statistics are read far more often than records change: keep each answer for a while,
     keyed by the summaries' version (which every change of records moves)."""
     import time
 
     with engine.connect() as conn:
-        version = summary.state(conn)[0]
+        version = summary.state(conn=conn)[0]
     key = (str(engine.url), by, at, version)
     hit = _CACHE.get(key)
     if hit and time.monotonic() - hit[0] < CACHE_TTL_SECONDS:
         return hit[1]
-    table = resident_stats(engine, by=by, at=at)
+    table = resident_stats(engine=engine, by=by, at=at)
     if len(_CACHE) > 256:
         _CACHE.clear()
     _CACHE[key] = (time.monotonic(), table)
     return table
 
 
-def national_overview(engine: Engine, *, at: dt.date | None = None) -> tuple[dt.date, pl.DataFrame]:
+def national_overview(*, engine: Engine, at: dt.date | None = None) -> tuple[dt.date, pl.DataFrame]:
     """The home page table (cached like every statistic)."""
-    at = at or data_as_of(engine)
-    return at, cached_resident_stats(engine, by="region", at=at)
+    at = at or data_as_of(engine=engine)
+    return at, cached_resident_stats(engine=engine, by="region", at=at)
 
 
 def clear_overview_cache() -> None:
@@ -178,19 +178,19 @@ def landing_region(*, actor: Actor, requested: str = "") -> str:
     return own or (requested if requested in region_codes() else region_codes()[0])
 
 
-def region_statistics(engine: Engine, *, actor: Actor, code: str, at: dt.date | None = None) -> dict:
+def region_statistics(*, engine: Engine, actor: Actor, code: str, at: dt.date | None = None) -> dict:
     """One region's residents by status and nationality on `at` (default: the records' latest date)."""
     readable_region(actor, code)
-    at = at or data_as_of(engine)
-    return {**regional.region_detail(engine, code, at), "at": at.isoformat()}
+    at = at or data_as_of(engine=engine)
+    return {**regional.region_detail(engine=engine, region=code, at=at), "at": at.isoformat()}
 
 
 def region_residents(
-    engine: Engine, *, actor: Actor, code: str, at: dt.date, offset: int, limit: int
+    *, engine: Engine, actor: Actor, code: str, at: dt.date, offset: int, limit: int
 ) -> tuple[int, list[dict]] | None:
     """A page of the region's residents (no names, no passports) when `actor` may read its people's
     records (`records.read` for the region), else None: the page then shows statistics only."""
     readable_region(actor, code)
     if not can(actor, "records.read", code):
         return None
-    return regional.residents_page(engine, code, at, offset=offset, limit=limit)
+    return regional.residents_page(engine=engine, region=code, at=at, offset=offset, limit=limit)

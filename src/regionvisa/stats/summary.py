@@ -48,7 +48,7 @@ def _bump(conn: Connection, max_reported: dt.date | None, *, replace: bool = Fal
         )
 
 
-def lock(conn: Connection) -> None:
+def lock(*, conn: Connection) -> None:
     """Take the summaries' lock for the rest of the caller's transaction (first, before reading)."""
     _bump(conn, None)
 
@@ -84,7 +84,7 @@ def _max_reported(addresses: pl.DataFrame) -> dt.date | None:
     return addresses["reported_date"].max() if addresses.height else None
 
 
-def refresh_people(conn: Connection, *, person_ids: pl.Series | None = None, from_sql: str = "") -> int:
+def refresh_people(*, conn: Connection, person_ids: pl.Series | None = None, from_sql: str = "") -> int:
     """Recompute the spans and counts of the people given (a Series of ids, or a SELECT of
     person_id) from their complete records, in the caller's transaction; returns how many."""
     lock(conn=conn)
@@ -119,7 +119,7 @@ def refresh_people(conn: Connection, *, person_ids: pl.Series | None = None, fro
 REBUILD_PEOPLE = 250_000  # people per step of a rebuild: bounds its memory at national scale
 
 
-def rebuild(conn: Connection, *, chunk: int = REBUILD_PEOPLE) -> int:
+def rebuild(*, conn: Connection, chunk: int = REBUILD_PEOPLE) -> int:
     """Recompute every span and count from all records (after a bulk load, and on upgrade), in
     steps of `chunk` people by person_id so memory stays bounded; returns the number of spans."""
     lock(conn=conn)
@@ -158,7 +158,7 @@ def rebuild(conn: Connection, *, chunk: int = REBUILD_PEOPLE) -> int:
 # --------------------------------------------------------------------------------------------- reads
 
 
-def state(conn: Connection) -> tuple[int, dt.date | None]:
+def state(*, conn: Connection) -> tuple[int, dt.date | None]:
     """(version, latest reported date) of the summaries."""
     row = conn.execute(text("SELECT version, max_reported FROM stats_state WHERE id = 1")).first()
     if row is None:
@@ -180,7 +180,7 @@ HAVING SUM(n) <> 0
 """
 
 
-def counts_on(conn: Connection, *, on: dt.date, kind: str, region: str | None = None) -> pl.DataFrame:
+def counts_on(*, conn: Connection, on: dt.date, kind: str, region: str | None = None) -> pl.DataFrame:
     """Residents on `on` per region and status (`kind` "s") or nationality ("n"): region, value, n."""
     if kind not in timeline.KINDS:
         raise ValueError(f"unknown count kind {kind!r}")
@@ -194,7 +194,7 @@ def counts_on(conn: Connection, *, on: dt.date, kind: str, region: str | None = 
     )
 
 
-def residents_page(conn: Connection, *, region: str | None, on: dt.date, offset: int, limit: int) -> list[dict]:
+def residents_page(*, conn: Connection, region: str | None, on: dt.date, offset: int, limit: int) -> list[dict]:
     """A page of the residents on `on` (person_id, nationality, region, status), by person_id."""
     where = "start_date <= :on AND (end_date IS NULL OR end_date > :on)"
     if region is not None:

@@ -70,7 +70,7 @@ def stored_form(name: str, frame: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def records_count(conn: Connection) -> int:
+def records_count(*, conn: Connection) -> int:
     return int(conn.exec_driver_sql("SELECT COUNT(*) FROM person").scalar() or 0)
 
 
@@ -118,10 +118,10 @@ def _progress(enabled: bool) -> Progress:
 
 
 def write_dataset(
+    *,
     engine: Engine,
     residents: int,
     seed: int,
-    *,
     progress: bool = True,
     replace: bool = False,
     as_of: dt.date = profiles.AS_OF,
@@ -130,16 +130,23 @@ def write_dataset(
     """Generate the dataset for (`residents`, `seed`) and load it as the declared synth actor
     (`load_synthetic`); returns rows written per table."""
     return load_synthetic(
-        engine, residents, seed, actor=SYNTH_ACTOR, progress=progress, replace=replace, as_of=as_of, timings=timings
+        engine=engine,
+        residents=residents,
+        seed=seed,
+        actor=SYNTH_ACTOR,
+        progress=progress,
+        replace=replace,
+        as_of=as_of,
+        timings=timings,
     )
 
 
 @use_case(action="records.import", audit=SYNTH_ACTION, own_transaction=True)
 def load_synthetic(
+    *,
     engine: Engine,
     residents: int,
     seed: int,
-    *,
     actor: Actor,
     entry: Callable[[Session, Done], None],
     progress: bool = True,
@@ -156,7 +163,7 @@ def load_synthetic(
     """
     timings = timings if timings is not None else {}
     with engine.connect() as conn:
-        existing = records_count(conn)
+        existing = records_count(conn=conn)
     if existing and not replace:
         raise SynthError(
             f"the database already holds {existing:,} people; synth writes into an empty records store only. "
@@ -201,12 +208,12 @@ def _write_table(conn: Connection, name: str, frame: pl.DataFrame | None, on_pro
     if staged:
         conn.connection.driver_connection.execute(f"INSERT INTO main.{name} SELECT * FROM {staged}.{name}")
     else:
-        bulk_insert(conn, name, frame, on_progress=on_progress)
+        bulk_insert(conn=conn, table=name, df=frame, on_progress=on_progress)
 
 
 def _guard(conn: Connection, replace: bool, timings: dict[str, float]) -> None:
     """Inside the load transaction: refuse a store filled meanwhile, or empty it for `replace`."""
-    existing = records_count(conn)
+    existing = records_count(conn=conn)
     if existing and not replace:
         raise SynthError(f"the database already holds {existing:,} people (written concurrently)")
     if existing:
@@ -244,7 +251,7 @@ def _load(engine: Engine, frames: dict[str, pl.DataFrame], *, replace: bool, bar
                 bar.advance(index_task, 1)
             timings["indexes"] = time.perf_counter() - started
             started = time.perf_counter()
-            summary.rebuild(conn)  # the statistics summaries, in the load's transaction
+            summary.rebuild(conn=conn)  # the statistics summaries, in the load's transaction
             timings["statistics"] = time.perf_counter() - started
             audit(conn, counts)
             started = time.perf_counter()
@@ -462,7 +469,7 @@ def _load_sqlite(engine: Engine, tables: Iterator[tuple[str, pl.DataFrame]], *, 
                         timings[f"write {name}"] = time.perf_counter() - started
                         bar.advance(copy_task, counts[name])
                     started = time.perf_counter()
-                    summary.rebuild(conn)  # the statistics summaries, in the load's transaction
+                    summary.rebuild(conn=conn)  # the statistics summaries, in the load's transaction
                     timings["statistics"] = time.perf_counter() - started
                     audit(conn, {name: counts[name] for name in TABLES})
                     started = time.perf_counter()
@@ -485,7 +492,7 @@ _SYNTHETIC_CACHE_SECONDS = 60.0
 _synthetic: dict[str, tuple[float, bool]] = {}
 
 
-def holds_synthetic_data(engine: Engine) -> bool:
+def holds_synthetic_data(*, engine: Engine) -> bool:
     """Whether the database holds a synthetic dataset (its load's audit entry), re-read once a minute.
 
     The pages' footer and the CLI banner say so, so that nobody mistakes demo figures for real ones.
@@ -496,7 +503,7 @@ def holds_synthetic_data(engine: Engine) -> bool:
     if cached and now - cached[0] < _SYNTHETIC_CACHE_SECONDS:
         return cached[1]
     try:
-        found = has_entry(engine, action=SYNTH_ACTION)
+        found = has_entry(engine=engine, action=SYNTH_ACTION)
     except Exception:  # no schema yet, or the database is away: say nothing rather than fail the page
         return cached[1] if cached else False
     _synthetic[key] = (now, found)

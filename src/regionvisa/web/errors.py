@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from regionvisa.accounts.pages import login_page  # a page module: the error mapping stays below the pages
 from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import key_path
 from regionvisa.web import i18n
@@ -67,8 +68,6 @@ def _wants_json(request: Request) -> bool:
 def _page(request: Request, status: int, ko: str, en: str):
     lang = i18n.current_language.get()
     if status == 401:  # the log-in form itself, coming back here afterwards
-        from regionvisa.accounts.pages import login_page  # a page module: the error mapping stays below the pages
-
         return login_page(request, status_code=401)
     title = f"{status}"
     return render(request, "error.html", {"title": title, "message": ko if lang == "ko" else en}, status_code=status)

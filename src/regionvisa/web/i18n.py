@@ -77,6 +77,13 @@ def npgettext(context: str, singular: str, plural: str, n: int, **variables) -> 
     return text % variables
 
 
+def translate(lang: str, message: str, *, context: str | None = None) -> str:
+    """`message` in `lang` whatever the current request's language: for the services that word a
+    message in both languages at once (a refusal carries ko and en)."""
+    found = translations(pick_language(lang))
+    return found.pgettext(context, message) if context else found.gettext(message)
+
+
 def pick_language(requested: str | None) -> str:
     return requested if requested in LANGUAGES else DEFAULT_LANGUAGE
 

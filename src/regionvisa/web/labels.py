@@ -3,14 +3,9 @@ extraction finds them and the catalogue test can demand a translation for each."
 
 from __future__ import annotations
 
+from regionvisa.core.text import N_, NP_
 
-def N_(message: str) -> str:
-    return message
-
-
-def NP_(context: str, message: str) -> str:
-    """A message id with a context, marked for extraction; translate with i18n.pgettext."""
-    return message
+__all__ = ["NAV_LABELS", "NP_", "N_", "STATUS_LABELS"]
 
 
 STATUS_LABELS = (N_("other"), N_("illegal"))

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -60,10 +61,9 @@ def environment() -> Environment:
 
 
 def _synthetic_data(request: Request) -> bool:
-    from regionvisa.synth.service import holds_synthetic_data
 
     engine = getattr(request.app.state, "engine", None)
-    return engine is not None and holds_synthetic_data(engine)
+    return engine is not None and holds_synthetic_data(engine=engine)
 
 
 def render(request: Request, template: str, context: dict | None = None, *, status_code: int = 200) -> HTMLResponse:

@@ -24,10 +24,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from regionvisa.accounts.policy import grant
+from regionvisa.config import get_settings
 from regionvisa.core.actor import ROLE_LABELS
 from regionvisa.core.errors import DomainError
 from regionvisa.limits import Endpoint, human_size, upload_limits
 from regionvisa.tabular import display_name, find_lone_surrogate
+from regionvisa.web.i18n import translations
 
 # ------------------------------------------------------------------------------------ refusals
 
@@ -47,7 +49,6 @@ def too_large(limit: int, endpoint: Endpoint | None, role: str | None) -> Upload
     if endpoint is None:
         ko, en = f"요청이 너무 큽니다; 한도는 {size}입니다", f"the request is too large; the limit is {size}"
         return UploadRefused(status=413, code="too_large", ko=ko, en=en)
-    from regionvisa.web.i18n import translations
 
     label = str(ROLE_LABELS.get(role or "", role or ""))
     return UploadRefused(
@@ -161,7 +162,6 @@ def install(app) -> None:
 
 def upload_folder() -> Path:
     """Where received files wait while they are read: the project's var/tmp, else the system's."""
-    from regionvisa.config import get_settings
 
     folder = Path(get_settings().upload_dir).parent / "tmp"
     try:
