@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Actor, can
 from regionvisa.core.errors import DomainError, Invalid
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.quotas import service
@@ -23,6 +24,8 @@ from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
+
+PAGE_SIZE = 50  # ledgers per page
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,17 +43,18 @@ KIND_LABELS = {
 
 
 @router.get("/quotas")
-def ledgers_page(request: Request, period: str = "", user: Actor = Depends(require("quotas.read"))):
+def ledgers_page(
+    request: Request, period: str = "", page: int = Query(1, ge=1), user: Actor = Depends(require("quotas.read"))
+):
     region = read_region(user)
     with session_scope(engine=request.app.state.engine) as session:
-        rows = [
-            service.ledger_dict(session=session, ledger=r)
-            for r in service.list_ledgers(session=session, region=region, period=period or None)
-        ]
+        ledgers = service.list_ledgers(session=session, region=region, period=period or None)
+        pager = Page(number=page, size=PAGE_SIZE, total=len(ledgers), base_path="/quotas", query={"period": period})
+        rows = [service.ledger_dict(session=session, ledger=r) for r in pager.window(ledgers)]
         return render(
             request,
             "quotas_list.html",
-            {"rows": rows, "period": period, "region_names": region_names(current_language.get())},
+            {"rows": rows, "page": pager, "period": period, "region_names": region_names(current_language.get())},
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import yaml
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Actor, can
 from regionvisa.core.errors import DomainError, Invalid
+from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
 from regionvisa.selection import committee, minutes, proposals, rounds, service
@@ -37,6 +38,8 @@ from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
+
+ROUNDS_PER_PAGE = 20
 
 router = APIRouter(include_in_schema=False)
 register(N_("Selection"), "/selection", action="selection.read", order=30)
@@ -100,15 +103,18 @@ def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
 # --------------------------------------------------------------------------- rounds
 
 
-def _rounds_page(request: Request, user: Actor, *, error: str | None = None, form=None, status_code=200):
+def _rounds_page(request: Request, user: Actor, *, error: str | None = None, form=None, status_code=200, page=1):
     with session_scope(engine=_engine(request)) as session:
-        listed = [rounds.round_dict(r) for r in rounds.list_rounds(session=session)]
+        every = rounds.list_rounds(session=session)
+        pager = Page(number=page, size=ROUNDS_PER_PAGE, total=len(every), base_path="/selection")
+        listed = [rounds.round_dict(r) for r in pager.window(every)]
     today = dt.date.today()
     return render(
         request,
         "selection_rounds.html",
         {
             "rounds": listed,
+            "page": pager,
             "phase_labels": PHASE_LABELS,
             "can_manage": can(user, "selection.manage"),  # shows the form that opens a round
             "error": error,
@@ -128,8 +134,8 @@ def _rounds_page(request: Request, user: Actor, *, error: str | None = None, for
 
 
 @router.get("/selection")
-def rounds_page(request: Request, user: Actor = Depends(require("selection.read"))):
-    return _rounds_page(request, user)
+def rounds_page(request: Request, page: int = Query(1, ge=1), user: Actor = Depends(require("selection.read"))):
+    return _rounds_page(request, user, page=page)
 
 
 @router.post("/selection/rounds")
