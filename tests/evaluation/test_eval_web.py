@@ -170,6 +170,25 @@ def test_quota_plan_api(client, login, role_users, published, engine):
     assert confirmed.json()["status"] == "confirmed"
 
 
+@pytest.mark.parametrize("method", ["dhondt", "huntington-hill", "modified-sainte-lague"])
+def test_quota_plans_take_every_apportionment_method(client, login, role_users, published, engine, method):
+    """The plan API and form offer the methods `quotas allocate` has, not only the first two."""
+    token = login(client, "t.officer")
+    plan = client.post(
+        "/api/v1/evaluation/quota-plans",
+        json={"year": YEAR, "ceiling": 250, "method": method},
+        headers={"X-CSRF-Token": token},
+    )
+    assert plan.status_code == 201, plan.text
+    assert sum(r["granted"] for r in plan.json()["rows"]) <= 250
+    form = client.post(
+        "/evaluation/quota-plans",
+        data={"year": YEAR, "ceiling": 250, "method": method, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert form.status_code == 303 and form.headers["location"].endswith("#quotas"), form.text[:500]
+
+
 def test_cli_evaluates_the_database_publishes_and_answers_what_if(cli, engine, world, tmp_path):
     out = tmp_path / "db.json"
     res = cli("evaluate", "--year", str(YEAR), "--draws", "50", "--publish", "--out", str(out))

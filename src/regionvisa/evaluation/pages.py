@@ -26,6 +26,7 @@ from regionvisa.db import session_scope
 from regionvisa.evaluation import flows, service
 from regionvisa.jobs.router import launch
 from regionvisa.quotas import planning
+from regionvisa.quotas.apportion import METHODS
 from regionvisa.regions.service import region_names
 from regionvisa.reports import charts
 from regionvisa.reports.evaluation_context import build_context, region_groups
@@ -217,7 +218,7 @@ def plan_form(
     user: Actor = Depends(require("quotas.adjust")),
 ):
     try:
-        if method not in ("hamilton", "sainte-lague"):
+        if method not in METHODS:
             raise Invalid(
                 code="invalid", ko="배분 방식이 올바르지 않습니다", en=f"unknown method {method!r}", field="method"
             )

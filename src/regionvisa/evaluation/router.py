@@ -59,8 +59,8 @@ class MemberIn(BaseModel):
 class PlanIn(BaseModel):
     year: int = Field(ge=2000, le=2100, strict=True, description="evaluation year; the plan is for the year after")
     ceiling: int = Field(ge=0, strict=True)
-    method: Literal["hamilton", "sainte-lague"] = "hamilton"
-    minimum: int = Field(0, ge=0, strict=True, description="places every region keeps at least")
+    method: Literal["hamilton", "sainte-lague", "modified-sainte-lague", "dhondt", "huntington-hill"] = "hamilton"
+    minimum: int = Field(0, ge=0, strict=True, description="a floor: places every region keeps at least")
 
 
 class PlanConfirm(BaseModel):
