@@ -25,6 +25,7 @@ from regionvisa.db import get_engine
 from regionvisa.evaluation.cli import evaluate_command
 from regionvisa.jobs.cli import app as jobs_app
 from regionvisa.jobs.cli import worker_command
+from regionvisa.mobility.cli import flows_command, retention_command
 from regionvisa.ops.cli import backup_command, restore_command
 from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
 from regionvisa.programs.cli import app as programs_app
@@ -89,6 +90,8 @@ app.command("stats")(stats_command)
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_command)
 app.command("evaluate")(evaluate_command)
+app.command("flows")(flows_command)
+app.command("retention")(retention_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 for _name, _command in programs_top_level:

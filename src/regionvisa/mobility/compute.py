@@ -1,0 +1,190 @@
+"""Movement and retention (DESIGN §4.9), pure Polars over the records' columns: no I/O.
+
+- A person's region on a day is the region (first two digits of the area code) of the address in
+  force that day: the latest report with `effective_date` on or before the day, among the reports
+  known by the end of the period (`reported_date` on or before it).
+- A move is a change of region between a person's consecutive address reports; it counts when its
+  `effective_date` lies in the period. Its visa is that of the status grant covering the move date
+  (the one that began last when several do; empty when none).
+- Retention follows a programme's holders: a cohort is the programme's grants of one calendar
+  month; `in_area_Nm` counts the holders whose address in force N calendar months after their
+  grant lies in the programme's residence area.
+
+Every step is a join or a group-by over whole columns, so a national year of records is a few
+seconds; `tests/mobility` checks both against a plain reading of the definitions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+FLOW_COLUMNS = ("region", "visa", "inflow", "outflow", "net", "residents_start", "residents_end")
+RETENTION_MONTHS = (6, 12, 24)
+RETENTION_COLUMNS = ("program_id", "region", "cohort", "holders", *(f"in_area_{m}m" for m in RETENTION_MONTHS))
+
+FLOW_SCHEMA = {
+    "region": pl.String,
+    "visa": pl.String,
+    "inflow": pl.Int64,
+    "outflow": pl.Int64,
+    "net": pl.Int64,
+    "residents_start": pl.Int64,
+    "residents_end": pl.Int64,
+}
+RETENTION_SCHEMA = {
+    "program_id": pl.String,
+    "region": pl.String,
+    "cohort": pl.String,
+    "holders": pl.Int64,
+    **{f"in_area_{m}m": pl.Int64 for m in RETENTION_MONTHS},
+}
+
+
+def _reports(addresses: pl.DataFrame, known_by: dt.date) -> pl.DataFrame:
+    """The address reports known by `known_by`, with their region, in each person's date order."""
+    return (
+        addresses.lazy()
+        .filter(pl.col("reported_date") <= known_by)
+        .select("person_id", "effective_date", region=pl.col("area_code").str.slice(0, 2), area=pl.col("area_code"))
+        .sort("person_id", "effective_date")  # (person_id, effective_date) is the feed's natural key
+        .collect()
+    )
+
+
+def covering_visa(statuses: pl.DataFrame, events: pl.DataFrame, *, day: str, holders: bool) -> pl.DataFrame:
+    """`events` (person_id, `day`, …) with the `visa` of the grant covering the day ("" when none) and
+    `holder` (a grant with a programme covers it). With `holders`, only the events of holders."""
+    grants = (
+        statuses.lazy()
+        .select("person_id", "visa", "valid_from", "valid_to", holder=pl.col("program_id").is_not_null())
+        .with_row_index("grant")
+    )
+    keyed = events.lazy().with_row_index("event")
+    covered = (
+        keyed.select("event", "person_id", day)
+        .join(grants, on="person_id", how="inner")
+        .filter((pl.col("valid_from") <= pl.col(day)) & (pl.col(day) <= pl.col("valid_to")))
+        .group_by("event")
+        .agg(
+            pl.col("visa").sort_by("valid_from", "grant", descending=[True, True]).first(),
+            pl.col("holder").any(),
+        )
+    )
+    out = (
+        keyed.join(covered, on="event", how="left")
+        .sort("event")
+        .with_columns(pl.col("visa").fill_null(""), pl.col("holder").fill_null(False))
+        .collect()
+    )
+    if holders:
+        out = out.filter(pl.col("holder"))
+    return out.drop("event")
+
+
+def regions_on(reports: pl.DataFrame, people_day: dt.date) -> pl.DataFrame:
+    """person_id → region of the address in force on `people_day` (people with a report by then).
+    `reports` is in each person's date order (`_reports`), so the last one by then is in force."""
+    return (
+        reports.lazy()
+        .filter(pl.col("effective_date") <= people_day)
+        .group_by("person_id")
+        .agg(pl.col("region").last())
+        .with_columns(day=pl.lit(people_day))
+        .collect()
+    )
+
+
+def flows(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
+) -> pl.DataFrame:
+    """`regionvisa flows --from start --to end [--holders]`: one row per region and visa with any count."""
+    reports = _reports(addresses, end)
+    same_person = pl.col("person_id") == pl.col("person_id").shift(1)
+    moves = (
+        reports.with_columns(origin=pl.when(same_person).then(pl.col("region").shift(1)))
+        .filter(
+            pl.col("origin").is_not_null()
+            & (pl.col("origin") != pl.col("region"))
+            & pl.col("effective_date").is_between(start, end)
+        )
+        .select("person_id", "effective_date", "origin", destination=pl.col("region"))
+    )
+    moves = covering_visa(statuses, moves, day="effective_date", holders=holders)
+    inflow = moves.group_by(region="destination", visa="visa").agg(inflow=pl.len())
+    outflow = moves.group_by(region="origin", visa="visa").agg(outflow=pl.len())
+    stocks = []
+    for name, day in (("residents_start", start), ("residents_end", end)):
+        located = covering_visa(statuses, regions_on(reports, day), day="day", holders=holders)
+        stocks.append(located.group_by("region", "visa").agg(pl.len().alias(name)))
+    keys = pl.concat([f.select("region", "visa") for f in (inflow, outflow, *stocks)]).unique()
+    table = keys
+    for part in (inflow, outflow, *stocks):
+        table = table.join(part, on=["region", "visa"], how="left")
+    counts = ["inflow", "outflow", "residents_start", "residents_end"]
+    table = table.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts).with_columns(
+        net=pl.col("inflow") - pl.col("outflow")
+    )
+    table = table.filter(pl.any_horizontal(pl.col(c) != 0 for c in counts))
+    return table.select(FLOW_COLUMNS).sort("region", "visa").cast(FLOW_SCHEMA)
+
+
+def retention(
+    statuses: pl.DataFrame,
+    addresses: pl.DataFrame,
+    programmes: pl.DataFrame,
+    *,
+    on: dt.date,
+    program_id: str | None = None,
+) -> pl.DataFrame:
+    """`regionvisa retention --on DATE [--program ID]`: one row per programme and cohort month.
+
+    `programmes` has program_id, region, residence_area (list of 2- or 5-digit codes), valid_from
+    and valid_to per design version (`compliance.service.programme_obligations`); a grant is held
+    to the residence area of the version in force on its grant date (else the programme's latest).
+    """
+    grants = statuses.filter(pl.col("program_id").is_not_null() & (pl.col("granted_on") <= on))
+    if program_id is not None:
+        grants = grants.filter(pl.col("program_id") == program_id)
+    grants = grants.select("person_id", "program_id", "granted_on").with_row_index("grant")
+    versions = programmes.select("program_id", "region", "residence_area", "valid_from", "valid_to")
+    in_force = (
+        grants.join(versions, on="program_id", how="inner")
+        .with_columns(
+            covers=(pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col("granted_on")))
+            & (pl.col("valid_to").is_null() | (pl.col("granted_on") <= pl.col("valid_to")))
+        )
+        .sort("grant", "covers", "valid_from", descending=[False, True, True], nulls_last=True)
+        .group_by("grant", maintain_order=True)
+        .agg(pl.col("region").first(), pl.col("residence_area").first())
+    )
+    grants = grants.join(in_force, on="grant", how="inner").with_columns(
+        cohort=pl.col("granted_on").dt.strftime("%Y-%m")
+    )
+    reports = _reports(addresses, on).select("person_id", "effective_date", "area")
+    columns = []
+    for months in RETENTION_MONTHS:
+        name = f"in_area_{months}m"
+        checked = grants.with_columns(checkpoint=pl.col("granted_on").dt.offset_by(f"{months}mo"))
+        located = (
+            checked.select("grant", "person_id", "checkpoint")
+            .join(reports, on="person_id", how="inner")
+            .filter(pl.col("effective_date") <= pl.col("checkpoint"))
+            .group_by("grant")
+            .agg(pl.col("area").sort_by("effective_date").last())
+        )
+        checked = checked.join(located, on="grant", how="left").with_columns(
+            inside=(
+                pl.col("residence_area").list.contains(pl.col("area"))
+                | pl.col("residence_area").list.contains(pl.col("area").str.slice(0, 2))
+            ).fill_null(False)
+        )
+        per_cohort = checked.group_by("program_id", "cohort").agg(
+            pl.when(pl.col("checkpoint").max() <= on).then(pl.col("inside").sum()).otherwise(None).alias(name)
+        )
+        columns.append(per_cohort)
+    table = grants.group_by("program_id", "region", "cohort").agg(holders=pl.len())
+    for part in columns:
+        table = table.join(part, on=["program_id", "cohort"], how="left")
+    return table.select(RETENTION_COLUMNS).sort("program_id", "cohort").cast(RETENTION_SCHEMA)
