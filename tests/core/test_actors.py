@@ -107,3 +107,18 @@ def test_a_use_case_loads_authorises_by_region_and_audits(engine):
             ("t.officer", "11", "11", "ministry"),
         ]
     assert USE_CASES[f"{__name__.removeprefix('regionvisa.')}._touch_region"].action == "stats.read"
+
+
+def test_a_use_case_is_declared_and_called_with_keywords_only(engine):
+    """A body with a positional parameter cannot be declared, and a positional call is refused
+    before anything is loaded, authorised or written."""
+    with pytest.raises(TypeError, match="keyword arguments only"):
+
+        @use_case(action="stats.read", subject=REGION)
+        def _positional(session, region, *, actor):  # pragma: no cover - never declared
+            return Done(reason="")
+
+    before = _counts(engine)
+    with pytest.raises(TypeError), session_scope(engine=engine) as session:
+        _touch_region(session, "26", actor=OFFICER, note="positional")  # type: ignore[misc]
+    assert _counts(engine) == before
