@@ -40,6 +40,7 @@ EXPECTED = {
     "applications.intake.submit",
     "applications.intake.import_applications",
     "applications.documents.upload_document",
+    "applications.documents.rotate",
     "applications.service.set_simplified",
 }
 

@@ -210,7 +210,11 @@ def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
 def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):
     from regionvisa.compliance.demo import demo_step
 
+    from regionvisa.stats import summary
+
     kit.insert(engine, scenario(kit).frames())
+    with engine.begin() as conn:  # rows inserted past the import paths: the statistics follow them
+        summary.rebuild(conn=conn)
     demo_step(engine=engine)
     with Session(engine) as s:
         run = cases.latest_run(session=s)

@@ -31,6 +31,7 @@ def _empty_queue(engine, monkeypatch):
     monkeypatch.setenv("REGIONVISA_JOBS_HEARTBEAT_SECONDS", "0.5")
     monkeypatch.setenv("REGIONVISA_JOBS_STALLED_SECONDS", "2")
     monkeypatch.setenv("REGIONVISA_JOBS_POLL_SECONDS", "0.2")
+    monkeypatch.setenv("REGIONVISA_JOBS_IN_PROCESS", "off")  # the tests run the queue themselves (support.py)
     clear_queue(engine)
     yield
     clear_queue(engine)
@@ -222,3 +223,21 @@ def test_a_killed_worker_s_job_is_retried_or_failed_never_left_running(engine, a
     else:
         assert (state, attempts) == ("failed", 1)
         assert audit_actions(engine, job_id) == ["jobs.start", "jobs.failed"]
+
+
+def test_the_server_runs_its_own_worker_when_asked(engine, monkeypatch, login, role_users):
+    """`regionvisa serve` on SQLite (in_process=auto) and any server with in_process=on take jobs themselves."""
+    from fastapi.testclient import TestClient
+
+    from regionvisa.app import create_app
+
+    monkeypatch.setenv("REGIONVISA_JOBS_IN_PROCESS", "auto" if engine.dialect.name == "sqlite" else "on")
+    with TestClient(create_app(engine=engine)) as client:
+        headers = signed_in(client, login, role_users, "ministry_admin")
+        started = client.post("/api/v1/compliance/runs", json={"on": "2025-12-31"}, headers=headers)
+        assert started.status_code == 202
+        deadline = time.monotonic() + 60
+        while (job := client.get(started.headers["location"]).json())["state"] in ("queued", "running"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["state"] == "succeeded", job

@@ -29,9 +29,9 @@ def _state(engine) -> tuple[int, int]:
     return people, entries
 
 
-def test_the_declared_use_case_is_exactly_the_import():
+def test_the_declared_use_cases_are_exactly_the_import_and_the_key_rotation():
     declared = {name: case.action for name, case in USE_CASES.items() if name.startswith("records.")}
-    assert declared == {"records.service.import_file": "records.import"}
+    assert declared == {"records.service.import_file": "records.import", "records.pii.rotate": "keys.rotate"}
 
 
 @pytest.mark.parametrize("actor", ["t.officer", BUSAN], ids=["plain string", "a region without the grant"])

@@ -19,7 +19,14 @@ LOADERS = {
     ("national", "e7_occupations.yaml"): lambda p: catalogue.e7_occupations(p.parents[1]),
     ("national", "applications.yaml"): lambda p: _application_rules(p),
     ("national", "uploads.yaml"): lambda p: _upload_limits(p),
+    ("quotas", "reallocation.yaml"): lambda p: _reallocation_rules(p),
 }
+
+
+def _reallocation_rules(path: Path):
+    from regionvisa.quotas.reallocation import load_rules
+
+    return load_rules(path)
 
 
 def _application_rules(path: Path):
@@ -40,7 +47,7 @@ def _folder_loader(path: Path):
         from regionvisa.programs.files import load_program_file  # type: ignore[import-not-found]
 
         return load_program_file
-    if folder == "evaluation":
+    if folder == "evaluation" or path.parent.parent.name == "evaluation":  # examples/ too
         from regionvisa.evaluation.framework import load_framework  # type: ignore[import-not-found]
 
         return load_framework

@@ -91,11 +91,13 @@ def reap_local(*, engine: Engine) -> list[tuple[int, str]]:
 
 
 def drain_local(*, engine: Engine, worker: str | None = None) -> int:
-    """Run queued jobs in this thread until none is left (SQLite); returns how many ran."""
+    """Give back the jobs of dead workers, then run queued jobs in this thread until none is left
+    (SQLite); returns how many ran."""
     name = worker or worker_name("drain")
     _ALIVE.add(name)
     ran = 0
     try:
+        reap_local(engine=engine)
         while True:
             with session_scope(engine=engine) as session:
                 job_id = service.next_queued(session=session)
