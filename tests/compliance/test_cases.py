@@ -209,7 +209,6 @@ def test_dashboard_counts_trend_and_holders_at_risk(engine, kit):
 
 def test_demo_step_records_a_run_and_cases_in_every_state(engine, kit):
     from regionvisa.compliance.demo import demo_step
-
     from regionvisa.stats import summary
 
     kit.insert(engine, scenario(kit).frames())
