@@ -26,6 +26,10 @@ Decisions the formulas leave open, fixed here and recorded in the run:
 * Treatment (evaluation.treatment) runs before normalisation, in COINr's order: coverage
   screen, imputation, the missing-data policy for what is still missing, then transforms.
   Everything it changes is in the result's `treatment` section and the run's steps.
+
+This module stays above 800 lines on purpose: the flat path, the group tree and the batched
+aggregation primitives must share one set of rounding and weighting rules, and the published run
+and the sensitivity draws call the same functions; split, they would drift apart.
 """
 
 from __future__ import annotations
@@ -771,6 +775,9 @@ def evaluate(
     Besides the §4.5 keys the result has `missing` (what was done per region with a gap),
     `sensitivity` (Sobol indices) and `run` (everything needed to reproduce it bit for bit);
     with groups each region has `groups`, and with treatment the result has `treatment`.
+
+    Longer than 100 lines because it is the pipeline's one readable list of steps, in COINr's
+    order (treat, normalise, aggregate, rank, grade, benefit, record); each step is a call.
     """
     from regionvisa.evaluation.sensitivity import analyse  # sensitivity builds on this module
 

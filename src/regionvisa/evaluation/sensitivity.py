@@ -107,6 +107,8 @@ def analyse(framework: Framework, scored: Scored, *, draws: int) -> dict[str, An
 
     Returns {"regions": {code: {rank_interval, median_rank, grade_probability}},
              "summary": {...Sobol results...}, "settings": {...for the run record...}}.
+    Just over 100 lines: the Saltelli design, the batched scoring and the Jansen estimators are
+    kept in one place so the draws and their seed are visibly the ones the run records.
     """
     names = factors(framework)
     k, n_ind, n_groups = len(names), len(framework.indicators), len(framework.groups)
