@@ -17,9 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from regionvisa.core.errors import Invalid
+from regionvisa.core.text import NP_
+from regionvisa.web import i18n
 
 if TYPE_CHECKING:
     from regionvisa.jobs.runner import Work
+
+
+KIND_CONTEXT = "job kind"
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,17 @@ class Kind:
     name: str
     start_action: str  # authorised when the job is started, in the job's region
     view_action: str  # who may see the job: those who may see its result
-    ko: str
-    en: str
+    label: str  # what it is called, a message id of the catalogue (context "job kind")
     run: Callable[[Work], dict]
     max_attempts: int = 2  # a job whose worker died is run again once, then marked failed
+
+    @property
+    def en(self) -> str:
+        return self.label
+
+    @property
+    def ko(self) -> str:
+        return i18n.translate("ko", self.label, context=KIND_CONTEXT)
 
 
 def _phased(work: Work, *, start: float = 0.0, span: float = 1.0):
@@ -218,29 +230,31 @@ def _probe(work: Work) -> dict:
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind("compliance_run", "cases.act", "compliance.read", "준수 점검 실행", "compliance run", _compliance_run),
+        Kind("compliance_run", "cases.act", "compliance.read", NP_("job kind", "compliance run"), _compliance_run),
         Kind(
-            "evaluation_run", "evaluation.publish", "evaluation.publish", "평가 실행", "evaluation run", _evaluation_run
+            "evaluation_run",
+            "evaluation.publish",
+            "evaluation.publish",
+            NP_("job kind", "evaluation run"),
+            _evaluation_run,
         ),
         Kind(
             "evaluation_report",
             "evaluation.publish",
             "evaluation.publish",
-            "평가 보고서 작성",
-            "evaluation report",
+            NP_("job kind", "evaluation report"),
             _evaluation_report,
         ),
-        Kind("records_import", "records.import", "records.import", "기록 가져오기", "records import", _records_import),
+        Kind("records_import", "records.import", "records.import", NP_("job kind", "records import"), _records_import),
         Kind(
             "applications_import",
             "applications.recommend",
             "applications.read",
-            "신청서 일괄 접수",
-            "applications import",
+            NP_("job kind", "applications import"),
             _applications_import,
         ),
-        Kind("synthetic", "records.import", "records.import", "합성 데이터 적재", "synthetic data", _synthetic),
-        Kind("probe", "users.manage", "users.manage", "작업자 점검", "worker check", _probe),
+        Kind("synthetic", "records.import", "records.import", NP_("job kind", "synthetic data"), _synthetic),
+        Kind("probe", "users.manage", "users.manage", NP_("job kind", "worker check"), _probe),
     )
 }
 
