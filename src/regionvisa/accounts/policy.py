@@ -72,7 +72,8 @@ ACTIONS: dict[str, Action] = {
         _a("selection.read", "read selection rounds and the proposals in them", region_scoped=True),
         _a("proposals.submit", "submit the region's proposal to a selection round", region_scoped=True),
         _a("selection.manage", "run selection rounds and record decisions"),
-        _a("jobs.read", "follow and cancel long work (jobs); each job only for those who may see its result"),
+        _a("jobs.read", "follow long work (jobs); each job only for those who may see its result"),
+        _a("jobs.cancel", "cancel long work (jobs) one may see, in one's scope", region_scoped=True),
     )
 }
 
@@ -157,6 +158,7 @@ POLICY: dict[str, dict[str, str]] = {
     "selection.manage": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     # Whose jobs one sees is decided per job by the action its result needs (jobs.subjects).
     "jobs.read": {r: ALL for r in ROLES},
+    "jobs.cancel": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL, Role.REGIONAL_OFFICIAL: OWN_REGION},
 }
 
 
@@ -199,7 +201,7 @@ SYSTEM_GRANTS: dict[str, frozenset[str]] = {
     # Log-in attempts under a name no account has are recorded under this actor; it holds nothing.
     "sign-in": frozenset(),
     # The job workers' own bookkeeping: a job whose worker died is retried or marked failed.
-    "jobs": frozenset({"jobs.read"}),
+    "jobs": frozenset({"jobs.read", "jobs.cancel"}),
     # The audit log's own maintenance (anchoring checkpoints).
     "audit": frozenset({"audit.read", "audit.anchor"}),
 }

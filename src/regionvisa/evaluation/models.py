@@ -105,7 +105,7 @@ class QuotaPlan(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("evaluation_run.id"))
     period: Mapped[str] = mapped_column(String(16))
     ceiling: Mapped[int] = mapped_column(Integer)
-    method: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))  # "modified-sainte-lague" has 21
     minimum: Mapped[int] = mapped_column(Integer, default=0)
     rows_json: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="proposed")

@@ -73,7 +73,7 @@ def job_page(request: Request, job_id: int, user: Actor = Depends(require("jobs.
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_form(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))):
+def cancel_form(request: Request, job_id: int, user: Actor = Depends(require("jobs.cancel"))):
     engine = request.app.state.engine
     with session_scope(engine=engine) as session:
         job = service.cancel(session=session, job=job_id, actor=user)

@@ -100,7 +100,7 @@ def get_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.r
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a queued job, or ask a running one to stop")
-def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))) -> dict:
+def cancel_job(request: Request, job_id: int, user: Actor = Depends(require("jobs.cancel"))) -> dict:
     engine = request.app.state.engine
     with session_scope(engine=engine) as session:
         job = service.cancel(session=session, job=job_id, actor=user)

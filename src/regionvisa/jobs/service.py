@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.accounts.policy import authorize, can, system_actor
 from regionvisa.core.actor import Actor
-from regionvisa.core.errors import Conflict, Forbidden, NotFound
+from regionvisa.core.errors import Conflict, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import session_scope, utcnow
 from regionvisa.jobs import kinds, runner
@@ -172,14 +172,12 @@ def _live_progress(job: Job) -> tuple[float, str, str] | None:
 
 
 def can_cancel(actor: Actor, job: Job) -> bool:
-    """Whoever started it, or anyone who may start such work for the job's region."""
-
-    if job.state not in ACTIVE_STATES:
-        return False
-    return actor.username == job.actor or can(actor, kinds.kind_of(job.kind).start_action, job.region)
+    """Whether the actor may cancel this (active) job: `jobs.cancel` in the job's region; who may
+    see it is `may_see`'s question."""
+    return job.state in ACTIVE_STATES and can(actor, "jobs.cancel", job.region)
 
 
-@use_case(action="jobs.read", subject=JOB, lock=True, audit="jobs.cancel")
+@use_case(action="jobs.cancel", subject=JOB, lock=True, audit="jobs.cancel")
 def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Done:
     """Cancel a queued job at once; ask a running one to stop at its next progress report.
 
@@ -193,11 +191,6 @@ def cancel(*, session: Session, job: Job, actor: Actor, reason: str = "") -> Don
             code="job_finished",
             ko="이미 끝난 작업은 취소할 수 없습니다",
             en=f"the job has already ended ({job.state}); there is nothing to cancel",
-        )
-    if not can_cancel(actor, job):
-        raise Forbidden(
-            en="only whoever started this job, or may start such work, may cancel it",
-            ko="작업을 시작한 사람이나 같은 작업을 시작할 수 있는 사람만 취소할 수 있습니다",
         )
     job.cancel_requested = True
     if job.state == "queued":

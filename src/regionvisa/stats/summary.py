@@ -34,9 +34,11 @@ DELTA_COLUMNS = ", ".join(DELTA_SCHEMA)
 
 def _bump(conn: Connection, max_reported: dt.date | None, *, replace: bool = False) -> None:
     """Move the version (taking the state row's lock) and keep the latest reported date."""
-    moved = conn.execute(text("UPDATE stats_state SET version = version + 1 WHERE id = 1")).rowcount
-    if not moved:
-        conn.execute(text("INSERT INTO stats_state (id, version, max_reported) VALUES (1, 1, NULL)"))
+    # the row exists from the first change on; two first changes at once both insert, and one waits
+    conn.execute(
+        text("INSERT INTO stats_state (id, version, max_reported) VALUES (1, 0, NULL) ON CONFLICT (id) DO NOTHING")
+    )
+    conn.execute(text("UPDATE stats_state SET version = version + 1 WHERE id = 1"))
     if replace:
         conn.execute(text("UPDATE stats_state SET max_reported = :m WHERE id = 1"), {"m": max_reported})
     elif max_reported is not None:
