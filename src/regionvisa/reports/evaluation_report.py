@@ -95,13 +95,14 @@ def render_html(context: Mapping[str, Any]) -> str:
 
 
 def render_pdf(context: Mapping[str, Any]) -> bytes:
-    """The same HTML laid out on A4 pages by WeasyPrint, with NanumGothic embedded."""
+    """The same HTML laid out on A4 pages by WeasyPrint, with NanumGothic embedded, tagged (a
+    structure tree of headings, tables and figures) so screen readers can read it."""
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     font_config = FontConfiguration()
     html = render_html(context)
-    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf(font_config=font_config)
+    return HTML(string=html, base_url=str(TEMPLATE_DIR)).write_pdf(font_config=font_config, pdf_tags=True)
 
 
 # --------------------------------------------------------------------------------------------
