@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from tests.actors import SYSTEM
+from tests.jobs.support import follow
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.policy import Actor
@@ -306,8 +307,9 @@ def test_bulk_intake_rejects_the_rows_whose_person_is_not_theirs(app, engine, pe
             files={"file": ("intake.csv", csv.encode(), "text/csv")},
             headers=bearer["regional_official"],
         )
-    assert r.status_code == 200, r.text
-    result = r.json()
+        job = follow(client, r, engine, headers=bearer["regional_official"])
+    assert job["state"] == "succeeded", job
+    result = job["result"]["summary"]
     assert (result["inserted"], result["rejected_rows"]) == (3, 3)
     problems = {p["line"]: p for p in result["problems"]}
     assert set(problems) == {3, 4, 7}

@@ -14,13 +14,15 @@ import io
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.core.actor import Actor
 from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
+from regionvisa.jobs.router import ACCEPTED, accepted, launch
+from regionvisa.programs import service as programs
 from regionvisa.tabular import TableFileError, display_name, open_table
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
@@ -149,7 +151,13 @@ def set_benefit(
         return {"region": row.region, "simplified_procedure": row.simplified_procedure, "reason": row.reason}
 
 
-@router.post("/imports", summary="Bulk intake from CSV or XLSX: good rows in, bad rows reported")
+@router.post(
+    "/imports",
+    summary="Bulk intake from CSV or XLSX, as a job (202 and its Location): good rows in, bad rows reported "
+    "in the job's result",
+    status_code=202,
+    responses=ACCEPTED,
+)
 def import_applications(
     request: Request,
     program_id: str = Form(...),
@@ -157,23 +165,31 @@ def import_applications(
     submitted_on: dt.date | None = Form(None),
     max_problems: int = Query(1000, ge=0, le=100_000),
     user: Actor = Depends(require("applications.recommend")),
-) -> dict:
-    # Read by the one table reader (bad files answer 422 with the reason), within the role's size limit.
+) -> JSONResponse:
+    # The body was spooled within the role's size limit (web.uploads). The programme and the file's
+    # type and header are checked now (unknown programme 404, unreadable file 422); the rows are
+    # screened and taken in by the job, in the programme's region, like a records import.
     with received_file(file, default_name="intake") as path:
+        name = display_name(file.filename, "intake")
         try:
-            frame = open_table(path, name=file.filename, formats=("csv", "xlsx")).read()
+            open_table(path, name=file.filename, formats=("csv", "xlsx")).empty()
         except TableFileError as exc:
             raise exc.app_error() from exc
+        data = path.read_bytes()
     with session_scope(engine=_engine(request)) as session:
-        result = intake.import_applications(
-            session=session,
-            program_id=program_id,
-            source=frame,
-            actor=user,
-            on=submitted_on,
-            source_name=display_name(file.filename, "intake"),
-        )
-    return {**result.summary(), "problems": result.rejects.head(max_problems).to_dicts()}
+        region = programs.get_program(session=session, program_id=program_id).region
+    params = {"program_id": program_id, "max_problems": max_problems, "source_name": name}
+    if submitted_on is not None:
+        params["submitted_on"] = submitted_on.isoformat()
+    job = launch(
+        request,
+        actor=user,
+        kind="applications_import",
+        params=params,
+        region=region,
+        upload=(name, file.content_type or "application/octet-stream", data),
+    )
+    return accepted(job)
 
 
 EXPORT_TYPES = {
