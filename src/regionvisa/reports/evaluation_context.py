@@ -630,7 +630,7 @@ def _maps(rows: list[dict[str, Any]], indicators: list[dict[str, Any]], lang: st
     maps = []
     for k, ind in enumerate(indicators):
         values = {r["code"]: r["indicators"][k]["normalised"] for r in rows}
-        tiles, legend, width, height = tile_grid(values, tile_labels, fmt=lambda v: f"{v:.0f}")
+        tiles, legend, width, height = tile_grid(values, tile_labels, lang=lang)
         maps.append(
             {
                 "map_id": f"map-{ind['id']}",

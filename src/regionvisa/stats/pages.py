@@ -11,6 +11,7 @@ from regionvisa.accounts.policy import ALL, Actor, grant
 from regionvisa.core.paging import Page, offset_of
 from regionvisa.regions.service import region_names
 from regionvisa.regions.tilemap import tile_grid
+from regionvisa.reports.locale import region_name
 from regionvisa.stats import regional, service
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
@@ -29,9 +30,9 @@ def overview(request: Request, at: dt.date | None = Query(None)):
         lang = current_language.get()
         rows = table.to_dicts()
         names = {r["region"]: r["name_ko" if lang == "ko" else "name_en"] for r in rows}
-        short = {code: name.split(" (")[0] for code, name in names.items()}
+        short = {code: region_name(code, lang, short=True) for code in names}
         tiles, legend, width, height = tile_grid(
-            {r["region"]: r["share_pct"] for r in rows}, short, fmt=lambda v: f"{v:.1f}%"
+            {r["region"]: r["share_pct"] for r in rows}, short, names=names, suffix="%", lang=lang, min_decimals=1
         )
         totals = {
             "residents": int(table["residents"].sum()),
