@@ -4,11 +4,13 @@ regions' names fit their tiles in both languages."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.web.test_overview_map import seed
 
 from regionvisa.regions.tilemap import (
     LABEL_ROOM,
@@ -21,7 +23,6 @@ from regionvisa.regions.tilemap import (
     tile_grid,
 )
 from regionvisa.reports.locale import region_name
-from tests.web.test_overview_map import seed
 
 finite = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
 
@@ -33,7 +34,7 @@ def test_classes_increase_do_not_overlap_and_cover_every_value(values):
     assert 1 <= len(found) <= len(PALETTE)
     for c in found:
         assert c.low <= c.high
-    for before, after in zip(found, found[1:], strict=False):
+    for before, after in itertools.pairwise(found):
         assert before.high < after.low  # strictly increasing, disjoint
     for v in values:
         c = found[class_of(v, found)]
@@ -79,7 +80,8 @@ def test_equal_values_give_one_class_not_invented_ranges():
 
 def test_close_values_get_the_decimals_that_separate_them():
     """Shares of 0.08 %–0.31 % once read '0.1% – 0.1%'."""
-    values = dict(zip(TILE_POSITIONS, [0.08, 0.09, 0.1, 0.12, 0.16, 0.19, 0.2, 0.21, 0.22, 0.23, 0.24, 0.31], strict=False))
+    shares = [0.08, 0.09, 0.1, 0.12, 0.16, 0.19, 0.2, 0.21, 0.22, 0.23, 0.24, 0.31]
+    values = dict(zip(TILE_POSITIONS, shares, strict=False))
     _, legend, _, _ = tile_grid(values, {}, suffix="%", lang="en", min_decimals=1)
     texts = [text for _, text in legend]
     assert texts[0].startswith("0.08%") and texts[-1].endswith("0.31%"), texts
