@@ -51,7 +51,7 @@ from regionvisa.records import pii
 from regionvisa.records.bulk import bulk_insert
 from regionvisa.records.feeds import FeedFileError, read_feed_file
 from regionvisa.records.models import AddressReport, Person, StatusGrant
-from regionvisa.rules import add_lists, coerce_applicant, parse_applicants, screen_core
+from regionvisa.rules import FIELDS, add_lists, coerce_applicant, parse_applicants, screen_core
 from regionvisa.rules.compile import criterion_column
 
 PASSPORT_RE = re.compile(r"^[A-Z0-9]{5,20}$")
@@ -64,6 +64,87 @@ def _bad(field_name: str, value: Any, ko: str, en: str) -> DomainError:
     return Invalid(
         code="invalid", ko=f"{field_name} = {value!r}: {ko}", en=f"{field_name} = {value!r}: {en}", field=field_name
     )
+
+
+class ProfileInvalid(Invalid):
+    """Every refused field of one applicant at once (`field_errors`), so a form can mark each; the
+    API answer lists them under `details` besides the first as `field`."""
+
+    def __init__(self, *, field_errors: list[dict]) -> None:
+        first = field_errors[0]
+        super().__init__(code="invalid", ko=first["ko"], en=first["en"], field=first["field"])
+        self.field_errors = field_errors
+
+    def body(self) -> dict:
+        out = super().body()
+        out["error"]["details"] = [
+            {"field": e["field"], "message": {"ko": e["ko"], "en": e["en"]}} for e in self.field_errors
+        ]
+        return out
+
+
+def _field_error(name: str, value: Any, ko: str, en: str) -> dict:
+    """One refused applicant field, worded with its catalogue label, the value and the rule broken."""
+    f = FIELDS.get(name)
+    label_ko, label_en = (f.label_ko, f.label_en) if f else (name, name)
+    shown = "" if value is None else str(value)
+    return {
+        "field": name,
+        "ko": f"{label_ko} {shown!r}: {ko}" if shown else f"{label_ko}: {ko}",
+        "en": f"{label_en[:1].upper()}{label_en[1:]} {shown!r}: {en}" if shown else f"{label_en}: {en}",
+    }
+
+
+def plausibility_checks(frame: pl.DataFrame, *, on: dt.date) -> list[tuple[str, pl.Expr, str, str]]:
+    """The catalogue's date bounds as column masks (field, bad mask, reason_en, reason_ko): the age a
+    date of birth gives on the application date `on`, and dates that must follow another (a passport
+    expires after its holder's birth). Applied to a whole file at once, or to a one-row frame."""
+    out = []
+    for name, f in FIELDS.items():
+        if f.type != "date" or name not in frame.columns:
+            continue
+        col = pl.col(name)
+        if f.age_min is not None or f.age_max is not None:
+            before_birthday = (col.dt.month().cast(pl.Int32) * 100 + col.dt.day().cast(pl.Int32)) > (
+                on.month * 100 + on.day
+            )
+            age = pl.lit(on.year) - col.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)
+            lo, hi = f.age_min if f.age_min is not None else 0, f.age_max if f.age_max is not None else 200
+            bad = col.is_not_null() & ((age < lo) | (age > hi))
+            out.append(
+                (
+                    name,
+                    bad,
+                    f"gives an age outside {lo} to {hi} years on the application date {on.isoformat()}"
+                    + (" (a date in the future)" if lo == 0 else ""),
+                    f"신청일({on.isoformat()}) 기준 나이가 {lo}~{hi}세 범위를 벗어납니다"
+                    + (" (미래 날짜 포함)" if lo == 0 else ""),
+                )
+            )
+        if f.after and f.after in frame.columns:
+            other = FIELDS[f.after]
+            bad = col.is_not_null() & pl.col(f.after).is_not_null() & (col <= pl.col(f.after))
+            out.append((name, bad, f"must be after the {other.label_en}", f"{other.label_ko}보다 뒤의 날짜여야 합니다"))
+    return out
+
+
+def _profile_problems(applicant: dict, on: dt.date) -> tuple[dict, list[dict]]:
+    """The typed profile and every refused field: types and ranges (the catalogue, as a file is read),
+    then the date bounds against the application date."""
+    profile, problems = coerce_applicant(dict(applicant))
+    errors = [_field_error(name, value, ko, en) for name, value, en, ko in problems]
+    dates = {n: profile.get(n) for n, f in FIELDS.items() if f.type == "date" and isinstance(profile.get(n), dt.date)}
+    if dates:
+        frame = pl.DataFrame({n: [v] for n, v in dates.items()}, schema={n: pl.Date for n in dates})
+        checks = plausibility_checks(frame, on=on)
+        if checks:
+            flags = frame.select([mask.alias(f"c{i}") for i, (_n, mask, _e, _k) in enumerate(checks)]).row(0)
+            for hit, (name, _mask, en, ko) in zip(flags, checks, strict=True):
+                if hit:
+                    errors.append(_field_error(name, dates[name].isoformat(), ko, en))
+    order = {n: i for i, n in enumerate(FIELDS)}
+    errors.sort(key=lambda e: order.get(e["field"], len(order)))
+    return profile, errors
 
 
 def _clean_identity(name: str, passport_no: str, nationality: str) -> tuple[str, str, str]:
@@ -163,10 +244,9 @@ def submit(
     on = on or dt.date.today()
     version = programs.published_on(session=session, program_id=program_id, on=on)
 
-    profile, problems = coerce_applicant(dict(applicant))
+    profile, problems = _profile_problems(applicant, on)
     if problems:
-        fname, value, en, ko = problems[0]
-        raise _bad(fname, value, ko, en)
+        raise ProfileInvalid(field_errors=problems)
     name, passport, nationality = _clean_identity(name, passport_no, applicant.get("nationality") or "")
     profile["nationality"] = nationality
     passport_enc, passport_hash = pii.protect(passport)
@@ -513,7 +593,7 @@ def _open_passports(session: Session, program_id: str, hashes: pl.Series) -> set
     return existing
 
 
-def _row_problems(session: Session, raw: pl.DataFrame, *, program_id: str, actor: Any):
+def _row_problems(session: Session, raw: pl.DataFrame, *, program_id: str, actor: Any, on: dt.date):
     """(the typed rows, every row problem sorted by line and field): identity, types, person links."""
 
     existing = _open_passports(session, program_id, raw["__passport_hash"].drop_nulls())
@@ -528,6 +608,22 @@ def _row_problems(session: Session, raw: pl.DataFrame, *, program_id: str, actor
             orient="row",
         )
         problems = pl.concat([problems, typed_problems])
+    checks = plausibility_checks(parsed.frame, on=on)
+    if checks:
+        frame = parsed.frame.with_row_index("__row")
+        problems = pl.concat(
+            [problems]
+            + [
+                frame.filter(mask.fill_null(False)).select(
+                    (pl.col("__row").cast(pl.Int64) + 2).alias("line"),
+                    pl.lit(name).alias("field"),
+                    pl.col(name).cast(pl.String).alias("value"),
+                    pl.lit(en).alias("reason_en"),
+                    pl.lit(ko).alias("reason_ko"),
+                )
+                for name, mask, en, ko in checks
+            ]
+        )
     birth = parsed.frame["birth_date"] if "birth_date" in parsed.frame.columns else None
     problems = pl.concat([problems, _person_problems(session, raw, birth, actor)])
     return parsed, problems.sort("line", "field")
@@ -746,7 +842,7 @@ def import_applications(
     version = programs.published_on(session=session, program_id=program_id, on=on)
     lp = programs.loaded(version)
     raw, name = _read_source(source, source_name)
-    parsed, problems = _row_problems(session, raw, program_id=program_id, actor=actor)
+    parsed, problems = _row_problems(session, raw, program_id=program_id, actor=actor, on=on)
     bad_lines = problems["line"].unique()
     typed = parsed.frame.with_row_index("__row").with_columns((pl.col("__row") + 2).alias("__line"))
     good = typed.filter(~pl.col("__line").is_in(bad_lines.implode()))

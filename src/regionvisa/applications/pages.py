@@ -17,15 +17,16 @@ from regionvisa.accounts.policy import Actor, can
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.lifecycle import STATUS_LABELS
 from regionvisa.applications.models import OPEN_STATUSES
-from regionvisa.core.errors import Invalid
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.rules import FIELDS
+from regionvisa.web import forms
 from regionvisa.web.deps import require
-from regionvisa.web.i18n import current_language
-from regionvisa.web.labels import N_
+from regionvisa.web.i18n import current_language, pgettext
+from regionvisa.web.labels import N_, NP_
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -133,6 +134,50 @@ def applications_index(
         )
 
 
+# Enum values and units as the form shows them (the stored value stays the catalogue's code).
+VALUE_LABELS = {
+    "none": NP_("applicant value", "none"),
+    "high_school": NP_("applicant value", "high school"),
+    "associate": NP_("applicant value", "associate degree"),
+    "bachelor": NP_("applicant value", "bachelor's degree"),
+    "master": NP_("applicant value", "master's degree"),
+    "doctorate": NP_("applicant value", "doctorate"),
+    "degree": NP_("applicant value", "degree course"),
+    "language": NP_("applicant value", "language course"),
+    "exchange": NP_("applicant value", "exchange programme"),
+}
+UNIT_LABELS = {
+    "level": NP_("unit", "level"),
+    "KRW": NP_("unit", "KRW"),
+    "years": NP_("unit", "years"),
+    "ratio": NP_("unit", "share, 0 to 1"),
+}
+# The form's own fields: their labels (message ids) and element ids, for the error summary.
+IDENTITY_LABELS = {
+    "program_id": N_("Programme"),
+    "name": N_("Applicant's name"),
+    "passport_no": N_("Passport number"),
+    "submitted_on": N_("Submission date"),
+}
+IDENTITY_IDS = {"program_id": "program", "name": "name", "passport_no": "passport", "submitted_on": "submitted-on"}
+
+
+def _form_labels() -> dict:
+    return {
+        **IDENTITY_LABELS,
+        "nationality": {"ko": FIELDS["nationality"].label_ko, "en": FIELDS["nationality"].label_en},
+        **{n: {"ko": FIELDS[n].label_ko, "en": FIELDS[n].label_en} for n in FORM_FIELDS},
+    }
+
+
+def _form_ids() -> dict:
+    return {**IDENTITY_IDS, **{n: f"f-{n}" for n in FORM_FIELDS}}
+
+
+def _value_label(value: str) -> str:
+    return pgettext("applicant value", VALUE_LABELS[value]) if value in VALUE_LABELS else value
+
+
 def _field_inputs() -> list[dict]:
     lang = current_language.get()
     out = []
@@ -141,56 +186,82 @@ def _field_inputs() -> list[dict]:
         out.append(
             {
                 "name": name,
+                "id": f"f-{name}",
                 "label": f.label_ko if lang == "ko" else f.label_en,
                 "type": f.type,
-                "choices": list(f.values),
-                "unit": f.unit,
+                "choices": [(v, _value_label(v)) for v in f.values],
+                "unit": pgettext("unit", UNIT_LABELS[f.unit]) if f.unit in UNIT_LABELS else f.unit,
+                "min": f.minimum,
+                "max": f.maximum,
             }
         )
     return out
 
 
+def _new_page(request: Request, user: Actor, *, form: dict | None = None, errors=None, status: int = 200):
+    today = dt.date.today()
+    with session_scope(engine=request.app.state.engine) as session:
+        versions = views.programmes_in_force(session=session, actor=user, on=today)
+        default = views.intake_date_default(session=session, program_ids=[v.program_id for v in versions], today=today)
+    return render(
+        request,
+        "applications_new.html",
+        {
+            "versions": versions,
+            "fields": _field_inputs(),
+            "today": default or today,
+            "no_ledger": bool(versions) and default is None,
+            "can_open_ledger": can(user, "quotas.adjust"),  # shows the link's wording only
+            "form": form or {},
+            "errors": errors,
+            **_labels(),
+        },
+        status_code=status,
+    )
+
+
 @router.get("/applications/new")
 def new_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
-    with session_scope(engine=request.app.state.engine) as session:
-        versions = views.programmes_in_force(session=session, actor=user, on=dt.date.today())
-        return render(
-            request,
-            "applications_new.html",
-            {"versions": versions, "fields": _field_inputs(), "today": dt.date.today(), "form": {}, **_labels()},
-        )
+    return _new_page(request, user)
 
 
 @router.post("/applications/new")
 async def submit_application(request: Request, user: Actor = Depends(require("applications.recommend"))):
-    form = await request.form()
-    profile: dict = {}
-    for name in FORM_FIELDS:
-        value = str(form.get(name, "")).strip()
-        if value != "":
-            profile[name] = value
-    on_text = str(form.get("submitted_on", "")).strip()
+    """The refused form comes back with the error summary and every typed value (web/forms.py)."""
+    values = await forms.values(request)
+    profile = {name: values[name].strip() for name in FORM_FIELDS if values.get(name, "").strip() != ""}
+    on_text = values.get("submitted_on", "").strip()
     try:
-        on = dt.date.fromisoformat(on_text) if on_text else None
-    except ValueError:
-        raise Invalid(
-            code="invalid",
-            ko=f"접수일 {on_text!r}이(가) 날짜가 아닙니다",
-            en=f"{on_text!r} is not a date",
-            field="submitted_on",
-        ) from None
-    with session_scope(engine=request.app.state.engine) as session:
-        app = intake.submit(
-            session=session,
-            program_id=str(form.get("program_id", "")),
-            applicant=profile,
-            name=str(form.get("name", "")),
-            passport_no=str(form.get("passport_no", "")),
-            actor=user,
-            on=on,
-            channel="web",
+        try:
+            on = dt.date.fromisoformat(on_text) if on_text else None
+        except ValueError:
+            raise Invalid(
+                code="invalid",
+                ko=f"접수일 {on_text!r}은(는) 날짜(YYYY-MM-DD)가 아닙니다",
+                en=f"Submission date {on_text!r} is not a date (YYYY-MM-DD)",
+                field="submitted_on",
+            ) from None
+        with session_scope(engine=request.app.state.engine) as session:
+            app = intake.submit(
+                session=session,
+                program_id=values.get("program_id", ""),
+                applicant=profile,
+                name=values.get("name", ""),
+                passport_no=values.get("passport_no", ""),
+                actor=user,
+                on=on,
+                channel="web",
+            )
+            app_id = app.id
+    except DomainError as exc:
+        if exc.status in (401, 403):
+            raise
+        if exc.status == 404:  # an unknown programme, or none in force on that date: the form's fault
+            exc = Invalid(code="invalid", ko=exc.ko, en=exc.en, field="program_id")
+        errors = forms.errors_from(
+            exc, labels=_form_labels(), ids=_form_ids(), form_id="application-form", order=_form_ids()
         )
-        app_id = app.id
+        return _new_page(request, user, form=values, errors=errors, status=errors.status)
     return RedirectResponse(f"/applications/{app_id}?done=submitted", status_code=303)
 
 

@@ -28,6 +28,7 @@ from regionvisa.core.errors import NotFound
 from regionvisa.core.paging import Page, offset_of
 from regionvisa.programs import service as programs
 from regionvisa.quotas import service as quotas
+from regionvisa.quotas.models import QuotaLedger
 from regionvisa.records import pii
 from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
 
@@ -118,7 +119,13 @@ def queue_page(
                 "within_places": row["within_places"],
                 "missing_fields": (scr.explanation or {}).get("missing", []) if scr else [],
                 "missing_documents": missing_documents(session=session, app=app),
-                "standing": standing(app, scr, row["rank"], q.remaining),
+                "standing": standing(
+                    app,
+                    scr,
+                    row["rank"],
+                    q.remaining,
+                    explained=full_explanation(session=session, screening=scr) if scr else None,
+                ),
             }
         )
     return {
@@ -143,9 +150,20 @@ def programmes_in_force(*, session: Session, actor: Actor, on: dt.date) -> list:
     return programs.in_force(session=session, on=on, region=read_region(actor))
 
 
-def standing(app: Application, screening: Screening | None, rank: int | None, remaining: int | None) -> dict:
-    """Why an applicant stands where they do: the points rules earned and the tie-break."""
-    detail = (screening.explanation or {}).get("points_detail", []) if screening else []
+def standing(
+    app: Application,
+    screening: Screening | None,
+    rank: int | None,
+    remaining: int | None,
+    *,
+    explained: dict | None = None,
+) -> dict:
+    """Why an applicant stands where they do: the points rules earned and the tie-break.
+
+    `explained` is the full explanation: a file's screenings are stored short (no points detail),
+    so reading the stored one would say "no points earned" of a 15-point applicant."""
+    exp = explained if explained is not None else (screening.explanation or {}) if screening else {}
+    detail = exp.get("points_detail", [])
     earned = [p for p in detail if p.get("earned")]
     missed = [p for p in detail if not p.get("earned")]
     return {
@@ -346,3 +364,20 @@ def write_export(frame: pl.DataFrame, target: Path | Any, fmt: str) -> None:
         write_xlsx_safe(frame, target, worksheet="applications")
     else:
         write_csv_safe(frame, target)
+
+
+def intake_date_default(*, session: Session, program_ids: list[str], today: dt.date) -> dt.date | None:
+    """The submission date the new-application form proposes: today when a quota ledger of one of
+    the programmes covers it, else the nearest day inside the latest ledger (so recommending does
+    not fail later with "no quota ledger"); None when no programme has a ledger at all."""
+    if not program_ids:
+        return None
+    rows = session.execute(
+        select(QuotaLedger.period_start, QuotaLedger.period_end).where(QuotaLedger.program_id.in_(program_ids))
+    ).all()
+    if not rows:
+        return None
+    if any(start <= today <= end for start, end in rows):
+        return today
+    start, end = max(rows, key=lambda r: r[1])
+    return min(max(today, start), end)

@@ -42,6 +42,11 @@ class Field:
     maximum: float | None = None
     pattern: str | None = None
     description_en: str | None = None
+    # Plausibility of dates, checked against the application date at intake: the age in whole
+    # years a date of birth gives (inclusive bounds), and another date field this one must follow.
+    age_min: int | None = None
+    age_max: int | None = None
+    after: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIELD_TYPES:
@@ -91,6 +96,10 @@ class Field:
             d["pattern"] = self.pattern
         if self.description_en is not None:
             d["description"] = self.description_en
+        if self.age_min is not None or self.age_max is not None:
+            d["age"] = {"minimum": self.age_min, "maximum": self.age_max}
+        if self.after is not None:
+            d["after"] = self.after
         return d
 
 
@@ -129,8 +138,8 @@ FIELDS = Catalogue(
             pattern=r"^[A-Z]{3}$",
             description_en="ISO 3166-1 alpha-3 code",
         ),
-        Field("birth_date", "date", "생년월일", "date of birth"),
-        Field("passport_valid_until", "date", "여권 유효기간 만료일", "passport valid until"),
+        Field("birth_date", "date", "생년월일", "date of birth", age_min=0, age_max=120),
+        Field("passport_valid_until", "date", "여권 유효기간 만료일", "passport valid until", after="birth_date"),
         Field("entry_ban", "boolean", "입국금지 여부", "entry ban"),
         Field("criminal_record", "boolean", "범죄경력 여부", "criminal record"),
         Field(
@@ -172,8 +181,12 @@ FIELDS = Catalogue(
             minimum=0,
             maximum=5,
         ),
-        Field("bank_balance_krw", "integer", "예금 잔고", "bank balance", unit="KRW", minimum=0),
-        Field("annual_wage_krw", "integer", "연간 임금", "annual wage", unit="KRW", minimum=0),
+        Field(
+            "bank_balance_krw", "integer", "예금 잔고", "bank balance", unit="KRW", minimum=0, maximum=100_000_000_000
+        ),
+        Field(
+            "annual_wage_krw", "integer", "연간 임금", "annual wage", unit="KRW", minimum=0, maximum=100_000_000_000
+        ),
         Field(
             "occupation_code",
             "string",
@@ -182,7 +195,7 @@ FIELDS = Catalogue(
             description_en="national E-7 occupation code",
         ),
         Field("e7_subtype", "enum", "E-7 세부 유형", "E-7 sub-type", values=E7_SUBTYPES),
-        Field("experience_years", "number", "경력 연수", "years of experience", unit="years", minimum=0),
+        Field("experience_years", "number", "경력 연수", "years of experience", unit="years", minimum=0, maximum=80),
         Field(
             "employer_foreign_ratio",
             "number",

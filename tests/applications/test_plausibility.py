@@ -1,0 +1,164 @@
+"""Plausibility of applicant profiles (issue 17, req 1 and 2): the catalogue's bounds refused by the
+form (same page, error summary, labels, typed values kept), the API and the file import."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+from tests.actors import BUSAN
+
+from regionvisa.applications import intake
+from regionvisa.core.errors import Invalid
+from regionvisa.db import session_scope
+from regionvisa.rules import FIELDS
+
+from .conftest import ON, eligible_busan
+from .test_pages import FORM
+
+
+def test_the_catalogue_declares_the_bounds():
+    assert (FIELDS["birth_date"].age_min, FIELDS["birth_date"].age_max) == (0, 120)
+    assert FIELDS["passport_valid_until"].after == "birth_date"
+    assert (FIELDS["topik_level"].minimum, FIELDS["topik_level"].maximum) == (0, 6)
+    assert FIELDS["birth_date"].to_dict()["age"] == {"minimum": 0, "maximum": 120}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"birth_date": "2090-01-01"}, "birth_date"),
+        ({"birth_date": "1890-01-01"}, "birth_date"),
+        ({"passport_valid_until": "1999-01-01"}, "passport_valid_until"),
+        ({"topik_level": 9}, "topik_level"),
+        ({"bank_balance_krw": -5}, "bank_balance_krw"),
+    ],
+)
+def test_service_refuses_implausible_profiles(engine, busan, overrides, field):
+    with session_scope(engine=engine) as session, pytest.raises(Invalid) as info:
+        intake.submit(
+            session=session,
+            program_id="busan-d2",
+            applicant=eligible_busan(**overrides),
+            name="Kim",
+            passport_no="PLA000001",
+            actor=BUSAN,
+            on=ON,
+        )
+    assert info.value.field == field
+    assert field not in info.value.en and field not in info.value.ko  # worded with the label
+
+
+def test_all_bad_fields_are_reported_at_once(engine, busan):
+    with session_scope(engine=engine) as session, pytest.raises(intake.ProfileInvalid) as info:
+        intake.submit(
+            session=session,
+            program_id="busan-d2",
+            applicant=eligible_busan(birth_date="2090-01-01", topik_level=9),
+            name="Kim",
+            passport_no="PLA000002",
+            actor=BUSAN,
+            on=ON,
+        )
+    assert [e["field"] for e in info.value.field_errors] == ["birth_date", "passport_valid_until", "topik_level"]
+    assert "2090-01-01" in info.value.field_errors[0]["en"] and "0 to 120" in info.value.field_errors[0]["en"]
+    assert "생년월일" in info.value.field_errors[0]["ko"]
+
+
+def test_a_birthday_today_is_age_zero_and_accepted(engine, busan):
+    with session_scope(engine=engine) as session:
+        app = intake.submit(
+            session=session,
+            program_id="busan-d2",
+            applicant=eligible_busan(birth_date=ON.isoformat()),
+            name="Kim",
+            passport_no="PLA000003",
+            actor=BUSAN,
+            on=ON,
+        )
+        assert app.birth_date == ON
+
+
+@pytest.fixture
+def client(app, role_users, login):
+    with TestClient(app) as c:
+        token = login(c, role_users["regional_official"]["username"])
+        c.headers["X-CSRF-Token"] = token
+        yield c, token
+
+
+def test_api_refuses_a_birth_date_in_the_future(client, busan):
+    c, _ = client
+    r = c.post(
+        "/api/v1/applications",
+        json={
+            "program_id": "busan-d2",
+            "name": "Kim",
+            "passport_no": "PLA000010",
+            "applicant": eligible_busan(birth_date="2090-01-01"),
+            "submitted_on": ON.isoformat(),
+        },
+    )
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert err["field"] == "birth_date"
+    assert "date of birth" in err["message"]["en"].lower() and "생년월일" in err["message"]["ko"]
+    assert [d["field"] for d in err["details"]] == ["birth_date", "passport_valid_until"]
+
+
+def test_file_import_rejects_the_implausible_rows(engine, busan):
+    rows = [
+        {"name": "A", "passport_no": "IMP000001", **eligible_busan(0)},
+        {"name": "B", "passport_no": "IMP000002", **eligible_busan(1, birth_date="2090-01-01")},
+        {"name": "C", "passport_no": "IMP000003", **eligible_busan(2, passport_valid_until="1990-01-01")},
+    ]
+    frame = pl.DataFrame([{k: (str(v) if v is not None else None) for k, v in r.items()} for r in rows])
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON)
+    assert result.inserted == 1 and result.rejected_rows == 2
+    rejects = result.rejects.sort("line", "field")
+    assert rejects.select("line", "field").rows() == [
+        (3, "birth_date"),
+        (3, "passport_valid_until"),  # a passport that expired before the holder's birth
+        (4, "passport_valid_until"),
+    ]
+    assert "0 to 120" in rejects["reason_en"][0]
+
+
+@pytest.mark.parametrize(
+    ("lang", "summary", "label"),
+    [("ko", "입력 내용을 확인해 주세요", "생년월일"), ("en", "There is a problem", "Date of birth")],
+)
+def test_form_comes_back_with_the_summary_and_the_typed_values(client, busan, lang, summary, label):
+    c, token = client
+    c.cookies.set("lang", lang)
+    data = {**FORM, "birth_date": "2090-01-01", "topik_level": "9", "csrf_token": token, "lang": lang}
+    r = c.post(f"/applications/new?lang={lang}", data=data, follow_redirects=False)
+    assert r.status_code == 422, r.text[:300]
+    html = r.text
+    assert summary in html
+    assert 'href="#f-birth_date"' in html and 'href="#f-topik_level"' in html
+    assert 'id="f-birth_date-error"' in html and label in html
+    assert 'value="2090-01-01"' in html and 'value="Tran Thi B"' in html and 'value="9"' in html
+    assert 'value="PG1234567"' in html
+    summary_box = re.search(r'<div class="error-box error-summary".*?</div>', html, re.S).group(0)
+    assert "birth_date" not in summary_box.replace("#f-birth_date", "")
+    assert "topik_level" not in summary_box.replace("#f-topik_level", "")
+
+
+def test_form_enum_values_are_translated_in_korean(client, busan):
+    c, _ = client
+    c.cookies.set("lang", "ko")
+    html = c.get("/applications/new?lang=ko").text
+    assert ">고등학교<" in html and ">학위 과정<" in html
+    assert ">high_school<" not in html and ">degree<" not in html
+
+
+def test_form_date_default_falls_inside_the_ledger(client, busan):
+    c, _ = client
+    html = c.get("/applications/new").text
+    default = re.search(r'id="submitted-on" name="submitted_on" value="([0-9-]+)"', html).group(1)
+    assert default.startswith("2025-")  # the only ledger is 2025's
+    assert 'id="no-ledger"' not in html
