@@ -184,9 +184,7 @@ FIELDS = Catalogue(
         Field(
             "bank_balance_krw", "integer", "예금 잔고", "bank balance", unit="KRW", minimum=0, maximum=100_000_000_000
         ),
-        Field(
-            "annual_wage_krw", "integer", "연간 임금", "annual wage", unit="KRW", minimum=0, maximum=100_000_000_000
-        ),
+        Field("annual_wage_krw", "integer", "연간 임금", "annual wage", unit="KRW", minimum=0, maximum=100_000_000_000),
         Field(
             "occupation_code",
             "string",
