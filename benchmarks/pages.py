@@ -11,6 +11,8 @@ on every page for every role, and the server's peak memory below 2 GB.
 
 A built demo is reused with `--sqlite-url`/`--pg-url` and `--reuse` (building one at national
 scale takes minutes); without `--pg-url` a throwaway PostgreSQL cluster is started (as in load.py).
+`REGIONVISA_BENCH_SQLITE_URL` / `REGIONVISA_BENCH_PG_URL` name built national demos for `make bench`
+(which passes no arguments): given, they are reused and only the databases they name are walked.
 """
 
 from __future__ import annotations
@@ -273,6 +275,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--feed-rows", type=int, default=1000)
     args = parser.parse_args()
+    built = {
+        "sqlite": os.environ.get("REGIONVISA_BENCH_SQLITE_URL"),
+        "postgresql": os.environ.get("REGIONVISA_BENCH_PG_URL"),
+    }
+    if not (args.sqlite_url or args.pg_url) and any(built.values()):  # `make bench` against built demos
+        args.sqlite_url, args.pg_url, args.reuse = built["sqlite"], built["postgresql"], True
+        if args.only is None and not all(built.values()):
+            args.only = "sqlite" if built["sqlite"] else "postgresql"
     residents = args.residents or (5_000 if args.quick else 2_700_000)
     repeats = args.repeats or (3 if args.quick else 5)
     options = dict(residents=residents, reuse=args.reuse, workers=args.workers, repeats=repeats,
