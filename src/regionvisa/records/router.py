@@ -39,6 +39,13 @@ def residents(
     at: IsoDate | None = Query(None, description="reference date (default: the latest date in the records)"),
     page: int = Query(1, ge=1),
     page_size: int = Query(100, ge=1, le=1000),
+    after: str | None = Query(
+        None,
+        min_length=1,
+        max_length=32,
+        description="keyset paging: the `next_after` of the previous answer (the last person_id shown); the "
+        "page then starts after that person, as fast on the last page as on the first ('page' is ignored)",
+    ),
     user: Actor = Depends(require("records.read")),
 ) -> dict:
 
@@ -46,13 +53,14 @@ def residents(
     engine = request.app.state.engine
     at = at or data_as_of(engine=engine)
     total, items = regional.residents_page(
-        engine=engine, region=scoped, at=at, offset=offset_of(page, page_size), limit=page_size
+        engine=engine, region=scoped, at=at, offset=offset_of(page, page_size), limit=page_size, after=after
     )
     return {
         **Page(number=page, size=page_size, total=total).meta(),
         "region": scoped,
         "at": at.isoformat(),
         "items": items,
+        "next_after": items[-1]["person_id"] if len(items) == page_size else None,
     }
 
 

@@ -55,10 +55,11 @@ def region_detail(*, engine: Engine, region: str, at: dt.date) -> dict:
 
 
 def residents_page(
-    *, engine: Engine, region: str | None, at: dt.date, offset: int, limit: int
+    *, engine: Engine, region: str | None, at: dt.date, offset: int, limit: int, after: str | None = None
 ) -> tuple[int, list[dict]]:
-    """(residents on `at` in the region or the nation, one page of them by person_id)."""
+    """(residents on `at` in the region or the nation, one page of them by person_id; after the
+    person `after` when given, the keyset way to any depth)."""
     with engine.connect() as conn:
         counts = summary.counts_on(conn=conn, on=at, kind="s", region=region)
-        people = summary.residents_page(conn=conn, region=region, on=at, offset=offset, limit=limit)
+        people = summary.residents_page(conn=conn, region=region, on=at, offset=offset, limit=limit, after=after)
     return int(counts["n"].sum()), people

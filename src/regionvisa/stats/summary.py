@@ -196,14 +196,24 @@ def counts_on(*, conn: Connection, on: dt.date, kind: str, region: str | None = 
     )
 
 
-def residents_page(*, conn: Connection, region: str | None, on: dt.date, offset: int, limit: int) -> list[dict]:
-    """A page of the residents on `on` (person_id, nationality, region, status), by person_id."""
+def residents_page(
+    *, conn: Connection, region: str | None, on: dt.date, offset: int, limit: int, after: str | None = None
+) -> list[dict]:
+    """A page of the residents on `on` (person_id, nationality, region, status), by person_id.
+
+    With `after` (the last person_id of the previous page) the page starts there through the
+    index instead of skipping `offset` rows: OFFSET reads every row it skips (3 s for the last
+    national page on SQLite), a key seeks (under a millisecond on any page)."""
     where = "start_date <= :on AND (end_date IS NULL OR end_date > :on)"
     if region is not None:
         where = "region = :region AND " + where
+    if after is not None:
+        where += " AND person_id > :after"
+        offset = 0
     sql = (
         f"SELECT person_id, nationality, region, status FROM resident_span WHERE {where} "
         "ORDER BY person_id LIMIT :limit OFFSET :offset"
     )
-    rows = conn.execute(text(sql), {"region": region, "on": on, "limit": limit, "offset": offset}).all()
+    params = {"region": region, "on": on, "limit": limit, "offset": offset, "after": after}
+    rows = conn.execute(text(sql), params).all()
     return [{"person_id": r[0], "nationality": r[1], "region": r[2], "status": r[3]} for r in rows]
