@@ -13,6 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -43,6 +45,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+class _SqliteUtcDateTime(SQLITE_DATETIME):
+    """SQLite has no time zones: a zoned column is stored as UTC text and read back aware in UTC,
+    so both databases hand out the same kind of value and every instant leaves with its offset."""
+
+    def bind_processor(self, dialect):
+        inner = super().bind_processor(dialect)
+        if not self.timezone:
+            return inner
+
+        def process(value):
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.astimezone(dt.UTC)
+            return inner(value) if inner else value
+
+        return process
+
+    def result_processor(self, dialect, coltype):
+        inner = super().result_processor(dialect, coltype)
+        if not self.timezone:
+            return inner
+
+        def process(value):
+            value = inner(value) if inner else value
+            return value.replace(tzinfo=dt.UTC) if isinstance(value, dt.datetime) and value.tzinfo is None else value
+
+        return process
 
 
 # Connections per engine. A server process runs sync routes on a pool of 40 threads, and a request
@@ -82,6 +112,7 @@ def make_engine(url: str | None = None, *, echo: bool | None = None) -> Engine:
     )
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        engine.dialect.colspecs = {**engine.dialect.colspecs, sqltypes.DateTime: _SqliteUtcDateTime}
     return engine
 
 

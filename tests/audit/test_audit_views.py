@@ -10,6 +10,7 @@ from tests.actors import BUSAN, OFFICER, SYSTEM
 
 from regionvisa.accounts import service as accounts
 from regionvisa.audit.service import record
+from regionvisa.core.clock import KST
 from regionvisa.db import session_scope
 
 
@@ -85,7 +86,7 @@ def test_audit_page_filters_and_pages(client, login, log):
     assert 'value="t.busan"' in filtered.text  # the filter form keeps its values
     lines = client.get("/audit?action=applications.*&page=2")
     assert "action=applications.%2A" in lines.text or "action=applications.*" in lines.text
-    today = dt.datetime.now(dt.UTC).date()
+    today = dt.datetime.now(KST).date()  # the page's filter days are Korean calendar days
     dated = client.get(f"/audit?date_from={today}&date_to={today}&action=applications.decide")
     assert "30 entries" in client.get(f"/audit?date_from={today}&action=applications.decide&lang=en").text
     assert "case 59<" in dated.text and "case 58<" not in dated.text
@@ -94,8 +95,17 @@ def test_audit_page_filters_and_pages(client, login, log):
     assert "0 entries" in future.text and "case 1<" not in future.text
     past = client.get(f"/audit?date_to={today - dt.timedelta(days=1)}&lang=en")
     assert "0 entries" in past.text
-    bad = client.get("/audit?date_from=soon")
-    assert bad.status_code == 200 and 'role="alert"' in bad.text
+    bad = client.get("/audit?date_from=soon&actor=t.busan&lang=en")
+    assert bad.status_code == 422 and 'class="error-summary"' in bad.text
+    assert "From (KST): ‘soon’ is not a date" in bad.text and 'value="t.busan"' in bad.text
+    impossible = client.get("/audit?date_to=2025-02-30&lang=en")
+    assert impossible.status_code == 422 and "To (KST): 2025-02-30 is not a real date" in impossible.text
+    assert 'value="2025-02-30"' in impossible.text and 'aria-invalid="true"' in impossible.text
+    korean = client.get("/audit?date_to=2025-02-30&lang=ko")
+    assert "종료일 (한국 표준시): 2025-02-30은(는) 달력에 없는 날짜입니다" in korean.text
+    assert client.get("/audit?page=abc&lang=en").status_code == 422
+    beyond = client.get("/audit?page=9999&lang=en")
+    assert beyond.status_code == 404 and "There is no page 9999: this list has pages 1 to 2." in beyond.text
     assert "The chain is intact" in client.get("/audit/verify?lang=en").text
 
 

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from regionvisa.audit import service
+from regionvisa.audit import names, service
+from regionvisa.core.clock import KST
+from regionvisa.core.errors import DomainError
 from regionvisa.core.paging import Page, offset_of
+from regionvisa.web import i18n
 from regionvisa.web.deps import require
+from regionvisa.web.params import page_number, query_date
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require("audit.read"))])
 PAGE_SIZE = 50
 
 
-def _date(value: str | None) -> tuple[dt.date | None, bool]:
-    if not value:
-        return None, True
+def _read(read, problems: list[dict]):
+    """The value `read()` gives, or None with its refusal kept for the error summary."""
     try:
-        return dt.date.fromisoformat(value), True
-    except ValueError:
-        return None, False
+        return read()
+    except DomainError as exc:
+        problems.append({"field": exc.field, "message": exc.ko if i18n.current_language.get() == "ko" else exc.en})
+        return None
 
 
 @router.get("/audit")
@@ -33,10 +35,20 @@ def audit_page(
     subject: str = "",
     date_from: str = "",
     date_to: str = "",
-    page: int = 1,
+    page: str = "1",
 ):
-    start, ok_from = _date(date_from)
-    end, ok_to = _date(date_to)
+    """Filter days are Korean calendar days, as every time on the page is shown in KST. A date or
+    page number that cannot be read comes back on this page with its message, never ignored."""
+    problems: list[dict] = []
+    start = _read(lambda: query_date(date_from, field="date_from", label="From (KST)"), problems)
+    end = _read(lambda: query_date(date_to, field="date_to", label="To (KST)"), problems)
+    number = _read(lambda: page_number(page), problems) or 1
+    query = {"actor": actor, "action": action, "subject": subject, "date_from": date_from, "date_to": date_to}
+    if problems:
+        empty = Page(number=1, size=PAGE_SIZE, total=0)
+        return render(
+            request, "audit.html", {"items": [], "form": query, "problems": problems, "page": empty}, status_code=422
+        )
     subject_type, _, subject_id = subject.strip().partition(":")
     filters = service.Filters(
         actor=actor.strip() or None,
@@ -45,32 +57,28 @@ def audit_page(
         subject_id=subject_id or None,
         date_from=start,
         date_to=end,
+        zone=KST,
     )
-    page = max(page, 1)
     with Session(request.app.state.engine) as session:
         total, items = service.search(
-            session=session, filters=filters, offset=offset_of(page, PAGE_SIZE), limit=PAGE_SIZE
+            session=session, filters=filters, offset=offset_of(number, PAGE_SIZE), limit=PAGE_SIZE
         )
-    query = {"actor": actor, "action": action, "subject": subject, "date_from": date_from, "date_to": date_to}
-    return render(
-        request,
-        "audit.html",
-        {
-            "items": items,
-            "form": query,
-            "bad_dates": not (ok_from and ok_to),
-            "page": Page(
-                number=page,
-                size=PAGE_SIZE,
-                total=total,
-                base_path="/audit",
-                query={k: v for k, v in query.items() if v},
-            ),
-        },
+    pager = Page(
+        number=number, size=PAGE_SIZE, total=total, base_path="/audit", query={k: v for k, v in query.items() if v}
     )
+    for item in items:
+        item["action_name"] = names.canonical(item["action"])
+    return render(request, "audit.html", {"items": items, "form": query, "problems": [], "page": pager})
 
 
 @router.get("/audit/verify")
 def audit_verify_page(request: Request):
     result = service.verify(engine=request.app.state.engine)
     return render(request, "audit_verify.html", {"result": result}, status_code=200 if result.ok else 409)
+
+
+@router.get("/audit/actions")
+def audit_actions_page(request: Request):
+    """Every action name the log holds, with the older names a filter also finds."""
+    rows = [{"name": n, "what": w, "older": sorted(names.older_names(n))} for n, w in sorted(names.ACTIONS.items())]
+    return render(request, "audit_actions.html", {"rows": rows})

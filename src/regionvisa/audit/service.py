@@ -45,10 +45,11 @@ from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from regionvisa.audit import names
 from regionvisa.audit.keys import AuditKeys, audit_keys
 from regionvisa.audit.models import AuditEntry, AuditHead
 from regionvisa.config import get_settings
@@ -644,17 +645,20 @@ class Filters:
     region: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    zone: dt.tzinfo = dt.UTC  # whose calendar days the dates are: the API's UTC, the page's KST
 
 
 def _where(filters: Filters) -> list:
     clauses = []
     if filters.actor:
         clauses.append(entries.c.actor == filters.actor)
-    if filters.action:
+    if filters.action:  # older names match too (audit/names.py): stored entries keep theirs
         if filters.action.endswith("*"):
-            clauses.append(entries.c.action.startswith(filters.action[:-1], autoescape=True))
+            starts, exact = names.prefixes(filters.action[:-1])
+            matches = [entries.c.action.startswith(p, autoescape=True) for p in sorted(starts)]
+            clauses.append(or_(*matches, entries.c.action.in_(sorted(exact))))
         else:
-            clauses.append(entries.c.action == filters.action)
+            clauses.append(entries.c.action.in_(sorted(names.spellings(filters.action))))
     if filters.subject_type:
         clauses.append(entries.c.subject_type == filters.subject_type)
     if filters.subject_id:
@@ -662,10 +666,11 @@ def _where(filters: Filters) -> list:
     if filters.region:
         clauses.append(entries.c.region == filters.region)
     if filters.date_from:
-        start = dt.datetime.combine(filters.date_from, dt.time(), tzinfo=dt.UTC)
+        start = dt.datetime.combine(filters.date_from, dt.time(), tzinfo=filters.zone).astimezone(dt.UTC)
         clauses.append(entries.c.at >= start)
     if filters.date_to:
-        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+        end = dt.datetime.combine(filters.date_to + dt.timedelta(days=1), dt.time(), tzinfo=filters.zone)
+        end = end.astimezone(dt.UTC)
         clauses.append(entries.c.at < end)
     return clauses
 

@@ -7,6 +7,25 @@ from dataclasses import dataclass
 from math import ceil
 from urllib.parse import urlencode
 
+from regionvisa.core.errors import DomainError
+
+
+class PageOutOfRange(DomainError):
+    """A page number the list does not have (page 9999 of 3, or 0). A bookmarked or edited address
+    asks for a page that does not exist, so it is answered as one that does not exist (404, as
+    GOV.UK answers any address it does not have), saying which pages there are, instead of an
+    empty table that reads as "no results"."""
+
+    def __init__(self, *, number: int, pages: int) -> None:
+        super().__init__(
+            status=404,
+            code="page_out_of_range",
+            ko=f"{number}쪽은 없습니다. 이 목록은 1쪽부터 {pages}쪽까지 있습니다.",
+            en=f"There is no page {number}: this list has pages 1 to {pages}.",
+            field="page",
+        )
+        self.number, self.pages = number, pages
+
 
 def offset_of(page: int, size: int) -> int:
     """Where page `page` (from 1) of `size` rows starts."""
@@ -20,6 +39,12 @@ class Page:
     total: int
     base_path: str = ""
     query: dict | None = None
+
+    def __post_init__(self) -> None:
+        """A page of a web list (it has a `base_path`) must exist; API lists keep answering an
+        empty `items` past the end, as their paged shape documents."""
+        if self.base_path and not 1 <= self.number <= self.pages:
+            raise PageOutOfRange(number=self.number, pages=self.pages)
 
     @property
     def pages(self) -> int:

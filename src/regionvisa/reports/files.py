@@ -45,11 +45,25 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(exprs)
 
 
+def instants_as_rfc3339(frame: pl.DataFrame) -> pl.DataFrame:
+    """Datetime columns as RFC 3339 text in UTC (`2025-07-01T09:30:00Z`), as the API gives them;
+    a column without a zone holds UTC (SQLite's stored instants)."""
+    stamped = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+    if not stamped:
+        return frame
+    exprs = []
+    for name in stamped:
+        col, zoned = pl.col(name), frame.schema[name].time_zone is not None
+        col = col.dt.convert_time_zone("UTC") if zoned else col.dt.replace_time_zone("UTC")
+        exprs.append(col.dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias(name))
+    return frame.with_columns(exprs)
+
+
 def write_csv_safe(frame: pl.DataFrame, target=None, **options):
     """`frame.write_csv(target, **options)` with formulas neutralised (text when `target` is None)."""
-    return neutralise_formulas(frame).write_csv(target, **options)
+    return neutralise_formulas(instants_as_rfc3339(frame)).write_csv(target, **options)
 
 
 def write_xlsx_safe(frame: pl.DataFrame, target, **options) -> None:
     """`frame.write_excel(target, **options)` with formulas neutralised."""
-    neutralise_formulas(frame).write_excel(target, **options)
+    neutralise_formulas(instants_as_rfc3339(frame)).write_excel(target, **options)

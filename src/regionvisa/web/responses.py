@@ -7,9 +7,13 @@ import json
 
 from fastapi.responses import Response
 
+from regionvisa.core.clock import rfc3339
+
 
 def _plain(value):
-    if isinstance(value, dt.date | dt.datetime):
+    if isinstance(value, dt.datetime):  # an instant always leaves with its offset (naive = UTC)
+        return rfc3339(value)
+    if isinstance(value, dt.date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
 

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from regionvisa.core import clock
 from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n
 
@@ -41,6 +42,13 @@ def _percent(value, digits: int = 1) -> str:
     return _format(value / 100, "#,##0." + "0" * digits + "%")
 
 
+def _kst(value, seconds: bool = False) -> str:
+    """An instant as pages show it: Korea Standard Time, labelled in the page's language."""
+    if value is None or value == "":
+        return "–"
+    return i18n.gettext("%(time)s KST", time=clock.kst_text(value, seconds=seconds))
+
+
 @lru_cache
 def environment() -> Environment:
     template_dirs = sorted(str(p) for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
@@ -57,6 +65,7 @@ def environment() -> Environment:
     env.filters["number"] = _number
     env.filters["percent"] = _percent
     env.filters["local"] = i18n.local
+    env.filters["kst"] = _kst  # every timestamp a page shows
     return env
 
 
