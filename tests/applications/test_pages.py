@@ -81,7 +81,9 @@ def test_path_from_the_web_form_to_issuance(browser_for, busan, engine):
     )
     ministry, mtoken = browser_for("ministry_officer")
     mq = ministry.get("/applications/queue/ministry")
-    assert f"#{app_id}" in mq.text and "/approve" in mq.text
+    # the queue opens the application first: no one-click move on the row
+    assert f"#{app_id}" in mq.text and "/approve" not in mq.text and f'id="open-{app_id}"' in mq.text
+    assert f'action="/applications/{app_id}/approve"' in ministry.get(f"/applications/{app_id}").text
     refused = ministry.post(f"/applications/{app_id}/issue", data={"csrf_token": mtoken, "reason": ""})
     assert refused.status_code == 409 and "추천 상태이므로 발급할 수 없습니다" in refused.text
     for move in ("approve", "issue"):

@@ -162,3 +162,51 @@ def test_form_date_default_falls_inside_the_ledger(client, busan):
     default = re.search(r'id="submitted-on" name="submitted_on" value="([0-9-]+)"', html).group(1)
     assert default.startswith("2025-")  # the only ledger is 2025's
     assert 'id="no-ledger"' not in html
+
+
+def _approved(engine) -> int:
+    from tests.actors import OFFICER
+
+    from regionvisa.applications import moves
+
+    with session_scope(engine=engine) as session:
+        app = intake.submit(
+            session=session,
+            program_id="busan-d2",
+            applicant=eligible_busan(),
+            name="Kim",
+            passport_no="CAN000001",
+            actor=BUSAN,
+            on=ON,
+        )
+        app_id = app.id
+    with session_scope(engine=engine) as session:
+        moves.recommend(session=session, app=app_id, actor=BUSAN)
+    with session_scope(engine=engine) as session:
+        if moves.get(session=session, application_id=app_id).status == "recommended":
+            moves.approve(session=session, app=app_id, actor=OFFICER, reason="ok")
+    return app_id
+
+
+@pytest.mark.parametrize(("lang", "text"), [("ko", "확인란을 선택해 주세요"), ("en", "Tick the box")])
+def test_cancel_asks_for_confirmation(app, role_users, login, engine, busan, lang, text):
+    app_id = _approved(engine)
+    with TestClient(app) as c:
+        token = login(c, role_users["ministry_officer"]["username"])
+        c.cookies.set("lang", lang)
+        page = c.get(f"/applications/{app_id}/cancel?lang={lang}")
+        assert page.status_code == 200 and 'name="confirm"' in page.text
+        r = c.post(
+            f"/applications/{app_id}/cancel?lang={lang}",
+            data={"csrf_token": token, "reason": "fraud found"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 422 and text in r.text and 'href="#confirm"' in r.text
+        assert 'value="fraud found"' in r.text  # the typed reason is kept
+        assert "승인" in c.get(f"/applications/{app_id}?lang=ko").text  # still approved
+        r = c.post(
+            f"/applications/{app_id}/cancel",
+            data={"csrf_token": token, "reason": "fraud found", "confirm": "yes"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303

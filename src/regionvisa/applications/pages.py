@@ -420,14 +420,33 @@ def upload_document(
     return RedirectResponse(f"/applications/{application_id}?done=document", status_code=303)
 
 
+def _confirm_page(request: Request, user: Actor, application_id: int, move: str, *, reason: str, errors=None):
+    """The confirmation a destructive move asks for (GOV.UK "confirm" pattern, no JavaScript)."""
+    with session_scope(engine=request.app.state.engine) as session:
+        app = service.get(session=session, application_id=application_id, actor=user)
+        return render(
+            request,
+            "applications_confirm.html",
+            {"app": app, "move": move, "reason": reason, "errors": errors, **_labels()},
+            status_code=errors.status if errors else 200,
+        )
+
+
+CONFIRM_MOVES = ("cancel",)
+
+
 def _page_move(move: str, action: str):
-    def handler(
-        request: Request,
-        application_id: int,
-        reason: str = Form(""),
-        back: str = Form(""),
-        user: Actor = Depends(require(action)),
-    ):
+    async def handler(request: Request, application_id: int, user: Actor = Depends(require(action))):
+        values = await forms.values(request)
+        reason, back = values.get("reason", ""), values.get("back", "")
+        if move in CONFIRM_MOVES and values.get("confirm") != "yes":
+            errors = forms.single(
+                "confirm",
+                ko="취소하려면 확인란을 선택해 주세요",
+                en="Tick the box to confirm the cancellation",
+                label=N_("Confirmation"),
+            )
+            return _confirm_page(request, user, application_id, move, reason=reason, errors=errors)
         with session_scope(engine=request.app.state.engine) as session:
             moves.act(session=session, application_id=application_id, move=move, actor=user, reason=reason)
         target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
@@ -438,6 +457,11 @@ def _page_move(move: str, action: str):
 
     handler.__name__ = f"page_{move}"
     return handler
+
+
+@router.get("/applications/{application_id}/cancel")
+def confirm_cancel(request: Request, application_id: int, user: Actor = Depends(require("applications.decide"))):
+    return _confirm_page(request, user, application_id, "cancel", reason="")
 
 
 for _move, (_froms, _to, _action) in moves.MOVES.items():
