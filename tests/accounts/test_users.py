@@ -127,7 +127,9 @@ def test_user_pages(client, login, engine, role_users):
     assert "p.one" in detail.text and 'role="status"' in detail.text  # the confirmation
     user_id = int(made.headers["location"].rsplit("/", 1)[1])
     off = client.post(
-        f"/admin/users/{user_id}/active", data={"active": "0", "csrf_token": csrf}, follow_redirects=False
+        f"/admin/users/{user_id}/active",
+        data={"active": "0", "confirm": "1", "csrf_token": csrf},
+        follow_redirects=False,
     )
     assert off.status_code == 303
     with session_scope(engine=engine) as session:

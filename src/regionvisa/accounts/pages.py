@@ -24,6 +24,7 @@ from regionvisa.regions.service import region_names
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
+from regionvisa.web.params import page_number
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -161,6 +162,7 @@ def _account_page(request: Request, user: Actor, *, new_token: str | None = None
             "error": error,
             "flash": pop_flash(request),
             "region_names": dict(_regions()),
+            "canonical_url": "/account",
         },
         status_code=status_code,
     )
@@ -260,14 +262,15 @@ def _users_page(request: Request, *, page: int, form: dict | None = None, error=
             "form": form or {},
             "error": error,
             "flash": pop_flash(request),
+            "canonical_url": "/admin/users" if page == 1 else f"/admin/users?page={page}",
         },
         status_code=status_code,
     )
 
 
 @router.get("/admin/users")
-def users_list(request: Request, page: int = 1, _: Actor = Depends(require("users.manage"))):
-    return _users_page(request, page=max(page, 1))
+def users_list(request: Request, page: str = "1", _: Actor = Depends(require("users.manage"))):
+    return _users_page(request, page=page_number(page))
 
 
 @router.post("/admin/users")
@@ -299,7 +302,7 @@ def users_create(
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
-def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
+def _user_page(request: Request, user_id: int, *, error=None, status_code=200, extra: dict | None = None):
     with session_scope(engine=request.app.state.engine) as session:
         target = service.get_user(session=session, user_id=user_id)
         tokens = service.list_tokens(session=session, user_id=user_id)
@@ -317,6 +320,8 @@ def _user_page(request: Request, user_id: int, *, error=None, status_code=200):
             "error": error,
             "flash": pop_flash(request),
             "locked": locked,
+            "canonical_url": f"/admin/users/{user_id}",
+            **(extra or {}),
         },
         status_code=status_code,
     )
@@ -360,9 +365,14 @@ def user_set_active(
     request: Request,
     user_id: int,
     active: str = Form(""),
+    confirm: str = Form(""),
     admin: Actor = Depends(require("users.manage")),
 ):
+    """Retiring an account ends its sessions and tokens, so it is asked for twice: the first post
+    answers a confirmation page (GOV.UK's pattern for a destructive action, no script needed)."""
     enable = active == "1"
+    if not enable and confirm != "1":
+        return _user_page(request, user_id, extra={"confirm_disable": True})
     try:
         with session_scope(engine=request.app.state.engine) as session:
             target = service.get_user(session=session, user_id=user_id)

@@ -163,6 +163,8 @@ def principal_of(user: User, *, via: str = "session", token_id: int | None = Non
 
 
 def _check_role_region(role: str, region: str | None, session: Session) -> str | None:
+    if not role:  # no role is preselected on the form: choosing one is required
+        raise Invalid(code="role_required", ko="역할: 역할을 선택하십시오", en="Role: choose a role", field="role")
     if role not in ROLES:
         raise Invalid(
             code="invalid_role",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from babel import Locale
 from babel.numbers import NumberPattern, parse_pattern
@@ -14,6 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from regionvisa.core import clock
 from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n
+from regionvisa.web.methods import allowed_methods
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -75,6 +77,30 @@ def _synthetic_data(request: Request) -> bool:
     return engine is not None and holds_synthetic_data(engine=engine)
 
 
+def _with_lang(path: str, query: str, lang: str) -> str:
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "lang"]
+    return f"{path}?{urlencode([*pairs, ('lang', lang)])}"
+
+
+def language_switch_url(request: Request, lang: str, canonical: str | None = None) -> str:
+    """The same page in the other language: its path, query (filters, page number) and so its
+    state. A page answering a form post is not a GET address (switching there used to land on
+    405), so it links to the page the form was on (the Referer, same site only), else to the
+    page's own GET address (`canonical_url` in its context), else to the path when GET serves
+    it, else to the home page."""
+    if request.method in ("GET", "HEAD"):
+        return _with_lang(request.url.path, request.url.query, lang)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.path.startswith("/") and (not referer.netloc or referer.netloc == request.url.netloc):
+        return _with_lang(referer.path, referer.query, lang)
+    if canonical:
+        path, _, query = canonical.partition("?")
+        return _with_lang(path, query, lang)
+    if "GET" in allowed_methods(request.app, request.scope):
+        return _with_lang(request.url.path, "", lang)
+    return _with_lang("/", "", lang)
+
+
 def render(request: Request, template: str, context: dict | None = None, *, status_code: int = 200) -> HTMLResponse:
     lang = i18n.current_language.get()
     ctx = {
@@ -87,5 +113,6 @@ def render(request: Request, template: str, context: dict | None = None, *, stat
         "synthetic_data": _synthetic_data(request),
         **(context or {}),
     }
+    ctx["lang_switch_url"] = language_switch_url(request, ctx["other_lang"], ctx.get("canonical_url"))
     html = environment().get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code)
