@@ -17,6 +17,7 @@ from rich.table import Table
 
 from regionvisa.accounts import policy
 from regionvisa.accounts.policy import ROLES, authorize, policy_markdown
+from regionvisa.clitable import print_table
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 
@@ -92,7 +93,7 @@ def create(
 
 
 @app.command("list")
-def list_users() -> None:
+def list_users(wide: bool = typer.Option(False, "--wide", help="every column in full, however wide")) -> None:
     """List the users."""
     from regionvisa.accounts import service
     from regionvisa.db import get_engine, session_scope
@@ -108,7 +109,7 @@ def list_users() -> None:
             status = ("active" if u.is_active else "disabled") + (" (locked)" if locked else "")
             last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else ""
             table.add_row(u.username, u.display_name, u.role, u.region or "", status, last)
-    Console().print(table)
+    print_table(table, wide=wide)
 
 
 def _set_active(username: str, active: bool, as_user: str | None, reason: str) -> None:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.clitable import print_table
 from regionvisa.compliance import service
 from regionvisa.compliance.rules import compliance_rules
 from regionvisa.db import get_engine
@@ -70,7 +71,7 @@ def run_command(
     counts = result.counts()
     for rule in rules.spec.rules:
         summary.add_row(rule, rules.label(rule, "ko"), f"{counts.get(rule, 0):,}")
-    console.print(summary)
+    print_table(summary, console=console)
     console.print(
         f"read {result.read_seconds:.2f} s ({result.people_read:,} people in full), rules {result.engine_seconds:.2f} s"
     )

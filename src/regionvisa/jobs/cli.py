@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from regionvisa.clitable import print_table
+
 app = typer.Typer(help="Long work started from the web and the API: list, follow, cancel, check the workers.")
 console = Console(stderr=True)
 
@@ -77,7 +79,7 @@ def list_command(
                 d["created_at"],
                 d["finished_at"] or "",
             )
-    Console().print(table)
+    print_table(table)
 
 
 @app.command("cancel")

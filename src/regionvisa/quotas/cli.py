@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from regionvisa.clitable import print_table
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, first_divisor_of, read_requests_csv
@@ -271,7 +272,7 @@ def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path) -
     view.add_row(
         "", "", *(f"{sum(r[c] for r in rows):,}" for c in CONTRACT_COLUMNS[2:]), end_section=True, style="bold"
     )
-    Console().print(view)
+    print_table(view)
     console.print(
         f"wrote {out}: {len(rows)} requests, {sum(r['granted'] for r in rows):,} of {ceiling:,} places granted "
         f"/ 저장했습니다",
@@ -475,7 +476,7 @@ def _show_reallocation(rows: list[dict[str, Any]], *, proposal: Any, applied: bo
         view.add_column(col, justify="left" if col in ("program_id", "region") else "right")
     for row in rows:
         view.add_row(*(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns))
-    Console().print(view)
+    print_table(view)
     verb = "applied / 적용했습니다" if applied else "proposed, nothing written (dry run) / 제안(미적용)"
     console.print(
         f"pool {proposal.pool:,}, granted {proposal.granted:,}, "

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from regionvisa.clitable import print_table
 from regionvisa.core.errors import DomainError
 from regionvisa.db import get_engine
 from regionvisa.records import service
@@ -82,7 +83,7 @@ def import_command(
         summary.outcome,
         f"{summary.seconds:.2f}",
     )
-    Console().print(table)
+    print_table(table)
     Console().print(f"{summary.message['ko']} / {summary.message['en']}")
     if problems.height:
         shown = problems.head(10)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from regionvisa.accounts.cli import system_actor
 from regionvisa.accounts.policy import Actor, authorize
+from regionvisa.clitable import print_table
 from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
 
@@ -87,7 +88,7 @@ def rounds() -> None:
                 f"{rounds.local_time(r.window_opens_at)} – {rounds.local_time(r.window_closes_at)}",
                 rounds.phase(r),
             )
-        out.print(table)
+        print_table(table, console=out)
 
     _run(go)
 
@@ -307,7 +308,7 @@ def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(Fals
                 "yes" if r["recommended"] else "no",
                 "; ".join(f"{d['program_id']} {d['requested']}→{d['recommended']}" for d in r["designs"]),
             )
-        out.print(table)
+        print_table(table, console=out)
 
     _run(go)
 
