@@ -42,6 +42,7 @@ EXPECTED = {
     "applications.documents.upload_document",
     "applications.documents.rotate",
     "applications.service.set_simplified",
+    "applications.service._search",  # a search by name or passport: authorised and audited
 }
 
 

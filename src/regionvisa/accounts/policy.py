@@ -56,6 +56,11 @@ ACTIONS: dict[str, Action] = {
         _a("applications.decide", "screen applications and decide on them"),
         _a("applications.benefit", "set a region's simplified-procedure benefit"),
         _a("applications.passport", "see an applicant's whole passport number on the application's own page"),
+        _a(
+            "applications.search",
+            "see applicants' names and search applications by name or passport number (each search audited)",
+            region_scoped=True,
+        ),
         _a("quotas.read", "read quota ledgers", region_scoped=True),
         _a("quotas.adjust", "change quotas"),
         _a("quotas.reallocate", "reallocate unused quota places between ledgers mid-year (propose and apply)"),
@@ -121,6 +126,7 @@ POLICY: dict[str, dict[str, str]] = {
     "applications.decide": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "applications.benefit": {Role.MINISTRY_ADMIN: ALL},
     "applications.passport": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
+    "applications.search": {Role.REGIONAL_OFFICIAL: OWN_REGION, Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
     "quotas.read": {
         Role.MINISTRY_ADMIN: ALL,
         Role.MINISTRY_OFFICER: ALL,

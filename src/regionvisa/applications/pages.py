@@ -91,24 +91,32 @@ def _moves_for(user: Actor, app) -> list[str]:
     return out
 
 
-@router.get("/applications")
-def applications_index(
-    request: Request,
-    status: str = "",
-    program_id: str = "",
-    page: int = 1,
-    user: Actor = Depends(require("applications.read")),
-):
+def _list_page(request: Request, user: Actor, *, status: str, program_id: str, page: int, search: dict | None):
+    """The list; roles holding `applications.search` also see names and may search by name or whole
+    passport number. A search is posted, so the terms stay out of addresses and access logs, and
+    each one is an audit entry holding keyed digests, never the terms."""
     size = 50
+    names = service.sees_names(user)
+    errors = None
     with session_scope(engine=request.app.state.engine) as session:
-        listing = service.list_applications(
-            session=session,
-            actor=user,
-            program_id=program_id or None,
-            status=status or None,
-            offset=(max(page, 1) - 1) * size,
-            limit=size,
-        )
+        common = {
+            "session": session,
+            "actor": user,
+            "program_id": program_id or None,
+            "status": status or None,
+            "offset": (max(page, 1) - 1) * size,
+            "limit": size,
+        }
+        listing = None
+        if search is not None:
+            try:
+                listing = service.search_applications(name=search["q"], passport_no=search["passport_no"], **common)
+            except DomainError as exc:
+                errors = forms.errors_from(
+                    exc, labels={"q": N_("Applicant's name"), "passport_no": N_("Passport number (whole)")}
+                )
+        if listing is None:
+            listing = service.list_applications(**common)
         rows = listing.rows
         pager = Page(
             number=max(page, 1),
@@ -117,7 +125,7 @@ def applications_index(
             base_path="/applications",
             query={"status": status, "program_id": program_id},
         )
-        return render(
+        response = render(
             request,
             "applications_list.html",
             {
@@ -126,12 +134,39 @@ def applications_index(
                 "page": pager,
                 "status": status,
                 "program_id": program_id,
+                "search": search,
+                "sees_names": names,
+                "errors": errors,
                 "statuses": list(STATUS_LABELS),
                 "can_submit": can(user, "applications.recommend"),  # shows the link only
                 "message": _message(request),
                 **_labels(),
             },
+            status_code=errors.status if errors else 200,
         )
+    if names:  # names on the page: kept out of every cache
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/applications")
+def applications_index(
+    request: Request,
+    status: str = "",
+    program_id: str = "",
+    page: int = 1,
+    user: Actor = Depends(require("applications.read")),
+):
+    return _list_page(request, user, status=status, program_id=program_id, page=page, search=None)
+
+
+@router.post("/applications/search")
+async def search_applications(request: Request, user: Actor = Depends(require("applications.search"))):
+    values = await forms.values(request)
+    search = {"q": values.get("q", ""), "passport_no": values.get("passport_no", "")}
+    return _list_page(
+        request, user, status=values.get("status", ""), program_id=values.get("program_id", ""), page=1, search=search
+    )
 
 
 # Enum values and units as the form shows them (the stored value stays the catalogue's code).

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from regionvisa.accounts.policy import can, grant
 from regionvisa.applications.models import Application, ApplicationEvent, RegionBenefit, Screening
 from regionvisa.applications.subjects import read_region, readable
 from regionvisa.core.actor import Actor
@@ -33,6 +35,7 @@ from regionvisa.core.errors import Invalid, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
+from regionvisa.records import pii
 from regionvisa.records.models import Person
 from regionvisa.regions.service import region_codes
 
@@ -103,6 +106,113 @@ def list_applications(
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Application.id.desc()).offset(offset).limit(limit))
     return Listing(region, int(total), list(rows))
+
+
+SEARCH = "applications.search"
+PASSPORT_SEARCH_RE = re.compile(r"^[A-Z0-9]{5,20}$")
+
+
+def sees_names(actor: Actor, region: str | None = None) -> bool:
+    """Whether `actor` may see applicants' names (and search by name or passport): `applications.search`."""
+    return grant(actor, SEARCH) is not None and (region is None or can(actor, SEARCH, region))
+
+
+def search_terms_digest(text: str) -> str:
+    """What the audit log keeps of a searched name or passport: its keyed lookup hash (the one the
+    passport column is matched by), never the value; an auditor holding a value can check it."""
+    return pii.lookup_hash([text])[0] or ""
+
+
+@use_case(action=SEARCH, audit="applications.search")
+def _search(
+    *,
+    session: Session,
+    region: str | None,
+    actor: Actor,
+    name: str,
+    passport_no: str,
+    program_id: str | None,
+    status: str | None,
+    offset: int,
+    limit: int,
+) -> Done:
+    """One page of the applications matching a name (any part, case and spacing ignored) or a whole
+    passport number (matched by its keyed hash: passports are stored encrypted)."""
+    query = select(Application)
+    if region:
+        query = query.where(Application.region == region)
+    if program_id:
+        query = query.where(Application.program_id == program_id)
+    if status:
+        query = query.where(Application.status == status)
+    by = []
+    if passport_no:
+        query = query.where(Application.passport_hash == pii.protect(passport_no)[1])
+        by.append("passport")
+    if name:
+        words = " ".join(name.split()).lower()
+        query = query.where(func.lower(Application.applicant_name).contains(words, autoescape=True))
+        by.append("name")
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(Application.id.desc()).offset(offset).limit(limit)))
+    return Done(
+        value=Listing(region, int(total), rows),
+        subject=("application_search", region or "all"),
+        reason="search of applications by " + " and ".join(by),
+        inputs={
+            "by": by,
+            # keyed digests only: the log never holds a searched name or passport in clear
+            "name_digest": search_terms_digest(" ".join(name.split()).lower()) if name else None,
+            "passport_digest": pii.protect(passport_no)[1] if passport_no else None,
+            "results": int(total),
+            "shown": [a.id for a in rows],
+        },
+        region=region,
+    )
+
+
+def search_applications(
+    *,
+    session: Session,
+    actor: Actor,
+    name: str = "",
+    passport_no: str = "",
+    region: str | None = None,
+    program_id: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> Listing:
+    """Applications by applicant name or passport number, for roles holding `applications.search`
+    in the region searched (a regional official: their own); each search is an audit entry."""
+    name = (name or "").strip()
+    passport_no = (passport_no or "").strip().upper()
+    if not name and not passport_no:
+        raise Invalid(
+            code="invalid",
+            ko="이름 또는 여권번호를 입력해 주세요",
+            en="Enter a name or a passport number to search for",
+            field="q",
+        )
+    if passport_no and not PASSPORT_SEARCH_RE.match(passport_no):
+        raise Invalid(
+            code="invalid",
+            ko="여권번호는 영문 대문자와 숫자 5~20자입니다 (전체 번호로 검색합니다)",
+            en="A passport number is 5 to 20 capital letters and digits (the whole number is searched)",
+            field="passport_no",
+        )
+    region = read_region(actor, region, action=SEARCH)
+    return _search(
+        session=session,
+        region=region,
+        actor=actor,
+        name=name,
+        passport_no=passport_no,
+        program_id=program_id,
+        status=status,
+        offset=offset,
+        limit=limit,
+    )
 
 
 def version_for(*, session: Session, app: Application):

@@ -45,6 +45,7 @@ ACTIONS: dict[str, str] = {
     "applications.withdraw": "an application was withdrawn",
     "applications.cancel": "an approval or a visa was cancelled",
     "applications.set_simplified": "a region's simplified procedure was switched on or off",
+    "applications.search": "applications were searched by applicant name or passport (keyed digests only)",
     "programs.draft": "a programme version was stored as a draft",
     "programs.update_draft": "a programme draft was changed",
     "programs.submitted": "a programme version was stored as submitted",
