@@ -146,11 +146,13 @@ def test_submission_to_issuance_in_the_browser(browser, site, artifacts_dir, tmp
     log_in(page, "b.officer")
     page.get_by_role("link", name="심사 대기열").click()
     row = page.locator("#ministry-queue tbody tr", has_text=f"#{app_id}")
-    row.get_by_role("button", name="승인").click()
+    assert row.get_by_role("button").count() == 0  # the queue opens the case first: no one-click decision
+    row.get_by_role("link", name="열어서 결정하기").click()
+    page.wait_for_load_state()
+    page.get_by_role("button", name="승인").click()
     page.wait_for_load_state()
     assert page.locator(".flash").inner_text() == "신청을 승인했습니다."
-    page.get_by_role("link", name="승인됨: 사증 발급").click()
-    page.locator("#ministry-queue tbody tr", has_text=f"#{app_id}").get_by_role("button", name="사증 발급").click()
+    page.get_by_role("button", name="사증 발급").click()
     page.wait_for_load_state()
     assert page.locator(".flash").inner_text() == "사증을 발급했습니다."
     page.goto(f"{app_url}?lang=en")
