@@ -210,3 +210,21 @@ def test_cancel_asks_for_confirmation(app, role_users, login, engine, busan, lan
             follow_redirects=False,
         )
         assert r.status_code == 303
+
+
+@pytest.mark.parametrize(("lang", "text"), [("ko", "열린 정원 원장이 없어"), ("en", "No quota ledger is open")])
+def test_form_says_when_no_ledger_is_open(app, role_users, login, engine, lang, text):
+    import copy
+
+    from regionvisa.config import get_settings
+    from regionvisa.policyfiles import read_yaml
+
+    from .conftest import publish_design
+
+    design = copy.deepcopy(read_yaml(get_settings().policy_dir / "programs" / "26" / "busan-d2.yaml"))
+    with session_scope(engine=engine) as session:
+        publish_design(session, design)  # published, but no ledger opened
+    with TestClient(app) as c:
+        login(c, role_users["regional_official"]["username"])
+        html = c.get(f"/applications/new?lang={lang}").text
+    assert 'id="no-ledger"' in html and text in html and 'href="/quotas"' in html

@@ -108,3 +108,22 @@ def test_roles_without_the_grant_see_no_names_and_cannot_search(as_role, lodged)
     assert page.status_code == 200
     assert "Nguyen Van An" not in page.text and 'id="q"' not in page.text
     assert c.post("/applications/search", data={"csrf_token": token, "q": "Nguyen"}).status_code == 403
+
+
+def test_region_queue_names_the_points_of_file_screened_applicants(as_role, engine, busan):
+    """A file's screenings are stored short; the queue must not say "no points earned" of a
+    15-point applicant (topik-4 + graduate-course)."""
+    import polars as pl
+
+    row = {"name": "File Applicant", "passport_no": "FIL000001", **eligible_busan(1, education_level="bachelor")}
+    row["topik_level"] = 4
+    row["kiip_level"] = 0
+    frame = pl.DataFrame([{k: (str(v) if v is not None else None) for k, v in row.items()}])
+    with session_scope(engine=engine) as session:
+        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON)
+        assert result.inserted == 1
+    c, _ = as_role("regional_official")
+    html = c.get("/applications/queue/region?program_id=busan-d2&lang=en").text
+    assert ">15<" in html
+    assert "topik-4 (+10)" in html and "graduate-course (+5)" in html
+    assert "no points earned" not in html
