@@ -228,3 +228,27 @@ def test_form_says_when_no_ledger_is_open(app, role_users, login, engine, lang, 
         login(c, role_users["regional_official"]["username"])
         html = c.get(f"/applications/new?lang={lang}").text
     assert 'id="no-ledger"' in html and text in html and 'href="/quotas"' in html
+
+
+@pytest.mark.parametrize(("lang", "summary"), [("ko", "입력 내용을 확인해 주세요"), ("en", "There is a problem")])
+def test_refused_upload_and_move_come_back_on_the_application_page(client, engine, busan, lang, summary):
+    c, token = client
+    with session_scope(engine=engine) as session:
+        app_id = intake.submit(
+            session=session,
+            program_id="busan-d2",
+            applicant=eligible_busan(),
+            name="Kim",
+            passport_no="UPL000001",
+            actor=BUSAN,
+            on=ON,
+        ).id
+    r = c.post(
+        f"/applications/{app_id}/documents?lang={lang}",
+        data={"csrf_token": token, "doc_type": "passport"},
+        files={"file": ("notes.txt", b"plain text", "text/plain")},
+    )
+    assert r.status_code in (415, 422), r.text[:300]
+    assert summary in r.text and 'href="#doc-file"' in r.text and 'id="application-facts"' in r.text
+    r = c.post(f"/applications/{app_id}/withdraw?lang={lang}", data={"csrf_token": token, "reason": ""})
+    assert r.status_code == 422 and summary in r.text and f'href="#reason-withdraw-{app_id}"' in r.text

@@ -406,8 +406,8 @@ def set_benefit(
     return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
 
 
-@router.get("/applications/{application_id}")
-def application_page(request: Request, application_id: int, user: Actor = Depends(require("applications.read"))):
+def _detail_page(request: Request, user: Actor, application_id: int, *, errors=None):
+    """The application's page; a refused move or upload comes back here with the error summary."""
     with session_scope(engine=request.app.state.engine) as session:
         app = service.get(session=session, application_id=application_id, actor=user)
         full = views.sees_full_passport(user)
@@ -425,12 +425,19 @@ def application_page(request: Request, application_id: int, user: Actor = Depend
                 # shows the upload form only; the upload's use case decides
                 "can_upload": app.status in OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
                 "message": _message(request),
+                "errors": errors,
                 **_labels(),
             },
+            status_code=errors.status if errors else 200,
         )
     if full:  # the whole passport number: kept out of every cache
         page.headers["Cache-Control"] = "no-store"
     return page
+
+
+@router.get("/applications/{application_id}")
+def application_page(request: Request, application_id: int, user: Actor = Depends(require("applications.read"))):
+    return _detail_page(request, user, application_id)
 
 
 @router.post("/applications/{application_id}/documents")
@@ -442,16 +449,25 @@ def upload_document(
     user: Actor = Depends(require("applications.recommend")),
 ):
     content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
-    with session_scope(engine=request.app.state.engine) as session:
-        documents.upload_document(
-            session=session,
-            app=application_id,
-            doc_type=doc_type,
-            filename=file.filename or "upload",
-            content=content,
-            content_type=file.content_type or "",
-            actor=user,
+    try:
+        with session_scope(engine=request.app.state.engine) as session:
+            documents.upload_document(
+                session=session,
+                app=application_id,
+                doc_type=doc_type,
+                filename=file.filename or "upload",
+                content=content,
+                content_type=file.content_type or "",
+                actor=user,
+            )
+    except DomainError as exc:
+        errors = forms.errors_from(
+            exc,
+            labels={"doc_type": N_("Document"), "file": N_("File (PDF, JPEG or PNG, at most 10 MB)")},
+            ids={"doc_type": "doc-type", "file": "doc-file"},
+            form_id="doc-file",
         )
+        return _detail_page(request, user, application_id, errors=errors)
     return RedirectResponse(f"/applications/{application_id}?done=document", status_code=303)
 
 
@@ -482,8 +498,13 @@ def _page_move(move: str, action: str):
                 label=N_("Confirmation"),
             )
             return _confirm_page(request, user, application_id, move, reason=reason, errors=errors)
-        with session_scope(engine=request.app.state.engine) as session:
-            moves.act(session=session, application_id=application_id, move=move, actor=user, reason=reason)
+        try:
+            with session_scope(engine=request.app.state.engine) as session:
+                moves.act(session=session, application_id=application_id, move=move, actor=user, reason=reason)
+        except DomainError as exc:  # the case's own page, with the refusal at its top
+            anchor = f"reason-{move}-{application_id}"
+            errors = forms.errors_from(exc, labels={"reason": N_("Reason")}, ids={"reason": anchor}, form_id=anchor)
+            return _detail_page(request, user, application_id, errors=errors)
         target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
         if target:
             sep = "&" if "?" in target else "?"
