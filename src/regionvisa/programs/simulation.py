@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.core.errors import NotFound
 from regionvisa.programs.service import Resolved
-from regionvisa.quotas.service import ledger_for
+from regionvisa.quotas.service import LedgerView, ledger_for
 from regionvisa.rules import OUTCOMES, ParseResult, criterion_column, screen
 from regionvisa.rules.text import display_value
 
@@ -21,14 +21,17 @@ _CHANGES = ("newly_eligible", "newly_ineligible", "unchanged")
 def quota_position(*, session: Session | None, program: Resolved, on: dt.date) -> dict:
     """Capacity and places already taken: the quota ledger when there is one, else the design's quota."""
     capacity, committed, source = program.loaded.spec.quota, 0, "design"
+    counts: dict = {"reserved": None, "used": None, "ledger_id": None}
     if session is not None:
         try:
             ledger = ledger_for(session=session, program_id=program.id, on=on)
         except NotFound:
             ledger = None
         if ledger is not None:
-            capacity, committed, source = ledger.capacity, ledger.reserved + ledger.used, "ledger"
-    return {"capacity": capacity, "committed": committed, "source": source}
+            view = LedgerView.of(ledger)  # the one definition of reserved and used, as on /quotas
+            capacity, committed, source = ledger.capacity, view.reserved + view.used, "ledger"
+            counts = {"reserved": view.reserved, "used": view.used, "ledger_id": ledger.id}
+    return {"capacity": capacity, "committed": committed, "source": source, **counts}
 
 
 def _fill(position: dict, eligible: int) -> dict:

@@ -1,7 +1,7 @@
 """Quota ledger operations. Each one is a single conditional UPDATE, so concurrent callers can
 never over-issue: the database decides, row by row, who got the last place.
 
-`open_ledger` and `adjust` are declared use cases (`core.usecase`, action `quotas.adjust`, for
+`open_ledger`, `adjust` and `close_ledger` are declared use cases (`core.usecase`, action `quotas.adjust`, for
 the ledger's region): the wrapper writes their audit entry after the ledger write. `reallocate`
 (action `quotas.reallocate`, national) carries out a mid-year reallocation (`quotas.reallocation`)
 as one `adjust` effect per ledger it changes, then its own entry. `reserve`,
@@ -35,6 +35,17 @@ from regionvisa.locking import answers_conflicts
 from regionvisa.quotas.models import QuotaLedger, QuotaMovement
 from regionvisa.quotas.reallocation import INPUT_SCHEMA, Proposal, ReallocationRules, load_rules, propose
 from regionvisa.quotas.subjects import LEDGER
+
+
+class LedgerClosed(Conflict):
+    """A closed ledger takes no new reservation and no adjustment: its period's places are settled."""
+
+    def __init__(self, *, ledger: QuotaLedger):
+        super().__init__(
+            code="ledger_closed",
+            ko=f"마감된 정원 원장입니다 ({ledger.program_id} {ledger.period})",
+            en=f"the quota ledger {ledger.program_id} {ledger.period} is closed",
+        )
 
 
 class QuotaExhausted(Conflict):
@@ -182,16 +193,23 @@ def adjust(*, session: Session, ledger: QuotaLedger, amount: int, actor: Actor, 
         raise Invalid(
             code="reason_required", ko="조정 사유가 필요합니다", en="an adjustment needs a reason", field="reason"
         )
+    if amount == 0:
+        raise Invalid(
+            code="invalid", ko="조정 인원은 0이 아니어야 합니다", en="the adjustment must not be zero", field="amount"
+        )
     result = session.execute(
         update(QuotaLedger)
         .where(
             QuotaLedger.id == ledger.id,
+            QuotaLedger.closed_at.is_(None),
             QuotaLedger.reserved + QuotaLedger.used <= QuotaLedger.allocated + QuotaLedger.adjustments + amount,
         )
         .values(adjustments=QuotaLedger.adjustments + amount)
     )
     if result.rowcount != 1:
         session.refresh(ledger)
+        if ledger.closed_at is not None:
+            raise LedgerClosed(ledger=ledger)
         raise Conflict(
             code="adjustment_below_commitments",
             ko="예약·사용 인원보다 적게 줄일 수 없습니다",
@@ -202,18 +220,40 @@ def adjust(*, session: Session, ledger: QuotaLedger, amount: int, actor: Actor, 
 
 
 @answers_conflicts
+@use_case(action="quotas.adjust", subject=LEDGER, audit="quota.close")
+def close_ledger(*, session: Session, ledger: QuotaLedger, actor: Actor, reason: str) -> Done:
+    """Close a ledger at the end of its period (or when the programme stops): it takes no new
+    reservation or adjustment, while places already reserved can still be issued or released, so
+    no application in progress is stranded. Closing twice is a 409."""
+    if not reason.strip():
+        raise Invalid(code="reason_required", ko="마감 사유가 필요합니다", en="closing needs a reason", field="reason")
+    result = session.execute(
+        update(QuotaLedger)
+        .where(QuotaLedger.id == ledger.id, QuotaLedger.closed_at.is_(None))
+        .values(closed_at=utcnow(), closed_reason=reason.strip())
+    )
+    session.refresh(ledger)
+    if result.rowcount != 1:
+        raise LedgerClosed(ledger=ledger)
+    return Done(value=ledger, reason=reason.strip(), inputs={"reserved": ledger.reserved, "used": ledger.used})
+
+
+@answers_conflicts
 def reserve(*, session: Session, ledger: QuotaLedger, application_id: int, actor: Actor, reason: str = "") -> None:
     """Take one place for a recommended application, or raise QuotaExhausted (409)."""
     result = session.execute(
         update(QuotaLedger)
         .where(
             QuotaLedger.id == ledger.id,
+            QuotaLedger.closed_at.is_(None),
             QuotaLedger.reserved + QuotaLedger.used + 1 <= QuotaLedger.allocated + QuotaLedger.adjustments,
         )
         .values(reserved=QuotaLedger.reserved + 1)
     )
     if result.rowcount != 1:
         session.refresh(ledger)
+        if ledger.closed_at is not None:
+            raise LedgerClosed(ledger=ledger)
         raise QuotaExhausted(ledger=ledger)
     _movement(session, ledger, "reserve", 1, actor=actor, reason=reason, application_id=application_id)
 
@@ -287,6 +327,9 @@ def ledger_dict(*, session: Session, ledger: QuotaLedger, with_history: bool = F
     """The ledger view: allocation, adjustments, reserved, used, remaining, fill rate (and history)."""
     out = {"id": ledger.id, **LedgerView.of(ledger).__dict__, "capacity": ledger.capacity}
     out["period_start"], out["period_end"] = ledger.period_start.isoformat(), ledger.period_end.isoformat()
+    out["closed"] = ledger.closed_at is not None
+    out["closed_at"] = ledger.closed_at.isoformat() if ledger.closed_at else None
+    out["closed_reason"] = ledger.closed_reason
     if with_history:
         out["history"] = [
             {
