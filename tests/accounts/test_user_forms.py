@@ -49,3 +49,4 @@ def test_user_list_page_numbers(client, login, role_users):
     assert client.get("/admin/users?page=x&lang=en").status_code == 422
     beyond = client.get("/admin/users?page=2&lang=en")
     assert beyond.status_code == 404 and "There is no page 2: this list has pages 1 to 1." in beyond.text
+    assert 'id="first-page"' in beyond.text and "/admin/users?lang=en&amp;page=1" in beyond.text  # a way on
