@@ -18,7 +18,7 @@ from regionvisa.compliance import cases, service
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
 from regionvisa.compliance.service import programme_obligations
-from regionvisa.core.errors import DomainError
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.jobs.router import launch
@@ -191,16 +191,66 @@ def _residence_area(engine, program_id: str | None) -> list[str]:
     return progs["residence_area"].to_list()[-1] if progs.height else []
 
 
+RISK_PAGE_SIZE = 50  # at-risk holders per page of the dashboard
+RISK_SORTS = {"days_left": "days_left", "person": "person_id", "rule": "rule", "programme": "program_id"}
+
+
+def _bad_query(name: str, value: str, *, ko: str, en: str) -> Invalid:
+    """A query value a list cannot answer is said (422), not replaced by a default or an empty table."""
+    return Invalid(code="invalid_query", field=name, ko=f"{name}={value}: {ko}", en=f"{name}={value}: {en}")
+
+
+def _check_rule(rule: str) -> None:
+    if rule and rule not in RULES:
+        raise _bad_query(
+            "rule", rule, ko=f"규칙은 {', '.join(RULES)} 중 하나입니다", en=f"rule is one of {', '.join(RULES)}"
+        )
+
+
+def _check_region(region: str) -> None:
+    if region and region not in region_codes():
+        raise _bad_query("region", region, ko="없는 지역 코드입니다", en="no region has that code")
+
+
+def _sorted_risk(rows: list[dict], sort: str) -> list[dict]:
+    """The at-risk rows in the order asked (`days_left`, `-days_left`, `person`, …)."""
+    key = sort.lstrip("-") or "days_left"
+    if key not in RISK_SORTS:
+        raise _bad_query(
+            "sort",
+            sort,
+            ko=f"정렬 기준은 {', '.join(RISK_SORTS)} 중 하나입니다",
+            en=f"sort by one of {', '.join(RISK_SORTS)}",
+        )
+    column = RISK_SORTS[key]
+    return sorted(
+        rows,
+        key=lambda r: (r[column] is None, r[column] or 0 if column == "days_left" else r[column] or ""),
+        reverse=sort.startswith("-"),
+    )
+
+
 @router.get("/compliance")
 def dashboard_page(
-    request: Request, region: str = "", run: int | None = None, user: Actor = Depends(require("compliance.read"))
+    request: Request,
+    region: str = "",
+    run: int | None = None,
+    rule: str = "",
+    sort: str = "days_left",
+    page: int = 1,
+    user: Actor = Depends(require("compliance.read")),
 ):
+    _check_region(region)
+    _check_rule(rule)
     with Session(request.app.state.engine) as session:
         board = cases.dashboard(session=session, actor=user, region=region or None, run_id=run)
-        if board["region"] and board["region"] not in region_codes():  # an unknown code shows the nation
-            board = cases.dashboard(session=session, actor=user, region=None, run_id=run)
     scoped = board["region"]
     names = region_names(current_language.get())
+    risk = [r for r in board["at_risk"] if not rule or r["rule"] == rule]
+    risk = _sorted_risk(risk, sort)
+    query = {k: v for k, v in {"region": scoped or "", "run": run or "", "rule": rule, "sort": sort}.items() if v}
+    risk_page = Page(number=page, size=RISK_PAGE_SIZE, total=len(risk), base_path="/compliance", query=query)
+    board = {**board, "at_risk": risk_page.window(risk), "at_risk_total": len(risk)}
     return render(
         request,
         "compliance_dashboard.html",
@@ -216,6 +266,10 @@ def dashboard_page(
             "chart": trend_chart(board["trend"]) if board["run"] else None,
             "can_run": can(user, "cases.act"),  # whether to show the run form; the run authorises itself
             "today": dt.date.today().isoformat(),
+            "page": risk_page,
+            "rule": rule,
+            "sort": sort,
+            "risk_query": {k: v for k, v in query.items() if k != "sort"},
         },
     )
 
@@ -245,9 +299,16 @@ def queue_page(
     page: int = 1,
     user: Actor = Depends(require("compliance.read")),
 ):
-    status = status if status in (*CASE_STATUSES, "active", "") else "active"
-    rule = rule if rule in RULES else ""
-    size, page = 50, max(page, 1)
+    if status not in (*CASE_STATUSES, "active", ""):
+        raise _bad_query(
+            "status",
+            status,
+            ko=f"상태는 {', '.join((*CASE_STATUSES, 'active'))} 중 하나입니다",
+            en=f"status is one of {', '.join((*CASE_STATUSES, 'active'))}",
+        )
+    _check_rule(rule)
+    _check_region(region)
+    size = 50
     with Session(request.app.state.engine) as session:
         queue = cases.list_cases(
             session=session,
