@@ -51,6 +51,7 @@ def test_the_declared_use_cases_are_exactly_the_ledger_and_plan_changes():
     assert declared == {
         "quotas.service.open_ledger": ("quotas.adjust", None),
         "quotas.service.adjust": ("quotas.adjust", "quota_ledger"),
+        "quotas.service.close_ledger": ("quotas.adjust", "quota_ledger"),
         "quotas.planning.propose_quotas": ("quotas.adjust", None),
         "quotas.planning.confirm_quotas": ("quotas.adjust", None),
         "quotas.service.reallocate": ("quotas.reallocate", None),

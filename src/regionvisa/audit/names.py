@@ -59,6 +59,7 @@ ACTIONS: dict[str, str] = {
     "programs.retire": "a programme version was retired",
     "quotas.allocate": "a quota ledger was opened",
     "quotas.adjust": "a quota was topped up or reduced",
+    "quotas.close": "a quota ledger was closed",
     "quotas.reallocate": "unused places were moved between regions",
     "records.import": "immigration records were imported",
     "records.synthesise": "synthetic records were generated",

@@ -21,7 +21,7 @@ _CHANGES = ("newly_eligible", "newly_ineligible", "unchanged")
 def quota_position(*, session: Session | None, program: Resolved, on: dt.date) -> dict:
     """Capacity and places already taken: the quota ledger when there is one, else the design's quota."""
     capacity, committed, source = program.loaded.spec.quota, 0, "design"
-    counts: dict = {"reserved": None, "used": None, "ledger_id": None}
+    counts: dict = {}
     if session is not None:
         try:
             ledger = ledger_for(session=session, program_id=program.id, on=on)

@@ -220,7 +220,7 @@ def adjust(*, session: Session, ledger: QuotaLedger, amount: int, actor: Actor, 
 
 
 @answers_conflicts
-@use_case(action="quotas.adjust", subject=LEDGER, audit="quota.close")
+@use_case(action="quotas.adjust", subject=LEDGER, audit="quotas.close")
 def close_ledger(*, session: Session, ledger: QuotaLedger, actor: Actor, reason: str) -> Done:
     """Close a ledger at the end of its period (or when the programme stops): it takes no new
     reservation or adjustment, while places already reserved can still be issued or released, so
