@@ -23,6 +23,7 @@ from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.jobs.router import launch
 from regionvisa.regions.service import region_codes, region_names
+from regionvisa.web import forms
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
@@ -342,8 +343,11 @@ def queue_page(
     )
 
 
-@router.get("/compliance/cases/{case_id}")
-def case_page(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))):
+ACTION_LABELS = {"action": N_("Action"), "outcome": N_("Outcome (when resolving)"), "reason": N_("Reason")}
+ACTION_LABELS_CONFIRM = {**ACTION_LABELS, "confirm": N_("Confirmation")}
+
+
+def _case_page(request: Request, user: Actor, case_id: int, *, errors=None, form=None, status: int = 200):
     engine = request.app.state.engine
     with Session(engine) as session:
         case = cases.read_case(session=session, case_id=case_id, actor=user)
@@ -368,19 +372,41 @@ def case_page(request: Request, case_id: int, user: Actor = Depends(require("com
             "outcomes": OUTCOMES,
             # whether to show the action forms; `cases.act` authorises each action itself
             "actions": actions if can(user, "cases.act") else [],
+            "errors": errors,
+            "form": form or {},
         },
+        status_code=status,
     )
 
 
+@router.get("/compliance/cases/{case_id}")
+def case_page(request: Request, case_id: int, user: Actor = Depends(require("compliance.read"))):
+    return _case_page(request, user, case_id)
+
+
+def _destructive(action: str, outcome: str) -> bool:
+    """Closing a case, or resolving it by cancelling the status, cannot be taken back: it asks first."""
+    return action == "close" or (action == "resolve" and outcome == "status_cancelled")
+
+
 @router.post("/compliance/cases/{case_id}/actions")
-def case_action_form(
-    request: Request,
-    case_id: int,
-    action: str = Form(...),
-    reason: str = Form(""),
-    outcome: str = Form(""),
-    user: Actor = Depends(require("cases.act")),
-):
-    with session_scope(engine=request.app.state.engine) as session:
-        cases.act(session=session, case=case_id, action=action, actor=user, reason=reason, outcome=outcome or None)
+async def case_action_form(request: Request, case_id: int, user: Actor = Depends(require("cases.act"))):
+    """A case action; a refusal (or a missing confirmation) gives the case page back with what was typed."""
+    values = await forms.values(request)
+    action, outcome, reason = values.get("action", ""), values.get("outcome", ""), values.get("reason", "")
+    try:
+        if _destructive(action, outcome) and values.get("confirm") != "yes":
+            raise Invalid(
+                code="confirmation_required",
+                field="confirm",
+                ko="이 조치는 되돌릴 수 없습니다. 확인란에 표시해 주세요",
+                en="This cannot be undone: tick the box to confirm",
+            )
+        with session_scope(engine=request.app.state.engine) as session:
+            cases.act(session=session, case=case_id, action=action, actor=user, reason=reason, outcome=outcome or None)
+    except DomainError as exc:
+        errors = forms.errors_from(
+            exc, labels=ACTION_LABELS_CONFIRM, form_id="case-action", order=ACTION_LABELS_CONFIRM
+        )
+        return _case_page(request, user, case_id, errors=errors, form=values, status=errors.status)
     return RedirectResponse(f"/compliance/cases/{case_id}", status_code=303)
