@@ -7,6 +7,7 @@ of the suite uses. Without /usr/bin/chromium the tests fail with the remedy (tes
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -30,10 +31,22 @@ LAUNCH_ARGS = [
 
 
 def pytest_collection_modifyitems(config, items):
+    """Every test here is a browser test. The modules that declare DATABASE_INDEPENDENT (the page
+    crawl and the screenshots: their server has its own SQLite database) run on the SQLite pass of
+    `make test` only, and are deselected (not skipped) when the suite runs on PostgreSQL."""
     here = Path(__file__).parent
+    on_postgres = bool(os.environ.get("REGIONVISA_TEST_DATABASE_URL", "").strip())
+    keep, once = [], []
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
+            if on_postgres and getattr(item.module, "DATABASE_INDEPENDENT", False):
+                once.append(item)
+                continue
+        keep.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = keep
 
 
 def _free_port() -> int:
