@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "applications.issue": "a visa was issued",
     "applications.withdraw": "an application was withdrawn",
     "applications.cancel": "an approval or a visa was cancelled",
+    "applications.override_documents": "a ministry officer let a decision go ahead with documents missing",
     "applications.set_simplified": "a region's simplified procedure was switched on or off",
     "applications.search": "applications were searched by applicant name or passport (keyed digests only)",
     "programs.draft": "a programme version was stored as a draft",
