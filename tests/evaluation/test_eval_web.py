@@ -213,3 +213,33 @@ def test_pdf_report_of_the_published_run_renders_to_png(client, login, role_user
     path.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-png", "-r", "30", "-f", "1", "-l", "1", str(path), str(tmp_path / "p")], check=True)
     assert list(tmp_path.glob("p*.png"))
+
+
+def test_what_if_ranking_units_bounds_and_rank_interval_note(client, login, role_users, published, engine):
+    """One answer: the ranking table shows the what-if rank the result states; rates are typed in
+    percent; out-of-range values are refused beside the field with its label; a published rank
+    outside its interval is explained; in both languages."""
+    import re
+
+    login(client, "t.officer")
+    with session_scope(engine=engine) as session:
+        before = service.region_view(session=session, actor=SYSTEM, region="26")
+    for lang in ("en", "ko"):
+        page = client.get("/evaluation/regions/26", params={"set_quota_fill_rate": "100", "lang": lang}).text
+        shown = re.search(r'id="wi-rank">(\d+)', page)
+        assert shown, page[-2000:]
+        row = re.search(r'<tr data-region="26"[^>]*class="what-if-row"><td>(\d+)</td>', page)
+        assert row and row.group(1) == shown.group(1)
+        ranks = [int(r) for r in re.findall(r'<tr data-region="\d\d"[^>]*><td>(\d+)</td>', page)]
+        assert ranks == sorted(ranks) and len(ranks) >= 2
+        assert 'id="ranking-what-if"' in page
+        assert "(%)" in page  # rates are entered in percent
+        bad = client.get("/evaluation/regions/26", params={"set_quota_fill_rate": "500", "lang": lang})
+        assert 'id="error-summary"' in bad.text and 'id="what-if-result"' not in bad.text
+        assert 'value="500"' in bad.text and 'href="#set-quota_fill_rate"' in bad.text
+        label = "Quota fill rate" if lang == "en" else "쿼터 소진율"
+        assert re.search(rf'class="field-error"[^>]*>.*{label}', bad.text, re.S)
+        assert ("between 0% and 100%" if lang == "en" else "0%에서 100% 사이") in bad.text
+    lo, hi = before["rank_interval"]
+    page = client.get("/evaluation/regions/26").text
+    assert ('id="rank-outside"' in page) == (not lo <= before["rank"] <= hi)

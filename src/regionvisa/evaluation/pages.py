@@ -31,6 +31,7 @@ from regionvisa.regions.service import region_names
 from regionvisa.reports import charts
 from regionvisa.reports.evaluation_context import build_context, region_groups
 from regionvisa.reports.evaluation_report import render_body, report_css
+from regionvisa.web import forms
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
@@ -260,37 +261,108 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
             view = service.region_view(session=session, actor=user, region=code, year=run.year)
         except DomainError:
             view = None
-        context.update(view=view, year=run.year, ranking=service.public_summary(result))
+        intervals = {e["region"]: e.get("rank_interval") for e in result["regions"]}
+        ranking = [
+            {
+                **e,
+                "rank_interval": intervals.get(e["region"]),
+                "outside": _outside(e["rank"], intervals.get(e["region"])),
+            }
+            for e in service.public_summary(result)
+        ]
+        context.update(view=view, year=run.year, ranking=ranking)
         context["indicators"] = [
             {"id": ind.id, "label": ind.label_in(lang), "weight": ind.weight, "direction": ind.direction,
              "method": ind.normalise.method}
             for ind in framework.indicators
         ]  # fmt: skip
-        changes, errors = {}, []
-        for ind in framework.indicators:
-            text = request.query_params.get(f"set_{ind.id}", "").strip()
+        for i, ind in zip(context["indicators"], framework.indicators, strict=True):
+            i["percent"], i["bounds"] = _unit(ind)
+        changes, typed, items = {}, {}, []
+        for i in context["indicators"]:
+            text = request.query_params.get(f"set_{i['id']}", "").strip()
             if not text:
                 continue
+            typed[i["id"]] = text
+            low, high = i["bounds"]
             try:
-                value = float(text)
+                value = float(text.replace(",", "").rstrip("%").strip())
                 if not math.isfinite(value):
                     raise ValueError
-                changes[ind.id] = value
             except ValueError:
-                errors.append(f"{ind.label_in(lang)}: {text}")
-        context.update(changes=changes, whatif_errors=errors)
-        if changes and view is not None and not errors:
+                items.append(
+                    _field_error(i, ko=f"{i['label']}은(는) 숫자로 입력해 주세요", en=f"{i['label']} must be a number")
+                )
+                continue
+            if (low is not None and value < low) or (high is not None and value > high):
+                unit = "%" if i["percent"] else ""
+                lo, hi = forms.number_text(low), forms.number_text(high)
+                items.append(
+                    _field_error(
+                        i,
+                        ko=f"{i['label']}은(는) {lo}{unit}에서 {hi}{unit} 사이여야 합니다",
+                        en=f"{i['label']} must be between {lo}{unit} and {hi}{unit}",
+                    )
+                )
+                continue
+            changes[i["id"]] = value / 100 if i["percent"] else value
+        errors = forms.FormErrors(items=items) if items else None
+        context.update(changes=typed, whatif_errors=[], form_errors=errors)
+        if changes and view is not None and errors is None:
             try:
                 context["whatif"] = service.what_if(
                     session=session, actor=user, region=code, changes=changes, year=run.year
                 )
             except DomainError as exc:
                 context["whatif_errors"] = [_message(exc)]
+            else:
+                context["ranking"] = _ranking_with(context["ranking"], code, context["whatif"].get("what_if"))
     if view is not None:
         context.update(_region_charts(view, context["indicators"], context["name"]))
 
         context["groups_view"] = region_groups(view, framework, lang)  # None for a flat framework
     return render(request, "evaluation_region.html", context)
+
+
+def _unit(ind) -> tuple[bool, tuple[float | None, float | None]]:
+    """Whether an indicator is entered in percent (a computed rate or share, stored as a fraction),
+    and the bounds of what may be typed (percent 0–100; goalposts their range; else none)."""
+    if ind.source == "computed" and (ind.id.endswith("_rate") or ind.id.endswith("_share")):
+        return True, (0.0, 100.0)
+    if ind.normalise.method == "goalposts" or ind.source == "committee":
+        low, high = getattr(ind.normalise, "low", None), getattr(ind.normalise, "high", None)
+        return False, (0.0 if low is None else low, 100.0 if high is None else high)
+    return False, (None, None)
+
+
+def _field_error(indicator: dict, *, ko: str, en: str) -> forms.FormError:
+    lang = current_language.get()
+    return forms.FormError(
+        field=f"set_{indicator['id']}",
+        id=f"set-{indicator['id']}",
+        label=indicator["label"],
+        message=ko if lang == "ko" else en,
+    )
+
+
+def _outside(rank: int, interval: list[int] | None) -> bool:
+    """Whether a published rank lies outside its own 5–95 % interval (which the alternatives give)."""
+    return bool(interval) and not interval[0] <= rank <= interval[1]
+
+
+def _ranking_with(ranking: list[dict], code: str, entry: dict | None) -> list[dict]:
+    """The ranking with the region at its what-if score and rank, so the table says what the result says.
+
+    Every other region keeps its published score; those the region passes move down one place."""
+    if not entry or entry.get("excluded"):
+        return ranking
+    others = [dict(e) for e in ranking if e["region"] != code]
+    for e in others:
+        e["rank"] = 1 + sum(1 for o in others if o["score"] > e["score"]) + (entry["score"] > e["score"])
+    mine = next(e for e in ranking if e["region"] == code)
+    moved = {**mine, "score": entry["score"], "rank": entry["rank"], "grade": entry["grade"], "what_if": True}
+    moved["outside"] = False
+    return sorted([*others, moved], key=lambda e: (e["rank"], -e["score"], not e.get("what_if")))
 
 
 def _region_charts(view: dict, indicators: list[dict], name: str) -> dict:
