@@ -176,7 +176,7 @@ def _pydantic_message(err: dict, label: str, lang: str) -> str:
         "int_from_float": (f"{subject} 정수로 입력해 주세요", f"{label} must be a whole number"),
         "float_parsing": (f"{subject} 숫자로 입력해 주세요", f"{label} must be a number"),
         "decimal_parsing": (f"{subject} 숫자로 입력해 주세요", f"{label} must be a number"),
-        "bool_parsing": (f"{label}: 예 또는 아니오를 골라 주세요", f"Choose yes or no for {label}"),
+        "bool_parsing": (f"{label}: 예 또는 아니요를 골라 주세요", f"Choose yes or no for {label}"),
         "date_parsing": date_msg,
         "date_from_datetime_parsing": date_msg,
         "datetime_parsing": time_msg,
