@@ -37,7 +37,7 @@ def format_value(value: Any, lang: str = "en", type_: Type | None = None, unit: 
     if value is None:
         return _UNKNOWN[lang]
     if isinstance(value, bool):
-        return ("예" if value else "아니오") if lang == "ko" else ("yes" if value else "no")
+        return ("예" if value else "아니요") if lang == "ko" else ("yes" if value else "no")
     if isinstance(value, int):
         text = f"{value:,}"
     elif isinstance(value, float):
