@@ -7,15 +7,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("사용자 이름").fill(username)
-    page.get_by_label("비밀번호").fill(password)
-    page.get_by_role("button", name="로그인").click()
-    page.wait_for_load_state()
-
+from tests.browser.signin import log_in
 
 # Every visible text node: its colour composited over the backgrounds behind it. SVG text is
 # compared with the fill of the tile it sits on.

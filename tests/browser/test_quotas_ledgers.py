@@ -4,20 +4,13 @@
 from __future__ import annotations
 
 import pytest
+from tests.browser.signin import log_in
 
 
 @pytest.fixture(scope="module")
 def busan_site(site, test_data):
     test_data.publish_busan(site["engine"])
     return site
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("사용자 이름").fill(username)
-    page.get_by_label("비밀번호").fill(password)
-    page.get_by_role("button", name="로그인").click()
-    page.wait_for_load_state()
 
 
 def test_open_top_up_and_close_a_ledger(page, busan_site, shots):

@@ -4,6 +4,7 @@ width, for review and for CI to keep: test-artifacts/screenshots/<page>-<lang>-<
 from __future__ import annotations
 
 import pytest
+from tests.browser.signin import log_in
 
 # Read by tests/browser/conftest.py: the server has its own SQLite database.
 DATABASE_INDEPENDENT = True
@@ -19,14 +20,6 @@ MAIN_PAGES = {
     "quotas": "/quotas",
 }
 WIDTHS = {"desktop": 1280, "mobile": 390}
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("사용자 이름").fill(username)
-    page.get_by_label("비밀번호").fill(password)
-    page.get_by_role("button", name="로그인").click()
-    page.wait_for_load_state()
 
 
 @pytest.mark.parametrize("lang", ["ko", "en"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from tests.browser.signin import log_in
 
 from regionvisa.accounts.policy import Actor, grant
 
@@ -34,14 +35,6 @@ def expected_nav(role: str | None) -> list[str]:
 
 def nav_labels(page) -> list[str]:
     return [t.strip() for t in page.locator("nav[aria-label] ul.nav a").all_inner_texts()]
-
-
-def log_in(page, username: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("사용자 이름").fill(username)
-    page.get_by_label("비밀번호").fill(password)
-    page.get_by_role("button", name="로그인").click()
-    page.wait_for_load_state()
 
 
 def test_overview_in_korean_and_english(page, shots):
