@@ -16,7 +16,7 @@ import io
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +55,22 @@ class TableFileError(ValueError):
 
     def app_error(self, status: int = 422):
         return DomainError(status=status, code=self.code, ko=self.ko, en=self.en, field="file")
+
+
+def read_small_csv(path: Path, *, error: Callable[[list[str]], Exception], expected: str) -> list[list[str]]:
+    """The rows of a small hand-made CSV (quota requests, regional minimums, indicator values), header
+    first: unreadable, non-UTF-8 or empty files raise `error([message])` naming the file, and `expected`
+    says what its first line should hold."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except OSError as exc:
+        raise error([f"{path}: cannot be read ({exc.strerror})"]) from exc
+    except UnicodeDecodeError as exc:
+        raise error([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
+    if not rows:
+        raise error([f"{path}:1: empty file; expected {expected}"])
+    return rows
 
 
 def display_name(name: str | None, default: str = "upload") -> str:

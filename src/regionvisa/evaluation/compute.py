@@ -34,7 +34,6 @@ and the sensitivity draws call the same functions; split, they would drift apart
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import platform
@@ -48,6 +47,7 @@ import numpy as np
 
 from regionvisa.evaluation import treatment
 from regionvisa.evaluation.framework import AGGREGATE_METHODS, MAX_DRAWS, Framework, parse_framework, sha256_json
+from regionvisa.tabular import read_small_csv
 
 SCORE_DECIMALS = 9
 COVERAGE_REASON = treatment.COVERAGE_REASON
@@ -388,15 +388,7 @@ def read_indicator_csv(path: str | Path, framework: Framework | None = None) -> 
     """
     path = Path(path)
     errors: list[str] = []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise IndicatorInputError([f"{path}: cannot be read ({exc.strerror})"]) from exc
-    except UnicodeDecodeError as exc:
-        raise IndicatorInputError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
-    if not rows:
-        raise IndicatorInputError([f"{path}:1: empty file; expected a header row starting with 'region'"])
+    rows = read_small_csv(path, error=IndicatorInputError, expected="a header row starting with 'region'")
     header = [h.strip() for h in rows[0]]
     if "region" not in header:
         errors.append(f"{path}:1: no 'region' column (header: {', '.join(header)})")

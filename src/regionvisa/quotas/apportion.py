@@ -41,7 +41,6 @@ and, for a request the floor lifted, "raised to the regional minimum".
 
 from __future__ import annotations
 
-import csv
 import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from regionvisa.tabular import read_small_csv
 
 METHODS = ("hamilton", "sainte-lague", "modified-sainte-lague", "dhondt", "huntington-hill")
 REQUIRED_COLUMNS = ("region", "program", "requested")
@@ -401,15 +402,9 @@ def read_requests_csv(path: str | Path) -> list[Request]:
     """Read `region,program,requested[,quota_change][,score]`; all problems reported together,
     each naming file, line, field and value."""
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise ApportionError([f"{path}: cannot be read ({exc.strerror})"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ApportionError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
-    if not rows:
-        raise ApportionError([f"{path}:1: empty file; expected header {','.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"])
+    rows = read_small_csv(
+        path, error=ApportionError, expected="header " + ",".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+    )
     header = [h.strip() for h in rows[0]]
     errors = [f"{path}:1: missing column {c!r}" for c in REQUIRED_COLUMNS if c not in header]
     allowed = REQUIRED_COLUMNS + OPTIONAL_COLUMNS

@@ -29,6 +29,7 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, first_divisor_of, read_requests_csv
 from regionvisa.reports.files import write_atomic
+from regionvisa.tabular import read_small_csv
 
 CONTRACT_COLUMNS = ("region", "program", "requested", "target", "granted")
 EXTRA_COLUMNS = (
@@ -60,15 +61,7 @@ def _fail(code: int, message: str, details: list[str] | None = None) -> typer.Ex
 def read_minimums_csv(path: str | Path) -> dict[str, int]:
     """`region,minimum` per line; all problems reported together, each naming file, line, column and value."""
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as exc:
-        raise ApportionError([f"{path}: cannot be read ({exc.strerror})"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ApportionError([f"{path}: not UTF-8 text ({exc.reason})"]) from exc
-    if not rows:
-        raise ApportionError([f"{path}:1: empty file; expected header region,minimum"])
+    rows = read_small_csv(path, error=ApportionError, expected="header region,minimum")
     header = [h.strip() for h in rows[0]]
     errors = [f"{path}:1: missing column {c!r}" for c in ("region", "minimum") if c not in header]
     errors += [
