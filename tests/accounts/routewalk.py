@@ -241,6 +241,18 @@ def build(route, method: str, world: World, region: str) -> Request:
     return request
 
 
+def page_urls(app, world: World, region: str = OWN) -> list[tuple[str, str]]:
+    """(route template, URL) of every GET page route of the app, its path parameters from the
+    domains' samples for `region`: the page list the page checks share (tests/web accessibility
+    and one-language crawls, tests/browser/test_crawl.py)."""
+    found = []
+    for route in iter_routes(app):
+        if route.path.startswith(("/api/", "/static", "/docs")) or "GET" not in route.methods:
+            continue
+        found.append((route.path, build(route, "GET", world, region).url))
+    return found
+
+
 def send(client: TestClient, request: Request, headers: dict | None = None):
     return client.request(
         request.method,

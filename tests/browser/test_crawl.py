@@ -103,7 +103,6 @@ def page_urls(site) -> list[str]:
     from regionvisa.accounts import service
     from regionvisa.app import create_app
     from regionvisa.db import session_scope
-    from regionvisa.web.deps import iter_routes
 
     rw = _routewalk()
     engine = site["engine"]
@@ -121,12 +120,7 @@ def page_urls(site) -> list[str]:
         builtin = {"kind": "people", "user_id": target.id, "token_id": token.id}
     samples = rw.collect_samples(engine, rw.OWN)
     world = rw.World(tokens={}, builtin={**builtin, **samples.shared}, samples={rw.OWN: samples}, leak_markers=[])
-    urls = []
-    for route in iter_routes(create_app(engine=engine)):
-        if route.path.startswith(("/api/", "/static", "/docs")) or "GET" not in route.methods:
-            continue
-        urls.append(rw.build(route, "GET", world, rw.OWN).url)
-    return urls
+    return [url for _path, url in rw.page_urls(create_app(engine=engine), world)]
 
 
 @pytest.fixture(scope="module")

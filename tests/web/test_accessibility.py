@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from regionvisa.web.deps import iter_routes
-
 ROOT = Path(__file__).resolve().parents[2]
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 UNLABELLED_INPUTS = {"hidden", "submit", "button", "reset", "image"}
@@ -201,16 +199,13 @@ def served_pages(app, client, world):
     languages; path parameters come from the route walk's samples (Busan's objects)."""
     rw = _routewalk()
     callers = {"anonymous": {}} | {role: {"Authorization": f"Bearer {t}"} for role, t in world.tokens.items()}
-    for route in iter_routes(app):
-        if route.path.startswith(("/api/", "/static", "/docs")) or "GET" not in route.methods:
-            continue
-        url = rw.build(route, "GET", world, rw.OWN).url
+    for path, url in rw.page_urls(app, world):
         for caller, headers in callers.items():
             for lang in ("ko", "en"):
                 sep = "&" if "?" in url else "?"
                 response = client.get(f"{url}{sep}lang={lang}", headers=headers, follow_redirects=True)
                 if response.headers.get("content-type", "").startswith("text/html"):
-                    yield f"{caller} {route.path} ({response.status_code})", lang, response.text
+                    yield f"{caller} {path} ({response.status_code})", lang, response.text
 
 
 def test_every_page_is_accessible_for_every_role_in_both_languages(app, client, world):
