@@ -7,11 +7,20 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 from tests.actors import BUSAN, OFFICER, SYSTEM
+from tests.conftest import csrf_from
+from tests.jobs.support import clear_queue, follow, follow_page
 
 from regionvisa.accounts import service as accounts
 from regionvisa.audit.service import record
 from regionvisa.core.clock import KST
 from regionvisa.db import session_scope
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue(engine):
+    clear_queue(engine)
+    yield
+    clear_queue(engine)
 
 
 @pytest.fixture
@@ -65,7 +74,29 @@ def test_api_filters_and_paginates(client, log, tokens):
     assert client.get(f"/api/v1/audit?date_from={tomorrow}", headers=auditor).json()["total"] == 0
     bad = client.get("/api/v1/audit?date_from=yesterday", headers=auditor)
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "date_from"
-    assert client.get("/api/v1/audit/verify", headers=auditor).json()["ok"] is True
+
+
+def test_api_chain_check_runs_as_a_job_and_answers_the_last_result(client, log, tokens, engine):
+    auditor = tokens["auditor"]
+    never = client.get("/api/v1/audit/verify", headers=auditor)
+    assert never.status_code == 404 and never.json()["error"]["code"] == "not_found"
+    started = client.post("/api/v1/audit/verify", headers=auditor)
+    again = client.post("/api/v1/audit/verify", headers=auditor)  # one queued already: that one is answered
+    assert again.status_code == 202 and again.json()["id"] == started.json()["id"]
+    job = follow(client, started, engine, headers=auditor)
+    assert job["state"] == "succeeded" and job["kind"] == "audit_verify"
+    assert job["result"]["href"] == "/audit/verify" and job["result"]["summary"]["ok"] is True
+    last = client.get("/api/v1/audit/verify", headers=auditor).json()
+    assert last["ok"] is True and last["job_id"] == job["id"] and last["problem"] is None
+    assert last["entries"] == job["result"]["summary"]["head_seq"] >= 70 and last["entries_since"] > 0  # the job's own
+    assert dt.datetime.fromisoformat(last["checked_at"]).tzinfo is not None
+    with session_scope(engine=engine) as session:
+        for i in range(3):
+            record(session=session, actor=OFFICER, action="applications.decide", subject=("application", i),
+                   reason="later", inputs={})  # fmt: skip
+    later = client.get("/api/v1/audit/verify", headers=auditor).json()
+    assert later["entries_since"] == last["entries_since"] + 3 and later["job_id"] == job["id"]
+    assert client.post("/api/v1/audit/verify", headers=tokens["ministry_admin"]).status_code == 403
 
 
 @pytest.mark.parametrize("role", ["ministry_admin", "ministry_officer", "regional_official", "committee_member"])
@@ -106,7 +137,28 @@ def test_audit_page_filters_and_pages(client, login, log):
     assert client.get("/audit?page=abc&lang=en").status_code == 422
     beyond = client.get("/audit?page=9999&lang=en")
     assert beyond.status_code == 404 and "There is no page 9999: this list has pages 1 to 2." in beyond.text
-    assert "The chain is intact" in client.get("/audit/verify?lang=en").text
+    assert "No check of the chain has run" in client.get("/audit/verify?lang=en").text
+
+
+def _check_from_the_page(client, engine):
+    """The page's form starts a check; followed like a browser to its end, then the page again."""
+    form = client.get("/audit/verify?lang=en")
+    started = client.post("/audit/verify", data={"csrf_token": csrf_from(form.text)}, follow_redirects=False)
+    done = follow_page(client, started, engine)
+    assert 'data-state="succeeded"' in done.text
+    return client.get("/audit/verify?lang=en")
+
+
+def test_chain_check_page_shows_the_last_result_and_later_entries(client, login, log, engine):
+    login(client, "t.auditor")
+    page = _check_from_the_page(client, engine)
+    assert page.status_code == 200 and "The chain is intact" in page.text and "Last check:" in page.text
+    with session_scope(engine=engine) as session:
+        for i in range(4):
+            record(session=session, actor=OFFICER, action="applications.decide", subject=("application", i),
+                   reason="later", inputs={})  # fmt: skip
+    later = client.get("/audit/verify?lang=en").text
+    assert "The chain is intact" in later and "Entries written after this check:" in later
 
 
 def test_broken_chain_shows_on_the_page(client, login, log, engine):
@@ -119,9 +171,12 @@ def test_broken_chain_shows_on_the_page(client, login, log, engine):
         conn.execute(text("UPDATE audit_entry SET reason = 'forged' WHERE seq = 12"))
         if engine.dialect.name == "postgresql":
             conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only"))
-    page = client.get("/audit/verify?lang=en")
+    before = client.get("/audit/verify?lang=en")  # nothing walks the chain inside the request
+    assert before.status_code == 200 and "The chain is broken" not in before.text
+    page = _check_from_the_page(client, engine)
     assert page.status_code == 409
     assert "The chain is broken" in page.text and "seq 12" in page.text
+    assert client.get("/audit/verify?lang=en").status_code == 409  # the stored result, until the next check
 
 
 def test_log_ins_and_user_changes_are_audited(client, login, engine, role_users):

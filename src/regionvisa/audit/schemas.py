@@ -46,3 +46,6 @@ class VerifyOut(BaseModel):
     head_hash: str
     problem: VerifyProblem | None
     legacy_entries: int = 0
+    checked_at: dt.datetime | None = None  # when the check (a job) walked the chain
+    job_id: int | None = None  # that job (GET /api/v1/jobs/{id})
+    entries_since: int = 0  # entries written after the check reached the head

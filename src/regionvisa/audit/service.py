@@ -38,7 +38,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -508,17 +508,24 @@ def _problem(kind: str, row, message: str) -> Problem:
     return Problem(kind, row.id, row.seq, message)
 
 
-def verify(*, engine: Engine, checkpoint: Checkpoint | None = None, keys: AuditKeys | None = None) -> VerifyResult:
+def verify(
+    *,
+    engine: Engine,
+    checkpoint: Checkpoint | None = None,
+    keys: AuditKeys | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyResult:
     """Walk the whole chain in insertion order; report the first broken, missing or forged entry.
 
     With a checkpoint (already checked for its signature), the log must also still reach the
-    checkpoint's head and hold exactly that entry there.
+    checkpoint's head and hold exactly that entry there. `progress(checked, entries)` is called
+    every few thousand entries (a job reports it; at national scale the walk takes minutes).
     """
     keys = keys or audit_keys()
-    walk, head_row, problem = _walk(engine, keys, checkpoint)
+    walk, head_row, problem = _walk(engine, keys, checkpoint, progress)
     if head_row is None and walk.checked and problem is None:
         # the very first entry was committed, with the head it creates, between the two reads
-        walk, head_row, problem = _walk(engine, keys, checkpoint)
+        walk, head_row, problem = _walk(engine, keys, checkpoint, progress)
     if problem is not None:
         return _result(walk, problem)
     prev = walk.prev
@@ -538,7 +545,18 @@ def verify(*, engine: Engine, checkpoint: Checkpoint | None = None, keys: AuditK
     return _result(walk, problem)
 
 
-def _walk(engine: Engine, keys: AuditKeys, checkpoint: Checkpoint | None) -> tuple[_Walk, Any, Problem | None]:
+def head_entries(*, engine: Engine) -> int:
+    """How many entries the log's head counts now (one row read, for "written since the last check")."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(head.c.entries).where(head.c.id == 1)).scalar() or 0)
+
+
+PROGRESS_EVERY = 5000
+
+
+def _walk(
+    engine: Engine, keys: AuditKeys, checkpoint: Checkpoint | None, progress: Callable[[int, int], None] | None = None
+) -> tuple[_Walk, Any, Problem | None]:
     with engine.connect() as conn:
         # The head is read first: entries appended after this read carry valid MACs of their own.
         head_row = conn.execute(
@@ -549,11 +567,14 @@ def _walk(engine: Engine, keys: AuditKeys, checkpoint: Checkpoint | None) -> tup
         walk = _Walk(engine, keys, checkpoint)
         if head_row is not None:
             walk.watch.add(int(head_row.entries))
+        total = int(head_row.entries) if head_row is not None else 0
         rows: Iterable = conn.execution_options(yield_per=2000).execute(select(entries).order_by(entries.c.id))
         for row in rows:
             problem = walk.check(row)
             if problem is not None:
                 return walk, head_row, problem
+            if progress is not None and walk.checked % PROGRESS_EVERY == 0:
+                progress(walk.checked, max(total, walk.checked))
     return walk, head_row, None
 
 

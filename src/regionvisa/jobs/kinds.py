@@ -217,6 +217,27 @@ def _synthetic(work: Work) -> dict:
     return {"href": "/", "summary": {"rows": counts, "residents": work.params["residents"]}}
 
 
+def _audit_verify(work: Work) -> dict:
+    """The whole hash chain walked (the same check as `regionvisa audit verify`); the result,
+    intact or the first broken entry, is what the audit chain check page and API show until the next run."""
+    from regionvisa.audit import service
+    from regionvisa.db import utcnow
+
+    work.progress(0.0, ko="감사 기록 체인 검증", en="checking the audit chain")
+
+    def report(done: int, total: int) -> None:
+        work.progress(done / total if total else 0.0, ko=f"{done:,} / {total:,}", en=f"{done:,} / {total:,}")
+
+    result = service.verify(engine=work.engine, progress=report)
+    head = result.head
+    summary = {
+        **result.as_dict(),
+        "head_seq": head.seq if head is not None else 0,
+        "checked_at": utcnow().isoformat(),
+    }
+    return {"href": "/audit/verify", "summary": summary}
+
+
 def _probe(work: Work) -> dict:
     """An operator's check that workers take jobs: waits the given seconds, reporting progress."""
     seconds = float(work.params.get("seconds", 1.0))
@@ -254,6 +275,7 @@ KINDS: dict[str, Kind] = {
             _applications_import,
         ),
         Kind("synthetic", "records.import", "records.import", NP_("job kind", "synthetic data"), _synthetic),
+        Kind("audit_verify", "audit.read", "audit.read", NP_("job kind", "audit chain check"), _audit_verify),
         Kind("probe", "users.manage", "users.manage", NP_("job kind", "worker check"), _probe),
     )
 }

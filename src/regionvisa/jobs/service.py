@@ -129,6 +129,14 @@ def list_jobs(
     return total, list(rows)
 
 
+def latest(*, session: Session, kind: str, states: tuple[str, ...]) -> Job | None:
+    """The newest job of `kind` in one of `states` (a kind whose last result a page shows, such as
+    the audit chain check); the caller has authorised the reader for that kind's result."""
+    return session.scalar(
+        select(Job).where(Job.kind == kind, Job.state.in_(states)).order_by(Job.id.desc()).limit(1)
+    )
+
+
 def output_file(*, session: Session, job_id: int, actor: Actor) -> JobFile:
     job = read_job(session=session, job_id=job_id, actor=actor)
     row = session.scalar(select(JobFile).where(JobFile.job_id == job.id, JobFile.role == "output"))
