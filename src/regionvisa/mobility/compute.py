@@ -42,41 +42,55 @@ RETENTION_SCHEMA = {
 }
 
 
-def _reports(addresses: pl.DataFrame, known_by: dt.date) -> pl.DataFrame:
-    """The address reports known by `known_by`, with their region, in each person's date order."""
+OD_COLUMNS = ("origin", "destination", "visa", "moves")
+OD_SCHEMA = {"origin": pl.String, "destination": pl.String, "visa": pl.String, "moves": pl.Int64}
+
+
+def _reports(addresses: pl.DataFrame, known_by: dt.date) -> pl.LazyFrame:
+    """The address reports known by `known_by` and in force by then, with their region, in each
+    person's date order. Reports that take effect after `known_by` change nothing on or before it.
+    `reported_date` may be left out when the caller has already kept only the reports known then."""
+    lf = addresses.lazy()
+    if "reported_date" in addresses.columns:
+        lf = lf.filter(pl.col("reported_date") <= known_by)
     return (
-        addresses.lazy()
-        .filter(pl.col("reported_date") <= known_by)
+        lf.filter(pl.col("effective_date") <= known_by)
         .select("person_id", "effective_date", region=pl.col("area_code").str.slice(0, 2), area=pl.col("area_code"))
         .sort("person_id", "effective_date")  # (person_id, effective_date) is the feed's natural key
-        .collect()
+    )
+
+
+def _grant_rank(statuses: pl.DataFrame) -> pl.LazyFrame:
+    """Grants with `rank`: the later a grant begins, the higher; among grants beginning the same
+    day, the later row. The covering grant of highest rank gives a day its visa."""
+    return (
+        statuses.lazy()
+        .select("person_id", "visa", "valid_from", "valid_to", holder=pl.col("program_id").is_not_null())
+        .with_row_index("grant")
+        .with_columns(rank=pl.col("valid_from").cast(pl.Int64) * (1 << 32) + pl.col("grant").cast(pl.Int64))
+        .drop("grant")
     )
 
 
 def covering_visa(statuses: pl.DataFrame, events: pl.DataFrame, *, day: str, holders: bool) -> pl.DataFrame:
     """`events` (person_id, `day`, …) with the `visa` of the grant covering the day ("" when none) and
     `holder` (a grant with a programme covers it). With `holders`, only the events of holders."""
-    grants = (
-        statuses.lazy()
-        .select("person_id", "visa", "valid_from", "valid_to", holder=pl.col("program_id").is_not_null())
-        .with_row_index("grant")
-    )
-    keyed = events.lazy().with_row_index("event")
+    return _covering(_grant_rank(statuses), events.lazy(), day=day, holders=holders).collect()
+
+
+def _covering(grants: pl.LazyFrame, events: pl.LazyFrame, *, day: str, holders: bool) -> pl.LazyFrame:
+    keyed = events.with_row_index("event")
     covered = (
         keyed.select("event", "person_id", day)
         .join(grants, on="person_id", how="inner")
         .filter((pl.col("valid_from") <= pl.col(day)) & (pl.col(day) <= pl.col("valid_to")))
         .group_by("event")
-        .agg(
-            pl.col("visa").sort_by("valid_from", "grant", descending=[True, True]).first(),
-            pl.col("holder").any(),
-        )
+        .agg(pl.col("visa").get(pl.col("rank").arg_max()), pl.col("holder").any())
     )
     out = (
         keyed.join(covered, on="event", how="left")
         .sort("event")
         .with_columns(pl.col("visa").fill_null(""), pl.col("holder").fill_null(False))
-        .collect()
     )
     if holders:
         out = out.filter(pl.col("holder"))
@@ -86,23 +100,22 @@ def covering_visa(statuses: pl.DataFrame, events: pl.DataFrame, *, day: str, hol
 def regions_on(reports: pl.DataFrame, people_day: dt.date) -> pl.DataFrame:
     """person_id → region of the address in force on `people_day` (people with a report by then).
     `reports` is in each person's date order (`_reports`), so the last one by then is in force."""
+    return _regions_on(reports.lazy(), people_day).collect()
+
+
+def _regions_on(reports: pl.LazyFrame, people_day: dt.date) -> pl.LazyFrame:
+    # in each person's date order, the last report by the day is the one before another person's rows
+    last = (pl.col("person_id") != pl.col("person_id").shift(-1)).fill_null(True)
     return (
-        reports.lazy()
-        .filter(pl.col("effective_date") <= people_day)
-        .group_by("person_id")
-        .agg(pl.col("region").last())
-        .with_columns(day=pl.lit(people_day))
-        .collect()
+        reports.filter(pl.col("effective_date") <= people_day)
+        .filter(last)
+        .select("person_id", "region", day=pl.lit(people_day))
     )
 
 
-def flows(
-    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
-) -> pl.DataFrame:
-    """`regionvisa flows --from start --to end [--holders]`: one row per region and visa with any count."""
-    reports = _reports(addresses, end)
+def _moves(reports: pl.LazyFrame, start: dt.date, end: dt.date) -> pl.LazyFrame:
     same_person = pl.col("person_id") == pl.col("person_id").shift(1)
-    moves = (
+    return (
         reports.with_columns(origin=pl.when(same_person).then(pl.col("region").shift(1)))
         .filter(
             pl.col("origin").is_not_null()
@@ -111,23 +124,91 @@ def flows(
         )
         .select("person_id", "effective_date", "origin", destination=pl.col("region"))
     )
-    moves = covering_visa(statuses, moves, day="effective_date", holders=holders)
-    inflow = moves.group_by(region="destination", visa="visa").agg(inflow=pl.len())
-    outflow = moves.group_by(region="origin", visa="visa").agg(outflow=pl.len())
-    stocks = []
-    for name, day in (("residents_start", start), ("residents_end", end)):
-        located = covering_visa(statuses, regions_on(reports, day), day="day", holders=holders)
-        stocks.append(located.group_by("region", "visa").agg(pl.len().alias(name)))
-    keys = pl.concat([f.select("region", "visa") for f in (inflow, outflow, *stocks)]).unique()
-    table = keys
-    for part in (inflow, outflow, *stocks):
-        table = table.join(part, on=["region", "visa"], how="left")
-    counts = ["inflow", "outflow", "residents_start", "residents_end"]
-    table = table.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts).with_columns(
-        net=pl.col("inflow") - pl.col("outflow")
+
+
+def _located_events(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool
+) -> pl.LazyFrame:
+    """Every counted event with its visa: `kind` "move" (origin → destination on `day`), "start" and
+    "end" (a person in `destination` on D1 / D2). One join against the grants for all of them."""
+    reports = _reports(addresses, end).collect().lazy()  # sorted once, read three times
+    moves = _moves(reports, start, end).select(
+        "person_id", "origin", "destination", day=pl.col("effective_date"), kind=pl.lit("move")
     )
-    table = table.filter(pl.any_horizontal(pl.col(c) != 0 for c in counts))
-    return table.select(FLOW_COLUMNS).sort("region", "visa").cast(FLOW_SCHEMA)
+    stocks = [
+        _regions_on(reports, day).select(
+            "person_id", origin=pl.lit(None, pl.String), destination="region", day="day", kind=pl.lit(kind)
+        )
+        for kind, day in (("start", start), ("end", end))
+    ]
+    events = pl.concat([moves, *stocks])
+    return _covering(_grant_rank(statuses), events, day="day", holders=holders)
+
+
+def od_counts(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
+) -> pl.DataFrame:
+    """Origin → destination pairs of the moves `flows` counts: `origin, destination, visa, moves`,
+    sorted by origin, destination, visa. Each pair's moves add up to `flows`' inflow of the
+    destination and outflow of the origin."""
+    events = _located_events(statuses, addresses, start=start, end=end, holders=holders)
+    return (
+        events.filter(pl.col("kind") == "move")
+        .group_by("origin", "destination", "visa")
+        .agg(moves=pl.len())
+        .sort("origin", "destination", "visa")
+        .collect()
+        .select(OD_COLUMNS)
+        .cast(OD_SCHEMA)
+    )
+
+
+def flows(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
+) -> pl.DataFrame:
+    """`regionvisa flows --from start --to end [--holders]`: one row per region and visa with any count."""
+    return flows_and_pairs(statuses, addresses, start=start, end=end, holders=holders)[0]
+
+
+def flows_and_pairs(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`flows` and `od_counts` from one pass over the records."""
+    events = _located_events(statuses, addresses, start=start, end=end, holders=holders).collect()
+    moves = events.lazy().filter(pl.col("kind") == "move")
+    counts = ["inflow", "outflow", "residents_start", "residents_end"]
+    parts = [
+        moves.group_by(region="destination", visa="visa").agg(inflow=pl.len()),
+        moves.group_by(region="origin", visa="visa").agg(outflow=pl.len()),
+        *(
+            events.lazy()
+            .filter(pl.col("kind") == kind)
+            .group_by(region="destination", visa="visa")
+            .agg(pl.len().alias(name))
+            for kind, name in (("start", "residents_start"), ("end", "residents_end"))
+        ),
+    ]
+    table = pl.concat([p.select("region", "visa") for p in parts]).unique()
+    for part in parts:
+        table = table.join(part, on=["region", "visa"], how="left")
+    table = (
+        table.with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+        .with_columns(net=pl.col("inflow") - pl.col("outflow"))
+        .filter(pl.any_horizontal(pl.col(c) != 0 for c in counts))
+        .select(FLOW_COLUMNS)
+        .sort("region", "visa")
+        .collect()
+        .cast(FLOW_SCHEMA)
+    )
+    pairs = (
+        moves.group_by("origin", "destination", "visa")
+        .agg(moves=pl.len())
+        .sort("origin", "destination", "visa")
+        .collect()
+        .select(OD_COLUMNS)
+        .cast(OD_SCHEMA)
+    )
+    return table, pairs
 
 
 def retention(
@@ -162,7 +243,7 @@ def retention(
     grants = grants.join(in_force, on="grant", how="inner").with_columns(
         cohort=pl.col("granted_on").dt.strftime("%Y-%m")
     )
-    reports = _reports(addresses, on).select("person_id", "effective_date", "area")
+    reports = _reports(addresses, on).select("person_id", "effective_date", "area").collect()
     columns = []
     for months in RETENTION_MONTHS:
         name = f"in_area_{months}m"

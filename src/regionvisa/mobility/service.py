@@ -1,6 +1,19 @@
-"""Movement and retention from the database: the records read once, in one consistent snapshot,
-then `mobility.compute` over the columns. Read scope: a regional official sees the rows of their
-own region (flows) and of their region's programmes (retention); national roles see all."""
+"""Movement and retention from the database: only the rows and columns §4.9 needs are read, in one
+consistent snapshot (`records.columnar.read_queries`: Arrow columns on a SQLite file and on
+PostgreSQL), then `mobility.compute` over the columns. Read scope: a regional official sees the
+rows of their own region (flows, and the moves into or out of it) and of their region's
+programmes (retention); national roles see all.
+
+What SQL leaves out, it leaves out by the definitions (`flow_filters`, `retention_filters` are
+the same conditions in Polars, and tests/mobility checks the computation gives the same answer
+on the kept rows as on all of them):
+- flows: address reports reported by D2 that take effect by D2 (a later one changes nothing in
+  the period), with the region only (the first two digits of the area code); grants granted by
+  D2 whose validity meets [D1, D2] (no other covers a day of the period); with `--holders`, only
+  the reports of people with a programme grant that meets the period.
+- retention: only programme holders' grants and address reports (tens of thousands of people,
+  found through the programme index and the (person, date) key, not a national scan).
+"""
 
 from __future__ import annotations
 
@@ -14,18 +27,95 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.mobility import compute
 from regionvisa.mobility.subjects import read_region
-from regionvisa.records.columnar import batch_reads, has_column_reads, read_columns
-from regionvisa.records.frames import SCHEMAS, read_known_all
+from regionvisa.records.columnar import read_queries, sqlite_file
+from regionvisa.records.frames import SCHEMAS
+
+FLOW_GRANT_COLUMNS = ("person_id", "visa", "program_id", "valid_from", "valid_to")
+FLOW_REPORT_COLUMNS = ("person_id", "area_code", "effective_date")
+RETENTION_GRANT_COLUMNS = ("person_id", "program_id", "granted_on")
+RETENTION_REPORT_COLUMNS = ("person_id", "area_code", "effective_date")
 
 
-def _records(engine: Engine, on: dt.date) -> dict[str, pl.DataFrame]:
-    """Status grants and address reports as known on `on`, in one snapshot: whole columns where the
-    database hands them over that way (Arrow), else through one read session."""
-    tables = ("status_grant", "address_report")
-    if has_column_reads(engine=engine):
-        return read_columns(engine=engine, wanted={t: list(SCHEMAS[t]) for t in tables}, as_of=on)
-    with batch_reads(engine=engine) as reads:
-        return read_known_all(reads=reads, tables=dict.fromkeys(tables, on))
+def _day(value: dt.date) -> str:
+    return f"'{value.isoformat()}'"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _schema(table: str, columns: tuple[str, ...]) -> dict[str, pl.DataType]:
+    return {c: SCHEMAS[table][c] for c in columns}
+
+
+def flow_filters(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows `_flow_records` reads, as Polars conditions over whole tables (the reference for
+    its SQL): `compute.flows` gives the same table on these as on everything."""
+    grants = statuses.filter(
+        (pl.col("granted_on") <= end) & (pl.col("valid_from") <= end) & (pl.col("valid_to") >= start)
+    )
+    reports = addresses.filter((pl.col("reported_date") <= end) & (pl.col("effective_date") <= end))
+    if holders:
+        reports = reports.filter(pl.col("person_id").is_in(grants.filter(pl.col("program_id").is_not_null())["person_id"]))
+    return (
+        grants.select(FLOW_GRANT_COLUMNS),
+        reports.select("person_id", pl.col("area_code").str.slice(0, 2), "effective_date"),
+    )
+
+
+def _flow_records(engine: Engine, start: dt.date, end: dt.date, holders: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    scan = " NOT INDEXED" if sqlite_file(engine=engine) is not None else ""
+    meets = f"granted_on <= {_day(end)} AND valid_from <= {_day(end)} AND valid_to >= {_day(start)}"
+    grants = f"SELECT {', '.join(FLOW_GRANT_COLUMNS)} FROM status_grant{scan} WHERE {meets}"
+    reports = (
+        "SELECT person_id, substr(area_code, 1, 2) AS area_code, effective_date "
+        f"FROM address_report{scan} WHERE reported_date <= {_day(end)} AND effective_date <= {_day(end)}"
+    )
+    if holders:
+        reports += f" AND person_id IN (SELECT person_id FROM status_grant WHERE program_id IS NOT NULL AND {meets})"
+    frames = read_queries(
+        engine=engine,
+        jobs={
+            "status_grant": (grants, _schema("status_grant", FLOW_GRANT_COLUMNS)),
+            "address_report": (reports, _schema("address_report", FLOW_REPORT_COLUMNS)),
+        },
+    )
+    return frames["status_grant"], frames["address_report"]
+
+
+def retention_filters(
+    statuses: pl.DataFrame, addresses: pl.DataFrame, *, on: dt.date, program_id: str | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows `_retention_records` reads, as Polars conditions (the reference for its SQL)."""
+    grants = statuses.filter(pl.col("program_id").is_not_null() & (pl.col("granted_on") <= on))
+    if program_id is not None:
+        grants = grants.filter(pl.col("program_id") == program_id)
+    reports = addresses.filter(
+        (pl.col("reported_date") <= on) & (pl.col("effective_date") <= on) & pl.col("person_id").is_in(grants["person_id"])
+    )
+    return grants.select(RETENTION_GRANT_COLUMNS), reports.select(RETENTION_REPORT_COLUMNS)
+
+
+def _retention_records(engine: Engine, on: dt.date, program_id: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    held = f"program_id IS NOT NULL AND granted_on <= {_day(on)}"
+    if program_id is not None:
+        held += f" AND program_id = {_text(program_id)}"
+    grants = f"SELECT {', '.join(RETENTION_GRANT_COLUMNS)} FROM status_grant WHERE {held}"
+    reports = (
+        f"SELECT {', '.join(RETENTION_REPORT_COLUMNS)} FROM address_report "
+        f"WHERE reported_date <= {_day(on)} AND effective_date <= {_day(on)} "
+        f"AND person_id IN (SELECT person_id FROM status_grant WHERE {held})"
+    )
+    frames = read_queries(
+        engine=engine,
+        jobs={
+            "status_grant": (grants, _schema("status_grant", RETENTION_GRANT_COLUMNS)),
+            "address_report": (reports, _schema("address_report", RETENTION_REPORT_COLUMNS)),
+        },
+    )
+    return frames["status_grant"], frames["address_report"]
 
 
 def _period(start: dt.date, end: dt.date) -> None:
@@ -38,6 +128,23 @@ def _period(start: dt.date, end: dt.date) -> None:
         )
 
 
+def flows_and_pairs(
+    *, engine: Engine, actor: Actor, start: dt.date, end: dt.date, holders: bool = False, region: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`flows` and the origin → destination pairs of its moves (`compute.OD_COLUMNS`), from one
+    read. A regional official gets their region's rows and the pairs that leave or enter it."""
+    _period(start, end)
+    shown = read_region(actor, region)
+    grants, reports = _flow_records(engine, start, end, holders)
+    table, pairs = compute.flows_and_pairs(grants, reports, start=start, end=end, holders=holders)
+    if shown is None:
+        return table, pairs
+    return (
+        table.filter(pl.col("region") == shown),
+        pairs.filter((pl.col("origin") == shown) | (pl.col("destination") == shown)),
+    )
+
+
 def flows(
     *, engine: Engine, actor: Actor, start: dt.date, end: dt.date, holders: bool = False, region: str | None = None
 ) -> pl.DataFrame:
@@ -45,8 +152,8 @@ def flows(
     A regional official gets their own region's rows; others any region, or one with `region`."""
     _period(start, end)
     shown = read_region(actor, region)
-    frames = _records(engine, end)
-    table = compute.flows(frames["status_grant"], frames["address_report"], start=start, end=end, holders=holders)
+    grants, reports = _flow_records(engine, start, end, holders)
+    table = compute.flows(grants, reports, start=start, end=end, holders=holders)
     return table if shown is None else table.filter(pl.col("region") == shown)
 
 
@@ -56,8 +163,6 @@ def retention(
     """Each programme's holders by monthly cohort, and how many live in its area 6, 12 and 24 months on."""
     shown = read_region(actor, region)
     programmes = programme_obligations(engine=engine)
-    frames = _records(engine, on)
-    table = compute.retention(
-        frames["status_grant"], frames["address_report"], programmes, on=on, program_id=program_id
-    )
+    grants, reports = _retention_records(engine, on, program_id)
+    table = compute.retention(grants, reports, programmes, on=on, program_id=program_id)
     return table if shown is None else table.filter(pl.col("region") == shown)

@@ -183,6 +183,23 @@ def read_columns(*, engine: Engine, wanted: dict[str, list[str]], as_of: dt.date
     jobs = {
         table: (_select(table, cols, as_of), {c: SCHEMAS[table][c] for c in cols}) for table, cols in wanted.items()
     }
+    return _read_sqlite_jobs(engine, path, jobs)
+
+
+def read_queries(*, engine: Engine, jobs: dict[str, tuple[str, dict[str, pl.DataType]]]) -> dict[str, pl.DataFrame]:
+    """Each job's SELECT (name → (sql, schema)) as a typed frame, all in one consistent state of
+    the records: Arrow columns on a SQLite file (the child process) and PostgreSQL (one snapshot,
+    read at once), the driver's cursor in one transaction elsewhere. For batch paths that filter
+    or aggregate in SQL, so only the rows they need cross into Python. On a SQLite file, a query
+    that keeps most of a table should scan it in storage order (`NOT INDEXED`, as `_select`)."""
+    path = sqlite_file(engine=engine)
+    if path is not None:
+        return _read_sqlite_jobs(engine, path, jobs)
+    with batch_reads(engine=engine) as reads:
+        return reads.frames(jobs)
+
+
+def _read_sqlite_jobs(engine: Engine, path: str, jobs: dict) -> dict[str, pl.DataFrame]:
     for _ in range(ATTEMPTS):
         before = records_fingerprint(engine=engine)
         frames = _read_in_child(path, jobs)
