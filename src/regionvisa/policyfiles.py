@@ -6,11 +6,12 @@ itself (`file:key.path: message`) rather than be ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -21,6 +22,25 @@ class PolicyError(ValueError):
     def __init__(self, errors: list[str]):
         self.errors = errors
         super().__init__("\n".join(errors))
+
+
+class LocalText(BaseModel):
+    """Text a policy file shows to users, in Korean and English (DESIGN §6)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ko: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+def ascending_dates(values: dict[dt.date, Any]) -> dict[dt.date, Any]:
+    """The check every dated parameter shares (OpenFisca style): at least one value, dates in
+    ascending order, so the value in force on a day is the last one dated on or before it."""
+    if not values:
+        raise ValueError("'values' must hold at least one dated value")
+    keys = list(values)
+    if keys != sorted(keys):
+        raise ValueError(f"dates must be in ascending order, found {', '.join(map(str, keys))}")
+    return values
 
 
 def key_path(loc: tuple[Any, ...]) -> str:

@@ -19,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from regionvisa.config import get_settings
-from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
+from regionvisa.policyfiles import LocalText, PolicyError, ascending_dates, parse_model, read_yaml
 
 Severity = Literal["low", "medium", "high"]
 
@@ -38,12 +38,6 @@ RULES = tuple(RULE_PARAMETERS)
 AT_RISK_RULES = ("illegal_stay", "residence_obligation", "integration_obligation")
 
 
-class LocalText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
 class DatedParameter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: LocalText
@@ -54,11 +48,7 @@ class DatedParameter(BaseModel):
     @field_validator("values")
     @classmethod
     def _dated(cls, values: dict[dt.date, int]) -> dict[dt.date, int]:
-        if not values:
-            raise ValueError("'values' must hold at least one dated value")
-        keys = list(values)
-        if keys != sorted(keys):
-            raise ValueError(f"dates must be in ascending order, found {', '.join(map(str, keys))}")
+        ascending_dates(values)
         negative = [f"{k}: {v}" for k, v in values.items() if v < 0]
         if negative:
             raise ValueError(f"a number of days cannot be negative ({'; '.join(negative)})")

@@ -34,7 +34,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
+from regionvisa.policyfiles import LocalText, PolicyError, ascending_dates, parse_model, read_yaml
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, first_divisor_of, hamilton
 
 PARAMETERS = ("release_share", "min_elapsed_days", "method", "first_divisor", "queue_statuses")
@@ -56,12 +56,6 @@ INPUT_SCHEMA: dict[str, Any] = {
 }
 
 
-class LocalText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
-
-
 class DatedParameter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     description: LocalText
@@ -72,12 +66,7 @@ class DatedParameter(BaseModel):
     @field_validator("values")
     @classmethod
     def _dated(cls, values: dict[dt.date, Any]) -> dict[dt.date, Any]:
-        if not values:
-            raise ValueError("'values' must hold at least one dated value")
-        keys = list(values)
-        if keys != sorted(keys):
-            raise ValueError(f"dates must be in ascending order, found {', '.join(map(str, keys))}")
-        return values
+        return ascending_dates(values)
 
 
 class ReallocationFile(BaseModel):

@@ -14,13 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regionvisa.config import get_settings
-from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
-
-
-class LocalText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ko: str = Field(min_length=1)
-    en: str = Field(min_length=1)
+from regionvisa.policyfiles import LocalText, PolicyError, ascending_dates, parse_model, read_yaml
 
 
 class Derivation(BaseModel):
@@ -42,11 +36,7 @@ class Parameter(BaseModel):
         if (self.values is None) == (self.derive is None):
             raise ValueError("give exactly one of 'values' (dated) or 'derive'")
         if self.values is not None:
-            if not self.values:
-                raise ValueError("'values' must hold at least one dated value")
-            keys = list(self.values)
-            if keys != sorted(keys):
-                raise ValueError(f"dates must be in ascending order, found {', '.join(map(str, keys))}")
+            ascending_dates(self.values)
         return self
 
 
