@@ -9,12 +9,16 @@ files, `--json`) never passes through here, so its columns stay the DESIGN.md co
 
 from __future__ import annotations
 
+import typer
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 NARROW = 80  # the width a table must fit without --wide when the terminal does not say
+
+# Every command that prints a table takes this option.
+WIDE = typer.Option(False, "--wide", help="every column in full, however wide / 모든 열을 전체 너비로")
 
 
 def _text(cell) -> str:

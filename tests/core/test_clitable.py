@@ -47,3 +47,63 @@ def test_stats_by_region_at_80_columns(records, cli):
     assert any(line.strip().startswith("│ 11") or " 11 " in line for line in lines)
     wide = cli("stats", "--by", "region", "--at", "2025-06-30", "--wide")
     assert wide.exit_code == 0 and "illegal" in wide.output and "…" not in wide.output
+
+
+def _commands():
+    import typer
+
+    from regionvisa.cli import app
+
+    def walk(command, path):
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from walk(sub, [*path, name])
+        else:
+            yield " ".join(path), command
+
+    return dict(walk(typer.main.get_command(app), []))
+
+
+TABLE_COMMANDS = [
+    "stats",
+    "records import",
+    "keys status",
+    "users list",
+    "quotas allocate",
+    "quotas reallocate",
+    "compliance run",
+    "selection rounds",
+    "selection tally",
+    "jobs list",
+]
+
+
+def test_every_command_that_prints_a_table_takes_wide():
+    commands = _commands()
+    missing = [name for name in TABLE_COMMANDS if not any(p.name == "wide" for p in commands[name].params)]
+    assert missing == []
+
+
+def test_every_table_printed_for_people_passes_the_wide_choice():
+    """A new table printed without `wide=` would ignore the option: every call site passes it."""
+    import re
+    from pathlib import Path
+
+    import regionvisa
+
+    root = Path(regionvisa.__file__).parent
+    calls = [
+        (path.relative_to(root), call)
+        for path in root.rglob("*.py")
+        if path.name != "clitable.py"
+        for call in re.findall(r"print_table\([^)]*\)", path.read_text(encoding="utf-8"))
+    ]
+    assert len(calls) >= len(TABLE_COMMANDS)
+    assert [c for c in calls if "wide=" not in c[1]] == []
+
+
+def test_jobs_list_fits_80_columns(cli):
+    result = cli("jobs", "list")
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80

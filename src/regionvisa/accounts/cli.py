@@ -17,7 +17,7 @@ from rich.table import Table
 
 from regionvisa.accounts import policy
 from regionvisa.accounts.policy import ROLES, authorize, policy_markdown
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 
@@ -93,7 +93,7 @@ def create(
 
 
 @app.command("list")
-def list_users(wide: bool = typer.Option(False, "--wide", help="every column in full, however wide")) -> None:
+def list_users(wide: bool = WIDE) -> None:
     """List the users."""
     from regionvisa.accounts import service
     from regionvisa.db import get_engine, session_scope

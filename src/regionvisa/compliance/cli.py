@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.compliance import service
 from regionvisa.compliance.rules import compliance_rules
 from regionvisa.db import get_engine
@@ -37,6 +37,7 @@ def run_command(
         help="also record the run for the dashboards and open or update enforcement cases "
         "(findings on programme holders; audited) / 점검 기록 및 단속 사건 반영",
     ),
+    wide: bool = WIDE,
 ) -> None:
     """Every finding for every person on DATE, one CSV row each / 기준일의 모든 위반 사항."""
     try:
@@ -71,7 +72,7 @@ def run_command(
     counts = result.counts()
     for rule in rules.spec.rules:
         summary.add_row(rule, rules.label(rule, "ko"), f"{counts.get(rule, 0):,}")
-    print_table(summary, console=console)
+    print_table(summary, wide=wide, console=console)
     console.print(
         f"read {result.read_seconds:.2f} s ({result.people_read:,} people in full), rules {result.engine_seconds:.2f} s"
     )

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 
 app = typer.Typer(help="Long work started from the web and the API: list, follow, cancel, check the workers.")
 console = Console(stderr=True)
@@ -59,6 +59,7 @@ def worker_command(
 def list_command(
     state: str = typer.Option("", "--state", help="queued, running, succeeded, failed or cancelled"),
     limit: int = typer.Option(20, "--limit", min=1, max=500),
+    wide: bool = WIDE,
 ) -> None:
     """The latest jobs (every job: the console holds every grant)."""
     from regionvisa.accounts.policy import system_actor
@@ -79,7 +80,7 @@ def list_command(
                 d["created_at"],
                 d["finished_at"] or "",
             )
-    print_table(table)
+    print_table(table, wide=wide)
 
 
 @app.command("cancel")

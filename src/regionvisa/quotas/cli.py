@@ -24,7 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import DomainError
 from regionvisa.quotas.apportion import METHODS, ApportionError, apportion, first_divisor_of, read_requests_csv
@@ -146,6 +146,7 @@ def allocate_command(
         "evaluation, audited, as POST /api/v1/evaluation/quota-plans does (confirm it there) "
         "/ 배분안으로 저장",
     ),
+    wide: bool = WIDE,
 ) -> None:
     """Share the ceiling over the requests: target = requested × (1 + quota_change), then Hamilton,
     Sainte-Laguë (plain or with a first divisor), D'Hondt or Huntington–Hill when the targets do not
@@ -187,7 +188,7 @@ def allocate_command(
         write_atomic(out, data)
     except OSError as exc:
         raise _fail(1, f"cannot write {out}: {exc.strerror or exc} / 파일을 쓸 수 없습니다") from exc
-    _show(rows, ceiling=ceiling, method=method, out=out)
+    _show(rows, ceiling=ceiling, method=method, out=out, wide=wide)
 
 
 def _minimums(minimums: Path | None) -> dict[str, int] | None:
@@ -256,7 +257,7 @@ def _system_actor() -> Actor:
     return system_actor()
 
 
-def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path) -> None:
+def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path, wide: bool = False) -> None:
     view = Table(title=f"{method}, ceiling {ceiling:,} / 상한")
     for col in CONTRACT_COLUMNS:
         view.add_column(col, justify="left" if col in ("region", "program") else "right")
@@ -265,7 +266,7 @@ def _show(rows: list[dict[str, Any]], *, ceiling: int, method: str, out: Path) -
     view.add_row(
         "", "", *(f"{sum(r[c] for r in rows):,}" for c in CONTRACT_COLUMNS[2:]), end_section=True, style="bold"
     )
-    print_table(view)
+    print_table(view, wide=wide)
     console.print(
         f"wrote {out}: {len(rows)} requests, {sum(r['granted'] for r in rows):,} of {ceiling:,} places granted "
         f"/ 저장했습니다",
@@ -421,6 +422,7 @@ def reallocate_command(
         None, "--expect", help="with --apply: the digest of the proposal reviewed; refused if it changed"
     ),
     as_json: bool = typer.Option(False, "--json", help="print the proposal as JSON / JSON 출력"),
+    wide: bool = WIDE,
 ) -> None:
     """Mid-year reallocation: project each ledger's use to the end of its period, pool a declared
     share of the projected unused places and grant it to the ledgers whose queue exceeds their
@@ -458,10 +460,10 @@ def reallocate_command(
                "granted": proposal.granted, "rule": proposal.rule.as_inputs(), "items": rows}  # fmt: skip
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
     else:
-        _show_reallocation(rows, proposal=proposal, applied=apply)
+        _show_reallocation(rows, proposal=proposal, applied=apply, wide=wide)
 
 
-def _show_reallocation(rows: list[dict[str, Any]], *, proposal: Any, applied: bool) -> None:
+def _show_reallocation(rows: list[dict[str, Any]], *, proposal: Any, applied: bool, wide: bool = False) -> None:
     columns = ("ledger_id", "program_id", "region", "capacity", "use", "projected_use", "queue", "release", "grant",
                "capacity_after")  # fmt: skip
     view = Table(title=f"reallocation on {proposal.rule.on} ({proposal.rule.method}) / 재배분")
@@ -469,7 +471,7 @@ def _show_reallocation(rows: list[dict[str, Any]], *, proposal: Any, applied: bo
         view.add_column(col, justify="left" if col in ("program_id", "region") else "right")
     for row in rows:
         view.add_row(*(f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns))
-    print_table(view)
+    print_table(view, wide=wide)
     verb = "applied / 적용했습니다" if applied else "proposed, nothing written (dry run) / 제안(미적용)"
     console.print(
         f"pool {proposal.pool:,}, granted {proposal.granted:,}, "

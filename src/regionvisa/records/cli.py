@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.core.errors import DomainError
 from regionvisa.db import get_engine
 from regionvisa.records import service
@@ -28,6 +28,7 @@ def import_command(
     as_user: str | None = typer.Option(
         None, "--as", help="act as this user (their role must allow records.import); default: the system actor"
     ),
+    wide: bool = WIDE,
 ) -> None:
     """Import one feed file. Good rows are loaded in bulk; rejected rows are reported; the import is audited."""
     if kind not in KINDS:
@@ -83,7 +84,7 @@ def import_command(
         summary.outcome,
         f"{summary.seconds:.2f}",
     )
-    print_table(table)
+    print_table(table, wide=wide)
     Console().print(f"{summary.message['ko']} / {summary.message['en']}")
     if problems.height:
         shown = problems.head(10)

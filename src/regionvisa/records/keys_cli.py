@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.records import pii
 
 KEYS = system_actor("keys")  # the rotation is recorded as the key system's own act
@@ -61,7 +61,7 @@ def new_command(
 
 
 @app.command("status")
-def status_command() -> None:
+def status_command(wide: bool = WIDE) -> None:
     """How many encrypted values each key id holds, per table."""
     from regionvisa.db import get_engine
 
@@ -79,7 +79,7 @@ def status_command() -> None:
     for name, key_id, count, configured in [*pii.key_status(engine=engine), *documents.key_status(engine=engine)]:
         marker = "current" if key_id == ring.current else ("yes" if configured else "[red]NO[/red]")
         table.add_row(name, str(key_id), f"{count:,}", marker)
-    print_table(table, console=out)
+    print_table(table, wide=wide, console=out)
 
 
 @app.command("rotate")

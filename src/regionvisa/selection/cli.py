@@ -19,7 +19,7 @@ from rich.table import Table
 
 from regionvisa.accounts.cli import system_actor
 from regionvisa.accounts.policy import Actor, authorize
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.core.errors import DomainError
 from regionvisa.policyfiles import PolicyError
 
@@ -74,7 +74,7 @@ def _run(fn):
 
 
 @app.command("rounds")
-def rounds() -> None:
+def rounds(wide: bool = WIDE) -> None:
     """List the rounds."""
     from regionvisa.selection import rounds
 
@@ -88,7 +88,7 @@ def rounds() -> None:
                 f"{rounds.local_time(r.window_opens_at)} – {rounds.local_time(r.window_closes_at)}",
                 rounds.phase(r),
             )
-        print_table(table, console=out)
+        print_table(table, wide=wide, console=out)
 
     _run(go)
 
@@ -285,7 +285,9 @@ def score(
 
 
 @app.command("tally")
-def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json")) -> None:
+def tally(
+    round_id: int = typer.Argument(...), as_json: bool = typer.Option(False, "--json"), wide: bool = WIDE
+) -> None:
     """Aggregates, quorum, ranking and recommendation per proposal."""
     from regionvisa.selection import rounds, service
 
@@ -308,7 +310,7 @@ def tally(round_id: int = typer.Argument(...), as_json: bool = typer.Option(Fals
                 "yes" if r["recommended"] else "no",
                 "; ".join(f"{d['program_id']} {d['requested']}→{d['recommended']}" for d in r["designs"]),
             )
-        print_table(table, console=out)
+        print_table(table, wide=wide, console=out)
 
     _run(go)
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from regionvisa.clitable import print_table
+from regionvisa.clitable import WIDE, print_table
 from regionvisa.db import get_engine
 from regionvisa.stats import service
 
@@ -18,7 +18,7 @@ def stats_command(
     by: str = typer.Option("region", "--by", help="region | nationality | status | month"),
     at: str | None = typer.Option(None, "--at", help="reference date YYYY-MM-DD (default: latest in the records)"),
     out: Path | None = typer.Option(None, "--out", help="export to .csv or .xlsx"),
-    wide: bool = typer.Option(False, "--wide", help="every column in full, however wide"),
+    wide: bool = WIDE,
 ) -> None:
     """Foreign residents computed from the records / 외국인 주민 통계."""
     if by not in ("region", "nationality", "status", "month"):
