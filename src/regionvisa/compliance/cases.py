@@ -54,6 +54,7 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import Base, session_scope, utcnow
+from regionvisa.stats.service import illegal_stays_on
 
 SYSTEM = system_actor("compliance")
 # Rules whose finding can recur for one person and programme (each report is its own finding).
@@ -608,7 +609,7 @@ def dashboard(
         raise NotFound(what=f"compliance run {run_id}")
     out: dict = {"region": region, "run": run_dict(run) if run else None, "cases": _status_counts(session, region)}
     if run is None:
-        out.update(by_region=[], by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
+        out.update(illegal_stays=None, by_region=[], by_rule=[], trend={"months": [], "series": {}}, at_risk=[])
         return out
     query = select(
         ComplianceRunCount.rule,
@@ -634,6 +635,9 @@ def dashboard(
     if region:
         risk_query = risk_query.where(ComplianceAtRisk.region == region)
     risk = session.scalars(risk_query.order_by(ComplianceAtRisk.days_left, ComplianceAtRisk.person_id).limit(500)).all()
+    # illegal stays by where people live, as on the statistics pages (one definition, stats.service);
+    # the findings above and below are counted in the region whose queue handles them instead
+    illegal = illegal_stays_on(conn=session.connection(), at=run.as_of)
     by_region: list[dict] = []
     if region is None:  # the nation's view also compares the regions
         per_region = session.execute(
@@ -641,11 +645,14 @@ def dashboard(
             .where(ComplianceRunCount.run_id == run.id)
             .group_by(ComplianceRunCount.region, ComplianceRunCount.rule)
         ).all()
-        table: dict[str, dict[str, int]] = {}
+        table: dict[str, dict[str, int]] = {code: dict.fromkeys(RULES, 0) for code in illegal}
         for code, rule, n in per_region:
             table.setdefault(code or "", dict.fromkeys(RULES, 0))[rule] += int(n)
-        by_region = [{"region": code, **counts} for code, counts in sorted(table.items())]
+        by_region = [
+            {"region": code, **counts, "illegal_stays": illegal.get(code, 0)} for code, counts in sorted(table.items())
+        ]
     out.update(
+        illegal_stays=illegal.get(region, 0) if region else sum(illegal.values()),
         by_region=by_region,
         by_rule=list(by_rule.values()),
         trend={"months": month_keys, "series": {r: list(v.values()) for r, v in series.items()}},

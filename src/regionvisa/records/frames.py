@@ -14,6 +14,7 @@ import polars as pl
 from sqlalchemy.engine import Connection
 
 from regionvisa.records.bulk import read_table
+from regionvisa.stats.timeline import status_of  # the one status rule, shared with the summaries
 
 if TYPE_CHECKING:
     from regionvisa.records.columnar import ArrowReads, DriverReads
@@ -107,8 +108,9 @@ def residents_on(*, conn: Connection, on: dt.date) -> pl.DataFrame:
 
     A resident has a status granted on or before the date and has not left: their last
     movement up to the date is not an exit. `status` is the visa of the status covering the
-    date, or `illegal` when none does. `region` is that of the latest address in force (first
-    two digits of its area code), else the region of their latest status.
+    date; when none does, `illegal` if a status had begun by then (§4.8), else `pending`.
+    `region` is that of the latest address in force (first two digits of its area code), else
+    the region of their latest status.
     """
     statuses = read_records(conn=conn, table="status_grant", as_of=on)
     movements = read_records(conn=conn, table="movement", as_of=on)
@@ -132,15 +134,17 @@ def residents_frame(
         .last()
         .select("person_id", pl.col("visa").alias("current_visa"))
     )
+    begun = statuses.filter(pl.col("valid_from") <= on).select("person_id", pl.lit(True).alias("begun")).unique()
     return (
         resident_regions(statuses, movements, addresses)
         .join(covering, on="person_id", how="left")
+        .join(begun, on="person_id", how="left")
         .join(people.select("person_id", "nationality"), on="person_id", how="left")
         .select(
             "person_id",
             "nationality",
             "region",
-            pl.col("current_visa").fill_null("illegal").alias("status"),
+            status_of(pl.col("current_visa"), pl.col("begun")).alias("status"),
         )
         .sort("person_id")
     )

@@ -11,13 +11,13 @@ import datetime as dt
 from typing import Literal
 
 import polars as pl
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from regionvisa.accounts.policy import authorize, can, scope_region
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import NotFound
 from regionvisa.regions.service import region_codes, regions_frame
-from regionvisa.stats import regional, summary
+from regionvisa.stats import regional, summary, timeline
 
 READ = "stats.read"
 
@@ -29,7 +29,7 @@ def region_table(counts: pl.DataFrame) -> pl.DataFrame:
     """One row per region: residents, share of population, and the count holding each status,
     from the residents per region and status (`stats.summary.counts_on`, kind "s")."""
     regions = regions_frame().select("code", "name_ko", "name_en", "population_2024")
-    labels = [*MAIN_STATUSES, "other", "illegal"]
+    labels = [*MAIN_STATUSES, "other", timeline.ILLEGAL]  # `illegal`: as `illegal_stays_by_region`
     status_label = pl.when(pl.col("value").is_in(labels)).then(pl.col("value")).otherwise(pl.lit("other"))
     wide = (
         counts.with_columns(status_label.alias("label"))
@@ -51,6 +51,28 @@ def region_table(counts: pl.DataFrame) -> pl.DataFrame:
         .sort("code")
     )
     return table.rename({"code": "region"})
+
+
+def illegal_stays(counts: pl.DataFrame) -> dict[str, int]:
+    """Illegal stays per region from the residents per region and status (kind "s")."""
+    rows = counts.filter(pl.col("value") == timeline.ILLEGAL).group_by("region").agg(pl.col("n").sum())
+    return dict(zip(rows["region"].to_list(), rows["n"].to_list(), strict=True))
+
+
+def illegal_stays_by_region(*, engine: Engine, at: dt.date) -> dict[str, int]:
+    """Illegal stays per region on `at` (regions with none left out): the one definition of that
+    figure, shown by the overview, the region pages, the statistics API and the compliance
+    dashboard (docs/indicators.md). Foreign residents on `at` (a status granted by then, last
+    movement not an exit) whose statuses had begun but none covers `at` (the §4.8 rule, grace
+    0 days), by the region where they live (latest address in force, else latest status); read
+    from the summaries the imports keep (`stats.summary`)."""
+    with engine.connect() as conn:
+        return illegal_stays_on(conn=conn, at=at)
+
+
+def illegal_stays_on(*, conn: Connection, at: dt.date) -> dict[str, int]:
+    """`illegal_stays_by_region` inside the caller's connection (a session's transaction)."""
+    return illegal_stays(summary.counts_on(conn=conn, on=at, kind="s"))
 
 
 def _counts(engine: Engine, *, at: dt.date, kind: str, region: str | None = None) -> pl.DataFrame:
@@ -186,11 +208,12 @@ def region_statistics(*, engine: Engine, actor: Actor, code: str, at: dt.date | 
 
 
 def region_residents(
-    *, engine: Engine, actor: Actor, code: str, at: dt.date, offset: int, limit: int
+    *, engine: Engine, actor: Actor, code: str, at: dt.date, offset: int, limit: int, after: str | None = None
 ) -> tuple[int, list[dict]] | None:
     """A page of the region's residents (no names, no passports) when `actor` may read its people's
-    records (`records.read` for the region), else None: the page then shows statistics only."""
+    records (`records.read` for the region), else None: the page then shows statistics only.
+    With `after` (a person_id) the page starts after that person (keyset paging; `offset` ignored)."""
     readable_region(actor, code)
     if not can(actor, "records.read", code):
         return None
-    return regional.residents_page(engine=engine, region=code, at=at, offset=offset, limit=limit)
+    return regional.residents_page(engine=engine, region=code, at=at, offset=offset, limit=limit, after=after)

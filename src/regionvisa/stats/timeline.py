@@ -38,6 +38,8 @@ DELTA_SCHEMA: dict[str, pl.DataType] = {
 # kind of a count: by status ("s") or by nationality ("n"), each per region
 KINDS = ("s", "n")
 ILLEGAL = "illegal"
+# a resident none of whose statuses has begun yet (granted ahead of its start): not an illegal stay
+PENDING = "pending"
 UNKNOWN_NATIONALITY = ""
 
 
@@ -85,6 +87,12 @@ def resident_points(
         .last()
         .select("person_id", "c", pl.col("visa").alias("current_visa"))
     )
+    # whether any status had begun by c: without one covering c, that is an illegal stay (§4.8)
+    begun = (
+        known.filter(pl.col("valid_from") <= pl.col("c"))
+        .select("person_id", "c", pl.lit(True).alias("begun"))
+        .unique(["person_id", "c"])
+    )
     moves = movements.group_by("person_id", "date").agg((pl.col("direction") == "exit").any().alias("is_exit"))
     last_move = _carry(points, moves, "date", ["is_exit"])
     known_at = pl.max_horizontal("effective_date", "reported_date").cast(pl.Date)
@@ -106,6 +114,7 @@ def resident_points(
     answer = (
         points.join(latest, on=["person_id", "c"], how="left")
         .join(covering, on=["person_id", "c"], how="left")
+        .join(begun, on=["person_id", "c"], how="left")
         .join(last_move, on=["person_id", "c"], how="left")
         .join(address, on=["person_id", "c"], how="left")
         .join(people.select("person_id", "nationality"), on="person_id", how="left")
@@ -115,9 +124,22 @@ def resident_points(
         "person_id",
         "c",
         pl.when(resident).then(pl.coalesce("address_region", "status_region")).alias("region"),
-        pl.col("current_visa").fill_null(ILLEGAL).alias("status"),
+        status_of(pl.col("current_visa"), pl.col("begun")).alias("status"),
         pl.col("nationality").fill_null(UNKNOWN_NATIONALITY),
     ).sort("person_id", "c")
+
+
+def status_of(current_visa: pl.Expr, begun: pl.Expr) -> pl.Expr:
+    """A resident's status on a day: the visa of the status covering it; else `illegal` when a
+    status had begun by then (it has ended: the §4.8 illegal stay, grace 0 days), else `pending`
+    (only statuses that start later). The one definition of the statistics' illegal stays."""
+    return (
+        pl.when(current_visa.is_not_null())
+        .then(current_visa)
+        .when(begun.fill_null(False))
+        .then(pl.lit(ILLEGAL))
+        .otherwise(pl.lit(PENDING))
+    )
 
 
 def spans(

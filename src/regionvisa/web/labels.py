@@ -8,5 +8,5 @@ from regionvisa.core.text import N_, NP_
 __all__ = ["NAV_LABELS", "NP_", "N_", "STATUS_LABELS"]
 
 
-STATUS_LABELS = (N_("other"), N_("illegal"))
+STATUS_LABELS = (N_("other"), N_("illegal"), N_("pending"))
 NAV_LABELS = (N_("Overview"),)
