@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
@@ -18,6 +19,7 @@ from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.templating import render
 
 router = APIRouter()
+RESIDENTS_PAGE = 50
 
 
 @router.get("/", include_in_schema=False)  # public (accounts.policy.PUBLIC_ROUTES): aggregates only
@@ -63,8 +65,20 @@ def regions_index(request: Request, code: str = "", user: Actor = Depends(requir
 
 
 @router.get("/regions/{code}", include_in_schema=False)
-def region_page(request: Request, code: str, at: str = "", page: int = 1, user: Actor = Depends(require("stats.read"))):
-    """One region's residents by status and nationality, and (with records.read) its residents."""
+def region_page(
+    request: Request,
+    code: str,
+    at: str = "",
+    page: int = 1,
+    after: str = Query("", max_length=32),
+    user: Actor = Depends(require("stats.read")),
+):
+    """One region's residents by status and nationality, and (with records.read) its residents.
+
+    The residents list pages by key: "Next" carries `after`, the last person shown, so a page
+    deep in a region of hundreds of thousands seeks through the index instead of skipping rows
+    (OFFSET reads every row it skips); `page` then only numbers the page shown. A numbered
+    address without `after` (page 2, a bookmark) is still answered by its offset."""
     service.readable_region(user, code)
     engine = request.app.state.engine
     try:
@@ -80,14 +94,28 @@ def region_page(request: Request, code: str, at: str = "", page: int = 1, user: 
     context: dict = {"code": code, "name": names[code], "choices": choices, "has_records": has_records, "at": when}
     if has_records:
         context["detail"] = regional.region_detail(engine=engine, region=code, at=when)
-        size, page = 50, max(page, 1)
+        size, page, key = RESIDENTS_PAGE, max(page, 1), after.strip() or None
         found = service.region_residents(
-            engine=engine, actor=user, code=code, at=when, offset=offset_of(page, size), limit=size
+            engine=engine,
+            actor=user,
+            code=code,
+            at=when,
+            offset=0 if key else offset_of(page, size),
+            limit=size + 1,  # one more than shown: whether a next page exists
+            after=key,
         )
         if found is not None:
             total, people = found
+            more, people = len(people) > size, people[:size]
+            pages = max(1, -(-total // size))
+            number = min(page, pages) if key else page  # by key, the number only labels the page
+            query = {"at": when.isoformat()}
             context["people"] = people
-            context["page"] = Page(
-                number=page, size=size, total=total, base_path=f"/regions/{code}", query={"at": when.isoformat()}
+            context["page"] = Page(number=number, size=size, total=total, base_path=f"/regions/{code}", query=query)
+            context["first_url"] = f"/regions/{code}?{urlencode(query)}" if number > 1 or key else None
+            context["next_url"] = (
+                f"/regions/{code}?{urlencode({**query, 'after': people[-1]['person_id'], 'page': number + 1})}"
+                if more and people
+                else None
             )
     return render(request, "region.html", context)
