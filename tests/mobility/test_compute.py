@@ -11,7 +11,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regionvisa.mobility import compute
+from regionvisa.mobility import compute, service
 from regionvisa.records.frames import SCHEMAS
 
 D = dt.date
@@ -185,3 +185,79 @@ def test_retention_counts_holders_in_the_area_and_leaves_unreached_months_empty(
         ("chungnam-d2", "44", "2025-01", 2, 1, 1, None),  # A left before 6 months; 24 months not reached
         ("chungnam-d2", "44", "2025-02", 1, 1, 0, None),  # C left before 12 months
     ]
+
+
+# ------------------------------------------------------------------ pairs, and what the database leaves out
+
+
+def plain_pairs(grants, reports, start, end, holders):
+    reports = [r for r in reports if r["reported_date"] <= end]
+    pairs = Counter()
+    for person in sorted({r["person_id"] for r in reports}):
+        mine = sorted((r for r in reports if r["person_id"] == person), key=lambda r: r["effective_date"])
+        for before, after in itertools.pairwise(mine):
+            a, b = before["area_code"][:2], after["area_code"][:2]
+            if a != b and start <= after["effective_date"] <= end:
+                visa = _covering(grants, person, after["effective_date"], holders)
+                if visa is not None:
+                    pairs[(a, b, visa)] += 1
+    return sorted((a, b, v, n) for (a, b, v), n in pairs.items())
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), DAYS, st.integers(0, 400), st.booleans())
+def test_pairs_match_the_definition_and_add_up_to_the_flows(data, start, length, holders):
+    grants, reports = data
+    end = start + dt.timedelta(days=length)
+    statuses, addresses = _frame(grants, "status_grant"), _frame(reports, "address_report")
+    pairs = compute.od_counts(statuses, addresses, start=start, end=end, holders=holders)
+    assert pairs.columns == list(compute.OD_COLUMNS)
+    assert pairs.rows() == plain_pairs(grants, reports, start, end, holders)
+    table, same = compute.flows_and_pairs(statuses, addresses, start=start, end=end, holders=holders)
+    assert same.equals(pairs) and table.equals(
+        compute.flows(statuses, addresses, start=start, end=end, holders=holders)
+    )
+    inflow = pairs.group_by(region="destination", visa="visa").agg(pl.col("moves").sum())
+    for row in inflow.iter_rows(named=True):
+        assert (
+            table.filter((pl.col("region") == row["region"]) & (pl.col("visa") == row["visa"]))["inflow"].item()
+            == row["moves"]
+        )
+
+
+@settings(max_examples=150, deadline=None)
+@given(records(), DAYS, st.integers(0, 400), st.booleans())
+def test_flows_on_the_rows_the_database_keeps_equal_flows_on_all_rows(data, start, length, holders):
+    """The database reads only `service.flow_filters`' rows (its SQL says the same): leaving the
+    others out changes neither the flows nor the pairs."""
+    grants, reports = data
+    end = start + dt.timedelta(days=length)
+    statuses, addresses = _frame(grants, "status_grant"), _frame(reports, "address_report")
+    kept = service.flow_filters(statuses, addresses, start=start, end=end, holders=holders)
+    everything = compute.flows_and_pairs(statuses, addresses, start=start, end=end, holders=holders)
+    pruned = compute.flows_and_pairs(*kept, start=start, end=end, holders=holders)
+    assert pruned[0].equals(everything[0]) and pruned[1].equals(everything[1])
+
+
+@st.composite
+def holder_records(draw):
+    grants, reports = draw(records())
+    for g in grants:  # every grant of a programme (some granted after their start), kept in its order
+        g["granted_on"] = g["valid_from"] + dt.timedelta(days=draw(st.sampled_from([0, 0, 30])))
+    return grants, reports
+
+
+@settings(max_examples=150, deadline=None)
+@given(holder_records(), DAYS, st.sampled_from([None, "busan-d2", "chungnam-d2"]))
+def test_retention_on_the_rows_the_database_keeps_equals_retention_on_all_rows(data, on, program):
+    grants, reports = data
+    statuses, addresses = _frame(grants, "status_grant"), _frame(reports, "address_report")
+    programmes = pl.concat(
+        [
+            PROGRAMMES,
+            PROGRAMMES.with_columns(program_id=pl.lit("busan-d2"), region=pl.lit("26"), residence_area=pl.lit(["26"])),
+        ]
+    )
+    kept = service.retention_filters(statuses, addresses, on=on, program_id=program)
+    everything = compute.retention(statuses, addresses, programmes, on=on, program_id=program)
+    assert compute.retention(*kept, programmes, on=on, program_id=program).equals(everything)

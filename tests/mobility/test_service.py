@@ -8,23 +8,12 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from tests.actors import BUSAN, OFFICER, SYSTEM
+from tests.actors import BUSAN, OFFICER
 
 from regionvisa.core.errors import Forbidden, Invalid
 from regionvisa.mobility import compute, service
-from regionvisa.records.service import import_file
 
 YEAR = (dt.date(2025, 2, 1), dt.date(2025, 12, 31))  # every seeded person has reported by the start
-
-
-@pytest.fixture
-def moved(engine, records, tmp_path):
-    person = records["26"][0]
-    path = tmp_path / "move.csv"
-    path.write_text(f"person_id,area_code,effective_date,reported_date\n{person},11110,2025-06-01,2025-06-03\n")
-    summary, _ = import_file(engine=engine, kind="addresses", path=path, actor=SYSTEM)
-    assert summary.outcome == "committed"
-    return person
 
 
 def test_the_ministry_sees_the_move_at_both_ends(engine, moved):
@@ -64,3 +53,28 @@ def test_the_commands_write_the_contract_columns(cli, moved, tmp_path):
     assert kept.read_text(encoding="utf-8").splitlines()[0] == ",".join(compute.RETENTION_COLUMNS)
     bad = cli("flows", "--from", "2025-12-31", "--to", "2025-01-01", "--out", str(flows))
     assert bad.exit_code == 1 and "before it starts" in bad.output
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(frame.columns, nulls_last=True)
+
+
+@pytest.mark.parametrize("holders", [False, True])
+def test_the_database_reads_the_rows_the_polars_filters_keep(engine, moved, holders):
+    """The SQL of the flow and retention reads against the same conditions in Polars over whole tables."""
+    from regionvisa.records.columnar import batch_reads
+    from regionvisa.records.frames import read_known_all
+
+    with batch_reads(engine=engine) as reads:
+        full = read_known_all(reads=reads, tables={"status_grant": None, "address_report": None})
+    start, end = dt.date(2025, 3, 1), dt.date(2025, 9, 30)
+    read = service._flow_records(engine, start, end, holders)
+    kept = service.flow_filters(full["status_grant"], full["address_report"], start=start, end=end, holders=holders)
+    assert read[1].height > 0 and read[1]["area_code"].str.len_chars().max() == 2
+    for got, want in zip(read, kept, strict=True):
+        assert _sorted(got).equals(_sorted(want))
+    for program in (None, "busan-d2"):
+        read = service._retention_records(engine, end, program)
+        kept = service.retention_filters(full["status_grant"], full["address_report"], on=end, program_id=program)
+        for got, want in zip(read, kept, strict=True):
+            assert _sorted(got).equals(_sorted(want))

@@ -58,7 +58,9 @@ def flow_filters(
     )
     reports = addresses.filter((pl.col("reported_date") <= end) & (pl.col("effective_date") <= end))
     if holders:
-        reports = reports.filter(pl.col("person_id").is_in(grants.filter(pl.col("program_id").is_not_null())["person_id"]))
+        reports = reports.filter(
+            pl.col("person_id").is_in(grants.filter(pl.col("program_id").is_not_null())["person_id"].implode())
+        )
     return (
         grants.select(FLOW_GRANT_COLUMNS),
         reports.select("person_id", pl.col("area_code").str.slice(0, 2), "effective_date"),
@@ -93,7 +95,9 @@ def retention_filters(
     if program_id is not None:
         grants = grants.filter(pl.col("program_id") == program_id)
     reports = addresses.filter(
-        (pl.col("reported_date") <= on) & (pl.col("effective_date") <= on) & pl.col("person_id").is_in(grants["person_id"])
+        (pl.col("reported_date") <= on)
+        & (pl.col("effective_date") <= on)
+        & pl.col("person_id").is_in(grants["person_id"].implode())
     )
     return grants.select(RETENTION_GRANT_COLUMNS), reports.select(RETENTION_REPORT_COLUMNS)
 
