@@ -21,16 +21,18 @@ def test_list_shows_only_the_officials_region(client, pilots, role_users, login)
 def test_programme_page_in_korean_and_english(client, pilots, role_users, login):
     login(client, "t.officer")
     html = client.get("/programs/busan-d2?lang=en").text
-    # criteria in plain Korean and English, fixed national ones first and marked
+    # criteria in the page's language only, fixed national ones first and marked
     assert 'data-criterion="passport-valid"' in html and "national, fixed" in html
-    assert "한국어능력 (TOPIK 3급 이상)" in html and "Korean ability (TOPIK 3 or higher)" in html
-    assert "TOPIK 등급 ≥ topik_min" in html and "TOPIK level ≥ topik_min" in html
+    assert "Korean ability (TOPIK 3 or higher)" in html and "한국어능력 (TOPIK 3급 이상)" not in html
+    assert "TOPIK level ≥ the programme" in html and "topik_min</td>" not in html
     # guardrails with their bounds and references, quota, versions
     assert "bank_balance_krw" in html and "at least 8,000,000" in html
     assert "Places in the design" in html and "1,000" in html
     assert 'data-version="1"' in html
     ko = client.get("/programs/busan-d2?lang=ko").text
     assert "국가 가이드라인" in ko and "심사 기준" in ko
+    assert "한국어능력 (TOPIK 3급 이상)" in ko and "TOPIK 등급 ≥ 프로그램 기준값" in ko
+    assert "Korean ability (TOPIK 3 or higher)" not in ko
 
 
 def test_versions_diff_and_ministry_buttons(client, engine, pilots, role_users, login):

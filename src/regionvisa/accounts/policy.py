@@ -17,6 +17,8 @@ from typing import Any
 
 from regionvisa.core.actor import ROLES, SYSTEM_PREFIX, Actor, Role, ensure_actor
 from regionvisa.core.errors import Forbidden, Unauthenticated
+from regionvisa.core.text import NP_
+from regionvisa.web import i18n
 
 REGION_BOUND_ROLES = frozenset({Role.REGIONAL_OFFICIAL})
 
@@ -31,6 +33,10 @@ class Action:
     region_scoped: bool  # True when the data it guards belongs to a region
 
 
+# The descriptions are message ids: a refusal names the action in the reader's language.
+PERMISSION_CONTEXT = "permission"
+
+
 def _a(name: str, description: str, region_scoped: bool = False) -> Action:
     return Action(name, description, region_scoped)
 
@@ -38,47 +44,74 @@ def _a(name: str, description: str, region_scoped: bool = False) -> Action:
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
-        _a("account.self", "see one's own account and change one's own password"),
-        _a("tokens.manage", "create and revoke one's own API tokens"),
-        _a("users.manage", "create, change and disable users; revoke anyone's tokens"),
-        _a("audit.read", "read and verify the audit log"),
-        _a("audit.anchor", "anchor the audit log's head in the log itself (system only)"),
-        _a("keys.rotate", "re-encrypt stored personal data and documents under the current key (system only)"),
-        _a("stats.read", "resident statistics of a region", region_scoped=True),
-        _a("records.read", "read the immigration records of people (never names or passports)", region_scoped=True),
-        _a("records.import", "import record feeds"),
-        _a("programs.read", "read programme designs", region_scoped=True),
-        _a("programs.screen_file", "screen a whole file of applicants in one request", region_scoped=True),
-        _a("programs.edit_draft", "write and change draft programme designs", region_scoped=True),
-        _a("programs.approve", "approve and publish programme designs"),
-        _a("applications.read", "read applications", region_scoped=True),
-        _a("applications.recommend", "recommend applicants as the region", region_scoped=True),
-        _a("applications.decide", "screen applications and decide on them"),
-        _a("applications.benefit", "set a region's simplified-procedure benefit"),
-        _a("applications.passport", "see an applicant's whole passport number on the application's own page"),
+        _a("account.self", NP_("permission", "see one's own account and change one's own password")),
+        _a("tokens.manage", NP_("permission", "create and revoke one's own API tokens")),
+        _a("users.manage", NP_("permission", "create, change and disable users; revoke anyone's tokens")),
+        _a("audit.read", NP_("permission", "read and verify the audit log")),
+        _a("audit.anchor", NP_("permission", "anchor the audit log's head in the log itself (system only)")),
         _a(
-            "applications.search",
-            "see applicants' names and search applications by name or passport number (each search audited)",
+            "keys.rotate",
+            NP_("permission", "re-encrypt stored personal data and documents under the current key (system only)"),
+        ),
+        _a("stats.read", NP_("permission", "resident statistics of a region"), region_scoped=True),
+        _a(
+            "records.read",
+            NP_("permission", "read the immigration records of people (never names or passports)"),
             region_scoped=True,
         ),
-        _a("quotas.read", "read quota ledgers", region_scoped=True),
-        _a("quotas.adjust", "change quotas"),
-        _a("quotas.reallocate", "reallocate unused quota places between ledgers mid-year (propose and apply)"),
-        _a("compliance.read", "read compliance findings", region_scoped=True),
-        _a("cases.act", "open and act on enforcement cases"),
-        _a("evaluation.read", "read evaluation results", region_scoped=True),
-        _a("evaluation.publish", "run and publish the annual evaluation"),
-        _a("committee.score", "score proposals as a committee member (with recusal)"),
+        _a("records.import", NP_("permission", "import record feeds")),
+        _a("programs.read", NP_("permission", "read programme designs"), region_scoped=True),
+        _a(
+            "programs.screen_file",
+            NP_("permission", "screen a whole file of applicants in one request"),
+            region_scoped=True,
+        ),
+        _a("programs.edit_draft", NP_("permission", "write and change draft programme designs"), region_scoped=True),
+        _a("programs.approve", NP_("permission", "approve and publish programme designs")),
+        _a("applications.read", NP_("permission", "read applications"), region_scoped=True),
+        _a("applications.recommend", NP_("permission", "recommend applicants as the region"), region_scoped=True),
+        _a("applications.decide", NP_("permission", "screen applications and decide on them")),
+        _a("applications.benefit", NP_("permission", "set a region's simplified-procedure benefit")),
+        _a(
+            "applications.passport",
+            NP_("permission", "see an applicant's whole passport number on the application's own page"),
+        ),
+        _a(
+            "applications.search",
+            NP_(
+                "permission",
+                "see applicants' names and search applications by name or passport number (each search audited)",
+            ),
+            region_scoped=True,
+        ),
+        _a("quotas.read", NP_("permission", "read quota ledgers"), region_scoped=True),
+        _a("quotas.adjust", NP_("permission", "change quotas")),
+        _a(
+            "quotas.reallocate",
+            NP_("permission", "reallocate unused quota places between ledgers mid-year (propose and apply)"),
+        ),
+        _a("compliance.read", NP_("permission", "read compliance findings"), region_scoped=True),
+        _a("cases.act", NP_("permission", "open and act on enforcement cases")),
+        _a("evaluation.read", NP_("permission", "read evaluation results"), region_scoped=True),
+        _a("evaluation.publish", NP_("permission", "run and publish the annual evaluation")),
+        _a("committee.score", NP_("permission", "score proposals as a committee member (with recusal)")),
         _a(
             "selection.committee_view",
-            "see a round as its committee does: only once seated, never a region one is recused from, "
-            "only one's own scores until scoring closes",
+            NP_(
+                "permission",
+                "see a round as its committee does: only once seated, never a region one is recused from, "
+                "only one's own scores until scoring closes",
+            ),
         ),
-        _a("selection.read", "read selection rounds and the proposals in them", region_scoped=True),
-        _a("proposals.submit", "submit the region's proposal to a selection round", region_scoped=True),
-        _a("selection.manage", "run selection rounds and record decisions"),
-        _a("jobs.read", "follow long work (jobs); each job only for those who may see its result"),
-        _a("jobs.cancel", "cancel long work (jobs) one may see, in one's scope", region_scoped=True),
+        _a("selection.read", NP_("permission", "read selection rounds and the proposals in them"), region_scoped=True),
+        _a(
+            "proposals.submit",
+            NP_("permission", "submit the region's proposal to a selection round"),
+            region_scoped=True,
+        ),
+        _a("selection.manage", NP_("permission", "run selection rounds and record decisions")),
+        _a("jobs.read", NP_("permission", "follow long work (jobs); each job only for those who may see its result")),
+        _a("jobs.cancel", NP_("permission", "cancel long work (jobs) one may see, in one's scope"), region_scoped=True),
     )
 }
 
@@ -261,16 +294,22 @@ def authorize(user: Any, action: str, region: str | None = None) -> str:
     user = ensure_actor(user)  # a name or anything else that is not an Actor cannot act
     scope = grant(user, action)
     if scope is None:
-        raise Forbidden(
-            en=f"your role may not do this ({action})",
-            ko=f"이 작업을 할 권한이 없습니다 ({action})",
-        )
+        raise refusal(action)
     if scope == OWN_REGION and region is not None and region != user.region:
         raise Forbidden(
             en="this belongs to another region than yours",
             ko="담당 지역이 아닌 지역의 정보입니다",
         )
     return scope
+
+
+def refusal(action: str) -> Forbidden:
+    """The 403 for a role that lacks `action`, naming what the action does (not its id)."""
+    description = ACTIONS[action].description
+    return Forbidden(
+        en=f"your role may not do this: {description}",
+        ko=f"이 작업을 할 권한이 없습니다: {i18n.translate('ko', description, context=PERMISSION_CONTEXT)}",
+    )
 
 
 def scope_region(user: Actor | None, requested: str | None, *, action: str) -> str | None:

@@ -44,6 +44,7 @@ from regionvisa.applications.service import (
 from regionvisa.applications.subjects import PROGRAMME, intake_action
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Forbidden, Invalid
+from regionvisa.core.text import N_, system_reason
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.programs import service as programs
@@ -294,18 +295,24 @@ def submit(
         after="submitted",
         move="submit",
         actor=actor,
-        reason="application received",
+        reason=system_reason(N_("application received")),
         screening=None,
     )
     screening = record_screening(
-        session=session, app=app, version=version, on=on, actor=actor, kind="initial", reason="automatic screening"
+        session=session,
+        app=app,
+        version=version,
+        on=on,
+        actor=actor,
+        kind="initial",
+        reason=system_reason(N_("automatic screening")),
     )
     screened = change_status(
         session=session,
         app=app,
         move="screen",
         actor=actor,
-        reason="automatic screening on submission",
+        reason=system_reason(N_("automatic screening on submission")),
         screening=screening,
     )
     return Done(

@@ -24,8 +24,9 @@ from regionvisa.programs.lifecycle import EDIT, PROGRAMME_VERSIONS
 from regionvisa.programs.subjects import read_region, readable
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
+from regionvisa.rules.fields import VALUE_CONTEXT, VALUE_LABELS
 from regionvisa.web.deps import check_csrf, require
-from regionvisa.web.i18n import current_language
+from regionvisa.web.i18n import current_language, translate
 from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
 
@@ -216,7 +217,9 @@ def _match_page(request: Request, *, values: dict, on: dt.date, result=None, sta
             "name": name,
             "type": FIELDS[name].type,
             "label": FIELDS[name].label(lang),
-            "values": list(FIELDS[name].values),
+            "values": [
+                (v, translate(lang, VALUE_LABELS.get(v, v), context=VALUE_CONTEXT)) for v in FIELDS[name].values
+            ],
             "unit": FIELDS[name].unit,
             "value": values.get(name, ""),
         }

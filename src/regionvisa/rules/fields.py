@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from regionvisa.core.text import NP_
+
 FIELD_TYPES = (
     "string",
     "date",
@@ -26,6 +28,20 @@ FIELD_TYPES = (
 EDUCATION_LEVELS = ("none", "high_school", "associate", "bachelor", "master", "doctorate")
 COURSE_TYPES = ("degree", "language", "exchange")
 E7_SUBTYPES = ("E-7-1", "E-7-2", "E-7-3", "E-7-4")
+# The enum values as people read them (message ids, context "applicant value"); the stored value
+# stays the code. The E-7 subtypes are the law's own codes and are shown as they are.
+VALUE_CONTEXT = "applicant value"
+VALUE_LABELS = {
+    "none": NP_("applicant value", "none"),
+    "high_school": NP_("applicant value", "high school"),
+    "associate": NP_("applicant value", "associate degree"),
+    "bachelor": NP_("applicant value", "bachelor's degree"),
+    "master": NP_("applicant value", "master's degree"),
+    "doctorate": NP_("applicant value", "doctorate"),
+    "degree": NP_("applicant value", "degree course"),
+    "language": NP_("applicant value", "language course"),
+    "exchange": NP_("applicant value", "exchange programme"),
+}
 
 
 @dataclass(frozen=True)

@@ -638,8 +638,14 @@ def explain(program: RuleProgram | CheckedProgram, applicant: Mapping[str, Any],
             )
         )
     points_detail = [
-        {"id": p.id, "points": p.points, "earned": fn(typed) is True}
-        for (p, _node), (_pts, fn) in zip(checked.points, compiled.points, strict=True)
+        {
+            "id": p.id,
+            "points": p.points,
+            "earned": fn(typed) is True,
+            # the design's label, or the rule as a sentence: the id is not for readers
+            "label": {lang: p.label.get(lang) or render(node, lang, fields) for lang in ("ko", "en")},
+        }
+        for (p, node), (_pts, fn) in zip(checked.points, compiled.points, strict=True)
     ]
     problem_dicts = [
         {"field": f, "value": v, "reason": {"en": en, "ko": ko}, "treated_as": "missing"} for f, v, en, ko in problems

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .fields import FIELDS, Catalogue
+from regionvisa.web.i18n import translate
+
+from .fields import FIELDS, VALUE_CONTEXT, VALUE_LABELS, Catalogue
 from .schema import Node, Type
 
 _SYMBOLS = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
@@ -48,11 +50,22 @@ def format_value(value: Any, lang: str = "en", type_: Type | None = None, unit: 
         if more:
             shown.append(f"… (+{more})" if lang == "en" else f"… (외 {more}개)")
         return "[" + ", ".join(shown) + "]"
+    elif isinstance(value, str) and value in VALUE_LABELS:
+        text = translate(lang, VALUE_LABELS[value], context=VALUE_CONTEXT)
     else:
         text = str(value)
     if unit == "KRW":
         return f"{text} KRW" if lang == "en" else f"{text}원"
     return text
+
+
+def param_label(name: str, lang: str = "en", fields: Catalogue = FIELDS) -> str:
+    """A programme parameter as people read it: a design names its parameters freely, so one that
+    bears a field's name is that field's threshold, and any other is the programme's threshold."""
+    f = fields.get(name)
+    if f is not None:
+        return f"{f.label(lang)} 기준값" if lang == "ko" else f"the {f.label(lang)} threshold"
+    return "프로그램 기준값" if lang == "ko" else "the programme's threshold"
 
 
 def render(node: Node, lang: str = "en", fields: Catalogue = FIELDS) -> str:
@@ -67,7 +80,7 @@ def render(node: Node, lang: str = "en", fields: Catalogue = FIELDS) -> str:
         f = fields.get(node.value)
         return f.label(lang) if f else str(node.value)
     if op == "param":
-        return str(node.value)
+        return param_label(str(node.value), lang, fields)
     if op in ("lit", "list"):
         return format_value(node.value, lang, node.type if op == "lit" else None)
     if op == "today":

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from regionvisa.core import clock
+from regionvisa.core.text import SYSTEM_REASONS
 from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n
 from regionvisa.web.methods import allowed_methods
@@ -29,6 +30,12 @@ def _pattern(language: str, pattern: str) -> tuple[Locale, NumberPattern]:
 def _format(value, pattern: str) -> str:
     locale, parsed = _pattern(i18n.current_language.get(), pattern)
     return parsed.apply(value, locale)
+
+
+def _reason(text: str | None) -> str:
+    if text and text in SYSTEM_REASONS:
+        return i18n.gettext(text)
+    return text or ""
 
 
 def _number(value, digits: int = 0) -> str:
@@ -68,6 +75,7 @@ def environment() -> Environment:
     env.filters["percent"] = _percent
     env.filters["local"] = i18n.local
     env.filters["kst"] = _kst  # every timestamp a page shows
+    env.filters["reason"] = _reason  # a stored reason or note: the system's own in the reader's language
     return env
 
 
