@@ -26,9 +26,11 @@ from regionvisa.compliance.service import programme_obligations
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.mobility import compute
-from regionvisa.mobility.subjects import read_region
-from regionvisa.records.columnar import read_queries, sqlite_file
+from regionvisa.mobility.subjects import READ, read_region
+from regionvisa.records.columnar import read_queries, records_fingerprint, sqlite_file
 from regionvisa.records.frames import SCHEMAS
+
+__all__ = ["READ", "cached_flows", "cached_retention", "flows", "flows_and_pairs", "retention"]
 
 FLOW_GRANT_COLUMNS = ("person_id", "visa", "program_id", "valid_from", "valid_to")
 FLOW_REPORT_COLUMNS = ("person_id", "area_code", "effective_date")
@@ -169,4 +171,57 @@ def retention(
     programmes = programme_obligations(engine=engine)
     grants, reports = _retention_records(engine, on, program_id)
     table = compute.retention(grants, reports, programmes, on=on, program_id=program_id)
+    return table if shown is None else table.filter(pl.col("region") == shown)
+
+
+# Pages and the API ask the same questions again and again, and records change only by imports:
+# each answer is kept while the records' fingerprint (each table's highest id) is unchanged.
+_CACHE: dict[tuple, object] = {}
+_CACHE_SIZE = 32
+
+
+def _remembered(engine: Engine, key: tuple, compute_it):
+    key = (str(engine.url), records_fingerprint(engine=engine), *key)
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = compute_it()
+    return _CACHE[key]
+
+
+def cached_flows(
+    *, engine: Engine, actor: Actor, start: dt.date, end: dt.date, holders: bool = False, region: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`flows_and_pairs` for pages and the API: the national answer kept (`_remembered`), then scoped."""
+    _period(start, end)
+    shown = read_region(actor, region)
+    table, pairs = _remembered(
+        engine,
+        ("flows", start, end, holders),
+        lambda: compute.flows_and_pairs(
+            *_flow_records(engine, start, end, holders), start=start, end=end, holders=holders
+        ),
+    )
+    if shown is None:
+        return table, pairs
+    return (
+        table.filter(pl.col("region") == shown),
+        pairs.filter((pl.col("origin") == shown) | (pl.col("destination") == shown)),
+    )
+
+
+def cached_retention(
+    *, engine: Engine, actor: Actor, on: dt.date, program_id: str | None = None, region: str | None = None
+) -> pl.DataFrame:
+    """`retention` for pages and the API: the national answer kept (`_remembered`), then scoped."""
+    shown = read_region(actor, region)
+
+    programmes = programme_obligations(engine=engine)  # a published version changes the areas: part of the key
+    version = tuple(programmes.hash_rows(seed=0).to_list())
+
+    def work() -> pl.DataFrame:
+        grants, reports = _retention_records(engine, on, program_id)
+        return compute.retention(grants, reports, programmes, on=on, program_id=program_id)
+
+    table = _remembered(engine, ("retention", on, program_id, version), work)
     return table if shown is None else table.filter(pl.col("region") == shown)
