@@ -13,3 +13,4 @@ OTHER_OFFICER = Actor(id=None, username="someone.else", display_name="Someone el
 ADMIN = Actor(id=None, username="t.admin", display_name="Test administrator", role="ministry_admin")
 BUSAN = Actor(id=None, username="t.busan", display_name="Busan official", role="regional_official", region="26")
 REGION = Actor(id=None, username="t.region", display_name="Regional official", role="regional_official", region="26")
+AUDITOR = Actor(id=None, username="t.auditor", display_name="Test auditor", role="auditor")

@@ -346,6 +346,36 @@ def publish_busan(engine, *, allocated: int = 10, actor: Actor = SYSTEM, reason:
     return "busan-d2"
 
 
+SCAN = b"%PDF-1.4\n% a scanned test document\n%%EOF\n"
+
+
+def attach_documents(
+    engine, app_id: int, *, only: tuple[str, ...] | None = None, skip: tuple[str, ...] = (), actor: Actor = SYSTEM
+) -> list[str]:
+    """Upload a small PDF for each document of the application's checklist (or `only` those, less
+    `skip`), through the upload use case, so approve and issue find the checklist complete.
+    Returns the document ids uploaded."""
+    from regionvisa.applications import documents, service
+    from regionvisa.db import session_scope
+
+    with session_scope(engine=engine) as session:
+        app = service.get(session=session, application_id=app_id)
+        wanted = [item["id"] for item in documents.checklist(session=session, app=app) if item["document"] is None]
+    wanted = [d for d in wanted if (only is None or d in only) and d not in skip]
+    for doc_type in wanted:
+        with session_scope(engine=engine) as session:
+            documents.upload_document(
+                session=session,
+                app=app_id,
+                doc_type=doc_type,
+                filename=f"{doc_type}.pdf",
+                content=SCAN,
+                content_type="application/pdf",
+                actor=actor,
+            )
+    return wanted
+
+
 @pytest.fixture(scope="session")
 def test_data():
     """The helpers above for fixtures in sub-folders (conftest modules are not importable)."""
@@ -357,4 +387,5 @@ def test_data():
         seed_records=seed_records,
         csrf_from=csrf_from,
         publish_busan=publish_busan,
+        attach_documents=attach_documents,
     )

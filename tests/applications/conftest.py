@@ -103,3 +103,14 @@ def submit(engine):
             return app.id
 
     return run
+
+
+@pytest.fixture
+def attach(engine, test_data):
+    """attach(app_id, only=None, skip=()) -> the documents uploaded: the application's checklist
+    completed (a small PDF per document), so approve and issue go ahead without an override."""
+
+    def run(app_id: int, **kwargs) -> list[str]:
+        return test_data.attach_documents(engine, app_id, **kwargs)
+
+    return run

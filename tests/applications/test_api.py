@@ -44,7 +44,7 @@ def body(i: int = 0, program: str = "busan-d2", passport: str = "API000001", **o
     }
 
 
-def test_submission_to_issuance_as_the_two_roles(as_role, busan):
+def test_submission_to_issuance_as_the_two_roles(as_role, busan, attach):
     region, officer = as_role("regional_official"), as_role("ministry_officer")
     r = region.post("/api/v1/applications", json=body())
     assert r.status_code == 201, r.text
@@ -64,6 +64,7 @@ def test_submission_to_issuance_as_the_two_roles(as_role, busan):
     assert r.status_code == 409
     err = r.json()["error"]
     assert err["code"] == "invalid_transition" and "recommended" in err["message"]["en"] and err["message"]["ko"]
+    attach(app_id)  # the checklist complete: no override needed (test_documents_gate.py)
     assert officer.post(f"/api/v1/applications/{app_id}/approve", json={"reason": "ok"}).json()["status"] == "approved"
     r = officer.post(f"/api/v1/applications/{app_id}/issue", json={})
     assert r.status_code == 200
@@ -181,7 +182,7 @@ def test_documents_and_bulk_intake_over_the_api(as_role, busan, tmp_path, engine
     assert queue["items"][0]["points"] == 10 and "admission_letter" in queue["items"][0]["missing_documents"]
 
 
-def test_simplified_benefit_is_set_by_a_ministry_admin(as_role, busan):
+def test_simplified_benefit_is_set_by_a_ministry_admin(as_role, busan, attach):
     officer, admin = as_role("ministry_officer"), as_role("ministry_admin")
     payload = {"simplified_procedure": True, "reason": "2025 grade A"}
     assert officer.put("/api/v1/applications/benefits/26", json=payload).status_code == 403
@@ -189,4 +190,5 @@ def test_simplified_benefit_is_set_by_a_ministry_admin(as_role, busan):
     assert admin.get("/api/v1/applications/benefits").json()["items"][0]["simplified_procedure"] is True
     region = as_role("regional_official")
     app_id = region.post("/api/v1/applications", json=body(passport="SIM000001")).json()["id"]
+    assert attach(app_id) == ["passport", "admission_letter", "recommendation_letter"]  # the shorter list
     assert region.post(f"/api/v1/applications/{app_id}/recommend", json={}).json()["status"] == "approved"

@@ -149,12 +149,22 @@ def test_submission_to_issuance_in_the_browser(browser, site, artifacts_dir, tmp
     assert row.get_by_role("button").count() == 0  # the queue opens the case first: no one-click decision
     row.get_by_role("link", name="열어서 결정하기").click()
     page.wait_for_load_state()
+    # only the passport was uploaded: the approve form names the seven missing documents
+    assert "입학허가서" in page.locator("#missing-documents-approve").inner_text()
+    page.get_by_role("button", name="승인").click()
+    page.wait_for_load_state()
+    summary = page.locator("#error-summary").inner_text()
+    assert "필요 서류 7건" in summary and "입학허가서" in summary
+    override = page.get_by_label("누락 서류 없이 진행하는 사유")
+    override.fill("원본 서류를 창구에서 대면으로 확인함")
     page.get_by_role("button", name="승인").click()
     page.wait_for_load_state()
     assert page.locator(".flash").inner_text() == "신청을 승인했습니다."
+    page.get_by_label("누락 서류 없이 진행하는 사유").fill("발급 후 7일 안에 서류를 보완하기로 함")
     page.get_by_role("button", name="사증 발급").click()
     page.wait_for_load_state()
     assert page.locator(".flash").inner_text() == "사증을 발급했습니다."
+    assert page.locator("#history-table").inner_text().count("필요 서류 누락 예외 처리") == 2
     page.goto(f"{app_url}?lang=en")
     assert page.locator("#application-status").inner_text() == "issued"
     assert page.locator("#visa-number").inner_text().startswith("RV2")

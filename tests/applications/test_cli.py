@@ -30,8 +30,14 @@ def test_import_then_the_whole_path_from_the_command_line(cli, busan, tmp_path, 
     assert rejects.read_text().splitlines()[1].startswith("3,topik_level,x,")
     queue = cli("applications", "queue", "--program", "busan-d2")
     assert queue.exit_code == 0 and "remaining places 10" in queue.output
-    for move in ("recommend", "approve", "issue"):
-        r = cli("applications", move, "1", "--reason", f"cli {move}")
+    assert cli("applications", "recommend", "1", "--reason", "cli recommend").exit_code == 0
+    # no documents were uploaded: approving needs an override reason, which is audited
+    refused = cli("applications", "approve", "1", "--reason", "cli approve")
+    assert refused.exit_code == 1 and "8 required document(s) missing" in refused.output
+    for move in ("approve", "issue"):
+        r = cli(
+            "applications", move, "1", "--reason", f"cli {move}", "--override-reason", "originals seen at the counter"
+        )
         assert r.exit_code == 0, r.output
     shown = cli("applications", "show", "1", "--json")
     data = json.loads(shown.output)

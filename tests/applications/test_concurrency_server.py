@@ -102,6 +102,8 @@ def world(engine, keys, make_user, test_data):
             )
             ids.append(app.id)
     to_issue, to_approve = ids[:TO_ISSUE], ids[TO_ISSUE : TO_ISSUE + TO_APPROVE]
+    for app_id in to_issue + to_approve:  # checklists complete: the race is about the ledger, not documents
+        test_data.attach_documents(engine, app_id)
     with session_scope(engine=engine) as session:
         for app_id in to_issue + to_approve:
             moves.recommend(session=session, app=app_id, actor=SYSTEM, reason="prepared")
@@ -339,11 +341,12 @@ def _hold(engine, database_kind, table: str, row_id: int):
 
 
 def test_a_lock_that_is_not_released_in_time_is_a_409_and_leaves_nothing(
-    app, engine, busan, submit, role_users, database_kind, impatient
+    app, engine, busan, submit, attach, role_users, database_kind, impatient
 ):
     from fastapi.testclient import TestClient
 
     app_id = submit(1)
+    attach(app_id)
     with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=SYSTEM)
         ledger_id = quotas.find_ledger(session=session, program_id="busan-d2", period="2025").id

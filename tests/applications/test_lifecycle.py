@@ -58,8 +58,9 @@ def test_ineligible_screening_names_the_failed_criterion(engine, busan, submit):
         assert err.value.code == "not_eligible"
 
 
-def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busan, submit):
+def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busan, submit, attach):
     app_id = submit(1)
+    attach(app_id)
     with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=BUSAN, reason="strong candidate")
         assert ledger(session).reserved == 1
@@ -86,6 +87,8 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
             .where(AuditEntry.subject_type == "application", AuditEntry.subject_id == str(app_id))
             .order_by(AuditEntry.seq)
         ).all()
+        assert [e.action for e in entries].count("application.document") == 8  # the checklist, uploaded
+        entries = [e for e in entries if e.action != "application.document"]
         assert [e.action for e in entries] == [
             "application.submit",
             "application.screen",
@@ -122,8 +125,9 @@ def test_whole_path_to_issuance_writes_the_records_and_uses_a_place(engine, busa
         (["recommend", "approve", "issue"], "withdraw"),
     ],
 )
-def test_other_moves_are_refused_with_a_bilingual_409(engine, busan, submit, path, move):
+def test_other_moves_are_refused_with_a_bilingual_409(engine, busan, submit, attach, path, move):
     app_id = submit(0)
+    attach(app_id)
     for step in path:
         with session_scope(engine=engine) as session:
             moves.act(session=session, application_id=app_id, move=step, actor=SYSTEM, reason="step")

@@ -73,12 +73,14 @@ def grant_state(session: Session, app_id: int) -> tuple[int, dt.date | None]:
 
 
 @pytest.fixture
-def in_state(engine, busan, submit):
+def in_state(engine, busan, submit, attach):
     """in_state(state) -> id of a committed application in that state, reached by real moves
-    (`submitted`, which intake leaves at once, is set directly)."""
+    (`submitted`, which intake leaves at once, is set directly); its checklist is complete, so
+    approve and issue are decided by the table alone (the documents gate: test_documents_gate.py)."""
 
     def run(state: str) -> int:
         app_id = submit(len(state))
+        attach(app_id)
         if state == "submitted":
             with session_scope(engine=engine) as session:
                 session.execute(update(Application).where(Application.id == app_id).values(status="submitted"))

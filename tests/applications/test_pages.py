@@ -50,7 +50,7 @@ FORM = {
 }
 
 
-def test_path_from_the_web_form_to_issuance(browser_for, busan, engine):
+def test_path_from_the_web_form_to_issuance(browser_for, busan, engine, attach):
     region, rtoken = browser_for("regional_official")
     form = region.get("/applications/new")
     assert form.status_code == 200 and 'name="csrf_token"' in form.text and "busan-d2" in form.text
@@ -83,9 +83,12 @@ def test_path_from_the_web_form_to_issuance(browser_for, busan, engine):
     mq = ministry.get("/applications/queue/ministry")
     # the queue opens the application first: no one-click move on the row
     assert f"#{app_id}" in mq.text and "/approve" not in mq.text and f'id="open-{app_id}"' in mq.text
-    assert f'action="/applications/{app_id}/approve"' in ministry.get(f"/applications/{app_id}").text
+    detail = ministry.get(f"/applications/{app_id}").text
+    assert f'action="/applications/{app_id}/approve"' in detail and 'id="missing-documents-approve"' in detail
     refused = ministry.post(f"/applications/{app_id}/issue", data={"csrf_token": mtoken, "reason": ""})
     assert refused.status_code == 409 and "추천 상태이므로 발급할 수 없습니다" in refused.text
+    attach(app_id)  # the region completes the checklist: approve and issue need no override
+    assert 'id="missing-documents-approve"' not in ministry.get(f"/applications/{app_id}").text
     for move in ("approve", "issue"):
         r = ministry.post(
             f"/applications/{app_id}/{move}", data={"csrf_token": mtoken, "reason": ""}, follow_redirects=False

@@ -108,7 +108,8 @@ def refusal(engine, actor, person, **kwargs) -> DomainError:
     return err.value
 
 
-def issue_all_the_way(engine, app_id: int) -> Application:
+def issue_all_the_way(engine, app_id: int, attach) -> Application:
+    attach(app_id)  # the checklist complete, so approve and issue go ahead
     with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=SYSTEM)
         moves.approve(session=session, app=app_id, actor=SYSTEM)
@@ -132,14 +133,14 @@ def test_the_out_of_scope_refusal_comes_before_the_identity_check(engine, people
     assert err.status == 403
 
 
-def test_a_regional_official_links_own_region_and_no_region_people(engine, people):
+def test_a_regional_official_links_own_region_and_no_region_people(engine, people, attach):
     official = ROLES["regional_official"]
     own = submit_as(engine, official, BUSAN_PERSON, name="  test   PERSON 0 ")  # spacing and case do not matter
     fresh = submit_as(engine, official, NO_REGION_PERSON, n=1)
-    app = issue_all_the_way(engine, own)
+    app = issue_all_the_way(engine, own, attach)
     assert app.person_id == BUSAN_PERSON[0]
     assert ("26", "busan-d2") in grants_of(engine, BUSAN_PERSON[0])
-    assert issue_all_the_way(engine, fresh).person_id == NO_REGION_PERSON[0]
+    assert issue_all_the_way(engine, fresh, attach).person_id == NO_REGION_PERSON[0]
     assert grants_of(engine, NO_REGION_PERSON[0]) == [("26", "busan-d2")]
 
 
@@ -183,10 +184,10 @@ def test_an_unknown_person_id_is_refused_for_every_role(engine, people, role):
 
 
 @pytest.mark.parametrize("role", ["ministry_officer", "ministry_admin"])
-def test_the_ministry_links_a_resident_of_any_region(engine, people, role):
+def test_the_ministry_links_a_resident_of_any_region(engine, people, role, attach):
     """A Gyeonggi resident applying to Busan's programme is an ordinary case for the ministry."""
     app_id = submit_as(engine, ROLES[role], GYEONGGI_PERSON)
-    assert issue_all_the_way(engine, app_id).person_id == GYEONGGI_PERSON[0]
+    assert issue_all_the_way(engine, app_id, attach).person_id == GYEONGGI_PERSON[0]
     assert ("26", "busan-d2") in grants_of(engine, GYEONGGI_PERSON[0])
 
 
@@ -203,9 +204,10 @@ def test_the_command_line_links_anyone_who_is_the_applicant(engine, people):
     assert refusal(engine, SYSTEM, GYEONGGI_PERSON, name="Test Person 5").code == "person_mismatch"
 
 
-def test_issuance_checks_the_link_again(engine, people):
+def test_issuance_checks_the_link_again(engine, people, attach):
     """A link that no longer matches (written before these checks, or changed since) stops issuance."""
     app_id = submit_as(engine, ROLES["regional_official"], BUSAN_PERSON)
+    attach(app_id)
     with session_scope(engine=engine) as session:
         session.execute(update(Application).where(Application.id == app_id).values(person_id=GYEONGGI_PERSON[0]))
         moves.recommend(session=session, app=app_id, actor=SYSTEM)

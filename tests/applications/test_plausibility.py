@@ -164,7 +164,7 @@ def test_form_date_default_falls_inside_the_ledger(client, busan):
     assert 'id="no-ledger"' not in html
 
 
-def _approved(engine) -> int:
+def _approved(engine, attach) -> int:
     from tests.actors import OFFICER
 
     from regionvisa.applications import moves
@@ -180,6 +180,7 @@ def _approved(engine) -> int:
             on=ON,
         )
         app_id = app.id
+    attach(app_id)
     with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=BUSAN)
     with session_scope(engine=engine) as session:
@@ -189,8 +190,8 @@ def _approved(engine) -> int:
 
 
 @pytest.mark.parametrize(("lang", "text"), [("ko", "확인란을 선택해 주세요"), ("en", "Tick the box")])
-def test_cancel_asks_for_confirmation(app, role_users, login, engine, busan, lang, text):
-    app_id = _approved(engine)
+def test_cancel_asks_for_confirmation(app, role_users, login, engine, busan, attach, lang, text):
+    app_id = _approved(engine, attach)
     with TestClient(app) as c:
         token = login(c, role_users["ministry_officer"]["username"])
         c.cookies.set("lang", lang)

@@ -80,7 +80,7 @@ def test_oversubscribed_queue_marks_who_is_within_the_remaining_places(engine, b
         assert set(ranked["id"]) == set(ids)
 
 
-def test_simplified_procedure_approves_automatically_and_reduces_documents(engine, busan, submit):
+def test_simplified_procedure_approves_automatically_and_reduces_documents(engine, busan, submit, attach):
     officer = Actor(id=2, username="t.officer", display_name="o", role="ministry_officer")
     admin = Actor(id=1, username="t.admin", display_name="a", role="ministry_admin")
     with pytest.raises(Forbidden), session_scope(engine=engine) as session:
@@ -104,6 +104,8 @@ def test_simplified_procedure_approves_automatically_and_reduces_documents(engin
             programs.get_version(session=session, program_id="busan-d2", version=1).design, "D-2", False
         )
         assert len(standard) == 8 and "recommendation_letter" in standard
+    assert attach(app_id) == ["passport", "admission_letter", "recommendation_letter"]
+    with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=BUSAN)
         assert service.get(session=session, application_id=app_id).status == "approved"
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "application.approve.automatic")).one()

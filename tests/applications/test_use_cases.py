@@ -132,10 +132,13 @@ def test_a_submission_records_its_receipt_then_its_screening(engine, busan):
         assert entries[1].inputs["from"] == "submitted" and entries[1].inputs["to"] == "screened"
 
 
-def test_a_simplified_recommendation_records_the_recommendation_then_the_automatic_approval(engine, busan, submit):
+def test_a_simplified_recommendation_records_the_recommendation_then_the_automatic_approval(
+    engine, busan, submit, attach
+):
     with session_scope(engine=engine) as session:
         service.set_simplified(session=session, region="26", enabled=True, actor=ADMIN, reason="grade A")
     app_id = submit(0)
+    attach(app_id)  # the simplified procedure's shorter checklist, complete
     with session_scope(engine=engine) as session:
         moves.recommend(session=session, app=app_id, actor=BUSAN)
     with session_scope(engine=engine) as session:

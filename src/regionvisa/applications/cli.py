@@ -161,6 +161,37 @@ def _move_command(move: str):
             row = moves.act(session=session, application_id=application_id, move=move, actor=actor, reason=reason)
             out.print(f"application {row.id}: {row.status}", highlight=False)
 
+    def gated(
+        application_id: int = typer.Argument(...),
+        reason: str = typer.Option("", "--reason", help="why (recorded in the audit log)"),
+        override_reason: str = typer.Option(
+            "",
+            "--override-reason",
+            help="why the decision goes ahead while required documents are missing (audited)",
+        ),
+        as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
+    ) -> None:
+        from regionvisa.applications import moves
+
+        with _session() as session:
+            actor = _actor(session, as_user, moves.MOVES[move][2])
+            row = moves.act(
+                session=session,
+                application_id=application_id,
+                move=move,
+                actor=actor,
+                reason=reason,
+                override_reason=override_reason,
+            )
+            out.print(f"application {row.id}: {row.status}", highlight=False)
+
+    if move in ("approve", "issue"):  # the moves the documents gate guards (moves.DOCUMENT_GATED)
+        command = gated
+        command.__doc__ = (
+            f"{move.capitalize()} an application (audited; 409 if the move is not allowed now, or while "
+            "required documents are missing without --override-reason)."
+        )
+        return command
     command.__doc__ = f"{move.capitalize()} an application (audited; 409 if the move is not allowed now)."
     return command
 

@@ -4,7 +4,12 @@ For every pilot programme with a 2025 ledger: a few dozen synthetic applicants t
 bulk intake (so they are screened in one vectorised pass), then a realistic spread of decisions:
 recommendations from the top of the ranked queue, approvals, issuances, a rejection, a return and
 a withdrawal. Busan gets the simplified procedure, so its eligible applicants are approved
-automatically when recommended.
+automatically when recommended, once their (shorter) checklist is complete.
+
+Approvals and issuances need the application's checklist complete: the region uploads a
+synthetic one-page scan per document of the applications it takes forward, and one in six of
+those goes ahead on a recorded override instead (the originals seen at the counter), so the
+override shows in the history and the audit log.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.applications import intake, moves, service, views
+from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import Application
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
@@ -30,6 +35,35 @@ ACTOR_MINISTRY = system_actor("demo", detail="ministry")
 NATIONALITIES = ["VNM", "CHN", "UZB", "MNG", "NPL", "IDN", "PHL", "KHM", "MMR", "THA", "IND", "BGD"]
 NATIONALITY_WEIGHTS = [0.24, 0.16, 0.12, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.03, 0.02]
 SIMPLIFIED_REGION = "26"
+SCAN = b"%PDF-1.4\n% demo: a synthetic one-page scan\n%%EOF\n"
+OVERRIDE_EVERY = 6  # one application taken forward in six goes ahead on an override, documents to follow
+OVERRIDE_REASON = {
+    "approve": "originals seen at the regional immigration office; scans to follow within 14 days",
+    "issue": "issued on the originals seen at the counter; scans to follow within 14 days",
+}
+
+
+def attach_documents(*, session, app_id: int) -> list[str]:
+    """The region uploads the application's missing documents (a synthetic scan each), audited."""
+    app = service.get(session=session, application_id=app_id)
+    missing = documents.missing_documents(session=session, app=app)
+    for doc_type in missing:
+        documents.upload_document(
+            session=session,
+            app=app_id,
+            doc_type=doc_type,
+            filename=f"{doc_type}.pdf",
+            content=SCAN,
+            content_type="application/pdf",
+            actor=ACTOR_REGION,
+        )
+    return missing
+
+
+def _override(session, app_id: int, move: str) -> str:
+    """The override reason a decision records when documents are still missing (else none)."""
+    app = service.get(session=session, application_id=app_id)
+    return OVERRIDE_REASON[move] if documents.missing_documents(session=session, app=app) else ""
 
 
 def _dates(rng: np.random.Generator, n: int, start: dt.date, days: int) -> pl.Series:
@@ -125,6 +159,12 @@ def demo_step(*, engine: Engine) -> None:
             others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
         picks = ranked[: max(1, int(len(ranked) * 0.6))]
         for i, app_id in enumerate(picks):  # individual decisions, each audited
+            forward = i % 10 not in (7, 9) and i % 3 != 2  # to be approved
+            on_override = forward and i % OVERRIDE_EVERY == 1
+            # the simplified region sends its recommendations complete, so they are approved at once
+            if (forward or region == SIMPLIFIED_REGION) and not on_override:
+                with session_scope(engine=engine) as session:
+                    attach_documents(session=session, app_id=app_id)
             with session_scope(engine=engine) as session:
                 try:
                     moves.recommend(session=session, app=app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
@@ -143,7 +183,14 @@ def demo_step(*, engine: Engine) -> None:
                     )
                     continue
                 if app.status == "recommended" and i % 3 != 2:
-                    moves.approve(session=session, app=app_id, actor=ACTOR_MINISTRY, reason="documents verified")
+                    override = _override(session, app_id, "approve")
+                    moves.approve(
+                        session=session,
+                        app=app_id,
+                        actor=ACTOR_MINISTRY,
+                        reason="approved on the originals" if override else "documents verified",
+                        override_reason=override,
+                    )
             with session_scope(engine=engine) as session:
                 if service.get(session=session, application_id=app_id).status == "approved" and i % 2 == 0:
                     moves.issue(
@@ -152,6 +199,7 @@ def demo_step(*, engine: Engine) -> None:
                         actor=ACTOR_MINISTRY,
                         reason="visa issued",
                         on=on + dt.timedelta(30),
+                        override_reason=_override(session, app_id, "issue"),
                     )
         if others:
             with session_scope(engine=engine) as session:

@@ -107,10 +107,18 @@ APPLICATIONS = Lifecycle(
             RECOMMEND,
             effects={"quota": "reserve"},
             note="eligible applications only; the nationality cap is checked with the ledger locked; under the "
-            "simplified procedure `approve` follows at once (actor `system:simplified-procedure`)",
+            "simplified procedure `approve` follows at once (actor `system:simplified-procedure`) when the "
+            "shorter checklist is complete",
         ),
         Edge("return", ("screened",), "returned", RECOMMEND, needs_reason=True),
-        Edge("approve", ("recommended",), "approved", DECIDE, note="the place stays reserved"),
+        Edge(
+            "approve",
+            ("recommended",),
+            "approved",
+            DECIDE,
+            note="the place stays reserved; refused while required documents are missing, unless the officer "
+            "records an override reason (audited `applications.override_documents`)",
+        ),
         Edge("reject", ("recommended",), "rejected", DECIDE, needs_reason=True, effects={"quota": "release"}),
         Edge(
             "issue",
@@ -118,7 +126,8 @@ APPLICATIONS = Lifecycle(
             "issued",
             DECIDE,
             effects={"quota": "use", "records": "grant"},
-            note="needs the date of birth; a linked person must match the applicant",
+            note="needs the date of birth; a linked person must match the applicant; refused while required "
+            "documents are missing, unless the officer records an override reason",
         ),
         Edge(
             "withdraw",

@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from regionvisa import locking
 from regionvisa.accounts.policy import system_actor
-from regionvisa.applications import flows
-from regionvisa.applications.lifecycle import APPLICATIONS
+from regionvisa.applications import documents, flows
+from regionvisa.applications.lifecycle import APPLICATIONS, move_name
 from regionvisa.applications.models import OPEN_STATUSES, Application, ApplicationEvent, Screening
 from regionvisa.applications.rules import application_rules
 from regionvisa.applications.service import (
@@ -42,7 +42,7 @@ from regionvisa.applications.service import (
 )
 from regionvisa.applications.subjects import APPLICATION
 from regionvisa.core.actor import Actor
-from regionvisa.core.errors import Conflict, NotFound
+from regionvisa.core.errors import Conflict, Invalid, NotFound
 from regionvisa.core.lifecycle import Edge
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
@@ -327,7 +327,9 @@ def recommend(*, session: Session, app: Application, actor: Actor, reason: str =
     flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason, ledger=ledger)
     _check_cap(session, app, ledger, version)
     automatic: tuple[dict, ...] = ()
-    if app.simplified and app.outcome == "eligible":
+    # the automatic approval needs the (shorter) checklist complete, like any approval; otherwise
+    # the recommendation waits for the ministry, which may record an override
+    if app.simplified and app.outcome == "eligible" and not documents.missing_documents(session=session, app=app):
         automatic = (
             change_status(
                 session=session,
@@ -349,11 +351,78 @@ def return_(*, session: Session, app: Application, actor: Actor, reason: str) ->
     return done(change_status(session=session, app=app, move="return", actor=actor, reason=reason), value=app)
 
 
+# --------------------------------------------------------------------------------- documents gate
+
+OVERRIDE_MOVE = "override"  # the history row of a documents override (application_event.move)
+OVERRIDE_ACTION = "applications.override_documents"
+OVERRIDE_REASON_MIN = 10  # characters: a sentence a reviewer can check, not "ok"
+
+
+def documents_missing(*, move: str, app: Application, missing: list[str]) -> Conflict:
+    """The refusal of `approve` or `issue` while documents of the checklist are missing, naming them."""
+    ko_names = ", ".join(application_rules().label(d)["ko"] for d in missing)
+    en_names = ", ".join(application_rules().label(d)["en"] for d in missing)
+    return Conflict(
+        code="documents_missing",
+        ko=f"필요 서류 {len(missing)}건이 없어 신청 {app.id}을(를) {move_name(move, 'ko')}할 수 없습니다: {ko_names}. "
+        f"서류를 올리거나, 서류 없이 진행하는 사유({OVERRIDE_REASON_MIN}자 이상)를 기록해 주세요",
+        en=f"cannot {move} application {app.id}: {len(missing)} required document(s) missing: {en_names}. "
+        f"Upload them, or record why the decision goes ahead without them "
+        f"(an override reason of at least {OVERRIDE_REASON_MIN} characters)",
+        field="override_reason",
+    )
+
+
+def _documents_gate(
+    *, session: Session, app: Application, move: str, actor: Actor, override_reason: str
+) -> tuple[dict, ...]:
+    """`approve` and `issue` need the application's checklist complete (`documents.missing_documents`);
+    with documents missing they go ahead only on an override reason, recorded as its own history row
+    and audit entry (`applications.override_documents`). Only whoever may make the move (the ministry,
+    `applications.decide`) gets here: the use case has authorised it already."""
+    missing = documents.missing_documents(session=session, app=app)
+    if not missing:
+        return ()
+    override_reason = (override_reason or "").strip()
+    if not override_reason:
+        raise documents_missing(move=move, app=app, missing=missing)
+    if len(override_reason) < OVERRIDE_REASON_MIN:
+        raise Invalid(
+            code="override_reason_too_short",
+            ko=f"서류 없이 진행하는 사유는 {OVERRIDE_REASON_MIN}자 이상이어야 합니다 (입력: {len(override_reason)}자)",
+            en=f"the override reason must be at least {OVERRIDE_REASON_MIN} characters (it has {len(override_reason)})",
+            field="override_reason",
+        )
+    add_event(
+        session=session,
+        app=app,
+        before=app.status,
+        after=app.status,
+        move=OVERRIDE_MOVE,
+        actor=actor,
+        reason=override_reason,
+        screening=None,
+    )
+    return (
+        {
+            "actor": actor,
+            "action": OVERRIDE_ACTION,
+            "subject": ("application", app.id),
+            "region": app.region,
+            "reason": override_reason,
+            "inputs": {"move": move, "status": app.status, "missing": missing},
+        },
+    )
+
+
 @move_case("approve")
-def approve(*, session: Session, app: Application, actor: Actor, reason: str = "") -> Done:
-    """The ministry approves a recommendation; the place stays reserved."""
+def approve(*, session: Session, app: Application, actor: Actor, reason: str = "", override_reason: str = "") -> Done:
+    """The ministry approves a recommendation; the place stays reserved. Refused while documents of
+    the checklist are missing, unless the officer records an override reason (`_documents_gate`)."""
     _edge, reason = _prepare(app, "approve", reason)
-    return done(change_status(session=session, app=app, move="approve", actor=actor, reason=reason), value=app)
+    override = _documents_gate(session=session, app=app, move="approve", actor=actor, override_reason=override_reason)
+    entry = change_status(session=session, app=app, move="approve", actor=actor, reason=reason)
+    return done(entry, value=app, then=override)
 
 
 @move_case("reject")
@@ -383,9 +452,18 @@ def visa_number(app: Application, on: dt.date) -> str:
 
 
 @move_case("issue")
-def issue(*, session: Session, app: Application, actor: Actor, reason: str = "", on: dt.date | None = None) -> Done:
+def issue(
+    *,
+    session: Session,
+    app: Application,
+    actor: Actor,
+    reason: str = "",
+    on: dt.date | None = None,
+    override_reason: str = "",
+) -> Done:
     """Issuance turns the reservation into a used place and writes the status grant into the records
-    (`flows.grant_status`).
+    (`flows.grant_status`). Refused while documents of the checklist are missing, unless the officer
+    records an override reason (`_documents_gate`).
 
     Locks: application, person and status grant, ledger, audit head. A linked person is checked
     again against the applicant's identity, so no grant can land on somebody else's record."""
@@ -397,6 +475,7 @@ def issue(*, session: Session, app: Application, actor: Actor, reason: str = "",
             ko="발급에는 생년월일이 필요합니다",
             en="issuance needs the applicant's date of birth",
         )
+    override = _documents_gate(session=session, app=app, move="issue", actor=actor, override_reason=override_reason)
     grant = flows.apply_records(session=session, app=app, edge=edge, on=on)  # person and grant before the ledger
     number = visa_number(app, on)
     entry = change_status(
@@ -414,7 +493,7 @@ def issue(*, session: Session, app: Application, actor: Actor, reason: str = "",
         inputs={"visa_number": number, "status_grant_id": grant.id, "valid_to": grant.valid_to},
     )
     flows.apply_quota(session=session, app=app, edge=edge, actor=actor, reason=reason)
-    return done(entry, value=app)
+    return done(entry, value=app, then=override)
 
 
 @move_case("cancel")
@@ -443,16 +522,32 @@ ACTIONS = {
 }
 
 
+DOCUMENT_GATED = ("approve", "issue")  # the moves `_documents_gate` guards
+
+
 @locking.answers_conflicts
-def act(*, session: Session, application_id: int, move: str, actor: Actor, reason: str = "") -> Application:
+def act(
+    *, session: Session, application_id: int, move: str, actor: Actor, reason: str = "", override_reason: str = ""
+) -> Application:
     """One entry point for the transports: any move by name (unknown moves are a 409 as well). Not a
     use case of its own: it hands the call to the move's declared use case, which authorises,
-    changes and records it."""
+    changes and records it. `override_reason` is for the moves the documents gate guards
+    (`approve`, `issue`); any other move refuses it."""
     if move not in ACTIONS:
         raise Conflict(
             code="invalid_transition",
             ko=f"알 수 없는 처리입니다: {move} (가능: {', '.join(ACTIONS)})",
             en=f"unknown move {move!r} (known: {', '.join(ACTIONS)})",
         )
-    ACTIONS[move](session=session, app=application_id, actor=actor, reason=reason)
+    extra = {}
+    if move in DOCUMENT_GATED:
+        extra["override_reason"] = override_reason
+    elif (override_reason or "").strip():
+        raise Invalid(
+            code="override_not_applicable",
+            ko=f"서류 확인 생략 사유는 승인과 발급에만 기록할 수 있습니다 ({move_name(move, 'ko')}에는 해당 없음)",
+            en=f"an override reason applies to approve and issue only, not to {move}",
+            field="override_reason",
+        )
+    ACTIONS[move](session=session, app=application_id, actor=actor, reason=reason, **extra)
     return get(session=session, application_id=application_id)

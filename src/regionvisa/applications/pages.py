@@ -406,13 +406,16 @@ def set_benefit(
     return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
 
 
-def _detail_page(request: Request, user: Actor, application_id: int, *, errors=None):
-    """The application's page; a refused move or upload comes back here with the error summary."""
+def _detail_page(request: Request, user: Actor, application_id: int, *, errors=None, form: dict | None = None):
+    """The application's page; a refused move or upload comes back here with the error summary, and
+    what was typed into a refused move's form (`form`, with the move's name under "move")."""
+    lang = current_language.get()
     with session_scope(engine=request.app.state.engine) as session:
         app = service.get(session=session, application_id=application_id, actor=user)
         full = views.sees_full_passport(user)
         data = views.application_dict(session=session, app=app, detail=True, full_passport=full)
         program = programs.get_program(session=session, program_id=app.program_id)
+        missing = [d["label"][lang] for d in data["documents"] if not d["uploaded"]]
         page = render(
             request,
             "applications_detail.html",
@@ -426,6 +429,10 @@ def _detail_page(request: Request, user: Actor, application_id: int, *, errors=N
                 "can_upload": app.status in OPEN_STATUSES and (can(user, "applications.recommend", app.region)),
                 "message": _message(request),
                 "errors": errors,
+                "form": form or {},
+                # approve and issue warn of these and ask for an override reason; the move's use case decides
+                "missing_docs": missing,
+                "override_min": moves.OVERRIDE_REASON_MIN,
                 **_labels(),
             },
             status_code=errors.status if errors else 200,
@@ -484,6 +491,7 @@ def _confirm_page(request: Request, user: Actor, application_id: int, move: str,
 
 
 CONFIRM_MOVES = ("cancel",)
+OVERRIDE_LABEL = N_("Reason for going ahead without the missing documents")
 
 
 def _page_move(move: str, action: str):
@@ -498,13 +506,27 @@ def _page_move(move: str, action: str):
                 label=N_("Confirmation"),
             )
             return _confirm_page(request, user, application_id, move, reason=reason, errors=errors)
+        override = values.get("override_reason", "") if move in moves.DOCUMENT_GATED else ""
         try:
             with session_scope(engine=request.app.state.engine) as session:
-                moves.act(session=session, application_id=application_id, move=move, actor=user, reason=reason)
-        except DomainError as exc:  # the case's own page, with the refusal at its top
+                moves.act(
+                    session=session,
+                    application_id=application_id,
+                    move=move,
+                    actor=user,
+                    reason=reason,
+                    override_reason=override,
+                )
+        except DomainError as exc:  # the case's own page, with the refusal at its top and the typed text kept
             anchor = f"reason-{move}-{application_id}"
-            errors = forms.errors_from(exc, labels={"reason": N_("Reason")}, ids={"reason": anchor}, form_id=anchor)
-            return _detail_page(request, user, application_id, errors=errors)
+            errors = forms.errors_from(
+                exc,
+                labels={"reason": N_("Reason"), "override_reason": OVERRIDE_LABEL},
+                ids={"reason": anchor, "override_reason": f"override-{move}-{application_id}"},
+                form_id=anchor,
+            )
+            typed = {"move": move, "reason": reason, "override_reason": override}
+            return _detail_page(request, user, application_id, errors=errors, form=typed)
         target = back if back.startswith(("/applications/queue/region", "/applications/queue/ministry")) else None
         if target:
             sep = "&" if "?" in target else "?"

@@ -45,6 +45,15 @@ class Decision(BaseModel):
     reason: str = Field("", max_length=2000)
 
 
+class GatedDecision(Decision):
+    override_reason: str = Field(
+        "",
+        max_length=2000,
+        description="approve and issue only: why the decision goes ahead while required documents are "
+        f"missing (at least {moves.OVERRIDE_REASON_MIN} characters; audited as applications.override_documents)",
+    )
+
+
 class Rescreen(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
     on: IsoDate | None = Field(None, description="reference date of the new screening (default: today)")
@@ -279,6 +288,23 @@ def _move_route(move: str, action: str):
         with session_scope(engine=_engine(request)) as session:
             app = moves.act(session=session, application_id=application_id, move=move, actor=user, reason=body.reason)
             return views.application_dict(session=session, app=app, detail=True)
+
+    def gated(
+        request: Request, application_id: int, body: GatedDecision, user: Actor = Depends(require(action))
+    ) -> dict:
+        with session_scope(engine=_engine(request)) as session:
+            app = moves.act(
+                session=session,
+                application_id=application_id,
+                move=move,
+                actor=user,
+                reason=body.reason,
+                override_reason=body.override_reason,
+            )
+            return views.application_dict(session=session, app=app, detail=True)
+
+    if move in moves.DOCUMENT_GATED:
+        handler = gated
 
     handler.__name__ = f"{move}_application"
     return handler
