@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import ALL, Actor, can, grant
-from regionvisa.compliance import cases, service
+from regionvisa.compliance import cases, service, wording
 from regionvisa.compliance.models import CASE_STATUSES, OUTCOMES
 from regionvisa.compliance.rules import RULES, compliance_rules
 from regionvisa.compliance.service import programme_obligations
@@ -271,6 +271,7 @@ def dashboard_page(
             "rule": rule,
             "sort": sort,
             "risk_query": {k: v for k, v in query.items() if k != "sort"},
+            "explain": wording.explain,  # the at-risk details in the reader's language, regions named
         },
     )
 
@@ -374,6 +375,7 @@ def _case_page(request: Request, user: Actor, case_id: int, *, errors=None, form
             "actions": actions if can(user, "cases.act") else [],
             "errors": errors,
             "form": form or {},
+            "explain": wording.explain,  # the evidence in the reader's language, regions named
         },
         status_code=status,
     )

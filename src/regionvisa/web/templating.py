@@ -15,7 +15,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from regionvisa.core import clock
 from regionvisa.core.text import SYSTEM_REASONS
 from regionvisa.synth.service import holds_synthetic_data
-from regionvisa.web import i18n
+from regionvisa.web import i18n, places
 from regionvisa.web.methods import allowed_methods
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -75,6 +75,9 @@ def environment() -> Environment:
     env.filters["percent"] = _percent
     env.filters["local"] = i18n.local
     env.filters["kst"] = _kst  # every timestamp a page shows
+    env.filters["region"] = places.region_label  # a region or district code with its name
+    env.filters["area"] = places.area_label
+    env.filters["country"] = places.country_label  # a nationality code with its country's name
     env.filters["reason"] = _reason  # a stored reason or note: the system's own in the reader's language
     return env
 

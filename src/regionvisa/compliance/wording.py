@@ -1,0 +1,83 @@
+"""The engine's evidence and at-risk details in the reader's language, with region names.
+
+The engine writes each finding's evidence and each at-risk detail as a compact, language-neutral
+record ("90 of 90 days outside 51; address_report[11010 effective 2025-05-01 reported …]"), kept
+as it is in the database, the CSV and the API. Pages show it through `explain`: every known part
+becomes a sentence from the catalogue, with area codes shown with their region's name; a part it
+does not know is shown as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from regionvisa.web.i18n import gettext
+from regionvisa.web.places import area_label, region_label
+
+_DATE = r"(\d{4}-\d{2}-\d{2})"
+_PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    (
+        re.compile(r"(\d+) of (\d+) days outside ([\d,]+)"),
+        lambda m: (
+            gettext("%(used)s of %(limit)s days outside %(area)s")
+            % {"used": m[1], "limit": m[2], "area": area_label(m[3])}
+        ),
+    ),
+    (
+        re.compile(r"address_report\[(\d+) effective " + _DATE + " reported " + _DATE + r"\]"),
+        lambda m: (
+            gettext("address in %(area)s from %(effective)s, reported on %(reported)s")
+            % {"area": region_label(m[1]), "effective": m[2], "reported": m[3]}
+        ),
+    ),
+    (
+        re.compile(r"employment\[(\S+) in (\d*) from " + _DATE + r"\]"),
+        lambda m: (
+            gettext("job at %(employer)s in %(area)s from %(start)s")
+            % {"employer": m[1], "area": region_label(m[2]), "start": m[3]}
+        ),
+    ),
+    (
+        re.compile(r"status_grant\[(\S+) granted " + _DATE + r"\]"),
+        lambda m: gettext("status of %(programme)s granted on %(date)s") % {"programme": m[1], "date": m[2]},
+    ),
+    (
+        re.compile(r"status_grant\[(\S+) " + _DATE + r"\.\." + _DATE + r"\]"),
+        lambda m: gettext("status %(visa)s from %(start)s to %(end)s") % {"visa": m[1], "start": m[2], "end": m[3]},
+    ),
+    (re.compile(r"last movement\[none\]"), lambda m: gettext("no entry or exit on record")),
+    (
+        re.compile(r"last movement\[entry " + _DATE + r"\]"),
+        lambda m: gettext("last movement: entry on %(date)s") % {"date": m[1]},
+    ),
+    (re.compile(r"movement\[exit " + _DATE + r"\]"), lambda m: gettext("exit on %(date)s") % {"date": m[1]}),
+    (re.compile(r"kiip deadline " + _DATE), lambda m: gettext("KIIP deadline %(date)s") % {"date": m[1]}),
+    (re.compile(r"no enrolment"), lambda m: gettext("no KIIP enrolment")),
+    (re.compile(r"kiip_record\[none\]"), lambda m: gettext("no KIIP record")),
+    (
+        re.compile(r"kiip_record\[first enrolled " + _DATE + r"\]"),
+        lambda m: gettext("first KIIP enrolment on %(date)s") % {"date": m[1]},
+    ),
+    (re.compile(r"status ends " + _DATE), lambda m: gettext("status ends on %(date)s") % {"date": m[1]}),
+    (re.compile(r"no later status"), lambda m: gettext("no later status")),
+]
+_OUTSIDE = re.compile(r"outside ([\d,]+): (.*)")
+
+
+def _part(text: str) -> str:
+    outside = _OUTSIDE.fullmatch(text)
+    if outside:
+        return gettext("outside %(area)s: %(item)s") % {"area": area_label(outside[1]), "item": _part(outside[2])}
+    for pattern, say in _PARTS:
+        found = pattern.fullmatch(text)
+        if found:
+            return say(found)
+    return text
+
+
+def explain(text: str | None) -> str:
+    """The evidence or detail as the page's reader reads it (parts separated by "; ")."""
+    if not text:
+        return ""
+    return "; ".join(_part(part) for part in text.split("; "))
