@@ -30,6 +30,7 @@ PAGE_DOMAINS = (
     "evaluation",
     "selection",
     "jobs",
+    "processing",
     "mobility",
 )
 API_DOMAINS = ("records", *PAGE_DOMAINS)
