@@ -71,7 +71,7 @@ def test_a_whole_round_through_the_pages(browser_for, round_id):
     assert "Busan plan v2" in page and "budget.csv" in page
     rows = re.search(r'<table id="version-table">.*?<tbody>(.*?)</tbody>', page, re.S).group(1)
     assert rows.count("<tr>") == 2
-    assert "TOPIK 등급 ≥ topik_min" in page  # the design in plain language
+    assert "TOPIK 등급 ≥ 프로그램 기준값" in page  # the design in plain language
     assert busan.get(f"{base}/proposals/11").status_code == 403
     attachment = re.search(rf'href="({base}/attachments/\d+)"', page).group(1)
     assert busan.get(attachment).content == b"item,krw\nhousing,1000000\n"
@@ -239,3 +239,16 @@ def test_every_selection_page_is_accessible_in_every_phase(browser_for, round_id
         service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
     problems += check({"s.admin": [base], "c.chair": [f"{base}/decision", f"{base}/score/26"]})
     assert problems == []
+
+
+def test_a_refused_round_form_names_the_field_in_the_page_language(browser_for, people):
+    """A value the schema refuses is named by its label and worded in Korean, not by its id and
+    Pydantic's English (issue 17: one language per page)."""
+    admin, csrf = browser_for("s.admin")
+    form = {"csrf_token": csrf, "year": "2031", "opens": "2031-01-05", "closes": "2031-02-05", "quorum": "2/3"}
+    refused = admin.post("/selection/rounds?lang=ko", data=form | {"threshold": "150"})
+    assert refused.status_code == 422
+    assert "100 이하여야 합니다" in refused.text
+    assert "Input should" not in refused.text and "threshold:" not in refused.text
+    english = admin.post("/selection/rounds?lang=en", data=form | {"threshold": "150"})
+    assert "Selection threshold (aggregate score, 0–100) must be 100 or less" in english.text

@@ -34,6 +34,7 @@ from regionvisa.selection.schemas import (
     ScoreIn,
     ScoresIn,
 )
+from regionvisa.web import forms
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language
 from regionvisa.web.labels import N_
@@ -79,10 +80,42 @@ def _error_text(exc: DomainError) -> str:
     return exc.ko if _lang() == "ko" else exc.en
 
 
+# The forms' fields by the names the schemas give them: a refused value is named by its label.
+FIELD_LABELS = {
+    "year": N_("Year"),
+    "window_opens_at": N_("Submissions open on"),
+    "window_closes_at": N_("Submissions close at the end of"),
+    "threshold": N_("Selection threshold (aggregate score, 0–100)"),
+    "quorum": N_("Quorum (share of the members who are not recused)"),
+    "max_selected": N_("Most regions selected (optional)"),
+    "quota_ceiling": N_("National quota ceiling (optional)"),
+    "rubric": N_("Rubric (YAML: id, weight, label and description in Korean and English)"),
+    "weight": N_("Weight"),
+    "meeting_on": N_("Meeting date"),
+    "narrative": N_("Plan narrative"),
+    "designs": N_("Programme design (YAML)"),
+    "design": N_("Programme design (YAML)"),
+    "requested_quota": N_("Requested quota"),
+    "attachments": N_("Attachments"),
+    "score": N_("Score"),
+    "comment": N_("Comment"),
+    "username": N_("User name (a committee-member account)"),
+    "role": N_("Role"),
+    "affiliation": N_("Affiliation"),
+    "affiliation_region": N_("Affiliated with a region (declared as a conflict automatically)"),
+}
+
+
 def _validation_text(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '(form)'}: {err['msg']}" for err in exc.errors(include_url=False)
-    )
+    """The refused values in the page's language, each named by its field's label (the innermost
+    name the form knows), worded by the forms' own messages, not Pydantic's."""
+    lang = _lang()
+    texts = []
+    for err in exc.errors(include_url=False):
+        known = [str(p) for p in err.get("loc", ()) if str(p) in FIELD_LABELS]
+        label = forms.label_text(FIELD_LABELS[known[-1]], known[-1], lang) if known else ""
+        texts.append(forms.pydantic_message(err, label or forms.label_text(N_("this form"), None, lang), lang))
+    return "; ".join(dict.fromkeys(texts))
 
 
 def _redirect(path: str) -> RedirectResponse:

@@ -154,7 +154,7 @@ def _topic(label: str, lang: str) -> str:
     return label + "은(는)"
 
 
-def _pydantic_message(err: dict, label: str, lang: str) -> str:
+def pydantic_message(err: dict, label: str, lang: str) -> str:
     """A Pydantic error reworded for people, with the field's label and numbers in the page's format."""
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
@@ -233,7 +233,7 @@ def errors_from(
     if isinstance(exc, ValidationError):
         for err in exc.errors(include_url=False):
             name = _name_of(err.get("loc", ()))
-            items.append(item(name, lambda label, key, err=err: _pydantic_message(err, label or key or "", lang)))
+            items.append(item(name, lambda label, key, err=err: pydantic_message(err, label or key or "", lang)))
     elif isinstance(exc, DomainError):
         if exc.status in (401, 403, 404):
             raise exc
