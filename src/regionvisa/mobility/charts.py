@@ -70,9 +70,11 @@ def retention_chart(
         fig = _figure(7.0, 2.8)
         ax = fig.add_subplot()
         xs = list(range(len(cohorts)))
+        drawn = False
         for i, (label, values) in enumerate(series):
             points = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
             if points:
+                drawn = True
                 ax.plot(
                     [p[0] for p in points],
                     [p[1] for p in points],
@@ -89,5 +91,6 @@ def retention_chart(
         ax.set_ylabel(ylabel, color=INK)
         ax.set_xlabel(xlabel, color=INK)
         _clean_axes(ax, grid_axis="y")
-        fig.legend(loc="outside lower center", ncols=len(series), frameon=False, fontsize=7)
+        if drawn:
+            fig.legend(loc="outside lower center", ncols=len(series), frameon=False, fontsize=7)
         return _to_svg(fig, prefix)
