@@ -340,3 +340,17 @@ def test_every_page_speaks_one_language_for_every_role(app, client, engine, worl
     assert not new, f"words of the other language on {len(new)} pages:\n{report}"
     assert not fixed, f"fixed, remove from KNOWN: {fixed}"
     assert {path for path, _caller, _lang in found} >= set(KNOWN_PAGES), "a known page no longer has findings"
+
+
+def test_a_refused_query_value_is_named_in_the_page_language(client, login, role_users):
+    """A page's query parameter that the route refuses (version=abc) is worded in the page's
+    language by the forms' messages, not by its id and Pydantic's English."""
+    login(client, "t.admin")
+    korean = client.get("/programs/busan-d2?version=abc&lang=ko")
+    assert korean.status_code == 422
+    text = visible_text(korean.text)
+    assert "페이지 주소의 값" in text and "정수로 입력해 주세요" in text, text
+    assert latin_findings(text, {"t.admin"}) == set(), latin_findings(text, {"t.admin"})
+    english = visible_text(client.get("/programs/busan-d2?version=abc&lang=en").text)
+    assert "a value in the page's address must be a whole number" in english, english
+    assert not hangul_findings(english, set())

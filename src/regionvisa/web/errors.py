@@ -16,8 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regionvisa.accounts.pages import login_page  # a page module: the error mapping stays below the pages
 from regionvisa.core.errors import DomainError
+from regionvisa.core.text import N_
 from regionvisa.policyfiles import key_path
 from regionvisa.web import i18n
+from regionvisa.web.forms import pydantic_message
 from regionvisa.web.templating import render
 
 
@@ -58,6 +60,15 @@ STATUS_TEXT = {
     422: ("invalid", "입력값이 올바르지 않습니다", "invalid input"),
     429: ("rate_limited", "요청이 너무 많습니다", "too many requests"),
     503: ("unavailable", "일시적으로 사용할 수 없습니다", "temporarily unavailable"),
+}
+
+
+# The query parameters pages take, by their labels: a refused one is named in the reader's words.
+ADDRESS_LABELS = {
+    "page": N_("page number"),
+    "region": N_("Region"),
+    "year": N_("Year"),
+    "on": N_("Date"),
 }
 
 
@@ -106,7 +117,14 @@ def install(app: FastAPI) -> None:
             )
         field = _field(first.get("loc", ()))
         if not _wants_json(request):  # a page's form or query: the error page, in the page's language
-            return _page(request, 422, f"입력값이 올바르지 않습니다: {field or ''}", f"invalid input: {field or ''}")
+            name = str(first.get("loc", ())[-1]) if first.get("loc") else ""
+            label = ADDRESS_LABELS.get(name, N_("a value in the page's address"))
+            return _page(
+                request,
+                422,
+                pydantic_message(first, i18n.translate("ko", label), "ko"),
+                pydantic_message(first, label, "en"),
+            )
         body = {
             "error": {
                 "code": "invalid",
