@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from regionvisa.accounts.policy import system_actor
 from regionvisa.applications import documents, intake, moves, service, views
 from regionvisa.applications.models import Application
+from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
 from regionvisa.quotas import demo as quota_demo
@@ -167,19 +168,30 @@ def demo_step(*, engine: Engine) -> None:
                     attach_documents(session=session, app_id=app_id)
             with session_scope(engine=engine) as session:
                 try:
-                    moves.recommend(session=session, app=app_id, actor=ACTOR_REGION, reason="top of the ranked queue")
+                    moves.recommend(
+                        session=session,
+                        app=app_id,
+                        actor=ACTOR_REGION,
+                        reason=system_reason(N_("top of the ranked queue")),
+                    )
                 except quotas.QuotaExhausted:
                     break
             with session_scope(engine=engine) as session:
                 app = service.get(session=session, application_id=app_id)
                 if app.status == "recommended" and i % 10 == 7:
                     moves.reject(
-                        session=session, app=app_id, actor=ACTOR_MINISTRY, reason="employer could not be verified"
+                        session=session,
+                        app=app_id,
+                        actor=ACTOR_MINISTRY,
+                        reason=system_reason(N_("employer could not be verified")),
                     )
                     continue
                 if app.status == "recommended" and i % 10 == 9:
                     moves.withdraw(
-                        session=session, app=app_id, actor=ACTOR_REGION, reason="applicant withdrew (moved abroad)"
+                        session=session,
+                        app=app_id,
+                        actor=ACTOR_REGION,
+                        reason=system_reason(N_("applicant withdrew (moved abroad)")),
                     )
                     continue
                 if app.status == "recommended" and i % 3 != 2:
@@ -188,7 +200,9 @@ def demo_step(*, engine: Engine) -> None:
                         session=session,
                         app=app_id,
                         actor=ACTOR_MINISTRY,
-                        reason="approved on the originals" if override else "documents verified",
+                        reason=system_reason(N_("approved on the originals"))
+                        if override
+                        else system_reason(N_("documents verified")),
                         override_reason=override,
                     )
             with session_scope(engine=engine) as session:
@@ -197,7 +211,7 @@ def demo_step(*, engine: Engine) -> None:
                         session=session,
                         app=app_id,
                         actor=ACTOR_MINISTRY,
-                        reason="visa issued",
+                        reason=system_reason(N_("visa issued")),
                         on=on + dt.timedelta(30),
                         override_reason=_override(session, app_id, "issue"),
                     )
@@ -207,5 +221,5 @@ def demo_step(*, engine: Engine) -> None:
                     session=session,
                     app=others[0],
                     actor=ACTOR_REGION,
-                    reason="please supply the missing evidence and reapply",
+                    reason=system_reason(N_("please supply the missing evidence and reapply")),
                 )
