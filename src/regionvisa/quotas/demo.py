@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
 
 PILOT_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" / "pilot_2025.csv"
@@ -59,6 +60,7 @@ def demo_step(*, engine: Engine) -> None:
                 end=dt.date(2025, 12, 31),
                 allocated=int(row["quota"]),
                 actor=ACTOR,
-                reason="2025 pilot allocation (MOJ selection of 2 April 2025)"
-                + ("" if row["reported"] else "; illustrative figure"),
+                reason=system_reason(N_("2025 pilot allocation (MOJ selection of 2 April 2025)"))
+                if row["reported"]
+                else system_reason(N_("2025 pilot allocation (MOJ selection of 2 April 2025); illustrative figure")),
             )
