@@ -139,6 +139,20 @@ BAD_ROWS = [
         "end_date",
         "before start_date",
     ),
+    (
+        "employment",
+        "person_id,employer_id,employer_region,start_date,end_date,annual_wage_krw,occupation_code",
+        "P00000001,EMP1,41,2025-05-01,,-5,2223",
+        "annual_wage_krw",
+        "outside 0–100000000000",
+    ),
+    (
+        "employment",
+        "person_id,employer_id,employer_region,start_date,end_date,annual_wage_krw,occupation_code",
+        "P00000001,EMP1,41,2025-05-01,,32000000,22 23",
+        "occupation_code",
+        "not a code",
+    ),
 ]
 
 
@@ -301,3 +315,33 @@ def test_rejects_mask_personal_values(people, tmp_path):
     hit = problems.filter(pl.col("field") == "passport_no")
     assert hit["value"].to_list() == ["•••99"]
     assert "ab-12-CD" not in (tmp_path / "rejects.csv").read_text()
+
+
+def test_employment_keeps_the_optional_wage_and_occupation_and_takes_files_without_them(people, tmp_path):
+    """DESIGN §4.7: annual_wage_krw and occupation_code are optional columns. Given, they are stored
+    (a wage beyond 2^31 too); left out, the file is taken and the values are empty; never dropped."""
+    with_them = write(
+        tmp_path,
+        "employment.csv",
+        "person_id,employer_id,employer_region,start_date,end_date,annual_wage_krw,occupation_code\n"
+        "P00000001,EMP1,41,2025-05-01,,26400000,2223\n"
+        "P00000002,EMP2,47,2025-03-01,,3000000000,\n",
+    )
+    summary, problems = service.import_file(engine=people, kind="employment", path=with_them, actor=SYSTEM)
+    assert summary.inserted == 2 and problems.height == 0
+    without = write(
+        tmp_path,
+        "employment2.csv",
+        "person_id,employer_id,employer_region,start_date,end_date\nP00000003,EMP3,26,2025-02-01,\n",
+    )
+    summary, problems = service.import_file(engine=people, kind="employment", path=without, actor=SYSTEM)
+    assert summary.inserted == 1 and problems.height == 0
+    with people.connect() as conn:
+        rows = conn.execute(
+            text("SELECT person_id, annual_wage_krw, occupation_code FROM employment ORDER BY person_id")
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("P00000001", 26_400_000, "2223"),
+        ("P00000002", 3_000_000_000, None),
+        ("P00000003", None, None),
+    ]

@@ -21,8 +21,9 @@ KINDS = ("people", "statuses", "addresses", "movements", "kiip", "employment")
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # id | text | date | int | choice | region | area | visa | subtype | nationality | passport
-    required: bool = True
+    kind: str  # id | code | text | date | int | choice | region | area | visa | subtype | nationality | passport
+    required: bool = True  # every row must give a value
+    optional: bool = False  # the file may leave the whole column out (DESIGN §4.7 "optional")
     choices: tuple[str, ...] = ()
     low: int | None = None
     high: int | None = None
@@ -132,6 +133,8 @@ FEEDS: dict[str, FeedSpec] = {
             Column("employer_region", "region"),
             Column("start_date", "date"),
             Column("end_date", "date", required=False),
+            Column("annual_wage_krw", "int", required=False, optional=True, low=0, high=100_000_000_000),
+            Column("occupation_code", "code", required=False, optional=True),
         ),
         ("person_id", "employer_id", "start_date"),
         date_order=(("end_date", "start_date"),),
@@ -171,7 +174,7 @@ def read_feed_file(path: Path, *, name: str | None = None) -> pl.DataFrame:
 
 
 def check_columns(spec: FeedSpec, df: pl.DataFrame, source: str) -> None:
-    missing = [c for c in spec.names if c not in df.columns]
+    missing = [c.name for c in spec.columns if c.name not in df.columns and not c.optional]
     if missing:
         raise FeedFileError(
             f"{source}: missing column(s) {', '.join(missing)}; a {spec.kind} file has columns {','.join(spec.names)}",
@@ -228,7 +231,12 @@ def _typed_and_checks(col: Column, region_codes: set[str], visas: set[str], subt
             )
     else:
         typed = pl.when(present).then(raw).otherwise(None)
-        if col.kind == "id":
+        if col.kind == "code":
+            bad = present & ~raw.str.contains(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,15}$")
+            problems.append(
+                _problem(bad, col.name, "코드 형식이 잘못되었습니다", "not a code (letters, digits, . -; ≤ 16)")
+            )
+        elif col.kind == "id":
             bad = present & ~raw.str.contains(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
             problems.append(
                 _problem(
@@ -289,6 +297,8 @@ def validate_feed(
 
     `line` is the row's line in the source file (the header is line 1).
     """
+    left_out = [c.name for c in spec.columns if c.optional and c.name not in df.columns]
+    df = df.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in left_out)
     df = df.select(spec.names).with_row_index("line", offset=first_line).with_columns(pl.col("line").cast(pl.Int64))
     typed_exprs, problem_exprs = [], []
     for col in spec.columns:

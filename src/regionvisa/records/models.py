@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from regionvisa.db import Base
@@ -107,6 +107,9 @@ class Employment(Base):
     employer_region: Mapped[str] = mapped_column(String(2))
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date | None] = mapped_column(Date)
+    # Optional columns of the feed (DESIGN §4.7): what the employer reported for the job.
+    annual_wage_krw: Mapped[int | None] = mapped_column(BigInteger)
+    occupation_code: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         UniqueConstraint("person_id", "employer_id", "start_date"),

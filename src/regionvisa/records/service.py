@@ -91,7 +91,7 @@ class ImportError_(ValueError):
 
 
 def _staging_ddl(conn: Connection, spec: FeedSpec, name: str) -> None:
-    types = {"date": "DATE", "int": "INTEGER"}
+    types = {"date": "DATE", "int": "BIGINT"}
     kinds = {c.name: c.kind for c in spec.columns}
     cols = ", ".join(f'"{name}" {types.get(kinds.get(name, "text"), "TEXT")}' for name in spec.stored_names)
     conn.exec_driver_sql(f'CREATE TEMPORARY TABLE {name} ("line" BIGINT, {cols})')
