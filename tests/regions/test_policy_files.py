@@ -20,7 +20,16 @@ LOADERS = {
     ("national", "applications.yaml"): lambda p: _application_rules(p),
     ("national", "uploads.yaml"): lambda p: _upload_limits(p),
     ("quotas", "reallocation.yaml"): lambda p: _reallocation_rules(p),
+    ("processing", "standards.yaml"): lambda p: _processing_standards(p),
 }
+
+
+def _processing_standards(path: Path):
+    from regionvisa.processing.rules import load_standards
+
+    standards = load_standards(path)
+    standards.settings_on(dt.date(2025, 1, 1))  # every parameter has a value from the first day
+    return standards
 
 
 def _reallocation_rules(path: Path):
@@ -59,7 +68,7 @@ def _folder_loader(path: Path):
         from regionvisa.compliance.rules import load_compliance_rules  # type: ignore[import-not-found]
 
         return load_compliance_rules
-    raise AssertionError(f"{path}: no loader knows this policy file; add one to tests_policy_loaders.py")
+    raise AssertionError(f"{path}: no loader knows this policy file; add one to LOADERS in this test module")
 
 
 def load_any(path: Path):

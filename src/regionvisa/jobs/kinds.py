@@ -121,6 +121,23 @@ def _evaluation_report(work: Work) -> dict:
     }
 
 
+def _monthly_statistics(work: Work) -> dict:
+    """The monthly statistics workbook (stats.monthly), Korean or English, as the job's file."""
+    from regionvisa.stats import monthly
+
+    month, lang = work.params["month"], work.params.get("lang", "ko")
+    work.progress(0.05, ko="기록 읽기", en="reading the records")
+    stats = monthly.monthly_statistics(engine=work.engine, month=month)
+    work.progress(0.8, ko="통계표 작성", en="writing the workbook")
+    data = monthly.workbook_bytes(stats, lang=lang)
+    name = f"foreign-residents-{month}-{lang}.xlsx"
+    work.save_output(name=name, media_type=REPORT_MEDIA["xlsx"], data=data)
+    return {
+        "href": f"/api/v1/jobs/{work.job_id}/file",
+        "summary": {"month": month, "lang": lang, "file": name, **stats.summary},
+    }
+
+
 def _spooled(work: Work):
     """The job's uploaded file written to a temporary path for the readers that take a path."""
     name, data = work.input_file()
@@ -275,6 +292,13 @@ KINDS: dict[str, Kind] = {
             _applications_import,
         ),
         Kind("synthetic", "records.import", "records.import", NP_("job kind", "synthetic data"), _synthetic),
+        Kind(
+            "monthly_statistics",
+            "stats.read",
+            "stats.read",
+            NP_("job kind", "monthly statistics"),
+            _monthly_statistics,
+        ),
         Kind("audit_verify", "audit.read", "audit.read", NP_("job kind", "audit chain check"), _audit_verify),
         Kind("probe", "users.manage", "users.manage", NP_("job kind", "worker check"), _probe),
     )

@@ -16,6 +16,7 @@ from regionvisa.reports.locale import region_name
 from regionvisa.stats import regional, service
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
+from regionvisa.web.labels import N_
 from regionvisa.web.templating import render
 
 router = APIRouter()
@@ -119,3 +120,36 @@ def region_page(
                 else None
             )
     return render(request, "region.html", context)
+
+
+@router.get("/statistics/monthly", include_in_schema=False)
+def monthly_form(request: Request, user: Actor = Depends(require("stats.read"))):
+    """The form that starts the monthly statistics workbook (a job: its page links to the file)."""
+    today = dt.date.today()
+    last_month = (today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    return render(request, "monthly.html", {"values": {"month": last_month, "lang": current_language.get()}})
+
+
+@router.post("/statistics/monthly", include_in_schema=False)
+async def monthly_start(request: Request, user: Actor = Depends(require("stats.read"))):
+    from regionvisa.core.errors import DomainError
+    from regionvisa.jobs.router import launch
+    from regionvisa.stats import monthly
+    from regionvisa.web import forms
+
+    form = await request.form()
+    values = {"month": str(form.get("month", "")).strip(), "lang": str(form.get("lang", current_language.get()))}
+    try:
+        month = monthly.parse_month(values["month"])
+        lang = values["lang"] if values["lang"] in ("ko", "en") else "ko"
+        job = launch(
+            request,
+            actor=user,
+            kind="monthly_statistics",
+            params={"month": month, "lang": lang},
+            region=monthly.job_region(user),
+        )
+    except DomainError as exc:
+        errors = forms.errors_from(exc, labels={"month": N_("Month")})
+        return render(request, "monthly.html", {"values": values, "errors": errors}, status_code=exc.status)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)

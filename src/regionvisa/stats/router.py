@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.stats import service
@@ -36,3 +37,29 @@ def region(
     user: Actor = Depends(require("stats.read")),
 ) -> dict:
     return service.region_statistics(engine=request.app.state.engine, actor=user, code=code, at=at)
+
+
+class MonthlyRequest(BaseModel):
+    month: str = Field(
+        ..., pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM: the month whose end is counted"
+    )
+    lang: Literal["ko", "en"] = "ko"
+
+
+@router.post(
+    "/monthly",
+    status_code=202,
+    summary="Start the monthly statistics workbook (bulletin breakdowns) as a job; its file is the XLSX",
+)
+def monthly(request: Request, body: MonthlyRequest, user: Actor = Depends(require("stats.read"))):
+    from regionvisa.jobs.router import accepted, launch
+    from regionvisa.stats import monthly as monthly_statistics
+
+    job = launch(
+        request,
+        actor=user,
+        kind="monthly_statistics",
+        params=body.model_dump(),
+        region=monthly_statistics.job_region(user),
+    )
+    return accepted(job)
