@@ -133,28 +133,10 @@ KNOWN: list[tuple[str, frozenset[str], str]] = [
     ),
     (
         "/compliance/cases/{case_id}",
-        frozenset(
-            [
-                "Opened",
-                "address_report",
-                "as",
-                "compliance",
-                "effective",
-                "finding",
-                "from",
-                "granted",
-                "of",
-                "opened",
-                "outside",
-                "reported",
-                "run",
-                "starts",
-                "status_grant",
-            ]
-        ),
-        "a case's evidence is one English string built by the engine (compliance/engine.py, "
-        "'status_grant[…]; outside …: address_report[…]'), the timeline's labels likewise, and the "
-        "opening note and event kind are stored as English text; being reworded by the compliance pages' owner",
+        frozenset(["Opened", "as", "compliance", "finding", "from", "of", "opened", "reported", "run", "starts"]),
+        "the case timeline's labels (… from …, reported …, finding starts) are English text in the chart, and "
+        "the opening note ('Opened by the compliance run as of …') and the event kind (opened) are stored as "
+        "English text; being reworded by the compliance pages' owner",
     ),
 ]
 # Pages whose text is a record shown as recorded, not checked word by word.
@@ -169,9 +151,10 @@ KNOWN_PAGES = {
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/:@'][A-Za-z0-9]+)*")
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+")
 VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label")
-# Not page text: scripts and styles, and a <textarea>'s content, which is what the reader typed or
-# is editing (a programme design in YAML, a proposal's narrative), kept as typed.
-SKIPPED = {"script", "style", "template", "textarea"}
+# Not page text: scripts and styles, an SVG's <metadata> (the drawing tool's name, never shown),
+# and a <textarea>'s content, which is what the reader typed or is editing (a programme design in
+# YAML, a proposal's narrative), kept as typed.
+SKIPPED = {"script", "style", "template", "metadata", "textarea"}
 
 
 def _routewalk():
