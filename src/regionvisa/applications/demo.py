@@ -39,8 +39,8 @@ SIMPLIFIED_REGION = "26"
 SCAN = b"%PDF-1.4\n% demo: a synthetic one-page scan\n%%EOF\n"
 OVERRIDE_EVERY = 6  # one application taken forward in six goes ahead on an override, documents to follow
 OVERRIDE_REASON = {
-    "approve": "originals seen at the regional immigration office; scans to follow within 14 days",
-    "issue": "issued on the originals seen at the counter; scans to follow within 14 days",
+    "approve": system_reason(N_("originals seen at the regional immigration office; scans to follow within 14 days")),
+    "issue": system_reason(N_("issued on the originals seen at the counter; scans to follow within 14 days")),
 }
 
 
