@@ -355,6 +355,38 @@ def missing_documents(*, session: Session, app: Application) -> list[str]:
     return [item["id"] for item in checklist(session=session, app=app) if item["document"] is None]
 
 
+def missing_documents_of(*, session: Session, apps: list[Application]) -> dict[int, list[str]]:
+    """`missing_documents` of each application of a page, in one query for the documents and one
+    look-up per programme version (a queue page of 50 asked ~150 queries one by one)."""
+    required: dict[tuple, list[str]] = {}
+    versions: dict[tuple, object] = {}
+    uploaded: dict[int, set[str]] = {}
+    ids = [app.id for app in apps]
+    if ids:
+        rows = session.execute(
+            select(ApplicationDocument.application_id, ApplicationDocument.doc_type).where(
+                ApplicationDocument.application_id.in_(ids)
+            )
+        )
+        for app_id, doc_type in rows:
+            uploaded.setdefault(app_id, set()).add(doc_type)
+    out = {}
+    for app in apps:
+        vkey = (app.program_id, app.program_version, None if app.program_version else app.submitted_on)
+        if vkey not in versions:
+            versions[vkey] = version_for(session=session, app=app) or programs.published_on(
+                session=session, program_id=app.program_id, on=app.submitted_on
+            )
+        version = versions[vkey]
+        key = (vkey, app.simplified)
+        if key not in required:
+            program = programs.get_program(session=session, program_id=app.program_id)
+            required[key] = document_list(version.design, program.base_visa, app.simplified)
+        have = uploaded.get(app.id, set())
+        out[app.id] = [d for d in required[key] if d not in have]
+    return out
+
+
 @use_case(action=intake_action, subject=APPLICATION, audit="application.document")
 def upload_document(
     *,

@@ -352,16 +352,17 @@ def ministry_queue(
             session=session, actor=user, status=status, offset=(max(page, 1) - 1) * size, limit=size
         )
         total = listing.total
-        items = []
-        for app in listing.rows:
-            scr = service.latest_screening(session=session, app=app)
-            items.append(
-                {
-                    "app": app,
-                    "failed": (scr.explanation or {}).get("failed", []) if scr else [],
-                    "missing_documents": documents.missing_documents(session=session, app=app),
-                }
-            )
+        # the page's screenings and checklists in a few queries, not two or three per row
+        latest = service.latest_screenings(session=session, apps=listing.rows)
+        missing = documents.missing_documents_of(session=session, apps=listing.rows)
+        items = [
+            {
+                "app": app,
+                "failed": (scr.explanation or {}).get("failed", []) if (scr := latest.get(app.id)) else [],
+                "missing_documents": missing[app.id],
+            }
+            for app in listing.rows
+        ]
         pager = Page(
             number=max(page, 1),
             size=size,

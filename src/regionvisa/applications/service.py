@@ -64,6 +64,17 @@ def latest_screening(*, session: Session, app: Application) -> Screening | None:
     ).first()
 
 
+def latest_screenings(*, session: Session, apps: list[Application]) -> dict[int, Screening]:
+    """`latest_screening` of each application of a page, in one query."""
+    ids = [app.id for app in apps]
+    if not ids:
+        return {}
+    newest = (
+        select(func.max(Screening.id)).where(Screening.application_id.in_(ids)).group_by(Screening.application_id)
+    )
+    return {s.application_id: s for s in session.scalars(select(Screening).where(Screening.id.in_(newest)))}
+
+
 def screenings(*, session: Session, app: Application) -> list[Screening]:
     return list(session.scalars(select(Screening).where(Screening.application_id == app.id).order_by(Screening.id)))
 
