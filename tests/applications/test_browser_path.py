@@ -136,7 +136,7 @@ def test_submission_to_issuance_in_the_browser(browser, site, artifacts_dir, tmp
     # the ranked queue: recommend
     page.get_by_role("link", name="추천 대기열").click()
     row = page.locator("#region-queue tbody tr", has_text=f"#{app_id}")
-    assert "topik-4 (+10)" in row.inner_text()
+    assert "TOPIK 등급 ≥ 4 (+10)" in row.inner_text()
     page.screenshot(path=str(shots / "region-queue-ko.png"), full_page=True)
     row.get_by_role("button", name="추천").click()
     page.wait_for_load_state()

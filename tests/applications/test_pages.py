@@ -65,7 +65,7 @@ def test_path_from_the_web_form_to_issuance(browser_for, busan, engine, attach):
     # without the CSRF token nothing changes
     assert region.post(f"/applications/{app_id}/recommend", data={"reason": "x"}).status_code == 403
     queue = region.get("/applications/queue/region?program_id=busan-d2&lang=ko")
-    assert queue.status_code == 200 and f"#{app_id}" in queue.text and "topik-4 (+10)" in queue.text
+    assert queue.status_code == 200 and f"#{app_id}" in queue.text and "TOPIK 등급 ≥ 4 (+10)" in queue.text
     assert "입학허가서" in queue.text  # missing evidence (admission letter)
     r = region.post(
         f"/applications/{app_id}/recommend",
