@@ -20,7 +20,7 @@ def many_at_risk(engine, kit, monkeypatch):
     """A real run, and 120 at-risk holders added to its dashboard (rules alternate, days left 0..119)."""
     r = kit.Records()
     r.status("H1", "2025-03-01", "2027-02-28", program_id="busan-d2", region="26")
-    r.address("H1", "26110", "2025-03-01", "2025-03-02")
+    r.address("H1", "26110", "2025-03-01", "2025-03-02").address("H1", "26110", "2025-11-01")  # reports: no warning
     kit.insert(engine, r.frames())
     cases.record_run(engine=engine, on=ON, actor=SYSTEM)
     real = cases.dashboard

@@ -67,6 +67,9 @@ def test_holders_at_risk(kit, records):
         ("E", "illegal_stay", 5, dt.date(2026, 1, 6)),
         ("K", "integration_obligation", 10, dt.date(2026, 1, 11)),
         ("R", "residence_obligation", 15, dt.date(2026, 1, 16)),
+        # early warnings: E and K have reported no address for more than 180 days
+        ("E", "residence_obligation", 90, None),
+        ("K", "residence_obligation", 90, None),
     ]
     assert set(risk["region"]) == {"26"}
     assert "75 of 90 days outside 26" in risk.filter(person_id="R")["detail"][0]
@@ -75,3 +78,44 @@ def test_holders_at_risk(kit, records):
     assert kit.rows(found.filter(person_id="R"), "residence_obligation") == [
         ("R", "residence_obligation", "busan-d2", "2026-01-16", None, 1)
     ]
+
+
+def test_early_warnings_before_the_residence_finding_starts(kit, records):
+    """Issue 19: holders living outside the area now, whatever the days left, and holders who have
+    reported no address for longer than `silent_days`, are listed for their region before the
+    finding starts; a holder inside the area who reports is not."""
+    progs = kit.programmes(kit.BUSAN)
+    # moved to Seoul 10 days ago: 80 days left, listed now with the day the finding would start
+    records.status("O", "2025-06-01", "2027-05-31", program_id="busan-d2").address("O", "26110", "2025-06-01")
+    records.address("O", "11", "2025-12-22")
+    # granted in March, never reported an address: 305 days silent
+    records.status("Q", "2025-03-01", "2027-02-28", program_id="busan-d2")
+    # last report in May (effective in May): 214 days silent
+    records.status("M", "2025-03-01", "2027-02-28", program_id="busan-d2").address("M", "26110", "2025-05-31")
+    # in Busan, reported in November: nothing to say
+    records.status("F", "2025-03-01", "2027-02-28", program_id="busan-d2").address("F", "26110", "2025-11-20")
+    risk = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
+    assert risk.select("person_id", "days_left", "limit_date", "detail").rows() == [
+        (
+            "O",
+            80,
+            dt.date(2026, 3, 22),
+            "10 of 90 days outside 26; address_report[11 effective 2025-12-22 reported 2025-12-22]",
+        ),
+        ("M", 90, None, "no address report since 2025-05-31"),
+        ("Q", 90, None, "no address report since grant 2025-03-01"),
+    ]
+    quiet = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31", silent_days=400), WITHIN)
+    assert quiet["person_id"].to_list() == ["O"]  # the declared period decides
+
+
+def test_early_warning_details_read_in_the_page_language():
+    from regionvisa.compliance.wording import explain
+    from regionvisa.web.i18n import current_language
+
+    token = current_language.set("ko")
+    try:
+        assert explain("no address report since grant 2025-03-01") == "2025-03-01 자격 부여 이후 체류지 신고 없음"
+        assert explain("no address report since 2025-05-31") == "2025-05-31 이후 체류지 신고 없음"
+    finally:
+        current_language.reset(token)

@@ -616,6 +616,40 @@ def _risk(df: pl.DataFrame, rule: str) -> pl.DataFrame:
     )
 
 
+def _silent_holders(
+    obl: pl.DataFrame, spells: pl.DataFrame, addresses: pl.DataFrame, settings: RuleSettings
+) -> pl.DataFrame:
+    """Holders of a running obligation who have reported no address for more than `silent_days`
+    days (since their latest report, else since the grant), before any finding has started."""
+    on, limit = settings.on, settings.max_days_outside
+    used = (
+        spells.group_by("obligation").agg(pl.col("length").sum().alias("used"))
+        if spells.height
+        else pl.DataFrame(schema={"obligation": pl.UInt32, "used": pl.Int64})
+    )
+    last = addresses.group_by("person_id").agg(pl.col("reported_date").max().alias("last_reported"))
+    quiet = (
+        obl.filter(pl.col("period_end") > on)
+        .join(last, on="person_id", how="left")
+        .join(used, on="obligation", how="left")
+        .with_columns(
+            pl.coalesce("last_reported", "granted_on").alias("since"),
+            (limit - pl.col("used").fill_null(0)).alias("days_left"),
+        )
+        .filter((_days_between(pl.col("since"), pl.lit(on)) > settings.silent_days) & (pl.col("days_left") >= 0))
+    )
+    return _risk(
+        quiet.with_columns(
+            pl.lit(None, pl.Date).alias("limit_date"),
+            pl.when(pl.col("last_reported").is_null())
+            .then(pl.format("no address report since grant {}", _iso(pl.col("granted_on"))))
+            .otherwise(pl.format("no address report since {}", _iso(pl.col("last_reported"))))
+            .alias("detail"),
+        ),
+        "residence_obligation",
+    )
+
+
 def at_risk(
     frames: Mapping[str, pl.DataFrame],
     programmes: pl.DataFrame | None,
@@ -625,8 +659,11 @@ def at_risk(
     """Programme holders near a limit but not over it on DATE, `within` days or fewer away.
 
     * residence_obligation: the obligation period is still running and the days outside so
-      far leave `days_left` = max_days_outside − used ≤ within. `limit_date` is the day the
-      finding would start if the holder stays where they are (only when outside now).
+      far leave `days_left` = max_days_outside − used ≤ within, or the holder lives outside the
+      area now (an early warning, however many days are left). `limit_date` is the day the
+      finding would start if the holder stays where they are (only when outside now). Also an
+      early warning: no address report for more than `silent_days` days (since the latest report,
+      or since the grant when there is none), `limit_date` empty.
     * integration_obligation: no KIIP enrolment yet and the deadline is `days_left` days away.
     * illegal_stay: the holder's last status ends in `days_left` days, with no later status.
     """
@@ -643,10 +680,10 @@ def at_risk(
             pl.col("length").sum().alias("used"), pl.col("e").max().alias("last_end"), pl.col("item").last()
         )
         running = obl.filter(pl.col("period_end") > on).join(used, on="obligation", how="inner")
-        near = running.with_columns((limit - pl.col("used")).alias("days_left")).filter(
-            (pl.col("days_left") >= 0) & (pl.col("days_left") <= within["residence_obligation"])
-        )
         outside_now = pl.col("last_end") >= pl.col("window_end")
+        near = running.with_columns((limit - pl.col("used")).alias("days_left")).filter(
+            (pl.col("days_left") >= 0) & ((pl.col("days_left") <= within["residence_obligation"]) | outside_now)
+        )
         parts.append(
             _risk(
                 near.with_columns(
@@ -665,6 +702,9 @@ def at_risk(
                 "residence_obligation",
             )
         )
+
+    if obl.height and "residence_obligation" in within:
+        parts.append(_silent_holders(obl, spells, seen["address_report"], settings))
 
     if "integration_obligation" in within:
         due = (

@@ -28,7 +28,7 @@ Severity = Literal["low", "medium", "high"]
 RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "illegal_stay": ("grace_days",),
     "late_address_report": ("max_days",),
-    "residence_obligation": ("max_days_outside",),
+    "residence_obligation": ("max_days_outside", "silent_days"),
     "integration_obligation": (),
     "unreported_departure": ("max_days_abroad",),
 }
@@ -114,6 +114,7 @@ class RuleSettings:
     grace_days: int
     max_days: int
     max_days_outside: int
+    silent_days: int  # early warning: a running obligation with no address report for longer
     max_days_abroad: int
     severity: dict[str, str]
     reference: dict[str, str]

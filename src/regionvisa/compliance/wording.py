@@ -60,6 +60,14 @@ _PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         lambda m: gettext("first KIIP enrolment on %(date)s") % {"date": m[1]},
     ),
     (re.compile(r"status ends " + _DATE), lambda m: gettext("status ends on %(date)s") % {"date": m[1]}),
+    (
+        re.compile(r"no address report since grant " + _DATE),
+        lambda m: gettext("no address reported since the grant on %(date)s") % {"date": m[1]},
+    ),
+    (
+        re.compile(r"no address report since " + _DATE),
+        lambda m: gettext("no address reported since %(date)s") % {"date": m[1]},
+    ),
     (re.compile(r"no later status"), lambda m: gettext("no later status")),
 ]
 _OUTSIDE = re.compile(r"outside ([\d,]+): (.*)")
