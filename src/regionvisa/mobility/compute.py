@@ -75,58 +75,22 @@ def _grant_rank(statuses: pl.DataFrame) -> pl.LazyFrame:
 def covering_visa(statuses: pl.DataFrame, events: pl.DataFrame, *, day: str, holders: bool) -> pl.DataFrame:
     """`events` (person_id, `day`, …) with the `visa` of the grant covering the day ("" when none) and
     `holder` (a grant with a programme covers it). With `holders`, only the events of holders."""
-    keyed = events.lazy().with_row_index("order")
-    out = _covering(_grant_rank(statuses), keyed, day=day, holders=holders)
-    return out.sort("order").drop("order").collect()
+    return _covering(_grant_rank(statuses), events.lazy(), day=day, holders=holders).collect()
 
 
 def _covering(grants: pl.LazyFrame, events: pl.LazyFrame, *, day: str, holders: bool) -> pl.LazyFrame:
-    """The events (in no particular order) with `visa` and `holder`.
-
-    Most people's grants never overlap: then at most one covers a day, the last one begun by then,
-    which an as-of join finds without pairing each event with each of the person's grants. The
-    people with overlapping grants (or two beginning the same day) are few; their events are paired
-    with their grants and the covering one of highest rank is taken."""
-    ordered = grants.sort("person_id", "valid_from", "rank")
-    same = pl.col("person_id") == pl.col("person_id").shift(1)
-    reach = pl.col("valid_to").cum_max().over("person_id").shift(1)  # the latest end of the earlier grants
-    tangled = (
-        ordered.filter(
-            same & ((pl.col("valid_from") <= reach) | (pl.col("valid_from") == pl.col("valid_from").shift(1)))
-        )
-        .select("person_id")
-        .unique()
-    )
     keyed = events.with_row_index("event")
-    plain = (
-        keyed.join(tangled, on="person_id", how="anti")
-        .sort(day)
-        .join_asof(
-            grants.join(tangled, on="person_id", how="anti")
-            .select("person_id", "visa", "valid_from", "valid_to", "holder")
-            .sort("valid_from"),
-            left_on=day,
-            right_on="valid_from",
-            by="person_id",
-            strategy="backward",
-            check_sortedness=False,
-        )
-        .with_columns(
-            visa=pl.when(pl.col("valid_to") >= pl.col(day)).then(pl.col("visa")),
-            holder=pl.when(pl.col("valid_to") >= pl.col(day)).then(pl.col("holder")),
-        )
-        .drop("valid_from", "valid_to")
-    )
-    mixed = keyed.join(tangled, on="person_id", how="semi")
     covered = (
-        mixed.select("event", "person_id", day)
+        keyed.select("event", "person_id", day)
         .join(grants, on="person_id", how="inner")
         .filter((pl.col("valid_from") <= pl.col(day)) & (pl.col(day) <= pl.col("valid_to")))
         .group_by("event")
         .agg(pl.col("visa").get(pl.col("rank").arg_max()), pl.col("holder").any())
     )
-    out = pl.concat([plain, mixed.join(covered, on="event", how="left")], how="diagonal_relaxed").with_columns(
-        pl.col("visa").fill_null(""), pl.col("holder").fill_null(False)
+    out = (
+        keyed.join(covered, on="event", how="left")
+        .sort("event")
+        .with_columns(pl.col("visa").fill_null(""), pl.col("holder").fill_null(False))
     )
     if holders:
         out = out.filter(pl.col("holder"))
