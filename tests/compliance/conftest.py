@@ -90,22 +90,13 @@ class Records:
 
 
 def programmes(*rows: dict[str, Any]) -> pl.DataFrame:
+    """Programme versions in the engine's shape (`compliance.engine.PROGRAMME_SCHEMA`)."""
+    from regionvisa.compliance.engine import PROGRAMME_SCHEMA
+
     base = {"region": "26", "residence_area": ["26"], "obligation_months": 24, "kiip_deadline_months": None}
     extra = {"includes_employment": False, "version": 1, "valid_from": None, "valid_to": None}
-    return pl.DataFrame(
-        [{**extra, **base, **r} for r in rows],
-        schema={
-            "program_id": pl.String,
-            "region": pl.String,
-            "residence_area": pl.List(pl.String),
-            "obligation_months": pl.Int64,
-            "kiip_deadline_months": pl.Int64,
-            "includes_employment": pl.Boolean,
-            "version": pl.Int64,
-            "valid_from": pl.Date,
-            "valid_to": pl.Date,
-        },
-    )
+    conditions = {"wage_floors": None, "occupation_lists": None}
+    return pl.DataFrame([{**extra, **conditions, **base, **r} for r in rows], schema=PROGRAMME_SCHEMA)
 
 
 BUSAN = {"program_id": "busan-d2", "region": "26", "residence_area": ["26"], "obligation_months": 24}

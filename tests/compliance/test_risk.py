@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
+
 from regionvisa.compliance import engine
 
 WITHIN = {"residence_obligation": 20, "integration_obligation": 20, "illegal_stay": 20}
@@ -117,5 +119,64 @@ def test_early_warning_details_read_in_the_page_language():
     try:
         assert explain("no address report since grant 2025-03-01") == "2025-03-01 자격 부여 이후 체류지 신고 없음"
         assert explain("no address report since 2025-05-31") == "2025-05-31 이후 체류지 신고 없음"
+    finally:
+        current_language.reset(token)
+
+
+ULSAN = {
+    "program_id": "ulsan-e7",
+    "region": "31",
+    "residence_area": ["31"],
+    "obligation_months": 24,
+    "includes_employment": True,
+    "wage_floors": [
+        {"since": dt.date(2025, 4, 2), "krw": 26_000_000},
+        {"since": dt.date(2026, 1, 1), "krw": 28_000_000},
+    ],
+    "occupation_lists": [{"since": dt.date(2025, 4, 2), "codes": ["7430", "7521"]}],
+}
+
+
+def _job(records, person, start, wage=None, occupation=None, end=None):
+    records.job(person, "31", start, end)
+    records.rows["employment"][-1].update(annual_wage_krw=wage, occupation_code=occupation)
+
+
+def test_employment_conditions_of_e7_holders(kit, records):
+    """Issue 19: a job in force below the programme's wage floor in force, or in an occupation off
+    its list, is a finding from the later of the job's start and the grant; a job without the
+    value reported is not judged; an ended job is not either."""
+    progs = kit.programmes(ULSAN)
+    for person in ("LOW", "OFF", "FINE", "NONE", "ENDED", "RAISED"):
+        records.status(person, "2025-05-01", "2027-04-30", program_id="ulsan-e7", visa="E-7").address(
+            person, "31110", "2025-05-01", "2025-05-01"
+        )
+    _job(records, "LOW", "2025-04-01", wage=24_000_000, occupation="7430")  # started before the grant
+    _job(records, "OFF", "2025-06-01", wage=30_000_000, occupation="9999")
+    _job(records, "FINE", "2025-06-01", wage=30_000_000, occupation="7521")
+    _job(records, "NONE", "2025-06-01")  # nothing reported: not judged
+    _job(records, "ENDED", "2025-06-01", wage=1, occupation="0000", end="2025-09-30")
+    _job(records, "RAISED", "2025-06-01", wage=27_000_000, occupation="7430")  # fine in 2025, below in 2026
+    found = engine.find_all(records.frames(), progs, kit.settings("2025-12-31"))
+    conditions = found.filter(pl.col("rule").is_in(["wage_below_floor", "occupation_not_listed"]))
+    assert kit.rows(conditions) == [
+        ("LOW", "wage_below_floor", "ulsan-e7", "2025-05-01", None, 245),
+        ("OFF", "occupation_not_listed", "ulsan-e7", "2025-06-01", None, 214),
+    ]
+    assert set(conditions["region"]) == {"31"}
+    assert "wage 24000000 below floor 26000000" in conditions.filter(person_id="LOW")["evidence"][0]
+    later = engine.find_all(records.frames(), progs, kit.settings("2026-01-31")).filter(rule="wage_below_floor")
+    assert sorted(later["person_id"].to_list()) == ["LOW", "RAISED"]  # the 2026 floor of 28M applies
+
+
+def test_employment_condition_evidence_reads_in_the_page_language():
+    from regionvisa.compliance.wording import explain
+    from regionvisa.web.i18n import current_language
+
+    token = current_language.set("ko")
+    try:
+        text = explain("wage 24000000 below floor 26000000; employment[EMP-1 from 2025-05-01]")
+        assert text == "연간 임금 24,000,000원으로 임금 하한 26,000,000원 미만; 2025-05-01부터 EMP-1 근무"
+        assert explain("occupation 9999 not listed for ulsan-e7") == "직종 9999은(는) ulsan-e7 허용 직종이 아님"
     finally:
         current_language.reset(token)

@@ -126,8 +126,15 @@ def test_programme_obligations_from_the_shipped_designs():
         "version": 1,
         "valid_from": dt.date(2025, 4, 2),
         "valid_to": dt.date(2026, 12, 31),
+        "wage_floors": None,  # employment conditions are E-7 programmes' only
+        "occupation_lists": None,
     }
     assert progs.filter(program_id="daegu-e7")["kiip_deadline_months"].to_list() == [None]
+    ulsan = progs.filter(program_id="ulsan-e7").row(0, named=True)
+    assert ulsan["wage_floors"] == [{"since": dt.date(2025, 4, 2), "krw": 26_000_000}]
+    assert ulsan["occupation_lists"] == [{"since": dt.date(2025, 4, 2), "codes": ["7430", "7521", "7621", "7624"]}]
+    # Daegu sets no floor of its own: the national E-7 floor applies
+    assert progs.filter(program_id="daegu-e7")["wage_floors"].to_list()[0][0]["krw"] > 0
     # compliance.yaml extends the obligation of region-led E-7 holders to their employer
     e7 = progs.filter(pl.col("program_id").str.ends_with("-e7"))
     assert e7.height >= 1 and e7["includes_employment"].all()
@@ -163,8 +170,20 @@ def test_programme_obligations_keep_every_version_and_check_them(tmp_path):
     )
     progs = programme_obligations(tmp_path)
     assert progs.rows() == [
-        ("busan-f2r", "26", ["26110"], 60, None, True, 1, dt.date(2025, 1, 1), dt.date(2025, 12, 31)),
-        ("busan-f2r", "26", ["26110", "26140"], 36, None, False, 2, dt.date(2026, 1, 1), dt.date(2026, 12, 31)),
+        ("busan-f2r", "26", ["26110"], 60, None, True, 1, dt.date(2025, 1, 1), dt.date(2025, 12, 31), None, None),
+        (
+            "busan-f2r",
+            "26",
+            ["26110", "26140"],
+            36,
+            None,
+            False,
+            2,
+            dt.date(2026, 1, 1),
+            dt.date(2026, 12, 31),
+            None,
+            None,
+        ),
     ]
     (folder / "c.yaml").write_text(
         "id: bad\nregion: '26'\nresidence_area: ['Busan']\nobligation_months: -1\n", encoding="utf-8"

@@ -67,6 +67,8 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "employer_region": pl.String(),
         "start_date": pl.Date(),
         "end_date": pl.Date(),
+        "annual_wage_krw": pl.Int64(),
+        "occupation_code": pl.String(),
     },
 }
 
@@ -90,6 +92,9 @@ PROGRAMME_SCHEMA: dict[str, pl.DataType] = {
     "version": pl.Int64(),
     "valid_from": pl.Date(),
     "valid_to": pl.Date(),
+    # E-7 programmes' employment conditions, dated: the wage floor and the occupation list
+    "wage_floors": pl.List(pl.Struct({"since": pl.Date(), "krw": pl.Int64()})),
+    "occupation_lists": pl.List(pl.Struct({"since": pl.Date(), "codes": pl.List(pl.String())})),
 }
 
 # Optional frame of statuses that only give findings their region (the service reads the
@@ -541,6 +546,70 @@ def unreported_departure(statuses: pl.DataFrame, movements: pl.DataFrame, settin
     )
 
 
+def _in_force(column: str, value: str, on: dt.date) -> pl.Expr:
+    """The value of a dated list of {since, value} in force on `on` (null before the first)."""
+    items = pl.col(column).list.eval(pl.element().filter(pl.element().struct.field("since") <= on))
+    return items.list.last().struct.field(value)
+
+
+def employment_conditions(
+    statuses: pl.DataFrame, employment: pl.DataFrame, programmes: pl.DataFrame, settings: RuleSettings
+) -> list[pl.DataFrame]:
+    """The jobs of E-7 programme holders in force on DATE (started by then, not ended before) that
+    break the programme's conditions in force on DATE (issue 19):
+
+    * `wage_below_floor`: the reported annual wage is below the programme's wage floor;
+    * `occupation_not_listed`: the reported occupation is not on the programme's list.
+
+    A job without the value reported is not judged. The finding starts on the later of the job's
+    start and the grant, and is ongoing while the job lasts.
+    """
+    on = settings.on
+    if employment.height == 0:
+        return [empty_findings(), empty_findings()]
+    holders = (
+        resolve_versions(statuses, programmes)
+        .filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))  # the status covers DATE
+        .with_columns(
+            _in_force("wage_floors", "krw", on).alias("floor_krw"),
+            _in_force("occupation_lists", "codes", on).alias("listed"),
+        )
+        .select("person_id", "program_id", "granted_on", "floor_krw", "listed")
+    )
+    jobs = employment.filter((pl.col("start_date") <= on) & (pl.col("end_date").is_null() | (pl.col("end_date") >= on)))
+    held = holders.join(jobs, on="person_id", how="inner").with_columns(
+        pl.max_horizontal("start_date", "granted_on").alias("start_date"),
+        pl.lit(None, pl.Date).alias("end_date"),
+    )
+    job = pl.format("employment[{} from {}]", pl.col("employer_id"), _iso(pl.col("start_date")))
+    low = held.filter(pl.col("floor_krw").is_not_null() & (pl.col("annual_wage_krw") < pl.col("floor_krw")))
+    off_list = held.filter(
+        pl.col("listed").is_not_null()
+        & pl.col("occupation_code").is_not_null()
+        & ~pl.col("occupation_code").is_in(pl.col("listed"))
+    )
+    return [
+        _findings(
+            low.with_columns(
+                pl.format("wage {} below floor {}; {}", pl.col("annual_wage_krw"), pl.col("floor_krw"), job).alias(
+                    "evidence"
+                )
+            ),
+            "wage_below_floor",
+            settings,
+        ),
+        _findings(
+            off_list.with_columns(
+                pl.format(
+                    "occupation {} not listed for {}; {}", pl.col("occupation_code"), pl.col("program_id"), job
+                ).alias("evidence")
+            ),
+            "occupation_not_listed",
+            settings,
+        ),
+    ]
+
+
 def find_all(
     frames: Mapping[str, pl.DataFrame], programmes: pl.DataFrame | None, settings: RuleSettings
 ) -> pl.DataFrame:
@@ -553,6 +622,7 @@ def find_all(
         late_address_report(addresses, statuses, settings),
         residence_obligation(statuses, addresses, seen["employment"], progs, settings),
         integration_obligation(statuses, seen["kiip_record"], progs, settings),
+        *employment_conditions(statuses, seen["employment"], progs, settings),
         unreported_departure(statuses, movements, settings),
     ]
     found = pl.concat([p.select(list(FINDING_SCHEMA)) for p in parts])

@@ -31,6 +31,9 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "residence_obligation": ("max_days_outside", "silent_days"),
     "integration_obligation": (),
     "unreported_departure": ("max_days_abroad",),
+    # Employment conditions of E-7 holders (issue 19): the programme's own floor and list decide.
+    "wage_below_floor": (),
+    "occupation_not_listed": (),
 }
 RULES = tuple(RULE_PARAMETERS)
 # The rules with an at-risk list on the dashboards (compliance.engine.at_risk): each states its

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -43,6 +43,7 @@ from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
 from regionvisa.records.columnar import ArrowReads, DriverReads, batch_reads
 from regionvisa.records.frames import KNOWN_BY, read_known_all
+from regionvisa.regions.parameters import national_values
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -79,6 +80,7 @@ class _ProgrammeObligations(BaseModel):
     obligation_months: int = Field(ge=0, le=120)
     kiip_deadline_months: int | None = Field(default=None, ge=0, le=120)
     residence_includes_employment: bool = False
+    parameters: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("residence_area")
     @classmethod
@@ -166,6 +168,28 @@ def _obligations_key(policy_dir: Path, engine: Engine | None) -> tuple:
     return (str(policy_dir), files, stored)
 
 
+def _dated(values: Any) -> list[tuple[dt.date, Any]]:
+    """A dated parameter ({date: value}, dates possibly as text in stored designs) as sorted pairs."""
+    if not isinstance(values, dict):
+        return []
+    return sorted((d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)), v) for d, v in values.items())
+
+
+def _employment_conditions(p: _ProgrammeObligations, policy_dir: Path) -> dict[str, Any]:
+    """An E-7 programme's dated wage floor (its own, else the national E-7 floor) and occupation
+    list, in the engine's shape; other programmes have neither."""
+    if p.base_visa != "E-7":
+        return {"wage_floors": None, "occupation_lists": None}
+    floors = _dated(p.parameters.get("annual_wage_floor_krw")) or _dated(
+        national_values(policy_dir).get("national.e7_wage_floor_krw")
+    )
+    lists = _dated(p.parameters.get("occupations"))
+    return {
+        "wage_floors": [{"since": d, "krw": int(v)} for d, v in floors] or None,
+        "occupation_lists": [{"since": d, "codes": [str(c) for c in v]} for d, v in lists] or None,
+    }
+
+
 def programme_obligations(policy_dir: Path | None = None, *, engine: Engine | None = None) -> pl.DataFrame:
     """The obligations of every programme version (`_programme_obligations`), kept while what they
     are computed from is unchanged: reading and validating every programme file and stored design
@@ -215,6 +239,7 @@ def _programme_obligations(policy_dir: Path | None = None, *, engine: Engine | N
                     "version": p.version,
                     "valid_from": p.valid_from,
                     "valid_to": p.valid_to,
+                    **_employment_conditions(p, policy_dir),
                 }
                 for _, p in sorted(unique.items())
             ],

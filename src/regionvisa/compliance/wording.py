@@ -61,6 +61,23 @@ _PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     ),
     (re.compile(r"status ends " + _DATE), lambda m: gettext("status ends on %(date)s") % {"date": m[1]}),
     (
+        re.compile(r"wage (\d+) below floor (\d+)"),
+        lambda m: (
+            gettext("annual wage %(wage)s KRW, below the floor of %(floor)s KRW")
+            % {"wage": f"{int(m[1]):,}", "floor": f"{int(m[2]):,}"}
+        ),
+    ),
+    (
+        re.compile(r"occupation (\S+) not listed for (\S+)"),
+        lambda m: (
+            gettext("occupation %(code)s is not on the list of %(programme)s") % {"code": m[1], "programme": m[2]}
+        ),
+    ),
+    (
+        re.compile(r"employment\[(\S+) from " + _DATE + r"\]"),
+        lambda m: gettext("job at %(employer)s from %(start)s") % {"employer": m[1], "start": m[2]},
+    ),
+    (
         re.compile(r"no address report since grant " + _DATE),
         lambda m: gettext("no address reported since the grant on %(date)s") % {"date": m[1]},
     ),

@@ -55,6 +55,8 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "employer_region": pl.String,
         "start_date": pl.Date,
         "end_date": pl.Date,
+        "annual_wage_krw": pl.Int64,
+        "occupation_code": pl.String,
     },
 }
 
