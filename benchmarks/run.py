@@ -43,6 +43,17 @@ def kept_rows(ran: set[str]) -> list[str]:
     return rows
 
 
+NOTES = "\n## Notes\n"
+
+
+def kept_notes() -> str:
+    """The report's dated notes (what was measured by hand, on which scale), kept below the table."""
+    report = ROOT / "docs" / "benchmarks.md"
+    text = report.read_text(encoding="utf-8") if report.exists() else ""
+    at = text.find(NOTES)
+    return text[at:] if at >= 0 else ""
+
+
 def run_one(path: Path, quick: bool) -> tuple[list[dict], float, int, str]:
     cmd = [sys.executable, str(path)]
     if quick:
@@ -105,7 +116,7 @@ def main() -> None:
             "benchmark's stated baseline (higher is better).\n\n"
         )
         (ROOT / "docs").mkdir(exist_ok=True)
-        (ROOT / "docs" / "benchmarks.md").write_text(header + md + "\n", encoding="utf-8")
+        (ROOT / "docs" / "benchmarks.md").write_text(header + md + "\n" + kept_notes(), encoding="utf-8")
         print("\nwrote docs/benchmarks.md")
     if failures:
         print("\nFAILED:\n" + "\n\n".join(failures), file=sys.stderr)
