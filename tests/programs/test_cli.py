@@ -126,7 +126,8 @@ def test_explain_text_and_json(cli, tmp_path, designs):
                "--lang", "en")  # fmt: skip
     assert text.exit_code == 0, text.output
     assert text.stdout.splitlines()[0] == "busan-d2 v1 on 2025-06-01: ineligible"
-    assert "[fail] Korean ability (TOPIK 3 or higher): not met — TOPIK level (2) ≥ the programme's threshold (3)" in text.stdout
+    failed = "[fail] Korean ability (TOPIK 3 or higher): not met — TOPIK level (2) ≥ the programme's threshold (3)"
+    assert failed in text.stdout
     ko = cli("explain", "--program", str(designs.BUSAN), "--applicant", str(path), "--on", "2025-06-01")
     assert "부적격" in ko.stdout.splitlines()[0]
     as_json = cli("explain", "--program", str(designs.BUSAN), "--applicant", str(path), "--on", "2025-06-01",
