@@ -24,7 +24,7 @@ from regionvisa.web.templating import render
 router = APIRouter(include_in_schema=False)
 RISK_PAGE = 50
 
-register(N_("Processing times"), "/processing", action=service.ACTION, order=33)
+register(N_("Processing times"), "/processing", action=service.PERMISSION, order=33)
 
 
 @router.get("/processing")
@@ -34,7 +34,7 @@ def dashboard(
     program_id: str = "",
     at: str = "",
     page: str = "1",
-    user: Actor = Depends(require(service.ACTION)),
+    user: Actor = Depends(require(service.PERMISSION)),
 ):
     lang = current_language.get()
     day = query_date(at or None, field="at", label=N_("As of"))
@@ -47,7 +47,7 @@ def dashboard(
             program_id=program_id or None,
             now=views.reference_instant(day),
         )
-        national = grant(user, service.ACTION) == ALL
+        national = grant(user, service.PERMISSION) == ALL
         regions = region_codes() if national else [user.region]
     query = {k: v for k, v in {"region": region, "program_id": program_id, "at": at}.items() if v}
     risk = Page(number=number, size=RISK_PAGE, total=view.at_risk.height, base_path="/processing", query=query)

@@ -22,7 +22,7 @@ def processing(
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     program_id: str | None = Query(None, pattern=service.PROGRAM_PATTERN),
     at: IsoDate | None = Query(None, description="as of the end of this day (default: now)"),
-    user: Actor = Depends(require(service.ACTION)),
+    user: Actor = Depends(require(service.PERMISSION)),
 ) -> dict:
     with session_scope(engine=request.app.state.engine) as session:
         view = service.processing_view(
@@ -31,14 +31,19 @@ def processing(
     return views.as_dict(view)
 
 
-@router.get("/export", summary="The processing tables as XLSX (one sheet each) or CSV (time in each state)")
+@router.get(
+    "/export",
+    summary="The processing tables as XLSX (one sheet each) or CSV (time in each state)",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in views.EXPORT_TYPES.values()}}},
+)
 def export(
     request: Request,
     format: Literal["csv", "xlsx"] = Query("xlsx"),
     region: str | None = Query(None, pattern=r"^\d{2}$"),
     program_id: str | None = Query(None, pattern=service.PROGRAM_PATTERN),
     at: IsoDate | None = Query(None),
-    user: Actor = Depends(require(service.ACTION)),
+    user: Actor = Depends(require(service.PERMISSION)),
 ) -> Response:
     with session_scope(engine=request.app.state.engine) as session:
         view = service.processing_view(

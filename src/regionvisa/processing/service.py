@@ -18,7 +18,7 @@ from regionvisa.db import utcnow
 from regionvisa.processing import compute
 from regionvisa.processing.rules import Settings, processing_standards
 
-ACTION = "applications.read"
+PERMISSION = "applications.read"  # who reads processing times: who reads applications
 PROGRAM_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
 
@@ -111,7 +111,7 @@ def processing_view(
             en=f"not a programme id: {program_id}",
             field="program_id",
         )
-    scoped = scope_region(actor, region, action=ACTION)
+    scoped = scope_region(actor, region, action=PERMISSION)
     now = (now or utcnow()).astimezone(dt.UTC).replace(tzinfo=None)
     settings = processing_standards().settings_on(now.date())
     applications, events = _read(session, region=scoped, program_id=program_id)
