@@ -125,5 +125,7 @@ def test_region_queue_names_the_points_of_file_screened_applicants(as_role, engi
     c, _ = as_role("regional_official")
     html = c.get("/applications/queue/region?program_id=busan-d2&lang=en").text
     assert ">15<" in html
-    assert "topik-4 (+10)" in html and "graduate-course (+5)" in html
+    # each points rule by what it asks, in the page's language (never its id)
+    assert "TOPIK level ≥ 4 (+10)" in html and "education level ≥ bachelor&#39;s degree (+5)" in html
+    assert "topik-4" not in html
     assert "no points earned" not in html
