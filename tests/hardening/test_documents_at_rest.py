@@ -16,14 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.actors import BUSAN, SYSTEM
+from tests.samples import PROFILE
 
 from regionvisa.applications import documents, intake
 from regionvisa.applications.models import ApplicationDocument
 from regionvisa.config import get_settings
 from regionvisa.db import session_scope, utcnow
 from regionvisa.records import pii
-
-from .samples import PROFILE
 
 MARKER = b"PASSPORT NO M98765432 KIM MINJI 1999-04-01"
 SCAN = b"%PDF-1.4\n" + (MARKER + b"\n") * 5000 + b"%%EOF\n"  # ~215 KB: four segments

@@ -24,11 +24,10 @@ from sqlalchemy import event, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import make_url
 from tests.actors import SYSTEM
+from tests.samples import PROFILE
 
 from regionvisa.applications.models import Application
 from regionvisa.db import make_engine, session_scope
-
-from .samples import PROFILE
 
 PASSWORD = "correct-horse-battery"
 

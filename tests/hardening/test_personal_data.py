@@ -14,6 +14,7 @@ import polars as pl
 import pytest
 from sqlalchemy import inspect, select, text
 from tests.actors import SYSTEM
+from tests.samples import PROFILE
 from typer.testing import CliRunner
 
 from regionvisa import migrate
@@ -26,7 +27,6 @@ from regionvisa.records import keys_cli, pii
 from regionvisa.records.models import Person
 
 from .pii_scan import Scanner, read_text
-from .samples import PROFILE
 
 ON = dt.date(2025, 6, 2)
 SEEDED = [f"X{1000000 + i}" for i in range(8)]  # tests/conftest.py seed_records

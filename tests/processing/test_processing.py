@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 from sqlalchemy import update
 from tests.actors import AUDITOR, BUSAN, OFFICER, SYSTEM
+from tests.samples import PROFILE
 
 from regionvisa.applications import intake
 from regionvisa.applications.models import Application, ApplicationEvent
@@ -19,20 +20,6 @@ from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
 from regionvisa.processing import service
 
-PROFILE = {
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
 UTC = dt.UTC
 NOW = dt.datetime(2025, 8, 1, tzinfo=UTC)
 COMMITTEE = Actor(id=None, username="t.committee", display_name="Committee member", role="committee_member")

@@ -1,4 +1,4 @@
-"""An eligible busan-d2 applicant profile, shared by the hardening tests that submit applications."""
+"""An eligible busan-d2 applicant profile, for the tests outside tests/applications that submit one."""
 
 PROFILE = {
     "nationality": "VNM",
