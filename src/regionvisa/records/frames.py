@@ -129,13 +129,7 @@ def residents_frame(
     on: dt.date,
 ) -> pl.DataFrame:
     """Pure part of `residents_on`, so it can be tested on hand-built frames."""
-    covering = (
-        statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))
-        .sort(["person_id", "valid_from"])
-        .group_by("person_id", maintain_order=True)
-        .last()
-        .select("person_id", pl.col("visa").alias("current_visa"))
-    )
+    covering = covering_visas(statuses, on).rename({"covering_visa": "current_visa"})
     begun = statuses.filter(pl.col("valid_from") <= on).select("person_id", pl.lit(True).alias("begun")).unique()
     return (
         resident_regions(statuses, movements, addresses)
@@ -149,6 +143,18 @@ def residents_frame(
             status_of(pl.col("current_visa"), pl.col("begun")).alias("status"),
         )
         .sort("person_id")
+    )
+
+
+def covering_visas(statuses: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    """person_id and `covering_visa`: the visa of the status covering `on` (the latest to begin
+    when several do); people with none are absent."""
+    return (
+        statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))
+        .sort(["person_id", "valid_from"])
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .select("person_id", pl.col("visa").alias("covering_visa"))
     )
 
 

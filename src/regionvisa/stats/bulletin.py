@@ -19,7 +19,7 @@ import datetime as dt
 
 import polars as pl
 
-from regionvisa.records.frames import resident_regions
+from regionvisa.records.frames import covering_visas, resident_regions
 
 UNKNOWN_DISTRICT = "-----"
 
@@ -40,13 +40,7 @@ def residents_detail(
     """One row per resident on `on`: person_id, nationality, region, district, visa, illegal.
     The frames hold what was known on `on`; addresses also in force by then."""
     residents = resident_regions(statuses, movements, addresses)
-    covering = (
-        statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))
-        .sort(["person_id", "valid_from"])
-        .group_by("person_id", maintain_order=True)
-        .last()
-        .select("person_id", pl.col("visa").alias("covering_visa"))
-    )
+    covering = covering_visas(statuses, on)
     latest = (
         statuses.sort(["person_id", "valid_from", "granted_on"])
         .group_by("person_id", maintain_order=True)
