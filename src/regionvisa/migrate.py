@@ -24,6 +24,7 @@ def upgrade(*, engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    _schema_changed(engine)
 
 
 def downgrade(*, engine: Engine, revision: str) -> None:
@@ -31,6 +32,16 @@ def downgrade(*, engine: Engine, revision: str) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+    _schema_changed(engine)
+
+
+def _schema_changed(engine: Engine) -> None:
+    """What this process keeps about the schema is dropped: the job queue's connections (see
+    `jobs.queue.forget_connections`)."""
+    if engine.dialect.name == "postgresql":
+        from regionvisa.jobs import queue
+
+        queue.forget_connections()
 
 
 def current_revision(*, engine: Engine) -> str | None:

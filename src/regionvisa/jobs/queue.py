@@ -55,6 +55,18 @@ def _defer_app(engine: Engine) -> procrastinate.App:
         return app
 
 
+def forget_connections() -> None:
+    """Close this process's deferral connections. Their connections know the queue's composite
+    types by the OIDs they had when the connection was made; a migration that drops and recreates
+    the queue's schema (a downgrade below 0015 and back) gives them new OIDs, and a stale
+    connection would then fail with "cache lookup failed for type"."""
+    with _DEFER_LOCK:
+        apps = list(_DEFER_APPS.values())
+        _DEFER_APPS.clear()
+    for app in apps:
+        app.close()
+
+
 def enqueue(*, engine: Engine, job_id: int) -> None:
     """Hand a committed job to the workers: procrastinate's queue on PostgreSQL, the local worker on SQLite."""
     if engine.dialect.name != "postgresql":
