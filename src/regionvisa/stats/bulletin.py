@@ -98,7 +98,7 @@ def by_status_and_region(detail: pl.DataFrame, regions: list[str]) -> pl.DataFra
 
 def by_district(detail: pl.DataFrame, visas: list[str]) -> pl.DataFrame:
     """Residents per district (with its region) and status of stay."""
-    return _wide(detail.with_columns(pl.col("district")), rows=["region", "district"], columns="visa", order=visas)
+    return _wide(detail, rows=["region", "district"], columns="visa", order=visas)
 
 
 def by_nationality(detail: pl.DataFrame, visas: list[str]) -> pl.DataFrame:
