@@ -48,6 +48,7 @@ def test_the_shipped_file_covers_any_reference_date_with_the_section_4_8_values(
         "unreported_departure": "medium",
         "wage_below_floor": "medium",
         "occupation_not_listed": "medium",
+        "employer_concentration": "low",
     }
     assert set(s.reference) == set(RULES)
     assert rules.at_risk_days() == {rule: 20 for rule in AT_RISK_RULES}

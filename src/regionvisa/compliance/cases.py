@@ -45,6 +45,7 @@ from regionvisa.compliance.models import (
     ComplianceAtRisk,
     ComplianceCase,
     ComplianceCaseEvent,
+    ComplianceEmployer,
     ComplianceRun,
     ComplianceRunCount,
 )
@@ -212,6 +213,9 @@ def store_run(
     risk = run.at_risk if run.at_risk is not None else pl.DataFrame()
     if risk.height:
         session.execute(insert(ComplianceAtRisk), [{"run_id": row.id, **r} for r in risk.iter_rows(named=True)])
+    employers = run.employers if run.employers is not None else pl.DataFrame()
+    if employers.height:  # employers of programme E-7 holders: thousands at most, one insert
+        session.execute(insert(ComplianceEmployer), [{"run_id": row.id, **r} for r in employers.iter_rows(named=True)])
     opened = updated = gone = 0
     if do_sync:
         opened, updated, gone = _sync(session, row, on_holders)
@@ -229,6 +233,7 @@ def store_run(
             "cases_opened": opened,
             "cases_updated": updated,
             "cases_finding_gone": gone,
+            "employers_flagged": int(employers["flagged"].sum()) if employers.height else 0,
         },
     )
 
@@ -676,6 +681,54 @@ def _month_start(day: dt.date, back: int) -> dt.date:
     """The first day of the month `back` months before `day`'s month."""
     index = day.year * 12 + day.month - 1 - back
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+EMPLOYER_COLUMNS = ("employer_id", "region", "holders", "foreign_staff", "share", "flagged")
+
+
+class EmployerList(NamedTuple):
+    run: ComplianceRun | None
+    region: str | None
+    total: int
+    items: list[dict]
+
+
+def list_employers(
+    *,
+    session: Session,
+    actor: Actor,
+    region: str | None = None,
+    flagged: bool | None = None,
+    run_id: int | None = None,
+    offset: int = 0,
+    limit: int | None = 50,
+) -> EmployerList:
+    """The employers of programme E-7 holders in a recorded run (default: the latest), as the
+    reader may see them: a regional official their own region's (403 for another), national
+    roles every region or the one asked for. Flagged employers first, then by share (highest
+    first) and employer; `limit=None` gives every row (the exports)."""
+    region = run_region(actor, region)
+    run = session.get(ComplianceRun, run_id) if run_id is not None else latest_run(session=session)
+    if run is None:
+        if run_id is not None:
+            raise NotFound(what="compliance run")
+        return EmployerList(None, region, 0, [])
+    where = [ComplianceEmployer.run_id == run.id]
+    if region:
+        where.append(ComplianceEmployer.region == region)
+    if flagged is not None:
+        where.append(ComplianceEmployer.flagged.is_(flagged))
+    total = session.scalar(select(func.count()).select_from(ComplianceEmployer).where(*where)) or 0
+    query = (
+        select(*(getattr(ComplianceEmployer, c) for c in EMPLOYER_COLUMNS))
+        .where(*where)
+        .order_by(ComplianceEmployer.flagged.desc(), ComplianceEmployer.share.desc(), ComplianceEmployer.employer_id)
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    items = [dict(zip(EMPLOYER_COLUMNS, r, strict=True)) for r in session.execute(query).all()]
+    return EmployerList(run, region, int(total), items)
 
 
 def clear_runs(*, session: Session) -> None:

@@ -97,6 +97,19 @@ PROGRAMME_SCHEMA: dict[str, pl.DataType] = {
     "occupation_lists": pl.List(pl.Struct({"since": pl.Date(), "codes": pl.List(pl.String())})),
 }
 
+# Optional frame of every job in force on DATE at an employer where a programme holder works (the
+# service reads it so the employers' foreign staff can be counted; without it, `employment` is used).
+STAFF = "employment_staff"
+
+EMPLOYER_SCHEMA: dict[str, pl.DataType] = {
+    "employer_id": pl.String(),
+    "region": pl.String(),
+    "holders": pl.Int64(),
+    "foreign_staff": pl.Int64(),
+    "share": pl.Float64(),
+    "flagged": pl.Boolean(),
+}
+
 # Optional frame of statuses that only give findings their region (the service reads the
 # statuses of people with a late report and nothing else this way).
 REGION_ONLY = "status_grant_region_only"
@@ -610,6 +623,119 @@ def employment_conditions(
     ]
 
 
+def e7_holders(statuses: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    """person_id, program_id and granted_on of everyone whose status covering `on` (the latest to
+    begin, as `records.frames.covering_visas`) is a programme's E-7."""
+    return (
+        statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on))
+        .sort(["person_id", "valid_from", "granted_on"])
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .filter(pl.col("program_id").is_not_null() & (pl.col("visa") == "E-7"))
+        .select("person_id", "program_id", "granted_on")
+    )
+
+
+def _jobs_on(employment: pl.DataFrame, on: dt.date) -> pl.DataFrame:
+    return employment.filter((pl.col("start_date") <= on) & (pl.col("end_date").is_null() | (pl.col("end_date") >= on)))
+
+
+def employers(statuses: pl.DataFrame, staff: pl.DataFrame, settings: RuleSettings) -> pl.DataFrame:
+    """Per employer with a programme E-7 holder among its staff on DATE (EMPLOYER_SCHEMA):
+
+    * `foreign_staff`: the distinct people with a job there in force on DATE (everyone in the
+      records is a foreign resident);
+    * `holders`: those of them whose status covering DATE is a programme's E-7;
+    * `share` = holders / foreign_staff; `flagged` when share > max_holder_share and holders ≥
+      min_holders. `region` is the employer's (its latest-starting job's `employer_region`).
+
+    Sorted by region, then share (highest first), then employer.
+    """
+    on = settings.on
+    jobs = _jobs_on(staff, on)
+    holders = e7_holders(statuses, on).select("person_id", pl.lit(True).alias("_holder"))
+    region = (
+        jobs.sort(["employer_id", "start_date"])
+        .group_by("employer_id", maintain_order=True)
+        .last()
+        .select("employer_id", pl.col("employer_region").alias("region"))
+    )
+    people = jobs.select("employer_id", "person_id").unique().join(holders, on="person_id", how="left")
+    table = (
+        people.group_by("employer_id")
+        .agg(
+            pl.col("_holder").fill_null(False).sum().cast(pl.Int64).alias("holders"),
+            pl.len().cast(pl.Int64).alias("foreign_staff"),
+        )
+        .filter(pl.col("holders") > 0)
+        .join(region, on="employer_id", how="left")
+        .with_columns((pl.col("holders") / pl.col("foreign_staff")).alias("share"))
+        .with_columns(
+            ((pl.col("share") > settings.max_holder_share) & (pl.col("holders") >= settings.min_holders)).alias(
+                "flagged"
+            )
+        )
+    )
+    return table.select([pl.col(c).cast(t) for c, t in EMPLOYER_SCHEMA.items()]).sort(
+        ["region", "share", "employer_id"], descending=[False, True, False], nulls_last=True
+    )
+
+
+def employer_concentration(
+    statuses: pl.DataFrame, staff: pl.DataFrame, table: pl.DataFrame, settings: RuleSettings
+) -> pl.DataFrame:
+    """`employer_concentration`: one finding per programme E-7 holder with a job in force on DATE
+    at a flagged employer (`employers`), with the holder's programme. It starts on the later of
+    the job's start and the grant and is ongoing; the evidence gives the employer's counts."""
+    on = settings.on
+    flagged = table.filter(pl.col("flagged"))
+    if flagged.height == 0:
+        return empty_findings()
+    found = (
+        _jobs_on(staff, on)
+        .join(flagged.select("employer_id", "holders", "foreign_staff"), on="employer_id", how="inner")
+        .join(e7_holders(statuses, on), on="person_id", how="inner")
+        .sort(["person_id", "employer_id", "start_date"])
+        .group_by(["person_id", "employer_id"], maintain_order=True)
+        .first()
+        .with_columns(
+            pl.max_horizontal("start_date", "granted_on").alias("start_date"),
+            pl.lit(None, pl.Date).alias("end_date"),
+        )
+    )
+    return _findings(
+        found.with_columns(
+            pl.format(
+                "employer {}: {} of {} foreign staff hold a programme E-7 status, above share {} (at least {}); "
+                "employment[{} from {}]",
+                pl.col("employer_id"),
+                pl.col("holders"),
+                pl.col("foreign_staff"),
+                pl.lit(f"{settings.max_holder_share:g}"),
+                pl.lit(settings.min_holders),
+                pl.col("employer_id"),
+                _iso(pl.col("start_date")),
+            ).alias("evidence")
+        ),
+        "employer_concentration",
+        settings,
+    )
+
+
+def staff_frame(frames: Mapping[str, pl.DataFrame], on: dt.date) -> pl.DataFrame:
+    """The jobs the employers' foreign staff are counted from: the service's STAFF frame when
+    given (every job in force at a holder's employer), else the visible employment table."""
+    extra = frames.get(STAFF)
+    table = _table({"employment": extra}, "employment") if extra is not None else _table(frames, "employment")
+    return table.filter(pl.col("start_date") <= on)
+
+
+def employer_table(frames: Mapping[str, pl.DataFrame], settings: RuleSettings) -> pl.DataFrame:
+    """`employers` over the record frames as they stood on `settings.on`."""
+    statuses = _table(frames, "status_grant").filter(pl.col("granted_on") <= settings.on)
+    return employers(statuses, staff_frame(frames, settings.on), settings)
+
+
 def find_all(
     frames: Mapping[str, pl.DataFrame], programmes: pl.DataFrame | None, settings: RuleSettings
 ) -> pl.DataFrame:
@@ -625,6 +751,8 @@ def find_all(
         *employment_conditions(statuses, seen["employment"], progs, settings),
         unreported_departure(statuses, movements, settings),
     ]
+    staff = staff_frame(frames, settings.on)
+    parts.append(employer_concentration(statuses, staff, employers(statuses, staff, settings), settings))
     found = pl.concat([p.select(list(FINDING_SCHEMA)) for p in parts])
     extra = frames.get(REGION_ONLY)
     if extra is not None and extra.height:

@@ -3,8 +3,8 @@ enforcement cases with their history.
 
 A run's findings for the whole population are not stored (millions of rows that the records
 can reproduce for the same date at any time); what is stored is what the dashboards and the
-case queues need: counts by region, rule and month, the holders at risk, and one case per
-finding on a programme holder.
+case queues need: counts by region, rule and month, the holders at risk, the employers of
+programme E-7 holders with their concentration, and one case per finding on a programme holder.
 """
 
 from __future__ import annotations
@@ -85,6 +85,24 @@ class ComplianceAtRisk(Base):
     detail: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_compliance_at_risk_run_region", "run_id", "region"),)
+
+
+class ComplianceEmployer(Base):
+    """An employer with a programme E-7 holder on the run's date (engine.employers): its holders,
+    foreign staff, their share, and whether it was flagged for concentration."""
+
+    __tablename__ = "compliance_employer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("compliance_run.id", ondelete="CASCADE"))
+    employer_id: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(2))
+    holders: Mapped[int] = mapped_column(Integer)
+    foreign_staff: Mapped[int] = mapped_column(Integer)
+    share: Mapped[float] = mapped_column(Float)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+
+    __table_args__ = (Index("ix_compliance_employer_run_region", "run_id", "region", "flagged"),)
 
 
 class ComplianceCase(Base):

@@ -60,6 +60,7 @@ def _dashboard_href(user: Actor | None) -> str:
 
 register(N_("Compliance"), _dashboard_href, action="compliance.read", order=50)
 register(N_("Enforcement cases"), "/compliance/cases", action="compliance.read", order=51)
+register(N_("Employers of E-7 holders"), "/compliance/employers", action="compliance.read", order=52)
 
 
 def _rule_labels() -> dict[str, str]:
@@ -340,6 +341,56 @@ def queue_page(
             "outcome_labels": OUTCOME_LABELS,
             "severity_labels": SEVERITY_LABELS,
             "page": Page(number=page, size=size, total=total, base_path="/compliance/cases", query=query),
+        },
+    )
+
+
+EMPLOYER_PAGE_SIZE = 50
+FLAGGED_CHOICES = {"": None, "yes": True, "no": False}
+
+
+@router.get("/compliance/employers")
+def employers_page(
+    request: Request,
+    region: str = "",
+    flagged: str = "",
+    run: int | None = None,
+    page: int = 1,
+    user: Actor = Depends(require("compliance.read")),
+):
+    """Employers of programme E-7 holders in the latest recorded run (or `run`): holders, foreign
+    staff, share and whether the employer is flagged for concentration, for the reader's region."""
+    _check_region(region)
+    if flagged not in FLAGGED_CHOICES:
+        raise _bad_query("flagged", flagged, ko="yes 또는 no입니다", en="flagged is yes or no")
+    with Session(request.app.state.engine) as session:
+        listed = cases.list_employers(
+            session=session,
+            actor=user,
+            region=region or None,
+            flagged=FLAGGED_CHOICES[flagged],
+            run_id=run,
+            offset=offset_of(page, EMPLOYER_PAGE_SIZE),
+            limit=EMPLOYER_PAGE_SIZE,
+        )
+        run_row = cases.run_dict(listed.run) if listed.run else None
+    query = {k: v for k, v in {"region": listed.region or "", "flagged": flagged, "run": run or ""}.items() if v}
+    settings = service.settings_in_force(compliance_rules(), listed.run.as_of) if listed.run else None
+    return render(
+        request,
+        "compliance_employers.html",
+        {
+            "items": listed.items,
+            "run": run_row,
+            "region": listed.region,
+            "flagged": flagged,
+            "choices": _region_choices(user),
+            "national": _national(user),
+            "settings": settings,
+            "export_query": {k: v for k, v in query.items()},
+            "page": Page(
+                number=page, size=EMPLOYER_PAGE_SIZE, total=listed.total, base_path="/compliance/employers", query=query
+            ),
         },
     )
 

@@ -8,10 +8,11 @@ which the use cases of `compliance.cases` authorise.
 
 from __future__ import annotations
 
+import io
 from typing import Literal
 
 import polars as pl
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from regionvisa.compliance.rules import RULES, compliance_rules
 from regionvisa.core.paging import Page, page_of
 from regionvisa.db import session_scope
 from regionvisa.jobs.router import ACCEPTED, accepted, launch
+from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.params import IsoDate
@@ -134,6 +136,79 @@ def case_action(request: Request, case_id: int, body: CaseAction, user: Actor = 
         out = cases.case_dict(case)
         out["events"] = cases.events(session=session, case_id=case_id)
     return out
+
+
+EXPORT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+EMPLOYER_FRAME = {
+    "employer_id": pl.String,
+    "region": pl.String,
+    "holders": pl.Int64,
+    "foreign_staff": pl.Int64,
+    "share": pl.Float64,
+    "flagged": pl.Boolean,
+}
+
+
+def _employers(request: Request, user: Actor, **filters) -> cases.EmployerList:
+    with Session(request.app.state.engine) as session:
+        return cases.list_employers(session=session, actor=user, **filters)
+
+
+@router.get(
+    "/employers",
+    summary="Employers of programme E-7 holders in a recorded run (default: the latest): holders, foreign staff, "
+    "share, flagged for concentration",
+)
+def employers(
+    request: Request,
+    region: str | None = REGION,
+    flagged: bool | None = Query(None, description="only flagged (true) or unflagged (false) employers"),
+    run: int | None = Query(None, description="a recorded run (default: the latest)"),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(100, ge=1, le=1000),
+    user: Actor = Depends(require("compliance.read")),
+) -> dict:
+    pager = Page(number=page, size=page_size, total=0)
+    listed = _employers(request, user, region=region, flagged=flagged, run_id=run, offset=pager.offset, limit=page_size)
+    pager.total = listed.total
+    return {
+        **pager.meta(),
+        "run": cases.run_dict(listed.run) if listed.run else None,
+        "region": listed.region,
+        "items": listed.items,
+    }
+
+
+@router.get(
+    "/employers/export",
+    summary="The employers of programme E-7 holders of a recorded run as CSV or XLSX",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in EXPORT_TYPES.values()}}},
+)
+def employers_export(
+    request: Request,
+    format: Literal["csv", "xlsx"] = Query("xlsx"),
+    region: str | None = REGION,
+    flagged: bool | None = Query(None),
+    run: int | None = Query(None),
+    user: Actor = Depends(require("compliance.read")),
+) -> Response:
+    listed = _employers(request, user, region=region, flagged=flagged, run_id=run, limit=None)
+    frame = pl.DataFrame(listed.items, schema=EMPLOYER_FRAME, orient="row")
+    buffer = io.BytesIO()
+    if format == "xlsx":
+        write_xlsx_safe(frame, buffer, worksheet="employers")
+    else:
+        write_csv_safe(frame, buffer)
+    as_of = listed.run.as_of.isoformat() if listed.run else "none"
+    return Response(
+        buffer.getvalue(),
+        media_type=EXPORT_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="employers-{as_of}.{format}"'},
+    )
 
 
 @router.get("/indicators", summary="Compliance indicators of a year per region (docs/indicators.md)")

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from regionvisa.config import get_settings
 from regionvisa.policyfiles import LocalText, PolicyError, ascending_dates, parse_model, read_yaml
@@ -34,6 +34,9 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     # Employment conditions of E-7 holders (issue 19): the programme's own floor and list decide.
     "wage_below_floor": (),
     "occupation_not_listed": (),
+    # Employer concentration (issue 19): an employer whose foreign staff are mostly programme E-7
+    # holders, with at least `min_holders` of them, is flagged; each holder there is a finding.
+    "employer_concentration": ("max_holder_share", "min_holders"),
 }
 RULES = tuple(RULE_PARAMETERS)
 # The rules with an at-risk list on the dashboards (compliance.engine.at_risk): each states its
@@ -42,19 +45,31 @@ AT_RISK_RULES = ("illegal_stay", "residence_obligation", "integration_obligation
 
 
 class DatedParameter(BaseModel):
+    """A dated value: a number of days or people (whole, not negative), or a share (0 to 1)."""
+
     model_config = ConfigDict(extra="forbid")
     description: LocalText
-    unit: Literal["days"]
+    unit: Literal["days", "people", "share"]
     reference: str = Field(min_length=1)
-    values: dict[dt.date, int]
+    values: dict[dt.date, int | float]
 
     @field_validator("values")
     @classmethod
-    def _dated(cls, values: dict[dt.date, int]) -> dict[dt.date, int]:
+    def _dated(cls, values: dict[dt.date, int | float], info: ValidationInfo) -> dict[dt.date, int | float]:
         ascending_dates(values)
+        unit = info.data.get("unit")
+        what = "a share" if unit == "share" else f"a number of {unit}"
         negative = [f"{k}: {v}" for k, v in values.items() if v < 0]
         if negative:
-            raise ValueError(f"a number of days cannot be negative ({'; '.join(negative)})")
+            raise ValueError(f"{what} cannot be negative ({'; '.join(negative)})")
+        if unit == "share":
+            wrong = [f"{k}: {v}" for k, v in values.items() if v > 1]
+            if wrong:
+                raise ValueError(f"a share lies between 0 and 1 ({'; '.join(wrong)})")
+        else:
+            wrong = [f"{k}: {v}" for k, v in values.items() if isinstance(v, float)]
+            if wrong:
+                raise ValueError(f"{what} is a whole number ({'; '.join(wrong)})")
         return values
 
 
@@ -119,6 +134,8 @@ class RuleSettings:
     max_days_outside: int
     silent_days: int  # early warning: a running obligation with no address report for longer
     max_days_abroad: int
+    max_holder_share: float  # employer concentration: flagged above this share of foreign staff
+    min_holders: int  # ... and with at least this many holders
     severity: dict[str, str]
     reference: dict[str, str]
 
@@ -130,7 +147,7 @@ class ComplianceRules:
 
     def settings_on(self, on: dt.date) -> RuleSettings:
         """Each parameter's value in force on `on`; a date before a parameter's first value is refused."""
-        values: dict[str, int] = {}
+        values: dict[str, int | float] = {}
         errors = []
         for rule, names in RULE_PARAMETERS.items():
             params = self.spec.rules[rule].parameters

@@ -259,6 +259,7 @@ class ComplianceRun:
     unknown_programmes: list[str] = field(default_factory=list)
     holders: pl.DataFrame | None = None  # person_id of every programme holder (status granted by DATE)
     at_risk: pl.DataFrame | None = None  # engine.at_risk, when asked for
+    employers: pl.DataFrame | None = None  # engine.employers: every employer with a programme E-7 holder
 
     def counts(self) -> dict[str, int]:
         counts = self.findings.group_by("rule").len().sort("rule")
@@ -374,6 +375,18 @@ def _select(table: str, on: dt.date, where: str) -> str:
     return f'SELECT {cols} FROM {table} WHERE "{KNOWN_BY[table]}" <= {_lit(on)} AND {where}'
 
 
+def _staff_sql(on: dt.date, holders: str) -> str:
+    """Every job in force on `on` at an employer where one of `holders` has a job in force: the
+    foreign staff the employers' concentration is counted over (engine.STAFF)."""
+    day = _lit(on)
+    in_force = f"start_date <= {day} AND (end_date IS NULL OR end_date >= {day})"
+    return _select(
+        "employment",
+        on,
+        f"{in_force} AND employer_id IN (SELECT employer_id FROM employment WHERE {in_force} AND {holders})",
+    )
+
+
 def read_inputs(
     *, reads: ArrowReads | DriverReads, settings: RuleSettings, progress: Progress | None = None
 ) -> tuple[dict[str, pl.DataFrame], int]:
@@ -427,6 +440,7 @@ def read_inputs(
     for table in ("kiip_record", "employment"):
         frames[table] = reads.frame(_select(table, on, holders), eng.INPUT_SCHEMAS[table])
         tick(table)
+    frames[eng.STAFF] = reads.frame(_staff_sql(on, holders), eng.INPUT_SCHEMAS["employment"])
     reads.execute(f"DROP TABLE IF EXISTS {PEOPLE}")
     reads.execute(f"DROP TABLE IF EXISTS {LATE}")
     return frames, people
@@ -457,6 +471,7 @@ def _read_whole(
             "late": (_select("address_report", on, late), schema["address_report"]),
             "kiip_record": (_select("kiip_record", on, holders), schema["kiip_record"]),
             "employment": (_select("employment", on, holders), schema["employment"]),
+            eng.STAFF: (_staff_sql(on, holders), schema["employment"]),
         }
     )
     statuses, movements = (
@@ -482,6 +497,7 @@ def _read_whole(
     for table in ("kiip_record", "employment"):
         frames[table] = read[table]
         tick(table)
+    frames[eng.STAFF] = read[eng.STAFF]
     return frames, people.height
 
 
@@ -509,6 +525,7 @@ def run_compliance(
     started = time.perf_counter()
     findings = eng.find_all(frames, programmes, settings)
     risk = eng.at_risk(frames, programmes, settings, rules.at_risk_days()) if with_risk else None
+    employers = eng.employer_table(frames, settings)
     engine_seconds = time.perf_counter() - started
     if progress:
         progress("rules", len(PHASES), len(PHASES))
@@ -524,6 +541,7 @@ def run_compliance(
         unknown_programmes=[p for p in named if p not in known],
         holders=frames["status_grant"].filter(pl.col("program_id").is_not_null()).select("person_id").unique(),
         at_risk=risk,
+        employers=employers,
     )
 
 

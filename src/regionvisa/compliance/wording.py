@@ -74,6 +74,25 @@ _PARTS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         ),
     ),
     (
+        re.compile(
+            r"employer (\S+): (\d+) of (\d+) foreign staff hold a programme E-7 status, above share ([\d.]+) "
+            r"\(at least (\d+)\)"
+        ),
+        lambda m: (
+            gettext(
+                "employer %(employer)s: %(holders)s of its %(staff)s foreign staff hold a programme E-7 status, "
+                "above the declared share of %(share)s (with at least %(least)s holders)"
+            )
+            % {
+                "employer": m[1],
+                "holders": m[2],
+                "staff": m[3],
+                "share": f"{float(m[4]) * 100:g}%",
+                "least": m[5],
+            }
+        ),
+    ),
+    (
         re.compile(r"employment\[(\S+) from " + _DATE + r"\]"),
         lambda m: gettext("job at %(employer)s from %(start)s") % {"employer": m[1], "start": m[2]},
     ),
