@@ -62,7 +62,7 @@ PINNED_ROWS = {  # (residents, seed, as_of) -> SHA-256 of each frame written as 
         "address_report": "b63ea8230aca5a669111ef94f504e8adbef5e242a1e321b71c0ea90396f9f332",
         "movement": "bdd16dfc92707af91dfd67c6f1527ec19f7c199dd46be7e677bfb642748f2455",
         "kiip_record": "a58a9063eebb0fefcc6a2afcb0cd4811101e845bb0e15d22593618a892d2fac8",
-        "employment": "4d2b1697a701c9daef4eaf892152d260fa77629986b1fe55e7f38eeb11dc0ac4",
+        "employment": "b8412f919e6f9c19fc1386bbf521826fb1f0ce54d27d70827d0d7c386d854e59",
     },
 }
 PINNED_CHECKSUMS = {  # (residents, seed) on the default reference date -> dataset_checksums
@@ -72,7 +72,7 @@ PINNED_CHECKSUMS = {  # (residents, seed) on the default reference date -> datas
         "address_report": "b30b973677edc3e5f5fa0fb1fe39150d89cedadfdc38a795d32a7c802abf97fb",
         "movement": "ecd2e67cbfdba5162603df50e8c3a7f613cbd81ed154916cd381bf3e20eefe36",
         "kiip_record": "d6b91d5b089696ce477df64f2cdd020928df8b3797a723c3b6ab9cf852133938",
-        "employment": "f1a7460e3809948d5ddfa3cf058e4ff3a641cbc5c3aa10790f519a6ed32a6ea6",
+        "employment": "4309885201c50382bf48dd96d952015a51213b54c51b16d294ea2a98b3369de3",
     },
 }
 
@@ -102,17 +102,14 @@ def test_checksums_depend_on_content_not_on_row_order(dataset):
 
 def test_frames_have_exactly_the_table_columns(dataset):
     """The generator's clear passport column may be stored as ciphertext plus lookup hash (records.pii).
-    Columns a feed may leave out (DESIGN §4.7 "optional": the employment's wage and occupation) the
-    synthetic feeds leave out too, and are stored empty."""
-    from regionvisa.records.feeds import FEEDS
+    The employment feed's optional columns (DESIGN §4.7: wage and occupation) are generated, so the
+    synthetic data has every table column."""
     from regionvisa.synth.service import stored_form
 
-    optional = {spec.table: {c.name for c in spec.columns if c.optional} for spec in FEEDS.values()}
-    assert optional["employment"] == {"annual_wage_krw", "occupation_code"}
     for name in TABLES:
         assert dataset.frames[name].columns == COLUMNS[name]
         stored = stored_form(name, dataset.frames[name].head(100))
-        table_cols = {c.name for c in Base.metadata.tables[name].columns} - {"id"} - optional.get(name, set())
+        table_cols = {c.name for c in Base.metadata.tables[name].columns} - {"id"}
         assert set(stored.columns) == table_cols, name
 
 
@@ -487,3 +484,40 @@ def test_unreasonable_sizes_are_refused(bad):
 def test_a_reference_date_before_the_pilot_has_run_is_refused():
     with pytest.raises(ValueError, match="as_of"):
         generate_dataset(1_000, 1, dt.date(2025, 5, 1))
+
+
+# ------------------------------------------------------------------------------- employment conditions
+
+
+def test_holders_wages_fall_around_their_floor_and_contractors_are_flagged(dataset):
+    """Issue 19: programme E-7 holders' wages lie around their design's floor, some below (about
+    2.2 M KRW a month at contractors); their occupations are mostly on the design's list; and prime
+    employers' contractors, staffed mostly by holders, are flagged for concentration."""
+    from regionvisa.compliance.engine import employer_table
+    from regionvisa.compliance.rules import compliance_rules
+
+    jobs = dataset.frames["employment"]
+    holders = (
+        dataset.frames["status_grant"]
+        .filter(pl.col("program_id").str.ends_with("-e7"))
+        .select("person_id", "program_id")
+        .unique("person_id")
+    )
+    held = jobs.join(holders, on="person_id").with_columns(
+        pl.col("program_id")
+        .replace_strict(profiles.PILOT_WAGE_FLOOR, default=profiles.E7_NATIONAL_FLOOR)
+        .alias("floor")
+    )
+    below = (held["annual_wage_krw"] < held["floor"]).mean()
+    assert 0.03 < below < 0.5, below
+    contractors = held.filter(pl.col("employer_id").str.contains(r"^B\d\dP\d\dS\d{4}$"))
+    assert contractors.height and 2_000_000 < contractors["annual_wage_krw"].median() / 12 < 2_500_000
+    listed = held.with_columns(
+        pl.col("program_id").replace_strict(profiles.PILOT_OCCUPATIONS, default=None).alias("codes")
+    ).filter(pl.col("codes").is_not_null())
+    on_list = listed.select(pl.col("occupation_code").is_in(pl.col("codes"))).to_series().mean()
+    assert 0.85 < on_list < 1.0, on_list
+    assert set(jobs["annual_wage_krw"].is_null().unique()) == {False}
+    table = employer_table(dataset.frames, compliance_rules().settings_on(profiles.AS_OF))
+    flagged = table.filter("flagged")["employer_id"]
+    assert flagged.len() > 0 and flagged.str.contains(r"S\d{4}$").mean() > 0.5

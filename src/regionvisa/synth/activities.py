@@ -83,4 +83,77 @@ def employment(b: Builder) -> dict[str, np.ndarray]:
     region = np.where(away, pick(rng, len(owner), b.share), home)
     pool = np.maximum(b.plan.region_residents // 12, 20)[region]
     employer = np.floor(pool * rng.random(len(owner)) ** 2).astype(np.int64)
-    return {"person": owner, "start": s, "end": e, "region": region, "employer": employer}
+    jobs_of = {"person": owner, "start": s, "end": e, "region": region, "employer": employer}
+    holder_job = e7[owner] & ~mv  # a programme E-7 holder's job in the programme region
+    sub = subcontracting(b, owner, region, holder_job)
+    return jobs_of | sub | conditions(b, owner, holder_job, sub["employer_kind"] == 2)
+
+
+def subcontracting(b: Builder, owner: np.ndarray, region: np.ndarray, holder_job: np.ndarray) -> dict[str, np.ndarray]:
+    """Who works for a prime employer or one of its contractors, in the regions with an E-7 design.
+
+    Of the holders' jobs there, CONTRACTOR_SHARE are at a contractor and PRIME_SHARE at a prime;
+    each region has PRIMES_PER_REGION primes and one contractor per CONTRACTOR_HOLDERS such jobs,
+    each contractor working for one prime. The region's other E-9 and E-7 workers fill about
+    CONTRACTOR_OTHER_STAFF places per contractor, and PRIME_DIRECT_SHARE of them work for a prime.
+    `employer_kind` is 0 (other), 1 (prime) or 2 (contractor); `prime` and `contractor` number them.
+    """
+    rng, n = b.rng_emp, len(owner)
+    e7_regions = [b.codes.index(r) for r, v in zip(b.plan.pilot["region"], b.plan.pilot["base_visa"], strict=True)
+                  if v == "E-7"]  # fmt: skip
+    in_e7_region = np.isin(region, e7_regions)
+    u = rng.random(n)
+    contract = holder_job & (u < pf.CONTRACTOR_SHARE)
+    prime_job = holder_job & (u >= pf.CONTRACTOR_SHARE) & (u < pf.CONTRACTOR_SHARE + pf.PRIME_SHARE)
+    held = np.bincount(region[contract], minlength=b.nreg)
+    contractors = np.where(held > 0, np.maximum(np.ceil(held / pf.CONTRACTOR_HOLDERS), 1), 0).astype(np.int64)
+    worker = np.isin(b.visa[owner], [V["E-9"], V["E-7"]]) & (b.pilot_prog[owner] < 0) & in_e7_region
+    candidates = np.bincount(region[worker], minlength=b.nreg)
+    p_staff = np.minimum(contractors * pf.CONTRACTOR_OTHER_STAFF / np.maximum(candidates, 1), 1.0)
+    v = rng.random(n)
+    staff = worker & (v < p_staff[region]) & (contractors[region] > 0)
+    direct = worker & ~staff & (v < p_staff[region] + pf.PRIME_DIRECT_SHARE)
+    at_contractor = contract | staff
+    contractor = np.floor(rng.random(n) * contractors[region]).astype(np.int64)
+    prime = np.where(at_contractor, contractor % pf.PRIMES_PER_REGION,
+                     np.floor(rng.random(n) * pf.PRIMES_PER_REGION)).astype(np.int64)  # fmt: skip
+    kind = np.where(at_contractor, 2, np.where(prime_job | direct, 1, 0)).astype(np.int64)
+    return {"employer_kind": kind, "prime": prime, "contractor": np.where(at_contractor, contractor, -1)}
+
+
+def conditions(b: Builder, owner: np.ndarray, holder_job: np.ndarray, contracted: np.ndarray) -> dict:
+    """Annual wage and occupation of each job.
+
+    Wages are log-normal around each status's monthly median (× 12); a programme E-7 holder's
+    is a multiple of their design's floor (HOLDER_WAGE_OVER_FLOOR), or about 2.2 M KRW a month at
+    a contractor (CONTRACTOR_MONTHLY_WAGE), so some fall below the floor. Holders report an
+    occupation from their design's list, HOLDER_OFF_LIST of them one off it; other E-7 holders a
+    national E-7 code; the rest none. `occupation` indexes `occupation_codes` (-1: none
+    reported). Wages are rounded to 10,000 KRW.
+    """
+    rng, n = b.rng_emp, len(owner)
+    programmes = b.plan.pilot["program_id"].to_list()
+    visa, prog = b.visa[owner], np.maximum(b.pilot_prog[owner], 0)
+    median = np.array([pf.WAGE_MONTHLY_MEDIAN[v] for v in VISAS], dtype=np.float64)[visa]
+    wage = 12 * median * np.exp(pf.WAGE_SIGMA * rng.standard_normal(n))
+    floors = np.array([pf.PILOT_WAGE_FLOOR.get(p, pf.E7_NATIONAL_FLOOR) for p in programmes], dtype=np.float64)
+    ratio, sigma = pf.HOLDER_WAGE_OVER_FLOOR
+    wage = np.where(holder_job, floors[prog] * ratio * np.exp(sigma * rng.standard_normal(n)), wage)
+    monthly, spread = pf.CONTRACTOR_MONTHLY_WAGE
+    wage = np.where(holder_job & contracted, 12 * monthly * np.exp(spread * rng.standard_normal(n)), wage)
+    wage = (np.round(wage / 10_000) * 10_000).astype(np.int64)
+    # occupation codes: every design's list, then the national E-7 codes, then the off-list ones
+    lists = [pf.PILOT_OCCUPATIONS.get(p, ()) for p in programmes]
+    codes = [c for codes in lists for c in codes]
+    first = np.cumsum([0, *(len(c) for c in lists)])[:-1]
+    size = np.array([len(c) for c in lists], dtype=np.int64)
+    national, off = len(codes), len(codes) + len(pf.E7_OCCUPATIONS)
+    codes += [*pf.E7_OCCUPATIONS, *pf.OFF_LIST_OCCUPATIONS]
+    u, w = rng.random(n), rng.random(n)
+    listed = holder_job & (size[prog] > 0)
+    occupation = np.full(n, -1, dtype=np.int64)
+    occupation = np.where(visa == V["E-7"], national + np.floor(u * len(pf.E7_OCCUPATIONS)), occupation)
+    occupation = np.where(listed, first[prog] + np.floor(u * np.maximum(size[prog], 1)), occupation)
+    off_list = listed & (w < pf.HOLDER_OFF_LIST)
+    occupation = np.where(off_list, off + np.floor(u * len(pf.OFF_LIST_OCCUPATIONS)), occupation)
+    return {"wage": wage, "occupation": occupation.astype(np.int64), "occupation_codes": codes}

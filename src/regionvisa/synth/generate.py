@@ -32,7 +32,7 @@ import polars as pl
 
 from regionvisa.synth import activities, population, residence, statuses
 from regionvisa.synth import profiles as pf
-from regionvisa.synth.arrays import concat, dates, day
+from regionvisa.synth.arrays import dates, day
 from regionvisa.synth.plan import Plan, plan_dataset, profile_tables
 
 TABLES = ("person", "status_grant", "address_report", "movement", "kiip_record", "employment")
@@ -42,7 +42,15 @@ COLUMNS = {
     "address_report": ["person_id", "area_code", "effective_date", "reported_date"],
     "movement": ["person_id", "direction", "date", "port"],
     "kiip_record": ["person_id", "level", "enrolled_on", "completed_on"],
-    "employment": ["person_id", "employer_id", "employer_region", "start_date", "end_date"],
+    "employment": [
+        "person_id",
+        "employer_id",
+        "employer_region",
+        "start_date",
+        "end_date",
+        "annual_wage_krw",
+        "occupation_code",
+    ],
 }
 
 
@@ -150,13 +158,30 @@ class Builder:
         frame = pl.DataFrame(
             {
                 "_n": number[emp["person"]],
-                "employer_id": concat(
-                    "B", region_s.gather(emp["region"]), pl.Series(emp["employer"]).cast(pl.String).str.zfill(6)
-                ),
-                "employer_region": region_s.gather(emp["region"]),
+                "_region": region_s.gather(emp["region"]),
+                "_kind": emp["employer_kind"],
+                "_other": pl.Series(emp["employer"]).cast(pl.String).str.zfill(6),
+                "_prime": pl.Series(emp["prime"]).cast(pl.String).str.zfill(2),
+                "_contractor": pl.Series(emp["contractor"]).cast(pl.String).str.zfill(4),
                 "start_date": dates(emp["start"]),
                 "end_date": dates(emp["end"]),
+                "annual_wage_krw": emp["wage"],
+                "occupation_code": pl.Series([*emp["occupation_codes"], None], dtype=pl.String).gather(
+                    np.where(emp["occupation"] < 0, len(emp["occupation_codes"]), emp["occupation"])
+                ),
             }
+        )
+        # employers: B<region><number> (other), B<region>P<prime> (a prime employer) and
+        # B<region>P<prime>S<number> (a contractor of that prime)
+        prime = pl.format("B{}P{}", "_region", "_prime")
+        frame = frame.with_columns(
+            pl.when(pl.col("_kind") == 2)
+            .then(pl.format("{}S{}", prime, "_contractor"))
+            .when(pl.col("_kind") == 1)
+            .then(prime)
+            .otherwise(pl.format("B{}{}", "_region", "_other"))
+            .alias("employer_id"),
+            pl.col("_region").alias("employer_region"),
         ).sort("_n", "start_date")
         del emp
         yield "employment", finish("employment", frame)

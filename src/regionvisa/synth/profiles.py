@@ -513,3 +513,51 @@ PILOT_MAX_SHARE = 0.20  # holders never exceed this share of residents (tiny tes
 # Ports of entry and exit (IATA airport codes and UN/LOCODE sea ports), by weight. Illustrative.
 PORTS = {"ICN": 0.78, "GMP": 0.04, "PUS": 0.08, "CJU": 0.03, "TAE": 0.01, "CJJ": 0.01, "MWX": 0.01,
          "KRPUS": 0.02, "KRINC": 0.01, "KRPTK": 0.01}  # fmt: skip
+
+# ---------------------------------------------------------------------------------------------
+# Employment conditions (issue 19). Wages and occupations of reported jobs, and the
+# subcontracting structure of the regions with an E-7 design: a few large prime employers and
+# many contractor employers whose staff are mostly programme E-7 holders (unions in Ulsan report
+# contractor migrant workers rising from 3,133 in 2020 to 10,418 in September 2025, mostly E-7-3).
+# Median monthly wage by status, in KRW (illustrative; the 2025 minimum wage is about 2.1 M a
+# month for full-time work), and the spread (sigma of the log).
+WAGE_MONTHLY_MEDIAN = {
+    "E-9": 2_450_000, "D-2": 900_000, "F-5": 3_000_000, "F-6": 2_400_000, "E-7": 3_600_000,
+    "F-4": 2_800_000, "H-2": 2_350_000, "D-4": 800_000, "F-2": 2_900_000, "E-8": 2_200_000,
+    "D-10": 1_500_000, "G-1": 1_700_000,
+}  # fmt: skip
+WAGE_SIGMA = 0.22
+# Programme holders' annual wage as a multiple of their design's floor, log-normal (median,
+# sigma): at prime and other employers about one in ten falls below the floor (illustrative).
+HOLDER_WAGE_OVER_FLOOR = (1.22, 0.15)
+# Contractors pay about 2.2 M KRW a month (the figure questioned on 10 February 2026), so a good
+# share fall just below a 26 M KRW floor (monthly median and sigma of the log; illustrative).
+CONTRACTOR_MONTHLY_WAGE = (2_250_000, 0.06)
+# Floors of the E-7 designs (policy/programs/*: annual_wage_floor_krw), else the national E-7
+# floor (80 % of GNI per capita, 49.9 M KRW in 2025).
+PILOT_WAGE_FLOOR = {"ulsan-e7": 26_000_000, "gyeonggi-e7": 26_000_000, "gyeongnam-e7": 26_000_000}
+E7_NATIONAL_FLOOR = 39_920_000
+# The designs' occupation lists (policy/programs/*: occupations), the national E-7 codes other
+# E-7 holders report, and codes off every list that some holders report (illustrative: simple
+# labour and assembly work).
+PILOT_OCCUPATIONS = {
+    "ulsan-e7": ("7430", "7521", "7621", "7624"),
+    "gyeongnam-e7": ("7430", "7521", "7621"),
+    "gyeonggi-e7": ("2211", "2212", "2221", "2222", "2223", "2233", "2341", "2342", "2352", "2364", "2373",
+                    "42111"),
+    "daegu-e7": ("2341", "2342", "2351", "2353", "2373"),
+    "gyeongbuk-e7": ("1120", "2211", "2221", "2341", "2351", "2353", "2361", "2371", "2373", "2391", "3922"),
+}  # fmt: skip
+E7_OCCUPATIONS = ("1120", "2211", "2221", "2223", "2341", "2351", "2353", "2371", "2391", "2395")
+OFF_LIST_OCCUPATIONS = ("9111", "9211", "8419")
+HOLDER_OFF_LIST = 0.06  # illustrative: holders whose reported occupation is off their design's list
+# Subcontracting: of the holders' jobs in their programme region, the share at a contractor and
+# the share at a prime employer (the rest at other employers); holders per contractor (mean);
+# prime employers per region; other staff per contractor (mean, E-9 and E-7 workers of the
+# region); and the share of the region's other workers employed directly by a prime.
+CONTRACTOR_SHARE = 0.55
+PRIME_SHARE = 0.15
+CONTRACTOR_HOLDERS = 9
+PRIMES_PER_REGION = 3
+CONTRACTOR_OTHER_STAFF = 3
+PRIME_DIRECT_SHARE = 0.05
