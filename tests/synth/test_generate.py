@@ -521,3 +521,19 @@ def test_holders_wages_fall_around_their_floor_and_contractors_are_flagged(datas
     table = employer_table(dataset.frames, compliance_rules().settings_on(profiles.AS_OF))
     flagged = table.filter("flagged")["employer_id"]
     assert flagged.len() > 0 and flagged.str.contains(r"S\d{4}$").mean() > 0.5
+
+
+def test_the_designs_occupations_and_floors_are_those_of_the_policy_files():
+    """The synthetic holders report codes from their design's list and are paid around its floor:
+    the profiles' copies must stay within the programme files' values in force at the reference date."""
+    from regionvisa.compliance.service import programme_obligations
+
+    on = profiles.AS_OF
+    for row in programme_obligations().iter_rows(named=True):
+        pid = row["program_id"]
+        lists = [item["codes"] for item in row["occupation_lists"] or [] if item["since"] <= on]
+        if pid in profiles.PILOT_OCCUPATIONS:
+            assert lists and set(profiles.PILOT_OCCUPATIONS[pid]) <= set(lists[-1]), pid
+        floors = [item["krw"] for item in row["wage_floors"] or [] if item["since"] <= on]
+        if pid.endswith("-e7"):
+            assert floors[-1] == profiles.PILOT_WAGE_FLOOR.get(pid, profiles.E7_NATIONAL_FLOOR), pid
