@@ -105,10 +105,9 @@ def regions_on(reports: pl.DataFrame, people_day: dt.date) -> pl.DataFrame:
 
 def _regions_on(reports: pl.LazyFrame, people_day: dt.date) -> pl.LazyFrame:
     # in each person's date order, the last report by the day is the one before another person's rows
-    last = (pl.col("person_id") != pl.col("person_id").shift(-1)).fill_null(True)
     return (
         reports.filter(pl.col("effective_date") <= people_day)
-        .filter(last)
+        .filter(_last_of_person())
         .select("person_id", "region", day=pl.lit(people_day))
     )
 
@@ -126,23 +125,48 @@ def _moves(reports: pl.LazyFrame, start: dt.date, end: dt.date) -> pl.LazyFrame:
     )
 
 
-def _located_events(
-    statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool
-) -> pl.LazyFrame:
-    """Every counted event with its visa: `kind` "move" (origin → destination on `day`), "start" and
-    "end" (a person in `destination` on D1 / D2). One join against the grants for all of them."""
-    reports = _reports(addresses, end).collect().lazy()  # sorted once, read three times
-    moves = _moves(reports, start, end).select(
-        "person_id", "origin", "destination", day=pl.col("effective_date"), kind=pl.lit("move")
+def _last_of_person() -> pl.Expr:
+    """In a frame sorted by person, the rows after which another person's begin."""
+    return (pl.col("person_id") != pl.col("person_id").shift(-1)).fill_null(True)
+
+
+def _grants_on(grants: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
+    """person_id → `visa` of the covering grant of highest rank on `day`, and `holder` (any grant
+    covering it has a programme). `grants` is sorted by person, then rank, so both come from each
+    person's last covering row and a running count: no grouping."""
+    first = (pl.col("person_id") != pl.col("person_id").shift(1)).fill_null(True)
+    held = pl.col("holder").cast(pl.UInt32)
+    before_person = pl.when(first).then(held.cum_sum() - held).forward_fill()  # held by earlier people
+    return (
+        grants.filter((pl.col("valid_from") <= day) & (day <= pl.col("valid_to")))
+        .with_columns(holder=(held.cum_sum() - before_person) > 0)
+        .filter(_last_of_person())
+        .select("person_id", "visa", "holder")
     )
-    stocks = [
-        _regions_on(reports, day).select(
-            "person_id", origin=pl.lit(None, pl.String), destination="region", day="day", kind=pl.lit(kind)
-        )
-        for kind, day in (("start", start), ("end", end))
-    ]
-    events = pl.concat([moves, *stocks])
-    return _covering(_grant_rank(statuses), events, day="day", holders=holders)
+
+
+def _residents_on(reports: pl.LazyFrame, grants: pl.LazyFrame, day: dt.date, *, holders: bool) -> pl.LazyFrame:
+    """region, visa → people whose region is that region on `day` and whose status then has that visa."""
+    people = (
+        _regions_on(reports, day)
+        .join(_grants_on(grants, day), on="person_id", how="left")
+        .with_columns(pl.col("visa").fill_null(""), pl.col("holder").fill_null(False))
+    )
+    if holders:
+        people = people.filter(pl.col("holder"))
+    return people.group_by("region", "visa").agg(pl.len())
+
+
+def _counted_moves(
+    statuses: pl.DataFrame, reports: pl.LazyFrame, *, start: dt.date, end: dt.date, holders: bool
+) -> pl.LazyFrame:
+    """Each move counted in [start, end] (origin → destination on `day`) with its visa."""
+    moves = _moves(reports, start, end).select("person_id", "origin", "destination", day=pl.col("effective_date"))
+    return _covering(_grant_rank(statuses), moves, day="day", holders=holders)
+
+
+def _pairs(moves: pl.LazyFrame) -> pl.LazyFrame:
+    return moves.group_by("origin", "destination", "visa").agg(moves=pl.len()).sort("origin", "destination", "visa")
 
 
 def od_counts(
@@ -151,16 +175,8 @@ def od_counts(
     """Origin → destination pairs of the moves `flows` counts: `origin, destination, visa, moves`,
     sorted by origin, destination, visa. Each pair's moves add up to `flows`' inflow of the
     destination and outflow of the origin."""
-    events = _located_events(statuses, addresses, start=start, end=end, holders=holders)
-    return (
-        events.filter(pl.col("kind") == "move")
-        .group_by("origin", "destination", "visa")
-        .agg(moves=pl.len())
-        .sort("origin", "destination", "visa")
-        .collect()
-        .select(OD_COLUMNS)
-        .cast(OD_SCHEMA)
-    )
+    moves = _counted_moves(statuses, _reports(addresses, end), start=start, end=end, holders=holders)
+    return _pairs(moves).collect().select(OD_COLUMNS).cast(OD_SCHEMA)
 
 
 def flows(
@@ -173,21 +189,19 @@ def flows(
 def flows_and_pairs(
     statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`flows` and `od_counts` from one pass over the records."""
-    events = _located_events(statuses, addresses, start=start, end=end, holders=holders).collect()
-    moves = events.lazy().filter(pl.col("kind") == "move")
+    """`flows` and `od_counts` from one pass over the records: the moves joined with the grants,
+    and each day's residents from both tables sorted by person (no event-by-event join)."""
+    reports = _reports(addresses, end).collect().lazy()  # sorted once, read three times
+    grants = _grant_rank(statuses).sort("person_id", "rank").collect().lazy()
+    moves = _counted_moves(statuses, reports, start=start, end=end, holders=holders).collect().lazy()
     counts = ["inflow", "outflow", "residents_start", "residents_end"]
     parts = [
         moves.group_by(region="destination", visa="visa").agg(inflow=pl.len()),
         moves.group_by(region="origin", visa="visa").agg(outflow=pl.len()),
-        *(
-            events.lazy()
-            .filter(pl.col("kind") == kind)
-            .group_by(region="destination", visa="visa")
-            .agg(pl.len().alias(name))
-            for kind, name in (("start", "residents_start"), ("end", "residents_end"))
-        ),
+        _residents_on(reports, grants, start, holders=holders).rename({"len": "residents_start"}),
+        _residents_on(reports, grants, end, holders=holders).rename({"len": "residents_end"}),
     ]
+    parts = pl.collect_all(parts)
     table = pl.concat([p.select("region", "visa") for p in parts]).unique()
     for part in parts:
         table = table.join(part, on=["region", "visa"], how="left")
@@ -197,18 +211,9 @@ def flows_and_pairs(
         .filter(pl.any_horizontal(pl.col(c) != 0 for c in counts))
         .select(FLOW_COLUMNS)
         .sort("region", "visa")
-        .collect()
         .cast(FLOW_SCHEMA)
     )
-    pairs = (
-        moves.group_by("origin", "destination", "visa")
-        .agg(moves=pl.len())
-        .sort("origin", "destination", "visa")
-        .collect()
-        .select(OD_COLUMNS)
-        .cast(OD_SCHEMA)
-    )
-    return table, pairs
+    return table, _pairs(moves).collect().select(OD_COLUMNS).cast(OD_SCHEMA)
 
 
 def retention(
