@@ -196,7 +196,7 @@ def worker_process(engine) -> subprocess.Popen:
 
 @pytest.mark.parametrize("attempts_left", [True, False])
 def test_a_killed_worker_s_job_is_retried_or_failed_never_left_running(engine, attempts_left):
-    job_id = queued(engine, actor=ADMIN, kind="probe", params={"seconds": 1.5 if attempts_left else 60})
+    job_id = queued(engine, actor=ADMIN, kind="probe", params={"seconds": 4 if attempts_left else 60})
     if not attempts_left:
         with engine.begin() as conn:
             conn.execute(update(Job).where(Job.id == job_id).values(max_attempts=1))
@@ -223,6 +223,20 @@ def test_a_killed_worker_s_job_is_retried_or_failed_never_left_running(engine, a
     else:
         assert (state, attempts) == ("failed", 1)
         assert audit_actions(engine, job_id) == ["jobs.start", "jobs.failed"]
+
+
+def test_a_job_reaped_twice_is_handed_on_once(engine):
+    """Two sweeps that find the same dead worker's job (the periodic one and a drain's, or two
+    workers'): the first queues it again, the second sees it no longer running and does nothing,
+    so the queue is not told twice and the audit has one retry."""
+    job_id = queued(engine, actor=ADMIN, kind="probe", params={"seconds": 0})
+    with engine.begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(state="running", worker="gone:1:x", attempts=1))
+    assert service.lost(engine=engine, job_id=job_id, worker="gone:1:x") == "queued"
+    assert service.lost(engine=engine, job_id=job_id, worker="gone:1:x") is None
+    assert audit_actions(engine, job_id) == ["jobs.start", "jobs.retry"]
+    with session_scope(engine=engine) as session:
+        assert session.get(Job, job_id).state == "queued"
 
 
 def test_the_server_runs_its_own_worker_when_asked(engine, monkeypatch, login, role_users):

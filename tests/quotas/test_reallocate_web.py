@@ -12,7 +12,7 @@ from regionvisa.audit.models import AuditEntry
 from regionvisa.db import session_scope
 from regionvisa.quotas.models import QuotaLedger
 
-from .test_reallocate_service import TODAY, _queue, ledgers  # noqa: F401  (the fixture)
+from .test_reallocate_service import _queue, ledgers, today  # noqa: F401  (the fixtures)
 
 
 def _capacity(engine, program: str) -> int:
@@ -25,9 +25,9 @@ def _entries(engine) -> int:
         return len(list(session.scalars(select(AuditEntry).where(AuditEntry.action == "quota.reallocate"))))
 
 
-def test_page_shows_the_proposal_then_applies_it_with_a_reason(client, engine, login, role_users, ledgers):  # noqa: F811
+def test_page_shows_the_proposal_then_applies_it_with_a_reason(client, engine, login, role_users, ledgers, today):  # noqa: F811
     login(client, "t.officer")
-    page = client.get("/quotas/reallocate", params={"on": TODAY.isoformat(), "lang": "en"}, cookies={"lang": "en"})
+    page = client.get("/quotas/reallocate", params={"on": today.isoformat(), "lang": "en"}, cookies={"lang": "en"})
     assert page.status_code == 200
     html = page.text
     assert 'id="reallocation-table"' in html and "queue 40 &gt; remaining 3: demand 37, granted 37" in html
@@ -35,7 +35,7 @@ def test_page_shows_the_proposal_then_applies_it_with_a_reason(client, engine, l
     assert _capacity(engine, "gwangju-d2") == 60  # showing writes nothing
     digest = re.search(r'name="expected" value="([0-9a-f]+)"', html).group(1)
     token = csrf_from(html)
-    form = {"csrf_token": token, "on": TODAY.isoformat(), "expected": digest, "reason": "mid-year review"}
+    form = {"csrf_token": token, "on": today.isoformat(), "expected": digest, "reason": "mid-year review"}
     # without the confirmation box nothing is applied
     refused = client.post("/quotas/reallocate", data=form, cookies={"lang": "en"})
     assert refused.status_code == 422 and "tick the box" in refused.text
@@ -49,15 +49,15 @@ def test_page_shows_the_proposal_then_applies_it_with_a_reason(client, engine, l
     assert "Nothing to reallocate: no ledger would change." in after.text  # applied: nothing left to move
 
 
-def test_page_refuses_a_stale_proposal(client, engine, login, role_users, ledgers):  # noqa: F811
+def test_page_refuses_a_stale_proposal(client, engine, login, role_users, ledgers, today):  # noqa: F811
     login(client, "t.admin")
-    html = client.get("/quotas/reallocate", params={"on": TODAY.isoformat()}).text
+    html = client.get("/quotas/reallocate", params={"on": today.isoformat()}).text
     digest = re.search(r'name="expected" value="([0-9a-f]+)"', html).group(1)
     with session_scope(engine=engine) as session:
-        _queue(session, "gwangju-d2", "29", 2)
+        _queue(session, "gwangju-d2", "29", 2, on=today)
     res = client.post(
         "/quotas/reallocate",
-        data={"csrf_token": csrf_from(html), "on": TODAY.isoformat(), "expected": digest, "reason": "r",
+        data={"csrf_token": csrf_from(html), "on": today.isoformat(), "expected": digest, "reason": "r",
               "confirm": "yes"},
     )  # fmt: skip
     assert res.status_code == 409 and "다시 확인" in res.text  # Korean by default
@@ -67,7 +67,7 @@ def test_page_refuses_a_stale_proposal(client, engine, login, role_users, ledger
     assert _capacity(engine, "gwangju-d2") == 60 and _entries(engine) == 0
 
 
-def test_regional_officials_and_auditors_may_not(client, engine, login, role_users, ledgers):  # noqa: F811
+def test_regional_officials_and_auditors_may_not(client, engine, login, role_users, ledgers, today):  # noqa: F811
     for name in ("t.busan", "t.auditor"):
         client.cookies.clear()
         login(client, name)
@@ -75,25 +75,25 @@ def test_regional_officials_and_auditors_may_not(client, engine, login, role_use
     assert _entries(engine) == 0
 
 
-def test_api_preview_and_apply(client, engine, login, role_users, ledgers):  # noqa: F811
+def test_api_preview_and_apply(client, engine, login, role_users, ledgers, today):  # noqa: F811
     headers = {"X-CSRF-Token": login(client, "t.officer")}
-    preview = client.post("/api/v1/quotas/reallocations/preview", json={"on": TODAY.isoformat()}, headers=headers)
+    preview = client.post("/api/v1/quotas/reallocations/preview", json={"on": today.isoformat()}, headers=headers)
     assert preview.status_code == 200, preview.text
     body = preview.json()
     assert (body["pool"], body["granted"]) == (175, 37)
     by_program = {r["program_id"]: r for r in body["items"]}
     assert by_program["gwangju-d2"]["grant"] == 37 and by_program["ulsan-e7"]["release"] == 37
-    missing = client.post("/api/v1/quotas/reallocations", json={"on": TODAY.isoformat()}, headers=headers)
+    missing = client.post("/api/v1/quotas/reallocations", json={"on": today.isoformat()}, headers=headers)
     assert missing.status_code == 422
     stale = client.post(
         "/api/v1/quotas/reallocations",
-        json={"on": TODAY.isoformat(), "reason": "r", "expected": "0000000000000000"},
+        json={"on": today.isoformat(), "reason": "r", "expected": "0000000000000000"},
         headers=headers,
     )
     assert stale.status_code == 409 and stale.json()["error"]["code"] == "reallocation_changed"
     applied = client.post(
         "/api/v1/quotas/reallocations",
-        json={"on": TODAY.isoformat(), "reason": "mid-year review", "expected": body["digest"]},
+        json={"on": today.isoformat(), "reason": "mid-year review", "expected": body["digest"]},
         headers=headers,
     )
     assert applied.status_code == 200, applied.text

@@ -104,6 +104,8 @@ async def reap_stalled(app: procrastinate.App, *, engine: Engine, stalled: float
         state = await asyncio.to_thread(
             service.lost, engine=engine, job_id=int(ours), worker=f"procrastinate worker {job.worker_id}"
         )
+        if state is None:  # another sweep reaped it first and has already retried or finished it
+            continue
         if state == "queued":
             await app.job_manager.retry_job(job)
         else:
@@ -137,12 +139,12 @@ async def work(
     name = name or worker_name()
     app = worker_app(engine=engine, name=name)
     async with app.open_async():
+        if not wait:  # before the periodic sweep starts, so that the two never reap the same job at once
+            await reap_stalled(app, engine=engine, stalled=settings.stalled_seconds)
         reaper = asyncio.create_task(
             _reaper(app, engine=engine, stalled=settings.stalled_seconds, every=max(settings.heartbeat_seconds, 1.0))
         )
         try:
-            if not wait:
-                await reap_stalled(app, engine=engine, stalled=settings.stalled_seconds)
             await app.run_worker_async(
                 queues=[QUEUE],
                 name=name,

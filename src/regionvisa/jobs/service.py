@@ -132,9 +132,7 @@ def list_jobs(
 def latest(*, session: Session, kind: str, states: tuple[str, ...]) -> Job | None:
     """The newest job of `kind` in one of `states` (a kind whose last result a page shows, such as
     the audit chain check); the caller has authorised the reader for that kind's result."""
-    return session.scalar(
-        select(Job).where(Job.kind == kind, Job.state.in_(states)).order_by(Job.id.desc()).limit(1)
-    )
+    return session.scalar(select(Job).where(Job.kind == kind, Job.state.in_(states)).order_by(Job.id.desc()).limit(1))
 
 
 def output_file(*, session: Session, job_id: int, actor: Actor) -> JobFile:
@@ -240,9 +238,11 @@ def finish(
 
 @use_case(action="jobs.read", subject=JOB, lock=True, audit="jobs.retry")
 def worker_lost(*, session: Session, job: Job, actor: Actor, worker: str | None) -> Done:
-    """A job whose worker died: queued again while it has attempts left, otherwise failed."""
+    """A job whose worker died: queued again while it has attempts left, otherwise failed. The
+    value is the new state, or None when the job was no longer running: another reaper (two sweeps
+    of one worker, or two workers) got there first and has already handed it on."""
     if job.state != "running":
-        return Done(value=job.state, reason="job no longer running", changed=False)
+        return Done(value=None, reason="job no longer running", changed=False)
     if job.cancel_requested:
         job.state, job.finished_at = "cancelled", utcnow()
         job.message_ko, job.message_en = "취소됨 (작업자 중단)", "cancelled (its worker stopped)"
@@ -265,8 +265,9 @@ def worker_lost(*, session: Session, job: Job, actor: Actor, worker: str | None)
     )
 
 
-def lost(*, engine: Engine, job_id: int, worker: str | None) -> str:
-    """`worker_lost` in its own transaction, as the job system's own actor; returns the new state."""
+def lost(*, engine: Engine, job_id: int, worker: str | None) -> str | None:
+    """`worker_lost` in its own transaction, as the job system's own actor; returns the new state
+    (None: someone else had already reaped it)."""
     with session_scope(engine=engine) as session:
         return worker_lost(session=session, job=job_id, actor=REAPER, worker=worker)
 

@@ -85,6 +85,8 @@ def reap_local(*, engine: Engine) -> list[tuple[int, str]]:
     for job_id, worker in running:
         if _gone(worker):
             state = service.lost(engine=engine, job_id=job_id, worker=worker)
+            if state is None:  # another worker reaped it first
+                continue
             log.warning("job %s: worker %s is gone; job is now %s", job_id, worker, state)
             out.append((job_id, state))
     return out
