@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 
 from regionvisa.compliance import engine
+from regionvisa.compliance.risk import at_risk
 
 WITHIN = {"residence_obligation": 20, "integration_obligation": 20, "illegal_stay": 20}
 
@@ -64,7 +65,7 @@ def test_holders_at_risk(kit, records):
     records.address("E", "26110", "2024-01-06").kiip("E", "2024-02-01")
     # not a holder: never listed
     records.status("N", "2024-01-01", "2026-01-03")
-    risk = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
+    risk = at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
     assert risk.select("person_id", "rule", "days_left", "limit_date").rows() == [
         ("E", "illegal_stay", 5, dt.date(2026, 1, 6)),
         ("K", "integration_obligation", 10, dt.date(2026, 1, 11)),
@@ -96,7 +97,7 @@ def test_early_warnings_before_the_residence_finding_starts(kit, records):
     records.status("M", "2025-03-01", "2027-02-28", program_id="busan-d2").address("M", "26110", "2025-05-31")
     # in Busan, reported in November: nothing to say
     records.status("F", "2025-03-01", "2027-02-28", program_id="busan-d2").address("F", "26110", "2025-11-20")
-    risk = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
+    risk = at_risk(records.frames(), progs, kit.settings("2025-12-31"), WITHIN)
     assert risk.select("person_id", "days_left", "limit_date", "detail").rows() == [
         (
             "O",
@@ -107,7 +108,7 @@ def test_early_warnings_before_the_residence_finding_starts(kit, records):
         ("M", 90, None, "no address report since 2025-05-31"),
         ("Q", 90, None, "no address report since grant 2025-03-01"),
     ]
-    quiet = engine.at_risk(records.frames(), progs, kit.settings("2025-12-31", silent_days=400), WITHIN)
+    quiet = at_risk(records.frames(), progs, kit.settings("2025-12-31", silent_days=400), WITHIN)
     assert quiet["person_id"].to_list() == ["O"]  # the declared period decides
 
 

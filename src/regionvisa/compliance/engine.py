@@ -186,16 +186,16 @@ def resolve_versions(statuses: pl.DataFrame, programmes: pl.DataFrame) -> pl.Dat
     )
 
 
-def _plus_days(date: pl.Expr, days: pl.Expr | int) -> pl.Expr:
+def plus_days(date: pl.Expr, days: pl.Expr | int) -> pl.Expr:
     return date + pl.duration(days=days)
 
 
-def _days_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+def days_between(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     """b − a in days."""
     return (b - a).dt.total_days()
 
 
-def _iso(expr: pl.Expr) -> pl.Expr:
+def iso_date(expr: pl.Expr) -> pl.Expr:
     return expr.dt.to_string("%Y-%m-%d")
 
 
@@ -213,7 +213,7 @@ def _findings(df: pl.DataFrame, rule: str, settings: RuleSettings) -> pl.DataFra
         pl.col("program_id").cast(pl.String),
         pl.col("start_date").cast(pl.Date),
         pl.col("end_date").cast(pl.Date),
-        (_days_between(pl.col("start_date"), end_or_on) + 1).cast(pl.Int64).alias("days"),
+        (days_between(pl.col("start_date"), end_or_on) + 1).cast(pl.Int64).alias("days"),
         pl.lit(settings.severity.get(rule)).cast(pl.String).alias("severity"),
         pl.col("evidence").cast(pl.String),
         pl.lit(None, pl.String).alias("region"),
@@ -260,9 +260,7 @@ def illegal_stay(statuses: pl.DataFrame, movements: pl.DataFrame, settings: Rule
     """
     on = settings.on
     had = statuses.filter(pl.col("valid_from") <= on)
-    latest = _prefer_programme_latest(had, ["valid_to"]).filter(
-        _plus_days(pl.col("valid_to"), settings.grace_days) < on
-    )
+    latest = _prefer_programme_latest(had, ["valid_to"]).filter(plus_days(pl.col("valid_to"), settings.grace_days) < on)
     if latest.height == 0:
         return empty_findings()
     moves = last_movements(movements.join(latest.select("person_id"), on="person_id", how="semi"))
@@ -272,17 +270,17 @@ def illegal_stay(statuses: pl.DataFrame, movements: pl.DataFrame, settings: Rule
     last_move = (
         pl.when(pl.col("last_date").is_null())
         .then(pl.lit("none"))
-        .otherwise(pl.format("entry {}", _iso(pl.col("last_entry"))))
+        .otherwise(pl.format("entry {}", iso_date(pl.col("last_entry"))))
     )
     return _findings(
         found.with_columns(
-            _plus_days(pl.col("valid_to"), 1).alias("start_date"),
+            plus_days(pl.col("valid_to"), 1).alias("start_date"),
             pl.lit(None, pl.Date).alias("end_date"),
             pl.format(
                 "status_grant[{} {}..{}]; last movement[{}]",
                 pl.col("visa"),
-                _iso(pl.col("valid_from")),
-                _iso(pl.col("valid_to")),
+                iso_date(pl.col("valid_from")),
+                iso_date(pl.col("valid_to")),
                 last_move,
             ).alias("evidence"),
         ),
@@ -301,7 +299,7 @@ def late_address_report(addresses: pl.DataFrame, statuses: pl.DataFrame, setting
     program_id is that of a programme status whose validity covers the move (the latest granted).
     """
     limit = settings.max_days
-    late = addresses.filter(_days_between(pl.col("effective_date"), pl.col("reported_date")) > limit).with_row_index(
+    late = addresses.filter(days_between(pl.col("effective_date"), pl.col("reported_date")) > limit).with_row_index(
         "_report"
     )
     if late.height == 0:
@@ -321,13 +319,13 @@ def late_address_report(addresses: pl.DataFrame, statuses: pl.DataFrame, setting
     )
     return _findings(
         late.join(covering, on="_report", how="left").with_columns(
-            _plus_days(pl.col("effective_date"), limit + 1).alias("start_date"),
+            plus_days(pl.col("effective_date"), limit + 1).alias("start_date"),
             pl.col("reported_date").alias("end_date"),
             pl.format(
                 "address_report[{} effective {} reported {}]",
                 pl.col("area_code"),
-                _iso(pl.col("effective_date")),
-                _iso(pl.col("reported_date")),
+                iso_date(pl.col("effective_date")),
+                iso_date(pl.col("reported_date")),
             ).alias("evidence"),
         ),
         "late_address_report",
@@ -380,8 +378,8 @@ def _outside_intervals(
             pl.format(
                 "address_report[{} effective {} reported {}]",
                 pl.col("area_code"),
-                _iso(pl.col("effective_date")),
-                _iso(pl.col("reported_date")),
+                iso_date(pl.col("effective_date")),
+                iso_date(pl.col("reported_date")),
             ).alias("item"),
         )
     )
@@ -392,12 +390,12 @@ def _outside_intervals(
         .select(
             "obligation",
             pl.max_horizontal("start_date", "granted_on").alias("s"),
-            pl.min_horizontal(_plus_days(pl.col("end_date"), 1).fill_null(FAR), "window_end").alias("e"),
+            pl.min_horizontal(plus_days(pl.col("end_date"), 1).fill_null(FAR), "window_end").alias("e"),
             pl.format(
                 "employment[{} in {} from {}]",
                 pl.col("employer_id"),
                 pl.col("employer_region"),
-                _iso(pl.col("start_date")),
+                iso_date(pl.col("start_date")),
             ).alias("item"),
         )
     )
@@ -427,7 +425,7 @@ def merge_intervals(intervals: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def _residence_spells(
+def residence_spells(
     statuses: pl.DataFrame, addresses: pl.DataFrame, employment: pl.DataFrame, programmes: pl.DataFrame, on: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Obligation windows up to DATE, and their merged outside spells with running totals."""
@@ -435,7 +433,7 @@ def _residence_spells(
     if obl.height == 0:
         return obl, pl.DataFrame()
     spells = merge_intervals(_outside_intervals(obl, addresses, employment, on), "obligation").with_columns(
-        _days_between(pl.col("s"), pl.col("e")).alias("length")
+        days_between(pl.col("s"), pl.col("e")).alias("length")
     )
     spells = spells.with_columns(pl.col("length").cum_sum().over("obligation").alias("total")).with_columns(
         (pl.col("total") - pl.col("length")).alias("before")
@@ -457,7 +455,7 @@ def residence_obligation(
     the limit, i.e. the (limit + 1)-th outside day, and is ongoing.
     """
     on, limit = settings.on, settings.max_days_outside
-    obl, spells = _residence_spells(statuses, addresses, employment, programmes, on)
+    obl, spells = residence_spells(statuses, addresses, employment, programmes, on)
     if obl.height == 0:
         return empty_findings()
     relied = (
@@ -466,7 +464,7 @@ def residence_obligation(
         .agg(pl.col("item").sort_by("s").str.join("; ").alias("items"))
     )
     crossing = spells.filter((pl.col("before") <= limit) & (pl.col("total") > limit)).select(
-        "obligation", _plus_days(pl.col("s"), limit - pl.col("before")).alias("start_date")
+        "obligation", plus_days(pl.col("s"), limit - pl.col("before")).alias("start_date")
     )
     found = crossing.join(obl, on="obligation", how="inner").join(relied, on="obligation", how="left")
     return _findings(
@@ -475,7 +473,7 @@ def residence_obligation(
             pl.format(
                 "status_grant[{} granted {}]; outside {}: {}",
                 pl.col("program_id"),
-                _iso(pl.col("granted_on")),
+                iso_date(pl.col("granted_on")),
                 pl.col("residence_area").list.join(","),
                 pl.col("items"),
             ).alias("evidence"),
@@ -508,17 +506,17 @@ def integration_obligation(
     enrolled = (
         pl.when(pl.col("first_enrolled").is_null())
         .then(pl.lit("none"))
-        .otherwise(pl.format("first enrolled {}", _iso(pl.col("first_enrolled"))))
+        .otherwise(pl.format("first enrolled {}", iso_date(pl.col("first_enrolled"))))
     )
     return _findings(
         found.with_columns(
-            _plus_days(pl.col("deadline"), 1).alias("start_date"),
+            plus_days(pl.col("deadline"), 1).alias("start_date"),
             pl.lit(None, pl.Date).alias("end_date"),
             pl.format(
                 "status_grant[{} granted {}]; kiip deadline {}; kiip_record[{}]",
                 pl.col("program_id"),
-                _iso(pl.col("granted_on")),
-                _iso(pl.col("deadline")),
+                iso_date(pl.col("granted_on")),
+                iso_date(pl.col("deadline")),
                 enrolled,
             ).alias("evidence"),
         ),
@@ -539,19 +537,19 @@ def unreported_departure(statuses: pl.DataFrame, movements: pl.DataFrame, settin
         statuses.filter((pl.col("valid_from") <= on) & (pl.col("valid_to") >= on)), ["valid_from"]
     )
     moves = last_movements(movements.join(covering.select("person_id"), on="person_id", how="semi")).filter(
-        pl.col("last_is_exit") & (_days_between(pl.col("last_exit"), pl.lit(on)) > limit)
+        pl.col("last_is_exit") & (days_between(pl.col("last_exit"), pl.lit(on)) > limit)
     )
     found = covering.join(moves, on="person_id", how="inner")
     return _findings(
         found.with_columns(
-            _plus_days(pl.col("last_exit"), limit + 1).alias("start_date"),
+            plus_days(pl.col("last_exit"), limit + 1).alias("start_date"),
             pl.lit(None, pl.Date).alias("end_date"),
             pl.format(
                 "status_grant[{} {}..{}]; movement[exit {}]",
                 pl.col("visa"),
-                _iso(pl.col("valid_from")),
-                _iso(pl.col("valid_to")),
-                _iso(pl.col("last_exit")),
+                iso_date(pl.col("valid_from")),
+                iso_date(pl.col("valid_to")),
+                iso_date(pl.col("last_exit")),
             ).alias("evidence"),
         ),
         "unreported_departure",
@@ -594,7 +592,7 @@ def employment_conditions(
         pl.max_horizontal("start_date", "granted_on").alias("start_date"),
         pl.lit(None, pl.Date).alias("end_date"),
     )
-    job = pl.format("employment[{} from {}]", pl.col("employer_id"), _iso(pl.col("start_date")))
+    job = pl.format("employment[{} from {}]", pl.col("employer_id"), iso_date(pl.col("start_date")))
     low = held.filter(pl.col("floor_krw").is_not_null() & (pl.col("annual_wage_krw") < pl.col("floor_krw")))
     off_list = held.filter(
         pl.col("listed").is_not_null()
@@ -714,7 +712,7 @@ def employer_concentration(
                 pl.lit(f"{settings.max_holder_share:g}"),
                 pl.lit(settings.min_holders),
                 pl.col("employer_id"),
-                _iso(pl.col("start_date")),
+                iso_date(pl.col("start_date")),
             ).alias("evidence")
         ),
         "employer_concentration",
@@ -789,155 +787,3 @@ def assign_regions(
 
 def sort_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return findings.sort(["person_id", "rule", "start_date", "program_id"], nulls_last=False)
-
-
-AT_RISK_SCHEMA: dict[str, pl.DataType] = {
-    "person_id": pl.String(),
-    "rule": pl.String(),
-    "program_id": pl.String(),
-    "region": pl.String(),
-    "days_left": pl.Int64(),
-    "limit_date": pl.Date(),
-    "detail": pl.String(),
-}
-
-
-def _risk(df: pl.DataFrame, rule: str) -> pl.DataFrame:
-    return df.select(
-        pl.col("person_id").cast(pl.String),
-        pl.lit(rule).alias("rule"),
-        pl.col("program_id").cast(pl.String),
-        pl.col("programme_region").cast(pl.String).alias("region"),
-        pl.col("days_left").cast(pl.Int64),
-        pl.col("limit_date").cast(pl.Date),
-        pl.col("detail").cast(pl.String),
-    )
-
-
-def _silent_holders(
-    obl: pl.DataFrame, spells: pl.DataFrame, addresses: pl.DataFrame, settings: RuleSettings
-) -> pl.DataFrame:
-    """Holders of a running obligation who have reported no address for more than `silent_days`
-    days (since their latest report, else since the grant), before any finding has started."""
-    on, limit = settings.on, settings.max_days_outside
-    used = (
-        spells.group_by("obligation").agg(pl.col("length").sum().alias("used"))
-        if spells.height
-        else pl.DataFrame(schema={"obligation": pl.UInt32, "used": pl.Int64})
-    )
-    last = addresses.group_by("person_id").agg(pl.col("reported_date").max().alias("last_reported"))
-    quiet = (
-        obl.filter(pl.col("period_end") > on)
-        .join(last, on="person_id", how="left")
-        .join(used, on="obligation", how="left")
-        .with_columns(
-            pl.coalesce("last_reported", "granted_on").alias("since"),
-            (limit - pl.col("used").fill_null(0)).alias("days_left"),
-        )
-        .filter((_days_between(pl.col("since"), pl.lit(on)) > settings.silent_days) & (pl.col("days_left") >= 0))
-    )
-    return _risk(
-        quiet.with_columns(
-            pl.lit(None, pl.Date).alias("limit_date"),
-            pl.when(pl.col("last_reported").is_null())
-            .then(pl.format("no address report since grant {}", _iso(pl.col("granted_on"))))
-            .otherwise(pl.format("no address report since {}", _iso(pl.col("last_reported"))))
-            .alias("detail"),
-        ),
-        "residence_obligation",
-    )
-
-
-def at_risk(
-    frames: Mapping[str, pl.DataFrame],
-    programmes: pl.DataFrame | None,
-    settings: RuleSettings,
-    within: Mapping[str, int],
-) -> pl.DataFrame:
-    """Programme holders near a limit but not over it on DATE, `within` days or fewer away.
-
-    * residence_obligation: the obligation period is still running and the days outside so
-      far leave `days_left` = max_days_outside − used ≤ within, or the holder lives outside the
-      area now (an early warning, however many days are left). `limit_date` is the day the
-      finding would start if the holder stays where they are (only when outside now). Also an
-      early warning: no address report for more than `silent_days` days (since the latest report,
-      or since the grant when there is none), `limit_date` empty.
-    * integration_obligation: no KIIP enrolment yet and the deadline is `days_left` days away.
-    * illegal_stay: the holder's last status ends in `days_left` days, with no later status.
-    """
-    on = settings.on
-    seen = visible(frames, on)
-    progs = programmes_frame(programmes)
-    statuses = seen["status_grant"]
-    parts = [pl.DataFrame(schema=AT_RISK_SCHEMA)]
-
-    limit = settings.max_days_outside
-    obl, spells = _residence_spells(statuses, seen["address_report"], seen["employment"], progs, on)
-    if obl.height and spells.height and "residence_obligation" in within:
-        used = spells.group_by("obligation").agg(
-            pl.col("length").sum().alias("used"), pl.col("e").max().alias("last_end"), pl.col("item").last()
-        )
-        running = obl.filter(pl.col("period_end") > on).join(used, on="obligation", how="inner")
-        outside_now = pl.col("last_end") >= pl.col("window_end")
-        near = running.with_columns((limit - pl.col("used")).alias("days_left")).filter(
-            (pl.col("days_left") >= 0) & ((pl.col("days_left") <= within["residence_obligation"]) | outside_now)
-        )
-        parts.append(
-            _risk(
-                near.with_columns(
-                    pl.when(outside_now)
-                    .then(_plus_days(pl.lit(on), pl.col("days_left") + 1))
-                    .otherwise(None)
-                    .alias("limit_date"),
-                    pl.format(
-                        "{} of {} days outside {}; {}",
-                        pl.col("used"),
-                        pl.lit(limit),
-                        pl.col("residence_area").list.join(","),
-                        pl.col("item"),
-                    ).alias("detail"),
-                ),
-                "residence_obligation",
-            )
-        )
-
-    if obl.height and "residence_obligation" in within:
-        parts.append(_silent_holders(obl, spells, seen["address_report"], settings))
-
-    if "integration_obligation" in within:
-        due = (
-            obligations(statuses, progs.filter(pl.col("kiip_deadline_months").is_not_null()), on)
-            .with_columns(add_months_expr(pl.col("granted_on"), pl.col("kiip_deadline_months")).alias("deadline"))
-            .with_columns(_days_between(pl.lit(on), pl.col("deadline")).alias("days_left"))
-            .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["integration_obligation"]))
-            .join(seen["kiip_record"].select("person_id").unique(), on="person_id", how="anti")
-        )
-        parts.append(
-            _risk(
-                due.with_columns(
-                    _plus_days(pl.col("deadline"), 1).alias("limit_date"),
-                    pl.format("kiip deadline {}; no enrolment", _iso(pl.col("deadline"))).alias("detail"),
-                ),
-                "integration_obligation",
-            )
-        )
-
-    if "illegal_stay" in within:
-        holders = resolve_versions(statuses, progs).select("person_id", "program_id", "programme_region", "granted_on")
-        holders = holders.sort(["person_id", "granted_on"]).group_by("person_id", maintain_order=True).last()
-        ends = statuses.group_by("person_id").agg(pl.col("valid_to").max().alias("last_valid_to"))
-        ending = (
-            holders.join(ends, on="person_id", how="inner")
-            .with_columns(_days_between(pl.lit(on), pl.col("last_valid_to")).alias("days_left"))
-            .filter((pl.col("days_left") >= 0) & (pl.col("days_left") <= within["illegal_stay"]))
-        )
-        parts.append(
-            _risk(
-                ending.with_columns(
-                    _plus_days(pl.col("last_valid_to"), settings.grace_days + 1).alias("limit_date"),
-                    pl.format("status ends {}; no later status", _iso(pl.col("last_valid_to"))).alias("detail"),
-                ),
-                "illegal_stay",
-            )
-        )
-    return pl.concat(parts).sort(["days_left", "person_id", "rule"])

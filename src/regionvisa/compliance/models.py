@@ -70,7 +70,7 @@ class ComplianceRunCount(Base):
 
 
 class ComplianceAtRisk(Base):
-    """A programme holder close to a limit on the run's date (engine.at_risk)."""
+    """A programme holder close to a limit on the run's date (compliance.risk.at_risk)."""
 
     __tablename__ = "compliance_at_risk"
 

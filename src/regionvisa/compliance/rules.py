@@ -39,7 +39,7 @@ RULE_PARAMETERS: dict[str, tuple[str, ...]] = {
     "employer_concentration": ("max_holder_share", "min_holders"),
 }
 RULES = tuple(RULE_PARAMETERS)
-# The rules with an at-risk list on the dashboards (compliance.engine.at_risk): each states its
+# The rules with an at-risk list on the dashboards (compliance.risk.at_risk): each states its
 # `at_risk_days`; the others may not.
 AT_RISK_RULES = ("illegal_stay", "residence_obligation", "integration_obligation")
 

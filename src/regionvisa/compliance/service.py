@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy.engine import Engine
 
 from regionvisa.compliance import engine as eng
+from regionvisa.compliance.risk import at_risk
 from regionvisa.compliance.rules import RuleSettings, compliance_rules
 from regionvisa.compliance.subjects import run_region
 from regionvisa.config import get_settings
@@ -258,7 +259,7 @@ class ComplianceRun:
     rows_read: dict[str, int] = field(default_factory=dict)
     unknown_programmes: list[str] = field(default_factory=list)
     holders: pl.DataFrame | None = None  # person_id of every programme holder (status granted by DATE)
-    at_risk: pl.DataFrame | None = None  # engine.at_risk, when asked for
+    at_risk: pl.DataFrame | None = None  # risk.at_risk, when asked for
     employers: pl.DataFrame | None = None  # engine.employers: every employer with a programme E-7 holder
 
     def counts(self) -> dict[str, int]:
@@ -512,7 +513,7 @@ def run_compliance(
 ) -> ComplianceRun:
     """Every finding as of `on`, with the time spent reading and computing.
 
-    `with_risk` also lists the programme holders close to a limit (engine.at_risk): every
+    `with_risk` also lists the programme holders close to a limit (compliance.risk.at_risk): every
     holder's records are read in full anyway, so this costs no extra reading.
     """
     rules = compliance_rules(policy_dir)
@@ -524,7 +525,7 @@ def run_compliance(
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     findings = eng.find_all(frames, programmes, settings)
-    risk = eng.at_risk(frames, programmes, settings, rules.at_risk_days()) if with_risk else None
+    risk = at_risk(frames, programmes, settings, rules.at_risk_days()) if with_risk else None
     employers = eng.employer_table(frames, settings)
     engine_seconds = time.perf_counter() - started
     if progress:
