@@ -1,7 +1,7 @@
 """Applications on SQLite: submit and screen 10,000 applications through the service layer, and
 rebuild a recommendation queue of 5,000 applications.
 
-- Intake: `applications.intake.import_applications` with 10,000 rows (parsing, duplicate checks,
+- Intake: `applications.bulk_intake.import_applications` with 10,000 rows (parsing, duplicate checks,
   vectorised screening, stored screenings and transitions, one transaction). Throughput in
   applications per second. Baseline: one `service.submit` per applicant (scalar screening with the
   full explanation), measured on `--single` applicants and expressed as the same throughput.
@@ -82,7 +82,7 @@ def main() -> None:
 
     from sqlalchemy import select
 
-    from regionvisa.applications import intake, views
+    from regionvisa.applications import bulk_intake, intake, views
     from regionvisa.applications.models import Application
     from regionvisa.db import session_scope
 
@@ -92,7 +92,7 @@ def main() -> None:
         data = frame(args.applications)
         started = time.perf_counter()
         with session_scope(engine=engine) as session:
-            summary = intake.import_applications(
+            summary = bulk_intake.import_applications(
                 session=session,
                 program_id="bench-d2",
                 source=data,
@@ -134,7 +134,7 @@ def main() -> None:
         engine.dispose()
         engine = setup(Path(tmp) / "queue.sqlite3", "queue-d2")
         with session_scope(engine=engine) as session:
-            intake.import_applications(
+            bulk_intake.import_applications(
                 session=session,
                 program_id="queue-d2",
                 source=frame(args.queue),

@@ -23,6 +23,7 @@ USE_CASE_MODULES = (
     "accounts.service",
     "applications.moves",
     "applications.intake",
+    "applications.bulk_intake",
     "applications.documents",
     "applications.service",
     "programs.service",

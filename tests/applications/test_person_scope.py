@@ -19,7 +19,7 @@ from tests.jobs.support import follow
 
 from regionvisa.accounts import service as accounts
 from regionvisa.accounts.policy import Actor
-from regionvisa.applications import intake, moves, service
+from regionvisa.applications import bulk_intake, intake, moves, service
 from regionvisa.applications.models import Application
 from regionvisa.core.errors import DomainError
 from regionvisa.db import session_scope
@@ -333,6 +333,8 @@ def test_bulk_intake_from_the_command_line_links_any_region_but_only_the_applica
     csv += row("X1000007", "Test Person 6", "1996-01-07", GYEONGGI_PERSON[0])
     frame = pl.read_csv(csv.encode(), infer_schema=False)
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=SYSTEM, on=ON)
+        result = bulk_intake.import_applications(
+            session=session, program_id="busan-d2", source=frame, actor=SYSTEM, on=ON
+        )
     assert (result.inserted, result.rejected_rows) == (1, 1)
     assert result.rejects.row(0, named=True)["line"] == 3

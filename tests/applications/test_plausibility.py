@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.actors import BUSAN
 
-from regionvisa.applications import intake
+from regionvisa.applications import bulk_intake, intake
 from regionvisa.core.errors import Invalid
 from regionvisa.db import session_scope
 from regionvisa.rules import FIELDS
@@ -116,7 +116,9 @@ def test_file_import_rejects_the_implausible_rows(engine, busan):
     ]
     frame = pl.DataFrame([{k: (str(v) if v is not None else None) for k, v in r.items()} for r in rows])
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON)
+        result = bulk_intake.import_applications(
+            session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON
+        )
     assert result.inserted == 1 and result.rejected_rows == 2
     rejects = result.rejects.sort("line", "field")
     assert rejects.select("line", "field").rows() == [

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.actors import BUSAN, SYSTEM
 
 from regionvisa.accounts.policy import Actor
-from regionvisa.applications import documents, intake, moves, service, views
+from regionvisa.applications import bulk_intake, documents, moves, service, views
 from regionvisa.applications.models import Application, ApplicationDocument
 from regionvisa.audit.models import AuditEntry
 from regionvisa.config import get_settings
@@ -195,7 +195,7 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
     ]
     path = intake_csv(tmp_path, rows)
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
+        result = bulk_intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.rows_read, result.inserted, result.rejected_rows) == (8, 2, 6)
     assert result.outcome == "committed_with_rejects"
     assert result.outcomes == {"eligible": 1, "ineligible": 1}
@@ -233,7 +233,7 @@ def test_bulk_intake_keeps_good_rows_and_reports_bad_ones(engine, busan, submit,
 def test_bulk_intake_with_only_bad_rows_writes_nothing(engine, busan, tmp_path):
     path = intake_csv(tmp_path, [GOOD.format(p="", t=4)])
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
+        result = bulk_intake.import_applications(session=session, program_id=busan, source=path, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (0, "rolled_back")
     with session_scope(engine=engine) as session:
         assert session.scalars(select(Application)).all() == []
@@ -244,10 +244,12 @@ def test_bulk_intake_reads_xlsx_and_refuses_missing_columns(engine, busan, tmp_p
     xlsx = tmp_path / "intake.xlsx"
     frame.write_excel(xlsx)
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id=busan, source=xlsx, actor=SYSTEM, on=ON)
+        result = bulk_intake.import_applications(session=session, program_id=busan, source=xlsx, actor=SYSTEM, on=ON)
     assert (result.inserted, result.outcome) == (1, "committed")
     with pytest.raises(DomainError) as err, session_scope(engine=engine) as session:
-        intake.import_applications(session=session, program_id=busan, source=frame.drop("name"), actor=SYSTEM, on=ON)
+        bulk_intake.import_applications(
+            session=session, program_id=busan, source=frame.drop("name"), actor=SYSTEM, on=ON
+        )
     assert err.value.field == "name" and "name" in err.value.ko
 
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from tests.actors import BUSAN, OFFICER
 
-from regionvisa.applications import intake, service
+from regionvisa.applications import bulk_intake, intake, service
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Forbidden, Invalid
 from regionvisa.db import session_scope
@@ -120,7 +120,9 @@ def test_region_queue_names_the_points_of_file_screened_applicants(as_role, engi
     row["kiip_level"] = 0
     frame = pl.DataFrame([{k: (str(v) if v is not None else None) for k, v in row.items()}])
     with session_scope(engine=engine) as session:
-        result = intake.import_applications(session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON)
+        result = bulk_intake.import_applications(
+            session=session, program_id="busan-d2", source=frame, actor=BUSAN, on=ON
+        )
         assert result.inserted == 1
     c, _ = as_role("regional_official")
     html = c.get("/applications/queue/region?program_id=busan-d2&lang=en").text

@@ -38,7 +38,7 @@ MOVES = {
 EXPECTED = {
     *MOVES.values(),
     "applications.intake.submit",
-    "applications.intake.import_applications",
+    "applications.bulk_intake.import_applications",
     "applications.documents.upload_document",
     "applications.documents.rotate",
     "applications.service.set_simplified",

@@ -58,7 +58,7 @@ def import_command(
     as_user: str | None = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Bulk intake: good rows in (screened at once), bad rows reported by line, field, value and reason."""
-    from regionvisa.applications import intake
+    from regionvisa.applications import bulk_intake
 
     day = dt.date.fromisoformat(on) if on else None
     with _session() as session:
@@ -67,7 +67,9 @@ def import_command(
             SpinnerColumn(), TextColumn("importing / 가져오는 중"), TimeElapsedColumn(), console=err, transient=True
         ) as bar:
             bar.add_task("import", total=None)
-            result = intake.import_applications(session=session, program_id=program, source=file, actor=actor, on=day)
+            result = bulk_intake.import_applications(
+                session=session, program_id=program, source=file, actor=actor, on=day
+            )
     out.print(
         f"{file.name} → {program}: rows read {result.rows_read}, inserted {result.inserted}, "
         f"rejected rows {result.rejected_rows}, outcome {result.outcome} "

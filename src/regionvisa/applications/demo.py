@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
-from regionvisa.applications import documents, intake, moves, service, views
+from regionvisa.applications import bulk_intake, documents, moves, service, views
 from regionvisa.applications.models import Application
 from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
@@ -146,7 +146,7 @@ def demo_step(*, engine: Engine) -> None:
             version = programs.published_on(session=session, program_id=program_id, on=on)
             n = int(min(40, max(12, allocated // 20)))
             frame = applicants(program_id, region, program.base_visa, version.design, n, seed=2025 + k)
-            intake.import_applications(
+            bulk_intake.import_applications(
                 session=session,
                 program_id=program_id,
                 source=frame,

@@ -69,9 +69,7 @@ def latest_screenings(*, session: Session, apps: list[Application]) -> dict[int,
     ids = [app.id for app in apps]
     if not ids:
         return {}
-    newest = (
-        select(func.max(Screening.id)).where(Screening.application_id.in_(ids)).group_by(Screening.application_id)
-    )
+    newest = select(func.max(Screening.id)).where(Screening.application_id.in_(ids)).group_by(Screening.application_id)
     return {s.application_id: s for s in session.scalars(select(Screening).where(Screening.id.in_(newest)))}
 
 

@@ -190,7 +190,7 @@ def _statistics_changed() -> None:
 
 
 def _applications_import(work: Work) -> dict:
-    from regionvisa.applications import intake
+    from regionvisa.applications import bulk_intake
     from regionvisa.db import session_scope
     from regionvisa.tabular import TableFileError, display_name, open_table
 
@@ -203,7 +203,7 @@ def _applications_import(work: Work) -> dict:
     work.progress(0.2, ko="심사", en="screening the rows")
     on = work.params.get("submitted_on")
     with session_scope(engine=work.engine) as session:
-        result = intake.import_applications(
+        result = bulk_intake.import_applications(
             session=session,
             program_id=work.params["program_id"],
             source=frame,
