@@ -28,6 +28,8 @@ DOMAIN_FILES = {
     "counts.py",
     "moves.py",
     "intake.py",
+    "bulk_intake.py",
+    "risk.py",
     "views.py",
     "documents.py",
     "subjects.py",

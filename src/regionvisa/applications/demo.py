@@ -122,8 +122,70 @@ def applicants(program_id: str, region: str, base_visa: str, design: dict, n: in
     return frame.with_columns(pl.when(blank).then(None).otherwise(pl.col("topik_level")).alias("topik_level"))
 
 
-def demo_step(*, engine: Engine) -> None:
+def _decide(*, engine: Engine, app_id: int, i: int, region: str, on: dt.date) -> bool:
+    """The `i`-th pick of a queue through its moves, each audited: recommended, then rejected,
+    withdrawn or approved, and half of the approved issued. False once the quota is spent."""
+    forward = i % 10 not in (7, 9) and i % 3 != 2  # to be approved
+    on_override = forward and i % OVERRIDE_EVERY == 1
+    # the simplified region sends its recommendations complete, so they are approved at once
+    if (forward or region == SIMPLIFIED_REGION) and not on_override:
+        with session_scope(engine=engine) as session:
+            attach_documents(session=session, app_id=app_id)
+    with session_scope(engine=engine) as session:
+        try:
+            moves.recommend(
+                session=session,
+                app=app_id,
+                actor=ACTOR_REGION,
+                reason=system_reason(N_("top of the ranked queue")),
+            )
+        except quotas.QuotaExhausted:
+            return False
+    with session_scope(engine=engine) as session:
+        app = service.get(session=session, application_id=app_id)
+        if app.status == "recommended" and i % 10 == 7:
+            moves.reject(
+                session=session,
+                app=app_id,
+                actor=ACTOR_MINISTRY,
+                reason=system_reason(N_("employer could not be verified")),
+            )
+            return True
+        if app.status == "recommended" and i % 10 == 9:
+            moves.withdraw(
+                session=session,
+                app=app_id,
+                actor=ACTOR_REGION,
+                reason=system_reason(N_("applicant withdrew (moved abroad)")),
+            )
+            return True
+        if app.status == "recommended" and i % 3 != 2:
+            override = _override(session, app_id, "approve")
+            moves.approve(
+                session=session,
+                app=app_id,
+                actor=ACTOR_MINISTRY,
+                reason=system_reason(N_("approved on the originals"))
+                if override
+                else system_reason(N_("documents verified")),
+                override_reason=override,
+            )
+    with session_scope(engine=engine) as session:
+        if service.get(session=session, application_id=app_id).status == "approved" and i % 2 == 0:
+            moves.issue(
+                session=session,
+                app=app_id,
+                actor=ACTOR_MINISTRY,
+                reason=system_reason(N_("visa issued")),
+                on=on + dt.timedelta(30),
+                override_reason=_override(session, app_id, "issue"),
+            )
+    return True
 
+
+def demo_step(*, engine: Engine) -> None:
+    """The demo's applications: for every 2025 ledger, a file of applicants taken in, the top of
+    the ranked queue moved on (`_decide`) and one incomplete application returned. Idempotent."""
     quota_demo.ensure_programmes(engine=engine)
     with session_scope(engine=engine) as session:
         if session.scalar(select(Application.id).limit(1)) is not None:
@@ -160,61 +222,8 @@ def demo_step(*, engine: Engine) -> None:
             others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
         picks = ranked[: max(1, int(len(ranked) * 0.6))]
         for i, app_id in enumerate(picks):  # individual decisions, each audited
-            forward = i % 10 not in (7, 9) and i % 3 != 2  # to be approved
-            on_override = forward and i % OVERRIDE_EVERY == 1
-            # the simplified region sends its recommendations complete, so they are approved at once
-            if (forward or region == SIMPLIFIED_REGION) and not on_override:
-                with session_scope(engine=engine) as session:
-                    attach_documents(session=session, app_id=app_id)
-            with session_scope(engine=engine) as session:
-                try:
-                    moves.recommend(
-                        session=session,
-                        app=app_id,
-                        actor=ACTOR_REGION,
-                        reason=system_reason(N_("top of the ranked queue")),
-                    )
-                except quotas.QuotaExhausted:
-                    break
-            with session_scope(engine=engine) as session:
-                app = service.get(session=session, application_id=app_id)
-                if app.status == "recommended" and i % 10 == 7:
-                    moves.reject(
-                        session=session,
-                        app=app_id,
-                        actor=ACTOR_MINISTRY,
-                        reason=system_reason(N_("employer could not be verified")),
-                    )
-                    continue
-                if app.status == "recommended" and i % 10 == 9:
-                    moves.withdraw(
-                        session=session,
-                        app=app_id,
-                        actor=ACTOR_REGION,
-                        reason=system_reason(N_("applicant withdrew (moved abroad)")),
-                    )
-                    continue
-                if app.status == "recommended" and i % 3 != 2:
-                    override = _override(session, app_id, "approve")
-                    moves.approve(
-                        session=session,
-                        app=app_id,
-                        actor=ACTOR_MINISTRY,
-                        reason=system_reason(N_("approved on the originals"))
-                        if override
-                        else system_reason(N_("documents verified")),
-                        override_reason=override,
-                    )
-            with session_scope(engine=engine) as session:
-                if service.get(session=session, application_id=app_id).status == "approved" and i % 2 == 0:
-                    moves.issue(
-                        session=session,
-                        app=app_id,
-                        actor=ACTOR_MINISTRY,
-                        reason=system_reason(N_("visa issued")),
-                        on=on + dt.timedelta(30),
-                        override_reason=_override(session, app_id, "issue"),
-                    )
+            if not _decide(engine=engine, app_id=app_id, i=i, region=region, on=on):
+                break
         if others:
             with session_scope(engine=engine) as session:
                 moves.return_(

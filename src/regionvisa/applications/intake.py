@@ -217,6 +217,19 @@ def _check_person(
 
 
 @locking.answers_conflicts
+def _applicant(applicant: dict, name: str, passport_no: str, on: dt.date) -> tuple:
+    """The checked profile and identity of one applicant: (profile, name, passport ciphertext,
+    passport hash, nationality, birth date), or ProfileInvalid listing every field problem."""
+    profile, problems = _profile_problems(applicant, on)
+    if problems:
+        raise ProfileInvalid(field_errors=problems)
+    name, passport, nationality = _clean_identity(name, passport_no, applicant.get("nationality") or "")
+    profile["nationality"] = nationality
+    passport_enc, passport_hash = pii.protect(passport)
+    birth = profile.get("birth_date")
+    return profile, name, passport_enc, passport_hash, nationality, birth if isinstance(birth, dt.date) else None
+
+
 @use_case(action=intake_action, subject=PROGRAMME, subject_arg="program_id")
 def submit(
     *,
@@ -240,14 +253,7 @@ def submit(
     on = on or dt.date.today()
     version = programs.published_on(session=session, program_id=program_id, on=on)
 
-    profile, problems = _profile_problems(applicant, on)
-    if problems:
-        raise ProfileInvalid(field_errors=problems)
-    name, passport, nationality = _clean_identity(name, passport_no, applicant.get("nationality") or "")
-    profile["nationality"] = nationality
-    passport_enc, passport_hash = pii.protect(passport)
-    birth = profile.get("birth_date")
-    birth = birth if isinstance(birth, dt.date) else None
+    profile, name, passport_enc, passport_hash, nationality, birth = _applicant(applicant, name, passport_no, on)
     person_id = (person_id or "").strip() or None
     if person_id is not None:
         _check_person(session, person_id, name=name, passport_hash=passport_hash, birth_date=birth, actor=actor)
