@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -729,11 +729,6 @@ def list_employers(
         query = query.limit(limit)
     items = [dict(zip(EMPLOYER_COLUMNS, r, strict=True)) for r in session.execute(query).all()]
     return EmployerList(run, region, int(total), items)
-
-
-def clear_runs(*, session: Session) -> None:
-    """Drop recorded runs (not cases): used by the demo before it records its own."""
-    session.execute(delete(ComplianceRun))
 
 
 TIMELINE_TABLES = {  # table -> (columns shown, ordering column)

@@ -97,12 +97,6 @@ def _covering(grants: pl.LazyFrame, events: pl.LazyFrame, *, day: str, holders: 
     return out.drop("event")
 
 
-def regions_on(reports: pl.DataFrame, people_day: dt.date) -> pl.DataFrame:
-    """person_id → region of the address in force on `people_day` (people with a report by then).
-    `reports` is in each person's date order (`_reports`), so the last one by then is in force."""
-    return _regions_on(reports.lazy(), people_day).collect()
-
-
 def _regions_on(reports: pl.LazyFrame, people_day: dt.date) -> pl.LazyFrame:
     # in each person's date order, the last report by the day is the one before another person's rows
     return (

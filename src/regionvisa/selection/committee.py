@@ -189,11 +189,6 @@ def require_chair(*, session: Session, rnd: SelectionRound, actor: Actor) -> Com
     return member
 
 
-def is_chair(*, session: Session, rnd: SelectionRound, actor: Actor | None) -> bool:
-    member = maybe_member(session=session, rnd=rnd, actor=actor)
-    return member is not None and member.role == "chair"
-
-
 @use_case(action=SCORE, subject=ROUND, audit="selection.conflicts.declare")
 def declare_conflicts(
     *, session: Session, rnd: SelectionRound, data: ConflictsIn, actor: Actor, now: dt.datetime | None = None

@@ -60,8 +60,6 @@ from regionvisa.web import i18n
 
 Label = str | Mapping[str, str]
 
-SUMMARY_TITLE = {"ko": "입력 내용을 확인해 주세요", "en": "There is a problem"}
-
 
 @dataclass(frozen=True)
 class FormError:
@@ -273,7 +271,3 @@ async def values(request: Request) -> dict[str, str]:
     """Every typed text value of the posted form (the last of repeated names), to give back."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def summary_title(lang: str | None = None) -> str:
-    return SUMMARY_TITLE[_lang(lang)]
