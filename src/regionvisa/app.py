@@ -32,6 +32,7 @@ PAGE_DOMAINS = (
     "jobs",
     "processing",
     "mobility",
+    "outcomes",
 )
 API_DOMAINS = ("records", *PAGE_DOMAINS)
 

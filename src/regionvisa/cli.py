@@ -27,6 +27,7 @@ from regionvisa.jobs.cli import app as jobs_app
 from regionvisa.jobs.cli import worker_command
 from regionvisa.mobility.cli import flows_command, retention_command
 from regionvisa.ops.cli import backup_command, restore_command
+from regionvisa.outcomes.cli import app as outcomes_app
 from regionvisa.programs.cli import TOP_LEVEL as programs_top_level
 from regionvisa.programs.cli import app as programs_app
 from regionvisa.quotas.cli import app as quotas_app
@@ -86,6 +87,7 @@ app.add_typer(applications_app, name="applications")
 app.add_typer(quotas_app, name="quotas")
 app.add_typer(compliance_app, name="compliance")
 app.add_typer(selection_app, name="selection")
+app.add_typer(outcomes_app, name="outcomes")
 app.command("stats")(stats_command)
 app.add_typer(jobs_app, name="jobs")
 app.command("worker")(worker_command)

@@ -110,6 +110,14 @@ ACTIONS: dict[str, Action] = {
             region_scoped=True,
         ),
         _a("selection.manage", NP_("permission", "run selection rounds and record decisions")),
+        _a(
+            "outcomes.read",
+            NP_(
+                "permission",
+                "read the pilot outcome report: programme holders beside a comparison group of non-pilot holders",
+            ),
+            region_scoped=True,
+        ),
         _a("jobs.read", NP_("permission", "follow long work (jobs); each job only for those who may see its result")),
         _a("jobs.cancel", NP_("permission", "cancel long work (jobs) one may see, in one's scope"), region_scoped=True),
     )
@@ -195,6 +203,15 @@ POLICY: dict[str, dict[str, str]] = {
     },
     "proposals.submit": {Role.REGIONAL_OFFICIAL: OWN_REGION},
     "selection.manage": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL},
+    # The continue-or-stop report is national reading for the ministry, the committee and the
+    # auditors; a regional official reads the rows of their own region.
+    "outcomes.read": {
+        Role.MINISTRY_ADMIN: ALL,
+        Role.MINISTRY_OFFICER: ALL,
+        Role.REGIONAL_OFFICIAL: OWN_REGION,
+        Role.COMMITTEE_MEMBER: ALL,
+        Role.AUDITOR: ALL,
+    },
     # Whose jobs one sees is decided per job by the action its result needs (jobs.subjects).
     "jobs.read": {r: ALL for r in ROLES},
     "jobs.cancel": {Role.MINISTRY_ADMIN: ALL, Role.MINISTRY_OFFICER: ALL, Role.REGIONAL_OFFICIAL: OWN_REGION},

@@ -11,10 +11,15 @@ import polars as pl
 from sqlalchemy.engine import Engine
 
 from regionvisa.compliance.service import programme_obligations
+from regionvisa.core.actor import Actor
+from regionvisa.core.errors import Invalid
 from regionvisa.outcomes import compute
+from regionvisa.outcomes.subjects import READ, read_region
 from regionvisa.records.columnar import batch_reads
 from regionvisa.records.frames import read_known_all
 from regionvisa.regions.parameters import national_values
+
+__all__ = ["READ", "Outcomes", "default_since", "outcomes", "report"]
 
 LEDGER_SCHEMA = {
     "program_id": pl.String,
@@ -77,3 +82,36 @@ def outcomes(*, engine: Engine, on: dt.date, since: dt.date) -> Outcomes:
     )
     members = compute.members(statuses, since=since, on=on)
     return Outcomes(since=since, on=on, indicators=table, takeup=compute.takeup(members, ledgers, since=since, on=on))
+
+
+def default_since(on: dt.date) -> dt.date:
+    """The period a report covers when none is asked for: from 1 January two years before `on`'s
+    year, so that the 24-month retention of the first members can be reached."""
+    return dt.date(on.year - 2, 1, 1)
+
+
+def check_period(*, since: dt.date, on: dt.date) -> None:
+    if on < since:
+        raise Invalid(
+            code="invalid_period",
+            field="on",
+            ko=f"기준일({on})이 기간의 시작({since})보다 앞섭니다",
+            en=f"the reference date ({on}) is before the start of the period ({since})",
+        )
+
+
+def report(*, engine: Engine, actor: Actor, on: dt.date, since: dt.date, region: str | None = None) -> Outcomes:
+    """`outcomes` for a reader: 403 without `outcomes.read` (or for another region than a regional
+    official's own), 422 for a period that ends before it starts; the rows of the region the
+    reader is scoped to (a regional official: their own), every region's otherwise."""
+    shown = read_region(actor, region)
+    check_period(since=since, on=on)
+    result = outcomes(engine=engine, on=on, since=since)
+    if shown is None:
+        return result
+    return Outcomes(
+        since=since,
+        on=on,
+        indicators=result.indicators.filter(pl.col("region") == shown),
+        takeup=result.takeup.filter(pl.col("region") == shown),
+    )
