@@ -21,9 +21,10 @@ import polars as pl
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from regionvisa.records.bulk import bulk_insert, read_table
-from regionvisa.records.frames import read_records
+from regionvisa.records.bulk import bulk_insert, read_table, typed
+from regionvisa.records.frames import SCHEMAS
 from regionvisa.stats import timeline
+from regionvisa.stats.models import ResidentSpan
 from regionvisa.stats.timeline import DELTA_SCHEMA, SPAN_SCHEMA
 
 # the records whose change can change a resident count (people's nationality never changes)
@@ -74,12 +75,37 @@ def _add_deltas(conn: Connection, frame: pl.DataFrame) -> None:
     conn.exec_driver_sql(f"DROP TABLE {staged}")
 
 
+# the columns `timeline.spans` reads, of each table `_records` reads, in that order
+SPAN_INPUTS = {
+    "person": ("person_id", "nationality"),
+    "status_grant": ("person_id", "visa", "region", "valid_from", "valid_to", "granted_on"),
+    "movement": ("person_id", "direction", "date"),
+    "address_report": ("person_id", "area_code", "effective_date", "reported_date"),
+}
+
+
+def _read(conn: Connection, table: str, where: str) -> pl.DataFrame:
+    """The columns of `table` the spans need, for the people `where` selects. On SQLite the rows
+    come straight from the driver's cursor, on the caller's connection and so in its transaction
+    (building a SQLAlchemy row for each took a third of the read)."""
+    schema = {c: SCHEMAS[table][c] for c in SPAN_INPUTS[table]}
+    sql = f"SELECT {', '.join(schema)} FROM {table} WHERE {where}"
+    if conn.dialect.name != "sqlite":
+        df = read_table(conn=conn, sql=sql, schema=schema)
+    else:
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            rows = cursor.execute(sql).fetchall()
+        finally:
+            cursor.close()
+        stored = {c: pl.String if t == pl.Date else t for c, t in schema.items()}  # ISO text on SQLite
+        df = typed(pl.DataFrame(rows, schema=stored, orient="row"), schema)
+        del rows
+    return df.select([pl.col(c).cast(t) for c, t in schema.items()]) if df.height else pl.DataFrame(schema=schema)
+
+
 def _records(conn: Connection, where: str) -> tuple[pl.DataFrame, ...]:
-    people = read_records(conn=conn, table="person", as_of=None, where=where)
-    statuses = read_records(conn=conn, table="status_grant", as_of=None, where=where)
-    movements = read_records(conn=conn, table="movement", as_of=None, where=where)
-    addresses = read_records(conn=conn, table="address_report", as_of=None, where=where)
-    return people, statuses, movements, addresses
+    return tuple(_read(conn, table, where) for table in SPAN_INPUTS)
 
 
 def _max_reported(addresses: pl.DataFrame) -> dt.date | None:
@@ -118,7 +144,7 @@ def refresh_people(*, conn: Connection, person_ids: pl.Series | None = None, fro
     return count
 
 
-REBUILD_PEOPLE = 250_000  # people per step of a rebuild: bounds its memory at national scale
+REBUILD_PEOPLE = 150_000  # people per step of a rebuild: bounds its memory at national scale
 
 
 def rebuild(*, conn: Connection, chunk: int = REBUILD_PEOPLE) -> int:
@@ -127,6 +153,12 @@ def rebuild(*, conn: Connection, chunk: int = REBUILD_PEOPLE) -> int:
     lock(conn=conn)
     conn.exec_driver_sql("DELETE FROM resident_span")
     conn.exec_driver_sql("DELETE FROM resident_count")
+    # on SQLite the spans' secondary index is built once at the end instead of row by row (a third
+    # of the inserts' time); PostgreSQL keeps it, so readers of the old spans are never blocked
+    sqlite = conn.dialect.name == "sqlite"
+    indexes = sorted(ResidentSpan.__table__.indexes, key=lambda ix: ix.name or "") if sqlite else []
+    for index in indexes:
+        index.drop(conn)
     ids = read_table(conn=conn, sql="SELECT person_id FROM person ORDER BY person_id", schema={"person_id": pl.String})
     bounds = ids["person_id"].gather_every(chunk).to_list() if ids.height else []
     del ids
@@ -153,6 +185,8 @@ def rebuild(*, conn: Connection, chunk: int = REBUILD_PEOPLE) -> int:
             .cast(DELTA_SCHEMA)
         )
         bulk_insert(conn=conn, table="resident_count", df=merged)
+    for index in indexes:
+        index.create(conn)
     _bump(conn, latest, replace=True)
     return total
 

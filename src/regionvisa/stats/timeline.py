@@ -56,6 +56,22 @@ def _points(statuses: pl.DataFrame, movements: pl.DataFrame, addresses: pl.DataF
     return pl.concat([p.with_columns(pl.col("c").cast(pl.Date)) for p in parts]).unique().sort("person_id", "c")
 
 
+def _last_of(*keys: str) -> pl.Expr:
+    """In a frame sorted so that equal `keys` are adjacent: whether a row is the last of its keys
+    (what group_by(keys, maintain_order=True).last() keeps, without grouping)."""
+    differs = [pl.col(k).ne_missing(pl.col(k).shift(-1)) for k in keys]
+    return pl.any_horizontal(differs) | (pl.int_range(pl.len()) == pl.len() - 1)
+
+
+def _cum_max_date_per_person(column: str) -> pl.Expr:
+    """The running maximum of a date column within each person, in a frame sorted by person: one
+    running maximum over the whole frame of (person's ordinal, day), whose ordinal part only grows."""
+    ordinal = (pl.col("person_id").ne_missing(pl.col("person_id").shift(1))).cum_sum().cast(pl.Int64)
+    day = pl.col(column).cast(pl.Int32).cast(pl.Int64) + 2**31  # non-negative, below 2**32
+    running = (ordinal * 2**32 + day).cum_max()
+    return ((running % 2**32) - 2**31).cast(pl.Int32).cast(pl.Date)
+
+
 def _carry(points: pl.DataFrame, events: pl.DataFrame, at: str, values: list[str]) -> pl.DataFrame:
     """For each point, `values` of the person's latest event with `at` ≤ c (null when none):
     events and points in one frame ordered by day, events first on a tie, filled forward."""
@@ -63,8 +79,14 @@ def _carry(points: pl.DataFrame, events: pl.DataFrame, at: str, values: list[str
     pt = points.select("person_id", "c", *[pl.lit(None, events.schema[v]).alias(v) for v in values],
                        pl.lit(1, pl.Int8).alias("_pt"))  # fmt: skip
     both = pl.concat([ev, pt]).sort("person_id", "c", "_pt")
-    filled = both.with_columns([pl.col(v).forward_fill().over("person_id") for v in values])
-    return filled.filter(pl.col("_pt") == 1).drop("_pt")
+    # filled forward over the whole frame, each value kept where it came from the same person
+    # (the frame is sorted by person): the same as filling forward within each person
+    source = [
+        pl.when(pl.col(v).is_not_null()).then(pl.col("person_id")).forward_fill().alias(f"_of_{v}") for v in values
+    ]
+    filled = both.with_columns(*source, *[pl.col(v).forward_fill() for v in values])
+    kept = [pl.when(pl.col(f"_of_{v}") == pl.col("person_id")).then(pl.col(v)).alias(v) for v in values]
+    return filled.filter(pl.col("_pt") == 1).select("person_id", "c", *kept)
 
 
 def resident_points(
@@ -76,15 +98,13 @@ def resident_points(
     known = points.join(statuses, on="person_id", how="inner").filter(pl.col("granted_on") <= pl.col("c"))
     latest = (
         known.sort("person_id", "c", "valid_from", "granted_on", "visa")
-        .group_by("person_id", "c", maintain_order=True)
-        .last()
+        .filter(_last_of("person_id", "c"))
         .select("person_id", "c", pl.col("region").alias("status_region"))
     )
     covering = (
         known.filter((pl.col("valid_from") <= pl.col("c")) & (pl.col("valid_to") >= pl.col("c")))
         .sort("person_id", "c", "valid_from", "granted_on", "visa")
-        .group_by("person_id", "c", maintain_order=True)
-        .last()
+        .filter(_last_of("person_id", "c"))
         .select("person_id", "c", pl.col("visa").alias("current_visa"))
     )
     # whether any status had begun by c: without one covering c, that is an illegal stay (§4.8)
@@ -99,9 +119,8 @@ def resident_points(
     reports = (
         addresses.with_columns(known_at.alias("known_at"))
         .sort("person_id", "known_at", "effective_date")
-        .with_columns(pl.col("effective_date").cum_max().over("person_id").alias("in_force"))
-        .group_by("person_id", "known_at", maintain_order=True)
-        .last()
+        .with_columns(_cum_max_date_per_person("effective_date").alias("in_force"))
+        .filter(_last_of("person_id", "known_at"))
         .select("person_id", "known_at", "in_force")
         .join(
             addresses.select("person_id", pl.col("effective_date").alias("in_force"), "area_code"),
@@ -111,12 +130,12 @@ def resident_points(
         .select("person_id", "known_at", pl.col("area_code").str.slice(0, 2).alias("address_region"))
     )
     address = _carry(points, reports, "known_at", ["address_region"])
+    # _carry keeps the points' rows in their order (sorted, one per person and day): side by side
     answer = (
-        points.join(latest, on=["person_id", "c"], how="left")
+        points.with_columns(last_move.get_column("is_exit"), address.get_column("address_region"))
+        .join(latest, on=["person_id", "c"], how="left")
         .join(covering, on=["person_id", "c"], how="left")
         .join(begun, on=["person_id", "c"], how="left")
-        .join(last_move, on=["person_id", "c"], how="left")
-        .join(address, on=["person_id", "c"], how="left")
         .join(people.select("person_id", "nationality"), on="person_id", how="left")
     )
     resident = pl.col("status_region").is_not_null() & (pl.col("is_exit").is_null() | ~pl.col("is_exit"))
@@ -142,36 +161,47 @@ def status_of(current_visa: pl.Expr, begun: pl.Expr) -> pl.Expr:
     )
 
 
+def _person_codes(frames: tuple[pl.DataFrame, ...]) -> tuple[pl.Series, tuple[pl.DataFrame, ...]]:
+    """The frames with person_id replaced by its rank among the sorted ids (UInt32), and the ids.
+
+    Every sort, join and window below is keyed on the person; on integers they take about half
+    the time they take on text. The ranks keep the ids' order, so sorting by them sorts by id."""
+    ids = pl.concat([f.get_column("person_id").cast(pl.String) for f in frames]).unique().sort()
+    enum = pl.Enum(ids.drop_nulls())
+    coded = tuple(f.with_columns(pl.col("person_id").cast(pl.String).cast(enum).to_physical()) for f in frames)
+    return ids.drop_nulls(), coded
+
+
 def spans(
     people: pl.DataFrame, statuses: pl.DataFrame, movements: pl.DataFrame, addresses: pl.DataFrame
 ) -> pl.DataFrame:
     """Each person's residence spans (SPAN_SCHEMA), from their complete records."""
+    ids, (people, statuses, movements, addresses) = _person_codes((people, statuses, movements, addresses))
     pts = resident_points(people, statuses, movements, addresses)
     if pts.height == 0:
         return pl.DataFrame(schema=SPAN_SCHEMA)
+    pts = pts.with_columns(pl.col("person_id").cast(pl.UInt32))
     value = (
         pl.when(pl.col("region").is_null())
         .then(pl.lit(None, pl.String))
         .otherwise(pl.col("region") + "|" + pl.col("status"))
     )
     pts = pts.with_columns(value.alias("_v"))
-    same = (pl.col("_v").eq_missing(pl.col("_v").shift(1).over("person_id"))) & pl.col("person_id").eq(
-        pl.col("person_id").shift(1)
-    )
+    # sorted by person and day: the previous (next) row is the person's when its person_id is
+    same_person = pl.col("person_id").eq(pl.col("person_id").shift(1))
+    same = pl.col("_v").eq_missing(pl.col("_v").shift(1)) & same_person
     runs = pts.filter(~same.fill_null(False))  # the first point of each run
-    runs = runs.with_columns(pl.col("c").shift(-1).over("person_id").alias("end_date"))
-    return (
-        runs.filter(pl.col("region").is_not_null())
-        .select(
-            "person_id",
-            pl.col("c").alias("start_date"),
-            "end_date",
-            "region",
-            "status",
-            "nationality",
-        )
-        .cast(SPAN_SCHEMA)
+    next_same = pl.col("person_id").eq(pl.col("person_id").shift(-1)).fill_null(False)
+    runs = runs.with_columns(pl.when(next_same).then(pl.col("c").shift(-1)).alias("end_date"))
+    out = runs.filter(pl.col("region").is_not_null()).select(
+        "person_id",
+        pl.col("c").alias("start_date"),
+        "end_date",
+        "region",
+        "status",
+        "nationality",
     )
+    return out.with_columns(ids.gather(out.get_column("person_id")).alias("person_id")).cast(SPAN_SCHEMA)
 
 
 def _starts(day: pl.Expr) -> dict[str, pl.Expr]:
