@@ -27,6 +27,7 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, Forbidden, Invalid, NotFound
 from regionvisa.core.usecase import Done, Subject, use_case
 from regionvisa.db import utcnow
+from regionvisa.regions.models import Region
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 # Accounts are national: a user's region says where a regional official works, not who may manage them.
@@ -180,7 +181,6 @@ def _check_role_region(role: str, region: str | None, session: Session) -> str |
                 en="a regional official must be bound to exactly one region",
                 field="region",
             )
-        from regionvisa.regions.models import Region
 
         if session.get(Region, region) is None:
             raise Invalid(

@@ -32,9 +32,12 @@ from typing import IO, Any
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from regionvisa.compliance import engine as eng
+from regionvisa.compliance.indicators import indicators, year_bounds
 from regionvisa.compliance.risk import at_risk
 from regionvisa.compliance.rules import RuleSettings, compliance_rules
 from regionvisa.compliance.subjects import run_region
@@ -42,9 +45,12 @@ from regionvisa.config import get_settings
 from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
+from regionvisa.programs.models import ProgramVersion
 from regionvisa.records.columnar import ArrowReads, DriverReads, batch_reads
 from regionvisa.records.frames import KNOWN_BY, read_known_all
 from regionvisa.regions.parameters import national_values
+from regionvisa.regions.service import regions_frame
+from regionvisa.reports.files import write_csv_safe
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -125,11 +131,6 @@ def _design_rows(policy_dir: Path) -> list[_ProgrammeObligations]:
 
 def _stored_rows(engine: Engine) -> list[_ProgrammeObligations]:
     """Published (or since retired) programme versions in the database (programs/ domain)."""
-    from sqlalchemy import inspect, select
-    from sqlalchemy.orm import Session
-
-    from regionvisa.programs.models import ProgramVersion
-
     if "program_version" not in inspect(engine).get_table_names():
         return []
     with Session(engine) as session:
@@ -152,8 +153,6 @@ def _obligations_key(policy_dir: Path, engine: Engine | None) -> tuple:
     )
     stored: tuple = ()
     if engine is not None:
-        from sqlalchemy import inspect, text
-
         if "program_version" in inspect(engine).get_table_names():
             with engine.connect() as conn:
                 stored = tuple(
@@ -563,7 +562,6 @@ def findings(
 def write_findings_csv(findings: pl.DataFrame, out: Path | IO[bytes] | IO[str], *, details: bool = False) -> None:
     """The §4.8 CSV: exactly the contract columns, in order; `details` appends severity and evidence."""
     columns = eng.CONTRACT_COLUMNS + (["severity", "evidence"] if details else [])
-    from regionvisa.reports.files import write_csv_safe
 
     write_csv_safe(findings.select(columns), out, null_value="", date_format="%Y-%m-%d")
 
@@ -574,9 +572,6 @@ def compute_indicators(*, engine: Engine, year: int, policy_dir: Path | None = N
     Indicators need every resident (the denominators), so all visible records are read; this
     is an annual computation, not a per-request one.
     """
-    from regionvisa.compliance.indicators import indicators, year_bounds
-    from regionvisa.regions.service import regions_frame
-
     _, year_end = year_bounds(year)
     with batch_reads(engine=engine) as reads:
         frames = read_known_all(reads=reads, tables={t: year_end for t in (*eng.INPUT_SCHEMAS, "person")})

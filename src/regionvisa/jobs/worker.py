@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -150,7 +151,6 @@ class LocalWorker:
 
     def _loop(self) -> None:
         reaped_at = 0.0
-        import time
 
         while not self._stop.is_set():
             try:

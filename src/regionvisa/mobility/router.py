@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from regionvisa.accounts.policy import Actor
 from regionvisa.mobility import service
+from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
+from regionvisa.stats.service import data_as_of
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
 from regionvisa.web.params import IsoDate
@@ -30,7 +32,6 @@ def table_response(frame: pl.DataFrame, *, name: str, format: str, meta: dict) -
     """`frame` as {…meta, "rows": […]} (dates as YYYY-MM-DD), or as a CSV / XLSX attachment."""
     if format == "json":
         return {**meta, "columns": frame.columns, "rows": frame.to_dicts()}
-    from regionvisa.reports.files import write_csv_safe, write_xlsx_safe
 
     buffer = io.BytesIO()
     if format == "csv":
@@ -46,8 +47,6 @@ def table_response(frame: pl.DataFrame, *, name: str, format: str, meta: dict) -
 
 def default_period(request: Request) -> tuple[dt.date, dt.date]:
     """The year up to the latest date in the records."""
-    from regionvisa.stats.service import data_as_of
-
     end = data_as_of(engine=request.app.state.engine)
     return end - dt.timedelta(days=364), end
 

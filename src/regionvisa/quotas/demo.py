@@ -13,8 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
+from regionvisa.config import get_settings
 from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
+from regionvisa.programs import service as programs
+from regionvisa.programs.files import program_files
+from regionvisa.programs.models import Program, ProgramVersion
+from regionvisa.quotas import service
+from regionvisa.quotas.models import QuotaLedger
 
 PILOT_CSV = Path(__file__).resolve().parents[1] / "regions" / "data" / "pilot_2025.csv"
 ACTOR = system_actor("demo")
@@ -26,11 +32,6 @@ def pilot_quotas() -> pl.DataFrame:
 
 def ensure_programmes(*, engine: Engine) -> None:
     """The pilot programmes, published; loaded from the policy files when the programmes step has not."""
-    from regionvisa.config import get_settings
-    from regionvisa.programs import service as programs
-    from regionvisa.programs.files import program_files
-    from regionvisa.programs.models import ProgramVersion
-
     with session_scope(engine=engine) as session:
         published = session.scalar(select(ProgramVersion.id).where(ProgramVersion.status == "published").limit(1))
         if published is None:
@@ -40,10 +41,6 @@ def ensure_programmes(*, engine: Engine) -> None:
 
 
 def demo_step(*, engine: Engine) -> None:
-    from regionvisa.programs.models import Program
-    from regionvisa.quotas import service
-    from regionvisa.quotas.models import QuotaLedger
-
     ensure_programmes(engine=engine)
     with session_scope(engine=engine) as session:
         known = set(session.scalars(select(Program.id)))

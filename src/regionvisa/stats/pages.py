@@ -9,11 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.policy import ALL, Actor, grant
+from regionvisa.core.errors import DomainError
 from regionvisa.core.paging import Page, offset_of
+from regionvisa.jobs.router import launch
 from regionvisa.regions.service import region_names
 from regionvisa.regions.tilemap import tile_grid
 from regionvisa.reports.locale import region_name
-from regionvisa.stats import regional, service
+from regionvisa.stats import monthly, regional, service
+from regionvisa.web import forms
 from regionvisa.web.deps import require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
@@ -132,11 +135,6 @@ def monthly_form(request: Request, user: Actor = Depends(require("stats.read")))
 
 @router.post("/statistics/monthly", include_in_schema=False)
 async def monthly_start(request: Request, user: Actor = Depends(require("stats.read"))):
-    from regionvisa.core.errors import DomainError
-    from regionvisa.jobs.router import launch
-    from regionvisa.stats import monthly
-    from regionvisa.web import forms
-
     form = await request.form()
     values = {"month": str(form.get("month", "")).strip(), "lang": str(form.get("lang", current_language.get()))}
     try:

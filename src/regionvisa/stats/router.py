@@ -8,6 +8,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from regionvisa.accounts.policy import Actor
+from regionvisa.jobs.router import accepted, launch
+from regionvisa.stats import monthly as monthly_statistics
 from regionvisa.stats import service
 from regionvisa.web.deps import require
 from regionvisa.web.errors import ERROR_RESPONSES
@@ -52,9 +54,6 @@ class MonthlyRequest(BaseModel):
     summary="Start the monthly statistics workbook (bulletin breakdowns) as a job; its file is the XLSX",
 )
 def monthly(request: Request, body: MonthlyRequest, user: Actor = Depends(require("stats.read"))):
-    from regionvisa.jobs.router import accepted, launch
-    from regionvisa.stats import monthly as monthly_statistics
-
     job = launch(
         request,
         actor=user,
