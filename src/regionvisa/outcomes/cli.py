@@ -152,11 +152,13 @@ def report_command(
     period = f"{start.isoformat()} – {when.isoformat()}"
     rows = result.indicators.to_dicts()
     out = Console()
-    print_table(_retention_table(rows, f"retention and KIIP / 정착률·KIIP, {period}"), wide=wide, console=out)
+    retention = _retention_table(rows, f"retention and KIIP / 정착률·KIIP, {period}")
+    print_table(retention, wide=wide, console=out)
     if any(r["visa"] == "E-7" for r in rows):
-        print_table(_employment_table(rows, f"E-7 employment / E-7 고용, {when.isoformat()}"), wide=wide, console=out)
-    print_table(_takeup_table(_latest(result.takeup), "take-up against quota / 정원 대비 소진"), wide=wide,
-                console=out)  # fmt: skip
+        employment = _employment_table(rows, f"E-7 employment / E-7 고용, {when.isoformat()}")
+        print_table(employment, wide=wide, console=out)
+    takeup = _takeup_table(_latest(result.takeup), "take-up against quota / 정원 대비 소진")
+    print_table(takeup, wide=wide, console=out)
     console.print(
         "comparison: non-pilot holders of the same base visa in the same region, first granted in the period"
         " / 비교군: 같은 기간에 같은 지역에서 같은 기본 비자를 처음 받은 시범사업 외 소지자"

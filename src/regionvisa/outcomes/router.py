@@ -52,7 +52,12 @@ def outcomes(
     }
 
 
-@router.get("/export.xlsx", summary="The pilot outcome report as XLSX: indicators and monthly take-up sheets")
+@router.get(
+    "/export.xlsx",
+    summary="The pilot outcome report as XLSX: indicators and monthly take-up sheets",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+)
 def export_xlsx(
     request: Request,
     on: IsoDate | None = ON,
