@@ -58,9 +58,7 @@ def test_next_links_walk_the_region_once_in_order(client, login, role_users, bus
         by_key = walk(client, f"/regions/26?at={AT}")
         assert [p for page in by_key for p in page] == busan, size  # no gap, no repeat, in order
         assert all(len(page) == size for page in by_key[:-1]) and 1 <= len(by_key[-1]) <= size
-        by_number = [
-            ROW.findall(client.get(f"/regions/26?at={AT}&page={n}").text) for n in range(1, len(by_key) + 1)
-        ]
+        by_number = [ROW.findall(client.get(f"/regions/26?at={AT}&page={n}").text) for n in range(1, len(by_key) + 1)]
         assert by_key == by_number, size
 
 

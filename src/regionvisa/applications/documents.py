@@ -54,6 +54,7 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Conflict, DomainError, Invalid, NotFound
 from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
+from regionvisa.limits import human_size
 from regionvisa.programs import service as programs
 from regionvisa.records import pii
 
@@ -421,8 +422,8 @@ def upload_document(
         raise DomainError(
             status=413,
             code="file_too_large",
-            ko=f"{filename}: 파일이 너무 큽니다 ({size:,} 바이트, 한도 {MAX_UPLOAD_BYTES:,} 바이트)",
-            en=f"{filename}: the file is too large ({size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,})",
+            ko=f"{filename}: 파일이 너무 큽니다 (한도 {human_size(MAX_UPLOAD_BYTES)})",
+            en=f"{filename}: the file is too large (the limit is {human_size(MAX_UPLOAD_BYTES)})",
             field="file",
         )
     content_type = (content_type or "").split(";")[0].strip().lower()

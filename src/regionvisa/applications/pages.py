@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import UploadFile
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import Actor, can
@@ -448,34 +449,47 @@ def application_page(request: Request, application_id: int, user: Actor = Depend
     return _detail_page(request, user, application_id)
 
 
+def _refused_upload(request: Request, errors: forms.FormErrors, values: dict[str, str]):
+    """The application's page again, the refused upload's message beside its file field."""
+    user = request.state.user
+    return _detail_page(request, user, int(request.path_params["application_id"]), errors=errors, form=values)
+
+
+DOCUMENT_FORM = forms.UploadForm(
+    render=_refused_upload,
+    file_field="file",
+    labels={"doc_type": N_("Document"), "file": N_("File (PDF, JPEG or PNG, at most 10 MB)")},
+    ids={"doc_type": "doc-type", "file": "doc-file"},
+    limit=documents.MAX_UPLOAD_BYTES,
+)
+
+
 @router.post("/applications/{application_id}/documents")
-def upload_document(
-    request: Request,
-    application_id: int,
-    doc_type: str = Form(...),
-    file: UploadFile = File(...),
-    user: Actor = Depends(require("applications.recommend")),
+@forms.upload_form(DOCUMENT_FORM)
+async def upload_document(
+    request: Request, application_id: int, user: Actor = Depends(require("applications.recommend"))
 ):
-    content = file.file.read(documents.MAX_UPLOAD_BYTES + 1)
+    # Read here, not through Form()/File() parameters: a refusal then comes back as this form
+    # (one over the body limit is answered by web.errors through DOCUMENT_FORM).
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    upload = form.get("file")
     try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Invalid(code="missing_file", ko="보낼 파일을 골라 주세요", en="Choose a file to send", field="file")
+        content = await upload.read(documents.MAX_UPLOAD_BYTES + 1)
         with session_scope(engine=request.app.state.engine) as session:
             documents.upload_document(
                 session=session,
                 app=application_id,
-                doc_type=doc_type,
-                filename=file.filename or "upload",
+                doc_type=values.get("doc_type", ""),
+                filename=upload.filename or "upload",
                 content=content,
-                content_type=file.content_type or "",
+                content_type=upload.content_type or "",
                 actor=user,
             )
     except DomainError as exc:
-        errors = forms.errors_from(
-            exc,
-            labels={"doc_type": N_("Document"), "file": N_("File (PDF, JPEG or PNG, at most 10 MB)")},
-            ids={"doc_type": "doc-type", "file": "doc-file"},
-            form_id="doc-file",
-        )
-        return _detail_page(request, user, application_id, errors=errors)
+        return DOCUMENT_FORM.render(request, DOCUMENT_FORM.errors(exc), values)
     return RedirectResponse(f"/applications/{application_id}?done=document", status_code=303)
 
 

@@ -325,7 +325,16 @@ def _design_yaml(design: dict) -> str:
 
 
 def _proposal_page(
-    request: Request, user: Actor, round_id: int, region: str, *, error=None, details=None, form=None, status=200
+    request: Request,
+    user: Actor,
+    round_id: int,
+    region: str,
+    *,
+    error=None,
+    details=None,
+    form=None,
+    status=200,
+    errors: forms.FormErrors | None = None,
 ):
     lang = _lang()
     with session_scope(engine=_engine(request)) as session:
@@ -373,9 +382,24 @@ def _proposal_page(
             "form": form,
             "error": error,
             "details": details or [],
+            "errors": errors,
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_proposal.html", ctx, status_code=status)
+    return render(request, "selection_proposal.html", ctx, status_code=errors.status if errors else status)
+
+
+def _refused_upload(request: Request, errors: forms.FormErrors, values: dict[str, str]):
+    """The proposal page again, the refused upload's message beside the attachments field (the
+    form as last submitted when the refused body was never read)."""
+    params = request.path_params
+    return _proposal_page(
+        request, request.state.user, int(params["round_id"]), params["region"], errors=errors, form=values or None
+    )
+
+
+PROPOSAL_FORM = forms.UploadForm(
+    render=_refused_upload, file_field="attachments", labels={"attachments": N_("Attachments")}
+)
 
 
 @router.get("/selection/rounds/{round_id}/proposals/{region}")
@@ -384,6 +408,7 @@ def proposal_page(request: Request, round_id: int, region: str, user: Actor = De
 
 
 @router.post("/selection/rounds/{round_id}/proposals/{region}")
+@forms.upload_form(PROPOSAL_FORM)
 async def submit_proposal(
     request: Request, round_id: int, region: str, user: Actor = Depends(require("proposals.submit"))
 ):

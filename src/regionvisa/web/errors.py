@@ -12,13 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regionvisa.accounts.pages import login_page  # a page module: the error mapping stays below the pages
 from regionvisa.core.errors import DomainError
 from regionvisa.core.text import N_
 from regionvisa.policyfiles import key_path
-from regionvisa.web import i18n
+from regionvisa.web import forms, i18n
 from regionvisa.web.forms import pydantic_message
 from regionvisa.web.templating import render
 
@@ -95,6 +96,12 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: DomainError):
         if _wants_json(request):
             return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        spec = forms.upload_form_of(request)
+        if spec is not None and exc.status not in (401, 403, 404):
+            # Refused while the body was read (over its size limit), before the route's handler
+            # ran: the route's form page, with the refusal beside the file field. What was typed
+            # cannot be given back, since the rest of the body was never read.
+            return await run_in_threadpool(spec.render, request, spec.errors(exc), {})
         return _page(request, exc.status, exc.ko, exc.en)
 
     @app.exception_handler(RequestValidationError)

@@ -43,12 +43,30 @@ Rules of the pattern:
 - Pydantic messages are reworded: "Input should be less than or equal to 100" becomes
   "Share must be 100 or less" / "비율은(는) 100 이하여야 합니다", with numbers in the page's format.
 - Size and count limits are said in human units: `forms.size_text(10 * 2**20)` -> "10 MB".
-- Uploaded files cannot be given back (browsers refuse to prefill a file input); say so beside it.
+- Uploaded files cannot be given back (browsers refuse to prefill a file input); say so beside it
+  (`file_again(errors)` in the template).
+
+Upload pages declare their form with `@forms.upload_form(spec)` on the
+route. A body over its size limit is refused by `web.uploads.BodyLimitMiddleware` while it streams,
+inside the form parsing, before the handler runs; the page error handler (`web.errors`) then
+renders the declared form page with the refusal beside the file field, instead of a bare error
+page. The handler's own refusals (a file of the wrong type, a file over its own limit) go through
+`spec.errors(exc)`, so both paths word the message the same way::
+
+    DOCUMENT_FORM = forms.UploadForm(render=_refused_upload, file_field="file", labels=..., ids=..., limit=10 * 2**20)
+
+    @router.post("/applications/{application_id}/documents")
+    @forms.upload_form(DOCUMENT_FORM)
+    async def upload_document(request: Request, application_id: int, user=Depends(require(...))):
+        values = await forms.values(request)
+        ...
+        except DomainError as exc:
+            return DOCUMENT_FORM.render(request, DOCUMENT_FORM.errors(exc), values)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from babel.numbers import format_decimal
@@ -271,3 +289,56 @@ async def values(request: Request) -> dict[str, str]:
     """Every typed text value of the posted form (the last of repeated names), to give back."""
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+# ------------------------------------------------------------------------------------ upload forms
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """The form page of an upload route, for refusals raised while its body is read.
+
+    `render(request, errors, values)` answers the form page with `errors` (status `errors.status`)
+    and the typed `values` given back; `file_field` is the file input's name, `limit` the file's own
+    size limit as the page states it (None: the refusal's own message)."""
+
+    render: Callable
+    file_field: str = "file"
+    labels: Mapping[str, Label] = field(default_factory=dict)
+    ids: Mapping[str, str] = field(default_factory=dict)
+    limit: int | None = None
+
+    @property
+    def anchor(self) -> str:
+        return self.ids.get(self.file_field, self.file_field)
+
+    def errors(self, exc: DomainError, lang: str | None = None) -> FormErrors:
+        """The refusal as the form shows it: a message about no field is about the file field;
+        a body over the limit is said with the file's limit in human units."""
+        lang = _lang(lang)
+        if exc.code == "too_large" and self.limit is not None:
+            label = label_text(self.labels.get(self.file_field), self.file_field, lang)
+            size = size_text(self.limit, lang)
+            ko = f"{label}: 파일이 너무 큽니다. {size} 이하의 파일을 보내 주세요"
+            en = f"{label}: the file is too large; send a file of at most {size}"
+            item = FormError(field=self.file_field, id=self.anchor, label=label, message=ko if lang == "ko" else en)
+            return FormErrors(items=[item], status=exc.status)
+        found = errors_from(exc, labels=self.labels, ids=self.ids, form_id=self.anchor, lang=lang)
+        label = label_text(self.labels.get(self.file_field), self.file_field, lang)
+        items = [e if e.field else FormError(self.file_field, self.anchor, label, e.message) for e in found]
+        return FormErrors(items=items, status=found.status)
+
+
+def upload_form(spec: UploadForm):
+    """Marks a route with its form page (read by the page error handler through `upload_form_of`)."""
+
+    def mark(handler):
+        handler.upload_form = spec
+        return handler
+
+    return mark
+
+
+def upload_form_of(request: Request) -> UploadForm | None:
+    """The form page the matched route declared, or None."""
+    return getattr(request.scope.get("endpoint"), "upload_form", None)

@@ -23,7 +23,7 @@ from pathlib import Path
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from regionvisa.accounts.policy import grant
+from regionvisa.accounts.policy import grant, refusal
 from regionvisa.config import get_settings
 from regionvisa.core.actor import ROLE_LABELS
 from regionvisa.core.errors import DomainError
@@ -62,11 +62,10 @@ def too_large(limit: int, endpoint: Endpoint | None, role: str | None) -> Upload
 
 
 def _forbidden(endpoint: Endpoint) -> UploadRefused:
+    """The permission refusal in the words of every other one (what the action does), and its id."""
+    said = refusal(endpoint.action)
     return UploadRefused(
-        status=403,
-        code="forbidden",
-        ko=f"이 작업을 할 권한이 없습니다 ({endpoint.action})",
-        en=f"your role may not do this ({endpoint.action})",
+        status=403, code="forbidden", ko=f"{said.ko} ({endpoint.action})", en=f"{said.en} ({endpoint.action})"
     )
 
 
