@@ -6,6 +6,7 @@ from regionvisa.audit import models as audit_models  # noqa: F401
 from regionvisa.compliance import models as compliance_models  # noqa: F401
 from regionvisa.evaluation import models as evaluation_models  # noqa: F401
 from regionvisa.jobs import models as jobs_models  # noqa: F401
+from regionvisa.outcomes import models as outcomes_models  # noqa: F401
 from regionvisa.programs import models as programs_models  # noqa: F401
 from regionvisa.quotas import models as quotas_models  # noqa: F401
 from regionvisa.records import models as records_models  # noqa: F401

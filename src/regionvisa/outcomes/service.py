@@ -5,21 +5,28 @@ the quota ledgers, and the wage floors in force; then `outcomes.compute` over th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 
 import polars as pl
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from regionvisa.compliance.service import programme_obligations
 from regionvisa.core.actor import Actor
-from regionvisa.core.errors import Invalid
+from regionvisa.core.errors import Forbidden, Invalid, NotFound
+from regionvisa.core.usecase import Done, use_case
+from regionvisa.db import utcnow
 from regionvisa.outcomes import compute
+from regionvisa.outcomes.models import OutcomeRun
 from regionvisa.outcomes.subjects import READ, read_region
 from regionvisa.records.columnar import batch_reads
 from regionvisa.records.frames import read_known_all
 from regionvisa.regions.parameters import national_values
 
-__all__ = ["READ", "Outcomes", "default_since", "outcomes", "report"]
+__all__ = ["READ", "Outcomes", "default_since", "get_run", "outcomes", "report", "reproduce_run", "runs", "store_run"]
 
 LEDGER_SCHEMA = {
     "program_id": pl.String,
@@ -115,3 +122,128 @@ def report(*, engine: Engine, actor: Actor, on: dt.date, since: dt.date, region:
         indicators=result.indicators.filter(pl.col("region") == shown),
         takeup=result.takeup.filter(pl.col("region") == shown),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Stored runs: the parameters and the canonical JSON result with its SHA-256, recomputed from the
+# records and compared byte for byte (as `evaluation.service.reproduce_run`).
+
+
+def _cell(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _rows(frame: pl.DataFrame) -> dict:
+    return {"columns": frame.columns, "rows": [[_cell(v) for v in row] for row in frame.iter_rows()]}
+
+
+def dumps(result: Outcomes, *, region: str | None) -> str:
+    """The canonical JSON text of a result: sorted keys, no spaces, UTF-8 text as is."""
+    payload = {
+        "since": result.since.isoformat(),
+        "on": result.on.isoformat(),
+        "region": region,
+        "indicators": _rows(result.indicators),
+        "takeup": _rows(result.takeup),
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _computed(engine: Engine, *, on: dt.date, since: dt.date, region: str | None) -> str:
+    result = outcomes(engine=engine, on=on, since=since)
+    if region is not None:
+        result = Outcomes(
+            since=since,
+            on=on,
+            indicators=result.indicators.filter(pl.col("region") == region),
+            takeup=result.takeup.filter(pl.col("region") == region),
+        )
+    return dumps(result, region=region)
+
+
+@use_case(action=READ, audit="outcomes.run")
+def _store(*, session: Session, actor: Actor, on: dt.date, since: dt.date, region: str | None) -> Done:
+    text = _computed(session.get_bind(), on=on, since=since, region=region)
+    params = {"since": since.isoformat(), "on": on.isoformat(), "region": region}
+    run = OutcomeRun(
+        since=since,
+        on=on,
+        region=region,
+        params_json=json.dumps(params, sort_keys=True, separators=(",", ":")),
+        result_json=text,
+        result_sha256=_sha256(text),
+        created_by=str(actor),
+        created_at=utcnow(),
+    )
+    session.add(run)
+    session.flush()
+    return Done(
+        value=run,
+        subject=("outcome_run", run.id),
+        region=region,
+        reason=f"pilot outcome report {since}..{on} stored",
+        inputs={**params, "result_sha256": run.result_sha256},
+    )
+
+
+def store_run(*, session: Session, actor: Actor, on: dt.date, since: dt.date, region: str | None = None) -> OutcomeRun:
+    """Compute the report as a reader sees it (a regional official: their own region; 403 for
+    another) and store it with its parameters and digest; audited as `outcomes.run`."""
+    shown = read_region(actor, region)
+    check_period(since=since, on=on)
+    return _store(session=session, actor=actor, on=on, since=since, region=shown)
+
+
+def get_run(*, session: Session, actor: Actor, run_id: int) -> OutcomeRun:
+    """A stored run for a reader: 404 when missing or of a region the reader may not read (a
+    regional official: another region's, or a national run)."""
+    run = session.get(OutcomeRun, run_id)
+    if run is None:
+        raise NotFound(what=f"outcome run {run_id}")
+    try:
+        read_region(actor, run.region)
+    except Forbidden:
+        raise NotFound(what=f"outcome run {run_id}") from None
+    if run.region is None and read_region(actor, None) is not None:
+        raise NotFound(what=f"outcome run {run_id}")
+    return run
+
+
+def runs(*, session: Session, actor: Actor) -> list[OutcomeRun]:
+    """The stored runs the reader may read, newest first."""
+    shown = read_region(actor, None)
+    stmt = select(OutcomeRun).order_by(OutcomeRun.id.desc())
+    if shown is not None:
+        stmt = stmt.where(OutcomeRun.region == shown)
+    return list(session.scalars(stmt))
+
+
+def reproduce_run(*, session: Session, actor: Actor, run_id: int) -> dict:
+    """Recompute a stored run from the records with its stored parameters and compare the JSON
+    text byte for byte."""
+    run = get_run(session=session, actor=actor, run_id=run_id)
+    params = json.loads(run.params_json)
+    again = _computed(
+        session.get_bind(),
+        on=dt.date.fromisoformat(params["on"]),
+        since=dt.date.fromisoformat(params["since"]),
+        region=params["region"],
+    )
+    return {
+        "run_id": run.id,
+        "identical": again == run.result_json,
+        "stored_sha256": run.result_sha256,
+        "recomputed_sha256": _sha256(again),
+    }
+
+
+def result_of(run: OutcomeRun) -> dict:
+    return json.loads(run.result_json)

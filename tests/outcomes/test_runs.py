@@ -1,0 +1,64 @@
+"""Stored pilot outcome runs (SQLite and PostgreSQL): a run keeps its parameters and canonical
+JSON with its digest, is recomputed from the records byte for byte, is audited, and is scoped as
+its result (a regional official stores and reads their own region's runs only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+from tests.actors import AUDITOR, BUSAN, SYSTEM
+from tests.outcomes.test_report import SEOUL_PILOT, seed
+
+from regionvisa.audit.models import AuditEntry
+from regionvisa.core.errors import Forbidden, NotFound
+from regionvisa.db import session_scope
+from regionvisa.outcomes import service
+
+ON, SINCE = dt.date(2026, 6, 30), dt.date(2024, 1, 1)
+
+
+@pytest.fixture
+def seeded(engine, records, tmp_path):
+    seed(engine, records, tmp_path)
+    return engine
+
+
+def _store(engine, actor, region=None) -> int:
+    with session_scope(engine=engine) as session:
+        return service.store_run(session=session, actor=actor, on=ON, since=SINCE, region=region).id
+
+
+def test_a_stored_run_reproduces_byte_for_byte_and_is_audited(seeded):
+    run_id = _store(seeded, SYSTEM)
+    with session_scope(engine=seeded) as session:
+        run = service.get_run(session=session, actor=AUDITOR, run_id=run_id)
+        body = service.result_of(run)
+        assert (body["since"], body["on"], body["region"]) == ("2024-01-01", "2026-06-30", None)
+        programmes = {row[body["indicators"]["columns"].index("program_id")] for row in body["indicators"]["rows"]}
+        assert {"busan-d2", SEOUL_PILOT} <= programmes
+        check = service.reproduce_run(session=session, actor=AUDITOR, run_id=run_id)
+        assert check["identical"] and check["stored_sha256"] == check["recomputed_sha256"] == run.result_sha256
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "outcomes.run")).one()
+        assert entry.subject_id == str(run_id)
+
+
+def test_a_regional_official_stores_and_reads_their_own_region_only(seeded):
+    with pytest.raises(Forbidden):
+        _store(seeded, BUSAN, region="11")
+    own = _store(seeded, BUSAN)
+    national = _store(seeded, SYSTEM)
+    seoul = _store(seeded, SYSTEM, region="11")
+    with session_scope(engine=seeded) as session:
+        run = service.get_run(session=session, actor=BUSAN, run_id=own)
+        assert run.region == "26" and SEOUL_PILOT not in run.result_json
+        for other in (national, seoul):
+            with pytest.raises(NotFound):
+                service.get_run(session=session, actor=BUSAN, run_id=other)
+            with pytest.raises(NotFound):
+                service.reproduce_run(session=session, actor=BUSAN, run_id=other)
+        assert [r.id for r in service.runs(session=session, actor=BUSAN)] == [own]
+        assert {r.id for r in service.runs(session=session, actor=AUDITOR)} == {own, national, seoul}
+        assert json.loads(run.params_json)["region"] == "26"
