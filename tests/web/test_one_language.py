@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from regionvisa.audit import names as audit_names
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Latin words a Korean page may show, and why.
@@ -144,9 +146,10 @@ KNOWN_PAGES = {
     "/audit": "the log shows each entry as recorded: reasons in the words they were typed or written in "
     "(the services' English reasons among them), inputs and outputs as stored, timestamps in ISO form; "
     "translating it needs the services' reasons as message ids in the entries",
-    "/audit/actions": "the audit action names (application.approve, auth.login …) are the codes the log "
-    "is filtered by; audit/names.py has no label per name to show beside them",
 }
+# The audit action names (applications.approve, auth.login …) and their older spellings: the codes
+# the log is filtered by, shown beside what each records in the page's language.
+AUDIT_ACTION_NAMES = set(audit_names.ACTIONS).union(*(audit_names.older_names(n) for n in audit_names.ACTIONS))
 
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.\-/:@'][A-Za-z0-9]+)*")
 HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]+")
@@ -236,7 +239,12 @@ TOKEN_PREFIX = re.compile(r"\brvt_[A-Za-z0-9_-]{8}")
 def latin_findings(page_text: str, names: set[str]) -> set[str]:
     found = set()
     for word in LATIN_WORD.findall(TOKEN_PREFIX.sub(" ", page_text)):
-        if word in ALLOWED_ON_KOREAN or word in names or any(p.match(word) for p in (VISA_CODE, CODE, READER_CODE)):
+        if (
+            word in ALLOWED_ON_KOREAN
+            or word in names
+            or word in AUDIT_ACTION_NAMES
+            or any(p.match(word) for p in (VISA_CODE, CODE, READER_CODE))
+        ):
             continue
         found.add(word)
     return found
