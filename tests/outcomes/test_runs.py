@@ -5,7 +5,9 @@ its result (a regional official stores and reads their own region's runs only)."
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import subprocess
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +17,7 @@ from tests.outcomes.test_report import SEOUL_PILOT, seed
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Forbidden, NotFound
 from regionvisa.db import session_scope
-from regionvisa.outcomes import service
+from regionvisa.outcomes import report, service
 
 ON, SINCE = dt.date(2026, 6, 30), dt.date(2024, 1, 1)
 
@@ -62,3 +64,34 @@ def test_a_regional_official_stores_and_reads_their_own_region_only(seeded):
         assert [r.id for r in service.runs(session=session, actor=BUSAN)] == [own]
         assert {r.id for r in service.runs(session=session, actor=AUDITOR)} == {own, national, seoul}
         assert json.loads(run.params_json)["region"] == "26"
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("ko", ("시범사업 성과 보고서", "비교군", "부산")), ("en", ("Pilot outcome report", "Comparison group", "Busan"))],
+)
+def test_a_stored_run_renders_as_pdf_and_xlsx_in_either_language(seeded, tmp_path, lang, words):
+    import openpyxl
+
+    run_id = _store(seeded, SYSTEM)
+    with session_scope(engine=seeded) as session:
+        run = service.get_run(session=session, actor=AUDITOR, run_id=run_id)
+        result, digest = service.result_of(run), run.result_sha256
+    pdf = report.render(result, ".pdf", lang, run_id=run_id, sha256=digest)
+    assert pdf.startswith(b"%PDF")
+    path = tmp_path / "outcomes.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Tagged:          yes" in info
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    for word in words:
+        assert word in flat
+    assert digest in text.replace("\n", "")
+    xlsx = report.render(result, ".xlsx", lang)
+    assert xlsx == report.render(result, ".xlsx", lang)  # the same run gives the same workbook
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    first = book.worksheets[0]
+    heads = [c.value for c in first[1]]
+    assert words[1] in {c.value for c in first["A"]}
+    assert heads[heads.index("program_id") if "program_id" in heads else 1] != "program_id"
