@@ -33,12 +33,6 @@ KNOWN = {
     # tests/jobs): needs a way to turn it off, or opt in, owned by the jobs pages
     ("/jobs", "meta-refresh"),
     ("/jobs/1", "meta-refresh"),
-    # wide tables in <div class="table-wrap"> scroll on a phone: the wrapper needs tabindex="0"
-    # and a name (role="region" aria-labelledby) in these templates to be reachable by keyboard
-    ("/", "scrollable-region-focusable"),
-    ("/quotas/3", "scrollable-region-focusable"),
-    ("/programs/busan-d2", "scrollable-region-focusable"),
-    ("/compliance?region=26", "scrollable-region-focusable"),
 }
 # Pages with their own stylesheet: the selection minutes (one document for the page and the PDF,
 # selection_minutes.html) sets its tables' layout itself, a few pixels wider than a phone.
