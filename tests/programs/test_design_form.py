@@ -33,7 +33,7 @@ def test_simple_criteria_and_dated_values_are_form_rows():
     design = yaml.safe_load((POLICY / "26" / "busan-d2.yaml").read_text(encoding="utf-8"))
     form = design_form.from_design(design)
     assert form.meta["quota"] == "1000" and form.meta["region"] == "26"
-    assert {"name": "bank_balance_krw", "date": "2025-04-02", "value": "8000000"} in form.params
+    assert {"name": "bank_balance_krw", "date": "2025-04-02", "value": "8000000", "text_date": ""} in form.params
     first = form.rules[0]
     assert (first["field"], first["op"], first["kind"], first["value"]) == (
         "bank_balance_krw",
@@ -82,7 +82,9 @@ design_strategy = st.fixed_dictionaries(
         "quota": st.one_of(st.integers(0, 10**6), st.text(TEXT, max_size=4)),
     },
     optional={
-        "parameters": st.dictionaries(names, st.dictionaries(st.dates(), scalars, min_size=1, max_size=3), max_size=3),
+        "parameters": st.dictionaries(
+            names, st.dictionaries(st.dates() | st.dates().map(str), scalars, min_size=1, max_size=3), max_size=3
+        ),
         "criteria": st.lists(criteria, max_size=4),
         "points": st.lists(st.fixed_dictionaries({"id": names, "points": st.integers(0, 20)}), max_size=2),
         "obligation_months": st.integers(0, 60),

@@ -31,7 +31,7 @@ META: dict[str, type] = {
     "kiip_deadline_months": int,
 }
 RULE_KEYS = ("id", "label_ko", "label_en", "reference", "field", "op", "kind", "value", "rule_yaml", "extra")
-PARAM_KEYS = ("name", "date", "value")
+PARAM_KEYS = ("name", "date", "value", "text_date")  # text_date "1": the date was written as text
 
 
 def _yaml(value: Any) -> str:
@@ -165,7 +165,12 @@ def from_design(design: Mapping[str, Any]) -> DesignForm:
             form.title_ko, form.title_en = value["ko"], value["en"]
         elif key == "parameters" and _params_ok(value):
             form.params = [
-                {"name": name, "date": day.isoformat(), "value": scalar_text(v)}
+                {
+                    "name": name,
+                    "date": str(day),
+                    "value": scalar_text(v),
+                    "text_date": "1" if isinstance(day, str) else "",
+                }
                 for name, dated in value.items()
                 for day, v in dated.items()
             ]
@@ -184,9 +189,18 @@ def _params_ok(value: Any) -> bool:
         if not (isinstance(name, str) and name.strip() == name != "" and isinstance(dated, dict) and dated):
             return False
         for day, v in dated.items():
-            if not (type(day) is dt.date and _is_scalar(v) and _same(scalar_value(scalar_text(v)), v)):
+            if not (_day_ok(day) and _is_scalar(v) and _same(scalar_value(scalar_text(v)), v)):
                 return False
     return True
+
+
+def _day_ok(day: Any) -> bool:
+    if type(day) is dt.date:
+        return True
+    try:
+        return isinstance(day, str) and dt.date.fromisoformat(day).isoformat() == day
+    except ValueError:
+        return False
 
 
 def _rows(fields: Mapping[str, str], prefix: str, keys: tuple[str, ...]) -> list[dict[str, str]]:
@@ -242,7 +256,8 @@ def to_design(form: DesignForm) -> dict[str, Any]:
     if form.params:
         params: dict[str, dict] = {}
         for row in form.params:
-            params.setdefault(row["name"].strip(), {})[_date_key(row["date"])] = scalar_value(row["value"])
+            day = row["date"].strip() if row.get("text_date") else _date_key(row["date"])
+            params.setdefault(row["name"].strip(), {})[day] = scalar_value(row["value"])
         design["parameters"] = params
     if form.rules:
         design["criteria"] = [_criterion(row) for row in form.rules]

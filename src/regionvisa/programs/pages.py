@@ -8,7 +8,9 @@ validation as an enhancement when JavaScript runs) and the public eligibility ch
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
@@ -19,12 +21,13 @@ from regionvisa.core.errors import DomainError, Forbidden, NotFound
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
-from regionvisa.programs import designs, screening, service, simulation, views
+from regionvisa.programs import design_form, designs, screening, service, simulation, views
 from regionvisa.programs.lifecycle import EDIT, PROGRAMME_VERSIONS
 from regionvisa.programs.subjects import read_region, readable
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
 from regionvisa.rules.fields import VALUE_CONTEXT, VALUE_LABELS
+from regionvisa.web import forms
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language, translate
 from regionvisa.web.labels import N_
@@ -150,6 +153,11 @@ def _editor(request: Request, user: Actor, *, text: str, reason: str = "", error
 
 @router.get("/program-drafts")
 def draft_editor(request: Request, program: str | None = None, user: Actor = Depends(require("programs.edit_draft"))):
+    return _editor(request, user, text=_draft_text(request, program, user))
+
+
+def _draft_text(request: Request, program: str | None, user: Actor) -> str:
+    """The YAML a new draft starts from: the latest version (numbered after it unless a draft) or the template."""
     if program:
         with session_scope(engine=request.app.state.engine) as session:
             readable(user, service.get_program(session=session, program_id=program), action=EDIT)
@@ -164,7 +172,7 @@ def draft_editor(request: Request, program: str | None = None, user: Actor = Dep
         text = TEMPLATE_DESIGN.format(
             slug=f"region{region}-draft", region=region, today=today.isoformat(), end=f"{today.year + 1}-12-31"
         )
-    return _editor(request, user, text=text)
+    return text
 
 
 @router.post("/program-drafts")
@@ -204,6 +212,145 @@ def draft_save(
             return _editor(request, user, text=yaml_text, reason=reason, errors=[text], status_code=exc.status)
         program_id = row.program_id
     _flash(request, "submitted" if then == "submit" else "saved")
+    return RedirectResponse(f"/programs/{program_id}", status_code=303)
+
+
+# ------------------------------------------------------------------------------------ form editor
+
+FORM_LABELS = {
+    "meta-id": N_("Programme id"),
+    "meta-version": N_("Version"),
+    "meta-region": N_("Region code"),
+    "meta-base_visa": N_("Base visa"),
+    "meta-valid_from": N_("Valid from"),
+    "meta-valid_to": N_("Valid to"),
+    "meta-quota": N_("Quota (places)"),
+    "meta-obligation_months": N_("Residence obligation (months)"),
+    "meta-kiip_deadline_months": N_("KIIP deadline (months)"),
+    "title_ko": N_("Name (Korean)"),
+    "title_en": N_("Name (English)"),
+    "param": N_("Dated parameter value"),
+    "rule": N_("Criterion rule"),
+    "extra": N_("Other parts of the design (YAML)"),
+}
+OP_LABELS = {
+    "==": N_("equals"),
+    "!=": N_("differs from"),
+    "<": N_("less than"),
+    "<=": N_("at most"),
+    ">": N_("more than"),
+    ">=": N_("at least"),
+}
+
+
+def _form_field(path: str, form: design_form.DesignForm) -> tuple[str, str]:
+    """(form field name, label key) a validation path `criteria[1].rule` or `parameters.x.2025-01-01` is about."""
+    if m := re.match(r"criteria\[(\d+)\]", path):
+        return f"rule-{m.group(1)}-value", "rule"
+    if m := re.match(r"parameters\.([^.]+)(?:\.(.+))?", path):
+        for i, row in enumerate(form.params):
+            if row["name"].strip() == m.group(1) and (m.group(2) is None or row["date"].strip() == m.group(2)):
+                return f"param-{i}-value", "param"
+    top = re.split(r"[.\[]", path)[0]
+    if f"meta-{top}" in FORM_LABELS:
+        return f"meta-{top}", f"meta-{top}"
+    if top == "title":
+        return "title_ko", "title_ko"
+    return "extra", "extra"
+
+
+def _form_errors(messages: list[str], form: design_form.DesignForm) -> forms.FormErrors:
+    """The validator's `draft:path: message` lines as the form pattern's items, beside their fields."""
+    lang = current_language.get()
+    items = []
+    for text in messages:
+        where, _, message = text.partition(": ")
+        name, label_key = _form_field(where.split(":", 1)[-1], form)
+        label = translate(lang, FORM_LABELS[label_key])
+        items.append(forms.FormError(field=name, id=name, label=label, message=f"{label}: {message or where}"))
+    return forms.FormErrors(items=items, status=422)
+
+
+def _form_page(request: Request, user: Actor, form: design_form.DesignForm, *, errors=None, checked=False):
+    reason = str(getattr(request.state, "design_reason", ""))
+    lang = current_language.get()
+    fields = [(name, f.label(lang), f.type) for name, f in FIELDS.items() if name != "applicant_id"]
+    return render(
+        request,
+        "programs_design_form.html",
+        {
+            "form": form,
+            "meta_keys": list(design_form.META),
+            "labels": FORM_LABELS,
+            "fields": fields,
+            "types": {name: kind for name, _, kind in fields},
+            "ops": OP_LABELS,
+            "errors": errors,
+            "checked": checked,
+            "reason": reason,
+            "region": user.region,
+        },
+        status_code=errors.status if errors else 200,
+    )
+
+
+@router.get("/program-drafts/form")
+def draft_form(request: Request, program: str | None = None, user: Actor = Depends(require("programs.edit_draft"))):
+    text = _draft_text(request, program, user)
+    return _form_page(request, user, design_form.from_design(designs.design_from_text(text)))
+
+
+def _form_act(form: design_form.DesignForm, act: str) -> bool:
+    """Add or remove a row (True: the form comes back as typed, nothing checked)."""
+    if act == "add-rule":
+        design_form.add_rule(form)
+    elif act == "add-param":
+        design_form.add_param(form)
+    elif m := re.fullmatch(r"remove-(rule|param)-(\d+)", act):
+        rows = form.rules if m.group(1) == "rule" else form.params
+        if int(m.group(2)) < len(rows):
+            del rows[int(m.group(2))]
+    else:
+        return False
+    return True
+
+
+@router.post("/program-drafts/form")
+async def draft_form_post(request: Request, user: Actor = Depends(require("programs.edit_draft"))):
+    values = await forms.values(request)
+    request.state.design_reason = values.get("reason", "")[:500]
+    form = design_form.from_fields(values)
+    act = values.get("act", "check")
+    if _form_act(form, act):
+        return _form_page(request, user, form)
+    try:
+        design = design_form.to_design(form)
+        service.parse_design(design, source="draft")
+    except yaml.YAMLError as exc:
+        return _form_page(request, user, form, errors=_form_errors([f"draft:extra: {exc}"], form))
+    except PolicyError as exc:
+        return _form_page(request, user, form, errors=_form_errors(exc.errors, form))
+    if act != "save":
+        return _form_page(request, user, form, checked=True)
+    with session_scope(engine=request.app.state.engine) as session:
+        try:  # the same use case as the YAML editor: the design's region and its programme's authorised
+            row = service.save_draft(
+                session=session,
+                design=design,
+                actor=user,
+                reason=values.get("reason", "").strip()[:500] or "draft saved in the form editor",
+            )
+        except PolicyError as exc:
+            session.rollback()
+            return _form_page(request, user, form, errors=_form_errors(exc.errors, form))
+        except DomainError as exc:
+            if isinstance(exc, Forbidden):
+                raise
+            session.rollback()
+            text = exc.ko if current_language.get() == "ko" else exc.en
+            return _form_page(request, user, form, errors=_form_errors([f"draft:extra: {text}"], form))
+        program_id = row.program_id
+    _flash(request, "saved")
     return RedirectResponse(f"/programs/{program_id}", status_code=303)
 
 
