@@ -12,7 +12,8 @@ import subprocess
 import pytest
 from sqlalchemy import select
 from tests.actors import AUDITOR, BUSAN, SYSTEM
-from tests.outcomes.test_report import SEOUL_PILOT, seed
+from tests.jobs.support import follow
+from tests.outcomes.test_report import PERIOD, SEOUL_PILOT, seed
 
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Forbidden, NotFound
@@ -95,3 +96,47 @@ def test_a_stored_run_renders_as_pdf_and_xlsx_in_either_language(seeded, tmp_pat
     heads = [c.value for c in first[1]]
     assert words[1] in {c.value for c in first["A"]}
     assert heads[heads.index("program_id") if "program_id" in heads else 1] != "program_id"
+
+
+@pytest.mark.parametrize(("fmt", "lang"), [("pdf", "en"), ("xlsx", "ko")])
+def test_the_report_runs_as_a_job_and_its_file_downloads(
+    engine, records, tmp_path, client, login, role_users, fmt, lang
+):
+    seed(engine, records, tmp_path)
+    csrf = login(client, "t.busan")
+    started = client.post(
+        "/api/v1/outcomes/reports", json={**PERIOD, "format": fmt, "lang": lang}, headers={"X-CSRF-Token": csrf}
+    )
+    job = follow(client, started, engine)
+    assert job["state"] == "succeeded", job
+    summary = job["result"]["summary"]
+    assert summary["format"] == fmt and job["result"]["href"] == f"/api/v1/jobs/{job['id']}/file"
+    download = client.get(job["result"]["href"])
+    assert download.status_code == 200
+    assert download.content.startswith(b"%PDF" if fmt == "pdf" else b"PK")
+    run = client.get(f"/api/v1/outcomes/runs/{summary['run_id']}").json()
+    assert run["region"] == "26" and run["result_sha256"] == summary["result_sha256"]
+    assert client.get(f"/api/v1/outcomes/runs/{summary['run_id']}/reproduce").json()["identical"] is True
+    refused = client.post("/api/v1/outcomes/reports", json={**PERIOD, "region": "11"}, headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    national = _store(engine, SYSTEM)
+    assert client.get(f"/api/v1/outcomes/runs/{national}").status_code == 404
+    hidden = client.post("/api/v1/outcomes/reports", json={"run_id": national}, headers={"X-CSRF-Token": csrf})
+    assert hidden.status_code == 404
+
+
+def test_the_commands_store_reproduce_and_export_a_run(cli, engine, records, tmp_path):
+    seed(engine, records, tmp_path)
+    stored = cli("outcomes", "run", "--on", "2026-06-30", "--since", "2024-01-01", "--region", "26")
+    assert stored.exit_code == 0, stored.output
+    run_id = int(stored.stdout.split()[2])
+    listed = cli("outcomes", "runs")
+    assert listed.exit_code == 0 and max(len(line) for line in listed.stdout.splitlines()) <= 80
+    again = cli("outcomes", "reproduce", str(run_id))
+    assert again.exit_code == 0 and "identical" in again.stdout, again.output
+    for name, lang in (("r.pdf", "ko"), ("r.xlsx", "en")):
+        wrote = cli("outcomes", "export", str(run_id), str(tmp_path / name), "--lang", lang)
+        assert wrote.exit_code == 0, wrote.output
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+    assert (tmp_path / "r.xlsx").read_bytes().startswith(b"PK")
+    assert cli("outcomes", "reproduce", "999999").exit_code == 1

@@ -138,6 +138,32 @@ def _monthly_statistics(work: Work) -> dict:
     }
 
 
+def _outcomes_report(work: Work) -> dict:
+    """The pilot outcome report (PDF or XLSX, Korean or English) from a stored run: the one named
+    by `run_id`, else a run stored now for the period and the region the job was started for."""
+    from regionvisa.db import session_scope
+    from regionvisa.outcomes import report, service
+
+    fmt, lang, params = work.params["format"], work.params.get("lang", "ko"), work.params
+    work.progress(0.05, ko="성과 지표 계산", en="computing the outcome indicators")
+    with session_scope(engine=work.engine) as session:
+        if params.get("run_id") is not None:
+            run = service.get_run(session=session, actor=work.actor, run_id=int(params["run_id"]))
+        else:
+            on, since = dt.date.fromisoformat(params["on"]), dt.date.fromisoformat(params["since"])
+            run = service.store_run(session=session, actor=work.actor, on=on, since=since, region=params.get("region"))
+        run_id, digest, result = run.id, run.result_sha256, service.result_of(run)
+    work.progress(0.6, ko="보고서 작성", en="rendering the report")
+    data = report.render(result, f".{fmt}", lang, run_id=run_id, sha256=digest)
+    name = f"outcomes-{result['since']}-{result['on']}-{result.get('region') or 'all'}-{lang}.{fmt}"
+    work.save_output(name=name, media_type=REPORT_MEDIA[fmt], data=data)
+    return {
+        "href": f"/api/v1/jobs/{work.job_id}/file",
+        "summary": {"run_id": run_id, "result_sha256": digest, "format": fmt, "lang": lang, "file": name,
+                    "bytes": len(data)},
+    }  # fmt: skip
+
+
 def _spooled(work: Work):
     """The job's uploaded file written to a temporary path for the readers that take a path."""
     name, data = work.input_file()
@@ -298,6 +324,13 @@ KINDS: dict[str, Kind] = {
             "stats.read",
             NP_("job kind", "monthly statistics"),
             _monthly_statistics,
+        ),
+        Kind(
+            "outcomes_report",
+            "outcomes.read",
+            "outcomes.read",
+            NP_("job kind", "pilot outcome report"),
+            _outcomes_report,
         ),
         Kind("audit_verify", "audit.read", "audit.read", NP_("job kind", "audit chain check"), _audit_verify),
         Kind("probe", "users.manage", "users.manage", NP_("job kind", "worker check"), _probe),

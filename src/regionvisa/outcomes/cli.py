@@ -163,3 +163,91 @@ def report_command(
         "comparison: non-pilot holders of the same base visa in the same region, first granted in the period"
         " / 비교군: 같은 기간에 같은 지역에서 같은 기본 비자를 처음 받은 시범사업 외 소지자"
     )
+
+
+def _fail(exc: DomainError) -> None:
+    console.print(f"[red]{exc.en}[/red]", highlight=False)
+    console.print(f"[red]{exc.ko}[/red]", highlight=False)
+    raise typer.Exit(1) from None
+
+
+@app.command("run")
+def run_command(
+    on: str = typer.Option(..., "--on", help="reference date YYYY-MM-DD: records as they stood that day"),
+    since: str | None = typer.Option(
+        None, "--since", help="first day of the period YYYY-MM-DD (default: 1 January two years before --on)"
+    ),
+    region: str | None = typer.Option(None, "--region", help="2-digit region code (default: every region)"),
+) -> None:
+    """Compute the report and store it as a run (parameters, result JSON, SHA-256) / 실행 저장."""
+    from regionvisa.db import get_engine, session_scope
+    from regionvisa.outcomes import service
+
+    when = _date(on, "--on")
+    start = _date(since, "--since") if since else service.default_since(when)
+    try:
+        with session_scope(engine=get_engine()) as session:
+            run = service.store_run(session=session, actor=CLI, on=when, since=start, region=region)
+            run_id, digest = run.id, run.result_sha256
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"outcome run {run_id} stored / 저장됨: sha256 {digest}")
+
+
+@app.command("runs")
+def runs_command(wide: bool = WIDE) -> None:
+    """The stored outcome runs, newest first / 저장된 실행."""
+    from regionvisa.db import get_engine, session_scope
+    from regionvisa.outcomes import service
+
+    table = Table(title="outcome runs / 성과 보고서 실행")
+    for name in ("id", "since", "on", "region", "sha256"):
+        table.add_column(name, justify="right" if name == "id" else "left")
+    with session_scope(engine=get_engine()) as session:
+        for run in service.runs(session=session, actor=CLI):
+            table.add_row(
+                str(run.id), run.since.isoformat(), run.on.isoformat(), run.region or "all", run.result_sha256[:12]
+            )
+    print_table(table, wide=wide, console=Console())
+
+
+@app.command("reproduce")
+def reproduce_command(run_id: int = typer.Argument(..., help="a stored run's id")) -> None:
+    """Recompute a stored run from the records and compare it byte for byte (exit 1 if it differs) / 재현."""
+    from regionvisa.db import get_engine, session_scope
+    from regionvisa.outcomes import service
+
+    try:
+        with session_scope(engine=get_engine()) as session:
+            check = service.reproduce_run(session=session, actor=CLI, run_id=run_id)
+    except DomainError as exc:
+        _fail(exc)
+    word = "identical / 동일" if check["identical"] else "DIFFERENT / 다름"
+    typer.echo(f"run {run_id}: {word} (stored {check['stored_sha256']}, recomputed {check['recomputed_sha256']})")
+    if not check["identical"]:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    run_id: int = typer.Argument(..., help="a stored run's id"),
+    path: Path = typer.Argument(..., help="FILE.pdf or FILE.xlsx"),
+    lang: str = typer.Option("ko", "--lang", help="ko or en"),
+) -> None:
+    """A stored run as PDF or XLSX (by the file's suffix) in Korean or English / 파일로 내보내기."""
+    from regionvisa.db import get_engine, session_scope
+    from regionvisa.outcomes import report, service
+    from regionvisa.reports.files import write_atomic
+
+    if lang not in ("ko", "en"):
+        raise typer.BadParameter("ko or en", param_hint="--lang")
+    if path.suffix.lower() not in report.FORMATS:
+        raise typer.BadParameter("FILE.pdf or FILE.xlsx", param_hint="PATH")
+    try:
+        with session_scope(engine=get_engine()) as session:
+            run = service.get_run(session=session, actor=CLI, run_id=run_id)
+            result, digest = service.result_of(run), run.result_sha256
+    except DomainError as exc:
+        _fail(exc)
+    write_atomic(path, report.render(result, path.suffix, lang, run_id=run_id, sha256=digest))
+    typer.echo(f"wrote {path}")
