@@ -36,6 +36,7 @@ USE_CASE_MODULES = (
     "compliance.cases",
     "evaluation.service",
     "evaluation.flows",
+    "outcomes.service",
     "selection.service",
     "selection.committee",
     "selection.proposals",
