@@ -12,13 +12,14 @@ import subprocess
 import pytest
 from sqlalchemy import select
 from tests.actors import AUDITOR, BUSAN, SYSTEM
-from tests.jobs.support import follow
+from tests.jobs.support import follow, follow_page
 from tests.outcomes.test_report import PERIOD, SEOUL_PILOT, seed
 
 from regionvisa.audit.models import AuditEntry
 from regionvisa.core.errors import Forbidden, NotFound
 from regionvisa.db import session_scope
 from regionvisa.outcomes import report, service
+from regionvisa.outcomes.models import OutcomeRun
 
 ON, SINCE = dt.date(2026, 6, 30), dt.date(2024, 1, 1)
 
@@ -140,3 +141,30 @@ def test_the_commands_store_reproduce_and_export_a_run(cli, engine, records, tmp
     assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
     assert (tmp_path / "r.xlsx").read_bytes().startswith(b"PK")
     assert cli("outcomes", "reproduce", "999999").exit_code == 1
+
+
+def test_the_page_starts_the_report_job_for_the_period_shown(engine, records, tmp_path, client, login, role_users):
+    """The /outcomes page hands the period on to a job (no JavaScript: a form, then the job's page
+    that ends with a link to the file); a regional official's report is their own region's."""
+    seed(engine, records, tmp_path)
+    csrf = login(client, "t.busan")
+    page = client.get("/outcomes", params=PERIOD)
+    assert page.status_code == 200 and 'id="report-form"' in page.text
+    assert f'name="on" value="{PERIOD["on"]}"' in page.text
+    started = client.post(
+        "/outcomes/reports", data={**PERIOD, "format": "pdf", "lang": "ko", "csrf_token": csrf}, follow_redirects=False
+    )
+    assert started.status_code == 303 and started.headers["location"].startswith("/jobs/")
+    done = follow_page(client, started, engine)
+    link = done.text.split('id="job-result" class="button primary" href="')[1].split('"')[0]
+    assert client.get(link).content.startswith(b"%PDF")
+    with session_scope(engine=engine) as session:
+        assert [r.region for r in session.scalars(select(OutcomeRun)).all()] == ["26"]
+    # another region, or a period that ends before it starts: the same page with the message, as typed
+    other = client.post("/outcomes/reports", data={**PERIOD, "region": "11", "csrf_token": csrf})
+    assert other.status_code == 403
+    backwards = client.post(
+        "/outcomes/reports?lang=en", data={"on": "2024-01-01", "since": "2026-06-30", "csrf_token": csrf}
+    )
+    assert backwards.status_code == 422 and 'id="form"' in backwards.text
+    assert 'value="2026-06-30"' in backwards.text and "before the start of the period" in backwards.text

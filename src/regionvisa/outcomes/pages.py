@@ -1,19 +1,23 @@
 """The pilot outcome report page (`/outcomes`): a table per programme and region, the pilot
 holders beside the comparison group of non-pilot holders of the same base visa in the same
 region (docs/indicators.md), and each programme's take-up against its quota by month. Thin:
-`outcomes.service` does the work; a GET form, no JavaScript; the XLSX comes from the API."""
+`outcomes.service` does the work; a GET form, no JavaScript; the XLSX comes from the API, and the
+report to hand on (PDF or XLSX, Korean or English, from a stored run) is rendered by a job."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 import polars as pl
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
 
 from regionvisa.accounts.nav import register
 from regionvisa.accounts.policy import ALL, Actor, grant
-from regionvisa.core.errors import DomainError
+from regionvisa.core.errors import DomainError, Invalid
+from regionvisa.jobs.router import launch
 from regionvisa.outcomes import compute, service
+from regionvisa.outcomes.subjects import read_region
 from regionvisa.regions.service import region_names
 from regionvisa.stats.service import data_as_of, records_present
 from regionvisa.web import forms
@@ -66,21 +70,25 @@ def groups(result: service.Outcomes) -> list[dict]:
     return found
 
 
-@router.get("/outcomes")
-def outcomes_page(request: Request, user: Actor = Depends(require(service.READ))):
-    engine = request.app.state.engine
-    values = dict(request.query_params)
-    lang = current_language.get()
-    names = region_names(lang)
-    context: dict = {
+def _context(request: Request, user: Actor, values: dict, errors: forms.FormErrors | None = None) -> dict:
+    """What the page shows before a report is computed: the form as typed and the region picker."""
+    names = region_names(current_language.get())
+    return {
         "form": values,
         "choices": _choices(user, names),
         "national": _national(user),
         "names": names,
-        "has_records": records_present(engine=engine),
-        "errors": None,
+        "has_records": records_present(engine=request.app.state.engine),
+        "errors": errors,
         "months": compute.MONTHS,
     }
+
+
+@router.get("/outcomes")
+def outcomes_page(request: Request, user: Actor = Depends(require(service.READ))):
+    engine = request.app.state.engine
+    values = dict(request.query_params)
+    context = _context(request, user, values)
     if not context["has_records"]:
         return render(request, "outcomes.html", context)
     try:
@@ -102,3 +110,37 @@ def outcomes_page(request: Request, user: Actor = Depends(require(service.READ))
         export=f"/api/v1/outcomes/export.xlsx?{urlencode(kept)}",
     )
     return render(request, "outcomes.html", context)
+
+
+REPORT_FORMATS = ("pdf", "xlsx")
+
+
+@router.post("/outcomes/reports")
+def report_form(
+    request: Request,
+    on: str = Form(""),
+    since: str = Form(""),
+    region: str = Form(""),
+    format: str = Form("pdf"),
+    lang: str = Form("ko"),
+    user: Actor = Depends(require(service.READ)),
+):
+    """The report of the period shown, stored as a run and rendered by a job; the job's page
+    follows it and links to the file (the same job as POST /api/v1/outcomes/reports)."""
+    engine = request.app.state.engine
+    try:
+        if format not in REPORT_FORMATS or lang not in ("ko", "en"):
+            raise Invalid(
+                code="bad_report", ko="보고서 형식이나 언어가 올바르지 않습니다", en="unknown report format or language"
+            )
+        when = query_date(on or None, field="on", label=LABELS["on"]) or data_as_of(engine=engine)
+        start = query_date(since or None, field="since", label=LABELS["since"]) or service.default_since(when)
+        service.check_period(since=start, on=when)
+        scoped = read_region(user, region.strip() or None)
+    except DomainError as exc:
+        errors = forms.errors_from(exc, labels=LABELS)  # 401/403/404 are raised again
+        context = _context(request, user, {"on": on, "since": since, "region": region}, errors)
+        return render(request, "outcomes.html", context, status_code=errors.status)
+    params = {"format": format, "lang": lang, "on": when.isoformat(), "since": start.isoformat(), "region": scoped}
+    job = launch(request, actor=user, kind="outcomes_report", params=params, region=scoped)
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
