@@ -354,6 +354,12 @@ def import_file(
 
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # The writer's lock from the start: a deferred transaction reads (the people the
+                # rows name) before it writes, and on SQLite in WAL mode a write committed by
+                # another connection in between (a job worker's heartbeat) fails the upgrade at
+                # once with "database is locked", which the busy timeout does not wait out.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             counts = _import_batches(
                 conn,
                 spec,
