@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -136,6 +135,8 @@ def require_keys(settings: Settings | None = None) -> Settings:
 
 def database_identity(url: str) -> str:
     """The name the demo keys file knows a database by: the URL without its password, SQLite paths resolved."""
+    from sqlalchemy.engine import make_url  # here: the database-free paths (evaluate --indicators) import config
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
         parsed = parsed.set(database=str(Path(parsed.database).resolve()))

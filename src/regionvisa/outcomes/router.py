@@ -123,7 +123,7 @@ class ReportRequest(BaseModel):
     on: dt.date | None = Field(None, description="reference date (default: the latest date in the records)")
     since: dt.date | None = Field(None, description="first day of the period (default: 1 January two years before)")
     region: str | None = Field(None, pattern=r"^\d{2}$", description="a regional official: their own")
-    run_id: int | None = Field(None, ge=1, description="render this stored run instead of storing a new one")
+    run_id: int | None = Field(None, ge=1, strict=True, description="render this stored run, not a new one")
     format: Literal["pdf", "xlsx"] = "pdf"
     lang: Literal["ko", "en"] = "ko"
 
