@@ -90,6 +90,9 @@ def test_a_stored_run_renders_as_pdf_and_xlsx_in_either_language(seeded, tmp_pat
     for word in words:
         assert word in flat
     assert digest in text.replace("\n", "")
+    # one take-up row per programme: busan-d2's latest month under a ledger (2 of 10 places by
+    # 2025-12); the monthly rows are the workbook's
+    assert "2025-12" in flat and "20.0%" in flat and "2024-05" not in flat
     xlsx = report.render(result, ".xlsx", lang)
     assert xlsx == report.render(result, ".xlsx", lang)  # the same run gives the same workbook
     book = openpyxl.load_workbook(io.BytesIO(xlsx))
@@ -168,3 +171,22 @@ def test_the_page_starts_the_report_job_for_the_period_shown(engine, records, tm
     )
     assert backwards.status_code == 422 and 'id="form"' in backwards.text
     assert 'value="2026-06-30"' in backwards.text and "before the start of the period" in backwards.text
+
+
+def test_the_pdf_takeup_is_the_latest_month_a_ledger_covers_per_programme():
+    columns = ["program_id", "region", "visa", "month", "new_holders", "cumulative", "quota", "takeup",
+               "comparison_new"]  # fmt: skip
+    rows = [
+        ["b-d2", "26", "D-2", "2025-01", 1, 1, 10, 0.1, 2],
+        ["b-d2", "26", "D-2", "2025-02", 2, 3, 10, 0.3, 0],
+        ["b-d2", "26", "D-2", "2025-03", 4, 7, None, None, 5],
+        ["a-e7", "11", "E-7", "2025-01", 0, 0, None, None, 1],
+        ["a-e7", "11", "E-7", "2025-02", 3, 3, None, None, 1],
+    ]
+    latest = report.latest_takeup({"columns": columns, "rows": rows})
+    assert latest["columns"] == list(report.SUMMARY)
+    assert latest["rows"] == [
+        ["b-d2", "26", "D-2", "2025-02", 3, 10, 0.3, 2],  # comparison holders to that month
+        ["a-e7", "11", "E-7", "2025-02", 3, None, None, 2],  # no ledger: the latest month
+    ]
+    assert report.latest_takeup({"columns": columns, "rows": []})["rows"] == []

@@ -165,9 +165,11 @@ def indicators(
     since: dt.date,
     on: dt.date,
     national_floor: int | None,
+    people: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """One row per group (pilot programme × region × visa, comparison region × visa)."""
-    people = members(statuses, since=since, on=on)
+    """One row per group (pilot programme × region × visa, comparison region × visa); `people` is
+    `members(statuses, ...)` when the caller has it already (it is computed once per report)."""
+    people = members(statuses, since=since, on=on) if people is None else people
     groups = people.with_columns(key=_key(people)).select("key", *GROUP_KEYS).unique("key")
     return (
         groups.join(retention(people, addresses, on=on), on="key", how="left")

@@ -1,14 +1,23 @@
 """The pilot outcome report as files, laid out from a stored run's result (`service.result_of`):
 PDF (WeasyPrint, NanumGothic embedded, tagged, as the evaluation report) and XLSX, in Korean or
-English. The same result gives the same tables in both formats; column names and groups are
-translated through the gettext catalogue (outcomes.po), numbers formatted as the reports do."""
+English. Column names and groups are translated through the gettext catalogue (outcomes.po),
+numbers formatted as the reports do.
+
+The XLSX holds the whole result (the indicators and the take-up of every programme month). The
+PDF stays a few pages whatever the period: the indicators, and one take-up row per programme (the
+latest month a ledger covers, as the page shows it); laying out hundreds of monthly rows took
+WeasyPrint most of the report's time."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+import polars as pl
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 
 from regionvisa.reports import fonts
@@ -18,6 +27,8 @@ from regionvisa.web.i18n import gettext as _
 
 FORMATS = (".pdf", ".xlsx")
 MONTHS = (6, 12, 24)
+HERE = Path(__file__).resolve().parent
+SUMMARY = ("program_id", "region", "visa", "month", "cumulative", "quota", "takeup", "comparison_new")
 SHARES = {f"retention_{m}m" for m in MONTHS} | {"kiip_participation", "employed_share", "below_floor_share", "takeup"}
 
 
@@ -70,12 +81,34 @@ def _table(part: Mapping[str, Any], lang: str, *, skip: tuple[str, ...] = ()) ->
     return [heads.get(c, c) for c in columns], rows
 
 
+def latest_takeup(part: Mapping[str, Any]) -> dict:
+    """One take-up row per programme, in the result's order: the latest month a ledger covers
+    (else the latest month), with the running totals of pilot and comparison holders to it."""
+    if not part["rows"]:
+        return {"columns": list(SUMMARY), "rows": []}
+    frame = pl.DataFrame(part["rows"], schema=part["columns"], orient="row", infer_schema_length=None)
+    latest = (
+        frame.with_columns(
+            pl.col("comparison_new").cum_sum().over("program_id"),
+            covered=pl.col("quota").is_not_null(),
+            order=pl.int_range(pl.len()),
+        )
+        .sort("program_id", "covered", "month")
+        .group_by("program_id", maintain_order=True)
+        .last()
+        .sort(pl.col("order"))
+        .select(SUMMARY)
+    )
+    return {"columns": list(SUMMARY), "rows": [list(row) for row in latest.iter_rows()]}
+
+
 def context(result: Mapping[str, Any], lang: str, *, run_id: int | None = None, sha256: str = "") -> dict[str, Any]:
-    """Everything the PDF lays out, already translated (the eligible counts are left to the XLSX)."""
+    """Everything the PDF lays out, already translated (the eligible counts and the monthly
+    take-up are left to the XLSX)."""
     with language(lang) as lang:
         eligible = tuple(f"eligible_{m}m" for m in MONTHS)
         indicator_heads, indicator_rows = _table(result["indicators"], lang, skip=eligible)
-        takeup_heads, takeup_rows = _table(result["takeup"], lang)
+        takeup_heads, takeup_rows = _table(latest_takeup(result["takeup"]), lang)
         region = result.get("region")
         return {
             "lang": lang,
@@ -92,6 +125,13 @@ def context(result: Mapping[str, Any], lang: str, *, run_id: int | None = None, 
         }
 
 
+@lru_cache
+def _environment() -> Environment:
+    """The reports' environment, finding this package's PDF template first."""
+    shared = environment()
+    return shared.overlay(loader=ChoiceLoader([FileSystemLoader(str(HERE / "templates")), shared.loader]))
+
+
 def render_pdf(result: Mapping[str, Any], lang: str = "ko", *, run_id: int | None = None, sha256: str = "") -> bytes:
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
@@ -99,8 +139,8 @@ def render_pdf(result: Mapping[str, Any], lang: str = "ko", *, run_id: int | Non
     ctx = context(result, lang, run_id=run_id, sha256=sha256)
     with language(ctx["lang"]):
         html = (
-            environment()
-            .get_template("reports/outcomes.html")
+            _environment()
+            .get_template("outcomes_pdf.html")
             .render(
                 {
                     **ctx,

@@ -1,6 +1,7 @@
-"""The outcome report's inputs from the database: the records of every person who ever held a
-base visa (D-2 or E-7), as known on the day, in one snapshot (`records.columnar.batch_reads`),
-the quota ledgers, and the wage floors in force; then `outcomes.compute` over the columns."""
+"""The outcome report's inputs from the database: the records of every person granted a base visa
+(D-2 or E-7) in the period, as known on the day, in one snapshot (`records.columnar.batch_reads`),
+only the columns and rows the indicators use (filtered in SQL), the quota ledgers, and the wage
+floors in force; then `outcomes.compute` over the columns, the members found once."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from regionvisa.outcomes import compute
 from regionvisa.outcomes.models import OutcomeRun
 from regionvisa.outcomes.subjects import READ, read_region
 from regionvisa.records.columnar import batch_reads
-from regionvisa.records.frames import read_known_all
 from regionvisa.regions.parameters import national_values
 
 __all__ = ["READ", "Outcomes", "default_since", "get_run", "outcomes", "report", "reproduce_run", "runs", "store_run"]
@@ -66,17 +66,69 @@ def floors_on(programmes: pl.DataFrame, on: dt.date) -> pl.DataFrame:
     )
 
 
+# The columns the indicators use, each read only for the people who can be members: those with a
+# grant of a base visa in the period (a member's date is such a grant: the first programme grant of
+# a pilot member, the first grant of the visa of a comparison member).
+STATUS_SCHEMA = {
+    "person_id": pl.String,
+    "visa": pl.String,
+    "program_id": pl.String,
+    "region": pl.String,
+    "granted_on": pl.Date,
+}
+ADDRESS_SCHEMA = {"person_id": pl.String, "area_code": pl.String, "effective_date": pl.Date}
+KIIP_SCHEMA = {"person_id": pl.String, "enrolled_on": pl.Date}
+JOB_SCHEMA = {"person_id": pl.String, "start_date": pl.Date, "end_date": pl.Date, "annual_wage_krw": pl.Int64}
+
+
+def _candidates(visas: tuple[str, ...], *, since: dt.date, on: dt.date) -> str:
+    listed = ", ".join(f"'{v}'" for v in visas)
+    return (
+        f"person_id IN (SELECT person_id FROM status_grant WHERE visa IN ({listed}) "
+        f"AND granted_on >= '{since}' AND granted_on <= '{on}')"
+    )
+
+
+def record_reads(*, since: dt.date, on: dt.date) -> dict[str, tuple[str, dict]]:
+    """The SELECTs of the records the indicators need (name -> (sql, schema)), as known on `on`,
+    filtered in SQL: every grant of the candidates, their address reports in force by `on`, their
+    first KIIP enrolment by `on`, and the E-7 candidates' jobs in force on `on`."""
+    people = _candidates(compute.BASE_VISAS, since=since, on=on)
+    return {
+        "status_grant": (
+            f"SELECT person_id, visa, program_id, region, granted_on FROM status_grant "
+            f"WHERE granted_on <= '{on}' AND {people}",
+            STATUS_SCHEMA,
+        ),
+        "address_report": (
+            f"SELECT person_id, area_code, effective_date FROM address_report "
+            f"WHERE reported_date <= '{on}' AND effective_date <= '{on}' AND {people}",
+            ADDRESS_SCHEMA,
+        ),
+        "kiip_record": (
+            f"SELECT person_id, MIN(enrolled_on) FROM kiip_record WHERE enrolled_on <= '{on}' AND {people} "
+            "GROUP BY person_id",
+            KIIP_SCHEMA,
+        ),
+        "employment": (
+            f"SELECT person_id, start_date, end_date, annual_wage_krw FROM employment WHERE start_date <= '{on}' "
+            f"AND (end_date IS NULL OR end_date >= '{on}') AND {_candidates(('E-7',), since=since, on=on)}",
+            JOB_SCHEMA,
+        ),
+        "quota_ledger": (
+            "SELECT program_id, period_start, period_end, allocated, adjustments FROM quota_ledger",
+            LEDGER_SCHEMA,
+        ),
+    }
+
+
 def outcomes(*, engine: Engine, on: dt.date, since: dt.date) -> Outcomes:
-    visas = ", ".join(f"'{v}'" for v in compute.BASE_VISAS)
-    people = f"person_id IN (SELECT person_id FROM status_grant WHERE visa IN ({visas}) AND granted_on <= '{on}')"
-    tables = {"status_grant": on, "address_report": on, "kiip_record": on, "employment": on}
+    """The indicators and the take-up, computed once from one snapshot of the records."""
     with batch_reads(engine=engine) as reads:
-        frames = read_known_all(reads=reads, tables=tables, where=people)
-        ledgers = reads.frame(
-            "SELECT program_id, period_start, period_end, allocated, adjustments FROM quota_ledger", LEDGER_SCHEMA
-        )
+        frames = reads.frames(record_reads(since=since, on=on))
     floors = floors_on(programme_obligations(engine=engine), on)
     statuses = frames["status_grant"]
+    members = compute.members(statuses, since=since, on=on)
     table = compute.indicators(
         statuses,
         frames["address_report"],
@@ -86,9 +138,10 @@ def outcomes(*, engine: Engine, on: dt.date, since: dt.date) -> Outcomes:
         since=since,
         on=on,
         national_floor=national_floor(on),
+        people=members,
     )
-    members = compute.members(statuses, since=since, on=on)
-    return Outcomes(since=since, on=on, indicators=table, takeup=compute.takeup(members, ledgers, since=since, on=on))
+    takeup = compute.takeup(members, frames["quota_ledger"], since=since, on=on)
+    return Outcomes(since=since, on=on, indicators=table, takeup=takeup)
 
 
 def default_since(on: dt.date) -> dt.date:
