@@ -1,7 +1,8 @@
 """The outcome report's inputs from the database: the records of every person granted a base visa
-(D-2 or E-7) in the period, as known on the day, in one snapshot (`records.columnar.batch_reads`),
-only the columns and rows the indicators use (filtered in SQL), the quota ledgers, and the wage
-floors in force; then `outcomes.compute` over the columns, the members found once."""
+(D-2 or E-7) in the period, as known on the day, in one consistent state
+(`records.columnar.read_queries`: Arrow columns on a SQLite file and on PostgreSQL), only the
+columns and rows the indicators use (filtered in SQL), the quota ledgers, and the wage floors in
+force; then `outcomes.compute` over the columns, the members found once."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from regionvisa.db import utcnow
 from regionvisa.outcomes import compute
 from regionvisa.outcomes.models import OutcomeRun
 from regionvisa.outcomes.subjects import READ, read_region
-from regionvisa.records.columnar import batch_reads
+from regionvisa.records.columnar import read_queries
 from regionvisa.regions.parameters import national_values
 
 __all__ = ["READ", "Outcomes", "default_since", "get_run", "outcomes", "report", "reproduce_run", "runs", "store_run"]
@@ -106,8 +107,8 @@ def record_reads(*, since: dt.date, on: dt.date) -> dict[str, tuple[str, dict]]:
             ADDRESS_SCHEMA,
         ),
         "kiip_record": (
-            f"SELECT person_id, MIN(enrolled_on) FROM kiip_record WHERE enrolled_on <= '{on}' AND {people} "
-            "GROUP BY person_id",
+            f"SELECT person_id, MIN(enrolled_on) AS enrolled_on FROM kiip_record "
+            f"WHERE enrolled_on <= '{on}' AND {people} GROUP BY person_id",
             KIIP_SCHEMA,
         ),
         "employment": (
@@ -124,8 +125,7 @@ def record_reads(*, since: dt.date, on: dt.date) -> dict[str, tuple[str, dict]]:
 
 def outcomes(*, engine: Engine, on: dt.date, since: dt.date) -> Outcomes:
     """The indicators and the take-up, computed once from one snapshot of the records."""
-    with batch_reads(engine=engine) as reads:
-        frames = reads.frames(record_reads(since=since, on=on))
+    frames = read_queries(engine=engine, jobs=record_reads(since=since, on=on))
     floors = floors_on(programme_obligations(engine=engine), on)
     statuses = frames["status_grant"]
     members = compute.members(statuses, since=since, on=on)
