@@ -62,10 +62,12 @@ def _reports(addresses: pl.DataFrame, known_by: dt.date) -> pl.LazyFrame:
 
 def _grant_rank(statuses: pl.DataFrame) -> pl.LazyFrame:
     """Grants with `rank`: the later a grant begins, the higher; among grants beginning the same
-    day, the later row. The covering grant of highest rank gives a day its visa."""
+    day, the later row. The covering grant of highest rank gives a day its visa. Without a
+    `program_id` column (read only for `--holders`), no grant is a holder's."""
+    held = pl.col("program_id").is_not_null() if "program_id" in statuses.columns else pl.lit(False)
     return (
         statuses.lazy()
-        .select("person_id", "visa", "valid_from", "valid_to", holder=pl.col("program_id").is_not_null())
+        .select("person_id", "visa", "valid_from", "valid_to", holder=held)
         .with_row_index("grant")
         .with_columns(rank=pl.col("valid_from").cast(pl.Int64) * (1 << 32) + pl.col("grant").cast(pl.Int64))
         .drop("grant")

@@ -9,8 +9,9 @@ the same conditions in Polars, and tests/mobility checks the computation gives t
 on the kept rows as on all of them):
 - flows: address reports reported by D2 that take effect by D2 (a later one changes nothing in
   the period), with the region only (the first two digits of the area code); grants granted by
-  D2 whose validity meets [D1, D2] (no other covers a day of the period); with `--holders`, only
-  the reports of people with a programme grant that meets the period.
+  D2 whose validity meets [D1, D2] (no other covers a day of the period), without their programme
+  unless `--holders` asks for it; with `--holders`, only the reports of people with a programme
+  grant that meets the period.
 - retention: only programme holders' grants and address reports (tens of thousands of people,
   found through the programme index and the (person, date) key, not a national scan).
 """
@@ -50,6 +51,11 @@ def _schema(table: str, columns: tuple[str, ...]) -> dict[str, pl.DataType]:
     return {c: SCHEMAS[table][c] for c in columns}
 
 
+def flow_grant_columns(holders: bool) -> tuple[str, ...]:
+    """The grants' columns the flows use: the programme only to tell holders apart."""
+    return FLOW_GRANT_COLUMNS if holders else tuple(c for c in FLOW_GRANT_COLUMNS if c != "program_id")
+
+
 def flow_filters(
     statuses: pl.DataFrame, addresses: pl.DataFrame, *, start: dt.date, end: dt.date, holders: bool
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -64,7 +70,7 @@ def flow_filters(
             pl.col("person_id").is_in(grants.filter(pl.col("program_id").is_not_null())["person_id"].implode())
         )
     return (
-        grants.select(FLOW_GRANT_COLUMNS),
+        grants.select(flow_grant_columns(holders)),
         reports.select("person_id", pl.col("area_code").str.slice(0, 2), "effective_date"),
     )
 
@@ -72,7 +78,8 @@ def flow_filters(
 def _flow_records(engine: Engine, start: dt.date, end: dt.date, holders: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     scan = " NOT INDEXED" if sqlite_file(engine=engine) is not None else ""
     meets = f"granted_on <= {_day(end)} AND valid_from <= {_day(end)} AND valid_to >= {_day(start)}"
-    grants = f"SELECT {', '.join(FLOW_GRANT_COLUMNS)} FROM status_grant{scan} WHERE {meets}"
+    columns = flow_grant_columns(holders)
+    grants = f"SELECT {', '.join(columns)} FROM status_grant{scan} WHERE {meets}"
     reports = (
         "SELECT person_id, substr(area_code, 1, 2) AS area_code, effective_date "
         f"FROM address_report{scan} WHERE reported_date <= {_day(end)} AND effective_date <= {_day(end)}"
@@ -85,7 +92,7 @@ def _flow_records(engine: Engine, start: dt.date, end: dt.date, holders: bool) -
     frames = read_queries(
         engine=engine,
         jobs={
-            "status_grant": (grants, _schema("status_grant", FLOW_GRANT_COLUMNS)),
+            "status_grant": (grants, _schema("status_grant", columns)),
             "address_report": (reports, _schema("address_report", FLOW_REPORT_COLUMNS)),
         },
     )
