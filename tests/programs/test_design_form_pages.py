@@ -40,9 +40,14 @@ def test_add_a_rule_without_javascript_keeps_what_was_typed(client, pilots, role
 
 def test_guardrail_violation_beside_the_field_in_korean_and_english(client, pilots, role_users, login):
     login(client, "t.busan")
-    for lang, label, summary in (
-        ("en", "Dated parameter value", "There is a problem"),
-        ("ko", "시행일별 기준값", "입력 내용을 확인해 주세요"),
+    for lang, label, summary, words in (
+        ("en", "Dated parameter value", "There is a problem", "1,000 KRW is below the national lower bound 8,000,000"),
+        (
+            "ko",
+            "시행일별 기준값",
+            "입력 내용을 확인해 주세요",
+            "재정능력 입증 금액 1,000원은(는) 2025-04-02에 적용되는 국가 하한 8,000,000원보다 낮습니다",
+        ),
     ):
         fields = _fields(client.get(f"/program-drafts/form?program=busan-d2&lang={lang}").text)
         row = next(k for k, v in fields.items() if v == "bank_balance_krw" and k.startswith("param-"))
@@ -52,7 +57,8 @@ def test_guardrail_violation_beside_the_field_in_korean_and_english(client, pilo
         assert refused.status_code == 422
         assert summary in refused.text
         beside = re.search(rf'id="{row.replace("-name", "-value")}-error">(.*?)</p>', refused.text, re.S).group(1)
-        assert label in beside and "below the national lower bound" in beside
+        assert label in beside and words in beside
+        assert lang == "en" or "below the national" not in beside
         assert f'href="#{row.replace("-name", "-value")}"' in refused.text
 
 
@@ -90,3 +96,33 @@ def test_yaml_and_form_editors_link_both_ways(client, pilots, role_users, login)
     login(client, "t.busan")
     assert 'href="/program-drafts/form"' in client.get("/program-drafts?lang=en").text
     assert 'href="/program-drafts?program=busan-d2"' in client.get("/program-drafts/form?program=busan-d2&lang=en").text
+
+
+def test_yaml_draft_page_words_guardrail_problems_in_the_pages_language(client, pilots, role_users, login):
+    csrf = login(client, "t.busan")
+    text = designs.design_yaml(
+        dict(service_design(pilots), version=2, parameters={"bank_balance_krw": {"2025-04-02": 1000}})
+    )
+    for lang, words in (
+        ("ko", "국가 하한 8,000,000원보다 낮습니다"),
+        ("en", "1,000 KRW is below the national lower bound 8,000,000"),
+    ):
+        refused = client.post(f"/program-drafts?lang={lang}", data={"yaml": text, "csrf_token": csrf, "then": "save"})
+        assert refused.status_code == 422
+        assert words in html_module.unescape(refused.text)
+
+
+def test_the_api_keeps_the_english_contract_lines(client, pilots, role_users, login):
+    csrf = login(client, "t.busan")
+    text = designs.design_yaml(
+        dict(service_design(pilots), version=2, parameters={"bank_balance_krw": {"2025-04-02": 1000}})
+    )
+    got = client.post("/api/v1/programs/validate", json={"yaml": text}, headers={"X-CSRF-Token": csrf}).json()
+    assert got["valid"] is False
+    line = next(e for e in got["errors"] if "bank_balance_krw" in e)
+    assert line.startswith("draft:parameters.bank_balance_krw.2025-04-02: 1,000 KRW is below the national lower bound")
+
+
+def service_design(engine) -> dict:
+    with session_scope(engine=engine) as session:
+        return dict(service.get_version(session=session, program_id="busan-d2").design)

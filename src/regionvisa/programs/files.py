@@ -25,10 +25,13 @@ from regionvisa.programs.guardrails import (
     guardrails,
     national_list,
 )
+from regionvisa.programs.problems import DesignProblems, Problem, unit_ko
 from regionvisa.regions.parameters import LocalText, national_values
 from regionvisa.regions.service import region_codes
+from regionvisa.rules.fields import FIELDS, VALUE_CONTEXT, VALUE_LABELS
 from regionvisa.rules.program import Criterion, RuleProgram, normalise_dated
 from regionvisa.rules.validate import CheckedProgram, check_program, validate_program
+from regionvisa.web.i18n import translate
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
@@ -143,24 +146,45 @@ class LoadedProgram:
         return self.spec.model_dump(mode="json", exclude_none=True)
 
 
-def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[str]:
+def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[Problem]:
     """Bounded parameters on every day they are in force, closed lists, fixed criteria kept."""
-    errors: list[str] = []
+    errors: list[Problem] = []
     fixed = {c.id: c for c in rails.fixed_criteria}
     for i, crit in enumerate(spec.criteria):
         if crit.id in fixed:
+            ref = fixed[crit.id].reference
             errors.append(
-                f"{source}:criteria[{i}].id: {crit.id!r} is a fixed national criterion of {spec.base_visa} "
-                f"and cannot be redefined or removed (guardrails.yaml fixed_criteria; {fixed[crit.id].reference})"
+                Problem(
+                    source,
+                    f"criteria[{i}].id",
+                    f"{crit.id!r} is a fixed national criterion of {spec.base_visa} "
+                    f"and cannot be redefined or removed (guardrails.yaml fixed_criteria; {ref})",
+                    f"‘{fixed[crit.id].label.ko}’은(는) {spec.base_visa}의 국가 고정 기준이므로 "
+                    f"다시 정의하거나 뺄 수 없습니다 ({ref})",
+                )
             )
     for name, values in spec.parameters.items():
         first = min(normalise_dated(values))
         if first > spec.valid_from:
             errors.append(
-                f"{source}:parameters.{name}: no value in force from valid_from {spec.valid_from}; "
-                f"the first value starts on {first}"
+                Problem(
+                    source,
+                    f"parameters.{name}",
+                    f"no value in force from valid_from {spec.valid_from}; the first value starts on {first}",
+                    f"유효 시작일 {spec.valid_from}부터 적용되는 값이 없습니다. 첫 값은 {first}부터 적용됩니다",
+                )
             )
-    errors += _shape_errors(spec, rails, source)
+    return [
+        *errors,
+        *_shape_errors(spec, rails, source),
+        *_bounded_errors(spec, rails, source),
+        *_closed_list_errors(spec, rails, source),
+    ]
+
+
+def _bounded_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[Problem]:
+    """Each dated value against the national bounds in force on every day it applies."""
+    errors: list[Problem] = []
     for name, bounded in rails.bounded_parameters.items():
         if name not in spec.parameters:
             continue
@@ -178,37 +202,78 @@ def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str)
                     if first < d <= end:
                         checkpoints.add(d)
             value = values[start]
+            where, unit, label = f"parameters.{name}.{start}", unit_ko(bounded.unit), bounded.label.ko
             if isinstance(value, bool) or not isinstance(value, int | float):
-                errors.append(f"{source}:parameters.{name}.{start}: expected a number in {bounded.unit}, got {value!r}")
+                errors.append(
+                    Problem(
+                        source,
+                        where,
+                        f"expected a number in {bounded.unit}, got {value!r}",
+                        f"{label}은(는) {unit} 단위의 숫자여야 합니다",
+                    )
+                )
                 continue
             for day in sorted(checkpoints):
                 low = bound_on(bounded.min, day)
                 high = bound_on(bounded.max, day)
                 if low is not None and value < low[0]:
                     errors.append(
-                        f"{source}:parameters.{name}.{start}: {value:,} {bounded.unit} is below the national lower "
-                        f"bound {low[0]:,} ({describe_bound(bounded.min)}, in force on {day}); {bounded.reference}"
+                        Problem(
+                            source,
+                            where,
+                            f"{value:,} {bounded.unit} is below the national lower "
+                            f"bound {low[0]:,} ({describe_bound(bounded.min)}, in force on {day}); {bounded.reference}",
+                            f"{label} {value:,}{unit}은(는) {day}에 적용되는 국가 하한 {low[0]:,}{unit}보다 "
+                            f"낮습니다; {bounded.reference}",
+                        )
                     )
                     break
                 if high is not None and value > high[0]:
                     errors.append(
-                        f"{source}:parameters.{name}.{start}: {value:,} {bounded.unit} is above the national upper "
-                        f"bound {high[0]:,} ({describe_bound(bounded.max)}, in force on {day}); {bounded.reference}"
+                        Problem(
+                            source,
+                            where,
+                            f"{value:,} {bounded.unit} is above the national upper bound {high[0]:,} "
+                            f"({describe_bound(bounded.max)}, in force on {day}); {bounded.reference}",
+                            f"{label} {value:,}{unit}은(는) {day}에 적용되는 국가 상한 {high[0]:,}{unit}보다 "
+                            f"높습니다; {bounded.reference}",
+                        )
                     )
                     break
+    return errors
+
+
+def _closed_list_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[Problem]:
+    """Occupation lists may only narrow the national list."""
+    errors: list[Problem] = []
     for name, closed in rails.closed_lists.items():
         if name not in spec.parameters:
             continue
         allowed = set(national_list(closed))
         for start, value in normalise_dated(spec.parameters[name]).items():
+            where = f"parameters.{name}.{start}"
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                errors.append(f"{source}:parameters.{name}.{start}: expected a list of occupation codes (strings)")
+                errors.append(
+                    Problem(
+                        source,
+                        where,
+                        "expected a list of occupation codes (strings)",
+                        f"{closed.label.ko}은(는) 직종 코드(문자열)의 목록이어야 합니다",
+                    )
+                )
                 continue
             extra = [v for v in value if v not in allowed]
             if extra:
+                kinds = "/".join(closed.subtypes)
                 errors.append(
-                    f"{source}:parameters.{name}.{start}: {', '.join(extra)} not in the national "
-                    f"{'/'.join(closed.subtypes)} list; a region may only narrow it ({closed.reference})"
+                    Problem(
+                        source,
+                        where,
+                        f"{', '.join(extra)} not in the national {kinds} list; "
+                        f"a region may only narrow it ({closed.reference})",
+                        f"{', '.join(extra)}은(는) 국가 {kinds} 직종 목록에 없습니다. "
+                        f"지역은 목록을 좁힐 수만 있습니다 ({closed.reference})",
+                    )
                 )
     return errors
 
@@ -239,21 +304,33 @@ def _shape_hits(rule: Any, path: str, shape: ShapeRule, parameters: dict[str, An
     return hits + _shape_hits(arg, here, shape, parameters)
 
 
-def _shape_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[str]:
+def _shape_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> list[Problem]:
     """Criteria that would admit a value a shape rule forbids (e.g. a D-2 language course).
 
     The fixed criterion already fails such applicants at screening; this check tells the region at
     validation time instead, naming the rule and its reference.
     """
-    errors: list[str] = []
+    errors: list[Problem] = []
     for shape in rails.shape_rules:
+        field_ko = FIELDS[shape.field].label("ko") if shape.field in FIELDS else shape.field
+        allowed_ko = ", ".join(_value_ko(v) for v in shape.allowed)
         for i, crit in enumerate(spec.criteria):
             for path, value in _shape_hits(crit.rule, f"criteria[{i}].rule", shape, spec.parameters):
                 errors.append(
-                    f"{source}:{path}: {value!r} is outside the {spec.base_visa} shape rule {shape.id!r} "
-                    f"({shape.label.en}): {shape.field} may only be {', '.join(shape.allowed)}; {shape.reference}"
+                    Problem(
+                        source,
+                        path,
+                        f"{value!r} is outside the {spec.base_visa} shape rule {shape.id!r} "
+                        f"({shape.label.en}): {shape.field} may only be {', '.join(shape.allowed)}; {shape.reference}",
+                        f"‘{_value_ko(value)}’은(는) {spec.base_visa} 형태 규칙 ‘{shape.label.ko}’을(를) 벗어납니다: "
+                        f"{field_ko}은(는) {allowed_ko}만 가능합니다; {shape.reference}",
+                    )
                 )
     return errors
+
+
+def _value_ko(value: Any) -> str:
+    return translate("ko", VALUE_LABELS[value], context=VALUE_CONTEXT) if value in VALUE_LABELS else str(value)
 
 
 def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
@@ -281,14 +358,15 @@ def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
     data = spec.model_dump(mode="python")
     data["parameters"] = parameters
     rules = RuleProgram.from_dict(data, national_values(), fixed_criteria=fixed)
+    problems = list(errors)
     n_fixed = len(fixed)
     fixed_ids = {c.id for c in fixed}
     for err in validate_program(rules):
         if err.message.startswith("duplicate criterion id") and err.message.split("'")[1] in fixed_ids:
             continue  # already reported above as an attempt to redefine a fixed criterion
-        errors.append(f"{source}:{_file_path(err.path, n_fixed)}: {err.message}")
-    if errors:
-        raise PolicyError(errors)
+        problems.append(Problem(source, _file_path(err.path, n_fixed), err.message, err.message_ko))
+    if problems:
+        raise DesignProblems(problems)
     return LoadedProgram(
         spec=spec, rules=rules, source=source, defaults_taken=defaults, fixed_ids=tuple(c.id for c in fixed)
     )

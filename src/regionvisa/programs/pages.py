@@ -23,6 +23,7 @@ from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs import design_form, designs, screening, service, simulation, views
 from regionvisa.programs.lifecycle import EDIT, PROGRAMME_VERSIONS
+from regionvisa.programs.problems import localised
 from regionvisa.programs.subjects import read_region, readable
 from regionvisa.regions.service import region_names
 from regionvisa.rules import FIELDS
@@ -142,6 +143,11 @@ criteria:
 """
 
 
+def _page_errors(exc: PolicyError) -> list[str]:
+    """A refused design's lines in the page's language (the English lines are the CLI's and the API's)."""
+    return localised(exc.errors, getattr(exc, "problems", None), current_language.get())
+
+
 def _editor(request: Request, user: Actor, *, text: str, reason: str = "", errors=None, status_code: int = 200):
     return render(
         request,
@@ -187,7 +193,7 @@ def draft_save(
         design = designs.design_from_text(yaml_text)
         service.parse_design(design, source="draft")  # 422 in the editor before anything is stored
     except PolicyError as exc:
-        return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
+        return _editor(request, user, text=yaml_text, reason=reason, errors=_page_errors(exc), status_code=422)
     reason = reason.strip() or "draft saved in the editor"
     with session_scope(engine=request.app.state.engine) as session:
         try:  # the use cases authorise the design's region and its programme's
@@ -205,7 +211,7 @@ def draft_save(
             raise  # the error page, as for any refusal, not the editor
         except PolicyError as exc:
             session.rollback()
-            return _editor(request, user, text=yaml_text, reason=reason, errors=exc.errors, status_code=422)
+            return _editor(request, user, text=yaml_text, reason=reason, errors=_page_errors(exc), status_code=422)
         except DomainError as exc:
             session.rollback()
             text = exc.ko if current_language.get() == "ko" else exc.en
@@ -329,7 +335,7 @@ async def draft_form_post(request: Request, user: Actor = Depends(require("progr
     except yaml.YAMLError as exc:
         return _form_page(request, user, form, errors=_form_errors([f"draft:extra: {exc}"], form))
     except PolicyError as exc:
-        return _form_page(request, user, form, errors=_form_errors(exc.errors, form))
+        return _form_page(request, user, form, errors=_form_errors(_page_errors(exc), form))
     if act != "save":
         return _form_page(request, user, form, checked=True)
     with session_scope(engine=request.app.state.engine) as session:
@@ -342,7 +348,7 @@ async def draft_form_post(request: Request, user: Actor = Depends(require("progr
             )
         except PolicyError as exc:
             session.rollback()
-            return _form_page(request, user, form, errors=_form_errors(exc.errors, form))
+            return _form_page(request, user, form, errors=_form_errors(_page_errors(exc), form))
         except DomainError as exc:
             if isinstance(exc, Forbidden):
                 raise
