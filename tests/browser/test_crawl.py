@@ -28,12 +28,7 @@ ROLES = [None, "ministry_admin", "ministry_officer", "regional_official", "commi
 BLOCKING = ("serious", "critical")
 # Template-level findings left to the pages' owners (issue 17), each named with its page and
 # rule: the crawl fails on anything else, and on these everywhere else.
-KNOWN = {
-    # the job pages follow a running job with <meta http-equiv=refresh> (jobs/pages.py, tested in
-    # tests/jobs): needs a way to turn it off, or opt in, owned by the jobs pages
-    ("/jobs", "meta-refresh"),
-    ("/jobs/1", "meta-refresh"),
-}
+KNOWN: set[tuple[str, str]] = set()
 # Pages with their own stylesheet: the selection minutes (one document for the page and the PDF,
 # selection_minutes.html) sets its tables' layout itself, a few pixels wider than a phone.
 KNOWN_WIDE = {"/selection/rounds/1/minutes"}

@@ -41,7 +41,7 @@ def follow(client, response, engine, *, headers=None, timeout: float = 120.0) ->
 
 
 def follow_page(client, response, engine, *, timeout: float = 120.0):
-    """A form's 303 to the job page, followed until the page stops refreshing; returns the last page."""
+    """A form's 303 to the job page, followed ("Check again") until the job ends; returns the last page."""
     assert response.status_code == 303, response.text[:1000]
     location = response.headers["location"]
     assert location.startswith("/jobs/")
@@ -50,7 +50,8 @@ def follow_page(client, response, engine, *, timeout: float = 120.0):
         run_queue(engine)
         page = client.get(location)
         assert page.status_code == 200
-        if 'http-equiv="refresh"' not in page.text:
+        assert 'http-equiv="refresh"' not in page.text  # the page never reloads itself
+        if 'id="job-check-again"' not in page.text:
             return page
         assert time.monotonic() < deadline
         time.sleep(0.1)

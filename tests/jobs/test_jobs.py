@@ -134,12 +134,43 @@ def test_the_page_flow_works_without_javascript(client, engine, login, role_user
     started = client.post("/compliance/runs", data={"on": "2025-12-31", "csrf_token": csrf}, follow_redirects=False)
     job_page = client.get(started.headers["location"])
     assert job_page.status_code == 200
-    assert 'http-equiv="refresh"' in job_page.text and 'id="job-progress"' in job_page.text  # queued: refreshes
+    assert 'id="job-progress"' in job_page.text and 'data-state="queued"' in job_page.text
+    # queued: a link to the same page to check again, the opt-in automatic refresh, no forced reload
+    location = started.headers["location"]
+    assert f'id="job-check-again" class="button" href="{location}"' in job_page.text
+    assert 'id="job-auto-refresh"' in job_page.text and 'src="/static/jobs-follow.js"' in job_page.text
+    assert 'http-equiv="refresh"' not in job_page.text
+    listed = client.get("/jobs?page=1")
+    assert 'id="job-check-again" class="button" href="/jobs?page=1"' in listed.text
+    assert 'http-equiv="refresh"' not in listed.text
     done = follow_page(client, started, engine)
     assert 'data-state="succeeded"' in done.text and 'http-equiv="refresh"' not in done.text
+    assert 'id="job-check-again"' not in done.text and "jobs-follow.js" not in done.text
+    ended = client.get("/jobs")
+    assert 'id="job-check-again"' not in ended.text and 'http-equiv="refresh"' not in ended.text
     link = done.text.split('id="job-result" class="button primary" href="')[1].split('"')[0]
     assert link.startswith("/compliance?run=")
     assert client.get(link).status_code == 200
+
+
+def test_a_running_job_s_page_offers_checking_again_in_the_reader_s_language(client, engine, login, role_users):
+    """The follow controls in Korean and English; the automatic refresh is the static script's, off
+    until ticked (no inline script under the CSP), and it says what changed in a polite live region."""
+    headers = signed_in(client, login, role_users, "ministry_admin")
+    waiting = queued(engine, actor=ADMIN, kind="probe", params={"seconds": 30})
+    korean = client.get(f"/jobs/{waiting}?lang=ko").text
+    assert f'href="/jobs/{waiting}?lang=ko">다시 확인</a>' in korean and "자동으로 새로 고침" in korean
+    assert 'role="status" aria-live="polite"' in korean and "<script>" not in korean
+    english = client.get(f"/jobs/{waiting}?lang=en").text
+    assert f'href="/jobs/{waiting}?lang=en">Check again</a>' in english and "Refresh automatically" in english
+    assert "다시 확인" not in english
+    script = client.get("/static/jobs-follow.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    for part in ("localStorage", "job-auto-refresh", "job-announce", "data-follow-part", "box.checked"):
+        assert part in script.text
+    assert client.post(f"/api/v1/jobs/{waiting}/cancel", headers=headers).json()["state"] == "cancelled"
+    cancelled = client.get(f"/jobs/{waiting}?lang=ko").text
+    assert 'data-state="cancelled"' in cancelled and "다시 확인" not in cancelled
 
 
 def test_cancelling_a_queued_job_and_a_running_one(client, engine, login, role_users):

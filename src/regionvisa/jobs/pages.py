@@ -1,5 +1,10 @@
-"""Jobs / 작업: the page that follows one job (refreshes itself while it runs, no JavaScript
-needed), the list of one's jobs, and the cancel form."""
+"""Jobs / 작업: the page that follows one job, the list of one's jobs, and the cancel form.
+
+While a job is queued or running the pages show its progress as it was when they were loaded and
+a "Check again" link (the same page, same query: no JavaScript needed). The reader may tick
+"Refresh automatically" (static/jobs-follow.js, remembered in the browser): the script then reads
+the same page again every few seconds, puts its new state in place and says what changed in a
+polite live region. Nothing reloads the page on its own (no `<meta http-equiv="refresh">`)."""
 
 from __future__ import annotations
 
@@ -32,6 +37,12 @@ STATE_LABELS = {
 register(N_("Jobs"), "/jobs", action="jobs.read", order=90)
 
 
+def _here(request: Request) -> str:
+    """The page's own address with its query: where "Check again" leads."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def _view(job, user: Actor) -> dict:
     lang = current_language.get()
     out = service.job_dict(job)
@@ -60,7 +71,10 @@ def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jo
             "total": total,
             "page": page,
             "pages": max(1, -(-total // PAGE_SIZE)),
-            "refresh": REFRESH_SECONDS * 2 if active else None,
+            "active": active,
+            "running": sum(1 for i in items if i["active"]),
+            "refresh": REFRESH_SECONDS * 2,
+            "here": _here(request),
         },
     )
 
@@ -69,7 +83,7 @@ def jobs_page(request: Request, page: int = 1, user: Actor = Depends(require("jo
 def job_page(request: Request, job_id: int, user: Actor = Depends(require("jobs.read"))):
     with session_scope(engine=request.app.state.engine) as session:
         job = _view(service.read_job(session=session, job_id=job_id, actor=user), user)
-    return render(request, "jobs_job.html", {"job": job, "refresh": REFRESH_SECONDS if job["active"] else None})
+    return render(request, "jobs_job.html", {"job": job, "refresh": REFRESH_SECONDS, "here": _here(request)})
 
 
 @router.post("/jobs/{job_id}/cancel")
