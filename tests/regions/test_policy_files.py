@@ -21,7 +21,14 @@ LOADERS = {
     ("national", "uploads.yaml"): lambda p: _upload_limits(p),
     ("quotas", "reallocation.yaml"): lambda p: _reallocation_rules(p),
     ("processing", "standards.yaml"): lambda p: _processing_standards(p),
+    ("samples", "applicants.yaml"): lambda p: _sample_applicants(p),
 }
+
+
+def _sample_applicants(path: Path):
+    from regionvisa.programs.samples import load_samples
+
+    return load_samples(path)
 
 
 def _processing_standards(path: Path):

@@ -17,11 +17,12 @@ from fastapi.responses import RedirectResponse
 from regionvisa.accounts import nav
 from regionvisa.accounts.policy import PUBLIC_ROUTES, Actor, can
 from regionvisa.accounts.ratelimit import limit_match
+from regionvisa.config import get_settings
 from regionvisa.core.errors import DomainError, Forbidden, NotFound
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.policyfiles import PolicyError
-from regionvisa.programs import design_form, designs, screening, service, simulation, views
+from regionvisa.programs import design_form, designs, samples, screening, service, simulation, views
 from regionvisa.programs.lifecycle import EDIT, PROGRAMME_VERSIONS
 from regionvisa.programs.problems import localised
 from regionvisa.programs.subjects import read_region, readable
@@ -277,7 +278,21 @@ def _form_errors(messages: list[str], form: design_form.DesignForm) -> forms.For
     return forms.FormErrors(items=items, status=422)
 
 
-def _form_page(request: Request, user: Actor, form: design_form.DesignForm, *, errors=None, checked=False):
+RESULT_LABELS = {"pass": N_("pass"), "fail": N_("fail"), "missing": N_("missing")}  # as the explanation pages
+
+
+def _preview(program) -> dict:
+    """The sample applicants of the design's base visa screened against it (nothing is stored)."""
+    profiles = samples.load_samples(get_settings().policy_dir / samples.SAMPLES_FILE)
+    on = samples.preview_day(program=program, today=dt.date.today())
+    rows = samples.preview(program=program, samples=profiles, on=on)
+    criteria = [(c.id, c.label) for c in rows[0].explanation.criteria] if rows else []
+    return {"on": on, "visa": program.spec.base_visa, "rows": rows, "criteria": criteria}
+
+
+def _form_page(
+    request: Request, user: Actor, form: design_form.DesignForm, *, errors=None, checked=False, preview=None
+):
     reason = str(getattr(request.state, "design_reason", ""))
     lang = current_language.get()
     fields = [(name, f.label(lang), f.type) for name, f in FIELDS.items() if name != "applicant_id"]
@@ -293,6 +308,9 @@ def _form_page(request: Request, user: Actor, form: design_form.DesignForm, *, e
             "ops": OP_LABELS,
             "errors": errors,
             "checked": checked,
+            "preview": preview,
+            "outcome_labels": OUTCOME_LABELS,
+            "result_labels": RESULT_LABELS,
             "reason": reason,
             "region": user.region,
         },
@@ -331,11 +349,13 @@ async def draft_form_post(request: Request, user: Actor = Depends(require("progr
         return _form_page(request, user, form)
     try:
         design = design_form.to_design(form)
-        service.parse_design(design, source="draft")
+        program = service.parse_design(design, source="draft")
     except yaml.YAMLError as exc:
         return _form_page(request, user, form, errors=_form_errors([f"draft:extra: {exc}"], form))
     except PolicyError as exc:
         return _form_page(request, user, form, errors=_form_errors(_page_errors(exc), form))
+    if act == "preview":  # the same checks as Check, then the samples screened; nothing is written
+        return _form_page(request, user, form, checked=True, preview=_preview(program))
     if act != "save":
         return _form_page(request, user, form, checked=True)
     with session_scope(engine=request.app.state.engine) as session:
