@@ -112,7 +112,9 @@ def test_a_vanished_finding_is_noted_on_its_case(engine, kit):
             select(ComplianceCaseEvent).where(ComplianceCaseEvent.case_id == case.id).order_by(ComplianceCaseEvent.id)
         ).all()
         assert [e.kind for e in notes] == ["opened", "finding_gone"]
-        assert "no longer found as of 2026-01-10" in notes[-1].note
+        # the run's notes are language-neutral records, worded for the reader by the pages
+        assert notes[0].note == f"opened[run {notes[0].run_id} as of {ON}]"
+        assert notes[-1].note.startswith(f"finding_gone[run {notes[-1].run_id} as of 2026-01-10]: ")
         late = s.scalars(select(ComplianceCase).where(ComplianceCase.rule == "late_address_report")).all()
         # the first late report still stands, and the new report was itself late: its own case
         assert sorted(c.finding_start.isoformat() for c in late) == ["2025-05-16", "2025-05-17"]

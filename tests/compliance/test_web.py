@@ -165,10 +165,13 @@ def test_timeline_chart_colours_inside_and_outside():
     }
     case = SimpleNamespace(region="26", finding_start=dt.date(2025, 7, 30), last_run_on=dt.date(2025, 12, 31))
     chart = timeline_chart(timeline, case, ["26110"])
-    by_title = {b["title"].split(" ")[0]: b for b in chart["bars"]}
-    assert by_title["26110"]["fill"] == COLOURS["inside"] and by_title["11"]["fill"] == COLOURS["outside"]
-    assert by_title["E1"]["fill"] == COLOURS["outside"]
+    lane_y = {lane["key"]: lane["y"] for lane in chart["lanes"]}
+    busan, seoul = (b for b in chart["bars"] if b["y"] == lane_y["address_report"])
+    (job,) = (b for b in chart["bars"] if b["y"] == lane_y["employment"])
+    assert "(26110)" in busan["title"] and "(11)" in seoul["title"]
+    assert busan["fill"] == COLOURS["inside"] and seoul["fill"] == COLOURS["outside"]
+    assert job["fill"] == COLOURS["outside"]
     # bars follow the date axis: the Seoul address starts where the Busan one ends
-    assert by_title["26110"]["x"] + by_title["26110"]["w"] == pytest.approx(by_title["11"]["x"], abs=0.2)
+    assert busan["x"] + busan["w"] == pytest.approx(seoul["x"], abs=0.2)
     assert chart["first"] == "2025-02-27" and chart["marks"][0]["fill"] == COLOURS["inside"]
     assert [y["label"] for y in chart["years"]] == ["2026", "2027"]

@@ -133,13 +133,6 @@ KNOWN: list[tuple[str, frozenset[str], str]] = [
         "the round form's criteria are typed in YAML and the label names the key to type (id); "
         "needs a form with one field per criterion instead",
     ),
-    (
-        "/compliance/cases/{case_id}",
-        frozenset(["Opened", "as", "compliance", "finding", "from", "of", "opened", "reported", "run", "starts"]),
-        "the case timeline's labels (… from …, reported …, finding starts) are English text in the chart, and "
-        "the opening note ('Opened by the compliance run as of …') and the event kind (opened) are stored as "
-        "English text; being reworded by the compliance pages' owner",
-    ),
 ]
 # Pages whose text is a record shown as recorded, not checked word by word.
 KNOWN_PAGES = {

@@ -239,6 +239,9 @@ def store_run(
 
 
 def _event(session: Session, case: ComplianceCase, *, actor: Actor, kind: str, note: str, **extra) -> None:
+    """One history entry. The run's own notes are language-neutral records ("opened[run 3 as of
+    2025-12-31]", "finding_gone[run 4 as of …]: <evidence>") that pages show in the reader's
+    language (wording.case_note); a person's note is kept as they typed it."""
     session.add(ComplianceCaseEvent(case_id=case.id, at=utcnow(), actor=actor.username, kind=kind, note=note, **extra))
 
 
@@ -295,7 +298,7 @@ def _update_case(session: Session, case: ComplianceCase, f: dict, *, run: Compli
             case,
             actor=SYSTEM,
             kind="finding_changed",
-            note=f"The finding changed as of {on} (run {run.id}): {'; '.join(changes)}.",
+            note=f"finding_changed[run {run.id} as of {on}]: {'; '.join(changes)}",
             run_id=run.id,
         )
 
@@ -313,7 +316,7 @@ def note_finding_back(
         case,
         actor=actor,
         kind="finding_back",
-        note=f"The finding is found again as of {on} (run {run.id}).",
+        note=f"finding_back[run {run.id} as of {on}]",
         run_id=run.id,
     )
     return Done(
@@ -357,7 +360,7 @@ def open_case(
         actor=actor,
         kind="opened",
         to_status="open",
-        note=f"Opened by the compliance run as of {on} (run {run.id}).",
+        note=f"opened[run {run.id} as of {on}]",
         run_id=run.id,
     )
     return Done(
@@ -389,10 +392,7 @@ def note_finding_gone(
         case,
         actor=actor,
         kind="finding_gone",
-        note=(
-            f"The finding is no longer found as of {on} (run {run.id}): records that arrived since the case "
-            f"was opened change the answer. It relied on: {case.evidence}"
-        ),
+        note=f"finding_gone[run {run.id} as of {on}]: {case.evidence}",
         run_id=run.id,
     )
     return Done(

@@ -25,8 +25,9 @@ from regionvisa.jobs.router import launch
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.web import forms
 from regionvisa.web.deps import require
-from regionvisa.web.i18n import current_language
+from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
+from regionvisa.web.places import region_label
 from regionvisa.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -50,6 +51,14 @@ LANE_LABELS = {
     "movement": N_("Movements"),
     "kiip_record": N_("KIIP"),
     "employment": N_("Employment"),
+}
+EVENT_LABELS = {
+    "opened": N_("Case opened"),
+    "status": N_("Status changed"),
+    "note": N_("Note added"),
+    "finding_changed": N_("Finding changed"),
+    "finding_back": N_("Finding found again"),
+    "finding_gone": N_("Finding no longer found"),
 }
 COLOURS = {"status": "#2b6cb0", "programme": "#805ad5", "inside": "#2f855a", "outside": "#c53030", "other": "#718096"}
 
@@ -128,7 +137,12 @@ def timeline_chart(timeline: dict, case, area: list[str] | None = None, width: i
         end = _date(reports[i + 1]["effective_date"]) if i + 1 < len(reports) else None
         inside = any(a["area_code"].startswith(code) for code in area)
         colour = COLOURS["inside"] if inside else COLOURS["outside"]
-        title = f"{a['area_code']} from {a['effective_date']} (reported {a['reported_date']})"
+        title = gettext(
+            "%(area)s from %(effective)s (reported on %(reported)s)",
+            area=region_label(a["area_code"]),
+            effective=a["effective_date"],
+            reported=a["reported_date"],
+        )
         spans.append(("address_report", _date(a["effective_date"]), end, colour, title))
     for k in timeline["kiip_record"]:
         title = f"KIIP {k['level']} {k['enrolled_on']}..{k['completed_on'] or ''}"
@@ -160,7 +174,7 @@ def timeline_chart(timeline: dict, case, area: list[str] | None = None, width: i
             "x": x(d),
             "y": lane_y["movement"],
             "fill": COLOURS["inside"] if k == "entry" else COLOURS["outside"],
-            "title": f"{k} {d}",
+            "title": gettext("Entry on %(date)s", date=d) if k == "entry" else gettext("Exit on %(date)s", date=d),
         }
         for d, k in ticks
         if d
@@ -178,7 +192,10 @@ def timeline_chart(timeline: dict, case, area: list[str] | None = None, width: i
         "bars": bars,
         "marks": marks,
         "years": years,
-        "finding": {"x": x(case.finding_start), "title": f"finding starts {case.finding_start}"},
+        "finding": {
+            "x": x(case.finding_start),
+            "title": gettext("The finding starts on %(date)s", date=case.finding_start),
+        },
         "first": first.isoformat(),
         "last": (last - dt.timedelta(days=1)).isoformat(),
     }
@@ -427,6 +444,8 @@ def _case_page(request: Request, user: Actor, case_id: int, *, errors=None, form
             "errors": errors,
             "form": form or {},
             "explain": wording.explain,  # the evidence in the reader's language, regions named
+            "event_labels": EVENT_LABELS,
+            "note": wording.case_note,  # the run's own notes in the reader's language
         },
         status_code=status,
     )

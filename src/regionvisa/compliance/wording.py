@@ -4,7 +4,8 @@ The engine writes each finding's evidence and each at-risk detail as a compact, 
 record ("90 of 90 days outside 51; address_report[11010 effective 2025-05-01 reported …]"), kept
 as it is in the database, the CSV and the API. Pages show it through `explain`: every known part
 becomes a sentence from the catalogue, with area codes shown with their region's name; a part it
-does not know is shown as written.
+does not know is shown as written. `case_note` does the same for the notes a compliance run
+writes in a case's history.
 """
 
 from __future__ import annotations
@@ -125,3 +126,71 @@ def explain(text: str | None) -> str:
     if not text:
         return ""
     return "; ".join(_part(part) for part in text.split("; "))
+
+
+# The notes a compliance run writes in a case's history (cases._event): language-neutral records,
+# and, in rows written before them, the English sentences they replaced (shown in the reader's
+# language all the same). `on` is the run's as-of date, `run` its id.
+_RUN = r"\[run (?P<run>\d+) as of (?P<on>\d{4}-\d{2}-\d{2})\]"
+_OLD_RUN = r" as of (?P<on>\d{4}-\d{2}-\d{2}) \(run (?P<run>\d+)\)"
+_CHANGE = re.compile(r"(start|end) (\S+) → (\S+)")
+_NOTES: list[tuple[tuple[re.Pattern[str], ...], Callable[[re.Match[str]], str]]] = [
+    (
+        (re.compile(r"opened" + _RUN), re.compile(r"Opened by the compliance run" + _OLD_RUN + r"\.")),
+        lambda m: gettext("Opened by the compliance run as of %(on)s (run %(run)s).") % m.groupdict(),
+    ),
+    (
+        (re.compile(r"finding_back" + _RUN), re.compile(r"The finding is found again" + _OLD_RUN + r"\.")),
+        lambda m: gettext("The finding is found again as of %(on)s (run %(run)s).") % m.groupdict(),
+    ),
+    (
+        (
+            re.compile(r"finding_changed" + _RUN + r": (?P<changes>.*)"),
+            re.compile(r"The finding changed" + _OLD_RUN + r": (?P<changes>.*)\."),
+        ),
+        lambda m: (
+            gettext("The finding changed as of %(on)s (run %(run)s): %(changes)s.")
+            % {**m.groupdict(), "changes": "; ".join(_change(c) for c in m["changes"].split("; "))}
+        ),
+    ),
+    (
+        (
+            re.compile(r"finding_gone" + _RUN + r": (?P<evidence>.*)", re.DOTALL),
+            re.compile(
+                r"The finding is no longer found" + _OLD_RUN + r": records that arrived since the case was opened "
+                r"change the answer\. It relied on: (?P<evidence>.*)",
+                re.DOTALL,
+            ),
+        ),
+        lambda m: (
+            gettext(
+                "The finding is no longer found as of %(on)s (run %(run)s): records that arrived since the case "
+                "was opened change the answer. It relied on: %(evidence)s"
+            )
+            % {**m.groupdict(), "evidence": explain(m["evidence"])}
+        ),
+    ),
+]
+
+
+def _change(text: str) -> str:
+    found = _CHANGE.fullmatch(text)
+    if not found:
+        return text
+    dates = {"before": found[2], "after": found[3]}
+    if found[1] == "start":
+        return gettext("start %(before)s → %(after)s") % dates
+    return gettext("end %(before)s → %(after)s") % dates
+
+
+def case_note(text: str | None) -> str:
+    """A case history note as the page's reader reads it: the run's own notes from the catalogue
+    (old English rows too); a person's note, or anything else, as written."""
+    if not text:
+        return ""
+    for patterns, say in _NOTES:
+        for pattern in patterns:
+            found = pattern.fullmatch(text)
+            if found:
+                return say(found)
+    return text
