@@ -20,17 +20,15 @@ from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
-from regionvisa.selection import committee, minutes, proposals, rounds, service
+from regionvisa.selection import committee, minutes, proposals, round_form, rounds, service
 from regionvisa.selection.labels import PHASE_LABELS, ROLE_LABELS, SOURCE_LABELS
 from regionvisa.selection.schemas import (
-    DEFAULT_RUBRIC,
     ConflictsIn,
     DecisionIn,
     DesignIn,
     MemberIn,
     ProposalIn,
     QuotaAdjustment,
-    RoundIn,
     ScoreIn,
     ScoresIn,
 )
@@ -122,26 +120,23 @@ def _redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
-def _parse_local(value: str, *, end: bool = False) -> dt.datetime:
-    """A date (or date and time) typed in the form, in Korean time; a bare closing date means its end."""
-    value = value.strip()
-    if len(value) == 10:
-        day = dt.date.fromisoformat(value)
-        if end:
-            return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), tzinfo=rounds.KST)
-        return dt.datetime.combine(day, dt.time(0, 0), tzinfo=rounds.KST)
-    return dt.datetime.fromisoformat(value).replace(tzinfo=rounds.KST)
-
-
 # --------------------------------------------------------------------------- rounds
 
 
-def _rounds_page(request: Request, user: Actor, *, error: str | None = None, form=None, status_code=200, page=1):
+def _rounds_page(
+    request: Request,
+    user: Actor,
+    *,
+    errors: forms.FormErrors | None = None,
+    form: dict | None = None,
+    status_code=200,
+    page=1,
+):
     with session_scope(engine=_engine(request)) as session:
         every = rounds.list_rounds(session=session)
         pager = Page(number=page, size=ROUNDS_PER_PAGE, total=len(every), base_path="/selection")
         listed = [rounds.round_dict(r) for r in pager.window(every)]
-    today = dt.date.today()
+    form = form or round_form.initial_values(dt.date.today())
     return render(
         request,
         "selection_rounds.html",
@@ -150,19 +145,12 @@ def _rounds_page(request: Request, user: Actor, *, error: str | None = None, for
             "page": pager,
             "phase_labels": PHASE_LABELS,
             "can_manage": can(user, "selection.manage"),  # shows the form that opens a round
-            "error": error,
-            "form": form
-            or {
-                "year": today.year,
-                "opens": today.isoformat(),
-                "closes": (today + dt.timedelta(days=30)).isoformat(),
-                "threshold": "60",
-                "quorum": "2/3",
-                "rubric": yaml.safe_dump(DEFAULT_RUBRIC, allow_unicode=True, sort_keys=False),
-            },
+            "errors": errors,
+            "form": form,
+            "criteria_rows": list(range(1, round_form.row_count(form) + 1)),
             "flash": _pop_flash(request),
         },
-        status_code=status_code,
+        status_code=errors.status if errors else status_code,
     )
 
 
@@ -173,26 +161,14 @@ def rounds_page(request: Request, page: int = Query(1, ge=1), user: Actor = Depe
 
 @router.post("/selection/rounds")
 async def open_round(request: Request, user: Actor = Depends(require("selection.manage"))):
-    form = dict(await request.form())
-    try:
-        rubric = yaml.safe_load(form.get("rubric") or "") or DEFAULT_RUBRIC
-        data = RoundIn(
-            year=int(form.get("year") or 0),
-            window_opens_at=_parse_local(form.get("opens", "")),
-            window_closes_at=_parse_local(form.get("closes", ""), end=True),
-            rubric=rubric,
-            quorum=form.get("quorum") or "2/3",
-            threshold=float(form.get("threshold") or 60),
-            max_selected=int(form["max_selected"]) if form.get("max_selected") else None,
-            trim=form.get("trim") == "on",
-            quota_ceiling=int(form["quota_ceiling"]) if form.get("quota_ceiling") else None,
-        )
-    except ValidationError as exc:
-        return _rounds_page(request, user, error=_validation_text(exc), form=form, status_code=422)
-    except (ValueError, yaml.YAMLError) as exc:
-        return _rounds_page(request, user, error=str(exc), form=form, status_code=422)
+    values = await forms.values(request)
+    if values.get("add_criterion"):  # one more empty row, nothing stored (works without JavaScript)
+        return _rounds_page(request, user, form=values)
+    parsed = round_form.parse(values)
+    if parsed.errors:
+        return _rounds_page(request, user, errors=parsed.errors, form=values)
     with session_scope(engine=_engine(request)) as session:
-        rnd = service.open_round(session=session, data=data, actor=user)
+        rnd = service.open_round(session=session, data=parsed.data, actor=user)
         round_id = rnd.id
     _flash(request, "round_opened")
     return _redirect(f"/selection/rounds/{round_id}")
@@ -368,7 +344,9 @@ def _proposal_page(
                 d = current["designs"][i] if current and i < len(current["designs"]) else None
                 form[f"design_{i + 1}"] = _design_yaml(d["design"]) if d else ""
                 form[f"quota_{i + 1}"] = str(d["requested_quota"]) if d else ""
+        saved = proposals.saved_designs(session=session, region=region) if may_submit else []
         ctx = {
+            "saved_designs": saved,
             "round": rounds.round_dict(rnd),
             "region": region,
             "region_name": region_names(lang).get(region, region),
@@ -402,6 +380,38 @@ PROPOSAL_FORM = forms.UploadForm(
 )
 
 
+SAVED_LABELS = {
+    f"saved_{i}": {
+        "ko": f"설계 {i}: 이 지역의 프로그램 설계",
+        "en": f"Design {i}: one of this region's programme designs",
+    }
+    for i in range(1, DESIGN_SLOTS + 1)
+}
+
+
+def _chosen_designs(*, session, region: str, values: dict[str, str]) -> list[tuple]:
+    """Each filled slot's design, pasted as YAML or chosen from the region's saved designs (not both)."""
+    designs = []
+    for i in range(1, DESIGN_SLOTS + 1):
+        text = (values.get(f"design_{i}") or "").strip()
+        choice = (values.get(f"saved_{i}") or "").strip()
+        if choice and text:
+            raise Invalid(
+                code="two_designs",
+                ko=f"설계 {i}: 저장된 설계를 고르거나 YAML을 붙여 넣으세요. 둘 다 할 수는 없습니다",
+                en=f"design {i}: choose a saved design or paste YAML, not both",
+                field=f"saved_{i}",
+            )
+        design = (
+            proposals.saved_design(session=session, region=region, choice=choice, field=f"saved_{i}")
+            if choice
+            else text
+        )
+        if design:
+            designs.append((design, (values.get(f"quota_{i}") or "").strip()))
+    return designs
+
+
 @router.get("/selection/rounds/{round_id}/proposals/{region}")
 def proposal_page(request: Request, round_id: int, region: str, user: Actor = Depends(require("selection.read"))):
     return _proposal_page(request, user, round_id, region)
@@ -414,18 +424,13 @@ async def submit_proposal(
 ):
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    designs = []
-    for i in range(1, DESIGN_SLOTS + 1):
-        text = (values.get(f"design_{i}") or "").strip()
-        if not text:
-            continue
-        quota = (values.get(f"quota_{i}") or "").strip()
-        designs.append((text, quota))
     files = []
     for upload in form.getlist("attachments"):
         if isinstance(upload, UploadFile) and upload.filename:
             files.append((upload.filename, upload.content_type or "application/octet-stream", await upload.read()))
     try:
+        with session_scope(engine=_engine(request)) as session:
+            designs = _chosen_designs(session=session, region=region, values=values)
         bad_quota = [q for _t, q in designs if q and not q.isdigit()]
         if bad_quota:
             raise Invalid(
@@ -452,6 +457,9 @@ async def submit_proposal(
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
+        if (exc.field or "").startswith("saved_"):  # beside the slot's choice
+            errors = forms.errors_from(exc, labels=SAVED_LABELS, lang=_lang())
+            return _proposal_page(request, user, round_id, region, errors=errors, form=values)
         return _proposal_page(request, user, round_id, region, error=_error_text(exc), form=values, status=exc.status)
     _flash(request, "proposal_saved")
     return _redirect(f"/selection/rounds/{round_id}/proposals/{region}")

@@ -24,7 +24,7 @@ from regionvisa.core.usecase import Done, use_case
 from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
-from regionvisa.programs.models import Program
+from regionvisa.programs.models import Program, ProgramVersion
 from regionvisa.rules.text import format_value, render
 from regionvisa.selection.committee import maybe_member, member_of, recused_regions
 from regionvisa.selection.models import Attachment, Proposal, ProposalVersion, SelectionRound
@@ -347,3 +347,47 @@ def plain_design(design: dict, lang: str) -> dict:
         "criteria": criteria,
         "points": [{"id": p.id, "points": p.points} for p in lp.rules.points],
     }
+
+
+# ------------------------------------------------------------------ designs the region already has
+
+
+def saved_designs(*, session: Session, region: str) -> list[dict]:
+    """The region's programme designs a proposal can take without YAML: every version of every
+    programme of the region, newest first (drafts from the design form among them)."""
+    rows = session.execute(
+        select(ProgramVersion, Program)
+        .join(Program, Program.id == ProgramVersion.program_id)
+        .where(Program.region == region)
+        .order_by(ProgramVersion.program_id, ProgramVersion.version.desc())
+    )
+    return [
+        {
+            "value": f"{version.program_id}@{version.version}",
+            "program_id": version.program_id,
+            "version": version.version,
+            "status": version.status,
+            "title": {"ko": program.title_ko, "en": program.title_en},
+        }
+        for version, program in rows
+    ]
+
+
+def saved_design(*, session: Session, region: str, choice: str, field: str) -> dict:
+    """The design of one of the region's programme versions, chosen as `<programme id>@<version>`."""
+    program_id, _at, number = choice.rpartition("@")
+    version = None
+    if program_id and number.isdigit():
+        version = session.scalars(
+            select(ProgramVersion)
+            .join(Program, Program.id == ProgramVersion.program_id)
+            .where(Program.region == region, Program.id == program_id, ProgramVersion.version == int(number))
+        ).first()
+    if version is None:
+        raise Invalid(
+            code="unknown_design",
+            ko=f"이 지역의 프로그램 설계 목록에 없는 선택입니다: {choice}",
+            en=f"not one of this region's programme designs: {choice}",
+            field=field,
+        )
+    return dict(version.design)
