@@ -288,6 +288,7 @@ def dashboard_page(
             "page": risk_page,
             "rule": rule,
             "sort": sort,
+            "run_id": run,  # the run being viewed, kept by the at-risk filter
             "risk_query": {k: v for k, v in query.items() if k != "sort"},
             "explain": wording.explain,  # the at-risk details in the reader's language, regions named
         },
