@@ -214,3 +214,12 @@ def test_a_broken_sample_file_names_the_file_and_the_field(tmp_path: Path, chang
 def test_an_unknown_visa_in_the_sample_file_is_refused():
     with pytest.raises(PolicyError, match=r"x\.yaml:samples\.F-2"):
         samples.parse_samples({"samples": {"F-2": []}}, "x.yaml")
+
+
+def test_a_visa_without_samples_says_so(client, pilots, role_users, login, monkeypatch):
+    only_d2 = samples.load_samples(SAMPLES).for_visa("D-2")
+    monkeypatch.setattr(samples, "load_samples", lambda path: samples.SampleSet({"D-2": only_d2}))
+    login(client, "t.officer")
+    page = client.post("/program-drafts/form?lang=en", data=_form(client, "daegu-e7") | {"act": "preview"})
+    assert page.status_code == 200 and 'id="preview-none"' in page.text and 'id="preview-table"' not in page.text
+    assert "No sample applicants are defined for this visa." in page.text
