@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,6 +31,46 @@ class LocalText(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ko: str = Field(min_length=1)
     en: str = Field(min_length=1)
+
+    def text(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+
+# A legal or policy reference (DESIGN §4.1 `reference:`): a plain string, shown as written in both
+# languages (the contract of the design files), or a {ko, en} mapping shown in the reader's language.
+def _one_reference(value: Any, handler: Any) -> Any:
+    """One error at the reference's own key, not one per form it may take."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "reference", "expected a reference: a non-empty string, or {ko: …, en: …} with both texts"
+        ) from None
+
+
+Reference = Annotated[Annotated[str, Field(min_length=1)] | LocalText, WrapValidator(_one_reference)]
+
+
+def reference_text(reference: str | LocalText | dict | None, lang: str) -> str:
+    """A reference in `lang`: a plain string as written, a {ko, en} mapping's member for `lang`."""
+    if reference is None:
+        return ""
+    if isinstance(reference, LocalText):
+        return reference.text(lang)
+    if isinstance(reference, dict):
+        return str(reference.get(lang) or reference.get("en") or reference.get("ko") or "")
+    return reference
+
+
+def reference_contract(reference: str | LocalText | dict | None) -> str:
+    """The one string the command line, the API and the rule programme keep: the English member of a
+    {ko, en} reference, a plain string as written."""
+    return reference_text(reference, "en")
+
+
+def reference_local(reference: str | LocalText | dict | None) -> dict[str, str]:
+    """A reference as {ko, en} for the pages (a plain string in both)."""
+    return {lang: reference_text(reference, lang) for lang in ("ko", "en")}
 
 
 def ascending_dates(values: dict[dt.date, Any]) -> dict[dt.date, Any]:

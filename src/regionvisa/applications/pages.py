@@ -22,6 +22,7 @@ from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
+from regionvisa.programs import views as program_views
 from regionvisa.regions.service import region_codes, region_names
 from regionvisa.rules import FIELDS
 from regionvisa.web import forms
@@ -408,6 +409,14 @@ def set_benefit(
     return RedirectResponse("/applications/benefits?done=benefit", status_code=303)
 
 
+def _references(session, app, data: dict) -> dict[str, dict[str, str]]:
+    """Each criterion's reference in Korean and English, from the programme version screened against
+    (the stored explanation keeps the one string the command line and the API show)."""
+    number = (data["screening"] or {}).get("program_version") or app.program_version
+    version = programs.get_version(session=session, program_id=app.program_id, version=number)
+    return program_views.references_view(programs.Resolved(programs.loaded(version), version))
+
+
 def _detail_page(request: Request, user: Actor, application_id: int, *, errors=None, form: dict | None = None):
     """The application's page; a refused move or upload comes back here with the error summary, and
     what was typed into a refused move's form (`form`, with the move's name under "move")."""
@@ -426,6 +435,7 @@ def _detail_page(request: Request, user: Actor, application_id: int, *, errors=N
                 "data": data,
                 "program": program,
                 "explanation": (data["screening"] or {}).get("explanation") or {},
+                "references": _references(session, app, data),
                 "moves": _moves_for(user, app),
                 # shows the upload form only; the upload's use case decides
                 "can_upload": app.status in OPEN_STATUSES and (can(user, "applications.recommend", app.region)),

@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from regionvisa.policyfiles import PolicyError, read_yaml, validation_errors
+from regionvisa.policyfiles import (
+    PolicyError,
+    Reference,
+    read_yaml,
+    reference_contract,
+    reference_text,
+    validation_errors,
+)
 from regionvisa.programs.guardrails import (
     BaseVisaGuardrails,
     ShapeRule,
@@ -40,7 +47,7 @@ class CriterionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     label: LocalText
-    reference: str = Field(min_length=1)
+    reference: Reference
     rule: Any
 
 
@@ -87,7 +94,7 @@ class ProgramSpec(BaseModel):
     obligation_months: int = Field(ge=0, le=120)
     kiip_deadline_months: int | None = Field(default=None, ge=0, le=120)
     nationality_cap: float | None = Field(default=None, gt=0, le=1)
-    reference: str | None = None
+    reference: Reference | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     criteria: list[CriterionSpec] = Field(default_factory=list)
     points: list[PointsSpec] = Field(default_factory=list)
@@ -153,14 +160,15 @@ def _guardrail_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str)
     for i, crit in enumerate(spec.criteria):
         if crit.id in fixed:
             ref = fixed[crit.id].reference
+            ref_en, ref_ko = reference_text(ref, "en"), reference_text(ref, "ko")
             errors.append(
                 Problem(
                     source,
                     f"criteria[{i}].id",
                     f"{crit.id!r} is a fixed national criterion of {spec.base_visa} "
-                    f"and cannot be redefined or removed (guardrails.yaml fixed_criteria; {ref})",
+                    f"and cannot be redefined or removed (guardrails.yaml fixed_criteria; {ref_en})",
                     f"‘{fixed[crit.id].label.ko}’은(는) {spec.base_visa}의 국가 고정 기준이므로 "
-                    f"다시 정의하거나 뺄 수 없습니다 ({ref})",
+                    f"다시 정의하거나 뺄 수 없습니다 ({ref_ko})",
                 )
             )
     for name, values in spec.parameters.items():
@@ -203,6 +211,7 @@ def _bounded_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -
                         checkpoints.add(d)
             value = values[start]
             where, unit, label = f"parameters.{name}.{start}", unit_ko(bounded.unit), bounded.label.ko
+            ref_en, ref_ko = reference_text(bounded.reference, "en"), reference_text(bounded.reference, "ko")
             if isinstance(value, bool) or not isinstance(value, int | float):
                 errors.append(
                     Problem(
@@ -222,9 +231,9 @@ def _bounded_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -
                             source,
                             where,
                             f"{value:,} {bounded.unit} is below the national lower "
-                            f"bound {low[0]:,} ({describe_bound(bounded.min)}, in force on {day}); {bounded.reference}",
+                            f"bound {low[0]:,} ({describe_bound(bounded.min)}, in force on {day}); {ref_en}",
                             f"{label} {value:,}{unit}은(는) {day}에 적용되는 국가 하한 {low[0]:,}{unit}보다 "
-                            f"낮습니다; {bounded.reference}",
+                            f"낮습니다; {ref_ko}",
                         )
                     )
                     break
@@ -234,9 +243,9 @@ def _bounded_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -
                             source,
                             where,
                             f"{value:,} {bounded.unit} is above the national upper bound {high[0]:,} "
-                            f"({describe_bound(bounded.max)}, in force on {day}); {bounded.reference}",
+                            f"({describe_bound(bounded.max)}, in force on {day}); {ref_en}",
                             f"{label} {value:,}{unit}은(는) {day}에 적용되는 국가 상한 {high[0]:,}{unit}보다 "
-                            f"높습니다; {bounded.reference}",
+                            f"높습니다; {ref_ko}",
                         )
                     )
                     break
@@ -270,9 +279,9 @@ def _closed_list_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: st
                         source,
                         where,
                         f"{', '.join(extra)} not in the national {kinds} list; "
-                        f"a region may only narrow it ({closed.reference})",
+                        f"a region may only narrow it ({reference_text(closed.reference, 'en')})",
                         f"{', '.join(extra)}은(는) 국가 {kinds} 직종 목록에 없습니다. "
-                        f"지역은 목록을 좁힐 수만 있습니다 ({closed.reference})",
+                        f"지역은 목록을 좁힐 수만 있습니다 ({reference_text(closed.reference, 'ko')})",
                     )
                 )
     return errors
@@ -321,9 +330,10 @@ def _shape_errors(spec: ProgramSpec, rails: BaseVisaGuardrails, source: str) -> 
                         source,
                         path,
                         f"{value!r} is outside the {spec.base_visa} shape rule {shape.id!r} "
-                        f"({shape.label.en}): {shape.field} may only be {', '.join(shape.allowed)}; {shape.reference}",
+                        f"({shape.label.en}): {shape.field} may only be {', '.join(shape.allowed)}; "
+                        f"{reference_text(shape.reference, 'en')}",
                         f"‘{_value_ko(value)}’은(는) {spec.base_visa} 형태 규칙 ‘{shape.label.ko}’을(를) 벗어납니다: "
-                        f"{field_ko}은(는) {allowed_ko}만 가능합니다; {shape.reference}",
+                        f"{field_ko}은(는) {allowed_ko}만 가능합니다; {reference_text(shape.reference, 'ko')}",
                     )
                 )
     return errors
@@ -353,10 +363,14 @@ def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
             parameters[name] = {spec.valid_from: national_list(closed)}
             defaults[name] = f"national {'/'.join(closed.subtypes)} list"
     fixed = [
-        Criterion(id=c.id, rule=c.rule, label=c.label.model_dump(), reference=c.reference) for c in rails.fixed_criteria
+        Criterion(id=c.id, rule=c.rule, label=c.label.model_dump(), reference=reference_contract(c.reference))
+        for c in rails.fixed_criteria
     ]
     data = spec.model_dump(mode="python")
     data["parameters"] = parameters
+    # The rule programme (and so the explanations, the command line and the API) keeps one string.
+    for crit, written in zip(data["criteria"], spec.criteria, strict=True):
+        crit["reference"] = reference_contract(written.reference)
     rules = RuleProgram.from_dict(data, national_values(), fixed_criteria=fixed)
     problems = list(errors)
     n_fixed = len(fixed)
@@ -370,6 +384,12 @@ def build(spec: ProgramSpec, source: str = "<design>") -> LoadedProgram:
     return LoadedProgram(
         spec=spec, rules=rules, source=source, defaults_taken=defaults, fixed_ids=tuple(c.id for c in fixed)
     )
+
+
+def criterion_references(lp: LoadedProgram) -> dict[str, Reference]:
+    """Each criterion's reference as written (a plain string or {ko, en}), national fixed ones first."""
+    rails = guardrails().base_visas[lp.spec.base_visa]
+    return {c.id: c.reference for c in rails.fixed_criteria} | {c.id: c.reference for c in lp.spec.criteria}
 
 
 def _file_path(path: str, n_fixed: int) -> str:

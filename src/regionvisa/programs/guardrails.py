@@ -15,9 +15,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from regionvisa.config import get_settings
-from regionvisa.policyfiles import PolicyError, parse_model, read_yaml
+from regionvisa.policyfiles import PolicyError, Reference, parse_model, read_yaml
 from regionvisa.regions.catalogue import e7_occupations
-from regionvisa.regions.parameters import LocalText, national_values, value_in_force
+from regionvisa.regions.parameters import LocalText, national_parameters, national_values, value_in_force
 from regionvisa.rules.fields import FIELDS
 from regionvisa.rules.validate import validate_rule
 
@@ -36,7 +36,7 @@ class FixedCriterion(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     label: LocalText
-    reference: str = Field(min_length=1)
+    reference: Reference
     rule: Any
 
 
@@ -47,14 +47,14 @@ class BoundedParameter(BaseModel):
     default: Bound
     min: Bound | None = None
     max: Bound | None = None
-    reference: str = Field(min_length=1)
+    reference: Reference
 
 
 class ClosedList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: LocalText
     subtypes: list[Literal["E-7-1", "E-7-2", "E-7-3", "E-7-4"]]
-    reference: str = Field(min_length=1)
+    reference: Reference
 
 
 class ShapeRule(BaseModel):
@@ -65,7 +65,7 @@ class ShapeRule(BaseModel):
     label: LocalText
     field: str
     allowed: list[str] = Field(min_length=1)
-    reference: str = Field(min_length=1)
+    reference: Reference
 
 
 class BaseVisaGuardrails(BaseModel):
@@ -79,7 +79,9 @@ class BaseVisaGuardrails(BaseModel):
 
 class Guardrails(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reference: str
+    reference: Reference
+    # The label of each parameter a programme design names (DESIGN §4.1 `parameters:`), for the pages.
+    parameter_labels: dict[str, LocalText] = Field(default_factory=dict)
     base_visas: dict[Literal["D-2", "E-7"], BaseVisaGuardrails]
 
     @field_validator("base_visas")
@@ -209,6 +211,23 @@ def bound_on(bound: Bound | None, on: dt.date) -> tuple[Any, dt.date] | None:
 
 def describe_bound(bound: Bound) -> str:
     return bound.param if isinstance(bound, ParamRef) else f"{bound:,}"
+
+
+def parameter_label(name: str, lang: str) -> str:
+    """A parameter as a page names it: a programme parameter by the guardrails file's label, a national
+    one (`national.x`) by its description in the national parameters; any other name as written."""
+    label = guardrails().parameter_labels.get(name)
+    if label is not None:
+        return label.text(lang)
+    national = national_parameters().get(name.removeprefix("national."))
+    if name.startswith("national.") and national is not None:
+        return national.description.text(lang)
+    return name
+
+
+def bound_label(bound: Bound, lang: str) -> str:
+    """A bound as a page shows it: a literal as a number, a national parameter by its description."""
+    return parameter_label(bound.param, lang) if isinstance(bound, ParamRef) else f"{bound:,}"
 
 
 def national_list(closed: ClosedList) -> list[str]:

@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 
 from regionvisa.core import clock
 from regionvisa.core.text import SYSTEM_REASONS
+from regionvisa.programs.guardrails import parameter_label
 from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n, places
 from regionvisa.web.methods import allowed_methods
@@ -58,6 +59,11 @@ def _kst(value, seconds: bool = False) -> str:
     return i18n.gettext("%(time)s KST", time=clock.kst_text(value, seconds=seconds))
 
 
+def _parameter(name: str) -> str:
+    """A programme design's parameter (or a national one, `national.x`) by its label in the page's language."""
+    return parameter_label(name, i18n.current_language.get())
+
+
 @lru_cache
 def environment() -> Environment:
     template_dirs = sorted(str(p) for p in PACKAGE_DIR.glob("*/templates") if p.is_dir())
@@ -79,6 +85,7 @@ def environment() -> Environment:
     env.filters["area"] = places.area_label
     env.filters["country"] = places.country_label  # a nationality code with its country's name
     env.filters["reason"] = _reason  # a stored reason or note: the system's own in the reader's language
+    env.filters["parameter"] = _parameter  # a programme parameter by its label, not its key
     return env
 
 
