@@ -98,3 +98,18 @@ def test_form_round_trip_property(design):
     back = _round(design)
     assert back == design
     assert designs.design_from_text(designs.design_yaml(back)) == back
+
+
+def test_a_stored_design_s_dates_and_residence_area_are_form_fields():
+    """A design read back from the database keeps its dates as ISO text: they are date fields of
+    the form all the same (and stay text), and the residence area is a list of ticked regions."""
+    stored = {"id": "x-d2", "valid_from": "2025-03-01", "valid_to": "2026-02-28", "residence_area": ["26", "48"]}
+    form = design_form.from_design(stored)
+    assert form.meta["valid_from"] == "2025-03-01" and form.text_meta == ["valid_from", "valid_to"]
+    assert form.area == ["26", "48"] and form.extra == ""
+    fields = form.as_fields()
+    assert fields["area-26"] == fields["area-48"] == "1"
+    assert design_form.to_design(design_form.from_fields(fields)) == stored
+    unordered = {"residence_area": ["48", "26"]}
+    assert design_form.from_design(unordered).area == []  # kept verbatim instead
+    assert design_form.to_design(design_form.from_fields(design_form.from_design(unordered).as_fields())) == unordered

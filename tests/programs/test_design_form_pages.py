@@ -12,7 +12,9 @@ from regionvisa.programs import design_form, designs, service
 def _fields(page: str) -> dict[str, str]:
     """The named inputs and selected options of the form as a browser would send them."""
     out = {}
-    for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
+    for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"[^>]*>', page):
+        if 'type="checkbox"' in m.group(0) and " checked" not in m.group(0):
+            continue  # a box not ticked sends nothing
         out[m.group(1)] = html_module.unescape(m.group(2))
     for m in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
         out[m.group(1)] = html_module.unescape(m.group(2))
@@ -87,7 +89,8 @@ def test_regional_official_cannot_save_another_regions_draft(client, pilots, rol
     login(client, "t.busan")
     fields = _fields(client.get("/program-drafts/form?program=busan-d2&lang=en").text)
     fields.update({"meta-region": "41", "meta-id": "busan-x", "meta-version": "1", "act": "save"})
-    fields["extra"] = fields["extra"].replace("'26'", "'41'")
+    assert fields.pop("area-26") == "1"  # the residence area is ticked, not typed
+    fields["area-41"] = "1"
     assert client.post("/program-drafts/form", data=fields, follow_redirects=False).status_code == 403
     assert client.get("/program-drafts/form?program=gyeonggi-e7").status_code == 403
 

@@ -30,6 +30,9 @@ META: dict[str, type] = {
     "obligation_months": int,
     "kiip_deadline_months": int,
 }
+# The residence area as ticked regions: two-digit region codes, each once, in ascending order
+# (the order the form lists them in); any other list is kept verbatim in the YAML block.
+AREA_CODE = re.compile(r"^\d{2}$")
 RULE_KEYS = ("id", "label_ko", "label_en", "reference", "field", "op", "kind", "value", "rule_yaml", "extra")
 PARAM_KEYS = ("name", "date", "value", "text_date")  # text_date "1": the date was written as text
 
@@ -77,11 +80,16 @@ class DesignForm:
     params: list[dict[str, str]] = field(default_factory=list)
     rules: list[dict[str, str]] = field(default_factory=list)
     extra: str = ""  # YAML of the design keys the form does not show
+    area: list[str] = field(default_factory=list)  # residence_area: region codes ticked
+    text_meta: list[str] = field(default_factory=list)  # date keys written as ISO text (a stored design's)
 
     def as_fields(self) -> dict[str, str]:
         """The form as the flat name → value pairs an HTML form sends."""
         out = {f"meta-{k}": v for k, v in self.meta.items()}
         out.update({"title_ko": self.title_ko, "title_en": self.title_en, "extra": self.extra})
+        out.update({f"area-{code}": "1" for code in self.area})
+        if self.text_meta:
+            out["meta_text"] = ",".join(self.text_meta)
         for i, row in enumerate(self.params):
             out.update({f"param-{i}-{k}": row.get(k, "") for k in PARAM_KEYS})
         for i, row in enumerate(self.rules):
@@ -94,8 +102,19 @@ def _meta_text(key: str, value: Any) -> str | None:
     if kind is int:
         return str(value) if isinstance(value, int) and not isinstance(value, bool) else None
     if kind is dt.date:
+        if isinstance(value, str) and _day_ok(value):  # a stored design keeps its dates as ISO text
+            return value
         return value.isoformat() if isinstance(value, dt.date) and not isinstance(value, dt.datetime) else None
     return value if isinstance(value, str) and value.strip() == value != "" else None
+
+
+def _area_ok(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(c, str) and AREA_CODE.match(c) for c in value)
+        and value == sorted(set(value))
+    )
 
 
 def _both(value: Any) -> bool:
@@ -161,6 +180,10 @@ def from_design(design: Mapping[str, Any]) -> DesignForm:
     for key, value in design.items():
         if key in META and (text := _meta_text(key, value)) is not None:
             form.meta[key] = text
+            if META[key] is dt.date and isinstance(value, str):
+                form.text_meta.append(key)
+        elif key == "residence_area" and _area_ok(value):
+            form.area = list(value)
         elif key == "title" and _both(value):
             form.title_ko, form.title_en = value["ko"], value["en"]
         elif key == "parameters" and _params_ok(value):
@@ -217,6 +240,8 @@ def from_fields(fields: Mapping[str, str]) -> DesignForm:
         params=_rows(fields, "param", PARAM_KEYS),
         rules=_rows(fields, "rule", RULE_KEYS),
         extra=str(fields.get("extra", "")),
+        area=sorted(m.group(1) for k in fields if (m := re.fullmatch(r"area-(\d{2})", k))),
+        text_meta=[k for k in str(fields.get("meta_text", "")).split(",") if k in META and META[k] is dt.date],
     )
 
 
@@ -250,7 +275,9 @@ def to_design(form: DesignForm) -> dict[str, Any]:
     design: dict[str, Any] = {}
     for key in META:
         if key in form.meta and form.meta[key].strip() != "":
-            design[key] = _typed(key, form.meta[key])
+            design[key] = form.meta[key].strip() if key in form.text_meta else _typed(key, form.meta[key])
+    if form.area:
+        design["residence_area"] = list(form.area)
     if form.title_ko or form.title_en:
         design["title"] = {"ko": form.title_ko, "en": form.title_en}
     if form.params:

@@ -239,7 +239,9 @@ FORM_LABELS = {
     "param": N_("Dated parameter value"),
     "rule": N_("Criterion rule"),
     "extra": N_("Other parts of the design (YAML)"),
+    "area": N_("Residence area"),
 }
+BASE_VISAS = ("D-2", "E-7")  # the two visas the pilot's designs build on (DESIGN §4.1 base_visa)
 OP_LABELS = {
     "==": N_("equals"),
     "!=": N_("differs from"),
@@ -263,6 +265,8 @@ def _form_field(path: str, form: design_form.DesignForm) -> tuple[str, str]:
         return f"meta-{top}", f"meta-{top}"
     if top == "title":
         return "title_ko", "title_ko"
+    if top == "residence_area":
+        return "area", "area"
     return "extra", "extra"
 
 
@@ -296,12 +300,19 @@ def _form_page(
     reason = str(getattr(request.state, "design_reason", ""))
     lang = current_language.get()
     fields = [(name, f.label(lang), f.type) for name, f in FIELDS.items() if name != "applicant_id"]
+    names = _regions()
+    choices = sorted(names.items()) if user.region is None else [(user.region, names.get(user.region, user.region))]
     return render(
         request,
         "programs_design_form.html",
         {
             "form": form,
             "meta_keys": list(design_form.META),
+            "meta_types": {k: {dt.date: "date", int: "int"}.get(t, "text") for k, t in design_form.META.items()},
+            "region_choices": choices,
+            "region_codes": [code for code, _ in choices],
+            "area_choices": sorted({**names, **{c: c for c in form.area if c not in names}}.items()),
+            "base_visas": BASE_VISAS,
             "labels": FORM_LABELS,
             "fields": fields,
             "types": {name: kind for name, _, kind in fields},
