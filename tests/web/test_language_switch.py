@@ -67,3 +67,23 @@ def test_post_only_path_without_canonical_goes_home(app):
     assert language_switch_url(Request(scope), "en") == "/admin/users?lang=en"
     get = {**scope, "method": "GET", "query_string": b"page=2&lang=ko"}
     assert language_switch_url(Request(get), "en") == "/admin/users?page=2&lang=en"
+
+
+def test_a_form_posted_again_from_its_refused_page_switches_to_the_page_above(app):
+    """The second refusal of a form names the POST address as its Referer: the switch leads to the
+    page the action belongs to, never to the POST address (405) or a shape another route takes (422)."""
+    from starlette.requests import Request
+
+    from regionvisa.web.templating import language_switch_url
+
+    def switch(path: str, referer: str) -> str:
+        headers = [(b"host", b"testserver"), (b"referer", f"http://testserver{referer}".encode())]
+        scope = {"type": "http", "method": "POST", "path": path, "query_string": b"", "headers": headers, "app": app}
+        return language_switch_url(Request(scope), "en")
+
+    assert switch("/applications/5/approve", "/applications/5/approve") == "/applications/5?lang=en"
+    assert switch("/applications/search", "/applications/search") == "/applications?lang=en"
+    assert switch("/quotas/3/adjust", "/quotas/3/adjust") == "/quotas/3?lang=en"
+    # the first refusal's Referer is the page the form was on: kept with its query
+    assert switch("/applications/search", "/applications?status=screened") == "/applications?status=screened&lang=en"
+    assert switch("/admin/users", "/admin/users?page=2") == "/admin/users?page=2&lang=en"

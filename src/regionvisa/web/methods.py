@@ -17,21 +17,8 @@ ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def _route_table(app) -> list[tuple[re.Pattern, frozenset[str]]]:
-    """(path pattern, methods) of every route; FastAPI includes routers lazily, so read them through
-    its route contexts (full paths) where it has them."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: included routes are already flat
-        contexts = list(app.routes)
-    else:
-        contexts = list(iter_route_contexts(app.routes))
-    table = []
-    for ctx in contexts:
-        methods = getattr(ctx, "methods", None)
-        path = getattr(ctx, "path", None)
-        if methods and path:  # a mount (static files) answers for itself
-            table.append((compile_path(path)[0], frozenset(methods)))
-    return table
+    """(path pattern, methods) of every route."""
+    return [(pattern, methods) for pattern, methods, _params in _routes_with_templates(app)]
 
 
 def allowed_methods(app, scope: Scope) -> list[str]:
@@ -65,3 +52,41 @@ class AllowHeader:
             await send(message)
 
         await self.app(scope, receive, send_with_allow)
+
+
+def _routes_with_templates(app) -> list[tuple[re.Pattern, frozenset[str], bool]]:
+    """(path pattern, methods, whether the path has parameters) of every route; FastAPI includes
+    routers lazily, so read them through its route contexts (full paths) where it has them."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: included routes are already flat
+        contexts = list(app.routes)
+    else:
+        contexts = list(iter_route_contexts(app.routes))
+    return [
+        (compile_path(ctx.path)[0], frozenset(ctx.methods), "{" in ctx.path)
+        for ctx in contexts
+        if getattr(ctx, "methods", None) and getattr(ctx, "path", None)
+    ]
+
+
+def is_get_page(app, path: str) -> bool:
+    """Whether a browser can open `path`: a GET route matches it, and no route of another method
+    names it literally (`/applications/search` is a POST address even though the GET route
+    `/applications/{application_id}` matches its shape)."""
+    routes = _routes_with_templates(app)
+    if any(not params and "GET" not in methods and pattern.match(path) for pattern, methods, params in routes):
+        return any(not params and "GET" in methods and pattern.match(path) for pattern, methods, params in routes)
+    return any("GET" in methods and pattern.match(path) for pattern, methods, _params in routes)
+
+
+def nearest_get_page(app, path: str) -> str:
+    """`path` if a browser can open it, else the nearest parent that it can (the application page
+    above its `/approve`, `/applications` above `/applications/search`), else the home page."""
+    parts = [p for p in path.split("/") if p]
+    while parts:
+        candidate = "/" + "/".join(parts)
+        if is_get_page(app, candidate):
+            return candidate
+        parts.pop()
+    return "/"

@@ -17,7 +17,7 @@ from regionvisa.core.text import SYSTEM_REASONS
 from regionvisa.programs.guardrails import parameter_label
 from regionvisa.synth.service import holds_synthetic_data
 from regionvisa.web import i18n, places
-from regionvisa.web.methods import allowed_methods
+from regionvisa.web.methods import is_get_page, nearest_get_page
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -104,19 +104,19 @@ def language_switch_url(request: Request, lang: str, canonical: str | None = Non
     """The same page in the other language: its path, query (filters, page number) and so its
     state. A page answering a form post is not a GET address (switching there used to land on
     405), so it links to the page the form was on (the Referer, same site only), else to the
-    page's own GET address (`canonical_url` in its context), else to the path when GET serves
-    it, else to the home page."""
+    page's own GET address (`canonical_url` in its context), else to the nearest address at or
+    above the path that GET serves (`web.methods.nearest_get_page`), else to the home page."""
     if request.method in ("GET", "HEAD"):
         return _with_lang(request.url.path, request.url.query, lang)
     referer = urlsplit(request.headers.get("referer", ""))
-    if referer.path.startswith("/") and (not referer.netloc or referer.netloc == request.url.netloc):
+    same_site = referer.path.startswith("/") and (not referer.netloc or referer.netloc == request.url.netloc)
+    # A form posted again from its own refused page names that POST address as its Referer.
+    if same_site and is_get_page(request.app, referer.path):
         return _with_lang(referer.path, referer.query, lang)
     if canonical:
         path, _, query = canonical.partition("?")
         return _with_lang(path, query, lang)
-    if "GET" in allowed_methods(request.app, request.scope):
-        return _with_lang(request.url.path, "", lang)
-    return _with_lang("/", "", lang)
+    return _with_lang(nearest_get_page(request.app, request.url.path), "", lang)
 
 
 def render(request: Request, template: str, context: dict | None = None, *, status_code: int = 200) -> HTMLResponse:
