@@ -8,6 +8,7 @@ import yaml
 from regionvisa.core.errors import Invalid
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
+from regionvisa.programs.problems import localised
 
 
 class DesignInvalid(Invalid):
@@ -46,12 +47,26 @@ def design_yaml(design: dict) -> str:
 
 
 def validate_design(design: dict, source: str = "draft") -> dict:
-    """{"valid", "errors", "defaults_taken"}: never raises for an invalid design."""
+    """{"valid", "errors", "errors_ko", "defaults_taken"}: never raises for an invalid design.
+    `errors` are the contract's English lines; `errors_ko` the same problems worded in Korean
+    (a line without Korean wording as it is), for pages in Korean."""
     try:
         lp = parse_design(design, source=source)
     except PolicyError as exc:
-        return {"valid": False, "errors": exc.errors, "defaults_taken": {}}
-    return {"valid": True, "errors": [], "defaults_taken": lp.defaults_taken, "fixed_criteria": list(lp.fixed_ids)}
+        problems = getattr(exc, "problems", None)
+        return {
+            "valid": False,
+            "errors": exc.errors,
+            "errors_ko": localised(exc.errors, problems, "ko"),
+            "defaults_taken": {},
+        }
+    return {
+        "valid": True,
+        "errors": [],
+        "errors_ko": [],
+        "defaults_taken": lp.defaults_taken,
+        "fixed_criteria": list(lp.fixed_ids),
+    }
 
 
 def parse_or_raise(design: dict, source: str = "draft") -> LoadedProgram:

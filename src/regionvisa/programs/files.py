@@ -15,13 +15,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from regionvisa.core.wording import worded_error
 from regionvisa.policyfiles import (
     PolicyError,
     Reference,
     read_yaml,
     reference_contract,
     reference_text,
-    validation_errors,
 )
 from regionvisa.programs.guardrails import (
     BaseVisaGuardrails,
@@ -32,7 +32,7 @@ from regionvisa.programs.guardrails import (
     guardrails,
     national_list,
 )
-from regionvisa.programs.problems import DesignProblems, Problem, unit_ko
+from regionvisa.programs.problems import DesignProblems, Problem, schema_problem, unit_ko
 from regionvisa.regions.parameters import LocalText, national_values
 from regionvisa.regions.service import region_codes
 from regionvisa.rules.fields import FIELDS, VALUE_CONTEXT, VALUE_LABELS
@@ -71,10 +71,16 @@ class DocumentsSpec(BaseModel):
     def _reduced(self) -> DocumentsSpec:
         for name in (*self.standard, *(self.simplified or [])):
             if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-                raise ValueError(f"document id {name!r}: use lower-case letters, digits and _")
+                raise worded_error(
+                    en=f"document id {name!r}: use lower-case letters, digits and _",
+                    ko=f"서류 식별자 {name!r}: 영문 소문자, 숫자, _만 쓸 수 있습니다",
+                )
         extra = sorted(set(self.simplified or []) - set(self.standard))
         if extra:
-            raise ValueError(f"simplified lists documents the standard list does not ask for: {', '.join(extra)}")
+            raise worded_error(
+                en=f"simplified lists documents the standard list does not ask for: {', '.join(extra)}",
+                ko=f"간이 목록에 표준 목록이 요구하지 않는 서류가 있습니다: {', '.join(extra)}",
+            )
         return self
 
 
@@ -104,7 +110,10 @@ class ProgramSpec(BaseModel):
     @classmethod
     def _known_region(cls, value: str) -> str:
         if value not in region_codes():
-            raise ValueError(f"unknown region code {value!r} (expected one of the 17 two-digit codes)")
+            raise worded_error(
+                en=f"unknown region code {value!r} (expected one of the 17 two-digit codes)",
+                ko=f"알 수 없는 지역 코드입니다: {value!r} (17개 시·도의 두 자리 코드 중 하나여야 합니다)",
+            )
         return value
 
     @field_validator("parameters")
@@ -112,19 +121,27 @@ class ProgramSpec(BaseModel):
     def _dated(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name, values in value.items():
             if not isinstance(values, dict) or not values:
-                raise ValueError(f"{name}: give dated values, e.g. {{2025-04-02: …}}")
+                raise worded_error(
+                    en=f"{name}: give dated values, e.g. {{2025-04-02: …}}",
+                    ko=f"{name}: 시행일별 값을 주십시오 (예: {{2025-04-02: …}})",
+                )
             normalise_dated(values)
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgramSpec:
         if self.valid_to < self.valid_from:
-            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+            raise worded_error(
+                en=f"valid_to {self.valid_to} is before valid_from {self.valid_from}",
+                ko=f"종료일 {self.valid_to}이(가) 시작일 {self.valid_from}보다 앞섭니다",
+            )
         for code in self.residence_area:
             if not (len(code) in (2, 5) and code.isdigit() and code[:2] == self.region):
-                raise ValueError(
-                    f"residence_area code {code!r} must be the programme's region {self.region} "
-                    "or one of its 5-digit districts"
+                raise worded_error(
+                    en=f"residence_area code {code!r} must be the programme's region {self.region} "
+                    "or one of its 5-digit districts",
+                    ko=f"거주 지역 코드 {code!r}은(는) 프로그램의 지역 {self.region}이거나 "
+                    "그 지역의 다섯 자리 시·군·구 코드여야 합니다",
                 )
         return self
 
@@ -409,7 +426,7 @@ def parse_design(data: Any, source: str = "<design>") -> LoadedProgram:
     try:
         spec = ProgramSpec.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(validation_errors(source, exc)) from exc
+        raise DesignProblems([schema_problem(source, err) for err in exc.errors()]) from exc
     return build(spec, source)
 
 

@@ -311,7 +311,10 @@ def _form_page(
             "meta_types": {k: {dt.date: "date", int: "int"}.get(t, "text") for k, t in design_form.META.items()},
             "region_choices": choices,
             "region_codes": [code for code, _ in choices],
-            "area_choices": sorted({**names, **{c: c for c in form.area if c not in names}}.items()),
+            # the area is the programme's region (or its districts, written in the YAML block)
+            "area_choices": [
+                (c, names.get(c, c)) for c in sorted({*form.area, form.meta.get("region") or user.region or ""} - {""})
+            ],
             "base_visas": BASE_VISAS,
             "labels": FORM_LABELS,
             "fields": fields,

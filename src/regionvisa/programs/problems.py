@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from regionvisa.policyfiles import PolicyError
+from regionvisa.core.wording import pydantic_message
+from regionvisa.policyfiles import PolicyError, key_path
 
 UNITS_KO = {"KRW": "원", "KRW/year": "원(연)", "hours/week": "시간(주당)"}
 
@@ -45,3 +46,16 @@ def localised(errors: list[str], problems: list[Problem] | None, lang: str) -> l
     """The error lines in `lang`: a known problem in its own words, any other line as it is."""
     by_line = {str(p): p for p in problems or []}
     return [f"{by_line[e].source}:{by_line[e].path}: {by_line[e].text(lang)}" if e in by_line else e for e in errors]
+
+
+def schema_problem(source: str, err: dict) -> Problem:
+    """One refusal of the design's schema: the English line exactly as `policyfiles.validation_errors`
+    writes it, and the same refusal in Korean (its path is the file's key, shown as written)."""
+    kind = err.get("type", "")
+    if kind == "missing":
+        ko = "필수 항목이 없습니다"
+    elif kind == "extra_forbidden":
+        ko = "알 수 없는 항목입니다: 철자를 확인하십시오"
+    else:
+        ko = pydantic_message(err, "값", "ko")
+    return Problem(source=source, path=key_path(err["loc"]), en=err["msg"], ko=ko)

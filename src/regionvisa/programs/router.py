@@ -150,7 +150,7 @@ def validate(body: DesignBody, _: Actor = Depends(require("programs.read"))) -> 
     try:
         design = body.read()
     except designs.DesignInvalid as exc:
-        return {"valid": False, "errors": exc.errors, "defaults_taken": {}}
+        return {"valid": False, "errors": exc.errors, "errors_ko": exc.errors, "defaults_taken": {}}
     return designs.validate_design(design)
 
 
