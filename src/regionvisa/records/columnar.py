@@ -71,32 +71,41 @@ def _select(table: str, columns: list[str], as_of: dt.date | None, *, scan: str 
 
 # The child: Python, the ADBC driver manager and pyarrow only (not the driver's DB-API module,
 # which imports pandas and polars, nor anything of the application), so it starts fast. argv: the
-# database URI and the [table, query] pairs; stdout: one Arrow IPC stream per table, in the order
-# asked. Each query runs on its own connection in its own thread; 64k rows per batch rather than
-# 1k also lets the driver infer each column's type from more rows.
+# database URI and the [table, query, date columns] triples; stdout: one Arrow IPC stream per
+# table, in the order asked. Each query runs on its own connection in its own thread; 64k rows per
+# batch rather than 1k also lets the driver infer each column's type from more rows. SQLite keeps
+# dates as ISO text: each thread parses its table's date columns into Arrow dates (strictly:
+# anything but YYYY-MM-DD fails the read), in parallel with the other reads, and a date crosses
+# the pipe in 4 bytes instead of 14.
 _CHILD = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import adbc_driver_manager
 import adbc_driver_sqlite
 import pyarrow as pa
+import pyarrow.compute as pc
 
 def query(statement, sql):
     statement.set_sql_query(sql)
     stream, _ = statement.execute_query()
     return pa.RecordBatchReader._import_from_c(stream.address).read_all()
 
-def read(uri, sql):
+def read(uri, sql, dates):
     with adbc_driver_sqlite.connect(uri) as db, adbc_driver_manager.AdbcConnection(db) as conn:
         with adbc_driver_manager.AdbcStatement(conn) as statement:
             query(statement, "PRAGMA busy_timeout=30000")  # as every connection of the app (db.py)
             statement.set_options(**{"adbc.sqlite.query.batch_rows": "65536"})
-            return query(statement, sql)
+            table = query(statement, sql)
+    for name in dates:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and pa.types.is_string(table.schema.field(i).type):
+            table = table.set_column(i, name, pc.cast(table.column(i), pa.date32()))
+    return table
 
 def main(uri, jobs):
     out = sys.stdout.buffer
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        futures = [pool.submit(read, uri, sql) for _, sql in jobs]
+        futures = [pool.submit(read, uri, sql, dates) for _, sql, dates in jobs]
         for future in futures:
             table = future.result()
             with pa.ipc.new_stream(out, table.schema) as writer:
@@ -129,7 +138,9 @@ def _read_in_child(path: str, jobs: dict[str, tuple[str, dict[str, pl.DataType]]
     """Every job's query read by the child process, as typed frames."""
     import pyarrow as pa
 
-    args = json.dumps([[table, sql] for table, (sql, _) in jobs.items()])
+    args = json.dumps(
+        [[table, sql, [c for c, kind in schema.items() if kind == pl.Date]] for table, (sql, schema) in jobs.items()]
+    )
     with tempfile.TemporaryFile() as errors:
         # -P: nothing from the working directory on the child's path; no keys in its environment
         proc = subprocess.Popen(
