@@ -24,7 +24,11 @@ three years), which took WeasyPrint 9-11 s whatever the number of residents; it 
 row per programme (the monthly table stays in the XLSX) in fixed-layout tables, about 1 s. The
 indicators read only the columns and rows they use, through the Arrow reads instead of the
 driver's cursor, and find the members once. The result JSON (and so its SHA-256) is unchanged
-at both sizes. National scale (2,700,000) was not run.
+at both sizes.
+
+At national scale (2,700,000 residents, SQLite, seed 2025, 2026-12-04, load average below 1), on
+the records of the mobility benchmark: the indicators 4.20 s, the report job (PDF, Korean)
+5.38 s against its 30 s target, peak 692 MB.
 """
 
 from __future__ import annotations
