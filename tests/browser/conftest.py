@@ -106,6 +106,13 @@ def site(tmp_path_factory, _sqlite_template, test_data):
 
 
 @pytest.fixture(scope="module")
+def busan_site(site, test_data):
+    """The module's site with the busan-d2 programme published (the forms' and workflows' subject)."""
+    test_data.publish_busan(site["engine"])
+    return site
+
+
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 

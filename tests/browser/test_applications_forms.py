@@ -5,14 +5,6 @@ everything typed kept; corrected, the application goes in."""
 
 from __future__ import annotations
 
-import pytest
-
-
-@pytest.fixture(scope="module")
-def busan_site(site, test_data):
-    test_data.publish_busan(site["engine"])
-    return site
-
 
 def log_in(page, username: str, password: str) -> None:
     page.goto("/login")

@@ -4,17 +4,10 @@ Korean page."""
 
 from __future__ import annotations
 
-import pytest
 import yaml
 from playwright.sync_api import expect
 
 from .signin import log_in
-
-
-@pytest.fixture
-def busan_site(site, test_data):
-    test_data.publish_busan(site["engine"])
-    return site
 
 
 def test_live_validation_says_valid_then_lists_a_guardrail_problem_in_korean(page, busan_site, shots):

@@ -3,14 +3,7 @@
 
 from __future__ import annotations
 
-import pytest
 from tests.browser.signin import log_in
-
-
-@pytest.fixture(scope="module")
-def busan_site(site, test_data):
-    test_data.publish_busan(site["engine"])
-    return site
 
 
 def test_open_top_up_and_close_a_ledger(page, busan_site, shots):

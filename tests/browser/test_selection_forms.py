@@ -4,15 +4,7 @@ the input kept, and a proposal that takes the region's published design from a l
 
 from __future__ import annotations
 
-import pytest
-
 from .signin import log_in
-
-
-@pytest.fixture
-def busan_site(site, test_data):
-    test_data.publish_busan(site["engine"])
-    return site
 
 
 def test_open_a_round_with_an_added_criterion_then_propose_a_saved_design(browser, busan_site, shots):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
+from tests import samples
 from tests.actors import BUSAN, OFFICER, SYSTEM
 from tests.browser.signin import log_in
 
@@ -15,21 +15,7 @@ from regionvisa.db import session_scope
 
 ON = dt.date(2025, 6, 2)
 OVERRIDE = "원본 서류는 대사관 확인 공문으로 대체함"
-# A Busan D-2 applicant who passes every criterion (tests/applications/conftest.py: eligible_busan).
-PROFILE = {
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
+PROFILE = samples.PROFILE  # a Busan D-2 applicant who passes every criterion
 # A busan-d2 holder whose address has been in Seoul since the status began: a residence finding.
 HOLDER = "P20000001"
 HOLDER_FEEDS = {
@@ -43,12 +29,6 @@ HOLDER_FEEDS = {
     ],
     "addresses": ["person_id,area_code,effective_date,reported_date", f"{HOLDER},11110,2025-03-02,2025-03-05"],
 }
-
-
-@pytest.fixture(scope="module")
-def busan_site(site, test_data):
-    test_data.publish_busan(site["engine"])
-    return site
 
 
 def make_application(engine, name: str, passport: str, *, moves_made: tuple[str, ...] = ("recommend",)) -> int:

@@ -11,6 +11,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from tests import samples
 from tests.actors import SYSTEM
 from tests.browser.signin import log_in
 
@@ -18,20 +19,7 @@ from regionvisa.db import session_scope
 
 ON = dt.date(2025, 6, 2)
 NAME, PASSPORT = "Tran Thi Binh", "BT7654321"
-PROFILE = {  # a Busan D-2 applicant who passes every criterion (tests/applications/conftest.py)
-    "nationality": "VNM",
-    "birth_date": "2001-03-04",
-    "passport_valid_until": "2030-01-01",
-    "entry_ban": False,
-    "criminal_record": False,
-    "prior_illegal_stay": False,
-    "course_type": "degree",
-    "bank_balance_krw": 9_000_000,
-    "university_region": "26",
-    "topik_level": 4,
-    "kiip_level": 1,
-    "education_level": "high_school",
-}
+PROFILE = samples.PROFILE  # a Busan D-2 applicant who passes every criterion
 LEDGERS = [("seoul-e7", "11", 200, 100), ("gyeonggi-e7", "41", 50, 10)]  # programme, region, allocated, used
 RISK_RULES = ("illegal_stay", "residence_obligation")
 
