@@ -99,3 +99,41 @@ def test_api_preview_and_apply(client, engine, login, role_users, ledgers, today
     assert applied.status_code == 200, applied.text
     assert applied.json()["applied"] is True and len(applied.json()["adjusted"]) == 2
     assert _capacity(engine, "gwangju-d2") == 97 and _entries(engine) == 1
+
+
+def _summary_links(html: str) -> list[str]:
+    box = html.split('id="error-summary"')[1].split("</div>")[0]
+    return re.findall(r'<a href="#([^"]+)"', box)
+
+
+def test_a_refused_reallocation_keeps_the_form_and_says_why_beside_the_field(
+    client,
+    engine,
+    login,
+    role_users,
+    ledgers,  # noqa: F811
+    today,  # noqa: F811
+):
+    login(client, "t.officer")
+    html = client.get("/quotas/reallocate", params={"on": today.isoformat()}).text
+    digest = re.search(r'name="expected" value="([0-9a-f]+)"', html).group(1)
+    form = {"csrf_token": csrf_from(html), "on": today.isoformat(), "expected": digest, "reason": "mid-year review"}
+    for lang, message in (("ko", "확인: 재배분안을 확인했다고 표시하십시오"), ("en", "Confirmation: tick the box")):
+        refused = client.post("/quotas/reallocate", data=form, cookies={"lang": lang})
+        assert refused.status_code == 422
+        assert _summary_links(refused.text) == ["realloc-confirm"]
+        assert 'id="realloc-confirm-error"' in refused.text and message in refused.text
+        assert 'aria-describedby="realloc-confirm-error"' in refused.text
+        assert 'value="mid-year review"' in refused.text  # the typed reason is kept
+        assert 'class="error-box" role="alert" id="reallocation-error"' not in refused.text
+    no_reason = client.post(
+        "/quotas/reallocate", data={**form, "reason": " ", "confirm": "yes"}, cookies={"lang": "en"}
+    )
+    assert no_reason.status_code == 422 and _summary_links(no_reason.text) == ["realloc-reason"]
+    assert "Reason: a reallocation needs a reason" in no_reason.text
+    bad_day = client.post("/quotas/reallocate", data={**form, "on": "31-12", "confirm": "yes"}, cookies={"lang": "en"})
+    assert bad_day.status_code == 422 and _summary_links(bad_day.text) == ["realloc-on"]
+    assert "Reallocation date: give the date as YYYY-MM-DD." in bad_day.text
+    shown = client.get("/quotas/reallocate", params={"on": "soon"}, cookies={"lang": "ko"})
+    assert _summary_links(shown.text) == ["realloc-on"] and "재배분 기준일: 날짜를 YYYY-MM-DD" in shown.text
+    assert _capacity(engine, "gwangju-d2") == 60 and _entries(engine) == 0

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -179,20 +179,50 @@ async def open_ledger(request: Request, user: Actor = Depends(require("quotas.ad
 # Declared before /quotas/{ledger_id}, whose integer parameter would otherwise claim the path.
 
 
+REALLOCATE_LABELS = {"on": N_("Reallocation date"), "reason": N_("Reason"), "confirm": N_("Confirmation")}
+REALLOCATE_IDS = {"on": "realloc-on", "reason": "realloc-reason", "confirm": "realloc-confirm"}
+
+
+def _labelled(errors: forms.FormErrors) -> forms.FormErrors:
+    """Each message begins with its field's label (a service message names no field)."""
+    items = [
+        e
+        if not e.label or e.message.startswith(e.label)
+        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
+        for e in errors
+    ]
+    return forms.FormErrors(items=items, status=errors.status)
+
+
+def _date_error() -> forms.FormErrors:
+    label = forms.label_text(REALLOCATE_LABELS["on"], "on")
+    return forms.FormErrors(
+        items=[
+            forms.FormError(
+                "on", REALLOCATE_IDS["on"], label, gettext("%(label)s: give the date as YYYY-MM-DD.", label=label)
+            )
+        ]
+    )
+
+
 def _reallocation_context(session, *, on: str) -> dict:
     """The page's proposal for the date `on` (text from the form), or why there is none."""
-    context: dict = {"on": on, "proposal": None, "rows": [], "rule": None, "changes": 0, "error": None}
+    context: dict = {"on": on, "proposal": None, "rows": [], "rule": None, "changes": 0, "errors": None}
     if not on:
         return context
     try:
         day = dt.date.fromisoformat(on)
     except ValueError:
-        context["error"] = gettext("Give the date as YYYY-MM-DD.")
+        context["errors"] = _date_error()
         return context
     try:
         proposal = service.propose_reallocation(session=session, on=day)
     except PolicyError as exc:
-        context["error"] = "; ".join(exc.errors)
+        exc = Invalid(code="invalid_rules", field="on", ko="; ".join(exc.errors), en="; ".join(exc.errors))
+        context["errors"] = _reallocation_errors(exc)
+        return context
+    except DomainError as exc:  # a date before the rules: said beside the date (the page had no status of its own)
+        context.update(errors=_reallocation_errors(exc), status=exc.status)
         return context
     rows = proposal.records()
     changes = sum(1 for r in rows if r["adjustment"])
@@ -200,8 +230,9 @@ def _reallocation_context(session, *, on: str) -> dict:
     return context
 
 
-def _message(exc: DomainError) -> str:
-    return exc.ko if current_language.get() == "ko" else exc.en
+def _reallocation_errors(exc: DomainError) -> forms.FormErrors:
+    found = forms.errors_from(exc, labels=REALLOCATE_LABELS, ids=REALLOCATE_IDS, form_id="reallocation-apply")
+    return _labelled(found)
 
 
 @router.get("/quotas/reallocate")
@@ -209,43 +240,46 @@ def reallocate_page(request: Request, on: str = "", user: Actor = Depends(requir
     with session_scope(engine=request.app.state.engine) as session:
         context = _reallocation_context(session, on=on)
     context.update(
-        done=request.query_params.get("done") == "applied", region_names=region_names(current_language.get())
+        done=request.query_params.get("done") == "applied",
+        form={},
+        region_names=region_names(current_language.get()),
     )
-    return render(request, "quotas_reallocate.html", context)
+    return render(request, "quotas_reallocate.html", context, status_code=context.get("status", 200))
 
 
 @router.post("/quotas/reallocate")
-def reallocate_apply(
-    request: Request,
-    on: str = Form(...),
-    expected: str = Form(...),
-    reason: str = Form(""),
-    confirm: str = Form(""),
-    user: Actor = Depends(require("quotas.reallocate")),
-):
+async def reallocate_apply(request: Request, user: Actor = Depends(require("quotas.reallocate"))):
     """Apply the proposal the page showed (its digest), with a reason and the confirmation box."""
-    error, status = None, 200
+    values = await forms.values(request)
+    on, expected = values.get("on", ""), values.get("expected", "")
+    errors = None
     try:
         day = dt.date.fromisoformat(on)
-        if confirm != "yes":
-            raise Invalid(
-                code="confirmation_required",
-                ko="재배분안을 확인했다고 표시하십시오",
-                en="tick the box to confirm the proposal",
-                field="confirm",
-            )
-        with session_scope(engine=request.app.state.engine) as session:
-            service.reallocate(session=session, on=day, reason=reason, expected=expected, actor=user)
     except ValueError:
-        error, status = gettext("Give the date as YYYY-MM-DD."), 422
-    except DomainError as exc:
-        error, status = _message(exc), exc.status
-    if error is None:
+        errors = _date_error()
+    if errors is None:
+        try:
+            if values.get("confirm") != "yes":
+                raise Invalid(
+                    code="confirmation_required",
+                    ko="재배분안을 확인했다고 표시하십시오",
+                    en="tick the box to confirm the proposal",
+                    field="confirm",
+                )
+            with session_scope(engine=request.app.state.engine) as session:
+                service.reallocate(
+                    session=session, on=day, reason=values.get("reason", ""), expected=expected, actor=user
+                )
+        except DomainError as exc:
+            errors = _reallocation_errors(exc)
+    if errors is None:
         return RedirectResponse(f"/quotas/reallocate?on={day.isoformat()}&done=applied", status_code=303)
     with session_scope(engine=request.app.state.engine) as session:
         context = _reallocation_context(session, on=on)
-    context.update(error=error, done=False, region_names=region_names(current_language.get()))
-    return render(request, "quotas_reallocate.html", context, status_code=status)
+    if not context["errors"]:  # the proposal itself could be shown: the refusal is the form's
+        context["errors"] = errors
+    context.update(done=False, form=values, region_names=region_names(current_language.get()))
+    return render(request, "quotas_reallocate.html", context, status_code=context["errors"].status)
 
 
 def _ledger_page(request: Request, user: Actor, ledger_id: int, *, errors=None, form=None, which="", status=200):
