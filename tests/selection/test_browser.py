@@ -115,7 +115,8 @@ def test_a_whole_round_in_the_browser(committee, as_user, shots):
     busan.locator("#narrative").fill("부산 유학생 유치와 정착 지원 계획")
     busan.locator("#design_1").fill(yaml.safe_dump(busan_design() | {"obligation_months": 500}, allow_unicode=True))
     click(busan, "제안서 제출")
-    assert "design[1]:obligation_months" in busan.locator("#design-errors").inner_text()
+    assert "design[1]:obligation_months" in busan.locator("#error-summary").inner_text()
+    assert "design[1]:obligation_months" in busan.locator("#design_1-error").inner_text()
     shots(busan, "selection-proposal-invalid-design")
     busan.locator("#design_1").fill(yaml.safe_dump(busan_design(), allow_unicode=True))
     busan.locator("#quota_1").fill("1000")
@@ -162,7 +163,7 @@ def test_a_whole_round_in_the_browser(committee, as_user, shots):
     chair.goto(round_url + "/decision")
     assert "부산광역시 (1/2)" in chair.locator("#quorum-warning").inner_text()
     click(chair, "결정 확정")
-    assert "의결정족수" in chair.locator("#decision-error").inner_text()
+    assert "의결정족수" in chair.locator("#error-summary").inner_text()
     shots(chair, "selection-quorum-refused")
 
     admin.goto(round_url)

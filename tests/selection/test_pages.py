@@ -49,8 +49,10 @@ def test_a_whole_round_through_the_pages(browser_for, round_id):
         data={"csrf_token": busan_csrf, "narrative": "Busan plan", "design_1": bad, "quota_1": "900"},
     )
     assert refused.status_code == 422
-    errors = re.search(r'<ul id="design-errors">(.*?)</ul>', refused.text, re.S).group(1)
-    assert "design[1]:obligation_months" in errors
+    summary = re.search(r'<div class="error-box error-summary".*?</div>', refused.text, re.S).group(0)
+    assert '<a href="#design_1">' in summary and "design[1]:obligation_months" in summary
+    beside = re.search(r'<p class="field-error" id="design_1-error">(.*?)</p>', refused.text, re.S).group(1)
+    assert "design[1]:obligation_months" in beside
     assert "Busan plan" in refused.text  # the input is kept
     good = yaml.safe_dump(busan_design(), allow_unicode=True)
     files = {"attachments": ("budget.csv", b"item,krw\nhousing,1000000\n", "text/csv")}
@@ -155,7 +157,8 @@ def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_fo
     assert 'name="quota__busan-d2"' in page and 'id="quorum-warning"' not in page
     form = {"csrf_token": csrf, "quota__busan-d2": "800", "recommended__busan-d2": "1000", "meeting_on": "2025-04-02"}
     missing_reason = chair.post(f"{base}/decision", data=form)
-    assert missing_reason.status_code == 422 and 'id="decision-error"' in missing_reason.text
+    assert missing_reason.status_code == 422 and '<a href="#reason__busan-d2">' in missing_reason.text
+    assert 'id="reason__busan-d2-error"' in missing_reason.text and 'value="800"' in missing_reason.text
     done = chair.post(f"{base}/decision", data=form | {"reason__busan-d2": "dormitory places"}, follow_redirects=False)
     assert done.status_code == 303
     seoul, _ = browser_for("s.seoul")

@@ -1,7 +1,9 @@
 """Selection rounds / 선정 심사: server-rendered pages (thin: calls selection.service).
 
-Forms post back with the session's CSRF token and redirect (303) on success; a refused form is
-shown again with the reason (and, for designs, every guardrail error) and the input kept.
+Forms post back with the session's CSRF token and redirect (303) on success; a refused form comes
+back in the pattern of `web.forms` (selection.page_forms words its refusals): an error summary
+linking to the fields, each message beside its field with the field's label (every guardrail line
+of a design beside its slot), the typed values kept and the refusal's status.
 """
 
 from __future__ import annotations
@@ -20,17 +22,13 @@ from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
-from regionvisa.selection import committee, minutes, proposals, round_form, rounds, service
+from regionvisa.selection import committee, minutes, page_forms, proposals, round_form, rounds, service
 from regionvisa.selection.labels import PHASE_LABELS, ROLE_LABELS, SOURCE_LABELS
 from regionvisa.selection.schemas import (
     ConflictsIn,
-    DecisionIn,
     DesignIn,
     MemberIn,
     ProposalIn,
-    QuotaAdjustment,
-    ScoreIn,
-    ScoresIn,
 )
 from regionvisa.web import forms
 from regionvisa.web.deps import require
@@ -74,10 +72,6 @@ def _pop_flash(request: Request) -> str | None:
     return FLASH.get(key) if key else None
 
 
-def _error_text(exc: DomainError) -> str:
-    return exc.ko if _lang() == "ko" else exc.en
-
-
 # The forms' fields by the names the schemas give them: a refused value is named by its label.
 FIELD_LABELS = {
     "year": N_("Year"),
@@ -101,19 +95,8 @@ FIELD_LABELS = {
     "role": N_("Role"),
     "affiliation": N_("Affiliation"),
     "affiliation_region": N_("Affiliated with a region (declared as a conflict automatically)"),
+    "reason": N_("Reason"),
 }
-
-
-def _validation_text(exc: ValidationError) -> str:
-    """The refused values in the page's language, each named by its field's label (the innermost
-    name the form knows), worded by the forms' own messages, not Pydantic's."""
-    lang = _lang()
-    texts = []
-    for err in exc.errors(include_url=False):
-        known = [str(p) for p in err.get("loc", ()) if str(p) in FIELD_LABELS]
-        label = forms.label_text(FIELD_LABELS[known[-1]], known[-1], lang) if known else ""
-        texts.append(forms.pydantic_message(err, label or forms.label_text(N_("this form"), None, lang), lang))
-    return "; ".join(dict.fromkeys(texts))
 
 
 def _redirect(path: str) -> RedirectResponse:
@@ -174,7 +157,7 @@ async def open_round(request: Request, user: Actor = Depends(require("selection.
     return _redirect(f"/selection/rounds/{round_id}")
 
 
-def _round_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
+def _round_page(request: Request, user: Actor, round_id: int, *, errors=None, form=None):
     lang = _lang()
     with session_scope(engine=_engine(request)) as session:
         rnd = rounds.get_round(session=session, round_id=round_id)
@@ -219,10 +202,11 @@ def _round_page(request: Request, user: Actor, round_id: int, *, error=None, sta
             "own_region": user.region,
             "is_member": me is not None,
             "is_chair": me is not None and me.role == "chair",
-            "error": error,
+            "errors": errors,
+            "form": form or {},
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_round.html", ctx, status_code=status_code)
+    return render(request, "selection_round.html", ctx, status_code=errors.status if errors else 200)
 
 
 @router.get("/selection/rounds/{round_id}")
@@ -232,14 +216,14 @@ def round_page(request: Request, round_id: int, user: Actor = Depends(require("s
 
 @router.post("/selection/rounds/{round_id}/close-window")
 async def close_window(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
-    form = await request.form()
+    form = await forms.values(request)
     try:
         with session_scope(engine=_engine(request)) as session:
-            service.close_window(session=session, rnd=round_id, actor=user, reason=str(form.get("reason") or ""))
+            service.close_window(session=session, rnd=round_id, actor=user, reason=form.get("reason") or "")
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+        ids, form_id = page_forms.CLOSE_WINDOW_IDS, page_forms.CLOSE_WINDOW_FORM
+        errors = page_forms.refused(exc, labels=page_forms.REASON_LABELS, ids=ids, form_id=form_id)
+        return _round_page(request, user, round_id, errors=errors, form=form)
     _flash(request, "window_closed")
     return _redirect(f"/selection/rounds/{round_id}")
 
@@ -250,45 +234,52 @@ def close_scoring(request: Request, round_id: int, user: Actor = Depends(require
         with session_scope(engine=_engine(request)) as session:
             service.close_scoring(session=session, rnd=round_id, actor=user)
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+        errors = page_forms.refused(exc, labels={}, form_id=page_forms.CLOSE_SCORING_FORM)
+        return _round_page(request, user, round_id, errors=errors)
     _flash(request, "scoring_closed")
     return _redirect(f"/selection/rounds/{round_id}")
 
 
 @router.post("/selection/rounds/{round_id}/reopen-scoring")
 async def reopen_scoring(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
-    form = await request.form()
+    form = await forms.values(request)
     try:
         with session_scope(engine=_engine(request)) as session:
-            service.reopen_scoring(session=session, rnd=round_id, actor=user, reason=str(form.get("reason") or ""))
+            service.reopen_scoring(session=session, rnd=round_id, actor=user, reason=form.get("reason") or "")
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+        ids, form_id = page_forms.REOPEN_IDS, page_forms.REOPEN_FORM
+        errors = page_forms.refused(exc, labels=page_forms.REASON_LABELS, ids=ids, form_id=form_id)
+        return _round_page(request, user, round_id, errors=errors, form=form)
     _flash(request, "scoring_reopened")
     return _redirect(f"/selection/rounds/{round_id}")
 
 
 @router.post("/selection/rounds/{round_id}/members")
 async def add_member(request: Request, round_id: int, user: Actor = Depends(require("selection.manage"))):
-    form = await request.form()
+    form = await forms.values(request)
+    with session_scope(engine=_engine(request)) as session:
+        rounds.get_round(session=session, round_id=round_id)  # an unknown round is a 404 page
     try:
         data = MemberIn(
-            username=str(form.get("username") or ""),
-            role=str(form.get("role") or ""),
-            affiliation=str(form.get("affiliation") or ""),
-            affiliation_region=str(form.get("affiliation_region") or "") or None,
+            username=form.get("username") or "",
+            role=form.get("role") or "",
+            affiliation=form.get("affiliation") or "",
+            affiliation_region=form.get("affiliation_region") or None,
         )
         with session_scope(engine=_engine(request)) as session:
             committee.add_member(session=session, rnd=round_id, data=data, actor=user)
-    except ValidationError as exc:
-        return _round_page(request, user, round_id, error=_validation_text(exc), status_code=422)
-    except DomainError as exc:
-        if exc.status == 404 and exc.code == "not_found" and "round" in exc.en:
-            raise
-        return _round_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.status == 404:  # an unknown user name, not an unknown page
+            name = form.get("username") or ""
+            exc = Invalid(
+                code="unknown_user",
+                ko="이 이름의 사용자 계정이 없습니다",
+                en=f"no user account is named {name!r}",
+                field="username",
+            )
+        ids, form_id = page_forms.MEMBER_IDS, page_forms.MEMBER_FORM
+        errors = page_forms.refused(exc, labels=page_forms.MEMBER_LABELS, ids=ids, form_id=form_id)
+        return _round_page(request, user, round_id, errors=errors, form=form)
     _flash(request, "member_added")
     return _redirect(f"/selection/rounds/{round_id}")
 
@@ -306,10 +297,7 @@ def _proposal_page(
     round_id: int,
     region: str,
     *,
-    error=None,
-    details=None,
     form=None,
-    status=200,
     errors: forms.FormErrors | None = None,
 ):
     lang = _lang()
@@ -358,12 +346,10 @@ def _proposal_page(
             "window": (rounds.local_time(rnd.window_opens_at), rounds.local_time(rnd.window_closes_at)),
             "slots": list(range(1, DESIGN_SLOTS + 1)),
             "form": form,
-            "error": error,
-            "details": details or [],
             "errors": errors,
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_proposal.html", ctx, status_code=errors.status if errors else status)
+    return render(request, "selection_proposal.html", ctx, status_code=errors.status if errors else 200)
 
 
 def _refused_upload(request: Request, errors: forms.FormErrors, values: dict[str, str]):
@@ -380,17 +366,9 @@ PROPOSAL_FORM = forms.UploadForm(
 )
 
 
-SAVED_LABELS = {
-    f"saved_{i}": {
-        "ko": f"설계 {i}: 이 지역의 프로그램 설계",
-        "en": f"Design {i}: one of this region's programme designs",
-    }
-    for i in range(1, DESIGN_SLOTS + 1)
-}
-
-
 def _chosen_designs(*, session, region: str, values: dict[str, str]) -> list[tuple]:
-    """Each filled slot's design, pasted as YAML or chosen from the region's saved designs (not both)."""
+    """Each filled slot's number, design and requested quota; a design is pasted as YAML or chosen
+    from the region's saved designs (not both)."""
     designs = []
     for i in range(1, DESIGN_SLOTS + 1):
         text = (values.get(f"design_{i}") or "").strip()
@@ -398,8 +376,8 @@ def _chosen_designs(*, session, region: str, values: dict[str, str]) -> list[tup
         if choice and text:
             raise Invalid(
                 code="two_designs",
-                ko=f"설계 {i}: 저장된 설계를 고르거나 YAML을 붙여 넣으세요. 둘 다 할 수는 없습니다",
-                en=f"design {i}: choose a saved design or paste YAML, not both",
+                ko="저장된 설계를 고르거나 YAML을 붙여 넣으세요. 둘 다 할 수는 없습니다",
+                en="choose a saved design or paste YAML, not both",
                 field=f"saved_{i}",
             )
         design = (
@@ -408,7 +386,7 @@ def _chosen_designs(*, session, region: str, values: dict[str, str]) -> list[tup
             else text
         )
         if design:
-            designs.append((design, (values.get(f"quota_{i}") or "").strip()))
+            designs.append((i, design, (values.get(f"quota_{i}") or "").strip()))
     return designs
 
 
@@ -428,19 +406,21 @@ async def submit_proposal(
     for upload in form.getlist("attachments"):
         if isinstance(upload, UploadFile) and upload.filename:
             files.append((upload.filename, upload.content_type or "application/octet-stream", await upload.read()))
+    slots: list[int] = []
     try:
         with session_scope(engine=_engine(request)) as session:
             designs = _chosen_designs(session=session, region=region, values=values)
-        bad_quota = [q for _t, q in designs if q and not q.isdigit()]
+        slots = [i for i, _t, _q in designs]
+        bad_quota = [(i, q) for i, _t, q in designs if q and not q.isdigit()]
         if bad_quota:
             raise Invalid(
                 code="invalid_quota",
-                ko=f"요청 정원은 0 이상의 정수여야 합니다: {bad_quota[0]}",
-                en=f"a requested quota must be a whole number ≥ 0, got {bad_quota[0]!r}",
-                field="quota",
+                ko=f"0 이상의 정수로 입력해 주세요: {bad_quota[0][1]}",
+                en=f"must be a whole number, 0 or more: {bad_quota[0][1]!r}",
+                field=f"quota_{bad_quota[0][0]}",
             )
         data = ProposalIn(
-            designs=[DesignIn(design=t, requested_quota=int(q) if q else None) for t, q in designs],
+            designs=[DesignIn(design=t, requested_quota=int(q) if q else None) for _i, t, q in designs],
             narrative=values.get("narrative") or "",
             keep_attachments=values.get("drop_attachments") != "on",
         )
@@ -449,18 +429,15 @@ async def submit_proposal(
                 session=session, round_id=round_id, region=region, data=data, actor=user, files=files
             )
     except ValidationError as exc:
-        return _proposal_page(request, user, round_id, region, error=_validation_text(exc), form=values, status=422)
-    except proposals.InvalidProposal as exc:
-        return _proposal_page(
-            request, user, round_id, region, error=_error_text(exc), details=exc.details, form=values, status=422
-        )
+        errors = page_forms.proposal_schema_errors(exc, slots)
+        return _proposal_page(request, user, round_id, region, errors=errors, form=values)
+    except proposals.InvalidProposal as exc:  # every guardrail line beside its slot's design
+        errors = page_forms.proposal_detail_errors(exc.details, slots)
+        return _proposal_page(request, user, round_id, region, errors=errors, form=values)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        if (exc.field or "").startswith("saved_"):  # beside the slot's choice
-            errors = forms.errors_from(exc, labels=SAVED_LABELS, lang=_lang())
-            return _proposal_page(request, user, round_id, region, errors=errors, form=values)
-        return _proposal_page(request, user, round_id, region, error=_error_text(exc), form=values, status=exc.status)
+        labels, ids = page_forms.proposal_labels(), page_forms.PROPOSAL_IDS
+        errors = page_forms.refused(exc, labels=labels, ids=ids, form_id=page_forms.PROPOSAL_FORM)
+        return _proposal_page(request, user, round_id, region, errors=errors, form=values)
     _flash(request, "proposal_saved")
     return _redirect(f"/selection/rounds/{round_id}/proposals/{region}")
 
@@ -477,7 +454,7 @@ def attachment(request: Request, round_id: int, attachment_id: int, user: Actor 
 # --------------------------------------------------------------------------- scoring
 
 
-def _score_list_page(request: Request, user: Actor, round_id: int, *, error=None, status_code=200):
+def _score_list_page(request: Request, user: Actor, round_id: int, *, errors=None, form=None):
     lang = _lang()
     with session_scope(engine=_engine(request)) as session:
         rnd = rounds.get_round(session=session, round_id=round_id)
@@ -502,10 +479,11 @@ def _score_list_page(request: Request, user: Actor, round_id: int, *, error=None
             "phase_labels": PHASE_LABELS,
             "role_labels": ROLE_LABELS,
             "source_labels": SOURCE_LABELS,
-            "error": error,
+            "errors": errors,
+            "form": form or {"regions": [], "reason": ""},
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_score_list.html", ctx, status_code=status_code)
+    return render(request, "selection_score_list.html", ctx, status_code=errors.status if errors else 200)
 
 
 @router.get("/selection/rounds/{round_id}/score")
@@ -515,20 +493,21 @@ def score_list(request: Request, round_id: int, user: Actor = Depends(require("c
 
 @router.post("/selection/rounds/{round_id}/conflicts")
 async def declare(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
-    form = await request.form()
+    posted = await request.form()
+    form = {"regions": [str(r) for r in posted.getlist("regions")], "reason": str(posted.get("reason") or "")}
     try:
-        data = ConflictsIn(regions=[str(r) for r in form.getlist("regions")], reason=str(form.get("reason") or ""))
+        data = ConflictsIn(**form)
         with session_scope(engine=_engine(request)) as session:
             committee.declare_conflicts(session=session, rnd=round_id, data=data, actor=user)
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        return _score_list_page(request, user, round_id, error=_error_text(exc), status_code=exc.status)
+    except (ValidationError, DomainError) as exc:
+        labels, ids = page_forms.DECLARE_LABELS, page_forms.DECLARE_IDS
+        errors = page_forms.refused(exc, labels=labels, ids=ids, form_id=page_forms.DECLARE_FORM)
+        return _score_list_page(request, user, round_id, errors=errors, form=form)
     _flash(request, "declared")
     return _redirect(f"/selection/rounds/{round_id}/score")
 
 
-def _score_page(request: Request, user: Actor, round_id: int, region: str, *, error=None, form=None, status=200):
+def _score_page(request: Request, user: Actor, round_id: int, region: str, *, errors=None, form=None):
     lang = _lang()
     with session_scope(engine=_engine(request)) as session:
         rnd = rounds.get_round(session=session, round_id=round_id)
@@ -563,10 +542,10 @@ def _score_page(request: Request, user: Actor, round_id: int, region: str, *, er
             "may_score": rounds.phase(rnd) == "scoring" and member.declared_at is not None,
             "declared": member.declared_at is not None,
             "phase_labels": PHASE_LABELS,
-            "error": error,
+            "errors": errors,
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_score.html", ctx, status_code=status)
+    return render(request, "selection_score.html", ctx, status_code=errors.status if errors else 200)
 
 
 @router.get("/selection/rounds/{round_id}/score/{region}")
@@ -576,32 +555,23 @@ def score_page(request: Request, round_id: int, region: str, user: Actor = Depen
 
 @router.post("/selection/rounds/{round_id}/score/{region}")
 async def score(request: Request, round_id: int, region: str, user: Actor = Depends(require("committee.score"))):
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await forms.values(request)
+    with session_scope(engine=_engine(request)) as session:
+        rubric = list(rounds.get_round(session=session, round_id=round_id).rubric)
+    labels, ids = page_forms.score_labels(rubric), page_forms.score_ids(rubric)
+    data, errors = page_forms.parse_scores(form, rubric)
     try:
-        with session_scope(engine=_engine(request)) as session:
-            rnd = rounds.get_round(session=session, round_id=round_id)
-            ids = [c["id"] for c in rnd.rubric]
-        scores = {}
-        for cid in ids:
-            raw = (form.get(f"score_{cid}") or "").strip()
-            if not raw:
-                continue
-            if not raw.lstrip("-").isdigit():
-                raise Invalid(
-                    code="invalid_score",
-                    ko=f"{cid}: 점수는 0~100 정수입니다",
-                    en=f"{cid}: a score is a whole number 0–100",
-                )
-            scores[cid] = ScoreIn(score=int(raw), comment=form.get(f"comment_{cid}") or "")
-        data = ScoresIn(scores=scores)
+        if errors:  # the service decides first whether this member may score this region at all
+            with session_scope(engine=_engine(request)) as session:
+                rnd = rounds.get_round(session=session, round_id=round_id)
+                committee.member_of(session=session, rnd=rnd, actor=user)
+                proposals.check_can_view_proposal(session=session, rnd=rnd, region=region, actor=user)
+            return _score_page(request, user, round_id, region, errors=errors, form=form)
         with session_scope(engine=_engine(request)) as session:
             service.save_scores(session=session, rnd=round_id, region=region, data=data, actor=user)
-    except ValidationError as exc:
-        return _score_page(request, user, round_id, region, error=_validation_text(exc), form=form, status=422)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        return _score_page(request, user, round_id, region, error=_error_text(exc), form=form, status=exc.status)
+        errors = page_forms.refused(exc, labels=labels, ids=ids, form_id=page_forms.SCORE_FORM)
+        return _score_page(request, user, round_id, region, errors=errors, form=form)
     _flash(request, "scored")
     return _redirect(f"/selection/rounds/{round_id}/score")
 
@@ -609,7 +579,7 @@ async def score(request: Request, round_id: int, region: str, user: Actor = Depe
 # --------------------------------------------------------------------------- the chair's decision
 
 
-def _decision_page(request: Request, user: Actor, round_id: int, *, error=None, form=None, status=200):
+def _decision_page(request: Request, user: Actor, round_id: int, *, errors=None, form=None):
     lang = _lang()
     with session_scope(engine=_engine(request)) as session:
         rnd = rounds.get_round(session=session, round_id=round_id)
@@ -628,10 +598,10 @@ def _decision_page(request: Request, user: Actor, round_id: int, *, error=None, 
             "phase_labels": PHASE_LABELS,
             "form": form or {},
             "today": dt.datetime.now(rounds.KST).date().isoformat(),
-            "error": error,
+            "errors": errors,
             "flash": _pop_flash(request),
         }
-    return render(request, "selection_decision.html", ctx, status_code=status)
+    return render(request, "selection_decision.html", ctx, status_code=errors.status if errors else 200)
 
 
 @router.get("/selection/rounds/{round_id}/decision")
@@ -641,35 +611,17 @@ def decision_page(request: Request, round_id: int, user: Actor = Depends(require
 
 @router.post("/selection/rounds/{round_id}/decision")
 async def decide(request: Request, round_id: int, user: Actor = Depends(require("committee.score"))):
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = await forms.values(request)
+    data, errors = page_forms.parse_decision(form)
+    if errors:
+        return _decision_page(request, user, round_id, errors=errors, form=form)
     try:
-        adjustments = {}
-        for key, raw in form.items():
-            if not key.startswith("quota__"):
-                continue
-            pid = key.removeprefix("quota__")
-            raw, original = raw.strip(), (form.get(f"recommended__{pid}") or "").strip()
-            if not raw or raw == original:
-                continue
-            if not raw.isdigit():
-                raise Invalid(
-                    code="invalid_quota",
-                    ko=f"{pid}: 정원은 0 이상의 정수입니다",
-                    en=f"{pid}: a quota is a whole number ≥ 0",
-                )
-            adjustments[pid] = QuotaAdjustment(quota=int(raw), reason=form.get(f"reason__{pid}") or "")
-        meeting = form.get("meeting_on") or None
-        data = DecisionIn(adjustments=adjustments, meeting_on=dt.date.fromisoformat(meeting) if meeting else None)
         with session_scope(engine=_engine(request)) as session:
             service.confirm_decisions(session=session, rnd=round_id, data=data, actor=user)
-    except ValidationError as exc:
-        return _decision_page(request, user, round_id, error=_validation_text(exc), form=form, status=422)
-    except ValueError as exc:
-        return _decision_page(request, user, round_id, error=str(exc), form=form, status=422)
     except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
-        return _decision_page(request, user, round_id, error=_error_text(exc), form=form, status=exc.status)
+        labels, ids = page_forms.decision_labels(form), page_forms.decision_ids(form)
+        errors = page_forms.refused(exc, labels=labels, ids=ids, form_id=page_forms.DECISION_FORM)
+        return _decision_page(request, user, round_id, errors=errors, form=form)
     _flash(request, "decided")
     return _redirect(f"/selection/rounds/{round_id}")
 

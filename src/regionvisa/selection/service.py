@@ -353,24 +353,34 @@ def _check_decidable(tallies: list[Tally], data: DecisionIn) -> None:
             en=f"no decision below quorum: {detail} (members who scored / needed)",
         )
     known = {d["program_id"]: t for t in tallies for d in t.designs}
-    problems = []
+    problems = []  # (field, ko, en), each beside the adjustment it is about
     for pid, adj in data.adjustments.items():
         t = known.get(pid)
         if t is None:
-            problems.append(f"adjustments.{pid}: no such design in this round")
+            problems.append((f"adjustments.{pid}.quota", "이 회차에 없는 설계입니다", "no such design in this round"))
         elif not t.recommended:
-            problems.append(f"adjustments.{pid}: the design's region is not selected")
+            problems.append(
+                (f"adjustments.{pid}.quota", "선정되지 않은 지역의 설계입니다", "the design's region is not selected")
+            )
         else:
             recommended = next(d["recommended"] for d in t.designs if d["program_id"] == pid)
             if adj.quota != recommended and not adj.reason.strip():
-                problems.append(f"adjustments.{pid}: a reason is required to change {recommended} to {adj.quota}")
+                problems.append(
+                    (
+                        f"adjustments.{pid}.reason",
+                        f"{recommended}에서 {adj.quota}(으)로 바꾸려면 사유가 필요합니다",
+                        f"a reason is required to change {recommended} to {adj.quota}",
+                    )
+                )
     if problems:
-        raise Invalid(
+        refused = Invalid(
             code="invalid_adjustment",
-            ko="정원 조정을 확인하십시오: " + "; ".join(problems),
-            en="check the quota adjustments: " + "; ".join(problems),
+            ko="정원 조정을 확인하십시오: " + "; ".join(f"{f}: {ko}" for f, ko, _en in problems),
+            en="check the quota adjustments: " + "; ".join(f"{f}: {en}" for f, _ko, en in problems),
             field="adjustments",
         )
+        refused.field_errors = [{"field": f, "ko": ko, "en": en} for f, ko, en in problems]
+        raise refused
 
 
 def _quota_rows(t: Tally, data: DecisionIn) -> list[dict]:
