@@ -253,7 +253,7 @@ def test_wrong_current_password_is_refused(client, login, role_users):
         },
     )
     assert response.status_code == 422
-    assert 'role="alert"' in response.text
+    assert 'id="error-summary"' in response.text and '<a href="#current-password">' in response.text
 
 
 def test_nav_depends_on_the_role(client, login, role_users):

@@ -109,7 +109,7 @@ def test_user_pages(client, login, engine, role_users):
             "csrf_token": csrf,
         },
     )
-    assert bad.status_code == 422 and 'role="alert"' in bad.text and 'value="p.one"' in bad.text
+    assert bad.status_code == 422 and '<a href="#new-region">' in bad.text and 'value="p.one"' in bad.text
     made = client.post(
         "/admin/users",
         data={

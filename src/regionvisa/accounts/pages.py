@@ -21,6 +21,7 @@ from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.paging import Page, offset_of
 from regionvisa.db import session_scope
 from regionvisa.regions.service import region_names
+from regionvisa.web import forms
 from regionvisa.web.deps import check_csrf, require
 from regionvisa.web.i18n import current_language, gettext
 from regionvisa.web.labels import N_
@@ -55,8 +56,57 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _error_text(exc: DomainError) -> str:
-    return exc.ko if current_language.get() == "ko" else exc.en
+CREATE_LABELS = {
+    "username": N_("User name"),
+    "display_name": N_("Name"),
+    "role": N_("Role"),
+    "region": N_("Region (regional officials only)"),
+    "password": N_("Password"),
+}
+CREATE_IDS = {
+    "username": "new-username",
+    "display_name": "new-display-name",
+    "role": "new-role",
+    "region": "new-region",
+    "password": "new-password",
+}
+EDIT_LABELS = {"display_name": N_("Name"), "role": N_("Role"), "region": N_("Region (regional officials only)")}
+EDIT_IDS = {"display_name": "display-name", "role": "role", "region": "region"}
+SET_PASSWORD_LABELS = {"password": N_("New password")}  # the service names the field "password"
+SET_PASSWORD_IDS = {"password": "set-password"}
+TOKEN_LABELS = {"name": N_("Token name"), "expires_days": N_("Valid for")}
+TOKEN_IDS = {"name": "token-name", "expires_days": "token-expiry"}
+OWN_PASSWORD_LABELS = {
+    "current_password": N_("Current password"),
+    "password": N_("New password"),
+    "confirm_password": N_("New password again"),
+}
+OWN_PASSWORD_IDS = {
+    "current_password": "current-password",
+    "password": "new-password",
+    "confirm_password": "confirm-password",
+}
+
+
+def _labelled(errors: forms.FormErrors) -> forms.FormErrors:
+    """Each message begins with its field's label: a service message ("the password must…") names none."""
+    items = [
+        e
+        if not e.label or e.message.startswith(e.label)
+        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
+        for e in errors
+    ]
+    return forms.FormErrors(items=items, status=errors.status)
+
+
+def _form_errors(exc: DomainError, labels: dict, ids: dict, form_id: str) -> forms.FormErrors:
+    """A refusal as the form shows it (401, 403 and 404 are raised again for the error page)."""
+    return _labelled(forms.errors_from(exc, labels=labels, ids=ids, form_id=form_id, order=labels))
+
+
+def _one_error(name: str, message: str, labels: dict, ids: dict, status: int = 422) -> forms.FormErrors:
+    label = forms.label_text(labels[name], name)
+    return _labelled(forms.FormErrors(items=[forms.FormError(name, ids[name], label, message)], status=status))
 
 
 def _regions() -> list[tuple[str, str]]:
@@ -69,6 +119,7 @@ def _regions() -> list[tuple[str, str]]:
 def login_page(
     request: Request, *, status_code: int = 200, error: str | None = None, username: str = "", next_url=None
 ):
+    """The log-in form; a refusal (about no one field) is the summary's item, linked to the user name."""
     if next_url is None:  # shown in place of a page that needs a log-in: come back to it
         query = f"?{request.url.query}" if request.url.query else ""
         next_url = request.url.path + query if request.method == "GET" else "/"
@@ -77,7 +128,9 @@ def login_page(
         request,
         "login.html",
         {
-            "error": error,
+            "errors": forms.FormErrors(items=[forms.FormError("username", "username", "", error)], status=status_code)
+            if error
+            else None,
             "username": username,
             "next": safe_next(next_url),
             "needed": status_code == 401,
@@ -149,7 +202,7 @@ def logout(request: Request):
 # --------------------------------------------------------------------------- own account
 
 
-def _account_page(request: Request, user: Actor, *, new_token: str | None = None, error=None, status_code=200):
+def _account_page(request: Request, user: Actor, *, new_token: str | None = None, errors=None, form=None, which=""):
     with session_scope(engine=request.app.state.engine) as session:
         tokens = service.list_tokens(session=session, user_id=user.id)
     response = render(
@@ -159,12 +212,14 @@ def _account_page(request: Request, user: Actor, *, new_token: str | None = None
             "me": user,
             "tokens": tokens,
             "new_token": new_token,
-            "error": error,
+            "errors": errors,
+            "which": which,
+            "form": form or {},
             "flash": pop_flash(request),
             "region_names": dict(_regions()),
             "canonical_url": "/account",
         },
-        status_code=status_code,
+        status_code=errors.status if errors else 200,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -182,19 +237,21 @@ def account_create_token(
     expires_days: str = Form(""),
     user: Actor = Depends(require("tokens.manage")),
 ):
+    form = {"name": name, "expires_days": expires_days}
     try:
         days = int(expires_days) if expires_days.strip() else None
         if days is not None and not 1 <= days <= 3650:
             raise ValueError
     except ValueError:
-        error = gettext("Choose a validity period from the list.")
-        return _account_page(request, user, error=error, status_code=422)
+        errors = _one_error("expires_days", gettext("Choose a validity period from the list."), TOKEN_LABELS, TOKEN_IDS)
+        return _account_page(request, user, errors=errors, form=form, which="token")
     try:
         with session_scope(engine=request.app.state.engine) as session:
             owner = service.get_user(session=session, user_id=user.id)
             _, plain = service.create_token(session=session, actor=user, user=owner, name=name, expires_days=days)
     except DomainError as exc:
-        return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
+        errors = _form_errors(exc, TOKEN_LABELS, TOKEN_IDS, "token-form")
+        return _account_page(request, user, errors=errors, form=form, which="token")
     return _account_page(request, user, new_token=plain)
 
 
@@ -218,7 +275,9 @@ def account_password(
     user: Actor = Depends(require("account.self")),
 ):
     if new_password != confirm_password:
-        return _account_page(request, user, error=gettext("The two new passwords differ."), status_code=422)
+        message = gettext("The two new passwords differ.")
+        errors = _one_error("confirm_password", message, OWN_PASSWORD_LABELS, OWN_PASSWORD_IDS)
+        return _account_page(request, user, errors=errors, which="password")
     try:
         with session_scope(engine=request.app.state.engine) as session:
             me = service.get_user(session=session, user_id=user.id)
@@ -238,7 +297,8 @@ def account_password(
                 reason="changed own password",
             )
     except DomainError as exc:
-        return _account_page(request, user, error=_error_text(exc), status_code=exc.status)
+        errors = _form_errors(exc, OWN_PASSWORD_LABELS, OWN_PASSWORD_IDS, "password-form")
+        return _account_page(request, user, errors=errors, which="password")
     flash(request, "password_set")
     return RedirectResponse("/account", status_code=303)
 
@@ -246,7 +306,7 @@ def account_password(
 # --------------------------------------------------------------------------- administration
 
 
-def _users_page(request: Request, *, page: int, form: dict | None = None, error=None, status_code=200):
+def _users_page(request: Request, *, page: int, form: dict | None = None, errors=None):
     size = 50
     with session_scope(engine=request.app.state.engine) as session:
         total, users = service.list_users(session=session, offset=offset_of(page, size), limit=size)
@@ -260,11 +320,11 @@ def _users_page(request: Request, *, page: int, form: dict | None = None, error=
             "role_labels": ROLE_LABELS,
             "regions": _regions(),
             "form": form or {},
-            "error": error,
+            "errors": errors,
             "flash": pop_flash(request),
             "canonical_url": "/admin/users" if page == 1 else f"/admin/users?page={page}",
         },
-        status_code=status_code,
+        status_code=errors.status if errors else 200,
     )
 
 
@@ -283,7 +343,7 @@ def users_create(
     password: str = Form(""),
     admin: Actor = Depends(require("users.manage")),
 ):
-    form = {"username": username, "display_name": display_name, "role": role, "region": region}
+    form = {"username": username, "display_name": display_name, "role": role, "region": region}  # never the password
     try:
         with session_scope(engine=request.app.state.engine) as session:
             user = service.create_user(
@@ -297,12 +357,14 @@ def users_create(
             )
             user_id = user.id
     except DomainError as exc:
-        return _users_page(request, page=1, form=form, error=_error_text(exc), status_code=exc.status)
+        return _users_page(
+            request, page=1, form=form, errors=_form_errors(exc, CREATE_LABELS, CREATE_IDS, "create-form")
+        )
     flash(request, "user_created")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
 
-def _user_page(request: Request, user_id: int, *, error=None, status_code=200, extra: dict | None = None):
+def _user_page(request: Request, user_id: int, *, errors=None, form=None, which="", extra: dict | None = None):
     with session_scope(engine=request.app.state.engine) as session:
         target = service.get_user(session=session, user_id=user_id)
         tokens = service.list_tokens(session=session, user_id=user_id)
@@ -317,13 +379,15 @@ def _user_page(request: Request, user_id: int, *, error=None, status_code=200, e
             "role_labels": ROLE_LABELS,
             "regions": _regions(),
             "region_names": dict(_regions()),
-            "error": error,
+            "errors": errors,
+            "form": form or {},
+            "which": which,
             "flash": pop_flash(request),
             "locked": locked,
             "canonical_url": f"/admin/users/{user_id}",
             **(extra or {}),
         },
-        status_code=status_code,
+        status_code=errors.status if errors else 200,
     )
 
 
@@ -353,9 +417,9 @@ def user_update(
                 region=region,
             )
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+        errors = _form_errors(exc, EDIT_LABELS, EDIT_IDS, "edit-form")
+        form = {"display_name": display_name, "role": role, "region": region}
+        return _user_page(request, user_id, errors=errors, form=form, which="edit")
     flash(request, "user_updated")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
@@ -378,9 +442,7 @@ def user_set_active(
             target = service.get_user(session=session, user_id=user_id)
             service.update_user(session=session, actor=admin, user=target, is_active=enable)
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+        return _user_page(request, user_id, errors=_form_errors(exc, {}, {}, "active-form"), which="active")
     flash(request, "user_enabled" if enable else "user_disabled")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
@@ -399,9 +461,8 @@ def user_set_password(
                 session=session, actor=admin, user=target, password=new_password, reason="set by an administrator"
             )
     except DomainError as exc:
-        if exc.status == 404:
-            raise
-        return _user_page(request, user_id, error=_error_text(exc), status_code=exc.status)
+        errors = _form_errors(exc, SET_PASSWORD_LABELS, SET_PASSWORD_IDS, "password-form")
+        return _user_page(request, user_id, errors=errors, which="password")
     flash(request, "password_set")
     return RedirectResponse(f"/admin/users/{user_id}", status_code=303)
 
