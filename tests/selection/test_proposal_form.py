@@ -81,3 +81,17 @@ def test_a_refused_choice_stands_beside_its_slot_with_the_input_kept(
         assert "Busan plan kept" in refused.text
     with session_scope(engine=engine) as session, pytest.raises(NotFound):
         proposals.get_proposal(session=session, round_id=round_id, region="26")
+
+
+def test_a_refused_design_is_worded_in_the_page_s_language(busan, round_id):
+    """Each guardrail or schema line of a refused design in Korean on a Korean page, in English on
+    an English one (the API keeps the English lines)."""
+    client, csrf = busan
+    bad = yaml.safe_dump(busan_design() | {"obligation_months": 500}, allow_unicode=True)
+    form = {"csrf_token": csrf, "narrative": "Busan plan", "design_1": bad}
+    korean = client.post(f"/selection/rounds/{round_id}/proposals/26?lang=ko", data=form)
+    assert korean.status_code == 422
+    assert "design[1]:obligation_months: 값은 120 이하여야 합니다" in korean.text
+    assert "Input should be" not in korean.text
+    english = client.post(f"/selection/rounds/{round_id}/proposals/26?lang=en", data=form)
+    assert "design[1]:obligation_months: Input should be less than or equal to 120" in english.text

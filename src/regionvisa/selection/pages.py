@@ -432,7 +432,7 @@ async def submit_proposal(
         errors = page_forms.proposal_schema_errors(exc, slots)
         return _proposal_page(request, user, round_id, region, errors=errors, form=values)
     except proposals.InvalidProposal as exc:  # every guardrail line beside its slot's design
-        errors = page_forms.proposal_detail_errors(exc.details, slots)
+        errors = page_forms.proposal_detail_errors(exc.lines(_lang()), slots)
         return _proposal_page(request, user, round_id, region, errors=errors, form=values)
     except DomainError as exc:
         labels, ids = page_forms.proposal_labels(), page_forms.PROPOSAL_IDS

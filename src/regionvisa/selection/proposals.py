@@ -25,6 +25,7 @@ from regionvisa.db import utcnow
 from regionvisa.policyfiles import PolicyError
 from regionvisa.programs.files import LoadedProgram, parse_design
 from regionvisa.programs.models import Program, ProgramVersion
+from regionvisa.programs.problems import localised
 from regionvisa.rules.text import format_value, render
 from regionvisa.selection.committee import maybe_member, member_of, recused_regions
 from regionvisa.selection.models import Attachment, Proposal, ProposalVersion, SelectionRound
@@ -38,7 +39,7 @@ MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 class InvalidProposal(Invalid):
     """A proposal that cannot be submitted; `details` lists every problem (`design[i]:key.path: message`)."""
 
-    def __init__(self, *, details: list[str]):
+    def __init__(self, *, details: list[str], details_ko: list[str] | None = None):
         super().__init__(
             code="invalid_proposal",
             ko="제안서를 제출할 수 없습니다: 아래 오류를 고치십시오 (" + str(len(details)) + "건)",
@@ -46,6 +47,11 @@ class InvalidProposal(Invalid):
             field="designs",
         )
         self.details = details
+        self.details_ko = details_ko if details_ko and len(details_ko) == len(details) else details
+
+    def lines(self, lang: str) -> list[str]:
+        """The problem lines in `lang` (the API body keeps the English `details`)."""
+        return self.details_ko if lang == "ko" else self.details
 
     def body(self) -> dict:
         body = super().body()
@@ -57,18 +63,20 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def _parse_design_input(raw: Any, source: str) -> tuple[LoadedProgram | None, list[str]]:
+def _parse_design_input(raw: Any, source: str) -> tuple[LoadedProgram | None, list[str], list[str]]:
+    """The design, or its problem lines in English and in Korean (one each, in the same order)."""
     if isinstance(raw, str):
         try:
             raw = yaml.safe_load(raw)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{source}:{mark.line + 1}" if mark else source
-            return None, [f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})"]
+            problem = getattr(exc, "problem", exc)
+            return None, [f"{where}: not valid YAML ({problem})"], [f"{where}: YAML로 읽을 수 없습니다 ({problem})"]
     try:
-        return parse_design(raw, source), []
+        return parse_design(raw, source), [], []
     except PolicyError as exc:
-        return None, list(exc.errors)
+        return None, list(exc.errors), localised(list(exc.errors), getattr(exc, "problems", None), "ko")
 
 
 def _attachment_rows(
@@ -142,32 +150,47 @@ def submit_proposal(
             f"({local_time(rnd.window_opens_at)} to {local_time(rnd.window_closes_at)} KST)",
         )
     errors: list[str] = []
+    errors_ko: list[str] = []
+
+    def problem(en: str, ko: str) -> None:
+        errors.append(en)
+        errors_ko.append(ko)
+
     designs: list[dict] = []
     seen: set[str] = set()
     for i, item in enumerate(data.designs):
         source = f"design[{i + 1}]"
-        lp, errs = _parse_design_input(item.design, source)
+        lp, errs, errs_ko = _parse_design_input(item.design, source)
         errors.extend(errs)
+        errors_ko.extend(errs_ko)
         if lp is None:
             continue
         if lp.spec.region != region:
-            errors.append(f"{source}:region: the design is for region {lp.spec.region}, the proposal for {region}")
+            problem(
+                f"{source}:region: the design is for region {lp.spec.region}, the proposal for {region}",
+                f"{source}:region: 설계는 지역 {lp.spec.region}의 것이고 제안서는 지역 {region}의 것입니다",
+            )
         if lp.spec.id in seen:
-            errors.append(f"{source}:id: programme {lp.spec.id!r} appears twice in the proposal")
+            problem(
+                f"{source}:id: programme {lp.spec.id!r} appears twice in the proposal",
+                f"{source}:id: 프로그램 {lp.spec.id!r}이(가) 제안서에 두 번 있습니다",
+            )
         owner = session.get(Program, lp.spec.id)
         if owner is not None and (owner.region, owner.base_visa) != (lp.spec.region, lp.spec.base_visa):
-            errors.append(
+            problem(
                 f"{source}:id: programme id {lp.spec.id!r} is taken by region {owner.region} ({owner.base_visa}); "
-                "choose another id"
+                "choose another id",
+                f"{source}:id: 프로그램 식별자 {lp.spec.id!r}은(는) 지역 {owner.region}({owner.base_visa})이(가) "
+                "쓰고 있습니다. 다른 식별자를 고르십시오",
             )
         seen.add(lp.spec.id)
         requested = lp.spec.quota if item.requested_quota is None else item.requested_quota
         design = lp.as_dict()
         designs.append({"design": design, "requested_quota": requested, "digest": _digest(design)})
     if not data.narrative.strip():
-        errors.append("narrative: the plan narrative is required")
+        problem("narrative: the plan narrative is required", "narrative: 계획 설명을 입력해 주십시오")
     if errors:
-        raise InvalidProposal(details=errors)
+        raise InvalidProposal(details=errors, details_ko=errors_ko)
 
     proposal = session.scalar(select(Proposal).where(Proposal.round_id == round_id, Proposal.region == region))
     if proposal is None:
