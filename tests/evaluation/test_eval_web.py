@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -147,7 +148,7 @@ def test_committee_form_saves_scores_and_shows_recusal(client, login, make_user,
         "/evaluation/committee",
         data={"year": YEAR, "region": "41", "score": "75", "justification": "own region's plan", "csrf_token": token},
     )
-    assert refused.status_code == 409 and 'id="score-error"' in refused.text
+    assert refused.status_code == 409 and '<a href="#form-41">' in refused.text  # the summary names the form
     api = client.post(
         "/api/v1/evaluation/committee/scores",
         json={"year": YEAR, "region": "26", "score": 55, "justification": "average services"},
@@ -243,3 +244,41 @@ def test_what_if_ranking_units_bounds_and_rank_interval_note(client, login, role
     lo, hi = before["rank_interval"]
     page = client.get("/evaluation/regions/26").text
     assert ('id="rank-outside"' in page) == (not lo <= before["rank"] <= hi)
+
+
+def test_committee_refusal_is_beside_the_field_and_keeps_what_was_typed(client, login, make_user, engine, world):
+    make_user("t.member2", "committee_member")
+    token = login(client, "t.member2")
+    data = {"year": YEAR, "region": "11", "score": "140", "justification": "a long enough reason", "csrf_token": token}
+    for lang, text in (("en", "Score (0–100) must be from 0 to 100"), ("ko", "점수 (0–100): 점수는 0에서 100")):
+        client.cookies.set("lang", lang)
+        refused = client.post("/evaluation/committee", data=data)
+        assert refused.status_code == 422
+        box = refused.text.split('id="error-summary"')[1].split("</div>")[0]
+        assert re.findall(r'href="#([^"]+)"', box) == ["score-11"]
+        beside = re.search(r'<p class="field-error" id="score-11-error">(.*?)</p>', refused.text, re.S).group(1)
+        assert text in beside
+        assert 'value="140"' in refused.text and "a long enough reason</textarea>" in refused.text
+    client.cookies.set("lang", "en")
+    short = client.post("/evaluation/committee", data={**data, "score": "70", "justification": "short"})
+    assert short.status_code == 422 and '<a href="#just-11">' in short.text
+    assert "Justification: write a justification of at least 10 characters" in short.text
+    assert 'value="70"' in short.text
+
+
+def test_what_if_refused_by_the_service_is_a_summary_item(client, login, role_users, published, monkeypatch):
+    from regionvisa.core.errors import Invalid
+    from regionvisa.evaluation import pages
+
+    def refuse(**_):
+        raise Invalid(code="invalid", field="changes", ko="지표 값 오류: 범위 밖", en="indicator values: out of range")
+
+    monkeypatch.setattr(pages.service, "what_if", refuse)
+    login(client, "t.officer")
+    for lang, text in (("en", "indicator values: out of range"), ("ko", "지표 값 오류: 범위 밖")):
+        page = client.get("/evaluation/regions/26", params={"set_quota_fill_rate": "50", "lang": lang})
+        assert page.status_code == 200 and '<a href="#what-if-form">' in page.text
+        assert re.search(rf'<p class="field-error" id="what-if-form-error">.*{text}', page.text, re.S)
+        assert (
+            'value="50"' in page.text and 'class="error-box" role="alert">' not in page.text.split("error-summary")[-1]
+        )

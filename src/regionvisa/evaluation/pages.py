@@ -334,14 +334,15 @@ def region_page(request: Request, code: str, year: str = "", user: Actor = Depen
                 continue
             changes[i["id"]] = value / 100 if i["percent"] else value
         errors = forms.FormErrors(items=items) if items else None
-        context.update(changes=typed, whatif_errors=[], form_errors=errors)
+        context.update(changes=typed, form_errors=errors)
         if changes and view is not None and errors is None:
             try:
                 context["whatif"] = service.what_if(
                     session=session, actor=user, region=code, changes=changes, year=run.year
                 )
-            except DomainError as exc:
-                context["whatif_errors"] = [_message(exc)]
+            except DomainError as exc:  # about the changes together: said at the top of the form
+                ids = {"changes": "what-if-form"}
+                context["form_errors"] = forms.errors_from(exc, ids=ids, form_id="what-if-form")
             else:
                 context["ranking"] = _ranking_with(context["ranking"], code, context["whatif"].get("what_if"))
     if view is not None:
@@ -447,8 +448,24 @@ def _committee_context(request: Request, user: Actor, year: int) -> dict:
 def committee_page(request: Request, year: str = "", user: Actor = Depends(require("committee.score"))):
     target = _year(year) or service.framework_for().year
     context = _committee_context(request, user, target)
-    context.update(flash=_flash(request), error=None)
+    context.update(flash=_flash(request), errors=None, error_region=None, form={})
     return render(request, "evaluation_committee.html", context)
+
+
+COMMITTEE_LABELS = {"score": N_("Score (0–100)"), "justification": N_("Justification")}
+
+
+def _committee_errors(exc: DomainError, region: str) -> forms.FormErrors:
+    """The refusal of one region's score form: beside its score or justification, else about the form."""
+    ids = {"score": f"score-{region}", "justification": f"just-{region}", "region": f"form-{region}"}
+    found = forms.errors_from(exc, labels=COMMITTEE_LABELS, ids=ids, form_id=f"form-{region}")
+    items = [
+        e
+        if e.field not in COMMITTEE_LABELS or e.message.startswith(e.label)
+        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
+        for e in found
+    ]
+    return forms.FormErrors(items=items, status=found.status)
 
 
 @router.post("/evaluation/committee")
@@ -477,7 +494,9 @@ def committee_form(
                 recuse=bool(recuse),
             )
     except DomainError as exc:
+        errors = _committee_errors(exc, region)
         context = _committee_context(request, user, year)
-        context.update(flash=None, error=_message(exc), error_region=region)
-        return render(request, "evaluation_committee.html", context, status_code=exc.status)
+        form = {"score": score, "justification": justification, "recuse": recuse}
+        context.update(flash=None, errors=errors, error_region=region, form=form)
+        return render(request, "evaluation_committee.html", context, status_code=errors.status)
     return _redirect(request, f"/evaluation/committee?year={year}#region-{region}", "score")
