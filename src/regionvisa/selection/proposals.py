@@ -122,33 +122,8 @@ def decode_attachments(data: ProposalIn) -> list[tuple[str, str, bytes]]:
     return files
 
 
-@use_case(action=SUBMIT)
-def submit_proposal(
-    *,
-    session: Session,
-    round_id: int,
-    region: str,
-    data: ProposalIn,
-    actor: Actor,
-    files: list[tuple[str, str, bytes]] | None = None,
-    now: dt.datetime | None = None,
-) -> Done:
-    """Submit (or revise) the region's proposal. Every design is checked against the national
-    guardrails first; one invalid design and nothing is stored. Each call adds a version.
-
-    Authorised for `region`, the proposal's region (`selection.subjects`). Without `files`, the
-    attachments are those `data` carries in base64 (the API's form)."""
-    files = decode_attachments(data) if files is None else files
-    now = now or utcnow()
-    rnd = get_round(session=session, round_id=round_id)
-    if phase(rnd, now) != "submission":
-        raise Conflict(
-            code="window_closed",
-            ko="제출 기간이 아닙니다 (제출 기간: "
-            f"{local_time(rnd.window_opens_at)} ~ {local_time(rnd.window_closes_at)} KST)",
-            en=f"proposals are taken only within the submission window "
-            f"({local_time(rnd.window_opens_at)} to {local_time(rnd.window_closes_at)} KST)",
-        )
+def _checked_designs(*, session: Session, data: ProposalIn, region: str) -> tuple[list[dict], list[str], list[str]]:
+    """The proposal's designs as stored, and every problem of the proposal in English and Korean."""
     errors: list[str] = []
     errors_ko: list[str] = []
 
@@ -189,6 +164,37 @@ def submit_proposal(
         designs.append({"design": design, "requested_quota": requested, "digest": _digest(design)})
     if not data.narrative.strip():
         problem("narrative: the plan narrative is required", "narrative: 계획 설명을 입력해 주십시오")
+    return designs, errors, errors_ko
+
+
+@use_case(action=SUBMIT)
+def submit_proposal(
+    *,
+    session: Session,
+    round_id: int,
+    region: str,
+    data: ProposalIn,
+    actor: Actor,
+    files: list[tuple[str, str, bytes]] | None = None,
+    now: dt.datetime | None = None,
+) -> Done:
+    """Submit (or revise) the region's proposal. Every design is checked against the national
+    guardrails first; one invalid design and nothing is stored. Each call adds a version.
+
+    Authorised for `region`, the proposal's region (`selection.subjects`). Without `files`, the
+    attachments are those `data` carries in base64 (the API's form)."""
+    files = decode_attachments(data) if files is None else files
+    now = now or utcnow()
+    rnd = get_round(session=session, round_id=round_id)
+    if phase(rnd, now) != "submission":
+        raise Conflict(
+            code="window_closed",
+            ko="제출 기간이 아닙니다 (제출 기간: "
+            f"{local_time(rnd.window_opens_at)} ~ {local_time(rnd.window_closes_at)} KST)",
+            en=f"proposals are taken only within the submission window "
+            f"({local_time(rnd.window_opens_at)} to {local_time(rnd.window_closes_at)} KST)",
+        )
+    designs, errors, errors_ko = _checked_designs(session=session, data=data, region=region)
     if errors:
         raise InvalidProposal(details=errors, details_ko=errors_ko)
 
