@@ -85,7 +85,9 @@ def test_add_member_refusals_stand_beside_their_fields(browser_for, round_id):
 def test_closing_the_window_without_a_reason_is_refused_beside_the_reason(browser_for, round_id):
     admin, csrf = browser_for("s.admin")
     url = f"/selection/rounds/{round_id}/close-window"
-    refusal(admin.post(f"{url}?lang=ko", data={"csrf_token": csrf, "reason": " "}), 422, "close-reason", "사유: 사유가")
+    refusal(
+        admin.post(f"{url}?lang=ko", data={"csrf_token": csrf, "reason": " "}), 422, "close-reason", "사유가 필요합니다"
+    )  # the message begins with the label
     en = admin.post(f"{url}?lang=en", data={"csrf_token": csrf, "reason": " "})
     refusal(en, 422, "close-reason", "Reason: a reason is required")
     assert admin.post("/selection/rounds/999999/close-window", data={"csrf_token": csrf}).status_code == 404
@@ -99,7 +101,7 @@ def test_reopening_scoring_without_a_reason_is_refused_beside_the_reason(browser
     url = f"/selection/rounds/{round_id}/reopen-scoring"
     assert 'id="reopen-form"' in admin.get(f"/selection/rounds/{round_id}").text
     ko = admin.post(f"{url}?lang=ko", data={"csrf_token": csrf, "reason": ""})
-    refusal(ko, 422, "reopen-reason", "사유: 사유가 필요합니다")
+    refusal(ko, 422, "reopen-reason", "사유가 필요합니다")
     en = admin.post(f"{url}?lang=en", data={"csrf_token": csrf, "reason": ""})
     refusal(en, 422, "reopen-reason", "Reason: a reason is required")
 

@@ -88,25 +88,14 @@ OWN_PASSWORD_IDS = {
 }
 
 
-def _labelled(errors: forms.FormErrors) -> forms.FormErrors:
-    """Each message begins with its field's label: a service message ("the password must…") names none."""
-    items = [
-        e
-        if not e.label or e.message.startswith(e.label)
-        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
-        for e in errors
-    ]
-    return forms.FormErrors(items=items, status=errors.status)
-
-
 def _form_errors(exc: DomainError, labels: dict, ids: dict, form_id: str) -> forms.FormErrors:
     """A refusal as the form shows it (401, 403 and 404 are raised again for the error page)."""
-    return _labelled(forms.errors_from(exc, labels=labels, ids=ids, form_id=form_id, order=labels))
+    return forms.labelled(forms.errors_from(exc, labels=labels, ids=ids, form_id=form_id, order=labels))
 
 
 def _one_error(name: str, message: str, labels: dict, ids: dict, status: int = 422) -> forms.FormErrors:
     label = forms.label_text(labels[name], name)
-    return _labelled(forms.FormErrors(items=[forms.FormError(name, ids[name], label, message)], status=status))
+    return forms.labelled(forms.FormErrors(items=[forms.FormError(name, ids[name], label, message)], status=status))
 
 
 def _regions() -> list[tuple[str, str]]:

@@ -105,6 +105,10 @@ def results_page(request: Request, year: str = "", user: Actor = Depends(require
     """The published evaluation as the report shows it; a regional official goes to their region."""
     if grant(user, "evaluation.read") != ALL:  # where a reader lands (navigation), not what they may read
         return RedirectResponse(f"/evaluation/regions/{user.region}", status_code=303)
+    return render(request, "evaluation_results.html", _results_context(request, user, year))
+
+
+def _results_context(request: Request, user: Actor, year: str | int | None) -> dict:
     lang = current_language.get()
     context: dict = {"flash": _flash(request), "error": None, "year": _year(year)}
     with session_scope(engine=request.app.state.engine) as session:
@@ -125,7 +129,7 @@ def results_page(request: Request, year: str = "", user: Actor = Depends(require
     context["can_quota"] = can(user, "quotas.adjust")  # whether to show the quota-plan forms
     context["region_options"] = list(region_names(lang).items())
     context["default_year"] = run.year if run is not None else _default_year()
-    return render(request, "evaluation_results.html", context)
+    return context
 
 
 _BODIES: OrderedDict[tuple, tuple[Markup, list[str]]] = OrderedDict()
@@ -159,26 +163,46 @@ def _default_year() -> int:
     return dt.date.today().year - 1
 
 
-def _post_error(request: Request, user: Actor, exc: DomainError):
-    return render(
-        request,
-        "evaluation_error.html",
-        {"error": _message(exc), "back": "/evaluation"},
-        status_code=exc.status,
-    )
+# The management forms' fields: label, and the element the error summary links to.
+POST_LABELS = {
+    "year": N_("Evaluation year"),
+    "draws": N_("Sensitivity draws (empty: the framework's)"),
+    "reason": N_("Reason"),
+    "region": N_("Affiliation"),
+    "ceiling": N_("National ceiling"),
+    "method": N_("Method"),
+    "minimum": N_("Minimum places per region"),
+}
+
+
+def _post_error(request: Request, user: Actor, exc: DomainError, *, form: str, ids: dict, values: dict):
+    """The evaluation page again with the refusal: the summary linking to the field (or to the
+    form `form`), the message beside it, what was typed kept, the refusal's status."""
+    errors = forms.labelled(forms.errors_from(exc, labels=POST_LABELS, ids=ids, form_id=form), fields=POST_LABELS)
+    context = _results_context(request, user, values.get("year") if form in ("run-form", "plan-form") else None)
+    context.update(errors=errors, posted={"form": form, **values})
+    return render(request, "evaluation_results.html", context, status_code=errors.status)
+
+
+def _whole(values: dict, name: str, *, required: bool = True) -> int | None:
+    """A whole number typed in a management form (a refusal beside its field, not a bare 422)."""
+    text = str(values.get(name) or "").strip()
+    if not text and not required:
+        return None
+    if not text.lstrip("-").isdigit():
+        raise Invalid(code="invalid_number", ko="정수로 입력해 주세요", en="must be a whole number", field=name)
+    return int(text)
 
 
 @router.post("/evaluation/runs")
-def run_form(
-    request: Request,
-    year: int = Form(...),
-    draws: str = Form(""),
-    user: Actor = Depends(require("evaluation.publish")),
-):
+async def run_form(request: Request, user: Actor = Depends(require("evaluation.publish"))):
+    values = await forms.values(request)
     try:  # a job: the page that follows it links back to the draft (jobs.pages)
-        job = launch(request, actor=user, kind="evaluation_run", params={"year": year, "draws": _year(draws)})
+        year, draws = _whole(values, "year"), _whole(values, "draws", required=False)
+        job = launch(request, actor=user, kind="evaluation_run", params={"year": year, "draws": draws})
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        ids = {"year": "run-year", "draws": "run-draws"}
+        return _post_error(request, user, exc, form="run-form", ids=ids, values=values)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
@@ -200,7 +224,7 @@ def report_form(
             request, actor=user, kind="evaluation_report", params={"year": year, "format": format, "lang": lang}
         )
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        return _post_error(request, user, exc, form="report-form", ids={}, values={})
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
@@ -216,7 +240,9 @@ def publish_form(
             run = flows.publish_evaluation(session=session, run_id=run_id, actor=user, reason=reason)
             year = run.year
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        ids = {"reason": f"reason-{run_id}"}
+        values = {"run_id": str(run_id), "reason": reason}
+        return _post_error(request, user, exc, form=f"publish-{run_id}", ids=ids, values=values)
     return _redirect(request, f"/evaluation?year={year}", "published")
 
 
@@ -232,20 +258,19 @@ def member_form(
         with session_scope(engine=request.app.state.engine) as session:
             service.set_member(session=session, actor=user, user_id=user_id, region=region, affiliation=affiliation)
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        ids = {"region": f"member-{user_id}"}
+        values = {"user_id": str(user_id), "region": region}
+        return _post_error(request, user, exc, form=f"member-form-{user_id}", ids=ids, values=values)
     return _redirect(request, "/evaluation#members", "member")
 
 
 @router.post("/evaluation/quota-plans")
-def plan_form(
-    request: Request,
-    year: int = Form(...),
-    ceiling: int = Form(...),
-    method: str = Form("hamilton"),
-    minimum: int = Form(0),
-    user: Actor = Depends(require("quotas.adjust")),
-):
+async def plan_form(request: Request, user: Actor = Depends(require("quotas.adjust"))):
+    values = await forms.values(request)
+    method = values.get("method") or "hamilton"
     try:
+        year, ceiling = _whole(values, "year"), _whole(values, "ceiling")
+        minimum = _whole(values, "minimum", required=False) or 0
         if method not in METHODS:
             raise Invalid(
                 code="invalid", ko="배분 방식이 올바르지 않습니다", en=f"unknown method {method!r}", field="method"
@@ -255,7 +280,8 @@ def plan_form(
                 session=session, year=year, ceiling=ceiling, method=method, minimum=minimum, actor=user
             )
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        ids = {name: f"plan-{name}" for name in ("year", "ceiling", "method", "minimum")}
+        return _post_error(request, user, exc, form="plan-form", ids=ids, values=values)
     return _redirect(request, "/evaluation#quotas", "plan")
 
 
@@ -265,7 +291,7 @@ def confirm_form(request: Request, plan_id: int = Form(...), user: Actor = Depen
         with session_scope(engine=request.app.state.engine) as session:
             planning.confirm_quotas(session=session, plan_id=plan_id, actor=user)
     except DomainError as exc:
-        return _post_error(request, user, exc)
+        return _post_error(request, user, exc, form=f"confirm-{plan_id}", ids={}, values={})
     return _redirect(request, "/evaluation#quotas", "confirmed")
 
 
@@ -459,13 +485,7 @@ def _committee_errors(exc: DomainError, region: str) -> forms.FormErrors:
     """The refusal of one region's score form: beside its score or justification, else about the form."""
     ids = {"score": f"score-{region}", "justification": f"just-{region}", "region": f"form-{region}"}
     found = forms.errors_from(exc, labels=COMMITTEE_LABELS, ids=ids, form_id=f"form-{region}")
-    items = [
-        e
-        if e.field not in COMMITTEE_LABELS or e.message.startswith(e.label)
-        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
-        for e in found
-    ]
-    return forms.FormErrors(items=items, status=found.status)
+    return forms.labelled(found, fields=COMMITTEE_LABELS)
 
 
 @router.post("/evaluation/committee")

@@ -183,17 +183,6 @@ REALLOCATE_LABELS = {"on": N_("Reallocation date"), "reason": N_("Reason"), "con
 REALLOCATE_IDS = {"on": "realloc-on", "reason": "realloc-reason", "confirm": "realloc-confirm"}
 
 
-def _labelled(errors: forms.FormErrors) -> forms.FormErrors:
-    """Each message begins with its field's label (a service message names no field)."""
-    items = [
-        e
-        if not e.label or e.message.startswith(e.label)
-        else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}")
-        for e in errors
-    ]
-    return forms.FormErrors(items=items, status=errors.status)
-
-
 def _date_error() -> forms.FormErrors:
     label = forms.label_text(REALLOCATE_LABELS["on"], "on")
     return forms.FormErrors(
@@ -232,7 +221,7 @@ def _reallocation_context(session, *, on: str) -> dict:
 
 def _reallocation_errors(exc: DomainError) -> forms.FormErrors:
     found = forms.errors_from(exc, labels=REALLOCATE_LABELS, ids=REALLOCATE_IDS, form_id="reallocation-apply")
-    return _labelled(found)
+    return forms.labelled(found)
 
 
 @router.get("/quotas/reallocate")

@@ -58,23 +58,11 @@ def _lang() -> str:
     return i18n.pick_language(i18n.current_language.get())
 
 
-def _names_its_label(e: forms.FormError) -> bool:
-    return not e.label or e.message.startswith((f"{e.label}:", f"{e.label} "))
-
-
-def labelled(errors: forms.FormErrors) -> forms.FormErrors:
-    """Every message names its field: a message that does not yet begin with its label gets it."""
-    items = [
-        e if _names_its_label(e) else forms.FormError(e.field, e.id, e.label, f"{e.label}: {e.message}") for e in errors
-    ]
-    return forms.FormErrors(items=items, status=errors.status)
-
-
 def refused(exc: ValidationError | DomainError, *, labels, ids=None, form_id: str) -> forms.FormErrors:
     """`forms.errors_from` (401/403/404 raised again), each message naming its field's label (the
     schema's messages already do)."""
     found = forms.errors_from(exc, labels=labels, ids=ids, form_id=form_id, lang=_lang())
-    return found if isinstance(exc, ValidationError) else labelled(found)
+    return found if isinstance(exc, ValidationError) else forms.labelled(found)
 
 
 # --------------------------------------------------------------------------- the proposal form

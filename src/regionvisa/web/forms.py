@@ -220,6 +220,18 @@ def errors_from(
     return FormErrors(items=items, status=status)
 
 
+def labelled(errors: FormErrors, *, fields: Iterable[str] | None = None) -> FormErrors:
+    """Each message begins with its field's label ("Reason: …"): a service's message names no
+    field. With `fields`, only the messages about those fields."""
+    chosen = None if fields is None else set(fields)
+
+    def named(e: FormError) -> bool:
+        return not e.label or (chosen is not None and e.field not in chosen) or e.message.startswith(e.label)
+
+    items = [e if named(e) else FormError(e.field, e.id, e.label, f"{e.label}: {e.message}") for e in errors]
+    return FormErrors(items=items, status=errors.status)
+
+
 def single(field_name: str | None, *, ko: str, en: str, label: Label | None = None, status: int = 422) -> FormErrors:
     """One error written by the page itself (a date that is not a date, a missing choice)."""
     lang = _lang(None)
