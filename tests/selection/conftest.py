@@ -133,3 +133,32 @@ def bearer(engine, people):
         return cache[username]
 
     return headers
+
+
+def decidable(engine, people, round_id) -> None:
+    """Busan's proposal in the round, scored 82 by five members and scoring closed two hours on:
+    the chair's decision page is next."""
+    from regionvisa.db import session_scope
+    from regionvisa.selection import committee, proposals, service
+    from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
+
+    criteria = ("need", "feasibility", "settlement", "management", "employment")
+    with session_scope(engine=engine) as session:
+        proposals.submit_proposal(
+            session=session,
+            round_id=round_id,
+            region="26",
+            data=ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
+            actor=people["s.busan"],
+        )
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    scores = ScoresIn(scores={c: {"score": 82, "comment": "good"} for c in criteria})
+    with session_scope(engine=engine) as session:
+        for member in ("c.chair", "c.official1", "c.official2", "c.expert2", "c.expert3"):
+            committee.declare_conflicts(
+                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
+            )
+            service.save_scores(
+                session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
+            )
+        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)

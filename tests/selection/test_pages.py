@@ -10,7 +10,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from .conftest import busan_design, design_for
+from .conftest import busan_design, decidable, design_for
 
 CRITERIA = ("need", "feasibility", "settlement", "management", "employment")
 
@@ -126,31 +126,7 @@ def test_a_whole_round_through_the_pages(browser_for, round_id):
 
 
 def test_the_chair_decides_and_regions_see_the_result_and_the_minutes(browser_for, round_id, engine, people):
-    import datetime as dt
-
-    from regionvisa.db import session_scope
-    from regionvisa.selection import committee, proposals, service
-    from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
-
-    with session_scope(engine=engine) as session:
-        proposals.submit_proposal(
-            session=session,
-            round_id=round_id,
-            region="26",
-            data=ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
-            actor=people["s.busan"],
-        )
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-    scores = ScoresIn(scores={c: {"score": 82, "comment": "good"} for c in CRITERIA})
-    with session_scope(engine=engine) as session:
-        for member in ("c.chair", "c.official1", "c.official2", "c.expert2", "c.expert3"):
-            committee.declare_conflicts(
-                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
-            )
-            service.save_scores(
-                session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
-            )
-        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
+    decidable(engine, people, round_id)
     base = f"/selection/rounds/{round_id}"
     chair, csrf = browser_for("c.chair")
     page = chair.get(f"{base}/decision").text

@@ -14,10 +14,10 @@ import yaml
 from fastapi.testclient import TestClient
 
 from regionvisa.db import session_scope
-from regionvisa.selection import committee, proposals, service
-from regionvisa.selection.schemas import ConflictsIn, DesignIn, ProposalIn, ScoresIn
+from regionvisa.selection import proposals, service
+from regionvisa.selection.schemas import DesignIn, ProposalIn
 
-from .conftest import busan_design
+from .conftest import busan_design, decidable
 
 CRITERIA = ("need", "feasibility", "settlement", "management", "employment")
 NEED = {"ko": "지역 수요 및 산업 적합성", "en": "Regional need and industrial fit"}
@@ -189,30 +189,8 @@ def test_refused_scores_stand_beside_their_cells_with_every_value_kept(browser_f
     assert expert.post(url, data=form | {"csrf_token": expert_csrf, "score_need": "x"}).status_code == 403
 
 
-def _decidable(engine, people, round_id) -> None:
-    with session_scope(engine=engine) as session:
-        proposals.submit_proposal(
-            session=session,
-            round_id=round_id,
-            region="26",
-            data=ProposalIn(designs=[DesignIn(design=busan_design(), requested_quota=1000)], narrative="Busan plan"),
-            actor=people["s.busan"],
-        )
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
-    scores = ScoresIn(scores={c: {"score": 82, "comment": "good"} for c in CRITERIA})
-    with session_scope(engine=engine) as session:
-        for member in ("c.chair", "c.official1", "c.official2", "c.expert2", "c.expert3"):
-            committee.declare_conflicts(
-                session=session, rnd=round_id, data=ConflictsIn(), actor=people[member], now=later
-            )
-            service.save_scores(
-                session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
-            )
-        service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
-
-
 def test_the_chair_s_refused_decision_stands_beside_the_quota_and_the_date(browser_for, round_id, engine, people):
-    _decidable(engine, people, round_id)
+    decidable(engine, people, round_id)
     chair, csrf = browser_for("c.chair")
     url = f"/selection/rounds/{round_id}/decision"
     form = {"csrf_token": csrf, "quota__busan-d2": "800", "recommended__busan-d2": "1000", "meeting_on": "2025-04-02"}
