@@ -259,5 +259,6 @@ def test_the_create_user_form_preselects_no_role(page, busan_site, shots):
     page.locator("#new-password").evaluate("i => { i.minLength = 0; }")
     page.get_by_role("button", name="사용자 만들기").click()
     page.wait_for_load_state()
-    assert page.locator("#user-form-error").is_visible()
+    assert page.locator("#error-summary").is_visible()
+    assert page.locator("#error-summary a").first.get_attribute("href") == "#new-password"
     assert page.locator("#new-role").input_value() == "committee_member"
