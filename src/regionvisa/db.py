@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from regionvisa.config import get_settings
+from regionvisa.core import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -30,8 +31,9 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    """Timezone-aware UTC now: every stored timestamp is in UTC, and both databases keep the offset."""
-    return dt.datetime.now(dt.UTC)
+    """Timezone-aware UTC now: every stored timestamp is in UTC, and both databases keep the offset.
+    Inside `clock.replaying` it is the replayed instant (`core/clock.py`)."""
+    return clock.now()
 
 
 class Base(DeclarativeBase):

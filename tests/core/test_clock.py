@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from sqlalchemy import Column, DateTime, Integer, MetaData, Table, insert, select
 from tests.actors import OFFICER
 
+from regionvisa.audit.models import AuditEntry
 from regionvisa.audit.service import record
 from regionvisa.core import clock
-from regionvisa.db import session_scope
+from regionvisa.db import session_scope, utcnow
 from regionvisa.reports.files import write_csv_safe
 from regionvisa.web import i18n
 from regionvisa.web.responses import json_response
@@ -67,3 +69,33 @@ def test_audit_api_times_carry_an_offset(client, engine, role_users, login):
     login(client, "t.auditor")
     items = client.get("/api/v1/audit").json()["items"]
     assert items and all(e["at"].endswith(("Z", "+00:00")) for e in items)
+
+
+def test_a_replay_dates_business_times_and_the_audit_entry_names_it(engine):
+    taken = dt.datetime(2025, 6, 3, 10, 30, tzinfo=clock.KST)
+    before = dt.datetime.now(dt.UTC)
+    with clock.replaying(taken) as at:
+        assert at == taken and clock.replayed() == taken and utcnow() == taken
+        with session_scope(engine=engine) as session:
+            record(
+                session=session,
+                actor=OFFICER,
+                action="test.replayed",
+                subject=("test", 1),
+                reason="history written later",
+            )
+    assert clock.replayed() is None and utcnow() >= before  # the clock is back
+    with session_scope(engine=engine) as session:
+        entry = session.execute(
+            select(AuditEntry.at, AuditEntry.inputs).where(AuditEntry.action == "test.replayed")
+        ).one()
+    assert clock.as_utc(entry.at) >= before  # the audit log keeps the instant it was recorded at
+    assert entry.inputs == {"effective_at": "2025-06-03T01:30:00Z"}
+
+
+def test_a_replay_refuses_a_naive_or_future_instant():
+    with pytest.raises(ValueError, match="offset"):
+        clock.replaying(dt.datetime(2025, 6, 3, 10, 30)).__enter__()
+    with pytest.raises(ValueError, match="future"):
+        clock.replaying(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).__enter__()
+    assert clock.replayed() is None

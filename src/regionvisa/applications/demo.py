@@ -10,11 +10,18 @@ Approvals and issuances need the application's checklist complete: the region up
 synthetic one-page scan per document of the applications it takes forward, and one in six of
 those goes ahead on a recorded override instead (the originals seen at the counter), so the
 override shows in the history and the audit log.
+
+The decisions are dated: each programme's file arrives on a day of May–July 2025 and its
+decisions follow over the next weeks (`plan_history`), replayed in time order as of their
+instants (`core/clock.replaying`), so the history, the quota movements and the processing times
+read as a year of work; the audit entries keep the instant they were recorded and name the
+replayed one (`effective_at`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -24,6 +31,7 @@ from sqlalchemy.engine import Engine
 from regionvisa.accounts.policy import system_actor
 from regionvisa.applications import bulk_intake, documents, moves, service, views
 from regionvisa.applications.models import Application
+from regionvisa.core import clock
 from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
@@ -122,65 +130,150 @@ def applicants(program_id: str, region: str, base_visa: str, design: dict, n: in
     return frame.with_columns(pl.when(blank).then(None).otherwise(pl.col("topik_level")).alias("topik_level"))
 
 
-def _decide(*, engine: Engine, app_id: int, i: int, region: str, on: dt.date) -> bool:
-    """The `i`-th pick of a queue through its moves, each audited: recommended, then rejected,
-    withdrawn or approved, and half of the approved issued. False once the quota is spent."""
-    forward = i % 10 not in (7, 9) and i % 3 != 2  # to be approved
-    on_override = forward and i % OVERRIDE_EVERY == 1
+@dataclass(frozen=True, order=True)
+class Step:
+    """One planned step of the demo's history: when, which application, what."""
+
+    at: dt.datetime
+    app_id: int
+    kind: str  # documents | recommend | decide | issue | return
+    i: int = 0  # the application's place among the programme's picks (its decisions follow from it)
+
+
+def _instant(start: dt.date, days: float, rng: np.random.Generator) -> dt.datetime:
+    """`days` after `start`, in office hours (09:00–17:30 Korean time) of the day it falls on."""
+    day = start + dt.timedelta(days=int(days))
+    minutes = int(rng.integers(0, 510))
+    return dt.datetime.combine(day, dt.time(9), clock.KST) + dt.timedelta(minutes=minutes)
+
+
+def plan_history(picks: list[int], returned: int | None, *, on: dt.date, seed: int) -> list[Step]:
+    """The dated steps of one programme's decisions, in time order (pure). The region works down
+    its ranked queue a few applications a day, uploading the checklist the day before it
+    recommends; the ministry decides a week to several weeks later (a long tail); issuance
+    follows approval within days. Times are drawn once from `seed`, so the demo is reproducible."""
+    rng = np.random.default_rng(seed)
+    steps: list[Step] = []
+    for i, app_id in enumerate(picks):
+        recommend = 2 + 0.4 * i + float(rng.uniform(0, 1.5))
+        decide = recommend + 2 + float(rng.gamma(2.0, 6.0))
+        issue = decide + 2 + float(rng.gamma(2.0, 3.0))
+        steps += [
+            Step(_instant(on, recommend - 1, rng), app_id, "documents", i),
+            Step(_instant(on, recommend, rng), app_id, "recommend", i),
+            Step(_instant(on, decide, rng), app_id, "decide", i),
+            Step(_instant(on, issue, rng), app_id, "issue", i),
+        ]
+    if returned is not None:
+        steps.append(Step(_instant(on, 6 + float(rng.uniform(0, 3)), rng), returned, "return"))
+    # a step never precedes the one before it for the same application (same-day draws may cross)
+    ordered: list[Step] = []
+    latest: dict[int, dt.datetime] = {}
+    for step in steps:
+        at = max(step.at, latest.get(step.app_id, step.at) + dt.timedelta(minutes=5))
+        latest[step.app_id] = at
+        ordered.append(Step(at, step.app_id, step.kind, step.i))
+    return sorted(ordered)
+
+
+def _documents(*, engine: Engine, step: Step, region: str) -> None:
+    forward = step.i % 10 not in (7, 9) and step.i % 3 != 2  # to be approved
+    on_override = forward and step.i % OVERRIDE_EVERY == 1
     # the simplified region sends its recommendations complete, so they are approved at once
     if (forward or region == SIMPLIFIED_REGION) and not on_override:
         with session_scope(engine=engine) as session:
-            attach_documents(session=session, app_id=app_id)
+            attach_documents(session=session, app_id=step.app_id)
+
+
+def _recommend(*, engine: Engine, step: Step) -> bool:
+    """The region recommends the pick; False once the quota is spent."""
     with session_scope(engine=engine) as session:
         try:
             moves.recommend(
                 session=session,
-                app=app_id,
+                app=step.app_id,
                 actor=ACTOR_REGION,
                 reason=system_reason(N_("top of the ranked queue")),
             )
         except quotas.QuotaExhausted:
             return False
+    return True
+
+
+def _ministry_decides(*, engine: Engine, step: Step) -> None:
+    """Rejected, withdrawn or approved, by the pick's place (a simplified approval already happened)."""
     with session_scope(engine=engine) as session:
-        app = service.get(session=session, application_id=app_id)
-        if app.status == "recommended" and i % 10 == 7:
+        app = service.get(session=session, application_id=step.app_id)
+        if app.status != "recommended":
+            return
+        if step.i % 10 == 7:
             moves.reject(
                 session=session,
-                app=app_id,
+                app=step.app_id,
                 actor=ACTOR_MINISTRY,
                 reason=system_reason(N_("employer could not be verified")),
             )
-            return True
-        if app.status == "recommended" and i % 10 == 9:
+        elif step.i % 10 == 9:
             moves.withdraw(
                 session=session,
-                app=app_id,
+                app=step.app_id,
                 actor=ACTOR_REGION,
                 reason=system_reason(N_("applicant withdrew (moved abroad)")),
             )
-            return True
-        if app.status == "recommended" and i % 3 != 2:
-            override = _override(session, app_id, "approve")
+        elif step.i % 3 != 2:
+            override = _override(session, step.app_id, "approve")
             moves.approve(
                 session=session,
-                app=app_id,
+                app=step.app_id,
                 actor=ACTOR_MINISTRY,
                 reason=system_reason(N_("approved on the originals"))
                 if override
                 else system_reason(N_("documents verified")),
                 override_reason=override,
             )
+
+
+def _issue(*, engine: Engine, step: Step) -> None:
+    """Half of the approved are issued, on the day of the step."""
     with session_scope(engine=engine) as session:
-        if service.get(session=session, application_id=app_id).status == "approved" and i % 2 == 0:
+        if service.get(session=session, application_id=step.app_id).status == "approved" and step.i % 2 == 0:
             moves.issue(
                 session=session,
-                app=app_id,
+                app=step.app_id,
                 actor=ACTOR_MINISTRY,
                 reason=system_reason(N_("visa issued")),
-                on=on + dt.timedelta(30),
-                override_reason=_override(session, app_id, "issue"),
+                on=step.at.astimezone(clock.KST).date(),
+                override_reason=_override(session, step.app_id, "issue"),
             )
-    return True
+
+
+def replay_history(*, engine: Engine, steps: list[Step], region: str) -> None:
+    """Take the planned steps in time order, each as of its instant (`clock.replaying`), through
+    the same audited moves as an officer's. Once the quota is spent, later picks stop there."""
+    dropped: set[int] = set()
+    exhausted = False
+    for step in steps:
+        if step.app_id in dropped:
+            continue
+        with clock.replaying(step.at):
+            if step.kind == "documents":
+                _documents(engine=engine, step=step, region=region)
+            elif step.kind == "recommend":
+                if exhausted or not _recommend(engine=engine, step=step):
+                    exhausted = True
+                    dropped.add(step.app_id)
+            elif step.kind == "decide":
+                _ministry_decides(engine=engine, step=step)
+            elif step.kind == "issue":
+                _issue(engine=engine, step=step)
+            else:
+                with session_scope(engine=engine) as session:
+                    moves.return_(
+                        session=session,
+                        app=step.app_id,
+                        actor=ACTOR_REGION,
+                        reason=system_reason(N_("please supply the missing evidence and reapply")),
+                    )
 
 
 def demo_step(*, engine: Engine) -> None:
@@ -202,9 +295,9 @@ def demo_step(*, engine: Engine) -> None:
         ledgers = list(session.scalars(select(QuotaLedger).where(QuotaLedger.period == "2025")))
         plan = [(ledger.program_id, ledger.region, ledger.allocated) for ledger in ledgers]
     for k, (program_id, region, allocated) in enumerate(sorted(plan)):
-        with session_scope(engine=engine) as session:
+        on = dt.date(2025, 5, 2) + dt.timedelta(days=7 * (k % 12))
+        with session_scope(engine=engine) as session, clock.replaying(_instant(on, 0, np.random.default_rng(k))):
             program = programs.get_program(session=session, program_id=program_id)
-            on = dt.date(2025, 5, 2) + dt.timedelta(days=7 * (k % 12))
             version = programs.published_on(session=session, program_id=program_id, on=on)
             n = int(min(40, max(12, allocated // 20)))
             frame = applicants(program_id, region, program.base_visa, version.design, n, seed=2025 + k)
@@ -220,15 +313,6 @@ def demo_step(*, engine: Engine) -> None:
             q = views.queue(session=session, program_id=program_id)
             ranked = q.frame.filter(pl.col("rank").is_not_null())["id"].to_list()
             others = q.frame.filter(pl.col("rank").is_null())["id"].to_list()
-        picks = ranked[: max(1, int(len(ranked) * 0.6))]
-        for i, app_id in enumerate(picks):  # individual decisions, each audited
-            if not _decide(engine=engine, app_id=app_id, i=i, region=region, on=on):
-                break
-        if others:
-            with session_scope(engine=engine) as session:
-                moves.return_(
-                    session=session,
-                    app=others[0],
-                    actor=ACTOR_REGION,
-                    reason=system_reason(N_("please supply the missing evidence and reapply")),
-                )
+        picks = ranked[: max(1, int(len(ranked) * 0.6))]  # individual decisions, each audited
+        steps = plan_history(picks, others[0] if others else None, on=on, seed=2025 + k)
+        replay_history(engine=engine, steps=steps, region=region)

@@ -53,6 +53,7 @@ from regionvisa.audit import names
 from regionvisa.audit.keys import AuditKeys, audit_keys
 from regionvisa.audit.models import AuditEntry, AuditHead
 from regionvisa.config import get_settings
+from regionvisa.core import clock
 from regionvisa.core.actor import ensure_actor
 
 if TYPE_CHECKING:
@@ -267,7 +268,10 @@ def record(
         raise ValueError("audit entries need an action and a reason")
     actor_name = ensure_actor(actor).username
     subject_type, subject_id = _subject(subject)
-    stored_inputs = json.loads(canonical_json(redact(dict(inputs or {}))))
+    inputs = dict(inputs or {})
+    if (replayed := clock.replayed()) is not None:  # a history written after the fact names its instant
+        inputs["effective_at"] = clock.rfc3339(replayed)
+    stored_inputs = json.loads(canonical_json(redact(inputs)))
     inputs_digest = sha256_hex(canonical_json(stored_inputs))
     keys = audit_keys()  # resolved before the lock is taken
     key_id = keys.current

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from regionvisa.accounts.policy import system_actor
 from regionvisa.config import get_settings
+from regionvisa.core import clock
 from regionvisa.core.text import N_, system_reason
 from regionvisa.db import session_scope
 from regionvisa.programs import service as programs
@@ -42,7 +43,9 @@ def ensure_programmes(*, engine: Engine) -> None:
 
 def demo_step(*, engine: Engine) -> None:
     ensure_programmes(engine=engine)
-    with session_scope(engine=engine) as session:
+    # the ledgers opened on the day of the selection, so their history precedes the applications'
+    opened_at = dt.datetime(2025, 4, 2, 14, 0, tzinfo=clock.KST)
+    with session_scope(engine=engine) as session, clock.replaying(opened_at):
         known = set(session.scalars(select(Program.id)))
         opened = set(session.scalars(select(QuotaLedger.program_id).where(QuotaLedger.period == "2025")))
         for row in pilot_quotas().iter_rows(named=True):  # fifteen programmes
