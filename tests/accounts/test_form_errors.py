@@ -145,3 +145,9 @@ def test_login_refusal_is_in_the_summary(client, role_users, lang, text):
     assert text in beside(refused.text, "login")  # the message keeps the id login-error
     assert 'aria-describedby="login-error"' in refused.text and 'value="t.busan"' in refused.text
     assert "wrong-one" not in refused.text and 'id="password-again"' in refused.text
+    # the refusal is about what was typed, not a page that needs a log-in
+    assert "Please log in to see this page." not in refused.text and "이 페이지를 보려면" not in refused.text
+    needed = client.get("/applications")
+    notice = "Please log in to see this page." if lang == "en" else "이 페이지를 보려면 로그인하십시오."
+    assert needed.status_code == 401 and notice in needed.text
+

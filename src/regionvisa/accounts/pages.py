@@ -122,7 +122,7 @@ def login_page(
             else None,
             "username": username,
             "next": safe_next(next_url),
-            "needed": status_code == 401,
+            "needed": status_code == 401 and not error,  # shown in place of a page, not after a refusal
             "lockout": {"failures": settings.login_max_failures, "minutes": settings.login_lockout_minutes},
         },
         status_code=status_code,
