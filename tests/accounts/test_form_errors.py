@@ -150,4 +150,3 @@ def test_login_refusal_is_in_the_summary(client, role_users, lang, text):
     needed = client.get("/applications")
     notice = "Please log in to see this page." if lang == "en" else "이 페이지를 보려면 로그인하십시오."
     assert needed.status_code == 401 and notice in needed.text
-
