@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 from tests.actors import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,3 +163,19 @@ def decidable(engine, people, round_id) -> None:
                 session=session, rnd=round_id, region="26", data=scores, actor=people[member], now=later
             )
         service.close_scoring(session=session, rnd=round_id, actor=people["s.admin"], now=later)
+
+
+@pytest.fixture
+def browser_for(app, login):
+    """A signed-in client per user name (each with its own cookies), closed at the end."""
+    opened = []
+
+    def make(username: str) -> tuple[TestClient, str]:
+        client = TestClient(app)
+        client.__enter__()
+        opened.append(client)
+        return client, login(client, username)
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)

@@ -6,28 +6,11 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from .conftest import busan_design, decidable, design_for
 
 CRITERIA = ("need", "feasibility", "settlement", "management", "employment")
-
-
-@pytest.fixture
-def browser_for(app, login):
-    opened = []
-
-    def make(username: str) -> tuple[TestClient, str]:
-        client = TestClient(app)
-        client.__enter__()
-        opened.append(client)
-        return client, login(client, username)
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
 
 
 def score_form(csrf: str, value: int) -> dict:

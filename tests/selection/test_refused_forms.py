@@ -9,9 +9,7 @@ import datetime as dt
 import html
 import re
 
-import pytest
 import yaml
-from fastapi.testclient import TestClient
 
 from regionvisa.db import session_scope
 from regionvisa.selection import proposals, service
@@ -21,21 +19,6 @@ from .conftest import busan_design, decidable
 
 CRITERIA = ("need", "feasibility", "settlement", "management", "employment")
 NEED = {"ko": "지역 수요 및 산업 적합성", "en": "Regional need and industrial fit"}
-
-
-@pytest.fixture
-def browser_for(app, login):
-    opened = []
-
-    def make(username: str) -> tuple[TestClient, str]:
-        client = TestClient(app)
-        client.__enter__()
-        opened.append(client)
-        return client, login(client, username)
-
-    yield make
-    for client in opened:
-        client.__exit__(None, None, None)
 
 
 def refusal(response, status: int, field_id: str, text: str) -> None:
