@@ -468,10 +468,9 @@ async def case_action_form(request: Request, case_id: int, user: Actor = Depends
     values = await forms.values(request)
     action, outcome, reason = values.get("action", ""), values.get("outcome", ""), values.get("reason", "")
     try:
-        if _destructive(action, outcome) and values.get("confirm") != "yes":
-            raise Invalid(
-                code="confirmation_required",
-                field="confirm",
+        if _destructive(action, outcome):
+            forms.confirmed(
+                values,
                 ko="이 조치는 되돌릴 수 없습니다. 확인란에 표시해 주세요",
                 en="This cannot be undone: tick the box to confirm",
             )

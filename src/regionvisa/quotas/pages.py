@@ -248,13 +248,7 @@ async def reallocate_apply(request: Request, user: Actor = Depends(require("quot
         errors = _date_error()
     if errors is None:
         try:
-            if values.get("confirm") != "yes":
-                raise Invalid(
-                    code="confirmation_required",
-                    ko="재배분안을 확인했다고 표시하십시오",
-                    en="tick the box to confirm the proposal",
-                    field="confirm",
-                )
+            forms.confirmed(values, ko="재배분안을 확인했다고 표시하십시오", en="tick the box to confirm the proposal")
             with session_scope(engine=request.app.state.engine) as session:
                 service.reallocate(
                     session=session, on=day, reason=values.get("reason", ""), expected=expected, actor=user
@@ -316,13 +310,9 @@ async def close(request: Request, ledger_id: int, user: Actor = Depends(require(
     """Close a ledger: a reason and the confirmation box (a destructive step asks first, without JavaScript)."""
     values = await forms.values(request)
     try:
-        if values.get("confirm") != "yes":
-            raise Invalid(
-                code="confirmation_required",
-                field="confirm",
-                ko="마감하려면 확인란에 표시해 주세요",
-                en="Tick the box to confirm that the ledger is to be closed",
-            )
+        forms.confirmed(
+            values, ko="마감하려면 확인란에 표시해 주세요", en="Tick the box to confirm that the ledger is to be closed"
+        )
         data = CloseIn.model_validate({"reason": values.get("reason", ""), "confirm": "yes"})
         with session_scope(engine=request.app.state.engine) as session:
             ledger = service.get_ledger(session=session, ledger_id=ledger_id)

@@ -74,7 +74,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from regionvisa.core import wording
-from regionvisa.core.errors import DomainError
+from regionvisa.core.errors import DomainError, Invalid
 from regionvisa.core.wording import pydantic_message
 from regionvisa.web import i18n
 
@@ -246,6 +246,13 @@ def single(field_name: str | None, *, ko: str, en: str, label: Label | None = No
         ],
         status=status,
     )
+
+
+def confirmed(values: Mapping[str, str], *, ko: str, en: str) -> None:
+    """Refuse (422 on the `confirm` box) a destructive step whose confirmation box was not ticked:
+    the page asks first, without JavaScript."""
+    if values.get("confirm") != "yes":
+        raise Invalid(code="confirmation_required", field="confirm", ko=ko, en=en)
 
 
 async def values(request: Request) -> dict[str, str]:
