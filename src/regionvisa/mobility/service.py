@@ -28,8 +28,9 @@ from regionvisa.core.actor import Actor
 from regionvisa.core.errors import Invalid
 from regionvisa.mobility import compute
 from regionvisa.mobility.subjects import READ, read_region
-from regionvisa.records.columnar import batch_reads, read_queries, records_fingerprint, sqlite_file
+from regionvisa.records.columnar import batch_reads, read_queries, sqlite_file
 from regionvisa.records.frames import SCHEMAS
+from regionvisa.records.memo import remembered
 
 __all__ = ["READ", "cached_flows", "cached_retention", "flows", "flows_and_pairs", "retention"]
 
@@ -190,31 +191,16 @@ def retention(
     return table if shown is None else table.filter(pl.col("region") == shown)
 
 
-# Pages and the API ask the same questions again and again, and records change only by imports:
-# each answer is kept while the records' fingerprint (each table's highest id) is unchanged.
-_CACHE: dict[tuple, object] = {}
-_CACHE_SIZE = 32
-
-
-def _remembered(engine: Engine, key: tuple, compute_it):
-    key = (str(engine.url), records_fingerprint(engine=engine), *key)
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        _CACHE[key] = compute_it()
-    return _CACHE[key]
-
-
 def cached_flows(
     *, engine: Engine, actor: Actor, start: dt.date, end: dt.date, holders: bool = False, region: str | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`flows_and_pairs` for pages and the API: the national answer kept (`_remembered`), then scoped."""
+    """`flows_and_pairs` for pages and the API: the national answer kept (`records.memo`), then scoped."""
     _period(start, end)
     shown = read_region(actor, region)
-    table, pairs = _remembered(
-        engine,
-        ("flows", start, end, holders),
-        lambda: compute.flows_and_pairs(
+    table, pairs = remembered(
+        engine=engine,
+        key=("flows", start, end, holders),
+        compute=lambda: compute.flows_and_pairs(
             *_flow_records(engine, start, end, holders), start=start, end=end, holders=holders
         ),
     )
@@ -229,7 +215,7 @@ def cached_flows(
 def cached_retention(
     *, engine: Engine, actor: Actor, on: dt.date, program_id: str | None = None, region: str | None = None
 ) -> pl.DataFrame:
-    """`retention` for pages and the API: the national answer kept (`_remembered`), then scoped."""
+    """`retention` for pages and the API: the national answer kept (`records.memo`), then scoped."""
     shown = read_region(actor, region)
 
     programmes = programme_obligations(engine=engine)  # a published version changes the areas: part of the key
@@ -239,5 +225,5 @@ def cached_retention(
         grants, reports = _retention_records(engine, on, program_id)
         return compute.retention(grants, reports, programmes, on=on, program_id=program_id)
 
-    table = _remembered(engine, ("retention", on, program_id, version), work)
+    table = remembered(engine=engine, key=("retention", on, program_id, version), compute=work)
     return table if shown is None else table.filter(pl.col("region") == shown)

@@ -25,10 +25,12 @@ from regionvisa.outcomes import compute
 from regionvisa.outcomes.models import OutcomeRun
 from regionvisa.outcomes.subjects import READ, read_region
 from regionvisa.records.columnar import read_queries
+from regionvisa.records.memo import remembered
 from regionvisa.regions.parameters import national_values
 
 __all__ = ["READ", "Outcomes", "default_since", "get_run", "outcomes", "report", "reproduce_run", "runs", "store_run"]
 
+LEDGER_SQL = "SELECT program_id, period_start, period_end, allocated, adjustments FROM quota_ledger"
 LEDGER_SCHEMA = {
     "program_id": pl.String,
     "period_start": pl.Date,
@@ -116,10 +118,7 @@ def record_reads(*, since: dt.date, on: dt.date) -> dict[str, tuple[str, dict]]:
             f"AND (end_date IS NULL OR end_date >= '{on}') AND {_candidates(('E-7',), since=since, on=on)}",
             JOB_SCHEMA,
         ),
-        "quota_ledger": (
-            "SELECT program_id, period_start, period_end, allocated, adjustments FROM quota_ledger",
-            LEDGER_SCHEMA,
-        ),
+        "quota_ledger": (LEDGER_SQL, LEDGER_SCHEMA),
     }
 
 
@@ -160,13 +159,27 @@ def check_period(*, since: dt.date, on: dt.date) -> None:
         )
 
 
+def _inputs_version(engine: Engine) -> tuple:
+    """What else the outcomes are computed from besides the records (`records.memo` keys on those):
+    the programme versions' obligations and floors, and the quota ledgers (a few dozen rows each)."""
+    programmes = tuple(programme_obligations(engine=engine).hash_rows(seed=0).to_list())
+    with engine.connect() as conn:
+        ledgers = tuple(tuple(row) for row in conn.exec_driver_sql(f"{LEDGER_SQL} ORDER BY id"))
+    return programmes, ledgers
+
+
 def report(*, engine: Engine, actor: Actor, on: dt.date, since: dt.date, region: str | None = None) -> Outcomes:
-    """`outcomes` for a reader: 403 without `outcomes.read` (or for another region than a regional
+    """`outcomes` for a reader (the national answer kept while its inputs are unchanged, then
+    scoped): 403 without `outcomes.read` (or for another region than a regional
     official's own), 422 for a period that ends before it starts; the rows of the region the
     reader is scoped to (a regional official: their own), every region's otherwise."""
     shown = read_region(actor, region)
     check_period(since=since, on=on)
-    result = outcomes(engine=engine, on=on, since=since)
+    result = remembered(
+        engine=engine,
+        key=("outcomes", on, since, *_inputs_version(engine)),
+        compute=lambda: outcomes(engine=engine, on=on, since=since),
+    )
     if shown is None:
         return result
     return Outcomes(
