@@ -67,6 +67,14 @@ def test_editor_limited_to_own_region(client, pilots, role_users, login):
     response = client.post("/program-drafts", data={"yaml": text, "csrf_token": csrf, "then": "save"})
     assert response.status_code == 422
     assert "below the national lower bound" in response.text
+    # in the form-error pattern: the summary links each problem to the editor, listed beside it too
+    page = html_module.unescape(response.text)
+    summary = page.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert '<a href="#draft-yaml">' in summary and "below the national lower bound" in summary
+    beside = page.split('id="draft-yaml-error"', 1)[1].split("</div>", 1)[0]
+    assert "below the national lower bound" in beside
+    assert 'aria-invalid="true"' in page and 'aria-describedby="draft-yaml-error live-validation"' in page
+    assert "1000" in page.split('name="yaml"', 1)[1].split("</textarea>")[0]  # what was typed is kept
     # a valid draft saved and submitted
     good = html_module.unescape(bad)
     saved = client.post(

@@ -150,10 +150,15 @@ def _page_errors(exc: PolicyError) -> list[str]:
 
 
 def _editor(request: Request, user: Actor, *, text: str, reason: str = "", errors=None, status_code: int = 200):
+    """The YAML editor; a refused design's lines are the summary's items, each linked to the editor."""
+    label = forms.label_text(N_("Design (YAML)"), "yaml")
+    refused = forms.FormErrors(
+        items=[forms.FormError("yaml", "draft-yaml", label, line) for line in errors or []], status=status_code
+    )
     return render(
         request,
         "programs_editor.html",
-        {"text": text, "reason": reason, "errors": errors or [], "region": user.region},
+        {"text": text, "reason": reason, "errors": refused or None, "region": user.region},
         status_code=status_code,
     )
 
