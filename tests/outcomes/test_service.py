@@ -7,12 +7,15 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 from tests.actors import AUDITOR, BUSAN, OFFICER
+from tests.conftest import publish_busan
 from tests.mobility.conftest import seed_moves
 
 from regionvisa.db import session_scope
 from regionvisa.outcomes import service
 from regionvisa.quotas import service as quotas
+from regionvisa.quotas.models import QuotaLedger
 
 
 @pytest.fixture
@@ -46,18 +49,9 @@ def test_the_readers_answer_is_kept_until_the_records_or_the_ledgers_change(engi
     first = service.report(engine=engine, actor=OFFICER, on=on, since=since)
     assert service.report(engine=engine, actor=AUDITOR, on=on, since=since).indicators is first.indicators
     assert busan_quota() == [None]
+    publish_busan(engine, allocated=1000, actor=OFFICER, reason="opened")
     with session_scope(engine=engine) as session:
-        ledger_id = quotas.open_ledger(
-            session=session,
-            program_id="busan-d2",
-            region="26",
-            period="2025",
-            start=dt.date(2025, 1, 1),
-            end=dt.date(2025, 12, 31),
-            allocated=1000,
-            actor=OFFICER,
-            reason="opened",
-        ).id
+        ledger_id = session.scalars(select(QuotaLedger.id).where(QuotaLedger.program_id == "busan-d2")).one()
     assert busan_quota() == [1000]
     with session_scope(engine=engine) as session:
         ledger = quotas.get_ledger(session=session, ledger_id=ledger_id)
